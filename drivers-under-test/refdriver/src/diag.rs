@@ -1,0 +1,100 @@
+//! Diagnostic records kept per handle (SQLGetDiagRecW / SQLGetDiagFieldW).
+
+use crate::util::lock;
+use std::sync::Mutex;
+
+#[derive(Clone, Debug)]
+pub struct DiagRec {
+    pub state: String,
+    pub native: i32,
+    pub msg: String,
+}
+
+impl DiagRec {
+    pub fn new(state: &str, msg: impl Into<String>) -> DiagRec {
+        DiagRec { state: state.to_string(), native: 0, msg: format!("[odbc-refdriver]{}", msg.into()) }
+    }
+    pub fn sqlite(state: &str, native: i32, msg: impl Into<String>) -> DiagRec {
+        DiagRec { state: state.to_string(), native, msg: format!("[odbc-refdriver][SQLite]{}", msg.into()) }
+    }
+}
+
+/// The diagnostic area of one handle.
+#[derive(Default)]
+pub struct DiagList {
+    recs: Mutex<Vec<DiagRec>>,
+    /// SQL_DIAG_ROW_COUNT / SQL_DIAG_RETURNCODE header fields.
+    header: Mutex<(i16, isize)>,
+}
+
+impl DiagList {
+    pub fn clear(&self) {
+        lock(&self.recs).clear();
+    }
+    pub fn post(&self, r: DiagRec) {
+        lock(&self.recs).push(r);
+    }
+    pub fn post_all(&self, rs: Vec<DiagRec>) {
+        lock(&self.recs).extend(rs);
+    }
+    pub fn get(&self, i: usize) -> Option<DiagRec> {
+        lock(&self.recs).get(i).cloned()
+    }
+    pub fn len(&self) -> usize {
+        lock(&self.recs).len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn set_header(&self, ret: i16, row_count: isize) {
+        *lock(&self.header) = (ret, row_count);
+    }
+    pub fn header(&self) -> (i16, isize) {
+        *lock(&self.header)
+    }
+}
+
+/// Maps a rusqlite error to a diagnostic record with a fitting SQLSTATE.
+pub fn from_sqlite(e: &rusqlite::Error, cancelled: bool) -> DiagRec {
+    if cancelled {
+        return DiagRec::new("HY008", "Operation canceled");
+    }
+    use rusqlite::ffi::ErrorCode;
+    match e {
+        rusqlite::Error::SqliteFailure(fe, msg) => {
+            let text = msg.clone().unwrap_or_else(|| fe.to_string());
+            let state = match fe.code {
+                ErrorCode::OperationInterrupted => "HY008",
+                ErrorCode::ConstraintViolation => "23000",
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => "HYT00",
+                ErrorCode::CannotOpen => "08001",
+                ErrorCode::ReadOnly => "HY000",
+                _ => {
+                    if text.contains("syntax error") {
+                        "42000"
+                    } else if text.contains("no such table") {
+                        "42S02"
+                    } else if text.contains("no such column") {
+                        "42S22"
+                    } else if text.contains("already exists") {
+                        "42S01"
+                    } else {
+                        "HY000"
+                    }
+                }
+            };
+            DiagRec::sqlite(state, fe.extended_code, text)
+        }
+        rusqlite::Error::UserFunctionError(inner) => {
+            let t = inner.to_string();
+            if t.contains("cancel") {
+                DiagRec::new("HY008", "Operation canceled")
+            } else if t.contains("timeout") {
+                DiagRec::new("HYT00", "Timeout expired")
+            } else {
+                DiagRec::sqlite("HY000", 0, t)
+            }
+        }
+        other => DiagRec::sqlite("HY000", 0, other.to_string()),
+    }
+}

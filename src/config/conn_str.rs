@@ -1,0 +1,486 @@
+//! ODBC connection-string parsing, building and password masking.
+//!
+//! Grammar (ODBC `SQLDriverConnect`):
+//! `key=value;key={braced;value};...`
+//! * keys are trimmed and compared ASCII case-insensitively;
+//! * a value may be wrapped in `{...}`; inside braces `;` and `=` are literal
+//!   and `}}` stands for one `}`; text between the closing brace and the next
+//!   `;` is ignored; an unterminated brace runs to the end of the string;
+//! * unbraced values run to the next `;` and are trimmed;
+//! * empty segments, segments without `=`, and empty keys are ignored;
+//! * if a keyword repeats, the FIRST occurrence wins (ODBC: "the driver uses
+//!   the value associated with the first occurrence of the keyword"); this
+//!   applies to every key, including `DSN` and `DRIVER`. Which of `DSN` /
+//!   `DRIVER` wins when both are present is decided by position in
+//!   `resolve` (whichever appears first).
+
+use std::fmt;
+
+/// Keywords whose values are secrets and must never reach logs or errors.
+const PASSWORD_KEYWORDS: [&str; 2] = ["PASSWORD", "PWD"];
+
+/// Replacement text for masked secrets.
+pub const MASK: &str = "****";
+
+/// A parsed connection string: `(key, value)` pairs in original order with
+/// duplicate keys removed (first occurrence kept). Keys keep their case.
+///
+/// `Debug` masks passwords; there is deliberately no `Display`, so the
+/// unmasked text is only produced by an explicit [`ConnectionString::build`].
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ConnectionString {
+    pairs: Vec<(String, String)>,
+}
+
+impl ConnectionString {
+    /// Parses a connection string; never fails, because drivers and the DM
+    /// must accept sloppy strings (stray `;`, spaces, junk segments).
+    pub fn parse(s: &str) -> Self {
+        Self::from_pairs(parse_pairs(s))
+    }
+
+    /// Builds from pairs, applying "first occurrence wins" so the result has
+    /// the same invariants as a parsed string.
+    pub fn from_pairs<K, V, I>(pairs: I) -> Self
+    where
+        K: Into<String>,
+        V: Into<String>,
+        I: IntoIterator<Item = (K, V)>,
+    {
+        let mut cs = ConnectionString::default();
+        for (k, v) in pairs {
+            let k = k.into();
+            if !cs.contains_key(&k) {
+                cs.pairs.push((k, v.into()));
+            }
+        }
+        cs
+    }
+
+    /// Case-insensitive lookup, since ODBC keywords are case-insensitive.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.position(key).map(|i| self.pairs[i].1.as_str())
+    }
+
+    /// True if the key is present (case-insensitively).
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+
+    /// Index of a key in order of appearance; used to decide whether `DSN`
+    /// or `DRIVER` came first.
+    pub fn position(&self, key: &str) -> Option<usize> {
+        self.pairs
+            .iter()
+            .position(|(k, _)| k.eq_ignore_ascii_case(key))
+    }
+
+    /// Sets a key, replacing an existing value in place or appending; for
+    /// the DM adding keywords (e.g. UID/PWD from SQLConnect).
+    pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        let key = key.into();
+        let value = value.into();
+        match self.position(&key) {
+            Some(i) => self.pairs[i].1 = value,
+            None => self.pairs.push((key, value)),
+        }
+    }
+
+    /// Removes a key (case-insensitively) and returns its value; used to
+    /// drop keywords that must not be forwarded to a driver.
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        self.position(key).map(|i| self.pairs.remove(i).1)
+    }
+
+    /// The pairs in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    /// Consumes into the pairs vector.
+    pub fn into_pairs(self) -> Vec<(String, String)> {
+        self.pairs
+    }
+
+    /// Number of distinct keywords.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// True if there are no keywords.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// The connection-string text with values re-quoted where needed
+    /// (contains secrets; do not log — use [`ConnectionString::masked`]).
+    pub fn build(&self) -> String {
+        build_connection_string(self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    /// The connection-string text with password values replaced by `****`,
+    /// safe for logs, traces and error messages.
+    pub fn masked(&self) -> String {
+        build_connection_string(self.pairs.iter().map(|(k, v)| {
+            if is_password_key(k) {
+                (k.as_str(), MASK)
+            } else {
+                (k.as_str(), v.as_str())
+            }
+        }))
+    }
+}
+
+/// Debug output is masked so `{:?}` in a log line can never leak a password.
+impl fmt::Debug for ConnectionString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ConnectionString")
+            .field(&self.masked())
+            .finish()
+    }
+}
+
+/// True for `PWD` / `Password` in any case; used to decide what to mask.
+pub fn is_password_key(key: &str) -> bool {
+    let key = key.trim();
+    PASSWORD_KEYWORDS
+        .iter()
+        .any(|p| key.eq_ignore_ascii_case(p))
+}
+
+/// Parses into raw pairs in order, keeping duplicates (callers that need ODBC
+/// semantics use [`ConnectionString::parse`]). Never panics.
+pub fn parse_pairs(s: &str) -> Vec<(String, String)> {
+    let b = s.as_bytes();
+    let len = b.len();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < len {
+        // Key: up to the first '=' of this segment.
+        let Some(rel) = b[pos..].iter().position(|&c| c == b'=' || c == b';') else {
+            break; // trailing segment without '=': ignored
+        };
+        let stop = pos + rel;
+        if b[stop] == b';' {
+            pos = stop + 1; // segment without '=' (or empty): ignored
+            continue;
+        }
+        let key = s[pos..stop].trim();
+        let mut vpos = stop + 1;
+        while vpos < len && b[vpos].is_ascii_whitespace() {
+            vpos += 1;
+        }
+        let value;
+        if vpos < len && b[vpos] == b'{' {
+            let mut v = String::new();
+            let mut i = vpos + 1;
+            let mut seg_start = i;
+            let mut closed = false;
+            while i < len {
+                if b[i] == b'}' {
+                    v.push_str(&s[seg_start..i]);
+                    if i + 1 < len && b[i + 1] == b'}' {
+                        v.push('}');
+                        i += 2;
+                        seg_start = i;
+                    } else {
+                        i += 1;
+                        closed = true;
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            if !closed {
+                v.push_str(&s[seg_start.min(len)..]);
+            }
+            value = v;
+            // Skip anything between the closing brace and the next ';'.
+            pos = match b[i.min(len)..].iter().position(|&c| c == b';') {
+                Some(r) => i + r + 1,
+                None => len,
+            };
+        } else {
+            let end = b[vpos..]
+                .iter()
+                .position(|&c| c == b';')
+                .map_or(len, |r| vpos + r);
+            value = s[vpos..end].trim().to_string();
+            pos = end + 1;
+        }
+        if !key.is_empty() {
+            out.push((key.to_string(), value));
+        }
+    }
+    out
+}
+
+/// True if a value cannot be written bare and must be wrapped in braces.
+fn needs_braces(v: &str) -> bool {
+    v.contains([';', '{', '}'])
+        || v.starts_with(char::is_whitespace)
+        || v.ends_with(char::is_whitespace)
+}
+
+/// Builds `key=value;key={va;lue}` text, bracing values that contain `;`,
+/// braces or leading/trailing whitespace and doubling `}` inside braces, so
+/// that `parse(build(pairs)) == pairs`. Keys are written as given (they must
+/// not contain `=`, `;` or braces).
+pub fn build_connection_string<K, V, I>(pairs: I) -> String
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+    I: IntoIterator<Item = (K, V)>,
+{
+    let mut out = String::new();
+    for (k, v) in pairs {
+        let (k, v) = (k.as_ref(), v.as_ref());
+        if !out.is_empty() {
+            out.push(';');
+        }
+        out.push_str(k);
+        out.push('=');
+        if needs_braces(v) {
+            out.push('{');
+            out.push_str(&v.replace('}', "}}"));
+            out.push('}');
+        } else {
+            out.push_str(v);
+        }
+    }
+    out
+}
+
+/// True for bytes that can be part of a keyword; a password keyword must not
+/// be preceded by one (so `OLDPWD=` is left alone).
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// Length of a password keyword starting at `i`, if any.
+fn password_keyword_at(b: &[u8], i: usize) -> Option<usize> {
+    PASSWORD_KEYWORDS.iter().find_map(|kw| {
+        let n = kw.len();
+        (b.len() >= i + n && b[i..i + n].eq_ignore_ascii_case(kw.as_bytes())).then_some(n)
+    })
+}
+
+/// Replaces the values of `PWD` / `Password` (any case) with `****` in any
+/// text — a connection string, a trace line or an error message — so secrets
+/// never reach logs. Braced values are masked up to their closing brace;
+/// unbraced ones up to the next `;` or line end (erring towards masking too
+/// much when the password is embedded in prose).
+pub fn mask_passwords(text: &str) -> String {
+    let b = text.as_bytes();
+    let len = b.len();
+    let mut out = String::with_capacity(len);
+    let mut copied = 0;
+    let mut i = 0;
+    while i < len {
+        let Some(n) = password_keyword_at(b, i) else {
+            i += 1;
+            continue;
+        };
+        if i > 0 && is_word_byte(b[i - 1]) {
+            i += 1;
+            continue;
+        }
+        let mut j = i + n;
+        while j < len && (b[j] == b' ' || b[j] == b'\t') {
+            j += 1;
+        }
+        if j >= len || b[j] != b'=' {
+            i += 1;
+            continue;
+        }
+        j += 1;
+        while j < len && (b[j] == b' ' || b[j] == b'\t') {
+            j += 1;
+        }
+        let end = if j < len && b[j] == b'{' {
+            let mut k = j + 1;
+            loop {
+                if k >= len {
+                    break len;
+                }
+                if b[k] == b'}' {
+                    if k + 1 < len && b[k + 1] == b'}' {
+                        k += 2;
+                        continue;
+                    }
+                    break k + 1;
+                }
+                k += 1;
+            }
+        } else {
+            b[j..]
+                .iter()
+                .position(|&c| c == b';' || c == b'\n' || c == b'\r')
+                .map_or(len, |r| j + r)
+        };
+        out.push_str(&text[copied..j]);
+        out.push_str(MASK);
+        copied = end;
+        i = end;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn p(s: &str) -> Vec<(String, String)> {
+        ConnectionString::parse(s).into_pairs()
+    }
+
+    fn v(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn simple_and_whitespace() {
+        assert_eq!(
+            p("DSN=foo;UID = bob ;; PWD=x;"),
+            v(&[("DSN", "foo"), ("UID", "bob"), ("PWD", "x")])
+        );
+        assert_eq!(p(""), v(&[]));
+        assert_eq!(p(";;;"), v(&[]));
+        assert_eq!(p("novalue;=x;k=v"), v(&[("k", "v")]));
+        assert_eq!(p("a=b=c"), v(&[("a", "b=c")]));
+        assert_eq!(p("a="), v(&[("a", "")]));
+    }
+
+    #[test]
+    fn braces() {
+        assert_eq!(
+            p("DRIVER={PostgreSQL Unicode};PWD={a;b=c}};d} ;X=1"),
+            v(&[
+                ("DRIVER", "PostgreSQL Unicode"),
+                ("PWD", "a;b=c};d"),
+                ("X", "1")
+            ])
+        );
+        assert_eq!(p("k= {v} junk;z=1"), v(&[("k", "v"), ("z", "1")]));
+        assert_eq!(p("k={unterminated;z=1"), v(&[("k", "unterminated;z=1")]));
+        assert_eq!(p("k={}}"), v(&[("k", "}")]));
+        assert_eq!(p("k={}"), v(&[("k", "")]));
+        assert_eq!(p("k={ sp }"), v(&[("k", " sp ")]));
+    }
+
+    #[test]
+    fn case_insensitive_first_wins() {
+        let cs = ConnectionString::parse("dsn=a;DSN=b;Uid=u;UID=v;driver=d;DRIVER=e");
+        assert_eq!(cs.get("DSN"), Some("a"));
+        assert_eq!(cs.get("uid"), Some("u"));
+        assert_eq!(cs.get("Driver"), Some("d"));
+        assert_eq!(cs.len(), 3);
+        assert_eq!(cs.position("DRIVER"), Some(2));
+        // Raw parse keeps duplicates.
+        assert_eq!(parse_pairs("a=1;A=2").len(), 2);
+    }
+
+    #[test]
+    fn set_remove() {
+        let mut cs = ConnectionString::parse("DSN=x;uid=a");
+        cs.set("UID", "b");
+        cs.set("PWD", "c");
+        assert_eq!(cs.build(), "DSN=x;uid=b;PWD=c");
+        assert_eq!(cs.remove("dsn"), Some("x".into()));
+        assert_eq!(cs.build(), "uid=b;PWD=c");
+    }
+
+    #[test]
+    fn builder_quotes() {
+        let s = build_connection_string([
+            ("DRIVER", "My Driver"),
+            ("PWD", "a;b}c"),
+            ("X", " lead"),
+            ("Y", "{x"),
+            ("Z", "a=b"),
+        ]);
+        assert_eq!(s, "DRIVER=My Driver;PWD={a;b}}c};X={ lead};Y={{x};Z=a=b");
+        assert_eq!(
+            p(&s),
+            v(&[
+                ("DRIVER", "My Driver"),
+                ("PWD", "a;b}c"),
+                ("X", " lead"),
+                ("Y", "{x"),
+                ("Z", "a=b")
+            ])
+        );
+    }
+
+    #[test]
+    fn masking() {
+        assert_eq!(
+            mask_passwords("DSN=x;PWD=secret;UID=u"),
+            "DSN=x;PWD=****;UID=u"
+        );
+        assert_eq!(
+            mask_passwords("dsn=x;password = {se;c}}ret} ;pwd=z"),
+            "dsn=x;password = **** ;pwd=****"
+        );
+        assert_eq!(mask_passwords("OLDPWD=keep;Pwd=x"), "OLDPWD=keep;Pwd=****");
+        assert_eq!(mask_passwords("PWD={unterminated;x=1"), "PWD=****");
+        assert_eq!(
+            mask_passwords("SQLDriverConnect(\"UID=a;PWD=s3\")\nnext line"),
+            "SQLDriverConnect(\"UID=a;PWD=****\nnext line"
+        );
+        assert_eq!(
+            mask_passwords("no secrets; PWD is a word"),
+            "no secrets; PWD is a word"
+        );
+        assert_eq!(mask_passwords("PWD"), "PWD");
+        assert_eq!(mask_passwords("PWD="), "PWD=****");
+        assert_eq!(mask_passwords("Ünï PWD=é;x"), "Ünï PWD=****;x");
+        let cs = ConnectionString::parse("UID=u;Password={p;w}");
+        assert_eq!(cs.masked(), "UID=u;Password=****");
+        assert!(!format!("{cs:?}").contains("p;w"));
+    }
+
+    fn key_strategy() -> impl Strategy<Value = String> {
+        "[^=;{}]{1,12}"
+            .prop_map(|k| k.trim().to_string())
+            .prop_filter("non-empty key", |k| !k.is_empty())
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(s in any::<String>()) {
+            let cs = ConnectionString::parse(&s);
+            let _ = cs.build();
+            let _ = mask_passwords(&s);
+        }
+
+        #[test]
+        fn parse_never_panics_on_delimiter_soup(s in "[{}=; \tPWDpwd\u{e9}a]{0,40}") {
+            let _ = ConnectionString::parse(&s);
+            let m = mask_passwords(&s);
+            let _ = ConnectionString::parse(&m);
+        }
+
+        #[test]
+        fn round_trip(pairs in prop::collection::vec((key_strategy(), any::<String>()), 0..8)) {
+            let cs = ConnectionString::from_pairs(pairs);
+            let text = cs.build();
+            prop_assert_eq!(ConnectionString::parse(&text), cs);
+        }
+
+        #[test]
+        fn masked_build_hides_password(pw in "[a-zA-Z0-9;{}= ]{1,20}", other in "[a-z]{0,5}") {
+            let cs = ConnectionString::from_pairs([("UID", other.as_str()), ("PWD", pw.as_str())]);
+            let masked = mask_passwords(&cs.build());
+            let reparsed = ConnectionString::parse(&masked);
+            prop_assert_eq!(reparsed.get("PWD"), Some(MASK));
+            prop_assert_eq!(reparsed.get("UID"), Some(other.as_str()));
+        }
+    }
+}

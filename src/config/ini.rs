@@ -1,0 +1,350 @@
+//! A small, forgiving INI reader for `odbc.ini` / `odbcinst.ini`.
+//!
+//! Rules (chosen to match what unixODBC accepts in practice):
+//! * `[Name]` starts a section; the name is the text between `[` and the first
+//!   `]` (or the end of the line if `]` is missing), trimmed.
+//! * `key = value` lines; key and value are trimmed; the value is everything
+//!   after the first `=` (so values may contain `=` and `;`).
+//! * Lines whose first non-blank character is `;` or `#` are comments. There are
+//!   no inline comments, because connection-string-like values contain `;`.
+//! * Lines without `=` and lines before the first section are ignored.
+//! * Names keep their case; lookup of sections and keys is ASCII
+//!   case-insensitive.
+//! * A later duplicate key overrides the earlier one (keeping the first key's
+//!   position); a repeated section header continues the earlier section.
+//! * Parsing never fails and never panics: anything unrecognised is skipped.
+
+use std::fmt;
+use std::io;
+use std::path::Path;
+
+/// One `[Name]` section: its name as written and its entries in file order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Section {
+    name: String,
+    entries: Vec<(String, String)>,
+}
+
+impl Section {
+    /// Creates an empty section; used by the parser and by tests that build
+    /// configurations programmatically.
+    pub fn new(name: impl Into<String>) -> Self {
+        Section {
+            name: name.into(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// The section name exactly as written in the file (case preserved), so
+    /// listings such as SQLDrivers show what the administrator typed.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Case-insensitive key lookup, because ODBC keywords are case-insensitive
+    /// (`Driver`, `DRIVER` and `driver` are the same key).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// True if the key is present (case-insensitively), even with an empty
+    /// value; lets callers distinguish "absent" from "set to empty".
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// All entries in file order (duplicates already collapsed), for passing
+    /// DSN attributes on to a driver in a stable order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Owned copy of the entries, for result types that outlive the file.
+    pub fn to_vec(&self) -> Vec<(String, String)> {
+        self.entries.clone()
+    }
+
+    /// Number of distinct keys; mostly for tests and diagnostics.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True if the section has no keys.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Sets a key, replacing an existing one (case-insensitively) in place so
+    /// that "later duplicate overrides" keeps the original position.
+    pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        let key = key.into();
+        let value = value.into();
+        if let Some(slot) = self
+            .entries
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&key))
+        {
+            slot.1 = value;
+        } else {
+            self.entries.push((key, value));
+        }
+    }
+}
+
+/// A parsed INI file: sections in file order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IniFile {
+    sections: Vec<Section>,
+}
+
+impl IniFile {
+    /// Parses INI text; never fails, so a half-broken config file still yields
+    /// whatever sections are readable (unixODBC behaves the same way).
+    pub fn parse(text: &str) -> IniFile {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut ini = IniFile::default();
+        // Index into `ini.sections` of the section currently being filled.
+        let mut current: Option<usize> = None;
+        for raw in text.lines() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with(';') || line.starts_with('#') {
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix('[') {
+                let name = match rest.find(']') {
+                    Some(end) => &rest[..end],
+                    None => rest,
+                }
+                .trim();
+                current = Some(ini.section_index_or_insert(name));
+                continue;
+            }
+            let Some(idx) = current else { continue };
+            let Some(eq) = line.find('=') else { continue };
+            let key = line[..eq].trim();
+            if key.is_empty() {
+                continue;
+            }
+            let value = line[eq + 1..].trim();
+            ini.sections[idx].set(key, value);
+        }
+        ini
+    }
+
+    /// Reads and parses a file; a missing file is an empty configuration
+    /// because unixODBC treats absent odbc.ini/odbcinst.ini as "no entries".
+    /// Invalid UTF-8 is replaced rather than rejected, for robustness.
+    pub fn load(path: impl AsRef<Path>) -> io::Result<IniFile> {
+        match std::fs::read(path.as_ref()) {
+            Ok(bytes) => Ok(IniFile::parse(&String::from_utf8_lossy(&bytes))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(IniFile::default()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sections in file order, as `(name, section)` pairs, for SQLDrivers /
+    /// SQLDataSources enumeration.
+    pub fn sections(&self) -> impl Iterator<Item = (&str, &Section)> + '_ {
+        self.sections.iter().map(|s| (s.name(), s))
+    }
+
+    /// Case-insensitive section lookup, because DSN and driver names are
+    /// matched case-insensitively by unixODBC.
+    pub fn section(&self, name: &str) -> Option<&Section> {
+        self.sections
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Convenience: value of `key` in section `section`, both case-insensitive.
+    pub fn get(&self, section: &str, key: &str) -> Option<&str> {
+        self.section(section).and_then(|s| s.get(key))
+    }
+
+    /// Returns a mutable section, creating it at the end if missing; used to
+    /// build configurations in code (tests, tools).
+    pub fn section_mut(&mut self, name: &str) -> &mut Section {
+        let idx = self.section_index_or_insert(name);
+        &mut self.sections[idx]
+    }
+
+    /// True if the file has no sections.
+    pub fn is_empty(&self) -> bool {
+        self.sections.is_empty()
+    }
+
+    /// Finds a section case-insensitively or appends a new one, so repeated
+    /// headers merge into the first occurrence.
+    fn section_index_or_insert(&mut self, name: &str) -> usize {
+        match self
+            .sections
+            .iter()
+            .position(|s| s.name.eq_ignore_ascii_case(name))
+        {
+            Some(i) => i,
+            None => {
+                self.sections.push(Section::new(name));
+                self.sections.len() - 1
+            }
+        }
+    }
+}
+
+/// Writes the file back in INI syntax (used by setup tooling and the
+/// round-trip tests); parse(display(x)) == x for well-formed names/values.
+impl fmt::Display for IniFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.sections.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            writeln!(f, "[{}]", s.name)?;
+            for (k, v) in &s.entries {
+                writeln!(f, "{k} = {v}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn basic_sections_keys_comments() {
+        let ini = IniFile::parse(
+            "; leading comment\n\
+             orphan = ignored\n\
+             [ODBC Drivers]\n\
+             SQLite3 = Installed\n\
+             \n\
+             [SQLite3]\n\
+             # hash comment\n\
+             Description=SQLite3 ODBC Driver\n\
+             Driver   =   libsqlite3odbc.so   \n\
+             not a key value line\n\
+             Setup = a=b;c=d\n",
+        );
+        let names: Vec<_> = ini.sections().map(|(n, _)| n).collect();
+        assert_eq!(names, vec!["ODBC Drivers", "SQLite3"]);
+        let s = ini.section("sqlite3").unwrap();
+        assert_eq!(s.name(), "SQLite3");
+        assert_eq!(s.get("DRIVER"), Some("libsqlite3odbc.so"));
+        assert_eq!(s.get("setup"), Some("a=b;c=d"));
+        assert_eq!(s.get("orphan"), None);
+        assert_eq!(s.len(), 3);
+        let keys: Vec<_> = s.entries().map(|(k, _)| k).collect();
+        assert_eq!(keys, vec!["Description", "Driver", "Setup"]);
+    }
+
+    #[test]
+    fn duplicates_override_and_sections_merge() {
+        let ini = IniFile::parse("[A]\nk=1\nx=0\nK=2\n[b]\ny=1\n[a]\nx=3\nz=4\n");
+        let a = ini.section("A").unwrap();
+        assert_eq!(
+            a.to_vec(),
+            vec![
+                ("k".to_string(), "2".to_string()),
+                ("x".to_string(), "3".to_string()),
+                ("z".to_string(), "4".to_string())
+            ]
+        );
+        assert_eq!(ini.sections().count(), 2);
+        assert_eq!(ini.get("B", "Y"), Some("1"));
+    }
+
+    #[test]
+    fn malformed_headers_and_bom_and_crlf() {
+        let ini =
+            IniFile::parse("\u{feff}[ Spaced ]\r\nk = v\r\n[Unclosed\r\nq=1\r\n[]\r\ne=1\r\n");
+        assert_eq!(ini.get("spaced", "k"), Some("v"));
+        assert_eq!(ini.get("unclosed", "q"), Some("1"));
+        assert_eq!(ini.get("", "e"), Some("1"));
+        assert_eq!(IniFile::parse("").sections().count(), 0);
+        assert_eq!(
+            IniFile::parse("[a]\n=novalue\nk=\n").get("a", "k"),
+            Some("")
+        );
+    }
+
+    #[test]
+    fn missing_file_is_empty() {
+        let p = std::env::temp_dir().join(format!(
+            "odbc-dm-ini-missing-{}-{}.ini",
+            std::process::id(),
+            line!()
+        ));
+        let ini = IniFile::load(&p).unwrap();
+        assert!(ini.is_empty());
+    }
+
+    #[test]
+    fn load_existing_file() {
+        let p = std::env::temp_dir().join(format!(
+            "odbc-dm-ini-load-{}-{}.ini",
+            std::process::id(),
+            line!()
+        ));
+        std::fs::write(&p, b"[x]\nk=v\xff\n").unwrap();
+        let ini = IniFile::load(&p).unwrap();
+        std::fs::remove_file(&p).ok();
+        assert_eq!(ini.get("X", "K"), Some("v\u{fffd}"));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(s in any::<String>()) {
+            let ini = IniFile::parse(&s);
+            for (_, sec) in ini.sections() {
+                for (k, _) in sec.entries() {
+                    prop_assert!(!k.is_empty());
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_line_soup_never_panics(
+            lines in prop::collection::vec("[\\[\\];#= a-zA-Z\u{e9}\u{4e2d}\t]{0,12}", 0..20)
+        ) {
+            let _ = IniFile::parse(&lines.join("\n"));
+        }
+
+        #[test]
+        fn round_trip(
+            secs in prop::collection::vec(
+                (
+                    "[A-Za-z0-9_.][A-Za-z0-9 _.-]{0,10}[A-Za-z0-9_.]",
+                    prop::collection::vec(
+                        ("[A-Za-z][A-Za-z0-9_ ]{0,8}[A-Za-z0-9_]", "[^\\r\\n\\s]([^\\r\\n]{0,15}[^\\r\\n\\s])?"),
+                        0..6,
+                    ),
+                ),
+                0..6,
+            )
+        ) {
+            // Build the expected model with the same case-insensitive
+            // de-duplication rules the parser applies.
+            let mut expected = IniFile::default();
+            for (name, entries) in &secs {
+                let s = expected.section_mut(name);
+                for (k, v) in entries {
+                    s.set(k.clone(), v.clone());
+                }
+            }
+            let text = expected.to_string();
+            let parsed = IniFile::parse(&text);
+            prop_assert_eq!(&parsed, &expected);
+            for (name, entries) in &secs {
+                for (k, _) in entries {
+                    let upper = parsed.get(&name.to_ascii_uppercase(), &k.to_ascii_lowercase());
+                    prop_assert_eq!(upper, expected.get(name, k));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The driver's entry points, read once at load time into an immutable table.
+//!
+//! Each field is `Option<fn pointer>`: a driver that lacks a function is legal, and the
+//! DM answers IM001 (or converts A↔W) when the application asks for it (§6.6).
+#![allow(non_snake_case)]
+
+use libloading::os::unix::Library;
+use odbc_dm_abi::fns;
+
+macro_rules! fn_table {
+    ($( $name:ident ),* $(,)?) => {
+        /// The driver's exported ODBC functions (`None` = not exported).
+        #[derive(Clone, Copy, Default)]
+        pub struct DriverFns {
+            $( pub $name: Option<fns::$name>, )*
+        }
+
+        impl DriverFns {
+            /// Reads every known entry point from the library with `dlsym`.
+            pub(crate) fn load(lib: &Library) -> DriverFns {
+                DriverFns {
+                    $( $name: {
+                        // SAFETY: the symbol, if present, is the driver's C function of that
+                        // name; its prototype is fixed by the ODBC specification and matches
+                        // `fns::$name` (checked against unixODBC's headers in the ABI tests).
+                        unsafe { lib.get::<fns::$name>(concat!(stringify!($name), "\0").as_bytes()) }
+                            .ok()
+                            .map(|s| *s)
+                    }, )*
+                }
+            }
+
+            /// Names of the exported entry points, for `odbc-dm info` and the harness.
+            pub fn exported_names(&self) -> Vec<&'static str> {
+                let mut v = Vec::new();
+                $( if self.$name.is_some() { v.push(stringify!($name)); } )*
+                v
+            }
+
+            /// Whether the named entry point is exported.
+            pub fn has(&self, name: &str) -> bool {
+                match name {
+                    $( stringify!($name) => self.$name.is_some(), )*
+                    _ => false,
+                }
+            }
+        }
+    };
+}
+
+fn_table!(
+    SQLAllocHandle, SQLFreeHandle, SQLFreeStmt, SQLAllocEnv, SQLAllocConnect, SQLAllocStmt,
+    SQLFreeEnv, SQLFreeConnect,
+    SQLSetEnvAttr, SQLGetEnvAttr, SQLSetConnectAttr, SQLSetConnectAttrW, SQLGetConnectAttr,
+    SQLGetConnectAttrW, SQLSetStmtAttr, SQLSetStmtAttrW, SQLGetStmtAttr, SQLGetStmtAttrW,
+    SQLSetConnectOption, SQLGetConnectOption, SQLSetStmtOption, SQLGetStmtOption,
+    SQLConnect, SQLConnectW, SQLDriverConnect, SQLDriverConnectW, SQLBrowseConnect,
+    SQLBrowseConnectW, SQLDisconnect,
+    SQLGetInfo, SQLGetInfoW, SQLGetFunctions, SQLGetTypeInfo, SQLGetTypeInfoW, SQLNativeSql,
+    SQLNativeSqlW,
+    SQLPrepare, SQLPrepareW, SQLExecute, SQLExecDirect, SQLExecDirectW, SQLBindParameter,
+    SQLBindParam, SQLSetParam, SQLParamOptions, SQLDescribeParam, SQLNumParams, SQLParamData,
+    SQLPutData, SQLCancel, SQLCancelHandle, SQLCompleteAsync, SQLEndTran, SQLTransact,
+    SQLNumResultCols, SQLDescribeCol, SQLDescribeColW, SQLColAttribute, SQLColAttributeW,
+    SQLColAttributes, SQLColAttributesW, SQLBindCol, SQLFetch, SQLFetchScroll, SQLExtendedFetch,
+    SQLGetData, SQLSetPos, SQLBulkOperations, SQLSetScrollOptions, SQLMoreResults, SQLRowCount,
+    SQLCloseCursor, SQLGetCursorName, SQLGetCursorNameW, SQLSetCursorName, SQLSetCursorNameW,
+    SQLTables, SQLTablesW, SQLColumns, SQLColumnsW, SQLColumnPrivileges, SQLColumnPrivilegesW,
+    SQLPrimaryKeys, SQLPrimaryKeysW, SQLTablePrivileges, SQLTablePrivilegesW, SQLProcedures,
+    SQLProceduresW, SQLProcedureColumns, SQLProcedureColumnsW, SQLSpecialColumns,
+    SQLSpecialColumnsW, SQLStatistics, SQLStatisticsW, SQLForeignKeys, SQLForeignKeysW,
+    SQLCopyDesc, SQLGetDescField, SQLGetDescFieldW, SQLSetDescField, SQLSetDescFieldW,
+    SQLGetDescRec, SQLGetDescRecW, SQLSetDescRec,
+    SQLGetDiagRec, SQLGetDiagRecW, SQLGetDiagField, SQLGetDiagFieldW, SQLError, SQLErrorW,
+);

@@ -1,0 +1,86 @@
+//! `dlopen(RTLD_NOW | RTLD_LOCAL)` of a driver, once per canonical path.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
+
+use super::DriverFns;
+
+/// A loaded ODBC driver: its library and its entry points.
+///
+/// Drivers are never unloaded: a driver may own threads (the reference driver's workers,
+/// psqlODBC's) that outlive its last handle, and `dlclose` under them would crash the
+/// process. The library therefore lives as long as the process, which also satisfies
+/// "alive while any handle uses it".
+pub struct Driver {
+    path: PathBuf,
+    /// The entry points; immutable after load, so shared without a lock.
+    pub fns: DriverFns,
+    _lib: Library,
+}
+
+impl Driver {
+    /// The file the driver was loaded from, as given (not canonicalised).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver").field("path", &self.path).finish()
+    }
+}
+
+/// Why a driver could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// dlopen failed (IM003); the message carries dlerror's text.
+    #[error("[odbc-dm] Specified driver could not be loaded: {path}: {reason}")]
+    Dlopen { path: String, reason: String },
+    /// The library loaded but exports none of the ODBC entry points a driver must have.
+    #[error("[odbc-dm] {path} is not an ODBC driver: it exports no SQLAllocHandle, SQLAllocEnv or SQLDriverConnect")]
+    NotADriver { path: String },
+}
+
+impl LoadError {
+    /// The SQLSTATE the DM posts for this failure.
+    pub fn sqlstate(&self) -> &'static str {
+        "IM003"
+    }
+}
+
+type Registry = Mutex<HashMap<PathBuf, Arc<Driver>>>;
+
+fn registry() -> &'static Registry {
+    static REG: OnceLock<Registry> = OnceLock::new();
+    REG.get_or_init(Default::default)
+}
+
+/// Loads `path` (or returns the already-loaded driver for it).
+///
+/// The registry lock is held across `dlopen` on purpose: it makes "load each driver once"
+/// exact. dlopen runs only the driver's constructors, never an ODBC call, and the lock is
+/// never taken on a call path.
+pub fn load_driver(path: &Path) -> Result<Arc<Driver>, LoadError> {
+    let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(d) = reg.get(&key) {
+        return Ok(d.clone());
+    }
+    // SAFETY: loading a shared library runs its initialisers; an ODBC driver is meant to be
+    // loaded this way by a driver manager. RTLD_LOCAL keeps its symbols out of the global
+    // namespace, so two drivers exporting the same SQL* names cannot collide.
+    let lib = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }.map_err(|e| {
+        LoadError::Dlopen { path: path.display().to_string(), reason: e.to_string() }
+    })?;
+    let fns = DriverFns::load(&lib);
+    if fns.SQLAllocHandle.is_none() && fns.SQLAllocEnv.is_none() {
+        return Err(LoadError::NotADriver { path: path.display().to_string() });
+    }
+    let d = Arc::new(Driver { path: path.to_path_buf(), fns, _lib: lib });
+    reg.insert(key, d.clone());
+    Ok(d)
+}

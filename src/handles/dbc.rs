@@ -1,0 +1,91 @@
+//! The DM connection: owns the driver's environment and connection handles once connected.
+
+use std::sync::Arc;
+
+use odbc_dm_abi::{ConnAttr, FunctionId};
+
+use crate::diag::DiagArea;
+use crate::driver::Driver;
+
+use super::conn_state::ConnState;
+use super::gate::Gated;
+use super::table::{new_id, Kind};
+use super::Env;
+
+/// A live driver connection: the driver, and the handles the DM allocated in it.
+/// Immutable once built; shared by the connection's statements and descriptors.
+#[derive(Debug)]
+pub struct DriverLink {
+    pub driver: Arc<Driver>,
+    /// The driver's environment handle (one per DM connection).
+    pub henv: usize,
+    /// The driver's connection handle.
+    pub hdbc: usize,
+    /// The ODBC version the driver accepted (may be 3 where the app asked for 3.80).
+    pub odbc_version: u32,
+}
+
+/// A connection attribute value stored before connect, to be replayed after the driver is
+/// loaded (§1.13).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttrValue {
+    /// Integer or pointer-sized value passed by value.
+    Int(usize),
+    /// Character attribute, kept as UTF-8.
+    Text(Vec<u8>),
+}
+
+/// Mutable connection state.
+#[derive(Debug)]
+pub struct DbcCore {
+    pub state: ConnState,
+    pub diag: DiagArea,
+    pub link: Option<Arc<DriverLink>>,
+    /// Attributes set before connecting, replayed at connect (§1.13), in order.
+    pub stored_attrs: Vec<(ConnAttr, AttrValue)>,
+    /// Live statements (ids).
+    pub statements: Vec<usize>,
+    /// Live explicitly allocated descriptors (ids).
+    pub descriptors: Vec<usize>,
+    /// SQL_ATTR_AUTOCOMMIT as last set through the DM (true = on, the default).
+    pub autocommit: bool,
+    /// The outstanding asynchronous connection function, if any (§4.4).
+    pub async_func: Option<FunctionId>,
+    /// The connection string the connect used, passwords masked (for traces and `info`).
+    pub masked_conn_str: String,
+}
+
+/// A connection handle.
+pub struct Dbc {
+    pub id: usize,
+    pub env: Arc<Env>,
+    pub gate: Gated<DbcCore>,
+}
+
+impl Dbc {
+    /// A new, registered connection on `env`.
+    pub fn new(env: Arc<Env>) -> Arc<Dbc> {
+        let dbc = Arc::new(Dbc {
+            id: new_id(Kind::Dbc),
+            env,
+            gate: Gated::new(DbcCore {
+                state: ConnState::C2,
+                diag: DiagArea::default(),
+                link: None,
+                stored_attrs: Vec::new(),
+                statements: Vec::new(),
+                descriptors: Vec::new(),
+                autocommit: true,
+                async_func: None,
+                masked_conn_str: String::new(),
+            }),
+        });
+        super::tables().dbc.insert(dbc.id, dbc.clone());
+        dbc
+    }
+
+    /// The driver link, if connected (taken without waiting for a running call).
+    pub fn link(&self) -> Option<Arc<DriverLink>> {
+        self.gate.peek(|c| c.link.clone())
+    }
+}

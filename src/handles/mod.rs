@@ -1,0 +1,83 @@
+//! DM handle objects (environment, connection, statement, descriptor), the tables that map
+//! application handle values to them, and their state machines (§4).
+//!
+//! Every object is `Send + Sync`: its mutable state lives behind its call gate
+//! ([`gate::Gated`]), and the driver handles it owns are plain integers that the driver
+//! itself must accept from any thread (§3.1).
+
+pub mod conn_state;
+pub mod gate;
+pub mod stmt_state;
+pub mod table;
+
+mod dbc;
+mod desc;
+mod env;
+mod stmt;
+
+use std::sync::{Arc, LazyLock};
+
+pub use dbc::{AttrValue, Dbc, DbcCore, DriverLink};
+pub use desc::{Desc, DescCore};
+pub use env::{Env, EnvCore};
+pub use stmt::{Stmt, StmtCore};
+use table::HandleTable;
+
+/// The process-wide handle tables.
+pub struct Tables {
+    pub env: HandleTable<Env>,
+    pub dbc: HandleTable<Dbc>,
+    pub stmt: HandleTable<Stmt>,
+    pub desc: HandleTable<Desc>,
+}
+
+static TABLES: LazyLock<Tables> = LazyLock::new(|| Tables {
+    env: HandleTable::default(),
+    dbc: HandleTable::default(),
+    stmt: HandleTable::default(),
+    desc: HandleTable::default(),
+});
+
+/// The handle tables.
+#[inline]
+pub fn tables() -> &'static Tables {
+    &TABLES
+}
+
+/// Looks up a live environment.
+#[inline]
+pub fn env(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Env>> {
+    TABLES.env.get(h as usize)
+}
+
+/// Looks up a live connection.
+#[inline]
+pub fn dbc(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Dbc>> {
+    TABLES.dbc.get(h as usize)
+}
+
+/// Looks up a live statement.
+#[inline]
+pub fn stmt(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Stmt>> {
+    TABLES.stmt.get(h as usize)
+}
+
+/// Looks up a live descriptor.
+#[inline]
+pub fn desc(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Desc>> {
+    TABLES.desc.get(h as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn handle_objects_are_send_and_sync() {
+        // §3.1: a handle may be used from several threads.
+        assert_send_sync::<super::Env>();
+        assert_send_sync::<super::Dbc>();
+        assert_send_sync::<super::Stmt>();
+        assert_send_sync::<super::Desc>();
+    }
+}

@@ -1,0 +1,48 @@
+//! The DM statement: owns one driver statement handle.
+
+use std::sync::Arc;
+
+use crate::diag::DiagArea;
+
+use super::gate::Gated;
+use super::stmt_state::StmtStatus;
+use super::table::{new_id, Kind};
+use super::{Dbc, DriverLink};
+
+/// Mutable statement state.
+#[derive(Debug, Default)]
+pub struct StmtCore {
+    pub status: StmtStatus,
+    pub diag: DiagArea,
+    /// DM handles wrapping the driver's implicit descriptors, created on first request:
+    /// [ARD, APD, IRD, IPD].
+    pub implicit_descs: [Option<usize>; 4],
+    /// Explicit descriptors currently set as ARD / APD (DM ids).
+    pub explicit_ard: Option<usize>,
+    pub explicit_apd: Option<usize>,
+}
+
+/// A statement handle.
+pub struct Stmt {
+    pub id: usize,
+    pub dbc: Arc<Dbc>,
+    pub link: Arc<DriverLink>,
+    /// The driver's statement handle.
+    pub hstmt: usize,
+    pub gate: Gated<StmtCore>,
+}
+
+impl Stmt {
+    /// A new, registered statement wrapping the driver's `hstmt`.
+    pub fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hstmt: usize) -> Arc<Stmt> {
+        let s = Arc::new(Stmt { id: new_id(Kind::Stmt), dbc, link, hstmt, gate: Gated::new(StmtCore::default()) });
+        super::tables().stmt.insert(s.id, s.clone());
+        s
+    }
+
+    /// The driver's statement handle as a pointer.
+    #[inline]
+    pub fn driver_handle(&self) -> odbc_dm_abi::SqlHStmt {
+        self.hstmt as odbc_dm_abi::SqlHStmt
+    }
+}

@@ -1,0 +1,215 @@
+//! The shape of every forwarded call: look the handle up, take the call gate and check the
+//! state (DM-detected errors never reach the driver), call the driver with no lock held,
+//! then record diagnostics and apply the state transition as the gate is released.
+
+use std::sync::Arc;
+
+use odbc_dm_abi::{FunctionId, HandleType, SqlHandle, SqlReturn};
+
+use crate::diag::{DiagArea, DiagRecord, SqlState};
+use crate::handles::gate::{Busy, Gated};
+use crate::handles::{stmt_state, DescCore, DbcCore, DriverLink, EnvCore, Stmt, StmtCore};
+
+use super::diag_pull::pull_driver_diags;
+
+/// A handle core that owns a diagnostic area.
+pub trait HasDiag {
+    fn diag(&mut self) -> &mut DiagArea;
+}
+
+impl HasDiag for StmtCore {
+    #[inline]
+    fn diag(&mut self) -> &mut DiagArea {
+        &mut self.diag
+    }
+}
+impl HasDiag for DbcCore {
+    #[inline]
+    fn diag(&mut self) -> &mut DiagArea {
+        &mut self.diag
+    }
+}
+impl HasDiag for EnvCore {
+    #[inline]
+    fn diag(&mut self) -> &mut DiagArea {
+        &mut self.diag
+    }
+}
+impl HasDiag for DescCore {
+    #[inline]
+    fn diag(&mut self) -> &mut DiagArea {
+        &mut self.diag
+    }
+}
+
+/// Posts one DM error as the whole outcome of a call (the driver is not called) and
+/// returns SQL_ERROR.
+pub fn reject<C: HasDiag>(gate: &Gated<C>, state: SqlState, msg: &str) -> SqlReturn {
+    gate.with(|c| {
+        let d = c.diag();
+        d.clear();
+        d.post(state, msg);
+        d.return_code = SqlReturn::SQL_ERROR;
+    });
+    SqlReturn::SQL_ERROR
+}
+
+/// A call in progress on a handle whose core is `C`: the gate is held (busy), no lock is.
+pub struct Call<'a, C: HasDiag> {
+    busy: Busy<'a, C>,
+    /// DM records to append after the driver's (e.g. 01004 from an A↔W conversion).
+    extra: Vec<DiagRecord>,
+}
+
+impl<'a, C: HasDiag> Call<'a, C> {
+    /// Takes the gate and runs `check` (state checks); clears the diagnostics first.
+    /// On `Err`, the DM's record is posted and SQL_ERROR is returned as `Err`.
+    #[inline]
+    pub fn begin(gate: &'a Gated<C>, check: impl FnOnce(&mut C) -> Result<(), (SqlState, String)>) -> Result<Self, SqlReturn> {
+        let r = gate.begin(|c| {
+            c.diag().clear();
+            match check(c) {
+                Ok(()) => Ok(()),
+                Err((state, msg)) => {
+                    let d = c.diag();
+                    d.post(state, msg);
+                    d.return_code = SqlReturn::SQL_ERROR;
+                    Err(SqlReturn::SQL_ERROR)
+                }
+            }
+        });
+        match r {
+            Ok((busy, ())) => Ok(Call { busy, extra: Vec::new() }),
+            Err(rc) => Err(rc),
+        }
+    }
+
+    /// Ends the call with a DM error (nothing reached the driver, or the DM refuses the
+    /// result).
+    pub fn fail(self, state: SqlState, msg: impl Into<String>) -> SqlReturn {
+        let msg = msg.into();
+        self.busy.end(|c| {
+            let d = c.diag();
+            d.post(state, msg);
+            d.return_code = SqlReturn::SQL_ERROR;
+        });
+        SqlReturn::SQL_ERROR
+    }
+
+    /// Queues a DM record that follows the driver's records (e.g. 01004).
+    pub fn warn(&mut self, state: SqlState, msg: impl Into<String>) {
+        self.extra.push(DiagRecord::dm(state, msg));
+    }
+
+    /// Runs `f` on the core while keeping the call slot.
+    pub fn core<R>(&self, f: impl FnOnce(&mut C) -> R) -> R {
+        self.busy.core(f)
+    }
+
+    /// Ends the call: copies the driver's diagnostics when `rc` can carry any, appends
+    /// queued DM records (upgrading SUCCESS to SUCCESS_WITH_INFO), and runs `apply` on the
+    /// core before the gate is released.
+    #[inline]
+    pub fn finish(mut self, rc: SqlReturn, diag_source: Option<(&DriverLink, HandleType, SqlHandle)>, apply: impl FnOnce(&mut C, SqlReturn)) -> SqlReturn {
+        let mut recs = Vec::new();
+        if rc == SqlReturn::SQL_SUCCESS_WITH_INFO || rc == SqlReturn::SQL_ERROR {
+            if let Some((link, ht, h)) = diag_source {
+                recs = pull_driver_diags(link, ht, h);
+            }
+        }
+        let mut rc = rc;
+        if !self.extra.is_empty() && rc == SqlReturn::SQL_SUCCESS {
+            rc = SqlReturn::SQL_SUCCESS_WITH_INFO;
+        }
+        let extra = std::mem::take(&mut self.extra);
+        self.busy.end(|c| {
+            {
+                let d = c.diag();
+                for r in recs {
+                    d.push(r);
+                }
+                for r in extra {
+                    d.push(r);
+                }
+                d.return_code = rc;
+            }
+            apply(c, rc);
+        });
+        rc
+    }
+}
+
+/// A statement call: the common case, with the Appendix B checks and transitions.
+pub struct StmtCall<'a> {
+    pub stmt: &'a Arc<Stmt>,
+    pub func: FunctionId,
+    call: Call<'a, StmtCore>,
+}
+
+impl<'a> StmtCall<'a> {
+    /// Begins `func` on `stmt`, applying the statement state table (§4).
+    #[inline]
+    pub fn begin(stmt: &'a Arc<Stmt>, func: FunctionId) -> Result<Self, SqlReturn> {
+        let call = Call::begin(&stmt.gate, |c| {
+            stmt_state::check(func, &c.status).map_err(|s| (s, format!("Function sequence or cursor state error: {} not allowed in state {:?}", crate::trace::func_name(func), c.status.state)))
+        })?;
+        Ok(StmtCall { stmt, func, call })
+    }
+
+    /// Ends with a DM error.
+    pub fn fail(self, state: SqlState, msg: impl Into<String>) -> SqlReturn {
+        self.call.fail(state, msg)
+    }
+
+    /// IM001: the driver does not export the function.
+    pub fn missing(self, name: &str) -> SqlReturn {
+        self.call.fail(SqlState::DRIVER_LACKS_FUNCTION, format!("Driver does not support this function: {name}"))
+    }
+
+    /// Queues a DM record after the driver's.
+    pub fn warn(&mut self, state: SqlState, msg: impl Into<String>) {
+        self.call.warn(state, msg)
+    }
+
+    /// Ends the call with the driver's `rc`: diagnostics, then the state transition. For
+    /// functions that may open a result set, the driver is asked (SQLNumResultCols) so the
+    /// DM knows S4 from S5 (unixODBC does the same).
+    #[inline]
+    pub fn finish(self, rc: SqlReturn) -> SqlReturn {
+        let stmt = self.stmt;
+        let func = self.func;
+        let has_result = if rc.is_success() && opens_result(func) || rc == SqlReturn::SQL_SUCCESS && func == FunctionId::SQL_API_SQLPARAMDATA {
+            Some(driver_has_result(stmt))
+        } else {
+            None
+        };
+        self.call.finish(rc, Some((&stmt.link, HandleType::SQL_HANDLE_STMT, stmt.driver_handle())), |c, rc| {
+            stmt_state::after(func, &mut c.status, rc, has_result);
+        })
+    }
+}
+
+fn opens_result(f: FunctionId) -> bool {
+    use FunctionId as F;
+    matches!(
+        f,
+        F::SQL_API_SQLEXECDIRECT
+            | F::SQL_API_SQLEXECUTE
+            | F::SQL_API_SQLPREPARE
+            | F::SQL_API_SQLMORERESULTS
+            | F::SQL_API_SQLPARAMDATA
+    )
+}
+
+/// Whether the driver's statement currently describes a result set.
+fn driver_has_result(stmt: &Stmt) -> bool {
+    match stmt.link.driver.fns.SQLNumResultCols {
+        Some(f) => {
+            let mut n: i16 = 0;
+            // SAFETY: the driver handle is live (owned by `stmt`) and `n` is a valid out pointer.
+            let rc = unsafe { f(stmt.driver_handle(), &mut n) };
+            rc.is_success() && n > 0
+        }
+        None => false,
+    }
+}

@@ -1,0 +1,228 @@
+//! Cancellation (§3.2–§3.5) and transactions (§4.3, §1.11).
+//!
+//! SQLCancel and SQLCancelHandle never wait for the handle's call gate: a cancel from a
+//! second thread reaches the driver while the first thread is inside its call (§3.1).
+
+use std::sync::Arc;
+
+use odbc_dm_abi::*;
+
+use super::{boundary, handle, reject, same_signature, Call};
+use crate::diag::SqlState;
+use crate::handles::conn_state::ConnState;
+use crate::handles::stmt_state::{self, StmtState};
+use crate::handles::{self, Dbc, Stmt};
+use crate::trace_enter;
+
+same_signature!(SQLCancel, SQLCancelHandle, SQLEndTran, SQLTransact);
+
+/// SQLCancel on a statement.
+pub unsafe extern "C" fn SQLCancel(stmt: SqlHStmt) -> SqlReturn {
+    trace_enter!("SQLCancel", "{:p}", stmt);
+    boundary("SQLCancel", || {
+        let s = handle!(stmt, stmt);
+        cancel_stmt(&s)
+    })
+}
+
+fn driver_cancel(s: &Stmt) -> Option<SqlReturn> {
+    let f = s.link.driver.fns.SQLCancel?;
+    // SAFETY: the driver statement handle stays valid while `s` is registered; drivers
+    // must accept SQLCancel from another thread during a call (§3.1).
+    Some(unsafe { f(s.driver_handle()) })
+}
+
+pub(crate) fn cancel_stmt(s: &Arc<Stmt>) -> SqlReturn {
+    // §3.5: statement cancel is refused while the connection runs an async function.
+    if s.dbc.gate.peek(|c| c.async_func.is_some()) {
+        return reject_now(s, SqlState::FUNCTION_SEQUENCE_ERROR, "SQLCancel is not allowed while an asynchronous connection function is executing (§3.5)");
+    }
+    match s.gate.try_begin() {
+        None => {
+            // Cross-thread cancel (§3.2): no diagnostics, SUCCESS or ERROR only, and the
+            // victim's diagnostics are not touched (§3.3).
+            match driver_cancel(s) {
+                Some(rc) if rc.is_success() => SqlReturn::SQL_SUCCESS,
+                _ => SqlReturn::SQL_ERROR,
+            }
+        }
+        Some(busy) => {
+            let state = busy.core(|c| c.status.state);
+            let Some(rc) = driver_cancel(s) else {
+                return busy.end(|c| {
+                    c.diag.clear();
+                    c.diag.post(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLCancel");
+                    c.diag.return_code = SqlReturn::SQL_ERROR;
+                    SqlReturn::SQL_ERROR
+                });
+            };
+            let recs = if rc == SqlReturn::SQL_SUCCESS_WITH_INFO || rc == SqlReturn::SQL_ERROR {
+                super::pull_driver_diags(&s.link, HandleType::SQL_HANDLE_STMT, s.driver_handle())
+            } else {
+                Vec::new()
+            };
+            busy.end(|c| {
+                if matches!(state, StmtState::S8 | StmtState::S9 | StmtState::S10 | StmtState::S11 | StmtState::S12) {
+                    // Cancelling a NEED_DATA sequence or an async call replaces the victim's
+                    // diagnostics with SQLCancel's (§3.3).
+                    c.diag.replace(recs);
+                    c.diag.return_code = rc;
+                } else if !recs.is_empty() {
+                    c.diag.clear();
+                    c.diag.replace(recs);
+                    c.diag.return_code = rc;
+                }
+                if rc.is_success() {
+                    match state {
+                        StmtState::S8 | StmtState::S9 | StmtState::S10 => stmt_state::cancel_need_data(&mut c.status),
+                        StmtState::S11 => c.status.state = StmtState::S12, // §4.8
+                        _ => {}
+                    }
+                }
+            });
+            rc
+        }
+    }
+}
+
+/// Posts a DM error without waiting for a running call (cancel paths).
+fn reject_now(s: &Stmt, state: SqlState, msg: &str) -> SqlReturn {
+    s.gate.peek(|c| {
+        c.diag.clear();
+        c.diag.post(state, msg);
+        c.diag.return_code = SqlReturn::SQL_ERROR;
+    });
+    SqlReturn::SQL_ERROR
+}
+
+/// SQLCancelHandle (3.8, §3.4): ENV and DESC → HY092; STMT → SQLCancel; DBC → the
+/// driver's SQLCancelHandle (IM001 if it has none).
+pub unsafe extern "C" fn SQLCancelHandle(handle_type: HandleType, h: SqlHandle) -> SqlReturn {
+    trace_enter!("SQLCancelHandle", "{:?} {:p}", handle_type, h);
+    boundary("SQLCancelHandle", || match handle_type {
+        HandleType::SQL_HANDLE_STMT => {
+            let s = handle!(stmt, h);
+            cancel_stmt(&s)
+        }
+        HandleType::SQL_HANDLE_DBC => {
+            let d = handle!(dbc, h);
+            let Some(link) = d.link() else {
+                // Nothing can be running on an unconnected handle: a no-op (§3.4).
+                return SqlReturn::SQL_SUCCESS;
+            };
+            let Some(f) = link.driver.fns.SQLCancelHandle else {
+                d.gate.peek(|c| {
+                    c.diag.clear();
+                    c.diag.post(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLCancelHandle");
+                    c.diag.return_code = SqlReturn::SQL_ERROR;
+                });
+                return SqlReturn::SQL_ERROR;
+            };
+            // SAFETY: live driver connection handle; cancel is meant to cross threads.
+            unsafe { f(HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle) }
+        }
+        HandleType::SQL_HANDLE_ENV => {
+            let e = handle!(env, h);
+            reject(&e.gate, SqlState::INVALID_ATTRIBUTE_IDENTIFIER, "SQLCancelHandle does not accept an environment handle (§3.4)")
+        }
+        HandleType::SQL_HANDLE_DESC => {
+            let d = handle!(desc, h);
+            reject(&d.gate, SqlState::INVALID_ATTRIBUTE_IDENTIFIER, "SQLCancelHandle does not accept a descriptor handle (§3.4)")
+        }
+        _ => SqlReturn::SQL_INVALID_HANDLE,
+    })
+}
+
+/// SQLEndTran on a connection or on every connection of an environment.
+pub unsafe extern "C" fn SQLEndTran(handle_type: HandleType, h: SqlHandle, completion: CompletionType) -> SqlReturn {
+    trace_enter!("SQLEndTran", "{:?} {:p} {:?}", handle_type, h, completion);
+    boundary("SQLEndTran", || match handle_type {
+        HandleType::SQL_HANDLE_DBC => {
+            let d = handle!(dbc, h);
+            end_tran_dbc(&d, completion)
+        }
+        HandleType::SQL_HANDLE_ENV => {
+            let e = handle!(env, h);
+            if !matches!(completion, CompletionType::SQL_COMMIT | CompletionType::SQL_ROLLBACK) {
+                return reject(&e.gate, SqlState::INVALID_TRANSACTION_OPCODE, "Invalid transaction operation code");
+            }
+            let conns = e.gate.with(|c| c.connections.clone());
+            let mut worst = SqlReturn::SQL_SUCCESS;
+            for id in conns {
+                let Some(d) = handles::tables().dbc.get(id) else { continue };
+                if !d.gate.peek(|c| c.state.is_connected()) {
+                    continue;
+                }
+                let rc = end_tran_dbc(&d, completion);
+                if rc == SqlReturn::SQL_ERROR {
+                    worst = rc;
+                } else if rc == SqlReturn::SQL_SUCCESS_WITH_INFO && worst == SqlReturn::SQL_SUCCESS {
+                    worst = rc;
+                }
+            }
+            if worst == SqlReturn::SQL_ERROR {
+                e.gate.with(|c| {
+                    c.diag.clear();
+                    c.diag.post(SqlState::GENERAL_ERROR, "SQLEndTran failed on at least one connection of the environment");
+                    c.diag.return_code = SqlReturn::SQL_ERROR;
+                });
+            }
+            worst
+        }
+        _ => SqlReturn::SQL_INVALID_HANDLE,
+    })
+}
+
+fn end_tran_dbc(d: &Arc<Dbc>, completion: CompletionType) -> SqlReturn {
+    let call = match Call::begin(&d.gate, |c| {
+        if !matches!(completion, CompletionType::SQL_COMMIT | CompletionType::SQL_ROLLBACK) {
+            return Err((SqlState::INVALID_TRANSACTION_OPCODE, "Invalid transaction operation code".into()));
+        }
+        if !c.state.is_connected() {
+            return Err((SqlState::CONNECTION_NOT_OPEN, "Connection not open".into()));
+        }
+        if c.async_func.is_some() {
+            return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "Another asynchronous function is executing on this connection (§1.11)".into()));
+        }
+        for sid in &c.statements {
+            if let Some(s) = handles::tables().stmt.get(*sid) {
+                if s.gate.peek(|sc| matches!(sc.status.state, StmtState::S8 | StmtState::S9 | StmtState::S10 | StmtState::S11 | StmtState::S12)) {
+                    return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "A statement of this connection is executing asynchronously or needs data (§1.11)".into()));
+                }
+            }
+        }
+        Ok(())
+    }) {
+        Ok(c) => c,
+        Err(rc) => return rc,
+    };
+    let link = call.core(|c| c.link.clone()).expect("connected implies a link");
+    let fns = &link.driver.fns;
+    let hdbc = link.hdbc as SqlHandle;
+    let rc = if let Some(f) = fns.SQLEndTran {
+        // SAFETY: live driver connection handle.
+        unsafe { f(HandleType::SQL_HANDLE_DBC, hdbc, completion) }
+    } else if let Some(f) = fns.SQLTransact {
+        // SAFETY: as above (ODBC 2.x).
+        unsafe { f(std::ptr::null_mut(), hdbc, completion.0 as u16) }
+    } else {
+        return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLEndTran");
+    };
+    call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, hdbc)), |c, rc| {
+        if rc.is_success() && c.state == ConnState::C6 {
+            c.state = if c.statements.is_empty() { ConnState::C4 } else { ConnState::C5 };
+        }
+    })
+}
+
+/// ODBC 2.x SQLTransact.
+pub unsafe extern "C" fn SQLTransact(env: SqlHEnv, dbc: SqlHDbc, completion: SqlUSmallInt) -> SqlReturn {
+    let c = CompletionType(completion as i16);
+    if !dbc.is_null() {
+        // SAFETY: forwarded.
+        unsafe { SQLEndTran(HandleType::SQL_HANDLE_DBC, dbc, c) }
+    } else {
+        // SAFETY: forwarded.
+        unsafe { SQLEndTran(HandleType::SQL_HANDLE_ENV, env, c) }
+    }
+}

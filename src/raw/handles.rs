@@ -1,0 +1,424 @@
+//! Allocating and freeing handles; environment attributes (pure DM state).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use odbc_dm_abi::*;
+
+use super::{boundary, handle, pull_driver_diags, reject, same_signature, Call, StmtCall};
+use crate::diag::SqlState;
+use crate::handles::conn_state::ConnState;
+use crate::handles::stmt_state::StmtState;
+use crate::handles::{self, tables, Dbc, Desc, Env, Stmt};
+use crate::trace_enter;
+
+same_signature!(SQLAllocHandle, SQLFreeHandle, SQLFreeStmt, SQLAllocEnv, SQLAllocConnect, SQLAllocStmt, SQLFreeEnv, SQLFreeConnect, SQLSetEnvAttr, SQLGetEnvAttr);
+
+/// SQL_ATTR_CONNECTION_POOLING set on a NULL environment: process-wide (§6.1).
+static PROCESS_POOLING: AtomicU32 = AtomicU32::new(0);
+
+/// SQLAllocHandle: ENV needs no input; DBC needs SQL_ATTR_ODBC_VERSION set (HY010, §4.2);
+/// STMT and DESC need a connection (08003, §4.3).
+pub unsafe extern "C" fn SQLAllocHandle(handle_type: HandleType, input: SqlHandle, output: *mut SqlHandle) -> SqlReturn {
+    trace_enter!("SQLAllocHandle", "{:?} {:p} {:p}", handle_type, input, output);
+    boundary("SQLAllocHandle", || match handle_type {
+        HandleType::SQL_HANDLE_ENV => {
+            if output.is_null() {
+                return SqlReturn::SQL_ERROR;
+            }
+            let env = Env::new();
+            // SAFETY: `output` is non-null and points to the application's handle slot.
+            unsafe { *output = env.id as SqlHandle };
+            SqlReturn::SQL_SUCCESS
+        }
+        HandleType::SQL_HANDLE_DBC => {
+            let env = handle!(env, input);
+            alloc_dbc(&env, output)
+        }
+        HandleType::SQL_HANDLE_STMT => {
+            let dbc = handle!(dbc, input);
+            alloc_stmt(&dbc, output)
+        }
+        HandleType::SQL_HANDLE_DESC => {
+            let dbc = handle!(dbc, input);
+            alloc_desc(&dbc, output)
+        }
+        _ => {
+            // The input handle decides where the diagnostic goes, if it is one of ours.
+            if let Some(e) = handles::env(input) {
+                reject(&e.gate, SqlState::INVALID_ATTRIBUTE_IDENTIFIER, "Invalid handle type")
+            } else if let Some(d) = handles::dbc(input) {
+                reject(&d.gate, SqlState::INVALID_ATTRIBUTE_IDENTIFIER, "Invalid handle type")
+            } else {
+                SqlReturn::SQL_INVALID_HANDLE
+            }
+        }
+    })
+}
+
+fn alloc_dbc(env: &Arc<Env>, output: *mut SqlHandle) -> SqlReturn {
+    let call = match Call::begin(&env.gate, |c| {
+        if output.is_null() {
+            return Err((SqlState::INVALID_NULL_POINTER, "OutputHandlePtr is a null pointer".into()));
+        }
+        if c.odbc_version.is_none() {
+            return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "SQL_ATTR_ODBC_VERSION must be set before allocating a connection (§4.2)".into()));
+        }
+        Ok(())
+    }) {
+        Ok(c) => c,
+        Err(rc) => return rc,
+    };
+    let dbc = Dbc::new(env.clone());
+    // SAFETY: checked non-null above; the application's handle slot.
+    unsafe { *output = dbc.id as SqlHandle };
+    call.finish(SqlReturn::SQL_SUCCESS, None, |c, _| c.connections.push(dbc.id))
+}
+
+fn alloc_stmt(dbc: &Arc<Dbc>, output: *mut SqlHandle) -> SqlReturn {
+    let call = match Call::begin(&dbc.gate, |c| {
+        if output.is_null() {
+            return Err((SqlState::INVALID_NULL_POINTER, "OutputHandlePtr is a null pointer".into()));
+        }
+        if !c.state.is_connected() {
+            return Err((SqlState::CONNECTION_NOT_OPEN, "Connection not open".into()));
+        }
+        if c.async_func.is_some() {
+            return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "An asynchronous connection function is still executing (§1.10)".into()));
+        }
+        Ok(())
+    }) {
+        Ok(c) => c,
+        Err(rc) => return rc,
+    };
+    let link = call.core(|c| c.link.clone()).expect("connected implies a link");
+    let fns = &link.driver.fns;
+    let mut h: SqlHandle = std::ptr::null_mut();
+    let rc = if let Some(f) = fns.SQLAllocHandle {
+        // SAFETY: live driver connection handle and a valid out pointer.
+        unsafe { f(HandleType::SQL_HANDLE_STMT, link.hdbc as SqlHandle, &mut h) }
+    } else if let Some(f) = fns.SQLAllocStmt {
+        // SAFETY: as above (ODBC 2.x entry point).
+        unsafe { f(link.hdbc as SqlHandle, &mut h) }
+    } else {
+        return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver lacks SQLAllocHandle and SQLAllocStmt");
+    };
+    if !rc.is_success() || h.is_null() {
+        return call.finish(if rc.is_success() { SqlReturn::SQL_ERROR } else { rc }, Some((&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)), |_, _| {});
+    }
+    let stmt = Stmt::new(dbc.clone(), link.clone(), h as usize);
+    // SAFETY: checked non-null; the application's handle slot.
+    unsafe { *output = stmt.id as SqlHandle };
+    call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)), |c, _| {
+        c.statements.push(stmt.id);
+        if c.state == ConnState::C4 {
+            c.state = ConnState::C5;
+        }
+    })
+}
+
+fn alloc_desc(dbc: &Arc<Dbc>, output: *mut SqlHandle) -> SqlReturn {
+    let call = match Call::begin(&dbc.gate, |c| {
+        if output.is_null() {
+            return Err((SqlState::INVALID_NULL_POINTER, "OutputHandlePtr is a null pointer".into()));
+        }
+        if !c.state.is_connected() {
+            return Err((SqlState::CONNECTION_NOT_OPEN, "Connection not open".into()));
+        }
+        Ok(())
+    }) {
+        Ok(c) => c,
+        Err(rc) => return rc,
+    };
+    let link = call.core(|c| c.link.clone()).expect("connected implies a link");
+    let Some(f) = link.driver.fns.SQLAllocHandle else {
+        return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver lacks SQLAllocHandle (descriptors)");
+    };
+    let mut h: SqlHandle = std::ptr::null_mut();
+    // SAFETY: live driver connection handle and a valid out pointer.
+    let rc = unsafe { f(HandleType::SQL_HANDLE_DESC, link.hdbc as SqlHandle, &mut h) };
+    if !rc.is_success() || h.is_null() {
+        return call.finish(if rc.is_success() { SqlReturn::SQL_ERROR } else { rc }, Some((&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)), |_, _| {});
+    }
+    let desc = Desc::new(dbc.clone(), link.clone(), h as usize, None);
+    // SAFETY: checked non-null; the application's handle slot.
+    unsafe { *output = desc.id as SqlHandle };
+    call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)), |c, _| c.descriptors.push(desc.id))
+}
+
+/// SQLFreeHandle: an environment with connections, a connected connection, or an
+/// executing statement cannot be freed (HY010, §4.2, §4.3, §4.7).
+pub unsafe extern "C" fn SQLFreeHandle(handle_type: HandleType, handle: SqlHandle) -> SqlReturn {
+    trace_enter!("SQLFreeHandle", "{:?} {:p}", handle_type, handle);
+    boundary("SQLFreeHandle", || match handle_type {
+        HandleType::SQL_HANDLE_ENV => {
+            let env = handle!(env, handle);
+            let call = match Call::begin(&env.gate, |c| {
+                if c.connections.is_empty() {
+                    Ok(())
+                } else {
+                    Err((SqlState::FUNCTION_SEQUENCE_ERROR, "Environment still has connections (§4.2)".into()))
+                }
+            }) {
+                Ok(c) => c,
+                Err(rc) => return rc,
+            };
+            tables().env.remove(env.id);
+            call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {})
+        }
+        HandleType::SQL_HANDLE_DBC => {
+            let dbc = handle!(dbc, handle);
+            let call = match Call::begin(&dbc.gate, |c| {
+                if c.state == ConnState::C2 {
+                    Ok(())
+                } else {
+                    Err((SqlState::FUNCTION_SEQUENCE_ERROR, "Connection is still connected (§4.3)".into()))
+                }
+            }) {
+                Ok(c) => c,
+                Err(rc) => return rc,
+            };
+            tables().dbc.remove(dbc.id);
+            let id = dbc.id;
+            dbc.env.gate.with(|c| c.connections.retain(|&x| x != id));
+            call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {})
+        }
+        HandleType::SQL_HANDLE_STMT => {
+            let stmt = handle!(stmt, handle);
+            free_stmt(&stmt)
+        }
+        HandleType::SQL_HANDLE_DESC => {
+            let desc = handle!(desc, handle);
+            free_desc(&desc)
+        }
+        _ => SqlReturn::SQL_INVALID_HANDLE,
+    })
+}
+
+fn free_stmt(stmt: &Arc<Stmt>) -> SqlReturn {
+    let call = match StmtCall::begin(stmt, FunctionId::SQL_API_SQLFREEHANDLE) {
+        Ok(c) => c,
+        Err(rc) => return rc,
+    };
+    let fns = &stmt.link.driver.fns;
+    let rc = if let Some(f) = fns.SQLFreeHandle {
+        // SAFETY: the driver statement handle is live until this call.
+        unsafe { f(HandleType::SQL_HANDLE_STMT, stmt.driver_handle()) }
+    } else if let Some(f) = fns.SQLFreeStmt {
+        // SAFETY: as above (ODBC 2.x).
+        unsafe { f(stmt.driver_handle(), FreeStmtOption::SQL_DROP) }
+    } else {
+        return call.missing("SQLFreeHandle");
+    };
+    if rc == SqlReturn::SQL_ERROR {
+        return call.finish(rc);
+    }
+    forget_stmt(stmt);
+    call.finish(rc)
+}
+
+/// Drops the DM side of a statement whose driver handle is gone.
+pub(crate) fn forget_stmt(stmt: &Stmt) {
+    tables().stmt.remove(stmt.id);
+    let implicit = stmt.gate.peek(|c| c.implicit_descs);
+    for d in implicit.into_iter().flatten() {
+        tables().desc.remove(d);
+    }
+    let id = stmt.id;
+    stmt.dbc.gate.peek(|c| {
+        c.statements.retain(|&x| x != id);
+        if c.statements.is_empty() && c.state == ConnState::C5 {
+            c.state = ConnState::C4;
+        }
+    });
+}
+
+fn free_desc(desc: &Arc<Desc>) -> SqlReturn {
+    if desc.implicit_of.is_some() {
+        return reject(&desc.gate, SqlState(*b"HY017"), "Invalid use of an automatically allocated descriptor handle");
+    }
+    let call = match Call::begin(&desc.gate, |_| Ok(())) {
+        Ok(c) => c,
+        Err(rc) => return rc,
+    };
+    let Some(f) = desc.link.driver.fns.SQLFreeHandle else {
+        return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver lacks SQLFreeHandle");
+    };
+    // SAFETY: the driver descriptor handle is live until this call.
+    let rc = unsafe { f(HandleType::SQL_HANDLE_DESC, desc.hdesc as SqlHandle) };
+    if rc != SqlReturn::SQL_ERROR {
+        tables().desc.remove(desc.id);
+        let id = desc.id;
+        desc.dbc.gate.peek(|c| c.descriptors.retain(|&x| x != id));
+    }
+    call.finish(rc, Some((&desc.link, HandleType::SQL_HANDLE_DESC, desc.hdesc as SqlHandle)), |_, _| {})
+}
+
+/// SQLFreeStmt: CLOSE, DROP, UNBIND, RESET_PARAMS; anything else is HY092. Not allowed
+/// while an asynchronous function runs (HY010, §4.7).
+pub unsafe extern "C" fn SQLFreeStmt(stmt: SqlHStmt, option: FreeStmtOption) -> SqlReturn {
+    trace_enter!("SQLFreeStmt", "{:p} {:?}", stmt, option);
+    boundary("SQLFreeStmt", || {
+        let s = handle!(stmt, stmt);
+        if option == FreeStmtOption::SQL_DROP {
+            return free_stmt(&s);
+        }
+        if !matches!(option, FreeStmtOption::SQL_CLOSE | FreeStmtOption::SQL_UNBIND | FreeStmtOption::SQL_RESET_PARAMS) {
+            return reject(&s.gate, SqlState::INVALID_ATTRIBUTE_IDENTIFIER, "Invalid SQLFreeStmt option");
+        }
+        let call = match Call::begin(&s.gate, |c| {
+            if matches!(c.status.state, StmtState::S11 | StmtState::S12) {
+                return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "An asynchronous function is still executing on this statement (§4.7)".into()));
+            }
+            if matches!(c.status.state, StmtState::S8 | StmtState::S9 | StmtState::S10) {
+                return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "The statement is waiting for data-at-execution parameters".into()));
+            }
+            Ok(())
+        }) {
+            Ok(c) => c,
+            Err(rc) => return rc,
+        };
+        let Some(f) = s.link.driver.fns.SQLFreeStmt else {
+            return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLFreeStmt");
+        };
+        // SAFETY: live driver statement handle.
+        let rc = unsafe { f(s.driver_handle(), option) };
+        call.finish(rc, Some((&s.link, HandleType::SQL_HANDLE_STMT, s.driver_handle())), |c, rc| {
+            if option == FreeStmtOption::SQL_CLOSE && rc.is_success() {
+                crate::handles::stmt_state::close(&mut c.status);
+            }
+        })
+    })
+}
+
+/// ODBC 2.x SQLAllocEnv, mapped to SQLAllocHandle; the environment defaults to ODBC 2.
+pub unsafe extern "C" fn SQLAllocEnv(env: *mut SqlHEnv) -> SqlReturn {
+    // SAFETY: forwarded with the caller's pointer.
+    let rc = unsafe { SQLAllocHandle(HandleType::SQL_HANDLE_ENV, std::ptr::null_mut(), env) };
+    if rc.is_success() {
+        // SAFETY: SQLAllocHandle succeeded, so `env` is valid and holds the new handle.
+        if let Some(e) = handles::env(unsafe { *env }) {
+            e.gate.with(|c| c.odbc_version = Some(SQL_OV_ODBC2));
+        }
+    }
+    rc
+}
+
+/// ODBC 2.x SQLAllocConnect.
+pub unsafe extern "C" fn SQLAllocConnect(env: SqlHEnv, dbc: *mut SqlHDbc) -> SqlReturn {
+    // SAFETY: forwarded.
+    unsafe { SQLAllocHandle(HandleType::SQL_HANDLE_DBC, env, dbc) }
+}
+
+/// ODBC 2.x SQLAllocStmt.
+pub unsafe extern "C" fn SQLAllocStmt(dbc: SqlHDbc, stmt: *mut SqlHStmt) -> SqlReturn {
+    // SAFETY: forwarded.
+    unsafe { SQLAllocHandle(HandleType::SQL_HANDLE_STMT, dbc, stmt) }
+}
+
+/// ODBC 2.x SQLFreeEnv.
+pub unsafe extern "C" fn SQLFreeEnv(env: SqlHEnv) -> SqlReturn {
+    // SAFETY: forwarded.
+    unsafe { SQLFreeHandle(HandleType::SQL_HANDLE_ENV, env) }
+}
+
+/// ODBC 2.x SQLFreeConnect.
+pub unsafe extern "C" fn SQLFreeConnect(dbc: SqlHDbc) -> SqlReturn {
+    // SAFETY: forwarded.
+    unsafe { SQLFreeHandle(HandleType::SQL_HANDLE_DBC, dbc) }
+}
+
+/// SQLSetEnvAttr: environment attributes are DM state. Unknown attribute → HY092, bad
+/// value → HY024; the ODBC version cannot change once connections exist (HY010).
+pub unsafe extern "C" fn SQLSetEnvAttr(env: SqlHEnv, attr: EnvAttr, value: SqlPointer, len: SqlInteger) -> SqlReturn {
+    trace_enter!("SQLSetEnvAttr", "{:p} {:?} {:p} {}", env, attr, value, len);
+    boundary("SQLSetEnvAttr", || {
+        let v = value as usize;
+        if env.is_null() {
+            // Only the process-wide pooling setting may be set on a NULL environment (§6.1).
+            if attr == EnvAttr::SQL_ATTR_CONNECTION_POOLING && v <= SQL_CP_DRIVER_AWARE as usize {
+                PROCESS_POOLING.store(v as u32, Ordering::Relaxed);
+                return SqlReturn::SQL_SUCCESS;
+            }
+            return SqlReturn::SQL_INVALID_HANDLE;
+        }
+        let e = handle!(env, env);
+        let call = match Call::begin(&e.gate, |c| match attr {
+            EnvAttr::SQL_ATTR_ODBC_VERSION => {
+                if !matches!(v as u32, SQL_OV_ODBC2 | SQL_OV_ODBC3 | SQL_OV_ODBC3_80) || v > u32::MAX as usize {
+                    return Err((SqlState::INVALID_ATTRIBUTE_VALUE, format!("Invalid SQL_ATTR_ODBC_VERSION value {v}")));
+                }
+                if !c.connections.is_empty() {
+                    return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "SQL_ATTR_ODBC_VERSION cannot change while connections exist".into()));
+                }
+                c.odbc_version = Some(v as u32);
+                Ok(())
+            }
+            EnvAttr::SQL_ATTR_CONNECTION_POOLING => {
+                if v > SQL_CP_DRIVER_AWARE as usize {
+                    return Err((SqlState::INVALID_ATTRIBUTE_VALUE, format!("Invalid SQL_ATTR_CONNECTION_POOLING value {v}")));
+                }
+                c.connection_pooling = v as u32;
+                Ok(())
+            }
+            EnvAttr::SQL_ATTR_CP_MATCH => {
+                if v > 1 {
+                    return Err((SqlState::INVALID_ATTRIBUTE_VALUE, format!("Invalid SQL_ATTR_CP_MATCH value {v}")));
+                }
+                c.cp_match = v as u32;
+                Ok(())
+            }
+            EnvAttr::SQL_ATTR_OUTPUT_NTS => {
+                if v as i32 == SQL_TRUE {
+                    Ok(())
+                } else if v == 0 {
+                    Err((SqlState::NOT_IMPLEMENTED, "SQL_ATTR_OUTPUT_NTS = SQL_FALSE is not supported".into()))
+                } else {
+                    Err((SqlState::INVALID_ATTRIBUTE_VALUE, "Invalid SQL_ATTR_OUTPUT_NTS value".into()))
+                }
+            }
+            _ => Err((SqlState::INVALID_ATTRIBUTE_IDENTIFIER, format!("Invalid environment attribute {}", attr.0))),
+        }) {
+            Ok(c) => c,
+            Err(rc) => return rc,
+        };
+        call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {})
+    })
+}
+
+/// SQLGetEnvAttr: answered by the DM.
+pub unsafe extern "C" fn SQLGetEnvAttr(env: SqlHEnv, attr: EnvAttr, value: SqlPointer, _buf_len: SqlInteger, out_len: *mut SqlInteger) -> SqlReturn {
+    trace_enter!("SQLGetEnvAttr", "{:p} {:?}", env, attr);
+    boundary("SQLGetEnvAttr", || {
+        let e = handle!(env, env);
+        let mut out = 0u32;
+        let call = match Call::begin(&e.gate, |c| {
+            out = match attr {
+                EnvAttr::SQL_ATTR_ODBC_VERSION => c.odbc_version.unwrap_or(SQL_OV_ODBC2),
+                EnvAttr::SQL_ATTR_CONNECTION_POOLING => c.connection_pooling,
+                EnvAttr::SQL_ATTR_CP_MATCH => c.cp_match,
+                EnvAttr::SQL_ATTR_OUTPUT_NTS => c.output_nts as u32,
+                _ => return Err((SqlState::INVALID_ATTRIBUTE_IDENTIFIER, format!("Invalid environment attribute {}", attr.0))),
+            };
+            Ok(())
+        }) {
+            Ok(c) => c,
+            Err(rc) => return rc,
+        };
+        if !value.is_null() {
+            // SAFETY: environment attributes are 32-bit integers; the application passes a
+            // buffer for one.
+            unsafe { *(value as *mut u32) = out };
+        }
+        if !out_len.is_null() {
+            // SAFETY: non-null out pointer from the application.
+            unsafe { *out_len = 4 };
+        }
+        call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {})
+    })
+}
+
+/// Driver diagnostics of a driver connection handle, for connect failures.
+pub(crate) fn dbc_diags(link: &crate::handles::DriverLink) -> Vec<crate::diag::DiagRecord> {
+    pull_driver_diags(link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)
+}

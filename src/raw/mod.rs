@@ -1,0 +1,83 @@
+//! The raw layer: the ODBC 3.x API, ODBC-shaped. Every function has exactly the C
+//! signature of the entry point it is named after (checked at compile time against
+//! `abi::fns`), returns a SQLRETURN, and keeps its diagnostics on the handle.
+//!
+//! Each function is an `extern "C"` boundary: its body runs inside `catch_unwind`, so a
+//! panic becomes SQL_ERROR instead of unwinding into C. A later C ABI (`libodbc.so`
+//! replacement) and the conformance harness sit directly on these functions.
+#![allow(non_snake_case)]
+#![allow(clippy::too_many_arguments)]
+#![allow(clippy::missing_safety_doc)]
+
+mod call;
+mod strings;
+mod diag_pull;
+
+mod cancel;
+mod catalog;
+mod connect;
+mod descriptors;
+mod diag;
+mod execute;
+mod functions;
+mod handles;
+mod info;
+mod attrs;
+mod results;
+
+pub use attrs::*;
+pub use cancel::*;
+pub use catalog::*;
+pub use connect::*;
+pub use descriptors::*;
+pub use diag::*;
+pub use execute::*;
+pub use functions::*;
+pub use handles::*;
+pub use info::*;
+pub use results::*;
+
+pub(crate) use call::{reject, Call, HasDiag, StmtCall};
+pub(crate) use diag_pull::pull_driver_diags;
+
+use odbc_dm_abi::SqlReturn;
+
+/// Runs an API function body as an FFI boundary: panics become SQL_ERROR, and the exit is
+/// traced.
+#[inline(always)]
+pub(crate) fn boundary(name: &'static str, f: impl FnOnce() -> SqlReturn) -> SqlReturn {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(rc) => {
+            crate::trace_exit!(name, rc);
+            rc
+        }
+        Err(p) => {
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            log::error!("panic inside {name} caught at the FFI boundary: {what}");
+            SqlReturn::SQL_ERROR
+        }
+    }
+}
+
+/// Looks a handle up or returns SQL_INVALID_HANDLE from the enclosing function.
+macro_rules! handle {
+    ($kind:ident, $h:expr) => {
+        match $crate::handles::$kind($h) {
+            Some(x) => x,
+            None => return odbc_dm_abi::SqlReturn::SQL_INVALID_HANDLE,
+        }
+    };
+}
+pub(crate) use handle;
+
+/// Compile-time proof that a raw function has the C signature of its entry point.
+macro_rules! same_signature {
+    ($($name:ident),* $(,)?) => {
+        $( const _: odbc_dm_abi::fns::$name = $name; )*
+    };
+}
+pub(crate) use same_signature;

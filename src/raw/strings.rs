@@ -1,0 +1,120 @@
+//! A↔W adaptation of string arguments between the application's call and the driver's
+//! entry point (§ issue 2 point 7): inputs are converted into owned, NUL-terminated
+//! buffers; outputs are received in a DM buffer of the driver's width and converted into
+//! the application's buffer with honest truncation and the full length in the
+//! application's units.
+
+use crate::text;
+
+/// Input text for a driver call of the other width.
+pub struct InWide {
+    buf: Option<Vec<u16>>,
+    len: usize,
+}
+
+impl InWide {
+    /// Converts an application narrow string `(ptr, len)` (len may be SQL_NTS).
+    ///
+    /// # Safety
+    /// As [`text::narrow_in`].
+    pub unsafe fn from_narrow(ptr: *const u8, len: isize) -> Result<InWide, text::BadLength> {
+        // SAFETY: forwarded contract.
+        let s = unsafe { text::narrow_in(ptr, len) }?;
+        Ok(match text::opt_to_wide(s) {
+            Some((b, n)) => InWide { buf: Some(b), len: n },
+            None => InWide { buf: None, len: 0 },
+        })
+    }
+    pub fn ptr(&self) -> *const u16 {
+        self.buf.as_ref().map_or(std::ptr::null(), |b| b.as_ptr())
+    }
+    /// Length in characters, or 0 for a null string.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn len_i16(&self) -> i16 {
+        self.len.min(i16::MAX as usize) as i16
+    }
+    pub fn len_i32(&self) -> i32 {
+        self.len.min(i32::MAX as usize) as i32
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Input text for a driver call of the other width.
+pub struct InNarrow {
+    buf: Option<Vec<u8>>,
+    len: usize,
+}
+
+impl InNarrow {
+    /// Converts an application wide string `(ptr, len in chars)` (len may be SQL_NTS).
+    ///
+    /// # Safety
+    /// As [`text::wide_in`].
+    pub unsafe fn from_wide(ptr: *const u16, len: isize) -> Result<InNarrow, text::BadLength> {
+        // SAFETY: forwarded contract.
+        let s = unsafe { text::wide_in(ptr, len) }?;
+        Ok(match text::opt_to_narrow(s) {
+            Some((b, n)) => InNarrow { buf: Some(b), len: n },
+            None => InNarrow { buf: None, len: 0 },
+        })
+    }
+    pub fn ptr(&self) -> *const u8 {
+        self.buf.as_ref().map_or(std::ptr::null(), |b| b.as_ptr())
+    }
+    /// Length in bytes, or 0 for a null string.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn len_i16(&self) -> i16 {
+        self.len.min(i16::MAX as usize) as i16
+    }
+    pub fn len_i32(&self) -> i32 {
+        self.len.min(i32::MAX as usize) as i32
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Writes driver wide output into the application's narrow buffer of `cap` bytes.
+/// Returns (full length in bytes, truncated).
+///
+/// # Safety
+/// `app` must be null or valid for `cap` bytes.
+pub unsafe fn wide_to_app_narrow(src: &[u16], app: *mut u8, cap: usize) -> (usize, bool) {
+    let s = text::to_narrow(src);
+    // SAFETY: forwarded contract.
+    let t = unsafe { text::write_narrow(&s, app, cap) };
+    (s.len(), t && !app.is_null())
+}
+
+/// Writes driver narrow output into the application's wide buffer of `cap` characters.
+/// Returns (full length in characters, truncated).
+///
+/// # Safety
+/// `app` must be null or valid for `cap` code units.
+pub unsafe fn narrow_to_app_wide(src: &[u8], app: *mut u16, cap: usize) -> (usize, bool) {
+    let s = text::to_wide(src);
+    // SAFETY: forwarded contract.
+    let t = unsafe { text::write_wide(&s, app, cap) };
+    (s.len(), t && !app.is_null())
+}
+
+/// Stores a length through an optional out pointer of any integer width, saturating.
+///
+/// # Safety
+/// `p` must be null or valid for writes of `T`.
+pub unsafe fn put_len<T: TryFrom<usize> + Copy>(p: *mut T, n: usize, max: T) {
+    if !p.is_null() {
+        let v = T::try_from(n).unwrap_or(max);
+        // SAFETY: non-null, valid per the caller.
+        unsafe { *p = v };
+    }
+}
+
+/// The message of an 01004 record.
+pub const TRUNCATED: &str = "String data, right truncated";
