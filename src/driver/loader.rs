@@ -74,7 +74,7 @@ pub fn load_driver(path: &Path) -> Result<Arc<Driver>, LoadError> {
     // loaded this way by a driver manager. RTLD_LOCAL keeps its symbols out of the global
     // namespace, so two drivers exporting the same SQL* names cannot collide.
     let lib = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }.map_err(|e| {
-        LoadError::Dlopen { path: path.display().to_string(), reason: e.to_string() }
+        LoadError::Dlopen { path: path.display().to_string(), reason: error_chain(&e) }
     })?;
     let fns = DriverFns::load(&lib);
     if fns.SQLAllocHandle.is_none() && fns.SQLAllocEnv.is_none() {
@@ -83,4 +83,16 @@ pub fn load_driver(path: &Path) -> Result<Arc<Driver>, LoadError> {
     let d = Arc::new(Driver { path: path.to_path_buf(), fns, _lib: lib });
     reg.insert(key, d.clone());
     Ok(d)
+}
+
+/// An error with its sources, so dlerror's own text reaches the message (IM003).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
 }

@@ -1,5 +1,6 @@
 //! The DM statement: owns one driver statement handle.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::diag::DiagArea;
@@ -30,12 +31,15 @@ pub struct Stmt {
     /// The driver's statement handle.
     pub hstmt: usize,
     pub gate: Gated<StmtCore>,
+    /// Set when a cross-thread SQLCancel was accepted while a call ran (§3.2), so the
+    /// cancelled call's SQL_ERROR carries HY008 whatever SQLSTATE the driver chose.
+    pub cancel_pending: AtomicBool,
 }
 
 impl Stmt {
     /// A new, registered statement wrapping the driver's `hstmt`.
     pub fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hstmt: usize) -> Arc<Stmt> {
-        let s = Arc::new(Stmt { id: new_id(Kind::Stmt), dbc, link, hstmt, gate: Gated::new(StmtCore::default()) });
+        let s = Arc::new(Stmt { id: new_id(Kind::Stmt), dbc, link, hstmt, gate: Gated::new(StmtCore::default()), cancel_pending: AtomicBool::new(false) });
         super::tables().stmt.insert(s.id, s.clone());
         s
     }

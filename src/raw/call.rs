@@ -2,6 +2,7 @@
 //! state (DM-detected errors never reach the driver), call the driver with no lock held,
 //! then record diagnostics and apply the state transition as the gate is released.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use odbc_dm_abi::{FunctionId, HandleType, SqlHandle, SqlReturn};
@@ -150,6 +151,9 @@ impl<'a> StmtCall<'a> {
     /// Begins `func` on `stmt`, applying the statement state table (§4).
     #[inline]
     pub fn begin(stmt: &'a Arc<Stmt>, func: FunctionId) -> Result<Self, SqlReturn> {
+        if stmt.cancel_pending.load(Ordering::Relaxed) {
+            stmt.cancel_pending.store(false, Ordering::Relaxed);
+        }
         let call = Call::begin(&stmt.gate, |c| {
             stmt_state::check(func, &c.status).map_err(|s| (s, format!("Function sequence or cursor state error: {} not allowed in state {:?}", crate::trace::func_name(func), c.status.state)))
         })?;
@@ -183,7 +187,15 @@ impl<'a> StmtCall<'a> {
         } else {
             None
         };
+        let cancelled = rc == SqlReturn::SQL_ERROR && stmt.cancel_pending.swap(false, Ordering::AcqRel);
         self.call.finish(rc, Some((&stmt.link, HandleType::SQL_HANDLE_STMT, stmt.driver_handle())), |c, rc| {
+            if cancelled && !c.diag.records().iter().any(|r| r.state == SqlState::OPERATION_CANCELED) {
+                // §3.2: the cancelled call reports HY008. psqlODBC says 57014, for one;
+                // its record follows ours.
+                let mut recs = c.diag.take();
+                recs.insert(0, DiagRecord::dm(SqlState::OPERATION_CANCELED, "Operation canceled"));
+                c.diag.replace(recs);
+            }
             stmt_state::after(func, &mut c.status, rc, has_result);
         })
     }

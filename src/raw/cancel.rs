@@ -41,9 +41,14 @@ pub(crate) fn cancel_stmt(s: &Arc<Stmt>) -> SqlReturn {
         None => {
             // Cross-thread cancel (§3.2): no diagnostics, SUCCESS or ERROR only, and the
             // victim's diagnostics are not touched (§3.3).
+            // Mark first: the victim may return before the driver's SQLCancel does.
+            s.cancel_pending.store(true, std::sync::atomic::Ordering::Release);
             match driver_cancel(s) {
                 Some(rc) if rc.is_success() => SqlReturn::SQL_SUCCESS,
-                _ => SqlReturn::SQL_ERROR,
+                _ => {
+                    s.cancel_pending.store(false, std::sync::atomic::Ordering::Release);
+                    SqlReturn::SQL_ERROR
+                }
             }
         }
         Some(busy) => {

@@ -28,6 +28,8 @@ pub struct ConnAttrs {
     pub access_mode: u32,
     pub txn_isolation: u32,
     pub ansi_app: usize,
+    /// SQL_ATTR_ASYNC_ENABLE set on the connection: the default for statements allocated later.
+    pub stmt_async_default: bool,
     pub connected: bool,
     pub out_conn_str: String,
     pub dsn: String,
@@ -43,6 +45,7 @@ impl Default for ConnAttrs {
             access_mode: 0,
             txn_isolation: 8,
             ansi_app: 0,
+            stmt_async_default: false,
             connected: false,
             out_conn_str: String::new(),
             dsn: String::new(),
@@ -161,8 +164,8 @@ pub struct DaeState {
     pub pending: Vec<u16>,
     /// The parameter currently receiving SQLPutData, if any.
     pub current: Option<u16>,
-    /// Collected data per parameter.
-    pub data: BTreeMap<u16, Vec<u8>>,
+    /// Collected data per parameter (`None` = SQL_NULL_DATA was put).
+    pub data: BTreeMap<u16, Option<Vec<u8>>>,
 }
 
 #[derive(Default)]
@@ -287,10 +290,11 @@ pub fn new_conn(env: Arc<Env>) -> usize {
 }
 
 pub fn new_stmt(conn: Arc<Conn>) -> usize {
+    let attrs = StmtAttrs { async_enable: lock(&conn.attrs).stmt_async_default, ..Default::default() };
     let s = Arc::new(Stmt {
         conn,
         diag: DiagList::default(),
-        inner: Mutex::new(StmtInner { cursor: -1, row_count: -1, ..Default::default() }),
+        inner: Mutex::new(StmtInner { cursor: -1, row_count: -1, attrs, ..Default::default() }),
         notify: Arc::new(Notify::default()),
         op: Mutex::new(None),
         cancel: Arc::new(AtomicBool::new(false)),
@@ -310,4 +314,9 @@ pub fn free_stmt(s: &Stmt) {
         unregister(d);
     }
     unregister(s.id());
+}
+
+/// Every live handle object (used by SQLEndTran(ENV)).
+pub fn all() -> Vec<Obj> {
+    lock(&REGISTRY).values().cloned().collect()
 }

@@ -1,0 +1,246 @@
+//! Every SQLSTATE the DM itself detects (the parenthesised entries of Appendix B, §4.1),
+//! and bad input that must get a clear error and no crash. Real drivers only.
+
+mod common;
+
+use odbc_dm::abi::*;
+use odbc_dm::raw::*;
+use std::ptr::{null, null_mut};
+
+/// First diagnostic record of a handle: (SQLSTATE, message).
+fn diag(ht: HandleType, h: SqlHandle) -> (String, String) {
+    let mut st = [0u8; 6];
+    let mut native = 0;
+    let mut msg = [0u8; 1024];
+    let mut len = 0i16;
+    // SAFETY: valid buffers of the sizes passed.
+    let rc = unsafe { SQLGetDiagRec(ht, h, 1, st.as_mut_ptr(), &mut native, msg.as_mut_ptr(), 1024, &mut len) };
+    if !rc.is_success() {
+        return (String::new(), format!("no diagnostic ({rc:?})"));
+    }
+    (String::from_utf8_lossy(&st[..5]).into(), String::from_utf8_lossy(&msg[..len.clamp(0, 1023) as usize]).into())
+}
+
+fn state(ht: HandleType, h: SqlHandle) -> String {
+    diag(ht, h).0
+}
+
+fn env3() -> SqlHandle {
+    let mut env = null_mut();
+    // SAFETY: valid out pointer.
+    unsafe {
+        assert_eq!(SQLAllocHandle(HandleType::SQL_HANDLE_ENV, null_mut(), &mut env), SqlReturn::SQL_SUCCESS);
+        assert_eq!(SQLSetEnvAttr(env, EnvAttr::SQL_ATTR_ODBC_VERSION, SQL_OV_ODBC3 as usize as SqlPointer, 0), SqlReturn::SQL_SUCCESS);
+    }
+    env
+}
+
+fn dbc(env: SqlHandle) -> SqlHandle {
+    let mut d = null_mut();
+    // SAFETY: live env, valid out pointer.
+    assert_eq!(unsafe { SQLAllocHandle(HandleType::SQL_HANDLE_DBC, env, &mut d) }, SqlReturn::SQL_SUCCESS);
+    d
+}
+
+fn connect(d: SqlHandle, cs: &str) -> SqlReturn {
+    // SAFETY: live dbc; the string outlives the call.
+    unsafe { SQLDriverConnect(d, null_mut(), cs.as_ptr(), cs.len() as i16, null_mut(), 0, null_mut(), DriverCompletion::SQL_DRIVER_NOPROMPT) }
+}
+
+fn sqlite_dbc(name: &str) -> (SqlHandle, SqlHandle) {
+    let env = env3();
+    let d = dbc(env);
+    let db = common::temp_db(name);
+    let rc = connect(d, &common::sqlite_conn_str(&db));
+    assert!(rc.is_success(), "connect: {:?} {:?}", rc, diag(HandleType::SQL_HANDLE_DBC, d));
+    (env, d)
+}
+
+fn stmt(d: SqlHandle) -> SqlHandle {
+    let mut s = null_mut();
+    // SAFETY: live dbc, valid out pointer.
+    assert_eq!(unsafe { SQLAllocHandle(HandleType::SQL_HANDLE_STMT, d, &mut s) }, SqlReturn::SQL_SUCCESS);
+    s
+}
+
+#[test]
+fn s4_2_hy010_alloc_dbc_before_odbc_version() {
+    let mut env = null_mut();
+    let mut d = null_mut();
+    // SAFETY: valid out pointers.
+    unsafe {
+        SQLAllocHandle(HandleType::SQL_HANDLE_ENV, null_mut(), &mut env);
+        assert_eq!(SQLAllocHandle(HandleType::SQL_HANDLE_DBC, env, &mut d), SqlReturn::SQL_ERROR);
+    }
+    assert_eq!(state(HandleType::SQL_HANDLE_ENV, env), "HY010");
+}
+
+#[test]
+fn s4_2_hy010_free_env_with_connections() {
+    let env = env3();
+    let _d = dbc(env);
+    // SAFETY: live env.
+    assert_eq!(unsafe { SQLFreeHandle(HandleType::SQL_HANDLE_ENV, env) }, SqlReturn::SQL_ERROR);
+    assert_eq!(state(HandleType::SQL_HANDLE_ENV, env), "HY010");
+}
+
+#[test]
+fn s4_3_hy010_free_connected_dbc() {
+    let (_env, d) = sqlite_dbc("free-connected");
+    // SAFETY: live dbc.
+    assert_eq!(unsafe { SQLFreeHandle(HandleType::SQL_HANDLE_DBC, d) }, SqlReturn::SQL_ERROR);
+    assert_eq!(state(HandleType::SQL_HANDLE_DBC, d), "HY010");
+    // SAFETY: live dbc.
+    unsafe {
+        assert_eq!(SQLDisconnect(d), SqlReturn::SQL_SUCCESS);
+        assert_eq!(SQLFreeHandle(HandleType::SQL_HANDLE_DBC, d), SqlReturn::SQL_SUCCESS);
+    }
+}
+
+#[test]
+fn s4_3_08002_connect_twice() {
+    let (_env, d) = sqlite_dbc("connect-twice");
+    let db = common::temp_db("connect-twice-2");
+    assert_eq!(connect(d, &common::sqlite_conn_str(&db)), SqlReturn::SQL_ERROR);
+    assert_eq!(state(HandleType::SQL_HANDLE_DBC, d), "08002");
+}
+
+#[test]
+fn s4_3_08003_statement_or_disconnect_before_connect() {
+    let env = env3();
+    let d = dbc(env);
+    let mut s = null_mut();
+    // SAFETY: live dbc; valid out pointer.
+    assert_eq!(unsafe { SQLAllocHandle(HandleType::SQL_HANDLE_STMT, d, &mut s) }, SqlReturn::SQL_ERROR);
+    assert_eq!(state(HandleType::SQL_HANDLE_DBC, d), "08003");
+    // SAFETY: live dbc.
+    assert_eq!(unsafe { SQLDisconnect(d) }, SqlReturn::SQL_ERROR);
+    assert_eq!(state(HandleType::SQL_HANDLE_DBC, d), "08003");
+}
+
+#[test]
+fn s4_5_hy010_fetch_on_allocated_statement_and_24000_without_cursor() {
+    let (_env, d) = sqlite_dbc("fetch-s1");
+    let s = stmt(d);
+    // SAFETY: live statement.
+    assert_eq!(unsafe { SQLFetch(s) }, SqlReturn::SQL_ERROR);
+    assert_eq!(state(HandleType::SQL_HANDLE_STMT, s), "HY010");
+    let sql = "create table t(x integer)";
+    // SAFETY: live statement; the text outlives the call.
+    unsafe {
+        assert!(SQLExecDirect(s, sql.as_ptr(), sql.len() as i32).is_success());
+        // S4: executed, no result set → 24000 from the DM.
+        assert_eq!(SQLFetch(s), SqlReturn::SQL_ERROR);
+    }
+    assert_eq!(state(HandleType::SQL_HANDLE_STMT, s), "24000");
+}
+
+#[test]
+fn hy009_null_output_handle_and_null_statement_text() {
+    let env = env3();
+    // SAFETY: a null output pointer is the bad input under test.
+    assert_eq!(unsafe { SQLAllocHandle(HandleType::SQL_HANDLE_DBC, env, null_mut()) }, SqlReturn::SQL_ERROR);
+    assert_eq!(state(HandleType::SQL_HANDLE_ENV, env), "HY009");
+    let (_e, d) = sqlite_dbc("hy009");
+    let s = stmt(d);
+    // SAFETY: null text is the bad input under test.
+    assert_eq!(unsafe { SQLExecDirect(s, null(), SQL_NTS) }, SqlReturn::SQL_ERROR);
+    assert_eq!(state(HandleType::SQL_HANDLE_STMT, s), "HY009");
+}
+
+#[test]
+fn hy090_negative_buffer_lengths() {
+    let (_e, d) = sqlite_dbc("hy090");
+    let s = stmt(d);
+    let sql = "select 1";
+    let mut v = 0i32;
+    let mut ind = 0isize;
+    // SAFETY: live statement; -7 is the bad length under test.
+    unsafe {
+        assert_eq!(SQLExecDirect(s, sql.as_ptr(), -7), SqlReturn::SQL_ERROR);
+        assert_eq!(state(HandleType::SQL_HANDLE_STMT, s), "HY090");
+        assert!(SQLExecDirect(s, sql.as_ptr(), sql.len() as i32).is_success());
+        assert!(SQLFetch(s).is_success());
+        assert_eq!(SQLGetData(s, 1, CDataType::SQL_C_SLONG, (&mut v as *mut i32).cast(), -1, &mut ind), SqlReturn::SQL_ERROR);
+        assert_eq!(state(HandleType::SQL_HANDLE_STMT, s), "HY090");
+        // Nothing was lost: the row can still be read.
+        assert!(SQLGetData(s, 1, CDataType::SQL_C_SLONG, (&mut v as *mut i32).cast(), 4, &mut ind).is_success());
+    }
+    assert_eq!(v, 1);
+}
+
+#[test]
+fn hy092_unknown_env_attribute_free_stmt_option_cancel_handle_env() {
+    let env = env3();
+    // SAFETY: live env; 4242 is the unknown attribute under test.
+    assert_eq!(unsafe { SQLSetEnvAttr(env, EnvAttr(4242), null_mut(), 0) }, SqlReturn::SQL_ERROR);
+    assert_eq!(state(HandleType::SQL_HANDLE_ENV, env), "HY092");
+    // §3.4: SQLCancelHandle on an environment is HY092.
+    // SAFETY: live env.
+    assert_eq!(unsafe { SQLCancelHandle(HandleType::SQL_HANDLE_ENV, env) }, SqlReturn::SQL_ERROR);
+    assert_eq!(state(HandleType::SQL_HANDLE_ENV, env), "HY092");
+    let (_e, d) = sqlite_dbc("hy092");
+    let s = stmt(d);
+    // SAFETY: live statement; option 77 is invalid.
+    assert_eq!(unsafe { SQLFreeStmt(s, FreeStmtOption(77)) }, SqlReturn::SQL_ERROR);
+    assert_eq!(state(HandleType::SQL_HANDLE_STMT, s), "HY092");
+}
+
+#[test]
+fn hy024_invalid_odbc_version() {
+    let env = env3();
+    // SAFETY: live env; 7 is not an ODBC version.
+    assert_eq!(unsafe { SQLSetEnvAttr(env, EnvAttr::SQL_ATTR_ODBC_VERSION, 7 as SqlPointer, 0) }, SqlReturn::SQL_ERROR);
+    assert_eq!(state(HandleType::SQL_HANDLE_ENV, env), "HY024");
+}
+
+#[test]
+fn stale_and_garbage_handles_are_invalid_not_crashes() {
+    let (_e, d) = sqlite_dbc("stale");
+    let s = stmt(d);
+    // SAFETY: freeing a live statement, then using the stale value (the point of the test),
+    // then a garbage value that never was a handle.
+    unsafe {
+        assert_eq!(SQLFreeHandle(HandleType::SQL_HANDLE_STMT, s), SqlReturn::SQL_SUCCESS);
+        assert_eq!(SQLFetch(s), SqlReturn::SQL_INVALID_HANDLE);
+        assert_eq!(SQLExecDirect(s, "select 1".as_ptr(), 8), SqlReturn::SQL_INVALID_HANDLE);
+        assert_eq!(SQLFreeHandle(HandleType::SQL_HANDLE_STMT, s), SqlReturn::SQL_INVALID_HANDLE);
+        assert_eq!(SQLFetch(0xdead_beef_usize as SqlHandle), SqlReturn::SQL_INVALID_HANDLE);
+        assert_eq!(SQLFetch(null_mut()), SqlReturn::SQL_INVALID_HANDLE);
+        assert_eq!(SQLDisconnect(0x1234_5678 as SqlHandle), SqlReturn::SQL_INVALID_HANDLE);
+    }
+}
+
+#[test]
+fn im003_missing_shared_object_carries_dlerror_text() {
+    let env = env3();
+    let d = dbc(env);
+    assert_eq!(connect(d, "DRIVER=/nonexistent/libnothing.so;Database=x"), SqlReturn::SQL_ERROR);
+    let (st, msg) = diag(HandleType::SQL_HANDLE_DBC, d);
+    assert_eq!(st, "IM003");
+    assert!(msg.contains("libnothing.so") && msg.contains("No such file"), "{msg}");
+}
+
+#[test]
+fn im003_shared_object_that_is_not_a_driver() {
+    let env = env3();
+    let d = dbc(env);
+    // libm is a real shared object with no ODBC entry points.
+    assert_eq!(connect(d, "DRIVER=/lib/x86_64-linux-gnu/libm.so.6"), SqlReturn::SQL_ERROR);
+    let (st, msg) = diag(HandleType::SQL_HANDLE_DBC, d);
+    assert_eq!(st, "IM003");
+    assert!(msg.contains("not an ODBC driver"), "{msg}");
+}
+
+#[test]
+fn im002_unknown_dsn_and_unknown_driver_name() {
+    common::init();
+    let env = env3();
+    let d = dbc(env);
+    assert_eq!(connect(d, "DSN=no-such-dsn-here"), SqlReturn::SQL_ERROR);
+    assert_eq!(state(HandleType::SQL_HANDLE_DBC, d), "IM002");
+    assert_eq!(connect(d, "DRIVER={No Such Driver};PWD=secret"), SqlReturn::SQL_ERROR);
+    let (st, msg) = diag(HandleType::SQL_HANDLE_DBC, d);
+    assert_eq!(st, "IM002");
+    assert!(!msg.contains("secret"), "password leaked into the message: {msg}");
+}
