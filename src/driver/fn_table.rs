@@ -73,3 +73,42 @@ fn_table!(
     SQLGetDescRec, SQLGetDescRecW, SQLSetDescRec,
     SQLGetDiagRec, SQLGetDiagRecW, SQLGetDiagField, SQLGetDiagFieldW, SQLError, SQLErrorW,
 );
+
+macro_rules! twins {
+    ($( $a:ident / $w:ident ),* $(,)?) => {
+        impl DriverFns {
+            /// Unicode-driver policy: when the driver exports W entry points, drop the ANSI
+            /// twins of string functions from the table the DM calls through, so every call
+            /// reaches the driver's W function (the application's ANSI text is converted).
+            /// unixODBC and the Windows DM do the same: a Unicode driver's ANSI entry points
+            /// may expect a client code page, not UTF-8.
+            pub(crate) fn prefer_wide(&mut self) {
+                $( if self.$w.is_some() { self.$a = None; } )*
+            }
+
+            /// Whether the driver is a Unicode driver (exports a W connect function).
+            pub fn is_unicode(&self) -> bool {
+                self.SQLDriverConnectW.is_some() || self.SQLConnectW.is_some()
+            }
+        }
+    };
+}
+
+twins!(
+    SQLSetConnectAttr / SQLSetConnectAttrW, SQLGetConnectAttr / SQLGetConnectAttrW,
+    SQLSetStmtAttr / SQLSetStmtAttrW, SQLGetStmtAttr / SQLGetStmtAttrW,
+    SQLConnect / SQLConnectW, SQLDriverConnect / SQLDriverConnectW,
+    SQLBrowseConnect / SQLBrowseConnectW, SQLGetInfo / SQLGetInfoW,
+    SQLGetTypeInfo / SQLGetTypeInfoW, SQLNativeSql / SQLNativeSqlW,
+    SQLPrepare / SQLPrepareW, SQLExecDirect / SQLExecDirectW,
+    SQLDescribeCol / SQLDescribeColW, SQLColAttribute / SQLColAttributeW,
+    SQLColAttributes / SQLColAttributesW, SQLGetCursorName / SQLGetCursorNameW,
+    SQLSetCursorName / SQLSetCursorNameW, SQLTables / SQLTablesW, SQLColumns / SQLColumnsW,
+    SQLColumnPrivileges / SQLColumnPrivilegesW, SQLPrimaryKeys / SQLPrimaryKeysW,
+    SQLTablePrivileges / SQLTablePrivilegesW, SQLProcedures / SQLProceduresW,
+    SQLProcedureColumns / SQLProcedureColumnsW, SQLSpecialColumns / SQLSpecialColumnsW,
+    SQLStatistics / SQLStatisticsW, SQLForeignKeys / SQLForeignKeysW,
+    SQLGetDescField / SQLGetDescFieldW, SQLSetDescField / SQLSetDescFieldW,
+    SQLGetDescRec / SQLGetDescRecW, SQLGetDiagRec / SQLGetDiagRecW,
+    SQLGetDiagField / SQLGetDiagFieldW, SQLError / SQLErrorW,
+);

@@ -16,8 +16,12 @@ use super::DriverFns;
 /// "alive while any handle uses it".
 pub struct Driver {
     path: PathBuf,
-    /// The entry points; immutable after load, so shared without a lock.
+    /// The entry points the DM calls through; immutable after load, so shared without a
+    /// lock. For a Unicode driver the ANSI twins of string functions are removed (see
+    /// [`DriverFns::prefer_wide`]).
     pub fns: DriverFns,
+    /// Every entry point the library exports, as `dlsym` found them (SQLGetFunctions, `info`).
+    pub exported: DriverFns,
     _lib: Library,
 }
 
@@ -76,11 +80,15 @@ pub fn load_driver(path: &Path) -> Result<Arc<Driver>, LoadError> {
     let lib = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }.map_err(|e| {
         LoadError::Dlopen { path: path.display().to_string(), reason: error_chain(&e) }
     })?;
-    let fns = DriverFns::load(&lib);
-    if fns.SQLAllocHandle.is_none() && fns.SQLAllocEnv.is_none() {
+    let exported = DriverFns::load(&lib);
+    if exported.SQLAllocHandle.is_none() && exported.SQLAllocEnv.is_none() {
         return Err(LoadError::NotADriver { path: path.display().to_string() });
     }
-    let d = Arc::new(Driver { path: path.to_path_buf(), fns, _lib: lib });
+    let mut fns = exported;
+    if fns.is_unicode() {
+        fns.prefer_wide();
+    }
+    let d = Arc::new(Driver { path: path.to_path_buf(), fns, exported, _lib: lib });
     reg.insert(key, d.clone());
     Ok(d)
 }

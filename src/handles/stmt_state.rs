@@ -181,7 +181,7 @@ pub fn check(f: F, st: &StmtStatus) -> Result<(), SqlState> {
             _ => Ok(()),
         },
         F::SQL_API_SQLBULKOPERATIONS => match s {
-            S1 | S2 | S3 => Err(SEQ),
+            S1 | S2 | S3 | S7 => Err(SEQ),
             S4 => Err(CUR),
             _ => Ok(()),
         },
@@ -232,6 +232,9 @@ pub fn after(f: F, st: &mut StmtStatus, rc: SqlReturn, has_result: Option<bool>)
         match f {
             F::SQL_API_SQLEXECUTE | F::SQL_API_SQLEXECDIRECT | F::SQL_API_SQLSETPOS
             | F::SQL_API_SQLBULKOPERATIONS => {
+                if f == F::SQL_API_SQLEXECDIRECT {
+                    st.prepared = None;
+                }
                 st.before_need_data = st.state;
                 st.need_data_func = Some(f);
                 st.state = S8;
@@ -292,8 +295,12 @@ pub fn after(f: F, st: &mut StmtStatus, rc: SqlReturn, has_result: Option<bool>)
             if ok {
                 st.state = S10;
             } else if rc == SqlReturn::SQL_ERROR {
-                st.state = st.before_need_data;
-                st.need_data_func = None;
+                // The data-at-execution sequence is over, as after a failing SQLParamData.
+                let func = st.need_data_func.take().unwrap_or(F::SQL_API_SQLEXECUTE);
+                st.state = match func {
+                    F::SQL_API_SQLSETPOS | F::SQL_API_SQLBULKOPERATIONS => st.before_need_data,
+                    _ => closed_state(st),
+                };
             }
         }
         F::SQL_API_SQLFETCH | F::SQL_API_SQLFETCHSCROLL => {

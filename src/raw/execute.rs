@@ -112,3 +112,314 @@ pub unsafe extern "C" fn SQLExecute(stmt: SqlHStmt) -> SqlReturn {
         call.finish(rc)
     })
 }
+
+// ---------------------------------------------------------------------------------------
+// Parameters, data-at-execution, SQLNativeSql.
+// ---------------------------------------------------------------------------------------
+
+use super::strings::{narrow_to_app_wide, put_len, recv_text, wide_to_app_narrow, TRUNCATED};
+use super::Call;
+use crate::handles::Dbc;
+
+same_signature!(
+    SQLBindParameter, SQLBindParam, SQLSetParam, SQLParamOptions, SQLNumParams, SQLDescribeParam, SQLParamData,
+    SQLPutData, SQLNativeSql, SQLNativeSqlW,
+);
+
+/// Begins a statement call or returns its SQLRETURN from the enclosing closure.
+macro_rules! begin {
+    ($s:expr, $f:expr) => {
+        match StmtCall::begin(&$s, $f) {
+            Ok(c) => c,
+            Err(rc) => return rc,
+        }
+    };
+}
+
+/// Invalid descriptor index.
+const INVALID_DESCRIPTOR_INDEX: SqlState = SqlState(*b"07009");
+/// Invalid parameter type.
+const INVALID_PARAMETER_TYPE: SqlState = SqlState(*b"HY105");
+/// Row value out of range.
+const ROW_VALUE_OUT_OF_RANGE: SqlState = SqlState(*b"HY107");
+/// SQL_SETPARAM_VALUE_MAX: the BufferLength of a SQLSetParam/SQLBindParam mapped to
+/// SQLBindParameter.
+const SQL_SETPARAM_VALUE_MAX: SqlLen = -1;
+
+/// SQLBindParameter: ParameterNumber 0 is 07009, an InputOutputType that is not a
+/// SQL_PARAM_* value is HY105, a negative BufferLength is HY090 (DM). A 2.x driver
+/// without SQLBindParameter gets SQLBindParam/SQLSetParam for input parameters.
+pub unsafe extern "C" fn SQLBindParameter(stmt: SqlHStmt, number: SqlUSmallInt, io_type: ParamIoType, value_type: CDataType, param_type: SqlDataType, column_size: SqlULen, decimal_digits: SqlSmallInt, value: SqlPointer, buf_len: SqlLen, ind: *mut SqlLen) -> SqlReturn {
+    trace_enter!("SQLBindParameter", "{:p} {} {:?} {:?} {:?} {} {} {:p} {} {:p}", stmt, number, io_type, value_type, param_type, column_size, decimal_digits, value, buf_len, ind);
+    boundary("SQLBindParameter", || {
+        let s = handle!(stmt, stmt);
+        let call = begin!(s, F::SQL_API_SQLBINDPARAMETER);
+        if number == 0 {
+            return call.fail(INVALID_DESCRIPTOR_INDEX, "Invalid descriptor index: ParameterNumber is 0");
+        }
+        if !matches!(
+            io_type,
+            ParamIoType::SQL_PARAM_INPUT | ParamIoType::SQL_PARAM_INPUT_OUTPUT | ParamIoType::SQL_PARAM_OUTPUT | ParamIoType::SQL_PARAM_INPUT_OUTPUT_STREAM | ParamIoType::SQL_PARAM_OUTPUT_STREAM
+        ) {
+            return call.fail(INVALID_PARAMETER_TYPE, "Invalid parameter type");
+        }
+        if buf_len < 0 {
+            return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");
+        }
+        let fns = &s.link.driver.fns;
+        let h = s.driver_handle();
+        let rc = if let Some(f) = fns.SQLBindParameter {
+            // SAFETY: live driver statement; the application's buffers as given (deferred).
+            unsafe { f(h, number, io_type, value_type, param_type, column_size, decimal_digits, value, buf_len, ind) }
+        } else if let (ParamIoType::SQL_PARAM_INPUT, Some(f)) = (io_type, fns.SQLBindParam.or(fns.SQLSetParam)) {
+            // SAFETY: as above (ODBC 2.x / X/Open form).
+            unsafe { f(h, number, value_type, param_type, column_size, decimal_digits, value, ind) }
+        } else {
+            return call.missing("SQLBindParameter");
+        };
+        call.finish(rc)
+    })
+}
+
+/// SQLBindParam and SQLSetParam: forwarded, or mapped to SQLBindParameter with
+/// SQL_PARAM_INPUT (SQLBindParam) / SQL_PARAM_INPUT_OUTPUT (SQLSetParam) and BufferLength
+/// SQL_SETPARAM_VALUE_MAX.
+macro_rules! old_bind {
+    ($name:ident, $func:expr, $io:expr) => {
+        /// See the mapping above.
+        pub unsafe extern "C" fn $name(stmt: SqlHStmt, number: SqlUSmallInt, value_type: CDataType, param_type: SqlDataType, column_size: SqlULen, decimal_digits: SqlSmallInt, value: SqlPointer, ind: *mut SqlLen) -> SqlReturn {
+            trace_enter!(stringify!($name), "{:p} {} {:?} {:?} {} {} {:p} {:p}", stmt, number, value_type, param_type, column_size, decimal_digits, value, ind);
+            boundary(stringify!($name), || {
+                let s = handle!(stmt, stmt);
+                let call = begin!(s, $func);
+                if number == 0 {
+                    return call.fail(INVALID_DESCRIPTOR_INDEX, "Invalid descriptor index: ParameterNumber is 0");
+                }
+                let fns = &s.link.driver.fns;
+                let h = s.driver_handle();
+                let rc = if let Some(f) = fns.$name {
+                    // SAFETY: live driver statement; the application's buffers as given.
+                    unsafe { f(h, number, value_type, param_type, column_size, decimal_digits, value, ind) }
+                } else if let Some(f) = fns.SQLBindParameter {
+                    // SAFETY: as above, through the 3.x entry point.
+                    unsafe { f(h, number, $io, value_type, param_type, column_size, decimal_digits, value, SQL_SETPARAM_VALUE_MAX, ind) }
+                } else {
+                    return call.missing(stringify!($name));
+                };
+                call.finish(rc)
+            })
+        }
+    };
+}
+
+old_bind!(SQLBindParam, F::SQL_API_SQLBINDPARAM, ParamIoType::SQL_PARAM_INPUT);
+old_bind!(SQLSetParam, F::SQL_API_SQLSETPARAM, ParamIoType::SQL_PARAM_INPUT_OUTPUT);
+
+/// SQLParamOptions (ODBC 2.x): Crow 0 is HY107 (DM); mapped to SQL_ATTR_PARAMSET_SIZE and
+/// SQL_ATTR_PARAMS_PROCESSED_PTR when the driver lacks it.
+pub unsafe extern "C" fn SQLParamOptions(stmt: SqlHStmt, crow: SqlULen, irow: *mut SqlULen) -> SqlReturn {
+    trace_enter!("SQLParamOptions", "{:p} {} {:p}", stmt, crow, irow);
+    boundary("SQLParamOptions", || {
+        let s = handle!(stmt, stmt);
+        let call = begin!(s, F::SQL_API_SQLPARAMOPTIONS);
+        if crow == 0 {
+            return call.fail(ROW_VALUE_OUT_OF_RANGE, "Row value out of range");
+        }
+        let fns = &s.link.driver.fns;
+        let h = s.driver_handle();
+        if let Some(f) = fns.SQLParamOptions {
+            // SAFETY: live driver statement; the application's pointer as given (deferred).
+            let rc = unsafe { f(h, crow, irow) };
+            return call.finish(rc);
+        }
+        let Some(set) = fns.SQLSetStmtAttr.or(fns.SQLSetStmtAttrW) else { return call.missing("SQLParamOptions") };
+        // SAFETY: live driver statement; an integer attribute passed by value.
+        let rc = unsafe { set(h, StmtAttr::SQL_ATTR_PARAMSET_SIZE, crow as SqlPointer, 0) };
+        if !rc.is_success() {
+            return call.finish(rc);
+        }
+        // SAFETY: live driver statement; the application's pointer (deferred).
+        let rc2 = unsafe { set(h, StmtAttr::SQL_ATTR_PARAMS_PROCESSED_PTR, irow.cast(), 0) };
+        call.finish(if rc2 == SqlReturn::SQL_SUCCESS { rc } else { rc2 })
+    })
+}
+
+/// SQLNumParams: HY010 in S1 (§4.5).
+pub unsafe extern "C" fn SQLNumParams(stmt: SqlHStmt, count: *mut SqlSmallInt) -> SqlReturn {
+    trace_enter!("SQLNumParams", "{:p}", stmt);
+    boundary("SQLNumParams", || {
+        let s = handle!(stmt, stmt);
+        let call = begin!(s, F::SQL_API_SQLNUMPARAMS);
+        let Some(f) = s.link.driver.fns.SQLNumParams else { return call.missing("SQLNumParams") };
+        // SAFETY: live driver statement; the application's out pointer.
+        let rc = unsafe { f(s.driver_handle(), count) };
+        call.finish(rc)
+    })
+}
+
+/// SQLDescribeParam.
+pub unsafe extern "C" fn SQLDescribeParam(stmt: SqlHStmt, number: SqlUSmallInt, data_type: *mut SqlDataType, size: *mut SqlULen, digits: *mut SqlSmallInt, nullable: *mut Nullability) -> SqlReturn {
+    trace_enter!("SQLDescribeParam", "{:p} {}", stmt, number);
+    boundary("SQLDescribeParam", || {
+        let s = handle!(stmt, stmt);
+        let call = begin!(s, F::SQL_API_SQLDESCRIBEPARAM);
+        let Some(f) = s.link.driver.fns.SQLDescribeParam else { return call.missing("SQLDescribeParam") };
+        // SAFETY: live driver statement; the application's out pointers.
+        let rc = unsafe { f(s.driver_handle(), number, data_type, size, digits, nullable) };
+        call.finish(rc)
+    })
+}
+
+/// SQLParamData: only in S8–S10 (HY010 otherwise, §4.5). ValuePtrPtr may be null.
+pub unsafe extern "C" fn SQLParamData(stmt: SqlHStmt, value: *mut SqlPointer) -> SqlReturn {
+    trace_enter!("SQLParamData", "{:p} {:p}", stmt, value);
+    boundary("SQLParamData", || {
+        let s = handle!(stmt, stmt);
+        let call = begin!(s, F::SQL_API_SQLPARAMDATA);
+        let Some(f) = s.link.driver.fns.SQLParamData else { return call.missing("SQLParamData") };
+        // SAFETY: live driver statement; the application's (possibly null) out pointer.
+        let rc = unsafe { f(s.driver_handle(), value) };
+        call.finish(rc)
+    })
+}
+
+/// SQLPutData: only in S9–S10 (HY010 otherwise). A null DataPtr with a StrLen_or_Ind other
+/// than 0, SQL_DEFAULT_PARAM or SQL_NULL_DATA is HY009 (DM).
+pub unsafe extern "C" fn SQLPutData(stmt: SqlHStmt, data: SqlPointer, len: SqlLen) -> SqlReturn {
+    trace_enter!("SQLPutData", "{:p} {:p} {}", stmt, data, len);
+    boundary("SQLPutData", || {
+        let s = handle!(stmt, stmt);
+        let call = begin!(s, F::SQL_API_SQLPUTDATA);
+        if data.is_null() && len != 0 && len != SQL_DEFAULT_PARAM && len != SQL_NULL_DATA {
+            return call.fail(SqlState::INVALID_NULL_POINTER, "DataPtr is a null pointer");
+        }
+        let Some(f) = s.link.driver.fns.SQLPutData else { return call.missing("SQLPutData") };
+        // SAFETY: live driver statement; the application's data as given.
+        let rc = unsafe { f(s.driver_handle(), data, len) };
+        call.finish(rc)
+    })
+}
+
+/// Begins SQLNativeSql on a connection: 08003 when not connected; HY010 while a connection
+/// function runs asynchronously (§1.10; statement-level async does not block it, §1.9).
+fn native_sql_begin(d: &Dbc, null_in: bool, in_len: i32, out_max: i32) -> Result<(Call<'_, crate::handles::DbcCore>, std::sync::Arc<crate::handles::DriverLink>), SqlReturn> {
+    let call = Call::begin(&d.gate, |c| {
+        if !c.state.is_connected() {
+            return Err((SqlState::CONNECTION_NOT_OPEN, "Connection not open".into()));
+        }
+        if c.async_func.is_some() {
+            return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "An asynchronous function is executing on this connection (§1.10)".into()));
+        }
+        if null_in {
+            return Err((SqlState::INVALID_NULL_POINTER, "InStatementText is a null pointer".into()));
+        }
+        if (in_len < 0 && in_len != SQL_NTS) || out_max < 0 {
+            return Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length".into()));
+        }
+        Ok(())
+    })?;
+    let link = call.core(|c| c.link.clone()).expect("connected implies a link");
+    Ok((call, link))
+}
+
+/// The converted input text of SQLNativeSql, NUL-terminated and padded with NULs to at
+/// least the output buffer's size: libsqlite3odbc's SQLNativeSql writes a terminator into
+/// the *input* string at index BufferLength - 1, which must stay inside a DM buffer.
+fn padded_input<T: Copy + Default>(text: &[T], out_cap: usize) -> Vec<T> {
+    let mut v = Vec::with_capacity((text.len() + 1).max(out_cap));
+    v.extend_from_slice(text);
+    v.resize((text.len() + 1).max(out_cap), T::default());
+    v
+}
+
+/// SQLNativeSql (ANSI; lengths in bytes): via SQLNativeSqlW when the driver has only the
+/// Unicode form (01004 and the full length in bytes when the output is cut).
+pub unsafe extern "C" fn SQLNativeSql(dbc: SqlHDbc, in_str: *const SqlChar, in_len: SqlInteger, out_str: *mut SqlChar, out_max: SqlInteger, out_len: *mut SqlInteger) -> SqlReturn {
+    trace_enter!("SQLNativeSql", "{:p} {} {:p} {}", dbc, in_len, out_str, out_max);
+    boundary("SQLNativeSql", || {
+        let d = handle!(dbc, dbc);
+        let (mut call, link) = match native_sql_begin(&d, in_str.is_null(), in_len, out_max) {
+            Ok(x) => x,
+            Err(rc) => return rc,
+        };
+        let fns = &link.driver.fns;
+        let h = link.hdbc as SqlHandle;
+        let rc = if let Some(f) = fns.SQLNativeSql {
+            // SAFETY: live driver connection; the application's buffers as given.
+            unsafe { f(h, in_str, in_len, out_str, out_max, out_len) }
+        } else if let Some(f) = fns.SQLNativeSqlW {
+            // SAFETY: the application's text with its (validated) length.
+            // SAFETY: the application's text with its (validated) length.
+            let Ok(Some(app_in)) = (unsafe { crate::text::narrow_in(in_str, in_len as isize) }) else {
+                return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length");
+            };
+            let w = crate::text::to_wide(app_in);
+            let (rc, out) = recv_text::<u16>(d.id, (w.len() * 2).max(out_max as usize).min(1 << 16) + 64, |buf, cap| {
+                let mut l: i32 = 0;
+                let mut inp = padded_input(&w, cap);
+                // SAFETY: live driver connection; `inp` and the DM buffer of `cap` units.
+                let rc = unsafe { f(h, inp.as_mut_ptr(), w.len().min(i32::MAX as usize) as i32, buf, cap.min(i32::MAX as usize) as i32, &mut l) };
+                (rc, usize::try_from(l).ok())
+            });
+            if rc.is_success() {
+                // SAFETY: application buffer of `out_max` bytes (checked non-negative).
+                let (n, t) = unsafe { wide_to_app_narrow(&out, out_str, out_max as usize) };
+                // SAFETY: optional application out pointer.
+                unsafe { put_len(out_len, n, i32::MAX) };
+                if t {
+                    call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+                }
+            }
+            rc
+        } else {
+            return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLNativeSql");
+        };
+        call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, h)), |_, _| {})
+    })
+}
+
+/// SQLNativeSqlW (Unicode; lengths in characters): via SQLNativeSql when the driver has
+/// only the ANSI form.
+pub unsafe extern "C" fn SQLNativeSqlW(dbc: SqlHDbc, in_str: *const SqlWChar, in_len: SqlInteger, out_str: *mut SqlWChar, out_max: SqlInteger, out_len: *mut SqlInteger) -> SqlReturn {
+    trace_enter!("SQLNativeSqlW", "{:p} {} {:p} {}", dbc, in_len, out_str, out_max);
+    boundary("SQLNativeSqlW", || {
+        let d = handle!(dbc, dbc);
+        let (mut call, link) = match native_sql_begin(&d, in_str.is_null(), in_len, out_max) {
+            Ok(x) => x,
+            Err(rc) => return rc,
+        };
+        let fns = &link.driver.fns;
+        let h = link.hdbc as SqlHandle;
+        let rc = if let Some(f) = fns.SQLNativeSqlW {
+            // SAFETY: live driver connection; the application's buffers as given.
+            unsafe { f(h, in_str, in_len, out_str, out_max, out_len) }
+        } else if let Some(f) = fns.SQLNativeSql {
+            // SAFETY: the application's text with its (validated) length.
+            // SAFETY: the application's text with its (validated) length.
+            let Ok(Some(app_in)) = (unsafe { crate::text::wide_in(in_str, in_len as isize) }) else {
+                return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length");
+            };
+            let n = crate::text::to_narrow(app_in);
+            let (rc, out) = recv_text::<u8>(d.id, (n.len() * 2).max(out_max as usize * 4).min(1 << 18) + 64, |buf, cap| {
+                let mut l: i32 = 0;
+                let mut inp = padded_input(&n, cap);
+                // SAFETY: live driver connection; `inp` and the DM buffer of `cap` bytes.
+                let rc = unsafe { f(h, inp.as_mut_ptr(), n.len().min(i32::MAX as usize) as i32, buf, cap.min(i32::MAX as usize) as i32, &mut l) };
+                (rc, usize::try_from(l).ok())
+            });
+            if rc.is_success() {
+                // SAFETY: application buffer of `out_max` characters (checked non-negative).
+                let (n, t) = unsafe { narrow_to_app_wide(&out, out_str, out_max as usize) };
+                // SAFETY: optional application out pointer.
+                unsafe { put_len(out_len, n, i32::MAX) };
+                if t {
+                    call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+                }
+            }
+            rc
+        } else {
+            return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLNativeSqlW");
+        };
+        call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, h)), |_, _| {})
+    })
+}

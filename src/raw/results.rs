@@ -80,3 +80,592 @@ pub unsafe extern "C" fn SQLBindCol(stmt: SqlHStmt, col: SqlUSmallInt, target_ty
         call.finish(rc)
     })
 }
+
+// ---------------------------------------------------------------------------------------
+// Describing columns, attributes, scrolling, positioned operations, cursor names.
+// ---------------------------------------------------------------------------------------
+
+use super::strings::{narrow_to_app_wide, put_len, recv_text, wide_to_app_narrow, InNarrow, InWide, TRUNCATED};
+
+same_signature!(
+    SQLDescribeCol, SQLDescribeColW, SQLColAttribute, SQLColAttributeW, SQLColAttributes, SQLColAttributesW,
+    SQLFetchScroll, SQLExtendedFetch, SQLSetPos, SQLBulkOperations, SQLMoreResults, SQLRowCount, SQLCloseCursor,
+    SQLGetCursorName, SQLGetCursorNameW, SQLSetCursorName, SQLSetCursorNameW, SQLSetScrollOptions,
+);
+
+/// Begins a statement call or returns its SQLRETURN from the enclosing closure.
+macro_rules! begin {
+    ($s:expr, $f:expr) => {
+        match StmtCall::begin(&$s, $f) {
+            Ok(c) => c,
+            Err(rc) => return rc,
+        }
+    };
+}
+
+/// Initial size (code units) of a DM buffer receiving converted output for an application
+/// buffer of `app_cap` units.
+fn initial_cap(app_cap: usize) -> usize {
+    app_cap.clamp(256, 4096) + 1
+}
+
+/// Length reported by the driver (`i16`), as a count if non-negative.
+fn reported(n: i16) -> Option<usize> {
+    usize::try_from(n).ok()
+}
+
+/// SQLDescribeCol (ANSI): ColumnName length in bytes; via SQLDescribeColW when the driver
+/// has only the Unicode form (01004 and the full length in bytes when the name is cut).
+pub unsafe extern "C" fn SQLDescribeCol(stmt: SqlHStmt, col: SqlUSmallInt, name: *mut SqlChar, name_max: SqlSmallInt, name_len: *mut SqlSmallInt, data_type: *mut SqlDataType, size: *mut SqlULen, digits: *mut SqlSmallInt, nullable: *mut Nullability) -> SqlReturn {
+    trace_enter!("SQLDescribeCol", "{:p} {} {:p} {}", stmt, col, name, name_max);
+    boundary("SQLDescribeCol", || {
+        let s = handle!(stmt, stmt);
+        let mut call = begin!(s, F::SQL_API_SQLDESCRIBECOL);
+        if name_max < 0 {
+            return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");
+        }
+        let fns = &s.link.driver.fns;
+        let h = s.driver_handle();
+        let rc = if let Some(f) = fns.SQLDescribeCol {
+            // SAFETY: live driver statement; the application's buffers as given.
+            unsafe { f(h, col, name, name_max, name_len, data_type, size, digits, nullable) }
+        } else if let Some(f) = fns.SQLDescribeColW {
+            let (rc, w) = recv_text::<u16>(s.id, initial_cap(name_max as usize), |buf, cap| {
+                let mut l: i16 = 0;
+                // SAFETY: DM buffer of `cap` units; the application's other out pointers.
+                let rc = unsafe { f(h, col, buf, cap.min(i16::MAX as usize) as i16, &mut l, data_type, size, digits, nullable) };
+                (rc, reported(l))
+            });
+            if rc.is_success() {
+                // SAFETY: application buffer of `name_max` bytes (checked non-negative).
+                let (n, t) = unsafe { wide_to_app_narrow(&w, name, name_max as usize) };
+                // SAFETY: optional application out pointer.
+                unsafe { put_len(name_len, n, i16::MAX) };
+                if t {
+                    call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+                }
+            }
+            rc
+        } else {
+            return call.missing("SQLDescribeCol");
+        };
+        call.finish(rc)
+    })
+}
+
+/// SQLDescribeColW (Unicode): ColumnName length in characters; via SQLDescribeCol when the
+/// driver has only the ANSI form.
+pub unsafe extern "C" fn SQLDescribeColW(stmt: SqlHStmt, col: SqlUSmallInt, name: *mut SqlWChar, name_max: SqlSmallInt, name_len: *mut SqlSmallInt, data_type: *mut SqlDataType, size: *mut SqlULen, digits: *mut SqlSmallInt, nullable: *mut Nullability) -> SqlReturn {
+    trace_enter!("SQLDescribeColW", "{:p} {} {:p} {}", stmt, col, name, name_max);
+    boundary("SQLDescribeColW", || {
+        let s = handle!(stmt, stmt);
+        let mut call = begin!(s, F::SQL_API_SQLDESCRIBECOL);
+        if name_max < 0 {
+            return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");
+        }
+        let fns = &s.link.driver.fns;
+        let h = s.driver_handle();
+        let rc = if let Some(f) = fns.SQLDescribeColW {
+            // SAFETY: live driver statement; the application's buffers as given.
+            unsafe { f(h, col, name, name_max, name_len, data_type, size, digits, nullable) }
+        } else if let Some(f) = fns.SQLDescribeCol {
+            let (rc, n8) = recv_text::<u8>(s.id, initial_cap(name_max as usize * 4), |buf, cap| {
+                let mut l: i16 = 0;
+                // SAFETY: DM buffer of `cap` bytes; the application's other out pointers.
+                let rc = unsafe { f(h, col, buf, cap.min(i16::MAX as usize) as i16, &mut l, data_type, size, digits, nullable) };
+                (rc, reported(l))
+            });
+            if rc.is_success() {
+                // SAFETY: application buffer of `name_max` characters (checked non-negative).
+                let (n, t) = unsafe { narrow_to_app_wide(&n8, name, name_max as usize) };
+                // SAFETY: optional application out pointer.
+                unsafe { put_len(name_len, n, i16::MAX) };
+                if t {
+                    call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+                }
+            }
+            rc
+        } else {
+            return call.missing("SQLDescribeColW");
+        };
+        call.finish(rc)
+    })
+}
+
+/// Whether a SQLColAttribute(s) FieldIdentifier returns a character string (ODBC 3.x
+/// SQL_DESC_* and the 2.x SQL_COLUMN_* names; 14–18 are shared by both).
+pub(crate) fn is_char_col_attr(field: i32) -> bool {
+    matches!(
+        field,
+        1 /* SQL_COLUMN_NAME */
+            | 14 /* SQL_DESC_TYPE_NAME */
+            | 15 /* SQL_DESC_TABLE_NAME */
+            | 16 /* SQL_DESC_SCHEMA_NAME */
+            | 17 /* SQL_DESC_CATALOG_NAME */
+            | 18 /* SQL_DESC_LABEL */
+            | 22 /* SQL_DESC_BASE_COLUMN_NAME */
+            | 23 /* SQL_DESC_BASE_TABLE_NAME */
+            | 27 /* SQL_DESC_LITERAL_PREFIX */
+            | 28 /* SQL_DESC_LITERAL_SUFFIX */
+            | 29 /* SQL_DESC_LOCAL_TYPE_NAME */
+            | 1011 /* SQL_DESC_NAME */
+    )
+}
+
+/// 2.x SQLColAttributes identifier → 3.x SQLColAttribute identifier (SQLColAttributes
+/// mapping: COUNT, NAME and NULLABLE move; the others keep their value).
+fn v2_to_v3_field(f: u16) -> DescField {
+    match f {
+        0 => DescField::SQL_DESC_COUNT,
+        1 => DescField::SQL_DESC_NAME,
+        7 => DescField::SQL_DESC_NULLABLE,
+        other => DescField(other as i16),
+    }
+}
+
+/// 3.x identifier → 2.x, for a driver that has only SQLColAttributes.
+fn v3_to_v2_field(f: DescField) -> u16 {
+    match f {
+        DescField::SQL_DESC_COUNT => 0,
+        DescField::SQL_DESC_NAME => 1,
+        DescField::SQL_DESC_NULLABLE => 7,
+        other => other.0 as u16,
+    }
+}
+
+/// One of the driver's four column-attribute entry points.
+#[derive(Clone, Copy)]
+enum AttrFn {
+    V3 { f: fns::SQLColAttribute, wide: bool },
+    V2 { f: fns::SQLColAttributes, wide: bool },
+}
+
+impl AttrFn {
+    fn wide(self) -> bool {
+        match self {
+            AttrFn::V3 { wide, .. } | AttrFn::V2 { wide, .. } => wide,
+        }
+    }
+
+    /// Calls the driver with a 3.x identifier (mapped to 2.x for SQLColAttributes).
+    ///
+    /// # Safety
+    /// Live driver statement; buffers valid as for SQLColAttribute.
+    unsafe fn call(self, h: SqlHStmt, col: u16, field: DescField, ptr: SqlPointer, len: i16, out_len: *mut i16, num: *mut SqlLen) -> SqlReturn {
+        match self {
+            // SAFETY: forwarded contract.
+            AttrFn::V3 { f, .. } => unsafe { f(h, col, field, ptr, len, out_len, num) },
+            // SAFETY: forwarded contract.
+            AttrFn::V2 { f, .. } => unsafe { f(h, col, v3_to_v2_field(field), ptr, len, out_len, num) },
+        }
+    }
+}
+
+/// Picks the driver entry point for a column-attribute call: same version and width first,
+/// then the other width (converted), then the other ODBC version.
+fn pick_attr_fn(d: &crate::driver::DriverFns, app_wide: bool, v2_first: bool) -> Option<AttrFn> {
+    let v3 = |wide: bool| if wide { d.SQLColAttributeW } else { d.SQLColAttribute }.map(|f| AttrFn::V3 { f, wide });
+    let v2 = |wide: bool| if wide { d.SQLColAttributesW } else { d.SQLColAttributes }.map(|f| AttrFn::V2 { f, wide });
+    if v2_first {
+        v2(app_wide).or_else(|| v2(!app_wide)).or_else(|| v3(app_wide)).or_else(|| v3(!app_wide))
+    } else {
+        v3(app_wide).or_else(|| v3(!app_wide)).or_else(|| v2(app_wide)).or_else(|| v2(!app_wide))
+    }
+}
+
+/// The shared body of SQLColAttribute(W) and SQLColAttributes(W). Character attributes
+/// count bytes in both forms (BufferLength and *StringLengthPtr); numeric ones go to
+/// NumericAttributePtr untouched.
+fn col_attribute(name: &'static str, stmt: SqlHStmt, col: u16, field: DescField, char_attr: SqlPointer, buf_len: i16, out_len: *mut i16, num_attr: *mut SqlLen, app_wide: bool, v2: bool) -> SqlReturn {
+    let s = handle!(stmt, stmt);
+    let mut call = begin!(s, F::SQL_API_SQLCOLATTRIBUTE);
+    let is_char = is_char_col_attr(field.0 as i32);
+    if is_char && buf_len < 0 && buf_len as i32 != SQL_NTS {
+        return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");
+    }
+    let Some(af) = pick_attr_fn(&s.link.driver.fns, app_wide, v2) else { return call.missing(name) };
+    let h = s.driver_handle();
+    if !is_char || af.wide() == app_wide {
+        // SAFETY: live driver statement; the application's buffers as given.
+        let rc = unsafe { af.call(h, col, field, char_attr, buf_len, out_len, num_attr) };
+        return call.finish(rc);
+    }
+    let cap_bytes = buf_len.max(0) as usize;
+    let rc = if af.wide() {
+        // Application narrow, driver wide.
+        let (rc, w) = recv_text::<u16>(s.id, initial_cap(cap_bytes), |buf, cap| {
+            let mut l: i16 = 0;
+            let bytes = (cap * 2).min(i16::MAX as usize - 1) as i16;
+            // SAFETY: DM buffer of `bytes` bytes.
+            let rc = unsafe { af.call(h, col, field, buf.cast(), bytes, &mut l, num_attr) };
+            (rc, reported(l).map(|b| b / 2))
+        });
+        if rc.is_success() {
+            // SAFETY: application buffer of `buf_len` bytes.
+            let (n, t) = unsafe { wide_to_app_narrow(&w, char_attr.cast(), cap_bytes) };
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(out_len, n, i16::MAX) };
+            if t {
+                call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+            }
+        }
+        rc
+    } else {
+        // Application wide (length in bytes), driver narrow.
+        let (rc, n8) = recv_text::<u8>(s.id, initial_cap(cap_bytes * 2), |buf, cap| {
+            let mut l: i16 = 0;
+            // SAFETY: DM buffer of `cap` bytes.
+            let rc = unsafe { af.call(h, col, field, buf.cast(), cap.min(i16::MAX as usize) as i16, &mut l, num_attr) };
+            (rc, reported(l))
+        });
+        if rc.is_success() {
+            // SAFETY: application buffer of `buf_len` bytes = `buf_len / 2` characters.
+            let (n, t) = unsafe { narrow_to_app_wide(&n8, char_attr.cast(), cap_bytes / 2) };
+            // SAFETY: optional application out pointer; the length is in bytes.
+            unsafe { put_len(out_len, n * 2, i16::MAX) };
+            if t {
+                call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+            }
+        }
+        rc
+    };
+    call.finish(rc)
+}
+
+/// SQLColAttribute (ANSI).
+pub unsafe extern "C" fn SQLColAttribute(stmt: SqlHStmt, col: SqlUSmallInt, field: DescField, char_attr: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, num_attr: *mut SqlLen) -> SqlReturn {
+    trace_enter!("SQLColAttribute", "{:p} {} {:?} {:p} {}", stmt, col, field, char_attr, buf_len);
+    boundary("SQLColAttribute", || col_attribute("SQLColAttribute", stmt, col, field, char_attr, buf_len, out_len, num_attr, false, false))
+}
+
+/// SQLColAttributeW (Unicode; character attributes still count bytes).
+pub unsafe extern "C" fn SQLColAttributeW(stmt: SqlHStmt, col: SqlUSmallInt, field: DescField, char_attr: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, num_attr: *mut SqlLen) -> SqlReturn {
+    trace_enter!("SQLColAttributeW", "{:p} {} {:?} {:p} {}", stmt, col, field, char_attr, buf_len);
+    boundary("SQLColAttributeW", || col_attribute("SQLColAttributeW", stmt, col, field, char_attr, buf_len, out_len, num_attr, true, false))
+}
+
+/// SQLColAttributes (ODBC 2.x): forwarded to the driver's SQLColAttributes, or mapped to
+/// SQLColAttribute (SQL_COLUMN_COUNT/NAME/NULLABLE → SQL_DESC_COUNT/NAME/NULLABLE).
+pub unsafe extern "C" fn SQLColAttributes(stmt: SqlHStmt, col: SqlUSmallInt, field: SqlUSmallInt, char_attr: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, num_attr: *mut SqlLen) -> SqlReturn {
+    trace_enter!("SQLColAttributes", "{:p} {} {} {:p} {}", stmt, col, field, char_attr, buf_len);
+    boundary("SQLColAttributes", || col_attribute("SQLColAttributes", stmt, col, v2_to_v3_field(field), char_attr, buf_len, out_len, num_attr, false, true))
+}
+
+/// SQLColAttributesW (ODBC 2.x, Unicode).
+pub unsafe extern "C" fn SQLColAttributesW(stmt: SqlHStmt, col: SqlUSmallInt, field: SqlUSmallInt, char_attr: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, num_attr: *mut SqlLen) -> SqlReturn {
+    trace_enter!("SQLColAttributesW", "{:p} {} {} {:p} {}", stmt, col, field, char_attr, buf_len);
+    boundary("SQLColAttributesW", || col_attribute("SQLColAttributesW", stmt, col, v2_to_v3_field(field), char_attr, buf_len, out_len, num_attr, true, true))
+}
+
+/// Plain forward of a statement function without string arguments: IM001 when missing.
+macro_rules! forward {
+    ($call:ident, $s:ident, $name:literal, $field:ident ( $($arg:expr),* )) => {{
+        let Some(f) = $s.link.driver.fns.$field else { return $call.missing($name) };
+        // SAFETY: live driver statement; the application's arguments as given.
+        let rc = unsafe { f($s.driver_handle(), $($arg),*) };
+        $call.finish(rc)
+    }};
+}
+
+/// Whether `o` is a FetchOrientation of SQLFetchScroll/SQLExtendedFetch (NEXT, FIRST, LAST,
+/// PRIOR, ABSOLUTE, RELATIVE, BOOKMARK).
+fn valid_orientation(o: FetchOrientation) -> bool {
+    matches!(o.0, 1..=6 | 8)
+}
+
+/// SQLFetchScroll: an unknown FetchOrientation is HY106, detected by the DM (§4.1).
+pub unsafe extern "C" fn SQLFetchScroll(stmt: SqlHStmt, orientation: FetchOrientation, offset: SqlLen) -> SqlReturn {
+    trace_enter!("SQLFetchScroll", "{:p} {:?} {}", stmt, orientation, offset);
+    boundary("SQLFetchScroll", || {
+        let s = handle!(stmt, stmt);
+        let call = begin!(s, F::SQL_API_SQLFETCHSCROLL);
+        if !valid_orientation(orientation) {
+            return call.fail(SqlState::FETCH_TYPE_OUT_OF_RANGE, "Fetch type out of range");
+        }
+        forward!(call, s, "SQLFetchScroll", SQLFetchScroll(orientation, offset))
+    })
+}
+
+/// SQLExtendedFetch (ODBC 2.x): HY106 for an unknown FetchOrientation (DM).
+pub unsafe extern "C" fn SQLExtendedFetch(stmt: SqlHStmt, orientation: FetchOrientation, offset: SqlLen, row_count: *mut SqlULen, row_status: *mut SqlUSmallInt) -> SqlReturn {
+    trace_enter!("SQLExtendedFetch", "{:p} {:?} {}", stmt, orientation, offset);
+    boundary("SQLExtendedFetch", || {
+        let s = handle!(stmt, stmt);
+        let call = begin!(s, F::SQL_API_SQLEXTENDEDFETCH);
+        if !valid_orientation(orientation) {
+            return call.fail(SqlState::FETCH_TYPE_OUT_OF_RANGE, "Fetch type out of range");
+        }
+        forward!(call, s, "SQLExtendedFetch", SQLExtendedFetch(orientation, offset, row_count, row_status))
+    })
+}
+
+/// SQLSetPos: Operation must be SQL_POSITION..SQL_ADD and LockType SQL_LOCK_NO_CHANGE..
+/// SQL_LOCK_UNLOCK, else HY092 (DM).
+pub unsafe extern "C" fn SQLSetPos(stmt: SqlHStmt, row: fns::SqlSetPosIRow, operation: SetPosOperation, lock: LockType) -> SqlReturn {
+    trace_enter!("SQLSetPos", "{:p} {} {:?} {:?}", stmt, row, operation, lock);
+    boundary("SQLSetPos", || {
+        let s = handle!(stmt, stmt);
+        let call = begin!(s, F::SQL_API_SQLSETPOS);
+        if operation.0 > SetPosOperation::SQL_ADD.0 {
+            return call.fail(SqlState::INVALID_ATTRIBUTE_IDENTIFIER, "Invalid attribute/option identifier: Operation");
+        }
+        if lock.0 > LockType::SQL_LOCK_UNLOCK.0 {
+            return call.fail(SqlState::INVALID_ATTRIBUTE_IDENTIFIER, "Invalid attribute/option identifier: LockType");
+        }
+        forward!(call, s, "SQLSetPos", SQLSetPos(row, operation, lock))
+    })
+}
+
+/// SQLBulkOperations: Operation must be SQL_ADD..SQL_FETCH_BY_BOOKMARK, else HY092 (DM).
+pub unsafe extern "C" fn SQLBulkOperations(stmt: SqlHStmt, operation: BulkOperation) -> SqlReturn {
+    trace_enter!("SQLBulkOperations", "{:p} {:?}", stmt, operation);
+    boundary("SQLBulkOperations", || {
+        let s = handle!(stmt, stmt);
+        let call = begin!(s, F::SQL_API_SQLBULKOPERATIONS);
+        if !(BulkOperation::SQL_ADD.0..=BulkOperation::SQL_FETCH_BY_BOOKMARK.0).contains(&operation.0) {
+            return call.fail(SqlState::INVALID_ATTRIBUTE_IDENTIFIER, "Invalid attribute/option identifier: Operation");
+        }
+        forward!(call, s, "SQLBulkOperations", SQLBulkOperations(operation))
+    })
+}
+
+/// SQLMoreResults: SQL_NO_DATA from the driver when there is no further result.
+pub unsafe extern "C" fn SQLMoreResults(stmt: SqlHStmt) -> SqlReturn {
+    trace_enter!("SQLMoreResults", "{:p}", stmt);
+    boundary("SQLMoreResults", || {
+        let s = handle!(stmt, stmt);
+        let call = begin!(s, F::SQL_API_SQLMORERESULTS);
+        forward!(call, s, "SQLMoreResults", SQLMoreResults())
+    })
+}
+
+/// SQLRowCount: (HY010) in S1–S3 and S8–S12; a null RowCountPtr is HY009.
+pub unsafe extern "C" fn SQLRowCount(stmt: SqlHStmt, count: *mut SqlLen) -> SqlReturn {
+    trace_enter!("SQLRowCount", "{:p}", stmt);
+    boundary("SQLRowCount", || {
+        let s = handle!(stmt, stmt);
+        let call = begin!(s, F::SQL_API_SQLROWCOUNT);
+        if count.is_null() {
+            return call.fail(SqlState::INVALID_NULL_POINTER, "RowCountPtr is a null pointer");
+        }
+        forward!(call, s, "SQLRowCount", SQLRowCount(count))
+    })
+}
+
+/// SQLCloseCursor: 24000 without a cursor (§4.5). An ODBC 2.x driver gets
+/// SQLFreeStmt(SQL_CLOSE), which closes silently, so the DM's state check stands for it.
+pub unsafe extern "C" fn SQLCloseCursor(stmt: SqlHStmt) -> SqlReturn {
+    trace_enter!("SQLCloseCursor", "{:p}", stmt);
+    boundary("SQLCloseCursor", || {
+        let s = handle!(stmt, stmt);
+        let call = begin!(s, F::SQL_API_SQLCLOSECURSOR);
+        let fns = &s.link.driver.fns;
+        let rc = if let Some(f) = fns.SQLCloseCursor {
+            // SAFETY: live driver statement.
+            unsafe { f(s.driver_handle()) }
+        } else if let Some(f) = fns.SQLFreeStmt {
+            // SAFETY: live driver statement.
+            unsafe { f(s.driver_handle(), FreeStmtOption::SQL_CLOSE) }
+        } else {
+            return call.missing("SQLCloseCursor");
+        };
+        call.finish(rc)
+    })
+}
+
+/// SQLGetCursorName (ANSI; lengths in bytes).
+pub unsafe extern "C" fn SQLGetCursorName(stmt: SqlHStmt, name: *mut SqlChar, name_max: SqlSmallInt, name_len: *mut SqlSmallInt) -> SqlReturn {
+    trace_enter!("SQLGetCursorName", "{:p} {:p} {}", stmt, name, name_max);
+    boundary("SQLGetCursorName", || {
+        let s = handle!(stmt, stmt);
+        let mut call = begin!(s, F::SQL_API_SQLGETCURSORNAME);
+        if name_max < 0 {
+            return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");
+        }
+        let fns = &s.link.driver.fns;
+        let h = s.driver_handle();
+        let rc = if let Some(f) = fns.SQLGetCursorName {
+            // SAFETY: live driver statement; the application's buffers as given.
+            unsafe { f(h, name, name_max, name_len) }
+        } else if let Some(f) = fns.SQLGetCursorNameW {
+            let (rc, w) = recv_text::<u16>(s.id, initial_cap(name_max as usize), |buf, cap| {
+                let mut l: i16 = 0;
+                // SAFETY: DM buffer of `cap` units.
+                let rc = unsafe { f(h, buf, cap.min(i16::MAX as usize) as i16, &mut l) };
+                (rc, reported(l))
+            });
+            if rc.is_success() {
+                // SAFETY: application buffer of `name_max` bytes.
+                let (n, t) = unsafe { wide_to_app_narrow(&w, name, name_max as usize) };
+                // SAFETY: optional application out pointer.
+                unsafe { put_len(name_len, n, i16::MAX) };
+                if t {
+                    call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+                }
+            }
+            rc
+        } else {
+            return call.missing("SQLGetCursorName");
+        };
+        call.finish(rc)
+    })
+}
+
+/// SQLGetCursorNameW (Unicode; lengths in characters).
+pub unsafe extern "C" fn SQLGetCursorNameW(stmt: SqlHStmt, name: *mut SqlWChar, name_max: SqlSmallInt, name_len: *mut SqlSmallInt) -> SqlReturn {
+    trace_enter!("SQLGetCursorNameW", "{:p} {:p} {}", stmt, name, name_max);
+    boundary("SQLGetCursorNameW", || {
+        let s = handle!(stmt, stmt);
+        let mut call = begin!(s, F::SQL_API_SQLGETCURSORNAME);
+        if name_max < 0 {
+            return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");
+        }
+        let fns = &s.link.driver.fns;
+        let h = s.driver_handle();
+        let rc = if let Some(f) = fns.SQLGetCursorNameW {
+            // SAFETY: live driver statement; the application's buffers as given.
+            unsafe { f(h, name, name_max, name_len) }
+        } else if let Some(f) = fns.SQLGetCursorName {
+            let (rc, n8) = recv_text::<u8>(s.id, initial_cap(name_max as usize * 4), |buf, cap| {
+                let mut l: i16 = 0;
+                // SAFETY: DM buffer of `cap` bytes.
+                let rc = unsafe { f(h, buf, cap.min(i16::MAX as usize) as i16, &mut l) };
+                (rc, reported(l))
+            });
+            if rc.is_success() {
+                // SAFETY: application buffer of `name_max` characters.
+                let (n, t) = unsafe { narrow_to_app_wide(&n8, name, name_max as usize) };
+                // SAFETY: optional application out pointer.
+                unsafe { put_len(name_len, n, i16::MAX) };
+                if t {
+                    call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+                }
+            }
+            rc
+        } else {
+            return call.missing("SQLGetCursorNameW");
+        };
+        call.finish(rc)
+    })
+}
+
+/// SQLSetCursorName (ANSI): HY009 for a null name, HY090 for a bad length (DM).
+pub unsafe extern "C" fn SQLSetCursorName(stmt: SqlHStmt, name: *const SqlChar, name_len: SqlSmallInt) -> SqlReturn {
+    trace_enter!("SQLSetCursorName", "{:p} {:p} {}", stmt, name, name_len);
+    boundary("SQLSetCursorName", || {
+        let s = handle!(stmt, stmt);
+        let call = begin!(s, F::SQL_API_SQLSETCURSORNAME);
+        if name.is_null() {
+            return call.fail(SqlState::INVALID_NULL_POINTER, "CursorName is a null pointer");
+        }
+        if name_len < 0 && name_len as i32 != SQL_NTS {
+            return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length");
+        }
+        let fns = &s.link.driver.fns;
+        let rc = if let Some(f) = fns.SQLSetCursorName {
+            // SAFETY: live driver statement; the application's string as given.
+            unsafe { f(s.driver_handle(), name, name_len) }
+        } else if let Some(f) = fns.SQLSetCursorNameW {
+            // SAFETY: the application's string with its (validated) length.
+            let Ok(w) = (unsafe { InWide::from_narrow(name, name_len as isize) }) else {
+                return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length");
+            };
+            // SAFETY: live driver statement; `w` outlives the call.
+            unsafe { f(s.driver_handle(), w.ptr(), w.len_i16()) }
+        } else {
+            return call.missing("SQLSetCursorName");
+        };
+        call.finish(rc)
+    })
+}
+
+/// SQLSetCursorNameW (Unicode).
+pub unsafe extern "C" fn SQLSetCursorNameW(stmt: SqlHStmt, name: *const SqlWChar, name_len: SqlSmallInt) -> SqlReturn {
+    trace_enter!("SQLSetCursorNameW", "{:p} {:p} {}", stmt, name, name_len);
+    boundary("SQLSetCursorNameW", || {
+        let s = handle!(stmt, stmt);
+        let call = begin!(s, F::SQL_API_SQLSETCURSORNAME);
+        if name.is_null() {
+            return call.fail(SqlState::INVALID_NULL_POINTER, "CursorName is a null pointer");
+        }
+        if name_len < 0 && name_len as i32 != SQL_NTS {
+            return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length");
+        }
+        let fns = &s.link.driver.fns;
+        let rc = if let Some(f) = fns.SQLSetCursorNameW {
+            // SAFETY: live driver statement; the application's string as given.
+            unsafe { f(s.driver_handle(), name, name_len) }
+        } else if let Some(f) = fns.SQLSetCursorName {
+            // SAFETY: the application's string with its (validated) length.
+            let Ok(n) = (unsafe { InNarrow::from_wide(name, name_len as isize) }) else {
+                return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length");
+            };
+            // SAFETY: live driver statement; `n` outlives the call.
+            unsafe { f(s.driver_handle(), n.ptr(), n.len_i16()) }
+        } else {
+            return call.missing("SQLSetCursorNameW");
+        };
+        call.finish(rc)
+    })
+}
+
+/// SQL_SCROLL_* KeysetSize values of SQLSetScrollOptions.
+const SQL_SCROLL_FORWARD_ONLY: isize = 0;
+const SQL_SCROLL_KEYSET_DRIVEN: isize = -1;
+const SQL_SCROLL_DYNAMIC: isize = -2;
+const SQL_SCROLL_STATIC: isize = -3;
+
+/// SQLSetScrollOptions (ODBC 2.x): forwarded when the driver has it; otherwise mapped to
+/// SQLSetStmtAttr(SQL_ATTR_CURSOR_TYPE, SQL_ATTR_KEYSET_SIZE, SQL_ATTR_CONCURRENCY,
+/// SQL_ROWSET_SIZE) as the SQLSetScrollOptions mapping appendix describes. HY107 for a bad
+/// KeysetSize/RowsetSize and HY108 for a bad Concurrency (DM). Allowed only before the
+/// statement is prepared or executed (HY010 otherwise).
+pub unsafe extern "C" fn SQLSetScrollOptions(stmt: SqlHStmt, concurrency: SqlUSmallInt, keyset: SqlLen, rowset: SqlUSmallInt) -> SqlReturn {
+    trace_enter!("SQLSetScrollOptions", "{:p} {} {} {}", stmt, concurrency, keyset, rowset);
+    boundary("SQLSetScrollOptions", || {
+        let s = handle!(stmt, stmt);
+        let call = begin!(s, F::SQL_API_SQLSETSCROLLOPTIONS);
+        if s.gate.peek(|c| c.status.state) != crate::handles::stmt_state::StmtState::S1 {
+            return call.fail(SqlState::FUNCTION_SEQUENCE_ERROR, "Function sequence error: SQLSetScrollOptions after SQLPrepare or SQLExecDirect");
+        }
+        let keyset_ok = matches!(keyset, SQL_SCROLL_FORWARD_ONLY | SQL_SCROLL_KEYSET_DRIVEN | SQL_SCROLL_DYNAMIC | SQL_SCROLL_STATIC) || keyset > rowset as isize;
+        if rowset == 0 || !keyset_ok {
+            return call.fail(SqlState(*b"HY107"), "Row value out of range");
+        }
+        if !(1..=4).contains(&concurrency) {
+            return call.fail(SqlState(*b"HY108"), "Concurrency option out of range");
+        }
+        let fns = &s.link.driver.fns;
+        let h = s.driver_handle();
+        if let Some(f) = fns.SQLSetScrollOptions {
+            // SAFETY: live driver statement; plain values.
+            let rc = unsafe { f(h, concurrency, keyset, rowset) };
+            return call.finish(rc);
+        }
+        let Some(set) = fns.SQLSetStmtAttr.or(fns.SQLSetStmtAttrW) else { return call.missing("SQLSetScrollOptions") };
+        let cursor_type = match keyset {
+            SQL_SCROLL_FORWARD_ONLY => SQL_CURSOR_FORWARD_ONLY,
+            SQL_SCROLL_STATIC => SQL_CURSOR_STATIC,
+            SQL_SCROLL_DYNAMIC => SQL_CURSOR_DYNAMIC,
+            _ => SQL_CURSOR_KEYSET_DRIVEN,
+        };
+        let mut attrs = vec![(StmtAttr::SQL_ATTR_CURSOR_TYPE, cursor_type)];
+        if keyset > 0 {
+            attrs.push((StmtAttr::SQL_ATTR_KEYSET_SIZE, keyset as usize));
+        }
+        attrs.push((StmtAttr::SQL_ATTR_CONCURRENCY, concurrency as usize));
+        attrs.push((StmtAttr::SQL_ROWSET_SIZE, rowset as usize));
+        let mut worst = SqlReturn::SQL_SUCCESS;
+        for (attr, v) in attrs {
+            // SAFETY: live driver statement; integer attributes passed by value.
+            let rc = unsafe { set(h, attr, v as SqlPointer, 0) };
+            if !rc.is_success() {
+                return call.finish(rc);
+            }
+            if rc == SqlReturn::SQL_SUCCESS_WITH_INFO {
+                worst = rc;
+            }
+        }
+        call.finish(worst)
+    })
+}

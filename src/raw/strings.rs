@@ -118,3 +118,82 @@ pub unsafe fn put_len<T: TryFrom<usize> + Copy>(p: *mut T, n: usize, max: T) {
 
 /// The message of an 01004 record.
 pub const TRUNCATED: &str = "String data, right truncated";
+
+/// A code unit of driver output text (u8 for narrow, u16 for wide).
+pub trait Unit: Copy + Default + PartialEq + Send + 'static {
+    /// Wraps a buffer of this unit for the pending-buffer stash.
+    fn stash(v: Vec<Self>) -> Stashed;
+    /// Takes a buffer of this unit back from the stash.
+    fn unstash(s: Stashed) -> Option<Vec<Self>>;
+}
+
+/// A DM output buffer lent to a driver call that returned SQL_STILL_EXECUTING: the driver
+/// may still write into it, so it is kept (and passed again) until the call completes (§1.7).
+pub enum Stashed {
+    Narrow(Vec<u8>),
+    Wide(Vec<u16>),
+}
+
+impl Unit for u8 {
+    fn stash(v: Vec<u8>) -> Stashed {
+        Stashed::Narrow(v)
+    }
+    fn unstash(s: Stashed) -> Option<Vec<u8>> {
+        match s {
+            Stashed::Narrow(v) => Some(v),
+            Stashed::Wide(_) => None,
+        }
+    }
+}
+
+impl Unit for u16 {
+    fn stash(v: Vec<u16>) -> Stashed {
+        Stashed::Wide(v)
+    }
+    fn unstash(s: Stashed) -> Option<Vec<u16>> {
+        match s {
+            Stashed::Wide(v) => Some(v),
+            Stashed::Narrow(_) => None,
+        }
+    }
+}
+
+static PENDING_OUT: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<usize, Stashed>>> = std::sync::LazyLock::new(Default::default);
+
+/// Largest DM buffer used to receive converted driver output, in code units.
+pub const RECV_LIMIT: usize = 1 << 20;
+
+/// Receives a driver's text output of the other width into a DM buffer: `call(buf, cap)`
+/// calls the driver with a buffer of `cap` units and returns its code and the full length
+/// it reported (in units). When the driver reports more than fits, the call is repeated
+/// once with a buffer large enough, so the DM knows the whole text and can report the full
+/// length in the application's units. The text is read up to the first NUL, never trusting
+/// the reported length. `key` identifies the handle: a buffer lent to a call that returned
+/// SQL_STILL_EXECUTING is kept and lent again to the next (polling) call.
+pub fn recv_text<T: Unit>(key: usize, initial: usize, mut call: impl FnMut(*mut T, usize) -> (odbc_dm_abi::SqlReturn, Option<usize>)) -> (odbc_dm_abi::SqlReturn, Vec<T>) {
+    use odbc_dm_abi::SqlReturn;
+    let stashed = PENDING_OUT.lock().unwrap_or_else(|p| p.into_inner()).remove(&key).and_then(T::unstash);
+    let mut buf = stashed.unwrap_or_else(|| vec![T::default(); initial.clamp(2, RECV_LIMIT)]);
+    for attempt in 0..3 {
+        let cap = buf.len();
+        let (rc, reported) = call(buf.as_mut_ptr(), cap);
+        if rc == SqlReturn::SQL_STILL_EXECUTING {
+            PENDING_OUT.lock().unwrap_or_else(|p| p.into_inner()).insert(key, T::stash(buf));
+            return (rc, Vec::new());
+        }
+        if !rc.is_success() {
+            return (rc, Vec::new());
+        }
+        match reported {
+            Some(n) if n >= cap && cap < RECV_LIMIT && attempt < 2 => {
+                buf = vec![T::default(); (n + 1).min(RECV_LIMIT)];
+            }
+            _ => {
+                let end = buf.iter().position(|c| *c == T::default()).unwrap_or(cap);
+                buf.truncate(end);
+                return (rc, buf);
+            }
+        }
+    }
+    unreachable!("the third attempt always returns")
+}
