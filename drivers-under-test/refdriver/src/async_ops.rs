@@ -39,10 +39,16 @@ pub struct Completion {
 
 impl Completion {
     pub fn ok() -> Completion {
-        Completion { ret: SqlReturn::SQL_SUCCESS, diags: vec![] }
+        Completion {
+            ret: SqlReturn::SQL_SUCCESS,
+            diags: vec![],
+        }
     }
     pub fn err(d: DiagRec) -> Completion {
-        Completion { ret: SqlReturn::SQL_ERROR, diags: vec![d] }
+        Completion {
+            ret: SqlReturn::SQL_ERROR,
+            diags: vec![d],
+        }
     }
     pub fn cancelled() -> Completion {
         Completion::err(DiagRec::new("HY008", "Operation canceled"))
@@ -105,6 +111,20 @@ pub struct OpCtx<'a> {
     pub cancel: &'a Arc<AtomicBool>,
 }
 
+thread_local! {
+    /// The hand-off of the SQL_STILL_EXECUTING being returned on this thread.
+    static PENDING: std::cell::RefCell<Option<Box<dyn FnOnce()>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Sends the pending hand-off token, if any. Called by every exported entry point as the
+/// last thing before it returns, after all of its locals are dropped, so the worker's
+/// callback (§2.8) cannot come before the return in any practical sense.
+pub fn flush_handoff() {
+    if let Some(f) = PENDING.with(|p| p.borrow_mut().take()) {
+        f();
+    }
+}
+
 static WORKER_SEQ: AtomicUsize = AtomicUsize::new(1);
 
 /// Sleeps `ms`, waking early when `cancel` is set.
@@ -139,10 +159,15 @@ fn invoke_callback(notify: &Notify, f_last: bool, wrong_context: bool) -> Option
     if cb == 0 {
         return None;
     }
-    let ctx = if wrong_context { GARBAGE_CONTEXT } else { notify.context.load(Ordering::SeqCst) };
+    let ctx = if wrong_context {
+        GARBAGE_CONTEXT
+    } else {
+        notify.context.load(Ordering::SeqCst)
+    };
     // SAFETY: a non-zero value was stored from SQL_ATTR_ASYNC_*_NOTIFICATION_CALLBACK, whose
     // contract (sqlspi.h) is a pointer to a SQL_ASYNC_NOTIFICATION_CALLBACK function.
-    let f: SqlAsyncNotificationCallback = unsafe { std::mem::transmute::<usize, SqlAsyncNotificationCallback>(cb) };
+    let f: SqlAsyncNotificationCallback =
+        unsafe { std::mem::transmute::<usize, SqlAsyncNotificationCallback>(cb) };
     let at = Instant::now();
     // SAFETY: calling the DM's callback with its own opaque context, as the SPI prescribes.
     let r = unsafe { f(ctx as *mut std::ffi::c_void, f_last as i32) };
@@ -197,7 +222,14 @@ fn worker_loop(w: WorkerCtx, work: Work, rx: Receiver<Token>) {
             TokenMode::Normal(returned_at) => {
                 for _ in 0..n {
                     if let Some(rec) = invoke_callback(&w.notify, f_last, w.faults.wrong_context) {
-                        w.log.callback(w.func, w.handle, w.handle_type, tok.round, &rec, returned_at);
+                        w.log.callback(
+                            w.func,
+                            w.handle,
+                            w.handle_type,
+                            tok.round,
+                            &rec,
+                            returned_at,
+                        );
                     }
                 }
             }
@@ -220,7 +252,14 @@ impl OpCtx<'_> {
     }
 
     fn log_call(&self, round: u32, ret: SqlReturn) {
-        self.log.call(self.func, self.handle, self.handle_type, round, ret.0, &self.args);
+        self.log.call(
+            self.func,
+            self.handle,
+            self.handle_type,
+            round,
+            ret.0,
+            &self.args,
+        );
     }
 
     /// Returns SQL_STILL_EXECUTING for `round`; when `tx` is given a new step is opened and
@@ -228,29 +267,59 @@ impl OpCtx<'_> {
     fn still(&self, round: u32, tx: Option<(Sender<Token>, bool)>) -> SqlReturn {
         let still = SqlReturn::SQL_STILL_EXECUTING;
         self.log_call(round, still);
-        let Some((tx, f_last_guess)) = tx else { return still };
+        let Some((tx, f_last_guess)) = tx else {
+            return still;
+        };
         let notif = self.notification();
         if notif && self.faults.callback_on_calling_thread {
             let rec = invoke_callback(self.notify, f_last_guess, self.faults.wrong_context);
             let returned_at = Instant::now();
             if let Some(rec) = rec {
-                self.log.callback(self.func, self.handle, self.handle_type, round, &rec, returned_at);
+                self.log.callback(
+                    self.func,
+                    self.handle,
+                    self.handle_type,
+                    round,
+                    &rec,
+                    returned_at,
+                );
             }
-            let _ = tx.send(Token { round, mode: TokenMode::Silent });
+            let _ = tx.send(Token {
+                round,
+                mode: TokenMode::Silent,
+            });
             return still;
         }
         if notif && self.faults.callback_before_return {
             let (ack_tx, ack_rx) = sync_channel(1);
-            let _ = tx.send(Token { round, mode: TokenMode::Ack(ack_tx) });
+            let _ = tx.send(Token {
+                round,
+                mode: TokenMode::Ack(ack_tx),
+            });
             let recs = ack_rx.recv().unwrap_or_default();
             let returned_at = Instant::now();
             for rec in recs {
-                self.log.callback(self.func, self.handle, self.handle_type, round, &rec, returned_at);
+                self.log.callback(
+                    self.func,
+                    self.handle,
+                    self.handle_type,
+                    round,
+                    &rec,
+                    returned_at,
+                );
             }
             return still;
         }
-        // Hand-off: the worker starts this step only after receiving the token.
-        let _ = tx.send(Token { round, mode: TokenMode::Normal(Instant::now()) });
+        // Hand-off: the worker starts this step only after receiving the token, which the
+        // exported shim sends as its very last action (see `flush_handoff`).
+        PENDING.with(|p| {
+            *p.borrow_mut() = Some(Box::new(move || {
+                let _ = tx.send(Token {
+                    round,
+                    mode: TokenMode::Normal(Instant::now()),
+                });
+            }))
+        });
         still
     }
 }
@@ -259,7 +328,11 @@ impl OpCtx<'_> {
 /// * `start` runs on the first invocation only (validation, capture of inputs).
 /// * the work it returns runs inline (synchronous) or on a worker (async).
 /// * `finish` runs on the invocation that delivers a successful result and writes outputs.
-pub fn run_op(ctx: OpCtx<'_>, start: impl FnOnce() -> Start, finish: impl FnOnce() -> SqlReturn) -> SqlReturn {
+pub fn run_op(
+    ctx: OpCtx<'_>,
+    start: impl FnOnce() -> Start,
+    finish: impl FnOnce() -> SqlReturn,
+) -> SqlReturn {
     ctx.diag.clear(); // §1.12: each call, repeated ones included, clears the diagnostics
     {
         let mut slot = lock(ctx.slot);
@@ -287,7 +360,8 @@ pub fn run_op(ctx: OpCtx<'_>, start: impl FnOnce() -> Start, finish: impl FnOnce
             let mut handoff = None;
             if open {
                 st.outstanding += 1;
-                let f_last_guess = st.total != u32::MAX && st.completed + st.outstanding >= st.total;
+                let f_last_guess =
+                    st.total != u32::MAX && st.completed + st.outstanding >= st.total;
                 handoff = Some((op.tx.clone(), f_last_guess));
             }
             drop(st);
@@ -309,8 +383,17 @@ pub fn run_op(ctx: OpCtx<'_>, start: impl FnOnce() -> Start, finish: impl FnOnce
         ctx.log_call(0, ret);
         return ret;
     }
-    let total = if ctx.faults.still_executing_forever { u32::MAX } else { ctx.steps };
-    let shared = Arc::new(Mutex::new(OpState { total, completed: 0, outstanding: 1, result: None }));
+    let total = if ctx.faults.still_executing_forever {
+        u32::MAX
+    } else {
+        ctx.steps
+    };
+    let shared = Arc::new(Mutex::new(OpState {
+        total,
+        completed: 0,
+        outstanding: 1,
+        result: None,
+    }));
     let (tx, rx) = channel();
     let wctx = WorkerCtx {
         func: ctx.func,
@@ -328,18 +411,19 @@ pub fn run_op(ctx: OpCtx<'_>, start: impl FnOnce() -> Start, finish: impl FnOnce
         .name(format!("refdrv-worker-{n}"))
         .spawn(move || worker_loop(wctx, work, rx));
     if spawned.is_err() {
-        ctx.diag.post(DiagRec::new("HY001", "could not start a worker thread"));
+        ctx.diag
+            .post(DiagRec::new("HY001", "could not start a worker thread"));
         ctx.log_call(0, SqlReturn::SQL_ERROR);
         return SqlReturn::SQL_ERROR;
     }
-    *lock(ctx.slot) = Some(AsyncOp { func: ctx.func, rounds: 0, shared, tx: tx.clone() });
+    *lock(ctx.slot) = Some(AsyncOp {
+        func: ctx.func,
+        rounds: 0,
+        shared,
+        tx: tx.clone(),
+    });
     let guess = total == 1;
     ctx.still(0, Some((tx, guess)))
-}
-
-/// True when the handle has an outstanding async function.
-pub fn busy(slot: &Mutex<Option<AsyncOp>>) -> bool {
-    lock(slot).is_some()
 }
 
 /// Drops the outstanding operation of a handle being freed (its worker finishes the

@@ -16,7 +16,12 @@ pub struct ConnSettings {
 
 impl Default for ConnSettings {
     fn default() -> Self {
-        ConnSettings { database: ":memory:".into(), steps: 1, delay_ms: 0, faults: Faults::default() }
+        ConnSettings {
+            database: ":memory:".into(),
+            steps: 1,
+            delay_ms: 0,
+            faults: Faults::default(),
+        }
     }
 }
 
@@ -80,8 +85,18 @@ pub fn apply_pairs(cs: &mut ConnSettings, pairs: &[(String, String)]) -> Result<
     for (k, v) in pairs {
         match k.to_ascii_lowercase().as_str() {
             "database" | "dbq" => cs.database = v.clone(),
-            "steps" => cs.steps = v.trim().parse().map_err(|_| format!("bad Steps value '{v}'"))?,
-            "delay" => cs.delay_ms = v.trim().parse().map_err(|_| format!("bad Delay value '{v}'"))?,
+            "steps" => {
+                cs.steps = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("bad Steps value '{v}'"))?
+            }
+            "delay" => {
+                cs.delay_ms = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("bad Delay value '{v}'"))?
+            }
             "fault" | "faults" => cs.faults = Faults::parse(v)?,
             _ => {}
         }
@@ -116,7 +131,9 @@ pub fn lookup_dsn(dsn: &str) -> Option<Vec<(String, String)>> {
     }
     files.push("/etc/odbc.ini".into());
     for f in files {
-        let Ok(text) = std::fs::read_to_string(&f) else { continue };
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
         let mut in_sec = false;
         let mut found = false;
         let mut pairs = Vec::new();
@@ -148,7 +165,9 @@ mod tests {
     use super::*;
     #[test]
     fn braces_and_case() {
-        let (cs, _) = parse("DATABASE={/tmp/a;b.db};steps=3;Delay = 5;FAULT={NoCallback,DoubleCallback}").unwrap();
+        let (cs, _) =
+            parse("DATABASE={/tmp/a;b.db};steps=3;Delay = 5;FAULT={NoCallback,DoubleCallback}")
+                .unwrap();
         assert_eq!(cs.database, "/tmp/a;b.db");
         assert_eq!(cs.steps, 3);
         assert_eq!(cs.delay_ms, 5);

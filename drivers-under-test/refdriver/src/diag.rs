@@ -12,10 +12,18 @@ pub struct DiagRec {
 
 impl DiagRec {
     pub fn new(state: &str, msg: impl Into<String>) -> DiagRec {
-        DiagRec { state: state.to_string(), native: 0, msg: format!("[odbc-refdriver]{}", msg.into()) }
+        DiagRec {
+            state: state.to_string(),
+            native: 0,
+            msg: format!("[odbc-refdriver]{}", msg.into()),
+        }
     }
     pub fn sqlite(state: &str, native: i32, msg: impl Into<String>) -> DiagRec {
-        DiagRec { state: state.to_string(), native, msg: format!("[odbc-refdriver][SQLite]{}", msg.into()) }
+        DiagRec {
+            state: state.to_string(),
+            native,
+            msg: format!("[odbc-refdriver][SQLite]{}", msg.into()),
+        }
     }
 }
 
@@ -60,9 +68,15 @@ pub fn from_sqlite(e: &rusqlite::Error, cancelled: bool) -> DiagRec {
         return DiagRec::new("HY008", "Operation canceled");
     }
     use rusqlite::ffi::ErrorCode;
-    match e {
+    let (fe, text) = match e {
         rusqlite::Error::SqliteFailure(fe, msg) => {
-            let text = msg.clone().unwrap_or_else(|| fe.to_string());
+            (Some(fe), msg.clone().unwrap_or_else(|| fe.to_string()))
+        }
+        rusqlite::Error::SqlInputError { error, msg, .. } => (Some(error), msg.clone()),
+        _ => (None, String::new()),
+    };
+    match (e, fe) {
+        (_, Some(fe)) => {
             let state = match fe.code {
                 ErrorCode::OperationInterrupted => "HY008",
                 ErrorCode::ConstraintViolation => "23000",
@@ -85,7 +99,7 @@ pub fn from_sqlite(e: &rusqlite::Error, cancelled: bool) -> DiagRec {
             };
             DiagRec::sqlite(state, fe.extended_code, text)
         }
-        rusqlite::Error::UserFunctionError(inner) => {
+        (rusqlite::Error::UserFunctionError(inner), None) => {
             let t = inner.to_string();
             if t.contains("cancel") {
                 DiagRec::new("HY008", "Operation canceled")
@@ -95,6 +109,6 @@ pub fn from_sqlite(e: &rusqlite::Error, cancelled: bool) -> DiagRec {
                 DiagRec::sqlite("HY000", 0, t)
             }
         }
-        other => DiagRec::sqlite("HY000", 0, other.to_string()),
+        (other, None) => DiagRec::sqlite("HY000", 0, other.to_string()),
     }
 }

@@ -79,6 +79,7 @@ impl Conn {
     }
 }
 
+#[allow(dead_code)] // recorded for completeness (SQLDescribeParam is not exported)
 #[derive(Clone, Copy, Debug)]
 pub struct ParamBinding {
     pub io_type: i16,
@@ -99,6 +100,7 @@ pub struct ColBinding {
     pub ind: usize,
 }
 
+#[allow(dead_code)]
 #[derive(Clone, Debug)]
 pub struct StmtAttrs {
     pub async_enable: bool,
@@ -201,6 +203,7 @@ impl Stmt {
 }
 
 /// An implicit descriptor (only its handle value exists; no descriptor functions are exported).
+#[allow(dead_code)]
 pub struct Desc {
     pub stmt: usize,
     pub diag: DiagList,
@@ -214,7 +217,8 @@ pub enum Obj {
     Desc(Arc<Desc>),
 }
 
-static REGISTRY: LazyLock<Mutex<HashMap<usize, Obj>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+static REGISTRY: LazyLock<Mutex<HashMap<usize, Obj>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
 
 pub fn register(o: Obj) -> usize {
     let key = match &o {
@@ -268,7 +272,10 @@ pub fn diag_of(o: &Obj) -> &DiagList {
 }
 
 pub fn new_env() -> usize {
-    register(Obj::Env(Arc::new(Env { diag: DiagList::default(), odbc_version: AtomicU32::new(3) })))
+    register(Obj::Env(Arc::new(Env {
+        diag: DiagList::default(),
+        odbc_version: AtomicU32::new(3),
+    })))
 }
 
 pub fn new_conn(env: Arc<Env>) -> usize {
@@ -290,11 +297,19 @@ pub fn new_conn(env: Arc<Env>) -> usize {
 }
 
 pub fn new_stmt(conn: Arc<Conn>) -> usize {
-    let attrs = StmtAttrs { async_enable: lock(&conn.attrs).stmt_async_default, ..Default::default() };
+    let attrs = StmtAttrs {
+        async_enable: lock(&conn.attrs).stmt_async_default,
+        ..Default::default()
+    };
     let s = Arc::new(Stmt {
         conn,
         diag: DiagList::default(),
-        inner: Mutex::new(StmtInner { cursor: -1, row_count: -1, attrs, ..Default::default() }),
+        inner: Mutex::new(StmtInner {
+            cursor: -1,
+            row_count: -1,
+            attrs,
+            ..Default::default()
+        }),
         notify: Arc::new(Notify::default()),
         op: Mutex::new(None),
         cancel: Arc::new(AtomicBool::new(false)),
@@ -303,7 +318,10 @@ pub fn new_stmt(conn: Arc<Conn>) -> usize {
     let id = register(Obj::Stmt(s.clone()));
     let mut d = [0usize; 4];
     for slot in d.iter_mut() {
-        *slot = register(Obj::Desc(Arc::new(Desc { stmt: id, diag: DiagList::default() })));
+        *slot = register(Obj::Desc(Arc::new(Desc {
+            stmt: id,
+            diag: DiagList::default(),
+        })));
     }
     *lock(&s.descs) = d;
     id

@@ -100,8 +100,8 @@ pub fn get_info(conn: &Conn, t: u16) -> Option<InfoVal> {
         40 => s(""),
         41 => s(""),
         42 => s(""),
-        43 => Some(U32(1)),        // SQL_SCCO_READ_ONLY
-        44 => Some(U32(1 | 16)),   // SQL_SO_FORWARD_ONLY | SQL_SO_STATIC
+        43 => Some(U32(1)),      // SQL_SCCO_READ_ONLY
+        44 => Some(U32(1 | 16)), // SQL_SO_FORWARD_ONLY | SQL_SO_STATIC
         45 => s("table"),
         46 => Some(U16(2)), // SQL_TC_ALL
         47 => s(""),
