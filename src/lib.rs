@@ -16,5 +16,6 @@ pub mod diag;
 pub mod driver;
 pub mod handles;
 pub mod raw;
+pub mod api;
 pub mod text;
 pub mod trace;

@@ -1,0 +1,50 @@
+//! A small driver for instruction counting with callgrind (docs/performance.md):
+//!
+//!     cargo build --release --example scan_callgrind
+//!     valgrind --tool=callgrind --toggle-collect='*fetch_loop*' \
+//!         target/release/examples/scan_callgrind dm scan 100000
+//!     valgrind --tool=callgrind --toggle-collect='*getinfo_loop*' \
+//!         target/release/examples/scan_callgrind unixodbc getinfo 100000
+//!
+//! Arguments: `dm|direct|unixodbc`, `scan|getinfo`, and N (rows to fetch / SQLGetInfo
+//! calls; default 100000). It runs the benchmark's own loops (`benches/common`) once:
+//! `fetch_loop` over the first N rows of the 1M-row table, or `getinfo_loop` N times.
+//! With `--toggle-collect` only those loops are counted; running N and 2N and taking the
+//! difference also removes their constant part (first-call symbol binding, the final
+//! SQL_NO_DATA fetch, ...).
+
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use common::{ensure_db, expected_sum, fetch_loop, getinfo_loop, Api, Conn, Way, SCAN_SQL, TABLE_ROWS};
+
+fn usage() -> ! {
+    eprintln!("usage: scan_callgrind dm|direct|unixodbc scan|getinfo [N]");
+    std::process::exit(2)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let way = args.first().and_then(|s| Way::parse(s)).unwrap_or_else(|| usage());
+    let mode = args.get(1).map(String::as_str).unwrap_or_else(|| usage());
+    let n: u64 = args.get(2).map(|s| s.parse().unwrap_or_else(|_| usage())).unwrap_or(100_000);
+
+    let db = ensure_db(TABLE_ROWS);
+    let api = Api::load(way);
+    let conn = Conn::open(&api, &db);
+    match mode {
+        "scan" => {
+            assert!(n <= TABLE_ROWS, "N must be at most {TABLE_ROWS}");
+            let stmt = conn.exec(SCAN_SQL);
+            let sum = fetch_loop(&api, stmt, n);
+            conn.free(stmt);
+            assert_eq!(sum, expected_sum(n), "{} read different data", way.name());
+            println!("{} scan: {} rows", way.name(), sum.rows);
+        }
+        "getinfo" => {
+            let total = getinfo_loop(&api, conn.dbc, n);
+            println!("{} getinfo: {n} calls, {} bytes reported", way.name(), total);
+        }
+        _ => usage(),
+    }
+}

@@ -1,0 +1,154 @@
+//! The reference driver served through the DM: it is Unicode-only, so every ANSI call the
+//! application makes is converted to the driver's W entry point; polling-mode async passes
+//! through with the S11 bookkeeping (§1.7, §4.6); cross-thread cancel reaches it (§3.2).
+
+mod common;
+
+use odbc_dm::abi::*;
+use odbc_dm::raw::*;
+use std::ptr::null_mut;
+use std::time::{Duration, Instant};
+
+fn diag(ht: HandleType, h: SqlHandle) -> (String, String) {
+    let mut st = [0u8; 6];
+    let mut native = 0;
+    let mut msg = [0u8; 1024];
+    let mut len = 0i16;
+    // SAFETY: valid buffers of the sizes passed.
+    let rc = unsafe { SQLGetDiagRec(ht, h, 1, st.as_mut_ptr(), &mut native, msg.as_mut_ptr(), 1024, &mut len) };
+    if !rc.is_success() {
+        return (String::new(), String::new());
+    }
+    (String::from_utf8_lossy(&st[..5]).into(), String::from_utf8_lossy(&msg[..len.clamp(0, 1023) as usize]).into())
+}
+
+fn connect(cs: &str) -> SqlHandle {
+    let mut env = null_mut();
+    let mut dbc = null_mut();
+    // SAFETY: valid out pointers; the string outlives the call.
+    unsafe {
+        SQLAllocHandle(HandleType::SQL_HANDLE_ENV, null_mut(), &mut env);
+        SQLSetEnvAttr(env, EnvAttr::SQL_ATTR_ODBC_VERSION, SQL_OV_ODBC3_80 as usize as SqlPointer, 0);
+        SQLAllocHandle(HandleType::SQL_HANDLE_DBC, env, &mut dbc);
+        let rc = SQLDriverConnect(dbc, null_mut(), cs.as_ptr(), cs.len() as i16, null_mut(), 0, null_mut(), DriverCompletion::SQL_DRIVER_NOPROMPT);
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{:?}", diag(HandleType::SQL_HANDLE_DBC, dbc));
+    }
+    dbc
+}
+
+fn stmt(dbc: SqlHandle) -> SqlHandle {
+    let mut s = null_mut();
+    // SAFETY: live connection, valid out pointer.
+    assert!(unsafe { SQLAllocHandle(HandleType::SQL_HANDLE_STMT, dbc, &mut s) }.is_success());
+    s
+}
+
+fn exec_a(s: SqlHandle, sql: &str) -> SqlReturn {
+    // SAFETY: live statement; the text outlives the call.
+    unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }
+}
+
+fn get_text_a(s: SqlHandle, col: u16) -> String {
+    let mut buf = vec![0u8; 256];
+    let mut ind = 0isize;
+    // SAFETY: live statement; buffer of 256 bytes.
+    let rc = unsafe { SQLGetData(s, col, CDataType::SQL_C_CHAR, buf.as_mut_ptr().cast(), 256, &mut ind) };
+    assert!(rc.is_success(), "{:?}", diag(HandleType::SQL_HANDLE_STMT, s));
+    String::from_utf8(buf[..ind as usize].to_vec()).unwrap()
+}
+
+#[test]
+fn ansi_application_calls_reach_the_unicode_only_driver() {
+    let dbc = connect(&common::refdriver_conn_str(""));
+    let s = stmt(dbc);
+    assert!(exec_a(s, "create table t(id integer primary key, name text)").is_success());
+    assert!(exec_a(s, "insert into t values (1, 'é中😀'), (2, 'plain')").is_success());
+    assert!(exec_a(s, "select id, name from t order by id").is_success());
+    // SAFETY: live statement.
+    assert_eq!(unsafe { SQLFetch(s) }, SqlReturn::SQL_SUCCESS);
+    assert_eq!(get_text_a(s, 2), "é中😀");
+    // The ANSI SQLDescribeCol is converted from the driver's SQLDescribeColW.
+    let mut name = [0u8; 32];
+    let mut len = 0i16;
+    let (mut ty, mut size, mut digits, mut nullable) = (SqlDataType(0), 0usize, 0i16, Nullability(0));
+    // SAFETY: live statement; buffers as sized.
+    let rc = unsafe { SQLDescribeCol(s, 2, name.as_mut_ptr(), 32, &mut len, &mut ty, &mut size, &mut digits, &mut nullable) };
+    assert!(rc.is_success());
+    assert_eq!(&name[..len as usize], b"name");
+}
+
+#[test]
+fn s1_7_polling_async_passes_through_and_leaves_s11() {
+    let dbc = connect(&common::refdriver_conn_str("Steps=3"));
+    let s = stmt(dbc);
+    // SAFETY: live statement; async enable is passed by value.
+    unsafe {
+        assert!(SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_ON as SqlPointer, 0).is_success());
+    }
+    let sql = "select 42";
+    let mut polls = 0;
+    let rc = loop {
+        let rc = exec_a(s, sql);
+        if rc != SqlReturn::SQL_STILL_EXECUTING {
+            break rc;
+        }
+        polls += 1;
+        // §1.9: while outstanding, other statement functions are HY010 from the DM.
+        // SAFETY: live statement.
+        assert_eq!(unsafe { SQLFetch(s) }, SqlReturn::SQL_ERROR);
+        assert_eq!(diag(HandleType::SQL_HANDLE_STMT, s).0, "HY010");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    assert!(rc.is_success());
+    assert!(polls >= 3, "Steps=3 should give at least 3 STILL_EXECUTING, got {polls}");
+    // An async fetch that ends in NO_DATA, then SQLFreeStmt: no S11 leftover (§4.6).
+    let mut fetches = Vec::new();
+    for _ in 0..10_000 {
+        // SAFETY: live statement.
+        let rc = unsafe { SQLFetch(s) };
+        if rc == SqlReturn::SQL_STILL_EXECUTING {
+            std::thread::sleep(Duration::from_millis(1));
+            continue;
+        }
+        fetches.push(rc);
+        if rc != SqlReturn::SQL_SUCCESS {
+            break;
+        }
+    }
+    assert_eq!(fetches, vec![SqlReturn::SQL_SUCCESS, SqlReturn::SQL_NO_DATA]);
+    // SAFETY: live statement.
+    assert_eq!(unsafe { SQLFreeStmt(s, FreeStmtOption::SQL_CLOSE) }, SqlReturn::SQL_SUCCESS);
+}
+
+#[test]
+fn s3_2_cross_thread_cancel_of_driver_sleep() {
+    let dbc = connect(&common::refdriver_conn_str(""));
+    let s = stmt(dbc);
+    let h = s as usize;
+    let victim = std::thread::spawn(move || {
+        let t0 = Instant::now();
+        let rc = exec_a(h as SqlHandle, "select sleep(30000)");
+        (rc, t0.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: live statement, from a second thread on purpose.
+    assert_eq!(unsafe { SQLCancel(h as SqlHandle) }, SqlReturn::SQL_SUCCESS);
+    let (rc, took) = victim.join().unwrap();
+    assert_eq!(rc, SqlReturn::SQL_ERROR);
+    assert_eq!(diag(HandleType::SQL_HANDLE_STMT, s).0, "HY008");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+}
+
+#[test]
+fn connect_by_odbcinst_name_and_by_dsn() {
+    common::init();
+    let dbc = connect("DRIVER={OdbcDmRef};Database=:memory:");
+    let s = stmt(dbc);
+    assert!(exec_a(s, "select 'by-name'").is_success());
+    let dbc = connect("DSN=ref-test");
+    let s = stmt(dbc);
+    assert!(exec_a(s, "select 'by-dsn'").is_success());
+    // SAFETY: live statement.
+    assert!(unsafe { SQLFetch(s) }.is_success());
+    assert_eq!(get_text_a(s, 1), "by-dsn");
+}
