@@ -53,6 +53,12 @@ pub struct DbcCore {
     pub async_func: Option<FunctionId>,
     /// The connection string the connect used, passwords masked (for traces and `info`).
     pub masked_conn_str: String,
+    /// SQL_ATTR_ASYNC_DBC_EVENT as set by the application (a pointer value, 0 = none);
+    /// DM-only, never sent to the driver (§2.2).
+    pub async_dbc_event: usize,
+    /// Attributes the DM answers itself and never sends to the driver (SQL_ATTR_TRACE,
+    /// SQL_ATTR_TRACEFILE), last value per attribute.
+    pub dm_attrs: Vec<(ConnAttr, AttrValue)>,
 }
 
 /// A connection handle.
@@ -78,6 +84,8 @@ impl Dbc {
                 autocommit: true,
                 async_func: None,
                 masked_conn_str: String::new(),
+                async_dbc_event: 0,
+                dm_attrs: Vec::new(),
             }),
         });
         super::tables().dbc.insert(dbc.id, dbc.clone());

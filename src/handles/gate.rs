@@ -25,25 +25,34 @@ impl<C> Gated<C> {
         Gated { slot: Mutex::new(Slot { busy: false, waiters: 0, core }), cv: Condvar::new() }
     }
 
+    #[inline(always)]
     fn lock(&self) -> MutexGuard<'_, Slot<C>> {
         self.slot.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    #[inline(always)]
     fn lock_idle(&self) -> MutexGuard<'_, Slot<C>> {
         let mut g = self.lock();
         if g.busy {
-            g.waiters += 1;
-            while g.busy {
-                g = self.cv.wait(g).unwrap_or_else(|p| p.into_inner());
-            }
-            g.waiters -= 1;
+            g = self.wait_idle(g);
         }
+        g
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wait_idle<'g>(&'g self, mut g: MutexGuard<'g, Slot<C>>) -> MutexGuard<'g, Slot<C>> {
+        g.waiters += 1;
+        while g.busy {
+            g = self.cv.wait(g).unwrap_or_else(|p| p.into_inner());
+        }
+        g.waiters -= 1;
         g
     }
 
     /// Waits until no call runs on the handle, then runs `f` on the core. On `Ok`, the
     /// handle is marked busy and the returned token must be ended with [`Gated::end`].
-    #[inline]
+    #[inline(always)]
     pub fn begin<R, E>(&self, f: impl FnOnce(&mut C) -> Result<R, E>) -> Result<(Busy<'_, C>, R), E> {
         let mut g = self.lock_idle();
         let r = f(&mut g.core)?;
@@ -98,7 +107,7 @@ pub struct Busy<'a, C> {
 impl<'a, C> Busy<'a, C> {
     /// Runs `f` on the core (e.g. to apply the state transition and record diagnostics)
     /// and frees the call slot, atomically with respect to other callers.
-    #[inline]
+    #[inline(always)]
     pub fn end<R>(mut self, f: impl FnOnce(&mut C) -> R) -> R {
         let mut g = self.gate.lock();
         let r = f(&mut g.core);

@@ -21,6 +21,16 @@ pub struct StmtCore {
     /// Explicit descriptors currently set as ARD / APD (DM ids).
     pub explicit_ard: Option<usize>,
     pub explicit_apd: Option<usize>,
+    /// SQL_ATTR_ASYNC_STMT_EVENT as set by the application (pointer value, 0 = none);
+    /// DM-only, never sent to the driver (§2.2).
+    pub async_stmt_event: usize,
+    /// SQL_ATTR_ASYNC_ENABLE as the driver has it (read at allocation, tracked on set).
+    /// With async on, the DM does not ask the driver SQLNumResultCols after an execution
+    /// (that call could itself go asynchronous); the driver then detects 24000 itself.
+    pub async_enabled: bool,
+    /// The driver statement was freed: a call that was waiting for the gate while
+    /// SQLFreeHandle ran must not reach the driver with the dead handle.
+    pub freed: bool,
 }
 
 /// A statement handle.

@@ -119,6 +119,7 @@ fn is_catalog(f: F) -> bool {
 use StmtState::*;
 
 /// Whether `f` may be called in the current state; `Err` carries the DM's SQLSTATE.
+#[inline]
 pub fn check(f: F, st: &StmtStatus) -> Result<(), SqlState> {
     let s = st.state;
     const SEQ: SqlState = SqlState::FUNCTION_SEQUENCE_ERROR;
@@ -212,6 +213,7 @@ pub fn check(f: F, st: &StmtStatus) -> Result<(), SqlState> {
 
 /// Applies the transition for `f` returning `rc`. `has_result` is whether the statement
 /// now has a result set (asked of the driver with SQLNumResultCols after an execution).
+#[inline]
 pub fn after(f: F, st: &mut StmtStatus, rc: SqlReturn, has_result: Option<bool>) {
     let ok = rc.is_success();
     // Asynchronous bookkeeping first (§4.6): STILL_EXECUTING enters or stays in S11.

@@ -1,1 +1,614 @@
-//! (in progress)
+//! Connection and statement attributes (SQLSet/GetConnectAttr, SQLSet/GetStmtAttr, A and
+//! W) and the ODBC 2.x option functions mapped onto them.
+//!
+//! Before connecting there is no driver: the DM stores what the application sets and
+//! replays it at connect (§1.13), and answers SQLGetConnectAttr from what it stored or
+//! from the ODBC defaults. Some attributes are the DM's own and never reach a driver:
+//! SQL_ATTR_ASYNC_DBC_EVENT / SQL_ATTR_ASYNC_STMT_EVENT (§2.2), SQL_ATTR_TRACE and
+//! SQL_ATTR_TRACEFILE; the notification callback/context attributes are set only by the
+//! DM, so an application setting them gets HY092 (§2.4).
+//!
+//! Character attributes (SQL_ATTR_CURRENT_CATALOG, SQL_ATTR_TRACEFILE,
+//! SQL_ATTR_TRANSLATE_LIB) count BYTES in both forms; they are converted when the driver
+//! only has the other width. Statement attributes have no character values.
+
+use std::sync::Arc;
+
+use odbc_dm_abi::{FunctionId as F, *};
+
+use super::connect::set_connect_attr_on_driver;
+use super::strings::{put_len, read_app_bytes, recv_text, write_app_bytes, RECV_INITIAL, TRUNCATED};
+use super::{boundary, handle, same_signature, Call, StmtCall};
+use crate::diag::SqlState;
+use crate::handles::conn_state::ConnState;
+use crate::handles::stmt_state::StmtState;
+use crate::handles::{self, AttrValue, Dbc, DbcCore, Desc, DriverLink, Stmt};
+use crate::text;
+use crate::trace_enter;
+
+same_signature!(
+    SQLSetConnectAttr,
+    SQLSetConnectAttrW,
+    SQLGetConnectAttr,
+    SQLGetConnectAttrW,
+    SQLSetStmtAttr,
+    SQLSetStmtAttrW,
+    SQLGetStmtAttr,
+    SQLGetStmtAttrW,
+    SQLSetConnectOption,
+    SQLGetConnectOption,
+    SQLSetStmtOption,
+    SQLGetStmtOption,
+);
+
+/// SQL_ATTR_ASYNC_STMT_EVENT seen through a connection handle (§2.2: IM016).
+const CONN_ASYNC_STMT_EVENT: ConnAttr = ConnAttr(StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT.0);
+/// Invalid use of an automatically allocated descriptor handle.
+const HY017: SqlState = SqlState(*b"HY017");
+/// SQL_MAX_OPTION_STRING_LENGTH (sqlext.h): the buffer an ODBC 2.x SQLGetConnectOption
+/// caller provides for a character option.
+const MAX_OPTION_STRING_LENGTH: i32 = 256;
+/// SQL_OPT_TRACE_ON.
+const TRACE_ON: usize = 1;
+
+/// Connection attributes whose value is a character string (byte lengths in both forms).
+fn is_text_attr(attr: ConnAttr) -> bool {
+    matches!(attr, ConnAttr::SQL_ATTR_CURRENT_CATALOG | ConnAttr::SQL_ATTR_TRACEFILE | ConnAttr::SQL_ATTR_TRANSLATE_LIB)
+}
+
+/// Connection attributes whose value is pointer-sized (SQLULEN / SQLPOINTER / HWND).
+fn is_pointer_attr(attr: ConnAttr) -> bool {
+    matches!(attr, ConnAttr::SQL_ATTR_QUIET_MODE | ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT | ConnAttr::SQL_ATTR_ENLIST_IN_DTC | ConnAttr::SQL_ATTR_ENLIST_IN_XA | ConnAttr::SQL_ATTR_DBC_INFO_TOKEN)
+}
+
+/// Attributes the DM answers itself and never sends to the driver.
+fn is_dm_trace_attr(attr: ConnAttr) -> bool {
+    matches!(attr, ConnAttr::SQL_ATTR_TRACE | ConnAttr::SQL_ATTR_TRACEFILE)
+}
+
+/// The value SQLGetConnectAttr reports before connecting for an attribute the application
+/// did not set: the ODBC defaults the DM can know without a driver.
+fn default_conn_attr(c: &DbcCore, attr: ConnAttr) -> Option<AttrValue> {
+    Some(match attr {
+        ConnAttr::SQL_ATTR_AUTOCOMMIT => AttrValue::Int(if c.autocommit { SQL_AUTOCOMMIT_ON } else { SQL_AUTOCOMMIT_OFF }),
+        ConnAttr::SQL_ATTR_LOGIN_TIMEOUT => AttrValue::Int(0),
+        ConnAttr::SQL_ATTR_ACCESS_MODE => AttrValue::Int(SQL_MODE_READ_WRITE),
+        ConnAttr::SQL_ATTR_ASYNC_ENABLE => AttrValue::Int(SQL_ASYNC_ENABLE_OFF),
+        ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE => AttrValue::Int(SQL_ASYNC_DBC_ENABLE_OFF),
+        ConnAttr::SQL_ATTR_ODBC_CURSORS => AttrValue::Int(SQL_CUR_USE_DRIVER),
+        ConnAttr::SQL_ATTR_CONNECTION_TIMEOUT => AttrValue::Int(0),
+        ConnAttr::SQL_ATTR_METADATA_ID => AttrValue::Int(0),
+        ConnAttr::SQL_ATTR_QUIET_MODE => AttrValue::Int(0),
+        ConnAttr::SQL_ATTR_TRACE => AttrValue::Int(0),
+        ConnAttr::SQL_ATTR_TRACEFILE => AttrValue::Text(Vec::new()),
+        _ => return None,
+    })
+}
+
+/// Whether a statement of the connection is executing asynchronously or waits for data:
+/// SQLSetConnectAttr is then HY010 (§1.11), the same check as SQLEndTran's.
+fn statement_busy(c: &DbcCore) -> bool {
+    c.statements
+        .iter()
+        .any(|sid| handles::tables().stmt.get(*sid).is_some_and(|s| s.gate.peek(|sc| matches!(sc.status.state, StmtState::S8 | StmtState::S9 | StmtState::S10 | StmtState::S11 | StmtState::S12))))
+}
+
+/// Writes an integer attribute value: pointer-sized for pointer attributes (or when the
+/// application says SQL_IS_POINTER), SQLUINTEGER otherwise. Returns the byte count.
+///
+/// # Safety
+/// `value` must be null or valid for the write chosen.
+unsafe fn put_int(value: SqlPointer, v: usize, pointer_sized: bool) -> usize {
+    if pointer_sized {
+        if !value.is_null() {
+            // SAFETY: the application's buffer for a pointer-sized value.
+            unsafe { *(value as *mut usize) = v };
+        }
+        std::mem::size_of::<usize>()
+    } else {
+        if !value.is_null() {
+            // SAFETY: the application's buffer for a SQLUINTEGER.
+            unsafe { *(value as *mut u32) = v as u32 };
+        }
+        4
+    }
+}
+
+// ------------------------------------------------------------------------------------
+// SQLSetConnectAttr
+// ------------------------------------------------------------------------------------
+
+/// SQLSetConnectAttr (ANSI).
+pub unsafe extern "C" fn SQLSetConnectAttr(dbc: SqlHDbc, attr: ConnAttr, value: SqlPointer, len: SqlInteger) -> SqlReturn {
+    trace_enter!("SQLSetConnectAttr", "{:p} {:?} {:p} {}", dbc, attr, value, len);
+    boundary("SQLSetConnectAttr", || {
+        let d = handle!(dbc, dbc);
+        set_connect_attr(&d, attr, value, len, false)
+    })
+}
+
+/// SQLSetConnectAttrW (Unicode; character values still counted in bytes).
+pub unsafe extern "C" fn SQLSetConnectAttrW(dbc: SqlHDbc, attr: ConnAttr, value: SqlPointer, len: SqlInteger) -> SqlReturn {
+    trace_enter!("SQLSetConnectAttrW", "{:p} {:?} {:p} {}", dbc, attr, value, len);
+    boundary("SQLSetConnectAttrW", || {
+        let d = handle!(dbc, dbc);
+        set_connect_attr(&d, attr, value, len, true)
+    })
+}
+
+fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInteger, wide: bool) -> SqlReturn {
+    let text_attr = is_text_attr(attr);
+    let call = match Call::begin(&d.gate, |c| {
+        if matches!(attr, ConnAttr::SQL_ATTR_ASYNC_DBC_NOTIFICATION_CALLBACK | ConnAttr::SQL_ATTR_ASYNC_DBC_NOTIFICATION_CONTEXT) {
+            return Err((SqlState::INVALID_ATTRIBUTE_IDENTIFIER, format!("Invalid attribute identifier {}: only the Driver Manager sets it (§2.4)", attr.0)));
+        }
+        if attr == CONN_ASYNC_STMT_EVENT {
+            return Err((SqlState::STMT_ATTR_ON_DBC, "SQL_ATTR_ASYNC_STMT_EVENT is a statement attribute and cannot be set on a connection handle (§2.2)".into()));
+        }
+        if c.state == ConnState::C3 {
+            return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "SQLBrowseConnect is in progress on this connection (§4.3)".into()));
+        }
+        if c.async_func.is_some() {
+            return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "An asynchronous function is executing on this connection (§1.11)".into()));
+        }
+        if statement_busy(c) {
+            return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "A statement of this connection is executing asynchronously or needs data (§1.11)".into()));
+        }
+        if text_attr && value.is_null() {
+            return Err((SqlState::INVALID_NULL_POINTER, "ValuePtr is a null pointer".into()));
+        }
+        if text_attr && len < 0 && len != SQL_NTS {
+            return Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "StringLength is negative".into()));
+        }
+        if attr == ConnAttr::SQL_ATTR_AUTOCOMMIT && value as usize > SQL_AUTOCOMMIT_ON {
+            return Err((SqlState::INVALID_ATTRIBUTE_VALUE, format!("Invalid SQL_ATTR_AUTOCOMMIT value {}", value as usize)));
+        }
+        if attr == ConnAttr::SQL_ATTR_TRACE && value as usize > TRACE_ON {
+            return Err((SqlState::INVALID_ATTRIBUTE_VALUE, format!("Invalid SQL_ATTR_TRACE value {}", value as usize)));
+        }
+        Ok(())
+    }) {
+        Ok(c) => c,
+        Err(rc) => return rc,
+    };
+
+    let val = if text_attr {
+        // SAFETY: the application's string with its byte length (checked above).
+        match unsafe { read_app_bytes(value, len as isize, wide) } {
+            Ok(t) => AttrValue::Text(t.unwrap_or_default()),
+            Err(_) => return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length"),
+        }
+    } else {
+        AttrValue::Int(value as usize)
+    };
+
+    // DM-only attributes (§2.2): never sent to the driver.
+    if attr == ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT {
+        // The notification engine reads this at connect time / when a call starts (§2.3).
+        return call.finish(SqlReturn::SQL_SUCCESS, None, |c, _| c.async_dbc_event = value as usize);
+    }
+    if is_dm_trace_attr(attr) {
+        return call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| {
+            c.dm_attrs.retain(|(a, _)| *a != attr);
+            c.dm_attrs.push((attr, val));
+        });
+    }
+
+    let link = call.core(|c| c.link.clone());
+    let Some(link) = link else {
+        // Before connect (C2): store, replay at connect (§1.13).
+        return call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| {
+            if attr == ConnAttr::SQL_ATTR_AUTOCOMMIT {
+                c.autocommit = value as usize == SQL_AUTOCOMMIT_ON;
+            }
+            c.stored_attrs.retain(|(a, _)| *a != attr);
+            c.stored_attrs.push((attr, val));
+        });
+    };
+
+    let fns = &link.driver.fns;
+    let h = link.hdbc as SqlHandle;
+    let (same, other) = if wide { (fns.SQLSetConnectAttrW, fns.SQLSetConnectAttr) } else { (fns.SQLSetConnectAttr, fns.SQLSetConnectAttrW) };
+    let rc = match (same, other, &val) {
+        (None, None, _) => return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLSetConnectAttr"),
+        // SAFETY: live driver connection; the application's value and length as given.
+        (Some(f), _, _) => unsafe { f(h, attr, value, len) },
+        // The other width: character values are converted, integers pass unchanged.
+        (None, Some(_), AttrValue::Text(_)) => set_connect_attr_on_driver(&link, attr, &val),
+        // SAFETY: as above; a non-character value means the same in both widths.
+        (None, Some(f), AttrValue::Int(_)) => unsafe { f(h, attr, value, len) },
+    };
+    call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, h)), move |c, rc| {
+        if rc.is_success() && attr == ConnAttr::SQL_ATTR_AUTOCOMMIT {
+            c.autocommit = value as usize == SQL_AUTOCOMMIT_ON;
+            // Turning autocommit on commits the open transaction (Appendix B, C6).
+            if c.autocommit && c.state == ConnState::C6 {
+                c.state = if c.statements.is_empty() { ConnState::C4 } else { ConnState::C5 };
+            }
+        }
+    })
+}
+
+// ------------------------------------------------------------------------------------
+// SQLGetConnectAttr
+// ------------------------------------------------------------------------------------
+
+/// SQLGetConnectAttr (ANSI).
+pub unsafe extern "C" fn SQLGetConnectAttr(dbc: SqlHDbc, attr: ConnAttr, value: SqlPointer, buf_len: SqlInteger, out_len: *mut SqlInteger) -> SqlReturn {
+    trace_enter!("SQLGetConnectAttr", "{:p} {:?} {:p} {}", dbc, attr, value, buf_len);
+    boundary("SQLGetConnectAttr", || {
+        let d = handle!(dbc, dbc);
+        get_connect_attr(&d, attr, value, buf_len, out_len, false)
+    })
+}
+
+/// SQLGetConnectAttrW (Unicode; character values counted in bytes).
+pub unsafe extern "C" fn SQLGetConnectAttrW(dbc: SqlHDbc, attr: ConnAttr, value: SqlPointer, buf_len: SqlInteger, out_len: *mut SqlInteger) -> SqlReturn {
+    trace_enter!("SQLGetConnectAttrW", "{:p} {:?} {:p} {}", dbc, attr, value, buf_len);
+    boundary("SQLGetConnectAttrW", || {
+        let d = handle!(dbc, dbc);
+        get_connect_attr(&d, attr, value, buf_len, out_len, true)
+    })
+}
+
+/// What SQLGetConnectAttr answers without the driver.
+enum DmAnswer {
+    Value(AttrValue),
+    NotConnected,
+    Driver(Arc<DriverLink>),
+}
+
+fn get_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, buf_len: SqlInteger, out_len: *mut SqlInteger, wide: bool) -> SqlReturn {
+    let text_attr = is_text_attr(attr);
+    let mut answer = DmAnswer::NotConnected;
+    // SQLGetConnectAttr is allowed while a function runs asynchronously (§1.9, §1.10).
+    let mut call = match Call::begin(&d.gate, |c| {
+        if matches!(attr, ConnAttr::SQL_ATTR_ASYNC_DBC_NOTIFICATION_CALLBACK | ConnAttr::SQL_ATTR_ASYNC_DBC_NOTIFICATION_CONTEXT) {
+            return Err((SqlState::INVALID_ATTRIBUTE_IDENTIFIER, format!("Invalid attribute identifier {}: only the Driver Manager uses it (§2.4)", attr.0)));
+        }
+        if attr == CONN_ASYNC_STMT_EVENT {
+            return Err((SqlState::STMT_ATTR_ON_DBC, "SQL_ATTR_ASYNC_STMT_EVENT is a statement attribute, not a connection attribute (§2.2)".into()));
+        }
+        if text_attr && buf_len < 0 {
+            return Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative".into()));
+        }
+        answer = if attr == ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT {
+            DmAnswer::Value(AttrValue::Int(c.async_dbc_event))
+        } else if is_dm_trace_attr(attr) {
+            let stored = c.dm_attrs.iter().find(|(a, _)| *a == attr).map(|(_, v)| v.clone());
+            DmAnswer::Value(stored.or_else(|| default_conn_attr(c, attr)).expect("trace attributes have defaults"))
+        } else if let Some(link) = &c.link {
+            DmAnswer::Driver(link.clone())
+        } else {
+            let stored = c.stored_attrs.iter().find(|(a, _)| *a == attr).map(|(_, v)| v.clone());
+            match stored.or_else(|| default_conn_attr(c, attr)) {
+                Some(v) => DmAnswer::Value(v),
+                None => DmAnswer::NotConnected,
+            }
+        };
+        if matches!(answer, DmAnswer::NotConnected) {
+            return Err((SqlState::CONNECTION_NOT_OPEN, format!("Connection not open: attribute {} needs a connection (§4.3)", attr.0)));
+        }
+        Ok(())
+    }) {
+        Ok(c) => c,
+        Err(rc) => return rc,
+    };
+
+    let link = match answer {
+        DmAnswer::Value(AttrValue::Int(v)) => {
+            let pointer_sized = is_pointer_attr(attr) || buf_len == SQL_IS_POINTER;
+            // SAFETY: the application's buffer for this attribute's type.
+            let n = unsafe { put_int(value, v, pointer_sized) };
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(out_len, n, i32::MAX) };
+            return call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {});
+        }
+        DmAnswer::Value(AttrValue::Text(t)) => {
+            // SAFETY: the application's buffer of `buf_len` bytes (checked non-negative).
+            let (n, trunc) = unsafe { write_app_bytes(&t, wide, value, buf_len.max(0) as usize) };
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(out_len, n, i32::MAX) };
+            if trunc {
+                call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+            }
+            return call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {});
+        }
+        DmAnswer::NotConnected => unreachable!("rejected in the check"),
+        DmAnswer::Driver(link) => link,
+    };
+
+    let fns = &link.driver.fns;
+    let h = link.hdbc as SqlHandle;
+    let (same, other) = if wide { (fns.SQLGetConnectAttrW, fns.SQLGetConnectAttr) } else { (fns.SQLGetConnectAttr, fns.SQLGetConnectAttrW) };
+    let rc = match (same, other) {
+        (None, None) => return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLGetConnectAttr"),
+        // SAFETY: live driver connection; the application's buffers as given.
+        (Some(f), _) => unsafe { f(h, attr, value, buf_len, out_len) },
+        // SAFETY: as above; a non-character value means the same in both widths.
+        (None, Some(f)) if !text_attr => unsafe { f(h, attr, value, buf_len, out_len) },
+        (None, Some(f)) => {
+            // Character value from a driver of the other width: receive, convert, and
+            // report the full length in bytes of the application's encoding.
+            let key = d.id;
+            // Generous first buffer: some drivers report the truncated length, not the full one.
+            let initial = (buf_len.max(0) as usize + 1).max(RECV_INITIAL);
+            let (rc, utf8) = if wide {
+                // Narrow driver: its lengths are bytes.
+                let (rc, b) = recv_text::<u8>(key, initial, |p, cap| {
+                    let mut n: SqlInteger = 0;
+                    // SAFETY: live driver connection; DM buffer of `cap` bytes.
+                    let rc = unsafe { f(h, attr, p.cast(), cap.min(i32::MAX as usize) as i32, &mut n) };
+                    (rc, usize::try_from(n).ok())
+                });
+                (rc, b)
+            } else {
+                // Wide driver: its lengths are bytes of UTF-16.
+                let (rc, w) = recv_text::<u16>(key, initial, |p, cap| {
+                    let mut n: SqlInteger = 0;
+                    // SAFETY: live driver connection; DM buffer of `cap` code units.
+                    let rc = unsafe { f(h, attr, p.cast(), (cap * 2).min(i32::MAX as usize) as i32, &mut n) };
+                    (rc, usize::try_from(n).ok().map(|b| b / 2))
+                });
+                (rc, text::to_narrow(&w))
+            };
+            if rc.is_success() {
+                // SAFETY: the application's buffer of `buf_len` bytes (checked non-negative).
+                let (n, trunc) = unsafe { write_app_bytes(&utf8, wide, value, buf_len as usize) };
+                // SAFETY: optional application out pointer.
+                unsafe { put_len(out_len, n, i32::MAX) };
+                if trunc {
+                    call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+                }
+            }
+            rc
+        }
+    };
+    call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, h)), |_, _| {})
+}
+
+// ------------------------------------------------------------------------------------
+// SQLSetStmtAttr / SQLGetStmtAttr
+// ------------------------------------------------------------------------------------
+
+/// SQLSetStmtAttr (ANSI).
+pub unsafe extern "C" fn SQLSetStmtAttr(stmt: SqlHStmt, attr: StmtAttr, value: SqlPointer, len: SqlInteger) -> SqlReturn {
+    trace_enter!("SQLSetStmtAttr", "{:p} {:?} {:p} {}", stmt, attr, value, len);
+    boundary("SQLSetStmtAttr", || {
+        let s = handle!(stmt, stmt);
+        set_stmt_attr(&s, attr, value, len, false)
+    })
+}
+
+/// SQLSetStmtAttrW (Unicode).
+pub unsafe extern "C" fn SQLSetStmtAttrW(stmt: SqlHStmt, attr: StmtAttr, value: SqlPointer, len: SqlInteger) -> SqlReturn {
+    trace_enter!("SQLSetStmtAttrW", "{:p} {:?} {:p} {}", stmt, attr, value, len);
+    boundary("SQLSetStmtAttrW", || {
+        let s = handle!(stmt, stmt);
+        set_stmt_attr(&s, attr, value, len, true)
+    })
+}
+
+/// Slot of a descriptor attribute in `StmtCore::implicit_descs` ([ARD, APD, IRD, IPD]).
+fn desc_slot(attr: StmtAttr) -> Option<usize> {
+    match attr {
+        StmtAttr::SQL_ATTR_APP_ROW_DESC => Some(0),
+        StmtAttr::SQL_ATTR_APP_PARAM_DESC => Some(1),
+        StmtAttr::SQL_ATTR_IMP_ROW_DESC => Some(2),
+        StmtAttr::SQL_ATTR_IMP_PARAM_DESC => Some(3),
+        _ => None,
+    }
+}
+
+fn stmt_fn<T: Copy>(wide: bool, a: Option<T>, w: Option<T>) -> Option<T> {
+    if wide {
+        w.or(a)
+    } else {
+        a.or(w)
+    }
+}
+
+/// HY010 in S8–S12 comes from the state table (§4.7) through `StmtCall::begin`.
+fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteger, wide: bool) -> SqlReturn {
+    let call = match StmtCall::begin(s, F::SQL_API_SQLSETSTMTATTR) {
+        Ok(c) => c,
+        Err(rc) => return rc,
+    };
+    match attr {
+        StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CALLBACK | StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CONTEXT => {
+            return call.fail(SqlState::INVALID_ATTRIBUTE_IDENTIFIER, format!("Invalid attribute identifier {}: only the Driver Manager sets it (§2.4)", attr.0));
+        }
+        StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT => {
+            // DM-only (§2.2); the notification engine reads it when a call starts.
+            s.gate.peek(|c| c.async_stmt_event = value as usize);
+            return call.finish(SqlReturn::SQL_SUCCESS);
+        }
+        StmtAttr::SQL_ATTR_IMP_ROW_DESC | StmtAttr::SQL_ATTR_IMP_PARAM_DESC => {
+            return call.fail(HY017, "Invalid use of an automatically allocated descriptor handle: implementation descriptors cannot be set");
+        }
+        _ => {}
+    }
+    let fns = &s.link.driver.fns;
+    let Some(f) = stmt_fn(wide, fns.SQLSetStmtAttr, fns.SQLSetStmtAttrW) else { return call.missing("SQLSetStmtAttr") };
+
+    if let Some(slot @ (0 | 1)) = desc_slot(attr) {
+        // An application descriptor: the DM handle becomes the driver's handle.
+        let (driver_value, explicit) = if value.is_null() {
+            (std::ptr::null_mut(), None)
+        } else {
+            let Some(dd) = handles::desc(value) else {
+                return call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "Invalid attribute value: not a descriptor handle");
+            };
+            match dd.implicit_of {
+                Some(_) => {
+                    // Only the statement's own implicit ARD/APD may be set back.
+                    if s.gate.peek(|c| c.implicit_descs[slot]) != Some(dd.id) {
+                        return call.fail(HY017, "Invalid use of an automatically allocated descriptor handle");
+                    }
+                    (dd.hdesc as SqlPointer, None)
+                }
+                None => {
+                    if dd.dbc.id != s.dbc.id {
+                        return call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "Invalid attribute value: the descriptor belongs to another connection");
+                    }
+                    (dd.hdesc as SqlPointer, Some(dd.id))
+                }
+            }
+        };
+        // SAFETY: live driver statement; a driver descriptor handle of the same connection.
+        let rc = unsafe { f(s.driver_handle(), attr, driver_value, len) };
+        if rc.is_success() {
+            s.gate.peek(|c| {
+                if slot == 0 {
+                    c.explicit_ard = explicit;
+                } else {
+                    c.explicit_apd = explicit;
+                }
+            });
+        }
+        return call.finish(rc);
+    }
+
+    // SAFETY: live driver statement; the application's value and length as given
+    // (statement attributes have no character values, so both widths agree).
+    let rc = unsafe { f(s.driver_handle(), attr, value, len) };
+    if attr == StmtAttr::SQL_ATTR_ASYNC_ENABLE && rc.is_success() {
+        s.gate.peek(|c| c.async_enabled = value as usize != SQL_ASYNC_ENABLE_OFF);
+    }
+    call.finish(rc)
+}
+
+/// SQLGetStmtAttr (ANSI).
+pub unsafe extern "C" fn SQLGetStmtAttr(stmt: SqlHStmt, attr: StmtAttr, value: SqlPointer, buf_len: SqlInteger, out_len: *mut SqlInteger) -> SqlReturn {
+    trace_enter!("SQLGetStmtAttr", "{:p} {:?} {:p} {}", stmt, attr, value, buf_len);
+    boundary("SQLGetStmtAttr", || {
+        let s = handle!(stmt, stmt);
+        get_stmt_attr(&s, attr, value, buf_len, out_len, false)
+    })
+}
+
+/// SQLGetStmtAttrW (Unicode).
+pub unsafe extern "C" fn SQLGetStmtAttrW(stmt: SqlHStmt, attr: StmtAttr, value: SqlPointer, buf_len: SqlInteger, out_len: *mut SqlInteger) -> SqlReturn {
+    trace_enter!("SQLGetStmtAttrW", "{:p} {:?} {:p} {}", stmt, attr, value, buf_len);
+    boundary("SQLGetStmtAttrW", || {
+        let s = handle!(stmt, stmt);
+        get_stmt_attr(&s, attr, value, buf_len, out_len, true)
+    })
+}
+
+/// The DM handle for a driver descriptor handle returned for `slot`: the explicit
+/// descriptor if it is the one in use, else the statement's wrapper of the implicit one,
+/// created on first request and cached.
+fn dm_desc_for(s: &Arc<Stmt>, slot: usize, hdesc: usize) -> usize {
+    let (explicit, cached) = s.gate.peek(|c| {
+        let e = match slot {
+            0 => c.explicit_ard,
+            1 => c.explicit_apd,
+            _ => None,
+        };
+        (e, c.implicit_descs[slot])
+    });
+    let live = |id: Option<usize>| id.and_then(|id| handles::tables().desc.get(id)).filter(|d| d.hdesc == hdesc).map(|d| d.id);
+    if let Some(id) = live(explicit) {
+        return id;
+    }
+    if let Some(id) = live(cached) {
+        return id;
+    }
+    let d = Desc::new(s.dbc.clone(), s.link.clone(), hdesc, Some(s.id));
+    let old = s.gate.peek(|c| c.implicit_descs[slot].replace(d.id));
+    if let Some(old) = old {
+        handles::tables().desc.remove(old);
+    }
+    d.id
+}
+
+fn get_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, buf_len: SqlInteger, out_len: *mut SqlInteger, wide: bool) -> SqlReturn {
+    let call = match StmtCall::begin(s, F::SQL_API_SQLGETSTMTATTR) {
+        Ok(c) => c,
+        Err(rc) => return rc,
+    };
+    match attr {
+        StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CALLBACK | StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CONTEXT => {
+            return call.fail(SqlState::INVALID_ATTRIBUTE_IDENTIFIER, format!("Invalid attribute identifier {}: only the Driver Manager uses it (§2.4)", attr.0));
+        }
+        StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT => {
+            let ev = s.gate.peek(|c| c.async_stmt_event);
+            // SAFETY: the application's buffer for a pointer-sized value.
+            let n = unsafe { put_int(value, ev, true) };
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(out_len, n, i32::MAX) };
+            return call.finish(SqlReturn::SQL_SUCCESS);
+        }
+        _ => {}
+    }
+    let fns = &s.link.driver.fns;
+    let Some(f) = stmt_fn(wide, fns.SQLGetStmtAttr, fns.SQLGetStmtAttrW) else { return call.missing("SQLGetStmtAttr") };
+
+    if let Some(slot) = desc_slot(attr) {
+        if value.is_null() {
+            return call.fail(SqlState::INVALID_NULL_POINTER, "ValuePtr is a null pointer");
+        }
+        let mut hdesc: SqlHandle = std::ptr::null_mut();
+        // SAFETY: live driver statement; a DM slot for the driver's descriptor handle.
+        let rc = unsafe { f(s.driver_handle(), attr, (&mut hdesc as *mut SqlHandle).cast(), SQL_IS_POINTER, std::ptr::null_mut()) };
+        if rc.is_success() {
+            let id = if hdesc.is_null() { 0 } else { dm_desc_for(s, slot, hdesc as usize) };
+            // SAFETY: non-null application buffer for a SQLHDESC.
+            unsafe { *(value as *mut SqlHandle) = id as SqlHandle };
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(out_len, std::mem::size_of::<SqlHandle>(), i32::MAX) };
+        }
+        return call.finish(rc);
+    }
+
+    // SAFETY: live driver statement; the application's buffers as given.
+    let rc = unsafe { f(s.driver_handle(), attr, value, buf_len, out_len) };
+    call.finish(rc)
+}
+
+// ------------------------------------------------------------------------------------
+// ODBC 2.x options
+// ------------------------------------------------------------------------------------
+
+/// ODBC 2.x SQLSetConnectOption, mapped to SQLSetConnectAttr (character options are
+/// NUL-terminated).
+pub unsafe extern "C" fn SQLSetConnectOption(dbc: SqlHDbc, option: SqlUSmallInt, value: SqlULen) -> SqlReturn {
+    trace_enter!("SQLSetConnectOption", "{:p} {} {}", dbc, option, value);
+    boundary("SQLSetConnectOption", || {
+        let d = handle!(dbc, dbc);
+        let attr = ConnAttr(option as i32);
+        let len = if is_text_attr(attr) { SQL_NTS } else { 0 };
+        set_connect_attr(&d, attr, value as SqlPointer, len, false)
+    })
+}
+
+/// ODBC 2.x SQLGetConnectOption, mapped to SQLGetConnectAttr (a character option's buffer
+/// is SQL_MAX_OPTION_STRING_LENGTH bytes).
+pub unsafe extern "C" fn SQLGetConnectOption(dbc: SqlHDbc, option: SqlUSmallInt, value: SqlPointer) -> SqlReturn {
+    trace_enter!("SQLGetConnectOption", "{:p} {} {:p}", dbc, option, value);
+    boundary("SQLGetConnectOption", || {
+        let d = handle!(dbc, dbc);
+        let attr = ConnAttr(option as i32);
+        let len = if is_text_attr(attr) { MAX_OPTION_STRING_LENGTH } else { 0 };
+        get_connect_attr(&d, attr, value, len, std::ptr::null_mut(), false)
+    })
+}
+
+/// ODBC 2.x SQLSetStmtOption, mapped to SQLSetStmtAttr.
+pub unsafe extern "C" fn SQLSetStmtOption(stmt: SqlHStmt, option: SqlUSmallInt, value: SqlULen) -> SqlReturn {
+    trace_enter!("SQLSetStmtOption", "{:p} {} {}", stmt, option, value);
+    boundary("SQLSetStmtOption", || {
+        let s = handle!(stmt, stmt);
+        set_stmt_attr(&s, StmtAttr(option as i32), value as SqlPointer, 0, false)
+    })
+}
+
+/// ODBC 2.x SQLGetStmtOption, mapped to SQLGetStmtAttr.
+pub unsafe extern "C" fn SQLGetStmtOption(stmt: SqlHStmt, option: SqlUSmallInt, value: SqlPointer) -> SqlReturn {
+    trace_enter!("SQLGetStmtOption", "{:p} {} {:p}", stmt, option, value);
+    boundary("SQLGetStmtOption", || {
+        let s = handle!(stmt, stmt);
+        get_stmt_attr(&s, StmtAttr(option as i32), value, 0, std::ptr::null_mut(), false)
+    })
+}

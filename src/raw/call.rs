@@ -65,7 +65,7 @@ pub struct Call<'a, C: HasDiag> {
 impl<'a, C: HasDiag> Call<'a, C> {
     /// Takes the gate and runs `check` (state checks); clears the diagnostics first.
     /// On `Err`, the DM's record is posted and SQL_ERROR is returned as `Err`.
-    #[inline]
+    #[inline(always)]
     pub fn begin(gate: &'a Gated<C>, check: impl FnOnce(&mut C) -> Result<(), (SqlState, String)>) -> Result<Self, SqlReturn> {
         let r = gate.begin(|c| {
             c.diag().clear();
@@ -110,8 +110,21 @@ impl<'a, C: HasDiag> Call<'a, C> {
     /// Ends the call: copies the driver's diagnostics when `rc` can carry any, appends
     /// queued DM records (upgrading SUCCESS to SUCCESS_WITH_INFO), and runs `apply` on the
     /// core before the gate is released.
-    #[inline]
+    #[inline(always)]
     pub fn finish(mut self, rc: SqlReturn, diag_source: Option<(&DriverLink, HandleType, SqlHandle)>, apply: impl FnOnce(&mut C, SqlReturn)) -> SqlReturn {
+        if self.extra.is_empty() && rc != SqlReturn::SQL_SUCCESS_WITH_INFO && rc != SqlReturn::SQL_ERROR {
+            // Fast path (every successful fetch): nothing to copy, nothing queued.
+            self.busy.end(|c| {
+                c.diag().return_code = rc;
+                apply(c, rc);
+            });
+            return rc;
+        }
+        self.finish_with_diags(rc, diag_source, apply)
+    }
+
+    #[inline(never)]
+    fn finish_with_diags(mut self, rc: SqlReturn, diag_source: Option<(&DriverLink, HandleType, SqlHandle)>, apply: impl FnOnce(&mut C, SqlReturn)) -> SqlReturn {
         let mut recs = Vec::new();
         if rc == SqlReturn::SQL_SUCCESS_WITH_INFO || rc == SqlReturn::SQL_ERROR {
             if let Some((link, ht, h)) = diag_source {
@@ -145,24 +158,41 @@ pub struct StmtCall<'a> {
     pub stmt: &'a Arc<Stmt>,
     pub func: FunctionId,
     call: Call<'a, StmtCore>,
+    async_enabled: bool,
 }
 
 impl<'a> StmtCall<'a> {
     /// Begins `func` on `stmt`, applying the statement state table (§4).
-    #[inline]
+    #[inline(always)]
     pub fn begin(stmt: &'a Arc<Stmt>, func: FunctionId) -> Result<Self, SqlReturn> {
         if stmt.cancel_pending.load(Ordering::Relaxed) {
             stmt.cancel_pending.store(false, Ordering::Relaxed);
         }
+        let mut async_enabled = false;
+        let mut freed = false;
         let call = Call::begin(&stmt.gate, |c| {
+            async_enabled = c.async_enabled;
+            freed = c.freed;
+            if freed {
+                return Ok(());
+            }
             stmt_state::check(func, &c.status).map_err(|s| (s, format!("Function sequence or cursor state error: {} not allowed in state {:?}", crate::trace::func_name(func), c.status.state)))
         })?;
-        Ok(StmtCall { stmt, func, call })
+        if freed {
+            return Err(SqlReturn::SQL_INVALID_HANDLE);
+        }
+        Ok(StmtCall { stmt, func, call, async_enabled })
     }
 
     /// Ends with a DM error.
     pub fn fail(self, state: SqlState, msg: impl Into<String>) -> SqlReturn {
         self.call.fail(state, msg)
+    }
+
+    /// Ends SQLFreeHandle(STMT) after the driver freed its handle.
+    pub fn finish_freed(self, rc: SqlReturn) -> SqlReturn {
+        let rc = if rc == SqlReturn::SQL_SUCCESS_WITH_INFO { SqlReturn::SQL_SUCCESS } else { rc };
+        self.call.finish(rc, None, |c, _| c.freed = true)
     }
 
     /// IM001: the driver does not export the function.
@@ -178,12 +208,14 @@ impl<'a> StmtCall<'a> {
     /// Ends the call with the driver's `rc`: diagnostics, then the state transition. For
     /// functions that may open a result set, the driver is asked (SQLNumResultCols) so the
     /// DM knows S4 from S5 (unixODBC does the same).
-    #[inline]
+    #[inline(always)]
     pub fn finish(self, rc: SqlReturn) -> SqlReturn {
         let stmt = self.stmt;
         let func = self.func;
         let has_result = if rc.is_success() && opens_result(func) || rc == SqlReturn::SQL_SUCCESS && func == FunctionId::SQL_API_SQLPARAMDATA {
-            Some(driver_has_result(stmt))
+            // An async-enabled statement may answer SQLNumResultCols asynchronously too:
+            // assume a cursor and let the driver report 24000 if there is none.
+            Some(self.async_enabled || driver_has_result(stmt))
         } else {
             None
         };

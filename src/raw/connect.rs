@@ -70,8 +70,10 @@ pub unsafe extern "C" fn SQLConnectW(dbc: SqlHDbc, dsn: *const SqlWChar, dsn_len
 
 /// SQLDriverConnect (ANSI).
 pub unsafe extern "C" fn SQLDriverConnect(dbc: SqlHDbc, hwnd: SqlHWnd, in_str: *const SqlChar, in_len: SqlSmallInt, out_str: *mut SqlChar, out_max: SqlSmallInt, out_len: *mut SqlSmallInt, completion: DriverCompletion) -> SqlReturn {
-    trace_enter!("SQLDriverConnect", "{:p} {:?}", dbc, completion);
     boundary("SQLDriverConnect", || {
+        // Traced inside the boundary: reading the application's string must not unwind into C.
+        // SAFETY: the same read of the application's input string the call makes below.
+        trace_enter!("SQLDriverConnect", "{:p} {:?} {}", dbc, completion, unsafe { traced_conn_str(text::narrow_in(in_str, in_len as isize).map(|o| o.map(String::from_utf8_lossy))) });
         let d = handle!(dbc, dbc);
         // SAFETY: the application's input string with its length.
         let Ok(s) = (unsafe { text::narrow_in(in_str, in_len as isize) }) else {
@@ -87,8 +89,9 @@ pub unsafe extern "C" fn SQLDriverConnect(dbc: SqlHDbc, hwnd: SqlHWnd, in_str: *
 
 /// SQLDriverConnectW (Unicode).
 pub unsafe extern "C" fn SQLDriverConnectW(dbc: SqlHDbc, hwnd: SqlHWnd, in_str: *const SqlWChar, in_len: SqlSmallInt, out_str: *mut SqlWChar, out_max: SqlSmallInt, out_len: *mut SqlSmallInt, completion: DriverCompletion) -> SqlReturn {
-    trace_enter!("SQLDriverConnectW", "{:p} {:?}", dbc, completion);
     boundary("SQLDriverConnectW", || {
+        // SAFETY: the same read of the application's input string the call makes below.
+        trace_enter!("SQLDriverConnectW", "{:p} {:?} {}", dbc, completion, unsafe { traced_conn_str(text::wide_in(in_str, in_len as isize).map(|o| o.map(|w| String::from_utf16_lossy(w).into()))) });
         let d = handle!(dbc, dbc);
         // SAFETY: the application's input string with its length.
         let Ok(s) = (unsafe { text::wide_in(in_str, in_len as isize) }) else {
@@ -100,6 +103,16 @@ pub unsafe extern "C" fn SQLDriverConnectW(dbc: SqlHDbc, hwnd: SqlHWnd, in_str: 
         let conn_str = utf16(s).unwrap_or_default();
         connect(&d, Target::DriverConnect { conn_str, out: OutConn::Wide { buf: out_str, max: out_max, len: out_len }, completion, hwnd, wide: true })
     })
+}
+
+/// The connection string as traced on entry to SQLDriverConnect/W: passwords masked
+/// (`PWD=`, `Password=`), never the application's secret.
+fn traced_conn_str(s: Result<Option<std::borrow::Cow<'_, str>>, text::BadLength>) -> String {
+    match s {
+        Ok(Some(cs)) => crate::trace::masked(&cs),
+        Ok(None) => "(null)".into(),
+        Err(_) => "(invalid length)".into(),
+    }
 }
 
 /// SQLBrowseConnect: not offered by odbc-dm (no driver here implements it usefully);

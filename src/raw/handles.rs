@@ -107,6 +107,9 @@ fn alloc_stmt(dbc: &Arc<Dbc>, output: *mut SqlHandle) -> SqlReturn {
         return call.finish(if rc.is_success() { SqlReturn::SQL_ERROR } else { rc }, Some((&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)), |_, _| {});
     }
     let stmt = Stmt::new(dbc.clone(), link.clone(), h as usize);
+    // A connection-level SQL_ATTR_ASYNC_ENABLE may have made the new statement async (§1.2).
+    let async_on = driver_stmt_async_enabled(&link, h);
+    stmt.gate.peek(|c| c.async_enabled = async_on);
     // SAFETY: checked non-null; the application's handle slot.
     unsafe { *output = stmt.id as SqlHandle };
     call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)), |c, _| {
@@ -214,7 +217,9 @@ fn free_stmt(stmt: &Arc<Stmt>) -> SqlReturn {
         return call.finish(rc);
     }
     forget_stmt(stmt);
-    call.finish(rc)
+    // The driver handle is gone: finish without reading its diagnostics, and make any call
+    // that was waiting for the gate see the handle as invalid.
+    call.finish_freed(rc)
 }
 
 /// Drops the DM side of a statement whose driver handle is gone.
@@ -421,4 +426,15 @@ pub unsafe extern "C" fn SQLGetEnvAttr(env: SqlHEnv, attr: EnvAttr, value: SqlPo
 /// Driver diagnostics of a driver connection handle, for connect failures.
 pub(crate) fn dbc_diags(link: &crate::handles::DriverLink) -> Vec<crate::diag::DiagRecord> {
     pull_driver_diags(link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)
+}
+
+/// Asks the driver whether a fresh statement has SQL_ATTR_ASYNC_ENABLE on.
+fn driver_stmt_async_enabled(link: &crate::handles::DriverLink, h: SqlHandle) -> bool {
+    let fns = &link.driver.fns;
+    let Some(f) = fns.SQLGetStmtAttrW.or(fns.SQLGetStmtAttr) else { return false };
+    let mut v: usize = 0;
+    let mut len = 0i32;
+    // SAFETY: live driver statement; SQL_ATTR_ASYNC_ENABLE is an SQLULEN value.
+    let rc = unsafe { f(h, StmtAttr::SQL_ATTR_ASYNC_ENABLE, (&mut v as *mut usize).cast(), 0, &mut len) };
+    rc.is_success() && v != SQL_ASYNC_ENABLE_OFF
 }

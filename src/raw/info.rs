@@ -1,1 +1,454 @@
-//! (in progress)
+//! SQLGetInfo (A/W) and the DM-only enumerations SQLDataSources and SQLDrivers (A/W).
+//!
+//! SQLGetInfo: before connecting only SQL_ODBC_VER and SQL_DM_VER are answered (by the
+//! DM); everything else is 08003 (§4.3). The DM also answers the driver-handle info
+//! types (SQL_DRIVER_HENV/HDBC/HSTMT/HDESC/HLIB). Everything else goes to the driver;
+//! character-string info types are converted when the driver has only the other width.
+//! BufferLength and *StringLengthPtr count BYTES in both forms.
+//!
+//! SQLDataSources / SQLDrivers read the ini files on every call ("SQLDataSources and
+//! SQLDrivers read the ini files"): `odbc.ini` (user, then system) and `odbcinst.ini`,
+//! located through ODBCSYSINI / ODBCINSTINI / ODBCINI as unixODBC does.
+
+use std::sync::Arc;
+
+use odbc_dm_abi::*;
+
+use super::strings::{put_len, recv_text, write_app_bytes, RECV_INITIAL, TRUNCATED};
+use super::{boundary, handle, same_signature, Call};
+use crate::config::{self, ConfigSource, DsnScope};
+use crate::diag::SqlState;
+use crate::handles::{self, Dbc, DriverLink};
+use crate::text;
+use crate::trace_enter;
+
+same_signature!(SQLGetInfo, SQLGetInfoW, SQLDataSources, SQLDataSourcesW, SQLDrivers, SQLDriversW);
+
+/// SQL_ODBC_VER as the DM answers it: the ODBC version the DM implements.
+pub const DM_ODBC_VER: &str = "03.80.0000";
+/// SQL_DM_VER: `##.##.####.####`, the ODBC version then the DM's own build.
+pub const DM_VER: &str = "03.80.0000.0001";
+
+/// Invalid retrieval code (SQLDataSources / SQLDrivers Direction).
+const HY103: SqlState = SqlState(*b"HY103");
+
+/// The InfoTypes whose value is a character string (converted A↔W when the driver has
+/// only the other width). Every other InfoType is a fixed-size value and passes as is.
+const STRING_INFO_TYPES: &[InfoType] = &[
+    InfoType::SQL_ACCESSIBLE_PROCEDURES,
+    InfoType::SQL_ACCESSIBLE_TABLES,
+    InfoType::SQL_CATALOG_NAME,
+    InfoType::SQL_CATALOG_NAME_SEPARATOR,
+    InfoType::SQL_CATALOG_TERM,
+    InfoType::SQL_COLLATION_SEQ,
+    InfoType::SQL_COLUMN_ALIAS,
+    InfoType::SQL_DATA_SOURCE_NAME,
+    InfoType::SQL_DATA_SOURCE_READ_ONLY,
+    InfoType::SQL_DATABASE_NAME,
+    InfoType::SQL_DBMS_NAME,
+    InfoType::SQL_DBMS_VER,
+    InfoType::SQL_DESCRIBE_PARAMETER,
+    InfoType::SQL_DM_VER,
+    InfoType::SQL_DRIVER_NAME,
+    InfoType::SQL_DRIVER_ODBC_VER,
+    InfoType::SQL_DRIVER_VER,
+    InfoType::SQL_EXPRESSIONS_IN_ORDERBY,
+    InfoType::SQL_IDENTIFIER_QUOTE_CHAR,
+    InfoType::SQL_INTEGRITY,
+    InfoType::SQL_KEYWORDS,
+    InfoType::SQL_LIKE_ESCAPE_CLAUSE,
+    InfoType::SQL_MAX_ROW_SIZE_INCLUDES_LONG,
+    InfoType::SQL_MULT_RESULT_SETS,
+    InfoType::SQL_MULTIPLE_ACTIVE_TXN,
+    InfoType::SQL_NEED_LONG_DATA_LEN,
+    InfoType::SQL_ODBC_VER,
+    InfoType::SQL_ORDER_BY_COLUMNS_IN_SELECT,
+    InfoType::SQL_OUTER_JOINS,
+    InfoType::SQL_PROCEDURE_TERM,
+    InfoType::SQL_PROCEDURES,
+    InfoType::SQL_ROW_UPDATES,
+    InfoType::SQL_SCHEMA_TERM,
+    InfoType::SQL_SEARCH_PATTERN_ESCAPE,
+    InfoType::SQL_SERVER_NAME,
+    InfoType::SQL_SPECIAL_CHARACTERS,
+    InfoType::SQL_TABLE_TERM,
+    InfoType::SQL_USER_NAME,
+    InfoType::SQL_XOPEN_CLI_YEAR,
+];
+
+/// Whether an InfoType's value is a character string.
+pub(crate) fn is_string_info(info: InfoType) -> bool {
+    STRING_INFO_TYPES.contains(&info)
+}
+
+/// SQLGetInfo (ANSI).
+pub unsafe extern "C" fn SQLGetInfo(dbc: SqlHDbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt) -> SqlReturn {
+    trace_enter!("SQLGetInfo", "{:p} {:?} {:p} {}", dbc, info, value, buf_len);
+    boundary("SQLGetInfo", || {
+        let d = handle!(dbc, dbc);
+        get_info(&d, info, value, buf_len, out_len, false)
+    })
+}
+
+/// SQLGetInfoW (Unicode; lengths in bytes).
+pub unsafe extern "C" fn SQLGetInfoW(dbc: SqlHDbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt) -> SqlReturn {
+    trace_enter!("SQLGetInfoW", "{:p} {:?} {:p} {}", dbc, info, value, buf_len);
+    boundary("SQLGetInfoW", || {
+        let d = handle!(dbc, dbc);
+        get_info(&d, info, value, buf_len, out_len, true)
+    })
+}
+
+/// The library handle of the loaded driver (SQL_DRIVER_HLIB): `dlopen(RTLD_NOLOAD)` of
+/// the path it was loaded from returns the same handle without loading anything (the
+/// reference it adds is harmless: drivers are never unloaded).
+fn driver_hlib(link: &DriverLink) -> usize {
+    const RTLD_NOLOAD: i32 = 0x4;
+    // SAFETY: RTLD_NOLOAD only looks up an already-loaded library; no constructor runs.
+    match unsafe { libloading::os::unix::Library::open(Some(link.driver.path()), libloading::os::unix::RTLD_NOW | RTLD_NOLOAD) } {
+        Ok(lib) => lib.into_raw() as usize,
+        Err(_) => 0,
+    }
+}
+
+/// How a SQLGetInfo call is answered.
+enum Answer {
+    Text(&'static str),
+    Handle(usize),
+    Driver,
+}
+
+fn get_info(d: &Arc<Dbc>, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, wide: bool) -> SqlReturn {
+    let mut link: Option<Arc<DriverLink>> = None;
+    // SQLGetInfo is allowed while a function runs asynchronously (§1.9, §1.10).
+    let mut call = match Call::begin(&d.gate, |c| {
+        let dm_only = matches!(info, InfoType::SQL_ODBC_VER | InfoType::SQL_DM_VER);
+        if !c.state.is_connected() && !dm_only {
+            return Err((SqlState::CONNECTION_NOT_OPEN, "Connection not open: only SQL_ODBC_VER and SQL_DM_VER are available before connecting (§4.3)".into()));
+        }
+        if buf_len < 0 {
+            return Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative".into()));
+        }
+        link = c.link.clone();
+        Ok(())
+    }) {
+        Ok(c) => c,
+        Err(rc) => return rc,
+    };
+
+    let answer = match info {
+        InfoType::SQL_ODBC_VER => Answer::Text(DM_ODBC_VER),
+        InfoType::SQL_DM_VER => Answer::Text(DM_VER),
+        InfoType::SQL_DRIVER_HENV | InfoType::SQL_DRIVER_HDBC | InfoType::SQL_DRIVER_HLIB | InfoType::SQL_DRIVER_HSTMT | InfoType::SQL_DRIVER_HDESC => {
+            let link = link.as_ref().expect("connected implies a link");
+            match info {
+                InfoType::SQL_DRIVER_HENV => Answer::Handle(link.henv),
+                InfoType::SQL_DRIVER_HDBC => Answer::Handle(link.hdbc),
+                InfoType::SQL_DRIVER_HLIB => Answer::Handle(driver_hlib(link)),
+                _ => {
+                    // On input, *InfoValuePtr holds one of our statement/descriptor handles.
+                    if value.is_null() {
+                        return call.fail(SqlState::INVALID_NULL_POINTER, "InfoValuePtr is a null pointer");
+                    }
+                    // SAFETY: non-null; the application passes a handle in the buffer.
+                    let h = unsafe { *(value as *const SqlHandle) };
+                    let driver_h = if info == InfoType::SQL_DRIVER_HSTMT {
+                        handles::stmt(h).filter(|s| s.dbc.id == d.id).map(|s| s.hstmt)
+                    } else {
+                        handles::desc(h).filter(|x| x.dbc.id == d.id).map(|x| x.hdesc)
+                    };
+                    match driver_h {
+                        Some(x) => Answer::Handle(x),
+                        None => return call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "InfoValuePtr does not hold a handle of this connection"),
+                    }
+                }
+            }
+        }
+        _ => Answer::Driver,
+    };
+    match answer {
+        Answer::Text(t) => {
+            // SAFETY: the application's buffer of `buf_len` bytes (checked non-negative).
+            let (n, trunc) = unsafe { write_app_bytes(t.as_bytes(), wide, value, buf_len as usize) };
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(out_len, n, i16::MAX) };
+            if trunc {
+                call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+            }
+            return call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {});
+        }
+        Answer::Handle(h) => {
+            if !value.is_null() {
+                // SAFETY: the application's buffer for a handle (SQLHANDLE-sized).
+                unsafe { *(value as *mut SqlHandle) = h as SqlHandle };
+            }
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(out_len, std::mem::size_of::<SqlHandle>(), i16::MAX) };
+            return call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {});
+        }
+        Answer::Driver => {}
+    }
+
+    let link = link.expect("connected implies a link");
+    let fns = &link.driver.fns;
+    let h = link.hdbc as SqlHandle;
+    let (same, other) = if wide { (fns.SQLGetInfoW, fns.SQLGetInfo) } else { (fns.SQLGetInfo, fns.SQLGetInfoW) };
+    let rc = match (same, other) {
+        (None, None) => return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLGetInfo"),
+        // SAFETY: live driver connection; the application's buffers as given.
+        (Some(f), _) => unsafe { f(h, info, value, buf_len, out_len) },
+        // SAFETY: as above; a fixed-size value means the same in both widths.
+        (None, Some(f)) if !is_string_info(info) => unsafe { f(h, info, value, buf_len, out_len) },
+        (None, Some(f)) => {
+            // Generous first buffer: some drivers (libsqlite3odbc) report the truncated
+            // length instead of the full one, which would defeat the retry in recv_text.
+            let initial = (buf_len as usize + 1).max(RECV_INITIAL);
+            let (rc, utf8) = if wide {
+                // Narrow driver: lengths in bytes of UTF-8.
+                recv_text::<u8>(d.id, initial, |p, cap| {
+                    let mut n: SqlSmallInt = 0;
+                    // SAFETY: live driver connection; DM buffer of `cap` bytes.
+                    let rc = unsafe { f(h, info, p.cast(), cap.min(i16::MAX as usize) as i16, &mut n) };
+                    (rc, usize::try_from(n).ok())
+                })
+            } else {
+                // Wide driver: lengths in bytes of UTF-16.
+                let (rc, w) = recv_text::<u16>(d.id, initial, |p, cap| {
+                    let mut n: SqlSmallInt = 0;
+                    // SAFETY: live driver connection; DM buffer of `cap` code units.
+                    let rc = unsafe { f(h, info, p.cast(), (cap * 2).min(i16::MAX as usize & !1) as i16, &mut n) };
+                    (rc, usize::try_from(n).ok().map(|b| b / 2))
+                });
+                (rc, text::to_narrow(&w))
+            };
+            if rc.is_success() {
+                // SAFETY: the application's buffer of `buf_len` bytes (checked non-negative).
+                let (n, trunc) = unsafe { write_app_bytes(&utf8, wide, value, buf_len as usize) };
+                // SAFETY: optional application out pointer.
+                unsafe { put_len(out_len, n, i16::MAX) };
+                if trunc {
+                    call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+                }
+            }
+            rc
+        }
+    };
+    call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, h)), |_, _| {})
+}
+
+// ------------------------------------------------------------------------------------
+// SQLDataSources / SQLDrivers
+// ------------------------------------------------------------------------------------
+
+/// An application output string of SQLDataSources / SQLDrivers: lengths in bytes (A) or
+/// characters (W).
+#[derive(Clone, Copy)]
+enum Out {
+    Narrow { buf: *mut u8, max: i16, len: *mut i16 },
+    Wide { buf: *mut u16, max: i16, len: *mut i16 },
+}
+
+impl Out {
+    fn max(&self) -> i16 {
+        match *self {
+            Out::Narrow { max, .. } | Out::Wide { max, .. } => max,
+        }
+    }
+
+    /// Writes UTF-8 `s` (may contain NULs, e.g. SQLDrivers' attribute list); returns
+    /// whether it was truncated.
+    ///
+    /// # Safety
+    /// The buffer must be null or valid for `max` units; `len` null or valid.
+    unsafe fn put(&self, s: &[u8]) -> bool {
+        match *self {
+            Out::Narrow { buf, max, len } => {
+                // SAFETY: forwarded contract.
+                let t = unsafe { text::write_narrow(s, buf, max.max(0) as usize) };
+                // SAFETY: forwarded contract.
+                unsafe { put_len(len, s.len(), i16::MAX) };
+                t && !buf.is_null()
+            }
+            Out::Wide { buf, max, len } => {
+                let w = text::to_wide(s);
+                // SAFETY: forwarded contract.
+                let t = unsafe { text::write_wide(&w, buf, max.max(0) as usize) };
+                // SAFETY: forwarded contract.
+                unsafe { put_len(len, w.len(), i16::MAX) };
+                t && !buf.is_null()
+            }
+        }
+    }
+}
+
+/// SQLDataSources' cursor in `EnvCore::dsn_cursor`: the next index in the low 32 bits and
+/// the scope chosen by the last FETCH_FIRST* above them (0 all, 1 user, 2 system), so
+/// FETCH_NEXT after FETCH_FIRST_USER keeps listing user DSNs only.
+fn dsn_cursor_split(c: usize) -> (DsnScope, usize) {
+    let scope = match c >> 32 {
+        1 => DsnScope::User,
+        2 => DsnScope::System,
+        _ => DsnScope::All,
+    };
+    (scope, c & 0xFFFF_FFFF)
+}
+
+fn dsn_cursor_join(scope: DsnScope, next: usize) -> usize {
+    let tag = match scope {
+        DsnScope::All => 0usize,
+        DsnScope::User => 1,
+        DsnScope::System => 2,
+    };
+    (tag << 32) | (next & 0xFFFF_FFFF)
+}
+
+/// SQLDataSources (ANSI).
+pub unsafe extern "C" fn SQLDataSources(
+    env: SqlHEnv,
+    direction: FetchOrientation,
+    dsn: *mut SqlChar,
+    dsn_max: SqlSmallInt,
+    dsn_len: *mut SqlSmallInt,
+    desc: *mut SqlChar,
+    desc_max: SqlSmallInt,
+    desc_len: *mut SqlSmallInt,
+) -> SqlReturn {
+    trace_enter!("SQLDataSources", "{:p} {:?}", env, direction);
+    boundary("SQLDataSources", || {
+        let e = handle!(env, env);
+        data_sources(&e, direction, Out::Narrow { buf: dsn, max: dsn_max, len: dsn_len }, Out::Narrow { buf: desc, max: desc_max, len: desc_len })
+    })
+}
+
+/// SQLDataSourcesW (Unicode; lengths in characters).
+pub unsafe extern "C" fn SQLDataSourcesW(
+    env: SqlHEnv,
+    direction: FetchOrientation,
+    dsn: *mut SqlWChar,
+    dsn_max: SqlSmallInt,
+    dsn_len: *mut SqlSmallInt,
+    desc: *mut SqlWChar,
+    desc_max: SqlSmallInt,
+    desc_len: *mut SqlSmallInt,
+) -> SqlReturn {
+    trace_enter!("SQLDataSourcesW", "{:p} {:?}", env, direction);
+    boundary("SQLDataSourcesW", || {
+        let e = handle!(env, env);
+        data_sources(&e, direction, Out::Wide { buf: dsn, max: dsn_max, len: dsn_len }, Out::Wide { buf: desc, max: desc_max, len: desc_len })
+    })
+}
+
+/// Checks common to SQLDataSources and SQLDrivers.
+fn enum_checks(c: &crate::handles::EnvCore, ok_direction: bool, a: Out, b: Out) -> Result<(), (SqlState, String)> {
+    if c.odbc_version.is_none() {
+        return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "SQL_ATTR_ODBC_VERSION has not been set (§4.2)".into()));
+    }
+    if !ok_direction {
+        return Err((HY103, "Invalid retrieval code (Direction)".into()));
+    }
+    if a.max() < 0 || b.max() < 0 {
+        return Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Buffer length is negative".into()));
+    }
+    Ok(())
+}
+
+fn data_sources(e: &Arc<crate::handles::Env>, direction: FetchOrientation, name: Out, desc: Out) -> SqlReturn {
+    use FetchOrientation as D;
+    let ok = matches!(direction, D::SQL_FETCH_NEXT | D::SQL_FETCH_FIRST | D::SQL_FETCH_FIRST_USER | D::SQL_FETCH_FIRST_SYSTEM);
+    let mut call = match Call::begin(&e.gate, |c| enum_checks(c, ok, name, desc)) {
+        Ok(c) => c,
+        Err(rc) => return rc,
+    };
+    let (scope, index) = match direction {
+        D::SQL_FETCH_FIRST => (DsnScope::All, 0),
+        D::SQL_FETCH_FIRST_USER => (DsnScope::User, 0),
+        D::SQL_FETCH_FIRST_SYSTEM => (DsnScope::System, 0),
+        _ => dsn_cursor_split(call.core(|c| c.dsn_cursor)),
+    };
+    let list = config::list_dsns(&ConfigSource::from_env(), scope);
+    let Some((dsn, driver)) = list.get(index) else {
+        // The end: the next FETCH_NEXT starts over.
+        return call.finish(SqlReturn::SQL_NO_DATA, None, |c, _| c.dsn_cursor = 0);
+    };
+    // SAFETY: the application's buffers with the lengths it gave (checked non-negative).
+    let t1 = unsafe { name.put(dsn.as_bytes()) };
+    // SAFETY: as above.
+    let t2 = unsafe { desc.put(driver.as_bytes()) };
+    if t1 || t2 {
+        call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+    }
+    let next = dsn_cursor_join(scope, index + 1);
+    call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| c.dsn_cursor = next)
+}
+
+/// SQLDrivers (ANSI).
+pub unsafe extern "C" fn SQLDrivers(
+    env: SqlHEnv,
+    direction: FetchOrientation,
+    desc: *mut SqlChar,
+    desc_max: SqlSmallInt,
+    desc_len: *mut SqlSmallInt,
+    attrs: *mut SqlChar,
+    attrs_max: SqlSmallInt,
+    attrs_len: *mut SqlSmallInt,
+) -> SqlReturn {
+    trace_enter!("SQLDrivers", "{:p} {:?}", env, direction);
+    boundary("SQLDrivers", || {
+        let e = handle!(env, env);
+        drivers(&e, direction, Out::Narrow { buf: desc, max: desc_max, len: desc_len }, Out::Narrow { buf: attrs, max: attrs_max, len: attrs_len })
+    })
+}
+
+/// SQLDriversW (Unicode; lengths in characters).
+pub unsafe extern "C" fn SQLDriversW(
+    env: SqlHEnv,
+    direction: FetchOrientation,
+    desc: *mut SqlWChar,
+    desc_max: SqlSmallInt,
+    desc_len: *mut SqlSmallInt,
+    attrs: *mut SqlWChar,
+    attrs_max: SqlSmallInt,
+    attrs_len: *mut SqlSmallInt,
+) -> SqlReturn {
+    trace_enter!("SQLDriversW", "{:p} {:?}", env, direction);
+    boundary("SQLDriversW", || {
+        let e = handle!(env, env);
+        drivers(&e, direction, Out::Wide { buf: desc, max: desc_max, len: desc_len }, Out::Wide { buf: attrs, max: attrs_max, len: attrs_len })
+    })
+}
+
+/// SQLDrivers' attribute list: `key=value\0key=value\0` (the writer adds the final NUL,
+/// which makes the list's double-NUL terminator). The reported length covers everything
+/// but that final NUL.
+fn driver_attributes(attrs: &[(String, String)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (k, v) in attrs {
+        out.extend_from_slice(k.as_bytes());
+        out.push(b'=');
+        out.extend_from_slice(v.as_bytes());
+        out.push(0);
+    }
+    out
+}
+
+fn drivers(e: &Arc<crate::handles::Env>, direction: FetchOrientation, desc: Out, attrs: Out) -> SqlReturn {
+    use FetchOrientation as D;
+    let ok = matches!(direction, D::SQL_FETCH_NEXT | D::SQL_FETCH_FIRST);
+    let mut call = match Call::begin(&e.gate, |c| enum_checks(c, ok, desc, attrs)) {
+        Ok(c) => c,
+        Err(rc) => return rc,
+    };
+    let index = if direction == D::SQL_FETCH_FIRST { 0 } else { call.core(|c| c.driver_cursor) };
+    let list = config::list_drivers(&ConfigSource::from_env());
+    let Some((name, section)) = list.get(index) else {
+        return call.finish(SqlReturn::SQL_NO_DATA, None, |c, _| c.driver_cursor = 0);
+    };
+    // SAFETY: the application's buffers with the lengths it gave (checked non-negative).
+    let t1 = unsafe { desc.put(name.as_bytes()) };
+    // SAFETY: as above.
+    let t2 = unsafe { attrs.put(&driver_attributes(section)) };
+    if t1 || t2 {
+        call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+    }
+    call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| c.driver_cursor = index + 1)
+}

@@ -197,3 +197,46 @@ pub fn recv_text<T: Unit>(key: usize, initial: usize, mut call: impl FnMut(*mut 
     }
     unreachable!("the third attempt always returns")
 }
+
+/// Writes UTF-8 `text` into an application buffer of `cap_bytes` BYTES, narrow (UTF-8)
+/// or wide (UTF-16), for the byte-counted attribute-style functions (SQLGetInfo,
+/// SQLGetConnectAttr, SQLGetDescField, ...). Returns (full length in bytes of the
+/// application's encoding, truncated). A null buffer is not a truncation.
+///
+/// # Safety
+/// `buf` must be null or valid for `cap_bytes` bytes (2-byte aligned when `wide`).
+pub unsafe fn write_app_bytes(text: &[u8], wide: bool, buf: *mut std::ffi::c_void, cap_bytes: usize) -> (usize, bool) {
+    if wide {
+        let w = text::to_wide(text);
+        // SAFETY: forwarded contract; `cap_bytes / 2` code units fit in the buffer.
+        let t = unsafe { text::write_wide(&w, buf.cast(), cap_bytes / 2) };
+        (w.len() * 2, t && !buf.is_null())
+    } else {
+        // SAFETY: forwarded contract.
+        let t = unsafe { text::write_narrow(text, buf.cast(), cap_bytes) };
+        (text.len(), t && !buf.is_null())
+    }
+}
+
+/// Reads an application input string whose length is in BYTES in both forms (SQL_NTS
+/// allowed), as UTF-8. `Ok(None)` for a null pointer; `Err` for a bad length (HY090).
+///
+/// # Safety
+/// `ptr` must be null or valid for `len` bytes (NUL-terminated for SQL_NTS).
+pub unsafe fn read_app_bytes(ptr: *const std::ffi::c_void, len: isize, wide: bool) -> Result<Option<Vec<u8>>, text::BadLength> {
+    if wide {
+        let chars = if len == odbc_dm_abi::SQL_NTS as isize { len } else if len < 0 { return Err(text::BadLength) } else { len / 2 };
+        // SAFETY: forwarded contract (bytes converted to code units).
+        let s = unsafe { text::wide_in(ptr.cast(), chars) }?;
+        Ok(s.map(text::to_narrow))
+    } else {
+        // SAFETY: forwarded contract.
+        let s = unsafe { text::narrow_in(ptr.cast(), len) }?;
+        Ok(s.map(|b| b.to_vec()))
+    }
+}
+
+/// Smallest first buffer (in code units) for a converted attribute-style output
+/// ([`recv_text`]): large enough for any info string or name, so a driver that reports
+/// the truncated length instead of the full one is never truncated by the DM.
+pub const RECV_INITIAL: usize = 4096;
