@@ -50,16 +50,23 @@ pub fn env(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Env>> {
     TABLES.env.get(h as usize)
 }
 
-/// Looks up a live connection.
-#[inline]
-pub fn dbc(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Dbc>> {
-    TABLES.dbc.get(h as usize)
+thread_local! {
+    static DBC_CACHE: table::LookupCache<Dbc> = const { table::LookupCache::new() };
+    static STMT_CACHE: table::LookupCache<Stmt> = const { table::LookupCache::new() };
 }
 
-/// Looks up a live statement.
-#[inline]
+/// Looks up a live connection (through this thread's one-entry cache).
+#[inline(always)]
+pub fn dbc(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Dbc>> {
+    let t = &TABLES.dbc;
+    DBC_CACHE.try_with(|c| c.get(t, h as usize)).unwrap_or_else(|_| t.get(h as usize))
+}
+
+/// Looks up a live statement (through this thread's one-entry cache).
+#[inline(always)]
 pub fn stmt(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Stmt>> {
-    TABLES.stmt.get(h as usize)
+    let t = &TABLES.stmt;
+    STMT_CACHE.try_with(|c| c.get(t, h as usize)).unwrap_or_else(|_| t.get(h as usize))
 }
 
 /// Looks up a live descriptor.

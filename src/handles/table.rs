@@ -67,11 +67,13 @@ pub fn kind_of(id: usize) -> Option<Kind> {
 /// A table of live handles of one kind.
 pub struct HandleTable<T> {
     map: DashMap<usize, Arc<T>, BuildHasherDefault<IdHasher>>,
+    /// Bumped after every removal, so per-thread lookup caches can tell a stale entry.
+    epoch: AtomicUsize,
 }
 
 impl<T> Default for HandleTable<T> {
     fn default() -> Self {
-        HandleTable { map: DashMap::with_hasher(Default::default()) }
+        HandleTable { map: DashMap::with_hasher(Default::default()), epoch: AtomicUsize::new(0) }
     }
 }
 
@@ -89,7 +91,15 @@ impl<T> HandleTable<T> {
 
     /// Unregisters an object; later lookups of `id` fail.
     pub fn remove(&self, id: usize) -> Option<Arc<T>> {
-        self.map.remove(&id).map(|(_, v)| v)
+        let r = self.map.remove(&id).map(|(_, v)| v);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        r
+    }
+
+    /// The removal epoch (see [`LookupCache`]).
+    #[inline(always)]
+    pub fn epoch(&self) -> usize {
+        self.epoch.load(Ordering::Acquire)
     }
 
     /// Number of live handles.
@@ -100,5 +110,48 @@ impl<T> HandleTable<T> {
     /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+}
+
+/// A one-entry, per-thread cache in front of a [`HandleTable`]: an application that calls
+/// SQLFetch/SQLGetData in a loop on one statement skips the dashmap probe. An entry is
+/// valid only while the table's removal epoch is unchanged, so a freed handle is never
+/// served from the cache (the epoch is read before the table, and bumped after removal).
+pub struct LookupCache<T> {
+    slot: std::cell::RefCell<Option<(usize, usize, Arc<T>)>>,
+}
+
+impl<T> LookupCache<T> {
+    pub const fn new() -> Self {
+        LookupCache { slot: std::cell::RefCell::new(None) }
+    }
+
+    /// Looks `id` up through the cache.
+    #[inline(always)]
+    pub fn get(&self, table: &HandleTable<T>, id: usize) -> Option<Arc<T>> {
+        let epoch = table.epoch();
+        if let Ok(slot) = self.slot.try_borrow() {
+            if let Some((i, e, obj)) = slot.as_ref() {
+                if *i == id && *e == epoch {
+                    return Some(obj.clone());
+                }
+            }
+        }
+        self.miss(table, id, epoch)
+    }
+
+    #[inline(never)]
+    fn miss(&self, table: &HandleTable<T>, id: usize, epoch: usize) -> Option<Arc<T>> {
+        let obj = table.get(id)?;
+        if let Ok(mut slot) = self.slot.try_borrow_mut() {
+            *slot = Some((id, epoch, obj.clone()));
+        }
+        Some(obj)
+    }
+}
+
+impl<T> Default for LookupCache<T> {
+    fn default() -> Self {
+        Self::new()
     }
 }

@@ -59,7 +59,8 @@ pub fn reject<C: HasDiag>(gate: &Gated<C>, state: SqlState, msg: &str) -> SqlRet
 pub struct Call<'a, C: HasDiag> {
     busy: Busy<'a, C>,
     /// DM records to append after the driver's (e.g. 01004 from an A↔W conversion).
-    extra: Vec<DiagRecord>,
+    /// Boxed so that the common case (nothing queued) costs no drop glue.
+    extra: Option<Box<Vec<DiagRecord>>>,
 }
 
 impl<'a, C: HasDiag> Call<'a, C> {
@@ -80,7 +81,7 @@ impl<'a, C: HasDiag> Call<'a, C> {
             }
         });
         match r {
-            Ok((busy, ())) => Ok(Call { busy, extra: Vec::new() }),
+            Ok((busy, ())) => Ok(Call { busy, extra: None }),
             Err(rc) => Err(rc),
         }
     }
@@ -99,7 +100,7 @@ impl<'a, C: HasDiag> Call<'a, C> {
 
     /// Queues a DM record that follows the driver's records (e.g. 01004).
     pub fn warn(&mut self, state: SqlState, msg: impl Into<String>) {
-        self.extra.push(DiagRecord::dm(state, msg));
+        self.extra.get_or_insert_with(Default::default).push(DiagRecord::dm(state, msg));
     }
 
     /// Runs `f` on the core while keeping the call slot.
@@ -112,7 +113,7 @@ impl<'a, C: HasDiag> Call<'a, C> {
     /// core before the gate is released.
     #[inline(always)]
     pub fn finish(mut self, rc: SqlReturn, diag_source: Option<(&DriverLink, HandleType, SqlHandle)>, apply: impl FnOnce(&mut C, SqlReturn)) -> SqlReturn {
-        if self.extra.is_empty() && rc != SqlReturn::SQL_SUCCESS_WITH_INFO && rc != SqlReturn::SQL_ERROR {
+        if self.extra.is_none() && rc != SqlReturn::SQL_SUCCESS_WITH_INFO && rc != SqlReturn::SQL_ERROR {
             // Fast path (every successful fetch): nothing to copy, nothing queued.
             self.busy.end(|c| {
                 c.diag().return_code = rc;
@@ -132,10 +133,10 @@ impl<'a, C: HasDiag> Call<'a, C> {
             }
         }
         let mut rc = rc;
-        if !self.extra.is_empty() && rc == SqlReturn::SQL_SUCCESS {
+        if self.extra.is_some() && rc == SqlReturn::SQL_SUCCESS {
             rc = SqlReturn::SQL_SUCCESS_WITH_INFO;
         }
-        let extra = std::mem::take(&mut self.extra);
+        let extra = self.extra.take().map(|b| *b).unwrap_or_default();
         self.busy.end(|c| {
             {
                 let d = c.diag();

@@ -475,6 +475,7 @@ pub unsafe extern "C" fn SQLDisconnect(dbc: SqlHDbc) -> SqlReturn {
         let (stmts, descs) = call.core(|c| (std::mem::take(&mut c.statements), std::mem::take(&mut c.descriptors)));
         for sid in stmts {
             if let Some(s) = crate::handles::tables().stmt.remove(sid) {
+                s.gate.peek(|c| c.freed = true);
                 let implicit = s.gate.peek(|c| c.implicit_descs);
                 for dd in implicit.into_iter().flatten() {
                     crate::handles::tables().desc.remove(dd);
