@@ -136,7 +136,7 @@ fn s4_5_hy010_fetch_on_allocated_statement_and_24000_without_cursor() {
 }
 
 #[test]
-fn hy009_null_output_handle_and_null_statement_text() {
+fn s4_1_hy009_null_output_handle_and_null_statement_text() {
     let env = env3();
     // SAFETY: a null output pointer is the bad input under test.
     assert_eq!(unsafe { SQLAllocHandle(HandleType::SQL_HANDLE_DBC, env, null_mut()) }, SqlReturn::SQL_ERROR);
@@ -149,7 +149,7 @@ fn hy009_null_output_handle_and_null_statement_text() {
 }
 
 #[test]
-fn hy090_negative_buffer_lengths() {
+fn s4_1_hy090_negative_buffer_lengths() {
     let (_e, d) = sqlite_dbc("hy090");
     let s = stmt(d);
     let sql = "select 1";
@@ -170,7 +170,7 @@ fn hy090_negative_buffer_lengths() {
 }
 
 #[test]
-fn hy092_unknown_env_attribute_free_stmt_option_cancel_handle_env() {
+fn s4_1_s3_4_hy092_unknown_env_attribute_free_stmt_option_cancel_handle_env() {
     let env = env3();
     // SAFETY: live env; 4242 is the unknown attribute under test.
     assert_eq!(unsafe { SQLSetEnvAttr(env, EnvAttr(4242), null_mut(), 0) }, SqlReturn::SQL_ERROR);
@@ -187,7 +187,7 @@ fn hy092_unknown_env_attribute_free_stmt_option_cancel_handle_env() {
 }
 
 #[test]
-fn hy024_invalid_odbc_version() {
+fn s4_1_hy024_invalid_odbc_version() {
     let env = env3();
     // SAFETY: live env; 7 is not an ODBC version.
     assert_eq!(unsafe { SQLSetEnvAttr(env, EnvAttr::SQL_ATTR_ODBC_VERSION, 7 as SqlPointer, 0) }, SqlReturn::SQL_ERROR);
@@ -243,4 +243,88 @@ fn im002_unknown_dsn_and_unknown_driver_name() {
     let (st, msg) = diag(HandleType::SQL_HANDLE_DBC, d);
     assert_eq!(st, "IM002");
     assert!(!msg.contains("secret"), "password leaked into the message: {msg}");
+}
+
+/// §1.13: attributes set before connecting are stored by the DM and replayed after the
+/// driver is loaded; a driver refusal is IM006 with SQL_SUCCESS_WITH_INFO, and the
+/// connection is made.
+#[test]
+fn s1_13_replayed_attribute_refused_by_driver_is_im006_with_info() {
+    let env = env3();
+    let d = dbc(env);
+    // SAFETY: live dbc; 4242 is an attribute no driver knows; stored by the DM in C2.
+    assert_eq!(unsafe { SQLSetConnectAttr(d, ConnAttr(4242), 7 as SqlPointer, 0) }, SqlReturn::SQL_SUCCESS);
+    let rc = connect(d, &common::refdriver_conn_str(""));
+    assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO);
+    let (st, msg) = diag(HandleType::SQL_HANDLE_DBC, d);
+    assert_eq!(st, "IM006", "{msg}");
+    // The connection is usable.
+    let s = stmt(d);
+    // SAFETY: live statement.
+    assert!(unsafe { SQLExecDirect(s, "select 1".as_ptr(), 8) }.is_success());
+}
+
+/// Diagnostics (issue 2 point 6): header and record fields through SQLGetDiagField, DM and
+/// driver records merged in order, truncation with the full length (01004 semantics of the
+/// diagnostic functions: SQL_SUCCESS_WITH_INFO and the untruncated length).
+#[test]
+fn diag_fields_header_and_records() {
+    let (_e, d) = sqlite_dbc("diagfields");
+    let s = stmt(d);
+    let sql = "select * from no_such_table";
+    // SAFETY: live statement; text outlives the call.
+    assert_eq!(unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }, SqlReturn::SQL_ERROR);
+    let ht = HandleType::SQL_HANDLE_STMT;
+    let mut n: i32 = 0;
+    let mut rc16: i16 = 0;
+    let mut len = 0i16;
+    // SAFETY: value buffers of the field types (SQLINTEGER, SQLRETURN).
+    unsafe {
+        assert_eq!(SQLGetDiagField(ht, s, 0, DiagField::SQL_DIAG_NUMBER, (&mut n as *mut i32).cast(), 0, &mut len), SqlReturn::SQL_SUCCESS);
+        assert_eq!(SQLGetDiagField(ht, s, 0, DiagField::SQL_DIAG_RETURNCODE, (&mut rc16 as *mut i16).cast(), 0, &mut len), SqlReturn::SQL_SUCCESS);
+    }
+    assert!(n >= 1);
+    assert_eq!(rc16, SqlReturn::SQL_ERROR.0);
+    let mut buf = [0u8; 64];
+    // SAFETY: 64-byte buffer.
+    unsafe {
+        assert!(SQLGetDiagField(ht, s, 1, DiagField::SQL_DIAG_SQLSTATE, buf.as_mut_ptr().cast(), 64, &mut len).is_success());
+    }
+    assert_eq!(&buf[..5], b"HY000");
+    // SAFETY: 64-byte buffer.
+    unsafe { assert!(SQLGetDiagField(ht, s, 1, DiagField::SQL_DIAG_CLASS_ORIGIN, buf.as_mut_ptr().cast(), 64, &mut len).is_success()) };
+    assert_eq!(&buf[..len as usize], b"ODBC 3.0");
+    // Message truncated to 8 bytes: SUCCESS_WITH_INFO and the full length.
+    let mut full = [0u8; 512];
+    let mut full_len = 0i16;
+    let mut small = [0u8; 8];
+    let mut small_len = 0i16;
+    // SAFETY: buffers as sized.
+    unsafe {
+        assert_eq!(SQLGetDiagField(ht, s, 1, DiagField::SQL_DIAG_MESSAGE_TEXT, full.as_mut_ptr().cast(), 512, &mut full_len), SqlReturn::SQL_SUCCESS);
+        assert_eq!(SQLGetDiagField(ht, s, 1, DiagField::SQL_DIAG_MESSAGE_TEXT, small.as_mut_ptr().cast(), 8, &mut small_len), SqlReturn::SQL_SUCCESS_WITH_INFO);
+    }
+    assert_eq!(small_len, full_len);
+    assert_eq!(&small[..7], &full[..7]);
+    assert_eq!(small[7], 0);
+    let msg = String::from_utf8_lossy(&full[..full_len as usize]);
+    assert!(msg.contains("no such table"), "{msg}");
+    // SQL_DIAG_ROW_COUNT is a statement header field answered by the driver.
+    let mut rows: isize = -99;
+    // SAFETY: SQLLEN buffer.
+    unsafe { assert!(SQLGetDiagField(ht, s, 0, DiagField::SQL_DIAG_ROW_COUNT, (&mut rows as *mut isize).cast(), 0, &mut len).is_success()) };
+    assert!(rows >= -1, "{rows}");
+    // Past the last record: SQL_NO_DATA; record 0 of a record field: SQL_ERROR.
+    // SAFETY: buffers as sized.
+    unsafe {
+        assert_eq!(SQLGetDiagField(ht, s, (n + 1) as i16, DiagField::SQL_DIAG_SQLSTATE, buf.as_mut_ptr().cast(), 64, &mut len), SqlReturn::SQL_NO_DATA);
+    }
+    // A new call clears the area (§1.12 for the repeated-call case; every call in general).
+    let ok = "select 1";
+    // SAFETY: live statement.
+    unsafe {
+        assert!(SQLExecDirect(s, ok.as_ptr(), ok.len() as i32).is_success());
+        assert!(SQLGetDiagField(ht, s, 0, DiagField::SQL_DIAG_NUMBER, (&mut n as *mut i32).cast(), 0, &mut len).is_success());
+    }
+    assert_eq!(n, 0);
 }
