@@ -1,18 +1,30 @@
 //! Command dispatch for the `odbc-dm` binary.
 
 mod config_cmds;
+mod demo;
+mod info;
+mod output;
+mod query;
 
 /// Runs the command line; returns the process exit code.
 pub fn run(args: &[String]) -> i32 {
     let _ = env_logger_init();
-    match args.first().map(String::as_str) {
-        Some("drivers") => config_cmds::drivers(),
-        Some("dsns") => config_cmds::dsns(),
-        Some("-h") | Some("--help") | Some("help") | None => {
+    default_sigpipe();
+    match (args.first().map(String::as_str), args.len()) {
+        (Some("drivers"), _) => config_cmds::drivers(),
+        (Some("dsns"), _) => config_cmds::dsns(),
+        (Some("info"), 2) => info::info(&args[1]),
+        (Some("query"), 3) => query::query(&args[1], &args[2]),
+        (Some("demo"), 1) => demo::demo(),
+        (Some(cmd @ ("info" | "query" | "demo")), _) => {
+            eprintln!("odbc-dm: wrong number of arguments for `{cmd}`\n\n{USAGE}");
+            2
+        }
+        (Some("-h") | Some("--help") | Some("help") | None, _) => {
             print!("{USAGE}");
             0
         }
-        Some(other) => {
+        (Some(other), _) => {
             eprintln!("odbc-dm: unknown command `{other}`\n\n{USAGE}");
             2
         }
@@ -27,7 +39,9 @@ usage: odbc-dm <command>
   info  \"<connection string>\"  driver, ODBC version, SQLGetFunctions map, async capabilities
   query \"<connection string>\" \"<sql>\"   run SQL and print the result as a table
   demo                         the DM serving queries on the embedded default drivers
+                               (run `bash drivers-under-test/setup.sh` first)
 
+Exit codes: 0 success, 1 ODBC or driver error (SQLSTATE: message on stderr), 2 usage.
 Configuration follows unixODBC: ODBCSYSINI, ODBCINSTINI, ODBCINI, ~/.odbc.ini.
 Set RUST_LOG=odbc_dm::trace=trace to trace every ODBC call.
 ";
@@ -35,4 +49,17 @@ Set RUST_LOG=odbc_dm::trace=trace to trace every ODBC call.
 /// Logging is opt-in through RUST_LOG; without it nothing is printed.
 fn env_logger_init() -> Option<()> {
     None
+}
+
+/// Restores the default SIGPIPE action (Rust ignores it, so `odbc-dm info … | head` would
+/// panic on the closed pipe): a CLI writing to a closed pipe just ends, like `cat`.
+fn default_sigpipe() {
+    extern "C" {
+        fn signal(signum: i32, handler: usize) -> usize;
+    }
+    const SIGPIPE: i32 = 13;
+    const SIG_DFL: usize = 0;
+    // SAFETY: libc's signal(2) with a valid signal number and SIG_DFL; called at start-up,
+    // before any thread or driver is created.
+    unsafe { signal(SIGPIPE, SIG_DFL) };
 }

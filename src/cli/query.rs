@@ -45,6 +45,7 @@ fn run(conn_str: &str, sql: &str) -> Result<(), (String, Error)> {
         }
     }
     drop(stmt);
-    conn.disconnect().map_err(|e| ("disconnecting".to_string(), e))?;
+    conn.disconnect()
+        .map_err(|e| ("disconnecting".to_string(), e))?;
     Ok(())
 }

@@ -59,7 +59,8 @@ pub fn reject<C: HasDiag>(gate: &Gated<C>, state: SqlState, msg: &str) -> SqlRet
 pub struct Call<'a, C: HasDiag> {
     busy: Busy<'a, C>,
     /// DM records to append after the driver's (e.g. 01004 from an A↔W conversion).
-    /// Boxed so that the common case (nothing queued) costs no drop glue.
+    /// `None` in the common case (nothing queued), so finishing costs no drop glue.
+    #[allow(clippy::box_collection)]
     extra: Option<Box<Vec<DiagRecord>>>,
 }
 
@@ -112,7 +113,7 @@ impl<'a, C: HasDiag> Call<'a, C> {
     /// queued DM records (upgrading SUCCESS to SUCCESS_WITH_INFO), and runs `apply` on the
     /// core before the gate is released.
     #[inline(always)]
-    pub fn finish(mut self, rc: SqlReturn, diag_source: Option<(&DriverLink, HandleType, SqlHandle)>, apply: impl FnOnce(&mut C, SqlReturn)) -> SqlReturn {
+    pub fn finish(self, rc: SqlReturn, diag_source: Option<(&DriverLink, HandleType, SqlHandle)>, apply: impl FnOnce(&mut C, SqlReturn)) -> SqlReturn {
         if self.extra.is_none() && rc != SqlReturn::SQL_SUCCESS_WITH_INFO && rc != SqlReturn::SQL_ERROR {
             // Fast path (every successful fetch): nothing to copy, nothing queued.
             self.busy.end(|c| {

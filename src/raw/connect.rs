@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use odbc_dm_abi::*;
 
-use super::strings::{narrow_to_app_wide, put_len, wide_to_app_narrow, InNarrow, InWide, TRUNCATED};
+use super::strings::{narrow_to_app_wide, put_len, wide_to_app_narrow, TRUNCATED};
 use super::{boundary, handle, pull_driver_diags, same_signature, Call};
 use crate::config;
-use crate::diag::{DiagRecord, SqlState};
+use crate::diag::SqlState;
 use crate::driver::{load_driver, Driver};
 use crate::handles::conn_state::ConnState;
 use crate::handles::{AttrValue, Dbc, DriverLink};
@@ -425,9 +425,6 @@ impl InNarrowOwned {
         self.0.as_ref().map_or(0, |v| (v.len() - 1) as i16)
     }
 }
-
-#[allow(dead_code)]
-fn _unused(_: InNarrow, _: InWide, _: DiagRecord) {}
 
 /// SQLDisconnect: 08003 when not connected, 25000 in a transaction (C6), HY010 while an
 /// asynchronous function runs on the connection or one of its statements (§1.11, §4.3).

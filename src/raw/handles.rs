@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use odbc_dm_abi::*;
 
-use super::{boundary, handle, pull_driver_diags, reject, same_signature, Call, StmtCall};
+use super::{boundary, handle, reject, same_signature, Call, StmtCall};
 use crate::diag::SqlState;
 use crate::handles::conn_state::ConnState;
 use crate::handles::stmt_state::StmtState;
@@ -423,10 +423,6 @@ pub unsafe extern "C" fn SQLGetEnvAttr(env: SqlHEnv, attr: EnvAttr, value: SqlPo
     })
 }
 
-/// Driver diagnostics of a driver connection handle, for connect failures.
-pub(crate) fn dbc_diags(link: &crate::handles::DriverLink) -> Vec<crate::diag::DiagRecord> {
-    pull_driver_diags(link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)
-}
 
 /// Asks the driver whether a fresh statement has SQL_ATTR_ASYNC_ENABLE on.
 fn driver_stmt_async_enabled(link: &crate::handles::DriverLink, h: SqlHandle) -> bool {

@@ -28,18 +28,11 @@ impl InWide {
     pub fn ptr(&self) -> *const u16 {
         self.buf.as_ref().map_or(std::ptr::null(), |b| b.as_ptr())
     }
-    /// Length in characters, or 0 for a null string.
-    pub fn len(&self) -> usize {
-        self.len
-    }
     pub fn len_i16(&self) -> i16 {
         self.len.min(i16::MAX as usize) as i16
     }
     pub fn len_i32(&self) -> i32 {
         self.len.min(i32::MAX as usize) as i32
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 }
 
@@ -65,18 +58,11 @@ impl InNarrow {
     pub fn ptr(&self) -> *const u8 {
         self.buf.as_ref().map_or(std::ptr::null(), |b| b.as_ptr())
     }
-    /// Length in bytes, or 0 for a null string.
-    pub fn len(&self) -> usize {
-        self.len
-    }
     pub fn len_i16(&self) -> i16 {
         self.len.min(i16::MAX as usize) as i16
     }
     pub fn len_i32(&self) -> i32 {
         self.len.min(i32::MAX as usize) as i32
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 }
 
