@@ -328,3 +328,33 @@ fn diag_fields_header_and_records() {
     }
     assert_eq!(n, 0);
 }
+
+/// §4.8: SQLCancel during a NEED_DATA sequence returns the statement to its state before
+/// the SQLExecute (S2, prepared), and §3.3 replaces the diagnostics with SQLCancel's.
+#[test]
+fn s4_8_cancel_need_data_returns_to_prepared_state() {
+    let (_e, d) = sqlite_dbc("needdata-cancel");
+    let s = stmt(d);
+    let create = "create table t(v text)";
+    let insert = "insert into t values (?)";
+    let mut ind: isize = SQL_LEN_DATA_AT_EXEC_OFFSET - 5; // SQL_LEN_DATA_AT_EXEC(5)
+    // SAFETY: live statement; the token value (1) is what SQLParamData hands back; `ind`
+    // outlives the execution.
+    unsafe {
+        assert!(SQLExecDirect(s, create.as_ptr(), create.len() as i32).is_success());
+        assert!(SQLPrepare(s, insert.as_ptr(), insert.len() as i32).is_success());
+        assert!(SQLBindParameter(s, 1, ParamIoType::SQL_PARAM_INPUT, CDataType::SQL_C_CHAR, SqlDataType::SQL_VARCHAR, 5, 0, 1 as SqlPointer, 0, &mut ind).is_success());
+        assert_eq!(SQLExecute(s), SqlReturn::SQL_NEED_DATA);
+        // S8: only SQLParamData, SQLCancel and a few others.
+        assert_eq!(SQLExecute(s), SqlReturn::SQL_ERROR);
+        assert_eq!(state(HandleType::SQL_HANDLE_STMT, s), "HY010");
+        assert_eq!(SQLCancel(s), SqlReturn::SQL_SUCCESS);
+        // Back in S2: executing the prepared statement is allowed again.
+        assert_eq!(SQLExecute(s), SqlReturn::SQL_NEED_DATA);
+        let mut token: SqlPointer = null_mut();
+        assert_eq!(SQLParamData(s, &mut token), SqlReturn::SQL_NEED_DATA);
+        assert_eq!(token as usize, 1);
+        assert!(SQLPutData(s, b"hello".as_ptr() as SqlPointer, 5).is_success());
+        assert!(SQLParamData(s, &mut token).is_success());
+    }
+}
