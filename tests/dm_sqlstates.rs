@@ -358,3 +358,42 @@ fn s4_8_cancel_need_data_returns_to_prepared_state() {
         assert!(SQLParamData(s, &mut token).is_success());
     }
 }
+
+/// The fast lane (docs/architecture.md "call gate") must keep the diagnostics exact: an
+/// error returned inside the lane is recorded like any other, and the next call clears it.
+#[test]
+fn fast_lane_errors_are_recorded_and_cleared() {
+    let (_e, d) = sqlite_dbc("fastlane");
+    let s = stmt(d);
+    let sql = "select 1 union all select 2 union all select 3";
+    let mut v = 0i32;
+    let mut ind = 0isize;
+    let mut n = -1i32;
+    let mut rc16 = 0i16;
+    let mut len = 0i16;
+    // SAFETY: live statement; buffers as sized.
+    unsafe {
+        assert!(SQLExecDirect(s, sql.as_ptr(), sql.len() as i32).is_success());
+        assert_eq!(SQLFetch(s), SqlReturn::SQL_SUCCESS); // S5 → S6 (slow path)
+        assert_eq!(SQLGetData(s, 1, CDataType::SQL_C_SLONG, (&mut v as *mut i32).cast(), 4, &mut ind), SqlReturn::SQL_SUCCESS);
+        assert_eq!(SQLFetch(s), SqlReturn::SQL_SUCCESS); // S6 → S6 (fast lane)
+        // Column 99 does not exist: the driver's error, inside the lane.
+        assert_eq!(SQLGetData(s, 99, CDataType::SQL_C_SLONG, (&mut v as *mut i32).cast(), 4, &mut ind), SqlReturn::SQL_ERROR);
+        assert_eq!(state(HandleType::SQL_HANDLE_STMT, s), "07009");
+        assert!(SQLGetDiagField(HandleType::SQL_HANDLE_STMT, s, 0, DiagField::SQL_DIAG_RETURNCODE, (&mut rc16 as *mut i16).cast(), 0, &mut len).is_success());
+        assert_eq!(rc16, SqlReturn::SQL_ERROR.0);
+        // The next call starts clean.
+        assert_eq!(SQLGetData(s, 1, CDataType::SQL_C_SLONG, (&mut v as *mut i32).cast(), 4, &mut ind), SqlReturn::SQL_SUCCESS);
+        assert_eq!(v, 2);
+        assert!(SQLGetDiagField(HandleType::SQL_HANDLE_STMT, s, 0, DiagField::SQL_DIAG_NUMBER, (&mut n as *mut i32).cast(), 0, &mut len).is_success());
+        assert_eq!(n, 0);
+        assert!(SQLGetDiagField(HandleType::SQL_HANDLE_STMT, s, 0, DiagField::SQL_DIAG_RETURNCODE, (&mut rc16 as *mut i16).cast(), 0, &mut len).is_success());
+        assert_eq!(rc16, SqlReturn::SQL_SUCCESS.0);
+        assert_eq!(SQLFetch(s), SqlReturn::SQL_SUCCESS);
+        assert_eq!(SQLFetch(s), SqlReturn::SQL_NO_DATA);
+        // After the cursor is exhausted and closed, SQLGetData is HY010/24000 from the DM.
+        assert!(SQLCloseCursor(s).is_success());
+        assert_eq!(SQLGetData(s, 1, CDataType::SQL_C_SLONG, (&mut v as *mut i32).cast(), 4, &mut ind), SqlReturn::SQL_ERROR);
+    }
+    assert_eq!(state(HandleType::SQL_HANDLE_STMT, s), "HY010");
+}

@@ -1,5 +1,6 @@
 //! The DM connection: owns the driver's environment and connection handles once connected.
 
+use std::sync::atomic::AtomicPtr;
 use std::sync::Arc;
 
 use odbc_dm_abi::{ConnAttr, FunctionId};
@@ -66,6 +67,11 @@ pub struct Dbc {
     pub id: usize,
     pub env: Arc<Env>,
     pub gate: Gated<DbcCore>,
+    /// `Arc::as_ptr` of `DbcCore::link` while connected (null otherwise), for the fast
+    /// lane, which reads it only while it holds the gate's busy word: connect and
+    /// disconnect, the only writers, hold it too, and the `Arc` in the core keeps the link
+    /// alive.
+    pub fast_link: AtomicPtr<DriverLink>,
 }
 
 impl Dbc {
@@ -87,6 +93,7 @@ impl Dbc {
                 async_dbc_event: 0,
                 dm_attrs: Vec::new(),
             }),
+            fast_link: AtomicPtr::new(std::ptr::null_mut()),
         });
         super::tables().dbc.insert(dbc.id, dbc.clone());
         dbc

@@ -1,104 +1,170 @@
 //! The per-handle call gate: calls on one handle are serialized (§3.1), calls on different
 //! handles run in parallel.
 //!
-//! The gate is a busy flag plus a short-lived mutex around the handle's core state. The
-//! mutex is taken only to check and flip state before and after a driver call, never
-//! across it; the busy flag is what keeps a second caller out while the driver runs.
+//! Two parts:
+//! - the *busy word*, an atomic that keeps a second caller out while the driver runs on the
+//!   handle (one compare-and-swap to take it, one swap to give it back; waiters park on a
+//!   condvar only under contention);
+//! - the *core*, the handle's state, behind a mutex that is taken only briefly to check and
+//!   change state before and after a driver call, never across it.
+//!
 //! SQLCancel and the notification callback never wait on either (§3.1, §2.8).
+//!
+//! A third word, `hot`, lets the busiest calls (SQLFetch, SQLGetData, SQLGetInfo) skip the
+//! core entirely: a call that ends cleanly publishes a summary of the core ("nothing to
+//! clear, state S6", say), and every other access to the core withdraws it. A fast call
+//! takes the busy word, reads the summary, calls the driver and, if the driver answered
+//! SQL_SUCCESS, gives the busy word back: nothing in the core had to change.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
-struct Slot<C> {
-    busy: bool,
-    waiters: u32,
-    core: C,
-}
+const BUSY: u32 = 1;
+const WAITERS: u32 = 2;
 
 /// A handle's core state `C`, guarded for serialized calls.
 pub struct Gated<C> {
-    slot: Mutex<Slot<C>>,
+    word: AtomicU32,
+    hot: AtomicU32,
+    core: Mutex<C>,
+    park: Mutex<()>,
     cv: Condvar,
 }
 
 impl<C> Gated<C> {
     pub fn new(core: C) -> Self {
-        Gated { slot: Mutex::new(Slot { busy: false, waiters: 0, core }), cv: Condvar::new() }
+        Gated { word: AtomicU32::new(0), hot: AtomicU32::new(0), core: Mutex::new(core), park: Mutex::new(()), cv: Condvar::new() }
     }
 
+    /// Locks the core. Any access to the core withdraws the published summary.
     #[inline(always)]
-    fn lock(&self) -> MutexGuard<'_, Slot<C>> {
-        self.slot.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    #[inline(always)]
-    fn lock_idle(&self) -> MutexGuard<'_, Slot<C>> {
-        let mut g = self.lock();
-        if g.busy {
-            g = self.wait_idle(g);
-        }
+    fn lock(&self) -> MutexGuard<'_, C> {
+        let g = self.core.lock().unwrap_or_else(|p| p.into_inner());
+        self.hot.store(0, Ordering::Release);
         g
+    }
+
+    /// Takes the busy word if it is free.
+    #[inline(always)]
+    pub fn try_acquire(&self) -> bool {
+        self.word.compare_exchange(0, BUSY, Ordering::Acquire, Ordering::Relaxed).is_ok()
+    }
+
+    #[inline(always)]
+    fn acquire(&self) {
+        if !self.try_acquire() {
+            self.acquire_slow();
+        }
     }
 
     #[cold]
     #[inline(never)]
-    fn wait_idle<'g>(&'g self, mut g: MutexGuard<'g, Slot<C>>) -> MutexGuard<'g, Slot<C>> {
-        g.waiters += 1;
-        while g.busy {
+    fn acquire_slow(&self) {
+        let mut g = self.park.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let w = self.word.load(Ordering::Relaxed);
+            if w & BUSY == 0 {
+                if self.word.compare_exchange(w, w | BUSY, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                    return;
+                }
+                continue;
+            }
+            if w & WAITERS == 0 && self.word.compare_exchange(w, w | WAITERS, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+                continue;
+            }
             g = self.cv.wait(g).unwrap_or_else(|p| p.into_inner());
         }
-        g.waiters -= 1;
-        g
+    }
+
+    /// Gives the busy word back (after [`Gated::try_acquire`] or from a [`Busy`]).
+    #[inline(always)]
+    pub fn release(&self) {
+        if self.word.swap(0, Ordering::Release) & WAITERS != 0 {
+            self.wake();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wake(&self) {
+        let _g = self.park.lock().unwrap_or_else(|p| p.into_inner());
+        self.cv.notify_all();
+    }
+
+    /// Fast lane: takes the busy word and returns the published summary, or `None` (and
+    /// nothing held) when the handle is busy or has no summary.
+    #[inline(always)]
+    pub fn fast_enter(&self) -> Option<u32> {
+        if !self.try_acquire() {
+            return None;
+        }
+        let h = self.hot.load(Ordering::Acquire);
+        if h == 0 {
+            self.release();
+            return None;
+        }
+        Some(h)
+    }
+
+    /// Turns a busy word taken with [`Gated::fast_enter`] into a [`Busy`] token, to finish
+    /// the call on the slow path.
+    #[inline(always)]
+    pub fn adopt(&self) -> Busy<'_, C> {
+        Busy { gate: self, ended: false }
     }
 
     /// Waits until no call runs on the handle, then runs `f` on the core. On `Ok`, the
-    /// handle is marked busy and the returned token must be ended with [`Gated::end`].
+    /// handle stays busy and the returned token must be ended with [`Busy::end`].
     #[inline(always)]
     pub fn begin<R, E>(&self, f: impl FnOnce(&mut C) -> Result<R, E>) -> Result<(Busy<'_, C>, R), E> {
-        let mut g = self.lock_idle();
-        let r = f(&mut g.core)?;
-        g.busy = true;
-        Ok((Busy { gate: self, ended: false }, r))
+        self.acquire();
+        let r = {
+            let mut g = self.lock();
+            f(&mut g)
+        };
+        match r {
+            Ok(v) => Ok((Busy { gate: self, ended: false }, v)),
+            Err(e) => {
+                self.release();
+                Err(e)
+            }
+        }
     }
 
-    /// Runs `f` on the core while no call is running, without marking the handle busy.
+    /// Runs `f` on the core while no call is running, without keeping the handle busy.
     /// For DM-only work (diagnostics, state reads) that makes no driver call.
     #[inline]
     pub fn with<R>(&self, f: impl FnOnce(&mut C) -> R) -> R {
-        let mut g = self.lock_idle();
-        f(&mut g.core)
+        self.acquire();
+        let r = {
+            let mut g = self.lock();
+            f(&mut g)
+        };
+        self.release();
+        r
     }
 
     /// Runs `f` on the core even while a call is in flight (the core is consistent between
     /// calls, and the in-flight call only touches it under this same mutex). For the
-    /// cross-thread paths (SQLCancel, the dispatcher) that must not wait for the call.
+    /// cross-thread paths (SQLCancel, disconnect checks) that must not wait for the call.
     #[inline]
     pub fn peek<R>(&self, f: impl FnOnce(&mut C) -> R) -> R {
         let mut g = self.lock();
-        f(&mut g.core)
+        f(&mut g)
     }
 
-    /// Tries to mark the handle busy without waiting; `None` if a call is running.
+    /// Takes the busy word without waiting; `None` if a call is running.
     pub fn try_begin(&self) -> Option<Busy<'_, C>> {
-        let mut g = self.lock();
-        if g.busy {
-            None
-        } else {
-            g.busy = true;
+        if self.try_acquire() {
             Some(Busy { gate: self, ended: false })
-        }
-    }
-
-    fn release(&self) {
-        let mut g = self.lock();
-        g.busy = false;
-        if g.waiters > 0 {
-            self.cv.notify_one();
+        } else {
+            None
         }
     }
 }
 
-/// Proof that the current thread owns the handle's call slot. Dropping it without
-/// [`Busy::end`] (for example on unwinding) still frees the slot.
+/// Proof that the current thread owns the handle's busy word. Dropping it without
+/// [`Busy::end`] (for example on unwinding) still frees the handle.
 pub struct Busy<'a, C> {
     gate: &'a Gated<C>,
     ended: bool,
@@ -106,24 +172,34 @@ pub struct Busy<'a, C> {
 
 impl<'a, C> Busy<'a, C> {
     /// Runs `f` on the core (e.g. to apply the state transition and record diagnostics)
-    /// and frees the call slot, atomically with respect to other callers.
+    /// and frees the handle.
     #[inline(always)]
-    pub fn end<R>(mut self, f: impl FnOnce(&mut C) -> R) -> R {
-        let mut g = self.gate.lock();
-        let r = f(&mut g.core);
-        g.busy = false;
-        if g.waiters > 0 {
-            self.gate.cv.notify_one();
-        }
+    pub fn end<R>(self, f: impl FnOnce(&mut C) -> R) -> R {
+        self.end_publishing(|c| (f(c), 0))
+    }
+
+    /// As [`Busy::end`], and publishes the summary `f` returns for the fast lane (0 = none).
+    #[inline(always)]
+    pub fn end_publishing<R>(mut self, f: impl FnOnce(&mut C) -> (R, u32)) -> R {
+        let r = {
+            let mut g = self.gate.lock();
+            let (r, hot) = f(&mut g);
+            if hot != 0 {
+                self.gate.hot.store(hot, Ordering::Release);
+            }
+            r
+        };
         self.ended = true;
+        self.gate.release();
         r
     }
 
-    /// Runs `f` on the core while keeping the slot (between two driver calls of one DM call).
+    /// Runs `f` on the core while keeping the handle busy (between two driver calls of one
+    /// DM call).
     #[inline]
     pub fn core<R>(&self, f: impl FnOnce(&mut C) -> R) -> R {
         let mut g = self.gate.lock();
-        f(&mut g.core)
+        f(&mut g)
     }
 }
 
@@ -132,5 +208,47 @@ impl<'a, C> Drop for Busy<'a, C> {
         if !self.ended {
             self.gate.release();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn calls_on_one_gate_are_serialized() {
+        // §3.1: one call at a time per handle; waiters are woken, none is lost.
+        let g = Arc::new(Gated::new(0u64));
+        let inside = Arc::new(AtomicU32::new(0));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (g, inside) = (g.clone(), inside.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..2000 {
+                        let (busy, ()) = g.begin(|_| Ok::<(), ()>(())).unwrap();
+                        assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two calls inside the gate");
+                        std::hint::spin_loop();
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        busy.end(|c| *c += 1);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(g.with(|c| *c), 8000);
+    }
+
+    #[test]
+    fn summary_is_withdrawn_by_any_core_access() {
+        let g = Gated::new(());
+        let (busy, ()) = g.begin(|_| Ok::<(), ()>(())).unwrap();
+        busy.end_publishing(|_| ((), 7));
+        assert_eq!(g.fast_enter(), Some(7));
+        g.release();
+        g.peek(|_| ());
+        assert_eq!(g.fast_enter(), None);
     }
 }

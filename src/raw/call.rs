@@ -3,6 +3,8 @@
 //! then record diagnostics and apply the state transition as the gate is released.
 
 use std::sync::atomic::Ordering;
+
+use crate::handles::stmt_state::StmtState;
 use std::sync::Arc;
 
 use odbc_dm_abi::{FunctionId, HandleType, SqlHandle, SqlReturn};
@@ -16,18 +18,49 @@ use super::diag_pull::pull_driver_diags;
 /// A handle core that owns a diagnostic area.
 pub trait HasDiag {
     fn diag(&mut self) -> &mut DiagArea;
+
+    /// The fast-lane summary to publish when a call ends with `rc` (0 = none); see
+    /// `handles::gate`.
+    #[inline(always)]
+    fn summary(&mut self, _rc: SqlReturn) -> u32 {
+        0
+    }
 }
+
+/// Bit set in every published summary (a summary is never 0).
+pub const SUMMARY_VALID: u32 = 1 << 31;
 
 impl HasDiag for StmtCore {
     #[inline]
     fn diag(&mut self) -> &mut DiagArea {
         &mut self.diag
     }
+
+    /// Clean statement after a plain SQL_SUCCESS: no diagnostics to clear, no async mode,
+    /// not freed, no cancel in flight. The summary carries the state.
+    #[inline(always)]
+    fn summary(&mut self, rc: SqlReturn) -> u32 {
+        if rc == SqlReturn::SQL_SUCCESS && self.diag.is_empty() && !self.async_enabled && !self.freed {
+            SUMMARY_VALID | self.status.state as u32
+        } else {
+            0
+        }
+    }
 }
 impl HasDiag for DbcCore {
     #[inline]
     fn diag(&mut self) -> &mut DiagArea {
         &mut self.diag
+    }
+
+    /// Connected, nothing outstanding, no diagnostics.
+    #[inline(always)]
+    fn summary(&mut self, rc: SqlReturn) -> u32 {
+        if rc == SqlReturn::SQL_SUCCESS && self.diag.is_empty() && self.state.is_connected() && self.async_func.is_none() && self.link.is_some() {
+            SUMMARY_VALID
+        } else {
+            0
+        }
     }
 }
 impl HasDiag for EnvCore {
@@ -87,6 +120,13 @@ impl<'a, C: HasDiag> Call<'a, C> {
         }
     }
 
+    /// Continues a fast-lane call on the slow path (the gate is already held; the
+    /// published summary proved there was nothing to clear).
+    #[inline(never)]
+    pub fn adopt(gate: &'a Gated<C>) -> Self {
+        Call { busy: gate.adopt(), extra: None }
+    }
+
     /// Ends the call with a DM error (nothing reached the driver, or the DM refuses the
     /// result).
     pub fn fail(self, state: SqlState, msg: impl Into<String>) -> SqlReturn {
@@ -115,10 +155,11 @@ impl<'a, C: HasDiag> Call<'a, C> {
     #[inline(always)]
     pub fn finish(self, rc: SqlReturn, diag_source: Option<(&DriverLink, HandleType, SqlHandle)>, apply: impl FnOnce(&mut C, SqlReturn)) -> SqlReturn {
         if self.extra.is_none() && rc != SqlReturn::SQL_SUCCESS_WITH_INFO && rc != SqlReturn::SQL_ERROR {
-            // Fast path (every successful fetch): nothing to copy, nothing queued.
-            self.busy.end(|c| {
+            // Nothing to copy, nothing queued.
+            self.busy.end_publishing(|c| {
                 c.diag().return_code = rc;
                 apply(c, rc);
+                ((), c.summary(rc))
             });
             return rc;
         }
@@ -191,6 +232,15 @@ impl<'a> StmtCall<'a> {
         self.call.fail(state, msg)
     }
 
+    /// Continues a fast-lane call (see `handles::gate`) whose driver call did not return
+    /// plain SQL_SUCCESS: the gate is already held and the published summary proved that
+    /// the state check passed and there was nothing to clear.
+    #[inline(never)]
+    pub fn adopt(stmt: &'a Arc<Stmt>, func: FunctionId) -> Self {
+        let busy = stmt.gate.adopt();
+        StmtCall { stmt, func, call: Call { busy, extra: None }, async_enabled: false }
+    }
+
     /// Ends SQLFreeHandle(STMT) after the driver freed its handle.
     pub fn finish_freed(self, rc: SqlReturn) -> SqlReturn {
         let rc = if rc == SqlReturn::SQL_SUCCESS_WITH_INFO { SqlReturn::SQL_SUCCESS } else { rc };
@@ -258,4 +308,35 @@ fn driver_has_result(stmt: &Stmt) -> bool {
         }
         None => false,
     }
+}
+
+/// Mask of statement states for [`stmt_fast_lane`].
+pub const fn states(list: &[StmtState]) -> u32 {
+    let mut m = 0u32;
+    let mut i = 0;
+    while i < list.len() {
+        m |= 1 << list[i] as u32;
+        i += 1;
+    }
+    m
+}
+
+/// The statement fast lane (see `handles::gate`): when the published summary says the
+/// statement is clean (no diagnostics, no async mode, no cancel in flight) and in one of
+/// the states of `mask` — states in which `func` is allowed and leaves the state as it is —
+/// the driver is called with no other bookkeeping, and a plain SQL_SUCCESS is returned as
+/// is. Any other return code continues on the slow path. `None`: the lane does not apply.
+#[inline(always)]
+pub fn stmt_fast_lane(s: &Arc<Stmt>, func: FunctionId, mask: u32, call: impl FnOnce() -> SqlReturn) -> Option<SqlReturn> {
+    let h = s.gate.fast_enter()?;
+    if (mask >> (h & 0xff)) & 1 == 0 || s.cancel_pending.load(Ordering::Relaxed) {
+        s.gate.release();
+        return None;
+    }
+    let rc = call();
+    if rc == SqlReturn::SQL_SUCCESS {
+        s.gate.release();
+        return Some(rc);
+    }
+    Some(StmtCall::adopt(s, func).finish(rc))
 }

@@ -259,6 +259,7 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
     };
     if rc.is_success() {
         call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, hdbc)), |c, _| {
+            d.fast_link.store(Arc::as_ptr(&link) as *mut DriverLink, std::sync::atomic::Ordering::Release);
             c.link = Some(link.clone());
             c.state = ConnState::C4;
             c.masked_conn_str = masked;
@@ -483,6 +484,8 @@ pub unsafe extern "C" fn SQLDisconnect(dbc: SqlHDbc) -> SqlReturn {
             crate::handles::tables().desc.remove(did);
         }
         release_driver_handles(&link.driver, link.henv as SqlHandle, link.hdbc as SqlHandle);
+        // This call holds the busy word, so no fast-lane call can be reading the pointer.
+        d.fast_link.store(std::ptr::null_mut(), std::sync::atomic::Ordering::Release);
         call.finish(rc, None, move |c, _| {
             for r in recs {
                 c.diag.push(r);

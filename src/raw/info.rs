@@ -118,7 +118,18 @@ enum Answer {
     Driver,
 }
 
+#[inline(always)]
 fn get_info(d: &Arc<Dbc>, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, wide: bool) -> SqlReturn {
+    if buf_len >= 0 && !matches!(info, InfoType::SQL_ODBC_VER | InfoType::SQL_DM_VER | InfoType::SQL_DRIVER_HENV | InfoType::SQL_DRIVER_HDBC | InfoType::SQL_DRIVER_HLIB | InfoType::SQL_DRIVER_HSTMT | InfoType::SQL_DRIVER_HDESC) {
+        if let Some(rc) = get_info_fast(d, info, value, buf_len, out_len, wide) {
+            return rc;
+        }
+    }
+    get_info_slow(d, info, value, buf_len, out_len, wide)
+}
+
+#[inline(never)]
+fn get_info_slow(d: &Arc<Dbc>, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, wide: bool) -> SqlReturn {
     let mut link: Option<Arc<DriverLink>> = None;
     // SQLGetInfo is allowed while a function runs asynchronously (§1.9, §1.10).
     let mut call = match Call::begin(&d.gate, |c| {
@@ -451,4 +462,32 @@ fn drivers(e: &Arc<crate::handles::Env>, direction: FetchOrientation, desc: Out,
         call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
     }
     call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| c.driver_cursor = index + 1)
+}
+
+/// The fast lane of SQLGetInfo (see `handles::gate`): a connected, clean connection whose
+/// driver has the entry point of the application's width forwards the call as is.
+#[inline(always)]
+fn get_info_fast(d: &Arc<Dbc>, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, wide: bool) -> Option<SqlReturn> {
+    d.gate.fast_enter()?;
+    let p = d.fast_link.load(std::sync::atomic::Ordering::Acquire);
+    // SAFETY: a published connection summary means connected; `fast_link` then points to
+    // the link the core holds, and it cannot change while this thread holds the busy word
+    // (connect and disconnect need it too).
+    let Some(link) = (unsafe { p.as_ref() }) else {
+        d.gate.release();
+        return None;
+    };
+    let f = if wide { link.driver.fns.SQLGetInfoW } else { link.driver.fns.SQLGetInfo };
+    let Some(f) = f else {
+        d.gate.release();
+        return None;
+    };
+    let h = link.hdbc as SqlHandle;
+    // SAFETY: live driver connection; the application's buffers as given.
+    let rc = unsafe { f(h, info, value, buf_len, out_len) };
+    if rc == SqlReturn::SQL_SUCCESS {
+        d.gate.release();
+        return Some(rc);
+    }
+    Some(Call::adopt(&d.gate).finish(rc, Some((link, HandleType::SQL_HANDLE_DBC, h)), |_, _| {}))
 }

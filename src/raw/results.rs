@@ -4,6 +4,7 @@ use odbc_dm_abi::{FunctionId as F, *};
 
 use super::{boundary, handle, same_signature, StmtCall};
 use crate::diag::SqlState;
+use crate::handles::stmt_state::StmtState;
 use crate::trace_enter;
 
 same_signature!(SQLNumResultCols, SQLFetch, SQLGetData, SQLBindCol);
@@ -32,6 +33,14 @@ pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
     trace_enter!("SQLFetch", "{:p}", stmt);
     boundary("SQLFetch", || {
         let s = handle!(stmt, stmt);
+        if let Some(f) = s.link.driver.fns.SQLFetch {
+            // S6 → S6: the steady state of a fetch loop.
+            const MASK: u32 = super::states(&[StmtState::S6]);
+            // SAFETY: live driver statement handle (the lane holds the gate).
+            if let Some(rc) = super::stmt_fast_lane(&s, F::SQL_API_SQLFETCH, MASK, || unsafe { f(s.driver_handle()) }) {
+                return rc;
+            }
+        }
         let call = match StmtCall::begin(&s, F::SQL_API_SQLFETCH) {
             Ok(c) => c,
             Err(rc) => return rc,
@@ -48,6 +57,15 @@ pub unsafe extern "C" fn SQLGetData(stmt: SqlHStmt, col: SqlUSmallInt, target_ty
     trace_enter!("SQLGetData", "{:p} {} {:?} {:p} {}", stmt, col, target_type, target, buf_len);
     boundary("SQLGetData", || {
         let s = handle!(stmt, stmt);
+        if let (Some(f), true) = (s.link.driver.fns.SQLGetData, buf_len >= 0) {
+            // SQLGetData leaves S6/S7 as they are.
+            const MASK: u32 = super::states(&[StmtState::S6, StmtState::S7]);
+            // SAFETY: live driver statement (the lane holds the gate); the application's
+            // buffers as given.
+            if let Some(rc) = super::stmt_fast_lane(&s, F::SQL_API_SQLGETDATA, MASK, || unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) }) {
+                return rc;
+            }
+        }
         let call = match StmtCall::begin(&s, F::SQL_API_SQLGETDATA) {
             Ok(c) => c,
             Err(rc) => return rc,
