@@ -11,11 +11,11 @@
 
 pub use odbc_dm_abi as abi;
 
+pub mod api;
 pub mod config;
 pub mod diag;
 pub mod driver;
 pub mod handles;
 pub mod raw;
-pub mod api;
 pub mod text;
 pub mod trace;

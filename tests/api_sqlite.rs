@@ -15,12 +15,7 @@ struct Db(PathBuf);
 impl Db {
     fn new(tag: &str) -> Db {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "odbc-dm-api-{}-{}-{}.db",
-            tag,
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
+        let p = std::env::temp_dir().join(format!("odbc-dm-api-{}-{}-{}.db", tag, std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
         let _ = std::fs::remove_file(&p);
         Db(p)
     }
@@ -30,8 +25,7 @@ impl Db {
     }
 
     fn connect(&self, env: &Environment) -> Connection {
-        env.connect_with_connection_string(&self.conn_str())
-            .expect("connect to SQLite")
+        env.connect_with_connection_string(&self.conn_str()).expect("connect to SQLite")
     }
 }
 
@@ -50,14 +44,14 @@ fn have_driver() -> bool {
 }
 
 fn create_people(conn: &Connection) {
-    assert!(conn.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, score REAL, big INTEGER, data BLOB)", ()).unwrap().is_none());
+    assert!(conn
+        .execute("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, score REAL, big INTEGER, data BLOB)", ())
+        .unwrap()
+        .is_none());
 }
 
 fn count(conn: &Connection, table: &str) -> i64 {
-    let mut c = conn
-        .execute(&format!("SELECT COUNT(*) FROM {table}"), ())
-        .unwrap()
-        .expect("a result set");
+    let mut c = conn.execute(&format!("SELECT COUNT(*) FROM {table}"), ()).unwrap().expect("a result set");
     let mut row = c.next_row().unwrap().expect("one row");
     row.get::<i64>(1).unwrap()
 }
@@ -87,30 +81,14 @@ fn insert_with_parameters_and_read_back_unbound() {
     create_people(&conn);
     let long: String = "abcdefghij".repeat(1000);
     let insert = "INSERT INTO people (id, name, score, big, data) VALUES (?, ?, ?, ?, ?)";
-    conn.execute(insert, (1, "plain", 1.5, 1i64 << 40, vec![0u8, 1, 2, 255]))
-        .unwrap();
-    conn.execute(
-        insert,
-        (2, "é中😀", Some(2.25), None::<i64>, None::<Vec<u8>>),
-    )
-    .unwrap();
-    conn.execute(insert, (3, long.as_str(), None::<f64>, -7i64, &b"xyz"[..]))
-        .unwrap();
-    conn.execute(insert, (4, None::<&str>, 0.0, 0i64, Vec::<u8>::new()))
-        .unwrap();
+    conn.execute(insert, (1, "plain", 1.5, 1i64 << 40, vec![0u8, 1, 2, 255])).unwrap();
+    conn.execute(insert, (2, "é中😀", Some(2.25), None::<i64>, None::<Vec<u8>>)).unwrap();
+    conn.execute(insert, (3, long.as_str(), None::<f64>, -7i64, &b"xyz"[..])).unwrap();
+    conn.execute(insert, (4, None::<&str>, 0.0, 0i64, Vec::<u8>::new())).unwrap();
 
-    let mut cursor = conn
-        .execute(
-            "SELECT id, name, score, big, data FROM people ORDER BY id",
-            (),
-        )
-        .unwrap()
-        .expect("a result set");
+    let mut cursor = conn.execute("SELECT id, name, score, big, data FROM people ORDER BY id", ()).unwrap().expect("a result set");
     assert_eq!(cursor.column_count().unwrap(), 5);
-    assert_eq!(
-        cursor.column_names().unwrap(),
-        ["id", "name", "score", "big", "data"]
-    );
+    assert_eq!(cursor.column_names().unwrap(), ["id", "name", "score", "big", "data"]);
     let d = cursor.describe_col(1).unwrap();
     assert_eq!(d.name, "id");
 
@@ -124,27 +102,11 @@ fn insert_with_parameters_and_read_back_unbound() {
         rows.push((id, name, score, big, data));
     }
     assert_eq!(rows.len(), 4);
-    assert_eq!(
-        rows[0],
-        (
-            1,
-            Some("plain".into()),
-            Some(1.5),
-            Some(1 << 40),
-            Some(vec![0, 1, 2, 255])
-        )
-    );
+    assert_eq!(rows[0], (1, Some("plain".into()), Some(1.5), Some(1 << 40), Some(vec![0, 1, 2, 255])));
     assert_eq!(rows[1], (2, Some("é中😀".into()), Some(2.25), None, None));
     assert_eq!(rows[2].1.as_deref().map(str::len), Some(10_000));
-    assert_eq!(
-        rows[2].1.as_deref(),
-        Some(long.as_str()),
-        "10,000-char string read in chunks"
-    );
-    assert_eq!(
-        (rows[2].2, rows[2].3, rows[2].4.clone()),
-        (None, Some(-7), Some(b"xyz".to_vec()))
-    );
+    assert_eq!(rows[2].1.as_deref(), Some(long.as_str()), "10,000-char string read in chunks");
+    assert_eq!((rows[2].2, rows[2].3, rows[2].4.clone()), (None, Some(-7), Some(b"xyz".to_vec())));
     assert_eq!(rows[3].1, None);
 }
 
@@ -173,14 +135,9 @@ fn utf16_text_encoding_round_trips_non_ascii() {
     conn.set_text_encoding(TextEncoding::Utf16);
     conn.execute("CREATE TABLE t (s TEXT)", ()).unwrap();
     let long: String = "é中😀x".repeat(2500);
-    conn.execute("INSERT INTO t VALUES (?)", ("é中😀",))
-        .unwrap();
-    conn.execute("INSERT INTO t VALUES (?)", (long.clone(),))
-        .unwrap();
-    let mut c = conn
-        .execute("SELECT s FROM t ORDER BY rowid", ())
-        .unwrap()
-        .unwrap();
+    conn.execute("INSERT INTO t VALUES (?)", ("é中😀",)).unwrap();
+    conn.execute("INSERT INTO t VALUES (?)", (long.clone(),)).unwrap();
+    let mut c = conn.execute("SELECT s FROM t ORDER BY rowid", ()).unwrap().unwrap();
     let mut got = Vec::new();
     while let Some(mut row) = c.next_row().unwrap() {
         got.push(row.get::<String>(1).unwrap());
@@ -197,9 +154,7 @@ fn prepared_statement_executes_repeatedly_with_rebinding() {
     let env = Environment::new().unwrap();
     let conn = db.connect(&env);
     create_people(&conn);
-    let mut insert = conn
-        .prepare("INSERT INTO people (id, name, score) VALUES (?, ?, ?)")
-        .unwrap();
+    let mut insert = conn.prepare("INSERT INTO people (id, name, score) VALUES (?, ?, ?)").unwrap();
     assert_eq!(insert.num_params().unwrap(), 3);
     for i in 0..50 {
         let name = format!("name-{i}");
@@ -209,9 +164,7 @@ fn prepared_statement_executes_repeatedly_with_rebinding() {
     drop(insert);
     assert_eq!(count(&conn, "people"), 50);
 
-    let mut select = conn
-        .prepare("SELECT name, score FROM people WHERE id = ?")
-        .unwrap();
+    let mut select = conn.prepare("SELECT name, score FROM people WHERE id = ?").unwrap();
     for i in [0, 7, 49] {
         let mut c = select.execute((i,)).unwrap().expect("a result set");
         let mut row = c.next_row().unwrap().expect("one row");
@@ -232,18 +185,11 @@ fn statement_reuse_and_row_count() {
     create_people(&conn);
     let mut st = conn.statement().unwrap();
     for i in 0..5 {
-        assert!(st
-            .execute("INSERT INTO people (id, score) VALUES (?, ?)", (i, 1.0))
-            .unwrap()
-            .is_none());
+        assert!(st.execute("INSERT INTO people (id, score) VALUES (?, ?)", (i, 1.0)).unwrap().is_none());
     }
-    st.execute("UPDATE people SET score = 2.0 WHERE id >= ?", (2,))
-        .unwrap();
+    st.execute("UPDATE people SET score = 2.0 WHERE id >= ?", (2,)).unwrap();
     assert_eq!(st.row_count().unwrap(), 3);
-    let mut c = st
-        .execute("SELECT SUM(score) FROM people", ())
-        .unwrap()
-        .unwrap();
+    let mut c = st.execute("SELECT SUM(score) FROM people", ()).unwrap().unwrap();
     assert_eq!(c.next_row().unwrap().unwrap().get::<f64>(1).unwrap(), 8.0);
 }
 
@@ -256,32 +202,14 @@ fn bound_block_cursor_fetches_rowsets() {
     let env = Environment::new().unwrap();
     let conn = db.connect(&env);
     create_people(&conn);
-    let mut ins = conn
-        .prepare("INSERT INTO people (id, name, score) VALUES (?, ?, ?)")
-        .unwrap();
+    let mut ins = conn.prepare("INSERT INTO people (id, name, score) VALUES (?, ?, ?)").unwrap();
     for i in 0..25i64 {
-        let name = if i == 3 {
-            None
-        } else {
-            Some(format!("n{i}é"))
-        };
+        let name = if i == 3 { None } else { Some(format!("n{i}é")) };
         ins.execute((i, name, i as f64 * 0.5)).unwrap();
     }
     drop(ins);
-    let cursor = conn
-        .execute("SELECT id, score, name FROM people ORDER BY id", ())
-        .unwrap()
-        .unwrap();
-    let mut bound = cursor
-        .bind_buffers(
-            10,
-            &[
-                BufferDesc::I64,
-                BufferDesc::F64,
-                BufferDesc::Text { max_chars: 8 },
-            ],
-        )
-        .unwrap();
+    let cursor = conn.execute("SELECT id, score, name FROM people ORDER BY id", ()).unwrap().unwrap();
+    let mut bound = cursor.bind_buffers(10, &[BufferDesc::I64, BufferDesc::F64, BufferDesc::Text { max_chars: 8 }]).unwrap();
     // SQLite ODBC fetches row arrays: 25 rows come as 10 + 10 + 5.
     assert_eq!(bound.rowset_size(), 10);
     let mut seen = Vec::new();
@@ -298,14 +226,7 @@ fn bound_block_cursor_fetches_rowsets() {
     for (i, (id, score, name)) in seen.iter().enumerate() {
         assert_eq!(*id, i as i64);
         assert_eq!(*score, i as f64 * 0.5);
-        assert_eq!(
-            name.clone(),
-            if i == 3 {
-                None
-            } else {
-                Some(format!("n{i}é"))
-            }
-        );
+        assert_eq!(name.clone(), if i == 3 { None } else { Some(format!("n{i}é")) });
     }
     // Unbinding returns a usable plain cursor (at its end).
     let mut c = bound.into_cursor();
@@ -320,26 +241,12 @@ fn bound_text_longer_than_buffer_is_truncated() {
     let db = Db::new("trunc");
     let env = Environment::new().unwrap();
     let conn = db.connect(&env);
-    let cursor = conn
-        .execute("SELECT 'abcdefghijklmnopqrstuvwxyz', 'ok'", ())
-        .unwrap()
-        .unwrap();
-    let mut bound = cursor
-        .bind_buffers(
-            4,
-            &[
-                BufferDesc::Text { max_chars: 2 },
-                BufferDesc::Text { max_chars: 2 },
-            ],
-        )
-        .unwrap();
+    let cursor = conn.execute("SELECT 'abcdefghijklmnopqrstuvwxyz', 'ok'", ()).unwrap().unwrap();
+    let mut bound = cursor.bind_buffers(4, &[BufferDesc::Text { max_chars: 2 }, BufferDesc::Text { max_chars: 2 }]).unwrap();
     let rs = bound.fetch().unwrap().unwrap();
     assert_eq!(rs.len(), 1);
     assert!(rs.is_truncated(1, 0));
-    assert!(
-        rs.text(1, 0).unwrap().starts_with("abcdefgh"),
-        "buffer holds 2 chars * 4 bytes"
-    );
+    assert!(rs.text(1, 0).unwrap().starts_with("abcdefgh"), "buffer holds 2 chars * 4 bytes");
     assert!(!rs.is_truncated(2, 0));
     assert_eq!(rs.text(2, 0).as_deref(), Some("ok"));
     // The fetch returned SQL_SUCCESS_WITH_INFO; its 01004 is kept, not lost.
@@ -361,11 +268,7 @@ fn transaction_commit_and_rollback_seen_from_second_connection() {
     assert!(!a.autocommit().unwrap());
     a.execute("INSERT INTO t VALUES (1)", ()).unwrap();
     assert_eq!(count(&a, "t"), 1, "own uncommitted row visible");
-    assert_eq!(
-        count(&b, "t"),
-        0,
-        "uncommitted row invisible to the second connection"
-    );
+    assert_eq!(count(&b, "t"), 0, "uncommitted row invisible to the second connection");
     a.commit().unwrap();
     assert_eq!(count(&b, "t"), 1);
     a.execute("INSERT INTO t VALUES (2)", ()).unwrap();
@@ -389,10 +292,7 @@ fn catalog_functions_return_cursors() {
     assert_eq!(names[2].to_uppercase(), "TABLE_NAME");
     let mut tables = Vec::new();
     while let Some(mut r) = t.next_row().unwrap() {
-        tables.push((
-            r.get::<String>(3).unwrap(),
-            r.get::<Option<String>>(4).unwrap(),
-        ));
+        tables.push((r.get::<String>(3).unwrap(), r.get::<Option<String>>(4).unwrap()));
     }
     assert_eq!(tables, [("people".to_string(), Some("TABLE".to_string()))]);
 
@@ -422,11 +322,7 @@ fn driver_error_carries_sqlstate_and_driver_text() {
     let e = conn.execute("SELEC 1", ()).map(|_| ()).unwrap_err();
     eprintln!("{e}");
     match &e {
-        Error::Odbc {
-            function,
-            return_code,
-            records,
-        } => {
+        Error::Odbc { function, return_code, records } => {
             assert_eq!(*function, "SQLExecDirect");
             assert_eq!(*return_code, -1);
             assert!(!records.is_empty());
@@ -441,10 +337,7 @@ fn driver_error_carries_sqlstate_and_driver_text() {
     // The connection stays usable.
     assert_eq!(count_one(&conn), 1);
 
-    let e = conn
-        .execute("SELECT * FROM no_such_table", ())
-        .map(|_| ())
-        .unwrap_err();
+    let e = conn.execute("SELECT * FROM no_such_table", ()).map(|_| ()).unwrap_err();
     assert!(e.to_string().contains("no such table"), "{e}");
 }
 
@@ -457,25 +350,16 @@ fn count_one(conn: &Connection) -> i64 {
 #[test]
 fn dm_errors_name_the_function_and_mask_passwords() {
     let env = Environment::new().unwrap();
-    let e = env
-        .connect_with_connection_string("DSN=odbc-dm-api-no-such-dsn;UID=u;PWD=s3cr3t-pw")
-        .map(|_| ())
-        .unwrap_err();
+    let e = env.connect_with_connection_string("DSN=odbc-dm-api-no-such-dsn;UID=u;PWD=s3cr3t-pw").map(|_| ()).unwrap_err();
     let msg = e.to_string();
     eprintln!("{msg}");
     assert_eq!(e.sqlstate(), Some("IM002"), "{msg}");
-    assert!(
-        msg.starts_with("SQLDriverConnect failed: [IM002] "),
-        "{msg}"
-    );
+    assert!(msg.starts_with("SQLDriverConnect failed: [IM002] "), "{msg}");
     assert!(msg.contains("(native "), "{msg}");
     assert!(!msg.contains("s3cr3t-pw"), "{msg}");
     assert!(!format!("{e:?}").contains("s3cr3t-pw"));
 
-    let e = env
-        .connect_with_connection_string("DRIVER=/nonexistent/libnothing.so;PWD={x;y}")
-        .map(|_| ())
-        .unwrap_err();
+    let e = env.connect_with_connection_string("DRIVER=/nonexistent/libnothing.so;PWD={x;y}").map(|_| ()).unwrap_err();
     eprintln!("{e}");
     assert_eq!(e.function(), Some("SQLDriverConnect"));
     assert_eq!(e.sqlstate(), Some("IM003"), "{e}");
@@ -489,26 +373,20 @@ fn data_at_execution_long_text_and_streams() {
     let db = Db::new("dae");
     let env = Environment::new().unwrap();
     let conn = db.connect(&env);
-    conn.execute("CREATE TABLE t (id INTEGER, s TEXT, b BLOB)", ())
-        .unwrap();
+    conn.execute("CREATE TABLE t (id INTEGER, s TEXT, b BLOB)", ()).unwrap();
     let long: String = (0..30_000).map(|i| ['a', 'é', '中', '😀'][i % 4]).collect();
     let blob: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
     let streamed_text = "streamed é text".repeat(1000);
     conn.execute(
         "INSERT INTO t VALUES (?, ?, ?)",
-        (
-            1,
-            LongText(long.clone()),
-            Streamed::binary(IoCursor::new(blob.clone())).with_len(blob.len()),
-        ),
+        (1, LongText(long.clone()), Streamed::binary(IoCursor::new(blob.clone())).with_len(blob.len())),
     )
     .unwrap();
     conn.execute(
         "INSERT INTO t VALUES (?, ?, ?)",
         (
             2,
-            Streamed::text(IoCursor::new(streamed_text.clone().into_bytes()))
-                .with_len(streamed_text.len()),
+            Streamed::text(IoCursor::new(streamed_text.clone().into_bytes())).with_len(streamed_text.len()),
             Streamed::binary(std::io::empty()),
         ),
     )
@@ -518,41 +396,24 @@ fn data_at_execution_long_text_and_streams() {
     // driver needs SQL_LEN_DATA_AT_EXEC(len), i.e. `Streamed::with_len`.
     conn.execute(
         "INSERT INTO t VALUES (?, ?, ?)",
-        (
-            4,
-            Streamed::text(IoCursor::new(b"short unannounced".to_vec())),
-            Streamed::binary(IoCursor::new(vec![7u8; 100])),
-        ),
+        (4, Streamed::text(IoCursor::new(b"short unannounced".to_vec())), Streamed::binary(IoCursor::new(vec![7u8; 100]))),
     )
     .unwrap();
-    conn.execute(
-        "INSERT INTO t VALUES (?, ?, ?)",
-        (3, LongText(String::new()), None::<Vec<u8>>),
-    )
-    .unwrap();
+    conn.execute("INSERT INTO t VALUES (?, ?, ?)", (3, LongText(String::new()), None::<Vec<u8>>)).unwrap();
 
-    let mut c = conn
-        .execute("SELECT id, s, b FROM t ORDER BY id", ())
-        .unwrap()
-        .unwrap();
+    let mut c = conn.execute("SELECT id, s, b FROM t ORDER BY id", ()).unwrap().unwrap();
     let mut r = c.next_row().unwrap().unwrap();
     assert_eq!(r.get::<i32>(1).unwrap(), 1);
     assert_eq!(r.get::<String>(2).unwrap(), long);
     assert_eq!(r.get::<Vec<u8>>(3).unwrap(), blob);
     let mut r = c.next_row().unwrap().unwrap();
     assert_eq!(r.get::<String>(2).unwrap(), streamed_text);
-    assert_eq!(
-        r.get::<Option<Vec<u8>>>(3).unwrap().unwrap_or_default(),
-        Vec::<u8>::new()
-    );
+    assert_eq!(r.get::<Option<Vec<u8>>>(3).unwrap().unwrap_or_default(), Vec::<u8>::new());
     let mut r = c.next_row().unwrap().unwrap();
     assert_eq!(r.get::<Option<String>>(2).unwrap().unwrap_or_default(), "");
     let mut r = c.next_row().unwrap().unwrap();
     assert_eq!(r.get::<i32>(1).unwrap(), 4);
-    eprintln!(
-        "unannounced text read back as {:?}",
-        r.get::<Option<String>>(2).unwrap()
-    );
+    eprintln!("unannounced text read back as {:?}", r.get::<Option<String>>(2).unwrap());
 }
 
 #[test]
@@ -571,13 +432,9 @@ fn failing_stream_cancels_execution_and_statement_stays_usable() {
     let conn = db.connect(&env);
     conn.execute("CREATE TABLE t (b BLOB)", ()).unwrap();
     let mut st = conn.statement().unwrap();
-    let e = st
-        .execute("INSERT INTO t VALUES (?)", (Streamed::binary(Broken),))
-        .map(|_| ())
-        .unwrap_err();
+    let e = st.execute("INSERT INTO t VALUES (?)", (Streamed::binary(Broken),)).map(|_| ()).unwrap_err();
     assert!(matches!(e, Error::Io { parameter: 1, .. }), "{e:?}");
-    st.execute("INSERT INTO t VALUES (?)", (vec![1u8],))
-        .unwrap();
+    st.execute("INSERT INTO t VALUES (?)", (vec![1u8],)).unwrap();
     assert_eq!(count(&conn, "t"), 1);
 }
 
@@ -599,10 +456,7 @@ fn threads_share_one_connection_with_their_own_statements() {
             s.spawn(move || {
                 let mut st = conn.statement().unwrap();
                 for _ in 0..20 {
-                    let mut c = st
-                        .execute("SELECT SUM(x) + ? FROM t", (k,))
-                        .unwrap()
-                        .unwrap();
+                    let mut c = st.execute("SELECT SUM(x) + ? FROM t", (k,)).unwrap().unwrap();
                     let v: i64 = c.next_row().unwrap().unwrap().get(1).unwrap();
                     assert_eq!(v, 45 + k);
                 }
@@ -622,21 +476,10 @@ fn cancel_handle_works_from_another_thread_and_after_free() {
     let st = conn.statement().unwrap();
     let ch = st.cancel_handle();
     let ch2 = ch.clone();
-    std::thread::spawn(move || ch2.cancel())
-        .join()
-        .unwrap()
-        .expect("cancel on an idle statement is a no-op");
+    std::thread::spawn(move || ch2.cancel()).join().unwrap().expect("cancel on an idle statement is a no-op");
     drop(st);
     let e = ch.cancel().unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::InvalidHandle {
-                function: "SQLCancel"
-            }
-        ),
-        "{e:?}"
-    );
+    assert!(matches!(e, Error::InvalidHandle { function: "SQLCancel" }), "{e:?}");
 }
 
 #[test]
@@ -677,10 +520,7 @@ fn cursor_drop_closes_so_statement_can_run_again() {
     let conn = db.connect(&env);
     let mut st = conn.statement().unwrap();
     for _ in 0..3 {
-        let mut c = st
-            .execute("SELECT 1 UNION ALL SELECT 2", ())
-            .unwrap()
-            .unwrap();
+        let mut c = st.execute("SELECT 1 UNION ALL SELECT 2", ()).unwrap().unwrap();
         // Read only the first row, then drop the cursor with a row pending.
         assert_eq!(c.next_row().unwrap().unwrap().get::<i32>(1).unwrap(), 1);
     }

@@ -26,7 +26,16 @@ fn connect(cs: &str) -> (SqlHandle, SqlHandle) {
         SQLAllocHandle(HandleType::SQL_HANDLE_ENV, null_mut(), &mut env);
         SQLSetEnvAttr(env, EnvAttr::SQL_ATTR_ODBC_VERSION, SQL_OV_ODBC3_80 as usize as SqlPointer, 0);
         SQLAllocHandle(HandleType::SQL_HANDLE_DBC, env, &mut dbc);
-        let rc = SQLDriverConnect(dbc, null_mut(), cs.as_ptr(), cs.len() as i16, null_mut(), 0, null_mut(), DriverCompletion::SQL_DRIVER_NOPROMPT);
+        let rc = SQLDriverConnect(
+            dbc,
+            null_mut(),
+            cs.as_ptr(),
+            cs.len() as i16,
+            null_mut(),
+            0,
+            null_mut(),
+            DriverCompletion::SQL_DRIVER_NOPROMPT,
+        );
         assert!(rc.is_success(), "connect failed: {}", state(HandleType::SQL_HANDLE_DBC, dbc));
     }
     (env, dbc)
@@ -50,7 +59,10 @@ fn cancel_during(cs: &str, sql: &str) -> (SqlReturn, String, Duration) {
     std::thread::sleep(Duration::from_millis(300));
     // SAFETY: live statement, used from a second thread on purpose.
     let crc = unsafe { SQLCancel(handle as SqlHandle) };
-    assert!(crc == SqlReturn::SQL_SUCCESS || crc == SqlReturn::SQL_ERROR, "§3.2: cross-thread SQLCancel returns SUCCESS or ERROR only, got {crc:?}");
+    assert!(
+        crc == SqlReturn::SQL_SUCCESS || crc == SqlReturn::SQL_ERROR,
+        "§3.2: cross-thread SQLCancel returns SUCCESS or ERROR only, got {crc:?}"
+    );
     let (rc, took) = victim.join().unwrap();
     (rc, state(HandleType::SQL_HANDLE_STMT, s), took)
 }
@@ -72,4 +84,3 @@ fn s3_2_cross_thread_cancel_stops_mariadb_sleep() {
     // implements SQLCancel with KILL QUERY: the call ends early either way.
     assert!(took < Duration::from_secs(5), "cancel took {took:?} (rc {rc:?}, state {st})");
 }
-

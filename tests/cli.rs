@@ -6,11 +6,7 @@ mod common;
 use std::process::{Command, Output};
 
 fn odbc_dm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_odbc-dm"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the odbc-dm binary")
+    Command::new(env!("CARGO_BIN_EXE_odbc-dm")).args(args).env_remove("RUST_LOG").output().expect("run the odbc-dm binary")
 }
 
 fn stdout(o: &Output) -> String {
@@ -23,39 +19,21 @@ fn stderr(o: &Output) -> String {
 
 #[track_caller]
 fn assert_exit(o: &Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "exit code\nstdout:\n{}\nstderr:\n{}",
-        stdout(o),
-        stderr(o)
-    );
+    assert_eq!(o.status.code(), Some(code), "exit code\nstdout:\n{}\nstderr:\n{}", stdout(o), stderr(o));
 }
 
 fn sqlite_cs(name: &str) -> String {
     let db = common::temp_db(name);
-    format!(
-        "DRIVER={};Database={}",
-        common::debian_driver("libsqlite3odbc.so").display(),
-        db.display()
-    )
+    format!("DRIVER={};Database={}", common::debian_driver("libsqlite3odbc.so").display(), db.display())
 }
 
 #[test]
 fn query_prints_an_aligned_table_with_nulls_and_non_ascii_text() {
     let cs = sqlite_cs("cli-query");
-    let o = odbc_dm(&[
-        "query",
-        &cs,
-        "CREATE TABLE t (id INTEGER, name VARCHAR(20), score DOUBLE)",
-    ]);
+    let o = odbc_dm(&["query", &cs, "CREATE TABLE t (id INTEGER, name VARCHAR(20), score DOUBLE)"]);
     assert_exit(&o, 0);
     assert!(stdout(&o).starts_with("OK, "), "{}", stdout(&o));
-    let o = odbc_dm(&[
-        "query",
-        &cs,
-        "INSERT INTO t VALUES (1, 'é', 1.5), (2, '中文', NULL), (10, '😀', -3)",
-    ]);
+    let o = odbc_dm(&["query", &cs, "INSERT INTO t VALUES (1, 'é', 1.5), (2, '中文', NULL), (10, '😀', -3)"]);
     assert_exit(&o, 0);
     assert_eq!(stdout(&o), "OK, 3 rows affected\n");
     let o = odbc_dm(&["query", &cs, "SELECT id, name, score FROM t ORDER BY id"]);
@@ -77,52 +55,31 @@ fn query_syntax_error_prints_sqlstate_and_exits_1() {
     let o = odbc_dm(&["query", &cs, "SELECT * FROM"]);
     assert_exit(&o, 1);
     let err = stderr(&o);
-    assert!(
-        err.lines().any(|l| l.starts_with("HY000: ")),
-        "stderr:\n{err}"
-    );
+    assert!(err.lines().any(|l| l.starts_with("HY000: ")), "stderr:\n{err}");
     assert!(stdout(&o).is_empty(), "{}", stdout(&o));
 
     let ref_cs = common::refdriver_conn_str("");
     let o = odbc_dm(&["query", &ref_cs, "SELEC 1"]);
     assert_exit(&o, 1);
     let err = stderr(&o);
-    assert!(
-        err.lines()
-            .any(|l| l.starts_with("42000: ") && l.contains("syntax error")),
-        "stderr:\n{err}"
-    );
+    assert!(err.lines().any(|l| l.starts_with("42000: ") && l.contains("syntax error")), "stderr:\n{err}");
 }
 
 #[test]
 fn query_through_the_unicode_only_refdriver() {
-    let o = odbc_dm(&[
-        "query",
-        &common::refdriver_conn_str(""),
-        "select 1 as one, 'x😀' as two, null as three",
-    ]);
+    let o = odbc_dm(&["query", &common::refdriver_conn_str(""), "select 1 as one, 'x😀' as two, null as three"]);
     assert_exit(&o, 0);
-    assert_eq!(
-        stdout(&o),
-        " one | two | three\n-----+-----+-------\n   1 | x😀 | NULL\n(1 row)\n"
-    );
+    assert_eq!(stdout(&o), " one | two | three\n-----+-----+-------\n   1 | x😀 | NULL\n(1 row)\n");
 }
 
 #[test]
 fn connection_errors_mask_passwords() {
-    let o = odbc_dm(&[
-        "query",
-        "DSN=no-such-dsn-for-cli-test;UID=u;PWD=hunter2",
-        "select 1",
-    ]);
+    let o = odbc_dm(&["query", "DSN=no-such-dsn-for-cli-test;UID=u;PWD=hunter2", "select 1"]);
     assert_exit(&o, 1);
     let err = stderr(&o);
     assert!(err.contains("IM002: "), "stderr:\n{err}");
     assert!(err.contains("PWD=****"), "stderr:\n{err}");
-    assert!(
-        !err.contains("hunter2") && !stdout(&o).contains("hunter2"),
-        "password leaked:\n{err}"
-    );
+    assert!(!err.contains("hunter2") && !stdout(&o).contains("hunter2"), "password leaked:\n{err}");
 }
 
 #[test]
@@ -175,10 +132,7 @@ fn info_refdriver_reports_statement_async_and_notification() {
 fn demo_runs_every_section() {
     // The demo finds the reference driver next to the binary (target/debug or its deps/).
     let _ = common::refdriver_path();
-    assert!(
-        common::debian_driver("libsqlite3odbc.so").exists(),
-        "libsqliteodbc missing: run drivers-under-test/setup.sh"
-    );
+    assert!(common::debian_driver("libsqlite3odbc.so").exists(), "libsqliteodbc missing: run drivers-under-test/setup.sh");
     let o = odbc_dm(&["demo"]);
     assert_exit(&o, 0);
     let out = stdout(&o);
@@ -202,12 +156,7 @@ fn demo_runs_every_section() {
     // Non-ASCII text survives both drivers (once per table).
     assert_eq!(out.matches("😀 smile").count(), 2, "{out}");
     assert_eq!(out.matches("你好, 中文").count(), 2, "{out}");
-    assert_eq!(
-        out.matches("round trip: every text value read back is identical")
-            .count(),
-        2,
-        "{out}"
-    );
+    assert_eq!(out.matches("round trip: every text value read back is identical").count(), 2, "{out}");
     assert!(!out.contains("FAILED"), "{out}");
 }
 

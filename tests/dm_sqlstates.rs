@@ -44,7 +44,9 @@ fn dbc(env: SqlHandle) -> SqlHandle {
 
 fn connect(d: SqlHandle, cs: &str) -> SqlReturn {
     // SAFETY: live dbc; the string outlives the call.
-    unsafe { SQLDriverConnect(d, null_mut(), cs.as_ptr(), cs.len() as i16, null_mut(), 0, null_mut(), DriverCompletion::SQL_DRIVER_NOPROMPT) }
+    unsafe {
+        SQLDriverConnect(d, null_mut(), cs.as_ptr(), cs.len() as i16, null_mut(), 0, null_mut(), DriverCompletion::SQL_DRIVER_NOPROMPT)
+    }
 }
 
 fn sqlite_dbc(name: &str) -> (SqlHandle, SqlHandle) {
@@ -281,7 +283,10 @@ fn diag_fields_header_and_records() {
     // SAFETY: value buffers of the field types (SQLINTEGER, SQLRETURN).
     unsafe {
         assert_eq!(SQLGetDiagField(ht, s, 0, DiagField::SQL_DIAG_NUMBER, (&mut n as *mut i32).cast(), 0, &mut len), SqlReturn::SQL_SUCCESS);
-        assert_eq!(SQLGetDiagField(ht, s, 0, DiagField::SQL_DIAG_RETURNCODE, (&mut rc16 as *mut i16).cast(), 0, &mut len), SqlReturn::SQL_SUCCESS);
+        assert_eq!(
+            SQLGetDiagField(ht, s, 0, DiagField::SQL_DIAG_RETURNCODE, (&mut rc16 as *mut i16).cast(), 0, &mut len),
+            SqlReturn::SQL_SUCCESS
+        );
     }
     assert!(n >= 1);
     assert_eq!(rc16, SqlReturn::SQL_ERROR.0);
@@ -301,8 +306,14 @@ fn diag_fields_header_and_records() {
     let mut small_len = 0i16;
     // SAFETY: buffers as sized.
     unsafe {
-        assert_eq!(SQLGetDiagField(ht, s, 1, DiagField::SQL_DIAG_MESSAGE_TEXT, full.as_mut_ptr().cast(), 512, &mut full_len), SqlReturn::SQL_SUCCESS);
-        assert_eq!(SQLGetDiagField(ht, s, 1, DiagField::SQL_DIAG_MESSAGE_TEXT, small.as_mut_ptr().cast(), 8, &mut small_len), SqlReturn::SQL_SUCCESS_WITH_INFO);
+        assert_eq!(
+            SQLGetDiagField(ht, s, 1, DiagField::SQL_DIAG_MESSAGE_TEXT, full.as_mut_ptr().cast(), 512, &mut full_len),
+            SqlReturn::SQL_SUCCESS
+        );
+        assert_eq!(
+            SQLGetDiagField(ht, s, 1, DiagField::SQL_DIAG_MESSAGE_TEXT, small.as_mut_ptr().cast(), 8, &mut small_len),
+            SqlReturn::SQL_SUCCESS_WITH_INFO
+        );
     }
     assert_eq!(small_len, full_len);
     assert_eq!(&small[..7], &full[..7]);
@@ -312,12 +323,17 @@ fn diag_fields_header_and_records() {
     // SQL_DIAG_ROW_COUNT is a statement header field answered by the driver.
     let mut rows: isize = -99;
     // SAFETY: SQLLEN buffer.
-    unsafe { assert!(SQLGetDiagField(ht, s, 0, DiagField::SQL_DIAG_ROW_COUNT, (&mut rows as *mut isize).cast(), 0, &mut len).is_success()) };
+    unsafe {
+        assert!(SQLGetDiagField(ht, s, 0, DiagField::SQL_DIAG_ROW_COUNT, (&mut rows as *mut isize).cast(), 0, &mut len).is_success())
+    };
     assert!(rows >= -1, "{rows}");
     // Past the last record: SQL_NO_DATA; record 0 of a record field: SQL_ERROR.
     // SAFETY: buffers as sized.
     unsafe {
-        assert_eq!(SQLGetDiagField(ht, s, (n + 1) as i16, DiagField::SQL_DIAG_SQLSTATE, buf.as_mut_ptr().cast(), 64, &mut len), SqlReturn::SQL_NO_DATA);
+        assert_eq!(
+            SQLGetDiagField(ht, s, (n + 1) as i16, DiagField::SQL_DIAG_SQLSTATE, buf.as_mut_ptr().cast(), 64, &mut len),
+            SqlReturn::SQL_NO_DATA
+        );
     }
     // A new call clears the area (§1.12 for the repeated-call case; every call in general).
     let ok = "select 1";
@@ -338,12 +354,24 @@ fn s4_8_cancel_need_data_returns_to_prepared_state() {
     let create = "create table t(v text)";
     let insert = "insert into t values (?)";
     let mut ind: isize = SQL_LEN_DATA_AT_EXEC_OFFSET - 5; // SQL_LEN_DATA_AT_EXEC(5)
-    // SAFETY: live statement; the token value (1) is what SQLParamData hands back; `ind`
-    // outlives the execution.
+                                                          // SAFETY: live statement; the token value (1) is what SQLParamData hands back; `ind`
+                                                          // outlives the execution.
     unsafe {
         assert!(SQLExecDirect(s, create.as_ptr(), create.len() as i32).is_success());
         assert!(SQLPrepare(s, insert.as_ptr(), insert.len() as i32).is_success());
-        assert!(SQLBindParameter(s, 1, ParamIoType::SQL_PARAM_INPUT, CDataType::SQL_C_CHAR, SqlDataType::SQL_VARCHAR, 5, 0, 1 as SqlPointer, 0, &mut ind).is_success());
+        assert!(SQLBindParameter(
+            s,
+            1,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_CHAR,
+            SqlDataType::SQL_VARCHAR,
+            5,
+            0,
+            1 as SqlPointer,
+            0,
+            &mut ind
+        )
+        .is_success());
         assert_eq!(SQLExecute(s), SqlReturn::SQL_NEED_DATA);
         // S8: only SQLParamData, SQLCancel and a few others.
         assert_eq!(SQLExecute(s), SqlReturn::SQL_ERROR);
@@ -377,17 +405,36 @@ fn fast_lane_errors_are_recorded_and_cleared() {
         assert_eq!(SQLFetch(s), SqlReturn::SQL_SUCCESS); // S5 → S6 (slow path)
         assert_eq!(SQLGetData(s, 1, CDataType::SQL_C_SLONG, (&mut v as *mut i32).cast(), 4, &mut ind), SqlReturn::SQL_SUCCESS);
         assert_eq!(SQLFetch(s), SqlReturn::SQL_SUCCESS); // S6 → S6 (fast lane)
-        // Column 99 does not exist: the driver's error, inside the lane.
+                                                         // Column 99 does not exist: the driver's error, inside the lane.
         assert_eq!(SQLGetData(s, 99, CDataType::SQL_C_SLONG, (&mut v as *mut i32).cast(), 4, &mut ind), SqlReturn::SQL_ERROR);
         assert_eq!(state(HandleType::SQL_HANDLE_STMT, s), "07009");
-        assert!(SQLGetDiagField(HandleType::SQL_HANDLE_STMT, s, 0, DiagField::SQL_DIAG_RETURNCODE, (&mut rc16 as *mut i16).cast(), 0, &mut len).is_success());
+        assert!(SQLGetDiagField(
+            HandleType::SQL_HANDLE_STMT,
+            s,
+            0,
+            DiagField::SQL_DIAG_RETURNCODE,
+            (&mut rc16 as *mut i16).cast(),
+            0,
+            &mut len
+        )
+        .is_success());
         assert_eq!(rc16, SqlReturn::SQL_ERROR.0);
         // The next call starts clean.
         assert_eq!(SQLGetData(s, 1, CDataType::SQL_C_SLONG, (&mut v as *mut i32).cast(), 4, &mut ind), SqlReturn::SQL_SUCCESS);
         assert_eq!(v, 2);
-        assert!(SQLGetDiagField(HandleType::SQL_HANDLE_STMT, s, 0, DiagField::SQL_DIAG_NUMBER, (&mut n as *mut i32).cast(), 0, &mut len).is_success());
+        assert!(SQLGetDiagField(HandleType::SQL_HANDLE_STMT, s, 0, DiagField::SQL_DIAG_NUMBER, (&mut n as *mut i32).cast(), 0, &mut len)
+            .is_success());
         assert_eq!(n, 0);
-        assert!(SQLGetDiagField(HandleType::SQL_HANDLE_STMT, s, 0, DiagField::SQL_DIAG_RETURNCODE, (&mut rc16 as *mut i16).cast(), 0, &mut len).is_success());
+        assert!(SQLGetDiagField(
+            HandleType::SQL_HANDLE_STMT,
+            s,
+            0,
+            DiagField::SQL_DIAG_RETURNCODE,
+            (&mut rc16 as *mut i16).cast(),
+            0,
+            &mut len
+        )
+        .is_success());
         assert_eq!(rc16, SqlReturn::SQL_SUCCESS.0);
         assert_eq!(SQLFetch(s), SqlReturn::SQL_SUCCESS);
         assert_eq!(SQLFetch(s), SqlReturn::SQL_NO_DATA);

@@ -57,7 +57,10 @@ fn spec(kind: Kind, test: &str) -> Option<Spec> {
                 kind,
                 driver: common::debian_driver("psqlodbcw.so"),
                 by_path,
-                by_name: format!("DRIVER={{PostgreSQL Unicode}};Servername=127.0.0.1;Port=5432;Database=test;Username={};CommLog=0;Debug=0", common::pg_user()),
+                by_name: format!(
+                    "DRIVER={{PostgreSQL Unicode}};Servername=127.0.0.1;Port=5432;Database=test;Username={};CommLog=0;Debug=0",
+                    common::pg_user()
+                ),
                 by_dsn: "DSN=pg-test".into(),
             })
         }
@@ -175,7 +178,11 @@ fn r2_bulk(sp: &Spec) {
     // SAFETY: live statement; the buffers outlive the fetch loop and the unbind below.
     unsafe {
         rawh::ok_stmt(SQLBindCol(s, 1, CDataType::SQL_C_SLONG, (&mut rid as *mut i32).cast(), 4, &mut inds[0]), s, "SQLBindCol 1");
-        rawh::ok_stmt(SQLBindCol(s, 2, CDataType::SQL_C_CHAR, rtxt.as_mut_ptr().cast(), rtxt.len() as isize, &mut inds[1]), s, "SQLBindCol 2");
+        rawh::ok_stmt(
+            SQLBindCol(s, 2, CDataType::SQL_C_CHAR, rtxt.as_mut_ptr().cast(), rtxt.len() as isize, &mut inds[1]),
+            s,
+            "SQLBindCol 2",
+        );
         rawh::ok_stmt(SQLBindCol(s, 3, CDataType::SQL_C_DOUBLE, (&mut rval as *mut f64).cast(), 8, &mut inds[2]), s, "SQLBindCol 3");
     }
     let mut n = 0;
@@ -256,7 +263,13 @@ fn r3_data_at_exec(sp: &Spec) {
     bind_param(s, 2, CDataType::SQL_C_CHAR, SqlDataType::SQL_LONGVARCHAR, body.len(), token, 0, &mut body_ind);
     // SAFETY: live prepared statement.
     let rc = unsafe { SQLExecute(s) };
-    assert_eq!(rc, SqlReturn::SQL_NEED_DATA, "R3 {:?}: SQLExecute with a DAE parameter returns SQL_NEED_DATA: {}", sp.kind, rawh::diag_text(HandleType::SQL_HANDLE_STMT, s));
+    assert_eq!(
+        rc,
+        SqlReturn::SQL_NEED_DATA,
+        "R3 {:?}: SQLExecute with a DAE parameter returns SQL_NEED_DATA: {}",
+        sp.kind,
+        rawh::diag_text(HandleType::SQL_HANDLE_STMT, s)
+    );
     let mut got: SqlPointer = null_mut();
     // SAFETY: live statement in NEED_DATA; valid out pointer.
     let rc = unsafe { SQLParamData(s, &mut got) };
@@ -372,9 +385,17 @@ fn r5_catalog(sp: &Spec) {
 fn r6_cases(kind: Kind) -> [(&'static str, &'static str, &'static str); 2] {
     match kind {
         // libsqlite3odbc reports every sqlite3_prepare failure as HY000 with SQLite's text.
-        Kind::Sqlite => [("SELECT * FROM no_such_table_r6", "HY000", "no such table: no_such_table_r6"), ("SELEC 1", "HY000", "syntax error")],
-        Kind::Postgres => [("SELECT * FROM no_such_table_r6", "42P01", "relation \"no_such_table_r6\" does not exist"), ("SELEC 1", "42601", "syntax error at or near \"SELEC\"")],
-        Kind::Mariadb => [("SELECT * FROM no_such_table_r6", "42S02", "Table 'test.no_such_table_r6' doesn't exist"), ("SELEC 1", "42000", "You have an error in your SQL syntax")],
+        Kind::Sqlite => {
+            [("SELECT * FROM no_such_table_r6", "HY000", "no such table: no_such_table_r6"), ("SELEC 1", "HY000", "syntax error")]
+        }
+        Kind::Postgres => [
+            ("SELECT * FROM no_such_table_r6", "42P01", "relation \"no_such_table_r6\" does not exist"),
+            ("SELEC 1", "42601", "syntax error at or near \"SELEC\""),
+        ],
+        Kind::Mariadb => [
+            ("SELECT * FROM no_such_table_r6", "42S02", "Table 'test.no_such_table_r6' doesn't exist"),
+            ("SELEC 1", "42000", "You have an error in your SQL syntax"),
+        ],
     }
 }
 
@@ -392,7 +413,12 @@ fn r6_driver_error(sp: &Spec) {
         // text as the same statement gives when the driver is called without the DM.
         assert_eq!(first, &plain, "R6 {:?}: {sql}: DM record differs from the driver's own record", sp.kind);
         assert_eq!(first.state, want_state, "R6 {:?}: {sql}: SQLSTATE (message: {})", sp.kind, first.message);
-        assert!(first.message.contains(want_text), "R6 {:?}: {sql}: message {:?} lacks the driver's text {want_text:?}", sp.kind, first.message);
+        assert!(
+            first.message.contains(want_text),
+            "R6 {:?}: {sql}: message {:?} lacks the driver's text {want_text:?}",
+            sp.kind,
+            first.message
+        );
         rawh::free_stmt(s);
     }
     rawh::disconnect(env, dbc);

@@ -119,7 +119,9 @@ fn new_dbc() -> (SqlHandle, SqlHandle) {
 
 fn connect(d: SqlHandle, cs: &str) {
     // SAFETY: live dbc; the string outlives the call.
-    let rc = unsafe { SQLDriverConnect(d, null_mut(), cs.as_ptr(), cs.len() as i16, null_mut(), 0, null_mut(), DriverCompletion::SQL_DRIVER_NOPROMPT) };
+    let rc = unsafe {
+        SQLDriverConnect(d, null_mut(), cs.as_ptr(), cs.len() as i16, null_mut(), 0, null_mut(), DriverCompletion::SQL_DRIVER_NOPROMPT)
+    };
     assert!(rc.is_success(), "connect {cs}: {rc:?} {:?}", diag(HandleType::SQL_HANDLE_DBC, d));
 }
 
@@ -467,7 +469,9 @@ fn unknown_connection_attribute_before_connect_is_stored_sqlite_after_connect_fo
     // At connect the replay fails in the driver (or is accepted): never an error (IM006 is a warning).
     let cs = sqlite_cs("unknown-stored");
     // SAFETY: live dbc; the string outlives the call.
-    let rc = unsafe { SQLDriverConnect(d, null_mut(), cs.as_ptr(), cs.len() as i16, null_mut(), 0, null_mut(), DriverCompletion::SQL_DRIVER_NOPROMPT) };
+    let rc = unsafe {
+        SQLDriverConnect(d, null_mut(), cs.as_ptr(), cs.len() as i16, null_mut(), 0, null_mut(), DriverCompletion::SQL_DRIVER_NOPROMPT)
+    };
     assert!(rc.is_success(), "{:?}", diag(HandleType::SQL_HANDLE_DBC, d));
     disconnect(env, d);
 }
@@ -497,7 +501,8 @@ fn s2_2_im016_async_stmt_event_on_connection_and_dm_only_event_attributes() {
     assert_eq!(rc, SqlReturn::SQL_SUCCESS);
     let mut back: usize = 0;
     // SAFETY: a pointer-sized buffer.
-    let rc = unsafe { SQLGetConnectAttr(d, ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT, (&mut back as *mut usize).cast(), SQL_IS_POINTER, null_mut()) };
+    let rc =
+        unsafe { SQLGetConnectAttr(d, ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT, (&mut back as *mut usize).cast(), SQL_IS_POINTER, null_mut()) };
     assert_eq!(rc, SqlReturn::SQL_SUCCESS);
     assert_eq!(back, &mut ev as *mut u64 as usize);
     // §2.4: only the DM sets the notification callback and context.
@@ -510,7 +515,8 @@ fn s2_2_im016_async_stmt_event_on_connection_and_dm_only_event_attributes() {
     connect(d, &sqlite_cs("dbc-event"));
     let mut back2: usize = 0;
     // SAFETY: a pointer-sized buffer.
-    let rc = unsafe { SQLGetConnectAttr(d, ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT, (&mut back2 as *mut usize).cast(), SQL_IS_POINTER, null_mut()) };
+    let rc =
+        unsafe { SQLGetConnectAttr(d, ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT, (&mut back2 as *mut usize).cast(), SQL_IS_POINTER, null_mut()) };
     assert_eq!(rc, SqlReturn::SQL_SUCCESS);
     assert_eq!(back2, back);
     disconnect(env, d);
@@ -528,10 +534,16 @@ fn s2_4_statement_notification_attributes_are_hy092_and_event_is_dm_state() {
         assert_eq!(diag(HandleType::SQL_HANDLE_STMT, s).0, "HY092");
     }
     // SAFETY: live statement; the value is only stored.
-    assert_eq!(unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, 0x1234 as SqlPointer, SQL_IS_POINTER) }, SqlReturn::SQL_SUCCESS);
+    assert_eq!(
+        unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, 0x1234 as SqlPointer, SQL_IS_POINTER) },
+        SqlReturn::SQL_SUCCESS
+    );
     let mut v: usize = 0;
     // SAFETY: pointer-sized buffer.
-    assert_eq!(unsafe { SQLGetStmtAttr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, (&mut v as *mut usize).cast(), SQL_IS_POINTER, null_mut()) }, SqlReturn::SQL_SUCCESS);
+    assert_eq!(
+        unsafe { SQLGetStmtAttr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, (&mut v as *mut usize).cast(), SQL_IS_POINTER, null_mut()) },
+        SqlReturn::SQL_SUCCESS
+    );
     assert_eq!(v, 0x1234);
     disconnect(env, d);
 }
@@ -562,10 +574,16 @@ fn explicit_ard(cs: &str, table_sql: &str) {
     let mut ind: isize = 0;
     // SAFETY: live handles; `dummy`, `value` and `ind` outlive the fetch.
     unsafe {
-        assert_eq!(SQLAllocHandle(HandleType::SQL_HANDLE_DESC, d, &mut desc), SqlReturn::SQL_SUCCESS, "{:?}", diag(HandleType::SQL_HANDLE_DBC, d));
+        assert_eq!(
+            SQLAllocHandle(HandleType::SQL_HANDLE_DESC, d, &mut desc),
+            SqlReturn::SQL_SUCCESS,
+            "{:?}",
+            diag(HandleType::SQL_HANDLE_DBC, d)
+        );
         // Give the explicit descriptor an ARD shape: bind on the implicit ARD, copy it.
         assert!(SQLBindCol(s, 1, CDataType::SQL_C_SLONG, (&mut dummy as *mut i32).cast(), 4, &mut ind).is_success());
-        let rc = SQLGetStmtAttr(s, StmtAttr::SQL_ATTR_APP_ROW_DESC, (&mut implicit_ard as *mut SqlHandle).cast(), SQL_IS_POINTER, null_mut());
+        let rc =
+            SQLGetStmtAttr(s, StmtAttr::SQL_ATTR_APP_ROW_DESC, (&mut implicit_ard as *mut SqlHandle).cast(), SQL_IS_POINTER, null_mut());
         assert!(rc.is_success(), "{:?}", diag(HandleType::SQL_HANDLE_STMT, s));
         let rc = SQLCopyDesc(implicit_ard, desc);
         assert!(rc.is_success(), "{:?}", diag(HandleType::SQL_HANDLE_DESC, desc));
@@ -597,10 +615,15 @@ fn explicit_ard(cs: &str, table_sql: &str) {
         // Reverting to the implicit ARD: SQL_NULL_HANDLE; the implicit ARD's DM handle again.
         assert!(SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_APP_ROW_DESC, null_mut(), SQL_IS_POINTER).is_success());
         let mut back: SqlHandle = null_mut();
-        assert!(SQLGetStmtAttr(s, StmtAttr::SQL_ATTR_APP_ROW_DESC, (&mut back as *mut SqlHandle).cast(), SQL_IS_POINTER, null_mut()).is_success());
+        assert!(SQLGetStmtAttr(s, StmtAttr::SQL_ATTR_APP_ROW_DESC, (&mut back as *mut SqlHandle).cast(), SQL_IS_POINTER, null_mut())
+            .is_success());
         assert_eq!(back, implicit_ard);
         // The statement's own implicit ARD may be set back explicitly.
-        assert!(SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_APP_ROW_DESC, implicit_ard, SQL_IS_POINTER).is_success(), "{:?}", diag(HandleType::SQL_HANDLE_STMT, s));
+        assert!(
+            SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_APP_ROW_DESC, implicit_ard, SQL_IS_POINTER).is_success(),
+            "{:?}",
+            diag(HandleType::SQL_HANDLE_STMT, s)
+        );
         // A garbage descriptor handle is HY024.
         assert_eq!(SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_APP_ROW_DESC, 0x7777_0004 as SqlPointer, SQL_IS_POINTER), SqlReturn::SQL_ERROR);
         assert_eq!(diag(HandleType::SQL_HANDLE_STMT, s).0, "HY024");
@@ -642,7 +665,8 @@ fn implicit_ird(cs: &str, driver_has_descriptors: bool) {
         // through the DM handle (no SQL_INVALID_HANDLE).
         let mut count: i16 = 0;
         // SAFETY: live descriptor; a SQLSMALLINT buffer.
-        let rc = unsafe { SQLGetDescField(ird, 0, DescField::SQL_DESC_COUNT, (&mut count as *mut i16).cast(), SQL_IS_SMALLINT, null_mut()) };
+        let rc =
+            unsafe { SQLGetDescField(ird, 0, DescField::SQL_DESC_COUNT, (&mut count as *mut i16).cast(), SQL_IS_SMALLINT, null_mut()) };
         assert_ne!(rc, SqlReturn::SQL_INVALID_HANDLE);
     }
     // SAFETY: live handles.
@@ -660,7 +684,10 @@ fn implicit_ird(cs: &str, driver_has_descriptors: bool) {
     // The wrapper goes with its statement.
     let mut c2: i16 = 0;
     // SAFETY: a stale handle is the input under test.
-    assert_eq!(unsafe { SQLGetDescField(ird, 0, DescField::SQL_DESC_COUNT, (&mut c2 as *mut i16).cast(), 0, null_mut()) }, SqlReturn::SQL_INVALID_HANDLE);
+    assert_eq!(
+        unsafe { SQLGetDescField(ird, 0, DescField::SQL_DESC_COUNT, (&mut c2 as *mut i16).cast(), 0, null_mut()) },
+        SqlReturn::SQL_INVALID_HANDLE
+    );
     disconnect(env, d);
 }
 
@@ -725,7 +752,18 @@ fn s4_7_stmt_attr_hy010_while_need_data() {
     // SAFETY: live statement; the indicator outlives the execution.
     unsafe {
         assert!(SQLPrepare(s, sql.as_ptr(), sql.len() as i32).is_success());
-        let rc = SQLBindParameter(s, 1, ParamIoType::SQL_PARAM_INPUT, CDataType::SQL_C_CHAR, SqlDataType::SQL_VARCHAR, 10, 0, 1 as SqlPointer, 0, &mut ind);
+        let rc = SQLBindParameter(
+            s,
+            1,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_CHAR,
+            SqlDataType::SQL_VARCHAR,
+            10,
+            0,
+            1 as SqlPointer,
+            0,
+            &mut ind,
+        );
         assert!(rc.is_success(), "{:?}", diag(HandleType::SQL_HANDLE_STMT, s));
         assert_eq!(SQLExecute(s), SqlReturn::SQL_NEED_DATA);
         // S8: SQLSetStmtAttr is HY010 (§4.7); SQLGetStmtAttr is allowed.
@@ -806,7 +844,8 @@ fn sqldrivers_reads_the_ini_files() {
             break;
         }
         assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{:?}", diag(HandleType::SQL_HANDLE_ENV, env));
-        let pairs: Vec<String> = attrs[..al as usize].split(|b| *b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+        let pairs: Vec<String> =
+            attrs[..al as usize].split(|b| *b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
         // The list ends with two NULs.
         assert_eq!(&attrs[al as usize - 1..al as usize + 1], &[0, 0]);
         found.push((String::from_utf8_lossy(&desc[..dl as usize]).into_owned(), pairs));
@@ -854,7 +893,12 @@ fn s1_13_odbc2_option_functions_map_to_attributes() {
         assert!(SQLGetStmtOption(s, StmtAttr::SQL_ATTR_MAX_ROWS.0 as u16, (&mut rows as *mut usize).cast()).is_success());
     }
     assert_eq!(rows, 5);
-    for id in [FunctionId::SQL_API_SQLSETCONNECTOPTION, FunctionId::SQL_API_SQLGETCONNECTOPTION, FunctionId::SQL_API_SQLSETSTMTOPTION, FunctionId::SQL_API_SQLGETSTMTOPTION] {
+    for id in [
+        FunctionId::SQL_API_SQLSETCONNECTOPTION,
+        FunctionId::SQL_API_SQLGETCONNECTOPTION,
+        FunctionId::SQL_API_SQLSETSTMTOPTION,
+        FunctionId::SQL_API_SQLGETSTMTOPTION,
+    ] {
         assert_eq!(get_functions(d, id.0), (SqlReturn::SQL_SUCCESS, 1), "{id:?}");
     }
     disconnect(env, d);

@@ -86,7 +86,16 @@ fn connect(name: &'static str, cs: &str, narrow_only: bool) -> Conn {
         assert_eq!(SQLAllocHandle(HandleType::SQL_HANDLE_ENV, null_mut(), &mut env), SqlReturn::SQL_SUCCESS);
         assert_eq!(SQLSetEnvAttr(env, EnvAttr::SQL_ATTR_ODBC_VERSION, SQL_OV_ODBC3 as usize as SqlPointer, 0), SqlReturn::SQL_SUCCESS);
         assert_eq!(SQLAllocHandle(HandleType::SQL_HANDLE_DBC, env, &mut dbc), SqlReturn::SQL_SUCCESS);
-        let rc = SQLDriverConnect(dbc, null_mut(), cs.as_ptr(), cs.len() as i16, null_mut(), 0, null_mut(), DriverCompletion::SQL_DRIVER_NOPROMPT);
+        let rc = SQLDriverConnect(
+            dbc,
+            null_mut(),
+            cs.as_ptr(),
+            cs.len() as i16,
+            null_mut(),
+            0,
+            null_mut(),
+            DriverCompletion::SQL_DRIVER_NOPROMPT,
+        );
         assert!(rc.is_success(), "{name} connect: {rc:?} {:?}", diags(HandleType::SQL_HANDLE_DBC, dbc));
     }
     Conn { env, dbc, name, narrow_only }
@@ -314,11 +323,31 @@ fn catalog(c: &Conn, s: SqlHandle) {
         assert_eq!(first_state(s), "HY100");
         assert_eq!(SQLStatisticsW(s, null(), 0, null(), 0, t.as_ptr(), 3, SQL_INDEX_ALL, 9), SqlReturn::SQL_ERROR);
         assert_eq!(first_state(s), "HY101");
-        assert_eq!(SQLSpecialColumns(s, RowIdentifier(3), null(), 0, null(), 0, b"rrc".as_ptr(), 3, SQL_SCOPE_SESSION, Nullability::SQL_NULLABLE), SqlReturn::SQL_ERROR);
+        assert_eq!(
+            SQLSpecialColumns(s, RowIdentifier(3), null(), 0, null(), 0, b"rrc".as_ptr(), 3, SQL_SCOPE_SESSION, Nullability::SQL_NULLABLE),
+            SqlReturn::SQL_ERROR
+        );
         assert_eq!(first_state(s), "HY097");
-        assert_eq!(SQLSpecialColumnsW(s, RowIdentifier::SQL_BEST_ROWID, null(), 0, null(), 0, t.as_ptr(), 3, 3, Nullability::SQL_NULLABLE), SqlReturn::SQL_ERROR);
+        assert_eq!(
+            SQLSpecialColumnsW(s, RowIdentifier::SQL_BEST_ROWID, null(), 0, null(), 0, t.as_ptr(), 3, 3, Nullability::SQL_NULLABLE),
+            SqlReturn::SQL_ERROR
+        );
         assert_eq!(first_state(s), "HY098");
-        assert_eq!(SQLSpecialColumns(s, RowIdentifier::SQL_BEST_ROWID, null(), 0, null(), 0, b"rrc".as_ptr(), 3, SQL_SCOPE_SESSION, Nullability(2)), SqlReturn::SQL_ERROR);
+        assert_eq!(
+            SQLSpecialColumns(
+                s,
+                RowIdentifier::SQL_BEST_ROWID,
+                null(),
+                0,
+                null(),
+                0,
+                b"rrc".as_ptr(),
+                3,
+                SQL_SCOPE_SESSION,
+                Nullability(2)
+            ),
+            SqlReturn::SQL_ERROR
+        );
         assert_eq!(first_state(s), "HY099");
         // Valid SQLStatistics / SQLSpecialColumns go through.
         let rc = SQLStatisticsW(s, null(), 0, null(), 0, t.as_ptr(), 3, SQL_INDEX_ALL, SQL_QUICK);
@@ -342,7 +371,18 @@ fn data_at_exec(c: &Conn, s: SqlHandle) {
         assert_eq!(count, 2, "{}", c.name);
         let mut id: i32 = 3;
         let mut id_ind: SqlLen = 0;
-        let rc = SQLBindParameter(s, 1, ParamIoType::SQL_PARAM_INPUT, CDataType::SQL_C_LONG, SqlDataType::SQL_INTEGER, 0, 0, (&mut id as *mut i32).cast(), 0, &mut id_ind);
+        let rc = SQLBindParameter(
+            s,
+            1,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_LONG,
+            SqlDataType::SQL_INTEGER,
+            0,
+            0,
+            (&mut id as *mut i32).cast(),
+            0,
+            &mut id_ind,
+        );
         assert!(rc.is_success(), "{}: {:?}", c.name, states(s));
         // SQL_LEN_DATA_AT_EXEC(0); the value pointer is the application's token.
         // libsqlite3odbc needs the total length in SQL_LEN_DATA_AT_EXEC(length) to accept a
@@ -351,14 +391,56 @@ fn data_at_exec(c: &Conn, s: SqlHandle) {
         let total: SqlLen = if c.narrow_only { 11 } else { 0 };
         let mut ind: SqlLen = SQL_LEN_DATA_AT_EXEC_OFFSET - total;
         let token = 2usize as SqlPointer;
-        let rc = SQLBindParameter(s, 2, ParamIoType::SQL_PARAM_INPUT, CDataType::SQL_C_CHAR, SqlDataType::SQL_VARCHAR, 100, 0, token, 0, &mut ind);
+        let rc = SQLBindParameter(
+            s,
+            2,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_CHAR,
+            SqlDataType::SQL_VARCHAR,
+            100,
+            0,
+            token,
+            0,
+            &mut ind,
+        );
         assert!(rc.is_success(), "{}: {:?}", c.name, states(s));
         // DM checks of SQLBindParameter (§4.1).
-        assert_eq!(SQLBindParameter(s, 0, ParamIoType::SQL_PARAM_INPUT, CDataType::SQL_C_CHAR, SqlDataType::SQL_VARCHAR, 10, 0, token, 0, &mut ind), SqlReturn::SQL_ERROR);
+        assert_eq!(
+            SQLBindParameter(
+                s,
+                0,
+                ParamIoType::SQL_PARAM_INPUT,
+                CDataType::SQL_C_CHAR,
+                SqlDataType::SQL_VARCHAR,
+                10,
+                0,
+                token,
+                0,
+                &mut ind
+            ),
+            SqlReturn::SQL_ERROR
+        );
         assert_eq!(first_state(s), "07009");
-        assert_eq!(SQLBindParameter(s, 2, ParamIoType(3), CDataType::SQL_C_CHAR, SqlDataType::SQL_VARCHAR, 10, 0, token, 0, &mut ind), SqlReturn::SQL_ERROR);
+        assert_eq!(
+            SQLBindParameter(s, 2, ParamIoType(3), CDataType::SQL_C_CHAR, SqlDataType::SQL_VARCHAR, 10, 0, token, 0, &mut ind),
+            SqlReturn::SQL_ERROR
+        );
         assert_eq!(first_state(s), "HY105");
-        assert_eq!(SQLBindParameter(s, 2, ParamIoType::SQL_PARAM_INPUT, CDataType::SQL_C_CHAR, SqlDataType::SQL_VARCHAR, 10, 0, token, -1, &mut ind), SqlReturn::SQL_ERROR);
+        assert_eq!(
+            SQLBindParameter(
+                s,
+                2,
+                ParamIoType::SQL_PARAM_INPUT,
+                CDataType::SQL_C_CHAR,
+                SqlDataType::SQL_VARCHAR,
+                10,
+                0,
+                token,
+                -1,
+                &mut ind
+            ),
+            SqlReturn::SQL_ERROR
+        );
         assert_eq!(first_state(s), "HY090");
         // HY010 (DM): SQLPutData before the NEED_DATA sequence.
         assert_eq!(SQLPutData(s, b"x".as_ptr() as SqlPointer, 1), SqlReturn::SQL_ERROR);

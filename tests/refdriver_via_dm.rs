@@ -30,7 +30,16 @@ fn connect(cs: &str) -> SqlHandle {
         SQLAllocHandle(HandleType::SQL_HANDLE_ENV, null_mut(), &mut env);
         SQLSetEnvAttr(env, EnvAttr::SQL_ATTR_ODBC_VERSION, SQL_OV_ODBC3_80 as usize as SqlPointer, 0);
         SQLAllocHandle(HandleType::SQL_HANDLE_DBC, env, &mut dbc);
-        let rc = SQLDriverConnect(dbc, null_mut(), cs.as_ptr(), cs.len() as i16, null_mut(), 0, null_mut(), DriverCompletion::SQL_DRIVER_NOPROMPT);
+        let rc = SQLDriverConnect(
+            dbc,
+            null_mut(),
+            cs.as_ptr(),
+            cs.len() as i16,
+            null_mut(),
+            0,
+            null_mut(),
+            DriverCompletion::SQL_DRIVER_NOPROMPT,
+        );
         assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{:?}", diag(HandleType::SQL_HANDLE_DBC, dbc));
     }
     dbc

@@ -71,7 +71,18 @@ fn trace_has_entry_exit_lines_with_names_and_return_codes_and_masks_pwd() {
     assert!(unsafe { SQLAllocHandle(HandleType::SQL_HANDLE_DBC, env, &mut dbc_w) }.is_success());
     let cs_w: Vec<u16> = format!("{};PWD={{{SECRET};x}}", common::sqlite_conn_str(&db)).encode_utf16().collect();
     // SAFETY: live dbc; the string outlives the call.
-    let rc = unsafe { SQLDriverConnectW(dbc_w, null_mut(), cs_w.as_ptr(), cs_w.len() as i16, null_mut(), 0, null_mut(), DriverCompletion::SQL_DRIVER_NOPROMPT) };
+    let rc = unsafe {
+        SQLDriverConnectW(
+            dbc_w,
+            null_mut(),
+            cs_w.as_ptr(),
+            cs_w.len() as i16,
+            null_mut(),
+            0,
+            null_mut(),
+            DriverCompletion::SQL_DRIVER_NOPROMPT,
+        )
+    };
     rawh::ok(rc, HandleType::SQL_HANDLE_DBC, dbc_w, "SQLDriverConnectW");
     // SAFETY: live, connected dbc.
     unsafe {
@@ -82,18 +93,41 @@ fn trace_has_entry_exit_lines_with_names_and_return_codes_and_masks_pwd() {
 
     let lines = captured();
     let has = |prefix: &str| lines.iter().any(|l| l.starts_with(prefix));
-    for f in ["SQLAllocHandle", "SQLSetEnvAttr", "SQLDriverConnect", "SQLDriverConnectW", "SQLExecDirect", "SQLNumResultCols", "SQLFetch", "SQLGetData", "SQLFreeHandle", "SQLDisconnect"] {
+    for f in [
+        "SQLAllocHandle",
+        "SQLSetEnvAttr",
+        "SQLDriverConnect",
+        "SQLDriverConnectW",
+        "SQLExecDirect",
+        "SQLNumResultCols",
+        "SQLFetch",
+        "SQLGetData",
+        "SQLFreeHandle",
+        "SQLDisconnect",
+    ] {
         assert!(has(&format!("Entry {f} ")), "no `Entry {f}` line in the trace:\n{}", lines.join("\n"));
         assert!(has(&format!("Exit  {f} -> ")), "no `Exit  {f} -> <rc>` line in the trace:\n{}", lines.join("\n"));
     }
     // Exit lines carry the return code.
-    assert!(lines.iter().any(|l| l.starts_with("Exit  SQLDriverConnect -> ") && l.contains("SQL_SUCCESS")), "SQLDriverConnect's exit shows its return code");
-    assert!(lines.iter().any(|l| l.starts_with("Exit  SQLFetch -> ") && l.contains("SQL_NO_DATA")), "the last SQLFetch's exit shows SQL_NO_DATA");
+    assert!(
+        lines.iter().any(|l| l.starts_with("Exit  SQLDriverConnect -> ") && l.contains("SQL_SUCCESS")),
+        "SQLDriverConnect's exit shows its return code"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("Exit  SQLFetch -> ") && l.contains("SQL_NO_DATA")),
+        "the last SQLFetch's exit shows SQL_NO_DATA"
+    );
     // The connect entries show the connection string, password masked.
     let entry = lines.iter().find(|l| l.starts_with("Entry SQLDriverConnect ")).unwrap();
-    assert!(entry.contains("UID=tracer") && entry.contains("PWD=****") && entry.contains("StepAPI=1"), "SQLDriverConnect's entry traces the (masked) connection string: {entry}");
+    assert!(
+        entry.contains("UID=tracer") && entry.contains("PWD=****") && entry.contains("StepAPI=1"),
+        "SQLDriverConnect's entry traces the (masked) connection string: {entry}"
+    );
     let entry_w = lines.iter().find(|l| l.starts_with("Entry SQLDriverConnectW ")).unwrap();
-    assert!(entry_w.contains("PWD=****") && entry_w.contains("StepAPI=1"), "SQLDriverConnectW's entry traces the (masked) connection string: {entry_w}");
+    assert!(
+        entry_w.contains("PWD=****") && entry_w.contains("StepAPI=1"),
+        "SQLDriverConnectW's entry traces the (masked) connection string: {entry_w}"
+    );
     assert_no_secret(&lines, "trace");
 }
 
@@ -119,6 +153,9 @@ fn connect_errors_and_their_traces_mask_pwd() {
     // SAFETY: live env without connections.
     unsafe { SQLFreeHandle(HandleType::SQL_HANDLE_ENV, env) };
     let lines = captured();
-    assert!(lines.iter().any(|l| l.starts_with("Exit  SQLDriverConnect -> ") && l.contains("SQL_ERROR")), "failed connects are traced with SQL_ERROR");
+    assert!(
+        lines.iter().any(|l| l.starts_with("Exit  SQLDriverConnect -> ") && l.contains("SQL_ERROR")),
+        "failed connects are traced with SQL_ERROR"
+    );
     assert_no_secret(&lines, "trace of failed connects");
 }

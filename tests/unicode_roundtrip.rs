@@ -141,8 +141,27 @@ fn roundtrip(d: Drv, form: Form, test: &str) {
         let mut ind = bytes as SqlLen;
         // SAFETY: live prepared statement; every buffer outlives the SQLExecute below.
         unsafe {
-            rawh::ok_stmt(SQLBindParameter(s, 1, ParamIoType::SQL_PARAM_INPUT, CDataType::SQL_C_SLONG, SqlDataType::SQL_INTEGER, 10, 0, (&mut id as *mut i32).cast(), 4, &mut id_ind), s, "bind id");
-            rawh::ok_stmt(SQLBindParameter(s, 2, ParamIoType::SQL_PARAM_INPUT, ctype, sqltype, chars, 0, ptr, bytes as SqlLen, &mut ind), s, "bind s");
+            rawh::ok_stmt(
+                SQLBindParameter(
+                    s,
+                    1,
+                    ParamIoType::SQL_PARAM_INPUT,
+                    CDataType::SQL_C_SLONG,
+                    SqlDataType::SQL_INTEGER,
+                    10,
+                    0,
+                    (&mut id as *mut i32).cast(),
+                    4,
+                    &mut id_ind,
+                ),
+                s,
+                "bind id",
+            );
+            rawh::ok_stmt(
+                SQLBindParameter(s, 2, ParamIoType::SQL_PARAM_INPUT, ctype, sqltype, chars, 0, ptr, bytes as SqlLen, &mut ind),
+                s,
+                "bind s",
+            );
             rawh::ok_stmt(SQLExecute(s), s, &format!("{d:?}/{form:?} parameter insert of sample {k}"));
         }
     }
@@ -179,20 +198,34 @@ fn roundtrip(d: Drv, form: Form, test: &str) {
         Form::A => {
             let mut name = [0u8; 128];
             // SAFETY: live statement with a result set; buffers of the sizes passed.
-            let rc = unsafe { SQLDescribeCol(s, 1, name.as_mut_ptr(), name.len() as i16, &mut len, &mut ty, &mut size, &mut digits, &mut nullable) };
+            let rc = unsafe {
+                SQLDescribeCol(s, 1, name.as_mut_ptr(), name.len() as i16, &mut len, &mut ty, &mut size, &mut digits, &mut nullable)
+            };
             rawh::ok_stmt(rc, s, "SQLDescribeCol");
             assert_eq!(len as usize, alias.len(), "{d:?}: SQLDescribeCol NameLength counts UTF-8 bytes");
-            assert_eq!(&name[..alias.len()], alias.as_bytes(), "{d:?}: SQLDescribeCol name is the alias in UTF-8: {:?}", String::from_utf8_lossy(&name[..len.max(0) as usize]));
+            assert_eq!(
+                &name[..alias.len()],
+                alias.as_bytes(),
+                "{d:?}: SQLDescribeCol name is the alias in UTF-8: {:?}",
+                String::from_utf8_lossy(&name[..len.max(0) as usize])
+            );
             assert_eq!(name[alias.len()], 0, "NUL-terminated");
         }
         Form::W => {
             let mut name = [0u16; 64];
             // SAFETY: as above, BufferLength in characters.
-            let rc = unsafe { SQLDescribeColW(s, 1, name.as_mut_ptr(), name.len() as i16, &mut len, &mut ty, &mut size, &mut digits, &mut nullable) };
+            let rc = unsafe {
+                SQLDescribeColW(s, 1, name.as_mut_ptr(), name.len() as i16, &mut len, &mut ty, &mut size, &mut digits, &mut nullable)
+            };
             rawh::ok_stmt(rc, s, "SQLDescribeColW");
             let want: Vec<u16> = alias.encode_utf16().collect();
             assert_eq!(len as usize, want.len(), "{d:?}: SQLDescribeColW NameLength counts UTF-16 units");
-            assert_eq!(&name[..want.len()], &want[..], "{d:?}: SQLDescribeColW name is the alias in UTF-16: {:?}", String::from_utf16_lossy(&name[..len.max(0) as usize]));
+            assert_eq!(
+                &name[..want.len()],
+                &want[..],
+                "{d:?}: SQLDescribeColW name is the alias in UTF-16: {:?}",
+                String::from_utf16_lossy(&name[..len.max(0) as usize])
+            );
             assert_eq!(name[want.len()], 0, "NUL-terminated");
         }
     }
@@ -284,7 +317,11 @@ fn describe_truncated(d: Drv, form: Form, test: &str) {
             assert_eq!(len as usize, alias.len(), "{d:?}: SQLDescribeCol gives the full length in bytes");
             let nul = name.iter().position(|&b| b == 0).expect("NUL-terminated within the buffer");
             assert!(alias.as_bytes().starts_with(&name[..nul]), "{d:?}: the truncated name is a prefix of the alias: {:?}", &name[..nul]);
-            assert!(std::str::from_utf8(&name[..nul]).is_ok(), "{d:?}: the truncated name is not cut inside a character: {:?}", &name[..nul]);
+            assert!(
+                std::str::from_utf8(&name[..nul]).is_ok(),
+                "{d:?}: the truncated name is not cut inside a character: {:?}",
+                &name[..nul]
+            );
         }
         Form::W => {
             let mut wname = [0xFFFFu16; 3];

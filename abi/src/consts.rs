@@ -662,12 +662,7 @@ odbc_values! { INFO_VALUES;
 
 /// Constants that unixODBC's headers do not define (Windows SDK only); §0, §7.6.
 /// `tests/header_values.rs` checks that each is absent from unixODBC's headers.
-pub const NOT_IN_UNIXODBC: &[&str] = &[
-    "SQL_ATTR_ASYNC_DBC_EVENT",
-    "SQL_CP_DRIVER_AWARE",
-    "SQL_API_SQLCOMPLETEASYNC",
-    "SQL_APD_TYPE",
-];
+pub const NOT_IN_UNIXODBC: &[&str] = &["SQL_ATTR_ASYNC_DBC_EVENT", "SQL_CP_DRIVER_AWARE", "SQL_API_SQLCOMPLETEASYNC", "SQL_APD_TYPE"];
 
 /// Constants this crate defines beyond unixODBC's headers, with their Windows SDK values:
 /// absent from unixODBC, or (SQL_API_SQLCANCELHANDLE, §6.6, §7.6) defined there with a

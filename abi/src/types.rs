@@ -35,5 +35,4 @@ pub const SQL_NULL_HANDLE: SqlHandle = std::ptr::null_mut();
 /// `typedef SQLRETURN (SQL_API *SQL_ASYNC_NOTIFICATION_CALLBACK)(SQLPOINTER pContext, BOOL fLast);`
 /// (sqlspi.h). The DM hands a pointer of this type to the driver; the driver calls it
 /// from its own thread after each SQL_STILL_EXECUTING (§2.7, §2.8).
-pub type SqlAsyncNotificationCallback =
-    unsafe extern "C" fn(context: SqlPointer, f_last: Bool) -> crate::SqlReturn;
+pub type SqlAsyncNotificationCallback = unsafe extern "C" fn(context: SqlPointer, f_last: Bool) -> crate::SqlReturn;

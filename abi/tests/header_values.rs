@@ -80,42 +80,26 @@ fn notice(text: &str) {
 }
 
 fn work_dir(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("header_values-{test}-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("header_values-{test}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
 }
 
 fn includes() -> String {
-    HEADERS
-        .iter()
-        .map(|h| format!("#include <{h}>\n"))
-        .collect()
+    HEADERS.iter().map(|h| format!("#include <{h}>\n")).collect()
 }
 
 /// Compiles a probe that includes the four headers. `false` (after printing the SKIPPED
 /// notice) when `cc` or the headers are missing.
 fn toolchain_available(dir: &Path, test: &str) -> bool {
     let probe = dir.join("probe.c");
-    std::fs::write(
-        &probe,
-        format!("{}int main(void) {{ return 0; }}\n", includes()),
-    )
-    .unwrap();
-    let why = match Command::new("cc")
-        .arg("-c")
-        .arg(&probe)
-        .arg("-o")
-        .arg(dir.join("probe.o"))
-        .output()
-    {
+    std::fs::write(&probe, format!("{}int main(void) {{ return 0; }}\n", includes())).unwrap();
+    let why = match Command::new("cc").arg("-c").arg(&probe).arg("-o").arg(dir.join("probe.o")).output() {
         Err(e) => format!("cannot run `cc`: {e}"),
-        Ok(out) if !out.status.success() => format!(
-            "`cc` cannot compile #include <{}>:\n{}",
-            HEADERS.join(">, <"),
-            String::from_utf8_lossy(&out.stderr)
-        ),
+        Ok(out) if !out.status.success() => {
+            format!("`cc` cannot compile #include <{}>:\n{}", HEADERS.join(">, <"), String::from_utf8_lossy(&out.stderr))
+        }
         Ok(_) => return true,
     };
     let msg = format!(
@@ -131,9 +115,7 @@ fn toolchain_available(dir: &Path, test: &str) -> bool {
 }
 
 fn run(cmd: &mut Command, what: &str) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{what} failed ({}):\n{}{}",
@@ -149,24 +131,13 @@ fn compile_and_run(dir: &Path, stem: &str, source: &str) -> String {
     let c = dir.join(format!("{stem}.c"));
     let exe = dir.join(stem);
     std::fs::write(&c, source).unwrap();
-    run(
-        Command::new("cc")
-            .arg("-std=gnu11")
-            .arg(&c)
-            .arg("-o")
-            .arg(&exe),
-        &format!("compiling {}", c.display()),
-    );
-    run(
-        &mut Command::new(&exe),
-        &format!("running {}", exe.display()),
-    )
+    run(Command::new("cc").arg("-std=gnu11").arg(&c).arg("-o").arg(&exe), &format!("compiling {}", c.display()));
+    run(&mut Command::new(&exe), &format!("running {}", exe.display()))
 }
 
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 // ---------------------------------------------------------------------------------------
@@ -187,14 +158,8 @@ fn every_table_is_checked() {
         let text = std::fs::read_to_string(&path).unwrap();
         for (i, _) in text.match_indices("odbc_newtype! {") {
             let rest = &text[i..];
-            let s = rest
-                .find("pub struct ")
-                .expect("odbc_newtype! without pub struct")
-                + "pub struct ".len();
-            let name: String = rest[s..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
+            let s = rest.find("pub struct ").expect("odbc_newtype! without pub struct") + "pub struct ".len();
+            let name: String = rest[s..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
             declared.insert(name);
         }
         for (i, m) in text.match_indices("odbc_values! {") {
@@ -203,17 +168,10 @@ fn every_table_is_checked() {
             declared.insert(name.to_string());
         }
     }
-    assert!(
-        declared.len() > 5,
-        "found too few tables in {}: {declared:?}",
-        src.display()
-    );
+    assert!(declared.len() > 5, "found too few tables in {}: {declared:?}", src.display());
     let listed: BTreeSet<String> = TABLES.iter().map(|(t, _)| t.to_string()).collect();
     let missing: Vec<_> = declared.difference(&listed).collect();
-    assert!(
-        missing.is_empty(),
-        "tables declared in src/ but not checked by TABLES in this test: {missing:?}"
-    );
+    assert!(missing.is_empty(), "tables declared in src/ but not checked by TABLES in this test: {missing:?}");
 }
 
 #[test]
@@ -227,10 +185,7 @@ fn constants_match_unixodbc_headers() {
     let windows_only: BTreeMap<&str, i64> = WINDOWS_ONLY.iter().copied().collect();
 
     // Every name we ask the headers about: table entries plus both exception lists.
-    let mut names: BTreeSet<&str> = TABLES
-        .iter()
-        .flat_map(|(_, t)| t.iter().map(|(n, _)| *n))
-        .collect();
+    let mut names: BTreeSet<&str> = TABLES.iter().flat_map(|(_, t)| t.iter().map(|(n, _)| *n)).collect();
     names.extend(not_in_unixodbc.iter().copied());
     names.extend(windows_only.keys().copied());
 
@@ -247,28 +202,13 @@ fn constants_match_unixodbc_headers() {
     let out = compile_and_run(&dir, "constants", &c);
     let mut header: BTreeMap<&str, Option<i64>> = BTreeMap::new();
     for line in out.lines() {
-        let (name, value) = line
-            .split_once(' ')
-            .unwrap_or_else(|| panic!("bad output line {line:?}"));
-        let value = if value == ABSENT {
-            None
-        } else {
-            Some(
-                value
-                    .parse::<i64>()
-                    .unwrap_or_else(|e| panic!("bad value in {line:?}: {e}")),
-            )
-        };
-        let name = names
-            .get(name)
-            .unwrap_or_else(|| panic!("unexpected name in output: {line:?}"));
+        let (name, value) = line.split_once(' ').unwrap_or_else(|| panic!("bad output line {line:?}"));
+        let value =
+            if value == ABSENT { None } else { Some(value.parse::<i64>().unwrap_or_else(|e| panic!("bad value in {line:?}: {e}"))) };
+        let name = names.get(name).unwrap_or_else(|| panic!("unexpected name in output: {line:?}"));
         header.insert(name, value);
     }
-    assert_eq!(
-        header.len(),
-        names.len(),
-        "the generated program did not print every name:\n{out}"
-    );
+    assert_eq!(header.len(), names.len(), "the generated program did not print every name:\n{out}");
 
     let mut unknown = Vec::new(); // names the headers lack and nobody declared Windows-only
     let mut wrong = Vec::new(); // value differs from the header
@@ -282,19 +222,17 @@ fn constants_match_unixodbc_headers() {
             match header[name] {
                 None if windows.is_some() || not_in_unixodbc.contains(name) => {
                     if let Some(w) = windows.filter(|w| *w != ours) {
-                        wrong.push(format!(
-                            "{table}::{name} = {ours}, but WINDOWS_ONLY says {w}"
-                        ));
+                        wrong.push(format!("{table}::{name} = {ours}, but WINDOWS_ONLY says {w}"));
                     }
                 }
                 None => unknown.push(format!("{table}::{name} (ours = {ours})")),
-                Some(h) if not_in_unixodbc.contains(name) => wrong.push(format!(
-                    "{table}::{name} is listed in NOT_IN_UNIXODBC, but the headers define it as {h}"
-                )),
+                Some(h) if not_in_unixodbc.contains(name) => {
+                    wrong.push(format!("{table}::{name} is listed in NOT_IN_UNIXODBC, but the headers define it as {h}"))
+                }
                 Some(h) if h == ours => {}
-                Some(h) if windows == Some(ours) => known.push(format!(
-                    "{table}::{name} = {ours} (Windows SDK), unixODBC has {h} (§0, §6.6, §7.6)"
-                )),
+                Some(h) if windows == Some(ours) => {
+                    known.push(format!("{table}::{name} = {ours} (Windows SDK), unixODBC has {h} (§0, §6.6, §7.6)"))
+                }
                 Some(h) => wrong.push(format!("{table}::{name} = {ours}, header = {h}")),
             }
         }
@@ -303,39 +241,26 @@ fn constants_match_unixodbc_headers() {
     // The exception lists themselves (§0, §7.6).
     for name in &not_in_unixodbc {
         if let Some(h) = header[name] {
-            wrong.push(format!(
-                "NOT_IN_UNIXODBC lists {name}, but the headers define it as {h}"
-            ));
+            wrong.push(format!("NOT_IN_UNIXODBC lists {name}, but the headers define it as {h}"));
         }
     }
     for (name, w) in &windows_only {
         match header[name] {
             None => known.push(format!("{name} = {w} is Windows-only; unixODBC does not define it (§0, §7.6)")),
-            Some(h) if h != *w => known.push(format!(
-                "{name}: Windows SDK {w}, unixODBC {h} — the known difference (§0, §6.6, §7.6)"
-            )),
-            Some(h) => wrong.push(format!(
-                "WINDOWS_ONLY lists {name} = {w}, but unixODBC defines the same value {h}; it is not Windows-only"
-            )),
+            Some(h) if h != *w => known.push(format!("{name}: Windows SDK {w}, unixODBC {h} — the known difference (§0, §6.6, §7.6)")),
+            Some(h) => {
+                wrong.push(format!("WINDOWS_ONLY lists {name} = {w}, but unixODBC defines the same value {h}; it is not Windows-only"))
+            }
         }
     }
     // The Rust items that carry the Windows-only values must agree with WINDOWS_ONLY.
     for (name, rust) in [
-        (
-            "SQL_API_SQLCANCELHANDLE",
-            FunctionId::SQL_API_SQLCANCELHANDLE_MS.0 as i64,
-        ),
-        (
-            "SQL_API_SQLCOMPLETEASYNC",
-            FunctionId::SQL_API_SQLCOMPLETEASYNC.0 as i64,
-        ),
+        ("SQL_API_SQLCANCELHANDLE", FunctionId::SQL_API_SQLCANCELHANDLE_MS.0 as i64),
+        ("SQL_API_SQLCOMPLETEASYNC", FunctionId::SQL_API_SQLCOMPLETEASYNC.0 as i64),
         ("SQL_CP_DRIVER_AWARE", SQL_CP_DRIVER_AWARE as i64),
     ] {
         if windows_only.get(name) != Some(&rust) {
-            wrong.push(format!(
-                "Rust value of {name} (Windows SDK) is {rust}, WINDOWS_ONLY says {:?}",
-                windows_only.get(name)
-            ));
+            wrong.push(format!("Rust value of {name} (Windows SDK) is {rust}, WINDOWS_ONLY says {:?}", windows_only.get(name)));
         }
     }
 
@@ -356,16 +281,9 @@ fn constants_match_unixodbc_headers() {
         ));
     }
     if !wrong.is_empty() {
-        report.push_str(&format!(
-            "\n{} value(s) differ from the headers:\n  {}\n",
-            wrong.len(),
-            wrong.join("\n  ")
-        ));
+        report.push_str(&format!("\n{} value(s) differ from the headers:\n  {}\n", wrong.len(), wrong.join("\n  ")));
     }
-    assert!(
-        report.is_empty(),
-        "the ABI drifted from unixODBC's headers:{report}"
-    );
+    assert!(report.is_empty(), "the ABI drifted from unixODBC's headers:{report}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -393,10 +311,7 @@ fn tokenize(text: &str) -> Vec<String> {
                 chars.next();
             } else if c.is_ascii_alphanumeric() || c == '_' {
                 let mut t = String::new();
-                while let Some(&c) = chars
-                    .peek()
-                    .filter(|c| c.is_ascii_alphanumeric() || **c == '_')
-                {
+                while let Some(&c) = chars.peek().filter(|c| c.is_ascii_alphanumeric() || **c == '_') {
                     t.push(c);
                     chars.next();
                 }
@@ -425,10 +340,7 @@ fn tokenize(text: &str) -> Vec<String> {
     tokens
 }
 
-const C_TYPE_WORDS: &[&str] = &[
-    "void", "char", "short", "int", "long", "signed", "unsigned", "float", "double", "const",
-    "volatile",
-];
+const C_TYPE_WORDS: &[&str] = &["void", "char", "short", "int", "long", "signed", "unsigned", "float", "double", "const", "volatile"];
 
 /// The C type of one parameter declaration (its tokens), without the parameter name.
 fn param_type(tokens: &[String]) -> String {
@@ -484,8 +396,7 @@ fn prototypes(tokens: &[String]) -> Vec<Prototype> {
                 j += 1;
             }
             if tokens.get(j + 1).map(String::as_str) == Some(";") {
-                let params = if params.len() == 1 && (params[0].is_empty() || params[0] == ["void"])
-                {
+                let params = if params.len() == 1 && (params[0].is_empty() || params[0] == ["void"]) {
                     Vec::new()
                 } else {
                     params.iter().map(|p| param_type(p)).collect()
@@ -511,25 +422,10 @@ fn prototype_parser() {
         vec![
             Prototype {
                 name: "SQLFoo".into(),
-                params: vec![
-                    "SQLHSTMT".into(),
-                    "SQLCHAR *".into(),
-                    "SQLSMALLINT".into(),
-                    "unsigned int".into(),
-                    "SQLCHAR *".into()
-                ],
+                params: vec!["SQLHSTMT".into(), "SQLCHAR *".into(), "SQLSMALLINT".into(), "unsigned int".into(), "SQLCHAR *".into()],
             },
-            Prototype {
-                name: "SQLBar".into(),
-                params: vec![]
-            },
-            Prototype {
-                name: "SQLBaz".into(),
-                params: vec![
-                    "SQLPOINTER".into(),
-                    "SQLRETURN ( * f ) ( SQLPOINTER , int )".into()
-                ],
-            },
+            Prototype { name: "SQLBar".into(), params: vec![] },
+            Prototype { name: "SQLBaz".into(), params: vec!["SQLPOINTER".into(), "SQLRETURN ( * f ) ( SQLPOINTER , int )".into()] },
         ]
     );
 }
@@ -545,33 +441,21 @@ fn entry_points_match_unixodbc_prototypes() {
 
     let src = dir.join("prototypes.c");
     std::fs::write(&src, includes()).unwrap();
-    let pre = run(
-        Command::new("cc").arg("-E").arg(&src),
-        "cc -E on the headers",
-    );
+    let pre = run(Command::new("cc").arg("-E").arg(&src), "cc -E on the headers");
     let mut declared: BTreeMap<String, Vec<Prototype>> = BTreeMap::new();
     for p in prototypes(&tokenize(&pre)) {
         declared.entry(p.name.clone()).or_default().push(p);
     }
-    assert!(
-        declared.len() > 50,
-        "found only {} prototypes in the preprocessed headers",
-        declared.len()
-    );
+    assert!(declared.len() > 50, "found only {} prototypes in the preprocessed headers", declared.len());
 
     let windows_only: BTreeMap<&str, usize> = WINDOWS_ONLY_ENTRY_POINTS.iter().copied().collect();
     let mut failures = Vec::new();
     let mut notes = Vec::new();
     let mut size_checks = Vec::new(); // (name, our sizes, C parameter types)
 
-    for (&(name, ours), &(name2, sizes)) in ENTRY_POINT_ARITIES.iter().zip(ENTRY_POINT_PARAM_SIZES)
-    {
+    for (&(name, ours), &(name2, sizes)) in ENTRY_POINT_ARITIES.iter().zip(ENTRY_POINT_PARAM_SIZES) {
         assert_eq!(name, name2);
-        assert_eq!(
-            sizes.len(),
-            ours,
-            "{name}: ENTRY_POINT_PARAM_SIZES disagrees with ENTRY_POINT_ARITIES"
-        );
+        assert_eq!(sizes.len(), ours, "{name}: ENTRY_POINT_PARAM_SIZES disagrees with ENTRY_POINT_ARITIES");
         match declared.get(name) {
             None => match windows_only.get(name) {
                 Some(&w) if w == ours => {
@@ -603,9 +487,7 @@ fn entry_points_match_unixodbc_prototypes() {
     c.push_str("#include <stdio.h>\nint main(void) {\n");
     for (name, _, params) in &size_checks {
         for (i, ty) in params.iter().enumerate() {
-            c.push_str(&format!(
-                "    printf(\"{name} {i} %zu\\n\", sizeof({ty}));\n"
-            ));
+            c.push_str(&format!("    printf(\"{name} {i} %zu\\n\", sizeof({ty}));\n"));
         }
     }
     c.push_str("    return 0;\n}\n");
@@ -614,19 +496,13 @@ fn entry_points_match_unixodbc_prototypes() {
     for line in out.lines() {
         let f: Vec<&str> = line.split(' ').collect();
         assert_eq!(f.len(), 3, "bad output line {line:?}");
-        c_sizes.insert(
-            (f[0].to_string(), f[1].parse().unwrap()),
-            f[2].parse().unwrap(),
-        );
+        c_sizes.insert((f[0].to_string(), f[1].parse().unwrap()), f[2].parse().unwrap());
     }
     for (name, sizes, params) in &size_checks {
         for (i, (ours, ty)) in sizes.iter().zip(params).enumerate() {
             let theirs = c_sizes[&(name.to_string(), i)];
             if *ours != theirs {
-                failures.push(format!(
-                    "{name}: parameter {} is {ours} bytes in Rust, but `{ty}` is {theirs} bytes in C",
-                    i + 1
-                ));
+                failures.push(format!("{name}: parameter {} is {ours} bytes in Rust, but `{ty}` is {theirs} bytes in C", i + 1));
             }
         }
     }
@@ -638,11 +514,6 @@ fn entry_points_match_unixodbc_prototypes() {
         if notes.is_empty() { "" } else { "; notes:\n  " },
         notes.join("\n  ")
     ));
-    assert!(
-        failures.is_empty(),
-        "{} entry-point type(s) drifted from unixODBC's prototypes:\n  {}",
-        failures.len(),
-        failures.join("\n  ")
-    );
+    assert!(failures.is_empty(), "{} entry-point type(s) drifted from unixODBC's prototypes:\n  {}", failures.len(), failures.join("\n  "));
     let _ = std::fs::remove_dir_all(&dir);
 }

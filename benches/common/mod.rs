@@ -173,7 +173,16 @@ impl<'a> Conn<'a> {
             let cs = format!("DRIVER={SQLITE_DRIVER};Database={};StepAPI=1", db.display());
             let mut out = [0u8; 1024];
             let mut out_len = 0i16;
-            let rc = (api.driver_connect)(dbc, null_mut(), cs.as_ptr(), cs.len() as i16, out.as_mut_ptr(), out.len() as i16, &mut out_len, DriverCompletion::SQL_DRIVER_NOPROMPT);
+            let rc = (api.driver_connect)(
+                dbc,
+                null_mut(),
+                cs.as_ptr(),
+                cs.len() as i16,
+                out.as_mut_ptr(),
+                out.len() as i16,
+                &mut out_len,
+                DriverCompletion::SQL_DRIVER_NOPROMPT,
+            );
             api.check(&format!("SQLDriverConnect({cs})"), rc, HandleType::SQL_HANDLE_DBC, dbc);
         }
         Conn { api, env, dbc }

@@ -60,11 +60,7 @@ pub struct BoundCursor<'a> {
 unsafe impl Send for BoundCursor<'_> {}
 
 impl<'a> BoundCursor<'a> {
-    pub(crate) fn new(
-        cursor: Cursor<'a>,
-        rowset_size: usize,
-        columns: &[BufferDesc],
-    ) -> Result<Self> {
+    pub(crate) fn new(cursor: Cursor<'a>, rowset_size: usize, columns: &[BufferDesc]) -> Result<Self> {
         if rowset_size == 0 {
             return Err(Error::Usage("rowset size must be at least 1".into()));
         }
@@ -83,20 +79,11 @@ impl<'a> BoundCursor<'a> {
         };
         let mut w = Vec::new();
         // Column-wise binding (the default, set anyway in case the statement was changed).
-        let _ = set_attr(
-            h,
-            StmtAttr::SQL_ATTR_ROW_BIND_TYPE,
-            SQL_BIND_BY_COLUMN,
-            &mut w,
-        );
+        let _ = set_attr(h, StmtAttr::SQL_ATTR_ROW_BIND_TYPE, SQL_BIND_BY_COLUMN, &mut w);
         let mut size = rowset_size;
         if size > 1 {
             match set_attr(h, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, size, &mut w) {
-                Ok(SqlReturn::SQL_SUCCESS_WITH_INFO) => {
-                    size = get_attr(h, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE)
-                        .unwrap_or(1)
-                        .max(1)
-                }
+                Ok(SqlReturn::SQL_SUCCESS_WITH_INFO) => size = get_attr(h, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE).unwrap_or(1).max(1),
                 Ok(_) => {}
                 Err(e) => {
                     log::info!("driver refused SQL_ATTR_ROW_ARRAY_SIZE={size}, fetching one row at a time: {e}");
@@ -107,8 +94,7 @@ impl<'a> BoundCursor<'a> {
         // SAFETY (of the pointer handed over): `rows_fetched` is boxed, so its address is
         // stable for the life of `bc`; it is unset in `unbind` before the box is freed.
         let fetched_ptr = &mut *bc.rows_fetched as *mut SqlULen as usize;
-        bc.has_rows_fetched =
-            set_attr_ptr(h, StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR, fetched_ptr).is_ok();
+        bc.has_rows_fetched = set_attr_ptr(h, StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR, fetched_ptr).is_ok();
         if !bc.has_rows_fetched && size > 1 {
             // Without the count the rows of a short last rowset are unknown: one at a time.
             let _ = set_attr(h, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, 1, &mut w);
@@ -116,12 +102,7 @@ impl<'a> BoundCursor<'a> {
         }
         bc.rowset_size = size;
         bc.status = vec![SQL_ROW_SUCCESS; size];
-        bc.has_status = set_attr_ptr(
-            h,
-            StmtAttr::SQL_ATTR_ROW_STATUS_PTR,
-            bc.status.as_mut_ptr() as usize,
-        )
-        .is_ok();
+        bc.has_status = set_attr_ptr(h, StmtAttr::SQL_ATTR_ROW_STATUS_PTR, bc.status.as_mut_ptr() as usize).is_ok();
         let enc = bc.cursor.as_ref().map(|c| c.enc).unwrap_or_default();
         for d in columns {
             let (data, stride) = match *d {
@@ -138,48 +119,19 @@ impl<'a> BoundCursor<'a> {
                     }
                 },
             };
-            bc.columns.push(ColumnBuffer {
-                data,
-                stride,
-                ind: vec![0; size],
-            });
+            bc.columns.push(ColumnBuffer { data, stride, ind: vec![0; size] });
         }
         for (i, c) in bc.columns.iter_mut().enumerate() {
             let (ctype, ptr, elem_bytes) = match &mut c.data {
-                Data::I64(v) => (
-                    CDataType::SQL_C_SBIGINT,
-                    v.as_mut_ptr() as SqlPointer,
-                    size_of::<i64>(),
-                ),
-                Data::F64(v) => (
-                    CDataType::SQL_C_DOUBLE,
-                    v.as_mut_ptr() as SqlPointer,
-                    size_of::<f64>(),
-                ),
-                Data::Narrow(v) => (
-                    CDataType::SQL_C_CHAR,
-                    v.as_mut_ptr() as SqlPointer,
-                    c.stride,
-                ),
-                Data::Wide(v) => (
-                    CDataType::SQL_C_WCHAR,
-                    v.as_mut_ptr() as SqlPointer,
-                    c.stride * 2,
-                ),
+                Data::I64(v) => (CDataType::SQL_C_SBIGINT, v.as_mut_ptr() as SqlPointer, size_of::<i64>()),
+                Data::F64(v) => (CDataType::SQL_C_DOUBLE, v.as_mut_ptr() as SqlPointer, size_of::<f64>()),
+                Data::Narrow(v) => (CDataType::SQL_C_CHAR, v.as_mut_ptr() as SqlPointer, c.stride),
+                Data::Wide(v) => (CDataType::SQL_C_WCHAR, v.as_mut_ptr() as SqlPointer, c.stride * 2),
             };
             // SAFETY: our statement id; `ptr` addresses `size` elements of `elem_bytes`
             // and `ind` `size` indicators, heap memory owned by `bc` that is unbound in
             // `unbind` before it is freed.
-            let rc = unsafe {
-                raw::SQLBindCol(
-                    h,
-                    (i + 1) as u16,
-                    ctype,
-                    ptr,
-                    elem_bytes as SqlLen,
-                    c.ind.as_mut_ptr(),
-                )
-            };
+            let rc = unsafe { raw::SQLBindCol(h, (i + 1) as u16, ctype, ptr, elem_bytes as SqlLen, c.ind.as_mut_ptr()) };
             // On error `bc` drops here and unbinds whatever was bound.
             Diag::stmt(h).check("SQLBindCol", rc, &mut w)?;
         }
@@ -202,16 +154,10 @@ impl<'a> BoundCursor<'a> {
         *self.rows_fetched = 0;
         // SAFETY: our statement id; the bound buffers are alive (owned by `self`).
         let rc = unsafe { raw::SQLFetch(cursor.h) };
-        if Diag::stmt(cursor.h).check("SQLFetch", rc, &mut cursor.warnings)?
-            == SqlReturn::SQL_NO_DATA
-        {
+        if Diag::stmt(cursor.h).check("SQLFetch", rc, &mut cursor.warnings)? == SqlReturn::SQL_NO_DATA {
             return Ok(None);
         }
-        let rows = if self.has_rows_fetched {
-            (*self.rows_fetched).min(self.rowset_size)
-        } else {
-            1
-        };
+        let rows = if self.has_rows_fetched { (*self.rows_fetched).min(self.rowset_size) } else { 1 };
         if rows == 0 {
             return Ok(None);
         }
@@ -221,9 +167,7 @@ impl<'a> BoundCursor<'a> {
     /// Unbinds the buffers and returns the plain cursor (positioned after the last rowset).
     pub fn into_cursor(mut self) -> Cursor<'a> {
         self.unbind();
-        self.cursor
-            .take()
-            .expect("a BoundCursor holds its cursor until dropped")
+        self.cursor.take().expect("a BoundCursor holds its cursor until dropped")
     }
 
     /// The warnings gathered on the cursor (e.g. 01004 for truncated text).
@@ -239,10 +183,7 @@ impl<'a> BoundCursor<'a> {
         // SAFETY: our statement id.
         let rc = unsafe { raw::SQLFreeStmt(h, FreeStmtOption::SQL_UNBIND) };
         if !rc.is_success() {
-            log::warn!(
-                "unbinding columns failed: {}",
-                Diag::stmt(h).error("SQLFreeStmt", rc)
-            );
+            log::warn!("unbinding columns failed: {}", Diag::stmt(h).error("SQLFreeStmt", rc));
         }
         let _ = set_attr_ptr(h, StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR, 0);
         let _ = set_attr_ptr(h, StmtAttr::SQL_ATTR_ROW_STATUS_PTR, 0);
@@ -259,12 +200,7 @@ impl Drop for BoundCursor<'_> {
     }
 }
 
-fn set_attr(
-    h: SqlHStmt,
-    attr: StmtAttr,
-    value: usize,
-    w: &mut Vec<DiagRecord>,
-) -> Result<SqlReturn> {
+fn set_attr(h: SqlHStmt, attr: StmtAttr, value: usize, w: &mut Vec<DiagRecord>) -> Result<SqlReturn> {
     // SAFETY: our statement id; an integer attribute travels in the pointer itself.
     let rc = unsafe { raw::SQLSetStmtAttr(h, attr, value as SqlPointer, SQL_IS_UINTEGER) };
     Diag::stmt(h).check("SQLSetStmtAttr", rc, w)
@@ -280,15 +216,7 @@ fn set_attr_ptr(h: SqlHStmt, attr: StmtAttr, value: usize) -> Result<SqlReturn> 
 fn get_attr(h: SqlHStmt, attr: StmtAttr) -> Option<usize> {
     let mut v: SqlULen = 0;
     // SAFETY: our statement id; `v` is an SQLULEN slot.
-    let rc = unsafe {
-        raw::SQLGetStmtAttr(
-            h,
-            attr,
-            &mut v as *mut SqlULen as SqlPointer,
-            SQL_IS_UINTEGER,
-            ptr::null_mut(),
-        )
-    };
+    let rc = unsafe { raw::SQLGetStmtAttr(h, attr, &mut v as *mut SqlULen as SqlPointer, SQL_IS_UINTEGER, ptr::null_mut()) };
     rc.is_success().then_some(v)
 }
 
@@ -314,15 +242,8 @@ impl RowSet<'_> {
     }
 
     fn column(&self, col: u16, row: usize) -> &ColumnBuffer {
-        assert!(
-            row < self.rows,
-            "row {row} out of range (rowset has {} rows)",
-            self.rows
-        );
-        assert!(
-            col >= 1 && (col as usize) <= self.cursor.columns.len(),
-            "column {col} out of range"
-        );
+        assert!(row < self.rows, "row {row} out of range (rowset has {} rows)", self.rows);
+        assert!(col >= 1 && (col as usize) <= self.cursor.columns.len(), "column {col} out of range");
         &self.cursor.columns[col as usize - 1]
     }
 
@@ -371,31 +292,15 @@ impl RowSet<'_> {
         let usable = c.stride - 1;
         match &c.data {
             Data::Narrow(v) => {
-                let n = if ind < 0 {
-                    usable
-                } else {
-                    (ind as usize).min(usable)
-                };
+                let n = if ind < 0 { usable } else { (ind as usize).min(usable) };
                 let s = &v[row * c.stride..row * c.stride + n];
-                let s = if ind < 0 {
-                    &s[..s.iter().position(|&b| b == 0).unwrap_or(n)]
-                } else {
-                    s
-                };
+                let s = if ind < 0 { &s[..s.iter().position(|&b| b == 0).unwrap_or(n)] } else { s };
                 Some(String::from_utf8_lossy(s).into_owned())
             }
             Data::Wide(v) => {
-                let n = if ind < 0 {
-                    usable
-                } else {
-                    (ind as usize / 2).min(usable)
-                };
+                let n = if ind < 0 { usable } else { (ind as usize / 2).min(usable) };
                 let s = &v[row * c.stride..row * c.stride + n];
-                let s = if ind < 0 {
-                    &s[..s.iter().position(|&u| u == 0).unwrap_or(n)]
-                } else {
-                    s
-                };
+                let s = if ind < 0 { &s[..s.iter().position(|&u| u == 0).unwrap_or(n)] } else { s };
                 Some(String::from_utf16_lossy(s))
             }
             _ => panic!("column {col} is not bound as BufferDesc::Text"),
@@ -406,15 +311,9 @@ impl RowSet<'_> {
     pub fn is_truncated(&self, col: u16, row: usize) -> bool {
         let c = self.column(col, row);
         let ind = c.ind[row];
-        let unit = if matches!(c.data, Data::Wide(_)) {
-            2
-        } else {
-            1
-        };
+        let unit = if matches!(c.data, Data::Wide(_)) { 2 } else { 1 };
         match &c.data {
-            Data::Narrow(_) | Data::Wide(_) => {
-                ind == SQL_NO_TOTAL || (ind >= 0 && ind as usize > (c.stride - 1) * unit)
-            }
+            Data::Narrow(_) | Data::Wide(_) => ind == SQL_NO_TOTAL || (ind >= 0 && ind as usize > (c.stride - 1) * unit),
             _ => false,
         }
     }

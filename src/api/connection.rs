@@ -34,13 +34,8 @@ impl SupportedFunctions {
 
 impl std::fmt::Debug for SupportedFunctions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ids: Vec<u16> = (0..250 * 16)
-            .filter(|&i| self.is_supported(FunctionId(i as u16)))
-            .map(|i| i as u16)
-            .collect();
-        f.debug_struct("SupportedFunctions")
-            .field("ids", &ids)
-            .finish()
+        let ids: Vec<u16> = (0..250 * 16).filter(|&i| self.is_supported(FunctionId(i as u16))).map(|i| i as u16).collect();
+        f.debug_struct("SupportedFunctions").field("ids", &ids).finish()
     }
 }
 
@@ -79,39 +74,22 @@ impl Connection {
         // SAFETY: our environment id and a valid out slot.
         let rc = unsafe { raw::SQLAllocHandle(HandleType::SQL_HANDLE_DBC, env.h, &mut h) };
         if !rc.is_success() || h.is_null() {
-            return Err(Diag::env(env.h).error(
-                "SQLAllocHandle",
-                if rc.is_success() {
-                    SqlReturn::SQL_ERROR
-                } else {
-                    rc
-                },
-            ));
+            return Err(Diag::env(env.h).error("SQLAllocHandle", if rc.is_success() { SqlReturn::SQL_ERROR } else { rc }));
         }
-        Ok(Connection {
-            h,
-            _env: env,
-            connected: AtomicBool::new(false),
-            text: TextEncoding::default(),
-            warnings: Mutex::new(Vec::new()),
-        })
+        Ok(Connection { h, _env: env, connected: AtomicBool::new(false), text: TextEncoding::default(), warnings: Mutex::new(Vec::new()) })
     }
 
     pub(crate) fn check(&self, function: &'static str, rc: SqlReturn) -> Result<SqlReturn> {
         let mut w = Vec::new();
         let r = Diag::dbc(self.h).check(function, rc, &mut w);
         if !w.is_empty() {
-            push_warnings(
-                &mut self.warnings.lock().unwrap_or_else(|p| p.into_inner()),
-                w,
-            );
+            push_warnings(&mut self.warnings.lock().unwrap_or_else(|p| p.into_inner()), w);
         }
         r
     }
 
     pub(crate) fn driver_connect(&self, conn_str: &str) -> Result<()> {
-        let len = i16::try_from(conn_str.len())
-            .map_err(|_| Error::Usage("connection string longer than 32767 bytes".into()))?;
+        let len = i16::try_from(conn_str.len()).map_err(|_| Error::Usage("connection string longer than 32767 bytes".into()))?;
         let mut out_len: SqlSmallInt = 0;
         // SAFETY: our connection id; the input string is valid for `len` bytes; no output
         // buffer (NULL, 0) and a valid length slot; no window handle (NOPROMPT).
@@ -138,17 +116,7 @@ impl Connection {
         let ul = i16::try_from(user.len()).map_err(|_| too_long("user name"))?;
         let pl = i16::try_from(pwd.len()).map_err(|_| too_long("password"))?;
         // SAFETY: our connection id; each string valid for its length during the call.
-        let rc = unsafe {
-            raw::SQLConnect(
-                self.h,
-                dsn.as_ptr(),
-                dl,
-                user.as_ptr(),
-                ul,
-                pwd.as_ptr(),
-                pl,
-            )
-        };
+        let rc = unsafe { raw::SQLConnect(self.h, dsn.as_ptr(), dl, user.as_ptr(), ul, pwd.as_ptr(), pl) };
         self.check("SQLConnect", rc)?;
         self.connected.store(true, Ordering::SeqCst);
         Ok(())
@@ -172,10 +140,7 @@ impl Connection {
 
     /// The SUCCESS_WITH_INFO records of connection-level calls so far (connect included).
     pub fn warnings(&self) -> Vec<DiagRecord> {
-        self.warnings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.warnings.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Returns and clears the connection-level warnings.
@@ -207,13 +172,7 @@ impl Connection {
     }
 
     /// `SQLTables` on a new statement; `None` arguments are NULL (no restriction).
-    pub fn tables(
-        &self,
-        catalog: Option<&str>,
-        schema: Option<&str>,
-        table: Option<&str>,
-        table_type: Option<&str>,
-    ) -> Result<Cursor<'_>> {
+    pub fn tables(&self, catalog: Option<&str>, schema: Option<&str>, table: Option<&str>, table_type: Option<&str>) -> Result<Cursor<'_>> {
         let mut handle = StmtHandle::alloc(self)?;
         let mut w = Vec::new();
         handle.tables(catalog, schema, table, table_type, &mut w)?;
@@ -221,13 +180,7 @@ impl Connection {
     }
 
     /// `SQLColumns` on a new statement; `None` arguments are NULL (no restriction).
-    pub fn columns(
-        &self,
-        catalog: Option<&str>,
-        schema: Option<&str>,
-        table: Option<&str>,
-        column: Option<&str>,
-    ) -> Result<Cursor<'_>> {
+    pub fn columns(&self, catalog: Option<&str>, schema: Option<&str>, table: Option<&str>, column: Option<&str>) -> Result<Cursor<'_>> {
         let mut handle = StmtHandle::alloc(self)?;
         let mut w = Vec::new();
         handle.columns(catalog, schema, table, column, &mut w)?;
@@ -235,12 +188,7 @@ impl Connection {
     }
 
     /// `SQLPrimaryKeys` of `table` on a new statement.
-    pub fn primary_keys(
-        &self,
-        catalog: Option<&str>,
-        schema: Option<&str>,
-        table: &str,
-    ) -> Result<Cursor<'_>> {
+    pub fn primary_keys(&self, catalog: Option<&str>, schema: Option<&str>, table: &str) -> Result<Cursor<'_>> {
         let mut handle = StmtHandle::alloc(self)?;
         let mut w = Vec::new();
         handle.primary_keys(catalog, schema, table, &mut w)?;
@@ -249,22 +197,14 @@ impl Connection {
 
     fn set_attr_uint(&self, attr: ConnAttr, value: usize) -> Result<()> {
         // SAFETY: our connection id; an integer attribute travels in the pointer itself.
-        let rc =
-            unsafe { raw::SQLSetConnectAttr(self.h, attr, value as SqlPointer, SQL_IS_UINTEGER) };
+        let rc = unsafe { raw::SQLSetConnectAttr(self.h, attr, value as SqlPointer, SQL_IS_UINTEGER) };
         self.check("SQLSetConnectAttr", rc).map(drop)
     }
 
     /// `SQL_ATTR_AUTOCOMMIT` on or off (manual commit: [`commit`](Self::commit) /
     /// [`rollback`](Self::rollback)).
     pub fn set_autocommit(&self, on: bool) -> Result<()> {
-        self.set_attr_uint(
-            ConnAttr::SQL_ATTR_AUTOCOMMIT,
-            if on {
-                SQL_AUTOCOMMIT_ON
-            } else {
-                SQL_AUTOCOMMIT_OFF
-            },
-        )
+        self.set_attr_uint(ConnAttr::SQL_ATTR_AUTOCOMMIT, if on { SQL_AUTOCOMMIT_ON } else { SQL_AUTOCOMMIT_OFF })
     }
 
     /// Whether autocommit is on.
@@ -273,15 +213,8 @@ impl Connection {
         // zeroed bytes and read the low 32 bits (little-endian).
         let mut v: u64 = 0;
         // SAFETY: our connection id; `v` is an 8-byte slot, enough for either width.
-        let rc = unsafe {
-            raw::SQLGetConnectAttr(
-                self.h,
-                ConnAttr::SQL_ATTR_AUTOCOMMIT,
-                &mut v as *mut u64 as SqlPointer,
-                0,
-                ptr::null_mut(),
-            )
-        };
+        let rc =
+            unsafe { raw::SQLGetConnectAttr(self.h, ConnAttr::SQL_ATTR_AUTOCOMMIT, &mut v as *mut u64 as SqlPointer, 0, ptr::null_mut()) };
         self.check("SQLGetConnectAttr", rc)?;
         Ok(v as u32 as usize == SQL_AUTOCOMMIT_ON)
     }
@@ -308,21 +241,10 @@ impl Connection {
         loop {
             let mut len: SqlSmallInt = 0;
             // SAFETY: our connection id; `buf` holds `buf.len()` bytes; valid length slot.
-            let rc = unsafe {
-                raw::SQLGetInfo(
-                    self.h,
-                    info,
-                    buf.as_mut_ptr() as SqlPointer,
-                    buf.len() as i16,
-                    &mut len,
-                )
-            };
+            let rc = unsafe { raw::SQLGetInfo(self.h, info, buf.as_mut_ptr() as SqlPointer, buf.len() as i16, &mut len) };
             let rc = self.check("SQLGetInfo", rc)?;
             let len = len.max(0) as usize;
-            if rc == SqlReturn::SQL_SUCCESS_WITH_INFO
-                && len >= buf.len()
-                && buf.len() < i16::MAX as usize
-            {
+            if rc == SqlReturn::SQL_SUCCESS_WITH_INFO && len >= buf.len() && buf.len() < i16::MAX as usize {
                 buf.resize((len + 1).min(i16::MAX as usize), 0);
                 continue;
             }
@@ -336,15 +258,7 @@ impl Connection {
     pub fn get_info_u32(&self, info: InfoType) -> Result<u32> {
         let mut v: u32 = 0;
         // SAFETY: our connection id; a 4-byte slot.
-        let rc = unsafe {
-            raw::SQLGetInfo(
-                self.h,
-                info,
-                &mut v as *mut u32 as SqlPointer,
-                4,
-                ptr::null_mut(),
-            )
-        };
+        let rc = unsafe { raw::SQLGetInfo(self.h, info, &mut v as *mut u32 as SqlPointer, 4, ptr::null_mut()) };
         self.check("SQLGetInfo", rc)?;
         Ok(v)
     }
@@ -353,15 +267,7 @@ impl Connection {
     pub fn get_info_u16(&self, info: InfoType) -> Result<u16> {
         let mut v: u16 = 0;
         // SAFETY: our connection id; a 2-byte slot.
-        let rc = unsafe {
-            raw::SQLGetInfo(
-                self.h,
-                info,
-                &mut v as *mut u16 as SqlPointer,
-                2,
-                ptr::null_mut(),
-            )
-        };
+        let rc = unsafe { raw::SQLGetInfo(self.h, info, &mut v as *mut u16 as SqlPointer, 2, ptr::null_mut()) };
         self.check("SQLGetInfo", rc)?;
         Ok(v)
     }
@@ -381,13 +287,7 @@ impl Connection {
     pub fn functions(&self) -> Result<SupportedFunctions> {
         let mut bits = [0u16; 250];
         // SAFETY: our connection id; SQL_API_ODBC3_ALL_FUNCTIONS writes 250 SQLUSMALLINTs.
-        let rc = unsafe {
-            raw::SQLGetFunctions(
-                self.h,
-                FunctionId::SQL_API_ODBC3_ALL_FUNCTIONS,
-                bits.as_mut_ptr(),
-            )
-        };
+        let rc = unsafe { raw::SQLGetFunctions(self.h, FunctionId::SQL_API_ODBC3_ALL_FUNCTIONS, bits.as_mut_ptr()) };
         self.check("SQLGetFunctions", rc)?;
         Ok(SupportedFunctions { bits })
     }
@@ -446,10 +346,7 @@ impl Drop for Connection {
         // SAFETY: our connection id; no statement borrows it any more.
         let rc = unsafe { raw::SQLFreeHandle(HandleType::SQL_HANDLE_DBC, self.h) };
         if !rc.is_success() {
-            log::warn!(
-                "freeing an ODBC connection failed: {}",
-                Diag::dbc(self.h).error("SQLFreeHandle", rc)
-            );
+            log::warn!("freeing an ODBC connection failed: {}", Diag::dbc(self.h).error("SQLFreeHandle", rc));
         }
     }
 }

@@ -51,10 +51,7 @@ impl Drop for Cursor<'_> {
         // SAFETY: our statement id; SQL_CLOSE on a statement without a cursor is harmless.
         let rc = unsafe { raw::SQLFreeStmt(self.h, FreeStmtOption::SQL_CLOSE) };
         if !rc.is_success() {
-            log::warn!(
-                "closing a cursor failed: {}",
-                Diag::stmt(self.h).error("SQLFreeStmt", rc)
-            );
+            log::warn!("closing a cursor failed: {}", Diag::stmt(self.h).error("SQLFreeStmt", rc));
         }
         // `owned`, if any, drops next and frees the statement.
     }
@@ -62,23 +59,11 @@ impl Drop for Cursor<'_> {
 
 impl<'a> Cursor<'a> {
     pub(crate) fn borrowed(handle: &'a StmtHandle<'_>) -> Self {
-        Cursor {
-            h: handle.h,
-            enc: handle.enc,
-            _owned: None,
-            warnings: Vec::new(),
-            _borrow: PhantomData,
-        }
+        Cursor { h: handle.h, enc: handle.enc, _owned: None, warnings: Vec::new(), _borrow: PhantomData }
     }
 
     pub(crate) fn owned(handle: StmtHandle<'a>) -> Self {
-        Cursor {
-            h: handle.h,
-            enc: handle.enc,
-            _owned: Some(handle),
-            warnings: Vec::new(),
-            _borrow: PhantomData,
-        }
+        Cursor { h: handle.h, enc: handle.enc, _owned: Some(handle), warnings: Vec::new(), _borrow: PhantomData }
     }
 
     fn check(&mut self, function: &'static str, rc: SqlReturn) -> Result<SqlReturn> {
@@ -106,13 +91,8 @@ impl<'a> Cursor<'a> {
         }
         let mut name = vec![0u8; 256];
         loop {
-            let (mut len, mut ty, mut size, mut digits, mut nullable) = (
-                0i16,
-                SqlDataType::default(),
-                0usize,
-                0i16,
-                Nullability::default(),
-            );
+            let (mut len, mut ty, mut size, mut digits, mut nullable) =
+                (0i16, SqlDataType::default(), 0usize, 0i16, Nullability::default());
             // SAFETY: our statement id; `name` holds `name.len()` bytes; valid out slots.
             let rc = unsafe {
                 raw::SQLDescribeCol(
@@ -129,10 +109,7 @@ impl<'a> Cursor<'a> {
             };
             let rc = self.check("SQLDescribeCol", rc)?;
             let len = len.max(0) as usize;
-            if rc == SqlReturn::SQL_SUCCESS_WITH_INFO
-                && len >= name.len()
-                && name.len() < i16::MAX as usize
-            {
+            if rc == SqlReturn::SQL_SUCCESS_WITH_INFO && len >= name.len() && name.len() < i16::MAX as usize {
                 name.resize((len + 1).min(i16::MAX as usize), 0);
                 continue;
             }
@@ -151,9 +128,7 @@ impl<'a> Cursor<'a> {
     /// The names of all result columns.
     pub fn column_names(&mut self) -> Result<Vec<String>> {
         let n = self.column_count()?;
-        (1..=n)
-            .map(|c| self.describe_col(c).map(|d| d.name))
-            .collect()
+        (1..=n).map(|c| self.describe_col(c).map(|d| d.name)).collect()
     }
 
     /// Fetches the next row (`SQLFetch`); `None` at the end of the result set.
@@ -163,11 +138,7 @@ impl<'a> Cursor<'a> {
         if self.check("SQLFetch", rc)? == SqlReturn::SQL_NO_DATA {
             return Ok(None);
         }
-        Ok(Some(Row {
-            h: self.h,
-            enc: self.enc,
-            warnings: &mut self.warnings,
-        }))
+        Ok(Some(Row { h: self.h, enc: self.enc, warnings: &mut self.warnings }))
     }
 
     /// The rows affected by the statement (`SQLRowCount`); many drivers return -1 for a
@@ -194,11 +165,7 @@ impl<'a> Cursor<'a> {
     /// Switches to block fetching: binds one buffer per entry of `columns` to columns 1, 2,
     /// … and fetches up to `rowset_size` rows per [`BoundCursor::fetch`]. When the driver
     /// cannot fetch arrays, the rowset size falls back to what it accepts (at least 1).
-    pub fn bind_buffers(
-        self,
-        rowset_size: usize,
-        columns: &[BufferDesc],
-    ) -> Result<BoundCursor<'a>> {
+    pub fn bind_buffers(self, rowset_size: usize, columns: &[BufferDesc]) -> Result<BoundCursor<'a>> {
         BoundCursor::new(self, rowset_size, columns)
     }
 
@@ -228,9 +195,7 @@ impl Row<'_> {
     /// an `Option`.
     pub fn get<T: FromColumn>(&mut self, col: u16) -> Result<T> {
         if col == 0 {
-            return Err(Error::Usage(
-                "columns are numbered from 1 (bookmarks are not supported)".into(),
-            ));
+            return Err(Error::Usage("columns are numbered from 1 (bookmarks are not supported)".into()));
         }
         T::read_column(self, col)?.ok_or(Error::UnexpectedNull { column: col })
     }
@@ -239,16 +204,7 @@ impl Row<'_> {
         let mut v = T::default();
         let mut ind: SqlLen = 0;
         // SAFETY: our statement id; `v` is a `T`, the C type's size; valid indicator.
-        let rc = unsafe {
-            raw::SQLGetData(
-                self.h,
-                col,
-                ctype,
-                &mut v as *mut T as SqlPointer,
-                size_of::<T>() as SqlLen,
-                &mut ind,
-            )
-        };
+        let rc = unsafe { raw::SQLGetData(self.h, col, ctype, &mut v as *mut T as SqlPointer, size_of::<T>() as SqlLen, &mut ind) };
         if rc == SqlReturn::SQL_NO_DATA {
             return Err(Error::Usage(format!("column {col} was already read")));
         }
@@ -259,12 +215,7 @@ impl Row<'_> {
     /// Reads a variable-length value in chunks until complete: `SQL_SUCCESS_WITH_INFO` with
     /// 01004 means more data follows; the indicator gives the remaining length or
     /// `SQL_NO_TOTAL`. `terminated`: the driver NUL-terminates each chunk (text).
-    fn get_var<U: Copy + Default>(
-        &mut self,
-        col: u16,
-        ctype: CDataType,
-        terminated: bool,
-    ) -> Result<Option<Vec<U>>> {
+    fn get_var<U: Copy + Default>(&mut self, col: u16, ctype: CDataType, terminated: bool) -> Result<Option<Vec<U>>> {
         let unit = size_of::<U>();
         let term = terminated as usize;
         let mut buf: Vec<U> = vec![U::default(); 4096 / unit];
@@ -273,16 +224,7 @@ impl Row<'_> {
         loop {
             let mut ind: SqlLen = 0;
             // SAFETY: our statement id; `buf` holds `buf.len() * unit` bytes; valid indicator.
-            let rc = unsafe {
-                raw::SQLGetData(
-                    self.h,
-                    col,
-                    ctype,
-                    buf.as_mut_ptr() as SqlPointer,
-                    (buf.len() * unit) as SqlLen,
-                    &mut ind,
-                )
-            };
+            let rc = unsafe { raw::SQLGetData(self.h, col, ctype, buf.as_mut_ptr() as SqlPointer, (buf.len() * unit) as SqlLen, &mut ind) };
             if rc == SqlReturn::SQL_NO_DATA {
                 if first {
                     return Err(Error::Usage(format!("column {col} was already read")));
@@ -297,26 +239,15 @@ impl Row<'_> {
             }
             let usable = buf.len() - term;
             let truncated = records.iter().any(|r| r.state == "01004");
-            let n = if truncated || ind == SQL_NO_TOTAL {
-                usable
-            } else {
-                (ind.max(0) as usize / unit).min(usable)
-            };
+            let n = if truncated || ind == SQL_NO_TOTAL { usable } else { (ind.max(0) as usize / unit).min(usable) };
             out.extend_from_slice(&buf[..n]);
-            push_warnings(
-                self.warnings,
-                records.into_iter().filter(|r| r.state != "01004").collect(),
-            );
+            push_warnings(self.warnings, records.into_iter().filter(|r| r.state != "01004").collect());
             if !truncated {
                 break;
             }
             first = false;
             // Grow towards the announced remainder (bounded), or double when unknown.
-            let want = if ind == SQL_NO_TOTAL || ind < 0 {
-                buf.len() * 2
-            } else {
-                (ind as usize / unit).saturating_sub(n) + term
-            };
+            let want = if ind == SQL_NO_TOTAL || ind < 0 { buf.len() * 2 } else { (ind as usize / unit).saturating_sub(n) + term };
             let want = want.clamp(buf.len(), (1 << 22) / unit);
             buf.resize(want, U::default());
         }
@@ -327,21 +258,11 @@ impl Row<'_> {
         match self.enc {
             TextEncoding::Utf8 => match self.get_var::<u8>(col, CDataType::SQL_C_CHAR, true)? {
                 None => Ok(None),
-                Some(b) => String::from_utf8(b)
-                    .map(Some)
-                    .map_err(|_| Error::InvalidText {
-                        column: col,
-                        encoding: "UTF-8",
-                    }),
+                Some(b) => String::from_utf8(b).map(Some).map_err(|_| Error::InvalidText { column: col, encoding: "UTF-8" }),
             },
             TextEncoding::Utf16 => match self.get_var::<u16>(col, CDataType::SQL_C_WCHAR, true)? {
                 None => Ok(None),
-                Some(w) => String::from_utf16(&w)
-                    .map(Some)
-                    .map_err(|_| Error::InvalidText {
-                        column: col,
-                        encoding: "UTF-16",
-                    }),
+                Some(w) => String::from_utf16(&w).map(Some).map_err(|_| Error::InvalidText { column: col, encoding: "UTF-16" }),
             },
         }
     }
@@ -377,9 +298,7 @@ impl FromColumn for f64 {
 
 impl FromColumn for bool {
     fn read_column(row: &mut Row<'_>, col: u16) -> Result<Option<Self>> {
-        Ok(row
-            .get_fixed::<u8>(col, CDataType::SQL_C_BIT)?
-            .map(|b| b != 0))
+        Ok(row.get_fixed::<u8>(col, CDataType::SQL_C_BIT)?.map(|b| b != 0))
     }
 }
 

@@ -100,28 +100,13 @@ impl Environment {
     pub fn with_version(version: OdbcVersion) -> Result<Self> {
         let mut h: SqlHandle = ptr::null_mut();
         // SAFETY: allocating an environment needs no input handle; `h` is a valid out slot.
-        let rc =
-            unsafe { raw::SQLAllocHandle(HandleType::SQL_HANDLE_ENV, SQL_NULL_HANDLE, &mut h) };
+        let rc = unsafe { raw::SQLAllocHandle(HandleType::SQL_HANDLE_ENV, SQL_NULL_HANDLE, &mut h) };
         if !rc.is_success() || h.is_null() {
-            return Err(Error::Odbc {
-                function: "SQLAllocHandle",
-                return_code: rc.0,
-                records: Vec::new(),
-            });
+            return Err(Error::Odbc { function: "SQLAllocHandle", return_code: rc.0, records: Vec::new() });
         }
-        let inner = Arc::new(EnvHandle {
-            h,
-            enumerate: Mutex::new(()),
-        });
+        let inner = Arc::new(EnvHandle { h, enumerate: Mutex::new(()) });
         // SAFETY: our environment; an integer attribute is passed in the pointer itself.
-        let rc = unsafe {
-            raw::SQLSetEnvAttr(
-                h,
-                EnvAttr::SQL_ATTR_ODBC_VERSION,
-                version.value() as usize as SqlPointer,
-                0,
-            )
-        };
+        let rc = unsafe { raw::SQLSetEnvAttr(h, EnvAttr::SQL_ATTR_ODBC_VERSION, version.value() as usize as SqlPointer, 0) };
         Diag::env(h).check("SQLSetEnvAttr", rc, &mut Vec::new())?;
         Ok(Environment { inner })
     }
@@ -151,11 +136,7 @@ impl Environment {
 
     /// The installed drivers (`SQLDrivers`).
     pub fn drivers(&self) -> Result<Vec<DriverInfo>> {
-        let _one_at_a_time = self
-            .inner
-            .enumerate
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let _one_at_a_time = self.inner.enumerate.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::new();
         let mut direction = FetchOrientation::SQL_FETCH_FIRST;
         let (mut desc, mut attrs) = (vec![0u8; 256], vec![0u8; 1024]);
@@ -178,9 +159,7 @@ impl Environment {
                 break;
             }
             let info = Diag::env(self.inner.h).check("SQLDrivers", rc, &mut Vec::new())?;
-            if info == SqlReturn::SQL_SUCCESS_WITH_INFO
-                && (dl as usize >= desc.len() || al as usize >= attrs.len())
-            {
+            if info == SqlReturn::SQL_SUCCESS_WITH_INFO && (dl as usize >= desc.len() || al as usize >= attrs.len()) {
                 // Truncated: grow and read the same entry again (SQL_FETCH_NEXT would skip
                 // it, so restart the enumeration and skip what we already have).
                 desc.resize((dl.max(0) as usize + 1).max(desc.len()), 0);
@@ -191,10 +170,7 @@ impl Environment {
             }
             let description = cstr(&desc, dl);
             let attributes = cstr_list(&attrs, al);
-            out.push(DriverInfo {
-                description,
-                attributes,
-            });
+            out.push(DriverInfo { description, attributes });
             direction = FetchOrientation::SQL_FETCH_NEXT;
         }
         Ok(out)
@@ -202,11 +178,7 @@ impl Environment {
 
     /// The user and system data sources (`SQLDataSources`).
     pub fn data_sources(&self) -> Result<Vec<DataSourceInfo>> {
-        let _one_at_a_time = self
-            .inner
-            .enumerate
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let _one_at_a_time = self.inner.enumerate.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::new();
         let mut direction = FetchOrientation::SQL_FETCH_FIRST;
         let (mut name, mut desc) = (vec![0u8; 256], vec![0u8; 512]);
@@ -229,19 +201,14 @@ impl Environment {
                 break;
             }
             let info = Diag::env(self.inner.h).check("SQLDataSources", rc, &mut Vec::new())?;
-            if info == SqlReturn::SQL_SUCCESS_WITH_INFO
-                && (nl as usize >= name.len() || dl as usize >= desc.len())
-            {
+            if info == SqlReturn::SQL_SUCCESS_WITH_INFO && (nl as usize >= name.len() || dl as usize >= desc.len()) {
                 name.resize((nl.max(0) as usize + 1).max(name.len()), 0);
                 desc.resize((dl.max(0) as usize + 1).max(desc.len()), 0);
                 out.clear();
                 direction = FetchOrientation::SQL_FETCH_FIRST;
                 continue;
             }
-            out.push(DataSourceInfo {
-                server_name: cstr(&name, nl),
-                driver: cstr(&desc, dl),
-            });
+            out.push(DataSourceInfo { server_name: cstr(&name, nl), driver: cstr(&desc, dl) });
             direction = FetchOrientation::SQL_FETCH_NEXT;
         }
         Ok(out)

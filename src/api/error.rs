@@ -43,11 +43,7 @@ pub struct DiagRecord {
 
 impl fmt::Display for DiagRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "[{}] {} (native {})",
-            self.state, self.message, self.native
-        )
+        write!(f, "[{}] {} (native {})", self.state, self.message, self.native)
     }
 }
 
@@ -104,11 +100,8 @@ pub enum Error {
 }
 
 fn odbc_message(function: &str, rc: i16, records: &[DiagRecord]) -> String {
-    let mut s = if rc == SqlReturn::SQL_ERROR.0 {
-        format!("{function} failed")
-    } else {
-        format!("{function} returned unexpected code {rc}")
-    };
+    let mut s =
+        if rc == SqlReturn::SQL_ERROR.0 { format!("{function} failed") } else { format!("{function} returned unexpected code {rc}") };
     if records.is_empty() {
         s.push_str(" (no diagnostic records)");
     }
@@ -156,18 +149,8 @@ pub(crate) fn diag_records(ht: HandleType, h: SqlHandle) -> Vec<DiagRecord> {
         let mut len: SqlSmallInt = 0;
         // SAFETY: `state` holds 6 bytes, `msg` holds `msg.len()` bytes (< i16::MAX), the
         // out pointers are valid locals; `h` is a DM handle id (a stale one is rejected).
-        let rc = unsafe {
-            raw::SQLGetDiagRec(
-                ht,
-                h,
-                i,
-                state.as_mut_ptr(),
-                &mut native,
-                msg.as_mut_ptr(),
-                msg.len() as SqlSmallInt,
-                &mut len,
-            )
-        };
+        let rc =
+            unsafe { raw::SQLGetDiagRec(ht, h, i, state.as_mut_ptr(), &mut native, msg.as_mut_ptr(), msg.len() as SqlSmallInt, &mut len) };
         if !rc.is_success() {
             break;
         }
@@ -198,22 +181,13 @@ pub(crate) struct Diag {
 
 impl Diag {
     pub(crate) fn env(h: SqlHandle) -> Self {
-        Diag {
-            ht: HandleType::SQL_HANDLE_ENV,
-            h,
-        }
+        Diag { ht: HandleType::SQL_HANDLE_ENV, h }
     }
     pub(crate) fn dbc(h: SqlHandle) -> Self {
-        Diag {
-            ht: HandleType::SQL_HANDLE_DBC,
-            h,
-        }
+        Diag { ht: HandleType::SQL_HANDLE_DBC, h }
     }
     pub(crate) fn stmt(h: SqlHandle) -> Self {
-        Diag {
-            ht: HandleType::SQL_HANDLE_STMT,
-            h,
-        }
+        Diag { ht: HandleType::SQL_HANDLE_STMT, h }
     }
 
     /// The error for a return code that is not a success.
@@ -221,27 +195,15 @@ impl Diag {
         if rc == SqlReturn::SQL_INVALID_HANDLE {
             return Error::InvalidHandle { function };
         }
-        Error::Odbc {
-            function,
-            return_code: rc.0,
-            records: diag_records(self.ht, self.h),
-        }
+        Error::Odbc { function, return_code: rc.0, records: diag_records(self.ht, self.h) }
     }
 
     /// Maps a return code: SUCCESS → `Ok`, SUCCESS_WITH_INFO → `Ok` with its records pushed
     /// to `warnings`, NO_DATA / NEED_DATA / PARAM_DATA_AVAILABLE → `Ok` (the caller looks at
     /// the code), anything else → `Err`. Unknown codes are errors, never panics.
-    pub(crate) fn check(
-        self,
-        function: &'static str,
-        rc: SqlReturn,
-        warnings: &mut Vec<DiagRecord>,
-    ) -> Result<SqlReturn> {
+    pub(crate) fn check(self, function: &'static str, rc: SqlReturn, warnings: &mut Vec<DiagRecord>) -> Result<SqlReturn> {
         match rc {
-            SqlReturn::SQL_SUCCESS
-            | SqlReturn::SQL_NO_DATA
-            | SqlReturn::SQL_NEED_DATA
-            | SqlReturn::SQL_PARAM_DATA_AVAILABLE => Ok(rc),
+            SqlReturn::SQL_SUCCESS | SqlReturn::SQL_NO_DATA | SqlReturn::SQL_NEED_DATA | SqlReturn::SQL_PARAM_DATA_AVAILABLE => Ok(rc),
             SqlReturn::SQL_SUCCESS_WITH_INFO => {
                 push_warnings(warnings, diag_records(self.ht, self.h));
                 Ok(rc)

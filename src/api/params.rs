@@ -66,21 +66,13 @@ pub struct Streamed {
 impl Streamed {
     /// Binary data (`SQL_C_BINARY` → `SQL_LONGVARBINARY`).
     pub fn binary(reader: impl Read + Send + 'static) -> Self {
-        Streamed {
-            reader: Box::new(reader),
-            text: false,
-            len: None,
-        }
+        Streamed { reader: Box::new(reader), text: false, len: None }
     }
 
     /// UTF-8 text (`SQL_C_CHAR` → `SQL_LONGVARCHAR`); sent as bytes in either
     /// [`TextEncoding`].
     pub fn text(reader: impl Read + Send + 'static) -> Self {
-        Streamed {
-            reader: Box::new(reader),
-            text: true,
-            len: None,
-        }
+        Streamed { reader: Box::new(reader), text: true, len: None }
     }
 
     /// Announces the total length in bytes. The reader must yield exactly that many bytes
@@ -93,10 +85,7 @@ impl Streamed {
 
 impl std::fmt::Debug for Streamed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Streamed")
-            .field("text", &self.text)
-            .field("len", &self.len)
-            .finish_non_exhaustive()
+        f.debug_struct("Streamed").field("text", &self.text).field("len", &self.len).finish_non_exhaustive()
     }
 }
 

@@ -70,9 +70,7 @@ fn opt_narrow(s: Option<&str>) -> Result<(*const SqlChar, SqlSmallInt)> {
     match s {
         None => Ok((ptr::null(), 0)),
         Some(s) => {
-            let len = i16::try_from(s.len()).map_err(|_| {
-                Error::Usage(format!("catalog argument of {} bytes is too long", s.len()))
-            })?;
+            let len = i16::try_from(s.len()).map_err(|_| Error::Usage(format!("catalog argument of {} bytes is too long", s.len())))?;
             Ok((s.as_ptr(), len))
         }
     }
@@ -85,30 +83,16 @@ impl<'c> StmtHandle<'c> {
         let rc = unsafe { raw::SQLAllocHandle(HandleType::SQL_HANDLE_STMT, conn.h, &mut h) };
         conn.check("SQLAllocHandle", rc)?;
         if h.is_null() {
-            return Err(Error::Odbc {
-                function: "SQLAllocHandle",
-                return_code: rc.0,
-                records: Vec::new(),
-            });
+            return Err(Error::Odbc { function: "SQLAllocHandle", return_code: rc.0, records: Vec::new() });
         }
-        Ok(StmtHandle {
-            h,
-            enc: conn.text_encoding(),
-            params: Vec::new(),
-            _conn: PhantomData,
-        })
+        Ok(StmtHandle { h, enc: conn.text_encoding(), params: Vec::new(), _conn: PhantomData })
     }
 
     pub(crate) fn diag(&self) -> Diag {
         Diag::stmt(self.h)
     }
 
-    pub(crate) fn check(
-        &self,
-        function: &'static str,
-        rc: SqlReturn,
-        warnings: &mut Vec<DiagRecord>,
-    ) -> Result<SqlReturn> {
+    pub(crate) fn check(&self, function: &'static str, rc: SqlReturn, warnings: &mut Vec<DiagRecord>) -> Result<SqlReturn> {
         self.diag().check(function, rc, warnings)
     }
 
@@ -116,40 +100,23 @@ impl<'c> StmtHandle<'c> {
         // SAFETY: our statement id.
         let rc = unsafe { raw::SQLFreeStmt(self.h, option) };
         if !rc.is_success() {
-            log::debug!(
-                "SQLFreeStmt({option:?}) failed: {}",
-                self.diag().error("SQLFreeStmt", rc)
-            );
+            log::debug!("SQLFreeStmt({option:?}) failed: {}", self.diag().error("SQLFreeStmt", rc));
         }
     }
 
     /// Unbinds the previous parameters, then copies and binds `params`.
-    fn bind_params(
-        &mut self,
-        params: Vec<ParamValue>,
-        warnings: &mut Vec<DiagRecord>,
-    ) -> Result<()> {
+    fn bind_params(&mut self, params: Vec<ParamValue>, warnings: &mut Vec<DiagRecord>) -> Result<()> {
         if !self.params.is_empty() {
             self.free_stmt(FreeStmtOption::SQL_RESET_PARAMS);
         }
         let enc = self.enc;
         self.params = params.into_iter().map(|v| to_bound(v, enc)).collect();
         if self.params.len() > u16::MAX as usize {
-            return Err(Error::Usage(format!(
-                "{} parameters are more than ODBC can number",
-                self.params.len()
-            )));
+            return Err(Error::Usage(format!("{} parameters are more than ODBC can number", self.params.len())));
         }
         for i in 0..self.params.len() {
             let p = &mut self.params[i];
-            let (ctype, stype, size, digits, value, buf_len): (
-                CDataType,
-                SqlDataType,
-                usize,
-                i16,
-                SqlPointer,
-                SqlLen,
-            ) = match &mut p.buf {
+            let (ctype, stype, size, digits, value, buf_len): (CDataType, SqlDataType, usize, i16, SqlPointer, SqlLen) = match &mut p.buf {
                 ParamBuf::Null(d, k) => {
                     let (ct, size) = match k {
                         NullKind::Integer => (CDataType::SQL_C_SLONG, 10),
@@ -162,133 +129,41 @@ impl<'c> StmtHandle<'c> {
                     };
                     (ct, k.sql_type(enc), size, 0, d as *mut u64 as SqlPointer, 0)
                 }
-                ParamBuf::I32(v) => (
-                    CDataType::SQL_C_SLONG,
-                    SqlDataType::SQL_INTEGER,
-                    10,
-                    0,
-                    v as *mut i32 as SqlPointer,
-                    0,
-                ),
-                ParamBuf::I64(v) => (
-                    CDataType::SQL_C_SBIGINT,
-                    SqlDataType::SQL_BIGINT,
-                    19,
-                    0,
-                    v as *mut i64 as SqlPointer,
-                    0,
-                ),
-                ParamBuf::F64(v) => (
-                    CDataType::SQL_C_DOUBLE,
-                    SqlDataType::SQL_DOUBLE,
-                    15,
-                    0,
-                    v as *mut f64 as SqlPointer,
-                    0,
-                ),
-                ParamBuf::Bit(v) => (
-                    CDataType::SQL_C_BIT,
-                    SqlDataType::SQL_BIT,
-                    1,
-                    0,
-                    v as *mut u8 as SqlPointer,
-                    0,
-                ),
+                ParamBuf::I32(v) => (CDataType::SQL_C_SLONG, SqlDataType::SQL_INTEGER, 10, 0, v as *mut i32 as SqlPointer, 0),
+                ParamBuf::I64(v) => (CDataType::SQL_C_SBIGINT, SqlDataType::SQL_BIGINT, 19, 0, v as *mut i64 as SqlPointer, 0),
+                ParamBuf::F64(v) => (CDataType::SQL_C_DOUBLE, SqlDataType::SQL_DOUBLE, 15, 0, v as *mut f64 as SqlPointer, 0),
+                ParamBuf::Bit(v) => (CDataType::SQL_C_BIT, SqlDataType::SQL_BIT, 1, 0, v as *mut u8 as SqlPointer, 0),
                 ParamBuf::Narrow(b) => {
-                    let st = if b.len() > LONG_THRESHOLD {
-                        SqlDataType::SQL_LONGVARCHAR
-                    } else {
-                        SqlDataType::SQL_VARCHAR
-                    };
-                    (
-                        CDataType::SQL_C_CHAR,
-                        st,
-                        b.len().max(1),
-                        0,
-                        b.as_mut_ptr() as SqlPointer,
-                        b.len() as SqlLen,
-                    )
+                    let st = if b.len() > LONG_THRESHOLD { SqlDataType::SQL_LONGVARCHAR } else { SqlDataType::SQL_VARCHAR };
+                    (CDataType::SQL_C_CHAR, st, b.len().max(1), 0, b.as_mut_ptr() as SqlPointer, b.len() as SqlLen)
                 }
                 ParamBuf::Wide(w) => {
-                    let st = if w.len() > LONG_THRESHOLD {
-                        SqlDataType::SQL_WLONGVARCHAR
-                    } else {
-                        SqlDataType::SQL_WVARCHAR
-                    };
-                    (
-                        CDataType::SQL_C_WCHAR,
-                        st,
-                        w.len().max(1),
-                        0,
-                        w.as_mut_ptr() as SqlPointer,
-                        (w.len() * 2) as SqlLen,
-                    )
+                    let st = if w.len() > LONG_THRESHOLD { SqlDataType::SQL_WLONGVARCHAR } else { SqlDataType::SQL_WVARCHAR };
+                    (CDataType::SQL_C_WCHAR, st, w.len().max(1), 0, w.as_mut_ptr() as SqlPointer, (w.len() * 2) as SqlLen)
                 }
                 ParamBuf::Binary(b) => {
-                    let st = if b.len() > 8000 {
-                        SqlDataType::SQL_LONGVARBINARY
-                    } else {
-                        SqlDataType::SQL_VARBINARY
-                    };
-                    (
-                        CDataType::SQL_C_BINARY,
-                        st,
-                        b.len().max(1),
-                        0,
-                        b.as_mut_ptr() as SqlPointer,
-                        b.len() as SqlLen,
-                    )
+                    let st = if b.len() > 8000 { SqlDataType::SQL_LONGVARBINARY } else { SqlDataType::SQL_VARBINARY };
+                    (CDataType::SQL_C_BINARY, st, b.len().max(1), 0, b.as_mut_ptr() as SqlPointer, b.len() as SqlLen)
                 }
-                ParamBuf::AtExecNarrow(b) => (
-                    CDataType::SQL_C_CHAR,
-                    SqlDataType::SQL_LONGVARCHAR,
-                    b.len().max(1),
-                    0,
-                    (i + 1) as SqlPointer,
-                    0,
-                ),
-                ParamBuf::AtExecWide(w) => (
-                    CDataType::SQL_C_WCHAR,
-                    SqlDataType::SQL_WLONGVARCHAR,
-                    w.len().max(1),
-                    0,
-                    (i + 1) as SqlPointer,
-                    0,
-                ),
-                ParamBuf::AtExecStream(s) if s.text => (
-                    CDataType::SQL_C_CHAR,
-                    SqlDataType::SQL_LONGVARCHAR,
-                    s.len.unwrap_or(0),
-                    0,
-                    (i + 1) as SqlPointer,
-                    0,
-                ),
-                ParamBuf::AtExecStream(s) => (
-                    CDataType::SQL_C_BINARY,
-                    SqlDataType::SQL_LONGVARBINARY,
-                    s.len.unwrap_or(0),
-                    0,
-                    (i + 1) as SqlPointer,
-                    0,
-                ),
+                ParamBuf::AtExecNarrow(b) => {
+                    (CDataType::SQL_C_CHAR, SqlDataType::SQL_LONGVARCHAR, b.len().max(1), 0, (i + 1) as SqlPointer, 0)
+                }
+                ParamBuf::AtExecWide(w) => {
+                    (CDataType::SQL_C_WCHAR, SqlDataType::SQL_WLONGVARCHAR, w.len().max(1), 0, (i + 1) as SqlPointer, 0)
+                }
+                ParamBuf::AtExecStream(s) if s.text => {
+                    (CDataType::SQL_C_CHAR, SqlDataType::SQL_LONGVARCHAR, s.len.unwrap_or(0), 0, (i + 1) as SqlPointer, 0)
+                }
+                ParamBuf::AtExecStream(s) => {
+                    (CDataType::SQL_C_BINARY, SqlDataType::SQL_LONGVARBINARY, s.len.unwrap_or(0), 0, (i + 1) as SqlPointer, 0)
+                }
             };
             let ind: *mut SqlLen = &mut p.ind;
             // SAFETY: our statement id; `value` and `ind` point into `self.params`, which is
             // neither resized nor dropped until the parameters are reset (next execution)
             // or the handle is freed. Data-at-execution values pass a token instead.
             let rc = unsafe {
-                raw::SQLBindParameter(
-                    self.h,
-                    (i + 1) as u16,
-                    ParamIoType::SQL_PARAM_INPUT,
-                    ctype,
-                    stype,
-                    size,
-                    digits,
-                    value,
-                    buf_len,
-                    ind,
-                )
+                raw::SQLBindParameter(self.h, (i + 1) as u16, ParamIoType::SQL_PARAM_INPUT, ctype, stype, size, digits, value, buf_len, ind)
             };
             self.check("SQLBindParameter", rc, warnings)?;
         }
@@ -297,23 +172,14 @@ impl<'c> StmtHandle<'c> {
 
     /// Executes `sql` directly, or the prepared statement when `sql` is `None`, with
     /// `params`; drives data-at-execution. `Ok(true)` when a result set is open.
-    pub(crate) fn execute(
-        &mut self,
-        sql: Option<&str>,
-        params: Vec<ParamValue>,
-        warnings: &mut Vec<DiagRecord>,
-    ) -> Result<bool> {
+    pub(crate) fn execute(&mut self, sql: Option<&str>, params: Vec<ParamValue>, warnings: &mut Vec<DiagRecord>) -> Result<bool> {
         self.free_stmt(FreeStmtOption::SQL_CLOSE);
         self.bind_params(params, warnings)?;
         let (function, rc) = match sql {
             Some(sql) => {
-                let len = i32::try_from(sql.len()).map_err(|_| {
-                    Error::Usage("statement text longer than i32::MAX bytes".into())
-                })?;
+                let len = i32::try_from(sql.len()).map_err(|_| Error::Usage("statement text longer than i32::MAX bytes".into()))?;
                 // SAFETY: our statement id; `sql` is valid UTF-8 of `len` bytes for the call.
-                ("SQLExecDirect", unsafe {
-                    raw::SQLExecDirect(self.h, sql.as_ptr(), len)
-                })
+                ("SQLExecDirect", unsafe { raw::SQLExecDirect(self.h, sql.as_ptr(), len) })
             }
             // SAFETY: our statement id.
             None => ("SQLExecute", unsafe { raw::SQLExecute(self.h) }),
@@ -342,9 +208,7 @@ impl<'c> StmtHandle<'c> {
             let idx = (token as usize).wrapping_sub(1);
             if idx >= self.params.len() {
                 self.cancel_quietly();
-                return Err(Error::Usage(format!(
-                    "driver asked for data of an unknown parameter (token {token:p})"
-                )));
+                return Err(Error::Usage(format!("driver asked for data of an unknown parameter (token {token:p})")));
             }
             if let Err(e) = self.send_param(idx, warnings) {
                 self.cancel_quietly();
@@ -403,12 +267,7 @@ impl<'c> StmtHandle<'c> {
                     let n = match s.reader.read(&mut buf[..want]) {
                         Ok(n) => n,
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(source) => {
-                            return Err(Error::Io {
-                                parameter: (idx + 1) as u16,
-                                source,
-                            })
-                        }
+                        Err(source) => return Err(Error::Io { parameter: (idx + 1) as u16, source }),
                     };
                     if n == 0 {
                         break;
@@ -422,10 +281,7 @@ impl<'c> StmtHandle<'c> {
                 }
                 Ok(())
             }
-            _ => Err(Error::Usage(format!(
-                "driver asked for data of bound parameter {}",
-                idx + 1
-            ))),
+            _ => Err(Error::Usage(format!("driver asked for data of bound parameter {}", idx + 1))),
         }
     }
 
@@ -438,8 +294,7 @@ impl<'c> StmtHandle<'c> {
     }
 
     pub(crate) fn prepare(&mut self, sql: &str, warnings: &mut Vec<DiagRecord>) -> Result<()> {
-        let len = i32::try_from(sql.len())
-            .map_err(|_| Error::Usage("statement text longer than i32::MAX bytes".into()))?;
+        let len = i32::try_from(sql.len()).map_err(|_| Error::Usage("statement text longer than i32::MAX bytes".into()))?;
         // SAFETY: our statement id; `sql` is valid for `len` bytes during the call.
         let rc = unsafe { raw::SQLPrepare(self.h, sql.as_ptr(), len) };
         self.check("SQLPrepare", rc, warnings).map(drop)
@@ -501,22 +356,14 @@ impl<'c> StmtHandle<'c> {
         row_count(self.h, warnings)
     }
 
-    pub(crate) fn set_attr_uint(
-        &self,
-        attr: StmtAttr,
-        value: usize,
-        warnings: &mut Vec<DiagRecord>,
-    ) -> Result<SqlReturn> {
+    pub(crate) fn set_attr_uint(&self, attr: StmtAttr, value: usize, warnings: &mut Vec<DiagRecord>) -> Result<SqlReturn> {
         // SAFETY: our statement id; an integer attribute travels in the pointer itself.
         let rc = unsafe { raw::SQLSetStmtAttr(self.h, attr, value as SqlPointer, SQL_IS_UINTEGER) };
         self.check("SQLSetStmtAttr", rc, warnings)
     }
 
     pub(crate) fn cancel_handle(&self) -> CancelHandle {
-        CancelHandle {
-            ht: HandleType::SQL_HANDLE_STMT,
-            h: self.h as usize,
-        }
+        CancelHandle { ht: HandleType::SQL_HANDLE_STMT, h: self.h as usize }
     }
 }
 
@@ -529,9 +376,7 @@ impl StmtRef {
     fn put(&self, data: *const u8, len: usize, warnings: &mut Vec<DiagRecord>) -> Result<()> {
         // SAFETY: our statement id; `data` points to `len` readable bytes for the call.
         let rc = unsafe { raw::SQLPutData(self.h, data as SqlPointer, len as SqlLen) };
-        Diag::stmt(self.h)
-            .check("SQLPutData", rc, warnings)
-            .map(drop)
+        Diag::stmt(self.h).check("SQLPutData", rc, warnings).map(drop)
     }
 }
 
@@ -547,67 +392,37 @@ pub(crate) fn row_count(h: SqlHStmt, warnings: &mut Vec<DiagRecord>) -> Result<i
 fn to_bound(v: ParamValue, enc: TextEncoding) -> BoundParam {
     let wide = |s: &str| s.encode_utf16().collect::<Vec<u16>>();
     match v {
-        ParamValue::Null(k) => BoundParam {
-            buf: ParamBuf::Null(0, k),
-            ind: SQL_NULL_DATA,
-        },
-        ParamValue::I32(x) => BoundParam {
-            buf: ParamBuf::I32(x),
-            ind: 0,
-        },
-        ParamValue::I64(x) => BoundParam {
-            buf: ParamBuf::I64(x),
-            ind: 0,
-        },
-        ParamValue::F64(x) => BoundParam {
-            buf: ParamBuf::F64(x),
-            ind: 0,
-        },
-        ParamValue::Bool(x) => BoundParam {
-            buf: ParamBuf::Bit(x as u8),
-            ind: 0,
-        },
+        ParamValue::Null(k) => BoundParam { buf: ParamBuf::Null(0, k), ind: SQL_NULL_DATA },
+        ParamValue::I32(x) => BoundParam { buf: ParamBuf::I32(x), ind: 0 },
+        ParamValue::I64(x) => BoundParam { buf: ParamBuf::I64(x), ind: 0 },
+        ParamValue::F64(x) => BoundParam { buf: ParamBuf::F64(x), ind: 0 },
+        ParamValue::Bool(x) => BoundParam { buf: ParamBuf::Bit(x as u8), ind: 0 },
         ParamValue::Text(s) => match enc {
             TextEncoding::Utf8 => {
                 let b = s.into_bytes();
                 let ind = b.len() as SqlLen;
-                BoundParam {
-                    buf: ParamBuf::Narrow(b),
-                    ind,
-                }
+                BoundParam { buf: ParamBuf::Narrow(b), ind }
             }
             TextEncoding::Utf16 => {
                 let w = wide(&s);
                 let ind = (w.len() * 2) as SqlLen;
-                BoundParam {
-                    buf: ParamBuf::Wide(w),
-                    ind,
-                }
+                BoundParam { buf: ParamBuf::Wide(w), ind }
             }
         },
         ParamValue::Binary(b) => {
             let ind = b.len() as SqlLen;
-            BoundParam {
-                buf: ParamBuf::Binary(b),
-                ind,
-            }
+            BoundParam { buf: ParamBuf::Binary(b), ind }
         }
         ParamValue::LongText(s) => match enc {
             TextEncoding::Utf8 => {
                 let b = s.into_bytes();
                 let ind = SQL_LEN_DATA_AT_EXEC_OFFSET - b.len() as SqlLen;
-                BoundParam {
-                    buf: ParamBuf::AtExecNarrow(b),
-                    ind,
-                }
+                BoundParam { buf: ParamBuf::AtExecNarrow(b), ind }
             }
             TextEncoding::Utf16 => {
                 let w = wide(&s);
                 let ind = SQL_LEN_DATA_AT_EXEC_OFFSET - (w.len() * 2) as SqlLen;
-                BoundParam {
-                    buf: ParamBuf::AtExecWide(w),
-                    ind,
-                }
+                BoundParam { buf: ParamBuf::AtExecWide(w), ind }
             }
         },
         ParamValue::Streamed(s) => {
@@ -615,10 +430,7 @@ fn to_bound(v: ParamValue, enc: TextEncoding) -> BoundParam {
                 Some(n) => SQL_LEN_DATA_AT_EXEC_OFFSET - n as SqlLen,
                 None => SQL_DATA_AT_EXEC,
             };
-            BoundParam {
-                buf: ParamBuf::AtExecStream(s),
-                ind,
-            }
+            BoundParam { buf: ParamBuf::AtExecStream(s), ind }
         }
     }
 }
@@ -637,10 +449,7 @@ pub struct Statement<'c> {
 
 impl<'c> Statement<'c> {
     pub(crate) fn new(conn: &'c Connection) -> Result<Self> {
-        Ok(Statement {
-            handle: StmtHandle::alloc(conn)?,
-            warnings: Vec::new(),
-        })
+        Ok(Statement { handle: StmtHandle::alloc(conn)?, warnings: Vec::new() })
     }
 
     /// The raw statement handle (a DM handle usable with [`crate::raw`]); owned by `self`.
@@ -652,19 +461,14 @@ impl<'c> Statement<'c> {
     /// Returns the cursor when the statement produced a result set; otherwise
     /// [`Statement::row_count`] tells how many rows it affected.
     pub fn execute(&mut self, sql: &str, params: impl Params) -> Result<Option<Cursor<'_>>> {
-        let has_cursor =
-            self.handle
-                .execute(Some(sql), params.into_values(), &mut self.warnings)?;
+        let has_cursor = self.handle.execute(Some(sql), params.into_values(), &mut self.warnings)?;
         Ok(has_cursor.then(|| Cursor::borrowed(&self.handle)))
     }
 
     /// Prepares `sql` (`SQLPrepare`) on this statement.
     pub fn prepare(mut self, sql: &str) -> Result<Prepared<'c>> {
         self.handle.prepare(sql, &mut self.warnings)?;
-        Ok(Prepared {
-            handle: self.handle,
-            warnings: self.warnings,
-        })
+        Ok(Prepared { handle: self.handle, warnings: self.warnings })
     }
 
     /// `SQLTables`; `None` arguments are NULL (no restriction).
@@ -675,8 +479,7 @@ impl<'c> Statement<'c> {
         table: Option<&str>,
         table_type: Option<&str>,
     ) -> Result<Cursor<'_>> {
-        self.handle
-            .tables(catalog, schema, table, table_type, &mut self.warnings)?;
+        self.handle.tables(catalog, schema, table, table_type, &mut self.warnings)?;
         Ok(Cursor::borrowed(&self.handle))
     }
 
@@ -688,20 +491,13 @@ impl<'c> Statement<'c> {
         table: Option<&str>,
         column: Option<&str>,
     ) -> Result<Cursor<'_>> {
-        self.handle
-            .columns(catalog, schema, table, column, &mut self.warnings)?;
+        self.handle.columns(catalog, schema, table, column, &mut self.warnings)?;
         Ok(Cursor::borrowed(&self.handle))
     }
 
     /// `SQLPrimaryKeys` of `table`.
-    pub fn primary_keys(
-        &mut self,
-        catalog: Option<&str>,
-        schema: Option<&str>,
-        table: &str,
-    ) -> Result<Cursor<'_>> {
-        self.handle
-            .primary_keys(catalog, schema, table, &mut self.warnings)?;
+    pub fn primary_keys(&mut self, catalog: Option<&str>, schema: Option<&str>, table: &str) -> Result<Cursor<'_>> {
+        self.handle.primary_keys(catalog, schema, table, &mut self.warnings)?;
         Ok(Cursor::borrowed(&self.handle))
     }
 
@@ -712,13 +508,7 @@ impl<'c> Statement<'c> {
 
     /// `SQL_ATTR_QUERY_TIMEOUT` in seconds (0 = none).
     pub fn set_query_timeout(&mut self, seconds: usize) -> Result<()> {
-        self.handle
-            .set_attr_uint(
-                StmtAttr::SQL_ATTR_QUERY_TIMEOUT,
-                seconds,
-                &mut self.warnings,
-            )
-            .map(drop)
+        self.handle.set_attr_uint(StmtAttr::SQL_ATTR_QUERY_TIMEOUT, seconds, &mut self.warnings).map(drop)
     }
 
     /// A handle that cancels this statement from any thread.
@@ -760,9 +550,7 @@ impl<'c> Prepared<'c> {
 
     /// Executes the prepared statement (`SQLExecute`) with `params`.
     pub fn execute(&mut self, params: impl Params) -> Result<Option<Cursor<'_>>> {
-        let has_cursor = self
-            .handle
-            .execute(None, params.into_values(), &mut self.warnings)?;
+        let has_cursor = self.handle.execute(None, params.into_values(), &mut self.warnings)?;
         Ok(has_cursor.then(|| Cursor::borrowed(&self.handle)))
     }
 
@@ -817,10 +605,7 @@ pub struct CancelHandle {
 
 impl CancelHandle {
     pub(crate) fn connection(h: SqlHDbc) -> Self {
-        CancelHandle {
-            ht: HandleType::SQL_HANDLE_DBC,
-            h: h as usize,
-        }
+        CancelHandle { ht: HandleType::SQL_HANDLE_DBC, h: h as usize }
     }
 
     /// Cancels. Success (also SUCCESS_WITH_INFO) returns at once without reading
@@ -833,9 +618,7 @@ impl CancelHandle {
             ("SQLCancel", unsafe { raw::SQLCancel(h) })
         } else {
             // SAFETY: as above.
-            ("SQLCancelHandle", unsafe {
-                raw::SQLCancelHandle(self.ht, h)
-            })
+            ("SQLCancelHandle", unsafe { raw::SQLCancelHandle(self.ht, h) })
         };
         if rc.is_success() {
             return Ok(());

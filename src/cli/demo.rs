@@ -47,11 +47,7 @@ pub fn demo() -> i32 {
     };
     let sqlite_db = std::env::temp_dir().join(format!("odbc-dm-demo-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&sqlite_db);
-    let sqlite_cs = format!(
-        "DRIVER={};Database={}",
-        sqlite.display(),
-        sqlite_db.display()
-    );
+    let sqlite_cs = format!("DRIVER={};Database={}", sqlite.display(), sqlite_db.display());
     let ref_cs = format!("DRIVER={};Database=:memory:", refdriver.display());
 
     let mut failures = 0;
@@ -91,10 +87,7 @@ pub fn demo() -> i32 {
     drop(ref_conn);
 
     println!("== Async polling (reference driver, Steps=3;Delay=20) ==");
-    section(
-        "Async",
-        async_polling(&env, &format!("{ref_cs};Steps=3;Delay=20")),
-    );
+    section("Async", async_polling(&env, &format!("{ref_cs};Steps=3;Delay=20")));
 
     println!("== Four queries on four threads (one connection each) ==");
     section("Threads", concurrent(&env, &ref_cs));
@@ -115,29 +108,18 @@ pub fn demo() -> i32 {
 /// wins) and SQLite's driver.
 fn locate_drivers() -> Result<(PathBuf, PathBuf), String> {
     let sqlite = PathBuf::from(SQLITE_DRIVER);
-    let exe = std::env::current_exe()
-        .map_err(|e| format!("cannot locate the running executable: {e}"))?;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot locate the running executable: {e}"))?;
     let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
     // On equal times the last candidate wins: prefer the file cargo build puts beside the binary.
-    let candidates = [
-        dir.join("deps").join(REFDRIVER_FILE),
-        dir.join(REFDRIVER_FILE),
-    ];
+    let candidates = [dir.join("deps").join(REFDRIVER_FILE), dir.join(REFDRIVER_FILE)];
     let refdriver = candidates
         .iter()
-        .filter_map(|p| {
-            p.metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .map(|t| (t, p.clone()))
-        })
+        .filter_map(|p| p.metadata().and_then(|m| m.modified()).ok().map(|t| (t, p.clone())))
         .max_by_key(|(t, _)| *t)
         .map(|(_, p)| p);
     let mut missing = Vec::new();
     if !sqlite.exists() {
-        missing.push(format!(
-            "SQLite's ODBC driver {SQLITE_DRIVER} is missing (package libsqliteodbc)"
-        ));
+        missing.push(format!("SQLite's ODBC driver {SQLITE_DRIVER} is missing (package libsqliteodbc)"));
     }
     if refdriver.is_none() {
         missing.push(format!(
@@ -182,10 +164,7 @@ fn connect_both(
         info(&sqlite_conn, InfoType::SQL_DM_VER),
         info(&sqlite_conn, InfoType::SQL_ODBC_VER)
     );
-    for (label, path, conn) in [
-        ("SQLite ODBC", sqlite, &sqlite_conn),
-        ("reference driver", refdriver, &ref_conn),
-    ] {
+    for (label, path, conn) in [("SQLite ODBC", sqlite, &sqlite_conn), ("reference driver", refdriver, &ref_conn)] {
         println!("{label}: {}", path.display());
         println!(
             "  {} {} (ODBC {}), DBMS {} {}, entry points: {}",
@@ -204,10 +183,7 @@ fn connect_both(
 /// Which text entry points the library exports (the DM has loaded it already).
 fn entry_points(path: &Path) -> &'static str {
     match odbc_dm::driver::load_driver(path) {
-        Ok(d) => match (
-            d.exported.SQLExecDirect.is_some(),
-            d.exported.SQLExecDirectW.is_some(),
-        ) {
+        Ok(d) => match (d.exported.SQLExecDirect.is_some(), d.exported.SQLExecDirectW.is_some()) {
             (true, true) => "A and W",
             (true, false) => "A only",
             (false, true) => "W only",
@@ -222,25 +198,15 @@ fn entry_points(path: &Path) -> &'static str {
 fn roundtrip(conn: &Connection) -> Result<(), Error> {
     let mut stmt = conn.statement()?;
     let _ = stmt.execute("DROP TABLE IF EXISTS greetings", ());
-    stmt.execute(
-        "CREATE TABLE greetings (id INTEGER, lang VARCHAR(20), greeting VARCHAR(40), score DOUBLE)",
-        (),
-    )?;
-    let mut insert =
-        conn.prepare("INSERT INTO greetings (id, lang, greeting, score) VALUES (?, ?, ?, ?)")?;
+    stmt.execute("CREATE TABLE greetings (id INTEGER, lang VARCHAR(20), greeting VARCHAR(40), score DOUBLE)", ())?;
+    let mut insert = conn.prepare("INSERT INTO greetings (id, lang, greeting, score) VALUES (?, ?, ?, ?)")?;
     for (id, lang, greeting, score) in ROWS {
         insert.execute((id, lang, greeting, score))?;
     }
     drop(insert);
-    println!(
-        "  inserted {} rows with SQLBindParameter (SQL_C_CHAR, UTF-8) and SQLExecute",
-        ROWS.len()
-    );
+    println!("  inserted {} rows with SQLBindParameter (SQL_C_CHAR, UTF-8) and SQLExecute", ROWS.len());
     let mut cursor = conn
-        .execute(
-            "SELECT id, lang, greeting, score FROM greetings ORDER BY id",
-            (),
-        )?
+        .execute("SELECT id, lang, greeting, score FROM greetings ORDER BY id", ())?
         .ok_or_else(|| Error::Usage("the SELECT returned no result set".into()))?;
     let table = read_table(&mut cursor)?;
     notes(&cursor.take_warnings());
@@ -251,19 +217,14 @@ fn roundtrip(conn: &Connection) -> Result<(), Error> {
         .zip(&table.rows)
         .filter_map(|((_, lang, greeting, _), row)| {
             let got = (row.get(1).cloned().flatten(), row.get(2).cloned().flatten());
-            (got != (Some(lang.to_string()), Some(greeting.to_string())))
-                .then(|| format!("{lang}/{greeting} came back as {got:?}"))
+            (got != (Some(lang.to_string()), Some(greeting.to_string()))).then(|| format!("{lang}/{greeting} came back as {got:?}"))
         })
         .collect();
     if mismatches.is_empty() && table.rows.len() == ROWS.len() {
         println!("  round trip: every text value read back is identical to the one bound");
         Ok(())
     } else {
-        Err(Error::Usage(format!(
-            "round trip changed the data: {} rows; {}",
-            table.rows.len(),
-            mismatches.join("; ")
-        )))
+        Err(Error::Usage(format!("round trip changed the data: {} rows; {}", table.rows.len(), mismatches.join("; "))))
     }
 }
 
@@ -334,11 +295,7 @@ fn stmt_records(h: SqlHStmt) -> Vec<DiagRecord> {
 }
 
 fn raw_error(function: &'static str, h: SqlHStmt, rc: SqlReturn) -> Error {
-    Error::Odbc {
-        function,
-        return_code: rc.0,
-        records: stmt_records(h),
-    }
+    Error::Odbc { function, return_code: rc.0, records: stmt_records(h) }
 }
 
 /// Fails with the statement's diagnostics unless `rc` is a success.
@@ -359,16 +316,7 @@ fn get_text_polled(h: SqlHStmt, col: u16, stills: &mut u32) -> Result<Option<Str
         let (rc, n) = poll(h, || {
             // SAFETY: live statement; `buf` holds `buf.len()` bytes; valid indicator. The
             // same arguments are passed on every re-invocation (§2.9).
-            unsafe {
-                raw::SQLGetData(
-                    h,
-                    col,
-                    CDataType::SQL_C_CHAR,
-                    buf.as_mut_ptr() as SqlPointer,
-                    buf.len() as SqlLen,
-                    &mut ind,
-                )
-            }
+            unsafe { raw::SQLGetData(h, col, CDataType::SQL_C_CHAR, buf.as_mut_ptr() as SqlPointer, buf.len() as SqlLen, &mut ind) }
         });
         *stills += n;
         if rc == SqlReturn::SQL_NO_DATA {
@@ -378,40 +326,23 @@ fn get_text_polled(h: SqlHStmt, col: u16, stills: &mut u32) -> Result<Option<Str
         if ind == SQL_NULL_DATA {
             return Ok(None);
         }
-        let piece = if ind == SQL_NO_TOTAL || ind as usize >= buf.len() {
-            buf.len() - 1
-        } else {
-            ind.max(0) as usize
-        };
+        let piece = if ind == SQL_NO_TOTAL || ind as usize >= buf.len() { buf.len() - 1 } else { ind.max(0) as usize };
         out.extend_from_slice(&buf[..piece]);
         if rc == SqlReturn::SQL_SUCCESS {
             break;
         }
     }
-    String::from_utf8(out)
-        .map(Some)
-        .map_err(|_| Error::InvalidText {
-            column: col,
-            encoding: "UTF-8",
-        })
+    String::from_utf8(out).map(Some).map_err(|_| Error::InvalidText { column: col, encoding: "UTF-8" })
 }
 
 fn async_polling(env: &Environment, cs: &str) -> Result<(), Error> {
-    const SQL: &str =
-        "SELECT 1 AS n, 'one' AS word UNION ALL SELECT 2, 'deux' UNION ALL SELECT 3, '三'";
+    const SQL: &str = "SELECT 1 AS n, 'one' AS word UNION ALL SELECT 2, 'deux' UNION ALL SELECT 3, '三'";
     let conn = env.connect_with_connection_string(cs)?;
     notes(&conn.take_warnings());
     let stmt = conn.statement()?;
     let h = stmt.as_raw();
     // SAFETY: our statement; an integer attribute travels in the pointer itself.
-    let rc = unsafe {
-        raw::SQLSetStmtAttr(
-            h,
-            StmtAttr::SQL_ATTR_ASYNC_ENABLE,
-            SQL_ASYNC_ENABLE_ON as SqlPointer,
-            SQL_IS_UINTEGER,
-        )
-    };
+    let rc = unsafe { raw::SQLSetStmtAttr(h, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_ON as SqlPointer, SQL_IS_UINTEGER) };
     ok("SQLSetStmtAttr(SQL_ATTR_ASYNC_ENABLE)", h, rc)?;
     println!("  SQL_ATTR_ASYNC_ENABLE = SQL_ASYNC_ENABLE_ON; {SQL}");
 
@@ -421,10 +352,7 @@ fn async_polling(env: &Environment, cs: &str) -> Result<(), Error> {
         unsafe { raw::SQLExecDirect(h, SQL.as_ptr(), SQL.len() as i32) }
     });
     ok("SQLExecDirect", h, rc)?;
-    println!(
-        "  SQLExecDirect polling: {stills} × SQL_STILL_EXECUTING, then {rc:?} ({} ms)",
-        t.elapsed().as_millis()
-    );
+    println!("  SQLExecDirect polling: {stills} × SQL_STILL_EXECUTING, then {rc:?} ({} ms)", t.elapsed().as_millis());
 
     let t = Instant::now();
     let mut ncols: SqlSmallInt = 0;
@@ -437,28 +365,12 @@ fn async_polling(env: &Environment, cs: &str) -> Result<(), Error> {
     let mut right = Vec::new();
     for c in 1..=ncols.max(0) as u16 {
         let mut name = [0u8; 256];
-        let (mut len, mut ty, mut size, mut digits, mut nullable) = (
-            0i16,
-            SqlDataType::default(),
-            0usize,
-            0i16,
-            Nullability::default(),
-        );
+        let (mut len, mut ty, mut size, mut digits, mut nullable) = (0i16, SqlDataType::default(), 0usize, 0i16, Nullability::default());
         let (rc, n) = poll(h, || {
             // SAFETY: our statement; `name` holds 256 bytes; valid out slots, the same on
             // every re-invocation.
             unsafe {
-                raw::SQLDescribeCol(
-                    h,
-                    c,
-                    name.as_mut_ptr(),
-                    name.len() as i16,
-                    &mut len,
-                    &mut ty,
-                    &mut size,
-                    &mut digits,
-                    &mut nullable,
-                )
+                raw::SQLDescribeCol(h, c, name.as_mut_ptr(), name.len() as i16, &mut len, &mut ty, &mut size, &mut digits, &mut nullable)
             }
         });
         stills += n;
@@ -490,17 +402,11 @@ fn async_polling(env: &Environment, cs: &str) -> Result<(), Error> {
                     println!("    {}", record_line(r));
                 }
                 println!("  the rows, from a second (synchronous) query:");
-                let mut c = conn
-                    .execute(SQL, ())?
-                    .ok_or_else(|| Error::Usage("no result set".into()))?;
+                let mut c = conn.execute(SQL, ())?.ok_or_else(|| Error::Usage("no result set".into()))?;
                 print_indented(&read_table(&mut c)?);
                 return Ok(());
             }
-            return Err(Error::Odbc {
-                function: "SQLFetch",
-                return_code: rc.0,
-                records: recs,
-            });
+            return Err(Error::Odbc { function: "SQLFetch", return_code: rc.0, records: recs });
         }
         ok("SQLFetch", h, rc)?;
         let mut row = Vec::new();
@@ -514,21 +420,13 @@ fn async_polling(env: &Environment, cs: &str) -> Result<(), Error> {
         t.elapsed().as_millis()
     );
     if ncols <= 0 {
-        println!(
-            "  KNOWN DM BUG: SQLNumResultCols reports no result set after the polled SQLExecDirect"
-        );
+        println!("  KNOWN DM BUG: SQLNumResultCols reports no result set after the polled SQLExecDirect");
         println!("  the rows, from a second (synchronous) query:");
-        let mut c = conn
-            .execute(SQL, ())?
-            .ok_or_else(|| Error::Usage("no result set".into()))?;
+        let mut c = conn.execute(SQL, ())?.ok_or_else(|| Error::Usage("no result set".into()))?;
         print_indented(&read_table(&mut c)?);
         return Ok(());
     }
-    print_indented(&Table {
-        headers,
-        right,
-        rows,
-    });
+    print_indented(&Table { headers, right, rows });
     // SAFETY: our statement; closes the cursor (a no-op without one).
     unsafe { raw::SQLFreeStmt(h, FreeStmtOption::SQL_CLOSE) };
     Ok(())
@@ -539,9 +437,7 @@ fn async_polling(env: &Environment, cs: &str) -> Result<(), Error> {
 
 fn concurrent(env: &Environment, cs: &str) -> Result<(), Error> {
     const QUERY_MS: u64 = 200;
-    let conns = (0..4)
-        .map(|_| env.connect_with_connection_string(cs))
-        .collect::<Result<Vec<_>, _>>()?;
+    let conns = (0..4).map(|_| env.connect_with_connection_string(cs)).collect::<Result<Vec<_>, _>>()?;
     let start = Instant::now();
     let results: Vec<Result<(String, Duration), Error>> = thread::scope(|s| {
         let handles: Vec<_> = conns
@@ -551,26 +447,16 @@ fn concurrent(env: &Environment, cs: &str) -> Result<(), Error> {
                 s.spawn(move || {
                     let t = Instant::now();
                     let sql = format!("select sleep({QUERY_MS}), {}", i + 1);
-                    let mut c = conn
-                        .execute(&sql, ())?
-                        .ok_or_else(|| Error::Usage("no result set".into()))?;
+                    let mut c = conn.execute(&sql, ())?.ok_or_else(|| Error::Usage("no result set".into()))?;
                     let v: String = match c.next_row()? {
-                        Some(mut row) => row
-                            .get::<Option<String>>(2)?
-                            .unwrap_or_else(|| "NULL".into()),
+                        Some(mut row) => row.get::<Option<String>>(2)?.unwrap_or_else(|| "NULL".into()),
                         None => "(no row)".into(),
                     };
                     Ok((v, t.elapsed()))
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::Usage("query thread panicked".into())))
-            })
-            .collect()
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Usage("query thread panicked".into())))).collect()
     });
     let wall = start.elapsed();
     let mut sum = Duration::ZERO;
@@ -580,15 +466,8 @@ fn concurrent(env: &Environment, cs: &str) -> Result<(), Error> {
         sum += d;
         per.push(format!("{v}: {} ms", d.as_millis()));
     }
-    println!(
-        "  4 × `select sleep({QUERY_MS}), n` at once: {}",
-        per.join(", ")
-    );
-    println!(
-        "  wall time {} ms for all four; one after the other they would take {} ms (sum)",
-        wall.as_millis(),
-        sum.as_millis()
-    );
+    println!("  4 × `select sleep({QUERY_MS}), n` at once: {}", per.join(", "));
+    println!("  wall time {} ms for all four; one after the other they would take {} ms (sum)", wall.as_millis(), sum.as_millis());
     Ok(())
 }
 
@@ -606,48 +485,21 @@ fn cancel(env: &Environment, cs: &str) -> Result<(), Error> {
         let t = Instant::now();
         let cancel_rc = handle.cancel();
         let cancel_took = t.elapsed();
-        let (r, ended) = worker.join().unwrap_or_else(|_| {
-            (
-                Err(Error::Usage("query thread panicked".into())),
-                Instant::now(),
-            )
-        });
-        (
-            r,
-            cancel_took,
-            ended.saturating_duration_since(t),
-            cancel_rc,
-        )
+        let (r, ended) = worker.join().unwrap_or_else(|_| (Err(Error::Usage("query thread panicked".into())), Instant::now()));
+        (r, cancel_took, ended.saturating_duration_since(t), cancel_rc)
     });
     println!("  thread 1: {SQL}; thread 2, 100 ms later: SQLCancel on the same statement");
     match cancel_rc {
-        Ok(()) => println!(
-            "  SQLCancel returned SQL_SUCCESS after {:.1} ms",
-            cancel_took.as_secs_f64() * 1e3
-        ),
-        Err(e) => println!(
-            "  SQLCancel failed after {:.1} ms: {}",
-            cancel_took.as_secs_f64() * 1e3,
-            error_lines(&e).join("; ")
-        ),
+        Ok(()) => println!("  SQLCancel returned SQL_SUCCESS after {:.1} ms", cancel_took.as_secs_f64() * 1e3),
+        Err(e) => println!("  SQLCancel failed after {:.1} ms: {}", cancel_took.as_secs_f64() * 1e3, error_lines(&e).join("; ")),
     }
     match outcome {
         Err(e) => {
             let state = e.sqlstate().unwrap_or("-");
-            let msg = e
-                .records()
-                .first()
-                .map(|r| r.message.clone())
-                .unwrap_or_else(|| e.to_string());
-            println!(
-                "  SQLExecDirect returned SQL_ERROR {state} ({msg}) {:.1} ms after the cancel",
-                returned_after.as_secs_f64() * 1e3
-            );
+            let msg = e.records().first().map(|r| r.message.clone()).unwrap_or_else(|| e.to_string());
+            println!("  SQLExecDirect returned SQL_ERROR {state} ({msg}) {:.1} ms after the cancel", returned_after.as_secs_f64() * 1e3);
         }
-        Ok(_) => println!(
-            "  the query was not cancelled: it completed {} ms after the cancel",
-            returned_after.as_millis()
-        ),
+        Ok(_) => println!("  the query was not cancelled: it completed {} ms after the cancel", returned_after.as_millis()),
     }
     Ok(())
 }

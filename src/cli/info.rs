@@ -29,12 +29,7 @@ pub fn info(conn_str: &str) -> i32 {
     };
     let conn = match env.connect_with_connection_string(conn_str) {
         Ok(c) => c,
-        Err(e) => {
-            return fail(
-                &format!("connecting with `{}`", mask_passwords(conn_str)),
-                &e,
-            )
-        }
+        Err(e) => return fail(&format!("connecting with `{}`", mask_passwords(conn_str)), &e),
     };
     for w in conn.take_warnings() {
         println!("note: {}", record_line(&w));
@@ -62,18 +57,13 @@ pub fn info(conn_str: &str) -> i32 {
 
     println!();
     println!("Async capabilities");
-    let mode = conn
-        .get_info_u32(InfoType::SQL_ASYNC_MODE)
-        .map(|v| match v {
-            v if v == SQL_AM_NONE as u32 => "none (SQL_AM_NONE)".to_string(),
-            v if v == SQL_AM_CONNECTION as u32 => "connection (SQL_AM_CONNECTION)".to_string(),
-            v if v == SQL_AM_STATEMENT as u32 => "statement (SQL_AM_STATEMENT)".to_string(),
-            v => format!("unknown value {v}"),
-        });
-    println!(
-        "  SQL_ASYNC_MODE                       {}",
-        or_not_reported(mode)
-    );
+    let mode = conn.get_info_u32(InfoType::SQL_ASYNC_MODE).map(|v| match v {
+        v if v == SQL_AM_NONE as u32 => "none (SQL_AM_NONE)".to_string(),
+        v if v == SQL_AM_CONNECTION as u32 => "connection (SQL_AM_CONNECTION)".to_string(),
+        v if v == SQL_AM_STATEMENT as u32 => "statement (SQL_AM_STATEMENT)".to_string(),
+        v => format!("unknown value {v}"),
+    });
+    println!("  SQL_ASYNC_MODE                       {}", or_not_reported(mode));
     let capable = |v: u32| {
         if v == 1 {
             "capable".to_string()
@@ -83,30 +73,15 @@ pub fn info(conn_str: &str) -> i32 {
             format!("unknown value {v}")
         }
     };
-    let dbc = conn
-        .get_info_u32(InfoType::SQL_ASYNC_DBC_FUNCTIONS)
-        .map(capable);
-    println!(
-        "  SQL_ASYNC_DBC_FUNCTIONS              {}",
-        or_not_reported(dbc)
-    );
-    let notif = conn
-        .get_info_u32(InfoType::SQL_ASYNC_NOTIFICATION)
-        .map(capable);
-    println!(
-        "  SQL_ASYNC_NOTIFICATION               {}",
-        or_not_reported(notif)
-    );
-    let max = conn
-        .get_info_u32(InfoType::SQL_MAX_ASYNC_CONCURRENT_STATEMENTS)
-        .map(|v| match v {
-            0 => "0 (no limit or unknown)".to_string(),
-            v => v.to_string(),
-        });
-    println!(
-        "  SQL_MAX_ASYNC_CONCURRENT_STATEMENTS  {}",
-        or_not_reported(max)
-    );
+    let dbc = conn.get_info_u32(InfoType::SQL_ASYNC_DBC_FUNCTIONS).map(capable);
+    println!("  SQL_ASYNC_DBC_FUNCTIONS              {}", or_not_reported(dbc));
+    let notif = conn.get_info_u32(InfoType::SQL_ASYNC_NOTIFICATION).map(capable);
+    println!("  SQL_ASYNC_NOTIFICATION               {}", or_not_reported(notif));
+    let max = conn.get_info_u32(InfoType::SQL_MAX_ASYNC_CONCURRENT_STATEMENTS).map(|v| match v {
+        0 => "0 (no limit or unknown)".to_string(),
+        v => v.to_string(),
+    });
+    println!("  SQL_MAX_ASYNC_CONCURRENT_STATEMENTS  {}", or_not_reported(max));
     for w in conn.take_warnings() {
         println!("note: {}", record_line(&w));
     }
@@ -140,13 +115,7 @@ fn functions(conn: &Connection) -> Result<(), Error> {
     let mut all = [0u16; ALL_FUNCTIONS_SIZE];
     // SAFETY: a connected DM connection handle owned by `conn`; SQL_API_ALL_FUNCTIONS writes
     // 100 SQLUSMALLINTs, the size of `all`.
-    let rc = unsafe {
-        raw::SQLGetFunctions(
-            conn.as_raw(),
-            FunctionId::SQL_API_ALL_FUNCTIONS,
-            all.as_mut_ptr(),
-        )
-    };
+    let rc = unsafe { raw::SQLGetFunctions(conn.as_raw(), FunctionId::SQL_API_ALL_FUNCTIONS, all.as_mut_ptr()) };
     let all_ok = rc.is_success();
     if !all_ok {
         println!("note: SQLGetFunctions(SQL_API_ALL_FUNCTIONS) returned {rc:?}");
@@ -156,18 +125,14 @@ fn functions(conn: &Connection) -> Result<(), Error> {
     let mut disagree = Vec::new();
     for (cname, id) in FunctionId::C_CONSTANTS {
         let fid = FunctionId(*id as u16);
-        if fid == FunctionId::SQL_API_ALL_FUNCTIONS
-            || fid == FunctionId::SQL_API_ODBC3_ALL_FUNCTIONS
-        {
+        if fid == FunctionId::SQL_API_ALL_FUNCTIONS || fid == FunctionId::SQL_API_ODBC3_ALL_FUNCTIONS {
             continue;
         }
         let name = cname.strip_prefix("SQL_API_").unwrap_or(cname);
         let in_map = bitmap.is_supported(fid);
         let in_all = all_ok && (*id as usize) < ALL_FUNCTIONS_SIZE && all[*id as usize] != 0;
         if all_ok && (*id as usize) < ALL_FUNCTIONS_SIZE && in_map != in_all {
-            disagree.push(format!(
-                "{name} (ODBC3 bitmap: {in_map}, ALL_FUNCTIONS: {in_all})"
-            ));
+            disagree.push(format!("{name} (ODBC3 bitmap: {in_map}, ALL_FUNCTIONS: {in_all})"));
         }
         if in_map || in_all {
             yes.push(name);
@@ -175,11 +140,7 @@ fn functions(conn: &Connection) -> Result<(), Error> {
             no.push(name);
         }
     }
-    println!(
-        "SQLGetFunctions: {} of {} functions supported",
-        yes.len(),
-        yes.len() + no.len()
-    );
+    println!("SQLGetFunctions: {} of {} functions supported", yes.len(), yes.len() + no.len());
     print_wrapped("  supported:     ", &yes);
     print_wrapped("  not supported: ", &no);
     for d in disagree {

@@ -22,11 +22,7 @@ impl Table {
             None => "NULL".to_string(),
         };
         let header: Vec<String> = self.headers.iter().map(|h| printable(h)).collect();
-        let body: Vec<Vec<String>> = self
-            .rows
-            .iter()
-            .map(|r| r.iter().map(cell).collect())
-            .collect();
+        let body: Vec<Vec<String>> = self.rows.iter().map(|r| r.iter().map(cell).collect()).collect();
         let mut widths: Vec<usize> = header.iter().map(|h| display_width(h)).collect();
         for r in &body {
             for (i, c) in r.iter().enumerate() {
@@ -115,11 +111,7 @@ pub fn read_table(cursor: &mut Cursor<'_>) -> Result<Table, Error> {
         }
         rows.push(cells);
     }
-    Ok(Table {
-        headers,
-        right,
-        rows,
-    })
+    Ok(Table { headers, right, rows })
 }
 
 /// Prints an error to stderr: every diagnostic record as `SQLSTATE: message`, or the
@@ -212,15 +204,9 @@ mod tests {
         let t = Table {
             headers: vec!["id".into(), "word".into()],
             right: vec![true, false],
-            rows: vec![
-                vec![Some("1".into()), Some("中文".into())],
-                vec![Some("10".into()), None],
-            ],
+            rows: vec![vec![Some("1".into()), Some("中文".into())], vec![Some("10".into()), None]],
         };
-        assert_eq!(
-            t.render(),
-            " id | word\n----+------\n  1 | 中文\n 10 | NULL\n"
-        );
+        assert_eq!(t.render(), " id | word\n----+------\n  1 | 中文\n 10 | NULL\n");
         assert_eq!(t.count_line(), "(2 rows)");
     }
 }

@@ -18,9 +18,7 @@ pub fn query(conn_str: &str, sql: &str) -> i32 {
 
 fn run(conn_str: &str, sql: &str) -> Result<(), (String, Error)> {
     let env = Environment::new().map_err(|e| ("allocating the environment".into(), e))?;
-    let conn = env
-        .connect_with_connection_string(conn_str)
-        .map_err(|e| (format!("connecting with `{}`", mask_passwords(conn_str)), e))?;
+    let conn = env.connect_with_connection_string(conn_str).map_err(|e| (format!("connecting with `{}`", mask_passwords(conn_str)), e))?;
     print_notes(&conn.take_warnings());
     let exec = |e| ("the query".to_string(), e);
     let mut stmt = conn.statement().map_err(exec)?;
@@ -45,7 +43,6 @@ fn run(conn_str: &str, sql: &str) -> Result<(), (String, Error)> {
         }
     }
     drop(stmt);
-    conn.disconnect()
-        .map_err(|e| ("disconnecting".to_string(), e))?;
+    conn.disconnect().map_err(|e| ("disconnecting".to_string(), e))?;
     Ok(())
 }

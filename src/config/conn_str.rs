@@ -70,9 +70,7 @@ impl ConnectionString {
     /// Index of a key in order of appearance; used to decide whether `DSN`
     /// or `DRIVER` came first.
     pub fn position(&self, key: &str) -> Option<usize> {
-        self.pairs
-            .iter()
-            .position(|(k, _)| k.eq_ignore_ascii_case(key))
+        self.pairs.iter().position(|(k, _)| k.eq_ignore_ascii_case(key))
     }
 
     /// Sets a key, replacing an existing value in place or appending; for
@@ -121,31 +119,29 @@ impl ConnectionString {
     /// The connection-string text with password values replaced by `****`,
     /// safe for logs, traces and error messages.
     pub fn masked(&self) -> String {
-        build_connection_string(self.pairs.iter().map(|(k, v)| {
-            if is_password_key(k) {
-                (k.as_str(), MASK)
-            } else {
-                (k.as_str(), v.as_str())
-            }
-        }))
+        build_connection_string(self.pairs.iter().map(
+            |(k, v)| {
+                if is_password_key(k) {
+                    (k.as_str(), MASK)
+                } else {
+                    (k.as_str(), v.as_str())
+                }
+            },
+        ))
     }
 }
 
 /// Debug output is masked so `{:?}` in a log line can never leak a password.
 impl fmt::Debug for ConnectionString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ConnectionString")
-            .field(&self.masked())
-            .finish()
+        f.debug_tuple("ConnectionString").field(&self.masked()).finish()
     }
 }
 
 /// True for `PWD` / `Password` in any case; used to decide what to mask.
 pub fn is_password_key(key: &str) -> bool {
     let key = key.trim();
-    PASSWORD_KEYWORDS
-        .iter()
-        .any(|p| key.eq_ignore_ascii_case(p))
+    PASSWORD_KEYWORDS.iter().any(|p| key.eq_ignore_ascii_case(p))
 }
 
 /// Parses into raw pairs in order, keeping duplicates (callers that need ODBC
@@ -202,10 +198,7 @@ pub fn parse_pairs(s: &str) -> Vec<(String, String)> {
                 None => len,
             };
         } else {
-            let end = b[vpos..]
-                .iter()
-                .position(|&c| c == b';')
-                .map_or(len, |r| vpos + r);
+            let end = b[vpos..].iter().position(|&c| c == b';').map_or(len, |r| vpos + r);
             value = s[vpos..end].trim().to_string();
             pos = end + 1;
         }
@@ -218,9 +211,7 @@ pub fn parse_pairs(s: &str) -> Vec<(String, String)> {
 
 /// True if a value cannot be written bare and must be wrapped in braces.
 fn needs_braces(v: &str) -> bool {
-    v.contains([';', '{', '}'])
-        || v.starts_with(char::is_whitespace)
-        || v.ends_with(char::is_whitespace)
+    v.contains([';', '{', '}']) || v.starts_with(char::is_whitespace) || v.ends_with(char::is_whitespace)
 }
 
 /// Builds `key=value;key={va;lue}` text, bracing values that contain `;`,
@@ -314,10 +305,7 @@ pub fn mask_passwords(text: &str) -> String {
                 k += 1;
             }
         } else {
-            b[j..]
-                .iter()
-                .position(|&c| c == b';' || c == b'\n' || c == b'\r')
-                .map_or(len, |r| j + r)
+            b[j..].iter().position(|&c| c == b';' || c == b'\n' || c == b'\r').map_or(len, |r| j + r)
         };
         out.push_str(&text[copied..j]);
         out.push_str(MASK);
@@ -338,18 +326,12 @@ mod tests {
     }
 
     fn v(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect()
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
     }
 
     #[test]
     fn simple_and_whitespace() {
-        assert_eq!(
-            p("DSN=foo;UID = bob ;; PWD=x;"),
-            v(&[("DSN", "foo"), ("UID", "bob"), ("PWD", "x")])
-        );
+        assert_eq!(p("DSN=foo;UID = bob ;; PWD=x;"), v(&[("DSN", "foo"), ("UID", "bob"), ("PWD", "x")]));
         assert_eq!(p(""), v(&[]));
         assert_eq!(p(";;;"), v(&[]));
         assert_eq!(p("novalue;=x;k=v"), v(&[("k", "v")]));
@@ -361,11 +343,7 @@ mod tests {
     fn braces() {
         assert_eq!(
             p("DRIVER={PostgreSQL Unicode};PWD={a;b=c}};d} ;X=1"),
-            v(&[
-                ("DRIVER", "PostgreSQL Unicode"),
-                ("PWD", "a;b=c};d"),
-                ("X", "1")
-            ])
+            v(&[("DRIVER", "PostgreSQL Unicode"), ("PWD", "a;b=c};d"), ("X", "1")])
         );
         assert_eq!(p("k= {v} junk;z=1"), v(&[("k", "v"), ("z", "1")]));
         assert_eq!(p("k={unterminated;z=1"), v(&[("k", "unterminated;z=1")]));
@@ -398,46 +376,19 @@ mod tests {
 
     #[test]
     fn builder_quotes() {
-        let s = build_connection_string([
-            ("DRIVER", "My Driver"),
-            ("PWD", "a;b}c"),
-            ("X", " lead"),
-            ("Y", "{x"),
-            ("Z", "a=b"),
-        ]);
+        let s = build_connection_string([("DRIVER", "My Driver"), ("PWD", "a;b}c"), ("X", " lead"), ("Y", "{x"), ("Z", "a=b")]);
         assert_eq!(s, "DRIVER=My Driver;PWD={a;b}}c};X={ lead};Y={{x};Z=a=b");
-        assert_eq!(
-            p(&s),
-            v(&[
-                ("DRIVER", "My Driver"),
-                ("PWD", "a;b}c"),
-                ("X", " lead"),
-                ("Y", "{x"),
-                ("Z", "a=b")
-            ])
-        );
+        assert_eq!(p(&s), v(&[("DRIVER", "My Driver"), ("PWD", "a;b}c"), ("X", " lead"), ("Y", "{x"), ("Z", "a=b")]));
     }
 
     #[test]
     fn masking() {
-        assert_eq!(
-            mask_passwords("DSN=x;PWD=secret;UID=u"),
-            "DSN=x;PWD=****;UID=u"
-        );
-        assert_eq!(
-            mask_passwords("dsn=x;password = {se;c}}ret} ;pwd=z"),
-            "dsn=x;password = **** ;pwd=****"
-        );
+        assert_eq!(mask_passwords("DSN=x;PWD=secret;UID=u"), "DSN=x;PWD=****;UID=u");
+        assert_eq!(mask_passwords("dsn=x;password = {se;c}}ret} ;pwd=z"), "dsn=x;password = **** ;pwd=****");
         assert_eq!(mask_passwords("OLDPWD=keep;Pwd=x"), "OLDPWD=keep;Pwd=****");
         assert_eq!(mask_passwords("PWD={unterminated;x=1"), "PWD=****");
-        assert_eq!(
-            mask_passwords("SQLDriverConnect(\"UID=a;PWD=s3\")\nnext line"),
-            "SQLDriverConnect(\"UID=a;PWD=****\nnext line"
-        );
-        assert_eq!(
-            mask_passwords("no secrets; PWD is a word"),
-            "no secrets; PWD is a word"
-        );
+        assert_eq!(mask_passwords("SQLDriverConnect(\"UID=a;PWD=s3\")\nnext line"), "SQLDriverConnect(\"UID=a;PWD=****\nnext line");
+        assert_eq!(mask_passwords("no secrets; PWD is a word"), "no secrets; PWD is a word");
         assert_eq!(mask_passwords("PWD"), "PWD");
         assert_eq!(mask_passwords("PWD="), "PWD=****");
         assert_eq!(mask_passwords("Ünï PWD=é;x"), "Ünï PWD=****;x");
@@ -447,9 +398,7 @@ mod tests {
     }
 
     fn key_strategy() -> impl Strategy<Value = String> {
-        "[^=;{}]{1,12}"
-            .prop_map(|k| k.trim().to_string())
-            .prop_filter("non-empty key", |k| !k.is_empty())
+        "[^=;{}]{1,12}".prop_map(|k| k.trim().to_string()).prop_filter("non-empty key", |k| !k.is_empty())
     }
 
     proptest! {

@@ -29,10 +29,7 @@ impl Section {
     /// Creates an empty section; used by the parser and by tests that build
     /// configurations programmatically.
     pub fn new(name: impl Into<String>) -> Self {
-        Section {
-            name: name.into(),
-            entries: Vec::new(),
-        }
+        Section { name: name.into(), entries: Vec::new() }
     }
 
     /// The section name exactly as written in the file (case preserved), so
@@ -44,10 +41,7 @@ impl Section {
     /// Case-insensitive key lookup, because ODBC keywords are case-insensitive
     /// (`Driver`, `DRIVER` and `driver` are the same key).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
+        self.entries.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
     }
 
     /// True if the key is present (case-insensitively), even with an empty
@@ -82,11 +76,7 @@ impl Section {
     pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) {
         let key = key.into();
         let value = value.into();
-        if let Some(slot) = self
-            .entries
-            .iter_mut()
-            .find(|(k, _)| k.eq_ignore_ascii_case(&key))
-        {
+        if let Some(slot) = self.entries.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(&key)) {
             slot.1 = value;
         } else {
             self.entries.push((key, value));
@@ -154,9 +144,7 @@ impl IniFile {
     /// Case-insensitive section lookup, because DSN and driver names are
     /// matched case-insensitively by unixODBC.
     pub fn section(&self, name: &str) -> Option<&Section> {
-        self.sections
-            .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(name))
+        self.sections.iter().find(|s| s.name.eq_ignore_ascii_case(name))
     }
 
     /// Convenience: value of `key` in section `section`, both case-insensitive.
@@ -179,11 +167,7 @@ impl IniFile {
     /// Finds a section case-insensitively or appends a new one, so repeated
     /// headers merge into the first occurrence.
     fn section_index_or_insert(&mut self, name: &str) -> usize {
-        match self
-            .sections
-            .iter()
-            .position(|s| s.name.eq_ignore_ascii_case(name))
-        {
+        match self.sections.iter().position(|s| s.name.eq_ignore_ascii_case(name)) {
             Some(i) => i,
             None => {
                 self.sections.push(Section::new(name));
@@ -248,11 +232,7 @@ mod tests {
         let a = ini.section("A").unwrap();
         assert_eq!(
             a.to_vec(),
-            vec![
-                ("k".to_string(), "2".to_string()),
-                ("x".to_string(), "3".to_string()),
-                ("z".to_string(), "4".to_string())
-            ]
+            vec![("k".to_string(), "2".to_string()), ("x".to_string(), "3".to_string()), ("z".to_string(), "4".to_string())]
         );
         assert_eq!(ini.sections().count(), 2);
         assert_eq!(ini.get("B", "Y"), Some("1"));
@@ -260,36 +240,24 @@ mod tests {
 
     #[test]
     fn malformed_headers_and_bom_and_crlf() {
-        let ini =
-            IniFile::parse("\u{feff}[ Spaced ]\r\nk = v\r\n[Unclosed\r\nq=1\r\n[]\r\ne=1\r\n");
+        let ini = IniFile::parse("\u{feff}[ Spaced ]\r\nk = v\r\n[Unclosed\r\nq=1\r\n[]\r\ne=1\r\n");
         assert_eq!(ini.get("spaced", "k"), Some("v"));
         assert_eq!(ini.get("unclosed", "q"), Some("1"));
         assert_eq!(ini.get("", "e"), Some("1"));
         assert_eq!(IniFile::parse("").sections().count(), 0);
-        assert_eq!(
-            IniFile::parse("[a]\n=novalue\nk=\n").get("a", "k"),
-            Some("")
-        );
+        assert_eq!(IniFile::parse("[a]\n=novalue\nk=\n").get("a", "k"), Some(""));
     }
 
     #[test]
     fn missing_file_is_empty() {
-        let p = std::env::temp_dir().join(format!(
-            "odbc-dm-ini-missing-{}-{}.ini",
-            std::process::id(),
-            line!()
-        ));
+        let p = std::env::temp_dir().join(format!("odbc-dm-ini-missing-{}-{}.ini", std::process::id(), line!()));
         let ini = IniFile::load(&p).unwrap();
         assert!(ini.is_empty());
     }
 
     #[test]
     fn load_existing_file() {
-        let p = std::env::temp_dir().join(format!(
-            "odbc-dm-ini-load-{}-{}.ini",
-            std::process::id(),
-            line!()
-        ));
+        let p = std::env::temp_dir().join(format!("odbc-dm-ini-load-{}-{}.ini", std::process::id(), line!()));
         std::fs::write(&p, b"[x]\nk=v\xff\n").unwrap();
         let ini = IniFile::load(&p).unwrap();
         std::fs::remove_file(&p).ok();

@@ -50,9 +50,7 @@ impl ConfigSource {
         F: Fn(&str) -> Option<OsString>,
     {
         let get = |name: &str| get(name).filter(|v| !v.is_empty());
-        let system_dir = get("ODBCSYSINI")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_SYSTEM_DIR));
+        let system_dir = get("ODBCSYSINI").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_SYSTEM_DIR));
         // Path::join keeps an absolute $ODBCINSTINI as-is and makes a relative
         // one relative to the system dir.
         let odbcinst_ini = match get("ODBCINSTINI") {
@@ -64,45 +62,23 @@ impl ConfigSource {
             Some(file) => Some(PathBuf::from(file)),
             None => get("HOME").map(|home| PathBuf::from(home).join(".odbc.ini")),
         };
-        ConfigSource {
-            system_dir,
-            odbcinst_ini,
-            system_odbc_ini,
-            user_odbc_ini,
-        }
+        ConfigSource { system_dir, odbcinst_ini, system_odbc_ini, user_odbc_ini }
     }
 
     /// Builds a source from explicit file paths (tests, embedding
     /// applications with private configs). `system_dir` is taken as the
     /// parent of `odbcinst_ini`.
-    pub fn from_paths(
-        odbcinst_ini: impl Into<PathBuf>,
-        system_odbc_ini: impl Into<PathBuf>,
-        user_odbc_ini: Option<PathBuf>,
-    ) -> Self {
+    pub fn from_paths(odbcinst_ini: impl Into<PathBuf>, system_odbc_ini: impl Into<PathBuf>, user_odbc_ini: Option<PathBuf>) -> Self {
         let odbcinst_ini = odbcinst_ini.into();
-        let system_dir = odbcinst_ini
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_SYSTEM_DIR));
-        ConfigSource {
-            system_dir,
-            odbcinst_ini,
-            system_odbc_ini: system_odbc_ini.into(),
-            user_odbc_ini,
-        }
+        let system_dir = odbcinst_ini.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(DEFAULT_SYSTEM_DIR));
+        ConfigSource { system_dir, odbcinst_ini, system_odbc_ini: system_odbc_ini.into(), user_odbc_ini }
     }
 
     /// Builds a source rooted at one directory (`<dir>/odbcinst.ini`,
     /// `<dir>/odbc.ini`, no user file), like `ODBCSYSINI=<dir>` with no home.
     pub fn from_system_dir(dir: impl Into<PathBuf>) -> Self {
         let dir = dir.into();
-        ConfigSource {
-            odbcinst_ini: dir.join("odbcinst.ini"),
-            system_odbc_ini: dir.join("odbc.ini"),
-            system_dir: dir,
-            user_odbc_ini: None,
-        }
+        ConfigSource { odbcinst_ini: dir.join("odbcinst.ini"), system_odbc_ini: dir.join("odbc.ini"), system_dir: dir, user_odbc_ini: None }
     }
 
     /// Parses odbcinst.ini (missing file = empty).
@@ -131,10 +107,7 @@ mod tests {
 
     /// Variable lookup backed by a map, so no test mutates the process env.
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
-        let map: HashMap<String, OsString> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), OsString::from(v)))
-            .collect();
+        let map: HashMap<String, OsString> = pairs.iter().map(|(k, v)| (k.to_string(), OsString::from(v))).collect();
         move |k| map.get(k).cloned()
     }
 
@@ -156,11 +129,7 @@ mod tests {
 
     #[test]
     fn odbcsysini_and_odbcini() {
-        let s = ConfigSource::from_vars(vars(&[
-            ("ODBCSYSINI", "/opt/odbc"),
-            ("ODBCINI", "/tmp/my.ini"),
-            ("HOME", "/home/u"),
-        ]));
+        let s = ConfigSource::from_vars(vars(&[("ODBCSYSINI", "/opt/odbc"), ("ODBCINI", "/tmp/my.ini"), ("HOME", "/home/u")]));
         assert_eq!(s.odbcinst_ini, PathBuf::from("/opt/odbc/odbcinst.ini"));
         assert_eq!(s.system_odbc_ini, PathBuf::from("/opt/odbc/odbc.ini"));
         assert_eq!(s.user_odbc_ini, Some(PathBuf::from("/tmp/my.ini")));
@@ -168,45 +137,29 @@ mod tests {
 
     #[test]
     fn odbcinstini_relative_and_absolute() {
-        let rel = ConfigSource::from_vars(vars(&[
-            ("ODBCSYSINI", "/opt/odbc"),
-            ("ODBCINSTINI", "drivers.ini"),
-        ]));
+        let rel = ConfigSource::from_vars(vars(&[("ODBCSYSINI", "/opt/odbc"), ("ODBCINSTINI", "drivers.ini")]));
         assert_eq!(rel.odbcinst_ini, PathBuf::from("/opt/odbc/drivers.ini"));
         let rel_default_dir = ConfigSource::from_vars(vars(&[("ODBCINSTINI", "x.ini")]));
         assert_eq!(rel_default_dir.odbcinst_ini, PathBuf::from("/etc/x.ini"));
-        let abs = ConfigSource::from_vars(vars(&[
-            ("ODBCSYSINI", "/opt/odbc"),
-            ("ODBCINSTINI", "/srv/inst.ini"),
-        ]));
+        let abs = ConfigSource::from_vars(vars(&[("ODBCSYSINI", "/opt/odbc"), ("ODBCINSTINI", "/srv/inst.ini")]));
         assert_eq!(abs.odbcinst_ini, PathBuf::from("/srv/inst.ini"));
     }
 
     #[test]
     fn empty_vars_are_unset() {
-        let s = ConfigSource::from_vars(vars(&[
-            ("ODBCSYSINI", ""),
-            ("ODBCINSTINI", ""),
-            ("ODBCINI", ""),
-            ("HOME", "/h"),
-        ]));
+        let s = ConfigSource::from_vars(vars(&[("ODBCSYSINI", ""), ("ODBCINSTINI", ""), ("ODBCINI", ""), ("HOME", "/h")]));
         assert_eq!(s.odbcinst_ini, PathBuf::from("/etc/odbcinst.ini"));
         assert_eq!(s.user_odbc_ini, Some(PathBuf::from("/h/.odbc.ini")));
     }
 
     #[test]
     fn explicit_constructors_and_missing_files() {
-        let dir =
-            std::env::temp_dir().join(format!("odbc-dm-paths-{}-missing", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("odbc-dm-paths-{}-missing", std::process::id()));
         let s = ConfigSource::from_system_dir(&dir);
         assert_eq!(s.odbcinst_ini, dir.join("odbcinst.ini"));
         assert!(s.load_odbcinst().unwrap().is_empty());
         assert!(s.load_system_dsns().unwrap().is_empty());
-        let p = ConfigSource::from_paths(
-            dir.join("a.ini"),
-            dir.join("b.ini"),
-            Some(dir.join("c.ini")),
-        );
+        let p = ConfigSource::from_paths(dir.join("a.ini"), dir.join("b.ini"), Some(dir.join("c.ini")));
         assert_eq!(p.system_dir, dir);
         assert!(p.load_user_dsns().unwrap().is_empty());
     }

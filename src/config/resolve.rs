@@ -19,9 +19,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use super::conn_str::{
-    build_connection_string, is_password_key, mask_passwords, ConnectionString, MASK,
-};
+use super::conn_str::{build_connection_string, is_password_key, mask_passwords, ConnectionString, MASK};
 use super::ini::{IniFile, Section};
 use super::paths::ConfigSource;
 
@@ -40,15 +38,7 @@ pub const DEFAULT_DRIVER_DIR: &str = "/usr/lib/i386-linux-gnu/odbc";
 #[cfg(all(target_os = "linux", target_arch = "arm"))]
 pub const DEFAULT_DRIVER_DIR: &str = "/usr/lib/arm-linux-gnueabihf/odbc";
 /// Fallback driver directory for targets without a known multiarch triple.
-#[cfg(not(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "x86",
-        target_arch = "arm"
-    )
-)))]
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "x86", target_arch = "arm"))))]
 pub const DEFAULT_DRIVER_DIR: &str = "/usr/lib/odbc";
 
 /// Name of the odbcinst.ini / odbc.ini section holding DM-wide options,
@@ -78,9 +68,7 @@ impl ConfigError {
     /// The SQLSTATE to post for this error (IM002 for all, like unixODBC).
     pub fn sqlstate(&self) -> &'static str {
         match self {
-            ConfigError::DataSourceNotFound(_)
-            | ConfigError::DriverNotFound(_)
-            | ConfigError::NoDriverOrDsn => "IM002",
+            ConfigError::DataSourceNotFound(_) | ConfigError::DriverNotFound(_) | ConfigError::NoDriverOrDsn => "IM002",
         }
     }
 }
@@ -106,46 +94,26 @@ impl ResolvedDriver {
     /// The connection string to pass to the driver's SQLDriverConnect
     /// (contains secrets: never log it unmasked).
     pub fn to_driver_connection_string(&self) -> String {
-        build_connection_string(
-            self.attributes
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        )
+        build_connection_string(self.attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
     /// Case-insensitive lookup in the merged attributes.
     pub fn attribute(&self, key: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
+        self.attributes.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
     }
 
     /// Case-insensitive lookup in the driver's odbcinst.ini section, e.g. to
     /// read `Threading` or `CommLog`.
     pub fn driver_option(&self, key: &str) -> Option<&str> {
-        self.driver_section
-            .as_ref()?
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
+        self.driver_section.as_ref()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
     }
 }
 
 /// Debug masks password attributes so resolved connections can be logged.
 impl fmt::Debug for ResolvedDriver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let masked: Vec<(&str, &str)> = self
-            .attributes
-            .iter()
-            .map(|(k, v)| {
-                if is_password_key(k) {
-                    (k.as_str(), MASK)
-                } else {
-                    (k.as_str(), v.as_str())
-                }
-            })
-            .collect();
+        let masked: Vec<(&str, &str)> =
+            self.attributes.iter().map(|(k, v)| if is_password_key(k) { (k.as_str(), MASK) } else { (k.as_str(), v.as_str()) }).collect();
         f.debug_struct("ResolvedDriver")
             .field("driver_path", &self.driver_path)
             .field("driver_name", &self.driver_name)
@@ -199,10 +167,7 @@ fn find_dsn(src: &ConfigSource, name: &str) -> Option<Section> {
     if name.eq_ignore_ascii_case(ODBC_SECTION) {
         return None;
     }
-    user_dsns(src)
-        .section(name)
-        .cloned()
-        .or_else(|| system_dsns(src).section(name).cloned())
+    user_dsns(src).section(name).cloned().or_else(|| system_dsns(src).section(name).cloned())
 }
 
 /// Non-empty value of `key` in a section.
@@ -240,11 +205,7 @@ struct DriverEntry {
 
 /// Looks up `[name]` in odbcinst.ini and resolves its library, preferring
 /// `Driver64` on 64-bit targets like unixODBC.
-fn driver_by_name(
-    inst: &IniFile,
-    name: &str,
-    driver_dir: &Path,
-) -> Result<DriverEntry, ConfigError> {
+fn driver_by_name(inst: &IniFile, name: &str, driver_dir: &Path) -> Result<DriverEntry, ConfigError> {
     let not_found = || ConfigError::DriverNotFound(name.to_string());
     if name.eq_ignore_ascii_case(ODBC_SECTION) {
         return Err(not_found());
@@ -256,39 +217,24 @@ fn driver_by_name(
         non_empty(section, "Driver")
     }
     .ok_or_else(not_found)?;
-    Ok(DriverEntry {
-        path: resolve_driver_file_in(driver_dir, lib),
-        name: section.name().to_string(),
-        section: section.to_vec(),
-    })
+    Ok(DriverEntry { path: resolve_driver_file_in(driver_dir, lib), name: section.name().to_string(), section: section.to_vec() })
 }
 
 /// Resolves a DRIVER keyword value: a path if it contains `/`, else an
 /// odbcinst.ini name. Braces are already removed by the parser.
-fn driver_from_value(
-    inst: &IniFile,
-    value: &str,
-    driver_dir: &Path,
-) -> Result<DriverEntry, ConfigError> {
+fn driver_from_value(inst: &IniFile, value: &str, driver_dir: &Path) -> Result<DriverEntry, ConfigError> {
     let value = value.trim();
     if value.is_empty() {
         return Err(ConfigError::DriverNotFound(String::new()));
     }
     if value.contains('/') {
-        return Ok(DriverEntry {
-            path: PathBuf::from(value),
-            name: String::new(),
-            section: Vec::new(),
-        });
+        return Ok(DriverEntry { path: PathBuf::from(value), name: String::new(), section: Vec::new() });
     }
     driver_by_name(inst, value, driver_dir)
 }
 
 /// Resolves a connection string using the default driver directory.
-pub fn resolve_connection_string(
-    src: &ConfigSource,
-    conn_str: &str,
-) -> Result<ResolvedDriver, ConfigError> {
+pub fn resolve_connection_string(src: &ConfigSource, conn_str: &str) -> Result<ResolvedDriver, ConfigError> {
     resolve(src, &ConnectionString::parse(conn_str))
 }
 
@@ -299,12 +245,7 @@ pub fn resolve(src: &ConfigSource, cs: &ConnectionString) -> Result<ResolvedDriv
 
 /// Resolves for SQLConnect(ServerName, UserName, Authentication): the DSN
 /// (empty = `Default`) plus UID/PWD when given, which override the DSN's.
-pub fn resolve_dsn(
-    src: &ConfigSource,
-    dsn: &str,
-    uid: Option<&str>,
-    pwd: Option<&str>,
-) -> Result<ResolvedDriver, ConfigError> {
+pub fn resolve_dsn(src: &ConfigSource, dsn: &str, uid: Option<&str>, pwd: Option<&str>) -> Result<ResolvedDriver, ConfigError> {
     let mut cs = ConnectionString::default();
     cs.set("DSN", dsn);
     if let Some(u) = uid.filter(|u| !u.is_empty()) {
@@ -318,14 +259,8 @@ pub fn resolve_dsn(
 
 /// Full resolution with an explicit bare-name driver directory (so tests do
 /// not depend on what is installed under /usr/lib).
-pub fn resolve_with_driver_dir(
-    src: &ConfigSource,
-    cs: &ConnectionString,
-    driver_dir: &Path,
-) -> Result<ResolvedDriver, ConfigError> {
-    let dsn_pos = cs
-        .position("DSN")
-        .filter(|&i| !cs.pairs()[i].1.trim().is_empty());
+pub fn resolve_with_driver_dir(src: &ConfigSource, cs: &ConnectionString, driver_dir: &Path) -> Result<ResolvedDriver, ConfigError> {
+    let dsn_pos = cs.position("DSN").filter(|&i| !cs.pairs()[i].1.trim().is_empty());
     let driver_pos = cs.position("DRIVER");
     let inst = odbcinst(src);
 
@@ -350,8 +285,7 @@ pub fn resolve_with_driver_dir(
     let (dsn_name, section) = match dsn_pos {
         Some(i) => {
             let name = cs.pairs()[i].1.trim().to_string();
-            let section = find_dsn(src, &name)
-                .ok_or_else(|| ConfigError::DataSourceNotFound(name.clone()))?;
+            let section = find_dsn(src, &name).ok_or_else(|| ConfigError::DataSourceNotFound(name.clone()))?;
             (name, section)
         }
         None => {
@@ -368,8 +302,7 @@ pub fn resolve_with_driver_dir(
         }
     };
 
-    let driver_value =
-        non_empty(&section, "Driver").ok_or_else(|| ConfigError::DriverNotFound(String::new()))?;
+    let driver_value = non_empty(&section, "Driver").ok_or_else(|| ConfigError::DriverNotFound(String::new()))?;
     let entry = driver_from_value(&inst, driver_value, driver_dir)?;
 
     let mut attributes = explicit.into_pairs();
@@ -407,9 +340,7 @@ pub fn list_dsns(src: &ConfigSource, scope: DsnScope) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let add = |ini: &IniFile, out: &mut Vec<(String, String)>| {
         for (name, s) in ini.sections() {
-            if name.eq_ignore_ascii_case(ODBC_SECTION)
-                || out.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
-            {
+            if name.eq_ignore_ascii_case(ODBC_SECTION) || out.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
                 continue;
             }
             out.push((name.to_string(), s.get("Driver").unwrap_or("").to_string()));
@@ -435,11 +366,8 @@ mod tests {
     impl TempDir {
         fn new(tag: &str) -> Self {
             static N: AtomicUsize = AtomicUsize::new(0);
-            let p = std::env::temp_dir().join(format!(
-                "odbc-dm-resolve-{tag}-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
-            ));
+            let p =
+                std::env::temp_dir().join(format!("odbc-dm-resolve-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
             std::fs::create_dir_all(&p).unwrap();
             TempDir(p)
         }
@@ -480,10 +408,7 @@ mod tests {
         assert_eq!(r.driver_path, PathBuf::from("/x/y/lib.so"));
         assert_eq!(r.driver_name, None);
         assert_eq!(r.driver_section, None);
-        assert_eq!(
-            r.to_driver_connection_string(),
-            "DRIVER=/x/y/lib.so;Database=a"
-        );
+        assert_eq!(r.to_driver_connection_string(), "DRIVER=/x/y/lib.so;Database=a");
     }
 
     #[test]
@@ -523,26 +448,14 @@ mod tests {
         assert_eq!(e, ConfigError::DriverNotFound("Nope".into()));
         assert_eq!(e.sqlstate(), "IM002");
         assert!(e.to_string().contains("Nope"));
-        assert!(matches!(
-            res(&src, &d.0, "DRIVER={NoLib}"),
-            Err(ConfigError::DriverNotFound(_))
-        ));
-        assert!(matches!(
-            res(&src, &d.0, "DRIVER=ODBC"),
-            Err(ConfigError::DriverNotFound(_))
-        ));
-        assert!(matches!(
-            res(&src, &d.0, "DRIVER="),
-            Err(ConfigError::DriverNotFound(_))
-        ));
+        assert!(matches!(res(&src, &d.0, "DRIVER={NoLib}"), Err(ConfigError::DriverNotFound(_))));
+        assert!(matches!(res(&src, &d.0, "DRIVER=ODBC"), Err(ConfigError::DriverNotFound(_))));
+        assert!(matches!(res(&src, &d.0, "DRIVER="), Err(ConfigError::DriverNotFound(_))));
     }
 
     #[test]
     fn dsn_merge_precedence() {
-        let (_d, src) = setup(
-            "[ODBC]\nTrace=No\n[mydb]\nDriver=SQLite3\nDatabase=/dsn.db\nStepAPI=1\nUID=dsnuser\n",
-            None,
-        );
+        let (_d, src) = setup("[ODBC]\nTrace=No\n[mydb]\nDriver=SQLite3\nDatabase=/dsn.db\nStepAPI=1\nUID=dsnuser\n", None);
         let libdir = TempDir::new("lib2");
         let lib = libdir.write("libsqlite3odbc.so", "");
         let r = res(&src, &libdir.0, "uid=me;DSN=MYDB;Timeout=5;pwd={p;w}").unwrap();
@@ -552,10 +465,7 @@ mod tests {
         assert_eq!(r.attribute("UID"), Some("me"));
         assert_eq!(r.attribute("Database"), Some("/dsn.db"));
         assert_eq!(r.attribute("Driver"), None);
-        assert_eq!(
-            r.to_driver_connection_string(),
-            "uid=me;DSN=MYDB;Timeout=5;pwd={p;w};Database=/dsn.db;StepAPI=1"
-        );
+        assert_eq!(r.to_driver_connection_string(), "uid=me;DSN=MYDB;Timeout=5;pwd={p;w};Database=/dsn.db;StepAPI=1");
         assert!(!format!("{r:?}").contains("p;w"));
     }
 
@@ -586,10 +496,7 @@ mod tests {
         assert_eq!(r.driver_path, PathBuf::from("/opt/abs/libabs.so"));
         assert_eq!(
             list_dsns(&src, DsnScope::All),
-            vec![
-                ("SHARED".to_string(), "/user/lib.so".to_string()),
-                ("sysdsn".to_string(), "Abs".to_string())
-            ]
+            vec![("SHARED".to_string(), "/user/lib.so".to_string()), ("sysdsn".to_string(), "Abs".to_string())]
         );
         assert_eq!(list_dsns(&src, DsnScope::User).len(), 1);
         assert_eq!(list_dsns(&src, DsnScope::System).len(), 2);
@@ -597,25 +504,13 @@ mod tests {
 
     #[test]
     fn dsn_errors_and_default() {
-        let (d, src) = setup(
-            "[ODBC]\nTrace=No\n[nodrv]\nDatabase=x\n[baddrv]\nDriver=Nope\n",
-            None,
-        );
+        let (d, src) = setup("[ODBC]\nTrace=No\n[nodrv]\nDatabase=x\n[baddrv]\nDriver=Nope\n", None);
         let e = res(&src, &d.0, "DSN=ghost;PWD=hunter2").unwrap_err();
         assert_eq!(e, ConfigError::DataSourceNotFound("ghost".into()));
         assert_eq!(e.sqlstate(), "IM002");
-        assert!(matches!(
-            res(&src, &d.0, "DSN=ODBC"),
-            Err(ConfigError::DataSourceNotFound(_))
-        ));
-        assert!(matches!(
-            res(&src, &d.0, "DSN=nodrv"),
-            Err(ConfigError::DriverNotFound(_))
-        ));
-        assert_eq!(
-            res(&src, &d.0, "DSN=baddrv").unwrap_err(),
-            ConfigError::DriverNotFound("Nope".into())
-        );
+        assert!(matches!(res(&src, &d.0, "DSN=ODBC"), Err(ConfigError::DataSourceNotFound(_))));
+        assert!(matches!(res(&src, &d.0, "DSN=nodrv"), Err(ConfigError::DriverNotFound(_))));
+        assert_eq!(res(&src, &d.0, "DSN=baddrv").unwrap_err(), ConfigError::DriverNotFound("Nope".into()));
         let e = res(&src, &d.0, "UID=x;PWD=y").unwrap_err();
         assert_eq!(e, ConfigError::NoDriverOrDsn);
         assert_eq!(e.sqlstate(), "IM002");
@@ -623,16 +518,10 @@ mod tests {
         let (d, src) = setup("[default]\nDriver=Abs\nDatabase=def\n", None);
         let r = res(&src, &d.0, "UID=x").unwrap();
         assert_eq!(r.dsn.as_deref(), Some("default"));
-        assert_eq!(
-            r.to_driver_connection_string(),
-            "DSN=default;UID=x;Database=def"
-        );
+        assert_eq!(r.to_driver_connection_string(), "DSN=default;UID=x;Database=def");
         // Empty DSN value behaves like no DSN.
         let r = res(&src, &d.0, "DSN=;UID=x").unwrap();
-        assert_eq!(
-            r.to_driver_connection_string(),
-            "DSN=default;UID=x;Database=def"
-        );
+        assert_eq!(r.to_driver_connection_string(), "DSN=default;UID=x;Database=def");
     }
 
     #[test]
@@ -646,17 +535,10 @@ mod tests {
     #[test]
     fn missing_files_everywhere() {
         let d = TempDir::new("empty");
-        let src = ConfigSource::from_paths(
-            d.0.join("a.ini"),
-            d.0.join("b.ini"),
-            Some(d.0.join("c.ini")),
-        );
+        let src = ConfigSource::from_paths(d.0.join("a.ini"), d.0.join("b.ini"), Some(d.0.join("c.ini")));
         assert!(list_drivers(&src).is_empty());
         assert!(list_dsns(&src, DsnScope::All).is_empty());
-        assert_eq!(
-            res(&src, &d.0, "DSN=x").unwrap_err(),
-            ConfigError::DataSourceNotFound("x".into())
-        );
+        assert_eq!(res(&src, &d.0, "DSN=x").unwrap_err(), ConfigError::DataSourceNotFound("x".into()));
         assert_eq!(res(&src, &d.0, "").unwrap_err(), ConfigError::NoDriverOrDsn);
         let r = res(&src, &d.0, "DRIVER=/l.so").unwrap();
         assert_eq!(r.driver_path, PathBuf::from("/l.so"));
@@ -666,10 +548,7 @@ mod tests {
     fn list_drivers_skips_odbc_section() {
         let (_d, src) = setup("", None);
         let names: Vec<String> = list_drivers(&src).into_iter().map(|(n, _)| n).collect();
-        assert_eq!(
-            names,
-            vec!["SQLite3", "Abs", "Both", "NoLib", "Missing Bare"]
-        );
+        assert_eq!(names, vec!["SQLite3", "Abs", "Both", "NoLib", "Missing Bare"]);
         let sqlite = &list_drivers(&src)[0].1;
         assert!(sqlite.contains(&("Threading".to_string(), "2".to_string())));
     }
@@ -707,9 +586,6 @@ mod tests {
         #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
         assert_eq!(DEFAULT_DRIVER_DIR, "/usr/lib/x86_64-linux-gnu/odbc");
         assert_eq!(resolve_driver_file("/a/b.so"), PathBuf::from("/a/b.so"));
-        assert_eq!(
-            resolve_driver_file("definitely-not-a-driver-xyz.so"),
-            PathBuf::from("definitely-not-a-driver-xyz.so")
-        );
+        assert_eq!(resolve_driver_file("definitely-not-a-driver-xyz.so"), PathBuf::from("definitely-not-a-driver-xyz.so"));
     }
 }

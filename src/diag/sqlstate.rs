@@ -128,12 +128,10 @@ impl SqlState {
     /// SQL_DIAG_SUBCLASS_ORIGIN: "ODBC 3.0" for the ODBC-defined subclasses, else ISO.
     pub fn subclass_origin(&self) -> &'static str {
         const ODBC_SUBCLASSES: &[&[u8; 5]] = &[
-            b"01S00", b"01S01", b"01S02", b"01S06", b"01S07", b"07S01", b"08S01", b"21S01",
-            b"21S02", b"25S01", b"25S02", b"25S03", b"42S01", b"42S02", b"42S11", b"42S12",
-            b"42S21", b"42S22", b"HY095", b"HY097", b"HY098", b"HY099", b"HY100", b"HY101",
-            b"HY105", b"HY107", b"HY109", b"HY110", b"HY111", b"HYT00", b"HYT01", b"IM001",
-            b"IM002", b"IM003", b"IM004", b"IM005", b"IM006", b"IM007", b"IM008", b"IM010",
-            b"IM011", b"IM012",
+            b"01S00", b"01S01", b"01S02", b"01S06", b"01S07", b"07S01", b"08S01", b"21S01", b"21S02", b"25S01", b"25S02", b"25S03",
+            b"42S01", b"42S02", b"42S11", b"42S12", b"42S21", b"42S22", b"HY095", b"HY097", b"HY098", b"HY099", b"HY100", b"HY101",
+            b"HY105", b"HY107", b"HY109", b"HY110", b"HY111", b"HYT00", b"HYT01", b"IM001", b"IM002", b"IM003", b"IM004", b"IM005",
+            b"IM006", b"IM007", b"IM008", b"IM010", b"IM011", b"IM012",
         ];
         if &self.0[..2] == b"IM" || &self.0[..2] == b"HY" || ODBC_SUBCLASSES.contains(&&self.0) {
             "ODBC 3.0"

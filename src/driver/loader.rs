@@ -77,9 +77,8 @@ pub fn load_driver(path: &Path) -> Result<Arc<Driver>, LoadError> {
     // SAFETY: loading a shared library runs its initialisers; an ODBC driver is meant to be
     // loaded this way by a driver manager. RTLD_LOCAL keeps its symbols out of the global
     // namespace, so two drivers exporting the same SQL* names cannot collide.
-    let lib = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }.map_err(|e| {
-        LoadError::Dlopen { path: path.display().to_string(), reason: error_chain(&e) }
-    })?;
+    let lib = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }
+        .map_err(|e| LoadError::Dlopen { path: path.display().to_string(), reason: error_chain(&e) })?;
     let exported = DriverFns::load(&lib);
     if exported.SQLAllocHandle.is_none() && exported.SQLAllocEnv.is_none() {
         return Err(LoadError::NotADriver { path: path.display().to_string() });

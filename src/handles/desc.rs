@@ -30,14 +30,7 @@ pub struct Desc {
 impl Desc {
     /// A new, registered descriptor.
     pub fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hdesc: usize, implicit_of: Option<usize>) -> Arc<Desc> {
-        let d = Arc::new(Desc {
-            id: new_id(Kind::Desc),
-            dbc,
-            link,
-            hdesc,
-            implicit_of,
-            gate: Gated::new(DescCore::default()),
-        });
+        let d = Arc::new(Desc { id: new_id(Kind::Desc), dbc, link, hdesc, implicit_of, gate: Gated::new(DescCore::default()) });
         super::tables().desc.insert(d.id, d.clone());
         d
     }

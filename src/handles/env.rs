@@ -33,10 +33,7 @@ pub struct Env {
 impl Env {
     /// A new, registered environment.
     pub fn new() -> Arc<Env> {
-        let env = Arc::new(Env {
-            id: new_id(Kind::Env),
-            gate: Gated::new(EnvCore { output_nts: 1, ..Default::default() }),
-        });
+        let env = Arc::new(Env { id: new_id(Kind::Env), gate: Gated::new(EnvCore { output_nts: 1, ..Default::default() }) });
         super::tables().env.insert(env.id, env.clone());
         env
     }

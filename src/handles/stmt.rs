@@ -49,7 +49,14 @@ pub struct Stmt {
 impl Stmt {
     /// A new, registered statement wrapping the driver's `hstmt`.
     pub fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hstmt: usize) -> Arc<Stmt> {
-        let s = Arc::new(Stmt { id: new_id(Kind::Stmt), dbc, link, hstmt, gate: Gated::new(StmtCore::default()), cancel_pending: AtomicBool::new(false) });
+        let s = Arc::new(Stmt {
+            id: new_id(Kind::Stmt),
+            dbc,
+            link,
+            hstmt,
+            gate: Gated::new(StmtCore::default()),
+            cancel_pending: AtomicBool::new(false),
+        });
         super::tables().stmt.insert(s.id, s.clone());
         s
     }

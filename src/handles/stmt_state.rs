@@ -190,8 +190,11 @@ pub fn check(f: F, st: &StmtStatus) -> Result<(), SqlState> {
             S1 | S2 | S3 | S4 => Err(CUR),
             _ => Ok(()),
         },
-        F::SQL_API_SQLNUMRESULTCOLS | F::SQL_API_SQLDESCRIBECOL | F::SQL_API_SQLCOLATTRIBUTE
-        | F::SQL_API_SQLNUMPARAMS | F::SQL_API_SQLDESCRIBEPARAM => match s {
+        F::SQL_API_SQLNUMRESULTCOLS
+        | F::SQL_API_SQLDESCRIBECOL
+        | F::SQL_API_SQLCOLATTRIBUTE
+        | F::SQL_API_SQLNUMPARAMS
+        | F::SQL_API_SQLDESCRIBEPARAM => match s {
             S1 => Err(SEQ),
             _ => Ok(()),
         },
@@ -232,8 +235,7 @@ pub fn after(f: F, st: &mut StmtStatus, rc: SqlReturn, has_result: Option<bool>)
     }
     if rc == SqlReturn::SQL_NEED_DATA {
         match f {
-            F::SQL_API_SQLEXECUTE | F::SQL_API_SQLEXECDIRECT | F::SQL_API_SQLSETPOS
-            | F::SQL_API_SQLBULKOPERATIONS => {
+            F::SQL_API_SQLEXECUTE | F::SQL_API_SQLEXECDIRECT | F::SQL_API_SQLSETPOS | F::SQL_API_SQLBULKOPERATIONS => {
                 if f == F::SQL_API_SQLEXECDIRECT {
                     st.prepared = None;
                 }

@@ -58,7 +58,14 @@ fn is_text_attr(attr: ConnAttr) -> bool {
 
 /// Connection attributes whose value is pointer-sized (SQLULEN / SQLPOINTER / HWND).
 fn is_pointer_attr(attr: ConnAttr) -> bool {
-    matches!(attr, ConnAttr::SQL_ATTR_QUIET_MODE | ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT | ConnAttr::SQL_ATTR_ENLIST_IN_DTC | ConnAttr::SQL_ATTR_ENLIST_IN_XA | ConnAttr::SQL_ATTR_DBC_INFO_TOKEN)
+    matches!(
+        attr,
+        ConnAttr::SQL_ATTR_QUIET_MODE
+            | ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT
+            | ConnAttr::SQL_ATTR_ENLIST_IN_DTC
+            | ConnAttr::SQL_ATTR_ENLIST_IN_XA
+            | ConnAttr::SQL_ATTR_DBC_INFO_TOKEN
+    )
 }
 
 /// Attributes the DM answers itself and never sends to the driver.
@@ -88,9 +95,11 @@ fn default_conn_attr(c: &DbcCore, attr: ConnAttr) -> Option<AttrValue> {
 /// Whether a statement of the connection is executing asynchronously or waits for data:
 /// SQLSetConnectAttr is then HY010 (§1.11), the same check as SQLEndTran's.
 fn statement_busy(c: &DbcCore) -> bool {
-    c.statements
-        .iter()
-        .any(|sid| handles::tables().stmt.get(*sid).is_some_and(|s| s.gate.peek(|sc| matches!(sc.status.state, StmtState::S8 | StmtState::S9 | StmtState::S10 | StmtState::S11 | StmtState::S12))))
+    c.statements.iter().any(|sid| {
+        handles::tables().stmt.get(*sid).is_some_and(|s| {
+            s.gate.peek(|sc| matches!(sc.status.state, StmtState::S8 | StmtState::S9 | StmtState::S10 | StmtState::S11 | StmtState::S12))
+        })
+    })
 }
 
 /// Writes an integer attribute value: pointer-sized for pointer attributes (or when the
@@ -140,10 +149,16 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
     let text_attr = is_text_attr(attr);
     let call = match Call::begin(&d.gate, |c| {
         if matches!(attr, ConnAttr::SQL_ATTR_ASYNC_DBC_NOTIFICATION_CALLBACK | ConnAttr::SQL_ATTR_ASYNC_DBC_NOTIFICATION_CONTEXT) {
-            return Err((SqlState::INVALID_ATTRIBUTE_IDENTIFIER, format!("Invalid attribute identifier {}: only the Driver Manager sets it (§2.4)", attr.0)));
+            return Err((
+                SqlState::INVALID_ATTRIBUTE_IDENTIFIER,
+                format!("Invalid attribute identifier {}: only the Driver Manager sets it (§2.4)", attr.0),
+            ));
         }
         if attr == CONN_ASYNC_STMT_EVENT {
-            return Err((SqlState::STMT_ATTR_ON_DBC, "SQL_ATTR_ASYNC_STMT_EVENT is a statement attribute and cannot be set on a connection handle (§2.2)".into()));
+            return Err((
+                SqlState::STMT_ATTR_ON_DBC,
+                "SQL_ATTR_ASYNC_STMT_EVENT is a statement attribute and cannot be set on a connection handle (§2.2)".into(),
+            ));
         }
         if c.state == ConnState::C3 {
             return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "SQLBrowseConnect is in progress on this connection (§4.3)".into()));
@@ -152,7 +167,10 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
             return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "An asynchronous function is executing on this connection (§1.11)".into()));
         }
         if statement_busy(c) {
-            return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "A statement of this connection is executing asynchronously or needs data (§1.11)".into()));
+            return Err((
+                SqlState::FUNCTION_SEQUENCE_ERROR,
+                "A statement of this connection is executing asynchronously or needs data (§1.11)".into(),
+            ));
         }
         if text_attr && value.is_null() {
             return Err((SqlState::INVALID_NULL_POINTER, "ValuePtr is a null pointer".into()));
@@ -208,7 +226,8 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
 
     let fns = &link.driver.fns;
     let h = link.hdbc as SqlHandle;
-    let (same, other) = if wide { (fns.SQLSetConnectAttrW, fns.SQLSetConnectAttr) } else { (fns.SQLSetConnectAttr, fns.SQLSetConnectAttrW) };
+    let (same, other) =
+        if wide { (fns.SQLSetConnectAttrW, fns.SQLSetConnectAttr) } else { (fns.SQLSetConnectAttr, fns.SQLSetConnectAttrW) };
     let rc = match (same, other, &val) {
         (None, None, _) => return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLSetConnectAttr"),
         // SAFETY: live driver connection; the application's value and length as given.
@@ -234,7 +253,13 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
 // ------------------------------------------------------------------------------------
 
 /// SQLGetConnectAttr (ANSI).
-pub unsafe extern "C" fn SQLGetConnectAttr(dbc: SqlHDbc, attr: ConnAttr, value: SqlPointer, buf_len: SqlInteger, out_len: *mut SqlInteger) -> SqlReturn {
+pub unsafe extern "C" fn SQLGetConnectAttr(
+    dbc: SqlHDbc,
+    attr: ConnAttr,
+    value: SqlPointer,
+    buf_len: SqlInteger,
+    out_len: *mut SqlInteger,
+) -> SqlReturn {
     trace_enter!("SQLGetConnectAttr", "{:p} {:?} {:p} {}", dbc, attr, value, buf_len);
     boundary("SQLGetConnectAttr", || {
         let d = handle!(dbc, dbc);
@@ -243,7 +268,13 @@ pub unsafe extern "C" fn SQLGetConnectAttr(dbc: SqlHDbc, attr: ConnAttr, value: 
 }
 
 /// SQLGetConnectAttrW (Unicode; character values counted in bytes).
-pub unsafe extern "C" fn SQLGetConnectAttrW(dbc: SqlHDbc, attr: ConnAttr, value: SqlPointer, buf_len: SqlInteger, out_len: *mut SqlInteger) -> SqlReturn {
+pub unsafe extern "C" fn SQLGetConnectAttrW(
+    dbc: SqlHDbc,
+    attr: ConnAttr,
+    value: SqlPointer,
+    buf_len: SqlInteger,
+    out_len: *mut SqlInteger,
+) -> SqlReturn {
     trace_enter!("SQLGetConnectAttrW", "{:p} {:?} {:p} {}", dbc, attr, value, buf_len);
     boundary("SQLGetConnectAttrW", || {
         let d = handle!(dbc, dbc);
@@ -258,16 +289,29 @@ enum DmAnswer {
     Driver(Arc<DriverLink>),
 }
 
-fn get_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, buf_len: SqlInteger, out_len: *mut SqlInteger, wide: bool) -> SqlReturn {
+fn get_connect_attr(
+    d: &Arc<Dbc>,
+    attr: ConnAttr,
+    value: SqlPointer,
+    buf_len: SqlInteger,
+    out_len: *mut SqlInteger,
+    wide: bool,
+) -> SqlReturn {
     let text_attr = is_text_attr(attr);
     let mut answer = DmAnswer::NotConnected;
     // SQLGetConnectAttr is allowed while a function runs asynchronously (§1.9, §1.10).
     let mut call = match Call::begin(&d.gate, |c| {
         if matches!(attr, ConnAttr::SQL_ATTR_ASYNC_DBC_NOTIFICATION_CALLBACK | ConnAttr::SQL_ATTR_ASYNC_DBC_NOTIFICATION_CONTEXT) {
-            return Err((SqlState::INVALID_ATTRIBUTE_IDENTIFIER, format!("Invalid attribute identifier {}: only the Driver Manager uses it (§2.4)", attr.0)));
+            return Err((
+                SqlState::INVALID_ATTRIBUTE_IDENTIFIER,
+                format!("Invalid attribute identifier {}: only the Driver Manager uses it (§2.4)", attr.0),
+            ));
         }
         if attr == CONN_ASYNC_STMT_EVENT {
-            return Err((SqlState::STMT_ATTR_ON_DBC, "SQL_ATTR_ASYNC_STMT_EVENT is a statement attribute, not a connection attribute (§2.2)".into()));
+            return Err((
+                SqlState::STMT_ATTR_ON_DBC,
+                "SQL_ATTR_ASYNC_STMT_EVENT is a statement attribute, not a connection attribute (§2.2)".into(),
+            ));
         }
         if text_attr && buf_len < 0 {
             return Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative".into()));
@@ -320,7 +364,8 @@ fn get_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, buf_len: Sq
 
     let fns = &link.driver.fns;
     let h = link.hdbc as SqlHandle;
-    let (same, other) = if wide { (fns.SQLGetConnectAttrW, fns.SQLGetConnectAttr) } else { (fns.SQLGetConnectAttr, fns.SQLGetConnectAttrW) };
+    let (same, other) =
+        if wide { (fns.SQLGetConnectAttrW, fns.SQLGetConnectAttr) } else { (fns.SQLGetConnectAttr, fns.SQLGetConnectAttrW) };
     let rc = match (same, other) {
         (None, None) => return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLGetConnectAttr"),
         // SAFETY: live driver connection; the application's buffers as given.
@@ -416,7 +461,10 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
     };
     match attr {
         StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CALLBACK | StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CONTEXT => {
-            return call.fail(SqlState::INVALID_ATTRIBUTE_IDENTIFIER, format!("Invalid attribute identifier {}: only the Driver Manager sets it (§2.4)", attr.0));
+            return call.fail(
+                SqlState::INVALID_ATTRIBUTE_IDENTIFIER,
+                format!("Invalid attribute identifier {}: only the Driver Manager sets it (§2.4)", attr.0),
+            );
         }
         StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT => {
             // DM-only (§2.2); the notification engine reads it when a call starts.
@@ -424,7 +472,8 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
             return call.finish(SqlReturn::SQL_SUCCESS);
         }
         StmtAttr::SQL_ATTR_IMP_ROW_DESC | StmtAttr::SQL_ATTR_IMP_PARAM_DESC => {
-            return call.fail(HY017, "Invalid use of an automatically allocated descriptor handle: implementation descriptors cannot be set");
+            return call
+                .fail(HY017, "Invalid use of an automatically allocated descriptor handle: implementation descriptors cannot be set");
         }
         _ => {}
     }
@@ -449,7 +498,10 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
                 }
                 None => {
                     if dd.dbc.id != s.dbc.id {
-                        return call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "Invalid attribute value: the descriptor belongs to another connection");
+                        return call.fail(
+                            SqlState::INVALID_ATTRIBUTE_VALUE,
+                            "Invalid attribute value: the descriptor belongs to another connection",
+                        );
                     }
                     (dd.hdesc as SqlPointer, Some(dd.id))
                 }
@@ -479,7 +531,13 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
 }
 
 /// SQLGetStmtAttr (ANSI).
-pub unsafe extern "C" fn SQLGetStmtAttr(stmt: SqlHStmt, attr: StmtAttr, value: SqlPointer, buf_len: SqlInteger, out_len: *mut SqlInteger) -> SqlReturn {
+pub unsafe extern "C" fn SQLGetStmtAttr(
+    stmt: SqlHStmt,
+    attr: StmtAttr,
+    value: SqlPointer,
+    buf_len: SqlInteger,
+    out_len: *mut SqlInteger,
+) -> SqlReturn {
     trace_enter!("SQLGetStmtAttr", "{:p} {:?} {:p} {}", stmt, attr, value, buf_len);
     boundary("SQLGetStmtAttr", || {
         let s = handle!(stmt, stmt);
@@ -488,7 +546,13 @@ pub unsafe extern "C" fn SQLGetStmtAttr(stmt: SqlHStmt, attr: StmtAttr, value: S
 }
 
 /// SQLGetStmtAttrW (Unicode).
-pub unsafe extern "C" fn SQLGetStmtAttrW(stmt: SqlHStmt, attr: StmtAttr, value: SqlPointer, buf_len: SqlInteger, out_len: *mut SqlInteger) -> SqlReturn {
+pub unsafe extern "C" fn SQLGetStmtAttrW(
+    stmt: SqlHStmt,
+    attr: StmtAttr,
+    value: SqlPointer,
+    buf_len: SqlInteger,
+    out_len: *mut SqlInteger,
+) -> SqlReturn {
     trace_enter!("SQLGetStmtAttrW", "{:p} {:?} {:p} {}", stmt, attr, value, buf_len);
     boundary("SQLGetStmtAttrW", || {
         let s = handle!(stmt, stmt);
@@ -530,7 +594,10 @@ fn get_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, buf_len: SqlI
     };
     match attr {
         StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CALLBACK | StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CONTEXT => {
-            return call.fail(SqlState::INVALID_ATTRIBUTE_IDENTIFIER, format!("Invalid attribute identifier {}: only the Driver Manager uses it (§2.4)", attr.0));
+            return call.fail(
+                SqlState::INVALID_ATTRIBUTE_IDENTIFIER,
+                format!("Invalid attribute identifier {}: only the Driver Manager uses it (§2.4)", attr.0),
+            );
         }
         StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT => {
             let ev = s.gate.peek(|c| c.async_stmt_event);

@@ -11,7 +11,7 @@ use odbc_dm_abi::{FunctionId, HandleType, SqlHandle, SqlReturn};
 
 use crate::diag::{DiagArea, DiagRecord, SqlState};
 use crate::handles::gate::{Busy, Gated};
-use crate::handles::{stmt_state, DescCore, DbcCore, DriverLink, EnvCore, Stmt, StmtCore};
+use crate::handles::{stmt_state, DbcCore, DescCore, DriverLink, EnvCore, Stmt, StmtCore};
 
 use super::diag_pull::pull_driver_diags;
 
@@ -56,7 +56,12 @@ impl HasDiag for DbcCore {
     /// Connected, nothing outstanding, no diagnostics.
     #[inline(always)]
     fn summary(&mut self, rc: SqlReturn) -> u32 {
-        if rc == SqlReturn::SQL_SUCCESS && self.diag.is_empty() && self.state.is_connected() && self.async_func.is_none() && self.link.is_some() {
+        if rc == SqlReturn::SQL_SUCCESS
+            && self.diag.is_empty()
+            && self.state.is_connected()
+            && self.async_func.is_none()
+            && self.link.is_some()
+        {
             SUMMARY_VALID
         } else {
             0
@@ -153,7 +158,12 @@ impl<'a, C: HasDiag> Call<'a, C> {
     /// queued DM records (upgrading SUCCESS to SUCCESS_WITH_INFO), and runs `apply` on the
     /// core before the gate is released.
     #[inline(always)]
-    pub fn finish(self, rc: SqlReturn, diag_source: Option<(&DriverLink, HandleType, SqlHandle)>, apply: impl FnOnce(&mut C, SqlReturn)) -> SqlReturn {
+    pub fn finish(
+        self,
+        rc: SqlReturn,
+        diag_source: Option<(&DriverLink, HandleType, SqlHandle)>,
+        apply: impl FnOnce(&mut C, SqlReturn),
+    ) -> SqlReturn {
         if self.extra.is_none() && rc != SqlReturn::SQL_SUCCESS_WITH_INFO && rc != SqlReturn::SQL_ERROR {
             // Nothing to copy, nothing queued.
             self.busy.end_publishing(|c| {
@@ -167,7 +177,12 @@ impl<'a, C: HasDiag> Call<'a, C> {
     }
 
     #[inline(never)]
-    fn finish_with_diags(mut self, rc: SqlReturn, diag_source: Option<(&DriverLink, HandleType, SqlHandle)>, apply: impl FnOnce(&mut C, SqlReturn)) -> SqlReturn {
+    fn finish_with_diags(
+        mut self,
+        rc: SqlReturn,
+        diag_source: Option<(&DriverLink, HandleType, SqlHandle)>,
+        apply: impl FnOnce(&mut C, SqlReturn),
+    ) -> SqlReturn {
         let mut recs = Vec::new();
         if rc == SqlReturn::SQL_SUCCESS_WITH_INFO || rc == SqlReturn::SQL_ERROR {
             if let Some((link, ht, h)) = diag_source {
@@ -219,7 +234,16 @@ impl<'a> StmtCall<'a> {
             if freed {
                 return Ok(());
             }
-            stmt_state::check(func, &c.status).map_err(|s| (s, format!("Function sequence or cursor state error: {} not allowed in state {:?}", crate::trace::func_name(func), c.status.state)))
+            stmt_state::check(func, &c.status).map_err(|s| {
+                (
+                    s,
+                    format!(
+                        "Function sequence or cursor state error: {} not allowed in state {:?}",
+                        crate::trace::func_name(func),
+                        c.status.state
+                    ),
+                )
+            })
         })?;
         if freed {
             return Err(SqlReturn::SQL_INVALID_HANDLE);
@@ -264,13 +288,14 @@ impl<'a> StmtCall<'a> {
     pub fn finish(self, rc: SqlReturn) -> SqlReturn {
         let stmt = self.stmt;
         let func = self.func;
-        let has_result = if rc.is_success() && opens_result(func) || rc == SqlReturn::SQL_SUCCESS && func == FunctionId::SQL_API_SQLPARAMDATA {
-            // An async-enabled statement may answer SQLNumResultCols asynchronously too:
-            // assume a cursor and let the driver report 24000 if there is none.
-            Some(self.async_enabled || driver_has_result(stmt))
-        } else {
-            None
-        };
+        let has_result =
+            if rc.is_success() && opens_result(func) || rc == SqlReturn::SQL_SUCCESS && func == FunctionId::SQL_API_SQLPARAMDATA {
+                // An async-enabled statement may answer SQLNumResultCols asynchronously too:
+                // assume a cursor and let the driver report 24000 if there is none.
+                Some(self.async_enabled || driver_has_result(stmt))
+            } else {
+                None
+            };
         let cancelled = rc == SqlReturn::SQL_ERROR && stmt.cancel_pending.swap(false, Ordering::AcqRel);
         self.call.finish(rc, Some((&stmt.link, HandleType::SQL_HANDLE_STMT, stmt.driver_handle())), |c, rc| {
             if cancelled && !c.diag.records().iter().any(|r| r.state == SqlState::OPERATION_CANCELED) {
@@ -289,11 +314,7 @@ fn opens_result(f: FunctionId) -> bool {
     use FunctionId as F;
     matches!(
         f,
-        F::SQL_API_SQLEXECDIRECT
-            | F::SQL_API_SQLEXECUTE
-            | F::SQL_API_SQLPREPARE
-            | F::SQL_API_SQLMORERESULTS
-            | F::SQL_API_SQLPARAMDATA
+        F::SQL_API_SQLEXECDIRECT | F::SQL_API_SQLEXECUTE | F::SQL_API_SQLPREPARE | F::SQL_API_SQLMORERESULTS | F::SQL_API_SQLPARAMDATA
     )
 }
 

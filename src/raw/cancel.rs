@@ -35,7 +35,11 @@ fn driver_cancel(s: &Stmt) -> Option<SqlReturn> {
 pub(crate) fn cancel_stmt(s: &Arc<Stmt>) -> SqlReturn {
     // §3.5: statement cancel is refused while the connection runs an async function.
     if s.dbc.gate.peek(|c| c.async_func.is_some()) {
-        return reject_now(s, SqlState::FUNCTION_SEQUENCE_ERROR, "SQLCancel is not allowed while an asynchronous connection function is executing (§3.5)");
+        return reject_now(
+            s,
+            SqlState::FUNCTION_SEQUENCE_ERROR,
+            "SQLCancel is not allowed while an asynchronous connection function is executing (§3.5)",
+        );
     }
     match s.gate.try_begin() {
         None => {
@@ -187,12 +191,20 @@ fn end_tran_dbc(d: &Arc<Dbc>, completion: CompletionType) -> SqlReturn {
             return Err((SqlState::CONNECTION_NOT_OPEN, "Connection not open".into()));
         }
         if c.async_func.is_some() {
-            return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "Another asynchronous function is executing on this connection (§1.11)".into()));
+            return Err((
+                SqlState::FUNCTION_SEQUENCE_ERROR,
+                "Another asynchronous function is executing on this connection (§1.11)".into(),
+            ));
         }
         for sid in &c.statements {
             if let Some(s) = handles::tables().stmt.get(*sid) {
-                if s.gate.peek(|sc| matches!(sc.status.state, StmtState::S8 | StmtState::S9 | StmtState::S10 | StmtState::S11 | StmtState::S12)) {
-                    return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "A statement of this connection is executing asynchronously or needs data (§1.11)".into()));
+                if s.gate
+                    .peek(|sc| matches!(sc.status.state, StmtState::S8 | StmtState::S9 | StmtState::S10 | StmtState::S11 | StmtState::S12))
+                {
+                    return Err((
+                        SqlState::FUNCTION_SEQUENCE_ERROR,
+                        "A statement of this connection is executing asynchronously or needs data (§1.11)".into(),
+                    ));
                 }
             }
         }

@@ -11,10 +11,28 @@ use crate::diag::SqlState;
 use crate::trace_enter;
 
 same_signature!(
-    SQLTables, SQLTablesW, SQLColumns, SQLColumnsW, SQLColumnPrivileges, SQLColumnPrivilegesW, SQLPrimaryKeys,
-    SQLPrimaryKeysW, SQLForeignKeys, SQLForeignKeysW, SQLTablePrivileges, SQLTablePrivilegesW, SQLProcedures,
-    SQLProceduresW, SQLProcedureColumns, SQLProcedureColumnsW, SQLSpecialColumns, SQLSpecialColumnsW, SQLStatistics,
-    SQLStatisticsW, SQLGetTypeInfo, SQLGetTypeInfoW,
+    SQLTables,
+    SQLTablesW,
+    SQLColumns,
+    SQLColumnsW,
+    SQLColumnPrivileges,
+    SQLColumnPrivilegesW,
+    SQLPrimaryKeys,
+    SQLPrimaryKeysW,
+    SQLForeignKeys,
+    SQLForeignKeysW,
+    SQLTablePrivileges,
+    SQLTablePrivilegesW,
+    SQLProcedures,
+    SQLProceduresW,
+    SQLProcedureColumns,
+    SQLProcedureColumnsW,
+    SQLSpecialColumns,
+    SQLSpecialColumnsW,
+    SQLStatistics,
+    SQLStatisticsW,
+    SQLGetTypeInfo,
+    SQLGetTypeInfoW,
 );
 
 /// A DM-detected argument error: SQLSTATE and message.
@@ -155,32 +173,32 @@ catalog!(SQLForeignKeys, SQLForeignKeysW, F::SQL_API_SQLFOREIGNKEYS,
 // SQLSpecialColumns: IdentifierType SQL_BEST_ROWID/SQL_ROWVER (HY097), Scope
 // SQL_SCOPE_CURROW..SQL_SCOPE_SESSION (HY098), Nullable SQL_NO_NULLS/SQL_NULLABLE (HY099).
 catalog!(SQLSpecialColumns, SQLSpecialColumnsW, F::SQL_API_SQLSPECIALCOLUMNS,
-    pre(identifier: RowIdentifier),
-    strs(cat, cat_len; schema, schema_len; table, table_len),
-    post(scope: SqlUSmallInt, nullable: Nullability),
-    check = if !matches!(identifier, RowIdentifier::SQL_BEST_ROWID | RowIdentifier::SQL_ROWVER) {
-        Err((HY097, "Column type out of range"))
-    } else if scope > SQL_SCOPE_SESSION {
-        Err((HY098, "Scope type out of range"))
-    } else if !matches!(nullable, Nullability::SQL_NO_NULLS | Nullability::SQL_NULLABLE) {
-        Err((HY099, "Nullable type out of range"))
-    } else {
-        Ok(())
-    });
+pre(identifier: RowIdentifier),
+strs(cat, cat_len; schema, schema_len; table, table_len),
+post(scope: SqlUSmallInt, nullable: Nullability),
+check = if !matches!(identifier, RowIdentifier::SQL_BEST_ROWID | RowIdentifier::SQL_ROWVER) {
+    Err((HY097, "Column type out of range"))
+} else if scope > SQL_SCOPE_SESSION {
+    Err((HY098, "Scope type out of range"))
+} else if !matches!(nullable, Nullability::SQL_NO_NULLS | Nullability::SQL_NULLABLE) {
+    Err((HY099, "Nullable type out of range"))
+} else {
+    Ok(())
+});
 
 // SQLStatistics: Unique SQL_INDEX_UNIQUE/SQL_INDEX_ALL (HY100), Reserved
 // SQL_QUICK/SQL_ENSURE (HY101).
 catalog!(SQLStatistics, SQLStatisticsW, F::SQL_API_SQLSTATISTICS,
-    pre(),
-    strs(cat, cat_len; schema, schema_len; table, table_len),
-    post(unique: SqlUSmallInt, reserved: SqlUSmallInt),
-    check = if unique != SQL_INDEX_UNIQUE && unique != SQL_INDEX_ALL {
-        Err((HY100, "Uniqueness option type out of range"))
-    } else if reserved != SQL_QUICK && reserved != SQL_ENSURE {
-        Err((HY101, "Accuracy option type out of range"))
-    } else {
-        Ok(())
-    });
+pre(),
+strs(cat, cat_len; schema, schema_len; table, table_len),
+post(unique: SqlUSmallInt, reserved: SqlUSmallInt),
+check = if unique != SQL_INDEX_UNIQUE && unique != SQL_INDEX_ALL {
+    Err((HY100, "Uniqueness option type out of range"))
+} else if reserved != SQL_QUICK && reserved != SQL_ENSURE {
+    Err((HY101, "Accuracy option type out of range"))
+} else {
+    Ok(())
+});
 
 // SQLGetTypeInfo has no string argument; the A and W forms differ only in the name.
 catalog!(SQLGetTypeInfo, SQLGetTypeInfoW, F::SQL_API_SQLGETTYPEINFO,

@@ -39,12 +39,22 @@ fn utf16(s: Option<&[u16]>) -> Option<String> {
 }
 
 /// SQLConnect (ANSI).
-pub unsafe extern "C" fn SQLConnect(dbc: SqlHDbc, dsn: *const SqlChar, dsn_len: SqlSmallInt, uid: *const SqlChar, uid_len: SqlSmallInt, pwd: *const SqlChar, pwd_len: SqlSmallInt) -> SqlReturn {
+pub unsafe extern "C" fn SQLConnect(
+    dbc: SqlHDbc,
+    dsn: *const SqlChar,
+    dsn_len: SqlSmallInt,
+    uid: *const SqlChar,
+    uid_len: SqlSmallInt,
+    pwd: *const SqlChar,
+    pwd_len: SqlSmallInt,
+) -> SqlReturn {
     trace_enter!("SQLConnect", "{:p}", dbc);
     boundary("SQLConnect", || {
         let d = handle!(dbc, dbc);
         // SAFETY: the application's string arguments with their lengths.
-        let args = unsafe { (text::narrow_in(dsn, dsn_len as isize), text::narrow_in(uid, uid_len as isize), text::narrow_in(pwd, pwd_len as isize)) };
+        let args = unsafe {
+            (text::narrow_in(dsn, dsn_len as isize), text::narrow_in(uid, uid_len as isize), text::narrow_in(pwd, pwd_len as isize))
+        };
         let (Ok(dsn), Ok(uid), Ok(pwd)) = args else {
             return super::reject(&d.gate, SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length");
         };
@@ -54,12 +64,21 @@ pub unsafe extern "C" fn SQLConnect(dbc: SqlHDbc, dsn: *const SqlChar, dsn_len: 
 }
 
 /// SQLConnectW (Unicode).
-pub unsafe extern "C" fn SQLConnectW(dbc: SqlHDbc, dsn: *const SqlWChar, dsn_len: SqlSmallInt, uid: *const SqlWChar, uid_len: SqlSmallInt, pwd: *const SqlWChar, pwd_len: SqlSmallInt) -> SqlReturn {
+pub unsafe extern "C" fn SQLConnectW(
+    dbc: SqlHDbc,
+    dsn: *const SqlWChar,
+    dsn_len: SqlSmallInt,
+    uid: *const SqlWChar,
+    uid_len: SqlSmallInt,
+    pwd: *const SqlWChar,
+    pwd_len: SqlSmallInt,
+) -> SqlReturn {
     trace_enter!("SQLConnectW", "{:p}", dbc);
     boundary("SQLConnectW", || {
         let d = handle!(dbc, dbc);
         // SAFETY: the application's string arguments with their lengths.
-        let args = unsafe { (text::wide_in(dsn, dsn_len as isize), text::wide_in(uid, uid_len as isize), text::wide_in(pwd, pwd_len as isize)) };
+        let args =
+            unsafe { (text::wide_in(dsn, dsn_len as isize), text::wide_in(uid, uid_len as isize), text::wide_in(pwd, pwd_len as isize)) };
         let (Ok(dsn), Ok(uid), Ok(pwd)) = args else {
             return super::reject(&d.gate, SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length");
         };
@@ -69,11 +88,22 @@ pub unsafe extern "C" fn SQLConnectW(dbc: SqlHDbc, dsn: *const SqlWChar, dsn_len
 }
 
 /// SQLDriverConnect (ANSI).
-pub unsafe extern "C" fn SQLDriverConnect(dbc: SqlHDbc, hwnd: SqlHWnd, in_str: *const SqlChar, in_len: SqlSmallInt, out_str: *mut SqlChar, out_max: SqlSmallInt, out_len: *mut SqlSmallInt, completion: DriverCompletion) -> SqlReturn {
+pub unsafe extern "C" fn SQLDriverConnect(
+    dbc: SqlHDbc,
+    hwnd: SqlHWnd,
+    in_str: *const SqlChar,
+    in_len: SqlSmallInt,
+    out_str: *mut SqlChar,
+    out_max: SqlSmallInt,
+    out_len: *mut SqlSmallInt,
+    completion: DriverCompletion,
+) -> SqlReturn {
     boundary("SQLDriverConnect", || {
         // Traced inside the boundary: reading the application's string must not unwind into C.
         // SAFETY: the same read of the application's input string the call makes below.
-        trace_enter!("SQLDriverConnect", "{:p} {:?} {}", dbc, completion, unsafe { traced_conn_str(text::narrow_in(in_str, in_len as isize).map(|o| o.map(String::from_utf8_lossy))) });
+        trace_enter!("SQLDriverConnect", "{:p} {:?} {}", dbc, completion, unsafe {
+            traced_conn_str(text::narrow_in(in_str, in_len as isize).map(|o| o.map(String::from_utf8_lossy)))
+        });
         let d = handle!(dbc, dbc);
         // SAFETY: the application's input string with its length.
         let Ok(s) = (unsafe { text::narrow_in(in_str, in_len as isize) }) else {
@@ -83,15 +113,35 @@ pub unsafe extern "C" fn SQLDriverConnect(dbc: SqlHDbc, hwnd: SqlHWnd, in_str: *
             return super::reject(&d.gate, SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");
         }
         let conn_str = utf8(s).unwrap_or_default();
-        connect(&d, Target::DriverConnect { conn_str, out: OutConn::Narrow { buf: out_str, max: out_max, len: out_len }, completion, hwnd, wide: false })
+        connect(
+            &d,
+            Target::DriverConnect {
+                conn_str,
+                out: OutConn::Narrow { buf: out_str, max: out_max, len: out_len },
+                completion,
+                hwnd,
+                wide: false,
+            },
+        )
     })
 }
 
 /// SQLDriverConnectW (Unicode).
-pub unsafe extern "C" fn SQLDriverConnectW(dbc: SqlHDbc, hwnd: SqlHWnd, in_str: *const SqlWChar, in_len: SqlSmallInt, out_str: *mut SqlWChar, out_max: SqlSmallInt, out_len: *mut SqlSmallInt, completion: DriverCompletion) -> SqlReturn {
+pub unsafe extern "C" fn SQLDriverConnectW(
+    dbc: SqlHDbc,
+    hwnd: SqlHWnd,
+    in_str: *const SqlWChar,
+    in_len: SqlSmallInt,
+    out_str: *mut SqlWChar,
+    out_max: SqlSmallInt,
+    out_len: *mut SqlSmallInt,
+    completion: DriverCompletion,
+) -> SqlReturn {
     boundary("SQLDriverConnectW", || {
         // SAFETY: the same read of the application's input string the call makes below.
-        trace_enter!("SQLDriverConnectW", "{:p} {:?} {}", dbc, completion, unsafe { traced_conn_str(text::wide_in(in_str, in_len as isize).map(|o| o.map(|w| String::from_utf16_lossy(w).into()))) });
+        trace_enter!("SQLDriverConnectW", "{:p} {:?} {}", dbc, completion, unsafe {
+            traced_conn_str(text::wide_in(in_str, in_len as isize).map(|o| o.map(|w| String::from_utf16_lossy(w).into())))
+        });
         let d = handle!(dbc, dbc);
         // SAFETY: the application's input string with its length.
         let Ok(s) = (unsafe { text::wide_in(in_str, in_len as isize) }) else {
@@ -101,7 +151,16 @@ pub unsafe extern "C" fn SQLDriverConnectW(dbc: SqlHDbc, hwnd: SqlHWnd, in_str: 
             return super::reject(&d.gate, SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");
         }
         let conn_str = utf16(s).unwrap_or_default();
-        connect(&d, Target::DriverConnect { conn_str, out: OutConn::Wide { buf: out_str, max: out_max, len: out_len }, completion, hwnd, wide: true })
+        connect(
+            &d,
+            Target::DriverConnect {
+                conn_str,
+                out: OutConn::Wide { buf: out_str, max: out_max, len: out_len },
+                completion,
+                hwnd,
+                wide: true,
+            },
+        )
     })
 }
 
@@ -117,7 +176,14 @@ fn traced_conn_str(s: Result<Option<std::borrow::Cow<'_, str>>, text::BadLength>
 
 /// SQLBrowseConnect: not offered by odbc-dm (no driver here implements it usefully);
 /// answered IM001 so applications fall back to SQLDriverConnect.
-pub unsafe extern "C" fn SQLBrowseConnect(dbc: SqlHDbc, _in_str: *const SqlChar, _in_len: SqlSmallInt, _out_str: *mut SqlChar, _out_max: SqlSmallInt, _out_len: *mut SqlSmallInt) -> SqlReturn {
+pub unsafe extern "C" fn SQLBrowseConnect(
+    dbc: SqlHDbc,
+    _in_str: *const SqlChar,
+    _in_len: SqlSmallInt,
+    _out_str: *mut SqlChar,
+    _out_max: SqlSmallInt,
+    _out_len: *mut SqlSmallInt,
+) -> SqlReturn {
     boundary("SQLBrowseConnect", || {
         let d = handle!(dbc, dbc);
         super::reject(&d.gate, SqlState::DRIVER_LACKS_FUNCTION, "SQLBrowseConnect is not supported by odbc-dm; use SQLDriverConnect")
@@ -125,7 +191,14 @@ pub unsafe extern "C" fn SQLBrowseConnect(dbc: SqlHDbc, _in_str: *const SqlChar,
 }
 
 /// SQLBrowseConnectW: see [`SQLBrowseConnect`].
-pub unsafe extern "C" fn SQLBrowseConnectW(dbc: SqlHDbc, _in_str: *const SqlWChar, _in_len: SqlSmallInt, _out_str: *mut SqlWChar, _out_max: SqlSmallInt, _out_len: *mut SqlSmallInt) -> SqlReturn {
+pub unsafe extern "C" fn SQLBrowseConnectW(
+    dbc: SqlHDbc,
+    _in_str: *const SqlWChar,
+    _in_len: SqlSmallInt,
+    _out_str: *mut SqlWChar,
+    _out_max: SqlSmallInt,
+    _out_len: *mut SqlSmallInt,
+) -> SqlReturn {
     boundary("SQLBrowseConnectW", || {
         let d = handle!(dbc, dbc);
         super::reject(&d.gate, SqlState::DRIVER_LACKS_FUNCTION, "SQLBrowseConnect is not supported by odbc-dm; use SQLDriverConnect")
@@ -159,7 +232,10 @@ fn release_driver_handles(driver: &Driver, henv: SqlHandle, hdbc: SqlHandle) {
 fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
     let mut call = match Call::begin(&d.gate, |c| {
         if c.async_func.is_some() {
-            return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "Another asynchronous function is executing on this connection (§1.11)".into()));
+            return Err((
+                SqlState::FUNCTION_SEQUENCE_ERROR,
+                "Another asynchronous function is executing on this connection (§1.11)".into(),
+            ));
         }
         match c.state {
             ConnState::C2 => Ok(()),
@@ -308,7 +384,15 @@ pub(crate) fn set_connect_attr_on_driver(link: &DriverLink, attr: ConnAttr, valu
     }
 }
 
-fn driver_connect(link: &DriverLink, conn_str: &str, out: OutConn, completion: DriverCompletion, hwnd: SqlHWnd, app_wide: bool, call: &mut Call<'_, crate::handles::DbcCore>) -> SqlReturn {
+fn driver_connect(
+    link: &DriverLink,
+    conn_str: &str,
+    out: OutConn,
+    completion: DriverCompletion,
+    hwnd: SqlHWnd,
+    app_wide: bool,
+    call: &mut Call<'_, crate::handles::DbcCore>,
+) -> SqlReturn {
     let fns = &link.driver.fns;
     let h = link.hdbc as SqlHandle;
     let use_wide = match (fns.SQLDriverConnectW.is_some(), fns.SQLDriverConnect.is_some()) {
@@ -324,7 +408,9 @@ fn driver_connect(link: &DriverLink, conn_str: &str, out: OutConn, completion: D
         w.push(0);
         let mut obuf = vec![0u16; 4096];
         // SAFETY: live driver connection; buffers valid for the sizes passed.
-        let rc = unsafe { fns.SQLDriverConnectW.unwrap()(h, hwnd, w.as_ptr(), n, obuf.as_mut_ptr(), obuf.len() as i16, &mut out_len_drv, completion) };
+        let rc = unsafe {
+            fns.SQLDriverConnectW.unwrap()(h, hwnd, w.as_ptr(), n, obuf.as_mut_ptr(), obuf.len() as i16, &mut out_len_drv, completion)
+        };
         (rc, text::wide_from_buf(&obuf).to_vec())
     } else {
         let mut s = conn_str.as_bytes().to_vec();
@@ -332,7 +418,9 @@ fn driver_connect(link: &DriverLink, conn_str: &str, out: OutConn, completion: D
         s.push(0);
         let mut obuf = vec![0u8; 8192];
         // SAFETY: as above, narrow.
-        let rc = unsafe { fns.SQLDriverConnect.unwrap()(h, hwnd, s.as_ptr(), n, obuf.as_mut_ptr(), obuf.len() as i16, &mut out_len_drv, completion) };
+        let rc = unsafe {
+            fns.SQLDriverConnect.unwrap()(h, hwnd, s.as_ptr(), n, obuf.as_mut_ptr(), obuf.len() as i16, &mut out_len_drv, completion)
+        };
         (rc, text::to_wide(text::narrow_from_buf(&obuf)))
     };
     if rc.is_success() {
@@ -363,7 +451,14 @@ fn driver_connect(link: &DriverLink, conn_str: &str, out: OutConn, completion: D
     rc
 }
 
-fn plain_connect(link: &DriverLink, resolved: &config::ResolvedDriver, dsn: &str, uid: Option<&str>, pwd: Option<&str>, app_wide: bool) -> SqlReturn {
+fn plain_connect(
+    link: &DriverLink,
+    resolved: &config::ResolvedDriver,
+    dsn: &str,
+    uid: Option<&str>,
+    pwd: Option<&str>,
+    app_wide: bool,
+) -> SqlReturn {
     let fns = &link.driver.fns;
     let h = link.hdbc as SqlHandle;
     let use_wide = match (fns.SQLConnectW.is_some(), fns.SQLConnect.is_some()) {
@@ -385,7 +480,9 @@ fn plain_connect(link: &DriverLink, resolved: &config::ResolvedDriver, dsn: &str
             let mut out_len: i16 = 0;
             return match fns.SQLDriverConnectW {
                 // SAFETY: live driver connection; NUL-terminated input; no output buffer.
-                Some(f) => unsafe { f(h, std::ptr::null_mut(), w.as_ptr(), n, std::ptr::null_mut(), 0, &mut out_len, DriverCompletion::SQL_DRIVER_NOPROMPT) },
+                Some(f) => unsafe {
+                    f(h, std::ptr::null_mut(), w.as_ptr(), n, std::ptr::null_mut(), 0, &mut out_len, DriverCompletion::SQL_DRIVER_NOPROMPT)
+                },
                 None => SqlReturn::SQL_ERROR,
             };
         }
@@ -437,7 +534,9 @@ pub unsafe extern "C" fn SQLDisconnect(dbc: SqlHDbc) -> SqlReturn {
         let call = match Call::begin(&d.gate, |c| {
             match c.state {
                 ConnState::C2 => return Err((SqlState::CONNECTION_NOT_OPEN, "Connection not open".into())),
-                ConnState::C6 => return Err((SqlState::INVALID_TRANSACTION_STATE, "Invalid transaction state: a transaction is open".into())),
+                ConnState::C6 => {
+                    return Err((SqlState::INVALID_TRANSACTION_STATE, "Invalid transaction state: a transaction is open".into()))
+                }
                 _ => {}
             }
             if c.async_func.is_some() {
@@ -450,7 +549,10 @@ pub unsafe extern "C" fn SQLDisconnect(dbc: SqlHDbc) -> SqlReturn {
                         matches!(sc.status.state, S8 | S9 | S10 | S11 | S12)
                     });
                     if busy {
-                        return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "A statement of this connection is executing asynchronously or needs data (§1.11)".into()));
+                        return Err((
+                            SqlState::FUNCTION_SEQUENCE_ERROR,
+                            "A statement of this connection is executing asynchronously or needs data (§1.11)".into(),
+                        ));
                     }
                 }
             }
@@ -468,7 +570,11 @@ pub unsafe extern "C" fn SQLDisconnect(dbc: SqlHDbc) -> SqlReturn {
         if rc == SqlReturn::SQL_ERROR || rc == SqlReturn::SQL_STILL_EXECUTING {
             return call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)), |_, _| {});
         }
-        let recs = if rc == SqlReturn::SQL_SUCCESS_WITH_INFO { pull_driver_diags(&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle) } else { Vec::new() };
+        let recs = if rc == SqlReturn::SQL_SUCCESS_WITH_INFO {
+            pull_driver_diags(&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)
+        } else {
+            Vec::new()
+        };
         // The driver freed its statements; forget ours.
         let (stmts, descs) = call.core(|c| (std::mem::take(&mut c.statements), std::mem::take(&mut c.descriptors)));
         for sid in stmts {

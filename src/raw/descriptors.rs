@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use odbc_dm_abi::*;
 
-use super::strings::{narrow_to_app_wide, put_len, read_app_bytes, recv_text, wide_to_app_narrow, write_app_bytes, RECV_INITIAL, TRUNCATED};
+use super::strings::{
+    narrow_to_app_wide, put_len, read_app_bytes, recv_text, wide_to_app_narrow, write_app_bytes, RECV_INITIAL, TRUNCATED,
+};
 use super::{boundary, handle, same_signature, Call};
 use crate::diag::SqlState;
 use crate::handles::stmt_state::StmtState;
@@ -20,7 +22,16 @@ use crate::handles::{self, Desc, DescCore};
 use crate::text;
 use crate::trace_enter;
 
-same_signature!(SQLCopyDesc, SQLGetDescField, SQLGetDescFieldW, SQLSetDescField, SQLSetDescFieldW, SQLGetDescRec, SQLGetDescRecW, SQLSetDescRec);
+same_signature!(
+    SQLCopyDesc,
+    SQLGetDescField,
+    SQLGetDescFieldW,
+    SQLSetDescField,
+    SQLSetDescFieldW,
+    SQLGetDescRec,
+    SQLGetDescRecW,
+    SQLSetDescRec
+);
 
 /// Descriptor fields whose value is a character string.
 const CHAR_FIELDS: &[DescField] = &[
@@ -51,7 +62,9 @@ fn owner_state(d: &Desc) -> Option<StmtState> {
 /// HY010 check: `need_data_too` also refuses S8–S10 (setting fields, §4.7).
 fn check_owner(d: &Desc, need_data_too: bool) -> Result<(), (SqlState, String)> {
     match owner_state(d) {
-        Some(StmtState::S11 | StmtState::S12) => Err((SqlState::FUNCTION_SEQUENCE_ERROR, "The descriptor's statement is executing asynchronously (§4.7)".into())),
+        Some(StmtState::S11 | StmtState::S12) => {
+            Err((SqlState::FUNCTION_SEQUENCE_ERROR, "The descriptor's statement is executing asynchronously (§4.7)".into()))
+        }
         Some(StmtState::S8 | StmtState::S9 | StmtState::S10) if need_data_too => {
             Err((SqlState::FUNCTION_SEQUENCE_ERROR, "The descriptor's statement is waiting for data-at-execution parameters (§4.7)".into()))
         }
@@ -59,7 +72,11 @@ fn check_owner(d: &Desc, need_data_too: bool) -> Result<(), (SqlState, String)> 
     }
 }
 
-fn begin<'a>(d: &'a Desc, need_data_too: bool, extra: impl FnOnce() -> Result<(), (SqlState, String)>) -> Result<Call<'a, DescCore>, SqlReturn> {
+fn begin<'a>(
+    d: &'a Desc,
+    need_data_too: bool,
+    extra: impl FnOnce() -> Result<(), (SqlState, String)>,
+) -> Result<Call<'a, DescCore>, SqlReturn> {
     Call::begin(&d.gate, |_| {
         check_owner(d, need_data_too)?;
         extra()
@@ -104,7 +121,14 @@ pub unsafe extern "C" fn SQLCopyDesc(source: SqlHDesc, target: SqlHDesc) -> SqlR
 // ------------------------------------------------------------------------------------
 
 /// SQLGetDescField (ANSI).
-pub unsafe extern "C" fn SQLGetDescField(desc: SqlHDesc, rec: SqlSmallInt, field: DescField, value: SqlPointer, buf_len: SqlInteger, out_len: *mut SqlInteger) -> SqlReturn {
+pub unsafe extern "C" fn SQLGetDescField(
+    desc: SqlHDesc,
+    rec: SqlSmallInt,
+    field: DescField,
+    value: SqlPointer,
+    buf_len: SqlInteger,
+    out_len: *mut SqlInteger,
+) -> SqlReturn {
     trace_enter!("SQLGetDescField", "{:p} {} {:?} {:p} {}", desc, rec, field, value, buf_len);
     boundary("SQLGetDescField", || {
         let d = handle!(desc, desc);
@@ -113,7 +137,14 @@ pub unsafe extern "C" fn SQLGetDescField(desc: SqlHDesc, rec: SqlSmallInt, field
 }
 
 /// SQLGetDescFieldW (Unicode; lengths in bytes).
-pub unsafe extern "C" fn SQLGetDescFieldW(desc: SqlHDesc, rec: SqlSmallInt, field: DescField, value: SqlPointer, buf_len: SqlInteger, out_len: *mut SqlInteger) -> SqlReturn {
+pub unsafe extern "C" fn SQLGetDescFieldW(
+    desc: SqlHDesc,
+    rec: SqlSmallInt,
+    field: DescField,
+    value: SqlPointer,
+    buf_len: SqlInteger,
+    out_len: *mut SqlInteger,
+) -> SqlReturn {
     trace_enter!("SQLGetDescFieldW", "{:p} {} {:?} {:p} {}", desc, rec, field, value, buf_len);
     boundary("SQLGetDescFieldW", || {
         let d = handle!(desc, desc);
@@ -121,7 +152,15 @@ pub unsafe extern "C" fn SQLGetDescFieldW(desc: SqlHDesc, rec: SqlSmallInt, fiel
     })
 }
 
-fn get_desc_field(d: &Arc<Desc>, rec: SqlSmallInt, field: DescField, value: SqlPointer, buf_len: SqlInteger, out_len: *mut SqlInteger, wide: bool) -> SqlReturn {
+fn get_desc_field(
+    d: &Arc<Desc>,
+    rec: SqlSmallInt,
+    field: DescField,
+    value: SqlPointer,
+    buf_len: SqlInteger,
+    out_len: *mut SqlInteger,
+    wide: bool,
+) -> SqlReturn {
     let char_field = is_char_field(field);
     let mut call = match begin(d, false, || {
         if char_field && buf_len < 0 {
@@ -176,7 +215,13 @@ fn get_desc_field(d: &Arc<Desc>, rec: SqlSmallInt, field: DescField, value: SqlP
 }
 
 /// SQLSetDescField (ANSI).
-pub unsafe extern "C" fn SQLSetDescField(desc: SqlHDesc, rec: SqlSmallInt, field: DescField, value: SqlPointer, buf_len: SqlInteger) -> SqlReturn {
+pub unsafe extern "C" fn SQLSetDescField(
+    desc: SqlHDesc,
+    rec: SqlSmallInt,
+    field: DescField,
+    value: SqlPointer,
+    buf_len: SqlInteger,
+) -> SqlReturn {
     trace_enter!("SQLSetDescField", "{:p} {} {:?} {:p} {}", desc, rec, field, value, buf_len);
     boundary("SQLSetDescField", || {
         let d = handle!(desc, desc);
@@ -185,7 +230,13 @@ pub unsafe extern "C" fn SQLSetDescField(desc: SqlHDesc, rec: SqlSmallInt, field
 }
 
 /// SQLSetDescFieldW (Unicode; lengths in bytes).
-pub unsafe extern "C" fn SQLSetDescFieldW(desc: SqlHDesc, rec: SqlSmallInt, field: DescField, value: SqlPointer, buf_len: SqlInteger) -> SqlReturn {
+pub unsafe extern "C" fn SQLSetDescFieldW(
+    desc: SqlHDesc,
+    rec: SqlSmallInt,
+    field: DescField,
+    value: SqlPointer,
+    buf_len: SqlInteger,
+) -> SqlReturn {
     trace_enter!("SQLSetDescFieldW", "{:p} {} {:?} {:p} {}", desc, rec, field, value, buf_len);
     boundary("SQLSetDescFieldW", || {
         let d = handle!(desc, desc);
@@ -260,7 +311,13 @@ pub unsafe extern "C" fn SQLGetDescRec(
     trace_enter!("SQLGetDescRec", "{:p} {} {:p} {}", desc, rec, name, name_max);
     boundary("SQLGetDescRec", || {
         let d = handle!(desc, desc);
-        let mut call = match begin(&d, false, || if name_max < 0 { Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative".into())) } else { Ok(()) }) {
+        let mut call = match begin(&d, false, || {
+            if name_max < 0 {
+                Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative".into()))
+            } else {
+                Ok(())
+            }
+        }) {
             Ok(c) => c,
             Err(rc) => return rc,
         };
@@ -274,7 +331,8 @@ pub unsafe extern "C" fn SQLGetDescRec(
                 let mut n: SqlSmallInt = 0;
                 // SAFETY: live driver descriptor; DM buffer of `cap` code units; the
                 // application's other out pointers as given.
-                let rc = unsafe { f(h, rec, p, cap.min(i16::MAX as usize) as i16, &mut n, kind, sub_type, length, precision, scale, nullable) };
+                let rc =
+                    unsafe { f(h, rec, p, cap.min(i16::MAX as usize) as i16, &mut n, kind, sub_type, length, precision, scale, nullable) };
                 (rc, usize::try_from(n).ok())
             });
             if rc.is_success() {
@@ -311,7 +369,13 @@ pub unsafe extern "C" fn SQLGetDescRecW(
     trace_enter!("SQLGetDescRecW", "{:p} {} {:p} {}", desc, rec, name, name_max);
     boundary("SQLGetDescRecW", || {
         let d = handle!(desc, desc);
-        let mut call = match begin(&d, false, || if name_max < 0 { Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative".into())) } else { Ok(()) }) {
+        let mut call = match begin(&d, false, || {
+            if name_max < 0 {
+                Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative".into()))
+            } else {
+                Ok(())
+            }
+        }) {
             Ok(c) => c,
             Err(rc) => return rc,
         };
@@ -325,7 +389,8 @@ pub unsafe extern "C" fn SQLGetDescRecW(
                 let mut n: SqlSmallInt = 0;
                 // SAFETY: live driver descriptor; DM buffer of `cap` bytes; the
                 // application's other out pointers as given.
-                let rc = unsafe { f(h, rec, p, cap.min(i16::MAX as usize) as i16, &mut n, kind, sub_type, length, precision, scale, nullable) };
+                let rc =
+                    unsafe { f(h, rec, p, cap.min(i16::MAX as usize) as i16, &mut n, kind, sub_type, length, precision, scale, nullable) };
                 (rc, usize::try_from(n).ok())
             });
             if rc.is_success() {

@@ -60,7 +60,16 @@ fn snapshot(ht: HandleType, h: SqlHandle) -> Option<Snapshot> {
 }
 
 /// SQLGetDiagRec (ANSI): SQLSTATE, native error and message of record `rec`.
-pub unsafe extern "C" fn SQLGetDiagRec(ht: HandleType, h: SqlHandle, rec: SqlSmallInt, state: *mut SqlChar, native: *mut SqlInteger, msg: *mut SqlChar, msg_max: SqlSmallInt, msg_len: *mut SqlSmallInt) -> SqlReturn {
+pub unsafe extern "C" fn SQLGetDiagRec(
+    ht: HandleType,
+    h: SqlHandle,
+    rec: SqlSmallInt,
+    state: *mut SqlChar,
+    native: *mut SqlInteger,
+    msg: *mut SqlChar,
+    msg_max: SqlSmallInt,
+    msg_len: *mut SqlSmallInt,
+) -> SqlReturn {
     trace_enter!("SQLGetDiagRec", "{:?} {:p} {}", ht, h, rec);
     boundary("SQLGetDiagRec", || {
         let Some(s) = snapshot(ht, h) else { return SqlReturn::SQL_INVALID_HANDLE };
@@ -93,7 +102,16 @@ pub unsafe extern "C" fn SQLGetDiagRec(ht: HandleType, h: SqlHandle, rec: SqlSma
 }
 
 /// SQLGetDiagRecW (Unicode): lengths in characters.
-pub unsafe extern "C" fn SQLGetDiagRecW(ht: HandleType, h: SqlHandle, rec: SqlSmallInt, state: *mut SqlWChar, native: *mut SqlInteger, msg: *mut SqlWChar, msg_max: SqlSmallInt, msg_len: *mut SqlSmallInt) -> SqlReturn {
+pub unsafe extern "C" fn SQLGetDiagRecW(
+    ht: HandleType,
+    h: SqlHandle,
+    rec: SqlSmallInt,
+    state: *mut SqlWChar,
+    native: *mut SqlInteger,
+    msg: *mut SqlWChar,
+    msg_max: SqlSmallInt,
+    msg_len: *mut SqlSmallInt,
+) -> SqlReturn {
     trace_enter!("SQLGetDiagRecW", "{:?} {:p} {}", ht, h, rec);
     boundary("SQLGetDiagRecW", || {
         let Some(s) = snapshot(ht, h) else { return SqlReturn::SQL_INVALID_HANDLE };
@@ -139,7 +157,10 @@ fn field_value(s: &Snapshot, ht: HandleType, rec: i16, field: DiagField) -> Resu
         return Ok(match field {
             DiagField::SQL_DIAG_NUMBER => FieldValue::Int(s.records.len() as i32),
             DiagField::SQL_DIAG_RETURNCODE => FieldValue::Ret(s.return_code.0),
-            DiagField::SQL_DIAG_ROW_COUNT | DiagField::SQL_DIAG_CURSOR_ROW_COUNT | DiagField::SQL_DIAG_DYNAMIC_FUNCTION_CODE | DiagField::SQL_DIAG_DYNAMIC_FUNCTION => {
+            DiagField::SQL_DIAG_ROW_COUNT
+            | DiagField::SQL_DIAG_CURSOR_ROW_COUNT
+            | DiagField::SQL_DIAG_DYNAMIC_FUNCTION_CODE
+            | DiagField::SQL_DIAG_DYNAMIC_FUNCTION => {
                 if ht != HandleType::SQL_HANDLE_STMT {
                     return Err(SqlReturn::SQL_ERROR);
                 }
@@ -189,13 +210,21 @@ fn forward_header(s: &Snapshot, field: DiagField) -> Result<FieldValue, SqlRetur
             let mut buf = [0u16; 256];
             // SAFETY: live driver handle; buffer of 512 bytes.
             let rc = unsafe { f(HandleType::SQL_HANDLE_STMT, h, 0, field, buf.as_mut_ptr().cast(), 512, &mut len) };
-            return if rc.is_success() { Ok(FieldValue::Text(String::from_utf16_lossy(text::wide_from_buf(&buf)))) } else { Ok(FieldValue::Text(String::new())) };
+            return if rc.is_success() {
+                Ok(FieldValue::Text(String::from_utf16_lossy(text::wide_from_buf(&buf))))
+            } else {
+                Ok(FieldValue::Text(String::new()))
+            };
         }
         if let Some(f) = fns.SQLGetDiagField {
             let mut buf = [0u8; 512];
             // SAFETY: live driver handle; buffer of 512 bytes.
             let rc = unsafe { f(HandleType::SQL_HANDLE_STMT, h, 0, field, buf.as_mut_ptr().cast(), 512, &mut len) };
-            return if rc.is_success() { Ok(FieldValue::Text(String::from_utf8_lossy(text::narrow_from_buf(&buf)).into_owned())) } else { Ok(FieldValue::Text(String::new())) };
+            return if rc.is_success() {
+                Ok(FieldValue::Text(String::from_utf8_lossy(text::narrow_from_buf(&buf)).into_owned()))
+            } else {
+                Ok(FieldValue::Text(String::new()))
+            };
         }
         return Ok(FieldValue::Text(String::new()));
     }
@@ -230,7 +259,15 @@ unsafe fn write_scalar(v: &FieldValue, value: SqlPointer) {
 }
 
 /// SQLGetDiagField (ANSI).
-pub unsafe extern "C" fn SQLGetDiagField(ht: HandleType, h: SqlHandle, rec: SqlSmallInt, field: DiagField, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt) -> SqlReturn {
+pub unsafe extern "C" fn SQLGetDiagField(
+    ht: HandleType,
+    h: SqlHandle,
+    rec: SqlSmallInt,
+    field: DiagField,
+    value: SqlPointer,
+    buf_len: SqlSmallInt,
+    out_len: *mut SqlSmallInt,
+) -> SqlReturn {
     trace_enter!("SQLGetDiagField", "{:?} {:p} {} {:?}", ht, h, rec, field);
     boundary("SQLGetDiagField", || {
         let Some(s) = snapshot(ht, h) else { return SqlReturn::SQL_INVALID_HANDLE };
@@ -263,7 +300,15 @@ pub unsafe extern "C" fn SQLGetDiagField(ht: HandleType, h: SqlHandle, rec: SqlS
 }
 
 /// SQLGetDiagFieldW (Unicode): text fields' BufferLength and length are in bytes.
-pub unsafe extern "C" fn SQLGetDiagFieldW(ht: HandleType, h: SqlHandle, rec: SqlSmallInt, field: DiagField, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt) -> SqlReturn {
+pub unsafe extern "C" fn SQLGetDiagFieldW(
+    ht: HandleType,
+    h: SqlHandle,
+    rec: SqlSmallInt,
+    field: DiagField,
+    value: SqlPointer,
+    buf_len: SqlSmallInt,
+    out_len: *mut SqlSmallInt,
+) -> SqlReturn {
     trace_enter!("SQLGetDiagFieldW", "{:?} {:p} {} {:?}", ht, h, rec, field);
     boundary("SQLGetDiagFieldW", || {
         let Some(s) = snapshot(ht, h) else { return SqlReturn::SQL_INVALID_HANDLE };
@@ -338,7 +383,16 @@ fn pop_first(ht: HandleType, h: SqlHandle) {
 }
 
 /// ODBC 2.x SQLError: the next record of the most specific handle, consumed.
-pub unsafe extern "C" fn SQLError(env: SqlHEnv, dbc: SqlHDbc, stmt: SqlHStmt, state: *mut SqlChar, native: *mut SqlInteger, msg: *mut SqlChar, msg_max: SqlSmallInt, msg_len: *mut SqlSmallInt) -> SqlReturn {
+pub unsafe extern "C" fn SQLError(
+    env: SqlHEnv,
+    dbc: SqlHDbc,
+    stmt: SqlHStmt,
+    state: *mut SqlChar,
+    native: *mut SqlInteger,
+    msg: *mut SqlChar,
+    msg_max: SqlSmallInt,
+    msg_len: *mut SqlSmallInt,
+) -> SqlReturn {
     let (ht, h) = error_target(env, dbc, stmt);
     // SAFETY: forwarded application pointers.
     let rc = unsafe { SQLGetDiagRec(ht, h, 1, state, native, msg, msg_max, msg_len) };
@@ -349,7 +403,16 @@ pub unsafe extern "C" fn SQLError(env: SqlHEnv, dbc: SqlHDbc, stmt: SqlHStmt, st
 }
 
 /// ODBC 2.x SQLErrorW.
-pub unsafe extern "C" fn SQLErrorW(env: SqlHEnv, dbc: SqlHDbc, stmt: SqlHStmt, state: *mut SqlWChar, native: *mut SqlInteger, msg: *mut SqlWChar, msg_max: SqlSmallInt, msg_len: *mut SqlSmallInt) -> SqlReturn {
+pub unsafe extern "C" fn SQLErrorW(
+    env: SqlHEnv,
+    dbc: SqlHDbc,
+    stmt: SqlHStmt,
+    state: *mut SqlWChar,
+    native: *mut SqlInteger,
+    msg: *mut SqlWChar,
+    msg_max: SqlSmallInt,
+    msg_len: *mut SqlSmallInt,
+) -> SqlReturn {
     let (ht, h) = error_target(env, dbc, stmt);
     // SAFETY: forwarded application pointers.
     let rc = unsafe { SQLGetDiagRecW(ht, h, 1, state, native, msg, msg_max, msg_len) };

@@ -122,8 +122,16 @@ use super::Call;
 use crate::handles::Dbc;
 
 same_signature!(
-    SQLBindParameter, SQLBindParam, SQLSetParam, SQLParamOptions, SQLNumParams, SQLDescribeParam, SQLParamData,
-    SQLPutData, SQLNativeSql, SQLNativeSqlW,
+    SQLBindParameter,
+    SQLBindParam,
+    SQLSetParam,
+    SQLParamOptions,
+    SQLNumParams,
+    SQLDescribeParam,
+    SQLParamData,
+    SQLPutData,
+    SQLNativeSql,
+    SQLNativeSqlW,
 );
 
 /// Begins a statement call or returns its SQLRETURN from the enclosing closure.
@@ -149,8 +157,32 @@ const SQL_SETPARAM_VALUE_MAX: SqlLen = -1;
 /// SQLBindParameter: ParameterNumber 0 is 07009, an InputOutputType that is not a
 /// SQL_PARAM_* value is HY105, a negative BufferLength is HY090 (DM). A 2.x driver
 /// without SQLBindParameter gets SQLBindParam/SQLSetParam for input parameters.
-pub unsafe extern "C" fn SQLBindParameter(stmt: SqlHStmt, number: SqlUSmallInt, io_type: ParamIoType, value_type: CDataType, param_type: SqlDataType, column_size: SqlULen, decimal_digits: SqlSmallInt, value: SqlPointer, buf_len: SqlLen, ind: *mut SqlLen) -> SqlReturn {
-    trace_enter!("SQLBindParameter", "{:p} {} {:?} {:?} {:?} {} {} {:p} {} {:p}", stmt, number, io_type, value_type, param_type, column_size, decimal_digits, value, buf_len, ind);
+pub unsafe extern "C" fn SQLBindParameter(
+    stmt: SqlHStmt,
+    number: SqlUSmallInt,
+    io_type: ParamIoType,
+    value_type: CDataType,
+    param_type: SqlDataType,
+    column_size: SqlULen,
+    decimal_digits: SqlSmallInt,
+    value: SqlPointer,
+    buf_len: SqlLen,
+    ind: *mut SqlLen,
+) -> SqlReturn {
+    trace_enter!(
+        "SQLBindParameter",
+        "{:p} {} {:?} {:?} {:?} {} {} {:p} {} {:p}",
+        stmt,
+        number,
+        io_type,
+        value_type,
+        param_type,
+        column_size,
+        decimal_digits,
+        value,
+        buf_len,
+        ind
+    );
     boundary("SQLBindParameter", || {
         let s = handle!(stmt, stmt);
         let call = begin!(s, F::SQL_API_SQLBINDPARAMETER);
@@ -159,7 +191,11 @@ pub unsafe extern "C" fn SQLBindParameter(stmt: SqlHStmt, number: SqlUSmallInt, 
         }
         if !matches!(
             io_type,
-            ParamIoType::SQL_PARAM_INPUT | ParamIoType::SQL_PARAM_INPUT_OUTPUT | ParamIoType::SQL_PARAM_OUTPUT | ParamIoType::SQL_PARAM_INPUT_OUTPUT_STREAM | ParamIoType::SQL_PARAM_OUTPUT_STREAM
+            ParamIoType::SQL_PARAM_INPUT
+                | ParamIoType::SQL_PARAM_INPUT_OUTPUT
+                | ParamIoType::SQL_PARAM_OUTPUT
+                | ParamIoType::SQL_PARAM_INPUT_OUTPUT_STREAM
+                | ParamIoType::SQL_PARAM_OUTPUT_STREAM
         ) {
             return call.fail(INVALID_PARAMETER_TYPE, "Invalid parameter type");
         }
@@ -187,8 +223,28 @@ pub unsafe extern "C" fn SQLBindParameter(stmt: SqlHStmt, number: SqlUSmallInt, 
 macro_rules! old_bind {
     ($name:ident, $func:expr, $io:expr) => {
         /// See the mapping above.
-        pub unsafe extern "C" fn $name(stmt: SqlHStmt, number: SqlUSmallInt, value_type: CDataType, param_type: SqlDataType, column_size: SqlULen, decimal_digits: SqlSmallInt, value: SqlPointer, ind: *mut SqlLen) -> SqlReturn {
-            trace_enter!(stringify!($name), "{:p} {} {:?} {:?} {} {} {:p} {:p}", stmt, number, value_type, param_type, column_size, decimal_digits, value, ind);
+        pub unsafe extern "C" fn $name(
+            stmt: SqlHStmt,
+            number: SqlUSmallInt,
+            value_type: CDataType,
+            param_type: SqlDataType,
+            column_size: SqlULen,
+            decimal_digits: SqlSmallInt,
+            value: SqlPointer,
+            ind: *mut SqlLen,
+        ) -> SqlReturn {
+            trace_enter!(
+                stringify!($name),
+                "{:p} {} {:?} {:?} {} {} {:p} {:p}",
+                stmt,
+                number,
+                value_type,
+                param_type,
+                column_size,
+                decimal_digits,
+                value,
+                ind
+            );
             boundary(stringify!($name), || {
                 let s = handle!(stmt, stmt);
                 let call = begin!(s, $func);
@@ -258,7 +314,14 @@ pub unsafe extern "C" fn SQLNumParams(stmt: SqlHStmt, count: *mut SqlSmallInt) -
 }
 
 /// SQLDescribeParam.
-pub unsafe extern "C" fn SQLDescribeParam(stmt: SqlHStmt, number: SqlUSmallInt, data_type: *mut SqlDataType, size: *mut SqlULen, digits: *mut SqlSmallInt, nullable: *mut Nullability) -> SqlReturn {
+pub unsafe extern "C" fn SQLDescribeParam(
+    stmt: SqlHStmt,
+    number: SqlUSmallInt,
+    data_type: *mut SqlDataType,
+    size: *mut SqlULen,
+    digits: *mut SqlSmallInt,
+    nullable: *mut Nullability,
+) -> SqlReturn {
     trace_enter!("SQLDescribeParam", "{:p} {}", stmt, number);
     boundary("SQLDescribeParam", || {
         let s = handle!(stmt, stmt);
@@ -302,7 +365,12 @@ pub unsafe extern "C" fn SQLPutData(stmt: SqlHStmt, data: SqlPointer, len: SqlLe
 
 /// Begins SQLNativeSql on a connection: 08003 when not connected; HY010 while a connection
 /// function runs asynchronously (§1.10; statement-level async does not block it, §1.9).
-fn native_sql_begin(d: &Dbc, null_in: bool, in_len: i32, out_max: i32) -> Result<(Call<'_, crate::handles::DbcCore>, std::sync::Arc<crate::handles::DriverLink>), SqlReturn> {
+fn native_sql_begin(
+    d: &Dbc,
+    null_in: bool,
+    in_len: i32,
+    out_max: i32,
+) -> Result<(Call<'_, crate::handles::DbcCore>, std::sync::Arc<crate::handles::DriverLink>), SqlReturn> {
     let call = Call::begin(&d.gate, |c| {
         if !c.state.is_connected() {
             return Err((SqlState::CONNECTION_NOT_OPEN, "Connection not open".into()));
@@ -334,7 +402,14 @@ fn padded_input<T: Copy + Default>(text: &[T], out_cap: usize) -> Vec<T> {
 
 /// SQLNativeSql (ANSI; lengths in bytes): via SQLNativeSqlW when the driver has only the
 /// Unicode form (01004 and the full length in bytes when the output is cut).
-pub unsafe extern "C" fn SQLNativeSql(dbc: SqlHDbc, in_str: *const SqlChar, in_len: SqlInteger, out_str: *mut SqlChar, out_max: SqlInteger, out_len: *mut SqlInteger) -> SqlReturn {
+pub unsafe extern "C" fn SQLNativeSql(
+    dbc: SqlHDbc,
+    in_str: *const SqlChar,
+    in_len: SqlInteger,
+    out_str: *mut SqlChar,
+    out_max: SqlInteger,
+    out_len: *mut SqlInteger,
+) -> SqlReturn {
     trace_enter!("SQLNativeSql", "{:p} {} {:p} {}", dbc, in_len, out_str, out_max);
     boundary("SQLNativeSql", || {
         let d = handle!(dbc, dbc);
@@ -358,7 +433,9 @@ pub unsafe extern "C" fn SQLNativeSql(dbc: SqlHDbc, in_str: *const SqlChar, in_l
                 let mut l: i32 = 0;
                 let mut inp = padded_input(&w, cap);
                 // SAFETY: live driver connection; `inp` and the DM buffer of `cap` units.
-                let rc = unsafe { f(h, inp.as_mut_ptr(), w.len().min(i32::MAX as usize) as i32, buf, cap.min(i32::MAX as usize) as i32, &mut l) };
+                let rc = unsafe {
+                    f(h, inp.as_mut_ptr(), w.len().min(i32::MAX as usize) as i32, buf, cap.min(i32::MAX as usize) as i32, &mut l)
+                };
                 (rc, usize::try_from(l).ok())
             });
             if rc.is_success() {
@@ -380,7 +457,14 @@ pub unsafe extern "C" fn SQLNativeSql(dbc: SqlHDbc, in_str: *const SqlChar, in_l
 
 /// SQLNativeSqlW (Unicode; lengths in characters): via SQLNativeSql when the driver has
 /// only the ANSI form.
-pub unsafe extern "C" fn SQLNativeSqlW(dbc: SqlHDbc, in_str: *const SqlWChar, in_len: SqlInteger, out_str: *mut SqlWChar, out_max: SqlInteger, out_len: *mut SqlInteger) -> SqlReturn {
+pub unsafe extern "C" fn SQLNativeSqlW(
+    dbc: SqlHDbc,
+    in_str: *const SqlWChar,
+    in_len: SqlInteger,
+    out_str: *mut SqlWChar,
+    out_max: SqlInteger,
+    out_len: *mut SqlInteger,
+) -> SqlReturn {
     trace_enter!("SQLNativeSqlW", "{:p} {} {:p} {}", dbc, in_len, out_str, out_max);
     boundary("SQLNativeSqlW", || {
         let d = handle!(dbc, dbc);
@@ -404,7 +488,9 @@ pub unsafe extern "C" fn SQLNativeSqlW(dbc: SqlHDbc, in_str: *const SqlWChar, in
                 let mut l: i32 = 0;
                 let mut inp = padded_input(&n, cap);
                 // SAFETY: live driver connection; `inp` and the DM buffer of `cap` bytes.
-                let rc = unsafe { f(h, inp.as_mut_ptr(), n.len().min(i32::MAX as usize) as i32, buf, cap.min(i32::MAX as usize) as i32, &mut l) };
+                let rc = unsafe {
+                    f(h, inp.as_mut_ptr(), n.len().min(i32::MAX as usize) as i32, buf, cap.min(i32::MAX as usize) as i32, &mut l)
+                };
                 (rc, usize::try_from(l).ok())
             });
             if rc.is_success() {

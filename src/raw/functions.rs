@@ -51,7 +51,7 @@ pub(crate) const FUNCTIONS: &[(u16, Support)] = &[
     (4, Drv(&["SQLBindCol"])),
     (5, Drv(&["SQLCancel"])),
     (6, Drv(&["SQLColAttribute", "SQLColAttributeW", "SQLColAttributes", "SQLColAttributesW"])), // SQLColAttribute(s)
-    (7, Drv(&["SQLConnect", "SQLConnectW", "SQLDriverConnectW"])),                               // SQLConnect (DM falls back to SQLDriverConnectW)
+    (7, Drv(&["SQLConnect", "SQLConnectW", "SQLDriverConnectW"])), // SQLConnect (DM falls back to SQLDriverConnectW)
     (8, Drv(&["SQLDescribeCol", "SQLDescribeColW"])),
     (9, Drv(&["SQLDisconnect"])),
     (10, Dm), // SQLError (from the DM's diagnostics)
@@ -162,7 +162,9 @@ fn get_functions(d: &Arc<Dbc>, function: FunctionId, out: *mut SqlUSmallInt) -> 
         if !c.state.is_connected() {
             return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "SQLGetFunctions needs a connection (§6.5, §4.3)".into()));
         }
-        let valid = id == FunctionId::SQL_API_ALL_FUNCTIONS.0 || id == FunctionId::SQL_API_ODBC3_ALL_FUNCTIONS.0 || FUNCTIONS.iter().any(|(i, _)| *i == id);
+        let valid = id == FunctionId::SQL_API_ALL_FUNCTIONS.0
+            || id == FunctionId::SQL_API_ODBC3_ALL_FUNCTIONS.0
+            || FUNCTIONS.iter().any(|(i, _)| *i == id);
         if !valid {
             return Err((SqlState::FUNCTION_TYPE_OUT_OF_RANGE, format!("Function type out of range: {id} (§6.5)")));
         }

@@ -12,7 +12,18 @@ use crate::handles::stmt_state::StmtState;
 use crate::handles::{self, tables, Dbc, Desc, Env, Stmt};
 use crate::trace_enter;
 
-same_signature!(SQLAllocHandle, SQLFreeHandle, SQLFreeStmt, SQLAllocEnv, SQLAllocConnect, SQLAllocStmt, SQLFreeEnv, SQLFreeConnect, SQLSetEnvAttr, SQLGetEnvAttr);
+same_signature!(
+    SQLAllocHandle,
+    SQLFreeHandle,
+    SQLFreeStmt,
+    SQLAllocEnv,
+    SQLAllocConnect,
+    SQLAllocStmt,
+    SQLFreeEnv,
+    SQLFreeConnect,
+    SQLSetEnvAttr,
+    SQLGetEnvAttr
+);
 
 /// SQL_ATTR_CONNECTION_POOLING set on a NULL environment: process-wide (§6.1).
 static PROCESS_POOLING: AtomicU32 = AtomicU32::new(0);
@@ -62,7 +73,10 @@ fn alloc_dbc(env: &Arc<Env>, output: *mut SqlHandle) -> SqlReturn {
             return Err((SqlState::INVALID_NULL_POINTER, "OutputHandlePtr is a null pointer".into()));
         }
         if c.odbc_version.is_none() {
-            return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "SQL_ATTR_ODBC_VERSION must be set before allocating a connection (§4.2)".into()));
+            return Err((
+                SqlState::FUNCTION_SEQUENCE_ERROR,
+                "SQL_ATTR_ODBC_VERSION must be set before allocating a connection (§4.2)".into(),
+            ));
         }
         Ok(())
     }) {
@@ -104,7 +118,11 @@ fn alloc_stmt(dbc: &Arc<Dbc>, output: *mut SqlHandle) -> SqlReturn {
         return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver lacks SQLAllocHandle and SQLAllocStmt");
     };
     if !rc.is_success() || h.is_null() {
-        return call.finish(if rc.is_success() { SqlReturn::SQL_ERROR } else { rc }, Some((&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)), |_, _| {});
+        return call.finish(
+            if rc.is_success() { SqlReturn::SQL_ERROR } else { rc },
+            Some((&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)),
+            |_, _| {},
+        );
     }
     let stmt = Stmt::new(dbc.clone(), link.clone(), h as usize);
     // A connection-level SQL_ATTR_ASYNC_ENABLE may have made the new statement async (§1.2).
@@ -141,7 +159,11 @@ fn alloc_desc(dbc: &Arc<Dbc>, output: *mut SqlHandle) -> SqlReturn {
     // SAFETY: live driver connection handle and a valid out pointer.
     let rc = unsafe { f(HandleType::SQL_HANDLE_DESC, link.hdbc as SqlHandle, &mut h) };
     if !rc.is_success() || h.is_null() {
-        return call.finish(if rc.is_success() { SqlReturn::SQL_ERROR } else { rc }, Some((&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)), |_, _| {});
+        return call.finish(
+            if rc.is_success() { SqlReturn::SQL_ERROR } else { rc },
+            Some((&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)),
+            |_, _| {},
+        );
     }
     let desc = Desc::new(dbc.clone(), link.clone(), h as usize, None);
     // SAFETY: checked non-null; the application's handle slot.
@@ -273,7 +295,10 @@ pub unsafe extern "C" fn SQLFreeStmt(stmt: SqlHStmt, option: FreeStmtOption) -> 
         }
         let call = match Call::begin(&s.gate, |c| {
             if matches!(c.status.state, StmtState::S11 | StmtState::S12) {
-                return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "An asynchronous function is still executing on this statement (§4.7)".into()));
+                return Err((
+                    SqlState::FUNCTION_SEQUENCE_ERROR,
+                    "An asynchronous function is still executing on this statement (§4.7)".into(),
+                ));
             }
             if matches!(c.status.state, StmtState::S8 | StmtState::S9 | StmtState::S10) {
                 return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "The statement is waiting for data-at-execution parameters".into()));
@@ -392,7 +417,13 @@ pub unsafe extern "C" fn SQLSetEnvAttr(env: SqlHEnv, attr: EnvAttr, value: SqlPo
 }
 
 /// SQLGetEnvAttr: answered by the DM.
-pub unsafe extern "C" fn SQLGetEnvAttr(env: SqlHEnv, attr: EnvAttr, value: SqlPointer, _buf_len: SqlInteger, out_len: *mut SqlInteger) -> SqlReturn {
+pub unsafe extern "C" fn SQLGetEnvAttr(
+    env: SqlHEnv,
+    attr: EnvAttr,
+    value: SqlPointer,
+    _buf_len: SqlInteger,
+    out_len: *mut SqlInteger,
+) -> SqlReturn {
     trace_enter!("SQLGetEnvAttr", "{:p} {:?}", env, attr);
     boundary("SQLGetEnvAttr", || {
         let e = handle!(env, env);
@@ -422,7 +453,6 @@ pub unsafe extern "C" fn SQLGetEnvAttr(env: SqlHEnv, attr: EnvAttr, value: SqlPo
         call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {})
     })
 }
-
 
 /// Asks the driver whether a fresh statement has SQL_ATTR_ASYNC_ENABLE on.
 fn driver_stmt_async_enabled(link: &crate::handles::DriverLink, h: SqlHandle) -> bool {

@@ -82,7 +82,13 @@ pub(crate) fn is_string_info(info: InfoType) -> bool {
 }
 
 /// SQLGetInfo (ANSI).
-pub unsafe extern "C" fn SQLGetInfo(dbc: SqlHDbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt) -> SqlReturn {
+pub unsafe extern "C" fn SQLGetInfo(
+    dbc: SqlHDbc,
+    info: InfoType,
+    value: SqlPointer,
+    buf_len: SqlSmallInt,
+    out_len: *mut SqlSmallInt,
+) -> SqlReturn {
     trace_enter!("SQLGetInfo", "{:p} {:?} {:p} {}", dbc, info, value, buf_len);
     boundary("SQLGetInfo", || {
         let d = handle!(dbc, dbc);
@@ -91,7 +97,13 @@ pub unsafe extern "C" fn SQLGetInfo(dbc: SqlHDbc, info: InfoType, value: SqlPoin
 }
 
 /// SQLGetInfoW (Unicode; lengths in bytes).
-pub unsafe extern "C" fn SQLGetInfoW(dbc: SqlHDbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt) -> SqlReturn {
+pub unsafe extern "C" fn SQLGetInfoW(
+    dbc: SqlHDbc,
+    info: InfoType,
+    value: SqlPointer,
+    buf_len: SqlSmallInt,
+    out_len: *mut SqlSmallInt,
+) -> SqlReturn {
     trace_enter!("SQLGetInfoW", "{:p} {:?} {:p} {}", dbc, info, value, buf_len);
     boundary("SQLGetInfoW", || {
         let d = handle!(dbc, dbc);
@@ -120,7 +132,18 @@ enum Answer {
 
 #[inline(always)]
 fn get_info(d: &Arc<Dbc>, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, wide: bool) -> SqlReturn {
-    if buf_len >= 0 && !matches!(info, InfoType::SQL_ODBC_VER | InfoType::SQL_DM_VER | InfoType::SQL_DRIVER_HENV | InfoType::SQL_DRIVER_HDBC | InfoType::SQL_DRIVER_HLIB | InfoType::SQL_DRIVER_HSTMT | InfoType::SQL_DRIVER_HDESC) {
+    if buf_len >= 0
+        && !matches!(
+            info,
+            InfoType::SQL_ODBC_VER
+                | InfoType::SQL_DM_VER
+                | InfoType::SQL_DRIVER_HENV
+                | InfoType::SQL_DRIVER_HDBC
+                | InfoType::SQL_DRIVER_HLIB
+                | InfoType::SQL_DRIVER_HSTMT
+                | InfoType::SQL_DRIVER_HDESC
+        )
+    {
         if let Some(rc) = get_info_fast(d, info, value, buf_len, out_len, wide) {
             return rc;
         }
@@ -129,13 +152,23 @@ fn get_info(d: &Arc<Dbc>, info: InfoType, value: SqlPointer, buf_len: SqlSmallIn
 }
 
 #[inline(never)]
-fn get_info_slow(d: &Arc<Dbc>, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, wide: bool) -> SqlReturn {
+fn get_info_slow(
+    d: &Arc<Dbc>,
+    info: InfoType,
+    value: SqlPointer,
+    buf_len: SqlSmallInt,
+    out_len: *mut SqlSmallInt,
+    wide: bool,
+) -> SqlReturn {
     let mut link: Option<Arc<DriverLink>> = None;
     // SQLGetInfo is allowed while a function runs asynchronously (§1.9, §1.10).
     let mut call = match Call::begin(&d.gate, |c| {
         let dm_only = matches!(info, InfoType::SQL_ODBC_VER | InfoType::SQL_DM_VER);
         if !c.state.is_connected() && !dm_only {
-            return Err((SqlState::CONNECTION_NOT_OPEN, "Connection not open: only SQL_ODBC_VER and SQL_DM_VER are available before connecting (§4.3)".into()));
+            return Err((
+                SqlState::CONNECTION_NOT_OPEN,
+                "Connection not open: only SQL_ODBC_VER and SQL_DM_VER are available before connecting (§4.3)".into(),
+            ));
         }
         if buf_len < 0 {
             return Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative".into()));
@@ -150,7 +183,11 @@ fn get_info_slow(d: &Arc<Dbc>, info: InfoType, value: SqlPointer, buf_len: SqlSm
     let answer = match info {
         InfoType::SQL_ODBC_VER => Answer::Text(DM_ODBC_VER),
         InfoType::SQL_DM_VER => Answer::Text(DM_VER),
-        InfoType::SQL_DRIVER_HENV | InfoType::SQL_DRIVER_HDBC | InfoType::SQL_DRIVER_HLIB | InfoType::SQL_DRIVER_HSTMT | InfoType::SQL_DRIVER_HDESC => {
+        InfoType::SQL_DRIVER_HENV
+        | InfoType::SQL_DRIVER_HDBC
+        | InfoType::SQL_DRIVER_HLIB
+        | InfoType::SQL_DRIVER_HSTMT
+        | InfoType::SQL_DRIVER_HDESC => {
             let link = link.as_ref().expect("connected implies a link");
             match info {
                 InfoType::SQL_DRIVER_HENV => Answer::Handle(link.henv),
@@ -170,7 +207,9 @@ fn get_info_slow(d: &Arc<Dbc>, info: InfoType, value: SqlPointer, buf_len: SqlSm
                     };
                     match driver_h {
                         Some(x) => Answer::Handle(x),
-                        None => return call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "InfoValuePtr does not hold a handle of this connection"),
+                        None => {
+                            return call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "InfoValuePtr does not hold a handle of this connection")
+                        }
                     }
                 }
             }
@@ -327,7 +366,12 @@ pub unsafe extern "C" fn SQLDataSources(
     trace_enter!("SQLDataSources", "{:p} {:?}", env, direction);
     boundary("SQLDataSources", || {
         let e = handle!(env, env);
-        data_sources(&e, direction, Out::Narrow { buf: dsn, max: dsn_max, len: dsn_len }, Out::Narrow { buf: desc, max: desc_max, len: desc_len })
+        data_sources(
+            &e,
+            direction,
+            Out::Narrow { buf: dsn, max: dsn_max, len: dsn_len },
+            Out::Narrow { buf: desc, max: desc_max, len: desc_len },
+        )
     })
 }
 
@@ -345,7 +389,12 @@ pub unsafe extern "C" fn SQLDataSourcesW(
     trace_enter!("SQLDataSourcesW", "{:p} {:?}", env, direction);
     boundary("SQLDataSourcesW", || {
         let e = handle!(env, env);
-        data_sources(&e, direction, Out::Wide { buf: dsn, max: dsn_max, len: dsn_len }, Out::Wide { buf: desc, max: desc_max, len: desc_len })
+        data_sources(
+            &e,
+            direction,
+            Out::Wide { buf: dsn, max: dsn_max, len: dsn_len },
+            Out::Wide { buf: desc, max: desc_max, len: desc_len },
+        )
     })
 }
 
@@ -406,7 +455,12 @@ pub unsafe extern "C" fn SQLDrivers(
     trace_enter!("SQLDrivers", "{:p} {:?}", env, direction);
     boundary("SQLDrivers", || {
         let e = handle!(env, env);
-        drivers(&e, direction, Out::Narrow { buf: desc, max: desc_max, len: desc_len }, Out::Narrow { buf: attrs, max: attrs_max, len: attrs_len })
+        drivers(
+            &e,
+            direction,
+            Out::Narrow { buf: desc, max: desc_max, len: desc_len },
+            Out::Narrow { buf: attrs, max: attrs_max, len: attrs_len },
+        )
     })
 }
 
@@ -424,7 +478,12 @@ pub unsafe extern "C" fn SQLDriversW(
     trace_enter!("SQLDriversW", "{:p} {:?}", env, direction);
     boundary("SQLDriversW", || {
         let e = handle!(env, env);
-        drivers(&e, direction, Out::Wide { buf: desc, max: desc_max, len: desc_len }, Out::Wide { buf: attrs, max: attrs_max, len: attrs_len })
+        drivers(
+            &e,
+            direction,
+            Out::Wide { buf: desc, max: desc_max, len: desc_len },
+            Out::Wide { buf: attrs, max: attrs_max, len: attrs_len },
+        )
     })
 }
 
@@ -467,7 +526,14 @@ fn drivers(e: &Arc<crate::handles::Env>, direction: FetchOrientation, desc: Out,
 /// The fast lane of SQLGetInfo (see `handles::gate`): a connected, clean connection whose
 /// driver has the entry point of the application's width forwards the call as is.
 #[inline(always)]
-fn get_info_fast(d: &Arc<Dbc>, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, wide: bool) -> Option<SqlReturn> {
+fn get_info_fast(
+    d: &Arc<Dbc>,
+    info: InfoType,
+    value: SqlPointer,
+    buf_len: SqlSmallInt,
+    out_len: *mut SqlSmallInt,
+    wide: bool,
+) -> Option<SqlReturn> {
     d.gate.fast_enter()?;
     let p = d.fast_link.load(std::sync::atomic::Ordering::Acquire);
     // SAFETY: a published connection summary means connected; `fast_link` then points to

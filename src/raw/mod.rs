@@ -10,9 +10,10 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod call;
-mod strings;
 mod diag_pull;
+mod strings;
 
+mod attrs;
 mod cancel;
 mod catalog;
 mod connect;
@@ -22,7 +23,6 @@ mod execute;
 mod functions;
 mod handles;
 mod info;
-mod attrs;
 mod results;
 
 pub use attrs::*;
@@ -52,11 +52,7 @@ pub(crate) fn boundary(name: &'static str, f: impl FnOnce() -> SqlReturn) -> Sql
             rc
         }
         Err(p) => {
-            let what = p
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+            let what = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
             log::error!("panic inside {name} caught at the FFI boundary: {what}");
             SqlReturn::SQL_ERROR
         }

@@ -53,7 +53,14 @@ pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
 }
 
 /// SQLGetData: a negative BufferLength is HY090 (checked before the driver).
-pub unsafe extern "C" fn SQLGetData(stmt: SqlHStmt, col: SqlUSmallInt, target_type: CDataType, target: SqlPointer, buf_len: SqlLen, ind: *mut SqlLen) -> SqlReturn {
+pub unsafe extern "C" fn SQLGetData(
+    stmt: SqlHStmt,
+    col: SqlUSmallInt,
+    target_type: CDataType,
+    target: SqlPointer,
+    buf_len: SqlLen,
+    ind: *mut SqlLen,
+) -> SqlReturn {
     trace_enter!("SQLGetData", "{:p} {} {:?} {:p} {}", stmt, col, target_type, target, buf_len);
     boundary("SQLGetData", || {
         let s = handle!(stmt, stmt);
@@ -62,7 +69,9 @@ pub unsafe extern "C" fn SQLGetData(stmt: SqlHStmt, col: SqlUSmallInt, target_ty
             const MASK: u32 = super::states(&[StmtState::S6, StmtState::S7]);
             // SAFETY: live driver statement (the lane holds the gate); the application's
             // buffers as given.
-            if let Some(rc) = super::stmt_fast_lane(&s, F::SQL_API_SQLGETDATA, MASK, || unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) }) {
+            if let Some(rc) = super::stmt_fast_lane(&s, F::SQL_API_SQLGETDATA, MASK, || unsafe {
+                f(s.driver_handle(), col, target_type, target, buf_len, ind)
+            }) {
                 return rc;
             }
         }
@@ -81,7 +90,14 @@ pub unsafe extern "C" fn SQLGetData(stmt: SqlHStmt, col: SqlUSmallInt, target_ty
 }
 
 /// SQLBindCol: a negative BufferLength is HY090.
-pub unsafe extern "C" fn SQLBindCol(stmt: SqlHStmt, col: SqlUSmallInt, target_type: CDataType, target: SqlPointer, buf_len: SqlLen, ind: *mut SqlLen) -> SqlReturn {
+pub unsafe extern "C" fn SQLBindCol(
+    stmt: SqlHStmt,
+    col: SqlUSmallInt,
+    target_type: CDataType,
+    target: SqlPointer,
+    buf_len: SqlLen,
+    ind: *mut SqlLen,
+) -> SqlReturn {
     trace_enter!("SQLBindCol", "{:p} {} {:?} {:p} {}", stmt, col, target_type, target, buf_len);
     boundary("SQLBindCol", || {
         let s = handle!(stmt, stmt);
@@ -106,9 +122,24 @@ pub unsafe extern "C" fn SQLBindCol(stmt: SqlHStmt, col: SqlUSmallInt, target_ty
 use super::strings::{narrow_to_app_wide, put_len, recv_text, wide_to_app_narrow, InNarrow, InWide, TRUNCATED};
 
 same_signature!(
-    SQLDescribeCol, SQLDescribeColW, SQLColAttribute, SQLColAttributeW, SQLColAttributes, SQLColAttributesW,
-    SQLFetchScroll, SQLExtendedFetch, SQLSetPos, SQLBulkOperations, SQLMoreResults, SQLRowCount, SQLCloseCursor,
-    SQLGetCursorName, SQLGetCursorNameW, SQLSetCursorName, SQLSetCursorNameW, SQLSetScrollOptions,
+    SQLDescribeCol,
+    SQLDescribeColW,
+    SQLColAttribute,
+    SQLColAttributeW,
+    SQLColAttributes,
+    SQLColAttributesW,
+    SQLFetchScroll,
+    SQLExtendedFetch,
+    SQLSetPos,
+    SQLBulkOperations,
+    SQLMoreResults,
+    SQLRowCount,
+    SQLCloseCursor,
+    SQLGetCursorName,
+    SQLGetCursorNameW,
+    SQLSetCursorName,
+    SQLSetCursorNameW,
+    SQLSetScrollOptions,
 );
 
 /// Begins a statement call or returns its SQLRETURN from the enclosing closure.
@@ -134,7 +165,17 @@ fn reported(n: i16) -> Option<usize> {
 
 /// SQLDescribeCol (ANSI): ColumnName length in bytes; via SQLDescribeColW when the driver
 /// has only the Unicode form (01004 and the full length in bytes when the name is cut).
-pub unsafe extern "C" fn SQLDescribeCol(stmt: SqlHStmt, col: SqlUSmallInt, name: *mut SqlChar, name_max: SqlSmallInt, name_len: *mut SqlSmallInt, data_type: *mut SqlDataType, size: *mut SqlULen, digits: *mut SqlSmallInt, nullable: *mut Nullability) -> SqlReturn {
+pub unsafe extern "C" fn SQLDescribeCol(
+    stmt: SqlHStmt,
+    col: SqlUSmallInt,
+    name: *mut SqlChar,
+    name_max: SqlSmallInt,
+    name_len: *mut SqlSmallInt,
+    data_type: *mut SqlDataType,
+    size: *mut SqlULen,
+    digits: *mut SqlSmallInt,
+    nullable: *mut Nullability,
+) -> SqlReturn {
     trace_enter!("SQLDescribeCol", "{:p} {} {:p} {}", stmt, col, name, name_max);
     boundary("SQLDescribeCol", || {
         let s = handle!(stmt, stmt);
@@ -173,7 +214,17 @@ pub unsafe extern "C" fn SQLDescribeCol(stmt: SqlHStmt, col: SqlUSmallInt, name:
 
 /// SQLDescribeColW (Unicode): ColumnName length in characters; via SQLDescribeCol when the
 /// driver has only the ANSI form.
-pub unsafe extern "C" fn SQLDescribeColW(stmt: SqlHStmt, col: SqlUSmallInt, name: *mut SqlWChar, name_max: SqlSmallInt, name_len: *mut SqlSmallInt, data_type: *mut SqlDataType, size: *mut SqlULen, digits: *mut SqlSmallInt, nullable: *mut Nullability) -> SqlReturn {
+pub unsafe extern "C" fn SQLDescribeColW(
+    stmt: SqlHStmt,
+    col: SqlUSmallInt,
+    name: *mut SqlWChar,
+    name_max: SqlSmallInt,
+    name_len: *mut SqlSmallInt,
+    data_type: *mut SqlDataType,
+    size: *mut SqlULen,
+    digits: *mut SqlSmallInt,
+    nullable: *mut Nullability,
+) -> SqlReturn {
     trace_enter!("SQLDescribeColW", "{:p} {} {:p} {}", stmt, col, name, name_max);
     boundary("SQLDescribeColW", || {
         let s = handle!(stmt, stmt);
@@ -269,7 +320,16 @@ impl AttrFn {
     ///
     /// # Safety
     /// Live driver statement; buffers valid as for SQLColAttribute.
-    unsafe fn call(self, h: SqlHStmt, col: u16, field: DescField, ptr: SqlPointer, len: i16, out_len: *mut i16, num: *mut SqlLen) -> SqlReturn {
+    unsafe fn call(
+        self,
+        h: SqlHStmt,
+        col: u16,
+        field: DescField,
+        ptr: SqlPointer,
+        len: i16,
+        out_len: *mut i16,
+        num: *mut SqlLen,
+    ) -> SqlReturn {
         match self {
             // SAFETY: forwarded contract.
             AttrFn::V3 { f, .. } => unsafe { f(h, col, field, ptr, len, out_len, num) },
@@ -294,7 +354,18 @@ fn pick_attr_fn(d: &crate::driver::DriverFns, app_wide: bool, v2_first: bool) ->
 /// The shared body of SQLColAttribute(W) and SQLColAttributes(W). Character attributes
 /// count bytes in both forms (BufferLength and *StringLengthPtr); numeric ones go to
 /// NumericAttributePtr untouched.
-fn col_attribute(name: &'static str, stmt: SqlHStmt, col: u16, field: DescField, char_attr: SqlPointer, buf_len: i16, out_len: *mut i16, num_attr: *mut SqlLen, app_wide: bool, v2: bool) -> SqlReturn {
+fn col_attribute(
+    name: &'static str,
+    stmt: SqlHStmt,
+    col: u16,
+    field: DescField,
+    char_attr: SqlPointer,
+    buf_len: i16,
+    out_len: *mut i16,
+    num_attr: *mut SqlLen,
+    app_wide: bool,
+    v2: bool,
+) -> SqlReturn {
     let s = handle!(stmt, stmt);
     let mut call = begin!(s, F::SQL_API_SQLCOLATTRIBUTE);
     let is_char = is_char_col_attr(field.0 as i32);
@@ -351,28 +422,64 @@ fn col_attribute(name: &'static str, stmt: SqlHStmt, col: u16, field: DescField,
 }
 
 /// SQLColAttribute (ANSI).
-pub unsafe extern "C" fn SQLColAttribute(stmt: SqlHStmt, col: SqlUSmallInt, field: DescField, char_attr: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, num_attr: *mut SqlLen) -> SqlReturn {
+pub unsafe extern "C" fn SQLColAttribute(
+    stmt: SqlHStmt,
+    col: SqlUSmallInt,
+    field: DescField,
+    char_attr: SqlPointer,
+    buf_len: SqlSmallInt,
+    out_len: *mut SqlSmallInt,
+    num_attr: *mut SqlLen,
+) -> SqlReturn {
     trace_enter!("SQLColAttribute", "{:p} {} {:?} {:p} {}", stmt, col, field, char_attr, buf_len);
     boundary("SQLColAttribute", || col_attribute("SQLColAttribute", stmt, col, field, char_attr, buf_len, out_len, num_attr, false, false))
 }
 
 /// SQLColAttributeW (Unicode; character attributes still count bytes).
-pub unsafe extern "C" fn SQLColAttributeW(stmt: SqlHStmt, col: SqlUSmallInt, field: DescField, char_attr: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, num_attr: *mut SqlLen) -> SqlReturn {
+pub unsafe extern "C" fn SQLColAttributeW(
+    stmt: SqlHStmt,
+    col: SqlUSmallInt,
+    field: DescField,
+    char_attr: SqlPointer,
+    buf_len: SqlSmallInt,
+    out_len: *mut SqlSmallInt,
+    num_attr: *mut SqlLen,
+) -> SqlReturn {
     trace_enter!("SQLColAttributeW", "{:p} {} {:?} {:p} {}", stmt, col, field, char_attr, buf_len);
     boundary("SQLColAttributeW", || col_attribute("SQLColAttributeW", stmt, col, field, char_attr, buf_len, out_len, num_attr, true, false))
 }
 
 /// SQLColAttributes (ODBC 2.x): forwarded to the driver's SQLColAttributes, or mapped to
 /// SQLColAttribute (SQL_COLUMN_COUNT/NAME/NULLABLE → SQL_DESC_COUNT/NAME/NULLABLE).
-pub unsafe extern "C" fn SQLColAttributes(stmt: SqlHStmt, col: SqlUSmallInt, field: SqlUSmallInt, char_attr: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, num_attr: *mut SqlLen) -> SqlReturn {
+pub unsafe extern "C" fn SQLColAttributes(
+    stmt: SqlHStmt,
+    col: SqlUSmallInt,
+    field: SqlUSmallInt,
+    char_attr: SqlPointer,
+    buf_len: SqlSmallInt,
+    out_len: *mut SqlSmallInt,
+    num_attr: *mut SqlLen,
+) -> SqlReturn {
     trace_enter!("SQLColAttributes", "{:p} {} {} {:p} {}", stmt, col, field, char_attr, buf_len);
-    boundary("SQLColAttributes", || col_attribute("SQLColAttributes", stmt, col, v2_to_v3_field(field), char_attr, buf_len, out_len, num_attr, false, true))
+    boundary("SQLColAttributes", || {
+        col_attribute("SQLColAttributes", stmt, col, v2_to_v3_field(field), char_attr, buf_len, out_len, num_attr, false, true)
+    })
 }
 
 /// SQLColAttributesW (ODBC 2.x, Unicode).
-pub unsafe extern "C" fn SQLColAttributesW(stmt: SqlHStmt, col: SqlUSmallInt, field: SqlUSmallInt, char_attr: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, num_attr: *mut SqlLen) -> SqlReturn {
+pub unsafe extern "C" fn SQLColAttributesW(
+    stmt: SqlHStmt,
+    col: SqlUSmallInt,
+    field: SqlUSmallInt,
+    char_attr: SqlPointer,
+    buf_len: SqlSmallInt,
+    out_len: *mut SqlSmallInt,
+    num_attr: *mut SqlLen,
+) -> SqlReturn {
     trace_enter!("SQLColAttributesW", "{:p} {} {} {:p} {}", stmt, col, field, char_attr, buf_len);
-    boundary("SQLColAttributesW", || col_attribute("SQLColAttributesW", stmt, col, v2_to_v3_field(field), char_attr, buf_len, out_len, num_attr, true, true))
+    boundary("SQLColAttributesW", || {
+        col_attribute("SQLColAttributesW", stmt, col, v2_to_v3_field(field), char_attr, buf_len, out_len, num_attr, true, true)
+    })
 }
 
 /// Plain forward of a statement function without string arguments: IM001 when missing.
@@ -405,7 +512,13 @@ pub unsafe extern "C" fn SQLFetchScroll(stmt: SqlHStmt, orientation: FetchOrient
 }
 
 /// SQLExtendedFetch (ODBC 2.x): HY106 for an unknown FetchOrientation (DM).
-pub unsafe extern "C" fn SQLExtendedFetch(stmt: SqlHStmt, orientation: FetchOrientation, offset: SqlLen, row_count: *mut SqlULen, row_status: *mut SqlUSmallInt) -> SqlReturn {
+pub unsafe extern "C" fn SQLExtendedFetch(
+    stmt: SqlHStmt,
+    orientation: FetchOrientation,
+    offset: SqlLen,
+    row_count: *mut SqlULen,
+    row_status: *mut SqlUSmallInt,
+) -> SqlReturn {
     trace_enter!("SQLExtendedFetch", "{:p} {:?} {}", stmt, orientation, offset);
     boundary("SQLExtendedFetch", || {
         let s = handle!(stmt, stmt);
@@ -492,7 +605,12 @@ pub unsafe extern "C" fn SQLCloseCursor(stmt: SqlHStmt) -> SqlReturn {
 }
 
 /// SQLGetCursorName (ANSI; lengths in bytes).
-pub unsafe extern "C" fn SQLGetCursorName(stmt: SqlHStmt, name: *mut SqlChar, name_max: SqlSmallInt, name_len: *mut SqlSmallInt) -> SqlReturn {
+pub unsafe extern "C" fn SQLGetCursorName(
+    stmt: SqlHStmt,
+    name: *mut SqlChar,
+    name_max: SqlSmallInt,
+    name_len: *mut SqlSmallInt,
+) -> SqlReturn {
     trace_enter!("SQLGetCursorName", "{:p} {:p} {}", stmt, name, name_max);
     boundary("SQLGetCursorName", || {
         let s = handle!(stmt, stmt);
@@ -530,7 +648,12 @@ pub unsafe extern "C" fn SQLGetCursorName(stmt: SqlHStmt, name: *mut SqlChar, na
 }
 
 /// SQLGetCursorNameW (Unicode; lengths in characters).
-pub unsafe extern "C" fn SQLGetCursorNameW(stmt: SqlHStmt, name: *mut SqlWChar, name_max: SqlSmallInt, name_len: *mut SqlSmallInt) -> SqlReturn {
+pub unsafe extern "C" fn SQLGetCursorNameW(
+    stmt: SqlHStmt,
+    name: *mut SqlWChar,
+    name_max: SqlSmallInt,
+    name_len: *mut SqlSmallInt,
+) -> SqlReturn {
     trace_enter!("SQLGetCursorNameW", "{:p} {:p} {}", stmt, name, name_max);
     boundary("SQLGetCursorNameW", || {
         let s = handle!(stmt, stmt);
@@ -644,9 +767,11 @@ pub unsafe extern "C" fn SQLSetScrollOptions(stmt: SqlHStmt, concurrency: SqlUSm
         let s = handle!(stmt, stmt);
         let call = begin!(s, F::SQL_API_SQLSETSCROLLOPTIONS);
         if s.gate.peek(|c| c.status.state) != crate::handles::stmt_state::StmtState::S1 {
-            return call.fail(SqlState::FUNCTION_SEQUENCE_ERROR, "Function sequence error: SQLSetScrollOptions after SQLPrepare or SQLExecDirect");
+            return call
+                .fail(SqlState::FUNCTION_SEQUENCE_ERROR, "Function sequence error: SQLSetScrollOptions after SQLPrepare or SQLExecDirect");
         }
-        let keyset_ok = matches!(keyset, SQL_SCROLL_FORWARD_ONLY | SQL_SCROLL_KEYSET_DRIVEN | SQL_SCROLL_DYNAMIC | SQL_SCROLL_STATIC) || keyset > rowset as isize;
+        let keyset_ok = matches!(keyset, SQL_SCROLL_FORWARD_ONLY | SQL_SCROLL_KEYSET_DRIVEN | SQL_SCROLL_DYNAMIC | SQL_SCROLL_STATIC)
+            || keyset > rowset as isize;
         if rowset == 0 || !keyset_ok {
             return call.fail(SqlState(*b"HY107"), "Row value out of range");
         }

@@ -144,7 +144,8 @@ impl Unit for u16 {
     }
 }
 
-static PENDING_OUT: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<usize, Stashed>>> = std::sync::LazyLock::new(Default::default);
+static PENDING_OUT: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<usize, Stashed>>> =
+    std::sync::LazyLock::new(Default::default);
 
 /// Largest DM buffer used to receive converted driver output, in code units.
 pub const RECV_LIMIT: usize = 1 << 20;
@@ -156,7 +157,11 @@ pub const RECV_LIMIT: usize = 1 << 20;
 /// length in the application's units. The text is read up to the first NUL, never trusting
 /// the reported length. `key` identifies the handle: a buffer lent to a call that returned
 /// SQL_STILL_EXECUTING is kept and lent again to the next (polling) call.
-pub fn recv_text<T: Unit>(key: usize, initial: usize, mut call: impl FnMut(*mut T, usize) -> (odbc_dm_abi::SqlReturn, Option<usize>)) -> (odbc_dm_abi::SqlReturn, Vec<T>) {
+pub fn recv_text<T: Unit>(
+    key: usize,
+    initial: usize,
+    mut call: impl FnMut(*mut T, usize) -> (odbc_dm_abi::SqlReturn, Option<usize>),
+) -> (odbc_dm_abi::SqlReturn, Vec<T>) {
     use odbc_dm_abi::SqlReturn;
     let stashed = PENDING_OUT.lock().unwrap_or_else(|p| p.into_inner()).remove(&key).and_then(T::unstash);
     let mut buf = stashed.unwrap_or_else(|| vec![T::default(); initial.clamp(2, RECV_LIMIT)]);
@@ -211,7 +216,13 @@ pub unsafe fn write_app_bytes(text: &[u8], wide: bool, buf: *mut std::ffi::c_voi
 /// `ptr` must be null or valid for `len` bytes (NUL-terminated for SQL_NTS).
 pub unsafe fn read_app_bytes(ptr: *const std::ffi::c_void, len: isize, wide: bool) -> Result<Option<Vec<u8>>, text::BadLength> {
     if wide {
-        let chars = if len == odbc_dm_abi::SQL_NTS as isize { len } else if len < 0 { return Err(text::BadLength) } else { len / 2 };
+        let chars = if len == odbc_dm_abi::SQL_NTS as isize {
+            len
+        } else if len < 0 {
+            return Err(text::BadLength);
+        } else {
+            len / 2
+        };
         // SAFETY: forwarded contract (bytes converted to code units).
         let s = unsafe { text::wide_in(ptr.cast(), chars) }?;
         Ok(s.map(text::to_narrow))

@@ -44,58 +44,32 @@ pub fn refdriver_path() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     let deps = exe.parent().expect("deps dir");
     let dir = deps.parent().expect("target dir");
-    let candidates = [
-        dir.join("libodbc_refdriver.so"),
-        deps.join("libodbc_refdriver.so"),
-    ];
+    let candidates = [dir.join("libodbc_refdriver.so"), deps.join("libodbc_refdriver.so")];
     let newest = candidates
         .iter()
-        .filter_map(|p| {
-            p.metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .map(|t| (t, p.clone()))
-        })
+        .filter_map(|p| p.metadata().and_then(|m| m.modified()).ok().map(|t| (t, p.clone())))
         .max_by_key(|(t, _)| *t)
         .map(|(_, p)| p);
-    newest.unwrap_or_else(|| {
-        panic!(
-            "libodbc_refdriver.so not built: run `cargo build -p odbc-refdriver` (setup.sh does)"
-        )
-    })
+    newest.unwrap_or_else(|| panic!("libodbc_refdriver.so not built: run `cargo build -p odbc-refdriver` (setup.sh does)"))
 }
 
 /// Connection string for the reference driver by absolute path.
 pub fn refdriver_conn_str(extra: &str) -> String {
-    format!(
-        "DRIVER={};Database=:memory:;{extra}",
-        refdriver_path().display()
-    )
+    format!("DRIVER={};Database=:memory:;{extra}", refdriver_path().display())
 }
 
 /// A fresh SQLite database file under target/tmp.
 pub fn temp_db(name: &str) -> PathBuf {
     let dir = root().join("target/tmp");
     std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(
-        format!(
-            "{name}-{}-{:?}.db",
-            std::process::id(),
-            std::thread::current().id()
-        )
-        .replace(['(', ')'], ""),
-    );
+    let p = dir.join(format!("{name}-{}-{:?}.db", std::process::id(), std::thread::current().id()).replace(['(', ')'], ""));
     let _ = std::fs::remove_file(&p);
     p
 }
 
 /// Connection string for libsqlite3odbc (narrow driver) by absolute path.
 pub fn sqlite_conn_str(db: &std::path::Path) -> String {
-    format!(
-        "DRIVER={};Database={};StepAPI=1",
-        debian_driver("libsqlite3odbc.so").display(),
-        db.display()
-    )
+    format!("DRIVER={};Database={};StepAPI=1", debian_driver("libsqlite3odbc.so").display(), db.display())
 }
 
 fn reachable(port: u16) -> bool {
@@ -110,9 +84,7 @@ pub fn postgres_conn_str(test: &str) -> Option<String> {
             debian_driver("psqlodbcw.so").display()
         ))
     } else {
-        eprintln!(
-            "SKIPPED {test}: PostgreSQL not reachable on 127.0.0.1:5432 or psqlodbcw.so missing"
-        );
+        eprintln!("SKIPPED {test}: PostgreSQL not reachable on 127.0.0.1:5432 or psqlodbcw.so missing");
         None
     }
 }
@@ -120,14 +92,9 @@ pub fn postgres_conn_str(test: &str) -> Option<String> {
 /// MariaDB Connector/ODBC connection string, or `None` after printing a SKIPPED notice.
 pub fn mariadb_conn_str(test: &str) -> Option<String> {
     if reachable(3306) && debian_driver("libmaodbc.so").exists() {
-        Some(format!(
-            "DRIVER={};Server=127.0.0.1;Port=3306;Database=test;User=root;Password=",
-            debian_driver("libmaodbc.so").display()
-        ))
+        Some(format!("DRIVER={};Server=127.0.0.1;Port=3306;Database=test;User=root;Password=", debian_driver("libmaodbc.so").display()))
     } else {
-        eprintln!(
-            "SKIPPED {test}: MariaDB not reachable on 127.0.0.1:3306 or libmaodbc.so missing"
-        );
+        eprintln!("SKIPPED {test}: MariaDB not reachable on 127.0.0.1:3306 or libmaodbc.so missing");
         None
     }
 }
@@ -136,11 +103,7 @@ pub fn mariadb_conn_str(test: &str) -> Option<String> {
 pub fn unique_table(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{prefix}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+    format!("{prefix}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Connection string for libsqlite3odbc by its odbcinst.ini name (`[SQLite3]`).
@@ -191,37 +154,18 @@ pub mod rawh {
             let mut msg = vec![0u8; 4096];
             let mut len = 0i16;
             // SAFETY: buffers of the sizes passed.
-            let rc = unsafe {
-                SQLGetDiagRec(
-                    ht,
-                    h,
-                    i,
-                    st.as_mut_ptr(),
-                    &mut native,
-                    msg.as_mut_ptr(),
-                    msg.len() as i16,
-                    &mut len,
-                )
-            };
+            let rc = unsafe { SQLGetDiagRec(ht, h, i, st.as_mut_ptr(), &mut native, msg.as_mut_ptr(), msg.len() as i16, &mut len) };
             if !rc.is_success() {
                 break;
             }
             let n = (len.max(0) as usize).min(msg.len() - 1);
-            out.push(Rec {
-                state: String::from_utf8_lossy(&st[..5]).into(),
-                native,
-                message: String::from_utf8_lossy(&msg[..n]).into(),
-            });
+            out.push(Rec { state: String::from_utf8_lossy(&st[..5]).into(), native, message: String::from_utf8_lossy(&msg[..n]).into() });
         }
         out
     }
 
     pub fn diag_text(ht: HandleType, h: H) -> String {
-        diag_recs(ht, h)
-            .iter()
-            .map(|r| format!("[{}] ({}) {}", r.state, r.native, r.message))
-            .collect::<Vec<_>>()
-            .join(" | ")
+        diag_recs(ht, h).iter().map(|r| format!("[{}] ({}) {}", r.state, r.native, r.message)).collect::<Vec<_>>().join(" | ")
     }
 
     /// Panics with the handle's diagnostics unless `rc` is SUCCESS or SUCCESS_WITH_INFO.
@@ -240,19 +184,8 @@ pub mod rawh {
         let mut env = null_mut();
         // SAFETY: valid out pointer; the version is passed by value.
         unsafe {
-            assert_eq!(
-                SQLAllocHandle(HandleType::SQL_HANDLE_ENV, null_mut(), &mut env),
-                SqlReturn::SQL_SUCCESS
-            );
-            assert_eq!(
-                SQLSetEnvAttr(
-                    env,
-                    EnvAttr::SQL_ATTR_ODBC_VERSION,
-                    SQL_OV_ODBC3 as usize as SqlPointer,
-                    0
-                ),
-                SqlReturn::SQL_SUCCESS
-            );
+            assert_eq!(SQLAllocHandle(HandleType::SQL_HANDLE_ENV, null_mut(), &mut env), SqlReturn::SQL_SUCCESS);
+            assert_eq!(SQLSetEnvAttr(env, EnvAttr::SQL_ATTR_ODBC_VERSION, SQL_OV_ODBC3 as usize as SqlPointer, 0), SqlReturn::SQL_SUCCESS);
         }
         env
     }
@@ -262,10 +195,7 @@ pub mod rawh {
     pub fn try_connect(env: H, cs: &str) -> Result<H, String> {
         let mut dbc = null_mut();
         // SAFETY: live env, valid out pointer.
-        assert_eq!(
-            unsafe { SQLAllocHandle(HandleType::SQL_HANDLE_DBC, env, &mut dbc) },
-            SqlReturn::SQL_SUCCESS
-        );
+        assert_eq!(unsafe { SQLAllocHandle(HandleType::SQL_HANDLE_DBC, env, &mut dbc) }, SqlReturn::SQL_SUCCESS);
         // SAFETY: live dbc; the string outlives the call.
         let rc = unsafe {
             SQLDriverConnect(
@@ -303,26 +233,12 @@ pub mod rawh {
         unsafe {
             let rc = SQLDisconnect(dbc);
             if !rc.is_success() {
-                SQLEndTran(
-                    HandleType::SQL_HANDLE_DBC,
-                    dbc,
-                    CompletionType::SQL_ROLLBACK,
-                );
+                SQLEndTran(HandleType::SQL_HANDLE_DBC, dbc, CompletionType::SQL_ROLLBACK);
                 let rc = SQLDisconnect(dbc);
-                assert!(
-                    rc.is_success(),
-                    "SQLDisconnect: {rc:?} {}",
-                    diag_text(HandleType::SQL_HANDLE_DBC, dbc)
-                );
+                assert!(rc.is_success(), "SQLDisconnect: {rc:?} {}", diag_text(HandleType::SQL_HANDLE_DBC, dbc));
             }
-            assert_eq!(
-                SQLFreeHandle(HandleType::SQL_HANDLE_DBC, dbc),
-                SqlReturn::SQL_SUCCESS
-            );
-            assert_eq!(
-                SQLFreeHandle(HandleType::SQL_HANDLE_ENV, env),
-                SqlReturn::SQL_SUCCESS
-            );
+            assert_eq!(SQLFreeHandle(HandleType::SQL_HANDLE_DBC, dbc), SqlReturn::SQL_SUCCESS);
+            assert_eq!(SQLFreeHandle(HandleType::SQL_HANDLE_ENV, env), SqlReturn::SQL_SUCCESS);
         }
     }
 
@@ -336,10 +252,7 @@ pub mod rawh {
 
     pub fn free_stmt(s: H) {
         // SAFETY: live statement.
-        assert_eq!(
-            unsafe { SQLFreeHandle(HandleType::SQL_HANDLE_STMT, s) },
-            SqlReturn::SQL_SUCCESS
-        );
+        assert_eq!(unsafe { SQLFreeHandle(HandleType::SQL_HANDLE_STMT, s) }, SqlReturn::SQL_SUCCESS);
     }
 
     pub fn close(s: H) {
@@ -357,11 +270,7 @@ pub mod rawh {
     #[track_caller]
     pub fn exec(s: H, sql: &str) {
         let rc = exec_rc(s, sql);
-        assert!(
-            rc.is_success() || rc == SqlReturn::SQL_NO_DATA,
-            "{sql}: {rc:?} {}",
-            diag_text(HandleType::SQL_HANDLE_STMT, s)
-        );
+        assert!(rc.is_success() || rc == SqlReturn::SQL_NO_DATA, "{sql}: {rc:?} {}", diag_text(HandleType::SQL_HANDLE_STMT, s));
         close(s);
     }
 
@@ -382,16 +291,7 @@ pub mod rawh {
         loop {
             let mut ind: SqlLen = 0;
             // SAFETY: live statement; buffer of the length passed.
-            let rc = unsafe {
-                SQLGetData(
-                    s,
-                    col,
-                    CDataType::SQL_C_CHAR,
-                    buf.as_mut_ptr().cast(),
-                    buf.len() as SqlLen,
-                    &mut ind,
-                )
-            };
+            let rc = unsafe { SQLGetData(s, col, CDataType::SQL_C_CHAR, buf.as_mut_ptr().cast(), buf.len() as SqlLen, &mut ind) };
             if rc == SqlReturn::SQL_NO_DATA {
                 return Some(out);
             }
@@ -399,11 +299,7 @@ pub mod rawh {
             if ind == SQL_NULL_DATA {
                 return None;
             }
-            let piece = if ind == SQL_NO_TOTAL || ind as usize >= buf.len() {
-                buf.len() - 1
-            } else {
-                ind as usize
-            };
+            let piece = if ind == SQL_NO_TOTAL || ind as usize >= buf.len() { buf.len() - 1 } else { ind as usize };
             out.extend_from_slice(&buf[..piece]);
             if rc == SqlReturn::SQL_SUCCESS {
                 return Some(out);
@@ -419,16 +315,7 @@ pub mod rawh {
         loop {
             let mut ind: SqlLen = 0;
             // SAFETY: live statement; buffer of the byte length passed.
-            let rc = unsafe {
-                SQLGetData(
-                    s,
-                    col,
-                    CDataType::SQL_C_WCHAR,
-                    buf.as_mut_ptr().cast(),
-                    (buf.len() * 2) as SqlLen,
-                    &mut ind,
-                )
-            };
+            let rc = unsafe { SQLGetData(s, col, CDataType::SQL_C_WCHAR, buf.as_mut_ptr().cast(), (buf.len() * 2) as SqlLen, &mut ind) };
             if rc == SqlReturn::SQL_NO_DATA {
                 return Some(out);
             }
@@ -436,11 +323,7 @@ pub mod rawh {
             if ind == SQL_NULL_DATA {
                 return None;
             }
-            let piece = if ind == SQL_NO_TOTAL || ind as usize >= buf.len() * 2 {
-                buf.len() - 1
-            } else {
-                ind as usize / 2
-            };
+            let piece = if ind == SQL_NO_TOTAL || ind as usize >= buf.len() * 2 { buf.len() - 1 } else { ind as usize / 2 };
             out.extend_from_slice(&buf[..piece]);
             if rc == SqlReturn::SQL_SUCCESS {
                 return Some(out);
@@ -453,11 +336,7 @@ pub mod rawh {
     pub fn fetch_all_text(s: H) -> Vec<Vec<Option<String>>> {
         let mut ncols = 0i16;
         // SAFETY: live statement, valid out pointer.
-        ok_stmt(
-            unsafe { SQLNumResultCols(s, &mut ncols) },
-            s,
-            "SQLNumResultCols",
-        );
+        ok_stmt(unsafe { SQLNumResultCols(s, &mut ncols) }, s, "SQLNumResultCols");
         let mut rows = Vec::new();
         loop {
             // SAFETY: live statement.
@@ -466,11 +345,7 @@ pub mod rawh {
                 break;
             }
             ok_stmt(rc, s, "SQLFetch");
-            rows.push(
-                (1..=ncols as u16)
-                    .map(|c| get_text(s, c).map(|b| String::from_utf8_lossy(&b).into_owned()))
-                    .collect(),
-            );
+            rows.push((1..=ncols as u16).map(|c| get_text(s, c).map(|b| String::from_utf8_lossy(&b).into_owned())).collect());
         }
         close(s);
         rows
@@ -491,47 +366,22 @@ pub mod rawh {
     #[track_caller]
     pub fn query_i64(dbc: H, sql: &str) -> i64 {
         let rows = query(dbc, sql);
-        rows[0][0]
-            .as_deref()
-            .expect("NULL")
-            .trim()
-            .parse()
-            .unwrap_or_else(|e| panic!("{sql}: {e}: {rows:?}"))
+        rows[0][0].as_deref().expect("NULL").trim().parse().unwrap_or_else(|e| panic!("{sql}: {e}: {rows:?}"))
     }
 
     /// Sets SQL_ATTR_AUTOCOMMIT through the DM (SQLSetConnectAttr).
     #[track_caller]
     pub fn set_autocommit(dbc: H, on: bool) {
-        let v = if on {
-            SQL_AUTOCOMMIT_ON
-        } else {
-            SQL_AUTOCOMMIT_OFF
-        };
+        let v = if on { SQL_AUTOCOMMIT_ON } else { SQL_AUTOCOMMIT_OFF };
         // SAFETY: live dbc; integer attribute passed by value.
-        let rc = unsafe {
-            SQLSetConnectAttr(
-                dbc,
-                ConnAttr::SQL_ATTR_AUTOCOMMIT,
-                v as SqlPointer,
-                SQL_IS_UINTEGER,
-            )
-        };
-        ok(
-            rc,
-            HandleType::SQL_HANDLE_DBC,
-            dbc,
-            &format!("SQLSetConnectAttr(AUTOCOMMIT={on})"),
-        );
+        let rc = unsafe { SQLSetConnectAttr(dbc, ConnAttr::SQL_ATTR_AUTOCOMMIT, v as SqlPointer, SQL_IS_UINTEGER) };
+        ok(rc, HandleType::SQL_HANDLE_DBC, dbc, &format!("SQLSetConnectAttr(AUTOCOMMIT={on})"));
     }
 
     /// SQLEndTran(DBC) through the DM; must succeed.
     #[track_caller]
     pub fn end_tran(dbc: H, commit: bool) {
-        let c = if commit {
-            CompletionType::SQL_COMMIT
-        } else {
-            CompletionType::SQL_ROLLBACK
-        };
+        let c = if commit { CompletionType::SQL_COMMIT } else { CompletionType::SQL_ROLLBACK };
         // SAFETY: live dbc.
         let rc = unsafe { SQLEndTran(HandleType::SQL_HANDLE_DBC, dbc, c) };
         ok(rc, HandleType::SQL_HANDLE_DBC, dbc, "SQLEndTran");
@@ -546,36 +396,18 @@ pub mod rawh {
     pub fn plain_driver_error(driver_path: &std::path::Path, conn_str: &str, sql: &str) -> Rec {
         let drv = odbc_dm::driver::load_driver(driver_path).expect("load driver");
         let f = &drv.exported;
-        let (alloc, connect_w, connect_a) = (
-            f.SQLAllocHandle.expect("SQLAllocHandle"),
-            f.SQLDriverConnectW,
-            f.SQLDriverConnect,
-        );
+        let (alloc, connect_w, connect_a) = (f.SQLAllocHandle.expect("SQLAllocHandle"), f.SQLDriverConnectW, f.SQLDriverConnect);
         let (mut env, mut dbc, mut st) = (null_mut(), null_mut(), null_mut());
         // SAFETY: the driver's own handles, used only here, in order; buffers valid for the
         // sizes passed; strings outlive the calls.
         unsafe {
             assert!(alloc(HandleType::SQL_HANDLE_ENV, null_mut(), &mut env).is_success());
-            f.SQLSetEnvAttr.expect("SQLSetEnvAttr")(
-                env,
-                EnvAttr::SQL_ATTR_ODBC_VERSION,
-                SQL_OV_ODBC3 as usize as SqlPointer,
-                0,
-            );
+            f.SQLSetEnvAttr.expect("SQLSetEnvAttr")(env, EnvAttr::SQL_ATTR_ODBC_VERSION, SQL_OV_ODBC3 as usize as SqlPointer, 0);
             assert!(alloc(HandleType::SQL_HANDLE_DBC, env, &mut dbc).is_success());
             let mut out = 0i16;
             let rc = if let Some(c) = connect_w {
                 let w: Vec<u16> = conn_str.encode_utf16().collect();
-                c(
-                    dbc,
-                    null_mut(),
-                    w.as_ptr(),
-                    w.len() as i16,
-                    null_mut(),
-                    0,
-                    &mut out,
-                    DriverCompletion::SQL_DRIVER_NOPROMPT,
-                )
+                c(dbc, null_mut(), w.as_ptr(), w.len() as i16, null_mut(), 0, &mut out, DriverCompletion::SQL_DRIVER_NOPROMPT)
             } else {
                 connect_a.expect("SQLDriverConnect")(
                     dbc,
@@ -614,11 +446,7 @@ pub mod rawh {
                 )
                 .is_success());
                 let n = (len.max(0) as usize).min(msg.len() - 1);
-                Rec {
-                    state: String::from_utf16_lossy(&state[..5]),
-                    native,
-                    message: String::from_utf16_lossy(&msg[..n]),
-                }
+                Rec { state: String::from_utf16_lossy(&state[..5]), native, message: String::from_utf16_lossy(&msg[..n]) }
             } else {
                 let g = f.SQLGetDiagRec.expect("SQLGetDiagRec");
                 let mut state = [0u8; 6];
@@ -635,11 +463,7 @@ pub mod rawh {
                 )
                 .is_success());
                 let n = (len.max(0) as usize).min(msg.len() - 1);
-                Rec {
-                    state: String::from_utf8_lossy(&state[..5]).into(),
-                    native,
-                    message: String::from_utf8_lossy(&msg[..n]).into(),
-                }
+                Rec { state: String::from_utf8_lossy(&state[..5]).into(), native, message: String::from_utf8_lossy(&msg[..n]).into() }
             };
             let free = f.SQLFreeHandle.expect("SQLFreeHandle");
             free(HandleType::SQL_HANDLE_STMT, st);

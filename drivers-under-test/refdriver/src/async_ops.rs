@@ -39,16 +39,10 @@ pub struct Completion {
 
 impl Completion {
     pub fn ok() -> Completion {
-        Completion {
-            ret: SqlReturn::SQL_SUCCESS,
-            diags: vec![],
-        }
+        Completion { ret: SqlReturn::SQL_SUCCESS, diags: vec![] }
     }
     pub fn err(d: DiagRec) -> Completion {
-        Completion {
-            ret: SqlReturn::SQL_ERROR,
-            diags: vec![d],
-        }
+        Completion { ret: SqlReturn::SQL_ERROR, diags: vec![d] }
     }
     pub fn cancelled() -> Completion {
         Completion::err(DiagRec::new("HY008", "Operation canceled"))
@@ -159,15 +153,10 @@ fn invoke_callback(notify: &Notify, f_last: bool, wrong_context: bool) -> Option
     if cb == 0 {
         return None;
     }
-    let ctx = if wrong_context {
-        GARBAGE_CONTEXT
-    } else {
-        notify.context.load(Ordering::SeqCst)
-    };
+    let ctx = if wrong_context { GARBAGE_CONTEXT } else { notify.context.load(Ordering::SeqCst) };
     // SAFETY: a non-zero value was stored from SQL_ATTR_ASYNC_*_NOTIFICATION_CALLBACK, whose
     // contract (sqlspi.h) is a pointer to a SQL_ASYNC_NOTIFICATION_CALLBACK function.
-    let f: SqlAsyncNotificationCallback =
-        unsafe { std::mem::transmute::<usize, SqlAsyncNotificationCallback>(cb) };
+    let f: SqlAsyncNotificationCallback = unsafe { std::mem::transmute::<usize, SqlAsyncNotificationCallback>(cb) };
     let at = Instant::now();
     // SAFETY: calling the DM's callback with its own opaque context, as the SPI prescribes.
     let r = unsafe { f(ctx as *mut std::ffi::c_void, f_last as i32) };
@@ -222,14 +211,7 @@ fn worker_loop(w: WorkerCtx, work: Work, rx: Receiver<Token>) {
             TokenMode::Normal(returned_at) => {
                 for _ in 0..n {
                     if let Some(rec) = invoke_callback(&w.notify, f_last, w.faults.wrong_context) {
-                        w.log.callback(
-                            w.func,
-                            w.handle,
-                            w.handle_type,
-                            tok.round,
-                            &rec,
-                            returned_at,
-                        );
+                        w.log.callback(w.func, w.handle, w.handle_type, tok.round, &rec, returned_at);
                     }
                 }
             }
@@ -252,14 +234,7 @@ impl OpCtx<'_> {
     }
 
     fn log_call(&self, round: u32, ret: SqlReturn) {
-        self.log.call(
-            self.func,
-            self.handle,
-            self.handle_type,
-            round,
-            ret.0,
-            &self.args,
-        );
+        self.log.call(self.func, self.handle, self.handle_type, round, ret.0, &self.args);
     }
 
     /// Returns SQL_STILL_EXECUTING for `round`; when `tx` is given a new step is opened and
@@ -275,38 +250,18 @@ impl OpCtx<'_> {
             let rec = invoke_callback(self.notify, f_last_guess, self.faults.wrong_context);
             let returned_at = Instant::now();
             if let Some(rec) = rec {
-                self.log.callback(
-                    self.func,
-                    self.handle,
-                    self.handle_type,
-                    round,
-                    &rec,
-                    returned_at,
-                );
+                self.log.callback(self.func, self.handle, self.handle_type, round, &rec, returned_at);
             }
-            let _ = tx.send(Token {
-                round,
-                mode: TokenMode::Silent,
-            });
+            let _ = tx.send(Token { round, mode: TokenMode::Silent });
             return still;
         }
         if notif && self.faults.callback_before_return {
             let (ack_tx, ack_rx) = sync_channel(1);
-            let _ = tx.send(Token {
-                round,
-                mode: TokenMode::Ack(ack_tx),
-            });
+            let _ = tx.send(Token { round, mode: TokenMode::Ack(ack_tx) });
             let recs = ack_rx.recv().unwrap_or_default();
             let returned_at = Instant::now();
             for rec in recs {
-                self.log.callback(
-                    self.func,
-                    self.handle,
-                    self.handle_type,
-                    round,
-                    &rec,
-                    returned_at,
-                );
+                self.log.callback(self.func, self.handle, self.handle_type, round, &rec, returned_at);
             }
             return still;
         }
@@ -314,10 +269,7 @@ impl OpCtx<'_> {
         // exported shim sends as its very last action (see `flush_handoff`).
         PENDING.with(|p| {
             *p.borrow_mut() = Some(Box::new(move || {
-                let _ = tx.send(Token {
-                    round,
-                    mode: TokenMode::Normal(Instant::now()),
-                });
+                let _ = tx.send(Token { round, mode: TokenMode::Normal(Instant::now()) });
             }))
         });
         still
@@ -328,18 +280,15 @@ impl OpCtx<'_> {
 /// * `start` runs on the first invocation only (validation, capture of inputs).
 /// * the work it returns runs inline (synchronous) or on a worker (async).
 /// * `finish` runs on the invocation that delivers a successful result and writes outputs.
-pub fn run_op(
-    ctx: OpCtx<'_>,
-    start: impl FnOnce() -> Start,
-    finish: impl FnOnce() -> SqlReturn,
-) -> SqlReturn {
+pub fn run_op(ctx: OpCtx<'_>, start: impl FnOnce() -> Start, finish: impl FnOnce() -> SqlReturn) -> SqlReturn {
     ctx.diag.clear(); // §1.12: each call, repeated ones included, clears the diagnostics
     {
         let mut slot = lock(ctx.slot);
         if let Some(op) = slot.as_mut() {
             if op.func != ctx.func {
                 drop(slot);
-                ctx.diag.post(DiagRec::new("HY010", "Function sequence error: another asynchronous function is in progress on this handle"));
+                ctx.diag
+                    .post(DiagRec::new("HY010", "Function sequence error: another asynchronous function is in progress on this handle"));
                 ctx.log_call(0, SqlReturn::SQL_ERROR);
                 return SqlReturn::SQL_ERROR;
             }
@@ -360,8 +309,7 @@ pub fn run_op(
             let mut handoff = None;
             if open {
                 st.outstanding += 1;
-                let f_last_guess =
-                    st.total != u32::MAX && st.completed + st.outstanding >= st.total;
+                let f_last_guess = st.total != u32::MAX && st.completed + st.outstanding >= st.total;
                 handoff = Some((op.tx.clone(), f_last_guess));
             }
             drop(st);
@@ -383,17 +331,8 @@ pub fn run_op(
         ctx.log_call(0, ret);
         return ret;
     }
-    let total = if ctx.faults.still_executing_forever {
-        u32::MAX
-    } else {
-        ctx.steps
-    };
-    let shared = Arc::new(Mutex::new(OpState {
-        total,
-        completed: 0,
-        outstanding: 1,
-        result: None,
-    }));
+    let total = if ctx.faults.still_executing_forever { u32::MAX } else { ctx.steps };
+    let shared = Arc::new(Mutex::new(OpState { total, completed: 0, outstanding: 1, result: None }));
     let (tx, rx) = channel();
     let wctx = WorkerCtx {
         func: ctx.func,
@@ -407,21 +346,13 @@ pub fn run_op(
         shared: shared.clone(),
     };
     let n = WORKER_SEQ.fetch_add(1, Ordering::SeqCst);
-    let spawned = std::thread::Builder::new()
-        .name(format!("refdrv-worker-{n}"))
-        .spawn(move || worker_loop(wctx, work, rx));
+    let spawned = std::thread::Builder::new().name(format!("refdrv-worker-{n}")).spawn(move || worker_loop(wctx, work, rx));
     if spawned.is_err() {
-        ctx.diag
-            .post(DiagRec::new("HY001", "could not start a worker thread"));
+        ctx.diag.post(DiagRec::new("HY001", "could not start a worker thread"));
         ctx.log_call(0, SqlReturn::SQL_ERROR);
         return SqlReturn::SQL_ERROR;
     }
-    *lock(ctx.slot) = Some(AsyncOp {
-        func: ctx.func,
-        rounds: 0,
-        shared,
-        tx: tx.clone(),
-    });
+    *lock(ctx.slot) = Some(AsyncOp { func: ctx.func, rounds: 0, shared, tx: tx.clone() });
     let guess = total == 1;
     ctx.still(0, Some((tx, guess)))
 }

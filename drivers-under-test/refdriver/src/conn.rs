@@ -65,12 +65,7 @@ pub fn get_env_attr(e: &Env, attr: i32, value: *mut c_void, out_len: *mut i32) -
 
 // ------------------------------------------------------------------ connection async ctx
 
-pub fn ctx<'a>(
-    c: &'a Arc<Conn>,
-    func: &'static str,
-    args: Vec<usize>,
-    settings: &ConnSettings,
-) -> OpCtx<'a> {
+pub fn ctx<'a>(c: &'a Arc<Conn>, func: &'static str, args: Vec<usize>, settings: &ConnSettings) -> OpCtx<'a> {
     let async_on = lock(&c.attrs).async_dbc_enable;
     OpCtx {
         func,
@@ -95,13 +90,7 @@ pub fn log(c: &Conn, func: &'static str, args: &[usize], ret: SqlReturn) -> SqlR
 }
 
 /// The work of a connect: opens SQLite, records settings. Runs inline or on a worker.
-fn connect_work(
-    c: Arc<Conn>,
-    settings: ConnSettings,
-    out_conn_str: String,
-    dsn: String,
-    info: Option<DiagRec>,
-) -> Completion {
+fn connect_work(c: Arc<Conn>, settings: ConnSettings, out_conn_str: String, dsn: String, info: Option<DiagRec>) -> Completion {
     if let Err(d) = engine::open(&c, &settings.database) {
         return Completion::err(d);
     }
@@ -112,10 +101,7 @@ fn connect_work(
     a.dsn = dsn;
     drop(a);
     match info {
-        Some(d) => Completion {
-            ret: SWI,
-            diags: vec![d],
-        },
+        Some(d) => Completion { ret: SWI, diags: vec![d] },
         None => Completion::ok(),
     }
 }
@@ -130,14 +116,7 @@ pub fn driver_connect(
     out_len: *mut i16,
     completion: u16,
 ) -> SqlReturn {
-    let args = vec![
-        in_str as usize,
-        in_len as usize,
-        out_str as usize,
-        out_max as usize,
-        out_len as usize,
-        completion as usize,
-    ];
+    let args = vec![in_str as usize, in_len as usize, out_str as usize, out_max as usize, out_len as usize, completion as usize];
     // SAFETY: the application passes a valid connection string of in_len characters / SQL_NTS.
     let text = unsafe { read_wstr(in_str, in_len as i32) }.unwrap_or_default();
     let parsed = connstr::parse(&text);
@@ -154,23 +133,11 @@ pub fn driver_connect(
             }
             let (settings, pairs) = match parsed {
                 Ok(p) => p,
-                Err(m) => {
-                    return Start::Done(err(
-                        &c.diag,
-                        "HY000",
-                        &format!("Invalid connection string: {m}"),
-                    ))
-                }
+                Err(m) => return Start::Done(err(&c.diag, "HY000", &format!("Invalid connection string: {m}"))),
             };
-            let dsn = pairs
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("dsn"))
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default();
+            let dsn = pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case("dsn")).map(|(_, v)| v.clone()).unwrap_or_default();
             let c2 = c.clone();
-            Start::Run(Box::new(move || {
-                connect_work(c2, settings, text, dsn, None)
-            }))
+            Start::Run(Box::new(move || connect_work(c2, settings, text, dsn, None)))
         },
         || {
             let s = lock(&c.attrs).out_conn_str.clone();
@@ -179,8 +146,7 @@ pub fn driver_connect(
             // SAFETY: app-provided output pointer.
             unsafe { put(out_len, w.full as i16) };
             if w.truncated {
-                c.diag
-                    .post(DiagRec::new("01004", "String data, right truncated"));
+                c.diag.post(DiagRec::new("01004", "String data, right truncated"));
                 SWI
             } else {
                 SUCCESS
@@ -192,23 +158,8 @@ pub fn driver_connect(
 /// SQLConnectW: a server name that looks like a path (contains '/', ends in .db/.sqlite,
 /// or is ":memory:") is the database; otherwise the DSN's odbc.ini section is read; an
 /// unknown DSN connects to ":memory:" with SQL_SUCCESS_WITH_INFO (01000).
-pub fn connect(
-    c: &Arc<Conn>,
-    dsn: *const u16,
-    dsn_len: i16,
-    uid: *const u16,
-    uid_len: i16,
-    pwd: *const u16,
-    pwd_len: i16,
-) -> SqlReturn {
-    let args = vec![
-        dsn as usize,
-        dsn_len as usize,
-        uid as usize,
-        uid_len as usize,
-        pwd as usize,
-        pwd_len as usize,
-    ];
+pub fn connect(c: &Arc<Conn>, dsn: *const u16, dsn_len: i16, uid: *const u16, uid_len: i16, pwd: *const u16, pwd_len: i16) -> SqlReturn {
+    let args = vec![dsn as usize, dsn_len as usize, uid as usize, uid_len as usize, pwd as usize, pwd_len as usize];
     // SAFETY: valid string of dsn_len characters / SQL_NTS per the SQLConnectW contract.
     let name = unsafe { read_wstr(dsn, dsn_len as i32) }.unwrap_or_default();
     let mut settings = ConnSettings::default();
@@ -221,10 +172,7 @@ pub fn connect(
             bad = Some(m);
         }
     } else {
-        note = Some(DiagRec::new(
-            "01000",
-            format!("DSN '{name}' not found in odbc.ini; connected to :memory:"),
-        ));
+        note = Some(DiagRec::new("01000", format!("DSN '{name}' not found in odbc.ini; connected to :memory:")));
     }
     let cx = ctx(c, "SQLConnectW", args, &settings);
     run_op(
@@ -238,9 +186,7 @@ pub fn connect(
             }
             let c2 = c.clone();
             let out = format!("DSN={name}");
-            Start::Run(Box::new(move || {
-                connect_work(c2, settings, out, name, note)
-            }))
+            Start::Run(Box::new(move || connect_work(c2, settings, out, name, note)))
         },
         || SUCCESS,
     )
@@ -274,11 +220,7 @@ fn end_tran_work(c: &Conn, completion: i16) -> Completion {
     if db.is_autocommit() {
         return Completion::ok();
     }
-    let sql = if completion == 1 {
-        "ROLLBACK"
-    } else {
-        "COMMIT"
-    };
+    let sql = if completion == 1 { "ROLLBACK" } else { "COMMIT" };
     match db.execute_batch(sql) {
         Ok(()) => Completion::ok(),
         Err(e) => Completion::err(from_sqlite(&e, false)),
@@ -287,12 +229,7 @@ fn end_tran_work(c: &Conn, completion: i16) -> Completion {
 
 pub fn end_tran_dbc(c: &Arc<Conn>, completion: i16) -> SqlReturn {
     let settings = lock(&c.settings).clone();
-    let cx = ctx(
-        c,
-        "SQLEndTran",
-        vec![2, c.id(), completion as usize],
-        &settings,
-    );
+    let cx = ctx(c, "SQLEndTran", vec![2, c.id(), completion as usize], &settings);
     run_op(
         cx,
         || {
@@ -376,11 +313,7 @@ pub fn set_connect_attr(c: &Arc<Conn>, attr: i32, value: *mut c_void, len: i32) 
             c,
             "SQLSetConnectAttrW",
             &args,
-            err(
-                &c.diag,
-                "HY010",
-                "Function sequence error: an asynchronous function is in progress",
-            ),
+            err(&c.diag, "HY010", "Function sequence error: an asynchronous function is in progress"),
         );
     }
     c.diag.clear();
@@ -412,16 +345,7 @@ fn set_connect_attr_sync(c: &Conn, attr: i32, value: *mut c_void, len: i32) -> S
         109 => {
             // SQL_ATTR_CURRENT_CATALOG: only "main" exists.
             // SAFETY: a string attribute of len bytes (W: bytes) or SQL_NTS.
-            let s = unsafe {
-                read_wstr(
-                    value as *const u16,
-                    if len == crate::util::SQL_NTS {
-                        len
-                    } else {
-                        len / 2
-                    },
-                )
-            };
+            let s = unsafe { read_wstr(value as *const u16, if len == crate::util::SQL_NTS { len } else { len / 2 }) };
             if s.as_deref().is_some_and(|s| s != "main") {
                 drop(a);
                 return err(&c.diag, "HY024", "Only the catalog 'main' exists");
@@ -445,13 +369,7 @@ fn set_connect_attr_sync(c: &Conn, attr: i32, value: *mut c_void, len: i32) -> S
     SUCCESS
 }
 
-pub fn get_connect_attr(
-    c: &Conn,
-    attr: i32,
-    value: *mut c_void,
-    buf_len: i32,
-    out_len: *mut i32,
-) -> SqlReturn {
+pub fn get_connect_attr(c: &Conn, attr: i32, value: *mut c_void, buf_len: i32, out_len: *mut i32) -> SqlReturn {
     c.diag.clear();
     if attr == SQL_ATTR_REFDRIVER_EVENT_LOG {
         let json = c.log.to_json();
@@ -460,8 +378,7 @@ pub fn get_connect_attr(
         // SAFETY: app-provided output pointer.
         unsafe { put(out_len, w.full as i32) };
         if w.truncated {
-            c.diag
-                .post(DiagRec::new("01004", "String data, right truncated"));
+            c.diag.post(DiagRec::new("01004", "String data, right truncated"));
             return SWI;
         }
         return SUCCESS;
@@ -473,8 +390,7 @@ pub fn get_connect_attr(
         // SAFETY: app-provided output pointer.
         unsafe { put(out_len, w.full as i32) };
         return if w.truncated {
-            c.diag
-                .post(DiagRec::new("01004", "String data, right truncated"));
+            c.diag.post(DiagRec::new("01004", "String data, right truncated"));
             SWI
         } else {
             SUCCESS
@@ -513,13 +429,7 @@ pub fn get_connect_attr(
     SUCCESS
 }
 
-pub fn get_info(
-    c: &Conn,
-    t: u16,
-    value: *mut c_void,
-    buf_len: i16,
-    out_len: *mut i16,
-) -> SqlReturn {
+pub fn get_info(c: &Conn, t: u16, value: *mut c_void, buf_len: i16, out_len: *mut i16) -> SqlReturn {
     c.diag.clear();
     let Some(v) = info::get_info(c, t) else {
         return err(&c.diag, "HY096", "Information type out of range");
@@ -531,8 +441,7 @@ pub fn get_info(
             // SAFETY: app-provided output pointer; length in bytes.
             unsafe { put(out_len, w.full as i16) };
             if w.truncated {
-                c.diag
-                    .post(DiagRec::new("01004", "String data, right truncated"));
+                c.diag.post(DiagRec::new("01004", "String data, right truncated"));
                 return SWI;
             }
         }
@@ -575,8 +484,7 @@ pub fn get_functions(c: &Conn, id: u16, out: *mut u16) -> SqlReturn {
             // SAFETY: SQL_API_ALL_FUNCTIONS requires a 100-element SQLUSMALLINT array.
             unsafe {
                 for i in 0..100u16 {
-                    out.add(i as usize)
-                        .write_unaligned(info::supported(i, lying) as u16);
+                    out.add(i as usize).write_unaligned(info::supported(i, lying) as u16);
                 }
             }
         }

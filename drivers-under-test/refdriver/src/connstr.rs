@@ -16,12 +16,7 @@ pub struct ConnSettings {
 
 impl Default for ConnSettings {
     fn default() -> Self {
-        ConnSettings {
-            database: ":memory:".into(),
-            steps: 1,
-            delay_ms: 0,
-            faults: Faults::default(),
-        }
+        ConnSettings { database: ":memory:".into(), steps: 1, delay_ms: 0, faults: Faults::default() }
     }
 }
 
@@ -85,18 +80,8 @@ pub fn apply_pairs(cs: &mut ConnSettings, pairs: &[(String, String)]) -> Result<
     for (k, v) in pairs {
         match k.to_ascii_lowercase().as_str() {
             "database" | "dbq" => cs.database = v.clone(),
-            "steps" => {
-                cs.steps = v
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("bad Steps value '{v}'"))?
-            }
-            "delay" => {
-                cs.delay_ms = v
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("bad Delay value '{v}'"))?
-            }
+            "steps" => cs.steps = v.trim().parse().map_err(|_| format!("bad Steps value '{v}'"))?,
+            "delay" => cs.delay_ms = v.trim().parse().map_err(|_| format!("bad Delay value '{v}'"))?,
             "fault" | "faults" => cs.faults = Faults::parse(v)?,
             _ => {}
         }
@@ -165,9 +150,7 @@ mod tests {
     use super::*;
     #[test]
     fn braces_and_case() {
-        let (cs, _) =
-            parse("DATABASE={/tmp/a;b.db};steps=3;Delay = 5;FAULT={NoCallback,DoubleCallback}")
-                .unwrap();
+        let (cs, _) = parse("DATABASE={/tmp/a;b.db};steps=3;Delay = 5;FAULT={NoCallback,DoubleCallback}").unwrap();
         assert_eq!(cs.database, "/tmp/a;b.db");
         assert_eq!(cs.steps, 3);
         assert_eq!(cs.delay_ms, 5);

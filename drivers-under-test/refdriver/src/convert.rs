@@ -84,16 +84,10 @@ fn as_i64(v: &Value) -> Result<(i64, bool), DiagRec> {
             } else if let Ok(f) = t.parse::<f64>() {
                 as_i64(&Value::Real(f))
             } else {
-                Err(DiagRec::new(
-                    "22018",
-                    "Invalid character value for cast specification",
-                ))
+                Err(DiagRec::new("22018", "Invalid character value for cast specification"))
             }
         }
-        Value::Blob(_) => Err(DiagRec::new(
-            "07006",
-            "Restricted data type attribute violation",
-        )),
+        Value::Blob(_) => Err(DiagRec::new("07006", "Restricted data type attribute violation")),
         Value::Null => Ok((0, false)),
     }
 }
@@ -102,14 +96,8 @@ fn as_f64(v: &Value) -> Result<f64, DiagRec> {
     match v {
         Value::Integer(i) => Ok(*i as f64),
         Value::Real(f) => Ok(*f),
-        Value::Text(t) => t
-            .trim()
-            .parse::<f64>()
-            .map_err(|_| DiagRec::new("22018", "Invalid character value for cast specification")),
-        Value::Blob(_) => Err(DiagRec::new(
-            "07006",
-            "Restricted data type attribute violation",
-        )),
+        Value::Text(t) => t.trim().parse::<f64>().map_err(|_| DiagRec::new("22018", "Invalid character value for cast specification")),
+        Value::Blob(_) => Err(DiagRec::new("07006", "Restricted data type attribute violation")),
         Value::Null => Ok(0.0),
     }
 }
@@ -134,17 +122,10 @@ pub unsafe fn write_value(
     if *done {
         return Conv::NoData;
     }
-    let c_type = if c_type == ct::DEFAULT {
-        default_c_type(sql_type)
-    } else {
-        c_type
-    };
+    let c_type = if c_type == ct::DEFAULT { default_c_type(sql_type) } else { c_type };
     if matches!(v, Value::Null) {
         if ind.is_null() {
-            return Conv::Err(DiagRec::new(
-                "22002",
-                "Indicator variable required but not supplied",
-            ));
+            return Conv::Err(DiagRec::new("22002", "Indicator variable required but not supplied"));
         }
         // SAFETY: ind non-null, valid per contract.
         unsafe { put(ind, SQL_NULL_DATA) };
@@ -173,16 +154,9 @@ pub unsafe fn write_value(
                 // SAFETY: ind valid per contract.
                 unsafe { put(ind, (rest.len() * 2) as isize) };
                 if w.truncated && !target.is_null() {
-                    let written = if buf_len / 2 > 0 {
-                        (buf_len / 2 - 1) as usize
-                    } else {
-                        0
-                    };
+                    let written = if buf_len / 2 > 0 { (buf_len / 2 - 1) as usize } else { 0 };
                     // respect the surrogate-pair adjustment of write_wstr_chars
-                    let written = if written > 0
-                        && written < rest.len()
-                        && (0xD800..0xDC00).contains(&rest[written - 1])
-                    {
+                    let written = if written > 0 && written < rest.len() && (0xD800..0xDC00).contains(&rest[written - 1]) {
                         written - 1
                     } else {
                         written
@@ -209,11 +183,7 @@ pub unsafe fn write_value(
                 // SAFETY: ind valid per contract.
                 unsafe { put(ind, rest.len() as isize) };
                 if w.truncated && !target.is_null() {
-                    let written = if c_type == ct::BINARY {
-                        buf_len.max(0) as usize
-                    } else {
-                        (buf_len - 1).max(0) as usize
-                    };
+                    let written = if c_type == ct::BINARY { buf_len.max(0) as usize } else { (buf_len - 1).max(0) as usize };
                     *offset += written;
                     return Conv::Info(trunc());
                 }
@@ -225,11 +195,8 @@ pub unsafe fn write_value(
         }
         ct::SLONG | ct::LONG | ct::ULONG => match as_i64(v) {
             Ok((i, frac)) => {
-                let ok = if c_type == ct::ULONG {
-                    (0..=u32::MAX as i64).contains(&i)
-                } else {
-                    (i32::MIN as i64..=i32::MAX as i64).contains(&i)
-                };
+                let ok =
+                    if c_type == ct::ULONG { (0..=u32::MAX as i64).contains(&i) } else { (i32::MIN as i64..=i32::MAX as i64).contains(&i) };
                 if !ok {
                     return Conv::Err(DiagRec::new("22003", "Numeric value out of range"));
                 }
@@ -296,10 +263,7 @@ pub unsafe fn write_value(
             }
             Err(d) => Conv::Err(d),
         },
-        _ => Conv::Err(DiagRec::new(
-            "HY003",
-            format!("Program type {c_type} out of range or not supported"),
-        )),
+        _ => Conv::Err(DiagRec::new("HY003", format!("Program type {c_type} out of range or not supported"))),
     }
 }
 
@@ -339,11 +303,7 @@ pub unsafe fn read_param(b: &ParamBinding) -> Result<ParamVal, DiagRec> {
     if p.is_null() {
         return Ok(ParamVal::Value(Value::Null));
     }
-    let c_type = if b.c_type == ct::DEFAULT {
-        default_c_type(b.sql_type)
-    } else {
-        b.c_type
-    };
+    let c_type = if b.c_type == ct::DEFAULT { default_c_type(b.sql_type) } else { b.c_type };
     // SAFETY (whole block): the application bound `value` for the C type `c_type`, with the
     // length given by the indicator (or NUL termination for SQL_NTS).
     let v = unsafe {
@@ -374,12 +334,7 @@ pub unsafe fn read_param(b: &ParamBinding) -> Result<ParamVal, DiagRec> {
             ct::SBIGINT | ct::UBIGINT => Value::Integer((p as *const i64).read_unaligned()),
             ct::DOUBLE => Value::Real((p as *const f64).read_unaligned()),
             ct::FLOAT => Value::Real((p as *const f32).read_unaligned() as f64),
-            other => {
-                return Err(DiagRec::new(
-                    "HY003",
-                    format!("Program type {other} out of range or not supported"),
-                ))
-            }
+            other => return Err(DiagRec::new("HY003", format!("Program type {other} out of range or not supported"))),
         }
     };
     Ok(ParamVal::Value(v))
@@ -389,10 +344,7 @@ pub unsafe fn read_param(b: &ParamBinding) -> Result<ParamVal, DiagRec> {
 pub fn dae_value(b: &ParamBinding, data: &[u8]) -> Value {
     match b.c_type {
         ct::WCHAR => {
-            let u: Vec<u16> = data
-                .chunks_exact(2)
-                .map(|c| u16::from_ne_bytes([c[0], c[1]]))
-                .collect();
+            let u: Vec<u16> = data.chunks_exact(2).map(|c| u16::from_ne_bytes([c[0], c[1]])).collect();
             Value::Text(String::from_utf16_lossy(&u))
         }
         ct::BINARY => Value::Blob(data.to_vec()),

@@ -12,18 +12,10 @@ pub struct DiagRec {
 
 impl DiagRec {
     pub fn new(state: &str, msg: impl Into<String>) -> DiagRec {
-        DiagRec {
-            state: state.to_string(),
-            native: 0,
-            msg: format!("[odbc-refdriver]{}", msg.into()),
-        }
+        DiagRec { state: state.to_string(), native: 0, msg: format!("[odbc-refdriver]{}", msg.into()) }
     }
     pub fn sqlite(state: &str, native: i32, msg: impl Into<String>) -> DiagRec {
-        DiagRec {
-            state: state.to_string(),
-            native,
-            msg: format!("[odbc-refdriver][SQLite]{}", msg.into()),
-        }
+        DiagRec { state: state.to_string(), native, msg: format!("[odbc-refdriver][SQLite]{}", msg.into()) }
     }
 }
 
@@ -69,9 +61,7 @@ pub fn from_sqlite(e: &rusqlite::Error, cancelled: bool) -> DiagRec {
     }
     use rusqlite::ffi::ErrorCode;
     let (fe, text) = match e {
-        rusqlite::Error::SqliteFailure(fe, msg) => {
-            (Some(fe), msg.clone().unwrap_or_else(|| fe.to_string()))
-        }
+        rusqlite::Error::SqliteFailure(fe, msg) => (Some(fe), msg.clone().unwrap_or_else(|| fe.to_string())),
         rusqlite::Error::SqlInputError { error, msg, .. } => (Some(error), msg.clone()),
         _ => (None, String::new()),
     };

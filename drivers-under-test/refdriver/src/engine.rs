@@ -112,12 +112,7 @@ pub fn meta_from_decl(name: &str, decl: &str) -> ColMeta {
         (sqlt::WVARCHAR, paren_size(&u).unwrap_or(255), 0)
     } else if u.contains("BLOB") || u.contains("BINARY") {
         (sqlt::VARBINARY, paren_size(&u).unwrap_or(255), 0)
-    } else if u.contains("REAL")
-        || u.contains("FLOA")
-        || u.contains("DOUB")
-        || u.contains("NUMERIC")
-        || u.contains("DECIMAL")
-    {
+    } else if u.contains("REAL") || u.contains("FLOA") || u.contains("DOUB") || u.contains("NUMERIC") || u.contains("DECIMAL") {
         (sqlt::DOUBLE, 15, 0)
     } else if u.contains("DATE") || u.contains("TIME") {
         (sqlt::WVARCHAR, 32, 0)
@@ -126,11 +121,7 @@ pub fn meta_from_decl(name: &str, decl: &str) -> ColMeta {
     };
     ColMeta {
         name: name.into(),
-        type_name: if decl.is_empty() {
-            "TEXT".into()
-        } else {
-            decl.to_string()
-        },
+        type_name: if decl.is_empty() { "TEXT".into() } else { decl.to_string() },
         sql_type: t,
         column_size: size,
         digits,
@@ -162,11 +153,7 @@ fn infer_types(cols: &mut [ColMeta], rows: &[Vec<Value>]) {
                     max_text = max_text.max(s.encode_utf16().count());
                 }
                 Value::Blob(b) => {
-                    kind = Some(if kind == Some(sqlt::WVARCHAR) {
-                        sqlt::WVARCHAR
-                    } else {
-                        sqlt::VARBINARY
-                    });
+                    kind = Some(if kind == Some(sqlt::WVARCHAR) { sqlt::WVARCHAR } else { sqlt::VARBINARY });
                     max_text = max_text.max(b.len());
                 }
             }
@@ -229,15 +216,11 @@ pub fn open(conn: &Conn, database: &str) -> Result<(), DiagRec> {
         let end = Instant::now() + Duration::from_millis(ms.max(0) as u64);
         loop {
             if cancel.as_ref().is_some_and(|f| f.load(Ordering::SeqCst)) {
-                return Err(rusqlite::Error::UserFunctionError(
-                    "sleep() cancelled".into(),
-                ));
+                return Err(rusqlite::Error::UserFunctionError("sleep() cancelled".into()));
             }
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
-                return Err(rusqlite::Error::UserFunctionError(
-                    "sleep() query timeout expired".into(),
-                ));
+                return Err(rusqlite::Error::UserFunctionError("sleep() query timeout expired".into()));
             }
             if now >= end {
                 break;
@@ -247,8 +230,7 @@ pub fn open(conn: &Conn, database: &str) -> Result<(), DiagRec> {
         Ok(ms)
     })
     .map_err(|e| from_sqlite(&e, false))?;
-    db.busy_timeout(Duration::from_secs(5))
-        .map_err(|e| from_sqlite(&e, false))?;
+    db.busy_timeout(Duration::from_secs(5)).map_err(|e| from_sqlite(&e, false))?;
     *lock(&conn.interrupt) = Some(db.get_interrupt_handle());
     *lock(&conn.db) = Some(db);
     Ok(())
@@ -262,27 +244,16 @@ pub fn close(conn: &Conn) {
 
 fn is_txn_control(sql: &str) -> bool {
     let u = sql.trim_start().to_ascii_uppercase();
-    ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"]
-        .iter()
-        .any(|k| u.starts_with(k))
+    ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"].iter().any(|k| u.starts_with(k))
 }
 
 /// Prepares `sql` to learn its parameter count and result columns.
 pub fn prepare(conn: &Conn, sql: &str) -> Result<Prepared, DiagRec> {
     let g = lock(&conn.db);
-    let db = g
-        .as_ref()
-        .ok_or_else(|| DiagRec::new("08003", "Connection not open"))?;
+    let db = g.as_ref().ok_or_else(|| DiagRec::new("08003", "Connection not open"))?;
     let st = db.prepare(sql).map_err(|e| from_sqlite(&e, false))?;
-    let cols = st
-        .columns()
-        .map(|c| meta_from_decl(c.name(), c.decl_type().unwrap_or("")))
-        .collect();
-    Ok(Prepared {
-        sql: sql.to_string(),
-        param_count: st.parameter_count(),
-        cols,
-    })
+    let cols = st.columns().map(|c| meta_from_decl(c.name(), c.decl_type().unwrap_or(""))).collect();
+    Ok(Prepared { sql: sql.to_string(), param_count: st.parameter_count(), cols })
 }
 
 /// Executes `sql` with `params`, materialising any result set. Returns (result set, row count).
@@ -298,14 +269,11 @@ pub fn execute(
 ) -> Result<(Option<ResultSet>, isize), DiagRec> {
     let autocommit = lock(&conn.attrs).autocommit;
     let g = lock(&conn.db);
-    let db = g
-        .as_ref()
-        .ok_or_else(|| DiagRec::new("08003", "Connection not open"))?;
+    let db = g.as_ref().ok_or_else(|| DiagRec::new("08003", "Connection not open"))?;
     {
         let mut c = lock(&conn.exec_ctx);
         c.cancel = Some(cancel.clone());
-        c.deadline =
-            (timeout_s > 0).then(|| Instant::now() + Duration::from_secs(timeout_s as u64));
+        c.deadline = (timeout_s > 0).then(|| Instant::now() + Duration::from_secs(timeout_s as u64));
     }
     conn.executing_stmt.store(stmt_id, Ordering::SeqCst);
     let run = || -> Result<(Option<ResultSet>, isize), DiagRec> {
@@ -320,20 +288,13 @@ pub fn execute(
         if st.parameter_count() != params.len() {
             return Err(DiagRec::new(
                 "07002",
-                format!(
-                    "COUNT field incorrect: statement has {} parameters, {} supplied",
-                    st.parameter_count(),
-                    params.len()
-                ),
+                format!("COUNT field incorrect: statement has {} parameters, {} supplied", st.parameter_count(), params.len()),
             ));
         }
         for (i, p) in params.iter().enumerate() {
             st.raw_bind_parameter(i + 1, p).map_err(m)?;
         }
-        let mut cols: Vec<ColMeta> = st
-            .columns()
-            .map(|c| meta_from_decl(c.name(), c.decl_type().unwrap_or("")))
-            .collect();
+        let mut cols: Vec<ColMeta> = st.columns().map(|c| meta_from_decl(c.name(), c.decl_type().unwrap_or(""))).collect();
         if st.column_count() == 0 {
             let n = st.raw_execute().map_err(m)?;
             return Ok((None, n as isize));
@@ -342,11 +303,7 @@ pub fn execute(
         let mut rows = Vec::new();
         let mut q = st.raw_query();
         while let Some(r) = q.next().map_err(m)? {
-            rows.push(
-                (0..ncol)
-                    .map(|i| owned(r.get_ref_unwrap(i)))
-                    .collect::<Vec<_>>(),
-            );
+            rows.push((0..ncol).map(|i| owned(r.get_ref_unwrap(i))).collect::<Vec<_>>());
             if max_rows > 0 && rows.len() >= max_rows {
                 break;
             }
@@ -371,13 +328,10 @@ pub fn execute(
 /// Runs a read-only helper query (catalog functions) and returns all rows.
 pub fn query_rows(conn: &Conn, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, DiagRec> {
     let g = lock(&conn.db);
-    let db = g
-        .as_ref()
-        .ok_or_else(|| DiagRec::new("08003", "Connection not open"))?;
+    let db = g.as_ref().ok_or_else(|| DiagRec::new("08003", "Connection not open"))?;
     let mut st = db.prepare(sql).map_err(|e| from_sqlite(&e, false))?;
     for (i, p) in params.iter().enumerate() {
-        st.raw_bind_parameter(i + 1, p)
-            .map_err(|e| from_sqlite(&e, false))?;
+        st.raw_bind_parameter(i + 1, p).map_err(|e| from_sqlite(&e, false))?;
     }
     let n = st.column_count();
     let mut q = st.raw_query();
@@ -395,9 +349,7 @@ pub fn pattern_match(pat: &str, s: &str) -> bool {
             None => s.is_empty(),
             Some('%') => (0..=s.len()).any(|i| rec(&p[1..], &s[i..])),
             Some('_') => !s.is_empty() && rec(&p[1..], &s[1..]),
-            Some('\\') if p.len() > 1 => {
-                !s.is_empty() && s[0].eq_ignore_ascii_case(&p[1]) && rec(&p[2..], &s[1..])
-            }
+            Some('\\') if p.len() > 1 => !s.is_empty() && s[0].eq_ignore_ascii_case(&p[1]) && rec(&p[2..], &s[1..]),
             Some(c) => !s.is_empty() && s[0].eq_ignore_ascii_case(c) && rec(&p[1..], &s[1..]),
         }
     }
@@ -423,16 +375,8 @@ fn tables(conn: &Conn) -> Result<Vec<(String, String)>, DiagRec> {
     Ok(rows
         .into_iter()
         .map(|r| {
-            let n = if let Value::Text(t) = &r[0] {
-                t.clone()
-            } else {
-                String::new()
-            };
-            let k = if let Value::Text(t) = &r[1] {
-                t.clone()
-            } else {
-                String::new()
-            };
+            let n = if let Value::Text(t) = &r[0] { t.clone() } else { String::new() };
+            let k = if let Value::Text(t) = &r[1] { t.clone() } else { String::new() };
             (n, k)
         })
         .collect())
@@ -449,25 +393,13 @@ struct PCol {
 }
 
 fn table_info(conn: &Conn, table: &str) -> Result<Vec<PCol>, DiagRec> {
-    let rows = query_rows(
-        conn,
-        "SELECT cid, name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1)",
-        &[text(table)],
-    )?;
+    let rows = query_rows(conn, "SELECT cid, name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1)", &[text(table)])?;
     Ok(rows
         .into_iter()
         .map(|r| PCol {
             cid: if let Value::Integer(i) = r[0] { i } else { 0 },
-            name: if let Value::Text(t) = &r[1] {
-                t.clone()
-            } else {
-                String::new()
-            },
-            decl: if let Value::Text(t) = &r[2] {
-                t.clone()
-            } else {
-                String::new()
-            },
+            name: if let Value::Text(t) = &r[1] { t.clone() } else { String::new() },
+            decl: if let Value::Text(t) = &r[2] { t.clone() } else { String::new() },
             notnull: matches!(r[3], Value::Integer(1)),
             dflt: r[4].clone(),
             pk: if let Value::Integer(i) = r[5] { i } else { 0 },
@@ -504,35 +436,20 @@ pub fn cat_tables(
     let empty = |o: Option<&str>| o.is_none_or(|s| s.is_empty());
     if types == Some("%") && empty(cat) && empty(schema) && empty(table) {
         for t in ["TABLE", "VIEW"] {
-            rows.push(vec![
-                Value::Null,
-                Value::Null,
-                Value::Null,
-                text(t),
-                Value::Null,
-            ]);
+            rows.push(vec![Value::Null, Value::Null, Value::Null, text(t), Value::Null]);
         }
         return Ok(ResultSet { cols, rows });
     }
     if cat == Some("%") && empty(schema) && empty(table) {
-        rows.push(vec![
-            text("main"),
-            Value::Null,
-            Value::Null,
-            Value::Null,
-            Value::Null,
-        ]);
+        rows.push(vec![text("main"), Value::Null, Value::Null, Value::Null, Value::Null]);
         return Ok(ResultSet { cols, rows });
     }
     if schema == Some("%") && empty(cat) && empty(table) {
         return Ok(ResultSet { cols, rows });
     }
-    let wanted: Option<Vec<String>> = types.filter(|t| !t.is_empty()).map(|t| {
-        t.split(',')
-            .map(|x| x.trim().trim_matches('\'').to_ascii_uppercase())
-            .filter(|x| !x.is_empty())
-            .collect()
-    });
+    let wanted: Option<Vec<String>> = types
+        .filter(|t| !t.is_empty())
+        .map(|t| t.split(',').map(|x| x.trim().trim_matches('\'').to_ascii_uppercase()).filter(|x| !x.is_empty()).collect());
     for (name, kind) in tables(conn)? {
         if let Some(p) = table {
             if !pattern_match(p, &name) {
@@ -544,23 +461,13 @@ pub fn cat_tables(
                 continue;
             }
         }
-        rows.push(vec![
-            Value::Null,
-            Value::Null,
-            text(&name),
-            text(&kind),
-            Value::Null,
-        ]);
+        rows.push(vec![Value::Null, Value::Null, text(&name), text(&kind), Value::Null]);
     }
     Ok(ResultSet { cols, rows })
 }
 
 /// SQLColumnsW.
-pub fn cat_columns(
-    conn: &Conn,
-    table: Option<&str>,
-    column: Option<&str>,
-) -> Result<ResultSet, DiagRec> {
+pub fn cat_columns(conn: &Conn, table: Option<&str>, column: Option<&str>) -> Result<ResultSet, DiagRec> {
     let cols = vec![
         name_col("TABLE_CAT"),
         name_col("TABLE_SCHEM"),
@@ -595,10 +502,7 @@ pub fn cat_columns(
                 }
             }
             let m = meta_from_decl(&c.name, &c.decl);
-            let nullable = !(c.notnull
-                || c.pk > 0
-                    && m.sql_type == sqlt::BIGINT
-                    && c.decl.eq_ignore_ascii_case("INTEGER"));
+            let nullable = !(c.notnull || c.pk > 0 && m.sql_type == sqlt::BIGINT && c.decl.eq_ignore_ascii_case("INTEGER"));
             let is_char = m.sql_type == sqlt::WVARCHAR;
             let dflt = match &c.dflt {
                 Value::Null => Value::Null,
@@ -614,26 +518,14 @@ pub fn cat_columns(
                 text(&m.type_name),
                 int(m.column_size as i64),
                 int(m.octet_length() as i64),
-                if m.sql_type == sqlt::BIGINT {
-                    int(0)
-                } else {
-                    Value::Null
-                },
-                if m.sql_type == sqlt::BIGINT || m.sql_type == sqlt::DOUBLE {
-                    int(10)
-                } else {
-                    Value::Null
-                },
+                if m.sql_type == sqlt::BIGINT { int(0) } else { Value::Null },
+                if m.sql_type == sqlt::BIGINT || m.sql_type == sqlt::DOUBLE { int(10) } else { Value::Null },
                 int(nullable as i64),
                 Value::Null,
                 dflt,
                 int(m.sql_type as i64),
                 Value::Null,
-                if is_char {
-                    int(m.octet_length() as i64)
-                } else {
-                    Value::Null
-                },
+                if is_char { int(m.octet_length() as i64) } else { Value::Null },
                 int(c.cid + 1),
                 text(if nullable { "YES" } else { "NO" }),
             ]);
@@ -652,24 +544,9 @@ pub fn cat_primary_keys(conn: &Conn, table: &str) -> Result<ResultSet, DiagRec> 
         small_col("KEY_SEQ", false),
         name_col("PK_NAME"),
     ];
-    let mut pk: Vec<PCol> = table_info(conn, table)?
-        .into_iter()
-        .filter(|c| c.pk > 0)
-        .collect();
+    let mut pk: Vec<PCol> = table_info(conn, table)?.into_iter().filter(|c| c.pk > 0).collect();
     pk.sort_by_key(|c| c.pk);
-    let rows = pk
-        .iter()
-        .map(|c| {
-            vec![
-                Value::Null,
-                Value::Null,
-                text(table),
-                text(&c.name),
-                int(c.pk),
-                Value::Null,
-            ]
-        })
-        .collect();
+    let rows = pk.iter().map(|c| vec![Value::Null, Value::Null, text(table), text(&c.name), int(c.pk), Value::Null]).collect();
     Ok(ResultSet { cols, rows })
 }
 
@@ -680,11 +557,7 @@ pub fn is_rowver_column(name: &str, decl: &str) -> bool {
 
 /// SQLSpecialColumnsW: SQL_BEST_ROWID (1) → primary key columns, else the `rowid` pseudo
 /// column; SQL_ROWVER (2) → the ROWVERSION / row_version column, if any.
-pub fn cat_special_columns(
-    conn: &Conn,
-    identifier: u16,
-    table: &str,
-) -> Result<ResultSet, DiagRec> {
+pub fn cat_special_columns(conn: &Conn, identifier: u16, table: &str) -> Result<ResultSet, DiagRec> {
     let cols = vec![
         small_col("SCOPE", true),
         ColMeta::fixed("COLUMN_NAME", sqlt::WVARCHAR, 128, false),
@@ -705,11 +578,7 @@ pub fn cat_special_columns(
             text(&m.type_name),
             int(m.column_size as i64),
             int(m.octet_length() as i64),
-            if m.sql_type == sqlt::BIGINT {
-                int(0)
-            } else {
-                Value::Null
-            },
+            if m.sql_type == sqlt::BIGINT { int(0) } else { Value::Null },
             int(pseudo),
         ]
     };
@@ -721,15 +590,7 @@ pub fn cat_special_columns(
         pk.sort_by_key(|c| c.pk);
         if pk.is_empty() {
             let m = ColMeta::fixed("rowid", sqlt::BIGINT, 19, false);
-            rows.push(row(
-                int(1),
-                "rowid",
-                &ColMeta {
-                    type_name: "INTEGER".into(),
-                    ..m
-                },
-                2,
-            ));
+            rows.push(row(int(1), "rowid", &ColMeta { type_name: "INTEGER".into(), ..m }, 2));
         } else {
             for c in pk {
                 rows.push(row(int(2), &c.name, &meta_from_decl(&c.name, &c.decl), 1));
@@ -737,12 +598,7 @@ pub fn cat_special_columns(
         }
     } else if identifier == 2 {
         for c in info.iter().filter(|c| is_rowver_column(&c.name, &c.decl)) {
-            rows.push(row(
-                Value::Null,
-                &c.name,
-                &meta_from_decl(&c.name, &c.decl),
-                1,
-            ));
+            rows.push(row(Value::Null, &c.name, &meta_from_decl(&c.name, &c.decl), 1));
         }
     }
     Ok(ResultSet { cols, rows })

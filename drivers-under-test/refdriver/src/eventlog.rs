@@ -55,14 +55,7 @@ pub struct EventLog {
 
 impl Default for EventLog {
     fn default() -> Self {
-        EventLog {
-            epoch: Instant::now(),
-            inner: Mutex::new(Inner {
-                events: VecDeque::new(),
-                next_seq: 1,
-                dropped: 0,
-            }),
-        }
+        EventLog { epoch: Instant::now(), inner: Mutex::new(Inner { events: VecDeque::new(), next_seq: 1, dropped: 0 }) }
     }
 }
 
@@ -79,14 +72,7 @@ pub struct CallbackRecord {
 
 impl CallbackRecord {
     pub fn here(context: usize, f_last: bool, at: Instant, ret: i16) -> CallbackRecord {
-        CallbackRecord {
-            tid: os_tid(),
-            thread: thread_name(),
-            context,
-            f_last,
-            at,
-            ret,
-        }
+        CallbackRecord { tid: os_tid(), thread: thread_name(), context, f_last, at, ret }
     }
 }
 
@@ -115,15 +101,7 @@ impl EventLog {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn call(
-        &self,
-        func: &'static str,
-        handle: usize,
-        handle_type: &'static str,
-        round: u32,
-        ret: i16,
-        args: &[usize],
-    ) {
+    pub fn call(&self, func: &'static str, handle: usize, handle_type: &'static str, round: u32, ret: i16, args: &[usize]) {
         self.push(Event::Call {
             func,
             handle,
@@ -184,17 +162,7 @@ impl EventLog {
                 s.push(',');
             }
             match e {
-                Event::Call {
-                    func,
-                    handle,
-                    handle_type,
-                    round,
-                    tid,
-                    thread,
-                    ret,
-                    args,
-                    t_us,
-                } => {
+                Event::Call { func, handle, handle_type, round, tid, thread, ret, args, t_us } => {
                     let _ = write!(
                         s,
                         "{{\"seq\":{seq},\"kind\":\"call\",\"func\":\"{func}\",\"handle\":{handle},\"handle_type\":\"{handle_type}\",\"round\":{round},\"tid\":{tid},\"thread\":{},\"ret\":{ret},\"still_executing\":{},\"args\":[",
@@ -209,19 +177,7 @@ impl EventLog {
                     }
                     let _ = write!(s, "],\"t_us\":{t_us}}}");
                 }
-                Event::Callback {
-                    func,
-                    handle,
-                    handle_type,
-                    round,
-                    tid,
-                    thread,
-                    context,
-                    f_last,
-                    rel_us,
-                    cb_ret,
-                    t_us,
-                } => {
+                Event::Callback { func, handle, handle_type, round, tid, thread, context, f_last, rel_us, cb_ret, t_us } => {
                     let _ = write!(
                         s,
                         "{{\"seq\":{seq},\"kind\":\"callback\",\"func\":\"{func}\",\"handle\":{handle},\"handle_type\":\"{handle_type}\",\"round\":{round},\"tid\":{tid},\"thread\":{},\"context\":{context},\"f_last\":{},\"rel_us\":{rel_us},\"cb_ret\":{cb_ret},\"t_us\":{t_us}}}",

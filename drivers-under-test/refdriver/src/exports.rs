@@ -24,10 +24,7 @@ fn on_panic(func: &'static str, h: usize, p: Box<dyn std::any::Any + Send>) -> S
         .or_else(|| p.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into());
     if let Some(o) = handles::lookup(h as *mut c_void) {
-        handles::diag_of(&o).post(DiagRec::new(
-            "HY000",
-            format!("General error: internal panic in {func}: {msg}"),
-        ));
+        handles::diag_of(&o).post(DiagRec::new("HY000", format!("General error: internal panic in {func}: {msg}")));
         match &o {
             Obj::Stmt(s) => s.conn.log.call(func, h, "STMT", 0, -1, &[]),
             Obj::Dbc(c) => c.log.call(func, h, "DBC", 0, -1, &[]),
@@ -40,12 +37,10 @@ fn on_panic(func: &'static str, h: usize, p: Box<dyn std::any::Any + Send>) -> S
 macro_rules! ffi {
     ($func:literal, $h:expr, $body:block) => {{
         let __h: usize = $h as usize;
-        let __r =
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> SqlReturn { $body }))
-            {
-                Ok(r) => r,
-                Err(p) => on_panic($func, __h, p),
-            };
+        let __r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> SqlReturn { $body })) {
+            Ok(r) => r,
+            Err(p) => on_panic($func, __h, p),
+        };
         crate::async_ops::flush_handoff();
         __r
     }};
@@ -71,11 +66,7 @@ macro_rules! get_dbc {
 // ------------------------------------------------------------------ handles
 
 #[no_mangle]
-pub unsafe extern "C" fn SQLAllocHandle(
-    handle_type: HandleType,
-    input: SqlHandle,
-    output: *mut SqlHandle,
-) -> SqlReturn {
+pub unsafe extern "C" fn SQLAllocHandle(handle_type: HandleType, input: SqlHandle, output: *mut SqlHandle) -> SqlReturn {
     ffi!("SQLAllocHandle", input, {
         match handle_type {
             HandleType::SQL_HANDLE_ENV => {
@@ -93,8 +84,7 @@ pub unsafe extern "C" fn SQLAllocHandle(
                 };
                 e.diag.clear();
                 if output.is_null() {
-                    e.diag
-                        .post(DiagRec::new("HY009", "Invalid use of null pointer"));
+                    e.diag.post(DiagRec::new("HY009", "Invalid use of null pointer"));
                     return SqlReturn::SQL_ERROR;
                 }
                 let h = handles::new_conn(e);
@@ -106,8 +96,7 @@ pub unsafe extern "C" fn SQLAllocHandle(
                 let c = get_dbc!(input);
                 c.diag.clear();
                 if output.is_null() {
-                    c.diag
-                        .post(DiagRec::new("HY009", "Invalid use of null pointer"));
+                    c.diag.post(DiagRec::new("HY009", "Invalid use of null pointer"));
                     return SqlReturn::SQL_ERROR;
                 }
                 if !lock(&c.attrs).connected {
@@ -117,20 +106,12 @@ pub unsafe extern "C" fn SQLAllocHandle(
                 let h = handles::new_stmt(c.clone());
                 // SAFETY: non-null output slot.
                 unsafe { put(output, h as SqlHandle) };
-                conn::log(
-                    &c,
-                    "SQLAllocHandle",
-                    &[3, output as usize],
-                    SqlReturn::SQL_SUCCESS,
-                )
+                conn::log(&c, "SQLAllocHandle", &[3, output as usize], SqlReturn::SQL_SUCCESS)
             }
             HandleType::SQL_HANDLE_DESC => {
                 let c = get_dbc!(input);
                 c.diag.clear();
-                c.diag.post(DiagRec::new(
-                    "HYC00",
-                    "Explicitly allocated descriptors are not supported",
-                ));
+                c.diag.post(DiagRec::new("HYC00", "Explicitly allocated descriptors are not supported"));
                 SqlReturn::SQL_ERROR
             }
             _ => {
@@ -155,10 +136,7 @@ pub unsafe extern "C" fn SQLFreeHandle(handle_type: HandleType, handle: SqlHandl
             (HandleType::SQL_HANDLE_DBC, Some(Obj::Dbc(c))) => {
                 if lock(&c.attrs).connected {
                     c.diag.clear();
-                    c.diag.post(DiagRec::new(
-                        "HY010",
-                        "Function sequence error: connection still open",
-                    ));
+                    c.diag.post(DiagRec::new("HY010", "Function sequence error: connection still open"));
                     return SqlReturn::SQL_ERROR;
                 }
                 crate::async_ops::abandon(&c.op);
@@ -174,10 +152,7 @@ pub unsafe extern "C" fn SQLFreeHandle(handle_type: HandleType, handle: SqlHandl
             }
             (HandleType::SQL_HANDLE_DESC, Some(Obj::Desc(d))) => {
                 d.diag.clear();
-                d.diag.post(DiagRec::new(
-                    "HY017",
-                    "Invalid use of an automatically allocated descriptor handle",
-                ));
+                d.diag.post(DiagRec::new("HY017", "Invalid use of an automatically allocated descriptor handle"));
                 SqlReturn::SQL_ERROR
             }
             _ => INVALID,
@@ -201,12 +176,7 @@ pub unsafe extern "C" fn SQLFreeStmt(hstmt: SqlHStmt, option: FreeStmtOption) ->
 // ------------------------------------------------------------------ attributes
 
 #[no_mangle]
-pub unsafe extern "C" fn SQLSetEnvAttr(
-    env: SqlHEnv,
-    attr: EnvAttr,
-    value: SqlPointer,
-    _len: SqlInteger,
-) -> SqlReturn {
+pub unsafe extern "C" fn SQLSetEnvAttr(env: SqlHEnv, attr: EnvAttr, value: SqlPointer, _len: SqlInteger) -> SqlReturn {
     ffi!("SQLSetEnvAttr", env, {
         let Some(e) = handles::env(env) else {
             return INVALID;
@@ -232,12 +202,7 @@ pub unsafe extern "C" fn SQLGetEnvAttr(
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn SQLSetConnectAttrW(
-    dbc: SqlHDbc,
-    attr: ConnAttr,
-    value: SqlPointer,
-    len: SqlInteger,
-) -> SqlReturn {
+pub unsafe extern "C" fn SQLSetConnectAttrW(dbc: SqlHDbc, attr: ConnAttr, value: SqlPointer, len: SqlInteger) -> SqlReturn {
     ffi!("SQLSetConnectAttrW", dbc, {
         let c = get_dbc!(dbc);
         conn::set_connect_attr(&c, attr.0, value, len)
@@ -256,38 +221,18 @@ pub unsafe extern "C" fn SQLGetConnectAttrW(
         let c = get_dbc!(dbc);
         let r = conn::get_connect_attr(&c, attr.0, value, buf_len, out_len);
         if attr.0 != crate::SQL_ATTR_REFDRIVER_EVENT_LOG {
-            conn::log(
-                &c,
-                "SQLGetConnectAttrW",
-                &[
-                    attr.0 as usize,
-                    value as usize,
-                    buf_len as usize,
-                    out_len as usize,
-                ],
-                r,
-            );
+            conn::log(&c, "SQLGetConnectAttrW", &[attr.0 as usize, value as usize, buf_len as usize, out_len as usize], r);
         }
         r
     })
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn SQLSetStmtAttrW(
-    hstmt: SqlHStmt,
-    attr: StmtAttr,
-    value: SqlPointer,
-    len: SqlInteger,
-) -> SqlReturn {
+pub unsafe extern "C" fn SQLSetStmtAttrW(hstmt: SqlHStmt, attr: StmtAttr, value: SqlPointer, len: SqlInteger) -> SqlReturn {
     ffi!("SQLSetStmtAttrW", hstmt, {
         let s = get_stmt!(hstmt);
         let r = stmt::set_attr(&s, attr.0, value);
-        stmt::log(
-            &s,
-            "SQLSetStmtAttrW",
-            &[attr.0 as usize, value as usize, len as usize],
-            r,
-        )
+        stmt::log(&s, "SQLSetStmtAttrW", &[attr.0 as usize, value as usize, len as usize], r)
     })
 }
 
@@ -302,17 +247,7 @@ pub unsafe extern "C" fn SQLGetStmtAttrW(
     ffi!("SQLGetStmtAttrW", hstmt, {
         let s = get_stmt!(hstmt);
         let r = stmt::get_attr(&s, attr.0, value, buf_len, out_len);
-        stmt::log(
-            &s,
-            "SQLGetStmtAttrW",
-            &[
-                attr.0 as usize,
-                value as usize,
-                buf_len as usize,
-                out_len as usize,
-            ],
-            r,
-        )
+        stmt::log(&s, "SQLGetStmtAttrW", &[attr.0 as usize, value as usize, buf_len as usize, out_len as usize], r)
     })
 }
 
@@ -372,46 +307,23 @@ pub unsafe extern "C" fn SQLGetInfoW(
     ffi!("SQLGetInfoW", dbc, {
         let c = get_dbc!(dbc);
         let r = conn::get_info(&c, info.0, value, buf_len, out_len);
-        conn::log(
-            &c,
-            "SQLGetInfoW",
-            &[
-                info.0 as usize,
-                value as usize,
-                buf_len as usize,
-                out_len as usize,
-            ],
-            r,
-        )
+        conn::log(&c, "SQLGetInfoW", &[info.0 as usize, value as usize, buf_len as usize, out_len as usize], r)
     })
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn SQLGetFunctions(
-    dbc: SqlHDbc,
-    function: FunctionId,
-    supported: *mut SqlUSmallInt,
-) -> SqlReturn {
+pub unsafe extern "C" fn SQLGetFunctions(dbc: SqlHDbc, function: FunctionId, supported: *mut SqlUSmallInt) -> SqlReturn {
     ffi!("SQLGetFunctions", dbc, {
         let c = get_dbc!(dbc);
         let r = conn::get_functions(&c, function.0, supported);
-        conn::log(
-            &c,
-            "SQLGetFunctions",
-            &[function.0 as usize, supported as usize],
-            r,
-        )
+        conn::log(&c, "SQLGetFunctions", &[function.0 as usize, supported as usize], r)
     })
 }
 
 // ------------------------------------------------------------------ prepare / execute
 
 #[no_mangle]
-pub unsafe extern "C" fn SQLPrepareW(
-    hstmt: SqlHStmt,
-    text: *const SqlWChar,
-    len: SqlInteger,
-) -> SqlReturn {
+pub unsafe extern "C" fn SQLPrepareW(hstmt: SqlHStmt, text: *const SqlWChar, len: SqlInteger) -> SqlReturn {
     ffi!("SQLPrepareW", hstmt, {
         let s = get_stmt!(hstmt);
         stmt::prepare(&s, text, len)
@@ -427,11 +339,7 @@ pub unsafe extern "C" fn SQLExecute(hstmt: SqlHStmt) -> SqlReturn {
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn SQLExecDirectW(
-    hstmt: SqlHStmt,
-    text: *const SqlWChar,
-    len: SqlInteger,
-) -> SqlReturn {
+pub unsafe extern "C" fn SQLExecDirectW(hstmt: SqlHStmt, text: *const SqlWChar, len: SqlInteger) -> SqlReturn {
     ffi!("SQLExecDirectW", hstmt, {
         let s = get_stmt!(hstmt);
         stmt::exec_direct(&s, text, len)
@@ -453,30 +361,8 @@ pub unsafe extern "C" fn SQLBindParameter(
 ) -> SqlReturn {
     ffi!("SQLBindParameter", hstmt, {
         let s = get_stmt!(hstmt);
-        let r = stmt::bind_parameter(
-            &s,
-            number,
-            io_type.0,
-            value_type.0,
-            param_type.0,
-            column_size,
-            decimal_digits,
-            value,
-            buf_len,
-            ind,
-        );
-        stmt::log(
-            &s,
-            "SQLBindParameter",
-            &[
-                number as usize,
-                value_type.0 as usize,
-                value as usize,
-                buf_len as usize,
-                ind as usize,
-            ],
-            r,
-        )
+        let r = stmt::bind_parameter(&s, number, io_type.0, value_type.0, param_type.0, column_size, decimal_digits, value, buf_len, ind);
+        stmt::log(&s, "SQLBindParameter", &[number as usize, value_type.0 as usize, value as usize, buf_len as usize, ind as usize], r)
     })
 }
 
@@ -529,10 +415,7 @@ pub unsafe extern "C" fn SQLCancelHandle(handle_type: HandleType, handle: SqlHan
                 conn::log(&c, "SQLCancelHandle", &[2], r)
             }
             (_, Some(o)) => {
-                handles::diag_of(&o).post(DiagRec::new(
-                    "HY092",
-                    "Invalid attribute/option identifier: handle type",
-                ));
+                handles::diag_of(&o).post(DiagRec::new("HY092", "Invalid attribute/option identifier: handle type"));
                 SqlReturn::SQL_ERROR
             }
             _ => INVALID,
@@ -541,11 +424,7 @@ pub unsafe extern "C" fn SQLCancelHandle(handle_type: HandleType, handle: SqlHan
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn SQLEndTran(
-    handle_type: HandleType,
-    handle: SqlHandle,
-    completion: CompletionType,
-) -> SqlReturn {
+pub unsafe extern "C" fn SQLEndTran(handle_type: HandleType, handle: SqlHandle, completion: CompletionType) -> SqlReturn {
     ffi!("SQLEndTran", handle, {
         match (handle_type, handles::lookup(handle)) {
             (HandleType::SQL_HANDLE_DBC, Some(Obj::Dbc(c))) => conn::end_tran_dbc(&c, completion.0),
@@ -579,17 +458,7 @@ pub unsafe extern "C" fn SQLDescribeColW(
 ) -> SqlReturn {
     ffi!("SQLDescribeColW", hstmt, {
         let s = get_stmt!(hstmt);
-        stmt::describe_col(
-            &s,
-            col,
-            name,
-            name_max,
-            name_len,
-            data_type as *mut i16,
-            size,
-            digits,
-            nullable as *mut i16,
-        )
+        stmt::describe_col(&s, col, name, name_max, name_len, data_type as *mut i16, size, digits, nullable as *mut i16)
     })
 }
 
@@ -605,26 +474,11 @@ pub unsafe extern "C" fn SQLColAttributeW(
 ) -> SqlReturn {
     ffi!("SQLColAttributeW", hstmt, {
         let s = get_stmt!(hstmt);
-        let r = stmt::col_attribute(
-            &s,
-            col,
-            field.0 as u16,
-            char_attr,
-            buf_len,
-            out_len,
-            num_attr,
-        );
+        let r = stmt::col_attribute(&s, col, field.0 as u16, char_attr, buf_len, out_len, num_attr);
         stmt::log(
             &s,
             "SQLColAttributeW",
-            &[
-                col as usize,
-                field.0 as usize,
-                char_attr as usize,
-                buf_len as usize,
-                out_len as usize,
-                num_attr as usize,
-            ],
+            &[col as usize, field.0 as usize, char_attr as usize, buf_len as usize, out_len as usize, num_attr as usize],
             r,
         )
     })
@@ -642,18 +496,7 @@ pub unsafe extern "C" fn SQLBindCol(
     ffi!("SQLBindCol", hstmt, {
         let s = get_stmt!(hstmt);
         let r = stmt::bind_col(&s, col, target_type.0, target, buf_len, ind);
-        stmt::log(
-            &s,
-            "SQLBindCol",
-            &[
-                col as usize,
-                target_type.0 as usize,
-                target as usize,
-                buf_len as usize,
-                ind as usize,
-            ],
-            r,
-        )
+        stmt::log(&s, "SQLBindCol", &[col as usize, target_type.0 as usize, target as usize, buf_len as usize, ind as usize], r)
     })
 }
 
@@ -666,11 +509,7 @@ pub unsafe extern "C" fn SQLFetch(hstmt: SqlHStmt) -> SqlReturn {
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn SQLFetchScroll(
-    hstmt: SqlHStmt,
-    orientation: FetchOrientation,
-    offset: SqlLen,
-) -> SqlReturn {
+pub unsafe extern "C" fn SQLFetchScroll(hstmt: SqlHStmt, orientation: FetchOrientation, offset: SqlLen) -> SqlReturn {
     ffi!("SQLFetchScroll", hstmt, {
         let s = get_stmt!(hstmt);
         stmt::fetch_scroll(&s, "SQLFetchScroll", orientation.0, offset)
@@ -745,14 +584,8 @@ pub unsafe extern "C" fn SQLTablesW(
             kind_len as usize,
         ];
         // SAFETY: catalog arguments are null or valid strings of the given length / SQL_NTS.
-        let (a, b, c, d) = unsafe {
-            (
-                stmt::arg(cat, cat_len),
-                stmt::arg(schema, schema_len),
-                stmt::arg(table, table_len),
-                stmt::arg(kind, kind_len),
-            )
-        };
+        let (a, b, c, d) =
+            unsafe { (stmt::arg(cat, cat_len), stmt::arg(schema, schema_len), stmt::arg(table, table_len), stmt::arg(kind, kind_len)) };
         stmt::tables(&s, args, a, b, c, d)
     })
 }
@@ -799,14 +632,7 @@ pub unsafe extern "C" fn SQLPrimaryKeysW(
 ) -> SqlReturn {
     ffi!("SQLPrimaryKeysW", hstmt, {
         let s = get_stmt!(hstmt);
-        let args = vec![
-            cat as usize,
-            cat_len as usize,
-            schema as usize,
-            schema_len as usize,
-            table as usize,
-            table_len as usize,
-        ];
+        let args = vec![cat as usize, cat_len as usize, schema as usize, schema_len as usize, table as usize, table_len as usize];
         // SAFETY: as in SQLTablesW.
         let t = unsafe { stmt::arg(table, table_len) };
         stmt::primary_keys(&s, args, t)
@@ -969,10 +795,7 @@ pub unsafe extern "C" fn SQLGetDiagFieldW(
             4 => d.state.clone(),
             6 => d.msg.clone(),
             8 | 9 => {
-                if d.state.starts_with("IM")
-                    || d.state.starts_with("HY") && field.0 == 9
-                    || d.state.starts_with("01S")
-                {
+                if d.state.starts_with("IM") || d.state.starts_with("HY") && field.0 == 9 || d.state.starts_with("01S") {
                     "ODBC 3.0".into()
                 } else {
                     "ISO 9075".into()

@@ -30,9 +30,7 @@ impl Faults {
     /// Parses a `Fault=` value: names separated by `,`, `+`, `|`, `;` or spaces, case-insensitive.
     pub fn parse(v: &str) -> Result<Faults, String> {
         let mut f = Faults::default();
-        for name in
-            v.split(|c: char| c == ',' || c == '+' || c == '|' || c == ';' || c.is_whitespace())
-        {
+        for name in v.split(|c: char| c == ',' || c == '+' || c == '|' || c == ';' || c.is_whitespace()) {
             let n = name.trim();
             if n.is_empty() {
                 continue;

@@ -217,8 +217,7 @@ pub enum Obj {
     Desc(Arc<Desc>),
 }
 
-static REGISTRY: LazyLock<Mutex<HashMap<usize, Obj>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+static REGISTRY: LazyLock<Mutex<HashMap<usize, Obj>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 pub fn register(o: Obj) -> usize {
     let key = match &o {
@@ -272,10 +271,7 @@ pub fn diag_of(o: &Obj) -> &DiagList {
 }
 
 pub fn new_env() -> usize {
-    register(Obj::Env(Arc::new(Env {
-        diag: DiagList::default(),
-        odbc_version: AtomicU32::new(3),
-    })))
+    register(Obj::Env(Arc::new(Env { diag: DiagList::default(), odbc_version: AtomicU32::new(3) })))
 }
 
 pub fn new_conn(env: Arc<Env>) -> usize {
@@ -297,19 +293,11 @@ pub fn new_conn(env: Arc<Env>) -> usize {
 }
 
 pub fn new_stmt(conn: Arc<Conn>) -> usize {
-    let attrs = StmtAttrs {
-        async_enable: lock(&conn.attrs).stmt_async_default,
-        ..Default::default()
-    };
+    let attrs = StmtAttrs { async_enable: lock(&conn.attrs).stmt_async_default, ..Default::default() };
     let s = Arc::new(Stmt {
         conn,
         diag: DiagList::default(),
-        inner: Mutex::new(StmtInner {
-            cursor: -1,
-            row_count: -1,
-            attrs,
-            ..Default::default()
-        }),
+        inner: Mutex::new(StmtInner { cursor: -1, row_count: -1, attrs, ..Default::default() }),
         notify: Arc::new(Notify::default()),
         op: Mutex::new(None),
         cancel: Arc::new(AtomicBool::new(false)),
@@ -318,10 +306,7 @@ pub fn new_stmt(conn: Arc<Conn>) -> usize {
     let id = register(Obj::Stmt(s.clone()));
     let mut d = [0usize; 4];
     for slot in d.iter_mut() {
-        *slot = register(Obj::Desc(Arc::new(Desc {
-            stmt: id,
-            diag: DiagList::default(),
-        })));
+        *slot = register(Obj::Desc(Arc::new(Desc { stmt: id, diag: DiagList::default() })));
     }
     *lock(&s.descs) = d;
     id

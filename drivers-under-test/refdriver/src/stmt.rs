@@ -62,10 +62,7 @@ fn read_params(s: &Stmt, count: usize) -> Result<Result<Vec<Value>, Vec<u16>>, D
     let mut dae = Vec::new();
     for n in 1..=count as u16 {
         let Some(b) = params.get(&n) else {
-            return Err(DiagRec::new(
-                "07002",
-                format!("COUNT field incorrect: parameter {n} is not bound"),
-            ));
+            return Err(DiagRec::new("07002", format!("COUNT field incorrect: parameter {n} is not bound")));
         };
         // SAFETY: ODBC deferred buffers: the application keeps bound buffers valid until execute.
         match unsafe { convert::read_param(b) }? {
@@ -100,10 +97,7 @@ fn exec_work(s: Arc<Stmt>, sql: String, params: Vec<Value>) -> Completion {
             drop(g);
             s.diag.set_header(0, n);
             if n == 0 && is_searched_change(&sql) {
-                Completion {
-                    ret: NO_DATA,
-                    diags: vec![],
-                }
+                Completion { ret: NO_DATA, diags: vec![] }
             } else {
                 Completion::ok()
             }
@@ -122,18 +116,9 @@ fn start_exec(s: &Arc<Stmt>, sql: String, param_count: usize, async_on: bool) ->
         }
         Ok(Err(dae)) => {
             if async_on {
-                return Start::Done(err(
-                    s,
-                    "HYC00",
-                    "Data-at-execution parameters are not supported in asynchronous mode",
-                ));
+                return Start::Done(err(s, "HYC00", "Data-at-execution parameters are not supported in asynchronous mode"));
             }
-            lock(&s.inner).dae = Some(DaeState {
-                sql,
-                pending: dae,
-                current: None,
-                data: Default::default(),
-            });
+            lock(&s.inner).dae = Some(DaeState { sql, pending: dae, current: None, data: Default::default() });
             Start::Done(NEED_DATA)
         }
         Ok(Ok(vals)) => {
@@ -208,11 +193,7 @@ pub fn execute(s: &Arc<Stmt>) -> SqlReturn {
         c,
         || {
             let Some(p) = lock(&s.inner).prepared.clone() else {
-                return Start::Done(err(
-                    s,
-                    "HY010",
-                    "Function sequence error: statement not prepared",
-                ));
+                return Start::Done(err(s, "HY010", "Function sequence error: statement not prepared"));
             };
             start_exec(s, p.sql, p.param_count, async_on)
         },
@@ -248,33 +229,15 @@ fn need_result(s: &Stmt) -> Option<SqlReturn> {
     }
 }
 
-pub fn fetch_scroll(
-    s: &Arc<Stmt>,
-    func: &'static str,
-    orientation: i16,
-    offset: isize,
-) -> SqlReturn {
-    let args = if func == "SQLFetch" {
-        vec![]
-    } else {
-        vec![orientation as usize, offset as usize]
-    };
-    cheap_op(
-        s,
-        func,
-        args,
-        || need_result(s),
-        || do_fetch(s, orientation, offset),
-    )
+pub fn fetch_scroll(s: &Arc<Stmt>, func: &'static str, orientation: i16, offset: isize) -> SqlReturn {
+    let args = if func == "SQLFetch" { vec![] } else { vec![orientation as usize, offset as usize] };
+    cheap_op(s, func, args, || need_result(s), || do_fetch(s, orientation, offset))
 }
 
 fn do_fetch(s: &Stmt, orientation: i16, offset: isize) -> SqlReturn {
     let mut g = lock(&s.inner);
     let cursor_type = g.attrs.cursor_type;
-    let (rows_fetched, row_status) = (
-        g.attrs.rows_fetched_ptr as *mut usize,
-        g.attrs.row_status_ptr as *mut u16,
-    );
+    let (rows_fetched, row_status) = (g.attrs.rows_fetched_ptr as *mut usize, g.attrs.row_status_ptr as *mut u16);
     let Some(rs) = g.result.as_ref() else {
         drop(g);
         return err(s, "24000", "Invalid cursor state");
@@ -368,21 +331,8 @@ fn do_fetch(s: &Stmt, orientation: i16, offset: isize) -> SqlReturn {
     ret
 }
 
-pub fn get_data(
-    s: &Arc<Stmt>,
-    col: u16,
-    c_type: i16,
-    target: *mut c_void,
-    buf_len: isize,
-    ind: *mut isize,
-) -> SqlReturn {
-    let args = vec![
-        col as usize,
-        c_type as usize,
-        target as usize,
-        buf_len as usize,
-        ind as usize,
-    ];
+pub fn get_data(s: &Arc<Stmt>, col: u16, c_type: i16, target: *mut c_void, buf_len: isize, ind: *mut isize) -> SqlReturn {
+    let args = vec![col as usize, c_type as usize, target as usize, buf_len as usize, ind as usize];
     cheap_op(
         s,
         "SQLGetData",
@@ -395,11 +345,7 @@ pub fn get_data(
             };
             if g.cursor < 0 || g.cursor >= rs.rows.len() as isize {
                 drop(g);
-                return Some(err(
-                    s,
-                    "24000",
-                    "Invalid cursor state: not positioned on a row",
-                ));
+                return Some(err(s, "24000", "Invalid cursor state: not positioned on a row"));
             }
             if col == 0 || col as usize > rs.cols.len() {
                 drop(g);
@@ -411,14 +357,7 @@ pub fn get_data(
     )
 }
 
-fn do_get_data(
-    s: &Stmt,
-    col: u16,
-    c_type: i16,
-    target: *mut c_void,
-    buf_len: isize,
-    ind: *mut isize,
-) -> SqlReturn {
+fn do_get_data(s: &Stmt, col: u16, c_type: i16, target: *mut c_void, buf_len: isize, ind: *mut isize) -> SqlReturn {
     let mut g = lock(&s.inner);
     let Some(rs) = g.result.as_ref() else {
         drop(g);
@@ -429,25 +368,10 @@ fn do_get_data(
     let sql_type = rs.cols[i].sql_type;
     let mut st = match g.getdata {
         Some(st) if st.col == col => st,
-        _ => crate::handles::GetDataState {
-            col,
-            offset: 0,
-            done: false,
-        },
+        _ => crate::handles::GetDataState { col, offset: 0, done: false },
     };
     // SAFETY: the application passes a buffer of buf_len bytes and a valid indicator.
-    let r = unsafe {
-        convert::write_value(
-            &v,
-            sql_type,
-            c_type,
-            target,
-            buf_len,
-            ind,
-            &mut st.offset,
-            &mut st.done,
-        )
-    };
+    let r = unsafe { convert::write_value(&v, sql_type, c_type, target, buf_len, ind, &mut st.offset, &mut st.done) };
     g.getdata = Some(st);
     drop(g);
     match r {
@@ -515,14 +439,8 @@ pub fn describe_col(
         "SQLDescribeColW",
         args,
         || match columns(s) {
-            None => Some(err(
-                s,
-                "07005",
-                "Prepared statement not a cursor-specification",
-            )),
-            Some(c) if col == 0 || col as usize > c.len() => {
-                Some(err(s, "07009", "Invalid descriptor index"))
-            }
+            None => Some(err(s, "07005", "Prepared statement not a cursor-specification")),
+            Some(c) if col == 0 || col as usize > c.len() => Some(err(s, "07009", "Invalid descriptor index")),
             _ => None,
         },
         || {
@@ -541,8 +459,7 @@ pub fn describe_col(
                 put(nullable, c.nullable);
             }
             if w.truncated {
-                s.diag
-                    .post(DiagRec::new("01004", "String data, right truncated"));
+                s.diag.post(DiagRec::new("01004", "String data, right truncated"));
                 SWI
             } else {
                 SUCCESS
@@ -610,77 +527,32 @@ pub fn tables(
     kind: Option<String>,
 ) -> SqlReturn {
     catalog(s, "SQLTablesW", args, move |s| {
-        engine::cat_tables(
-            &s.conn,
-            cat.as_deref(),
-            schema.as_deref(),
-            table.as_deref(),
-            kind.as_deref(),
-        )
+        engine::cat_tables(&s.conn, cat.as_deref(), schema.as_deref(), table.as_deref(), kind.as_deref())
     })
 }
 
-pub fn columns_cat(
-    s: &Arc<Stmt>,
-    args: Vec<usize>,
-    table: Option<String>,
-    column: Option<String>,
-) -> SqlReturn {
-    catalog(s, "SQLColumnsW", args, move |s| {
-        engine::cat_columns(&s.conn, table.as_deref(), column.as_deref())
-    })
+pub fn columns_cat(s: &Arc<Stmt>, args: Vec<usize>, table: Option<String>, column: Option<String>) -> SqlReturn {
+    catalog(s, "SQLColumnsW", args, move |s| engine::cat_columns(&s.conn, table.as_deref(), column.as_deref()))
 }
 
 pub fn primary_keys(s: &Arc<Stmt>, args: Vec<usize>, table: Option<String>) -> SqlReturn {
     let Some(t) = table else {
         s.diag.clear();
-        return log(
-            s,
-            "SQLPrimaryKeysW",
-            &args,
-            err(
-                s,
-                "HY009",
-                "Invalid use of null pointer: table name required",
-            ),
-        );
+        return log(s, "SQLPrimaryKeysW", &args, err(s, "HY009", "Invalid use of null pointer: table name required"));
     };
-    catalog(s, "SQLPrimaryKeysW", args, move |s| {
-        engine::cat_primary_keys(&s.conn, &t)
-    })
+    catalog(s, "SQLPrimaryKeysW", args, move |s| engine::cat_primary_keys(&s.conn, &t))
 }
 
-pub fn special_columns(
-    s: &Arc<Stmt>,
-    args: Vec<usize>,
-    identifier: u16,
-    table: Option<String>,
-) -> SqlReturn {
+pub fn special_columns(s: &Arc<Stmt>, args: Vec<usize>, identifier: u16, table: Option<String>) -> SqlReturn {
     let Some(t) = table else {
         s.diag.clear();
-        return log(
-            s,
-            "SQLSpecialColumnsW",
-            &args,
-            err(
-                s,
-                "HY009",
-                "Invalid use of null pointer: table name required",
-            ),
-        );
+        return log(s, "SQLSpecialColumnsW", &args, err(s, "HY009", "Invalid use of null pointer: table name required"));
     };
     if identifier != 1 && identifier != 2 {
         s.diag.clear();
-        return log(
-            s,
-            "SQLSpecialColumnsW",
-            &args,
-            err(s, "HY097", "Column type out of range"),
-        );
+        return log(s, "SQLSpecialColumnsW", &args, err(s, "HY097", "Column type out of range"));
     }
-    catalog(s, "SQLSpecialColumnsW", args, move |s| {
-        engine::cat_special_columns(&s.conn, identifier, &t)
-    })
+    catalog(s, "SQLSpecialColumnsW", args, move |s| engine::cat_special_columns(&s.conn, identifier, &t))
 }
 
 // ---------------------------------------------------------------- synchronous functions
@@ -705,62 +577,29 @@ pub fn bind_parameter(
     if io_type != 1 {
         return err(s, "HYC00", "Only SQL_PARAM_INPUT parameters are supported");
     }
-    lock(&s.inner).params.insert(
-        number,
-        ParamBinding {
-            io_type,
-            c_type,
-            sql_type,
-            column_size,
-            digits,
-            value: value as usize,
-            buf_len,
-            ind: ind as usize,
-        },
-    );
+    lock(&s.inner)
+        .params
+        .insert(number, ParamBinding { io_type, c_type, sql_type, column_size, digits, value: value as usize, buf_len, ind: ind as usize });
     SUCCESS
 }
 
-pub fn bind_col(
-    s: &Stmt,
-    col: u16,
-    c_type: i16,
-    target: *mut c_void,
-    buf_len: isize,
-    ind: *mut isize,
-) -> SqlReturn {
+pub fn bind_col(s: &Stmt, col: u16, c_type: i16, target: *mut c_void, buf_len: isize, ind: *mut isize) -> SqlReturn {
     s.diag.clear();
     if col == 0 {
-        return err(
-            s,
-            "07009",
-            "Invalid descriptor index: bookmarks are not supported",
-        );
+        return err(s, "07009", "Invalid descriptor index: bookmarks are not supported");
     }
     let mut g = lock(&s.inner);
     if target.is_null() && ind.is_null() {
         g.cols.remove(&col);
     } else {
-        g.cols.insert(
-            col,
-            ColBinding {
-                c_type,
-                target: target as usize,
-                buf_len,
-                ind: ind as usize,
-            },
-        );
+        g.cols.insert(col, ColBinding { c_type, target: target as usize, buf_len, ind: ind as usize });
     }
     SUCCESS
 }
 
 pub fn num_params(s: &Stmt, out: *mut i16) -> SqlReturn {
     s.diag.clear();
-    let n = lock(&s.inner)
-        .prepared
-        .as_ref()
-        .map(|p| p.param_count)
-        .unwrap_or(0);
+    let n = lock(&s.inner).prepared.as_ref().map(|p| p.param_count).unwrap_or(0);
     // SAFETY: app-provided output pointer.
     unsafe { put(out, n as i16) };
     SUCCESS
@@ -818,11 +657,7 @@ pub fn param_data(s: &Arc<Stmt>, value_out: *mut *mut c_void) -> SqlReturn {
     let mut g = lock(&s.inner);
     let Some(dae) = g.dae.as_mut() else {
         drop(g);
-        return err(
-            s,
-            "HY010",
-            "Function sequence error: no data-at-execution parameter pending",
-        );
+        return err(s, "HY010", "Function sequence error: no data-at-execution parameter pending");
     };
     if let Some(cur) = dae.current.take() {
         dae.data.entry(cur).or_insert_with(|| Some(Vec::new()));
@@ -867,11 +702,7 @@ pub fn put_data(s: &Stmt, data: *mut c_void, len: isize) -> SqlReturn {
     let mut g = lock(&s.inner);
     let Some(cur) = g.dae.as_ref().and_then(|d| d.current) else {
         drop(g);
-        return err(
-            s,
-            "HY010",
-            "Function sequence error: SQLParamData must precede SQLPutData",
-        );
+        return err(s, "HY010", "Function sequence error: SQLParamData must precede SQLPutData");
     };
     let c_type = g.params.get(&cur).map(|b| b.c_type).unwrap_or(1);
     let bytes: Option<Vec<u8>> = if len == convert::SQL_NULL_DATA {
@@ -931,13 +762,7 @@ pub fn col_attribute(
     }
     let c = &cols[col as usize - 1];
     let is_char = c.sql_type == engine::sqlt::WVARCHAR;
-    let is_num = matches!(
-        c.sql_type,
-        engine::sqlt::BIGINT
-            | engine::sqlt::INTEGER
-            | engine::sqlt::SMALLINT
-            | engine::sqlt::DOUBLE
-    );
+    let is_num = matches!(c.sql_type, engine::sqlt::BIGINT | engine::sqlt::INTEGER | engine::sqlt::SMALLINT | engine::sqlt::DOUBLE);
     let text: Option<String> = match field {
         1 | 1011 | 18 | 22 => Some(c.name.clone()),
         14 | 29 => Some(c.type_name.clone()),
@@ -962,8 +787,7 @@ pub fn col_attribute(
         // SAFETY: app-provided output pointer.
         unsafe { put(out_len, w.full as i16) };
         if w.truncated {
-            s.diag
-                .post(DiagRec::new("01004", "String data, right truncated"));
+            s.diag.post(DiagRec::new("01004", "String data, right truncated"));
             return SWI;
         }
         return SUCCESS;
@@ -1078,11 +902,7 @@ pub fn set_attr(s: &Stmt, attr: i32, value: *mut c_void) -> SqlReturn {
         }
         10012 | 10013 => {
             drop(g);
-            return err(
-                s,
-                "HY017",
-                "Invalid use of an automatically allocated descriptor handle",
-            );
+            return err(s, "HY017", "Invalid use of an automatically allocated descriptor handle");
         }
         _ => {
             drop(g);
@@ -1097,13 +917,7 @@ pub fn set_attr(s: &Stmt, attr: i32, value: *mut c_void) -> SqlReturn {
     SUCCESS
 }
 
-pub fn get_attr(
-    s: &Stmt,
-    attr: i32,
-    value: *mut c_void,
-    _buf_len: i32,
-    out_len: *mut i32,
-) -> SqlReturn {
+pub fn get_attr(s: &Stmt, attr: i32, value: *mut c_void, _buf_len: i32, out_len: *mut i32) -> SqlReturn {
     s.diag.clear();
     let g = lock(&s.inner);
     let a = &g.attrs;

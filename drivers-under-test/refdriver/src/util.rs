@@ -19,9 +19,7 @@ pub fn thread_name() -> String {
     if let Some(n) = std::thread::current().name() {
         return n.to_string();
     }
-    std::fs::read_to_string("/proc/thread-self/comm")
-        .map(|s| s.trim_end().to_string())
-        .unwrap_or_default()
+    std::fs::read_to_string("/proc/thread-self/comm").map(|s| s.trim_end().to_string()).unwrap_or_default()
 }
 
 pub const SQL_NTS: i32 = -3;
@@ -100,10 +98,7 @@ pub unsafe fn write_wstr_chars(s: &str, buf: *mut u16, cap_chars: isize) -> Writ
     let w: Vec<u16> = s.encode_utf16().collect();
     let full = w.len();
     if buf.is_null() || cap_chars <= 0 {
-        return Written {
-            full,
-            truncated: !buf.is_null() && full > 0,
-        };
+        return Written { full, truncated: !buf.is_null() && full > 0 };
     }
     let room = (cap_chars as usize) - 1;
     let mut n = full.min(room);
@@ -116,10 +111,7 @@ pub unsafe fn write_wstr_chars(s: &str, buf: *mut u16, cap_chars: isize) -> Writ
         std::ptr::copy_nonoverlapping(w.as_ptr(), buf, n);
         buf.add(n).write_unaligned(0);
     }
-    Written {
-        full,
-        truncated: n < full,
-    }
+    Written { full, truncated: n < full }
 }
 
 /// Writes `s` as NUL-terminated UTF-16 into `buf` whose capacity is `cap_bytes` BYTES.
@@ -131,10 +123,7 @@ pub unsafe fn write_wstr_chars(s: &str, buf: *mut u16, cap_chars: isize) -> Writ
 pub unsafe fn write_wstr_bytes(s: &str, buf: *mut std::ffi::c_void, cap_bytes: isize) -> Written {
     // SAFETY: forwarded contract; capacity converted from bytes to whole characters.
     let w = unsafe { write_wstr_chars(s, buf as *mut u16, cap_bytes / 2) };
-    Written {
-        full: w.full * 2,
-        truncated: w.truncated,
-    }
+    Written { full: w.full * 2, truncated: w.truncated }
 }
 
 /// Writes raw bytes (no terminator) into `buf` of `cap` bytes; truncated if they don't fit.
@@ -144,18 +133,12 @@ pub unsafe fn write_wstr_bytes(s: &str, buf: *mut std::ffi::c_void, cap_bytes: i
 pub unsafe fn write_bytes(src: &[u8], buf: *mut std::ffi::c_void, cap: isize) -> Written {
     let full = src.len();
     if buf.is_null() || cap <= 0 {
-        return Written {
-            full,
-            truncated: full > 0 && !buf.is_null(),
-        };
+        return Written { full, truncated: full > 0 && !buf.is_null() };
     }
     let n = full.min(cap as usize);
     // SAFETY: n <= cap bytes writable per the caller's contract.
     unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), buf as *mut u8, n) };
-    Written {
-        full,
-        truncated: n < full,
-    }
+    Written { full, truncated: n < full }
 }
 
 /// Writes UTF-8 text NUL-terminated into `buf` of `cap` bytes (SQL_C_CHAR).
@@ -165,10 +148,7 @@ pub unsafe fn write_bytes(src: &[u8], buf: *mut std::ffi::c_void, cap: isize) ->
 pub unsafe fn write_cstr(src: &[u8], buf: *mut std::ffi::c_void, cap: isize) -> Written {
     let full = src.len();
     if buf.is_null() || cap <= 0 {
-        return Written {
-            full,
-            truncated: full > 0 && !buf.is_null(),
-        };
+        return Written { full, truncated: full > 0 && !buf.is_null() };
     }
     let n = full.min(cap as usize - 1);
     // SAFETY: n + 1 <= cap bytes writable per the caller's contract.
@@ -176,8 +156,5 @@ pub unsafe fn write_cstr(src: &[u8], buf: *mut std::ffi::c_void, cap: isize) -> 
         std::ptr::copy_nonoverlapping(src.as_ptr(), buf as *mut u8, n);
         (buf as *mut u8).add(n).write(0);
     }
-    Written {
-        full,
-        truncated: n < full,
-    }
+    Written { full, truncated: n < full }
 }

@@ -31,22 +31,13 @@ fn two_hundred_concurrent_async_statements_over_twenty_connections() {
                         notify_stmt(st, ctx);
                         let expect = (c * 1000 + i) as i64;
                         let sql = w(&format!("SELECT {c} * 1000 + {i}, sleep(2)"));
-                        S {
-                            st,
-                            probe,
-                            sql,
-                            stills: 0,
-                            done: None,
-                            expect,
-                        }
+                        S { st, probe, sql, stills: 0, done: None, expect }
                     })
                     .collect();
                 // Start all ten: each returns SQL_STILL_EXECUTING.
                 for s in stmts.iter_mut() {
                     // SAFETY: valid handle and string kept alive until completion.
-                    let r = s.probe.call(|| unsafe {
-                        (drv().SQLExecDirectW)(s.st.0, s.sql.as_ptr(), SQL_NTS)
-                    });
+                    let r = s.probe.call(|| unsafe { (drv().SQLExecDirectW)(s.st.0, s.sql.as_ptr(), SQL_NTS) });
                     assert_eq!(r, STILL);
                     s.stills = 1;
                 }
@@ -58,9 +49,7 @@ fn two_hundred_concurrent_async_statements_over_twenty_connections() {
                     for s in stmts.iter_mut().filter(|s| s.done.is_none()) {
                         if s.probe.recs().len() >= s.stills {
                             // SAFETY: same arguments as the first call.
-                            let r = s.probe.call(|| unsafe {
-                                (drv().SQLExecDirectW)(s.st.0, s.sql.as_ptr(), SQL_NTS)
-                            });
+                            let r = s.probe.call(|| unsafe { (drv().SQLExecDirectW)(s.st.0, s.sql.as_ptr(), SQL_NTS) });
                             if r == STILL {
                                 s.stills += 1;
                             } else {
@@ -82,29 +71,18 @@ fn two_hundred_concurrent_async_statements_over_twenty_connections() {
                     assert_eq!(recs.iter().filter(|r| r.f_last == 1).count(), 1);
                     assert!(recs.iter().all(|r| !r.during_call));
                     let rows = fetch_all(s.st);
-                    assert_eq!(
-                        rows,
-                        vec![vec![Some(s.expect.to_string()), Some("2".into())]]
-                    );
+                    assert_eq!(rows, vec![vec![Some(s.expect.to_string()), Some("2".into())]]);
                     free_stmt(s.st);
                 }
                 let log = event_log(dbc);
-                let cbs = log["events"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter(|e| e["kind"] == "callback")
-                    .count();
+                let cbs = log["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "callback").count();
                 assert_eq!(cbs, PER_CONN * 2);
                 disconnect(env, dbc);
                 PER_CONN
             })
         })
         .collect();
-    let total: usize = workers
-        .into_iter()
-        .map(|h| h.join().expect("connection thread"))
-        .sum();
+    let total: usize = workers.into_iter().map(|h| h.join().expect("connection thread")).sum();
     assert_eq!(total, 200);
     eprintln!("200 async statements in {:?}", t0.elapsed());
 }

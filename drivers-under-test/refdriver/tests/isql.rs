@@ -7,9 +7,7 @@ use std::process::{Command, Stdio};
 
 #[test]
 fn isql_session_through_unixodbc() {
-    let isql = ["/usr/bin/isql", "/usr/local/bin/isql"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists());
+    let isql = ["/usr/bin/isql", "/usr/local/bin/isql"].into_iter().find(|p| std::path::Path::new(p).exists());
     let Some(isql) = isql else {
         println!("SKIPPED: isql not installed (apt-get install unixodbc)");
         eprintln!("SKIPPED: isql not installed (apt-get install unixodbc)");
@@ -20,19 +18,8 @@ fn isql_session_through_unixodbc() {
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("test.db");
     let _ = std::fs::remove_file(&db);
-    std::fs::write(
-        dir.join("odbcinst.ini"),
-        format!(
-            "[RefDriver]\nDescription=odbc-refdriver\nDriver={}\n",
-            so.display()
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("odbc.ini"),
-        format!("[refdsn]\nDriver=RefDriver\nDatabase={}\n", db.display()),
-    )
-    .unwrap();
+    std::fs::write(dir.join("odbcinst.ini"), format!("[RefDriver]\nDescription=odbc-refdriver\nDriver={}\n", so.display())).unwrap();
+    std::fs::write(dir.join("odbc.ini"), format!("[refdsn]\nDriver=RefDriver\nDatabase={}\n", db.display())).unwrap();
     let session = "CREATE TABLE people(id INTEGER PRIMARY KEY, name TEXT, score REAL)\n\
                    INSERT INTO people VALUES(1, 'alice', 1.5)\n\
                    INSERT INTO people VALUES(2, 'bob', NULL)\n\
@@ -47,38 +34,18 @@ fn isql_session_through_unixodbc() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn isql");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(session.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(session.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "isql failed: {stdout}\n{stderr}");
-    let lines: Vec<&str> = stdout
-        .lines()
-        .map(|l| l.trim())
-        .filter(|l| !l.is_empty())
-        .collect();
-    assert!(
-        lines.contains(&"2|bob|"),
-        "row 2 missing: {stdout}\n{stderr}"
-    );
-    assert!(
-        lines.contains(&"3|carol|42.0") || lines.contains(&"3|carol|42"),
-        "row 3 missing: {stdout}"
-    );
-    assert!(
-        !lines.iter().any(|l| l.starts_with("1|")),
-        "WHERE was applied: {stdout}"
-    );
+    let lines: Vec<&str> = stdout.lines().map(|l| l.trim()).filter(|l| !l.is_empty()).collect();
+    assert!(lines.contains(&"2|bob|"), "row 2 missing: {stdout}\n{stderr}");
+    assert!(lines.contains(&"3|carol|42.0") || lines.contains(&"3|carol|42"), "row 3 missing: {stdout}");
+    assert!(!lines.iter().any(|l| l.starts_with("1|")), "WHERE was applied: {stdout}");
     // The data really is in the SQLite file.
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let n: i64 = conn
-        .query_row("SELECT count(*) FROM people", [], |r| r.get(0))
-        .unwrap();
+    let n: i64 = conn.query_row("SELECT count(*) FROM people", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 3);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -13,21 +13,12 @@ use std::path::PathBuf;
 pub fn cdylib_path(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     let deps = exe.parent().expect("test binary has a parent dir");
-    let profile = if deps.file_name().is_some_and(|n| n == "deps") {
-        deps.parent().expect("profile dir")
-    } else {
-        deps
-    };
+    let profile = if deps.file_name().is_some_and(|n| n == "deps") { deps.parent().expect("profile dir") } else { deps };
     let file = format!("lib{name}.so");
     let candidates = [profile.join(&file), profile.join("deps").join(&file)];
     let newest = candidates
         .iter()
-        .filter_map(|p| {
-            std::fs::metadata(p)
-                .and_then(|m| m.modified())
-                .ok()
-                .map(|t| (t, p.clone()))
-        })
+        .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok().map(|t| (t, p.clone())))
         .max_by_key(|(t, _)| *t)
         .map(|(_, p)| p);
     match newest {

@@ -60,9 +60,8 @@ pub struct Driver {
 macro_rules! sym {
     ($lib:expr, $name:ident) => {{
         // SAFETY: the symbol is declared with the matching odbc_dm_abi::fns type.
-        let s: libloading::Symbol<fns::$name> =
-            unsafe { $lib.get(concat!(stringify!($name), "\0").as_bytes()) }
-                .unwrap_or_else(|e| panic!("symbol {} missing: {e}", stringify!($name)));
+        let s: libloading::Symbol<fns::$name> = unsafe { $lib.get(concat!(stringify!($name), "\0").as_bytes()) }
+            .unwrap_or_else(|e| panic!("symbol {} missing: {e}", stringify!($name)));
         *s
     }};
 }
@@ -150,8 +149,7 @@ pub struct Probe {
     pub in_call: AtomicBool,
 }
 
-static PROBES: LazyLock<Mutex<HashMap<usize, Arc<Probe>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+static PROBES: LazyLock<Mutex<HashMap<usize, Arc<Probe>>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 /// Callbacks whose context matched no probe (e.g. the WrongContext fault).
 pub static STRAYS: LazyLock<Mutex<Vec<CbRec>>> = LazyLock::new(|| Mutex::new(Vec::new()));
 static NEXT_CTX: AtomicUsize = AtomicUsize::new(0x5EED_0000);
@@ -162,9 +160,7 @@ pub unsafe extern "C" fn test_callback(ctx: SqlPointer, f_last: Bool) -> SqlRetu
     let ctx = ctx as usize;
     let probe = PROBES.lock().unwrap().get(&ctx).cloned();
     let at = Instant::now();
-    let overlapped = probe
-        .as_ref()
-        .is_some_and(|p| p.in_call.load(Ordering::SeqCst));
+    let overlapped = probe.as_ref().is_some_and(|p| p.in_call.load(Ordering::SeqCst));
     let mut during = overlapped;
     if let Some(p) = &probe {
         let end = Instant::now() + Duration::from_millis(200);
@@ -173,14 +169,7 @@ pub unsafe extern "C" fn test_callback(ctx: SqlPointer, f_last: Bool) -> SqlRetu
             during = p.in_call.load(Ordering::SeqCst);
         }
     }
-    let rec = CbRec {
-        ctx,
-        f_last,
-        tid: gettid(),
-        at,
-        during_call: during,
-        overlapped,
-    };
+    let rec = CbRec { ctx, f_last, tid: gettid(), at, during_call: during, overlapped };
     match probe {
         Some(p) => {
             p.recs.lock().unwrap().push(rec);
@@ -246,18 +235,10 @@ pub fn alloc_env() -> H {
     let d = drv();
     let mut env: SqlHandle = std::ptr::null_mut();
     // SAFETY: valid out pointer.
-    let r =
-        unsafe { (d.SQLAllocHandle)(HandleType::SQL_HANDLE_ENV, std::ptr::null_mut(), &mut env) };
+    let r = unsafe { (d.SQLAllocHandle)(HandleType::SQL_HANDLE_ENV, std::ptr::null_mut(), &mut env) };
     assert_eq!(r, SqlReturn::SQL_SUCCESS);
     // SAFETY: env handle just allocated.
-    let r = unsafe {
-        (d.SQLSetEnvAttr)(
-            env,
-            EnvAttr::SQL_ATTR_ODBC_VERSION,
-            SQL_OV_ODBC3_80 as usize as SqlPointer,
-            0,
-        )
-    };
+    let r = unsafe { (d.SQLSetEnvAttr)(env, EnvAttr::SQL_ATTR_ODBC_VERSION, SQL_OV_ODBC3_80 as usize as SqlPointer, 0) };
     assert_eq!(r, SqlReturn::SQL_SUCCESS);
     H(env)
 }
@@ -288,11 +269,7 @@ pub fn connect(conn_str: &str) -> (H, H) {
             DriverCompletion::SQL_DRIVER_NOPROMPT,
         )
     };
-    assert!(
-        r.is_success(),
-        "connect failed: {r:?} {:?}",
-        diags(HandleType::SQL_HANDLE_DBC, dbc)
-    );
+    assert!(r.is_success(), "connect failed: {r:?} {:?}", diags(HandleType::SQL_HANDLE_DBC, dbc));
     (env, dbc)
 }
 
@@ -301,14 +278,8 @@ pub fn disconnect(env: H, dbc: H) {
     // SAFETY: valid handles owned by the test.
     unsafe {
         assert!((d.SQLDisconnect)(dbc.0).is_success());
-        assert_eq!(
-            (d.SQLFreeHandle)(HandleType::SQL_HANDLE_DBC, dbc.0),
-            SqlReturn::SQL_SUCCESS
-        );
-        assert_eq!(
-            (d.SQLFreeHandle)(HandleType::SQL_HANDLE_ENV, env.0),
-            SqlReturn::SQL_SUCCESS
-        );
+        assert_eq!((d.SQLFreeHandle)(HandleType::SQL_HANDLE_DBC, dbc.0), SqlReturn::SQL_SUCCESS);
+        assert_eq!((d.SQLFreeHandle)(HandleType::SQL_HANDLE_ENV, env.0), SqlReturn::SQL_SUCCESS);
     }
 }
 
@@ -316,21 +287,13 @@ pub fn alloc_stmt(dbc: H) -> H {
     let mut st: SqlHandle = std::ptr::null_mut();
     // SAFETY: valid dbc and out pointer.
     let r = unsafe { (drv().SQLAllocHandle)(HandleType::SQL_HANDLE_STMT, dbc.0, &mut st) };
-    assert_eq!(
-        r,
-        SqlReturn::SQL_SUCCESS,
-        "{:?}",
-        diags(HandleType::SQL_HANDLE_DBC, dbc)
-    );
+    assert_eq!(r, SqlReturn::SQL_SUCCESS, "{:?}", diags(HandleType::SQL_HANDLE_DBC, dbc));
     H(st)
 }
 
 pub fn free_stmt(st: H) {
     // SAFETY: valid statement handle.
-    assert_eq!(
-        unsafe { (drv().SQLFreeHandle)(HandleType::SQL_HANDLE_STMT, st.0) },
-        SqlReturn::SQL_SUCCESS
-    );
+    assert_eq!(unsafe { (drv().SQLFreeHandle)(HandleType::SQL_HANDLE_STMT, st.0) }, SqlReturn::SQL_SUCCESS);
 }
 
 /// All diagnostic records (SQLSTATE, message) of a handle.
@@ -342,18 +305,8 @@ pub fn diags(ht: HandleType, h: H) -> Vec<(String, String)> {
         let mut msg = [0u16; 1024];
         let mut len = 0i16;
         // SAFETY: buffers sized as declared.
-        let r = unsafe {
-            (drv().SQLGetDiagRecW)(
-                ht,
-                h.0,
-                i,
-                state.as_mut_ptr(),
-                &mut native,
-                msg.as_mut_ptr(),
-                msg.len() as i16,
-                &mut len,
-            )
-        };
+        let r =
+            unsafe { (drv().SQLGetDiagRecW)(ht, h.0, i, state.as_mut_ptr(), &mut native, msg.as_mut_ptr(), msg.len() as i16, &mut len) };
         if !r.is_success() {
             break;
         }
@@ -365,10 +318,7 @@ pub fn diags(ht: HandleType, h: H) -> Vec<(String, String)> {
 }
 
 pub fn stmt_states(st: H) -> Vec<String> {
-    diags(HandleType::SQL_HANDLE_STMT, st)
-        .into_iter()
-        .map(|d| d.0)
-        .collect()
+    diags(HandleType::SQL_HANDLE_STMT, st).into_iter().map(|d| d.0).collect()
 }
 
 pub fn exec(st: H, sql: &str) -> SqlReturn {
@@ -379,11 +329,7 @@ pub fn exec(st: H, sql: &str) -> SqlReturn {
 
 pub fn exec_ok(st: H, sql: &str) {
     let r = exec(st, sql);
-    assert!(
-        r.is_success() || r == SqlReturn::SQL_NO_DATA,
-        "{sql}: {r:?} {:?}",
-        diags(HandleType::SQL_HANDLE_STMT, st)
-    );
+    assert!(r.is_success() || r == SqlReturn::SQL_NO_DATA, "{sql}: {r:?} {:?}", diags(HandleType::SQL_HANDLE_STMT, st));
 }
 
 /// Fetches every remaining row, each column via SQLGetData(SQL_C_WCHAR); None = NULL.
@@ -407,22 +353,9 @@ pub fn fetch_all(st: H) -> Vec<Vec<Option<String>>> {
             let mut buf = [0u16; 512];
             let mut ind: isize = 0;
             // SAFETY: buffer of 1024 bytes, indicator pointer.
-            let r = unsafe {
-                (d.SQLGetData)(
-                    st.0,
-                    c,
-                    CDataType::SQL_C_WCHAR,
-                    buf.as_mut_ptr() as SqlPointer,
-                    1024,
-                    &mut ind,
-                )
-            };
+            let r = unsafe { (d.SQLGetData)(st.0, c, CDataType::SQL_C_WCHAR, buf.as_mut_ptr() as SqlPointer, 1024, &mut ind) };
             assert!(r.is_success(), "getdata {r:?}");
-            row.push(if ind == -1 {
-                None
-            } else {
-                Some(String::from_utf16_lossy(&buf[..(ind as usize / 2)]))
-            });
+            row.push(if ind == -1 { None } else { Some(String::from_utf16_lossy(&buf[..(ind as usize / 2)])) });
         }
         rows.push(row);
     }
@@ -446,11 +379,7 @@ pub fn set_conn_attr(dbc: H, attr: i32, v: usize) {
 /// Turns on statement notification mode with the test callback and `ctx`.
 pub fn notify_stmt(st: H, ctx: usize) {
     set_stmt_attr(st, StmtAttr::SQL_ATTR_ASYNC_ENABLE, 1);
-    set_stmt_attr(
-        st,
-        StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CALLBACK,
-        cb_addr(),
-    );
+    set_stmt_attr(st, StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CALLBACK, cb_addr());
     set_stmt_attr(st, StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CONTEXT, ctx);
 }
 
@@ -462,44 +391,23 @@ pub fn event_log(dbc: H) -> serde_json::Value {
     let d = drv();
     let mut len = 0i32;
     // SAFETY: length query with a null buffer.
-    unsafe {
-        (d.SQLGetConnectAttrW)(
-            dbc.0,
-            ConnAttr(SQL_ATTR_REFDRIVER_EVENT_LOG),
-            std::ptr::null_mut(),
-            0,
-            &mut len,
-        )
-    };
+    unsafe { (d.SQLGetConnectAttrW)(dbc.0, ConnAttr(SQL_ATTR_REFDRIVER_EVENT_LOG), std::ptr::null_mut(), 0, &mut len) };
     let mut buf = vec![0u8; len as usize + 16];
     // SAFETY: buffer of buf.len() bytes.
     let r = unsafe {
-        (d.SQLGetConnectAttrW)(
-            dbc.0,
-            ConnAttr(SQL_ATTR_REFDRIVER_EVENT_LOG),
-            buf.as_mut_ptr() as SqlPointer,
-            buf.len() as i32,
-            &mut len,
-        )
+        (d.SQLGetConnectAttrW)(dbc.0, ConnAttr(SQL_ATTR_REFDRIVER_EVENT_LOG), buf.as_mut_ptr() as SqlPointer, buf.len() as i32, &mut len)
     };
     assert_eq!(r, SqlReturn::SQL_SUCCESS);
     serde_json::from_slice(&buf[..len as usize]).expect("event log is JSON")
 }
 
 /// Events of one function on one handle, in log order.
-pub fn events(
-    log: &serde_json::Value,
-    func: &str,
-    handle: H,
-    kind: &str,
-) -> Vec<serde_json::Value> {
+pub fn events(log: &serde_json::Value, func: &str, handle: H, kind: &str) -> Vec<serde_json::Value> {
     log["events"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| {
-            e["func"] == func && e["handle"].as_u64() == Some(handle.0 as u64) && e["kind"] == kind
-        })
+        .filter(|e| e["func"] == func && e["handle"].as_u64() == Some(handle.0 as u64) && e["kind"] == kind)
         .cloned()
         .collect()
 }
@@ -514,10 +422,7 @@ pub fn drive(probe: &Probe, mut call: impl FnMut() -> SqlReturn) -> (SqlReturn, 
     while r == STILL {
         stills += 1;
         let got = probe.wait_for(base + stills, Duration::from_secs(10));
-        assert!(
-            got >= base + stills,
-            "no callback for SQL_STILL_EXECUTING #{stills}"
-        );
+        assert!(got >= base + stills, "no callback for SQL_STILL_EXECUTING #{stills}");
         r = probe.call(&mut call);
     }
     (r, stills)
