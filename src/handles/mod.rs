@@ -69,6 +69,21 @@ pub fn stmt(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Stmt>> {
     STMT_CACHE.try_with(|c| c.get(t, h as usize)).unwrap_or_else(|_| t.get(h as usize))
 }
 
+/// Runs `f` on a statement found in this thread's lookup cache, without a reference-count
+/// round trip (the fast lane). `None`: not cached; use [`stmt`].
+#[inline(always)]
+pub fn with_cached_stmt<R>(h: odbc_dm_abi::SqlHandle, f: impl FnOnce(&Arc<Stmt>) -> R) -> Option<R> {
+    let t = &TABLES.stmt;
+    STMT_CACHE.try_with(|c| c.with_cached(t, h as usize, f)).ok().flatten()
+}
+
+/// As [`with_cached_stmt`], for connections.
+#[inline(always)]
+pub fn with_cached_dbc<R>(h: odbc_dm_abi::SqlHandle, f: impl FnOnce(&Arc<Dbc>) -> R) -> Option<R> {
+    let t = &TABLES.dbc;
+    DBC_CACHE.try_with(|c| c.with_cached(t, h as usize, f)).ok().flatten()
+}
+
 /// Looks up a live descriptor.
 #[inline]
 pub fn desc(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Desc>> {

@@ -140,6 +140,19 @@ impl<T> LookupCache<T> {
         self.miss(table, id, epoch)
     }
 
+    /// Runs `f` on the cached object for `id` without touching its reference count, if
+    /// the cache holds it and it is still live. The cache stays borrowed while `f` runs:
+    /// a nested lookup on this thread goes to the table instead.
+    #[inline(always)]
+    pub fn with_cached<R>(&self, table: &HandleTable<T>, id: usize, f: impl FnOnce(&Arc<T>) -> R) -> Option<R> {
+        let epoch = table.epoch();
+        let slot = self.slot.try_borrow().ok()?;
+        match slot.as_ref() {
+            Some((i, e, obj)) if *i == id && *e == epoch => Some(f(obj)),
+            _ => None,
+        }
+    }
+
     #[inline(never)]
     fn miss(&self, table: &HandleTable<T>, id: usize, epoch: usize) -> Option<Arc<T>> {
         let obj = table.get(id)?;

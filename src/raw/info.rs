@@ -91,6 +91,9 @@ pub unsafe extern "C" fn SQLGetInfo(
 ) -> SqlReturn {
     trace_enter!("SQLGetInfo", "{:p} {:?} {:p} {}", dbc, info, value, buf_len);
     boundary("SQLGetInfo", || {
+        if let Some(Some(rc)) = crate::handles::with_cached_dbc(dbc, |d| get_info_fast(d, info, value, buf_len, out_len, false)) {
+            return rc;
+        }
         let d = handle!(dbc, dbc);
         get_info(&d, info, value, buf_len, out_len, false)
     })
@@ -106,6 +109,9 @@ pub unsafe extern "C" fn SQLGetInfoW(
 ) -> SqlReturn {
     trace_enter!("SQLGetInfoW", "{:p} {:?} {:p} {}", dbc, info, value, buf_len);
     boundary("SQLGetInfoW", || {
+        if let Some(Some(rc)) = crate::handles::with_cached_dbc(dbc, |d| get_info_fast(d, info, value, buf_len, out_len, true)) {
+            return rc;
+        }
         let d = handle!(dbc, dbc);
         get_info(&d, info, value, buf_len, out_len, true)
     })
@@ -132,21 +138,8 @@ enum Answer {
 
 #[inline(always)]
 fn get_info(d: &Arc<Dbc>, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, wide: bool) -> SqlReturn {
-    if buf_len >= 0
-        && !matches!(
-            info,
-            InfoType::SQL_ODBC_VER
-                | InfoType::SQL_DM_VER
-                | InfoType::SQL_DRIVER_HENV
-                | InfoType::SQL_DRIVER_HDBC
-                | InfoType::SQL_DRIVER_HLIB
-                | InfoType::SQL_DRIVER_HSTMT
-                | InfoType::SQL_DRIVER_HDESC
-        )
-    {
-        if let Some(rc) = get_info_fast(d, info, value, buf_len, out_len, wide) {
-            return rc;
-        }
+    if let Some(rc) = get_info_fast(d, info, value, buf_len, out_len, wide) {
+        return rc;
     }
     get_info_slow(d, info, value, buf_len, out_len, wide)
 }
@@ -534,6 +527,20 @@ fn get_info_fast(
     out_len: *mut SqlSmallInt,
     wide: bool,
 ) -> Option<SqlReturn> {
+    if buf_len < 0
+        || matches!(
+            info,
+            InfoType::SQL_ODBC_VER
+                | InfoType::SQL_DM_VER
+                | InfoType::SQL_DRIVER_HENV
+                | InfoType::SQL_DRIVER_HDBC
+                | InfoType::SQL_DRIVER_HLIB
+                | InfoType::SQL_DRIVER_HSTMT
+                | InfoType::SQL_DRIVER_HDESC
+        )
+    {
+        return None;
+    }
     d.gate.fast_enter()?;
     let p = d.fast_link.load(std::sync::atomic::Ordering::Acquire);
     // SAFETY: a published connection summary means connected; `fast_link` then points to

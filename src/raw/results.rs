@@ -32,15 +32,17 @@ pub unsafe extern "C" fn SQLNumResultCols(stmt: SqlHStmt, count: *mut SqlSmallIn
 pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
     trace_enter!("SQLFetch", "{:p}", stmt);
     boundary("SQLFetch", || {
-        let s = handle!(stmt, stmt);
-        if let Some(f) = s.link.driver.fns.SQLFetch {
-            // S6 → S6: the steady state of a fetch loop.
-            const MASK: u32 = super::states(&[StmtState::S6]);
+        // S6 → S6: the steady state of a fetch loop.
+        const MASK: u32 = super::states(&[StmtState::S6]);
+        let fast = crate::handles::with_cached_stmt(stmt, |s| {
+            let f = s.link.driver.fns.SQLFetch?;
             // SAFETY: live driver statement handle (the lane holds the gate).
-            if let Some(rc) = super::stmt_fast_lane(&s, F::SQL_API_SQLFETCH, MASK, || unsafe { f(s.driver_handle()) }) {
-                return rc;
-            }
+            super::stmt_fast_lane(s, F::SQL_API_SQLFETCH, MASK, || unsafe { f(s.driver_handle()) })
+        });
+        if let Some(Some(rc)) = fast {
+            return rc;
         }
+        let s = handle!(stmt, stmt);
         let call = match StmtCall::begin(&s, F::SQL_API_SQLFETCH) {
             Ok(c) => c,
             Err(rc) => return rc,
@@ -63,18 +65,22 @@ pub unsafe extern "C" fn SQLGetData(
 ) -> SqlReturn {
     trace_enter!("SQLGetData", "{:p} {} {:?} {:p} {}", stmt, col, target_type, target, buf_len);
     boundary("SQLGetData", || {
-        let s = handle!(stmt, stmt);
-        if let (Some(f), true) = (s.link.driver.fns.SQLGetData, buf_len >= 0) {
-            // SQLGetData leaves S6/S7 as they are.
-            const MASK: u32 = super::states(&[StmtState::S6, StmtState::S7]);
-            // SAFETY: live driver statement (the lane holds the gate); the application's
-            // buffers as given.
-            if let Some(rc) = super::stmt_fast_lane(&s, F::SQL_API_SQLGETDATA, MASK, || unsafe {
-                f(s.driver_handle(), col, target_type, target, buf_len, ind)
-            }) {
+        // SQLGetData leaves S6/S7 as they are.
+        const MASK: u32 = super::states(&[StmtState::S6, StmtState::S7]);
+        if buf_len >= 0 {
+            let fast = crate::handles::with_cached_stmt(stmt, |s| {
+                let f = s.link.driver.fns.SQLGetData?;
+                // SAFETY: live driver statement (the lane holds the gate); the
+                // application's buffers as given.
+                super::stmt_fast_lane(s, F::SQL_API_SQLGETDATA, MASK, || unsafe {
+                    f(s.driver_handle(), col, target_type, target, buf_len, ind)
+                })
+            });
+            if let Some(Some(rc)) = fast {
                 return rc;
             }
         }
+        let s = handle!(stmt, stmt);
         let call = match StmtCall::begin(&s, F::SQL_API_SQLGETDATA) {
             Ok(c) => c,
             Err(rc) => return rc,
