@@ -393,13 +393,15 @@ pub unsafe extern "C" fn SQLError(
     msg_max: SqlSmallInt,
     msg_len: *mut SqlSmallInt,
 ) -> SqlReturn {
-    let (ht, h) = error_target(env, dbc, stmt);
-    // SAFETY: forwarded application pointers.
-    let rc = unsafe { SQLGetDiagRec(ht, h, 1, state, native, msg, msg_max, msg_len) };
-    if rc.is_success() {
-        pop_first(ht, h);
-    }
-    rc
+    boundary("SQLError", || {
+        let (ht, h) = error_target(env, dbc, stmt);
+        // SAFETY: forwarded application pointers.
+        let rc = unsafe { SQLGetDiagRec(ht, h, 1, state, native, msg, msg_max, msg_len) };
+        if rc.is_success() {
+            pop_first(ht, h);
+        }
+        rc
+    })
 }
 
 /// ODBC 2.x SQLErrorW.
@@ -413,11 +415,13 @@ pub unsafe extern "C" fn SQLErrorW(
     msg_max: SqlSmallInt,
     msg_len: *mut SqlSmallInt,
 ) -> SqlReturn {
-    let (ht, h) = error_target(env, dbc, stmt);
-    // SAFETY: forwarded application pointers.
-    let rc = unsafe { SQLGetDiagRecW(ht, h, 1, state, native, msg, msg_max, msg_len) };
-    if rc.is_success() {
-        pop_first(ht, h);
-    }
-    rc
+    boundary("SQLErrorW", || {
+        let (ht, h) = error_target(env, dbc, stmt);
+        // SAFETY: forwarded application pointers.
+        let rc = unsafe { SQLGetDiagRecW(ht, h, 1, state, native, msg, msg_max, msg_len) };
+        if rc.is_success() {
+            pop_first(ht, h);
+        }
+        rc
+    })
 }

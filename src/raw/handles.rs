@@ -323,15 +323,17 @@ pub unsafe extern "C" fn SQLFreeStmt(stmt: SqlHStmt, option: FreeStmtOption) -> 
 
 /// ODBC 2.x SQLAllocEnv, mapped to SQLAllocHandle; the environment defaults to ODBC 2.
 pub unsafe extern "C" fn SQLAllocEnv(env: *mut SqlHEnv) -> SqlReturn {
-    // SAFETY: forwarded with the caller's pointer.
-    let rc = unsafe { SQLAllocHandle(HandleType::SQL_HANDLE_ENV, std::ptr::null_mut(), env) };
-    if rc.is_success() {
-        // SAFETY: SQLAllocHandle succeeded, so `env` is valid and holds the new handle.
-        if let Some(e) = handles::env(unsafe { *env }) {
-            e.gate.with(|c| c.odbc_version = Some(SQL_OV_ODBC2));
+    boundary("SQLAllocEnv", || {
+        // SAFETY: forwarded with the caller's pointer.
+        let rc = unsafe { SQLAllocHandle(HandleType::SQL_HANDLE_ENV, std::ptr::null_mut(), env) };
+        if rc.is_success() {
+            // SAFETY: SQLAllocHandle succeeded, so `env` is valid and holds the new handle.
+            if let Some(e) = handles::env(unsafe { *env }) {
+                e.gate.with(|c| c.odbc_version = Some(SQL_OV_ODBC2));
+            }
         }
-    }
-    rc
+        rc
+    })
 }
 
 /// ODBC 2.x SQLAllocConnect.
