@@ -1,13 +1,13 @@
 //! odbc-dm: a pure-Rust ODBC Driver Manager.
 //!
 //! Layers, bottom up:
-//! - [`abi`]: the C ABI (types, constants, one fn-pointer type per entry point);
-//! - [`config`]: odbc.ini / odbcinst.ini and connection strings;
-//! - [`driver`]: loading drivers and their entry points;
-//! - [`handles`]: DM handle objects, tables and state machines;
-//! - [`diag`]: diagnostics;
-//! - [`raw`]: the ODBC-shaped API (every function returns a SQLRETURN);
-//! - [`api`]: the safe Rust API on top of `raw`.
+//! - [`abi`] — the C ABI (types, constants, one fn-pointer type per entry point);
+//! - [`config`] — odbc.ini / odbcinst.ini and connection strings;
+//! - [`driver`] — loading drivers and their entry points;
+//! - [`handles`] — DM handle objects, tables and state machines;
+//! - [`diag`] — diagnostics;
+//! - [`raw`] — the ODBC-shaped API (every function returns a SQLRETURN);
+//! - [`api`] — the safe Rust API on top of `raw`.
 
 pub use odbc_dm_abi as abi;
 

@@ -88,6 +88,7 @@ fn val_of(id: i32) -> f64 {
     id as f64 * 0.5 + 0.25
 }
 
+#[allow(clippy::too_many_arguments)] // mirrors SQLBindParameter
 fn bind_param(s: H, n: u16, c: CDataType, sql: SqlDataType, size: usize, value: SqlPointer, buf_len: isize, ind: *mut SqlLen) {
     // SAFETY: live statement; the caller keeps `value` and `ind` alive until the last execute.
     let rc = unsafe { SQLBindParameter(s, n, ParamIoType::SQL_PARAM_INPUT, c, sql, size, 0, value, buf_len, ind) };

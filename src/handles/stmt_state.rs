@@ -217,6 +217,7 @@ pub fn check(f: F, st: &StmtStatus) -> Result<(), SqlState> {
 /// Applies the transition for `f` returning `rc`. `has_result` is whether the statement
 /// now has a result set (asked of the driver with SQLNumResultCols after an execution).
 #[inline]
+#[allow(clippy::collapsible_match)] // one arm per function reads like the Appendix B table
 pub fn after(f: F, st: &mut StmtStatus, rc: SqlReturn, has_result: Option<bool>) {
     let ok = rc.is_success();
     // Asynchronous bookkeeping first (§4.6): STILL_EXECUTING enters or stays in S11.

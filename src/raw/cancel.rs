@@ -163,9 +163,8 @@ pub unsafe extern "C" fn SQLEndTran(handle_type: HandleType, h: SqlHandle, compl
                     continue;
                 }
                 let rc = end_tran_dbc(&d, completion);
-                if rc == SqlReturn::SQL_ERROR {
-                    worst = rc;
-                } else if rc == SqlReturn::SQL_SUCCESS_WITH_INFO && worst == SqlReturn::SQL_SUCCESS {
+                // The worst outcome wins: ERROR over SUCCESS_WITH_INFO over SUCCESS.
+                if rc == SqlReturn::SQL_ERROR || (rc == SqlReturn::SQL_SUCCESS_WITH_INFO && worst == SqlReturn::SQL_SUCCESS) {
                     worst = rc;
                 }
             }
