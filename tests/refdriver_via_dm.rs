@@ -161,3 +161,68 @@ fn connect_by_odbcinst_name_and_by_dsn() {
     assert!(unsafe { SQLFetch(s) }.is_success());
     assert_eq!(get_text_a(s, 1), "by-dsn");
 }
+
+fn set_async(s: SqlHandle) {
+    // SAFETY: live statement; async enable is passed by value.
+    unsafe {
+        assert!(SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_ON as SqlPointer, 0).is_success());
+    }
+}
+
+/// §1.11 and §4.7: while a statement runs asynchronously (S11) the DM refuses, without
+/// calling the driver, SQLDisconnect, SQLEndTran, SQLSetConnectAttr on its connection and
+/// SQLFreeStmt / SQLFreeHandle on the statement itself (HY010).
+#[test]
+fn s1_11_s4_7_hy010_while_a_statement_is_async() {
+    let dbc = connect(&common::refdriver_conn_str("Steps=1000;Delay=5"));
+    let s = stmt(dbc);
+    set_async(s);
+    assert_eq!(exec_a(s, "select 1"), SqlReturn::SQL_STILL_EXECUTING);
+    // SAFETY: live handles; autocommit passed by value.
+    unsafe {
+        assert_eq!(SQLDisconnect(dbc), SqlReturn::SQL_ERROR);
+        assert_eq!(diag(HandleType::SQL_HANDLE_DBC, dbc).0, "HY010");
+        assert_eq!(SQLEndTran(HandleType::SQL_HANDLE_DBC, dbc, CompletionType::SQL_COMMIT), SqlReturn::SQL_ERROR);
+        assert_eq!(diag(HandleType::SQL_HANDLE_DBC, dbc).0, "HY010");
+        assert_eq!(SQLSetConnectAttr(dbc, ConnAttr::SQL_ATTR_AUTOCOMMIT, SQL_AUTOCOMMIT_OFF as SqlPointer, 0), SqlReturn::SQL_ERROR);
+        assert_eq!(diag(HandleType::SQL_HANDLE_DBC, dbc).0, "HY010");
+        assert_eq!(SQLFreeStmt(s, FreeStmtOption::SQL_CLOSE), SqlReturn::SQL_ERROR);
+        assert_eq!(diag(HandleType::SQL_HANDLE_STMT, s).0, "HY010");
+        assert_eq!(SQLFreeHandle(HandleType::SQL_HANDLE_STMT, s), SqlReturn::SQL_ERROR);
+        assert_eq!(diag(HandleType::SQL_HANDLE_STMT, s).0, "HY010");
+        // §1.9: SQLGetInfo on the connection stays allowed.
+        let mut buf = [0u8; 64];
+        let mut len = 0i16;
+        assert!(SQLGetInfo(dbc, InfoType::SQL_DRIVER_NAME, buf.as_mut_ptr().cast(), 64, &mut len).is_success());
+    }
+}
+
+/// §4.8 and §3.3: SQLCancel on an asynchronous call moves the statement to S12; the
+/// application keeps calling the function until it stops returning SQL_STILL_EXECUTING,
+/// and SQL_ERROR with HY008 says the cancel worked. The statement is then usable again.
+#[test]
+fn s4_8_s3_3_async_cancel_goes_through_s12_to_hy008() {
+    let dbc = connect(&common::refdriver_conn_str("Steps=1000;Delay=5"));
+    let s = stmt(dbc);
+    set_async(s);
+    let sql = "select 1";
+    assert_eq!(exec_a(s, sql), SqlReturn::SQL_STILL_EXECUTING);
+    // SAFETY: live statement.
+    assert_eq!(unsafe { SQLCancel(s) }, SqlReturn::SQL_SUCCESS);
+    let mut rc = SqlReturn::SQL_STILL_EXECUTING;
+    for _ in 0..2000 {
+        rc = exec_a(s, sql);
+        if rc != SqlReturn::SQL_STILL_EXECUTING {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(rc, SqlReturn::SQL_ERROR);
+    assert_eq!(diag(HandleType::SQL_HANDLE_STMT, s).0, "HY008");
+    // Out of S12: the statement runs again (now synchronously).
+    // SAFETY: live statement.
+    unsafe {
+        assert!(SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_OFF as SqlPointer, 0).is_success());
+    }
+    assert!(exec_a(s, "select 2").is_success());
+}
