@@ -7,11 +7,13 @@
 //! - [`handles`] — DM handle objects, tables and state machines;
 //! - [`diag`] — diagnostics;
 //! - [`raw`] — the ODBC-shaped API (every function returns a SQLRETURN);
+//! - [`async_engine`] — notification mode, polling bookkeeping, emulation, events;
 //! - [`api`] — the safe Rust API on top of `raw`.
 
 pub use odbc_dm_abi as abi;
 
 pub mod api;
+pub mod async_engine;
 pub mod config;
 pub mod diag;
 pub mod driver;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use odbc_dm_abi::{ConnAttr, FunctionId};
 
-use crate::diag::DiagArea;
+use crate::async_engine::{AsyncHost, AsyncSlot, Target};
+use crate::diag::{DiagArea, DiagRecord};
 use crate::driver::Driver;
 
 use super::conn_state::ConnState;
@@ -72,6 +73,10 @@ pub struct Dbc {
     /// disconnect, the only writers, hold it too, and the `Arc` in the core keeps the link
     /// alive.
     pub fast_link: AtomicPtr<DriverLink>,
+    /// The asynchronous connection operation in flight, if any (`async_engine::slot`).
+    pub async_slot: AsyncSlot,
+    /// The notification context registered for this connection (0 = none).
+    pub notify_token: std::sync::atomic::AtomicU64,
 }
 
 impl Dbc {
@@ -94,6 +99,8 @@ impl Dbc {
                 dm_attrs: Vec::new(),
             }),
             fast_link: AtomicPtr::new(std::ptr::null_mut()),
+            async_slot: AsyncSlot::default(),
+            notify_token: std::sync::atomic::AtomicU64::new(0),
         });
         super::tables().dbc.insert(dbc.id, dbc.clone());
         dbc
@@ -102,5 +109,31 @@ impl Dbc {
     /// The driver link, if connected (taken without waiting for a running call).
     pub fn link(&self) -> Option<Arc<DriverLink>> {
         self.gate.peek(|c| c.link.clone())
+    }
+}
+
+impl AsyncHost for Dbc {
+    fn slot(&self) -> &AsyncSlot {
+        &self.async_slot
+    }
+
+    fn driver_diags(&self) -> Vec<DiagRecord> {
+        match self.link() {
+            Some(l) => crate::raw::pull_driver_diags(&l, odbc_dm_abi::HandleType::SQL_HANDLE_DBC, l.hdbc as odbc_dm_abi::SqlHandle),
+            None => Vec::new(),
+        }
+    }
+
+    fn target(&self) -> Target {
+        Target { kind: odbc_dm_abi::HandleType::SQL_HANDLE_DBC, handle: self.id }
+    }
+}
+
+impl Drop for Dbc {
+    fn drop(&mut self) {
+        let t = self.notify_token.load(std::sync::atomic::Ordering::Acquire);
+        if t != 0 {
+            crate::async_engine::Token(t).unregister();
+        }
     }
 }

@@ -3,7 +3,8 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use crate::diag::DiagArea;
+use crate::async_engine::{AsyncHost, AsyncSlot, Target};
+use crate::diag::{DiagArea, DiagRecord};
 
 use super::gate::Gated;
 use super::stmt_state::StmtStatus;
@@ -24,6 +25,13 @@ pub struct StmtCore {
     /// SQL_ATTR_ASYNC_STMT_EVENT as set by the application (pointer value, 0 = none);
     /// DM-only, never sent to the driver (§2.2).
     pub async_stmt_event: usize,
+    /// The event that value names (checked against the event registry when set).
+    pub async_event: Option<crate::async_engine::AsyncEvent>,
+    /// The DM runs this statement's asynchronous calls itself (emulation): the driver's
+    /// SQL_ATTR_ASYNC_ENABLE stays off.
+    pub async_emulated: bool,
+    /// The DM's notification callback and context are installed on the driver statement.
+    pub notify_installed: bool,
     /// SQL_ATTR_ASYNC_ENABLE as the driver has it (read at allocation, tracked on set).
     /// With async on, the DM does not ask the driver SQLNumResultCols after an execution
     /// (that call could itself go asynchronous); the driver then detects 24000 itself.
@@ -44,6 +52,10 @@ pub struct Stmt {
     /// Set when a cross-thread SQLCancel was accepted while a call ran (§3.2), so the
     /// cancelled call's SQL_ERROR carries HY008 whatever SQLSTATE the driver chose.
     pub cancel_pending: AtomicBool,
+    /// The asynchronous operation in flight, if any (see `async_engine::slot`).
+    pub async_slot: AsyncSlot,
+    /// The notification context registered for this statement (0 = none).
+    pub notify_token: std::sync::atomic::AtomicU64,
 }
 
 impl Stmt {
@@ -56,6 +68,8 @@ impl Stmt {
             hstmt,
             gate: Gated::new(StmtCore::default()),
             cancel_pending: AtomicBool::new(false),
+            async_slot: AsyncSlot::default(),
+            notify_token: std::sync::atomic::AtomicU64::new(0),
         });
         super::tables().stmt.insert(s.id, s.clone());
         s
@@ -65,5 +79,28 @@ impl Stmt {
     #[inline]
     pub fn driver_handle(&self) -> odbc_dm_abi::SqlHStmt {
         self.hstmt as odbc_dm_abi::SqlHStmt
+    }
+}
+
+impl AsyncHost for Stmt {
+    fn slot(&self) -> &AsyncSlot {
+        &self.async_slot
+    }
+
+    fn driver_diags(&self) -> Vec<DiagRecord> {
+        crate::raw::pull_driver_diags(&self.link, odbc_dm_abi::HandleType::SQL_HANDLE_STMT, self.driver_handle())
+    }
+
+    fn target(&self) -> Target {
+        Target { kind: odbc_dm_abi::HandleType::SQL_HANDLE_STMT, handle: self.id }
+    }
+}
+
+impl Drop for Stmt {
+    fn drop(&mut self) {
+        let t = self.notify_token.load(std::sync::atomic::Ordering::Acquire);
+        if t != 0 {
+            crate::async_engine::Token(t).unregister();
+        }
     }
 }

@@ -9,11 +9,45 @@ use std::sync::Arc;
 
 use odbc_dm_abi::{FunctionId, HandleType, SqlHandle, SqlReturn};
 
+use crate::async_engine::{self, slot, AsyncEvent, AsyncHost, Completed};
 use crate::diag::{DiagArea, DiagRecord, SqlState};
 use crate::handles::gate::{Busy, Gated};
 use crate::handles::{stmt_state, DbcCore, DescCore, DriverLink, EnvCore, Stmt, StmtCore};
 
 use super::diag_pull::pull_driver_diags;
+
+/// An application pointer captured by a driver call that may be re-invoked on another
+/// thread (§2.9): the application keeps what it points to valid until the operation
+/// completes, and the DM passes it back unchanged (same pointer in every re-invocation).
+///
+/// Use it through [`AppPtr::get`] inside closures: a method call captures the whole
+/// wrapper (which is `Send`), whereas `p.0` would capture the bare raw pointer.
+#[derive(Clone, Copy, Debug)]
+pub struct AppPtr<T>(*mut T);
+
+// SAFETY: an AppPtr is only handed back to the driver, which must accept the same
+// arguments from any thread (§2.9, §3.1); the DM never dereferences it off-thread itself
+// except where the owning raw function documents it.
+unsafe impl<T> Send for AppPtr<T> {}
+
+impl<T> AppPtr<T> {
+    #[inline(always)]
+    pub fn new(p: *mut T) -> Self {
+        AppPtr(p)
+    }
+    #[inline(always)]
+    pub fn from_const(p: *const T) -> Self {
+        AppPtr(p as *mut T)
+    }
+    #[inline(always)]
+    pub fn get(self) -> *mut T {
+        self.0
+    }
+    #[inline(always)]
+    pub fn get_const(self) -> *const T {
+        self.0 as *const T
+    }
+}
 
 /// A handle core that owns a diagnostic area.
 pub trait HasDiag {
@@ -176,6 +210,21 @@ impl<'a, C: HasDiag> Call<'a, C> {
         self.finish_with_diags(rc, diag_source, apply)
     }
 
+    /// Ends the call with a result computed earlier (an asynchronous operation collected
+    /// by SQLCompleteAsync or a polling repeat call): its records become the handle's.
+    pub fn finish_records(self, rc: SqlReturn, recs: Vec<DiagRecord>, apply: impl FnOnce(&mut C, SqlReturn)) -> SqlReturn {
+        let extra = self.extra.map(|b| *b).unwrap_or_default();
+        self.busy.end(|c| {
+            let d = c.diag();
+            for r in recs.into_iter().chain(extra) {
+                d.push(r);
+            }
+            d.return_code = rc;
+            apply(c, rc);
+        });
+        rc
+    }
+
     #[inline(never)]
     fn finish_with_diags(
         mut self,
@@ -217,22 +266,79 @@ pub struct StmtCall<'a> {
     pub func: FunctionId,
     call: Call<'a, StmtCore>,
     async_enabled: bool,
+    mode: AsyncMode,
+    event: Option<AsyncEvent>,
+}
+
+/// How a statement call runs, decided from the statement's attributes when it begins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AsyncMode {
+    /// Synchronous (async off, or a function that never runs asynchronously).
+    Sync,
+    /// Polling, passed through to an async-capable driver (§1).
+    Polling,
+    /// Notification, native: the driver calls the DM back (§2).
+    Notify,
+    /// Polling, emulated by the DM's worker pool.
+    EmulatedPolling,
+    /// Notification, emulated by the DM's worker pool.
+    EmulatedNotify,
+}
+
+impl AsyncMode {
+    fn of(c: &StmtCore, func: FunctionId) -> AsyncMode {
+        if !c.async_enabled || !stmt_state::is_async_capable(func) {
+            AsyncMode::Sync
+        } else if c.async_emulated {
+            if c.async_event.is_some() {
+                AsyncMode::EmulatedNotify
+            } else {
+                AsyncMode::EmulatedPolling
+            }
+        } else if c.async_event.is_some() && c.notify_installed {
+            AsyncMode::Notify
+        } else {
+            AsyncMode::Polling
+        }
+    }
 }
 
 impl<'a> StmtCall<'a> {
     /// Begins `func` on `stmt`, applying the statement state table (§4).
     #[inline(always)]
     pub fn begin(stmt: &'a Arc<Stmt>, func: FunctionId) -> Result<Self, SqlReturn> {
+        Self::begin_as(stmt, func, false)
+    }
+
+    /// Begins collecting a finished asynchronous operation of `func` (SQLCompleteAsync):
+    /// the notification-mode IM017/IM018 refusals do not apply.
+    pub fn begin_completion(stmt: &'a Arc<Stmt>, func: FunctionId) -> Result<Self, SqlReturn> {
+        Self::begin_as(stmt, func, true)
+    }
+
+    #[inline(always)]
+    fn begin_as(stmt: &'a Arc<Stmt>, func: FunctionId, completing: bool) -> Result<Self, SqlReturn> {
         if stmt.cancel_pending.load(Ordering::Relaxed) {
             stmt.cancel_pending.store(false, Ordering::Relaxed);
         }
         let mut async_enabled = false;
         let mut freed = false;
+        let mut mode = AsyncMode::Sync;
+        let mut event = None;
         let call = Call::begin(&stmt.gate, |c| {
             async_enabled = c.async_enabled;
             freed = c.freed;
             if freed {
                 return Ok(());
+            }
+            if async_enabled {
+                mode = AsyncMode::of(c, func);
+                if matches!(mode, AsyncMode::Notify | AsyncMode::EmulatedNotify) {
+                    event = c.async_event.clone();
+                }
+                if !completing {
+                    notification_refusal(stmt, func, c)?;
+                }
             }
             stmt_state::check(func, &c.status).map_err(|s| {
                 (
@@ -248,12 +354,125 @@ impl<'a> StmtCall<'a> {
         if freed {
             return Err(SqlReturn::SQL_INVALID_HANDLE);
         }
-        Ok(StmtCall { stmt, func, call, async_enabled })
+        Ok(StmtCall { stmt, func, call, async_enabled, mode, event })
     }
 
     /// Ends with a DM error.
     pub fn fail(self, state: SqlState, msg: impl Into<String>) -> SqlReturn {
         self.call.fail(state, msg)
+    }
+
+    /// How this call runs.
+    pub fn mode(&self) -> AsyncMode {
+        self.mode
+    }
+
+    /// Calls the driver through `f` and ends the call. `f` is the driver call with its
+    /// arguments captured by value (application pointers as they were given, DM buffers
+    /// owned), so that the asynchronous engine can re-invoke it with the same arguments
+    /// on another thread (§2.9) or run it on the emulation pool; it may queue DM records
+    /// (e.g. 01004) that follow the driver's. Synchronous calls run `f` once, in place.
+    #[inline(always)]
+    pub fn invoke(self, f: impl FnMut(&mut Vec<DiagRecord>) -> SqlReturn + Send + 'static) -> SqlReturn {
+        match self.mode {
+            AsyncMode::Sync => self.run_sync(f),
+            AsyncMode::Polling => self.run_polling(f),
+            _ => self.run_async(f),
+        }
+    }
+
+    #[inline(always)]
+    fn run_sync(mut self, mut f: impl FnMut(&mut Vec<DiagRecord>) -> SqlReturn) -> SqlReturn {
+        let mut extra = Vec::new();
+        let rc = f(&mut extra);
+        for r in extra {
+            self.call.extra.get_or_insert_with(Default::default).push(r);
+        }
+        self.finish(rc)
+    }
+
+    /// Polling pass-through (§1.7): the application repeats the call itself; the DM keeps
+    /// the first call's capture so SQLCompleteAsync can stand in for the repeat (§1.16)
+    /// and the first call's DM buffers live until the operation ends.
+    #[inline(never)]
+    fn run_polling(mut self, mut f: impl FnMut(&mut Vec<DiagRecord>) -> SqlReturn + Send + 'static) -> SqlReturn {
+        let mut extra = Vec::new();
+        let rc = f(&mut extra);
+        for r in extra {
+            self.call.extra.get_or_insert_with(Default::default).push(r);
+        }
+        let slot = &self.stmt.async_slot;
+        if rc == SqlReturn::SQL_STILL_EXECUTING {
+            if !slot.is_active() {
+                slot.begin(0, None);
+            }
+            async_engine::host::capture(slot, self.func, Box::new(f));
+        } else if slot.is_active() {
+            slot.clear();
+        }
+        self.finish(rc)
+    }
+
+    /// Notification (native or emulated) and emulated polling.
+    #[inline(never)]
+    fn run_async(self, f: impl FnMut(&mut Vec<DiagRecord>) -> SqlReturn + Send + 'static) -> SqlReturn {
+        let stmt = self.stmt.clone();
+        let func = self.func;
+        let slot = &stmt.async_slot;
+        if slot.is_active() {
+            // Only an emulated-polling repeat call gets here (a notification-mode repeat
+            // is IM017 at begin): collect the result, or still running.
+            drop(f);
+            return match slot.take_completed() {
+                Some(done) => self.finish_completed(done),
+                None => self.finish(SqlReturn::SQL_STILL_EXECUTING),
+            };
+        }
+        let notify = matches!(self.mode, AsyncMode::Notify | AsyncMode::EmulatedNotify);
+        let emulated = matches!(self.mode, AsyncMode::EmulatedPolling | AsyncMode::EmulatedNotify);
+        let flags = if notify { slot::NOTIFY } else { 0 } | if emulated { slot::EMULATED } else { 0 };
+        slot.begin(flags, self.event.clone());
+        if emulated {
+            async_engine::host::capture(slot, func, Box::new(f));
+            let rc = self.finish(SqlReturn::SQL_STILL_EXECUTING);
+            async_engine::emulation::submit(stmt.clone());
+            return rc;
+        }
+        // Native notification: the first call runs here, on the application's thread.
+        let mut f = f;
+        let mut extra = Vec::new();
+        let rc = f(&mut extra);
+        if rc == SqlReturn::SQL_STILL_EXECUTING {
+            async_engine::host::capture(slot, func, Box::new(f));
+            let out = self.finish(SqlReturn::SQL_STILL_EXECUTING);
+            if slot.still_executing() {
+                // The callback came while the call was on our stack (§7.5).
+                async_engine::dispatcher::kick(stmt.target());
+            }
+            return out;
+        }
+        // Immediate completion (§7.1, docs/decisions.md): reported like any other
+        // completion, through the event and SQLCompleteAsync.
+        let done = async_engine::host::completed(&*stmt, func, rc, extra);
+        let out = self.finish(SqlReturn::SQL_STILL_EXECUTING);
+        slot.complete(done);
+        drop(f);
+        out
+    }
+
+    /// Ends the call with a finished asynchronous operation's result and diagnostics, and
+    /// applies its state transition (§2.13: SQLCompleteAsync does the post-processing).
+    pub fn finish_completed(self, done: Completed) -> SqlReturn {
+        let func = done.func;
+        let rc = done.rc;
+        // With async on, the DM cannot ask the driver SQLNumResultCols (it could go
+        // asynchronous itself): assume a cursor; the driver reports 24000 if there is none.
+        let has_result = if rc.is_success() && opens_result(func) || rc == SqlReturn::SQL_SUCCESS && func == FunctionId::SQL_API_SQLPARAMDATA {
+            Some(true)
+        } else {
+            None
+        };
+        self.call.finish_records(rc, done.diags, |c, rc| stmt_state::after(func, &mut c.status, rc, has_result))
     }
 
     /// Continues a fast-lane call (see `handles::gate`) whose driver call did not return
@@ -262,7 +481,7 @@ impl<'a> StmtCall<'a> {
     #[inline(never)]
     pub fn adopt(stmt: &'a Arc<Stmt>, func: FunctionId) -> Self {
         let busy = stmt.gate.adopt();
-        StmtCall { stmt, func, call: Call { busy, extra: None }, async_enabled: false }
+        StmtCall { stmt, func, call: Call { busy, extra: None }, async_enabled: false, mode: AsyncMode::Sync, event: None }
     }
 
     /// Ends SQLFreeHandle(STMT) after the driver freed its handle.
@@ -307,6 +526,21 @@ impl<'a> StmtCall<'a> {
             }
             stmt_state::after(func, &mut c.status, rc, has_result);
         })
+    }
+}
+
+/// §2.11: while a notification-mode operation is outstanding (until SQLCompleteAsync
+/// collects it), the original function gets IM017 and any other function IM018.
+#[inline]
+fn notification_refusal(stmt: &Stmt, func: FunctionId, c: &StmtCore) -> Result<(), (SqlState, String)> {
+    let w = stmt.async_slot.word();
+    if w & slot::NOTIFY == 0 || w & 0xff == slot::IDLE {
+        return Ok(());
+    }
+    if c.status.async_func == Some(func) {
+        Err((SqlState::POLLING_IN_NOTIFICATION_MODE, "Polling is disabled in asynchronous notification mode (§2.11)".into()))
+    } else {
+        Err((SqlState::COMPLETE_ASYNC_NOT_CALLED, "SQLCompleteAsync has not been called to complete the asynchronous operation (§2.11)".into()))
     }
 }
 

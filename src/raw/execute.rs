@@ -3,7 +3,7 @@
 use odbc_dm_abi::{FunctionId as F, *};
 
 use super::strings::{InNarrow, InWide};
-use super::{boundary, handle, same_signature, StmtCall};
+use super::{boundary, handle, same_signature, AppPtr, StmtCall};
 use crate::diag::SqlState;
 use crate::trace_enter;
 
@@ -39,21 +39,24 @@ macro_rules! text_call {
                     Err(rc) => return rc,
                 };
                 let fns = &s.link.driver.fns;
-                let rc = if let Some(f) = fns.$a {
-                    // SAFETY: live driver statement; the application's text as given.
-                    unsafe { f(s.driver_handle(), text, len) }
+                let h = s.hstmt;
+                if let Some(f) = fns.$a {
+                    let text = AppPtr::from_const(text);
+                    // SAFETY: live driver statement (the DM statement outlives any
+                    // re-invocation); the application's text as given (§2.9).
+                    call.invoke(move |_| unsafe { f(h as SqlHStmt, text.get_const(), len) })
                 } else if let Some(f) = fns.$w {
                     // SAFETY: the application's text with its length (validated above).
                     let w = match unsafe { InWide::from_narrow(text, len as isize) } {
                         Ok(w) => w,
                         Err(_) => return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length"),
                     };
-                    // SAFETY: live driver statement; `w` outlives the call.
-                    unsafe { f(s.driver_handle(), w.ptr(), w.len_i32()) }
+                    // SAFETY: live driver statement; the closure owns `w`, so the converted
+                    // text lives until the operation completes.
+                    call.invoke(move |_| unsafe { f(h as SqlHStmt, w.ptr(), w.len_i32()) })
                 } else {
-                    return call.missing($name);
-                };
-                call.finish(rc)
+                    call.missing($name)
+                }
             })
         }
 
@@ -74,21 +77,24 @@ macro_rules! text_call {
                     Err(rc) => return rc,
                 };
                 let fns = &s.link.driver.fns;
-                let rc = if let Some(f) = fns.$w {
-                    // SAFETY: live driver statement; the application's text as given.
-                    unsafe { f(s.driver_handle(), text, len) }
+                let h = s.hstmt;
+                if let Some(f) = fns.$w {
+                    let text = AppPtr::from_const(text);
+                    // SAFETY: live driver statement (the DM statement outlives any
+                    // re-invocation); the application's text as given (§2.9).
+                    call.invoke(move |_| unsafe { f(h as SqlHStmt, text.get_const(), len) })
                 } else if let Some(f) = fns.$a {
                     // SAFETY: the application's text with its length (validated above).
                     let n = match unsafe { InNarrow::from_wide(text, len as isize) } {
                         Ok(n) => n,
                         Err(_) => return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length"),
                     };
-                    // SAFETY: live driver statement; `n` outlives the call.
-                    unsafe { f(s.driver_handle(), n.ptr(), n.len_i32()) }
+                    // SAFETY: live driver statement; the closure owns `n`, so the converted
+                    // text lives until the operation completes.
+                    call.invoke(move |_| unsafe { f(h as SqlHStmt, n.ptr(), n.len_i32()) })
                 } else {
-                    return call.missing($wname);
-                };
-                call.finish(rc)
+                    call.missing($wname)
+                }
             })
         }
     };
@@ -107,9 +113,9 @@ pub unsafe extern "C" fn SQLExecute(stmt: SqlHStmt) -> SqlReturn {
             Err(rc) => return rc,
         };
         let Some(f) = s.link.driver.fns.SQLExecute else { return call.missing("SQLExecute") };
-        // SAFETY: live driver statement handle.
-        let rc = unsafe { f(s.driver_handle()) };
-        call.finish(rc)
+        let h = s.hstmt;
+        // SAFETY: live driver statement handle (the DM statement outlives the operation).
+        call.invoke(move |_| unsafe { f(h as SqlHStmt) })
     })
 }
 

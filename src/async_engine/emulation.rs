@@ -1,0 +1,59 @@
+//! Emulated asynchronous execution for drivers that only run synchronously (beyond the
+//! spec; opt-in through `AsyncEmulation=Yes` or the DM connection attribute
+//! [`SQL_ATTR_DM_ASYNC_EMULATION`]).
+//!
+//! The DM captures the call exactly as in notification mode, returns SQL_STILL_EXECUTING,
+//! and runs the (blocking) driver call on a bounded pool of DM threads
+//! ("odbc-dm-emu-N"). It completes through the same path as a native notification: result
+//! and diagnostics stored on the handle, event set, future woken, SQLCompleteAsync or the
+//! polling repeat call collects it. Cancel reaches the driver as a cross-thread SQLCancel.
+
+use std::sync::{Arc, OnceLock};
+
+use crossbeam_channel::{unbounded, Sender};
+
+use super::host::{run_to_completion, AsyncHost};
+
+/// DM connection attribute: `SQL_ASYNC_ENABLE_ON` lets the DM emulate asynchronous
+/// execution (polling and notification) where the driver cannot. In unixODBC's range of
+/// DM-private attributes, never sent to a driver.
+pub const SQL_ATTR_DM_ASYNC_EMULATION: i32 = 65_501;
+
+/// Environment variable overriding the pool size.
+pub const POOL_SIZE_ENV: &str = "ODBC_DM_EMULATION_THREADS";
+
+type Job = Box<dyn FnOnce() + Send>;
+
+static POOL: OnceLock<Sender<Job>> = OnceLock::new();
+
+/// The number of emulation threads: `ODBC_DM_EMULATION_THREADS`, else 16. Each runs one
+/// blocking driver call at a time, so this bounds the emulated operations that make
+/// progress at once; the others queue.
+pub fn pool_size() -> usize {
+    std::env::var(POOL_SIZE_ENV).ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(16)
+}
+
+fn pool() -> &'static Sender<Job> {
+    POOL.get_or_init(|| {
+        let (tx, rx) = unbounded::<Job>();
+        for i in 0..pool_size() {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("odbc-dm-emu-{i}"))
+                .spawn(move || {
+                    while let Ok(job) = rx.recv() {
+                        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+                            log::error!("odbc-dm: panic in an emulated asynchronous call (caught)");
+                        }
+                    }
+                })
+                .expect("spawn an odbc-dm emulation thread");
+        }
+        tx
+    })
+}
+
+/// Runs the operation captured on `host` on the pool.
+pub(crate) fn submit<H: AsyncHost>(host: Arc<H>) {
+    let _ = pool().send(Box::new(move || run_to_completion(&*host)));
+}

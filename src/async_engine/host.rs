@@ -1,0 +1,101 @@
+//! What the engine needs from a DM handle, and the steps it runs on one: re-invoking the
+//! captured call and completing the operation. Shared by the dispatcher (notification),
+//! the emulation pool and the application thread (a callback that came early, §7.5).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use odbc_dm_abi::{FunctionId, SqlReturn};
+
+use super::slot::{AsyncSlot, Completed, Pending, CANCELLED, DRIVEN};
+use super::token::Target;
+use crate::diag::{DiagRecord, SqlState};
+
+/// A DM handle that can run an asynchronous operation.
+pub trait AsyncHost: Send + Sync + 'static {
+    fn slot(&self) -> &AsyncSlot;
+    /// The driver's diagnostic records for this handle, read right after a call.
+    fn driver_diags(&self) -> Vec<DiagRecord>;
+    /// The token table's name for this handle.
+    fn target(&self) -> Target;
+}
+
+/// Builds the operation's result: the driver's records when the code carries any, then the
+/// DM's; HY008 first when a cancel was accepted (§2.14, §3.2).
+pub(crate) fn completed<H: AsyncHost + ?Sized>(host: &H, func: FunctionId, rc: SqlReturn, extra: Vec<DiagRecord>) -> Completed {
+    let mut rc = rc;
+    let mut diags = if rc == SqlReturn::SQL_SUCCESS_WITH_INFO || rc == SqlReturn::SQL_ERROR { host.driver_diags() } else { Vec::new() };
+    if !extra.is_empty() && rc == SqlReturn::SQL_SUCCESS {
+        rc = SqlReturn::SQL_SUCCESS_WITH_INFO;
+    }
+    diags.extend(extra);
+    let cancelled = host.slot().word() & CANCELLED != 0;
+    if cancelled && rc == SqlReturn::SQL_ERROR && !diags.iter().any(|r| r.state == SqlState::OPERATION_CANCELED) {
+        diags.insert(0, DiagRecord::dm(SqlState::OPERATION_CANCELED, "Operation canceled"));
+    }
+    Completed { func, rc, diags }
+}
+
+/// Re-invokes the captured call (the phase is RUNNING and this thread owns it) until it
+/// waits for a callback again or completes. Runs on the dispatcher thread, or on an
+/// emulation worker.
+pub(crate) fn reinvoke<H: AsyncHost + ?Sized>(host: &H) {
+    let slot = host.slot();
+    loop {
+        let Some(mut p) = slot.take_pending() else {
+            log::warn!("odbc-dm: re-invocation with no captured call (handle {:?})", host.target());
+            return;
+        };
+        slot.stats.reinvocations.fetch_add(1, Ordering::Relaxed);
+        let mut extra = Vec::new();
+        let rc = (p.invoke)(&mut extra);
+        if rc == SqlReturn::SQL_STILL_EXECUTING {
+            slot.put_back_pending(p);
+            if slot.still_executing() {
+                // The callback for this SQL_STILL_EXECUTING already came (§7.5).
+                continue;
+            }
+            if slot.word() & DRIVEN != 0 {
+                super::dispatcher::drive(host.target());
+            }
+            return;
+        }
+        let done = completed(host, p.func, rc, extra);
+        slot.complete(done);
+        // The driver is done with the captured arguments: release them now (§2.9).
+        drop(p);
+        return;
+    }
+}
+
+/// Runs a captured call to completion on the current thread (emulation: the driver is
+/// synchronous, so one call normally suffices; a driver that still answers
+/// SQL_STILL_EXECUTING is polled).
+pub(crate) fn run_to_completion<H: AsyncHost + ?Sized>(host: &H) {
+    let slot = host.slot();
+    let Some(mut p) = slot.take_pending() else { return };
+    let mut extra = Vec::new();
+    let mut rc = (p.invoke)(&mut extra);
+    while rc == SqlReturn::SQL_STILL_EXECUTING {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        extra.clear();
+        rc = (p.invoke)(&mut extra);
+    }
+    let done = completed(host, p.func, rc, extra);
+    slot.complete(done);
+    drop(p);
+}
+
+/// Stores a captured call for the operation in progress.
+pub(crate) fn capture(slot: &AsyncSlot, func: FunctionId, invoke: super::Invoke) {
+    slot.store_pending(Pending { func, invoke });
+}
+
+/// Looks a target up in the handle tables (a clone; no map reference is kept).
+pub(crate) fn resolve(t: Target) -> Option<Arc<dyn AsyncHost>> {
+    match t.kind {
+        odbc_dm_abi::HandleType::SQL_HANDLE_STMT => crate::handles::tables().stmt.get(t.handle).map(|s| s as Arc<dyn AsyncHost>),
+        odbc_dm_abi::HandleType::SQL_HANDLE_DBC => crate::handles::tables().dbc.get(t.handle).map(|d| d as Arc<dyn AsyncHost>),
+        _ => None,
+    }
+}

@@ -1,0 +1,27 @@
+//! The asynchronous engine: notification mode (§2), polling bookkeeping (§1) and DM
+//! emulation for drivers that only run synchronously.
+//!
+//! - [`event`]: the application's completion event (eventfd), §2.1, §7.7;
+//! - [`token`]: generation-tagged notification contexts, checked lock-free by the callback;
+//! - [`slot`]: one handle's operation: phase word, captured call, result;
+//! - [`callback`]: the `SQL_ASYNC_NOTIFICATION_CALLBACK` the DM gives drivers: it only
+//!   enqueues (§2.8);
+//! - [`dispatcher`]: the named DM thread that re-invokes the original driver function with
+//!   the same arguments (§2.9) and completes the operation;
+//! - [`emulation`]: the bounded DM worker pool that runs sync-only drivers' calls;
+//! - [`host`]: what the engine needs from a DM handle (statement or connection).
+//!
+//! See docs/architecture.md for one notification-mode call drawn end to end.
+
+pub mod callback;
+pub mod dispatcher;
+pub mod emulation;
+pub mod event;
+pub mod host;
+pub mod slot;
+pub mod token;
+
+pub use event::AsyncEvent;
+pub use host::AsyncHost;
+pub use slot::{AsyncSlot, Completed, Invoke};
+pub use token::{Target, Token};
