@@ -25,3 +25,16 @@ pub use event::AsyncEvent;
 pub use host::AsyncHost;
 pub use slot::{AsyncSlot, Completed, Invoke};
 pub use token::{Target, Token};
+
+/// Gives up waiting for callbacks on `target`'s operation: the dispatcher polls it (the
+/// captured call, re-invoked every ~2 ms) until it ends. Used by `abort()` after a cancel,
+/// for drivers that never call back (faults `NoCallback`, `WrongContext`).
+pub fn drive_by_polling(target: Target) {
+    let host = host::resolve(target);
+    if let Some(h) = host {
+        if h.slot().mark(slot::DRIVEN) {
+            dispatcher::ensure_started();
+            dispatcher::drive(target);
+        }
+    }
+}

@@ -78,6 +78,9 @@ struct Inner {
     /// The event to set when the operation ends (snapshot of the attribute at start).
     event: Option<AsyncEvent>,
     started: Option<Instant>,
+    /// Buffers the application side handed over for the operation's lifetime (the safe
+    /// API's SQL text, parameter and row buffers): dropped only once the driver is done.
+    keep: Vec<Box<dyn std::any::Any + Send>>,
 }
 
 /// Counters kept per handle, for tests and `odbc-dm` diagnostics.
@@ -235,15 +238,28 @@ impl AsyncSlot {
         }
     }
 
+    /// Keeps `b` alive until the current operation ends (dropped at once when none is
+    /// active): §2.9, buffers stay valid until completion even if the future is dropped.
+    pub fn keep_alive(&self, b: Box<dyn std::any::Any + Send>) {
+        let mut g = self.lock();
+        if self.is_active() && self.phase() != DONE {
+            g.keep.push(b);
+        } else {
+            drop(g);
+            drop(b);
+        }
+    }
+
     /// The operation ended: store its result, set the event, wake the future (§2.12).
     /// The captured call (and the buffers it owns) is dropped here, after the driver is done.
     pub fn complete(&self, done: Completed) {
-        let (event, pending) = {
+        let (event, pending, keep) = {
             let mut g = self.lock();
             g.done = Some(done);
-            (g.event.clone(), g.pending.take())
+            (g.event.clone(), g.pending.take(), std::mem::take(&mut g.keep))
         };
         drop(pending);
+        drop(keep);
         let mut w = self.word.load(Ordering::Acquire);
         loop {
             let next = (w & !(PHASE | EARLY)) | DONE;
@@ -272,13 +288,14 @@ impl AsyncSlot {
     /// Ends a polling-mode operation that the driver finished on a repeat call the
     /// application made itself: drops the captured call.
     pub fn clear(&self) {
-        let p = {
+        let (p, keep) = {
             let mut g = self.lock();
             g.done = None;
             g.event = None;
-            g.pending.take()
+            (g.pending.take(), std::mem::take(&mut g.keep))
         };
         drop(p);
+        drop(keep);
         self.word.store(IDLE, Ordering::Release);
     }
 

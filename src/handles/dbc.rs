@@ -25,6 +25,59 @@ pub struct DriverLink {
     pub hdbc: usize,
     /// The ODBC version the driver accepted (may be 3 where the app asked for 3.80).
     pub odbc_version: u32,
+    /// The driver's asynchronous capabilities, read once on first need.
+    pub async_caps: std::sync::OnceLock<AsyncCaps>,
+}
+
+/// What a driver can do asynchronously (SQLGetInfo, asked once per connection).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AsyncCaps {
+    /// SQL_ASYNC_MODE is SQL_AM_CONNECTION or SQL_AM_STATEMENT (§1.2).
+    pub stmt_async: bool,
+    /// SQL_ASYNC_DBC_FUNCTIONS is SQL_ASYNC_DBC_CAPABLE (§1.4).
+    pub dbc_async: bool,
+    /// SQL_ASYNC_NOTIFICATION is SQL_ASYNC_NOTIFICATION_CAPABLE (§2.6).
+    pub notification: bool,
+}
+
+impl DriverLink {
+    /// A link for a driver connection the DM just allocated.
+    pub fn new(driver: Arc<Driver>, henv: usize, hdbc: usize, odbc_version: u32) -> DriverLink {
+        DriverLink { driver, henv, hdbc, odbc_version, async_caps: std::sync::OnceLock::new() }
+    }
+
+    /// The driver's asynchronous capabilities. The driver is asked without any lock held;
+    /// two threads asking at once both ask, and the first answer is kept.
+    pub fn async_caps(&self) -> AsyncCaps {
+        if let Some(c) = self.async_caps.get() {
+            return *c;
+        }
+        let caps = AsyncCaps {
+            stmt_async: self.info_u32(odbc_dm_abi::InfoType::SQL_ASYNC_MODE).is_some_and(|v| v != 0),
+            dbc_async: self.info_u32(odbc_dm_abi::InfoType::SQL_ASYNC_DBC_FUNCTIONS).is_some_and(|v| v != 0),
+            notification: self.info_u32(odbc_dm_abi::InfoType::SQL_ASYNC_NOTIFICATION).is_some_and(|v| v != 0),
+        };
+        *self.async_caps.get_or_init(|| caps)
+    }
+
+    /// An integer SQLGetInfo answer from the driver.
+    pub fn info_u32(&self, info: odbc_dm_abi::InfoType) -> Option<u32> {
+        let mut v: u32 = 0;
+        let mut len: i16 = 0;
+        let fns = &self.driver.fns;
+        let h = self.hdbc as odbc_dm_abi::SqlHDbc;
+        let p = &mut v as *mut u32 as odbc_dm_abi::SqlPointer;
+        let rc = if let Some(f) = fns.SQLGetInfoW {
+            // SAFETY: live driver connection; a 4-byte buffer for an integer info type.
+            unsafe { f(h, info, p, 4, &mut len) }
+        } else if let Some(f) = fns.SQLGetInfo {
+            // SAFETY: as above.
+            unsafe { f(h, info, p, 4, &mut len) }
+        } else {
+            return None;
+        };
+        rc.is_success().then_some(v)
+    }
 }
 
 /// A connection attribute value stored before connect, to be replayed after the driver is
@@ -61,6 +114,11 @@ pub struct DbcCore {
     /// Attributes the DM answers itself and never sends to the driver (SQL_ATTR_TRACE,
     /// SQL_ATTR_TRACEFILE), last value per attribute.
     pub dm_attrs: Vec<(ConnAttr, AttrValue)>,
+    /// The DM may emulate asynchronous execution for this connection's statements when
+    /// the driver cannot (`AsyncEmulation=Yes` or SQL_ATTR_DM_ASYNC_EMULATION).
+    pub async_emulation: bool,
+    /// SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE as the application set it (§1.1).
+    pub async_dbc_enabled: bool,
 }
 
 /// A connection handle.
@@ -97,6 +155,8 @@ impl Dbc {
                 masked_conn_str: String::new(),
                 async_dbc_event: 0,
                 dm_attrs: Vec::new(),
+                async_emulation: false,
+                async_dbc_enabled: false,
             }),
             fast_link: AtomicPtr::new(std::ptr::null_mut()),
             async_slot: AsyncSlot::default(),

@@ -43,6 +43,8 @@ same_signature!(
 
 /// SQL_ATTR_ASYNC_STMT_EVENT seen through a connection handle (§2.2: IM016).
 const CONN_ASYNC_STMT_EVENT: ConnAttr = ConnAttr(StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT.0);
+/// The DM's asynchronous-emulation switch (DM-only, never sent to the driver).
+const DM_ASYNC_EMULATION: ConnAttr = ConnAttr(crate::async_engine::emulation::SQL_ATTR_DM_ASYNC_EMULATION);
 /// Invalid use of an automatically allocated descriptor handle.
 const HY017: SqlState = SqlState(*b"HY017");
 /// SQL_MAX_OPTION_STRING_LENGTH (sqlext.h): the buffer an ODBC 2.x SQLGetConnectOption
@@ -205,6 +207,9 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
         // The notification engine reads this at connect time / when a call starts (§2.3).
         return call.finish(SqlReturn::SQL_SUCCESS, None, |c, _| c.async_dbc_event = value as usize);
     }
+    if attr == DM_ASYNC_EMULATION {
+        return call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| c.async_emulation = value as usize != SQL_ASYNC_ENABLE_OFF);
+    }
     if is_dm_trace_attr(attr) {
         return call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| {
             c.dm_attrs.retain(|(a, _)| *a != attr);
@@ -318,6 +323,8 @@ fn get_connect_attr(
         }
         answer = if attr == ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT {
             DmAnswer::Value(AttrValue::Int(c.async_dbc_event))
+        } else if attr == DM_ASYNC_EMULATION {
+            DmAnswer::Value(AttrValue::Int(usize::from(c.async_emulation)))
         } else if is_dm_trace_attr(attr) {
             let stored = c.dm_attrs.iter().find(|(a, _)| *a == attr).map(|(_, v)| v.clone());
             DmAnswer::Value(stored.or_else(|| default_conn_attr(c, attr)).expect("trace attributes have defaults"))
@@ -453,6 +460,91 @@ fn stmt_fn<T: Copy>(wide: bool, a: Option<T>, w: Option<T>) -> Option<T> {
     }
 }
 
+/// Sets a statement attribute on the driver (integer value).
+fn driver_stmt_attr(s: &Stmt, attr: StmtAttr, value: usize) -> SqlReturn {
+    let fns = &s.link.driver.fns;
+    match fns.SQLSetStmtAttrW.or(fns.SQLSetStmtAttr) {
+        // SAFETY: live driver statement; an integer/pointer attribute passed by value.
+        Some(f) => unsafe { f(s.driver_handle(), attr, value as SqlPointer, 0) },
+        None => SqlReturn::SQL_ERROR,
+    }
+}
+
+/// SQL_ATTR_ASYNC_ENABLE when the DM emulates: answered by the DM (the driver's stays
+/// off). `None`: the driver takes it (native asynchronous execution).
+fn set_stmt_async_enable_dm(s: &Stmt, on: bool) -> Option<SqlReturn> {
+    let emulated = s.gate.peek(|c| c.async_emulated);
+    let emulate = emulated || (on && !s.link.async_caps().stmt_async && s.dbc.gate.peek(|c| c.async_emulation));
+    if !emulate {
+        return None;
+    }
+    s.gate.peek(|c| {
+        c.async_emulated = true;
+        c.async_enabled = on;
+    });
+    Some(SqlReturn::SQL_SUCCESS)
+}
+
+/// SQL_ATTR_ASYNC_STMT_EVENT (§2.1–§2.4): DM-only. A non-null value must be an
+/// [`AsyncEvent`](crate::async_engine::AsyncEvent) (HY024 otherwise). A driver that can
+/// notify gets the DM's callback and a fresh context token on its statement; otherwise the
+/// DM emulates when emulation is on, and answers S1118 when it is not (§2.3, §7.2).
+fn set_stmt_event(call: StmtCall<'_>, s: &Arc<Stmt>, value: usize) -> SqlReturn {
+    use crate::async_engine::{callback, dispatcher, AsyncEvent, Token};
+    use std::sync::atomic::Ordering;
+    if value == 0 {
+        // Back to polling: the driver must stop calling back.
+        if s.gate.peek(|c| std::mem::replace(&mut c.notify_installed, false)) {
+            driver_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CALLBACK, 0);
+            driver_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CONTEXT, 0);
+        }
+        s.gate.peek(|c| {
+            c.async_stmt_event = 0;
+            c.async_event = None;
+        });
+        return call.finish(SqlReturn::SQL_SUCCESS);
+    }
+    let Some(event) = AsyncEvent::from_attr(value) else {
+        return call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "Invalid attribute value: not an AsyncEvent of this Driver Manager (§7.7)");
+    };
+    let caps = s.link.async_caps();
+    let (emulated, installed) = s.gate.peek(|c| (c.async_emulated, c.notify_installed));
+    if !emulated && !installed && caps.stmt_async && caps.notification {
+        dispatcher::ensure_started();
+        let mut token = s.notify_token.load(Ordering::Acquire);
+        if token == 0 {
+            let Some(t) = Token::register(HandleType::SQL_HANDLE_STMT, s.id) else {
+                return call.fail(SqlState::MEMORY_ALLOCATION, "Too many handles in notification mode");
+            };
+            token = t.0;
+            s.notify_token.store(token, Ordering::Release);
+        }
+        let rc = driver_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CONTEXT, token as usize);
+        let rc = if rc.is_success() { driver_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CALLBACK, callback::callback_attr_value()) } else { rc };
+        if !rc.is_success() {
+            return call.finish(rc);
+        }
+        s.gate.peek(|c| c.notify_installed = true);
+    } else if !emulated && !installed {
+        if !s.dbc.gate.peek(|c| c.async_emulation) {
+            return call.fail(
+                SqlState::NO_ASYNC_NOTIFICATION,
+                "The driver does not support asynchronous notification (SQL_ASYNC_NOTIFICATION); enable AsyncEmulation to have the Driver Manager emulate it (§2.3)",
+            );
+        }
+        // Emulate: the driver runs synchronously from now on.
+        let was_on = s.gate.peek(|c| std::mem::replace(&mut c.async_emulated, true) || c.async_enabled);
+        if was_on && caps.stmt_async {
+            driver_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_OFF);
+        }
+    }
+    s.gate.peek(|c| {
+        c.async_stmt_event = value;
+        c.async_event = Some(event);
+    });
+    call.finish(SqlReturn::SQL_SUCCESS)
+}
+
 /// HY010 in S8–S12 comes from the state table (§4.7) through `StmtCall::begin`.
 fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteger, wide: bool) -> SqlReturn {
     let call = match StmtCall::begin(s, F::SQL_API_SQLSETSTMTATTR) {
@@ -466,10 +558,11 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
                 format!("Invalid attribute identifier {}: only the Driver Manager sets it (§2.4)", attr.0),
             );
         }
-        StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT => {
-            // DM-only (§2.2); the notification engine reads it when a call starts.
-            s.gate.peek(|c| c.async_stmt_event = value as usize);
-            return call.finish(SqlReturn::SQL_SUCCESS);
+        StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT => return set_stmt_event(call, s, value as usize),
+        StmtAttr::SQL_ATTR_ASYNC_ENABLE => {
+            if let Some(rc) = set_stmt_async_enable_dm(s, value as usize != SQL_ASYNC_ENABLE_OFF) {
+                return call.finish(rc);
+            }
         }
         StmtAttr::SQL_ATTR_IMP_ROW_DESC | StmtAttr::SQL_ATTR_IMP_PARAM_DESC => {
             return call
@@ -598,6 +691,14 @@ fn get_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, buf_len: SqlI
                 SqlState::INVALID_ATTRIBUTE_IDENTIFIER,
                 format!("Invalid attribute identifier {}: only the Driver Manager uses it (§2.4)", attr.0),
             );
+        }
+        StmtAttr::SQL_ATTR_ASYNC_ENABLE if s.gate.peek(|c| c.async_emulated) => {
+            let on = s.gate.peek(|c| c.async_enabled);
+            // SAFETY: the application's buffer for a SQLULEN value.
+            let n = unsafe { put_int(value, usize::from(on), true) };
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(out_len, n, i32::MAX) };
+            return call.finish(SqlReturn::SQL_SUCCESS);
         }
         StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT => {
             let ev = s.gate.peek(|c| c.async_stmt_event);

@@ -41,6 +41,9 @@ pub(crate) fn cancel_stmt(s: &Arc<Stmt>) -> SqlReturn {
             "SQLCancel is not allowed while an asynchronous connection function is executing (§3.5)",
         );
     }
+    // §2.14: an asynchronous operation in flight (notification, emulation) reports HY008
+    // through its completion when the cancel takes effect.
+    s.async_slot.mark(crate::async_engine::slot::CANCELLED);
     match s.gate.try_begin() {
         None => {
             // Cross-thread cancel (§3.2): no diagnostics, SUCCESS or ERROR only, and the

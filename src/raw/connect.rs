@@ -229,6 +229,9 @@ fn release_driver_handles(driver: &Driver, henv: SqlHandle, hdbc: SqlHandle) {
     }
 }
 
+/// Connection-string keyword turning on the DM's asynchronous emulation.
+pub const ASYNC_EMULATION_KEYWORD: &str = "AsyncEmulation";
+
 fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
     let mut call = match Call::begin(&d.gate, |c| {
         if c.async_func.is_some() {
@@ -253,10 +256,17 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
         Target::DriverConnect { conn_str, .. } => conn_str.clone(),
         Target::Connect { dsn, .. } => config::build_connection_string([("DSN", dsn.as_str())]),
     };
-    let resolved = match config::resolve_connection_string(&src, &conn_str_for_resolve) {
+    let mut resolved = match config::resolve_connection_string(&src, &conn_str_for_resolve) {
         Ok(r) => r,
         Err(e) => return call.fail(SqlState(*b"IM002"), e.to_string()),
     };
+    // DM keyword (also accepted from a DSN): asynchronous emulation for sync-only drivers.
+    // The driver never sees it.
+    if let Some(v) = resolved.attribute(ASYNC_EMULATION_KEYWORD) {
+        let on = matches!(v.to_ascii_lowercase().as_str(), "yes" | "1" | "true" | "on");
+        call.core(|c| c.async_emulation = on);
+        resolved.attributes.retain(|(k, _)| !k.eq_ignore_ascii_case(ASYNC_EMULATION_KEYWORD));
+    }
     let driver = match load_driver(&resolved.driver_path) {
         Ok(drv) => drv,
         Err(e) => return call.fail(SqlState::DRIVER_LOAD_FAILED, e.to_string()),
@@ -305,7 +315,7 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
         release_driver_handles(&driver, henv, std::ptr::null_mut());
         return call.fail(SqlState::DRIVER_DBC_ALLOC_FAILED, "Driver's SQLAllocHandle on SQL_HANDLE_DBC failed");
     }
-    let link = Arc::new(DriverLink { driver: driver.clone(), henv: henv as usize, hdbc: hdbc as usize, odbc_version });
+    let link = Arc::new(DriverLink::new(driver.clone(), henv as usize, hdbc as usize, odbc_version));
 
     // 4. Replay stored attributes (§1.13): a failure is IM006 with SUCCESS_WITH_INFO.
     let stored = call.core(|c| c.stored_attrs.clone());

@@ -125,7 +125,7 @@ pub(crate) const FUNCTIONS: &[(u16, Support)] = &[
     (1021, Drv(&["SQLFetchScroll"])),
     (1022, CancelHandle), // SQLCancelHandle (unixODBC id)
     (1550, CancelHandle), // SQLCancelHandle (Microsoft id)
-    (1551, No),           // SQLCompleteAsync (async engine not there yet)
+    (1551, Dm),           // SQLCompleteAsync (answered by the DM, §2.13)
 ];
 
 /// Size of the SQL_API_ALL_FUNCTIONS array (2.x ids).
