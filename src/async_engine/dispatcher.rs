@@ -21,7 +21,7 @@ use super::token::Target;
 /// Messages to the dispatcher.
 enum Command {
     /// A driver called back for this handle (`last` = the driver's fLast hint).
-    Callback { target: Target, last: bool },
+    Callback { target: Target, last: bool, at_ns: u64 },
     /// A callback came while a driver call was on the application's stack (§7.5); the
     /// phase is already RUNNING: re-invoke.
     Kick(Target),
@@ -59,7 +59,7 @@ pub fn ensure_started() {
 
 /// From the callback: enqueue and return (§2.8).
 pub(crate) fn send_callback(target: Target, last: bool) {
-    let _ = sender().send(Command::Callback { target, last });
+    let _ = sender().send(Command::Callback { target, last, at_ns: super::slot::now_ns() });
 }
 
 /// From the thread that saw an early callback (§7.5).
@@ -102,12 +102,13 @@ fn run(rx: Receiver<Command>) {
         };
         match cmd {
             Some(Command::Shutdown) => return,
-            Some(Command::Callback { target, last }) => {
+            Some(Command::Callback { target, last, at_ns }) => {
                 let Some(host) = resolve(target) else {
                     log::debug!("odbc-dm: callback for a handle that is gone ({target:?})");
                     continue;
                 };
                 log::trace!(target: "odbc_dm::trace", "notification callback {target:?} fLast={last}");
+                host.slot().stats.last_callback_ns.store(at_ns, std::sync::atomic::Ordering::Relaxed);
                 if host.slot().on_callback() {
                     reinvoke(&*host);
                 }

@@ -92,6 +92,17 @@ pub struct SlotStats {
     pub early_callbacks: AtomicU64,
     /// Re-invocations made by the dispatcher.
     pub reinvocations: AtomicU64,
+    /// When the last accepted callback entered the DM ([`now_ns`] clock): for measuring
+    /// the callback-to-wake-up latency.
+    pub last_callback_ns: AtomicU64,
+    /// When the last operation completed ([`now_ns`] clock).
+    pub completed_ns: AtomicU64,
+}
+
+/// Nanoseconds on a process-wide monotonic clock (the DM's timestamps for latency).
+pub fn now_ns() -> u64 {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
 /// See the module documentation.
@@ -268,6 +279,7 @@ impl AsyncSlot {
                 Err(cur) => w = cur,
             }
         }
+        self.stats.completed_ns.store(now_ns(), Ordering::Relaxed);
         if let Some(e) = event {
             e.set();
         }
