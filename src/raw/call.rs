@@ -22,8 +22,15 @@ use super::diag_pull::pull_driver_diags;
 ///
 /// Use it through [`AppPtr::get`] inside closures: a method call captures the whole
 /// wrapper (which is `Send`), whereas `p.0` would capture the bare raw pointer.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub struct AppPtr<T>(*mut T);
+
+impl<T> Clone for AppPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for AppPtr<T> {}
 
 // SAFETY: an AppPtr is only handed back to the driver, which must accept the same
 // arguments from any thread (§2.9, §3.1); the DM never dereferences it off-thread itself
