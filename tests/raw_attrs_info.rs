@@ -522,8 +522,10 @@ fn s2_2_im016_async_stmt_event_on_connection_and_dm_only_event_attributes() {
     disconnect(env, d);
 }
 
-/// §2.4 / §2.2 on a statement: the app cannot set the notification callback/context;
-/// the statement event is stored by the DM.
+/// §2.4 / §2.2 / §2.3 on a statement: the app cannot set the notification callback/context;
+/// the statement event is DM state, must be an `AsyncEvent` (HY024 otherwise, §7.7), and on
+/// a driver without SQL_ASYNC_NOTIFICATION (libsqlite3odbc) it is S1118 unless the DM
+/// emulates (§2.3, §7.2).
 #[test]
 fn s2_4_statement_notification_attributes_are_hy092_and_event_is_dm_state() {
     let (env, d) = connected(&sqlite_cs("stmt-event"));
@@ -533,18 +535,30 @@ fn s2_4_statement_notification_attributes_are_hy092_and_event_is_dm_state() {
         assert_eq!(unsafe { SQLSetStmtAttr(s, attr, 1 as SqlPointer, SQL_IS_POINTER) }, SqlReturn::SQL_ERROR);
         assert_eq!(diag(HandleType::SQL_HANDLE_STMT, s).0, "HY092");
     }
-    // SAFETY: live statement; the value is only stored.
+    // A value that is not an event of this DM is refused, never dereferenced.
+    // SAFETY: live statement; the value is only looked up.
     assert_eq!(
         unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, 0x1234 as SqlPointer, SQL_IS_POINTER) },
-        SqlReturn::SQL_SUCCESS
+        SqlReturn::SQL_ERROR
     );
+    assert_eq!(diag(HandleType::SQL_HANDLE_STMT, s).0, "HY024");
+    let ev = odbc_dm::async_engine::AsyncEvent::new().unwrap();
+    // SAFETY: live statement; a live event.
+    assert_eq!(unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, ev.as_attr(), SQL_IS_POINTER) }, SqlReturn::SQL_ERROR);
+    assert_eq!(diag(HandleType::SQL_HANDLE_STMT, s).0, "S1118", "§2.3: libsqlite3odbc cannot notify");
+    // With the DM's emulation on, the same event is accepted and reads back.
+    let emu = ConnAttr(odbc_dm::async_engine::emulation::SQL_ATTR_DM_ASYNC_EMULATION);
+    // SAFETY: live dbc; integer attribute.
+    assert_eq!(unsafe { SQLSetConnectAttr(d, emu, 1 as SqlPointer, 0) }, SqlReturn::SQL_SUCCESS);
+    // SAFETY: as above.
+    assert_eq!(unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, ev.as_attr(), SQL_IS_POINTER) }, SqlReturn::SQL_SUCCESS);
     let mut v: usize = 0;
     // SAFETY: pointer-sized buffer.
     assert_eq!(
         unsafe { SQLGetStmtAttr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, (&mut v as *mut usize).cast(), SQL_IS_POINTER, null_mut()) },
         SqlReturn::SQL_SUCCESS
     );
-    assert_eq!(v, 0x1234);
+    assert_eq!(v, ev.as_attr() as usize);
     disconnect(env, d);
 }
 
