@@ -57,3 +57,70 @@ fn pool() -> &'static Sender<Job> {
 pub(crate) fn submit<H: AsyncHost>(host: Arc<H>) {
     let _ = pool().send(Box::new(move || run_to_completion(&*host)));
 }
+
+/// The pending result of a closure run on the emulation pool ([`spawn_blocking`]): a
+/// runtime-agnostic future, woken from the pool thread through an `AtomicWaker`.
+pub(crate) struct BlockingTask<T> {
+    shared: Arc<TaskShared<T>>,
+}
+
+struct TaskShared<T> {
+    value: std::sync::Mutex<Option<T>>,
+    done: std::sync::atomic::AtomicBool,
+    waker: atomic_waker::AtomicWaker,
+}
+
+impl<T> BlockingTask<T> {
+    /// Whether the closure has finished (its value may already have been taken).
+    pub(crate) fn is_done(&self) -> bool {
+        self.shared.done.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl<T> std::future::Future for BlockingTask<T> {
+    type Output = T;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<T> {
+        let s = &self.shared;
+        if !s.done.load(std::sync::atomic::Ordering::Acquire) {
+            s.waker.register(cx.waker());
+            if !s.done.load(std::sync::atomic::Ordering::Acquire) {
+                return std::task::Poll::Pending;
+            }
+        }
+        match s.value.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            Some(v) => std::task::Poll::Ready(v),
+            None => panic!("BlockingTask polled after completion"),
+        }
+    }
+}
+
+/// Runs `f` on the emulation pool (the threads that run sync-only drivers' calls) and
+/// returns a future of its result. Used by the safe API for connection functions of
+/// drivers (or DM paths) without notification-mode connection async. Dropping the future
+/// does not stop `f`; its result is then dropped on the pool thread.
+pub(crate) fn spawn_blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> BlockingTask<T> {
+    let shared = Arc::new(TaskShared {
+        value: std::sync::Mutex::new(None),
+        done: std::sync::atomic::AtomicBool::new(false),
+        waker: atomic_waker::AtomicWaker::new(),
+    });
+    let s2 = shared.clone();
+    let job: Job = Box::new(move || {
+        // Completes even if `f` panics (the pool catches the panic): the waiter is woken
+        // and finds no value (reported as a panic in its poll, not a hang).
+        struct Finish<T>(Arc<TaskShared<T>>);
+        impl<T> Drop for Finish<T> {
+            fn drop(&mut self) {
+                self.0.done.store(true, std::sync::atomic::Ordering::Release);
+                self.0.waker.wake();
+            }
+        }
+        let fin = Finish(s2);
+        let v = f();
+        *fin.0.value.lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
+        drop(fin);
+    });
+    let _ = pool().send(job);
+    BlockingTask { shared }
+}

@@ -18,6 +18,24 @@ pub trait AsyncHost: Send + Sync + 'static {
     fn driver_diags(&self) -> Vec<DiagRecord>;
     /// The token table's name for this handle.
     fn target(&self) -> Target;
+    /// After an emulated (synchronous) driver call of `func` ended with `rc`: whether a
+    /// result set is open, when the handle can ask the driver safely. `None`: unknown.
+    fn probe_result(&self, _func: FunctionId, _rc: SqlReturn) -> Option<bool> {
+        None
+    }
+}
+
+/// Runs a captured call, turning a panic inside it (a DM conversion bug, or a driver
+/// panic that unwound) into SQL_ERROR/HY000 so the operation still completes.
+fn run_captured(p: &mut Pending, extra: &mut Vec<DiagRecord>) -> SqlReturn {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (p.invoke)(extra))) {
+        Ok(rc) => rc,
+        Err(_) => {
+            log::error!("odbc-dm: panic inside an asynchronous driver call (caught)");
+            extra.push(DiagRecord::dm(SqlState::GENERAL_ERROR, "Internal error in an asynchronous call"));
+            SqlReturn::SQL_ERROR
+        }
+    }
 }
 
 /// Builds the operation's result: the driver's records when the code carries any, then the
@@ -33,7 +51,7 @@ pub(crate) fn completed<H: AsyncHost + ?Sized>(host: &H, func: FunctionId, rc: S
     if cancelled && rc == SqlReturn::SQL_ERROR && !diags.iter().any(|r| r.state == SqlState::OPERATION_CANCELED) {
         diags.insert(0, DiagRecord::dm(SqlState::OPERATION_CANCELED, "Operation canceled"));
     }
-    Completed { func, rc, diags }
+    Completed { func, rc, diags, has_result: None }
 }
 
 /// Re-invokes the captured call (the phase is RUNNING and this thread owns it) until it
@@ -48,7 +66,7 @@ pub(crate) fn reinvoke<H: AsyncHost + ?Sized>(host: &H) {
         };
         slot.stats.reinvocations.fetch_add(1, Ordering::Relaxed);
         let mut extra = Vec::new();
-        let rc = (p.invoke)(&mut extra);
+        let rc = run_captured(&mut p, &mut extra);
         if rc == SqlReturn::SQL_STILL_EXECUTING {
             slot.put_back_pending(p);
             if slot.still_executing() {
@@ -75,13 +93,14 @@ pub(crate) fn run_to_completion<H: AsyncHost + ?Sized>(host: &H) {
     let slot = host.slot();
     let Some(mut p) = slot.take_pending() else { return };
     let mut extra = Vec::new();
-    let mut rc = (p.invoke)(&mut extra);
+    let mut rc = run_captured(&mut p, &mut extra);
     while rc == SqlReturn::SQL_STILL_EXECUTING {
         std::thread::sleep(std::time::Duration::from_millis(1));
         extra.clear();
-        rc = (p.invoke)(&mut extra);
+        rc = run_captured(&mut p, &mut extra);
     }
-    let done = completed(host, p.func, rc, extra);
+    let mut done = completed(host, p.func, rc, extra);
+    done.has_result = host.probe_result(p.func, rc);
     slot.complete(done);
     drop(p);
 }

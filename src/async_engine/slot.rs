@@ -64,6 +64,8 @@ pub struct Completed {
     pub rc: SqlReturn,
     /// The driver's records, then the DM's.
     pub diags: Vec<DiagRecord>,
+    /// Whether a result set is open, when the DM could ask (emulation); `None`: unknown.
+    pub has_result: Option<bool>,
 }
 
 pub(crate) struct Pending {
@@ -322,7 +324,7 @@ mod tests {
     use super::*;
 
     fn done() -> Completed {
-        Completed { func: FunctionId::SQL_API_SQLEXECDIRECT, rc: SqlReturn::SQL_SUCCESS, diags: vec![] }
+        Completed { func: FunctionId::SQL_API_SQLEXECDIRECT, rc: SqlReturn::SQL_SUCCESS, diags: vec![], has_result: None }
     }
 
     #[test]

@@ -119,6 +119,20 @@ pub struct DbcCore {
     pub async_emulation: bool,
     /// SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE as the application set it (§1.1).
     pub async_dbc_enabled: bool,
+    /// The DM's own reference to the SQL_ATTR_ASYNC_DBC_EVENT event (§2.2), kept while the
+    /// attribute names it.
+    pub async_event: Option<crate::async_engine::AsyncEvent>,
+    /// The DM emulates this connection's asynchronous connection functions (the driver
+    /// lacks SQL_ASYNC_DBC_FUNCTIONS or SQL_ASYNC_NOTIFICATION and `async_emulation` is on).
+    pub dbc_async_emulated: bool,
+    /// The DM's notification callback and context are set on the driver's connection (§2.4).
+    pub dbc_notify_installed: bool,
+    /// The driver link of a connect in flight (asynchronous connect not yet collected):
+    /// diagnostics and SQLCancelHandle reach the driver's connection through it.
+    pub pending_link: Option<Arc<DriverLink>>,
+    /// What the outstanding asynchronous connection function does to the DM's state when
+    /// it is collected (SQLCompleteAsync or the polling repeat call, §2.13).
+    pub async_post: Option<crate::raw::DbcPost>,
 }
 
 /// A connection handle.
@@ -157,6 +171,11 @@ impl Dbc {
                 dm_attrs: Vec::new(),
                 async_emulation: false,
                 async_dbc_enabled: false,
+                async_event: None,
+                dbc_async_emulated: false,
+                dbc_notify_installed: false,
+                pending_link: None,
+                async_post: None,
             }),
             fast_link: AtomicPtr::new(std::ptr::null_mut()),
             async_slot: AsyncSlot::default(),
@@ -178,7 +197,8 @@ impl AsyncHost for Dbc {
     }
 
     fn driver_diags(&self) -> Vec<DiagRecord> {
-        match self.link() {
+        // While an asynchronous connect runs, the driver's connection is the pending link.
+        match self.gate.peek(|c| c.link.clone().or_else(|| c.pending_link.clone())) {
             Some(l) => crate::raw::pull_driver_diags(&l, odbc_dm_abi::HandleType::SQL_HANDLE_DBC, l.hdbc as odbc_dm_abi::SqlHandle),
             None => Vec::new(),
         }

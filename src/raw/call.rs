@@ -475,7 +475,7 @@ impl<'a> StmtCall<'a> {
         // With async on, the DM cannot ask the driver SQLNumResultCols (it could go
         // asynchronous itself): assume a cursor; the driver reports 24000 if there is none.
         let has_result = if rc.is_success() && opens_result(func) || rc == SqlReturn::SQL_SUCCESS && func == FunctionId::SQL_API_SQLPARAMDATA {
-            Some(true)
+            Some(done.has_result.unwrap_or(true))
         } else {
             None
         };
@@ -551,7 +551,7 @@ fn notification_refusal(stmt: &Stmt, func: FunctionId, c: &StmtCore) -> Result<(
     }
 }
 
-fn opens_result(f: FunctionId) -> bool {
+pub(crate) fn opens_result(f: FunctionId) -> bool {
     use FunctionId as F;
     matches!(
         f,
@@ -560,7 +560,7 @@ fn opens_result(f: FunctionId) -> bool {
 }
 
 /// Whether the driver's statement currently describes a result set.
-fn driver_has_result(stmt: &Stmt) -> bool {
+pub(crate) fn driver_has_result(stmt: &Stmt) -> bool {
     match stmt.link.driver.fns.SQLNumResultCols {
         Some(f) => {
             let mut n: i16 = 0;
