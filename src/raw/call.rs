@@ -539,7 +539,7 @@ impl<'a> StmtCall<'a> {
 /// §2.11: while a notification-mode operation is outstanding (until SQLCompleteAsync
 /// collects it), the original function gets IM017 and any other function IM018.
 #[inline]
-fn notification_refusal(stmt: &Stmt, func: FunctionId, c: &StmtCore) -> Result<(), (SqlState, String)> {
+pub(crate) fn notification_refusal(stmt: &Stmt, func: FunctionId, c: &StmtCore) -> Result<(), (SqlState, String)> {
     let w = stmt.async_slot.word();
     if w & slot::NOTIFY == 0 || w & 0xff == slot::IDLE {
         return Ok(());

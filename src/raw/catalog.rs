@@ -6,7 +6,7 @@
 use odbc_dm_abi::{FunctionId as F, *};
 
 use super::strings::{InNarrow, InWide};
-use super::{boundary, handle, same_signature, StmtCall};
+use super::{boundary, handle, same_signature, AppPtr, StmtCall};
 use crate::diag::SqlState;
 use crate::trace_enter;
 
@@ -82,9 +82,12 @@ macro_rules! catalog {
                     return call.fail(st, msg);
                 }
                 let fns = &s.link.driver.fns;
-                let rc = if let Some(f) = fns.$a {
-                    // SAFETY: live driver statement; the application's arguments as given.
-                    unsafe { f(s.driver_handle(), $($p,)* $($s, $sl,)* $($q),*) }
+                let h = s.hstmt;
+                if let Some(f) = fns.$a {
+                    $( let $s = AppPtr::from_const($s); )*
+                    // SAFETY: live driver statement (the DM statement outlives the operation);
+                    // the application's arguments as given, valid until completion (§2.9).
+                    call.invoke(move |_| unsafe { f(h as SqlHStmt, $($p,)* $($s.get_const(), $sl,)* $($q),*) })
                 } else if let Some(f) = fns.$w {
                     $(
                         // SAFETY: the application's string with its (validated) length.
@@ -92,12 +95,12 @@ macro_rules! catalog {
                             return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length");
                         };
                     )*
-                    // SAFETY: live driver statement; the converted strings outlive the call.
-                    unsafe { f(s.driver_handle(), $($p,)* $($s.ptr(), $s.len_i16(),)* $($q),*) }
+                    // SAFETY: live driver statement; the closure owns the converted strings,
+                    // so they live until the operation completes.
+                    call.invoke(move |_| unsafe { f(h as SqlHStmt, $($p,)* $($s.ptr(), $s.len_i16(),)* $($q),*) })
                 } else {
-                    return call.missing(stringify!($a));
-                };
-                call.finish(rc)
+                    call.missing(stringify!($a))
+                }
             })
         }
 
@@ -115,9 +118,12 @@ macro_rules! catalog {
                     return call.fail(st, msg);
                 }
                 let fns = &s.link.driver.fns;
-                let rc = if let Some(f) = fns.$w {
-                    // SAFETY: live driver statement; the application's arguments as given.
-                    unsafe { f(s.driver_handle(), $($p,)* $($s, $sl,)* $($q),*) }
+                let h = s.hstmt;
+                if let Some(f) = fns.$w {
+                    $( let $s = AppPtr::from_const($s); )*
+                    // SAFETY: live driver statement (the DM statement outlives the operation);
+                    // the application's arguments as given, valid until completion (§2.9).
+                    call.invoke(move |_| unsafe { f(h as SqlHStmt, $($p,)* $($s.get_const(), $sl,)* $($q),*) })
                 } else if let Some(f) = fns.$a {
                     $(
                         // SAFETY: the application's string with its (validated) length.
@@ -125,12 +131,12 @@ macro_rules! catalog {
                             return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length");
                         };
                     )*
-                    // SAFETY: live driver statement; the converted strings outlive the call.
-                    unsafe { f(s.driver_handle(), $($p,)* $($s.ptr(), $s.len_i16(),)* $($q),*) }
+                    // SAFETY: live driver statement; the closure owns the converted strings,
+                    // so they live until the operation completes.
+                    call.invoke(move |_| unsafe { f(h as SqlHStmt, $($p,)* $($s.ptr(), $s.len_i16(),)* $($q),*) })
                 } else {
-                    return call.missing(stringify!($w));
-                };
-                call.finish(rc)
+                    call.missing(stringify!($w))
+                }
             })
         }
     };

@@ -313,9 +313,11 @@ pub unsafe extern "C" fn SQLNumParams(stmt: SqlHStmt, count: *mut SqlSmallInt) -
         let s = handle!(stmt, stmt);
         let call = begin!(s, F::SQL_API_SQLNUMPARAMS);
         let Some(f) = s.link.driver.fns.SQLNumParams else { return call.missing("SQLNumParams") };
-        // SAFETY: live driver statement; the application's out pointer.
-        let rc = unsafe { f(s.driver_handle(), count) };
-        call.finish(rc)
+        let h = s.hstmt;
+        let count = AppPtr::new(count);
+        // SAFETY: live driver statement (the DM statement outlives the operation); the
+        // application's out pointer, valid until the operation completes (§2.9).
+        call.invoke(move |_| unsafe { f(h as SqlHStmt, count.get()) })
     })
 }
 
@@ -333,9 +335,11 @@ pub unsafe extern "C" fn SQLDescribeParam(
         let s = handle!(stmt, stmt);
         let call = begin!(s, F::SQL_API_SQLDESCRIBEPARAM);
         let Some(f) = s.link.driver.fns.SQLDescribeParam else { return call.missing("SQLDescribeParam") };
-        // SAFETY: live driver statement; the application's out pointers.
-        let rc = unsafe { f(s.driver_handle(), number, data_type, size, digits, nullable) };
-        call.finish(rc)
+        let h = s.hstmt;
+        let (data_type, size, digits, nullable) = (AppPtr::new(data_type), AppPtr::new(size), AppPtr::new(digits), AppPtr::new(nullable));
+        // SAFETY: live driver statement (the DM statement outlives the operation); the
+        // application's out pointers, valid until the operation completes (§2.9).
+        call.invoke(move |_| unsafe { f(h as SqlHStmt, number, data_type.get(), size.get(), digits.get(), nullable.get()) })
     })
 }
 
@@ -346,9 +350,11 @@ pub unsafe extern "C" fn SQLParamData(stmt: SqlHStmt, value: *mut SqlPointer) ->
         let s = handle!(stmt, stmt);
         let call = begin!(s, F::SQL_API_SQLPARAMDATA);
         let Some(f) = s.link.driver.fns.SQLParamData else { return call.missing("SQLParamData") };
-        // SAFETY: live driver statement; the application's (possibly null) out pointer.
-        let rc = unsafe { f(s.driver_handle(), value) };
-        call.finish(rc)
+        let h = s.hstmt;
+        let value = AppPtr::new(value);
+        // SAFETY: live driver statement (the DM statement outlives the operation); the
+        // application's (possibly null) out pointer, valid until completion (§2.9).
+        call.invoke(move |_| unsafe { f(h as SqlHStmt, value.get()) })
     })
 }
 
@@ -363,9 +369,11 @@ pub unsafe extern "C" fn SQLPutData(stmt: SqlHStmt, data: SqlPointer, len: SqlLe
             return call.fail(SqlState::INVALID_NULL_POINTER, "DataPtr is a null pointer");
         }
         let Some(f) = s.link.driver.fns.SQLPutData else { return call.missing("SQLPutData") };
-        // SAFETY: live driver statement; the application's data as given.
-        let rc = unsafe { f(s.driver_handle(), data, len) };
-        call.finish(rc)
+        let h = s.hstmt;
+        let data = AppPtr::new(data);
+        // SAFETY: live driver statement (the DM statement outlives the operation); the
+        // application's data as given, valid until the operation completes (§2.9).
+        call.invoke(move |_| unsafe { f(h as SqlHStmt, data.get(), len) })
     })
 }
 

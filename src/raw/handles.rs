@@ -294,6 +294,7 @@ pub unsafe extern "C" fn SQLFreeStmt(stmt: SqlHStmt, option: FreeStmtOption) -> 
             return reject(&s.gate, SqlState::INVALID_ATTRIBUTE_IDENTIFIER, "Invalid SQLFreeStmt option");
         }
         let call = match Call::begin(&s.gate, |c| {
+            super::call::notification_refusal(&s, FunctionId::SQL_API_SQLFREESTMT, c)?;
             if matches!(c.status.state, StmtState::S11 | StmtState::S12) {
                 return Err((
                     SqlState::FUNCTION_SEQUENCE_ERROR,

@@ -2,8 +2,8 @@
 
 use odbc_dm_abi::{FunctionId as F, *};
 
-use super::{boundary, handle, same_signature, StmtCall};
-use crate::diag::SqlState;
+use super::{boundary, handle, same_signature, AppPtr, AsyncMode, StmtCall};
+use crate::diag::{DiagRecord, SqlState};
 use crate::handles::stmt_state::StmtState;
 use crate::trace_enter;
 
@@ -22,9 +22,11 @@ pub unsafe extern "C" fn SQLNumResultCols(stmt: SqlHStmt, count: *mut SqlSmallIn
             return call.fail(SqlState::INVALID_NULL_POINTER, "ColumnCountPtr is a null pointer");
         }
         let Some(f) = s.link.driver.fns.SQLNumResultCols else { return call.missing("SQLNumResultCols") };
-        // SAFETY: live driver statement; non-null application out pointer.
-        let rc = unsafe { f(s.driver_handle(), count) };
-        call.finish(rc)
+        let h = s.hstmt;
+        let count = AppPtr::new(count);
+        // SAFETY: live driver statement (the DM statement outlives the operation); non-null
+        // application out pointer, valid until the operation completes (§2.9).
+        call.invoke(move |_| unsafe { f(h as SqlHStmt, count.get()) })
     })
 }
 
@@ -48,9 +50,9 @@ pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
             Err(rc) => return rc,
         };
         let Some(f) = s.link.driver.fns.SQLFetch else { return call.missing("SQLFetch") };
-        // SAFETY: live driver statement handle.
-        let rc = unsafe { f(s.driver_handle()) };
-        call.finish(rc)
+        let h = s.hstmt;
+        // SAFETY: live driver statement handle (the DM statement outlives the operation).
+        call.invoke(move |_| unsafe { f(h as SqlHStmt) })
     })
 }
 
@@ -89,9 +91,11 @@ pub unsafe extern "C" fn SQLGetData(
             return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");
         }
         let Some(f) = s.link.driver.fns.SQLGetData else { return call.missing("SQLGetData") };
-        // SAFETY: live driver statement; the application's buffers as given.
-        let rc = unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) };
-        call.finish(rc)
+        let h = s.hstmt;
+        let (target, ind) = (AppPtr::new(target), AppPtr::new(ind));
+        // SAFETY: live driver statement (the DM statement outlives the operation); the
+        // application's buffers as given, valid until the operation completes (§2.9).
+        call.invoke(move |_| unsafe { f(h as SqlHStmt, col, target_type, target.get(), buf_len, ind.get()) })
     })
 }
 
@@ -125,7 +129,7 @@ pub unsafe extern "C" fn SQLBindCol(
 // Describing columns, attributes, scrolling, positioned operations, cursor names.
 // ---------------------------------------------------------------------------------------
 
-use super::strings::{narrow_to_app_wide, put_len, recv_text, wide_to_app_narrow, InNarrow, InWide, TRUNCATED};
+use super::strings::{narrow_to_app_wide, put_len, recv_text, wide_to_app_narrow, InNarrow, InWide, RecvBuf, TRUNCATED};
 
 same_signature!(
     SQLDescribeCol,
@@ -169,6 +173,26 @@ fn reported(n: i16) -> Option<usize> {
     usize::try_from(n).ok()
 }
 
+/// `call.invoke(f)` for a driver call that is lent a DM output buffer ([`RecvBuf`]). In
+/// polling pass-through mode, a repeat call while the operation is outstanding re-runs the
+/// first call's capture instead of `f` (§1.7: the application repeats the original
+/// arguments): the driver gets the same DM buffer and length pointers on every call of the
+/// operation (§2.9), the result is read from the buffer it wrote, and `f`'s fresh buffer is
+/// never lent. The capture goes back into the slot if the driver is still executing, and is
+/// dropped (with its buffer) when the operation ends.
+fn invoke_lending(call: StmtCall<'_>, f: impl FnMut(&mut Vec<DiagRecord>) -> SqlReturn + Send + 'static) -> SqlReturn {
+    if call.mode() == AsyncMode::Polling {
+        let slot = &call.stmt.async_slot;
+        if slot.is_active() && slot.func() == Some(call.func) {
+            if let Some(mut first) = slot.take_pending() {
+                drop(f);
+                return call.invoke(move |extra| (first.invoke)(extra));
+            }
+        }
+    }
+    call.invoke(f)
+}
+
 /// SQLDescribeCol (ANSI): ColumnName length in bytes; via SQLDescribeColW when the driver
 /// has only the Unicode form (01004 and the full length in bytes when the name is cut).
 pub unsafe extern "C" fn SQLDescribeCol(
@@ -185,36 +209,46 @@ pub unsafe extern "C" fn SQLDescribeCol(
     trace_enter!("SQLDescribeCol", "{:p} {} {:p} {}", stmt, col, name, name_max);
     boundary("SQLDescribeCol", || {
         let s = handle!(stmt, stmt);
-        let mut call = begin!(s, F::SQL_API_SQLDESCRIBECOL);
+        let call = begin!(s, F::SQL_API_SQLDESCRIBECOL);
         if name_max < 0 {
             return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");
         }
         let fns = &s.link.driver.fns;
-        let h = s.driver_handle();
-        let rc = if let Some(f) = fns.SQLDescribeCol {
-            // SAFETY: live driver statement; the application's buffers as given.
-            unsafe { f(h, col, name, name_max, name_len, data_type, size, digits, nullable) }
+        let h = s.hstmt;
+        let (name, name_len) = (AppPtr::new(name), AppPtr::new(name_len));
+        let (data_type, size, digits, nullable) = (AppPtr::new(data_type), AppPtr::new(size), AppPtr::new(digits), AppPtr::new(nullable));
+        if let Some(f) = fns.SQLDescribeCol {
+            // SAFETY: live driver statement (the DM statement outlives the operation); the
+            // application's buffers as given, valid until the operation completes (§2.9).
+            call.invoke(move |_| unsafe {
+                f(h as SqlHStmt, col, name.get(), name_max, name_len.get(), data_type.get(), size.get(), digits.get(), nullable.get())
+            })
         } else if let Some(f) = fns.SQLDescribeColW {
-            let (rc, w) = recv_text::<u16>(s.id, initial_cap(name_max as usize), |buf, cap| {
-                let mut l: i16 = 0;
-                // SAFETY: DM buffer of `cap` units; the application's other out pointers.
-                let rc = unsafe { f(h, col, buf, cap.min(i16::MAX as usize) as i16, &mut l, data_type, size, digits, nullable) };
-                (rc, reported(l))
-            });
-            if rc.is_success() {
-                // SAFETY: application buffer of `name_max` bytes (checked non-negative).
-                let (n, t) = unsafe { wide_to_app_narrow(&w, name, name_max as usize) };
-                // SAFETY: optional application out pointer.
-                unsafe { put_len(name_len, n, i16::MAX) };
-                if t {
-                    call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+            let mut rb = RecvBuf::<u16, i16>::new(initial_cap(name_max as usize));
+            invoke_lending(call, move |extra| {
+                let (rc, w) = rb.recv(
+                    |buf, cap, l| {
+                        let cap = cap.min(i16::MAX as usize) as i16;
+                        // SAFETY: live driver statement; the DM buffer of `cap` units and the
+                        // length, owned by this closure; the application's other out pointers.
+                        unsafe { f(h as SqlHStmt, col, buf, cap, l, data_type.get(), size.get(), digits.get(), nullable.get()) }
+                    },
+                    reported,
+                );
+                if rc.is_success() {
+                    // SAFETY: application buffer of `name_max` bytes (checked non-negative).
+                    let (n, t) = unsafe { wide_to_app_narrow(w, name.get(), name_max as usize) };
+                    // SAFETY: optional application out pointer.
+                    unsafe { put_len(name_len.get(), n, i16::MAX) };
+                    if t {
+                        extra.push(DiagRecord::dm(SqlState::STRING_TRUNCATED, TRUNCATED));
+                    }
                 }
-            }
-            rc
+                rc
+            })
         } else {
-            return call.missing("SQLDescribeCol");
-        };
-        call.finish(rc)
+            call.missing("SQLDescribeCol")
+        }
     })
 }
 
@@ -234,36 +268,46 @@ pub unsafe extern "C" fn SQLDescribeColW(
     trace_enter!("SQLDescribeColW", "{:p} {} {:p} {}", stmt, col, name, name_max);
     boundary("SQLDescribeColW", || {
         let s = handle!(stmt, stmt);
-        let mut call = begin!(s, F::SQL_API_SQLDESCRIBECOL);
+        let call = begin!(s, F::SQL_API_SQLDESCRIBECOL);
         if name_max < 0 {
             return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");
         }
         let fns = &s.link.driver.fns;
-        let h = s.driver_handle();
-        let rc = if let Some(f) = fns.SQLDescribeColW {
-            // SAFETY: live driver statement; the application's buffers as given.
-            unsafe { f(h, col, name, name_max, name_len, data_type, size, digits, nullable) }
+        let h = s.hstmt;
+        let (name, name_len) = (AppPtr::new(name), AppPtr::new(name_len));
+        let (data_type, size, digits, nullable) = (AppPtr::new(data_type), AppPtr::new(size), AppPtr::new(digits), AppPtr::new(nullable));
+        if let Some(f) = fns.SQLDescribeColW {
+            // SAFETY: live driver statement (the DM statement outlives the operation); the
+            // application's buffers as given, valid until the operation completes (§2.9).
+            call.invoke(move |_| unsafe {
+                f(h as SqlHStmt, col, name.get(), name_max, name_len.get(), data_type.get(), size.get(), digits.get(), nullable.get())
+            })
         } else if let Some(f) = fns.SQLDescribeCol {
-            let (rc, n8) = recv_text::<u8>(s.id, initial_cap(name_max as usize * 4), |buf, cap| {
-                let mut l: i16 = 0;
-                // SAFETY: DM buffer of `cap` bytes; the application's other out pointers.
-                let rc = unsafe { f(h, col, buf, cap.min(i16::MAX as usize) as i16, &mut l, data_type, size, digits, nullable) };
-                (rc, reported(l))
-            });
-            if rc.is_success() {
-                // SAFETY: application buffer of `name_max` characters (checked non-negative).
-                let (n, t) = unsafe { narrow_to_app_wide(&n8, name, name_max as usize) };
-                // SAFETY: optional application out pointer.
-                unsafe { put_len(name_len, n, i16::MAX) };
-                if t {
-                    call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+            let mut rb = RecvBuf::<u8, i16>::new(initial_cap(name_max as usize * 4));
+            invoke_lending(call, move |extra| {
+                let (rc, n8) = rb.recv(
+                    |buf, cap, l| {
+                        let cap = cap.min(i16::MAX as usize) as i16;
+                        // SAFETY: live driver statement; the DM buffer of `cap` bytes and the
+                        // length, owned by this closure; the application's other out pointers.
+                        unsafe { f(h as SqlHStmt, col, buf, cap, l, data_type.get(), size.get(), digits.get(), nullable.get()) }
+                    },
+                    reported,
+                );
+                if rc.is_success() {
+                    // SAFETY: application buffer of `name_max` characters (checked non-negative).
+                    let (n, t) = unsafe { narrow_to_app_wide(n8, name.get(), name_max as usize) };
+                    // SAFETY: optional application out pointer.
+                    unsafe { put_len(name_len.get(), n, i16::MAX) };
+                    if t {
+                        extra.push(DiagRecord::dm(SqlState::STRING_TRUNCATED, TRUNCATED));
+                    }
                 }
-            }
-            rc
+                rc
+            })
         } else {
-            return call.missing("SQLDescribeColW");
-        };
-        call.finish(rc)
+            call.missing("SQLDescribeColW")
+        }
     })
 }
 
@@ -373,58 +417,70 @@ fn col_attribute(
     v2: bool,
 ) -> SqlReturn {
     let s = handle!(stmt, stmt);
-    let mut call = begin!(s, F::SQL_API_SQLCOLATTRIBUTE);
+    let call = begin!(s, F::SQL_API_SQLCOLATTRIBUTE);
     let is_char = is_char_col_attr(field.0 as i32);
     if is_char && buf_len < 0 && buf_len as i32 != SQL_NTS {
         return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");
     }
     let Some(af) = pick_attr_fn(&s.link.driver.fns, app_wide, v2) else { return call.missing(name) };
-    let h = s.driver_handle();
+    let h = s.hstmt;
+    let (char_attr, out_len, num_attr) = (AppPtr::new(char_attr), AppPtr::new(out_len), AppPtr::new(num_attr));
     if !is_char || af.wide() == app_wide {
-        // SAFETY: live driver statement; the application's buffers as given.
-        let rc = unsafe { af.call(h, col, field, char_attr, buf_len, out_len, num_attr) };
-        return call.finish(rc);
+        // SAFETY: live driver statement (the DM statement outlives the operation); the
+        // application's buffers as given, valid until the operation completes (§2.9).
+        return call
+            .invoke(move |_| unsafe { af.call(h as SqlHStmt, col, field, char_attr.get(), buf_len, out_len.get(), num_attr.get()) });
     }
     let cap_bytes = buf_len.max(0) as usize;
-    let rc = if af.wide() {
+    if af.wide() {
         // Application narrow, driver wide.
-        let (rc, w) = recv_text::<u16>(s.id, initial_cap(cap_bytes), |buf, cap| {
-            let mut l: i16 = 0;
-            let bytes = (cap * 2).min(i16::MAX as usize - 1) as i16;
-            // SAFETY: DM buffer of `bytes` bytes.
-            let rc = unsafe { af.call(h, col, field, buf.cast(), bytes, &mut l, num_attr) };
-            (rc, reported(l).map(|b| b / 2))
-        });
-        if rc.is_success() {
-            // SAFETY: application buffer of `buf_len` bytes.
-            let (n, t) = unsafe { wide_to_app_narrow(&w, char_attr.cast(), cap_bytes) };
-            // SAFETY: optional application out pointer.
-            unsafe { put_len(out_len, n, i16::MAX) };
-            if t {
-                call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+        let mut rb = RecvBuf::<u16, i16>::new(initial_cap(cap_bytes));
+        invoke_lending(call, move |extra| {
+            let (rc, w) = rb.recv(
+                |buf, cap, l| {
+                    let bytes = (cap * 2).min(i16::MAX as usize - 1) as i16;
+                    // SAFETY: live driver statement; the DM buffer of `bytes` bytes and the
+                    // length, owned by this closure; the application's numeric out pointer.
+                    unsafe { af.call(h as SqlHStmt, col, field, buf.cast(), bytes, l, num_attr.get()) }
+                },
+                |b| reported(b).map(|b| b / 2),
+            );
+            if rc.is_success() {
+                // SAFETY: application buffer of `buf_len` bytes.
+                let (n, t) = unsafe { wide_to_app_narrow(w, char_attr.get().cast(), cap_bytes) };
+                // SAFETY: optional application out pointer.
+                unsafe { put_len(out_len.get(), n, i16::MAX) };
+                if t {
+                    extra.push(DiagRecord::dm(SqlState::STRING_TRUNCATED, TRUNCATED));
+                }
             }
-        }
-        rc
+            rc
+        })
     } else {
         // Application wide (length in bytes), driver narrow.
-        let (rc, n8) = recv_text::<u8>(s.id, initial_cap(cap_bytes * 2), |buf, cap| {
-            let mut l: i16 = 0;
-            // SAFETY: DM buffer of `cap` bytes.
-            let rc = unsafe { af.call(h, col, field, buf.cast(), cap.min(i16::MAX as usize) as i16, &mut l, num_attr) };
-            (rc, reported(l))
-        });
-        if rc.is_success() {
-            // SAFETY: application buffer of `buf_len` bytes = `buf_len / 2` characters.
-            let (n, t) = unsafe { narrow_to_app_wide(&n8, char_attr.cast(), cap_bytes / 2) };
-            // SAFETY: optional application out pointer; the length is in bytes.
-            unsafe { put_len(out_len, n * 2, i16::MAX) };
-            if t {
-                call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+        let mut rb = RecvBuf::<u8, i16>::new(initial_cap(cap_bytes * 2));
+        invoke_lending(call, move |extra| {
+            let (rc, n8) = rb.recv(
+                |buf, cap, l| {
+                    let cap = cap.min(i16::MAX as usize) as i16;
+                    // SAFETY: live driver statement; the DM buffer of `cap` bytes and the
+                    // length, owned by this closure; the application's numeric out pointer.
+                    unsafe { af.call(h as SqlHStmt, col, field, buf.cast(), cap, l, num_attr.get()) }
+                },
+                reported,
+            );
+            if rc.is_success() {
+                // SAFETY: application buffer of `buf_len` bytes = `buf_len / 2` characters.
+                let (n, t) = unsafe { narrow_to_app_wide(n8, char_attr.get().cast(), cap_bytes / 2) };
+                // SAFETY: optional application out pointer; the length is in bytes.
+                unsafe { put_len(out_len.get(), n * 2, i16::MAX) };
+                if t {
+                    extra.push(DiagRecord::dm(SqlState::STRING_TRUNCATED, TRUNCATED));
+                }
             }
-        }
-        rc
-    };
-    call.finish(rc)
+            rc
+        })
+    }
 }
 
 /// SQLColAttribute (ANSI).
@@ -489,12 +545,16 @@ pub unsafe extern "C" fn SQLColAttributesW(
 }
 
 /// Plain forward of a statement function without string arguments: IM001 when missing.
+/// The arguments are evaluated inside the driver-call closure (re-run on re-invocation),
+/// so application pointers must be passed as `AppPtr` values with `.get()`.
 macro_rules! forward {
     ($call:ident, $s:ident, $name:literal, $field:ident ( $($arg:expr),* )) => {{
         let Some(f) = $s.link.driver.fns.$field else { return $call.missing($name) };
-        // SAFETY: live driver statement; the application's arguments as given.
-        let rc = unsafe { f($s.driver_handle(), $($arg),*) };
-        $call.finish(rc)
+        let h = $s.hstmt;
+        // SAFETY: live driver statement (the DM statement outlives the operation); the
+        // application's arguments as given, pointers wrapped in `AppPtr` by the caller and
+        // valid until the operation completes (§2.9).
+        $call.invoke(move |_| unsafe { f(h as SqlHStmt, $($arg),*) })
     }};
 }
 
@@ -532,7 +592,8 @@ pub unsafe extern "C" fn SQLExtendedFetch(
         if !valid_orientation(orientation) {
             return call.fail(SqlState::FETCH_TYPE_OUT_OF_RANGE, "Fetch type out of range");
         }
-        forward!(call, s, "SQLExtendedFetch", SQLExtendedFetch(orientation, offset, row_count, row_status))
+        let (row_count, row_status) = (AppPtr::new(row_count), AppPtr::new(row_status));
+        forward!(call, s, "SQLExtendedFetch", SQLExtendedFetch(orientation, offset, row_count.get(), row_status.get()))
     })
 }
 
@@ -585,7 +646,8 @@ pub unsafe extern "C" fn SQLRowCount(stmt: SqlHStmt, count: *mut SqlLen) -> SqlR
         if count.is_null() {
             return call.fail(SqlState::INVALID_NULL_POINTER, "RowCountPtr is a null pointer");
         }
-        forward!(call, s, "SQLRowCount", SQLRowCount(count))
+        let count = AppPtr::new(count);
+        forward!(call, s, "SQLRowCount", SQLRowCount(count.get()))
     })
 }
 

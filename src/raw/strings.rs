@@ -157,6 +157,12 @@ pub const RECV_LIMIT: usize = 1 << 20;
 /// length in the application's units. The text is read up to the first NUL, never trusting
 /// the reported length. `key` identifies the handle: a buffer lent to a call that returned
 /// SQL_STILL_EXECUTING is kept and lent again to the next (polling) call.
+///
+/// Only for functions the DM never runs asynchronously (SQLGetInfo, SQLGetConnectAttr,
+/// SQLGetDescField/Rec, SQLNativeSql, SQLGetCursorName), where SQL_STILL_EXECUTING is a
+/// driver anomaly: a kept buffer stays in the stash until the next call with the same key.
+/// Statement functions that may run asynchronously use [`RecvBuf`], owned by the
+/// driver-call closure, instead.
 pub fn recv_text<T: Unit>(
     key: usize,
     initial: usize,
@@ -187,6 +193,72 @@ pub fn recv_text<T: Unit>(
         }
     }
     unreachable!("the third attempt always returns")
+}
+
+/// A DM buffer receiving a driver's text output of the other width, for a statement call
+/// that may run asynchronously. It is owned by the driver-call closure given to
+/// `StmtCall::invoke`, so it lives exactly as long as the operation (§2.9) and is dropped
+/// with it — also when the statement is freed mid-call, which the per-handle stash of
+/// [`recv_text`] could not do. The text and the length the driver writes are both on the
+/// heap: their addresses do not change when the closure moves into the async engine, so
+/// every re-invocation lends the driver the same pointers.
+pub struct RecvBuf<T, L> {
+    buf: Vec<T>,
+    len: Box<L>,
+    /// Enlarged-buffer retries made since the last completed driver call sequence.
+    attempt: u8,
+    /// The last driver call returned SQL_STILL_EXECUTING: the next one continues it.
+    resuming: bool,
+}
+
+impl<T: Unit, L: Copy + Default> RecvBuf<T, L> {
+    /// A buffer of `initial` code units (clamped to 2..=[`RECV_LIMIT`]).
+    pub fn new(initial: usize) -> Self {
+        RecvBuf { buf: vec![T::default(); initial.clamp(2, RECV_LIMIT)], len: Box::default(), attempt: 0, resuming: false }
+    }
+
+    /// As [`recv_text`], with the buffer owned: `call(buf, cap, len)` calls the driver with
+    /// this buffer of `cap` units and the DM's length out pointer; `reported` turns the
+    /// length the driver wrote into units (None when negative). When the driver reports more
+    /// than fits, the call is repeated (at most twice) with a buffer large enough. Returns
+    /// the driver's code and, when it succeeded, the text up to the first NUL (never
+    /// trusting the reported length). After SQL_STILL_EXECUTING the next `recv` passes the
+    /// same buffer and length pointers again.
+    pub fn recv(
+        &mut self,
+        mut call: impl FnMut(*mut T, usize, *mut L) -> odbc_dm_abi::SqlReturn,
+        reported: impl Fn(L) -> Option<usize>,
+    ) -> (odbc_dm_abi::SqlReturn, &[T]) {
+        use odbc_dm_abi::SqlReturn;
+        loop {
+            if !self.resuming {
+                *self.len = L::default();
+            }
+            let cap = self.buf.len();
+            let rc = call(self.buf.as_mut_ptr(), cap, &mut *self.len);
+            if rc == SqlReturn::SQL_STILL_EXECUTING {
+                self.resuming = true;
+                return (rc, &[]);
+            }
+            self.resuming = false;
+            if !rc.is_success() {
+                self.attempt = 0;
+                return (rc, &[]);
+            }
+            match reported(*self.len) {
+                Some(n) if n >= cap && cap < RECV_LIMIT && self.attempt < 2 => {
+                    // The driver is done with the old buffer (its call completed).
+                    self.attempt += 1;
+                    self.buf = vec![T::default(); (n + 1).min(RECV_LIMIT)];
+                }
+                _ => {
+                    self.attempt = 0;
+                    let end = self.buf.iter().position(|c| *c == T::default()).unwrap_or(cap);
+                    return (rc, &self.buf[..end]);
+                }
+            }
+        }
+    }
 }
 
 /// Writes UTF-8 `text` into an application buffer of `cap_bytes` BYTES, narrow (UTF-8)

@@ -501,6 +501,7 @@ pub fn get_functions(c: &Conn, id: u16, out: *mut u16) -> SqlReturn {
 pub fn cancel_dbc(c: &Conn) -> SqlReturn {
     if lock(&c.op).is_some() {
         c.op_cancel.store(true, Ordering::SeqCst);
+        crate::async_ops::cancel_requested(); // a step waiting for its Delay starts now
     }
     SUCCESS
 }

@@ -145,6 +145,7 @@ pub unsafe extern "C" fn SQLFreeHandle(handle_type: HandleType, handle: SqlHandl
             }
             (HandleType::SQL_HANDLE_STMT, Some(Obj::Stmt(s))) => {
                 s.cancel.store(true, Ordering::SeqCst);
+                crate::async_ops::cancel_requested();
                 crate::async_ops::abandon(&s.op);
                 handles::free_stmt(&s);
                 s.conn.log.call("SQLFreeHandle", s.id(), "STMT", 0, 0, &[3]);

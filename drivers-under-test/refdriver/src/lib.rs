@@ -15,6 +15,7 @@ mod exports;
 pub mod faults;
 mod handles;
 pub mod info;
+mod pool;
 mod stmt;
 mod util;
 

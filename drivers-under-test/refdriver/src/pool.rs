@@ -77,15 +77,13 @@ fn pool_size() -> usize {
     cpus.saturating_mul(2).clamp(4, 32)
 }
 
-static POOL: LazyLock<Pool> =
-    LazyLock::new(|| Pool { q: Mutex::new(Ready { jobs: VecDeque::new(), idle: 0, starting: 0, threads: 0 }), cv: Condvar::new(), max: pool_size() });
+static POOL: LazyLock<Pool> = LazyLock::new(|| Pool {
+    q: Mutex::new(Ready { jobs: VecDeque::new(), idle: 0, starting: 0, threads: 0 }),
+    cv: Condvar::new(),
+    max: pool_size(),
+});
 
 static WORKER_SEQ: AtomicUsize = AtomicUsize::new(1);
-
-/// The number of worker threads the pool may run.
-pub fn capacity() -> usize {
-    POOL.max
-}
 
 fn worker_loop(p: &'static Pool) {
     let _ = ON_WORKER.try_with(|w| w.set(true));
@@ -124,35 +122,48 @@ fn spawn_worker(p: &'static Pool) -> bool {
     ok
 }
 
-/// Queues jobs for the workers, starting workers while there are more queued jobs than
-/// idle workers and the bound allows.
+/// Queues jobs for the workers, first starting workers while there would be more queued
+/// jobs than idle or starting workers and the bound allows. Workers are started *before* the
+/// jobs are published, so on the hand-off path the very last action of an entry point is
+/// the publication itself (a thread start never sits between a step and the return).
 fn push(jobs: impl IntoIterator<Item = (Job, bool)>) {
     let p: &'static Pool = &POOL;
-    let (added, spawn) = {
+    let jobs: Vec<(Job, bool)> = jobs.into_iter().collect();
+    if jobs.is_empty() {
+        return;
+    }
+    let spawn = {
         let mut q = lock(&p.q);
-        let mut added = 0usize;
+        let spawn = (q.jobs.len() + jobs.len()).saturating_sub(q.idle + q.starting).min(p.max.saturating_sub(q.threads));
+        q.threads += spawn;
+        q.starting += spawn;
+        spawn
+    };
+    for i in 0..spawn {
+        if !spawn_worker(p) {
+            // Give back the reservations of the workers not attempted either.
+            let rest = spawn - i - 1;
+            let mut q = lock(&p.q);
+            q.threads -= rest;
+            q.starting -= rest;
+            break;
+        }
+    }
+    let added = jobs.len();
+    {
+        let mut q = lock(&p.q);
         for (job, urgent) in jobs {
             if urgent {
                 q.jobs.push_front(job);
             } else {
                 q.jobs.push_back(job);
             }
-            added += 1;
         }
-        let spawn = q.jobs.len().saturating_sub(q.idle + q.starting).min(p.max.saturating_sub(q.threads));
-        q.threads += spawn;
-        q.starting += spawn;
-        (added, spawn)
-    };
+    }
     if added == 1 {
         p.cv.notify_one();
-    } else if added > 1 {
+    } else {
         p.cv.notify_all();
-    }
-    for _ in 0..spawn {
-        if !spawn_worker(p) {
-            break;
-        }
     }
 }
 
@@ -267,8 +278,9 @@ fn timer_loop(t: &'static Timer) {
     }
 }
 
-/// Sleeps until `at`, waking early when `cancel` is set (fallback without a timer thread).
-fn sleep_until_cancellable(at: Instant, cancel: &AtomicBool) {
+/// Sleeps until `at`, waking early when `cancel` is set (polls every 2 ms). Used where a
+/// thread must wait itself: without a timer thread, and for an inline step on a worker.
+pub fn sleep_until_cancellable(at: Instant, cancel: &AtomicBool) {
     while !cancel.load(Ordering::SeqCst) {
         let now = Instant::now();
         if now >= at {

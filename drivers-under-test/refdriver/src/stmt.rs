@@ -637,10 +637,11 @@ pub fn free_stmt_option(s: &Stmt, option: u16) -> SqlReturn {
 }
 
 /// SQLCancel: never takes a lock the running call holds (§3.1): it sets the statement's
-/// cancel flag (seen by `sleep()`, the async worker and the executor) and, if this
-/// statement is the one executing SQL right now, calls sqlite3_interrupt.
+/// cancel flag (seen by `sleep()`, the async steps and their timer, and the executor) and,
+/// if this statement is the one executing SQL right now, calls sqlite3_interrupt.
 pub fn cancel(s: &Stmt) -> SqlReturn {
     s.cancel.store(true, Ordering::SeqCst);
+    crate::async_ops::cancel_requested(); // a step waiting for its Delay starts now
     if s.conn.executing_stmt.load(Ordering::SeqCst) == s.id() {
         if let Some(h) = lock(&s.conn.interrupt).as_ref() {
             h.interrupt();
