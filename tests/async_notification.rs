@@ -378,3 +378,55 @@ fn thousand_statements_over_fifty_connections() {
         rawh::disconnect(env, dbc);
     }
 }
+
+/// §2.15: the cursor library cannot be combined with notification (S1119). odbc-dm has
+/// no cursor library; an application that demands it (SQL_CUR_USE_ODBC) is told so when it
+/// asks for notification.
+#[test]
+fn s2_15_cursor_library_with_notification_is_s1119() {
+    common::init();
+    let env = rawh::env();
+    let mut dbc = std::ptr::null_mut();
+    // SAFETY: live env, valid out pointer.
+    assert_eq!(unsafe { SQLAllocHandle(HandleType::SQL_HANDLE_DBC, env, &mut dbc) }, SqlReturn::SQL_SUCCESS);
+    // SAFETY: live dbc; integer attribute, stored until connect.
+    assert_eq!(unsafe { SQLSetConnectAttr(dbc, ConnAttr::SQL_ATTR_ODBC_CURSORS, SQL_CUR_USE_ODBC as SqlPointer, 0) }, SqlReturn::SQL_SUCCESS);
+    let cs = common::refdriver_conn_str("");
+    // SAFETY: live dbc; the string outlives the call.
+    let rc = unsafe {
+        SQLDriverConnect(dbc, std::ptr::null_mut(), cs.as_ptr(), cs.len() as i16, std::ptr::null_mut(), 0, std::ptr::null_mut(), DriverCompletion::SQL_DRIVER_NOPROMPT)
+    };
+    assert!(rc.is_success(), "{}", rawh::diag_text(HandleType::SQL_HANDLE_DBC, dbc));
+    let s = rawh::stmt(dbc);
+    assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_ON), SqlReturn::SQL_SUCCESS);
+    let ev = AsyncEvent::new().unwrap();
+    assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, ev.as_attr() as usize), SqlReturn::SQL_ERROR);
+    assert_eq!(rawh::diag_recs(STMT, s)[0].state, "S1119");
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
+
+/// §1.12: each repeated polling call clears the previous call's diagnostics; §1.8: only one
+/// asynchronous function per statement (another one → HY010).
+#[test]
+fn s1_8_s1_12_polling_one_function_and_fresh_diagnostics() {
+    common::init();
+    let (env, dbc) = rawh::connect(&common::refdriver_conn_str("Steps=3;Delay=30"));
+    let s = rawh::stmt(dbc);
+    assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_ON), SqlReturn::SQL_SUCCESS);
+    assert_eq!(exec(s, "SELECT 1"), SqlReturn::SQL_STILL_EXECUTING);
+    // Another asynchronous function on the same statement → HY010 (§1.8).
+    // SAFETY: live statement.
+    assert_eq!(unsafe { SQLNumResultCols(s, &mut 0) }, SqlReturn::SQL_ERROR);
+    assert_eq!(rawh::diag_recs(STMT, s)[0].state, "HY010");
+    // The repeat clears that record (§1.12).
+    let mut r = exec(s, "SELECT 1");
+    assert!(rawh::diag_recs(STMT, s).is_empty(), "repeat call cleared the diagnostics");
+    while r == SqlReturn::SQL_STILL_EXECUTING {
+        std::thread::sleep(Duration::from_millis(5));
+        r = exec(s, "SELECT 1");
+    }
+    assert_eq!(r, SqlReturn::SQL_SUCCESS);
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}

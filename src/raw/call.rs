@@ -361,6 +361,15 @@ impl<'a> StmtCall<'a> {
         if freed {
             return Err(SqlReturn::SQL_INVALID_HANDLE);
         }
+        if mode != AsyncMode::Sync && !completing && stmt.dbc.gate.peek(|c| c.async_func.is_some()) {
+            // §1.8: a statement may start an asynchronous function only while its connection
+            // runs none. (Checked outside the statement's core lock: the connection side
+            // looks at its statements while holding its own.)
+            return Err(call.fail(
+                SqlState::FUNCTION_SEQUENCE_ERROR,
+                "An asynchronous function is executing on the connection (§1.8)",
+            ));
+        }
         Ok(StmtCall { stmt, func, call, async_enabled, mode, event })
     }
 
