@@ -247,6 +247,11 @@ fn free_stmt(stmt: &Arc<Stmt>) -> SqlReturn {
 /// Drops the DM side of a statement whose driver handle is gone.
 pub(crate) fn forget_stmt(stmt: &Stmt) {
     tables().stmt.remove(stmt.id);
+    // A late callback for this statement is now refused with SQL_ERROR (§2.10).
+    let token = stmt.notify_token.swap(0, std::sync::atomic::Ordering::AcqRel);
+    if token != 0 {
+        crate::async_engine::Token(token).unregister();
+    }
     let implicit = stmt.gate.peek(|c| c.implicit_descs);
     for d in implicit.into_iter().flatten() {
         tables().desc.remove(d);
