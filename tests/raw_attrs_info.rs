@@ -495,16 +495,22 @@ fn s2_2_im016_async_stmt_event_on_connection_and_dm_only_event_attributes() {
     let rc = unsafe { SQLSetConnectAttr(d, ConnAttr(StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT.0), (&mut ev as *mut u64).cast(), SQL_IS_POINTER) };
     assert_eq!(rc, SqlReturn::SQL_ERROR);
     assert_eq!(dbc_state(d), "IM016");
-    // §2.2: the connection event is the DM's: stored, answered, never sent to the driver.
+    // §2.2: the connection event is the DM's: it must be an AsyncEvent (HY024 otherwise,
+    // §7.7); stored, answered, never sent to the driver.
     // SAFETY: as above.
     let rc = unsafe { SQLSetConnectAttr(d, ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT, (&mut ev as *mut u64).cast(), SQL_IS_POINTER) };
+    assert_eq!(rc, SqlReturn::SQL_ERROR);
+    assert_eq!(dbc_state(d), "HY024");
+    let event = odbc_dm::async_engine::AsyncEvent::new().unwrap();
+    // SAFETY: live dbc; the event's attribute value.
+    let rc = unsafe { SQLSetConnectAttr(d, ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT, event.as_attr(), SQL_IS_POINTER) };
     assert_eq!(rc, SqlReturn::SQL_SUCCESS);
     let mut back: usize = 0;
     // SAFETY: a pointer-sized buffer.
     let rc =
         unsafe { SQLGetConnectAttr(d, ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT, (&mut back as *mut usize).cast(), SQL_IS_POINTER, null_mut()) };
     assert_eq!(rc, SqlReturn::SQL_SUCCESS);
-    assert_eq!(back, &mut ev as *mut u64 as usize);
+    assert_eq!(back, event.as_attr() as usize);
     // §2.4: only the DM sets the notification callback and context.
     for attr in [ConnAttr::SQL_ATTR_ASYNC_DBC_NOTIFICATION_CALLBACK, ConnAttr::SQL_ATTR_ASYNC_DBC_NOTIFICATION_CONTEXT] {
         // SAFETY: live dbc.
@@ -512,7 +518,9 @@ fn s2_2_im016_async_stmt_event_on_connection_and_dm_only_event_attributes() {
         assert_eq!(dbc_state(d), "HY092");
     }
     // The event survives connect (it is not replayed to the driver) and still reads back.
-    connect(d, &sqlite_cs("dbc-event"));
+    // libsqlite3odbc cannot notify: the DM emulates (without it the connect is S1118, §2.3;
+    // tests/async_connection.rs).
+    connect(d, &format!("{};AsyncEmulation=Yes", sqlite_cs("dbc-event")));
     let mut back2: usize = 0;
     // SAFETY: a pointer-sized buffer.
     let rc =

@@ -90,6 +90,23 @@ pub enum AttrValue {
     Text(Vec<u8>),
 }
 
+/// The DM-side post-processing of an asynchronous connection function, applied when the
+/// operation is collected (SQLCompleteAsync or the polling repeat call, §2.13), exactly as
+/// the synchronous call applies it.
+#[derive(Debug)]
+pub enum DbcPost {
+    /// SQLConnect/SQLDriverConnect: on success the link becomes the connection's (C4), on
+    /// failure the driver's handles are freed. `warnings` are the DM's records of the
+    /// connect sequence (01000 version fallback, IM006 replay failures, §1.13).
+    Connect { link: Arc<DriverLink>, masked: String, warnings: Vec<DiagRecord> },
+    /// SQLDisconnect: on success statements and driver handles are freed (C2).
+    Disconnect { link: Arc<DriverLink> },
+    /// SQLEndTran(DBC): C6 → C4/C5 on success.
+    EndTran,
+    /// SQLSetConnectAttr: the DM's tracking of the attribute (autocommit).
+    SetAttr { attr: ConnAttr, value: usize },
+}
+
 /// Mutable connection state.
 #[derive(Debug)]
 pub struct DbcCore {
@@ -132,7 +149,7 @@ pub struct DbcCore {
     pub pending_link: Option<Arc<DriverLink>>,
     /// What the outstanding asynchronous connection function does to the DM's state when
     /// it is collected (SQLCompleteAsync or the polling repeat call, §2.13).
-    pub async_post: Option<crate::raw::DbcPost>,
+    pub async_post: Option<DbcPost>,
 }
 
 /// A connection handle.

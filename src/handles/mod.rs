@@ -17,7 +17,7 @@ mod stmt;
 
 use std::sync::{Arc, LazyLock};
 
-pub use dbc::{AsyncCaps, AttrValue, Dbc, DbcCore, DriverLink};
+pub use dbc::{AsyncCaps, AttrValue, Dbc, DbcCore, DbcPost, DriverLink};
 pub use desc::{Desc, DescCore};
 pub use env::{Env, EnvCore};
 pub use stmt::{Stmt, StmtCore};

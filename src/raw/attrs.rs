@@ -17,12 +17,14 @@ use std::sync::Arc;
 use odbc_dm_abi::{FunctionId as F, *};
 
 use super::connect::set_connect_attr_on_driver;
+use super::connect_async::{self, Started};
 use super::strings::{put_len, read_app_bytes, recv_text, write_app_bytes, RECV_INITIAL, TRUNCATED};
-use super::{boundary, handle, same_signature, Call, StmtCall};
+use super::{boundary, handle, same_signature, AppPtr, Call, StmtCall};
+use crate::async_engine::Invoke;
 use crate::diag::SqlState;
 use crate::handles::conn_state::ConnState;
 use crate::handles::stmt_state::StmtState;
-use crate::handles::{self, AttrValue, Dbc, DbcCore, Desc, DriverLink, Stmt};
+use crate::handles::{self, AttrValue, Dbc, DbcCore, DbcPost, Desc, DriverLink, Stmt};
 use crate::text;
 use crate::trace_enter;
 
@@ -149,7 +151,7 @@ pub unsafe extern "C" fn SQLSetConnectAttrW(dbc: SqlHDbc, attr: ConnAttr, value:
 
 fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInteger, wide: bool) -> SqlReturn {
     let text_attr = is_text_attr(attr);
-    let call = match Call::begin(&d.gate, |c| {
+    let started = connect_async::begin(d, F::SQL_API_SQLSETCONNECTATTR, |c| {
         if matches!(attr, ConnAttr::SQL_ATTR_ASYNC_DBC_NOTIFICATION_CALLBACK | ConnAttr::SQL_ATTR_ASYNC_DBC_NOTIFICATION_CONTEXT) {
             return Err((
                 SqlState::INVALID_ATTRIBUTE_IDENTIFIER,
@@ -164,9 +166,6 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
         }
         if c.state == ConnState::C3 {
             return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "SQLBrowseConnect is in progress on this connection (§4.3)".into()));
-        }
-        if c.async_func.is_some() {
-            return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "An asynchronous function is executing on this connection (§1.11)".into()));
         }
         if statement_busy(c) {
             return Err((
@@ -186,9 +185,18 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
         if attr == ConnAttr::SQL_ATTR_TRACE && value as usize > TRACE_ON {
             return Err((SqlState::INVALID_ATTRIBUTE_VALUE, format!("Invalid SQL_ATTR_TRACE value {}", value as usize)));
         }
+        if attr == ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE && value as usize > SQL_ASYNC_DBC_ENABLE_ON {
+            return Err((
+                SqlState::INVALID_ATTRIBUTE_VALUE,
+                format!("Invalid SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE value {}", value as usize),
+            ));
+        }
         Ok(())
-    }) {
-        Ok(c) => c,
+    });
+    let (call, mode) = match started {
+        Ok(Started::New(call, mode)) => (call, mode),
+        // §1.7: a polling repeat of an asynchronous SQLSetConnectAttr.
+        Ok(Started::Repeat(call)) => return connect_async::repeat(d, call),
         Err(rc) => return rc,
     };
 
@@ -202,10 +210,13 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
         AttrValue::Int(value as usize)
     };
 
-    // DM-only attributes (§2.2): never sent to the driver.
+    // Always synchronous (§1.5): the async switches themselves, DM-only attributes and
+    // anything set before connecting.
     if attr == ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT {
-        // The notification engine reads this at connect time / when a call starts (§2.3).
-        return call.finish(SqlReturn::SQL_SUCCESS, None, |c, _| c.async_dbc_event = value as usize);
+        return set_dbc_event(call, d, value as usize);
+    }
+    if attr == ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE {
+        return set_dbc_async_enable(call, value as usize == SQL_ASYNC_DBC_ENABLE_ON);
     }
     if attr == DM_ASYNC_EMULATION {
         return call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| c.async_emulation = value as usize != SQL_ASYNC_ENABLE_OFF);
@@ -229,27 +240,120 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
         });
     };
 
+    // The driver call, captured with its arguments (§2.9): the application's value and
+    // length as given, or a converted character value owned by the closure.
     let fns = &link.driver.fns;
-    let h = link.hdbc as SqlHandle;
+    let h = link.hdbc;
     let (same, other) =
         if wide { (fns.SQLSetConnectAttrW, fns.SQLSetConnectAttr) } else { (fns.SQLSetConnectAttr, fns.SQLSetConnectAttrW) };
-    let rc = match (same, other, &val) {
+    let v = AppPtr::new(value);
+    let invoke: Invoke = match (same, other, val) {
         (None, None, _) => return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLSetConnectAttr"),
-        // SAFETY: live driver connection; the application's value and length as given.
-        (Some(f), _, _) => unsafe { f(h, attr, value, len) },
+        // SAFETY: live driver connection; the application's value and length as given,
+        // valid until the operation completes (§2.9).
+        (Some(f), _, _) => Box::new(move |_: &mut Vec<crate::diag::DiagRecord>| unsafe { f(h as SqlHandle, attr, v.get(), len) }),
         // The other width: character values are converted, integers pass unchanged.
-        (None, Some(_), AttrValue::Text(_)) => set_connect_attr_on_driver(&link, attr, &val),
-        // SAFETY: as above; a non-character value means the same in both widths.
-        (None, Some(f), AttrValue::Int(_)) => unsafe { f(h, attr, value, len) },
-    };
-    call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, h)), move |c, rc| {
-        if rc.is_success() && attr == ConnAttr::SQL_ATTR_AUTOCOMMIT {
-            c.autocommit = value as usize == SQL_AUTOCOMMIT_ON;
-            // Turning autocommit on commits the open transaction (Appendix B, C6).
-            if c.autocommit && c.state == ConnState::C6 {
-                c.state = if c.statements.is_empty() { ConnState::C4 } else { ConnState::C5 };
-            }
+        (None, Some(f), AttrValue::Text(t)) => {
+            // A narrow driver counts bytes of UTF-8, a wide one bytes of UTF-16.
+            let mut buf: Vec<u8> = if wide { t } else { text::to_wide(&t).iter().flat_map(|u| u.to_ne_bytes()).collect() };
+            let n = buf.len() as SqlInteger;
+            buf.extend_from_slice(&[0, 0]);
+            // SAFETY: live driver connection; the converted value is owned by the closure
+            // (NUL-terminated, `n` bytes).
+            Box::new(move |_: &mut Vec<crate::diag::DiagRecord>| unsafe { f(h as SqlHandle, attr, buf.as_mut_ptr().cast(), n) })
         }
+        (None, Some(f), AttrValue::Int(_)) => {
+            // SAFETY: as above; a non-character value means the same in both widths.
+            Box::new(move |_: &mut Vec<crate::diag::DiagRecord>| unsafe { f(h as SqlHandle, attr, v.get(), len) })
+        }
+    };
+    connect_async::run(d, call, F::SQL_API_SQLSETCONNECTATTR, mode, invoke, DbcPost::SetAttr { attr, value: value as usize })
+}
+
+/// SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE (§1.1, §1.13, always synchronous §1.5): before
+/// connecting it is stored and applied at connect; after, a capable driver gets it, an
+/// incapable one makes it HY114 unless the DM emulates.
+fn set_dbc_async_enable(call: Call<'_, DbcCore>, on: bool) -> SqlReturn {
+    let (link, emulated, emulation) = call.core(|c| (c.link.clone(), c.dbc_async_emulated, c.async_emulation));
+    let Some(link) = link else {
+        return call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| c.async_dbc_enabled = on);
+    };
+    let caps = link.async_caps();
+    if emulated || (on && !caps.dbc_async) {
+        if !emulated && !emulation {
+            return call.fail(
+                SqlState::NO_DBC_ASYNC,
+                "The driver does not support connection-level asynchronous execution (SQL_ASYNC_DBC_FUNCTIONS); enable AsyncEmulation to have the Driver Manager emulate it (§1.13)",
+            );
+        }
+        // The DM runs the connection functions on its pool; the driver stays synchronous.
+        return call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| {
+            c.dbc_async_emulated = true;
+            c.async_dbc_enabled = on;
+        });
+    }
+    let v = if on { SQL_ASYNC_DBC_ENABLE_ON } else { SQL_ASYNC_DBC_ENABLE_OFF };
+    let rc = set_connect_attr_on_driver(&link, ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE, &AttrValue::Int(v));
+    call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)), move |c, rc| {
+        if rc.is_success() {
+            c.async_dbc_enabled = on;
+        }
+    })
+}
+
+/// SQL_ATTR_ASYNC_DBC_EVENT (§2.1–§2.3, always synchronous §1.5): DM-only. A non-null
+/// value must be an [`AsyncEvent`](crate::async_engine::AsyncEvent) (HY024 otherwise).
+/// Before connecting it is stored and checked at connect. After connecting, a driver
+/// capable of SQL_ASYNC_DBC_FUNCTIONS and SQL_ASYNC_NOTIFICATION gets the DM's callback
+/// and this connection's token; otherwise the DM emulates when emulation is on, and
+/// answers S1118 when it is not (§2.3, §7.2: S1118 rather than HY092, docs/decisions.md).
+fn set_dbc_event(call: Call<'_, DbcCore>, d: &Arc<Dbc>, value: usize) -> SqlReturn {
+    use crate::async_engine::AsyncEvent;
+    let (link, emulated, installed, emulation, enabled) =
+        call.core(|c| (c.link.clone(), c.dbc_async_emulated, c.dbc_notify_installed, c.async_emulation, c.async_dbc_enabled));
+    if value == 0 {
+        // Back to polling: the driver must stop calling back.
+        if let (Some(link), true) = (&link, installed) {
+            connect_async::uninstall_notification(link);
+        }
+        return call.finish(SqlReturn::SQL_SUCCESS, None, |c, _| {
+            c.async_dbc_event = 0;
+            c.async_event = None;
+            c.dbc_notify_installed = false;
+        });
+    }
+    let Some(event) = AsyncEvent::from_attr(value) else {
+        return call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "Invalid attribute value: not an AsyncEvent of this Driver Manager (§7.7)");
+    };
+    let mut now_emulated = emulated;
+    let mut now_installed = installed;
+    if let Some(link) = &link {
+        let caps = link.async_caps();
+        if !emulated && !installed && caps.dbc_async && caps.notification {
+            let rc = connect_async::install_notification(d, link);
+            if !rc.is_success() {
+                return call.finish(rc, Some((link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)), |_, _| {});
+            }
+            now_installed = true;
+        } else if !emulated && !installed {
+            if !emulation {
+                return call.fail(
+                    SqlState::NO_ASYNC_NOTIFICATION,
+                    "The driver does not support asynchronous notification (SQL_ASYNC_DBC_FUNCTIONS with SQL_ASYNC_NOTIFICATION); enable AsyncEmulation to have the Driver Manager emulate it (§2.3)",
+                );
+            }
+            // Emulate: the driver runs the connection functions synchronously from now on.
+            if enabled && caps.dbc_async {
+                set_connect_attr_on_driver(link, ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE, &AttrValue::Int(SQL_ASYNC_DBC_ENABLE_OFF));
+            }
+            now_emulated = true;
+        }
+    }
+    call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| {
+        c.async_dbc_event = value;
+        c.async_event = Some(event);
+        c.dbc_async_emulated = now_emulated;
+        c.dbc_notify_installed = now_installed;
     })
 }
 
@@ -323,6 +427,9 @@ fn get_connect_attr(
         }
         answer = if attr == ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT {
             DmAnswer::Value(AttrValue::Int(c.async_dbc_event))
+        } else if attr == ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE {
+            // The DM's view (the driver's stays off when the DM emulates).
+            DmAnswer::Value(AttrValue::Int(if c.async_dbc_enabled { SQL_ASYNC_DBC_ENABLE_ON } else { SQL_ASYNC_DBC_ENABLE_OFF }))
         } else if attr == DM_ASYNC_EMULATION {
             DmAnswer::Value(AttrValue::Int(usize::from(c.async_emulation)))
         } else if is_dm_trace_attr(attr) {
@@ -507,6 +614,14 @@ fn set_stmt_event(call: StmtCall<'_>, s: &Arc<Stmt>, value: usize) -> SqlReturn 
     let Some(event) = AsyncEvent::from_attr(value) else {
         return call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "Invalid attribute value: not an AsyncEvent of this Driver Manager (§7.7)");
     };
+    // §2.15: the cursor library cannot be combined with notification. odbc-dm has no
+    // cursor library; an application that asked for it always (SQL_CUR_USE_ODBC) is told.
+    let cursor_lib = s.dbc.gate.peek(|c| {
+        c.stored_attrs.iter().any(|(a, v)| *a == ConnAttr::SQL_ATTR_ODBC_CURSORS && *v == AttrValue::Int(SQL_CUR_USE_ODBC))
+    });
+    if cursor_lib {
+        return call.fail(SqlState::CURSOR_LIBRARY_WITH_NOTIFICATION, "The cursor library cannot be used with asynchronous notification (§2.15)");
+    }
     let caps = s.link.async_caps();
     let (emulated, installed) = s.gate.peek(|c| (c.async_emulated, c.notify_installed));
     if !emulated && !installed && caps.stmt_async && caps.notification {

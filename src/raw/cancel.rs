@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use odbc_dm_abi::*;
 
-use super::{boundary, handle, reject, same_signature, Call};
-use crate::diag::SqlState;
-use crate::handles::conn_state::ConnState;
+use super::connect_async::{self, Started};
+use super::{boundary, handle, reject, same_signature};
+use crate::diag::{DiagRecord, SqlState};
 use crate::handles::stmt_state::{self, StmtState};
-use crate::handles::{self, Dbc, Stmt};
+use crate::handles::{self, Dbc, DbcPost, Stmt};
 use crate::trace_enter;
 
 same_signature!(SQLCancel, SQLCancelHandle, SQLEndTran, SQLTransact);
@@ -118,20 +118,8 @@ pub unsafe extern "C" fn SQLCancelHandle(handle_type: HandleType, h: SqlHandle) 
         }
         HandleType::SQL_HANDLE_DBC => {
             let d = handle!(dbc, h);
-            let Some(link) = d.link() else {
-                // Nothing can be running on an unconnected handle: a no-op (§3.4).
-                return SqlReturn::SQL_SUCCESS;
-            };
-            let Some(f) = link.driver.fns.SQLCancelHandle else {
-                d.gate.peek(|c| {
-                    c.diag.clear();
-                    c.diag.post(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLCancelHandle");
-                    c.diag.return_code = SqlReturn::SQL_ERROR;
-                });
-                return SqlReturn::SQL_ERROR;
-            };
-            // SAFETY: live driver connection handle; cancel is meant to cross threads.
-            unsafe { f(HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle) }
+            // §3.4, §2.14: an outstanding asynchronous connection function ends with HY008.
+            super::connect_async::cancel(&d)
         }
         HandleType::SQL_HANDLE_ENV => {
             let e = handle!(env, h);
@@ -159,6 +147,15 @@ pub unsafe extern "C" fn SQLEndTran(handle_type: HandleType, h: SqlHandle, compl
                 return reject(&e.gate, SqlState::INVALID_TRANSACTION_OPCODE, "Invalid transaction operation code");
             }
             let conns = e.gate.with(|c| c.connections.clone());
+            // §1.15: refused while any connection of the environment has dbc-async on.
+            let dbc_async = conns.iter().any(|id| handles::tables().dbc.get(*id).is_some_and(|d| d.gate.peek(|c| c.async_dbc_enabled)));
+            if dbc_async {
+                return reject(
+                    &e.gate,
+                    SqlState::END_TRAN_ENV_WITH_DBC_ASYNC,
+                    "SQLEndTran(SQL_HANDLE_ENV) is not allowed while SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE is on for a connection (§1.15)",
+                );
+            }
             let mut worst = SqlReturn::SQL_SUCCESS;
             for id in conns {
                 let Some(d) = handles::tables().dbc.get(id) else { continue };
@@ -184,19 +181,17 @@ pub unsafe extern "C" fn SQLEndTran(handle_type: HandleType, h: SqlHandle, compl
     })
 }
 
+/// SQLEndTran on one connection: synchronous, or asynchronous with
+/// SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE (§1.4; polling, notification or emulation, see
+/// `connect_async`). HY010 while another function is outstanding or a statement is async
+/// or needs data (§1.11).
 fn end_tran_dbc(d: &Arc<Dbc>, completion: CompletionType) -> SqlReturn {
-    let call = match Call::begin(&d.gate, |c| {
+    let started = connect_async::begin(d, FunctionId::SQL_API_SQLENDTRAN, |c| {
         if !matches!(completion, CompletionType::SQL_COMMIT | CompletionType::SQL_ROLLBACK) {
             return Err((SqlState::INVALID_TRANSACTION_OPCODE, "Invalid transaction operation code".into()));
         }
         if !c.state.is_connected() {
             return Err((SqlState::CONNECTION_NOT_OPEN, "Connection not open".into()));
-        }
-        if c.async_func.is_some() {
-            return Err((
-                SqlState::FUNCTION_SEQUENCE_ERROR,
-                "Another asynchronous function is executing on this connection (§1.11)".into(),
-            ));
         }
         for sid in &c.statements {
             if let Some(s) = handles::tables().stmt.get(*sid) {
@@ -211,27 +206,28 @@ fn end_tran_dbc(d: &Arc<Dbc>, completion: CompletionType) -> SqlReturn {
             }
         }
         Ok(())
-    }) {
-        Ok(c) => c,
+    });
+    let (call, mode) = match started {
+        Ok(Started::New(call, mode)) => (call, mode),
+        Ok(Started::Repeat(call)) => return connect_async::repeat(d, call),
         Err(rc) => return rc,
     };
-    let link = call.core(|c| c.link.clone()).expect("connected implies a link");
+    let Some(link) = call.core(|c| c.link.clone()) else {
+        return call.fail(SqlState::CONNECTION_NOT_OPEN, "Connection not open");
+    };
     let fns = &link.driver.fns;
-    let hdbc = link.hdbc as SqlHandle;
-    let rc = if let Some(f) = fns.SQLEndTran {
-        // SAFETY: live driver connection handle.
-        unsafe { f(HandleType::SQL_HANDLE_DBC, hdbc, completion) }
+    let h = link.hdbc;
+    let invoke: crate::async_engine::Invoke = if let Some(f) = fns.SQLEndTran {
+        // SAFETY: live driver connection handle (the connection stays connected while the
+        // operation is outstanding: SQLDisconnect is HY010/IM018 until it is collected).
+        Box::new(move |_: &mut Vec<DiagRecord>| unsafe { f(HandleType::SQL_HANDLE_DBC, h as SqlHandle, completion) })
     } else if let Some(f) = fns.SQLTransact {
         // SAFETY: as above (ODBC 2.x).
-        unsafe { f(std::ptr::null_mut(), hdbc, completion.0 as u16) }
+        Box::new(move |_: &mut Vec<DiagRecord>| unsafe { f(std::ptr::null_mut(), h as SqlHandle, completion.0 as u16) })
     } else {
         return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLEndTran");
     };
-    call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, hdbc)), |c, rc| {
-        if rc.is_success() && c.state == ConnState::C6 {
-            c.state = if c.statements.is_empty() { ConnState::C4 } else { ConnState::C5 };
-        }
-    })
+    connect_async::run(d, call, FunctionId::SQL_API_SQLENDTRAN, mode, invoke, DbcPost::EndTran)
 }
 
 /// ODBC 2.x SQLTransact.

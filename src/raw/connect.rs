@@ -6,22 +6,26 @@ use std::sync::Arc;
 
 use odbc_dm_abi::*;
 
+use super::connect_async::{self, Started};
 use super::strings::{narrow_to_app_wide, put_len, wide_to_app_narrow, TRUNCATED};
-use super::{boundary, handle, pull_driver_diags, same_signature, Call};
+use super::{boundary, handle, pull_driver_diags, same_signature, AppPtr, Call};
+use crate::async_engine::Invoke;
 use crate::config;
-use crate::diag::SqlState;
+use crate::diag::{DiagRecord, SqlState};
 use crate::driver::{load_driver, Driver};
 use crate::handles::conn_state::ConnState;
-use crate::handles::{AttrValue, Dbc, DriverLink};
+use crate::handles::{AttrValue, Dbc, DbcCore, DbcPost, DriverLink};
 use crate::text;
 use crate::trace_enter;
 
 same_signature!(SQLConnect, SQLConnectW, SQLDriverConnect, SQLDriverConnectW, SQLBrowseConnect, SQLBrowseConnectW, SQLDisconnect);
 
-/// Where the connect's output connection string goes.
+/// Where the connect's output connection string goes: the application's buffers, kept
+/// raw until the operation completes (§2.9) and written by the final driver call.
+#[derive(Clone, Copy)]
 enum OutConn {
-    Narrow { buf: *mut u8, max: i16, len: *mut i16 },
-    Wide { buf: *mut u16, max: i16, len: *mut i16 },
+    Narrow { buf: AppPtr<u8>, max: i16, len: AppPtr<i16> },
+    Wide { buf: AppPtr<u16>, max: i16, len: AppPtr<i16> },
 }
 
 /// What the application asked for.
@@ -117,7 +121,7 @@ pub unsafe extern "C" fn SQLDriverConnect(
             &d,
             Target::DriverConnect {
                 conn_str,
-                out: OutConn::Narrow { buf: out_str, max: out_max, len: out_len },
+                out: OutConn::Narrow { buf: AppPtr::new(out_str), max: out_max, len: AppPtr::new(out_len) },
                 completion,
                 hwnd,
                 wide: false,
@@ -155,7 +159,7 @@ pub unsafe extern "C" fn SQLDriverConnectW(
             &d,
             Target::DriverConnect {
                 conn_str,
-                out: OutConn::Wide { buf: out_str, max: out_max, len: out_len },
+                out: OutConn::Wide { buf: AppPtr::new(out_str), max: out_max, len: AppPtr::new(out_len) },
                 completion,
                 hwnd,
                 wide: true,
@@ -207,7 +211,7 @@ pub unsafe extern "C" fn SQLBrowseConnectW(
 
 /// Frees the driver's connection and environment handles after a failed connect or a
 /// disconnect.
-fn release_driver_handles(driver: &Driver, henv: SqlHandle, hdbc: SqlHandle) {
+pub(super) fn release_driver_handles(driver: &Driver, henv: SqlHandle, hdbc: SqlHandle) {
     let fns = &driver.fns;
     if !hdbc.is_null() {
         if let Some(f) = fns.SQLFreeHandle {
@@ -233,22 +237,23 @@ fn release_driver_handles(driver: &Driver, henv: SqlHandle, hdbc: SqlHandle) {
 pub const ASYNC_EMULATION_KEYWORD: &str = "AsyncEmulation";
 
 fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
-    let mut call = match Call::begin(&d.gate, |c| {
-        if c.async_func.is_some() {
-            return Err((
-                SqlState::FUNCTION_SEQUENCE_ERROR,
-                "Another asynchronous function is executing on this connection (§1.11)".into(),
-            ));
-        }
-        match c.state {
-            ConnState::C2 => Ok(()),
-            _ => Err((SqlState::CONNECTION_IN_USE, "Connection name in use: the connection is already open (§4.3)".into())),
-        }
-    }) {
-        Ok(c) => c,
+    let func = match target {
+        Target::DriverConnect { .. } => FunctionId::SQL_API_SQLDRIVERCONNECT,
+        Target::Connect { .. } => FunctionId::SQL_API_SQLCONNECT,
+    };
+    let started = connect_async::begin(d, func, |c| match c.state {
+        ConnState::C2 => Ok(()),
+        _ => Err((SqlState::CONNECTION_IN_USE, "Connection name in use: the connection is already open (§4.3)".into())),
+    });
+    let call = match started {
+        Ok(Started::New(call, _)) => call,
+        // §1.7: a polling repeat; the driver is loaded and its call captured already.
+        Ok(Started::Repeat(call)) => return connect_async::repeat(d, call),
         Err(rc) => return rc,
     };
     let app_version = d.env.gate.peek(|c| c.odbc_version.unwrap_or(SQL_OV_ODBC3));
+    // DM records of the connect sequence, reported with the connect's outcome.
+    let mut warnings: Vec<DiagRecord> = Vec::new();
 
     // 1. Resolve and load the driver.
     let src = config::ConfigSource::from_env();
@@ -296,7 +301,10 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
             let rc3 = unsafe { f(henv, EnvAttr::SQL_ATTR_ODBC_VERSION, SQL_OV_ODBC3 as usize as SqlPointer, 0) };
             if rc3.is_success() {
                 odbc_version = SQL_OV_ODBC3;
-                call.warn(SqlState::GENERAL_WARNING, "Driver does not support the requested version (ODBC 3.80); using ODBC 3.0");
+                warnings.push(DiagRecord::dm(
+                    SqlState::GENERAL_WARNING,
+                    "Driver does not support the requested version (ODBC 3.80); using ODBC 3.0",
+                ));
             }
         }
     }
@@ -316,49 +324,110 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
         return call.fail(SqlState::DRIVER_DBC_ALLOC_FAILED, "Driver's SQLAllocHandle on SQL_HANDLE_DBC failed");
     }
     let link = Arc::new(DriverLink::new(driver.clone(), henv as usize, hdbc as usize, odbc_version));
+    call.core(|c| c.pending_link = Some(link.clone()));
+    // Ends the connect before the driver's connect call: frees the driver's handles.
+    let abort = |call: Call<'_, DbcCore>, state: SqlState, msg: String, recs: Vec<DiagRecord>| -> SqlReturn {
+        release_driver_handles(&driver, henv, hdbc);
+        call.core(|c| {
+            c.pending_link = None;
+            c.dbc_notify_installed = false;
+            c.dbc_async_emulated = false;
+        });
+        let mut all = vec![DiagRecord::dm(state, msg)];
+        all.extend(recs);
+        call.finish_records(SqlReturn::SQL_ERROR, all, |_, _| {})
+    };
 
-    // 4. Replay stored attributes (§1.13): a failure is IM006 with SUCCESS_WITH_INFO.
+    // 4. Connection-level asynchronous execution and notification, decided now that the
+    //    driver is loaded (§1.13, §2.3): the callback and context go on the driver's
+    //    connection before anything else.
+    let (enabled, has_event, emulation) = call.core(|c| (c.async_dbc_enabled, c.async_event.is_some(), c.async_emulation));
+    let mut emulated = false;
+    let mut install = false;
+    if enabled || has_event {
+        // Asked before the connect: a driver that cannot answer yet counts as incapable.
+        let dbc_async = link.info_u32(InfoType::SQL_ASYNC_DBC_FUNCTIONS).is_some_and(|v| v != 0);
+        let notification = link.info_u32(InfoType::SQL_ASYNC_NOTIFICATION).is_some_and(|v| v != 0);
+        if enabled && !dbc_async && !emulation {
+            return abort(
+                call,
+                SqlState::NO_DBC_ASYNC,
+                "The driver does not support connection-level asynchronous execution (SQL_ASYNC_DBC_FUNCTIONS); enable AsyncEmulation to have the Driver Manager emulate it (§1.13)".into(),
+                Vec::new(),
+            );
+        }
+        if has_event && !notification && !emulation {
+            return abort(
+                call,
+                SqlState::NO_ASYNC_NOTIFICATION,
+                "The driver does not support asynchronous notification (SQL_ASYNC_NOTIFICATION); enable AsyncEmulation to have the Driver Manager emulate it (§2.3)".into(),
+                Vec::new(),
+            );
+        }
+        emulated = emulation && ((enabled && !dbc_async) || (has_event && !notification));
+        install = has_event && notification && !emulated;
+    }
+    if install {
+        let rc = connect_async::install_notification(d, &link);
+        if !rc.is_success() {
+            let recs = pull_driver_diags(&link, HandleType::SQL_HANDLE_DBC, hdbc);
+            return abort(
+                call,
+                SqlState::NO_ASYNC_NOTIFICATION,
+                "The driver refused the Driver Manager's notification callback (§2.3)".into(),
+                recs,
+            );
+        }
+    }
+
+    // 5. Replay stored attributes (§1.13): a failure is IM006 with SUCCESS_WITH_INFO.
     let stored = call.core(|c| c.stored_attrs.clone());
     for (attr, value) in &stored {
         let rc = set_connect_attr_on_driver(&link, *attr, value);
         if !rc.is_success() {
             let recs = pull_driver_diags(&link, HandleType::SQL_HANDLE_DBC, hdbc);
-            call.warn(SqlState::DRIVER_SET_CONNECT_ATTR_FAILED, format!("Driver's SQLSetConnectAttr failed for attribute {}", attr.0));
-            for r in recs {
-                call.warn(r.state, r.message);
-            }
+            warnings.push(DiagRecord::dm(
+                SqlState::DRIVER_SET_CONNECT_ATTR_FAILED,
+                format!("Driver's SQLSetConnectAttr failed for attribute {}", attr.0),
+            ));
+            warnings.extend(recs);
         }
     }
+    // The driver runs the connection functions asynchronously itself (§1.13).
+    if enabled && !emulated {
+        let rc = set_connect_attr_on_driver(&link, ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE, &AttrValue::Int(SQL_ASYNC_DBC_ENABLE_ON));
+        if !rc.is_success() {
+            let recs = pull_driver_diags(&link, HandleType::SQL_HANDLE_DBC, hdbc);
+            return abort(call, SqlState::NO_DBC_ASYNC, "The driver refused SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE (§1.13)".into(), recs);
+        }
+    }
+    let mode = call.core(|c| {
+        c.dbc_async_emulated = emulated;
+        c.dbc_notify_installed = install;
+        connect_async::DbcMode::of(c)
+    });
 
-    // 5. Connect.
-    let (rc, masked) = match target {
+    // 6. Connect: the driver call captured with its own buffers, run in the connection's mode.
+    let (invoke, masked) = match target {
         Target::DriverConnect { conn_str: _, out, completion, hwnd, wide } => {
             let driver_str = resolved.to_driver_connection_string();
             let masked = config::mask_passwords(&driver_str);
-            let rc = driver_connect(&link, &driver_str, out, completion, hwnd, wide, &mut call);
-            (rc, masked)
+            (driver_connect(&link, &driver_str, out, completion, hwnd, wide), masked)
         }
         Target::Connect { dsn, uid, pwd, wide } => {
             let masked = format!("DSN={dsn}");
             (plain_connect(&link, &resolved, &dsn, uid.as_deref(), pwd.as_deref(), wide), masked)
         }
     };
-    if rc.is_success() {
-        call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, hdbc)), |c, _| {
-            d.fast_link.store(Arc::as_ptr(&link) as *mut DriverLink, std::sync::atomic::Ordering::Release);
-            c.link = Some(link.clone());
-            c.state = ConnState::C4;
-            c.masked_conn_str = masked;
-        })
-    } else {
-        let recs = pull_driver_diags(&link, HandleType::SQL_HANDLE_DBC, hdbc);
-        release_driver_handles(&driver, henv, hdbc);
-        call.finish(rc, None, move |c, _| {
-            for r in recs {
-                c.diag.push(r);
-            }
-        })
-    }
+    let Some(invoke) = invoke else {
+        return abort(
+            call,
+            SqlState::DRIVER_LACKS_FUNCTION,
+            "Driver does not support this function: SQLConnect/SQLDriverConnect".into(),
+            Vec::new(),
+        );
+    };
+    connect_async::run(d, call, func, mode, invoke, DbcPost::Connect { link, masked, warnings })
 }
 
 /// Sets one connection attribute on the driver, choosing W or A by what it exports.
@@ -394,6 +463,10 @@ pub(crate) fn set_connect_attr_on_driver(link: &DriverLink, attr: ConnAttr, valu
     }
 }
 
+/// The captured driver call of SQLDriverConnect: the DM's input and output buffers are
+/// owned by the closure (same pointers in every re-invocation, §2.9); the final call (not
+/// SQL_STILL_EXECUTING) converts the driver's output string into the application's buffer,
+/// whose pointers were captured. `None`: the driver has no SQLDriverConnect.
 fn driver_connect(
     link: &DriverLink,
     conn_str: &str,
@@ -401,66 +474,84 @@ fn driver_connect(
     completion: DriverCompletion,
     hwnd: SqlHWnd,
     app_wide: bool,
-    call: &mut Call<'_, crate::handles::DbcCore>,
-) -> SqlReturn {
+) -> Option<Invoke> {
     let fns = &link.driver.fns;
-    let h = link.hdbc as SqlHandle;
+    let h = link.hdbc;
+    let hwnd = AppPtr::new(hwnd);
     let use_wide = match (fns.SQLDriverConnectW.is_some(), fns.SQLDriverConnect.is_some()) {
         (true, true) => app_wide,
         (true, false) => true,
         (false, true) => false,
-        (false, false) => return SqlReturn::SQL_ERROR,
+        (false, false) => return None,
     };
-    let mut out_len_drv: i16 = 0;
-    let (rc, result): (SqlReturn, Vec<u16>) = if use_wide {
+    let mut out_len_drv: Box<i16> = Box::new(0);
+    if use_wide {
+        let f = fns.SQLDriverConnectW?;
         let mut w = text::to_wide(conn_str.as_bytes());
         let n = w.len() as i16;
         w.push(0);
         let mut obuf = vec![0u16; 4096];
-        // SAFETY: live driver connection; buffers valid for the sizes passed.
-        let rc = unsafe {
-            fns.SQLDriverConnectW.unwrap()(h, hwnd, w.as_ptr(), n, obuf.as_mut_ptr(), obuf.len() as i16, &mut out_len_drv, completion)
-        };
-        (rc, text::wide_from_buf(&obuf).to_vec())
+        Some(Box::new(move |extra: &mut Vec<DiagRecord>| {
+            // SAFETY: live driver connection (freed only when the operation is collected);
+            // DM buffers owned by this closure, valid for the sizes passed; the window
+            // handle is the application's, passed through.
+            let rc = unsafe {
+                f(h as SqlHandle, hwnd.get(), w.as_ptr(), n, obuf.as_mut_ptr(), obuf.len() as i16, &mut *out_len_drv, completion)
+            };
+            if rc.is_success() {
+                write_out_conn(out, text::wide_from_buf(&obuf), extra);
+            }
+            rc
+        }))
     } else {
+        let f = fns.SQLDriverConnect?;
         let mut s = conn_str.as_bytes().to_vec();
         let n = s.len() as i16;
         s.push(0);
         let mut obuf = vec![0u8; 8192];
-        // SAFETY: as above, narrow.
-        let rc = unsafe {
-            fns.SQLDriverConnect.unwrap()(h, hwnd, s.as_ptr(), n, obuf.as_mut_ptr(), obuf.len() as i16, &mut out_len_drv, completion)
-        };
-        (rc, text::to_wide(text::narrow_from_buf(&obuf)))
-    };
-    if rc.is_success() {
-        // The output string goes back with passwords as the driver wrote them: it is the
-        // application's own connection string.
-        let (full, trunc) = match out {
-            OutConn::Narrow { buf, max, len } => {
-                // SAFETY: application buffer of `max` bytes (checked non-negative).
-                let (n, t) = unsafe { wide_to_app_narrow(&result, buf, max as usize) };
-                // SAFETY: optional application out pointer.
-                unsafe { put_len(len, n, i16::MAX) };
-                (n, t)
+        Some(Box::new(move |extra: &mut Vec<DiagRecord>| {
+            // SAFETY: as above, narrow.
+            let rc = unsafe {
+                f(h as SqlHandle, hwnd.get(), s.as_ptr(), n, obuf.as_mut_ptr(), obuf.len() as i16, &mut *out_len_drv, completion)
+            };
+            if rc.is_success() {
+                write_out_conn(out, &text::to_wide(text::narrow_from_buf(&obuf)), extra);
             }
-            OutConn::Wide { buf, max, len } => {
-                let narrow = text::to_narrow(&result);
-                // SAFETY: application buffer of `max` characters.
-                let (n, t) = unsafe { narrow_to_app_wide(&narrow, buf, max as usize) };
-                // SAFETY: optional application out pointer.
-                unsafe { put_len(len, n, i16::MAX) };
-                (n, t)
-            }
-        };
-        let _ = full;
-        if trunc {
-            call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
-        }
+            rc
+        }))
     }
-    rc
 }
 
+/// Writes the driver's output connection string into the application's buffer. The
+/// output string goes back with passwords as the driver wrote them: it is the
+/// application's own connection string.
+fn write_out_conn(out: OutConn, result: &[u16], extra: &mut Vec<DiagRecord>) {
+    let trunc = match out {
+        OutConn::Narrow { buf, max, len } => {
+            // SAFETY: application buffer of `max` bytes (checked non-negative), valid until
+            // the operation completes (§2.9).
+            let (n, t) = unsafe { wide_to_app_narrow(result, buf.get(), max as usize) };
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(len.get(), n, i16::MAX) };
+            t
+        }
+        OutConn::Wide { buf, max, len } => {
+            let narrow = text::to_narrow(result);
+            // SAFETY: application buffer of `max` characters.
+            let (n, t) = unsafe { narrow_to_app_wide(&narrow, buf.get(), max as usize) };
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(len.get(), n, i16::MAX) };
+            t
+        }
+    };
+    if trunc {
+        extra.push(DiagRecord::dm(SqlState::STRING_TRUNCATED, TRUNCATED));
+    }
+}
+
+/// The captured driver call of SQLConnect (W or A by what the driver exports; through
+/// SQLDriverConnectW with the DSN's attributes when it has no SQLConnect). `None`: the
+/// driver has neither.
 fn plain_connect(
     link: &DriverLink,
     resolved: &config::ResolvedDriver,
@@ -468,9 +559,9 @@ fn plain_connect(
     uid: Option<&str>,
     pwd: Option<&str>,
     app_wide: bool,
-) -> SqlReturn {
+) -> Option<Invoke> {
     let fns = &link.driver.fns;
-    let h = link.hdbc as SqlHandle;
+    let h = link.hdbc;
     let use_wide = match (fns.SQLConnectW.is_some(), fns.SQLConnect.is_some()) {
         (true, true) => app_wide,
         (true, false) => true,
@@ -484,27 +575,39 @@ fn plain_connect(
             if let Some(p) = pwd {
                 s.push_str(&format!(";PWD={}", config::build_connection_string([("x", p)]).trim_start_matches("x=")));
             }
+            let f = fns.SQLDriverConnectW?;
             let mut w = text::to_wide(s.as_bytes());
             let n = w.len() as i16;
             w.push(0);
-            let mut out_len: i16 = 0;
-            return match fns.SQLDriverConnectW {
-                // SAFETY: live driver connection; NUL-terminated input; no output buffer.
-                Some(f) => unsafe {
-                    f(h, std::ptr::null_mut(), w.as_ptr(), n, std::ptr::null_mut(), 0, &mut out_len, DriverCompletion::SQL_DRIVER_NOPROMPT)
-                },
-                None => SqlReturn::SQL_ERROR,
-            };
+            let mut out_len: Box<i16> = Box::new(0);
+            return Some(Box::new(move |_: &mut Vec<DiagRecord>| {
+                // SAFETY: live driver connection; NUL-terminated input owned by the closure;
+                // no output buffer.
+                unsafe {
+                    f(
+                        h as SqlHandle,
+                        std::ptr::null_mut(),
+                        w.as_ptr(),
+                        n,
+                        std::ptr::null_mut(),
+                        0,
+                        &mut *out_len,
+                        DriverCompletion::SQL_DRIVER_NOPROMPT,
+                    )
+                }
+            }));
         }
     };
     if use_wide {
+        let f = fns.SQLConnectW?;
         let (d, u, p) = (InWideOwned::new(Some(dsn)), InWideOwned::new(uid), InWideOwned::new(pwd));
-        // SAFETY: live driver connection; NUL-terminated inputs that outlive the call.
-        unsafe { fns.SQLConnectW.unwrap()(h, d.ptr(), d.len(), u.ptr(), u.len(), p.ptr(), p.len()) }
+        // SAFETY: live driver connection; NUL-terminated inputs owned by the closure.
+        Some(Box::new(move |_: &mut Vec<DiagRecord>| unsafe { f(h as SqlHandle, d.ptr(), d.len(), u.ptr(), u.len(), p.ptr(), p.len()) }))
     } else {
+        let f = fns.SQLConnect?;
         let (d, u, p) = (InNarrowOwned::new(Some(dsn)), InNarrowOwned::new(uid), InNarrowOwned::new(pwd));
         // SAFETY: as above, narrow.
-        unsafe { fns.SQLConnect.unwrap()(h, d.ptr(), d.len(), u.ptr(), u.len(), p.ptr(), p.len()) }
+        Some(Box::new(move |_: &mut Vec<DiagRecord>| unsafe { f(h as SqlHandle, d.ptr(), d.len(), u.ptr(), u.len(), p.ptr(), p.len()) }))
     }
 }
 
@@ -536,21 +639,19 @@ impl InNarrowOwned {
 
 /// SQLDisconnect: 08003 when not connected, 25000 in a transaction (C6), HY010 while an
 /// asynchronous function runs on the connection or one of its statements (§1.11, §4.3).
-/// Frees the connection's statements, then the driver's connection and environment.
+/// Frees the connection's statements, then the driver's connection and environment (when
+/// the disconnect succeeded: at once, or when the asynchronous disconnect is collected).
 pub unsafe extern "C" fn SQLDisconnect(dbc: SqlHDbc) -> SqlReturn {
     trace_enter!("SQLDisconnect", "{:p}", dbc);
     boundary("SQLDisconnect", || {
         let d = handle!(dbc, dbc);
-        let call = match Call::begin(&d.gate, |c| {
+        let started = connect_async::begin(&d, FunctionId::SQL_API_SQLDISCONNECT, |c| {
             match c.state {
                 ConnState::C2 => return Err((SqlState::CONNECTION_NOT_OPEN, "Connection not open".into())),
                 ConnState::C6 => {
                     return Err((SqlState::INVALID_TRANSACTION_STATE, "Invalid transaction state: a transaction is open".into()))
                 }
                 _ => {}
-            }
-            if c.async_func.is_some() {
-                return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "An asynchronous function is executing on this connection (§1.11)".into()));
             }
             for sid in &c.statements {
                 if let Some(s) = crate::handles::tables().stmt.get(*sid) {
@@ -567,47 +668,39 @@ pub unsafe extern "C" fn SQLDisconnect(dbc: SqlHDbc) -> SqlReturn {
                 }
             }
             Ok(())
-        }) {
-            Ok(c) => c,
+        });
+        let (call, mode) = match started {
+            Ok(Started::New(call, mode)) => (call, mode),
+            Ok(Started::Repeat(call)) => return connect_async::repeat(&d, call),
             Err(rc) => return rc,
         };
-        let link = call.core(|c| c.link.clone()).expect("connected implies a link");
+        let Some(link) = call.core(|c| c.link.clone()) else {
+            return call.fail(SqlState::CONNECTION_NOT_OPEN, "Connection not open");
+        };
         let Some(f) = link.driver.fns.SQLDisconnect else {
             return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLDisconnect");
         };
-        // SAFETY: live driver connection handle.
-        let rc = unsafe { f(link.hdbc as SqlHandle) };
-        if rc == SqlReturn::SQL_ERROR || rc == SqlReturn::SQL_STILL_EXECUTING {
-            return call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)), |_, _| {});
-        }
-        let recs = if rc == SqlReturn::SQL_SUCCESS_WITH_INFO {
-            pull_driver_diags(&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)
-        } else {
-            Vec::new()
-        };
-        // The driver freed its statements; forget ours.
-        let (stmts, descs) = call.core(|c| (std::mem::take(&mut c.statements), std::mem::take(&mut c.descriptors)));
-        for sid in stmts {
-            if let Some(s) = crate::handles::tables().stmt.remove(sid) {
-                s.gate.peek(|c| c.freed = true);
-                let implicit = s.gate.peek(|c| c.implicit_descs);
-                for dd in implicit.into_iter().flatten() {
-                    crate::handles::tables().desc.remove(dd);
-                }
-            }
-        }
-        for did in descs {
-            crate::handles::tables().desc.remove(did);
-        }
-        release_driver_handles(&link.driver, link.henv as SqlHandle, link.hdbc as SqlHandle);
-        // This call holds the busy word, so no fast-lane call can be reading the pointer.
-        d.fast_link.store(std::ptr::null_mut(), std::sync::atomic::Ordering::Release);
-        call.finish(rc, None, move |c, _| {
-            for r in recs {
-                c.diag.push(r);
-            }
-            c.link = None;
-            c.state = ConnState::C2;
-        })
+        let h = link.hdbc;
+        // SAFETY: live driver connection handle (freed only after the disconnect is collected).
+        let invoke = move |_: &mut Vec<DiagRecord>| unsafe { f(h as SqlHandle) };
+        connect_async::run(&d, call, FunctionId::SQL_API_SQLDISCONNECT, mode, invoke, DbcPost::Disconnect { link })
     })
+}
+
+/// After a successful disconnect: the driver freed its statements and descriptors; the DM
+/// forgets its own.
+pub(super) fn forget_children(call: &Call<'_, DbcCore>) {
+    let (stmts, descs) = call.core(|c| (std::mem::take(&mut c.statements), std::mem::take(&mut c.descriptors)));
+    for sid in stmts {
+        if let Some(s) = crate::handles::tables().stmt.remove(sid) {
+            s.gate.peek(|c| c.freed = true);
+            let implicit = s.gate.peek(|c| c.implicit_descs);
+            for dd in implicit.into_iter().flatten() {
+                crate::handles::tables().desc.remove(dd);
+            }
+        }
+    }
+    for did in descs {
+        crate::handles::tables().desc.remove(did);
+    }
 }

@@ -194,7 +194,11 @@ pub unsafe extern "C" fn SQLFreeHandle(handle_type: HandleType, handle: SqlHandl
         HandleType::SQL_HANDLE_DBC => {
             let dbc = handle!(dbc, handle);
             let call = match Call::begin(&dbc.gate, |c| {
-                if c.state == ConnState::C2 {
+                if c.async_func.is_some() {
+                    // §1.10: an asynchronous connect is outstanding (its driver handles and
+                    // captured buffers live until it is collected).
+                    Err((SqlState::FUNCTION_SEQUENCE_ERROR, "An asynchronous connection function is still executing (§1.10)".into()))
+                } else if c.state == ConnState::C2 {
                     Ok(())
                 } else {
                     Err((SqlState::FUNCTION_SEQUENCE_ERROR, "Connection is still connected (§4.3)".into()))
