@@ -184,3 +184,33 @@ fn emulated_cancel_of_pg_sleep_gives_hy008_within_2s() {
     rawh::free_stmt(s);
     rawh::disconnect(env, dbc);
 }
+
+/// Emulation forced on a capable driver (`AsyncEmulation=Force`, for benchmarks and for
+/// this check): the driver sees one synchronous call, made on a DM pool thread
+/// ("odbc-dm-emu-N"), never the application's thread; its async attribute stays off.
+#[test]
+fn forced_emulation_runs_the_driver_call_on_the_dm_pool() {
+    common::init();
+    let (env, dbc) = rawh::connect(&common::refdriver_conn_str("Steps=3;AsyncEmulation=Force"));
+    let s = rawh::stmt(dbc);
+    let ev = AsyncEvent::new().unwrap();
+    assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_ON), SqlReturn::SQL_SUCCESS);
+    assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, ev.as_attr() as usize), SqlReturn::SQL_SUCCESS);
+    assert_eq!(exec(s, "SELECT 99"), SqlReturn::SQL_STILL_EXECUTING);
+    assert!(ev.wait_timeout(Duration::from_secs(10)));
+    assert_eq!(complete(s), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
+    std::thread::sleep(Duration::from_millis(50));
+    let mut len = 0i32;
+    // SAFETY: length query (reference driver event log, attribute 30001).
+    unsafe { SQLGetConnectAttr(dbc, ConnAttr(30001), std::ptr::null_mut(), 0, &mut len) };
+    let mut buf = vec![0u8; len as usize + 16];
+    // SAFETY: a buffer of buf.len() bytes.
+    unsafe { SQLGetConnectAttr(dbc, ConnAttr(30001), buf.as_mut_ptr() as SqlPointer, buf.len() as i32, &mut len) };
+    let log: serde_json::Value = serde_json::from_slice(&buf[..len as usize]).unwrap();
+    let calls: Vec<_> = log["events"].as_array().unwrap().iter().filter(|e| e["func"] == "SQLExecDirectW").collect();
+    assert_eq!(calls.len(), 1, "one synchronous driver call: {calls:?}");
+    assert!(calls[0]["thread"].as_str().unwrap().starts_with("odbc-dm-emu-"), "{}", calls[0]);
+    assert_eq!(calls[0]["still_executing"], false);
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}

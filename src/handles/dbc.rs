@@ -134,6 +134,10 @@ pub struct DbcCore {
     /// The DM may emulate asynchronous execution for this connection's statements when
     /// the driver cannot (`AsyncEmulation=Yes` or SQL_ATTR_DM_ASYNC_EMULATION).
     pub async_emulation: bool,
+    /// Emulate even where the driver could run asynchronously itself (`AsyncEmulation=Force`
+    /// or SQL_ATTR_DM_ASYNC_EMULATION = 2): for benchmarks and tests of the emulation path.
+    /// Statements only.
+    pub async_emulation_forced: bool,
     /// SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE as the application set it (§1.1).
     pub async_dbc_enabled: bool,
     /// The DM's own reference to the SQL_ATTR_ASYNC_DBC_EVENT event (§2.2), kept while the
@@ -187,6 +191,7 @@ impl Dbc {
                 async_dbc_event: 0,
                 dm_attrs: Vec::new(),
                 async_emulation: false,
+                async_emulation_forced: false,
                 async_dbc_enabled: false,
                 async_event: None,
                 dbc_async_emulated: false,

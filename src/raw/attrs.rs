@@ -47,6 +47,8 @@ same_signature!(
 const CONN_ASYNC_STMT_EVENT: ConnAttr = ConnAttr(StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT.0);
 /// The DM's asynchronous-emulation switch (DM-only, never sent to the driver).
 const DM_ASYNC_EMULATION: ConnAttr = ConnAttr(crate::async_engine::emulation::SQL_ATTR_DM_ASYNC_EMULATION);
+/// SQL_ATTR_DM_ASYNC_EMULATION value: emulate even where the driver is capable.
+const DM_ASYNC_EMULATION_FORCE: usize = 2;
 /// Invalid use of an automatically allocated descriptor handle.
 const HY017: SqlState = SqlState(*b"HY017");
 /// SQL_MAX_OPTION_STRING_LENGTH (sqlext.h): the buffer an ODBC 2.x SQLGetConnectOption
@@ -219,7 +221,10 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
         return set_dbc_async_enable(call, value as usize == SQL_ASYNC_DBC_ENABLE_ON);
     }
     if attr == DM_ASYNC_EMULATION {
-        return call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| c.async_emulation = value as usize != SQL_ASYNC_ENABLE_OFF);
+        return call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| {
+            c.async_emulation = value as usize != SQL_ASYNC_ENABLE_OFF;
+            c.async_emulation_forced = value as usize == DM_ASYNC_EMULATION_FORCE;
+        });
     }
     if is_dm_trace_attr(attr) {
         return call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| {
@@ -431,7 +436,7 @@ fn get_connect_attr(
             // The DM's view (the driver's stays off when the DM emulates).
             DmAnswer::Value(AttrValue::Int(if c.async_dbc_enabled { SQL_ASYNC_DBC_ENABLE_ON } else { SQL_ASYNC_DBC_ENABLE_OFF }))
         } else if attr == DM_ASYNC_EMULATION {
-            DmAnswer::Value(AttrValue::Int(usize::from(c.async_emulation)))
+            DmAnswer::Value(AttrValue::Int(if c.async_emulation_forced { DM_ASYNC_EMULATION_FORCE } else { usize::from(c.async_emulation) }))
         } else if is_dm_trace_attr(attr) {
             let stored = c.dm_attrs.iter().find(|(a, _)| *a == attr).map(|(_, v)| v.clone());
             DmAnswer::Value(stored.or_else(|| default_conn_attr(c, attr)).expect("trace attributes have defaults"))
@@ -581,7 +586,8 @@ fn driver_stmt_attr(s: &Stmt, attr: StmtAttr, value: usize) -> SqlReturn {
 /// off). `None`: the driver takes it (native asynchronous execution).
 fn set_stmt_async_enable_dm(s: &Stmt, on: bool) -> Option<SqlReturn> {
     let emulated = s.gate.peek(|c| c.async_emulated);
-    let emulate = emulated || (on && !s.link.async_caps().stmt_async && s.dbc.gate.peek(|c| c.async_emulation));
+    let (emulation, forced) = s.dbc.gate.peek(|c| (c.async_emulation, c.async_emulation_forced));
+    let emulate = emulated || (on && emulation && (forced || !s.link.async_caps().stmt_async));
     if !emulate {
         return None;
     }
@@ -624,7 +630,8 @@ fn set_stmt_event(call: StmtCall<'_>, s: &Arc<Stmt>, value: usize) -> SqlReturn 
     }
     let caps = s.link.async_caps();
     let (emulated, installed) = s.gate.peek(|c| (c.async_emulated, c.notify_installed));
-    if !emulated && !installed && caps.stmt_async && caps.notification {
+    let forced = s.dbc.gate.peek(|c| c.async_emulation_forced);
+    if !emulated && !installed && caps.stmt_async && caps.notification && !forced {
         dispatcher::ensure_started();
         let mut token = s.notify_token.load(Ordering::Acquire);
         if token == 0 {

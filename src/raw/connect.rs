@@ -268,8 +268,13 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
     // DM keyword (also accepted from a DSN): asynchronous emulation for sync-only drivers.
     // The driver never sees it.
     if let Some(v) = resolved.attribute(ASYNC_EMULATION_KEYWORD) {
-        let on = matches!(v.to_ascii_lowercase().as_str(), "yes" | "1" | "true" | "on");
-        call.core(|c| c.async_emulation = on);
+        let v = v.to_ascii_lowercase();
+        let forced = v == "force";
+        let on = forced || matches!(v.as_str(), "yes" | "1" | "true" | "on");
+        call.core(|c| {
+            c.async_emulation = on;
+            c.async_emulation_forced = forced;
+        });
         resolved.attributes.retain(|(k, _)| !k.eq_ignore_ascii_case(ASYNC_EMULATION_KEYWORD));
     }
     let driver = match load_driver(&resolved.driver_path) {
