@@ -23,6 +23,7 @@
 //! | [`Cursor`] | an open result set; owns its statement when made by a `Connection` method, borrows it otherwise | `SQLFreeStmt(SQL_CLOSE)` (and frees an owned statement) |
 //! | [`BoundCursor`] | a cursor plus the row arrays, rows-fetched counter and status array given to the driver | unbinds (`SQL_UNBIND`, attributes reset) before freeing them, then closes |
 //! | [`CancelHandle`] | only a handle id | nothing |
+//! | [`AsyncConnection`] / [`AsyncStatement`] / [`AsyncBlockCursor`] | see [`asynchronous`](self#asynchronous) below | an outstanding operation is waited for (bounded, then cancelled) before anything is freed |
 //!
 //! Drops never panic: failures are logged with the `log` crate.
 //!
@@ -40,6 +41,14 @@
 //!   their methods take `&mut self` and their state (bound buffers, a fetch position) belongs
 //!   to one user at a time. They borrow their connection, so they cannot outlive it.
 //!
+//! # Asynchronous
+//!
+//! [`AsyncConnection`], [`AsyncStatement`] and [`AsyncBlockCursor`] give `async` versions
+//! (with a blocking twin each) of connect, execute, prepare, fetch (row and block),
+//! get-data, more-results, end-tran and disconnect, through notification mode (§2) —
+//! native, or emulated by the DM for drivers without it. [`AsyncOperation`] reports an
+//! operation's [`Phase`], waits for it with a timeout and aborts it.
+//!
 //! # Text
 //!
 //! Statement text, identifiers, connection strings, metadata and diagnostics use the A
@@ -54,6 +63,7 @@
 //! API does not expect are errors too, never panics. SUCCESS_WITH_INFO records are kept as
 //! warnings on the object (`warnings()` / `take_warnings()`).
 
+mod asynchronous;
 mod bound;
 mod connection;
 mod cursor;
@@ -62,6 +72,9 @@ mod error;
 mod params;
 mod statement;
 
+pub use asynchronous::{
+    AsyncBlockCursor, AsyncColumn, AsyncConnection, AsyncOperation, AsyncStatement, ColumnKind, ColumnValue, OpFuture, Phase, PoolFuture,
+};
 pub use bound::{BoundCursor, BufferDesc, RowSet};
 pub use connection::{Connection, SupportedFunctions};
 pub use cursor::{ColumnDescription, Cursor, FromColumn, Row};

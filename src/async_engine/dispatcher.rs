@@ -109,6 +109,12 @@ fn run(rx: Receiver<Command>) {
                 };
                 log::trace!(target: "odbc_dm::trace", "notification callback {target:?} fLast={last}");
                 host.slot().stats.last_callback_ns.store(at_ns, std::sync::atomic::Ordering::Relaxed);
+                if host.slot().word() & super::slot::DRIVEN != 0 {
+                    // The driver does call back after all: stop polling it, or every
+                    // premature re-invocation would restart a step (and its callback).
+                    host.slot().unmark(super::slot::DRIVEN);
+                    driven.retain(|t| *t != target);
+                }
                 if host.slot().on_callback() {
                     reinvoke(&*host);
                 }

@@ -263,6 +263,11 @@ impl AsyncSlot {
         }
     }
 
+    /// Clears flag bits.
+    pub fn unmark(&self, flag: u32) {
+        self.word.fetch_and(!flag, Ordering::AcqRel);
+    }
+
     /// The operation ended: store its result, set the event, wake the future (§2.12).
     /// The captured call (and the buffers it owns) is dropped here, after the driver is done.
     pub fn complete(&self, done: Completed) {

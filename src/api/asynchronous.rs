@@ -1,0 +1,1436 @@
+//! The asynchronous safe API: [`AsyncConnection`], [`AsyncStatement`], [`AsyncBlockCursor`],
+//! the futures [`OpFuture`] / [`PoolFuture`], and [`AsyncOperation`], a status handle in the
+//! spirit of OLE DB's asynchronous status (phase, wait with a timeout, abort).
+//!
+//! ```no_run
+//! use odbc_dm::api::{AsyncConnection, Environment};
+//! # async fn demo() -> odbc_dm::api::Result<()> {
+//! let env = Environment::new()?;
+//! let conn = AsyncConnection::connect(&env, "DRIVER=/usr/lib/x86_64-linux-gnu/odbc/libsqlite3odbc.so;Database=/tmp/x.db").await?;
+//! let mut st = conn.statement()?;
+//! if st.execute("SELECT 42").await? {
+//!     while st.fetch().await? {
+//!         let v: i64 = st.get_data(1).await?;
+//!         assert_eq!(v, 42);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # How it runs
+//!
+//! An [`AsyncStatement`] puts its statement handle in notification mode (§2.1): async enabled
+//! plus its own [`AsyncEvent`] as `SQL_ATTR_ASYNC_STMT_EVENT`. The connection has the DM's
+//! async emulation switched on, so the DM uses the driver's native notification when the
+//! driver reports `SQL_ASYNC_NOTIFICATION_CAPABLE` (§2.3) and runs the driver's synchronous
+//! calls on its emulation pool otherwise: the API works with every driver.
+//!
+//! Every driver call returns `SQL_STILL_EXECUTING` at once (§2.11, §7.1 policy); a future
+//! registers its waker on the statement's [`AsyncSlot`](crate::async_engine::AsyncSlot), which
+//! the dispatcher (or the emulation pool) wakes when the operation ends (§2.12), then collects
+//! the result with `SQLCompleteAsync` (§2.13): `SQL_NO_DATA` → still pending, `SQL_SUCCESS` →
+//! the function's return code, whose diagnostics are read from the handle into an
+//! [`Error`]. Futures need no particular runtime: any executor (tokio, pollster, a hand-made
+//! loop) can poll them. Each `async` method has a `_blocking` twin that waits on the
+//! current thread.
+//!
+//! Connection functions (connect, commit/rollback, disconnect) run the blocking call on the
+//! DM's emulation pool ([`PoolFuture`]): the DM's raw connection-level notification support
+//! is not wired into this API yet.
+//!
+//! # Ownership and cancellation
+//!
+//! The futures own what the driver points into: the SQL text, `SQLGetData` buffers,
+//! out-parameters. Row buffers of an [`AsyncBlockCursor`] are heap allocations owned by the
+//! cursor. Dropping a statement future before it completes cancels the operation
+//! (`SQLCancel`; the DM then drives a driver that never calls back by polling) and hands its
+//! buffers to the statement's slot, which frees them only when the driver is done (§2.9).
+//! The next operation on the statement first waits for such a leftover operation to end and
+//! collects it; dropping the statement (or a block cursor) waits for it with a bounded
+//! timeout (cancelling it) before freeing anything.
+//!
+//! # Threads
+//!
+//! All futures are `Send`. [`AsyncConnection`] is a cheap `Clone` (`Arc`) and the futures of
+//! its connection functions are `'static`, so `tokio::spawn(async move { ... })` works with a
+//! statement made inside the task. Statement futures borrow their [`AsyncStatement`]
+//! mutably: one operation per statement at a time (§1.8).
+
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use odbc_dm_abi::*;
+
+use super::bound::BufferDesc;
+use super::connection::Connection;
+use super::environment::{EnvHandle, Environment};
+use super::error::{diag_records, push_warnings, Diag, DiagRecord, Error, Result};
+use super::params::TextEncoding;
+use crate::async_engine::{self, emulation, slot, AsyncEvent, AsyncHost};
+use crate::handles::Stmt;
+use crate::raw;
+
+/// How long a statement's drop (or a block cursor's) waits for an outstanding operation
+/// before cancelling it, and then for the cancelled operation to end.
+const SETTLE_GRACE: Duration = Duration::from_secs(2);
+const SETTLE_AFTER_CANCEL: Duration = Duration::from_secs(10);
+/// How long [`AsyncOperation::abort`] waits for the cancelled operation to end.
+const ABORT_PATIENCE: Duration = Duration::from_secs(10);
+/// How long a cancelled operation may take to end through the driver's own callback before
+/// the DM polls it instead.
+const DRIVE_GRACE: Duration = Duration::from_millis(300);
+
+// ---------------------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------------------
+
+/// Runs a future to completion on the current thread (the blocking twins).
+fn block_on<F: Future>(f: F) -> F::Output {
+    struct ThreadWaker(std::thread::Thread);
+    impl std::task::Wake for ThreadWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
+/// The error of an operation that was aborted before it reached the driver.
+fn cancelled(function: &'static str) -> Error {
+    Error::Odbc {
+        function,
+        return_code: SqlReturn::SQL_ERROR.0,
+        records: vec![DiagRecord { state: "HY008".into(), native: 0, message: "[odbc-dm] Operation canceled".into() }],
+    }
+}
+
+/// Maps an operation's code and records like [`Diag::check`] does for a synchronous call.
+fn check_outcome(function: &'static str, rc: SqlReturn, records: Vec<DiagRecord>, warnings: &mut Vec<DiagRecord>) -> Result<SqlReturn> {
+    match rc {
+        SqlReturn::SQL_SUCCESS | SqlReturn::SQL_NO_DATA | SqlReturn::SQL_NEED_DATA | SqlReturn::SQL_PARAM_DATA_AVAILABLE => Ok(rc),
+        SqlReturn::SQL_SUCCESS_WITH_INFO => {
+            push_warnings(warnings, records);
+            Ok(rc)
+        }
+        SqlReturn::SQL_INVALID_HANDLE => Err(Error::InvalidHandle { function }),
+        _ => Err(Error::Odbc { function, return_code: rc.0, records }),
+    }
+}
+
+fn carries_records(rc: SqlReturn) -> bool {
+    rc != SqlReturn::SQL_SUCCESS && rc != SqlReturn::SQL_NO_DATA && rc != SqlReturn::SQL_STILL_EXECUTING
+}
+
+// ---------------------------------------------------------------------------------------
+// Connection
+// ---------------------------------------------------------------------------------------
+
+/// A future resolved by a blocking call run on the DM's emulation pool (connection
+/// functions). `Send + 'static`; runtime-agnostic. Dropping it does not stop the call: its
+/// result is then dropped (a connection made by a dropped connect future is disconnected
+/// and freed on the pool).
+pub struct PoolFuture<T> {
+    inner: PoolInner<T>,
+}
+
+enum PoolInner<T> {
+    Ready(Option<T>),
+    Task(emulation::BlockingTask<T>),
+}
+
+impl<T: Send + 'static> PoolFuture<T> {
+    fn spawn(f: impl FnOnce() -> T + Send + 'static) -> Self {
+        PoolFuture { inner: PoolInner::Task(emulation::spawn_blocking(f)) }
+    }
+    fn ready(v: T) -> Self {
+        PoolFuture { inner: PoolInner::Ready(Some(v)) }
+    }
+
+    /// Whether the call has finished.
+    pub fn is_finished(&self) -> bool {
+        match &self.inner {
+            PoolInner::Ready(_) => true,
+            PoolInner::Task(t) => t.is_done(),
+        }
+    }
+}
+
+// The value is never pinned in place (it is moved out when ready).
+impl<T> Unpin for PoolFuture<T> {}
+
+impl<T> Future for PoolFuture<T> {
+    type Output = T;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        match &mut self.get_mut().inner {
+            PoolInner::Ready(v) => Poll::Ready(v.take().expect("PoolFuture polled after completion")),
+            PoolInner::Task(t) => Pin::new(t).poll(cx),
+        }
+    }
+}
+
+/// A connection for the asynchronous API: a [`Connection`] shared through an `Arc` (clone
+/// it freely; statements keep it alive), with the DM's async emulation switched on so that
+/// statements work asynchronously with every driver.
+#[derive(Clone)]
+pub struct AsyncConnection {
+    conn: Arc<Connection>,
+}
+
+fn enable_emulation(conn: &Connection) -> Result<()> {
+    let attr = ConnAttr(emulation::SQL_ATTR_DM_ASYNC_EMULATION);
+    // SAFETY: our connection id; an integer attribute travels in the pointer itself.
+    let rc = unsafe { raw::SQLSetConnectAttr(conn.h, attr, SQL_ASYNC_ENABLE_ON as SqlPointer, SQL_IS_UINTEGER) };
+    conn.check("SQLSetConnectAttr", rc).map(drop)
+}
+
+impl AsyncConnection {
+    fn connect_now(env: Arc<EnvHandle>, conn_str: &str) -> Result<AsyncConnection> {
+        let conn = Connection::alloc(env)?;
+        enable_emulation(&conn)?;
+        conn.driver_connect(conn_str)?;
+        Ok(AsyncConnection { conn: Arc::new(conn) })
+    }
+
+    /// Connects with a connection string (`SQLDriverConnect`, NOPROMPT), asynchronously.
+    pub fn connect(env: &Environment, connection_string: &str) -> PoolFuture<Result<AsyncConnection>> {
+        let env = env.inner.clone();
+        let cs = connection_string.to_owned();
+        PoolFuture::spawn(move || Self::connect_now(env, &cs))
+    }
+
+    /// Blocking twin of [`connect`](Self::connect).
+    pub fn connect_blocking(env: &Environment, connection_string: &str) -> Result<AsyncConnection> {
+        Self::connect_now(env.inner.clone(), connection_string)
+    }
+
+    /// Wraps a connected [`Connection`] (switches the DM's async emulation on for it).
+    pub fn from_connection(conn: Connection) -> Result<AsyncConnection> {
+        enable_emulation(&conn)?;
+        Ok(AsyncConnection { conn: Arc::new(conn) })
+    }
+
+    /// The underlying connection, for its synchronous methods.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Allocates a statement in notification mode (§2.1).
+    pub fn statement(&self) -> Result<AsyncStatement> {
+        AsyncStatement::new(self.conn.clone())
+    }
+
+    /// Commits (`SQLEndTran(SQL_COMMIT)`), asynchronously.
+    pub fn commit(&self) -> PoolFuture<Result<()>> {
+        let c = self.conn.clone();
+        PoolFuture::spawn(move || c.commit())
+    }
+
+    /// Blocking twin of [`commit`](Self::commit).
+    pub fn commit_blocking(&self) -> Result<()> {
+        self.conn.commit()
+    }
+
+    /// Rolls back (`SQLEndTran(SQL_ROLLBACK)`), asynchronously.
+    pub fn rollback(&self) -> PoolFuture<Result<()>> {
+        let c = self.conn.clone();
+        PoolFuture::spawn(move || c.rollback())
+    }
+
+    /// Blocking twin of [`rollback`](Self::rollback).
+    pub fn rollback_blocking(&self) -> Result<()> {
+        self.conn.rollback()
+    }
+
+    /// Disconnects and frees the connection, asynchronously. Fails with
+    /// [`Error::Usage`] (without disconnecting) while clones of this connection or its
+    /// statements are alive.
+    pub fn disconnect(self) -> PoolFuture<Result<()>> {
+        match Arc::try_unwrap(self.conn) {
+            Ok(c) => PoolFuture::spawn(move || c.disconnect()),
+            Err(_) => PoolFuture::ready(Err(Error::Usage("disconnect: other AsyncConnection clones or statements are still alive".into()))),
+        }
+    }
+
+    /// Blocking twin of [`disconnect`](Self::disconnect).
+    pub fn disconnect_blocking(self) -> Result<()> {
+        match Arc::try_unwrap(self.conn) {
+            Ok(c) => c.disconnect(),
+            Err(_) => Err(Error::Usage("disconnect: other AsyncConnection clones or statements are still alive".into())),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Shared statement state and AsyncOperation
+// ---------------------------------------------------------------------------------------
+
+/// A collected driver operation: its code and records, read right after SQLCompleteAsync.
+struct Outcome {
+    raw_gen: u64,
+    rc: SqlReturn,
+    records: Vec<DiagRecord>,
+}
+
+/// What the statement, its futures and its [`AsyncOperation`] handles share.
+struct Shared {
+    h: usize,
+    dm: Arc<Stmt>,
+    event: AsyncEvent,
+    /// Generation of the last driver operation started (0 = none).
+    raw_gen: AtomicU64,
+    /// The last collected outcome (of generation `raw_gen` or older), kept until the next
+    /// operation starts.
+    outcome: Mutex<Option<Outcome>>,
+}
+
+enum Collect {
+    Done,
+    Pending,
+    /// Nothing outstanding and nothing collected: the result went elsewhere.
+    Lost,
+}
+
+impl Shared {
+    fn hstmt(&self) -> SqlHStmt {
+        self.h as SqlHStmt
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Outcome>> {
+        self.outcome.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn busy(&self) -> bool {
+        self.dm.async_slot.is_active()
+    }
+
+    /// Collects a finished operation into `outcome` (SQLCompleteAsync, then the records).
+    fn collect(&self) -> Collect {
+        let mut g = self.lock();
+        let cur = self.raw_gen.load(Ordering::Acquire);
+        if g.as_ref().is_some_and(|o| o.raw_gen == cur) {
+            return Collect::Done;
+        }
+        let mut code: RetCode = 0;
+        // SAFETY: our statement id and a valid out slot.
+        let rc = unsafe { raw::SQLCompleteAsync(HandleType::SQL_HANDLE_STMT, self.hstmt(), &mut code) };
+        match rc {
+            SqlReturn::SQL_SUCCESS => {
+                let code = SqlReturn(code);
+                let records = if carries_records(code) { diag_records(HandleType::SQL_HANDLE_STMT, self.hstmt()) } else { Vec::new() };
+                *g = Some(Outcome { raw_gen: cur, rc: code, records });
+                Collect::Done
+            }
+            SqlReturn::SQL_NO_DATA if self.busy() => Collect::Pending,
+            _ => Collect::Lost,
+        }
+    }
+
+    /// The outcome of operation `raw_gen` (a copy: it stays for [`AsyncOperation::abort`]
+    /// running on another thread, until the next operation starts).
+    fn outcome_of(&self, raw_gen: u64) -> Option<(SqlReturn, Vec<DiagRecord>)> {
+        self.lock().as_ref().filter(|o| o.raw_gen == raw_gen).map(|o| (o.rc, o.records.clone()))
+    }
+
+    fn cancel(&self) {
+        // SAFETY: our statement id; SQLCancel bypasses the call gate (§3.1).
+        let _ = unsafe { raw::SQLCancel(self.hstmt()) };
+    }
+
+    /// Has the DM poll the outstanding operation: for drivers that never call back (faults
+    /// NoCallback, WrongContext). Only after a grace period without a callback: polling a
+    /// driver that does call back would pair each extra STILL_EXECUTING with one more
+    /// callback (§2.7) and may never let the operation drain.
+    fn drive(&self) {
+        async_engine::drive_by_polling(self.dm.target());
+    }
+
+    /// Whether operation `raw_gen` has ended (or a later one started).
+    fn ended(&self, raw_gen: u64) -> bool {
+        let p = self.dm.async_slot.phase();
+        self.raw_gen.load(Ordering::Acquire) != raw_gen || p == slot::IDLE || p == slot::DONE
+    }
+
+    /// After a dropped future's cancel: on the emulation pool, waits up to `DRIVE_GRACE`
+    /// for the operation to end by itself, then has the DM poll it.
+    fn watchdog(self: &Arc<Self>, raw_gen: u64) {
+        let sh = self.clone();
+        drop(emulation::spawn_blocking(move || {
+            let deadline = Instant::now() + DRIVE_GRACE;
+            while !sh.ended(raw_gen) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    sh.drive();
+                    return;
+                }
+                sh.event.wait_timeout(left.min(Duration::from_millis(10)));
+            }
+        }));
+    }
+
+    /// Cancel, a grace period for the driver's callback, then DM polling; waits up to
+    /// `patience` in all and collects. `true` when nothing is outstanding any more.
+    fn cancel_and_collect(&self, patience: Duration) -> bool {
+        self.cancel();
+        self.wait_collect(DRIVE_GRACE.min(patience)) || {
+            self.drive();
+            self.wait_collect(patience.saturating_sub(DRIVE_GRACE))
+        }
+    }
+
+    /// Waits up to `timeout` for the outstanding operation (if any) to finish, and collects
+    /// it. `true` when nothing is outstanding any more.
+    fn wait_collect(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if !self.busy() {
+                return true;
+            }
+            if let Collect::Done | Collect::Lost = self.collect() {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            // The event is set when the operation ends; a short slice also covers a
+            // completion that raced with the event's reset.
+            self.event.wait_timeout(left.min(Duration::from_millis(20)));
+        }
+    }
+
+    /// Blocking settle (statement and block-cursor drops): waits for a leftover operation
+    /// (bounded), cancelling it when it takes too long, and discards its outcome. `false`
+    /// when the driver still has not finished.
+    fn settle_blocking(&self) -> bool {
+        if !self.busy() {
+            self.lock().take();
+            return true;
+        }
+        let ok = self.wait_collect(SETTLE_GRACE) || self.cancel_and_collect(SETTLE_AFTER_CANCEL);
+        if ok {
+            self.lock().take();
+        }
+        ok
+    }
+}
+
+/// Per-[`OpFuture`] status shared with its [`AsyncOperation`] handles.
+#[derive(Default)]
+struct Ticket {
+    started: AtomicBool,
+    finished: AtomicBool,
+    aborted: AtomicBool,
+}
+
+/// The phase of an asynchronous operation (OLE DB's DBASYNCHPHASE, simplified).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Created but not started: its future has not been polled yet.
+    Pending,
+    /// A driver call of the operation is outstanding.
+    Executing,
+    /// The operation's driver calls have ended (its future may still have to be polled
+    /// to take the result).
+    Completed,
+}
+
+/// A status handle of one asynchronous statement operation, from [`OpFuture::operation`]:
+/// its phase, a wait with a timeout, and abort. `Clone + Send + Sync`; usable from any
+/// thread while the future runs on another.
+#[derive(Clone)]
+pub struct AsyncOperation {
+    shared: Arc<Shared>,
+    ticket: Arc<Ticket>,
+    function: &'static str,
+}
+
+impl std::fmt::Debug for AsyncOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncOperation").field("function", &self.function).field("phase", &self.phase()).finish()
+    }
+}
+
+impl AsyncOperation {
+    /// The current phase.
+    pub fn phase(&self) -> Phase {
+        if self.ticket.finished.load(Ordering::Acquire) {
+            return Phase::Completed;
+        }
+        if !self.ticket.started.load(Ordering::Acquire) {
+            return Phase::Pending;
+        }
+        let p = self.shared.dm.async_slot.phase();
+        if p == slot::IDLE || p == slot::DONE {
+            Phase::Completed
+        } else {
+            Phase::Executing
+        }
+    }
+
+    /// Waits until the operation's driver call ends or `timeout` passes (on the statement's
+    /// event, §2.12); `true` if it ended. An operation that has not started yet is waited
+    /// for too (its future must be polled by someone for it to start).
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.phase() {
+                Phase::Completed => return true,
+                Phase::Pending => std::thread::sleep(Duration::from_millis(1)),
+                Phase::Executing => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    self.shared.event.wait_timeout(left.min(Duration::from_millis(20)));
+                }
+            }
+            if Instant::now() >= deadline {
+                return self.phase() == Phase::Completed;
+            }
+        }
+    }
+
+    /// Aborts the operation: no further driver call of it is started, the outstanding one
+    /// is cancelled (`SQLCancel`, §2.14), and the DM polls it if the driver never calls
+    /// back; then waits (bounded) for it to end and collects it, leaving the statement
+    /// usable. Returns the operation's result: `Err` with SQLSTATE HY008 when the cancel
+    /// took effect (also when the operation had not reached the driver yet), `Ok` when it
+    /// had already succeeded. Its future, if still polled, returns the same result.
+    pub fn abort(&self) -> Result<()> {
+        self.ticket.aborted.store(true, Ordering::Release);
+        if self.ticket.finished.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let sh = &self.shared;
+        if !self.ticket.started.load(Ordering::Acquire) || !sh.busy() {
+            // Not at the driver (not started yet, or between two driver calls): the future
+            // fails with HY008 when it next tries to start one.
+            return Err(cancelled(self.function));
+        }
+        let gen = sh.raw_gen.load(Ordering::Acquire);
+        if !sh.cancel_and_collect(ABORT_PATIENCE) {
+            return Err(Error::Odbc {
+                function: "SQLCancel",
+                return_code: SqlReturn::SQL_STILL_EXECUTING.0,
+                records: vec![DiagRecord {
+                    state: "HYT00".into(),
+                    native: 0,
+                    message: format!("[odbc-dm] the cancelled operation did not end within {ABORT_PATIENCE:?}"),
+                }],
+            });
+        }
+        match sh.outcome_of(gen) {
+            Some((rc, records)) => check_outcome(self.function, rc, records, &mut Vec::new()).map(drop),
+            // The statement moved on to its next operation already: this one had ended.
+            None => Ok(()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// One driver operation
+// ---------------------------------------------------------------------------------------
+
+type StartFn = Box<dyn FnOnce(SqlHStmt) -> SqlReturn + Send>;
+type FinishFn<T> = Box<dyn FnOnce(&mut AsyncStatement, SqlReturn, Vec<DiagRecord>) -> Result<T> + Send>;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RawState {
+    Init,
+    Running,
+    Done,
+}
+
+/// One asynchronous driver call: settles a leftover operation, starts the call (which
+/// returns SQL_STILL_EXECUTING), waits on the slot's waker, collects with SQLCompleteAsync.
+/// `keep` and the `finish` closure own the buffers the driver points into.
+struct RawOp<'s, T: Send + 'static> {
+    st: &'s mut AsyncStatement,
+    function: &'static str,
+    start: Option<StartFn>,
+    keep: Option<Box<dyn Any + Send>>,
+    finish: Option<FinishFn<T>>,
+    state: RawState,
+    raw_gen: u64,
+}
+
+impl<'s, T: Send + 'static> RawOp<'s, T> {
+    fn finish_now(&mut self, rc: SqlReturn, records: Vec<DiagRecord>) -> Poll<Result<T>> {
+        self.state = RawState::Done;
+        self.keep = None;
+        let f = self.finish.take().expect("finish taken once");
+        Poll::Ready(f(self.st, rc, records))
+    }
+}
+
+impl<T: Send + 'static> Future for RawOp<'_, T> {
+    type Output = Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let this = self.get_mut();
+        let sh = this.st.shared.clone();
+        let slot = &sh.dm.async_slot;
+        match this.state {
+            RawState::Done => panic!("an odbc-dm operation future was polled after completion"),
+            RawState::Init => {
+                if this.st.ticket.aborted.load(Ordering::Acquire) {
+                    this.state = RawState::Done;
+                    return Poll::Ready(Err(cancelled(this.function)));
+                }
+                // Settle an operation left by a dropped future (it was cancelled).
+                if sh.busy() {
+                    slot.waker.register(cx.waker());
+                    if let Collect::Pending = sh.collect() {
+                        return Poll::Pending;
+                    }
+                }
+                sh.lock().take();
+                sh.event.reset();
+                this.raw_gen = sh.raw_gen.fetch_add(1, Ordering::AcqRel) + 1;
+                this.st.ticket.started.store(true, Ordering::Release);
+                slot.waker.register(cx.waker());
+                let start = this.start.take().expect("started once");
+                let rc = start(sh.hstmt());
+                if rc != SqlReturn::SQL_STILL_EXECUTING {
+                    // Ended without going asynchronous: a DM-detected error (HY010, S1118…)
+                    // or a function that never runs asynchronously.
+                    let records = if carries_records(rc) { diag_records(HandleType::SQL_HANDLE_STMT, sh.hstmt()) } else { Vec::new() };
+                    return this.finish_now(rc, records);
+                }
+                this.state = RawState::Running;
+            }
+            RawState::Running => slot.waker.register(cx.waker()),
+        }
+        // Running: the waker is registered before looking, so a completion in between wakes us.
+        match sh.collect() {
+            Collect::Pending => Poll::Pending,
+            Collect::Done => match sh.outcome_of(this.raw_gen) {
+                Some((rc, records)) => this.finish_now(rc, records),
+                None => {
+                    this.state = RawState::Done;
+                    Poll::Ready(Err(Error::Usage(format!("{}: the operation's result was collected elsewhere", this.function))))
+                }
+            },
+            Collect::Lost => {
+                this.state = RawState::Done;
+                Poll::Ready(Err(Error::Usage(format!("{}: the operation's result was collected elsewhere", this.function))))
+            }
+        }
+    }
+}
+
+impl<T: Send + 'static> Drop for RawOp<'_, T> {
+    fn drop(&mut self) {
+        if self.state != RawState::Running {
+            return;
+        }
+        let sh = &self.st.shared;
+        let slot = &sh.dm.async_slot;
+        if slot.is_active() && slot.phase() != slot::DONE {
+            // Mid-flight: cancel; the buffers go to the slot, which drops them only once
+            // the driver is done with them (§2.9). The next operation settles this one.
+            sh.cancel();
+            sh.watchdog(self.raw_gen);
+            if let Some(k) = self.keep.take() {
+                slot.keep_alive(k);
+            }
+            if let Some(f) = self.finish.take() {
+                slot.keep_alive(Box::new(f));
+            }
+        }
+    }
+}
+
+/// Pointer-sized value carried into a start closure (the addresses of heap buffers owned by
+/// the operation; they do not move when their owner does).
+#[derive(Clone, Copy)]
+struct Addr(usize);
+
+impl Addr {
+    fn of<T: ?Sized>(p: *const T) -> Addr {
+        Addr(p as *const u8 as usize)
+    }
+    fn ptr<T>(self) -> *mut T {
+        self.0 as *mut T
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The public future
+// ---------------------------------------------------------------------------------------
+
+/// The future of an asynchronous statement operation (execute, prepare, fetch, get-data,
+/// more-results…). `Send`; borrows its statement. [`operation`](Self::operation) gives
+/// a status handle; dropping the future before it completes cancels the operation (see
+/// the [module documentation](self)).
+pub struct OpFuture<'s, T> {
+    fut: Pin<Box<dyn Future<Output = Result<T>> + Send + 's>>,
+    op: AsyncOperation,
+}
+
+impl<T> OpFuture<'_, T> {
+    /// The status handle of this operation.
+    pub fn operation(&self) -> AsyncOperation {
+        self.op.clone()
+    }
+}
+
+impl<T> Future for OpFuture<'_, T> {
+    type Output = Result<T>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let this = self.get_mut();
+        let r = this.fut.as_mut().poll(cx);
+        if r.is_ready() {
+            this.op.ticket.finished.store(true, Ordering::Release);
+        }
+        r
+    }
+}
+
+impl<T> OpFuture<'_, T> {
+    /// Blocking twin: waits for the operation on the current thread.
+    pub fn wait(self) -> Result<T> {
+        block_on(self)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Statement
+// ---------------------------------------------------------------------------------------
+
+/// A statement in notification mode, for the asynchronous API. Owns its handle, its
+/// [`AsyncEvent`] and a reference to its connection. `Send`, not `Sync`.
+///
+/// Each `async` method returns an [`OpFuture`]; each has a `_blocking` twin.
+pub struct AsyncStatement {
+    shared: Arc<Shared>,
+    enc: TextEncoding,
+    ticket: Arc<Ticket>,
+    warnings: Vec<DiagRecord>,
+    conn: Arc<Connection>,
+}
+
+// `Send` follows from the fields: the handle is a DM id stored as a usize.
+
+impl Drop for AsyncStatement {
+    fn drop(&mut self) {
+        if !self.shared.settle_blocking() {
+            log::error!("an asynchronous ODBC operation did not end; its statement handle is leaked");
+            return;
+        }
+        // SAFETY: our statement id; nothing outstanding.
+        let rc = unsafe { raw::SQLFreeHandle(HandleType::SQL_HANDLE_STMT, self.shared.hstmt()) };
+        if !rc.is_success() {
+            log::warn!("freeing an ODBC statement failed: {}", Diag::stmt(self.shared.hstmt()).error("SQLFreeHandle", rc));
+        }
+    }
+}
+
+impl AsyncStatement {
+    fn new(conn: Arc<Connection>) -> Result<AsyncStatement> {
+        let mut h: SqlHandle = ptr::null_mut();
+        // SAFETY: our connection id and a valid out slot.
+        let rc = unsafe { raw::SQLAllocHandle(HandleType::SQL_HANDLE_STMT, conn.h, &mut h) };
+        conn.check("SQLAllocHandle", rc)?;
+        let Some(dm) = crate::handles::stmt(h) else {
+            return Err(Error::InvalidHandle { function: "SQLAllocHandle" });
+        };
+        let event = match AsyncEvent::new() {
+            Ok(e) => e,
+            Err(e) => {
+                // SAFETY: the statement just allocated.
+                unsafe { raw::SQLFreeHandle(HandleType::SQL_HANDLE_STMT, h) };
+                return Err(Error::Usage(format!("cannot create the completion event: {e}")));
+            }
+        };
+        let shared = Arc::new(Shared { h: h as usize, dm, event, raw_gen: AtomicU64::new(0), outcome: Mutex::new(None) });
+        let st = AsyncStatement { shared, enc: conn.text_encoding(), ticket: Arc::default(), warnings: Vec::new(), conn };
+        // SAFETY: our statement id; integer attribute in the pointer.
+        let rc = unsafe { raw::SQLSetStmtAttr(h, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_ON as SqlPointer, SQL_IS_UINTEGER) };
+        Diag::stmt(h).check("SQLSetStmtAttr", rc, &mut Vec::new())?;
+        // SAFETY: our statement id; the event's attribute value (the DM keeps its own
+        // reference to the event, §7.7).
+        let rc = unsafe { raw::SQLSetStmtAttr(h, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, st.shared.event.as_attr(), SQL_IS_POINTER) };
+        Diag::stmt(h).check("SQLSetStmtAttr", rc, &mut Vec::new())?;
+        Ok(st)
+    }
+
+    /// The raw statement handle (a DM handle usable with [`crate::raw`]); owned by `self`.
+    pub fn as_raw(&self) -> SqlHStmt {
+        self.shared.hstmt()
+    }
+
+    /// Whether the DM runs this statement's operations on its emulation pool (the driver
+    /// lacks native notification) rather than through the driver's notification.
+    pub fn is_emulated(&self) -> bool {
+        self.shared.dm.gate.peek(|c| c.async_emulated)
+    }
+
+    /// The connection.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The SUCCESS_WITH_INFO records gathered so far.
+    pub fn warnings(&self) -> &[DiagRecord] {
+        &self.warnings
+    }
+
+    /// Returns and clears the gathered warnings.
+    pub fn take_warnings(&mut self) -> Vec<DiagRecord> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// One driver call as a future.
+    fn raw<T: Send + 'static>(
+        &mut self,
+        function: &'static str,
+        keep: Option<Box<dyn Any + Send>>,
+        start: StartFn,
+        finish: FinishFn<T>,
+    ) -> RawOp<'_, T> {
+        RawOp { st: self, function, start: Some(start), keep, finish: Some(finish), state: RawState::Init, raw_gen: 0 }
+    }
+
+    /// Wraps an operation made of driver calls in an [`OpFuture`] with a fresh ticket.
+    fn op<'s, T: 's, F>(&'s mut self, function: &'static str, body: impl FnOnce(&'s mut AsyncStatement) -> F) -> OpFuture<'s, T>
+    where
+        F: Future<Output = Result<T>> + Send + 's,
+    {
+        let ticket = Arc::new(Ticket::default());
+        self.ticket = ticket.clone();
+        let op = AsyncOperation { shared: self.shared.clone(), ticket, function };
+        OpFuture { fut: Box::pin(body(self)), op }
+    }
+
+    /// A status handle of the statement's latest operation.
+    pub fn operation(&self) -> AsyncOperation {
+        AsyncOperation { shared: self.shared.clone(), ticket: self.ticket.clone(), function: "SQLCompleteAsync" }
+    }
+
+    fn text_call(
+        &mut self,
+        function: &'static str,
+        sql: Vec<u8>,
+        call: unsafe extern "C" fn(SqlHStmt, *const SqlChar, SqlInteger) -> SqlReturn,
+        close_first: bool,
+    ) -> Result<RawOp<'_, SqlReturn>> {
+        let len = i32::try_from(sql.len()).map_err(|_| Error::Usage("statement text longer than i32::MAX bytes".into()))?;
+        let text = sql.into_boxed_slice();
+        let p = Addr::of(text.as_ptr());
+        let start: StartFn = Box::new(move |h| {
+            if close_first {
+                // SAFETY: our statement id; not an asynchronous function.
+                unsafe { raw::SQLFreeStmt(h, FreeStmtOption::SQL_CLOSE) };
+            }
+            // SAFETY: our statement id; the text is owned by the operation (its `keep`,
+            // then the slot) until the driver is done with it.
+            unsafe { call(h, p.ptr::<u8>(), len) }
+        });
+        let finish: FinishFn<SqlReturn> = Box::new(move |st, rc, recs| check_outcome(function, rc, recs, &mut st.warnings));
+        Ok(self.raw(function, Some(Box::new(text)), start, finish))
+    }
+
+    fn num_result_cols_op(&mut self) -> RawOp<'_, i16> {
+        let out = Box::new(0i16);
+        let p = Addr::of(&*out as *const i16);
+        let start: StartFn = Box::new(move |h| {
+            // SAFETY: our statement id; `out` is heap memory owned by `finish`.
+            unsafe { raw::SQLNumResultCols(h, p.ptr()) }
+        });
+        let finish: FinishFn<i16> = Box::new(move |st, rc, recs| {
+            check_outcome("SQLNumResultCols", rc, recs, &mut st.warnings)?;
+            Ok(*out)
+        });
+        self.raw("SQLNumResultCols", None, start, finish)
+    }
+
+    fn simple_op(&mut self, function: &'static str, call: unsafe extern "C" fn(SqlHStmt) -> SqlReturn) -> RawOp<'_, SqlReturn> {
+        let start: StartFn = Box::new(move |h| {
+            // SAFETY: our statement id.
+            unsafe { call(h) }
+        });
+        let finish: FinishFn<SqlReturn> = Box::new(move |st, rc, recs| check_outcome(function, rc, recs, &mut st.warnings));
+        self.raw(function, None, start, finish)
+    }
+
+    /// Executes `sql` directly (`SQLExecDirect`; an open cursor is closed first);
+    /// `true` when a result set is open (then `SQLNumResultCols` > 0).
+    pub fn execute(&mut self, sql: impl Into<String>) -> OpFuture<'_, bool> {
+        let sql: String = sql.into();
+        self.op("SQLExecDirect", move |st| async move {
+            let rc = st.text_call("SQLExecDirect", sql.into_bytes(), raw::SQLExecDirect, true)?.await?;
+            if rc == SqlReturn::SQL_NO_DATA {
+                return Ok(false);
+            }
+            Ok(st.num_result_cols_op().await? > 0)
+        })
+    }
+
+    /// Blocking twin of [`execute`](Self::execute).
+    pub fn execute_blocking(&mut self, sql: impl Into<String>) -> Result<bool> {
+        self.execute(sql).wait()
+    }
+
+    /// Prepares `sql` (`SQLPrepare`).
+    pub fn prepare(&mut self, sql: impl Into<String>) -> OpFuture<'_, ()> {
+        let sql: String = sql.into();
+        self.op("SQLPrepare", move |st| async move {
+            st.text_call("SQLPrepare", sql.into_bytes(), raw::SQLPrepare, true)?.await?;
+            Ok(())
+        })
+    }
+
+    /// Blocking twin of [`prepare`](Self::prepare).
+    pub fn prepare_blocking(&mut self, sql: impl Into<String>) -> Result<()> {
+        self.prepare(sql).wait()
+    }
+
+    /// Executes the prepared statement (`SQLExecute`; an open cursor is closed first);
+    /// `true` when a result set is open.
+    pub fn execute_prepared(&mut self) -> OpFuture<'_, bool> {
+        self.op("SQLExecute", move |st| async move {
+            let start: StartFn = Box::new(|h| {
+                // SAFETY: our statement id; SQLFreeStmt is not asynchronous.
+                unsafe { raw::SQLFreeStmt(h, FreeStmtOption::SQL_CLOSE) };
+                // SAFETY: our statement id.
+                unsafe { raw::SQLExecute(h) }
+            });
+            let finish: FinishFn<SqlReturn> = Box::new(|st, rc, recs| check_outcome("SQLExecute", rc, recs, &mut st.warnings));
+            let rc = st.raw("SQLExecute", None, start, finish).await?;
+            if rc == SqlReturn::SQL_NO_DATA {
+                return Ok(false);
+            }
+            Ok(st.num_result_cols_op().await? > 0)
+        })
+    }
+
+    /// Blocking twin of [`execute_prepared`](Self::execute_prepared).
+    pub fn execute_prepared_blocking(&mut self) -> Result<bool> {
+        self.execute_prepared().wait()
+    }
+
+    /// The number of result columns (`SQLNumResultCols`).
+    pub fn column_count(&mut self) -> OpFuture<'_, u16> {
+        self.op("SQLNumResultCols", |st| async move { Ok(st.num_result_cols_op().await?.max(0) as u16) })
+    }
+
+    /// Blocking twin of [`column_count`](Self::column_count).
+    pub fn column_count_blocking(&mut self) -> Result<u16> {
+        self.column_count().wait()
+    }
+
+    /// Fetches the next row (`SQLFetch`); `false` at the end of the result set.
+    pub fn fetch(&mut self) -> OpFuture<'_, bool> {
+        self.op("SQLFetch", |st| async move { Ok(st.simple_op("SQLFetch", raw::SQLFetch).await? != SqlReturn::SQL_NO_DATA) })
+    }
+
+    /// Blocking twin of [`fetch`](Self::fetch).
+    pub fn fetch_blocking(&mut self) -> Result<bool> {
+        self.fetch().wait()
+    }
+
+    /// Moves to the next result set (`SQLMoreResults`), skipping results without columns;
+    /// `false` when there is none.
+    pub fn more_results(&mut self) -> OpFuture<'_, bool> {
+        self.op("SQLMoreResults", |st| async move {
+            loop {
+                if st.simple_op("SQLMoreResults", raw::SQLMoreResults).await? == SqlReturn::SQL_NO_DATA {
+                    return Ok(false);
+                }
+                if st.num_result_cols_op().await? > 0 {
+                    return Ok(true);
+                }
+            }
+        })
+    }
+
+    /// Blocking twin of [`more_results`](Self::more_results).
+    pub fn more_results_blocking(&mut self) -> Result<bool> {
+        self.more_results().wait()
+    }
+
+    /// Closes the open cursor (`SQLFreeStmt(SQL_CLOSE)`), after waiting (bounded) for a
+    /// leftover operation of a dropped future.
+    pub fn close_cursor(&mut self) -> Result<()> {
+        if !self.shared.settle_blocking() {
+            return Err(Error::Usage("an earlier operation on this statement did not end".into()));
+        }
+        // SAFETY: our statement id.
+        let rc = unsafe { raw::SQLFreeStmt(self.shared.hstmt(), FreeStmtOption::SQL_CLOSE) };
+        Diag::stmt(self.shared.hstmt()).check("SQLFreeStmt", rc, &mut self.warnings).map(drop)
+    }
+
+    /// Reads column `col` (1-based) of the current row (`SQLGetData`, in pieces for long
+    /// values). A NULL is an [`Error::UnexpectedNull`] unless `T` is an `Option`.
+    pub fn get_data<T: AsyncColumn>(&mut self, col: u16) -> OpFuture<'_, T> {
+        self.op("SQLGetData", move |st| async move {
+            if col == 0 {
+                return Err(Error::Usage("columns are numbered from 1 (bookmarks are not supported)".into()));
+            }
+            let v = match T::KIND {
+                ColumnKind::Int => st.get_fixed(col, CDataType::SQL_C_SBIGINT).await?.map(|b| ColumnValue::Int(i64::from_ne_bytes(b))),
+                ColumnKind::Float => st.get_fixed(col, CDataType::SQL_C_DOUBLE).await?.map(|b| ColumnValue::Float(f64::from_ne_bytes(b))),
+                ColumnKind::Bit => st.get_fixed(col, CDataType::SQL_C_BIT).await?.map(|b| ColumnValue::Bit(b[0] != 0)),
+                ColumnKind::Text => match st.enc {
+                    TextEncoding::Utf8 => match st.get_var(col, CDataType::SQL_C_CHAR, 1).await? {
+                        None => None,
+                        Some(b) => Some(ColumnValue::Text(String::from_utf8(b).map_err(|_| Error::InvalidText { column: col, encoding: "UTF-8" })?)),
+                    },
+                    TextEncoding::Utf16 => match st.get_var(col, CDataType::SQL_C_WCHAR, 2).await? {
+                        None => None,
+                        Some(b) => {
+                            let w: Vec<u16> = b.chunks_exact(2).map(|c| u16::from_ne_bytes([c[0], c[1]])).collect();
+                            Some(ColumnValue::Text(String::from_utf16(&w).map_err(|_| Error::InvalidText { column: col, encoding: "UTF-16" })?))
+                        }
+                    },
+                },
+                ColumnKind::Bytes => st.get_var(col, CDataType::SQL_C_BINARY, 0).await?.map(ColumnValue::Bytes),
+            };
+            T::from_value(v.unwrap_or(ColumnValue::Null), col)
+        })
+    }
+
+    /// Blocking twin of [`get_data`](Self::get_data).
+    pub fn get_data_blocking<T: AsyncColumn>(&mut self, col: u16) -> Result<T> {
+        self.get_data(col).wait()
+    }
+
+    /// One fixed-size SQLGetData into an owned 8-byte buffer; `None` for NULL.
+    async fn get_fixed(&mut self, col: u16, ctype: CDataType) -> Result<Option<[u8; 8]>> {
+        let buf: Box<([u8; 8], SqlLen)> = Box::new(([0; 8], 0));
+        let pv = Addr::of(buf.0.as_ptr());
+        let pi = Addr::of(&buf.1 as *const SqlLen);
+        let start: StartFn = Box::new(move |h| {
+            // SAFETY: our statement id; an 8-byte value slot and an indicator in heap
+            // memory owned by the operation until the driver is done with it.
+            unsafe { raw::SQLGetData(h, col, ctype, pv.ptr(), 8, pi.ptr()) }
+        });
+        let finish: FinishFn<Option<[u8; 8]>> = Box::new(move |st, rc, recs| {
+            if rc == SqlReturn::SQL_NO_DATA {
+                return Err(Error::Usage(format!("column {col} was already read")));
+            }
+            check_outcome("SQLGetData", rc, recs, &mut st.warnings)?;
+            Ok(if buf.1 == SQL_NULL_DATA { None } else { Some(buf.0) })
+        });
+        self.raw("SQLGetData", None, start, finish).await
+    }
+
+    /// A variable-length value read in pieces until complete (01004 = more follows).
+    /// `term`: bytes of the terminator the driver writes after text (0 for binary).
+    async fn get_var(&mut self, col: u16, ctype: CDataType, term: usize) -> Result<Option<Vec<u8>>> {
+        let mut out = Vec::new();
+        let mut size = 4096usize;
+        let mut first = true;
+        loop {
+            let buf: Box<(Vec<u8>, SqlLen)> = Box::new((vec![0u8; size], 0));
+            let pv = Addr::of(buf.0.as_ptr());
+            let pi = Addr::of(&buf.1 as *const SqlLen);
+            let blen = size as SqlLen;
+            let start: StartFn = Box::new(move |h| {
+                // SAFETY: our statement id; `blen` bytes and an indicator in heap memory
+                // owned by the operation until the driver is done with it.
+                unsafe { raw::SQLGetData(h, col, ctype, pv.ptr(), blen, pi.ptr()) }
+            });
+            type Piece = Option<(Vec<u8>, SqlLen, bool)>;
+            let finish: FinishFn<Piece> = Box::new(move |st, rc, recs| {
+                if rc == SqlReturn::SQL_NO_DATA {
+                    return Ok(None);
+                }
+                let truncated = recs.iter().any(|r| r.state == "01004");
+                let recs: Vec<DiagRecord> = recs.into_iter().filter(|r| r.state != "01004").collect();
+                check_outcome("SQLGetData", rc, recs, &mut st.warnings)?;
+                let (data, ind) = *buf;
+                Ok(Some((data, ind, truncated)))
+            });
+            let piece = self.raw("SQLGetData", None, start, finish).await?;
+            let Some((data, ind, truncated)) = piece else {
+                if first {
+                    return Err(Error::Usage(format!("column {col} was already read")));
+                }
+                break;
+            };
+            if ind == SQL_NULL_DATA {
+                return Ok(None);
+            }
+            let usable = size - term;
+            let n = if truncated || ind == SQL_NO_TOTAL { usable } else { (ind.max(0) as usize).min(usable) };
+            out.extend_from_slice(&data[..n]);
+            if !truncated {
+                break;
+            }
+            first = false;
+            let want = if ind == SQL_NO_TOTAL || ind < 0 { size * 2 } else { (ind as usize).saturating_sub(n) + term };
+            size = want.clamp(size, 1 << 22);
+            if term == 2 && size % 2 == 1 {
+                size += 1;
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Switches to block fetching: binds one heap buffer per entry of `columns` to columns
+    /// 1, 2, … and fetches up to `rowset_size` rows per [`AsyncBlockCursor::fetch`] (less
+    /// when the driver refuses arrays). Waits (bounded) for a leftover operation first.
+    pub fn bind_block(&mut self, rowset_size: usize, columns: &[BufferDesc]) -> Result<AsyncBlockCursor<'_>> {
+        AsyncBlockCursor::new(self, rowset_size, columns)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Column values for get_data
+// ---------------------------------------------------------------------------------------
+
+/// How a column is read (implementation detail of [`AsyncColumn`]).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnKind {
+    Int,
+    Float,
+    Bit,
+    Text,
+    Bytes,
+}
+
+/// A column value as read (implementation detail of [`AsyncColumn`]).
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum ColumnValue {
+    Null,
+    Int(i64),
+    Float(f64),
+    Bit(bool),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+/// A Rust type [`AsyncStatement::get_data`] can read: `i32`, `i64` (`SQL_C_SBIGINT`),
+/// `f64` (`SQL_C_DOUBLE`), `bool` (`SQL_C_BIT`), `String` (the connection's
+/// [`TextEncoding`]), `Vec<u8>` (`SQL_C_BINARY`) and `Option<T>` of those.
+pub trait AsyncColumn: Sized + Send + 'static {
+    #[doc(hidden)]
+    const KIND: ColumnKind;
+    #[doc(hidden)]
+    fn from_value(v: ColumnValue, col: u16) -> Result<Self>;
+}
+
+macro_rules! async_column {
+    ($t:ty, $kind:ident, |$col:ident| $pat:pat => $e:expr) => {
+        impl AsyncColumn for $t {
+            const KIND: ColumnKind = ColumnKind::$kind;
+            fn from_value(v: ColumnValue, $col: u16) -> Result<Self> {
+                let col = $col;
+                match v {
+                    $pat => $e,
+                    ColumnValue::Null => Err(Error::UnexpectedNull { column: col }),
+                    other => Err(Error::Usage(format!("column {col}: unexpected value {other:?}"))),
+                }
+            }
+        }
+    };
+}
+
+async_column!(i64, Int, |col| ColumnValue::Int(v) => Ok(v));
+async_column!(i32, Int, |col| ColumnValue::Int(v) => i32::try_from(v).map_err(|_| Error::Usage(format!("column {col}: {v} does not fit an i32"))));
+async_column!(f64, Float, |col| ColumnValue::Float(v) => Ok(v));
+async_column!(bool, Bit, |col| ColumnValue::Bit(v) => Ok(v));
+async_column!(String, Text, |col| ColumnValue::Text(v) => Ok(v));
+async_column!(Vec<u8>, Bytes, |col| ColumnValue::Bytes(v) => Ok(v));
+
+impl<T: AsyncColumn> AsyncColumn for Option<T> {
+    const KIND: ColumnKind = T::KIND;
+    fn from_value(v: ColumnValue, col: u16) -> Result<Self> {
+        match v {
+            ColumnValue::Null => Ok(None),
+            v => T::from_value(v, col).map(Some),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Block cursor
+// ---------------------------------------------------------------------------------------
+
+enum BlockData {
+    I64(Vec<i64>),
+    F64(Vec<f64>),
+    Narrow(Vec<u8>),
+    Wide(Vec<u16>),
+}
+
+struct BlockColumn {
+    data: BlockData,
+    stride: usize,
+    ind: Vec<SqlLen>,
+}
+
+/// The heap buffers given to the driver (one allocation for the counters, one per array).
+struct BlockBuffers {
+    columns: Vec<BlockColumn>,
+    rows_fetched: SqlULen,
+    status: Vec<SqlUSmallInt>,
+}
+
+/// Block fetching on an [`AsyncStatement`]: column-wise row arrays bound to the statement.
+///
+/// The row buffers, rows-fetched counter and status array are heap allocations owned by the
+/// cursor. They are never freed while a driver call is in flight: dropping the cursor first
+/// waits (bounded, cancelling if needed) for an outstanding fetch, then unbinds, then frees
+/// them; if the driver never ends the fetch, they are leaked rather than freed.
+pub struct AsyncBlockCursor<'s> {
+    st: &'s mut AsyncStatement,
+    bufs: Option<Box<BlockBuffers>>,
+    rowset_size: usize,
+    rows: usize,
+    has_rows_fetched: bool,
+    has_status: bool,
+}
+
+fn stmt_attr(h: SqlHStmt, attr: StmtAttr, value: usize, len: i32) -> SqlReturn {
+    // SAFETY: our statement id; integer values travel in the pointer, pointer values stay
+    // valid while set (the block cursor's buffers).
+    unsafe { raw::SQLSetStmtAttr(h, attr, value as SqlPointer, len) }
+}
+
+impl<'s> AsyncBlockCursor<'s> {
+    fn new(st: &'s mut AsyncStatement, rowset_size: usize, columns: &[BufferDesc]) -> Result<Self> {
+        if rowset_size == 0 {
+            return Err(Error::Usage("rowset size must be at least 1".into()));
+        }
+        if columns.is_empty() || columns.len() > u16::MAX as usize {
+            return Err(Error::Usage("bind between 1 and 65535 columns".into()));
+        }
+        if !st.shared.settle_blocking() {
+            return Err(Error::Usage("an earlier operation on this statement did not end".into()));
+        }
+        let h = st.shared.hstmt();
+        let enc = st.enc;
+        let mut size = rowset_size;
+        let _ = stmt_attr(h, StmtAttr::SQL_ATTR_ROW_BIND_TYPE, SQL_BIND_BY_COLUMN, SQL_IS_UINTEGER);
+        if size > 1 {
+            let rc = stmt_attr(h, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, size, SQL_IS_UINTEGER);
+            if !rc.is_success() || rc == SqlReturn::SQL_SUCCESS_WITH_INFO {
+                let mut v: SqlULen = 1;
+                // SAFETY: our statement id; an SQLULEN slot.
+                let rc2 = unsafe {
+                    raw::SQLGetStmtAttr(h, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, &mut v as *mut SqlULen as SqlPointer, SQL_IS_UINTEGER, ptr::null_mut())
+                };
+                size = if rc.is_success() && rc2.is_success() { v.max(1) } else { 1 };
+            }
+        }
+        let mut bufs = Box::new(BlockBuffers { columns: Vec::new(), rows_fetched: 0, status: vec![SQL_ROW_SUCCESS; size] });
+        let mut cur = AsyncBlockCursor { st, bufs: None, rowset_size: size, rows: 0, has_rows_fetched: false, has_status: false };
+        cur.has_rows_fetched =
+            stmt_attr(h, StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR, &mut bufs.rows_fetched as *mut SqlULen as usize, SQL_IS_POINTER).is_success();
+        if !cur.has_rows_fetched && size > 1 {
+            let _ = stmt_attr(h, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, 1, SQL_IS_UINTEGER);
+            size = 1;
+            cur.rowset_size = 1;
+        }
+        cur.has_status = stmt_attr(h, StmtAttr::SQL_ATTR_ROW_STATUS_PTR, bufs.status.as_mut_ptr() as usize, SQL_IS_POINTER).is_success();
+        for d in columns {
+            let (data, stride) = match *d {
+                BufferDesc::I64 => (BlockData::I64(vec![0; size]), 1),
+                BufferDesc::F64 => (BlockData::F64(vec![0.0; size]), 1),
+                BufferDesc::Text { max_chars } => match enc {
+                    TextEncoding::Utf8 => {
+                        let stride = max_chars.max(1) * 4 + 1;
+                        (BlockData::Narrow(vec![0; stride * size]), stride)
+                    }
+                    TextEncoding::Utf16 => {
+                        let stride = max_chars.max(1) * 2 + 1;
+                        (BlockData::Wide(vec![0; stride * size]), stride)
+                    }
+                },
+            };
+            bufs.columns.push(BlockColumn { data, stride, ind: vec![0; size] });
+        }
+        // From here on, `cur` owns the buffers: its drop unbinds before freeing them.
+        cur.bufs = Some(bufs);
+        let bufs = cur.bufs.as_mut().expect("just set");
+        for (i, c) in bufs.columns.iter_mut().enumerate() {
+            let (ctype, p, elem) = match &mut c.data {
+                BlockData::I64(v) => (CDataType::SQL_C_SBIGINT, v.as_mut_ptr() as SqlPointer, 8),
+                BlockData::F64(v) => (CDataType::SQL_C_DOUBLE, v.as_mut_ptr() as SqlPointer, 8),
+                BlockData::Narrow(v) => (CDataType::SQL_C_CHAR, v.as_mut_ptr() as SqlPointer, c.stride),
+                BlockData::Wide(v) => (CDataType::SQL_C_WCHAR, v.as_mut_ptr() as SqlPointer, c.stride * 2),
+            };
+            // SAFETY: our statement id; `size` elements and indicators of heap memory owned
+            // by the cursor, unbound in its drop before they are freed.
+            let rc = unsafe { raw::SQLBindCol(h, (i + 1) as u16, ctype, p, elem as SqlLen, c.ind.as_mut_ptr()) };
+            Diag::stmt(h).check("SQLBindCol", rc, &mut cur.st.warnings)?;
+        }
+        Ok(cur)
+    }
+
+    /// The rowset size in effect.
+    pub fn rowset_size(&self) -> usize {
+        self.rowset_size
+    }
+
+    /// Fetches the next rowset (`SQLFetch`) into the bound buffers; the number of rows
+    /// (0 at the end of the result set). Read them with [`i64`](Self::i64),
+    /// [`f64`](Self::f64), [`text`](Self::text).
+    pub fn fetch(&mut self) -> OpFuture<'_, usize> {
+        self.rows = 0;
+        if let Some(b) = self.bufs.as_mut() {
+            b.rows_fetched = 0;
+        }
+        let fetched_addr = self.bufs.as_ref().map(|b| Addr::of(&b.rows_fetched as *const SqlULen));
+        let has_fetched = self.has_rows_fetched;
+        let max = self.rowset_size;
+        let rows_slot: *mut usize = &mut self.rows;
+        let rows_slot = Addr::of(rows_slot);
+        self.st.op("SQLFetch", move |st| async move {
+            let rc = st.simple_op("SQLFetch", raw::SQLFetch).await?;
+            let n = if rc == SqlReturn::SQL_NO_DATA {
+                0
+            } else if has_fetched {
+                // SAFETY: the counter lives in the cursor's boxed buffers, alive while the
+                // cursor (which this future borrows) is; the fetch has completed.
+                fetched_addr.map(|a| unsafe { *a.ptr::<SqlULen>() }.min(max)).unwrap_or(1)
+            } else {
+                1
+            };
+            // SAFETY: `rows` of the cursor this future mutably borrows.
+            unsafe { *rows_slot.ptr::<usize>() = n };
+            Ok(n)
+        })
+    }
+
+    /// Blocking twin of [`fetch`](Self::fetch).
+    pub fn fetch_blocking(&mut self) -> Result<usize> {
+        self.fetch().wait()
+    }
+
+    /// Rows in the last fetched rowset.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn column(&self, col: u16, row: usize) -> &BlockColumn {
+        assert!(row < self.rows, "row {row} out of range (rowset has {} rows)", self.rows);
+        let b = self.bufs.as_ref().expect("buffers present");
+        assert!(col >= 1 && (col as usize) <= b.columns.len(), "column {col} out of range");
+        &b.columns[col as usize - 1]
+    }
+
+    /// The row status of `row` (SUCCESS when the driver does not report statuses).
+    pub fn row_status(&self, row: usize) -> u16 {
+        assert!(row < self.rows, "row {row} out of range");
+        if self.has_status {
+            self.bufs.as_ref().map(|b| b.status[row]).unwrap_or(SQL_ROW_SUCCESS)
+        } else {
+            SQL_ROW_SUCCESS
+        }
+    }
+
+    /// Whether the value is NULL.
+    pub fn is_null(&self, col: u16, row: usize) -> bool {
+        self.column(col, row).ind[row] == SQL_NULL_DATA
+    }
+
+    /// An `I64` column's value; `None` for NULL. Panics on a column bound otherwise.
+    pub fn i64(&self, col: u16, row: usize) -> Option<i64> {
+        let c = self.column(col, row);
+        match &c.data {
+            BlockData::I64(v) => (c.ind[row] != SQL_NULL_DATA).then(|| v[row]),
+            _ => panic!("column {col} is not bound as BufferDesc::I64"),
+        }
+    }
+
+    /// An `F64` column's value; `None` for NULL. Panics on a column bound otherwise.
+    pub fn f64(&self, col: u16, row: usize) -> Option<f64> {
+        let c = self.column(col, row);
+        match &c.data {
+            BlockData::F64(v) => (c.ind[row] != SQL_NULL_DATA).then(|| v[row]),
+            _ => panic!("column {col} is not bound as BufferDesc::F64"),
+        }
+    }
+
+    /// A `Text` column's value (possibly truncated); `None` for NULL.
+    pub fn text(&self, col: u16, row: usize) -> Option<String> {
+        let c = self.column(col, row);
+        let ind = c.ind[row];
+        if ind == SQL_NULL_DATA {
+            return None;
+        }
+        let usable = c.stride - 1;
+        match &c.data {
+            BlockData::Narrow(v) => {
+                let n = if ind < 0 { usable } else { (ind as usize).min(usable) };
+                let s = &v[row * c.stride..row * c.stride + n];
+                let s = if ind < 0 { &s[..s.iter().position(|&b| b == 0).unwrap_or(n)] } else { s };
+                Some(String::from_utf8_lossy(s).into_owned())
+            }
+            BlockData::Wide(v) => {
+                let n = if ind < 0 { usable } else { (ind as usize / 2).min(usable) };
+                let s = &v[row * c.stride..row * c.stride + n];
+                let s = if ind < 0 { &s[..s.iter().position(|&u| u == 0).unwrap_or(n)] } else { s };
+                Some(String::from_utf16_lossy(s))
+            }
+            _ => panic!("column {col} is not bound as BufferDesc::Text"),
+        }
+    }
+}
+
+impl Drop for AsyncBlockCursor<'_> {
+    fn drop(&mut self) {
+        let Some(bufs) = self.bufs.take() else { return };
+        if !self.st.shared.settle_blocking() {
+            // The driver may still write into the buffers: never free them.
+            log::error!("an asynchronous fetch did not end; its row buffers are leaked");
+            Box::leak(bufs);
+            return;
+        }
+        let h = self.st.shared.hstmt();
+        // SAFETY: our statement id; nothing outstanding.
+        let rc = unsafe { raw::SQLFreeStmt(h, FreeStmtOption::SQL_UNBIND) };
+        if !rc.is_success() {
+            log::warn!("unbinding columns failed: {}", Diag::stmt(h).error("SQLFreeStmt", rc));
+        }
+        let _ = stmt_attr(h, StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR, 0, SQL_IS_POINTER);
+        let _ = stmt_attr(h, StmtAttr::SQL_ATTR_ROW_STATUS_PTR, 0, SQL_IS_POINTER);
+        if self.rowset_size > 1 {
+            let _ = stmt_attr(h, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, 1, SQL_IS_UINTEGER);
+        }
+        drop(bufs);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Static assertions: every future is Send; the connection futures are 'static.
+// ---------------------------------------------------------------------------------------
+
+#[allow(dead_code)]
+fn _static_assertions() {
+    fn send<T: Send>() {}
+    fn send_static<T: Send + 'static>() {}
+    send::<OpFuture<'_, bool>>();
+    send::<OpFuture<'_, ()>>();
+    send::<OpFuture<'_, usize>>();
+    send::<OpFuture<'_, Option<String>>>();
+    send::<AsyncStatement>();
+    send::<AsyncBlockCursor<'_>>();
+    send_static::<PoolFuture<Result<AsyncConnection>>>();
+    send_static::<PoolFuture<Result<()>>>();
+    send_static::<AsyncConnection>();
+    send_static::<AsyncStatement>();
+    fn sync<T: Send + Sync + 'static>() {}
+    sync::<AsyncOperation>();
+    sync::<AsyncConnection>();
+}

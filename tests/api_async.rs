@@ -1,0 +1,279 @@
+//! The asynchronous safe API (`odbc_dm::api::{AsyncConnection, AsyncStatement, ...}`):
+//! notification mode (§2) natively on the reference driver, emulated by the DM on the
+//! real drivers; cancellation (§2.14, §3.2) through `AsyncOperation::abort` and by dropping
+//! futures; driver faults that never call back.
+
+mod common;
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use odbc_dm::api::{AsyncConnection, AsyncStatement, BufferDesc, Environment, Error, Phase};
+
+fn refdriver(extra: &str) -> (Environment, AsyncConnection) {
+    common::init();
+    let env = Environment::new().unwrap();
+    let conn = AsyncConnection::connect_blocking(&env, &common::refdriver_conn_str(extra)).unwrap();
+    (env, conn)
+}
+
+fn assert_hy008<T: std::fmt::Debug>(r: Result<T, Error>, what: &str) {
+    match r {
+        Err(e) => assert_eq!(e.sqlstate(), Some("HY008"), "{what}: {e}"),
+        Ok(v) => panic!("{what}: expected HY008, got Ok({v:?})"),
+    }
+}
+
+/// Polls a future once with a no-op waker.
+fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
+    let mut cx = Context::from_waker(Waker::noop());
+    std::pin::Pin::new(f).poll(&mut cx)
+}
+
+/// Waits until the operation left `Phase::Pending` (its future started it on another thread).
+fn wait_started(op: &odbc_dm::api::AsyncOperation) {
+    let t = Instant::now();
+    while op.phase() == Phase::Pending {
+        assert!(t.elapsed() < Duration::from_secs(5), "operation never started");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// (1) Native notification on the reference driver (§2.1, §2.4): every call returns
+/// SQL_STILL_EXECUTING, five steps each (`Steps=5`), completion through the callback, the
+/// dispatcher's waker and SQLCompleteAsync (§2.13); values come back right. Run with
+/// pollster (no runtime), plus the blocking twins.
+#[test]
+fn refdriver_execute_fetch_get_data_with_pollster() {
+    let (env, conn) = refdriver("Steps=5");
+    pollster::block_on(async {
+        let mut st = conn.statement().unwrap();
+        assert!(!st.is_emulated(), "the reference driver is notification-capable (§2.3)");
+        assert!(st.execute("SELECT 42, 'héllo', 1.5, NULL").await.unwrap());
+        assert_eq!(st.column_count().await.unwrap(), 4);
+        assert!(st.fetch().await.unwrap());
+        assert_eq!(st.get_data::<i64>(1).await.unwrap(), 42);
+        assert_eq!(st.get_data::<String>(2).await.unwrap(), "héllo");
+        assert_eq!(st.get_data::<f64>(3).await.unwrap(), 1.5);
+        assert_eq!(st.get_data::<Option<i64>>(4).await.unwrap(), None);
+        assert!(!st.fetch().await.unwrap());
+        assert!(!st.more_results().await.unwrap());
+
+        // A long text value comes in several SQLGetData pieces (01004).
+        let long = "x".repeat(10_000);
+        assert!(st.execute(format!("SELECT '{long}'")).await.unwrap());
+        assert!(st.fetch().await.unwrap());
+        assert_eq!(st.get_data::<String>(1).await.unwrap(), long);
+
+        // Errors carry SQLSTATE, message and the ODBC function.
+        let e = st.execute("SELECT * FROM no_such_table").await.unwrap_err();
+        assert_eq!(e.function(), Some("SQLExecDirect"), "{e}");
+        assert!(e.sqlstate().is_some(), "{e}");
+
+        // Prepare / execute, block fetch into cursor-owned buffers.
+        assert!(!st.execute("CREATE TABLE t (a INTEGER, b TEXT)").await.unwrap());
+        for i in 1..=5 {
+            st.execute(format!("INSERT INTO t VALUES ({i}, 'r{i}')")).await.unwrap();
+        }
+        st.prepare("SELECT a, b FROM t ORDER BY a").await.unwrap();
+        assert!(st.execute_prepared().await.unwrap());
+        let mut rows = Vec::new();
+        {
+            let mut bc = st.bind_block(2, &[BufferDesc::I64, BufferDesc::Text { max_chars: 10 }]).unwrap();
+            loop {
+                let n = bc.fetch().await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                for r in 0..n {
+                    rows.push((bc.i64(1, r).unwrap(), bc.text(2, r).unwrap()));
+                }
+            }
+        }
+        assert_eq!(rows, (1..=5).map(|i| (i, format!("r{i}"))).collect::<Vec<_>>());
+        st.close_cursor().unwrap();
+    });
+
+    // Blocking twins.
+    let mut st = conn.statement().unwrap();
+    assert!(st.execute_blocking("SELECT 7").unwrap());
+    assert!(st.fetch_blocking().unwrap());
+    assert_eq!(st.get_data_blocking::<i32>(1).unwrap(), 7);
+    st.close_cursor().unwrap();
+    conn.connection().set_autocommit(false).unwrap();
+    pollster::block_on(conn.commit()).unwrap();
+    conn.rollback_blocking().unwrap();
+    drop(st);
+    pollster::block_on(conn.disconnect()).unwrap();
+    drop(env);
+}
+
+/// 100 queries as `tokio::spawn`ed futures (so they must be `Send + 'static`) on a
+/// multi-thread runtime, spread over a few connections, each with its own statement; each
+/// returns its own value. The drivers here are synchronous: the DM emulates notification
+/// on its worker pool.
+async fn hundred_queries(cs: String, connections: usize) {
+    let env = Environment::new().unwrap();
+    let mut conns = Vec::new();
+    for _ in 0..connections {
+        conns.push(AsyncConnection::connect(&env, &cs).await.unwrap());
+    }
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..100i64 {
+        let conn = conns[i as usize % connections].clone();
+        tasks.push(tokio::spawn(async move {
+            let mut st: AsyncStatement = conn.statement().unwrap();
+            assert!(st.is_emulated(), "this driver has no native notification: the DM emulates it");
+            assert!(st.execute(format!("SELECT {}", i * 7 + 3)).await.unwrap());
+            assert!(st.fetch().await.unwrap());
+            let v: i64 = st.get_data(1).await.unwrap();
+            assert!(!st.fetch().await.unwrap());
+            (i, v)
+        }));
+    }
+    for task in tasks {
+        let (i, v) = task.await.unwrap();
+        assert_eq!(v, i * 7 + 3);
+    }
+    eprintln!("100 emulated queries in {:?}", t.elapsed());
+    for c in conns {
+        c.disconnect().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hundred_concurrent_queries_sqlite_emulated() {
+    common::init();
+    let db = common::temp_db("api_async_100");
+    hundred_queries(common::sqlite_conn_str(&db), 4).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hundred_concurrent_queries_postgres_emulated() {
+    common::init();
+    let Some(cs) = common::postgres_conn_str("hundred_concurrent_queries_postgres_emulated") else { return };
+    hundred_queries(cs, 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hundred_concurrent_queries_mariadb_emulated() {
+    common::init();
+    let Some(cs) = common::mariadb_conn_str("hundred_concurrent_queries_mariadb_emulated") else { return };
+    hundred_queries(cs, 10).await;
+}
+
+/// (3) Aborting an emulated `SELECT pg_sleep(30)`: SQLCancel reaches psqlODBC from another
+/// thread while the pool thread is inside SQLExecDirect; the completion reports HY008
+/// (§2.14, §3.2) within 2 s, to `abort()` and to the future alike; the statement is usable
+/// afterwards.
+#[test]
+fn abort_emulated_pg_sleep_yields_hy008() {
+    common::init();
+    let Some(cs) = common::postgres_conn_str("abort_emulated_pg_sleep_yields_hy008") else { return };
+    let env = Environment::new().unwrap();
+    let conn = AsyncConnection::connect_blocking(&env, &cs).unwrap();
+    let mut st = conn.statement().unwrap();
+    assert!(st.is_emulated());
+    let fut = st.execute("SELECT pg_sleep(30)");
+    let op = fut.operation();
+    std::thread::scope(|s| {
+        let runner = s.spawn(move || pollster::block_on(fut));
+        wait_started(&op);
+        assert!(!op.wait_timeout(Duration::from_millis(300)), "pg_sleep(30) cannot be done yet");
+        assert_eq!(op.phase(), Phase::Executing);
+        let t = Instant::now();
+        assert_hy008(op.abort(), "abort()");
+        assert!(t.elapsed() < Duration::from_secs(2), "abort took {:?}", t.elapsed());
+        assert_eq!(op.phase(), Phase::Completed);
+        assert_hy008(runner.join().unwrap(), "the aborted future");
+    });
+    assert!(st.execute_blocking("SELECT 5").unwrap());
+    assert!(st.fetch_blocking().unwrap());
+    assert_eq!(st.get_data_blocking::<i64>(1).unwrap(), 5);
+}
+
+/// (3, 5) Dropping the future of an emulated `SELECT pg_sleep(30)` mid-flight cancels it
+/// (§2.14); the SQL text stays alive in the statement's slot until the driver is done
+/// (§2.9); the next operation on the statement waits for the cancelled one, then runs —
+/// all within 2 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drop_emulated_pg_sleep_then_reuse() {
+    common::init();
+    let Some(cs) = common::postgres_conn_str("drop_emulated_pg_sleep_then_reuse") else { return };
+    let env = Environment::new().unwrap();
+    let conn = AsyncConnection::connect(&env, &cs).await.unwrap();
+    let mut st = conn.statement().unwrap();
+    let r = tokio::time::timeout(Duration::from_millis(300), st.execute("SELECT pg_sleep(30)")).await;
+    assert!(r.is_err(), "pg_sleep(30) finished early?");
+    let t = Instant::now();
+    assert!(st.execute("SELECT 6").await.unwrap());
+    assert!(st.fetch().await.unwrap());
+    assert_eq!(st.get_data::<i64>(1).await.unwrap(), 6);
+    assert!(t.elapsed() < Duration::from_secs(2), "reuse after drop took {:?}", t.elapsed());
+}
+
+/// (4) Drivers that misbehave (§2.7, §2.10): no callback at all, a callback with a garbage
+/// context (refused by the DM), or an operation that never completes by itself. The
+/// future cannot complete: `wait_timeout(200 ms)` is false; `abort()` cancels, has the
+/// DM poll the operation, and collects it (HY008), without hanging. The statement is
+/// usable afterwards: a new operation starts cleanly (no IM017/IM018/HY010) and can be
+/// aborted the same way, and synchronous calls work.
+#[test]
+fn faulty_drivers_wait_timeout_and_abort() {
+    for fault in ["NoCallback", "WrongContext", "StillExecutingForever"] {
+        let (_env, conn) = refdriver(&format!("Steps=2;Fault={fault}"));
+        let mut st = conn.statement().unwrap();
+        let t = Instant::now();
+        for round in 0..2 {
+            let fut = st.execute(format!("SELECT {round}"));
+            let op = fut.operation();
+            assert_eq!(op.phase(), Phase::Pending);
+            std::thread::scope(|s| {
+                let runner = s.spawn(move || pollster::block_on(fut));
+                wait_started(&op);
+                assert!(!op.wait_timeout(Duration::from_millis(200)), "{fault}: the operation cannot complete on its own");
+                assert_eq!(op.phase(), Phase::Executing, "{fault}");
+                let r = op.abort();
+                assert_hy008(r, &format!("{fault}: abort() round {round}"));
+                assert_eq!(op.phase(), Phase::Completed, "{fault}");
+                assert_hy008(runner.join().unwrap(), &format!("{fault}: the aborted future"));
+            });
+        }
+        st.close_cursor().unwrap();
+        assert!(t.elapsed() < Duration::from_secs(5), "{fault}: took {:?}", t.elapsed());
+    }
+}
+
+/// (5) Dropping futures mid-flight (native notification, `Steps=3;Delay=50`): the
+/// execute and a GetData into an owned buffer are cancelled, their buffers handed to the
+/// slot until the driver is done (§2.9); the statement then works normally.
+#[test]
+fn drop_future_mid_flight_then_reuse_statement() {
+    let (_env, conn) = refdriver("Steps=3;Delay=50");
+    let mut st = conn.statement().unwrap();
+    {
+        let mut f = st.execute("SELECT 1");
+        assert!(poll_once(&mut f).is_pending());
+        assert_eq!(f.operation().phase(), Phase::Executing);
+    }
+    assert!(st.execute_blocking("SELECT 'abc', 9").unwrap());
+    assert!(st.fetch_blocking().unwrap());
+    {
+        let mut f = st.get_data::<String>(1);
+        assert!(poll_once(&mut f).is_pending());
+    }
+    // Dropped before even starting: nothing reaches the driver.
+    drop(st.fetch());
+    let t = Instant::now();
+    assert!(st.execute_blocking("SELECT 7").unwrap());
+    assert!(st.fetch_blocking().unwrap());
+    assert_eq!(st.get_data_blocking::<i64>(1).unwrap(), 7);
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+
+    // Pinned futures work too (Unpin is not required by executors).
+    let mut f = pin!(st.fetch());
+    assert!(matches!(f.as_mut().poll(&mut Context::from_waker(Waker::noop())), Poll::Pending | Poll::Ready(Ok(false))));
+}
