@@ -89,6 +89,14 @@ pub fn demo() -> i32 {
     println!("== Async polling (reference driver, Steps=3;Delay=20) ==");
     section("Async", async_polling(&env, &format!("{ref_cs};Steps=3;Delay=20")));
 
+    println!("== Async notification (reference driver, Steps=3): futures, re-invoked by the DM's dispatcher ==");
+    section("Notification", super::demo_async::notification(&env, &format!("{ref_cs};Steps=3")));
+
+    println!("== Async emulation (SQLite has no async; AsyncEmulation=Yes) ==");
+    let emu_db = std::env::temp_dir().join(format!("odbc-dm-demo-emu-{}.db", std::process::id()));
+    section("Emulation", super::demo_async::emulation(&env, &format!("DRIVER={};Database={}", sqlite.display(), emu_db.display())));
+    let _ = std::fs::remove_file(&emu_db);
+
     println!("== Four queries on four threads (one connection each) ==");
     section("Threads", concurrent(&env, &ref_cs));
 

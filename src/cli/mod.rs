@@ -2,6 +2,7 @@
 
 mod config_cmds;
 mod demo;
+mod demo_async;
 mod info;
 mod output;
 mod query;
