@@ -135,6 +135,11 @@ fn run(rx: Receiver<Command>) {
             driven.retain(|t| {
                 let Some(host) = resolve(*t) else { return false };
                 let slot = host.slot();
+                if slot.word() & super::slot::DRIVEN == 0 {
+                    // That operation ended (or the driver called back); a new operation
+                    // on the same handle is not driven unless asked again.
+                    return false;
+                }
                 if slot.claim_waiting() {
                     reinvoke(&*host);
                 }
