@@ -18,6 +18,10 @@ use super::token::Token;
 pub static REFUSED_CALLBACKS: AtomicU64 = AtomicU64::new(0);
 
 /// The DM's `SQL_ASYNC_NOTIFICATION_CALLBACK`.
+///
+/// # Safety
+/// Any context value is accepted (it is only compared against the token table, never
+/// dereferenced); callable from any thread.
 pub unsafe extern "C" fn notification_callback(context: *mut c_void, last: c_int) -> SqlReturn {
     let r = std::panic::catch_unwind(|| match Token::check(context as usize) {
         Some((_, target)) => {

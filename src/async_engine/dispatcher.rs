@@ -124,11 +124,8 @@ fn run(rx: Receiver<Command>) {
                     reinvoke(&*host);
                 }
             }
-            Some(Command::Drive(target)) => {
-                if !driven.contains(&target) {
-                    driven.push(target);
-                }
-            }
+            Some(Command::Drive(target)) if !driven.contains(&target) => driven.push(target),
+            Some(Command::Drive(_)) => {}
             None => {}
         }
         if !driven.is_empty() {
