@@ -214,3 +214,43 @@ fn forced_emulation_runs_the_driver_call_on_the_dm_pool() {
     rawh::free_stmt(s);
     rawh::disconnect(env, dbc);
 }
+
+/// §1.3, §4.6: SQLMoreResults runs asynchronously too (polling); when it ends in
+/// SQL_NO_DATA the statement leaves S11 (no unixODBC-style leftover), so closing works.
+#[test]
+fn s1_3_s4_6_more_results_polling_then_close() {
+    common::init();
+    let (env, dbc) = rawh::connect(&common::refdriver_conn_str("Steps=2;Delay=5"));
+    let s = rawh::stmt(dbc);
+    assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_ON), SqlReturn::SQL_SUCCESS);
+    assert_eq!(poll(|| exec(s, "SELECT 1")).0, SqlReturn::SQL_SUCCESS);
+    // SAFETY: live statement.
+    let (r, stills) = poll(|| unsafe { SQLMoreResults(s) });
+    assert_eq!(r, SqlReturn::SQL_NO_DATA);
+    assert!(stills >= 1, "SQLMoreResults went asynchronous");
+    // SAFETY: live statement.
+    assert_eq!(unsafe { SQLFreeStmt(s, FreeStmtOption::SQL_CLOSE) }, SqlReturn::SQL_SUCCESS, "{}", rawh::diag_text(STMT, s));
+    assert_eq!(poll(|| exec(s, "SELECT 2")).0, SqlReturn::SQL_SUCCESS, "the statement is usable again");
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
+
+/// §1.5: setting statement attributes is always synchronous, even on a statement in
+/// asynchronous (here notification) mode: the event and async attributes answer at once.
+#[test]
+fn s1_5_set_stmt_attr_is_always_synchronous() {
+    common::init();
+    let (env, dbc) = rawh::connect(&common::refdriver_conn_str("Steps=3;Delay=20"));
+    let s = rawh::stmt(dbc);
+    let ev = AsyncEvent::new().unwrap();
+    assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_ON), SqlReturn::SQL_SUCCESS);
+    assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, ev.as_attr() as usize), SqlReturn::SQL_SUCCESS);
+    assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_QUERY_TIMEOUT, 5), SqlReturn::SQL_SUCCESS);
+    assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, 0), SqlReturn::SQL_SUCCESS, "back to polling");
+    assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_OFF), SqlReturn::SQL_SUCCESS);
+    assert!(!ev.is_set(), "no operation ran");
+    // Synchronous again: the call completes in place.
+    assert_eq!(exec(s, "SELECT 1"), SqlReturn::SQL_SUCCESS);
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
