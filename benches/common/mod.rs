@@ -355,3 +355,34 @@ pub fn expected_sum(rows: u64) -> ScanSum {
     let n = rows as i64;
     ScanSum { rows, id_sum: n * (n + 1) / 2, name_bytes: 20 * n, val_sum: (n * (n + 1) / 2) as f64 * 0.25 }
 }
+
+/// The reference driver (`drivers-under-test/refdriver`) for benchmarks: the release build
+/// `target/release/libodbc_refdriver.so` (`cargo build --release -p odbc-refdriver`, or
+/// `PROFILE=release bash drivers-under-test/setup.sh`); falls back to the debug build with
+/// a warning on stderr (a debug driver distorts every figure). `None` if neither exists.
+pub fn refdriver_for_bench() -> Option<PathBuf> {
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    let release = target.join("release").join("libodbc_refdriver.so");
+    if release.exists() {
+        return Some(release);
+    }
+    let debug = target.join("debug").join("libodbc_refdriver.so");
+    if debug.exists() {
+        eprintln!(
+            "WARNING: using the DEBUG reference driver {}; build the release one first: cargo build --release -p odbc-refdriver",
+            debug.display()
+        );
+        return Some(debug);
+    }
+    None
+}
+
+/// Points ODBCSYSINI/ODBCINI at the private configuration `target/odbc-test` written by
+/// `drivers-under-test/setup.sh`, when present (drivers given by path need none).
+pub fn use_test_odbc_config() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("odbc-test");
+    if dir.join("odbcinst.ini").exists() {
+        std::env::set_var("ODBCSYSINI", &dir);
+        std::env::set_var("ODBCINI", dir.join("odbc.ini"));
+    }
+}

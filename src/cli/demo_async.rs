@@ -11,10 +11,13 @@ use odbc_dm::abi::*;
 use odbc_dm::api::{AsyncConnection, Environment, Error};
 use odbc_dm::raw;
 
+/// A boxed, sendable future borrowing the demo's statements.
+type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
 /// A minimal executor: polls every future until all are ready, parking in between (the
 /// dispatcher's or the pool's wake-up unparks this thread). Any runtime would do: the
 /// futures are runtime-agnostic and `Send`.
-fn join_all<T>(futs: Vec<Pin<Box<dyn Future<Output = T> + Send + '_>>>) -> Vec<T> {
+fn join_all<T>(futs: Vec<BoxFut<'_, T>>) -> Vec<T> {
     struct Unpark(std::thread::Thread);
     impl Wake for Unpark {
         fn wake(self: Arc<Self>) {
@@ -23,7 +26,7 @@ fn join_all<T>(futs: Vec<Pin<Box<dyn Future<Output = T> + Send + '_>>>) -> Vec<T
     }
     let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
     let mut cx = Context::from_waker(&waker);
-    let mut futs: Vec<Option<Pin<Box<dyn Future<Output = T> + Send + '_>>>> = futs.into_iter().map(Some).collect();
+    let mut futs: Vec<Option<BoxFut<'_, T>>> = futs.into_iter().map(Some).collect();
     let mut out: Vec<Option<T>> = (0..futs.len()).map(|_| None).collect();
     while out.iter().any(Option::is_none) {
         for (i, slot) in futs.iter_mut().enumerate() {
@@ -96,7 +99,7 @@ pub fn emulation(env: &Environment, cs: &str) -> Result<(), Error> {
     let mut stmts = (0..20).map(|_| conn.statement()).collect::<Result<Vec<_>, _>>()?;
     println!("  20 statements, emulated by the DM: {}", stmts.iter().all(|s| s.is_emulated()));
     let t = Instant::now();
-    let futs: Vec<Pin<Box<dyn Future<Output = Result<i64, Error>> + Send + '_>>> = stmts
+    let futs: Vec<BoxFut<'_, Result<i64, Error>>> = stmts
         .iter_mut()
         .enumerate()
         .map(|(i, s)| {
@@ -104,7 +107,7 @@ pub fn emulation(env: &Environment, cs: &str) -> Result<(), Error> {
                 s.execute(format!("SELECT {i} * {i}")).await?;
                 s.fetch().await?;
                 s.get_data::<i64>(1).await
-            }) as Pin<Box<dyn Future<Output = _> + Send + '_>>
+            }) as BoxFut<'_, _>
         })
         .collect();
     let results = join_all(futs).into_iter().collect::<Result<Vec<_>, _>>()?;

@@ -14,11 +14,21 @@ pub fn os_tid() -> i64 {
     unsafe { libc::syscall(libc::SYS_gettid) }
 }
 
-/// The calling thread's name: Rust's name if it has one, else the kernel's `comm`.
+/// The calling thread's name: Rust's name if it has one, else the kernel's `comm` (read
+/// once per thread and cached: threads the driver did not start — the application's, the
+/// DM's — are unnamed to this library's copy of std, and reading /proc on every logged
+/// call would dominate the cost of a short call).
 pub fn thread_name() -> String {
     if let Some(n) = std::thread::current().name() {
         return n.to_string();
     }
+    thread_local! {
+        static COMM: std::cell::OnceCell<String> = const { std::cell::OnceCell::new() };
+    }
+    COMM.try_with(|c| c.get_or_init(read_comm).clone()).unwrap_or_else(|_| read_comm())
+}
+
+fn read_comm() -> String {
     std::fs::read_to_string("/proc/thread-self/comm").map(|s| s.trim_end().to_string()).unwrap_or_default()
 }
 
