@@ -578,5 +578,13 @@ fn get_info_fast(
         d.gate.release();
         return Some(rc);
     }
-    Some(Call::adopt(&d.gate).finish(rc, Some((link, HandleType::SQL_HANDLE_DBC, h)), |_, _| {}))
+    Some(get_info_lane_finish(d, link, rc))
+}
+
+/// The rest of a fast-lane SQLGetInfo whose driver call did not return plain SQL_SUCCESS.
+#[cold]
+#[inline(never)]
+fn get_info_lane_finish(d: &Dbc, link: &DriverLink, rc: SqlReturn) -> SqlReturn {
+    let h = link.hdbc as SqlHandle;
+    Call::adopt(&d.gate).finish(rc, Some((link, HandleType::SQL_HANDLE_DBC, h)), |_, _| {})
 }
