@@ -71,11 +71,15 @@ pub(crate) fn fast_boundary(name: &'static str, f: impl FnOnce() -> Option<SqlRe
     }
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(_) => {
-            log::error!("panic inside {name} caught at the FFI boundary");
-            Some(SqlReturn::SQL_ERROR)
-        }
+        Err(_) => Some(lane_panicked(name)),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn lane_panicked(name: &'static str) -> SqlReturn {
+    log::error!("panic inside {name} caught at the FFI boundary");
+    SqlReturn::SQL_ERROR
 }
 
 /// Looks a handle up or returns SQL_INVALID_HANDLE from the enclosing function.
