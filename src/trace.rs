@@ -13,6 +13,14 @@ pub fn enabled() -> bool {
     log::log_enabled!(target: TARGET, log::Level::Trace)
 }
 
+/// Whether call tracing may be on: one load of the `log` level, no call into the logger.
+/// The fast lanes run only when this is false, so a traced call always takes the full
+/// path, which traces its entry and exit with [`enabled`].
+#[inline(always)]
+pub fn maybe_enabled() -> bool {
+    log::Level::Trace <= log::STATIC_MAX_LEVEL && log::Level::Trace <= log::max_level()
+}
+
 /// Traces entry to an ODBC function.
 #[macro_export]
 macro_rules! trace_enter {

@@ -15,13 +15,14 @@ mod desc;
 mod env;
 mod stmt;
 
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, LazyLock};
 
 pub use dbc::{AsyncCaps, AttrValue, Dbc, DbcCore, DbcPost, DriverLink};
 pub use desc::{Desc, DescCore};
 pub use env::{Env, EnvCore};
 pub use stmt::{Stmt, StmtCore};
-use table::HandleTable;
+use table::{HandleTable, Keep, LookupCache};
 
 /// The process-wide handle tables.
 pub struct Tables {
@@ -32,11 +33,17 @@ pub struct Tables {
 }
 
 static TABLES: LazyLock<Tables> = LazyLock::new(|| Tables {
-    env: HandleTable::default(),
-    dbc: HandleTable::default(),
-    stmt: HandleTable::default(),
-    desc: HandleTable::default(),
+    env: HandleTable::new(&ENV_EPOCH),
+    dbc: HandleTable::new(&DBC_EPOCH),
+    stmt: HandleTable::new(&STMT_EPOCH),
+    desc: HandleTable::new(&DESC_EPOCH),
 });
+
+/// The tables' removal epochs (see `table::LookupCache`).
+static ENV_EPOCH: AtomicUsize = AtomicUsize::new(0);
+static DBC_EPOCH: AtomicUsize = AtomicUsize::new(0);
+static STMT_EPOCH: AtomicUsize = AtomicUsize::new(0);
+static DESC_EPOCH: AtomicUsize = AtomicUsize::new(0);
 
 /// The handle tables.
 #[inline]
@@ -51,37 +58,43 @@ pub fn env(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Env>> {
 }
 
 thread_local! {
-    static DBC_CACHE: table::LookupCache<Dbc> = const { table::LookupCache::new() };
-    static STMT_CACHE: table::LookupCache<Stmt> = const { table::LookupCache::new() };
+    static DBC_CACHE: LookupCache<Dbc> = const { LookupCache::new() };
+    static STMT_CACHE: LookupCache<Stmt> = const { LookupCache::new() };
+    static DBC_KEEP: Keep<Dbc> = const { Keep::new(|| DBC_CACHE.with(LookupCache::clear)) };
+    static STMT_KEEP: Keep<Stmt> = const { Keep::new(|| STMT_CACHE.with(LookupCache::clear)) };
 }
 
 /// Looks up a live connection (through this thread's one-entry cache).
 #[inline(always)]
 pub fn dbc(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Dbc>> {
-    let t = &TABLES.dbc;
-    DBC_CACHE.try_with(|c| c.get(t, h as usize)).unwrap_or_else(|_| t.get(h as usize))
+    table::lookup(&DBC_CACHE, &DBC_KEEP, &TABLES.dbc, h as usize)
 }
 
 /// Looks up a live statement (through this thread's one-entry cache).
 #[inline(always)]
 pub fn stmt(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Stmt>> {
-    let t = &TABLES.stmt;
-    STMT_CACHE.try_with(|c| c.get(t, h as usize)).unwrap_or_else(|_| t.get(h as usize))
+    table::lookup(&STMT_CACHE, &STMT_KEEP, &TABLES.stmt, h as usize)
 }
 
 /// Runs `f` on a statement found in this thread's lookup cache, without a reference-count
 /// round trip (the fast lane). `None`: not cached; use [`stmt`].
 #[inline(always)]
 pub fn with_cached_stmt<R>(h: odbc_dm_abi::SqlHandle, f: impl FnOnce(&Arc<Stmt>) -> R) -> Option<R> {
-    let t = &TABLES.stmt;
-    STMT_CACHE.try_with(|c| c.with_cached(t, h as usize, f)).ok().flatten()
+    let c = STMT_CACHE.with(|c| c as *const LookupCache<Stmt>);
+    // SAFETY: this thread's cache, a const thread-local without destructor: valid as long
+    // as the thread runs (`LocalKey::with` is only used to get its address, so that the
+    // lane itself is inlined here).
+    unsafe { &*c }.with_cached(&STMT_EPOCH, h as usize, f)
 }
 
 /// As [`with_cached_stmt`], for connections.
 #[inline(always)]
 pub fn with_cached_dbc<R>(h: odbc_dm_abi::SqlHandle, f: impl FnOnce(&Arc<Dbc>) -> R) -> Option<R> {
-    let t = &TABLES.dbc;
-    DBC_CACHE.try_with(|c| c.with_cached(t, h as usize, f)).ok().flatten()
+    let c = DBC_CACHE.with(|c| c as *const LookupCache<Dbc>);
+    // SAFETY: this thread's cache, a const thread-local without destructor: valid as long
+    // as the thread runs (`LocalKey::with` is only used to get its address, so that the
+    // lane itself is inlined here).
+    unsafe { &*c }.with_cached(&DBC_EPOCH, h as usize, f)
 }
 
 /// Looks up a live descriptor.

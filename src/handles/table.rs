@@ -5,9 +5,11 @@
 //! A lookup clones the `Arc` and drops the map reference at once: no shard lock is ever
 //! held across a driver call.
 
+use std::cell::{Cell, RefCell};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::thread::LocalKey;
 
 use dashmap::DashMap;
 
@@ -67,17 +69,17 @@ pub fn kind_of(id: usize) -> Option<Kind> {
 /// A table of live handles of one kind.
 pub struct HandleTable<T> {
     map: DashMap<usize, Arc<T>, BuildHasherDefault<IdHasher>>,
-    /// Bumped after every removal, so per-thread lookup caches can tell a stale entry.
-    epoch: AtomicUsize,
-}
-
-impl<T> Default for HandleTable<T> {
-    fn default() -> Self {
-        HandleTable { map: DashMap::with_hasher(Default::default()), epoch: AtomicUsize::new(0) }
-    }
+    /// Bumped after every removal, so per-thread lookup caches can tell a stale entry. A
+    /// plain static (not inside the lazily built tables), so the fast lane reads it directly.
+    epoch: &'static AtomicUsize,
 }
 
 impl<T> HandleTable<T> {
+    /// An empty table whose removals bump `epoch`.
+    pub fn new(epoch: &'static AtomicUsize) -> Self {
+        HandleTable { map: DashMap::with_hasher(Default::default()), epoch }
+    }
+
     /// The live object for `id`, if any.
     #[inline]
     pub fn get(&self, id: usize) -> Option<Arc<T>> {
@@ -117,49 +119,56 @@ impl<T> HandleTable<T> {
 /// SQLFetch/SQLGetData in a loop on one statement skips the dashmap probe. An entry is
 /// valid only while the table's removal epoch is unchanged, so a freed handle is never
 /// served from the cache (the epoch is read before the table, and bumped after removal).
+///
+/// Two thread-locals per kind: this one, plain words with no destructor (reading it is a
+/// thread-pointer-relative access, no registration check and no `RefCell`), and a
+/// [`Keep`], which owns the cached object's `Arc` and is touched on a miss only. `obj`
+/// points into this thread's `Keep`; it is replaced only by [`lookup`], which updates
+/// this cache with it, never while a fast lane runs on this thread (`lanes`), and the
+/// `Keep` clears this cache before it is destroyed.
 pub struct LookupCache<T> {
-    slot: std::cell::RefCell<Option<(usize, usize, Arc<T>)>>,
+    id: Cell<usize>,
+    epoch: Cell<usize>,
+    obj: Cell<*const Arc<T>>,
+    /// Fast lanes running on this thread (a driver may call back into the DM).
+    lanes: Cell<usize>,
 }
+
+/// An epoch no table reaches: the cache is empty.
+const NO_EPOCH: usize = usize::MAX;
 
 impl<T> LookupCache<T> {
     pub const fn new() -> Self {
-        LookupCache { slot: std::cell::RefCell::new(None) }
+        LookupCache { id: Cell::new(0), epoch: Cell::new(NO_EPOCH), obj: Cell::new(std::ptr::null()), lanes: Cell::new(0) }
     }
 
-    /// Looks `id` up through the cache.
     #[inline(always)]
-    pub fn get(&self, table: &HandleTable<T>, id: usize) -> Option<Arc<T>> {
-        let epoch = table.epoch();
-        if let Ok(slot) = self.slot.try_borrow() {
-            if let Some((i, e, obj)) = slot.as_ref() {
-                if *i == id && *e == epoch {
-                    return Some(obj.clone());
-                }
-            }
-        }
-        self.miss(table, id, epoch)
+    fn hit(&self, id: usize, epoch: usize) -> bool {
+        self.id.get() == id && self.epoch.get() == epoch
+    }
+
+    /// Forgets the entry.
+    pub fn clear(&self) {
+        self.id.set(0);
+        self.epoch.set(NO_EPOCH);
+        self.obj.set(std::ptr::null());
     }
 
     /// Runs `f` on the cached object for `id` without touching its reference count, if
-    /// the cache holds it and it is still live. The cache stays borrowed while `f` runs:
-    /// a nested lookup on this thread goes to the table instead.
+    /// the cache holds it and it is still live (`epoch`: the table's removal epoch). While
+    /// `f` runs, a nested lookup on this thread leaves the cache as it is.
     #[inline(always)]
-    pub fn with_cached<R>(&self, table: &HandleTable<T>, id: usize, f: impl FnOnce(&Arc<T>) -> R) -> Option<R> {
-        let epoch = table.epoch();
-        let slot = self.slot.try_borrow().ok()?;
-        match slot.as_ref() {
-            Some((i, e, obj)) if *i == id && *e == epoch => Some(f(obj)),
-            _ => None,
+    pub fn with_cached<R>(&self, epoch: &AtomicUsize, id: usize, f: impl FnOnce(&Arc<T>) -> R) -> Option<R> {
+        if !self.hit(id, epoch.load(Ordering::Acquire)) {
+            return None;
         }
-    }
-
-    #[inline(never)]
-    fn miss(&self, table: &HandleTable<T>, id: usize, epoch: usize) -> Option<Arc<T>> {
-        let obj = table.get(id)?;
-        if let Ok(mut slot) = self.slot.try_borrow_mut() {
-            *slot = Some((id, epoch, obj.clone()));
-        }
-        Some(obj)
+        self.lanes.set(self.lanes.get() + 1);
+        // SAFETY: on a hit, `obj` points to the `Arc` this thread's `Keep` holds (see the
+        // type's documentation); it is not replaced while `lanes` is non-zero, and the
+        // `Keep` cannot be destroyed while this thread is inside an API call.
+        let r = f(unsafe { &*self.obj.get() });
+        self.lanes.set(self.lanes.get() - 1);
+        Some(r)
     }
 }
 
@@ -167,4 +176,71 @@ impl<T> Default for LookupCache<T> {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Owner of the object a thread's [`LookupCache`] points to.
+pub struct Keep<T> {
+    arc: RefCell<Option<Arc<T>>>,
+    /// Clears this thread's [`LookupCache`] (run before the kept object is dropped).
+    clear: fn(),
+}
+
+impl<T> Keep<T> {
+    pub const fn new(clear: fn()) -> Self {
+        Keep { arc: RefCell::new(None), clear }
+    }
+}
+
+impl<T> Drop for Keep<T> {
+    fn drop(&mut self) {
+        (self.clear)();
+    }
+}
+
+/// Looks `id` up through this thread's cache (`cache`, `keep`), and caches what it finds.
+pub fn lookup<T>(
+    cache: &'static LocalKey<LookupCache<T>>,
+    keep: &'static LocalKey<Keep<T>>,
+    table: &HandleTable<T>,
+    id: usize,
+) -> Option<Arc<T>> {
+    let epoch = table.epoch();
+    let cached = cache.with(|c| {
+        // SAFETY: on a hit, `obj` points to the `Arc` this thread's `Keep` holds (see
+        // `LookupCache`).
+        c.hit(id, epoch).then(|| unsafe { (*c.obj.get()).clone() })
+    });
+    if cached.is_some() {
+        return cached;
+    }
+    miss(cache, keep, table, id, epoch)
+}
+
+#[inline(never)]
+fn miss<T>(
+    cache: &'static LocalKey<LookupCache<T>>,
+    keep: &'static LocalKey<Keep<T>>,
+    table: &HandleTable<T>,
+    id: usize,
+    epoch: usize,
+) -> Option<Arc<T>> {
+    let obj = table.get(id)?;
+    cache.with(|c| {
+        if c.lanes.get() != 0 {
+            // A fast lane on this thread borrows the kept object.
+            return;
+        }
+        let _ = keep.try_with(|k| {
+            let Ok(mut slot) = k.arc.try_borrow_mut() else { return };
+            let old = slot.replace(obj.clone());
+            let p = slot.as_ref().map_or(std::ptr::null(), |a| a as *const Arc<T>);
+            c.id.set(id);
+            c.epoch.set(epoch);
+            c.obj.set(p);
+            drop(slot);
+            // Dropped last: the cache no longer points to it.
+            drop(old);
+        });
+    });
+    Some(obj)
 }

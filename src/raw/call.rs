@@ -609,5 +609,13 @@ pub fn stmt_fast_lane(s: &Arc<Stmt>, func: FunctionId, mask: u32, call: impl FnO
         s.gate.release();
         return Some(rc);
     }
-    Some(StmtCall::adopt(s, func).finish(rc))
+    Some(stmt_lane_finish(s, func, rc))
+}
+
+/// The rest of a fast-lane call whose driver call did not return plain SQL_SUCCESS: out of
+/// line, so the lane itself stays small.
+#[cold]
+#[inline(never)]
+fn stmt_lane_finish(s: &Arc<Stmt>, func: FunctionId, rc: SqlReturn) -> SqlReturn {
+    StmtCall::adopt(s, func).finish(rc)
 }

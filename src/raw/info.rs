@@ -89,14 +89,13 @@ pub unsafe extern "C" fn SQLGetInfo(
     buf_len: SqlSmallInt,
     out_len: *mut SqlSmallInt,
 ) -> SqlReturn {
-    trace_enter!("SQLGetInfo", "{:p} {:?} {:p} {}", dbc, info, value, buf_len);
-    boundary("SQLGetInfo", || {
-        if let Some(Some(rc)) = crate::handles::with_cached_dbc(dbc, |d| get_info_fast(d, info, value, buf_len, out_len, false)) {
-            return rc;
-        }
-        let d = handle!(dbc, dbc);
-        get_info(&d, info, value, buf_len, out_len, false)
-    })
+    let fast = super::fast_boundary("SQLGetInfo", || {
+        crate::handles::with_cached_dbc(dbc, |d| get_info_fast(d, info, value, buf_len, out_len, false)).flatten()
+    });
+    if let Some(rc) = fast {
+        return rc;
+    }
+    get_info_full("SQLGetInfo", dbc, info, value, buf_len, out_len, false)
 }
 
 /// SQLGetInfoW (Unicode; lengths in bytes).
@@ -107,13 +106,30 @@ pub unsafe extern "C" fn SQLGetInfoW(
     buf_len: SqlSmallInt,
     out_len: *mut SqlSmallInt,
 ) -> SqlReturn {
-    trace_enter!("SQLGetInfoW", "{:p} {:?} {:p} {}", dbc, info, value, buf_len);
-    boundary("SQLGetInfoW", || {
-        if let Some(Some(rc)) = crate::handles::with_cached_dbc(dbc, |d| get_info_fast(d, info, value, buf_len, out_len, true)) {
-            return rc;
-        }
+    let fast = super::fast_boundary("SQLGetInfoW", || {
+        crate::handles::with_cached_dbc(dbc, |d| get_info_fast(d, info, value, buf_len, out_len, true)).flatten()
+    });
+    if let Some(rc) = fast {
+        return rc;
+    }
+    get_info_full("SQLGetInfoW", dbc, info, value, buf_len, out_len, true)
+}
+
+/// SQLGetInfo(W)'s full path.
+#[inline(never)]
+fn get_info_full(
+    name: &'static str,
+    dbc: SqlHDbc,
+    info: InfoType,
+    value: SqlPointer,
+    buf_len: SqlSmallInt,
+    out_len: *mut SqlSmallInt,
+    wide: bool,
+) -> SqlReturn {
+    trace_enter!(name, "{:p} {:?} {:p} {}", dbc, info, value, buf_len);
+    boundary(name, || {
         let d = handle!(dbc, dbc);
-        get_info(&d, info, value, buf_len, out_len, true)
+        get_info(&d, info, value, buf_len, out_len, wide)
     })
 }
 
@@ -562,5 +578,13 @@ fn get_info_fast(
         d.gate.release();
         return Some(rc);
     }
-    Some(Call::adopt(&d.gate).finish(rc, Some((link, HandleType::SQL_HANDLE_DBC, h)), |_, _| {}))
+    Some(get_info_lane_finish(d, link, rc))
+}
+
+/// The rest of a fast-lane SQLGetInfo whose driver call did not return plain SQL_SUCCESS.
+#[cold]
+#[inline(never)]
+fn get_info_lane_finish(d: &Dbc, link: &DriverLink, rc: SqlReturn) -> SqlReturn {
+    let h = link.hdbc as SqlHandle;
+    Call::adopt(&d.gate).finish(rc, Some((link, HandleType::SQL_HANDLE_DBC, h)), |_, _| {})
 }

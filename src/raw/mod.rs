@@ -62,6 +62,29 @@ pub(crate) fn boundary(name: &'static str, f: impl FnOnce() -> SqlReturn) -> Sql
     }
 }
 
+/// The fast lane of an entry point (see `handles::gate`), tried before its full path.
+/// Skipped while call tracing may be on, so the whole call costs one trace-level check;
+/// the full path then traces entry and exit. Still a panic boundary: a panic becomes
+/// SQL_ERROR (the lanes contain nothing that panics, so this costs nothing).
+/// `None`: the lane does not apply and nothing was done; run the full path.
+#[inline(always)]
+pub(crate) fn fast_boundary(name: &'static str, f: impl FnOnce() -> Option<SqlReturn>) -> Option<SqlReturn> {
+    if crate::trace::maybe_enabled() {
+        return None;
+    }
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => Some(lane_panicked(name)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn lane_panicked(name: &'static str) -> SqlReturn {
+    log::error!("panic inside {name} caught at the FFI boundary");
+    SqlReturn::SQL_ERROR
+}
+
 /// Looks a handle up or returns SQL_INVALID_HANDLE from the enclosing function.
 macro_rules! handle {
     ($kind:ident, $h:expr) => {

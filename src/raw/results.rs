@@ -32,18 +32,28 @@ pub unsafe extern "C" fn SQLNumResultCols(stmt: SqlHStmt, count: *mut SqlSmallIn
 
 /// SQLFetch: 24000 in S4, HY010 in S1–S3 (§4.5).
 pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
-    trace_enter!("SQLFetch", "{:p}", stmt);
-    boundary("SQLFetch", || {
-        // S6 → S6: the steady state of a fetch loop.
-        const MASK: u32 = super::states(&[StmtState::S6]);
-        let fast = crate::handles::with_cached_stmt(stmt, |s| {
+    // S6 → S6: the steady state of a fetch loop.
+    const MASK: u32 = super::states(&[StmtState::S6]);
+    let fast = super::fast_boundary("SQLFetch", || {
+        crate::handles::with_cached_stmt(stmt, |s| {
             let f = s.link.driver.fns.SQLFetch?;
             // SAFETY: live driver statement handle (the lane holds the gate).
             super::stmt_fast_lane(s, F::SQL_API_SQLFETCH, MASK, || unsafe { f(s.driver_handle()) })
-        });
-        if let Some(Some(rc)) = fast {
-            return rc;
-        }
+        })
+        .flatten()
+    });
+    if let Some(rc) = fast {
+        return rc;
+    }
+    // SAFETY: the caller's arguments, passed on as given.
+    unsafe { fetch(stmt) }
+}
+
+/// SQLFetch's full path.
+#[inline(never)]
+unsafe fn fetch(stmt: SqlHStmt) -> SqlReturn {
+    trace_enter!("SQLFetch", "{:p}", stmt);
+    boundary("SQLFetch", || {
         let s = handle!(stmt, stmt);
         let call = match StmtCall::begin(&s, F::SQL_API_SQLFETCH) {
             Ok(c) => c,
@@ -65,23 +75,40 @@ pub unsafe extern "C" fn SQLGetData(
     buf_len: SqlLen,
     ind: *mut SqlLen,
 ) -> SqlReturn {
-    trace_enter!("SQLGetData", "{:p} {} {:?} {:p} {}", stmt, col, target_type, target, buf_len);
-    boundary("SQLGetData", || {
-        // SQLGetData leaves S6/S7 as they are.
-        const MASK: u32 = super::states(&[StmtState::S6, StmtState::S7]);
-        if buf_len >= 0 {
-            let fast = crate::handles::with_cached_stmt(stmt, |s| {
+    // SQLGetData leaves S6/S7 as they are.
+    const MASK: u32 = super::states(&[StmtState::S6, StmtState::S7]);
+    if buf_len >= 0 {
+        let fast = super::fast_boundary("SQLGetData", || {
+            crate::handles::with_cached_stmt(stmt, |s| {
                 let f = s.link.driver.fns.SQLGetData?;
                 // SAFETY: live driver statement (the lane holds the gate); the
                 // application's buffers as given.
                 super::stmt_fast_lane(s, F::SQL_API_SQLGETDATA, MASK, || unsafe {
                     f(s.driver_handle(), col, target_type, target, buf_len, ind)
                 })
-            });
-            if let Some(Some(rc)) = fast {
-                return rc;
-            }
+            })
+            .flatten()
+        });
+        if let Some(rc) = fast {
+            return rc;
         }
+    }
+    // SAFETY: the caller's arguments, passed on as given.
+    unsafe { get_data(stmt, col, target_type, target, buf_len, ind) }
+}
+
+/// SQLGetData's full path.
+#[inline(never)]
+unsafe fn get_data(
+    stmt: SqlHStmt,
+    col: SqlUSmallInt,
+    target_type: CDataType,
+    target: SqlPointer,
+    buf_len: SqlLen,
+    ind: *mut SqlLen,
+) -> SqlReturn {
+    trace_enter!("SQLGetData", "{:p} {} {:?} {:p} {}", stmt, col, target_type, target, buf_len);
+    boundary("SQLGetData", || {
         let s = handle!(stmt, stmt);
         let call = match StmtCall::begin(&s, F::SQL_API_SQLGETDATA) {
             Ok(c) => c,
