@@ -277,3 +277,278 @@ fn drop_future_mid_flight_then_reuse_statement() {
     let mut f = pin!(st.fetch());
     assert!(matches!(f.as_mut().poll(&mut Context::from_waker(Waker::noop())), Poll::Pending | Poll::Ready(Ok(false))));
 }
+
+// ---------------------------------------------------------------------------------------
+// Connection functions through connection-level async (§1.4, §2.3)
+// ---------------------------------------------------------------------------------------
+
+/// The reference driver's event log (read-only connection attribute 30001, JSON).
+fn event_log(conn: &AsyncConnection) -> String {
+    use odbc_dm::abi::*;
+    let h = conn.connection().as_raw();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut len = 0i32;
+    // SAFETY: live dbc; a buffer of the byte length passed.
+    let rc = unsafe { odbc_dm::raw::SQLGetConnectAttr(h, ConnAttr(30001), buf.as_mut_ptr() as SqlPointer, buf.len() as i32, &mut len) };
+    assert!(rc.is_success(), "event log: {rc:?}");
+    String::from_utf8_lossy(&buf[..(len.max(0) as usize).min(buf.len())]).into_owned()
+}
+
+/// `(round, thread)` of every `call` event of `func` in the log, in order.
+fn calls_of(log: &str, func: &str) -> Vec<(u64, String)> {
+    let field = |ev: &str, name: &str| -> Option<String> {
+        let key = format!("\"{name}\":");
+        let rest = &ev[ev.find(&key)? + key.len()..];
+        Some(match rest.strip_prefix('"') {
+            Some(r) => r[..r.find('"')?].to_string(),
+            None => rest[..rest.find([',', '}']).unwrap_or(rest.len())].to_string(),
+        })
+    };
+    log.split("{\"seq\"")
+        .skip(1)
+        .filter(|e| field(e, "kind").as_deref() == Some("call") && field(e, "func").as_deref() == Some(func))
+        .map(|e| (field(e, "round").unwrap().parse().unwrap(), field(e, "thread").unwrap()))
+        .collect()
+}
+
+fn dm_dbc<R>(conn: &AsyncConnection, f: impl FnOnce(&odbc_dm::handles::DbcCore) -> R) -> R {
+    odbc_dm::handles::dbc(conn.connection().as_raw()).unwrap().gate.peek(|c| f(c))
+}
+
+/// `AsyncConnection::connect` really runs asynchronously on the reference driver (native
+/// connection-level notification, §2.3): the driver's log shows the first
+/// SQLDriverConnectW on the polling thread and its re-invocations on the DM's dispatcher;
+/// commit and rollback likewise. Between operations connection-level async is off again,
+/// so the synchronous methods of `connection()` work. Disconnect as a future.
+#[test]
+fn refdriver_connect_commit_disconnect_run_natively_async() {
+    common::init();
+    let env = Environment::new().unwrap();
+    pollster::block_on(async {
+        let conn = AsyncConnection::connect(&env, &common::refdriver_conn_str("Steps=3")).await.unwrap();
+        let log = event_log(&conn);
+        let calls = calls_of(&log, "SQLDriverConnectW");
+        assert!(calls.len() >= 3, "Steps=3: the first call and its re-invocations: {calls:?}");
+        assert_eq!(calls[0].0, 0);
+        assert!(!calls[0].1.starts_with("odbc-dm-dispatc"), "first call on the polling thread: {calls:?}");
+        assert!(calls[1..].iter().all(|(_, t)| t.starts_with("odbc-dm-dispatc")), "re-invocations on the dispatcher: {calls:?}");
+        assert!(!dm_dbc(&conn, |c| c.dbc_async_emulated), "native, not emulated");
+        assert!(!dm_dbc(&conn, |c| c.async_dbc_enabled), "connection-level async is off between operations");
+
+        conn.connection().set_autocommit(false).unwrap();
+        let mut st = conn.statement().unwrap();
+        st.execute("CREATE TABLE ct (a INTEGER)").await.unwrap();
+        st.execute("INSERT INTO ct VALUES (1)").await.unwrap();
+        conn.commit().await.unwrap();
+        st.execute("INSERT INTO ct VALUES (2)").await.unwrap();
+        conn.rollback().await.unwrap();
+        assert!(st.execute("SELECT COUNT(*) FROM ct").await.unwrap());
+        assert!(st.fetch().await.unwrap());
+        assert_eq!(st.get_data::<i64>(1).await.unwrap(), 1, "committed row kept, rolled-back row gone");
+        st.close_cursor().unwrap();
+        let log = event_log(&conn);
+        let end = calls_of(&log, "SQLEndTran");
+        assert!(end.iter().any(|(r, t)| *r > 0 && t.starts_with("odbc-dm-dispatc")), "SQLEndTran re-invoked on the dispatcher: {end:?}");
+        // Blocking twins still work (synchronous calls).
+        conn.commit_blocking().unwrap();
+        // Another connection function while one runs: HY010, not a hang.
+        let c2 = conn.clone();
+        let mut f1 = conn.commit();
+        assert!(poll_once(&mut f1).is_pending());
+        let e = c2.rollback().await.unwrap_err();
+        assert_eq!(e.sqlstate(), Some("HY010"), "{e}");
+        f1.await.unwrap();
+        drop(c2);
+        drop(st);
+        conn.disconnect().await.unwrap();
+    });
+}
+
+/// Dropping a connect future mid-flight (§2.14, §3.4): the connect is cancelled with
+/// SQLCancelHandle(DBC) and its handle freed off-thread, also for a driver that would never
+/// finish by itself (`Fault=StillExecutingForever`: the cancel ends it with HY008).
+#[test]
+fn dropped_connect_future_is_cancelled_and_freed() {
+    common::init();
+    let env = Environment::new().unwrap();
+    for extra in ["Steps=3;Delay=50", "Steps=2;Delay=5;Fault=StillExecutingForever"] {
+        let h = {
+            let mut f = AsyncConnection::connect(&env, &common::refdriver_conn_str(extra));
+            assert!(poll_once(&mut f).is_pending(), "{extra}");
+            let h = f.raw_handle().unwrap();
+            assert!(odbc_dm::handles::dbc(h).unwrap().async_slot.is_active(), "{extra}: the connect is outstanding");
+            h
+        };
+        // Handle ids are never reused: the handle is gone once freed.
+        let t = Instant::now();
+        while odbc_dm::handles::dbc(h).is_some() {
+            assert!(t.elapsed() < Duration::from_secs(5), "{extra}: the connection handle was not freed");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    // A connect the DM refuses at once (driver not found) fails through the future too.
+    let e = pollster::block_on(AsyncConnection::connect(&env, "DRIVER=/nonexistent/libnone.so")).unwrap_err();
+    assert!(e.sqlstate().is_some_and(|s| s.starts_with("IM")), "{e}");
+    // The environment is still fine.
+    let conn = AsyncConnection::connect_blocking(&env, &common::refdriver_conn_str("")).unwrap();
+    conn.disconnect_blocking().unwrap();
+}
+
+/// Connect, commit, rollback and disconnect as futures on drivers without connection-level
+/// async (the DM emulates it on its pool, attribute 65501 = 1): the values show the
+/// transaction outcome.
+async fn emulated_connection_functions(cs: String, table: &str) {
+    let env = Environment::new().unwrap();
+    let conn = AsyncConnection::connect(&env, &cs).await.unwrap();
+    assert!(dm_dbc(&conn, |c| c.dbc_async_emulated), "the DM emulates connection-level async for this driver");
+    let mut st = conn.statement().unwrap();
+    let _ = st.execute(format!("DROP TABLE {table}")).await;
+    st.execute(format!("CREATE TABLE {table} (a INTEGER)")).await.unwrap();
+    conn.connection().set_autocommit(false).unwrap();
+    st.execute_with(format!("INSERT INTO {table} VALUES (?)"), (1,)).await.unwrap();
+    conn.commit().await.unwrap();
+    st.execute_with(format!("INSERT INTO {table} VALUES (?)"), (2,)).await.unwrap();
+    conn.rollback().await.unwrap();
+    assert!(st.execute(format!("SELECT SUM(a) FROM {table}")).await.unwrap());
+    assert!(st.fetch().await.unwrap());
+    assert_eq!(st.get_data::<i64>(1).await.unwrap(), 1);
+    st.close_cursor().unwrap();
+    st.execute(format!("DROP TABLE {table}")).await.unwrap();
+    conn.commit().await.unwrap();
+    drop(st);
+    conn.disconnect().await.unwrap();
+}
+
+#[test]
+fn emulated_connection_functions_sqlite() {
+    common::init();
+    let db = common::temp_db("api_async_conn_emu");
+    pollster::block_on(emulated_connection_functions(common::sqlite_conn_str(&db), "ct"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulated_connection_functions_postgres() {
+    common::init();
+    let Some(cs) = common::postgres_conn_str("emulated_connection_functions_postgres") else { return };
+    emulated_connection_functions(cs, &common::unique_table("api_async_ct")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulated_connection_functions_mariadb() {
+    common::init();
+    let Some(cs) = common::mariadb_conn_str("emulated_connection_functions_mariadb") else { return };
+    emulated_connection_functions(cs, &common::unique_table("api_async_ct")).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Parameters and catalog functions
+// ---------------------------------------------------------------------------------------
+
+/// `execute_with` / `execute_prepared_with`: statement-owned parameter buffers of each
+/// supported type, NULLs included; values read back unchanged.
+async fn params_roundtrip(conn: &AsyncConnection) {
+    let mut st = conn.statement().unwrap();
+    let _ = st.execute("DROP TABLE pt").await;
+    st.execute("CREATE TABLE pt (a INTEGER, b BIGINT, c DOUBLE PRECISION, d VARCHAR(50), e BLOB, f VARCHAR(50))").await.unwrap();
+    let blob: &[u8] = &[0, 1, 2, 255, 254];
+    let none: Option<String> = None;
+    let n = st
+        .execute_with("INSERT INTO pt VALUES (?, ?, ?, ?, ?, ?)", (7i32, 1i64 << 40, 2.25f64, "héllo".to_string(), blob, none))
+        .await
+        .unwrap();
+    assert!(!n);
+    st.prepare("INSERT INTO pt VALUES (?, ?, ?, ?, ?, ?)").await.unwrap();
+    for i in 0..3i32 {
+        let text: Option<&str> = Some("opt");
+        st.execute_prepared_with((100 + i, -(i as i64), i as f64 / 2.0, format!("row{i}"), vec![i as u8; 3], text)).await.unwrap();
+    }
+    assert!(st.execute_with("SELECT a, b, c, d, e, f FROM pt WHERE a >= ? ORDER BY a", (0,)).await.unwrap());
+    assert!(st.fetch().await.unwrap());
+    assert_eq!(st.get_data::<i32>(1).await.unwrap(), 7);
+    assert_eq!(st.get_data::<i64>(2).await.unwrap(), 1 << 40);
+    assert_eq!(st.get_data::<f64>(3).await.unwrap(), 2.25);
+    assert_eq!(st.get_data::<String>(4).await.unwrap(), "héllo");
+    assert_eq!(st.get_data::<Vec<u8>>(5).await.unwrap(), blob);
+    assert_eq!(st.get_data::<Option<String>>(6).await.unwrap(), None);
+    for i in 0..3i32 {
+        assert!(st.fetch().await.unwrap());
+        assert_eq!(st.get_data::<i32>(1).await.unwrap(), 100 + i);
+        assert_eq!(st.get_data::<i64>(2).await.unwrap(), -(i as i64));
+        assert_eq!(st.get_data::<f64>(3).await.unwrap(), i as f64 / 2.0);
+        assert_eq!(st.get_data::<String>(4).await.unwrap(), format!("row{i}"));
+        assert_eq!(st.get_data::<Vec<u8>>(5).await.unwrap(), vec![i as u8; 3]);
+        assert_eq!(st.get_data::<Option<String>>(6).await.unwrap().as_deref(), Some("opt"));
+    }
+    assert!(!st.fetch().await.unwrap());
+    // A plain execute resets the parameters.
+    assert!(st.execute("SELECT COUNT(*) FROM pt").await.unwrap());
+    assert!(st.fetch().await.unwrap());
+    assert_eq!(st.get_data::<i64>(1).await.unwrap(), 4);
+    st.close_cursor().unwrap();
+    // Data-at-execution values are refused, not mishandled.
+    let e = st.execute_with("SELECT ?", (odbc_dm::api::LongText("x".into()),)).await.unwrap_err();
+    assert!(matches!(e, Error::Usage(_)), "{e}");
+}
+
+#[test]
+fn params_refdriver_native() {
+    let (_env, conn) = refdriver("Steps=2");
+    pollster::block_on(params_roundtrip(&conn));
+    // Dropped mid-flight: the parameters stay bound and alive in the statement; the next
+    // execution rebinds them.
+    let (_env2, conn) = refdriver("Steps=3;Delay=50");
+    let mut st = conn.statement().unwrap();
+    {
+        let mut f = st.execute_with("SELECT ?, ?", (5, "five"));
+        assert!(poll_once(&mut f).is_pending());
+    }
+    assert!(st.execute_with_blocking("SELECT ?, ?", (6, "six")).unwrap());
+    assert!(st.fetch_blocking().unwrap());
+    assert_eq!(st.get_data_blocking::<i64>(1).unwrap(), 6);
+    assert_eq!(st.get_data_blocking::<String>(2).unwrap(), "six");
+}
+
+#[test]
+fn params_sqlite_emulated() {
+    common::init();
+    let db = common::temp_db("api_async_params");
+    let env = Environment::new().unwrap();
+    let conn = AsyncConnection::connect_blocking(&env, &common::sqlite_conn_str(&db)).unwrap();
+    assert!(conn.statement().unwrap().is_emulated());
+    pollster::block_on(params_roundtrip(&conn));
+}
+
+/// `tables` / `columns` leave the statement with the catalog's result set open; owned
+/// argument strings (native notification on the reference driver).
+#[test]
+fn catalog_tables_and_columns_refdriver() {
+    let (_env, conn) = refdriver("Steps=2");
+    pollster::block_on(async {
+        let mut st = conn.statement().unwrap();
+        st.execute("CREATE TABLE cat_t (id INTEGER, name VARCHAR(20))").await.unwrap();
+        st.execute("CREATE TABLE other_t (x INTEGER)").await.unwrap();
+        let pattern = String::from("cat_%");
+        assert!(st.tables(None, None, Some(&pattern), Some("TABLE")).await.unwrap());
+        drop(pattern);
+        let mut names = Vec::new();
+        while st.fetch().await.unwrap() {
+            names.push(st.get_data::<String>(3).await.unwrap());
+            assert_eq!(st.get_data::<String>(4).await.unwrap(), "TABLE");
+        }
+        assert_eq!(names, ["cat_t"]);
+        assert!(st.columns(None, None, Some("cat_t"), None).await.unwrap());
+        let mut cols = Vec::new();
+        while st.fetch().await.unwrap() {
+            assert_eq!(st.get_data::<String>(3).await.unwrap(), "cat_t");
+            cols.push((st.get_data::<String>(4).await.unwrap(), st.get_data::<i64>(17).await.unwrap()));
+        }
+        assert_eq!(cols, [("id".to_string(), 1), ("name".to_string(), 2)]);
+        assert!(st.tables_blocking(None, None, Some("other_t"), None).unwrap());
+        assert!(st.fetch_blocking().unwrap());
+        assert_eq!(st.get_data_blocking::<String>(3).unwrap(), "other_t");
+        assert!(st.columns_blocking(None, None, Some("other_t"), Some("x")).unwrap());
+        assert!(st.fetch_blocking().unwrap());
+        assert_eq!(st.get_data_blocking::<String>(4).unwrap(), "x");
+        st.close_cursor().unwrap();
+    });
+}

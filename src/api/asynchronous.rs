@@ -34,20 +34,38 @@
 //! loop) can poll them. Each `async` method has a `_blocking` twin that waits on the
 //! current thread.
 //!
-//! Connection functions (connect, commit/rollback, disconnect) run the blocking call on the
-//! DM's emulation pool ([`PoolFuture`]): the DM's raw connection-level notification support
-//! is not wired into this API yet.
+//! Connection functions (connect, commit/rollback, disconnect) use connection-level async
+//! (§1.4, §2.3) the same way ([`ConnFuture`]): the connection has its own [`AsyncEvent`] as
+//! `SQL_ATTR_ASYNC_DBC_EVENT`; `SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE` is switched on for the
+//! call (and off again after it, so the synchronous [`Connection`] methods keep working),
+//! which returns `SQL_STILL_EXECUTING`; the connection's slot wakes the future and
+//! `SQLCompleteAsync(SQL_HANDLE_DBC)` collects. Natively on drivers capable of
+//! `SQL_ASYNC_DBC_FUNCTIONS` and `SQL_ASYNC_NOTIFICATION` (the first driver call on the
+//! polling thread, re-invocations on the DM's dispatcher), emulated on the DM's pool
+//! otherwise.
 //!
 //! # Ownership and cancellation
 //!
-//! The futures own what the driver points into: the SQL text, `SQLGetData` buffers,
-//! out-parameters. Row buffers of an [`AsyncBlockCursor`] are heap allocations owned by the
+//! The futures own what the driver points into: the SQL text, catalog arguments,
+//! `SQLGetData` buffers, out-parameters, the connection string. Parameter values
+//! ([`AsyncStatement::execute_with`]) are copied into heap buffers owned by the statement,
+//! bound until its next binding or its drop. Row buffers of an [`AsyncBlockCursor`] are heap allocations owned by the
 //! cursor. Dropping a statement future before it completes cancels the operation
 //! (`SQLCancel`; the DM then drives a driver that never calls back by polling) and hands its
 //! buffers to the statement's slot, which frees them only when the driver is done (§2.9).
 //! The next operation on the statement first waits for such a leftover operation to end and
 //! collects it; dropping the statement (or a block cursor) waits for it with a bounded
 //! timeout (cancelling it) before freeing anything.
+//!
+//! A dropped connect future is cancelled (`SQLCancelHandle(SQL_HANDLE_DBC)`; an emulated
+//! connect runs to completion) and its handle is settled and freed on a short-lived helper
+//! thread (`odbc-dm-settle`): it waits up to 2 s, cancels, has the DM poll a driver that
+//! never calls back, waits up to 10 s more, then collects, disconnects if the connect
+//! succeeded meanwhile, and frees. If the driver never finishes, the handle and the
+//! connect's buffers are leaked deliberately, with a `log::error!` line: freeing them could
+//! let the driver write into freed memory. A dropped disconnect is settled the same way;
+//! a dropped commit/rollback completes and is collected by the connection's next
+//! connection function (or its drop).
 //!
 //! # Threads
 //!
@@ -71,9 +89,10 @@ use super::bound::BufferDesc;
 use super::connection::Connection;
 use super::environment::{EnvHandle, Environment};
 use super::error::{diag_records, push_warnings, Diag, DiagRecord, Error, Result};
-use super::params::TextEncoding;
+use super::params::{ParamValue, Params, TextEncoding};
+use super::statement::{bind_bound_params, to_bound, BoundParam};
 use crate::async_engine::{self, emulation, slot, AsyncEvent, AsyncHost};
-use crate::handles::Stmt;
+use crate::handles::{Dbc, Stmt};
 use crate::raw;
 
 /// How long a statement's drop (or a block cursor's) waits for an outstanding operation
@@ -142,55 +161,225 @@ fn carries_records(rc: SqlReturn) -> bool {
 // Connection
 // ---------------------------------------------------------------------------------------
 
-/// A future resolved by a blocking call run on the DM's emulation pool (connection
-/// functions). `Send + 'static`; runtime-agnostic. Dropping it does not stop the call: its
-/// result is then dropped (a connection made by a dropped connect future is disconnected
-/// and freed on the pool).
-pub struct PoolFuture<T> {
-    inner: PoolInner<T>,
+/// Which connection function an operation runs (what its completion does to the
+/// connection's state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ConnOpKind {
+    Connect,
+    EndTran,
+    Disconnect,
 }
 
-enum PoolInner<T> {
-    Ready(Option<T>),
-    Task(emulation::BlockingTask<T>),
+/// A connection operation whose future was dropped mid-flight: collected (and its buffers
+/// freed) by the next connection operation or the connection's drop.
+struct Leftover {
+    kind: ConnOpKind,
+    /// Buffers the driver may still use: dropped (or leaked) with the leftover.
+    _keep: Option<Box<dyn Any + Send>>,
 }
 
-impl<T: Send + 'static> PoolFuture<T> {
-    fn spawn(f: impl FnOnce() -> T + Send + 'static) -> Self {
-        PoolFuture { inner: PoolInner::Task(emulation::spawn_blocking(f)) }
-    }
-    fn ready(v: T) -> Self {
-        PoolFuture { inner: PoolInner::Ready(Some(v)) }
+/// Connection-operation bookkeeping: one at a time per connection (§1.10).
+#[derive(Default)]
+struct ConnOps {
+    running: bool,
+    leftover: Option<Leftover>,
+}
+
+enum ConnCollect {
+    Done(SqlReturn),
+    Pending,
+    Lost,
+}
+
+/// What an [`AsyncConnection`], its statements and its connection futures share: the
+/// connection, the DM's connection object (for the async slot's waker) and the
+/// connection's [`AsyncEvent`] (`SQL_ATTR_ASYNC_DBC_EVENT`).
+struct ConnInner {
+    /// Dropped by hand in `Drop` (leaked when an operation never ends).
+    conn: std::mem::ManuallyDrop<Connection>,
+    dm: Arc<Dbc>,
+    event: AsyncEvent,
+    ops: Mutex<ConnOps>,
+    /// `SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE` may be on (it is only on during an operation;
+    /// turning it off fails with HY010 while a statement of the connection executes).
+    dbc_async_on: AtomicBool,
+}
+
+impl ConnInner {
+    /// Allocates the connection with the DM's emulation on and the connection's event set.
+    fn alloc(env: Arc<EnvHandle>) -> Result<Arc<ConnInner>> {
+        let conn = Connection::alloc(env)?;
+        Self::wrap(conn)
     }
 
-    /// Whether the call has finished.
-    pub fn is_finished(&self) -> bool {
-        match &self.inner {
-            PoolInner::Ready(_) => true,
-            PoolInner::Task(t) => t.is_done(),
+    fn wrap(conn: Connection) -> Result<Arc<ConnInner>> {
+        enable_emulation(&conn)?;
+        let Some(dm) = crate::handles::dbc(conn.h) else {
+            return Err(Error::InvalidHandle { function: "SQLAllocHandle" });
+        };
+        let event = AsyncEvent::new().map_err(|e| Error::Usage(format!("cannot create the completion event: {e}")))?;
+        // SAFETY: our connection id; the event's attribute value (the DM keeps its own
+        // reference to the event, §2.2).
+        let rc = unsafe { raw::SQLSetConnectAttr(conn.h, ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT, event.as_attr(), SQL_IS_POINTER) };
+        conn.check("SQLSetConnectAttr", rc)?;
+        Ok(Arc::new(ConnInner {
+            conn: std::mem::ManuallyDrop::new(conn),
+            dm,
+            event,
+            ops: Mutex::new(ConnOps::default()),
+            dbc_async_on: AtomicBool::new(false),
+        }))
+    }
+
+    fn h(&self) -> SqlHDbc {
+        self.conn.h
+    }
+
+    fn lock_ops(&self) -> MutexGuard<'_, ConnOps> {
+        self.ops.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE` (always synchronous, §1.5).
+    fn set_dbc_async(&self, on: bool) -> SqlReturn {
+        let v = if on { SQL_ASYNC_DBC_ENABLE_ON } else { SQL_ASYNC_DBC_ENABLE_OFF };
+        // SAFETY: our connection id; an integer attribute travels in the pointer itself.
+        let rc = unsafe { raw::SQLSetConnectAttr(self.h(), ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE, v as SqlPointer, SQL_IS_UINTEGER) };
+        if rc.is_success() {
+            self.dbc_async_on.store(on, Ordering::Release);
+        }
+        rc
+    }
+
+    /// Switches connection-level async off again after an operation, so the synchronous
+    /// [`Connection`] methods (and `SQLEndTran(SQL_HANDLE_ENV)`, §1.15) keep working. Left on
+    /// (and retried later) when a statement of the connection is executing (HY010).
+    fn dbc_async_off(&self) {
+        if self.dbc_async_on.load(Ordering::Acquire) && !self.set_dbc_async(false).is_success() {
+            log::debug!("SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE stays on for now (a statement is executing)");
         }
     }
-}
 
-// The value is never pinned in place (it is moved out when ready).
-impl<T> Unpin for PoolFuture<T> {}
-
-impl<T> Future for PoolFuture<T> {
-    type Output = T;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        match &mut self.get_mut().inner {
-            PoolInner::Ready(v) => Poll::Ready(v.take().expect("PoolFuture polled after completion")),
-            PoolInner::Task(t) => Pin::new(t).poll(cx),
+    /// Collects the outstanding operation (`SQLCompleteAsync(SQL_HANDLE_DBC)`, §2.13): its
+    /// code (its records are then the handle's), pending, or nothing to collect.
+    fn collect(&self) -> ConnCollect {
+        let mut code: RetCode = 0;
+        // SAFETY: our connection id and a valid out slot.
+        let rc = unsafe { raw::SQLCompleteAsync(HandleType::SQL_HANDLE_DBC, self.h(), &mut code) };
+        match rc {
+            // Polling mode reports progress through the code (§1.16); not used here (the
+            // event is always set), but handled.
+            SqlReturn::SQL_SUCCESS if SqlReturn(code) == SqlReturn::SQL_STILL_EXECUTING => ConnCollect::Pending,
+            SqlReturn::SQL_SUCCESS => ConnCollect::Done(SqlReturn(code)),
+            SqlReturn::SQL_NO_DATA if self.dm.async_slot.is_active() => ConnCollect::Pending,
+            _ => ConnCollect::Lost,
         }
+    }
+
+    /// After an operation was collected: the API's connected flag follows the DM's state.
+    fn sync_connected(&self) {
+        self.conn.set_connected(self.dm.gate.peek(|c| c.state.is_connected()));
+    }
+
+    /// Ends a leftover operation: state, buffers, the connection free for the next one.
+    fn end_leftover(&self) {
+        self.sync_connected();
+        self.dbc_async_off();
+        let left = {
+            let mut g = self.lock_ops();
+            g.running = false;
+            g.leftover.take()
+        };
+        if let Some(l) = left {
+            log::debug!("collected a {:?} whose future was dropped", l.kind);
+        }
+    }
+
+    /// Waits (bounded) for a leftover operation and collects it: `SETTLE_GRACE`, then
+    /// `SQLCancelHandle(SQL_HANDLE_DBC)`, the driver's callback or DM polling for
+    /// `SETTLE_AFTER_CANCEL`. `false` when the driver still has not finished.
+    fn settle_blocking(&self) -> bool {
+        if self.lock_ops().leftover.is_none() {
+            return true;
+        }
+        let wait = |timeout: Duration| {
+            let deadline = Instant::now() + timeout;
+            loop {
+                match self.collect() {
+                    ConnCollect::Done(_) | ConnCollect::Lost => return true,
+                    ConnCollect::Pending => {}
+                }
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return false;
+                }
+                self.event.wait_timeout(left.min(Duration::from_millis(20)));
+            }
+        };
+        let done = wait(SETTLE_GRACE) || {
+            self.cancel();
+            wait(DRIVE_GRACE) || {
+                async_engine::drive_by_polling(self.dm.target());
+                wait(SETTLE_AFTER_CANCEL)
+            }
+        };
+        if done {
+            self.end_leftover();
+        }
+        done
+    }
+
+    fn cancel(&self) {
+        // SAFETY: our connection id; SQLCancelHandle is meant to cross threads (§3.4). An
+        // emulated operation is accepted and runs to completion.
+        let _ = unsafe { raw::SQLCancelHandle(HandleType::SQL_HANDLE_DBC, self.h()) };
+    }
+
+    /// Runs a synchronous connection call (the blocking twins) with no asynchronous
+    /// operation around it: a leftover one is settled first.
+    fn exclusive<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        if !self.settle_blocking() {
+            return Err(Error::Usage("an earlier connection operation did not end".into()));
+        }
+        {
+            let mut g = self.lock_ops();
+            if g.running {
+                return Err(busy_connection());
+            }
+            g.running = true;
+        }
+        self.dbc_async_off();
+        let r = f(&self.conn);
+        self.lock_ops().running = false;
+        r
     }
 }
 
-/// A connection for the asynchronous API: a [`Connection`] shared through an `Arc` (clone
-/// it freely; statements keep it alive), with the DM's async emulation switched on so that
-/// statements work asynchronously with every driver.
-#[derive(Clone)]
-pub struct AsyncConnection {
-    conn: Arc<Connection>,
+impl Drop for ConnInner {
+    fn drop(&mut self) {
+        if !self.settle_blocking() {
+            // The driver may still use the handle and the buffers: never free them.
+            log::error!("an asynchronous ODBC connection function did not end; its connection handle is leaked");
+            if let Some(l) = self.lock_ops().leftover.take() {
+                std::mem::forget(l);
+            }
+            return;
+        }
+        self.dbc_async_off();
+        // SAFETY: dropped exactly once, here; nothing is outstanding on the handle.
+        unsafe { std::mem::ManuallyDrop::drop(&mut self.conn) };
+    }
+}
+
+fn busy_connection() -> Error {
+    Error::Odbc {
+        function: "SQLCompleteAsync",
+        return_code: SqlReturn::SQL_ERROR.0,
+        records: vec![DiagRecord {
+            state: "HY010".into(),
+            native: 0,
+            message: "[odbc-dm] another connection function is running on this connection (§1.10)".into(),
+        }],
+    }
 }
 
 fn enable_emulation(conn: &Connection) -> Result<()> {
@@ -200,80 +389,361 @@ fn enable_emulation(conn: &Connection) -> Result<()> {
     conn.check("SQLSetConnectAttr", rc).map(drop)
 }
 
+type ConnStart = Box<dyn FnOnce(SqlHDbc) -> SqlReturn + Send>;
+type ConnFinish<T> = Box<dyn FnOnce(Arc<ConnInner>, Result<SqlReturn>) -> Result<T> + Send>;
+
+/// The future of an asynchronous connection function (connect, commit, rollback,
+/// disconnect). `Send + 'static`; runtime-agnostic.
+///
+/// It runs the function through the DM's connection-level notification mode (§1.4, §2.3):
+/// `SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE` is switched on for the call, which returns
+/// `SQL_STILL_EXECUTING`; the DM wakes the future through the connection's async slot when
+/// the operation ends (natively on notification-capable drivers, on the DM's emulation
+/// pool otherwise), and the future collects it with `SQLCompleteAsync(SQL_HANDLE_DBC)`.
+///
+/// Dropping it mid-flight: a connect is cancelled (`SQLCancelHandle(SQL_HANDLE_DBC)`; an
+/// emulated one runs to completion), then a helper thread waits (bounded) for the driver
+/// to finish, collects the operation and frees the handle; if the driver never finishes,
+/// the handle and its buffers are leaked deliberately (logged with `log::error!`). A
+/// dropped disconnect is settled the same way (not cancelled); a dropped commit or
+/// rollback runs to completion and is collected by the connection's next operation or
+/// its drop.
+pub struct ConnFuture<T> {
+    state: ConnFutState<T>,
+}
+
+enum ConnFutState<T> {
+    Ready(Option<Result<T>>),
+    Op(ConnOp<T>),
+}
+
+struct ConnOp<T> {
+    inner: Option<Arc<ConnInner>>,
+    kind: ConnOpKind,
+    function: &'static str,
+    start: Option<ConnStart>,
+    keep: Option<Box<dyn Any + Send>>,
+    finish: Option<ConnFinish<T>>,
+    state: RawState,
+}
+
+impl<T> ConnFuture<T> {
+    fn ready(v: Result<T>) -> Self {
+        ConnFuture { state: ConnFutState::Ready(Some(v)) }
+    }
+
+    fn op(inner: Arc<ConnInner>, kind: ConnOpKind, function: &'static str, keep: Option<Box<dyn Any + Send>>, start: ConnStart, finish: ConnFinish<T>) -> Self {
+        ConnFuture {
+            state: ConnFutState::Op(ConnOp {
+                inner: Some(inner),
+                kind,
+                function,
+                start: Some(start),
+                keep,
+                finish: Some(finish),
+                state: RawState::Init,
+            }),
+        }
+    }
+
+    /// Whether the operation has ended (its result may still have to be taken by polling).
+    pub fn is_finished(&self) -> bool {
+        match &self.state {
+            ConnFutState::Ready(_) => true,
+            ConnFutState::Op(op) => {
+                op.state == RawState::Done
+                    || (op.state == RawState::Running && op.inner.as_ref().is_some_and(|i| i.dm.async_slot.phase() == slot::DONE))
+            }
+        }
+    }
+
+    /// Blocking twin: waits for the operation on the current thread.
+    pub fn wait(self) -> Result<T> {
+        block_on(self)
+    }
+
+    /// The raw connection handle the operation runs on (`None` once it has concluded, or
+    /// when it failed before reaching the DM). For diagnostics and tests; the future owns
+    /// the handle of a connect.
+    pub fn raw_handle(&self) -> Option<SqlHDbc> {
+        match &self.state {
+            ConnFutState::Op(op) => op.inner.as_ref().map(|i| i.h()),
+            ConnFutState::Ready(_) => None,
+        }
+    }
+}
+
+impl<T> ConnOp<T> {
+    fn conclude(&mut self, inner: &Arc<ConnInner>, r: Result<SqlReturn>) -> Poll<Result<T>> {
+        inner.sync_connected();
+        inner.dbc_async_off();
+        inner.lock_ops().running = false;
+        self.state = RawState::Done;
+        self.keep = None;
+        let (Some(finish), Some(inner)) = (self.finish.take(), self.inner.take()) else {
+            return Poll::Ready(Err(Error::Usage(format!("{}: the operation was already concluded", self.function))));
+        };
+        Poll::Ready(finish(inner, r))
+    }
+
+    fn poll_op(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let Some(inner) = self.inner.clone() else {
+            return Poll::Ready(Err(Error::Usage(format!("{}: polled after completion", self.function))));
+        };
+        match self.state {
+            RawState::Done => return Poll::Ready(Err(Error::Usage(format!("{}: polled after completion", self.function)))),
+            RawState::Init => {
+                // One connection function at a time (§1.10): settle the leftover of a
+                // dropped future first; a live one elsewhere is an error.
+                let leftover = {
+                    let g = inner.lock_ops();
+                    if g.running && g.leftover.is_none() {
+                        self.state = RawState::Done;
+                        return Poll::Ready(Err(busy_connection()));
+                    }
+                    g.leftover.is_some()
+                };
+                if leftover {
+                    inner.dm.async_slot.waker.register(cx.waker());
+                    if let ConnCollect::Pending = inner.collect() {
+                        return Poll::Pending;
+                    }
+                    inner.end_leftover();
+                }
+                {
+                    let mut g = inner.lock_ops();
+                    if g.running {
+                        self.state = RawState::Done;
+                        return Poll::Ready(Err(busy_connection()));
+                    }
+                    g.running = true;
+                }
+                inner.event.reset();
+                let rc = inner.set_dbc_async(true);
+                if !rc.is_success() {
+                    let r = inner.conn.check("SQLSetConnectAttr", rc);
+                    inner.lock_ops().running = false;
+                    self.state = RawState::Done;
+                    return Poll::Ready(Err(r.err().unwrap_or_else(|| Error::Usage("cannot enable connection-level async".into()))));
+                }
+                inner.dm.async_slot.waker.register(cx.waker());
+                let Some(start) = self.start.take() else {
+                    return self.conclude(&inner, Err(Error::Usage("started twice".into())));
+                };
+                let rc = start(inner.h());
+                if rc != SqlReturn::SQL_STILL_EXECUTING {
+                    // Ended at once: a DM-detected error (IM002, HY010…).
+                    let r = inner.conn.check(self.function, rc);
+                    return self.conclude(&inner, r);
+                }
+                self.state = RawState::Running;
+            }
+            RawState::Running => inner.dm.async_slot.waker.register(cx.waker()),
+        }
+        // Running: the waker is registered before looking, so a completion in between wakes us.
+        match inner.collect() {
+            ConnCollect::Pending => {
+                if inner.dm.async_slot.word() & slot::NOTIFY == 0 && inner.dm.async_slot.is_active() {
+                    // Polling mode (no callback will come): look again soon.
+                    cx.waker().wake_by_ref();
+                }
+                Poll::Pending
+            }
+            ConnCollect::Done(code) => {
+                // The records are read before anything else touches the handle.
+                let r = inner.conn.check(self.function, code);
+                self.conclude(&inner, r)
+            }
+            ConnCollect::Lost => {
+                let r = Err(Error::Usage(format!("{}: the operation's result was collected elsewhere", self.function)));
+                self.conclude(&inner, r)
+            }
+        }
+    }
+}
+
+impl<T> Drop for ConnOp<T> {
+    fn drop(&mut self) {
+        if self.state != RawState::Running {
+            return;
+        }
+        let Some(inner) = self.inner.take() else { return };
+        if self.kind == ConnOpKind::Connect {
+            inner.cancel();
+        }
+        inner.lock_ops().leftover = Some(Leftover { kind: self.kind, _keep: self.keep.take() });
+        if matches!(self.kind, ConnOpKind::Connect | ConnOpKind::Disconnect) {
+            // This future holds the only reference: settle and free the handle off the
+            // caller's thread (ConnInner's drop waits, bounded, then frees or leaks).
+            // (If the thread cannot start, the closure, and with it `inner`, is dropped
+            // here: settled inline.)
+            let spawned = std::thread::Builder::new().name("odbc-dm-settle".into()).spawn(move || drop(inner));
+            if let Err(e) = spawned {
+                log::warn!("cannot start a thread to settle a dropped connection function ({e}); settling inline");
+            }
+        }
+    }
+}
+
+// The futures are never pinned in place (state is moved out when ready).
+impl<T> Unpin for ConnFuture<T> {}
+
+impl<T> Future for ConnFuture<T> {
+    type Output = Result<T>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        match &mut self.get_mut().state {
+            ConnFutState::Ready(v) => Poll::Ready(v.take().unwrap_or_else(|| Err(Error::Usage("ConnFuture polled after completion".into())))),
+            ConnFutState::Op(op) => op.poll_op(cx),
+        }
+    }
+}
+
+/// A connection for the asynchronous API: a [`Connection`] shared through an `Arc` (clone
+/// it freely; statements keep it alive), with the DM's async emulation switched on (so
+/// that statements and connection functions work asynchronously with every driver) and its
+/// own [`AsyncEvent`] as `SQL_ATTR_ASYNC_DBC_EVENT`.
+///
+/// Connection functions ([`connect`](Self::connect), [`commit`](Self::commit),
+/// [`rollback`](Self::rollback), [`disconnect`](Self::disconnect)) return a
+/// [`ConnFuture`]; one runs at a time per connection (another one meanwhile fails with
+/// HY010). `SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE` is on only while such a future runs, so
+/// the synchronous methods of [`connection`](Self::connection) work between them; do not
+/// call those while a connection future of the same connection is running.
+#[derive(Clone)]
+pub struct AsyncConnection {
+    inner: Arc<ConnInner>,
+}
+
+impl std::fmt::Debug for AsyncConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncConnection").field("handle", &self.inner.h()).finish_non_exhaustive()
+    }
+}
+
 impl AsyncConnection {
-    fn connect_now(env: Arc<EnvHandle>, conn_str: &str) -> Result<AsyncConnection> {
-        let conn = Connection::alloc(env)?;
-        enable_emulation(&conn)?;
-        conn.driver_connect(conn_str)?;
-        Ok(AsyncConnection { conn: Arc::new(conn) })
-    }
-
     /// Connects with a connection string (`SQLDriverConnect`, NOPROMPT), asynchronously.
-    pub fn connect(env: &Environment, connection_string: &str) -> PoolFuture<Result<AsyncConnection>> {
-        let env = env.inner.clone();
-        let cs = connection_string.to_owned();
-        PoolFuture::spawn(move || Self::connect_now(env, &cs))
+    /// The first driver call (and the driver's loading) happens on the thread that first
+    /// polls the future; the rest runs on the DM's dispatcher (native notification) or
+    /// its emulation pool.
+    pub fn connect(env: &Environment, connection_string: &str) -> ConnFuture<AsyncConnection> {
+        let inner = match ConnInner::alloc(env.inner.clone()) {
+            Ok(i) => i,
+            Err(e) => return ConnFuture::ready(Err(e)),
+        };
+        let Ok(len) = i16::try_from(connection_string.len()) else {
+            return ConnFuture::ready(Err(Error::Usage("connection string longer than 32767 bytes".into())));
+        };
+        // The input string and the output length live with the operation (§2.9).
+        let cs: Box<[u8]> = connection_string.as_bytes().into();
+        let out_len: Box<SqlSmallInt> = Box::new(0);
+        let pcs = Addr::of(cs.as_ptr());
+        let plen = Addr::of(&*out_len as *const SqlSmallInt);
+        let start: ConnStart = Box::new(move |h| {
+            // SAFETY: our connection id; the string (`len` bytes) and the length slot are
+            // heap memory owned by the operation (its `keep`, then the connection's
+            // leftover) until the driver is done; no output buffer; NOPROMPT.
+            unsafe {
+                raw::SQLDriverConnect(h, ptr::null_mut(), pcs.ptr::<u8>(), len, ptr::null_mut(), 0, plen.ptr(), DriverCompletion::SQL_DRIVER_NOPROMPT)
+            }
+        });
+        let finish: ConnFinish<AsyncConnection> = Box::new(|inner, r| r.map(|_| AsyncConnection { inner }));
+        ConnFuture::op(inner, ConnOpKind::Connect, "SQLDriverConnect", Some(Box::new((cs, out_len))), start, finish)
     }
 
-    /// Blocking twin of [`connect`](Self::connect).
+    /// Blocking twin of [`connect`](Self::connect): a synchronous `SQLDriverConnect`.
     pub fn connect_blocking(env: &Environment, connection_string: &str) -> Result<AsyncConnection> {
-        Self::connect_now(env.inner.clone(), connection_string)
+        let inner = ConnInner::alloc(env.inner.clone())?;
+        inner.conn.driver_connect(connection_string)?;
+        Ok(AsyncConnection { inner })
     }
 
-    /// Wraps a connected [`Connection`] (switches the DM's async emulation on for it).
+    /// Wraps a connected [`Connection`] (switches the DM's async emulation on for it and
+    /// sets its event).
     pub fn from_connection(conn: Connection) -> Result<AsyncConnection> {
-        enable_emulation(&conn)?;
-        Ok(AsyncConnection { conn: Arc::new(conn) })
+        Ok(AsyncConnection { inner: ConnInner::wrap(conn)? })
     }
 
     /// The underlying connection, for its synchronous methods.
     pub fn connection(&self) -> &Connection {
-        &self.conn
+        // A previous operation could not switch connection-level async off (a statement
+        // was executing): try again, so that the synchronous methods run synchronously.
+        if self.inner.dbc_async_on.load(Ordering::Acquire) && !self.inner.lock_ops().running {
+            self.inner.dbc_async_off();
+        }
+        &self.inner.conn
+    }
+
+    /// The connection's completion event (`SQL_ATTR_ASYNC_DBC_EVENT`), set when a
+    /// connection function ends.
+    pub fn event(&self) -> &AsyncEvent {
+        &self.inner.event
     }
 
     /// Allocates a statement in notification mode (§2.1).
     pub fn statement(&self) -> Result<AsyncStatement> {
-        AsyncStatement::new(self.conn.clone())
+        AsyncStatement::new(self.inner.clone())
+    }
+
+    fn end_tran(&self, completion: CompletionType) -> ConnFuture<()> {
+        let start: ConnStart = Box::new(move |h| {
+            // SAFETY: our connection id.
+            unsafe { raw::SQLEndTran(HandleType::SQL_HANDLE_DBC, h, completion) }
+        });
+        let finish: ConnFinish<()> = Box::new(|_, r| r.map(drop));
+        ConnFuture::op(self.inner.clone(), ConnOpKind::EndTran, "SQLEndTran", None, start, finish)
     }
 
     /// Commits (`SQLEndTran(SQL_COMMIT)`), asynchronously.
-    pub fn commit(&self) -> PoolFuture<Result<()>> {
-        let c = self.conn.clone();
-        PoolFuture::spawn(move || c.commit())
+    pub fn commit(&self) -> ConnFuture<()> {
+        self.end_tran(CompletionType::SQL_COMMIT)
     }
 
-    /// Blocking twin of [`commit`](Self::commit).
+    /// Blocking twin of [`commit`](Self::commit): a synchronous `SQLEndTran`.
     pub fn commit_blocking(&self) -> Result<()> {
-        self.conn.commit()
+        self.inner.exclusive(|c| c.commit())
     }
 
     /// Rolls back (`SQLEndTran(SQL_ROLLBACK)`), asynchronously.
-    pub fn rollback(&self) -> PoolFuture<Result<()>> {
-        let c = self.conn.clone();
-        PoolFuture::spawn(move || c.rollback())
+    pub fn rollback(&self) -> ConnFuture<()> {
+        self.end_tran(CompletionType::SQL_ROLLBACK)
     }
 
-    /// Blocking twin of [`rollback`](Self::rollback).
+    /// Blocking twin of [`rollback`](Self::rollback): a synchronous `SQLEndTran`.
     pub fn rollback_blocking(&self) -> Result<()> {
-        self.conn.rollback()
+        self.inner.exclusive(|c| c.rollback())
     }
 
     /// Disconnects and frees the connection, asynchronously. Fails with
     /// [`Error::Usage`] (without disconnecting) while clones of this connection or its
-    /// statements are alive.
-    pub fn disconnect(self) -> PoolFuture<Result<()>> {
-        match Arc::try_unwrap(self.conn) {
-            Ok(c) => PoolFuture::spawn(move || c.disconnect()),
-            Err(_) => PoolFuture::ready(Err(Error::Usage("disconnect: other AsyncConnection clones or statements are still alive".into()))),
+    /// statements are alive. Whatever the outcome, the connection is then dropped (a
+    /// failed disconnect is retried by the drop, with a rollback on 25000).
+    pub fn disconnect(mut self) -> ConnFuture<()> {
+        if Arc::get_mut(&mut self.inner).is_none() {
+            return ConnFuture::ready(Err(Error::Usage("disconnect: other AsyncConnection clones or statements are still alive".into())));
         }
+        let start: ConnStart = Box::new(|h| {
+            // SAFETY: our connection id; no statement of ours is left.
+            unsafe { raw::SQLDisconnect(h) }
+        });
+        let finish: ConnFinish<()> = Box::new(|inner, r| {
+            drop(inner);
+            r.map(drop)
+        });
+        ConnFuture::op(self.inner, ConnOpKind::Disconnect, "SQLDisconnect", None, start, finish)
     }
 
-    /// Blocking twin of [`disconnect`](Self::disconnect).
-    pub fn disconnect_blocking(self) -> Result<()> {
-        match Arc::try_unwrap(self.conn) {
-            Ok(c) => c.disconnect(),
-            Err(_) => Err(Error::Usage("disconnect: other AsyncConnection clones or statements are still alive".into())),
+    /// Blocking twin of [`disconnect`](Self::disconnect): a synchronous `SQLDisconnect`.
+    pub fn disconnect_blocking(mut self) -> Result<()> {
+        if Arc::get_mut(&mut self.inner).is_none() {
+            return Err(Error::Usage("disconnect: other AsyncConnection clones or statements are still alive".into()));
         }
+        let r = self.inner.exclusive(|c| {
+            // SAFETY: our connection id; no statement of ours is left.
+            let rc = unsafe { raw::SQLDisconnect(c.h) };
+            c.check("SQLDisconnect", rc).map(drop)
+        });
+        self.inner.sync_connected();
+        r
     }
 }
 
@@ -435,6 +905,8 @@ impl Shared {
 #[derive(Default)]
 struct Ticket {
     started: AtomicBool,
+    /// The first driver call of a step is being made (the DM's slot may not show it yet).
+    launching: AtomicBool,
     finished: AtomicBool,
     aborted: AtomicBool,
 }
@@ -475,6 +947,9 @@ impl AsyncOperation {
         }
         if !self.ticket.started.load(Ordering::Acquire) {
             return Phase::Pending;
+        }
+        if self.ticket.launching.load(Ordering::Acquire) {
+            return Phase::Executing;
         }
         let p = self.shared.dm.async_slot.phase();
         if p == slot::IDLE || p == slot::DONE {
@@ -546,6 +1021,8 @@ impl AsyncOperation {
 // ---------------------------------------------------------------------------------------
 
 type StartFn = Box<dyn FnOnce(SqlHStmt) -> SqlReturn + Send>;
+/// `SQLTables` / `SQLColumns` (A): four (string, length) pairs.
+type CatalogFn = unsafe extern "C" fn(SqlHStmt, *const SqlChar, SqlSmallInt, *const SqlChar, SqlSmallInt, *const SqlChar, SqlSmallInt, *const SqlChar, SqlSmallInt) -> SqlReturn;
 type FinishFn<T> = Box<dyn FnOnce(&mut AsyncStatement, SqlReturn, Vec<DiagRecord>) -> Result<T> + Send>;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -601,10 +1078,18 @@ impl<T: Send + 'static> Future for RawOp<'_, T> {
                 sh.lock().take();
                 sh.event.reset();
                 this.raw_gen = sh.raw_gen.fetch_add(1, Ordering::AcqRel) + 1;
+                this.st.ticket.launching.store(true, Ordering::Release);
                 this.st.ticket.started.store(true, Ordering::Release);
                 slot.waker.register(cx.waker());
                 let start = this.start.take().expect("started once");
                 let rc = start(sh.hstmt());
+                this.st.ticket.launching.store(false, Ordering::Release);
+                if rc == SqlReturn::SQL_STILL_EXECUTING && this.st.ticket.aborted.load(Ordering::Acquire) {
+                    // abort() came while the call was being made (it saw nothing to cancel
+                    // yet): cancel now; the operation ends with HY008 as usual.
+                    sh.cancel();
+                    sh.watchdog(this.raw_gen);
+                }
                 if rc != SqlReturn::SQL_STILL_EXECUTING {
                     // Ended without going asynchronous: a DM-detected error (HY010, S1118…)
                     // or a function that never runs asynchronously.
@@ -721,7 +1206,10 @@ pub struct AsyncStatement {
     enc: TextEncoding,
     ticket: Arc<Ticket>,
     warnings: Vec<DiagRecord>,
-    conn: Arc<Connection>,
+    /// Parameter buffers bound to the statement (`execute_with`), owned until the next
+    /// binding or the handle is freed.
+    params: Vec<BoundParam>,
+    conn: Arc<ConnInner>,
 }
 
 // `Send` follows from the fields: the handle is a DM id stored as a usize.
@@ -730,6 +1218,8 @@ impl Drop for AsyncStatement {
     fn drop(&mut self) {
         if !self.shared.settle_blocking() {
             log::error!("an asynchronous ODBC operation did not end; its statement handle is leaked");
+            // The driver may still read the bound parameters: leak them with the handle.
+            std::mem::forget(std::mem::take(&mut self.params));
             return;
         }
         // SAFETY: our statement id; nothing outstanding.
@@ -741,11 +1231,11 @@ impl Drop for AsyncStatement {
 }
 
 impl AsyncStatement {
-    fn new(conn: Arc<Connection>) -> Result<AsyncStatement> {
+    fn new(conn: Arc<ConnInner>) -> Result<AsyncStatement> {
         let mut h: SqlHandle = ptr::null_mut();
         // SAFETY: our connection id and a valid out slot.
-        let rc = unsafe { raw::SQLAllocHandle(HandleType::SQL_HANDLE_STMT, conn.h, &mut h) };
-        conn.check("SQLAllocHandle", rc)?;
+        let rc = unsafe { raw::SQLAllocHandle(HandleType::SQL_HANDLE_STMT, conn.h(), &mut h) };
+        conn.conn.check("SQLAllocHandle", rc)?;
         let Some(dm) = crate::handles::stmt(h) else {
             return Err(Error::InvalidHandle { function: "SQLAllocHandle" });
         };
@@ -758,7 +1248,7 @@ impl AsyncStatement {
             }
         };
         let shared = Arc::new(Shared { h: h as usize, dm, event, raw_gen: AtomicU64::new(0), outcome: Mutex::new(None) });
-        let st = AsyncStatement { shared, enc: conn.text_encoding(), ticket: Arc::default(), warnings: Vec::new(), conn };
+        let st = AsyncStatement { shared, enc: conn.conn.text_encoding(), ticket: Arc::default(), warnings: Vec::new(), params: Vec::new(), conn };
         // SAFETY: our statement id; integer attribute in the pointer.
         let rc = unsafe { raw::SQLSetStmtAttr(h, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_ON as SqlPointer, SQL_IS_UINTEGER) };
         Diag::stmt(h).check("SQLSetStmtAttr", rc, &mut Vec::new())?;
@@ -782,7 +1272,7 @@ impl AsyncStatement {
 
     /// The connection.
     pub fn connection(&self) -> &Connection {
-        &self.conn
+        &self.conn.conn
     }
 
     /// The SUCCESS_WITH_INFO records gathered so far.
@@ -868,17 +1358,81 @@ impl AsyncStatement {
         self.raw(function, None, start, finish)
     }
 
-    /// Executes `sql` directly (`SQLExecDirect`; an open cursor is closed first);
+    /// Executes `sql` directly (`SQLExecDirect`; an open cursor is closed first, and
+    /// parameters bound by an earlier [`execute_with`](Self::execute_with) are reset);
     /// `true` when a result set is open (then `SQLNumResultCols` > 0).
     pub fn execute(&mut self, sql: impl Into<String>) -> OpFuture<'_, bool> {
+        self.execute_with(sql, ())
+    }
+
+    /// Executes `sql` directly (`SQLExecDirect`) with `params` bound to its `?` markers;
+    /// `true` when a result set is open.
+    ///
+    /// `params` is any [`Params`] (a tuple, an array, a `Vec<ParamValue>`) of `i32`,
+    /// `i64`, `f64`, `bool`, `&str`/`String`, `&[u8]`/`Vec<u8>` and `Option`s of those.
+    /// The values are copied into heap buffers owned by the statement and bound with
+    /// `SQLBindParameter`; they stay bound (and alive) until the statement's next binding
+    /// or its drop, so a dropped future or a driver that reads parameters late never sees
+    /// freed memory. Data-at-execution values ([`LongText`](super::LongText),
+    /// [`Streamed`](super::Streamed)) are not supported asynchronously ([`Error::Usage`]).
+    pub fn execute_with(&mut self, sql: impl Into<String>, params: impl Params) -> OpFuture<'_, bool> {
         let sql: String = sql.into();
+        let values = params.into_values();
         self.op("SQLExecDirect", move |st| async move {
+            st.bind_owned(values).await?;
             let rc = st.text_call("SQLExecDirect", sql.into_bytes(), raw::SQLExecDirect, true)?.await?;
             if rc == SqlReturn::SQL_NO_DATA {
                 return Ok(false);
             }
             Ok(st.num_result_cols_op().await? > 0)
         })
+    }
+
+    /// Blocking twin of [`execute_with`](Self::execute_with).
+    pub fn execute_with_blocking(&mut self, sql: impl Into<String>, params: impl Params) -> Result<bool> {
+        self.execute_with(sql, params).wait()
+    }
+
+    /// Waits for an operation left by a dropped future and collects it (as the first step
+    /// of every [`RawOp`] does), so that synchronous calls can follow.
+    fn settled(&mut self) -> impl Future<Output = Result<()>> + Send + '_ {
+        let sh = self.shared.clone();
+        let ticket = self.ticket.clone();
+        std::future::poll_fn(move |cx| {
+            if ticket.aborted.load(Ordering::Acquire) {
+                return Poll::Ready(Err(cancelled("SQLBindParameter")));
+            }
+            if sh.busy() {
+                sh.dm.async_slot.waker.register(cx.waker());
+                if let Collect::Pending = sh.collect() {
+                    return Poll::Pending;
+                }
+            }
+            sh.lock().take();
+            Poll::Ready(Ok(()))
+        })
+    }
+
+    /// Replaces the bound parameters with `values` (copied into statement-owned heap
+    /// buffers); nothing to do when neither old nor new ones exist.
+    async fn bind_owned(&mut self, values: Vec<ParamValue>) -> Result<()> {
+        if values.is_empty() && self.params.is_empty() {
+            return Ok(());
+        }
+        if values.iter().any(|v| matches!(v, ParamValue::LongText(_) | ParamValue::Streamed(_))) {
+            return Err(Error::Usage("data-at-execution parameters (LongText, Streamed) are not supported by the asynchronous API".into()));
+        }
+        self.settled().await?;
+        let h = self.shared.hstmt();
+        // SAFETY: our statement id; nothing outstanding (settled). Neither is asynchronous.
+        unsafe {
+            raw::SQLFreeStmt(h, FreeStmtOption::SQL_CLOSE);
+            raw::SQLFreeStmt(h, FreeStmtOption::SQL_RESET_PARAMS);
+        }
+        // The old buffers are unbound: they may go now.
+        let enc = self.enc;
+        self.params = values.into_iter().map(|v| to_bound(v, enc)).collect();
+        bind_bound_params(h, &mut self.params, enc, &mut self.warnings)
     }
 
     /// Blocking twin of [`execute`](Self::execute).
@@ -900,28 +1454,98 @@ impl AsyncStatement {
         self.prepare(sql).wait()
     }
 
-    /// Executes the prepared statement (`SQLExecute`; an open cursor is closed first);
-    /// `true` when a result set is open.
+    /// Executes the prepared statement (`SQLExecute`; an open cursor is closed first) with
+    /// the parameters last bound, if any; `true` when a result set is open.
     pub fn execute_prepared(&mut self) -> OpFuture<'_, bool> {
-        self.op("SQLExecute", move |st| async move {
-            let start: StartFn = Box::new(|h| {
-                // SAFETY: our statement id; SQLFreeStmt is not asynchronous.
-                unsafe { raw::SQLFreeStmt(h, FreeStmtOption::SQL_CLOSE) };
-                // SAFETY: our statement id.
-                unsafe { raw::SQLExecute(h) }
-            });
-            let finish: FinishFn<SqlReturn> = Box::new(|st, rc, recs| check_outcome("SQLExecute", rc, recs, &mut st.warnings));
-            let rc = st.raw("SQLExecute", None, start, finish).await?;
-            if rc == SqlReturn::SQL_NO_DATA {
-                return Ok(false);
-            }
-            Ok(st.num_result_cols_op().await? > 0)
-        })
+        self.op("SQLExecute", move |st| async move { st.execute_prepared_inner().await })
     }
 
     /// Blocking twin of [`execute_prepared`](Self::execute_prepared).
     pub fn execute_prepared_blocking(&mut self) -> Result<bool> {
         self.execute_prepared().wait()
+    }
+
+    /// Executes the prepared statement with `params` bound to its markers (`SQLExecute`;
+    /// see [`execute_with`](Self::execute_with) for the parameter types and their
+    /// ownership); `true` when a result set is open.
+    pub fn execute_prepared_with(&mut self, params: impl Params) -> OpFuture<'_, bool> {
+        let values = params.into_values();
+        self.op("SQLExecute", move |st| async move {
+            st.bind_owned(values).await?;
+            st.execute_prepared_inner().await
+        })
+    }
+
+    /// Blocking twin of [`execute_prepared_with`](Self::execute_prepared_with).
+    pub fn execute_prepared_with_blocking(&mut self, params: impl Params) -> Result<bool> {
+        self.execute_prepared_with(params).wait()
+    }
+
+    async fn execute_prepared_inner(&mut self) -> Result<bool> {
+        let start: StartFn = Box::new(|h| {
+            // SAFETY: our statement id; SQLFreeStmt is not asynchronous.
+            unsafe { raw::SQLFreeStmt(h, FreeStmtOption::SQL_CLOSE) };
+            // SAFETY: our statement id.
+            unsafe { raw::SQLExecute(h) }
+        });
+        let finish: FinishFn<SqlReturn> = Box::new(|st, rc, recs| check_outcome("SQLExecute", rc, recs, &mut st.warnings));
+        let rc = self.raw("SQLExecute", None, start, finish).await?;
+        if rc == SqlReturn::SQL_NO_DATA {
+            return Ok(false);
+        }
+        Ok(self.num_result_cols_op().await? > 0)
+    }
+
+    /// `SQLTables` (an open cursor is closed first): the statement is left with the
+    /// catalog's result set open; `true` when it has one. `None` arguments are NULL (no
+    /// restriction); the strings are copied into buffers owned by the operation.
+    pub fn tables(&mut self, catalog: Option<&str>, schema: Option<&str>, table: Option<&str>, table_type: Option<&str>) -> OpFuture<'_, bool> {
+        let args = [catalog, schema, table, table_type].map(|a| a.map(str::to_owned));
+        self.op("SQLTables", move |st| async move { st.catalog_call("SQLTables", args, raw::SQLTables).await })
+    }
+
+    /// Blocking twin of [`tables`](Self::tables).
+    pub fn tables_blocking(&mut self, catalog: Option<&str>, schema: Option<&str>, table: Option<&str>, table_type: Option<&str>) -> Result<bool> {
+        self.tables(catalog, schema, table, table_type).wait()
+    }
+
+    /// `SQLColumns` (an open cursor is closed first): the statement is left with the
+    /// catalog's result set open; `true` when it has one. `None` arguments are NULL.
+    pub fn columns(&mut self, catalog: Option<&str>, schema: Option<&str>, table: Option<&str>, column: Option<&str>) -> OpFuture<'_, bool> {
+        let args = [catalog, schema, table, column].map(|a| a.map(str::to_owned));
+        self.op("SQLColumns", move |st| async move { st.catalog_call("SQLColumns", args, raw::SQLColumns).await })
+    }
+
+    /// Blocking twin of [`columns`](Self::columns).
+    pub fn columns_blocking(&mut self, catalog: Option<&str>, schema: Option<&str>, table: Option<&str>, column: Option<&str>) -> Result<bool> {
+        self.columns(catalog, schema, table, column).wait()
+    }
+
+    /// A catalog function of four (pointer, length) string arguments, with owned strings.
+    async fn catalog_call(&mut self, function: &'static str, args: [Option<String>; 4], call: CatalogFn) -> Result<bool> {
+        let mut lens = [0i16; 4];
+        for (l, a) in lens.iter_mut().zip(&args) {
+            if let Some(a) = a {
+                *l = i16::try_from(a.len()).map_err(|_| Error::Usage(format!("{function}: an argument of {} bytes is too long", a.len())))?;
+            }
+        }
+        // Heap strings: their addresses do not move with the box.
+        let owned: Box<[Option<Box<[u8]>>; 4]> = Box::new(args.map(|a| a.map(|s| s.into_bytes().into_boxed_slice())));
+        let ptrs: [Option<Addr>; 4] = [0, 1, 2, 3].map(|i| owned[i].as_ref().map(|b| Addr::of(b.as_ptr())));
+        let start: StartFn = Box::new(move |h| {
+            let p = |i: usize| ptrs[i].map_or(ptr::null(), |a| a.ptr::<u8>() as *const u8);
+            // SAFETY: our statement id; not an asynchronous function.
+            unsafe { raw::SQLFreeStmt(h, FreeStmtOption::SQL_CLOSE) };
+            // SAFETY: our statement id; each argument NULL or `lens[i]` bytes of heap memory
+            // owned by the operation (its `keep`, then the slot) until the driver is done.
+            unsafe { call(h, p(0), lens[0], p(1), lens[1], p(2), lens[2], p(3), lens[3]) }
+        });
+        let finish: FinishFn<SqlReturn> = Box::new(move |st, rc, recs| check_outcome(function, rc, recs, &mut st.warnings));
+        let rc = self.raw(function, Some(owned), start, finish).await?;
+        if rc == SqlReturn::SQL_NO_DATA {
+            return Ok(false);
+        }
+        Ok(self.num_result_cols_op().await? > 0)
     }
 
     /// The number of result columns (`SQLNumResultCols`).
@@ -1426,8 +2050,8 @@ fn _static_assertions() {
     send::<OpFuture<'_, Option<String>>>();
     send::<AsyncStatement>();
     send::<AsyncBlockCursor<'_>>();
-    send_static::<PoolFuture<Result<AsyncConnection>>>();
-    send_static::<PoolFuture<Result<()>>>();
+    send_static::<ConnFuture<AsyncConnection>>();
+    send_static::<ConnFuture<()>>();
     send_static::<AsyncConnection>();
     send_static::<AsyncStatement>();
     fn sync<T: Send + Sync + 'static>() {}

@@ -122,6 +122,12 @@ impl Connection {
         Ok(())
     }
 
+    /// Records whether the handle is connected (the asynchronous API connects and
+    /// disconnects through its own calls; Drop disconnects only a connected handle).
+    pub(crate) fn set_connected(&self, on: bool) {
+        self.connected.store(on, Ordering::SeqCst);
+    }
+
     /// The raw connection handle (a DM handle usable with [`crate::raw`]); owned by `self`.
     pub fn as_raw(&self) -> SqlHDbc {
         self.h

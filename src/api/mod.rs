@@ -44,9 +44,10 @@
 //! # Asynchronous
 //!
 //! [`AsyncConnection`], [`AsyncStatement`] and [`AsyncBlockCursor`] give `async` versions
-//! (with a blocking twin each) of connect, execute, prepare, fetch (row and block),
-//! get-data, more-results, end-tran and disconnect, through notification mode (§2) —
-//! native, or emulated by the DM for drivers without it. [`AsyncOperation`] reports an
+//! (with a blocking twin each) of connect, execute (with owned parameters), prepare,
+//! catalog functions (tables, columns), fetch (row and block), get-data, more-results,
+//! end-tran and disconnect, through notification mode (§2; connection-level for the
+//! connection functions) — native, or emulated by the DM for drivers without it. [`AsyncOperation`] reports an
 //! operation's [`Phase`], waits for it with a timeout and aborts it.
 //!
 //! # Text
@@ -73,7 +74,7 @@ mod params;
 mod statement;
 
 pub use asynchronous::{
-    AsyncBlockCursor, AsyncColumn, AsyncConnection, AsyncOperation, AsyncStatement, ColumnKind, ColumnValue, OpFuture, Phase, PoolFuture,
+    AsyncBlockCursor, AsyncColumn, AsyncConnection, AsyncOperation, AsyncStatement, ColumnKind, ColumnValue, ConnFuture, OpFuture, Phase,
 };
 pub use bound::{BoundCursor, BufferDesc, RowSet};
 pub use connection::{Connection, SupportedFunctions};

@@ -111,63 +111,7 @@ impl<'c> StmtHandle<'c> {
         }
         let enc = self.enc;
         self.params = params.into_iter().map(|v| to_bound(v, enc)).collect();
-        if self.params.len() > u16::MAX as usize {
-            return Err(Error::Usage(format!("{} parameters are more than ODBC can number", self.params.len())));
-        }
-        for i in 0..self.params.len() {
-            let p = &mut self.params[i];
-            let (ctype, stype, size, digits, value, buf_len): (CDataType, SqlDataType, usize, i16, SqlPointer, SqlLen) = match &mut p.buf {
-                ParamBuf::Null(d, k) => {
-                    let (ct, size) = match k {
-                        NullKind::Integer => (CDataType::SQL_C_SLONG, 10),
-                        NullKind::BigInt => (CDataType::SQL_C_SBIGINT, 19),
-                        NullKind::Double => (CDataType::SQL_C_DOUBLE, 15),
-                        NullKind::Bit => (CDataType::SQL_C_BIT, 1),
-                        NullKind::Text if enc == TextEncoding::Utf16 => (CDataType::SQL_C_WCHAR, 1),
-                        NullKind::Text => (CDataType::SQL_C_CHAR, 1),
-                        NullKind::Binary => (CDataType::SQL_C_BINARY, 1),
-                    };
-                    (ct, k.sql_type(enc), size, 0, d as *mut u64 as SqlPointer, 0)
-                }
-                ParamBuf::I32(v) => (CDataType::SQL_C_SLONG, SqlDataType::SQL_INTEGER, 10, 0, v as *mut i32 as SqlPointer, 0),
-                ParamBuf::I64(v) => (CDataType::SQL_C_SBIGINT, SqlDataType::SQL_BIGINT, 19, 0, v as *mut i64 as SqlPointer, 0),
-                ParamBuf::F64(v) => (CDataType::SQL_C_DOUBLE, SqlDataType::SQL_DOUBLE, 15, 0, v as *mut f64 as SqlPointer, 0),
-                ParamBuf::Bit(v) => (CDataType::SQL_C_BIT, SqlDataType::SQL_BIT, 1, 0, v as *mut u8 as SqlPointer, 0),
-                ParamBuf::Narrow(b) => {
-                    let st = if b.len() > LONG_THRESHOLD { SqlDataType::SQL_LONGVARCHAR } else { SqlDataType::SQL_VARCHAR };
-                    (CDataType::SQL_C_CHAR, st, b.len().max(1), 0, b.as_mut_ptr() as SqlPointer, b.len() as SqlLen)
-                }
-                ParamBuf::Wide(w) => {
-                    let st = if w.len() > LONG_THRESHOLD { SqlDataType::SQL_WLONGVARCHAR } else { SqlDataType::SQL_WVARCHAR };
-                    (CDataType::SQL_C_WCHAR, st, w.len().max(1), 0, w.as_mut_ptr() as SqlPointer, (w.len() * 2) as SqlLen)
-                }
-                ParamBuf::Binary(b) => {
-                    let st = if b.len() > 8000 { SqlDataType::SQL_LONGVARBINARY } else { SqlDataType::SQL_VARBINARY };
-                    (CDataType::SQL_C_BINARY, st, b.len().max(1), 0, b.as_mut_ptr() as SqlPointer, b.len() as SqlLen)
-                }
-                ParamBuf::AtExecNarrow(b) => {
-                    (CDataType::SQL_C_CHAR, SqlDataType::SQL_LONGVARCHAR, b.len().max(1), 0, (i + 1) as SqlPointer, 0)
-                }
-                ParamBuf::AtExecWide(w) => {
-                    (CDataType::SQL_C_WCHAR, SqlDataType::SQL_WLONGVARCHAR, w.len().max(1), 0, (i + 1) as SqlPointer, 0)
-                }
-                ParamBuf::AtExecStream(s) if s.text => {
-                    (CDataType::SQL_C_CHAR, SqlDataType::SQL_LONGVARCHAR, s.len.unwrap_or(0), 0, (i + 1) as SqlPointer, 0)
-                }
-                ParamBuf::AtExecStream(s) => {
-                    (CDataType::SQL_C_BINARY, SqlDataType::SQL_LONGVARBINARY, s.len.unwrap_or(0), 0, (i + 1) as SqlPointer, 0)
-                }
-            };
-            let ind: *mut SqlLen = &mut p.ind;
-            // SAFETY: our statement id; `value` and `ind` point into `self.params`, which is
-            // neither resized nor dropped until the parameters are reset (next execution)
-            // or the handle is freed. Data-at-execution values pass a token instead.
-            let rc = unsafe {
-                raw::SQLBindParameter(self.h, (i + 1) as u16, ParamIoType::SQL_PARAM_INPUT, ctype, stype, size, digits, value, buf_len, ind)
-            };
-            self.check("SQLBindParameter", rc, warnings)?;
-        }
-        Ok(())
+        bind_bound_params(self.h, &mut self.params, enc, warnings)
     }
 
     /// Executes `sql` directly, or the prepared statement when `sql` is `None`, with
@@ -388,8 +332,70 @@ pub(crate) fn row_count(h: SqlHStmt, warnings: &mut Vec<DiagRecord>) -> Result<i
     Ok(n)
 }
 
+/// Binds already converted parameters to markers 1, 2, … of `h` (`SQLBindParameter`).
+/// The caller keeps `params` alive, neither resized nor moved element-wise, until the
+/// parameters are reset (`SQL_RESET_PARAMS`) or the statement is freed.
+pub(crate) fn bind_bound_params(h: SqlHStmt, params: &mut [BoundParam], enc: TextEncoding, warnings: &mut Vec<DiagRecord>) -> Result<()> {
+    if params.len() > u16::MAX as usize {
+        return Err(Error::Usage(format!("{} parameters are more than ODBC can number", params.len())));
+    }
+    for (i, p) in params.iter_mut().enumerate() {
+        let (ctype, stype, size, digits, value, buf_len): (CDataType, SqlDataType, usize, i16, SqlPointer, SqlLen) = match &mut p.buf {
+            ParamBuf::Null(d, k) => {
+                let (ct, size) = match k {
+                    NullKind::Integer => (CDataType::SQL_C_SLONG, 10),
+                    NullKind::BigInt => (CDataType::SQL_C_SBIGINT, 19),
+                    NullKind::Double => (CDataType::SQL_C_DOUBLE, 15),
+                    NullKind::Bit => (CDataType::SQL_C_BIT, 1),
+                    NullKind::Text if enc == TextEncoding::Utf16 => (CDataType::SQL_C_WCHAR, 1),
+                    NullKind::Text => (CDataType::SQL_C_CHAR, 1),
+                    NullKind::Binary => (CDataType::SQL_C_BINARY, 1),
+                };
+                (ct, k.sql_type(enc), size, 0, d as *mut u64 as SqlPointer, 0)
+            }
+            ParamBuf::I32(v) => (CDataType::SQL_C_SLONG, SqlDataType::SQL_INTEGER, 10, 0, v as *mut i32 as SqlPointer, 0),
+            ParamBuf::I64(v) => (CDataType::SQL_C_SBIGINT, SqlDataType::SQL_BIGINT, 19, 0, v as *mut i64 as SqlPointer, 0),
+            ParamBuf::F64(v) => (CDataType::SQL_C_DOUBLE, SqlDataType::SQL_DOUBLE, 15, 0, v as *mut f64 as SqlPointer, 0),
+            ParamBuf::Bit(v) => (CDataType::SQL_C_BIT, SqlDataType::SQL_BIT, 1, 0, v as *mut u8 as SqlPointer, 0),
+            ParamBuf::Narrow(b) => {
+                let st = if b.len() > LONG_THRESHOLD { SqlDataType::SQL_LONGVARCHAR } else { SqlDataType::SQL_VARCHAR };
+                (CDataType::SQL_C_CHAR, st, b.len().max(1), 0, b.as_mut_ptr() as SqlPointer, b.len() as SqlLen)
+            }
+            ParamBuf::Wide(w) => {
+                let st = if w.len() > LONG_THRESHOLD { SqlDataType::SQL_WLONGVARCHAR } else { SqlDataType::SQL_WVARCHAR };
+                (CDataType::SQL_C_WCHAR, st, w.len().max(1), 0, w.as_mut_ptr() as SqlPointer, (w.len() * 2) as SqlLen)
+            }
+            ParamBuf::Binary(b) => {
+                let st = if b.len() > 8000 { SqlDataType::SQL_LONGVARBINARY } else { SqlDataType::SQL_VARBINARY };
+                (CDataType::SQL_C_BINARY, st, b.len().max(1), 0, b.as_mut_ptr() as SqlPointer, b.len() as SqlLen)
+            }
+            ParamBuf::AtExecNarrow(b) => {
+                (CDataType::SQL_C_CHAR, SqlDataType::SQL_LONGVARCHAR, b.len().max(1), 0, (i + 1) as SqlPointer, 0)
+            }
+            ParamBuf::AtExecWide(w) => {
+                (CDataType::SQL_C_WCHAR, SqlDataType::SQL_WLONGVARCHAR, w.len().max(1), 0, (i + 1) as SqlPointer, 0)
+            }
+            ParamBuf::AtExecStream(s) if s.text => {
+                (CDataType::SQL_C_CHAR, SqlDataType::SQL_LONGVARCHAR, s.len.unwrap_or(0), 0, (i + 1) as SqlPointer, 0)
+            }
+            ParamBuf::AtExecStream(s) => {
+                (CDataType::SQL_C_BINARY, SqlDataType::SQL_LONGVARBINARY, s.len.unwrap_or(0), 0, (i + 1) as SqlPointer, 0)
+            }
+        };
+        let ind: *mut SqlLen = &mut p.ind;
+        // SAFETY: the caller's statement id; `value` and `ind` point into `params`, which the
+        // caller neither resizes nor drops until the parameters are reset (next execution)
+        // or the handle is freed. Data-at-execution values pass a token instead.
+        let rc = unsafe {
+            raw::SQLBindParameter(h, (i + 1) as u16, ParamIoType::SQL_PARAM_INPUT, ctype, stype, size, digits, value, buf_len, ind)
+        };
+        Diag::stmt(h).check("SQLBindParameter", rc, warnings)?;
+    }
+    Ok(())
+}
+
 /// Copies a value into its bindable form in the connection's text encoding.
-fn to_bound(v: ParamValue, enc: TextEncoding) -> BoundParam {
+pub(crate) fn to_bound(v: ParamValue, enc: TextEncoding) -> BoundParam {
     let wide = |s: &str| s.encode_utf16().collect::<Vec<u16>>();
     match v {
         ParamValue::Null(k) => BoundParam { buf: ParamBuf::Null(0, k), ind: SQL_NULL_DATA },

@@ -72,6 +72,8 @@ struct TaskShared<T> {
 
 impl<T> BlockingTask<T> {
     /// Whether the closure has finished (its value may already have been taken).
+    // Its user, the safe API's PoolFuture, was replaced by connection-level async.
+    #[allow(dead_code)]
     pub(crate) fn is_done(&self) -> bool {
         self.shared.done.load(std::sync::atomic::Ordering::Acquire)
     }
