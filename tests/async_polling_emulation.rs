@@ -76,6 +76,7 @@ fn s1_16_complete_async_stands_in_for_the_polling_repeat_call() {
     assert!(stills >= 1, "the driver was still executing at least once");
     assert_eq!(complete(s).0, SqlReturn::SQL_NO_DATA, "nothing outstanding any more");
     // The state transition was applied: a fetch is allowed (S5).
+    // SAFETY: live statement.
     let (r, _) = poll(|| unsafe { SQLFetch(s) });
     assert_eq!(r, SqlReturn::SQL_SUCCESS);
     assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_OFF), SqlReturn::SQL_SUCCESS);
