@@ -46,8 +46,10 @@ pub const THREAD_NAME: &str = "odbc-dm-dispatcher";
 fn sender() -> &'static Sender<Command> {
     TX.get_or_init(|| {
         let (tx, rx) = unbounded();
-        let join = std::thread::Builder::new().name(THREAD_NAME.into()).spawn(move || run(rx)).expect("spawn the odbc-dm dispatcher thread");
-        *WORKER.get_or_init(|| Mutex::new(None)).lock().unwrap_or_else(|e| e.into_inner()) = Some(Worker { tx: tx.clone(), join: Some(join) });
+        let join =
+            std::thread::Builder::new().name(THREAD_NAME.into()).spawn(move || run(rx)).expect("spawn the odbc-dm dispatcher thread");
+        *WORKER.get_or_init(|| Mutex::new(None)).lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(Worker { tx: tx.clone(), join: Some(join) });
         tx
     })
 }
@@ -100,12 +102,27 @@ fn run(rx: Receiver<Command>) {
                 Err(RecvTimeoutError::Disconnected) => return,
             }
         };
+        if matches!(cmd, Some(Command::Shutdown)) {
+            return;
+        }
+        // A panic in one step (a DM bug) must not take the dispatcher down with every
+        // other handle's operation: it is logged and the loop goes on.
+        let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle(cmd, &mut driven)));
+        if step.is_err() {
+            log::error!("odbc-dm: panic in the dispatcher (caught; the dispatcher keeps running)");
+        }
+    }
+}
+
+/// One message (or, with `None`, one polling round of the driven operations).
+fn handle(cmd: Option<Command>, driven: &mut Vec<Target>) {
+    {
         match cmd {
-            Some(Command::Shutdown) => return,
+            Some(Command::Shutdown) => {}
             Some(Command::Callback { target, last, at_ns }) => {
                 let Some(host) = resolve(target) else {
                     log::debug!("odbc-dm: callback for a handle that is gone ({target:?})");
-                    continue;
+                    return;
                 };
                 log::trace!(target: "odbc_dm::trace", "notification callback {target:?} fLast={last}");
                 host.slot().stats.last_callback_ns.store(at_ns, std::sync::atomic::Ordering::Relaxed);
