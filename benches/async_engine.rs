@@ -388,6 +388,30 @@ struct LatRow {
 
 const WARMUP: usize = 50;
 
+thread_local! {
+    /// Per-sample split of the native notification latency: (callback → dispatcher starts
+    /// the re-invocation, the re-invocation itself, its end → application wake-up), ns.
+    static SPLIT: std::cell::RefCell<Vec<(u64, u64, u64)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Prints the split collected by the last native notification run.
+fn print_split() {
+    let v = SPLIT.with(|v| std::mem::take(&mut *v.borrow_mut()));
+    if v.is_empty() {
+        return;
+    }
+    let parts = [
+        ("callback → dispatcher starts the re-invocation (hop 1)", v.iter().map(|x| x.0).collect::<Vec<_>>()),
+        ("re-invocation: the driver call on the dispatcher", v.iter().map(|x| x.1).collect()),
+        ("end of re-invocation → application wake-up (completion + hop 2)", v.iter().map(|x| x.2).collect()),
+    ];
+    println!("(a') split of the native notification latency, microseconds");
+    for (name, ns) in parts {
+        let l = lat(ns);
+        println!("  {name:<66} p50 {:>8.1}  p99 {:>8.1}  mean {:>8.1}", l.p50, l.p99, l.mean);
+    }
+}
+
 /// Notification mode: the application blocks in `wait_timeout`, reads `now_ns()` at once.
 /// Returns (wake-up − last callback, wake-up − completion, samples where the event was
 /// already set before the wait).
@@ -406,6 +430,11 @@ fn lat_notify(cs: &str, sql: &'static str, samples: usize) -> (Vec<u64>, Vec<u64
         let t = slot::now_ns();
         let cb = dm.async_slot.stats.last_callback_ns.load(Ordering::Relaxed);
         let done = dm.async_slot.stats.completed_ns.load(Ordering::Relaxed);
+        let rs = dm.async_slot.stats.reinvoke_started_ns.load(Ordering::Relaxed);
+        let re = dm.async_slot.stats.reinvoke_ended_ns.load(Ordering::Relaxed);
+        if i >= WARMUP {
+            SPLIT.with(|v| v.borrow_mut().push((rs.saturating_sub(cb), re.saturating_sub(rs), t.saturating_sub(re))));
+        }
         collect(&ev, s);
         close(s);
         if i >= WARMUP {
@@ -533,6 +562,7 @@ fn group_a(setup: &Setup, emu: &Emu) -> Vec<LatRow> {
     let mut rows = Vec::new();
     eprintln!("(a) latency: native notification, {n} samples...");
     let (cb, done, nb) = lat_notify(&setup.ref_cs("Steps=1"), "SELECT sleep(1)", n);
+    print_split();
     let note = format!("app already woken before wait: {nb}/{n}");
     rows.push(LatRow {
         case: "notification, native (refdriver Steps=1)".into(),

@@ -65,8 +65,10 @@ pub(crate) fn reinvoke<H: AsyncHost + ?Sized>(host: &H) {
             return;
         };
         slot.stats.reinvocations.fetch_add(1, Ordering::Relaxed);
+        slot.stats.reinvoke_started_ns.store(super::slot::now_ns(), Ordering::Relaxed);
         let mut extra = Vec::new();
         let rc = run_captured(&mut p, &mut extra);
+        slot.stats.reinvoke_ended_ns.store(super::slot::now_ns(), Ordering::Relaxed);
         if rc == SqlReturn::SQL_STILL_EXECUTING {
             slot.put_back_pending(p);
             if slot.still_executing() {

@@ -99,6 +99,10 @@ pub struct SlotStats {
     pub last_callback_ns: AtomicU64,
     /// When the last operation completed ([`now_ns`] clock).
     pub completed_ns: AtomicU64,
+    /// When the dispatcher last started / ended a re-invocation ([`now_ns`] clock): splits
+    /// the callback-to-wake-up latency into the hop to the dispatcher and the driver call.
+    pub reinvoke_started_ns: AtomicU64,
+    pub reinvoke_ended_ns: AtomicU64,
 }
 
 /// Nanoseconds on a process-wide monotonic clock (the DM's timestamps for latency).
