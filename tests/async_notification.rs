@@ -451,3 +451,41 @@ fn s1_8_s1_12_polling_one_function_and_fresh_diagnostics() {
     rawh::free_stmt(s);
     rawh::disconnect(env, dbc);
 }
+
+/// §1.9: while a statement's operation is outstanding, its connection still answers
+/// SQLGetInfo, SQLGetConnectAttr and SQLAllocHandle, and the statement SQLGetDiagRec;
+/// SQLEndTran is HY010 (§1.11). §2.2/§2.5: the event attribute never reaches the driver;
+/// only the DM's callback and context (30/31) do.
+#[test]
+fn s1_9_s2_5_allowed_calls_during_an_operation_and_event_stays_in_the_dm() {
+    common::init();
+    let (env, dbc) = rawh::connect(&common::refdriver_conn_str("Steps=2;Delay=150"));
+    let s = rawh::stmt(dbc);
+    let ev = notify_mode(s);
+    assert_eq!(exec(s, "SELECT 1"), SqlReturn::SQL_STILL_EXECUTING);
+    let mut buf = [0u8; 64];
+    let mut len: i16 = 0;
+    // SAFETY: live connection; a 64-byte buffer.
+    let rc = unsafe { SQLGetInfo(dbc, InfoType::SQL_DBMS_NAME, buf.as_mut_ptr().cast(), 64, &mut len) };
+    assert!(rc.is_success(), "SQLGetInfo during the operation: {}", rawh::diag_text(HandleType::SQL_HANDLE_DBC, dbc));
+    let mut ac: usize = 0;
+    // SAFETY: live connection; a pointer-sized buffer.
+    let rc = unsafe { SQLGetConnectAttr(dbc, ConnAttr::SQL_ATTR_AUTOCOMMIT, (&mut ac as *mut usize).cast(), 0, std::ptr::null_mut()) };
+    assert!(rc.is_success());
+    let s2 = rawh::stmt(dbc);
+    // SAFETY: live connection.
+    assert_eq!(unsafe { SQLEndTran(HandleType::SQL_HANDLE_DBC, dbc, CompletionType::SQL_COMMIT) }, SqlReturn::SQL_ERROR);
+    assert_eq!(rawh::diag_recs(HandleType::SQL_HANDLE_DBC, dbc)[0].state, "HY010");
+    assert!(rawh::diag_recs(STMT, s).is_empty(), "SQLGetDiagRec answers during the operation");
+    assert!(!ev.is_set(), "the operation is still running (Delay=150)");
+    assert_eq!(wait_complete(&ev, s), SqlReturn::SQL_SUCCESS);
+    let log = event_log(dbc);
+    let h = dm_stmt(s).hstmt;
+    let attrs: Vec<u64> =
+        events(&log, "SQLSetStmtAttrW", h, "call").iter().map(|c| c["args"][0].as_u64().unwrap()).collect();
+    assert!(attrs.contains(&30) && attrs.contains(&31), "the DM set its callback and context: {attrs:?}");
+    assert!(!attrs.contains(&29), "SQL_ATTR_ASYNC_STMT_EVENT never sent to the driver: {attrs:?}");
+    rawh::free_stmt(s2);
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
