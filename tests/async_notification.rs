@@ -411,11 +411,23 @@ fn s2_15_cursor_library_with_notification_is_s1119() {
     // SAFETY: live env, valid out pointer.
     assert_eq!(unsafe { SQLAllocHandle(HandleType::SQL_HANDLE_DBC, env, &mut dbc) }, SqlReturn::SQL_SUCCESS);
     // SAFETY: live dbc; integer attribute, stored until connect.
-    assert_eq!(unsafe { SQLSetConnectAttr(dbc, ConnAttr::SQL_ATTR_ODBC_CURSORS, SQL_CUR_USE_ODBC as SqlPointer, 0) }, SqlReturn::SQL_SUCCESS);
+    assert_eq!(
+        unsafe { SQLSetConnectAttr(dbc, ConnAttr::SQL_ATTR_ODBC_CURSORS, SQL_CUR_USE_ODBC as SqlPointer, 0) },
+        SqlReturn::SQL_SUCCESS
+    );
     let cs = common::refdriver_conn_str("");
     // SAFETY: live dbc; the string outlives the call.
     let rc = unsafe {
-        SQLDriverConnect(dbc, std::ptr::null_mut(), cs.as_ptr(), cs.len() as i16, std::ptr::null_mut(), 0, std::ptr::null_mut(), DriverCompletion::SQL_DRIVER_NOPROMPT)
+        SQLDriverConnect(
+            dbc,
+            std::ptr::null_mut(),
+            cs.as_ptr(),
+            cs.len() as i16,
+            std::ptr::null_mut(),
+            0,
+            std::ptr::null_mut(),
+            DriverCompletion::SQL_DRIVER_NOPROMPT,
+        )
     };
     assert!(rc.is_success(), "{}", rawh::diag_text(HandleType::SQL_HANDLE_DBC, dbc));
     let s = rawh::stmt(dbc);
@@ -481,8 +493,7 @@ fn s1_9_s2_5_allowed_calls_during_an_operation_and_event_stays_in_the_dm() {
     assert_eq!(wait_complete(&ev, s), SqlReturn::SQL_SUCCESS);
     let log = event_log(dbc);
     let h = dm_stmt(s).hstmt;
-    let attrs: Vec<u64> =
-        events(&log, "SQLSetStmtAttrW", h, "call").iter().map(|c| c["args"][0].as_u64().unwrap()).collect();
+    let attrs: Vec<u64> = events(&log, "SQLSetStmtAttrW", h, "call").iter().map(|c| c["args"][0].as_u64().unwrap()).collect();
     assert!(attrs.contains(&30) && attrs.contains(&31), "the DM set its callback and context: {attrs:?}");
     assert!(!attrs.contains(&29), "SQL_ATTR_ASYNC_STMT_EVENT never sent to the driver: {attrs:?}");
     rawh::free_stmt(s2);

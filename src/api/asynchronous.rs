@@ -243,7 +243,8 @@ impl ConnInner {
     fn set_dbc_async(&self, on: bool) -> SqlReturn {
         let v = if on { SQL_ASYNC_DBC_ENABLE_ON } else { SQL_ASYNC_DBC_ENABLE_OFF };
         // SAFETY: our connection id; an integer attribute travels in the pointer itself.
-        let rc = unsafe { raw::SQLSetConnectAttr(self.h(), ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE, v as SqlPointer, SQL_IS_UINTEGER) };
+        let rc =
+            unsafe { raw::SQLSetConnectAttr(self.h(), ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE, v as SqlPointer, SQL_IS_UINTEGER) };
         if rc.is_success() {
             self.dbc_async_on.store(on, Ordering::Release);
         }
@@ -432,7 +433,14 @@ impl<T> ConnFuture<T> {
         ConnFuture { state: ConnFutState::Ready(Some(v)) }
     }
 
-    fn op(inner: Arc<ConnInner>, kind: ConnOpKind, function: &'static str, keep: Option<Box<dyn Any + Send>>, start: ConnStart, finish: ConnFinish<T>) -> Self {
+    fn op(
+        inner: Arc<ConnInner>,
+        kind: ConnOpKind,
+        function: &'static str,
+        keep: Option<Box<dyn Any + Send>>,
+        start: ConnStart,
+        finish: ConnFinish<T>,
+    ) -> Self {
         ConnFuture {
             state: ConnFutState::Op(ConnOp {
                 inner: Some(inner),
@@ -592,7 +600,9 @@ impl<T> Future for ConnFuture<T> {
     type Output = Result<T>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         match &mut self.get_mut().state {
-            ConnFutState::Ready(v) => Poll::Ready(v.take().unwrap_or_else(|| Err(Error::Usage("ConnFuture polled after completion".into())))),
+            ConnFutState::Ready(v) => {
+                Poll::Ready(v.take().unwrap_or_else(|| Err(Error::Usage("ConnFuture polled after completion".into()))))
+            }
             ConnFutState::Op(op) => op.poll_op(cx),
         }
     }
@@ -643,7 +653,16 @@ impl AsyncConnection {
             // heap memory owned by the operation (its `keep`, then the connection's
             // leftover) until the driver is done; no output buffer; NOPROMPT.
             unsafe {
-                raw::SQLDriverConnect(h, ptr::null_mut(), pcs.ptr::<u8>(), len, ptr::null_mut(), 0, plen.ptr(), DriverCompletion::SQL_DRIVER_NOPROMPT)
+                raw::SQLDriverConnect(
+                    h,
+                    ptr::null_mut(),
+                    pcs.ptr::<u8>(),
+                    len,
+                    ptr::null_mut(),
+                    0,
+                    plen.ptr(),
+                    DriverCompletion::SQL_DRIVER_NOPROMPT,
+                )
             }
         });
         let finish: ConnFinish<AsyncConnection> = Box::new(|inner, r| r.map(|_| AsyncConnection { inner }));
@@ -831,27 +850,11 @@ impl Shared {
         async_engine::drive_by_polling(self.dm.target());
     }
 
-    /// Whether operation `raw_gen` has ended (or a later one started).
-    fn ended(&self, raw_gen: u64) -> bool {
-        let p = self.dm.async_slot.phase();
-        self.raw_gen.load(Ordering::Acquire) != raw_gen || p == slot::IDLE || p == slot::DONE
-    }
-
-    /// After a dropped future's cancel: on the emulation pool, waits up to `DRIVE_GRACE`
-    /// for the operation to end by itself, then has the DM poll it.
-    fn watchdog(self: &Arc<Self>, raw_gen: u64) {
-        let sh = self.clone();
-        drop(emulation::spawn_blocking(move || {
-            let deadline = Instant::now() + DRIVE_GRACE;
-            while !sh.ended(raw_gen) {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    sh.drive();
-                    return;
-                }
-                sh.event.wait_timeout(left.min(Duration::from_millis(10)));
-            }
-        }));
+    /// After a dropped future's cancel: unless the driver calls back (or the operation
+    /// ends) within `DRIVE_GRACE`, the dispatcher polls the operation until it ends. No
+    /// thread waits for this; a later operation on the statement is never affected.
+    fn watchdog(&self) {
+        async_engine::drive_by_polling_after(self.dm.target(), DRIVE_GRACE);
     }
 
     /// Cancel, a grace period for the driver's callback, then DM polling; waits up to
@@ -1022,7 +1025,17 @@ impl AsyncOperation {
 
 type StartFn = Box<dyn FnOnce(SqlHStmt) -> SqlReturn + Send>;
 /// `SQLTables` / `SQLColumns` (A): four (string, length) pairs.
-type CatalogFn = unsafe extern "C" fn(SqlHStmt, *const SqlChar, SqlSmallInt, *const SqlChar, SqlSmallInt, *const SqlChar, SqlSmallInt, *const SqlChar, SqlSmallInt) -> SqlReturn;
+type CatalogFn = unsafe extern "C" fn(
+    SqlHStmt,
+    *const SqlChar,
+    SqlSmallInt,
+    *const SqlChar,
+    SqlSmallInt,
+    *const SqlChar,
+    SqlSmallInt,
+    *const SqlChar,
+    SqlSmallInt,
+) -> SqlReturn;
 type FinishFn<T> = Box<dyn FnOnce(&mut AsyncStatement, SqlReturn, Vec<DiagRecord>) -> Result<T> + Send>;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -1088,7 +1101,7 @@ impl<T: Send + 'static> Future for RawOp<'_, T> {
                     // abort() came while the call was being made (it saw nothing to cancel
                     // yet): cancel now; the operation ends with HY008 as usual.
                     sh.cancel();
-                    sh.watchdog(this.raw_gen);
+                    sh.watchdog();
                 }
                 if rc != SqlReturn::SQL_STILL_EXECUTING {
                     // Ended without going asynchronous: a DM-detected error (HY010, S1118…)
@@ -1129,7 +1142,7 @@ impl<T: Send + 'static> Drop for RawOp<'_, T> {
             // Mid-flight: cancel; the buffers go to the slot, which drops them only once
             // the driver is done with them (§2.9). The next operation settles this one.
             sh.cancel();
-            sh.watchdog(self.raw_gen);
+            sh.watchdog();
             if let Some(k) = self.keep.take() {
                 slot.keep_alive(k);
             }
@@ -1248,7 +1261,14 @@ impl AsyncStatement {
             }
         };
         let shared = Arc::new(Shared { h: h as usize, dm, event, raw_gen: AtomicU64::new(0), outcome: Mutex::new(None) });
-        let st = AsyncStatement { shared, enc: conn.conn.text_encoding(), ticket: Arc::default(), warnings: Vec::new(), params: Vec::new(), conn };
+        let st = AsyncStatement {
+            shared,
+            enc: conn.conn.text_encoding(),
+            ticket: Arc::default(),
+            warnings: Vec::new(),
+            params: Vec::new(),
+            conn,
+        };
         // SAFETY: our statement id; integer attribute in the pointer.
         let rc = unsafe { raw::SQLSetStmtAttr(h, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_ON as SqlPointer, SQL_IS_UINTEGER) };
         Diag::stmt(h).check("SQLSetStmtAttr", rc, &mut Vec::new())?;
@@ -1499,25 +1519,49 @@ impl AsyncStatement {
     /// `SQLTables` (an open cursor is closed first): the statement is left with the
     /// catalog's result set open; `true` when it has one. `None` arguments are NULL (no
     /// restriction); the strings are copied into buffers owned by the operation.
-    pub fn tables(&mut self, catalog: Option<&str>, schema: Option<&str>, table: Option<&str>, table_type: Option<&str>) -> OpFuture<'_, bool> {
+    pub fn tables(
+        &mut self,
+        catalog: Option<&str>,
+        schema: Option<&str>,
+        table: Option<&str>,
+        table_type: Option<&str>,
+    ) -> OpFuture<'_, bool> {
         let args = [catalog, schema, table, table_type].map(|a| a.map(str::to_owned));
         self.op("SQLTables", move |st| async move { st.catalog_call("SQLTables", args, raw::SQLTables).await })
     }
 
     /// Blocking twin of [`tables`](Self::tables).
-    pub fn tables_blocking(&mut self, catalog: Option<&str>, schema: Option<&str>, table: Option<&str>, table_type: Option<&str>) -> Result<bool> {
+    pub fn tables_blocking(
+        &mut self,
+        catalog: Option<&str>,
+        schema: Option<&str>,
+        table: Option<&str>,
+        table_type: Option<&str>,
+    ) -> Result<bool> {
         self.tables(catalog, schema, table, table_type).wait()
     }
 
     /// `SQLColumns` (an open cursor is closed first): the statement is left with the
     /// catalog's result set open; `true` when it has one. `None` arguments are NULL.
-    pub fn columns(&mut self, catalog: Option<&str>, schema: Option<&str>, table: Option<&str>, column: Option<&str>) -> OpFuture<'_, bool> {
+    pub fn columns(
+        &mut self,
+        catalog: Option<&str>,
+        schema: Option<&str>,
+        table: Option<&str>,
+        column: Option<&str>,
+    ) -> OpFuture<'_, bool> {
         let args = [catalog, schema, table, column].map(|a| a.map(str::to_owned));
         self.op("SQLColumns", move |st| async move { st.catalog_call("SQLColumns", args, raw::SQLColumns).await })
     }
 
     /// Blocking twin of [`columns`](Self::columns).
-    pub fn columns_blocking(&mut self, catalog: Option<&str>, schema: Option<&str>, table: Option<&str>, column: Option<&str>) -> Result<bool> {
+    pub fn columns_blocking(
+        &mut self,
+        catalog: Option<&str>,
+        schema: Option<&str>,
+        table: Option<&str>,
+        column: Option<&str>,
+    ) -> Result<bool> {
         self.columns(catalog, schema, table, column).wait()
     }
 
@@ -1526,7 +1570,8 @@ impl AsyncStatement {
         let mut lens = [0i16; 4];
         for (l, a) in lens.iter_mut().zip(&args) {
             if let Some(a) = a {
-                *l = i16::try_from(a.len()).map_err(|_| Error::Usage(format!("{function}: an argument of {} bytes is too long", a.len())))?;
+                *l = i16::try_from(a.len())
+                    .map_err(|_| Error::Usage(format!("{function}: an argument of {} bytes is too long", a.len())))?;
             }
         }
         // Heap strings: their addresses do not move with the box.
@@ -1613,13 +1658,17 @@ impl AsyncStatement {
                 ColumnKind::Text => match st.enc {
                     TextEncoding::Utf8 => match st.get_var(col, CDataType::SQL_C_CHAR, 1).await? {
                         None => None,
-                        Some(b) => Some(ColumnValue::Text(String::from_utf8(b).map_err(|_| Error::InvalidText { column: col, encoding: "UTF-8" })?)),
+                        Some(b) => Some(ColumnValue::Text(
+                            String::from_utf8(b).map_err(|_| Error::InvalidText { column: col, encoding: "UTF-8" })?,
+                        )),
                     },
                     TextEncoding::Utf16 => match st.get_var(col, CDataType::SQL_C_WCHAR, 2).await? {
                         None => None,
                         Some(b) => {
                             let w: Vec<u16> = b.chunks_exact(2).map(|c| u16::from_ne_bytes([c[0], c[1]])).collect();
-                            Some(ColumnValue::Text(String::from_utf16(&w).map_err(|_| Error::InvalidText { column: col, encoding: "UTF-16" })?))
+                            Some(ColumnValue::Text(
+                                String::from_utf16(&w).map_err(|_| Error::InvalidText { column: col, encoding: "UTF-16" })?,
+                            ))
                         }
                     },
                 },
@@ -1851,7 +1900,13 @@ impl<'s> AsyncBlockCursor<'s> {
                 let mut v: SqlULen = 1;
                 // SAFETY: our statement id; an SQLULEN slot.
                 let rc2 = unsafe {
-                    raw::SQLGetStmtAttr(h, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, &mut v as *mut SqlULen as SqlPointer, SQL_IS_UINTEGER, ptr::null_mut())
+                    raw::SQLGetStmtAttr(
+                        h,
+                        StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE,
+                        &mut v as *mut SqlULen as SqlPointer,
+                        SQL_IS_UINTEGER,
+                        ptr::null_mut(),
+                    )
                 };
                 size = if rc.is_success() && rc2.is_success() { v.max(1) } else { 1 };
             }

@@ -369,12 +369,8 @@ pub(crate) fn bind_bound_params(h: SqlHStmt, params: &mut [BoundParam], enc: Tex
                 let st = if b.len() > 8000 { SqlDataType::SQL_LONGVARBINARY } else { SqlDataType::SQL_VARBINARY };
                 (CDataType::SQL_C_BINARY, st, b.len().max(1), 0, b.as_mut_ptr() as SqlPointer, b.len() as SqlLen)
             }
-            ParamBuf::AtExecNarrow(b) => {
-                (CDataType::SQL_C_CHAR, SqlDataType::SQL_LONGVARCHAR, b.len().max(1), 0, (i + 1) as SqlPointer, 0)
-            }
-            ParamBuf::AtExecWide(w) => {
-                (CDataType::SQL_C_WCHAR, SqlDataType::SQL_WLONGVARCHAR, w.len().max(1), 0, (i + 1) as SqlPointer, 0)
-            }
+            ParamBuf::AtExecNarrow(b) => (CDataType::SQL_C_CHAR, SqlDataType::SQL_LONGVARCHAR, b.len().max(1), 0, (i + 1) as SqlPointer, 0),
+            ParamBuf::AtExecWide(w) => (CDataType::SQL_C_WCHAR, SqlDataType::SQL_WLONGVARCHAR, w.len().max(1), 0, (i + 1) as SqlPointer, 0),
             ParamBuf::AtExecStream(s) if s.text => {
                 (CDataType::SQL_C_CHAR, SqlDataType::SQL_LONGVARCHAR, s.len.unwrap_or(0), 0, (i + 1) as SqlPointer, 0)
             }

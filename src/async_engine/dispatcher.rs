@@ -11,7 +11,7 @@
 
 use std::sync::{Mutex, OnceLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 
@@ -26,7 +26,7 @@ enum Command {
     /// phase is already RUNNING: re-invoke.
     Kick(Target),
     /// Poll this operation until it ends (abort of an operation whose callbacks never come).
-    Drive(Target),
+    Drive(Target, Instant),
     /// Stop the thread (tests, process shutdown).
     Shutdown,
 }
@@ -69,9 +69,10 @@ pub(crate) fn kick(target: Target) {
     let _ = sender().send(Command::Kick(target));
 }
 
-/// Poll an operation until it ends.
-pub(crate) fn drive(target: Target) {
-    let _ = sender().send(Command::Drive(target));
+/// Poll an operation until it ends, starting at `not_before` (unless the driver calls
+/// back first, which clears the operation's DRIVEN flag).
+pub(crate) fn drive(target: Target, not_before: Instant) {
+    let _ = sender().send(Command::Drive(target, not_before));
 }
 
 /// Stops the dispatcher thread and waits for it. Later callbacks are dropped (the process
@@ -88,7 +89,7 @@ pub fn shutdown() {
 }
 
 fn run(rx: Receiver<Command>) {
-    let mut driven: Vec<Target> = Vec::new();
+    let mut driven: Vec<(Target, Instant)> = Vec::new();
     loop {
         let cmd = if driven.is_empty() {
             match rx.recv() {
@@ -115,7 +116,7 @@ fn run(rx: Receiver<Command>) {
 }
 
 /// One message (or, with `None`, one polling round of the driven operations).
-fn handle(cmd: Option<Command>, driven: &mut Vec<Target>) {
+fn handle(cmd: Option<Command>, driven: &mut Vec<(Target, Instant)>) {
     {
         match cmd {
             Some(Command::Shutdown) => {}
@@ -130,7 +131,7 @@ fn handle(cmd: Option<Command>, driven: &mut Vec<Target>) {
                     // The driver does call back after all: stop polling it, or every
                     // premature re-invocation would restart a step (and its callback).
                     host.slot().unmark(super::slot::DRIVEN);
-                    driven.retain(|t| *t != target);
+                    driven.retain(|(t, _)| *t != target);
                 }
                 if host.slot().on_callback() {
                     reinvoke(&*host);
@@ -141,20 +142,23 @@ fn handle(cmd: Option<Command>, driven: &mut Vec<Target>) {
                     reinvoke(&*host);
                 }
             }
-            Some(Command::Drive(target)) if !driven.contains(&target) => driven.push(target),
-            Some(Command::Drive(_)) => {}
+            Some(Command::Drive(target, not_before)) => {
+                driven.retain(|(t, _)| *t != target);
+                driven.push((target, not_before));
+            }
             None => {}
         }
         if !driven.is_empty() {
-            driven.retain(|t| {
-                let Some(host) = resolve(*t) else { return false };
+            let now = Instant::now();
+            driven.retain(|&(t, not_before)| {
+                let Some(host) = resolve(t) else { return false };
                 let slot = host.slot();
                 if slot.word() & super::slot::DRIVEN == 0 {
                     // That operation ended (or the driver called back); a new operation
                     // on the same handle is not driven unless asked again.
                     return false;
                 }
-                if slot.claim_waiting() {
+                if now >= not_before && slot.claim_waiting() {
                     reinvoke(&*host);
                 }
                 matches!(slot.phase(), super::slot::WAITING | super::slot::RUNNING | super::slot::FIRST)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use odbc_dm_abi::{FunctionId, SqlReturn};
 
-use super::slot::{AsyncSlot, Completed, Pending, CANCELLED, DRIVEN};
+use super::slot::{AsyncSlot, Completed, Pending, CANCELLED};
 use super::token::Target;
 use crate::diag::{DiagRecord, SqlState};
 
@@ -75,9 +75,6 @@ pub(crate) fn reinvoke<H: AsyncHost + ?Sized>(host: &H) {
                 // The callback for this SQL_STILL_EXECUTING already came (§7.5).
                 continue;
             }
-            if slot.word() & DRIVEN != 0 {
-                super::dispatcher::drive(host.target());
-            }
             return;
         }
         let done = completed(host, p.func, rc, extra);
@@ -105,6 +102,51 @@ pub(crate) fn run_to_completion<H: AsyncHost + ?Sized>(host: &H) {
     done.has_result = host.probe_result(p.func, rc);
     slot.complete(done);
     drop(p);
+}
+
+/// The first call of a native notification-mode operation, on the application's thread
+/// (the slot is FIRST): runs `f`; `end_call` ends the application's call with
+/// SQL_STILL_EXECUTING (state transition, gate released) and its code is returned.
+/// - SQL_STILL_EXECUTING: the capture is stored before `end_call`; if the callback already
+///   came while `f` was on the stack (§7.5) the re-invocation goes to the dispatcher.
+/// - anything else (§7.1, docs/decisions.md): the result is stored and signalled like any
+///   completion, after `end_call`, so SQLCompleteAsync finds the handle in its async state.
+pub(crate) fn notify_first_call<H: AsyncHost + ?Sized>(
+    host: &H,
+    func: FunctionId,
+    mut f: impl FnMut(&mut Vec<DiagRecord>) -> SqlReturn + Send + 'static,
+    end_call: impl FnOnce() -> SqlReturn,
+) -> SqlReturn {
+    let slot = host.slot();
+    let mut extra = Vec::new();
+    let rc = f(&mut extra);
+    if rc == SqlReturn::SQL_STILL_EXECUTING {
+        capture(slot, func, Box::new(f));
+        let out = end_call();
+        if slot.still_executing() {
+            super::dispatcher::kick(host.target());
+        }
+        return out;
+    }
+    let done = completed(host, func, rc, extra);
+    let out = end_call();
+    slot.complete(done);
+    drop(f);
+    out
+}
+
+/// An emulated operation (the slot is FIRST): the capture is stored, `end_call` ends the
+/// application's call with SQL_STILL_EXECUTING, then the pool runs the driver call.
+pub(crate) fn emulate<H: AsyncHost>(
+    host: Arc<H>,
+    func: FunctionId,
+    f: impl FnMut(&mut Vec<DiagRecord>) -> SqlReturn + Send + 'static,
+    end_call: impl FnOnce() -> SqlReturn,
+) -> SqlReturn {
+    capture(host.slot(), func, Box::new(f));
+    let out = end_call();
+    super::emulation::submit(host);
+    out
 }
 
 /// Stores a captured call for the operation in progress.

@@ -30,11 +30,19 @@ pub use token::{Target, Token};
 /// captured call, re-invoked every ~2 ms) until it ends. Used by `abort()` after a cancel,
 /// for drivers that never call back (faults `NoCallback`, `WrongContext`).
 pub fn drive_by_polling(target: Target) {
+    drive_by_polling_after(target, std::time::Duration::ZERO);
+}
+
+/// As [`drive_by_polling`], starting only after `grace`: a driver that calls back within
+/// it is not polled at all (its callback clears the request), because polling a driver
+/// that does call back pairs each extra SQL_STILL_EXECUTING with one more callback (§2.7).
+/// A new operation on the handle is never polled on behalf of an earlier one.
+pub fn drive_by_polling_after(target: Target, grace: std::time::Duration) {
     let host = host::resolve(target);
     if let Some(h) = host {
         if h.slot().mark(slot::DRIVEN) {
             dispatcher::ensure_started();
-            dispatcher::drive(target);
+            dispatcher::drive(target, std::time::Instant::now() + grace);
         }
     }
 }

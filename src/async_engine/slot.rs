@@ -79,7 +79,6 @@ struct Inner {
     done: Option<Completed>,
     /// The event to set when the operation ends (snapshot of the attribute at start).
     event: Option<AsyncEvent>,
-    started: Option<Instant>,
     /// Buffers the application side handed over for the operation's lifetime (the safe
     /// API's SQL text, parameter and row buffers): dropped only once the driver is done.
     keep: Vec<Box<dyn std::any::Any + Send>>,
@@ -163,7 +162,6 @@ impl AsyncSlot {
         }
         let mut g = self.lock();
         g.event = event;
-        g.started = Some(Instant::now());
         g.done = None;
         true
     }
@@ -186,11 +184,6 @@ impl AsyncSlot {
         if g.pending.is_none() {
             g.pending = Some(p);
         }
-    }
-
-    /// Whether a captured call is stored (polling-mode SQLCompleteAsync needs one).
-    pub fn has_pending(&self) -> bool {
-        self.lock().pending.is_some()
     }
 
     /// After a driver call of the operation returned SQL_STILL_EXECUTING: FIRST/RUNNING →
@@ -320,11 +313,6 @@ impl AsyncSlot {
         drop(p);
         drop(keep);
         self.word.store(IDLE, Ordering::Release);
-    }
-
-    /// How long the current operation has been running.
-    pub fn elapsed(&self) -> Option<std::time::Duration> {
-        self.lock().started.map(|t| t.elapsed())
     }
 }
 

@@ -34,7 +34,8 @@ fn slot(i: usize) -> Option<&'static Slot> {
 }
 
 fn slot_or_create(i: usize) -> &'static Slot {
-    let chunk = TABLE[i / CHUNK].get_or_init(|| (0..CHUNK).map(|_| Slot { word: AtomicU64::new(0), handle: AtomicUsize::new(0) }).collect());
+    let chunk =
+        TABLE[i / CHUNK].get_or_init(|| (0..CHUNK).map(|_| Slot { word: AtomicU64::new(0), handle: AtomicUsize::new(0) }).collect());
     &chunk[i % CHUNK]
 }
 

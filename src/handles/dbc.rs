@@ -125,9 +125,6 @@ pub struct DbcCore {
     pub async_func: Option<FunctionId>,
     /// The connection string the connect used, passwords masked (for traces and `info`).
     pub masked_conn_str: String,
-    /// SQL_ATTR_ASYNC_DBC_EVENT as set by the application (a pointer value, 0 = none);
-    /// DM-only, never sent to the driver (§2.2).
-    pub async_dbc_event: usize,
     /// Attributes the DM answers itself and never sends to the driver (SQL_ATTR_TRACE,
     /// SQL_ATTR_TRACEFILE), last value per attribute.
     pub dm_attrs: Vec<(ConnAttr, AttrValue)>,
@@ -140,8 +137,9 @@ pub struct DbcCore {
     pub async_emulation_forced: bool,
     /// SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE as the application set it (§1.1).
     pub async_dbc_enabled: bool,
-    /// The DM's own reference to the SQL_ATTR_ASYNC_DBC_EVENT event (§2.2), kept while the
-    /// attribute names it.
+    /// SQL_ATTR_ASYNC_DBC_EVENT (§2.2): the DM's own reference to the event, kept while the
+    /// attribute names it (its value is `AsyncEvent::as_attr`). DM-only, never sent to the
+    /// driver.
     pub async_event: Option<crate::async_engine::AsyncEvent>,
     /// The DM emulates this connection's asynchronous connection functions (the driver
     /// lacks SQL_ASYNC_DBC_FUNCTIONS or SQL_ASYNC_NOTIFICATION and `async_emulation` is on).
@@ -188,7 +186,6 @@ impl Dbc {
                 autocommit: true,
                 async_func: None,
                 masked_conn_str: String::new(),
-                async_dbc_event: 0,
                 dm_attrs: Vec::new(),
                 async_emulation: false,
                 async_emulation_forced: false,

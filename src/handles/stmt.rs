@@ -22,10 +22,9 @@ pub struct StmtCore {
     /// Explicit descriptors currently set as ARD / APD (DM ids).
     pub explicit_ard: Option<usize>,
     pub explicit_apd: Option<usize>,
-    /// SQL_ATTR_ASYNC_STMT_EVENT as set by the application (pointer value, 0 = none);
-    /// DM-only, never sent to the driver (§2.2).
-    pub async_stmt_event: usize,
-    /// The event that value names (checked against the event registry when set).
+    /// SQL_ATTR_ASYNC_STMT_EVENT (§2.2): the DM's own reference to the event, kept while
+    /// the attribute names it (its value is `AsyncEvent::as_attr`). DM-only, never sent to
+    /// the driver.
     pub async_event: Option<crate::async_engine::AsyncEvent>,
     /// The DM runs this statement's asynchronous calls itself (emulation): the driver's
     /// SQL_ATTR_ASYNC_ENABLE stays off.

@@ -322,7 +322,6 @@ fn set_dbc_event(call: Call<'_, DbcCore>, d: &Arc<Dbc>, value: usize) -> SqlRetu
             connect_async::uninstall_notification(link);
         }
         return call.finish(SqlReturn::SQL_SUCCESS, None, |c, _| {
-            c.async_dbc_event = 0;
             c.async_event = None;
             c.dbc_notify_installed = false;
         });
@@ -355,7 +354,6 @@ fn set_dbc_event(call: Call<'_, DbcCore>, d: &Arc<Dbc>, value: usize) -> SqlRetu
         }
     }
     call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| {
-        c.async_dbc_event = value;
         c.async_event = Some(event);
         c.dbc_async_emulated = now_emulated;
         c.dbc_notify_installed = now_installed;
@@ -431,12 +429,16 @@ fn get_connect_attr(
             return Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative".into()));
         }
         answer = if attr == ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT {
-            DmAnswer::Value(AttrValue::Int(c.async_dbc_event))
+            DmAnswer::Value(AttrValue::Int(c.async_event.as_ref().map_or(0, |e| e.as_attr() as usize)))
         } else if attr == ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE {
             // The DM's view (the driver's stays off when the DM emulates).
             DmAnswer::Value(AttrValue::Int(if c.async_dbc_enabled { SQL_ASYNC_DBC_ENABLE_ON } else { SQL_ASYNC_DBC_ENABLE_OFF }))
         } else if attr == DM_ASYNC_EMULATION {
-            DmAnswer::Value(AttrValue::Int(if c.async_emulation_forced { DM_ASYNC_EMULATION_FORCE } else { usize::from(c.async_emulation) }))
+            DmAnswer::Value(AttrValue::Int(if c.async_emulation_forced {
+                DM_ASYNC_EMULATION_FORCE
+            } else {
+                usize::from(c.async_emulation)
+            }))
         } else if is_dm_trace_attr(attr) {
             let stored = c.dm_attrs.iter().find(|(a, _)| *a == attr).map(|(_, v)| v.clone());
             DmAnswer::Value(stored.or_else(|| default_conn_attr(c, attr)).expect("trace attributes have defaults"))
@@ -612,7 +614,6 @@ fn set_stmt_event(call: StmtCall<'_>, s: &Arc<Stmt>, value: usize) -> SqlReturn 
             driver_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CONTEXT, 0);
         }
         s.gate.peek(|c| {
-            c.async_stmt_event = 0;
             c.async_event = None;
         });
         return call.finish(SqlReturn::SQL_SUCCESS);
@@ -622,11 +623,13 @@ fn set_stmt_event(call: StmtCall<'_>, s: &Arc<Stmt>, value: usize) -> SqlReturn 
     };
     // §2.15: the cursor library cannot be combined with notification. odbc-dm has no
     // cursor library; an application that asked for it always (SQL_CUR_USE_ODBC) is told.
-    let cursor_lib = s.dbc.gate.peek(|c| {
-        c.stored_attrs.iter().any(|(a, v)| *a == ConnAttr::SQL_ATTR_ODBC_CURSORS && *v == AttrValue::Int(SQL_CUR_USE_ODBC))
-    });
+    let cursor_lib = s
+        .dbc
+        .gate
+        .peek(|c| c.stored_attrs.iter().any(|(a, v)| *a == ConnAttr::SQL_ATTR_ODBC_CURSORS && *v == AttrValue::Int(SQL_CUR_USE_ODBC)));
     if cursor_lib {
-        return call.fail(SqlState::CURSOR_LIBRARY_WITH_NOTIFICATION, "The cursor library cannot be used with asynchronous notification (§2.15)");
+        return call
+            .fail(SqlState::CURSOR_LIBRARY_WITH_NOTIFICATION, "The cursor library cannot be used with asynchronous notification (§2.15)");
     }
     let caps = s.link.async_caps();
     let (emulated, installed) = s.gate.peek(|c| (c.async_emulated, c.notify_installed));
@@ -642,7 +645,11 @@ fn set_stmt_event(call: StmtCall<'_>, s: &Arc<Stmt>, value: usize) -> SqlReturn 
             s.notify_token.store(token, Ordering::Release);
         }
         let rc = driver_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CONTEXT, token as usize);
-        let rc = if rc.is_success() { driver_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CALLBACK, callback::callback_attr_value()) } else { rc };
+        let rc = if rc.is_success() {
+            driver_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CALLBACK, callback::callback_attr_value())
+        } else {
+            rc
+        };
         if !rc.is_success() {
             return call.finish(rc);
         }
@@ -661,7 +668,6 @@ fn set_stmt_event(call: StmtCall<'_>, s: &Arc<Stmt>, value: usize) -> SqlReturn 
         }
     }
     s.gate.peek(|c| {
-        c.async_stmt_event = value;
         c.async_event = Some(event);
     });
     call.finish(SqlReturn::SQL_SUCCESS)
@@ -823,7 +829,7 @@ fn get_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, buf_len: SqlI
             return call.finish(SqlReturn::SQL_SUCCESS);
         }
         StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT => {
-            let ev = s.gate.peek(|c| c.async_stmt_event);
+            let ev = s.gate.peek(|c| c.async_event.as_ref().map_or(0, |e| e.as_attr() as usize));
             // SAFETY: the application's buffer for a pointer-sized value.
             let n = unsafe { put_int(value, ev, true) };
             // SAFETY: optional application out pointer.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use odbc_dm_abi::{FunctionId, HandleType, SqlHandle, SqlReturn};
 
-use crate::async_engine::{self, slot, AsyncEvent, AsyncHost, Completed};
+use crate::async_engine::{self, slot, AsyncEvent, Completed};
 use crate::diag::{DiagArea, DiagRecord, SqlState};
 use crate::handles::gate::{Busy, Gated};
 use crate::handles::{stmt_state, DbcCore, DescCore, DriverLink, EnvCore, Stmt, StmtCore};
@@ -365,10 +365,7 @@ impl<'a> StmtCall<'a> {
             // §1.8: a statement may start an asynchronous function only while its connection
             // runs none. (Checked outside the statement's core lock: the connection side
             // looks at its statements while holding its own.)
-            return Err(call.fail(
-                SqlState::FUNCTION_SEQUENCE_ERROR,
-                "An asynchronous function is executing on the connection (§1.8)",
-            ));
+            return Err(call.fail(SqlState::FUNCTION_SEQUENCE_ERROR, "An asynchronous function is executing on the connection (§1.8)"));
         }
         Ok(StmtCall { stmt, func, call, async_enabled, mode, event })
     }
@@ -376,11 +373,6 @@ impl<'a> StmtCall<'a> {
     /// Ends with a DM error.
     pub fn fail(self, state: SqlState, msg: impl Into<String>) -> SqlReturn {
         self.call.fail(state, msg)
-    }
-
-    /// How this call runs.
-    pub fn mode(&self) -> AsyncMode {
-        self.mode
     }
 
     /// Calls the driver through `f` and ends the call. `f` is the driver call with its
@@ -407,24 +399,49 @@ impl<'a> StmtCall<'a> {
         self.finish(rc)
     }
 
-    /// Polling pass-through (§1.7): the application repeats the call itself; the DM keeps
-    /// the first call's capture so SQLCompleteAsync can stand in for the repeat (§1.16)
-    /// and the first call's DM buffers live until the operation ends.
+    /// Polling pass-through (§1.7): the application repeats the call itself. The first
+    /// call's capture is kept while the operation is outstanding, and every repeat (and
+    /// SQLCompleteAsync standing in for one, §1.16) re-runs it: the driver gets the same
+    /// arguments, including the DM's conversion buffers, on every call of the operation
+    /// (§2.9), and the output is read from the buffer the driver wrote. The repeat's own
+    /// arguments were validated at begin and are otherwise unused (the driver ignores a
+    /// repeat's arguments anyway).
     #[inline(never)]
     fn run_polling(mut self, mut f: impl FnMut(&mut Vec<DiagRecord>) -> SqlReturn + Send + 'static) -> SqlReturn {
+        let slot = &self.stmt.async_slot;
+        let first = if slot.is_active() && slot.func() == Some(self.func) { slot.take_pending() } else { None };
         let mut extra = Vec::new();
-        let rc = f(&mut extra);
+        let (rc, capture) = match first {
+            Some(mut p) => {
+                drop(f);
+                let rc = (p.invoke)(&mut extra);
+                (rc, Some(p))
+            }
+            // The first call: boxed only if it goes asynchronous.
+            None => {
+                let rc = f(&mut extra);
+                let p =
+                    (rc == SqlReturn::SQL_STILL_EXECUTING).then(|| async_engine::slot::Pending { func: self.func, invoke: Box::new(f) });
+                (rc, p)
+            }
+        };
         for r in extra {
             self.call.extra.get_or_insert_with(Default::default).push(r);
         }
-        let slot = &self.stmt.async_slot;
-        if rc == SqlReturn::SQL_STILL_EXECUTING {
-            if !slot.is_active() {
-                slot.begin(0, None);
+        match capture {
+            Some(p) if rc == SqlReturn::SQL_STILL_EXECUTING => {
+                if !slot.is_active() {
+                    slot.begin(0, None);
+                }
+                slot.put_back_pending(p);
             }
-            async_engine::host::capture(slot, self.func, Box::new(f));
-        } else if slot.is_active() {
-            slot.clear();
+            capture => {
+                if slot.is_active() {
+                    slot.clear();
+                }
+                // The driver is done with the first call's buffers.
+                drop(capture);
+            }
         }
         self.finish(rc)
     }
@@ -448,32 +465,13 @@ impl<'a> StmtCall<'a> {
         let emulated = matches!(self.mode, AsyncMode::EmulatedPolling | AsyncMode::EmulatedNotify);
         let flags = if notify { slot::NOTIFY } else { 0 } | if emulated { slot::EMULATED } else { 0 };
         slot.begin(flags, self.event.clone());
+        let end_call = move || self.finish(SqlReturn::SQL_STILL_EXECUTING);
         if emulated {
-            async_engine::host::capture(slot, func, Box::new(f));
-            let rc = self.finish(SqlReturn::SQL_STILL_EXECUTING);
-            async_engine::emulation::submit(stmt.clone());
-            return rc;
+            async_engine::host::emulate(stmt.clone(), func, f, end_call)
+        } else {
+            // Native notification: the first call runs here, on the application's thread.
+            async_engine::host::notify_first_call(&*stmt, func, f, end_call)
         }
-        // Native notification: the first call runs here, on the application's thread.
-        let mut f = f;
-        let mut extra = Vec::new();
-        let rc = f(&mut extra);
-        if rc == SqlReturn::SQL_STILL_EXECUTING {
-            async_engine::host::capture(slot, func, Box::new(f));
-            let out = self.finish(SqlReturn::SQL_STILL_EXECUTING);
-            if slot.still_executing() {
-                // The callback came while the call was on our stack (§7.5).
-                async_engine::dispatcher::kick(stmt.target());
-            }
-            return out;
-        }
-        // Immediate completion (§7.1, docs/decisions.md): reported like any other
-        // completion, through the event and SQLCompleteAsync.
-        let done = async_engine::host::completed(&*stmt, func, rc, extra);
-        let out = self.finish(SqlReturn::SQL_STILL_EXECUTING);
-        slot.complete(done);
-        drop(f);
-        out
     }
 
     /// Ends the call with a finished asynchronous operation's result and diagnostics, and
@@ -483,11 +481,12 @@ impl<'a> StmtCall<'a> {
         let rc = done.rc;
         // With async on, the DM cannot ask the driver SQLNumResultCols (it could go
         // asynchronous itself): assume a cursor; the driver reports 24000 if there is none.
-        let has_result = if rc.is_success() && opens_result(func) || rc == SqlReturn::SQL_SUCCESS && func == FunctionId::SQL_API_SQLPARAMDATA {
-            Some(done.has_result.unwrap_or(true))
-        } else {
-            None
-        };
+        let has_result =
+            if rc.is_success() && opens_result(func) || rc == SqlReturn::SQL_SUCCESS && func == FunctionId::SQL_API_SQLPARAMDATA {
+                Some(done.has_result.unwrap_or(true))
+            } else {
+                None
+            };
         self.call.finish_records(rc, done.diags, |c, rc| stmt_state::after(func, &mut c.status, rc, has_result))
     }
 
@@ -556,7 +555,10 @@ pub(crate) fn notification_refusal(stmt: &Stmt, func: FunctionId, c: &StmtCore) 
     if c.status.async_func == Some(func) {
         Err((SqlState::POLLING_IN_NOTIFICATION_MODE, "Polling is disabled in asynchronous notification mode (§2.11)".into()))
     } else {
-        Err((SqlState::COMPLETE_ASYNC_NOT_CALLED, "SQLCompleteAsync has not been called to complete the asynchronous operation (§2.11)".into()))
+        Err((
+            SqlState::COMPLETE_ASYNC_NOT_CALLED,
+            "SQLCompleteAsync has not been called to complete the asynchronous operation (§2.11)".into(),
+        ))
     }
 }
 

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use odbc_dm_abi::{ConnAttr, FunctionId, HandleType, SqlHandle, SqlReturn, SQL_AUTOCOMMIT_ON};
 
 use super::Call;
-use crate::async_engine::{self, host, slot, AsyncEvent, AsyncHost};
+use crate::async_engine::{self, host, slot, AsyncEvent};
 use crate::diag::{DiagRecord, SqlState};
 use crate::handles::conn_state::ConnState;
 use crate::handles::{AttrValue, Dbc, DbcCore, DbcPost, DriverLink};
@@ -168,33 +168,13 @@ pub(crate) fn run(
             let event = event_of(&call, mode);
             slot.begin(slot::NOTIFY, event);
             // The first call runs here, on the application's thread.
-            let mut extra = Vec::new();
-            let rc = f(&mut extra);
-            if rc == SqlReturn::SQL_STILL_EXECUTING {
-                host::capture(slot, func, Box::new(f));
-                let out = outstanding(call, func, post);
-                if slot.still_executing() {
-                    // The callback came while the call was on our stack (§7.5).
-                    async_engine::dispatcher::kick(d.target());
-                }
-                return out;
-            }
-            // Immediate completion (§7.1, docs/decisions.md): reported like any other,
-            // through the event and SQLCompleteAsync.
-            let done = host::completed(&**d, func, rc, extra);
-            let out = outstanding(call, func, post);
-            slot.complete(done);
-            drop(f);
-            out
+            host::notify_first_call(&**d, func, f, move || outstanding(call, func, post))
         }
         DbcMode::EmulatedPolling | DbcMode::EmulatedNotify => {
             let event = event_of(&call, mode);
             let flags = slot::EMULATED | if mode.notify() { slot::NOTIFY } else { 0 };
             slot.begin(flags, event);
-            host::capture(slot, func, Box::new(f));
-            let out = outstanding(call, func, post);
-            async_engine::emulation::submit(d.clone());
-            out
+            host::emulate(d.clone(), func, f, move || outstanding(call, func, post))
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use odbc_dm_abi::{FunctionId as F, *};
 
-use super::{boundary, handle, same_signature, AppPtr, AsyncMode, StmtCall};
+use super::{boundary, handle, same_signature, AppPtr, StmtCall};
 use crate::diag::{DiagRecord, SqlState};
 use crate::handles::stmt_state::StmtState;
 use crate::trace_enter;
@@ -200,26 +200,6 @@ fn reported(n: i16) -> Option<usize> {
     usize::try_from(n).ok()
 }
 
-/// `call.invoke(f)` for a driver call that is lent a DM output buffer ([`RecvBuf`]). In
-/// polling pass-through mode, a repeat call while the operation is outstanding re-runs the
-/// first call's capture instead of `f` (§1.7: the application repeats the original
-/// arguments): the driver gets the same DM buffer and length pointers on every call of the
-/// operation (§2.9), the result is read from the buffer it wrote, and `f`'s fresh buffer is
-/// never lent. The capture goes back into the slot if the driver is still executing, and is
-/// dropped (with its buffer) when the operation ends.
-fn invoke_lending(call: StmtCall<'_>, f: impl FnMut(&mut Vec<DiagRecord>) -> SqlReturn + Send + 'static) -> SqlReturn {
-    if call.mode() == AsyncMode::Polling {
-        let slot = &call.stmt.async_slot;
-        if slot.is_active() && slot.func() == Some(call.func) {
-            if let Some(mut first) = slot.take_pending() {
-                drop(f);
-                return call.invoke(move |extra| (first.invoke)(extra));
-            }
-        }
-    }
-    call.invoke(f)
-}
-
 /// SQLDescribeCol (ANSI): ColumnName length in bytes; via SQLDescribeColW when the driver
 /// has only the Unicode form (01004 and the full length in bytes when the name is cut).
 pub unsafe extern "C" fn SQLDescribeCol(
@@ -252,7 +232,7 @@ pub unsafe extern "C" fn SQLDescribeCol(
             })
         } else if let Some(f) = fns.SQLDescribeColW {
             let mut rb = RecvBuf::<u16, i16>::new(initial_cap(name_max as usize));
-            invoke_lending(call, move |extra| {
+            call.invoke(move |extra| {
                 let (rc, w) = rb.recv(
                     |buf, cap, l| {
                         let cap = cap.min(i16::MAX as usize) as i16;
@@ -311,7 +291,7 @@ pub unsafe extern "C" fn SQLDescribeColW(
             })
         } else if let Some(f) = fns.SQLDescribeCol {
             let mut rb = RecvBuf::<u8, i16>::new(initial_cap(name_max as usize * 4));
-            invoke_lending(call, move |extra| {
+            call.invoke(move |extra| {
                 let (rc, n8) = rb.recv(
                     |buf, cap, l| {
                         let cap = cap.min(i16::MAX as usize) as i16;
@@ -462,7 +442,7 @@ fn col_attribute(
     if af.wide() {
         // Application narrow, driver wide.
         let mut rb = RecvBuf::<u16, i16>::new(initial_cap(cap_bytes));
-        invoke_lending(call, move |extra| {
+        call.invoke(move |extra| {
             let (rc, w) = rb.recv(
                 |buf, cap, l| {
                     let bytes = (cap * 2).min(i16::MAX as usize - 1) as i16;
@@ -486,7 +466,7 @@ fn col_attribute(
     } else {
         // Application wide (length in bytes), driver narrow.
         let mut rb = RecvBuf::<u8, i16>::new(initial_cap(cap_bytes * 2));
-        invoke_lending(call, move |extra| {
+        call.invoke(move |extra| {
             let (rc, n8) = rb.recv(
                 |buf, cap, l| {
                     let cap = cap.min(i16::MAX as usize) as i16;
