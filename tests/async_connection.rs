@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::rawh::{self, H};
+use common::rawh::{self, poll, H};
 use odbc_dm::abi::*;
 use odbc_dm::async_engine::AsyncEvent;
 use odbc_dm::raw::*;
@@ -81,26 +81,6 @@ fn disconnect_rc(dbc: H) -> SqlReturn {
 fn end_tran_rc(dbc: H, c: CompletionType) -> SqlReturn {
     // SAFETY: live dbc.
     unsafe { SQLEndTran(DBC, dbc, c) }
-}
-
-fn complete(dbc: H) -> (SqlReturn, SqlReturn) {
-    let mut rc: RetCode = -99;
-    // SAFETY: live dbc, valid out pointer.
-    let r = unsafe { SQLCompleteAsync(DBC, dbc, &mut rc) };
-    (r, SqlReturn(rc))
-}
-
-/// Repeats `f` while it answers SQL_STILL_EXECUTING (§1.7); the final code and the number
-/// of SQL_STILL_EXECUTING answers.
-fn poll(mut f: impl FnMut() -> SqlReturn) -> (SqlReturn, usize) {
-    for stills in 0..100_000 {
-        let rc = f();
-        if rc != STILL {
-            return (rc, stills);
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    panic!("still executing after 100000 polls");
 }
 
 fn states(dbc: H) -> Vec<String> {
@@ -256,13 +236,13 @@ fn s1_16_complete_async_in_polling_mode() {
     let dbc = alloc_dbc(env);
     assert_eq!(set_attr(dbc, ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE, SQL_ASYNC_DBC_ENABLE_ON), SqlReturn::SQL_SUCCESS);
     // §2.13: async enabled, nothing outstanding → SQL_NO_DATA.
-    assert_eq!(complete(dbc).0, SqlReturn::SQL_NO_DATA);
+    assert_eq!(rawh::complete_async(DBC, dbc).0, SqlReturn::SQL_NO_DATA);
     let cs = common::refdriver_conn_str("Steps=3");
     let mut out = OutBuf::new();
     assert_eq!(driver_connect(dbc, &cs, &mut out), STILL);
     let mut stills = 0;
     let code = loop {
-        let (r, code) = complete(dbc);
+        let (r, code) = rawh::complete_async(DBC, dbc);
         assert_eq!(r, SqlReturn::SQL_SUCCESS);
         if code != STILL {
             break code;
@@ -273,11 +253,11 @@ fn s1_16_complete_async_in_polling_mode() {
     assert_eq!(code, SqlReturn::SQL_SUCCESS, "{}", rawh::diag_text(DBC, dbc));
     assert!(stills >= 1, "§1.16: SQLCompleteAsync may report SQL_STILL_EXECUTING in polling mode");
     assert!(out.text().contains("Steps=3"), "the output string is written at completion: {:?}", out.text());
-    assert_eq!(complete(dbc).0, SqlReturn::SQL_NO_DATA, "collected: nothing outstanding");
+    assert_eq!(rawh::complete_async(DBC, dbc).0, SqlReturn::SQL_NO_DATA, "collected: nothing outstanding");
     assert_eq!(rawh::query_i64(dbc, "SELECT 2"), 2);
     assert_eq!(disconnect_rc(dbc), STILL);
     let code = loop {
-        let (r, code) = complete(dbc);
+        let (r, code) = rawh::complete_async(DBC, dbc);
         assert_eq!(r, SqlReturn::SQL_SUCCESS);
         if code != STILL {
             break code;
@@ -307,7 +287,7 @@ fn s2_3_s2_9_s2_11_s2_12_s2_13_notification_connect_endtran_setattr_disconnect()
     // §2.13: NULL AsyncRetCodePtr → SQL_ERROR; nothing outstanding → SQL_NO_DATA.
     // SAFETY: live dbc; a null out pointer is what is tested.
     assert_eq!(unsafe { SQLCompleteAsync(DBC, dbc, null_mut()) }, SqlReturn::SQL_ERROR);
-    assert_eq!(complete(dbc).0, SqlReturn::SQL_NO_DATA);
+    assert_eq!(rawh::complete_async(DBC, dbc).0, SqlReturn::SQL_NO_DATA);
 
     let cs = common::refdriver_conn_str("Steps=3");
     let mut out = OutBuf::new();
@@ -317,8 +297,8 @@ fn s2_3_s2_9_s2_11_s2_12_s2_13_notification_connect_endtran_setattr_disconnect()
     assert_state(disconnect_rc(dbc), dbc, "IM018");
     assert_state(set_attr(dbc, ConnAttr::SQL_ATTR_AUTOCOMMIT, SQL_AUTOCOMMIT_OFF), dbc, "IM018");
     wait(&ev);
-    assert_eq!(complete(dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS), "{}", rawh::diag_text(DBC, dbc));
-    assert_eq!(complete(dbc).0, SqlReturn::SQL_NO_DATA, "collected");
+    assert_eq!(rawh::complete_async(DBC, dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS), "{}", rawh::diag_text(DBC, dbc));
+    assert_eq!(rawh::complete_async(DBC, dbc).0, SqlReturn::SQL_NO_DATA, "collected");
     assert!(out.text().contains("Steps=3"), "out: {:?}", out.text());
 
     // §2.9: round 0 on the application's thread, every re-invocation on the dispatcher,
@@ -345,14 +325,14 @@ fn s2_3_s2_9_s2_11_s2_12_s2_13_notification_connect_endtran_setattr_disconnect()
     assert_eq!(set_attr(dbc, ConnAttr::SQL_ATTR_AUTOCOMMIT, SQL_AUTOCOMMIT_OFF), STILL);
     wait(&ev);
     assert!(dm_autocommit(dbc), "not applied before SQLCompleteAsync (§2.13)");
-    assert_eq!(complete(dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
+    assert_eq!(rawh::complete_async(DBC, dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
     assert!(!dm_autocommit(dbc));
 
     ev.reset();
     assert_eq!(end_tran_rc(dbc, CompletionType::SQL_ROLLBACK), STILL);
     assert_state(end_tran_rc(dbc, CompletionType::SQL_ROLLBACK), dbc, "IM017");
     wait(&ev);
-    assert_eq!(complete(dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
+    assert_eq!(rawh::complete_async(DBC, dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
 
     // §7.1 (docs/decisions.md): a driver call that finishes at once in notification mode
     // (the reference driver sets this attribute synchronously) is still reported through
@@ -360,12 +340,12 @@ fn s2_3_s2_9_s2_11_s2_12_s2_13_notification_connect_endtran_setattr_disconnect()
     ev.reset();
     assert_eq!(set_attr(dbc, CLEAR_EVENT_LOG, 1), STILL);
     wait(&ev);
-    assert_eq!(complete(dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
+    assert_eq!(rawh::complete_async(DBC, dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
 
     ev.reset();
     assert_eq!(disconnect_rc(dbc), STILL);
     wait(&ev);
-    assert_eq!(complete(dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
+    assert_eq!(rawh::complete_async(DBC, dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
     // C2 again: disconnect is 08003 (synchronously: the DM detects it, §4.3).
     assert_state(disconnect_rc(dbc), dbc, "08003");
     free(env, dbc);
@@ -387,7 +367,7 @@ fn s2_3_event_set_after_connect_and_hy024_for_a_non_event() {
     assert_eq!(set_attr(dbc, ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE, SQL_ASYNC_DBC_ENABLE_ON), SqlReturn::SQL_SUCCESS);
     assert_eq!(end_tran_rc(dbc, CompletionType::SQL_COMMIT), STILL);
     wait(&ev);
-    assert_eq!(complete(dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
+    assert_eq!(rawh::complete_async(DBC, dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
     // Event cleared → polling (§2.1).
     assert_eq!(set_attr(dbc, ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT, 0), SqlReturn::SQL_SUCCESS);
     assert_eq!(disconnect_rc(dbc), STILL);
@@ -440,7 +420,7 @@ fn emulated_notification_connect_with_event_2_12_2_13() {
     assert_eq!(driver_connect(dbc, &cs, &mut out), STILL, "{}", rawh::diag_text(DBC, dbc));
     assert_state(driver_connect(dbc, &cs, &mut out), dbc, "IM017");
     wait(&ev);
-    let (r, code) = complete(dbc);
+    let (r, code) = rawh::complete_async(DBC, dbc);
     assert_eq!(r, SqlReturn::SQL_SUCCESS);
     assert!(code.is_success(), "the connect's code: {code:?} {}", rawh::diag_text(DBC, dbc));
     assert!(out.text().to_ascii_lowercase().contains("database="), "out: {:?}", out.text());
@@ -450,12 +430,12 @@ fn emulated_notification_connect_with_event_2_12_2_13() {
     ev.reset();
     assert_eq!(end_tran_rc(dbc, CompletionType::SQL_COMMIT), STILL);
     wait(&ev);
-    assert_eq!(complete(dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
+    assert_eq!(rawh::complete_async(DBC, dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
 
     ev.reset();
     assert_eq!(disconnect_rc(dbc), STILL);
     wait(&ev);
-    assert_eq!(complete(dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
+    assert_eq!(rawh::complete_async(DBC, dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
     assert_state(disconnect_rc(dbc), dbc, "08003");
     free(env, dbc);
 }
@@ -498,12 +478,12 @@ fn s2_14_s3_4_cancel_handle_dbc_gives_hy008_through_complete_async() {
     assert_eq!(driver_connect(dbc, &cs, &mut out), STILL);
     std::thread::sleep(Duration::from_millis(50));
     // §2.13: not signalled yet → SQL_NO_DATA.
-    assert_eq!(complete(dbc).0, SqlReturn::SQL_NO_DATA);
+    assert_eq!(rawh::complete_async(DBC, dbc).0, SqlReturn::SQL_NO_DATA);
     assert!(!ev.is_set());
     // SAFETY: live dbc.
     assert_eq!(unsafe { SQLCancelHandle(DBC, dbc) }, SqlReturn::SQL_SUCCESS);
     wait(&ev);
-    assert_eq!(complete(dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_ERROR));
+    assert_eq!(rawh::complete_async(DBC, dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_ERROR));
     assert!(states(dbc).iter().any(|s| s == "HY008"), "{}", rawh::diag_text(DBC, dbc));
     // The failed connect released the driver's handles: C2, reusable.
     assert_eq!(set_attr(dbc, ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT, 0), SqlReturn::SQL_SUCCESS);

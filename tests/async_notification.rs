@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::rawh::{self, H};
+use common::rawh::{self, set_stmt_attr, H};
 use odbc_dm::abi::*;
 use odbc_dm::async_engine::{self, AsyncEvent, AsyncHost};
 use odbc_dm::raw::*;
@@ -13,19 +13,6 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 const STMT: HandleType = HandleType::SQL_HANDLE_STMT;
-
-fn set_stmt_attr(s: H, attr: StmtAttr, v: usize) -> SqlReturn {
-    // SAFETY: live statement; integer attribute by value.
-    unsafe { SQLSetStmtAttr(s, attr, v as SqlPointer, 0) }
-}
-
-/// SQLCompleteAsync on a statement: (its return, *AsyncRetCodePtr).
-fn complete(s: H) -> (SqlReturn, SqlReturn) {
-    let mut rc: RetCode = -99;
-    // SAFETY: live statement, valid out pointer.
-    let r = unsafe { SQLCompleteAsync(STMT, s, &mut rc) };
-    (r, SqlReturn(rc))
-}
 
 /// Puts `s` in notification mode with a new event.
 fn notify_mode(s: H) -> AsyncEvent {
@@ -44,7 +31,7 @@ fn exec(s: H, sql: &'static str) -> SqlReturn {
 /// Waits for the event, then collects: the operation's code.
 fn wait_complete(ev: &AsyncEvent, s: H) -> SqlReturn {
     assert!(ev.wait_timeout(Duration::from_secs(20)), "event set on completion (§2.12)");
-    let (r, rc) = complete(s);
+    let (r, rc) = rawh::complete_async(STMT, s);
     assert_eq!(r, SqlReturn::SQL_SUCCESS, "SQLCompleteAsync after the event");
     ev.reset();
     rc
@@ -160,7 +147,7 @@ fn s2_11_s2_13_im017_im018_and_complete_async_codes() {
     let ev = notify_mode(s);
     // SAFETY: live statement; null out pointer.
     assert_eq!(unsafe { SQLCompleteAsync(STMT, s, std::ptr::null_mut()) }, SqlReturn::SQL_ERROR);
-    assert_eq!(complete(s).0, SqlReturn::SQL_NO_DATA, "nothing outstanding");
+    assert_eq!(rawh::complete_async(STMT, s).0, SqlReturn::SQL_NO_DATA, "nothing outstanding");
 
     assert_eq!(exec(s, "SELECT 'x'"), SqlReturn::SQL_STILL_EXECUTING);
     assert_eq!(exec(s, "SELECT 'x'"), SqlReturn::SQL_ERROR);
@@ -171,11 +158,11 @@ fn s2_11_s2_13_im017_im018_and_complete_async_codes() {
     // SAFETY: live statement.
     assert_eq!(unsafe { SQLFreeStmt(s, FreeStmtOption::SQL_CLOSE) }, SqlReturn::SQL_ERROR);
     assert_eq!(rawh::diag_recs(STMT, s)[0].state, "IM018");
-    assert_eq!(complete(s).0, SqlReturn::SQL_NO_DATA, "not signalled yet");
+    assert_eq!(rawh::complete_async(STMT, s).0, SqlReturn::SQL_NO_DATA, "not signalled yet");
     assert!(!ev.is_set());
     assert_eq!(wait_complete(&ev, s), SqlReturn::SQL_SUCCESS);
     assert!(rawh::diag_recs(STMT, s).is_empty(), "the operation's (empty) diagnostics, not IM018");
-    assert_eq!(complete(s).0, SqlReturn::SQL_NO_DATA, "collected once");
+    assert_eq!(rawh::complete_async(STMT, s).0, SqlReturn::SQL_NO_DATA, "collected once");
     // The statement is usable again.
     // SAFETY: live statement.
     assert_eq!(run(&ev, s, unsafe { SQLFetch(s) }), SqlReturn::SQL_SUCCESS);
@@ -343,7 +330,7 @@ fn faults_that_never_complete_time_out_and_abort_cleans_up() {
         assert!(t0.elapsed() < Duration::from_secs(5), "{fault}: abort took {:?}", t0.elapsed());
         assert_eq!(rawh::diag_recs(STMT, s)[0].state, "HY008", "{fault}");
         // Cleaned up: nothing outstanding, the statement can be freed.
-        assert_eq!(complete(s).0, SqlReturn::SQL_NO_DATA);
+        assert_eq!(rawh::complete_async(STMT, s).0, SqlReturn::SQL_NO_DATA);
         rawh::free_stmt(s);
         rawh::disconnect(env, dbc);
     }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::rawh::{self, H};
+use common::rawh::{self, poll, set_stmt_attr, H};
 use odbc_dm::abi::*;
 use odbc_dm::async_engine::AsyncEvent;
 use odbc_dm::raw::*;
@@ -12,36 +12,9 @@ use std::time::{Duration, Instant};
 
 const STMT: HandleType = HandleType::SQL_HANDLE_STMT;
 
-fn set_stmt_attr(s: H, attr: StmtAttr, v: usize) -> SqlReturn {
-    // SAFETY: live statement; integer attribute by value.
-    unsafe { SQLSetStmtAttr(s, attr, v as SqlPointer, 0) }
-}
-
-fn complete(s: H) -> (SqlReturn, SqlReturn) {
-    let mut rc: RetCode = -99;
-    // SAFETY: live statement, valid out pointer.
-    let r = unsafe { SQLCompleteAsync(STMT, s, &mut rc) };
-    (r, SqlReturn(rc))
-}
-
 fn exec(s: H, sql: &'static str) -> SqlReturn {
     // SAFETY: live statement; 'static text outlives any asynchronous operation.
     unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }
-}
-
-/// Repeats `f` while it returns SQL_STILL_EXECUTING (polling, §1.7); returns the final code
-/// and how many times it was still executing.
-fn poll(mut f: impl FnMut() -> SqlReturn) -> (SqlReturn, usize) {
-    let mut n = 0;
-    loop {
-        let r = f();
-        if r != SqlReturn::SQL_STILL_EXECUTING {
-            return (r, n);
-        }
-        n += 1;
-        assert!(n < 100_000, "never completed");
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 fn get_i64(s: H) -> i64 {
@@ -64,7 +37,7 @@ fn s1_16_complete_async_stands_in_for_the_polling_repeat_call() {
     assert_eq!(exec(s, "SELECT 12"), SqlReturn::SQL_STILL_EXECUTING);
     let mut stills = 0;
     let final_rc = loop {
-        let (r, rc) = complete(s);
+        let (r, rc) = rawh::complete_async(STMT, s);
         assert_eq!(r, SqlReturn::SQL_SUCCESS);
         if rc != SqlReturn::SQL_STILL_EXECUTING {
             break rc;
@@ -74,7 +47,7 @@ fn s1_16_complete_async_stands_in_for_the_polling_repeat_call() {
     };
     assert_eq!(final_rc, SqlReturn::SQL_SUCCESS);
     assert!(stills >= 1, "the driver was still executing at least once");
-    assert_eq!(complete(s).0, SqlReturn::SQL_NO_DATA, "nothing outstanding any more");
+    assert_eq!(rawh::complete_async(STMT, s).0, SqlReturn::SQL_NO_DATA, "nothing outstanding any more");
     // The state transition was applied: a fetch is allowed (S5).
     // SAFETY: live statement.
     let (r, _) = poll(|| unsafe { SQLFetch(s) });
@@ -140,7 +113,7 @@ fn emulated_notification_on_sqlite() {
         assert_eq!(first, SqlReturn::SQL_STILL_EXECUTING);
         assert!(ev.wait_timeout(Duration::from_secs(10)));
         ev.reset();
-        let (r, rc) = complete(s);
+        let (r, rc) = rawh::complete_async(STMT, s);
         assert_eq!(r, SqlReturn::SQL_SUCCESS);
         rc
     };
@@ -178,7 +151,7 @@ fn emulated_cancel_of_pg_sleep_gives_hy008_within_2s() {
     // SAFETY: live statement.
     assert_eq!(unsafe { SQLCancel(s) }, SqlReturn::SQL_SUCCESS);
     assert!(ev.wait_timeout(Duration::from_secs(2)), "completed within 2 s of the cancel");
-    let (r, rc) = complete(s);
+    let (r, rc) = rawh::complete_async(STMT, s);
     assert_eq!((r, rc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_ERROR));
     assert!(t0.elapsed() < Duration::from_secs(2));
     assert_eq!(rawh::diag_recs(STMT, s)[0].state, "HY008", "{}", rawh::diag_text(STMT, s));
@@ -199,7 +172,7 @@ fn forced_emulation_runs_the_driver_call_on_the_dm_pool() {
     assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, ev.as_attr() as usize), SqlReturn::SQL_SUCCESS);
     assert_eq!(exec(s, "SELECT 99"), SqlReturn::SQL_STILL_EXECUTING);
     assert!(ev.wait_timeout(Duration::from_secs(10)));
-    assert_eq!(complete(s), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
+    assert_eq!(rawh::complete_async(STMT, s), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
     std::thread::sleep(Duration::from_millis(50));
     let mut len = 0i32;
     // SAFETY: length query (reference driver event log, attribute 30001).

@@ -5,34 +5,18 @@
 
 mod common;
 
-use common::rawh::{self, H};
+use common::rawh::{self, poll, set_stmt_attr};
+
+const STMT: HandleType = HandleType::SQL_HANDLE_STMT;
+
+/// The final code of a polled call (§1.7).
+fn poll_rc(f: impl FnMut() -> SqlReturn) -> SqlReturn {
+    poll(f).0
+}
 use odbc_dm::abi::*;
 use odbc_dm::async_engine::AsyncEvent;
 use odbc_dm::raw::*;
 use std::time::Duration;
-
-fn set_stmt_attr(s: H, attr: StmtAttr, v: usize) -> SqlReturn {
-    // SAFETY: live statement; integer attribute by value.
-    unsafe { SQLSetStmtAttr(s, attr, v as SqlPointer, 0) }
-}
-
-fn complete(s: H) -> (SqlReturn, SqlReturn) {
-    let mut rc: RetCode = -99;
-    // SAFETY: live statement, valid out pointer.
-    let r = unsafe { SQLCompleteAsync(HandleType::SQL_HANDLE_STMT, s, &mut rc) };
-    (r, SqlReturn(rc))
-}
-
-/// Repeats `f` while it returns SQL_STILL_EXECUTING (polling, §1.7).
-fn poll(mut f: impl FnMut() -> SqlReturn) -> SqlReturn {
-    loop {
-        let rc = f();
-        if rc != SqlReturn::SQL_STILL_EXECUTING {
-            return rc;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
 
 const SQL: &str = "select 1 as a_rather_long_column_name, 'x' as b";
 
@@ -54,7 +38,7 @@ fn describe_col_and_col_attribute_convert_on_completion_in_notification_mode() {
     let rc = unsafe { SQLDescribeCol(s, 1, name.as_mut_ptr(), 8, &mut *len, &mut *ty, &mut *size, &mut *digits, &mut *nullable) };
     assert_eq!(rc, SqlReturn::SQL_STILL_EXECUTING);
     assert!(ev.wait_timeout(Duration::from_secs(3)));
-    assert_eq!(complete(s), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS_WITH_INFO));
+    assert_eq!(rawh::complete_async(STMT, s), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS_WITH_INFO));
     assert!(rawh::diag_text(HandleType::SQL_HANDLE_STMT, s).contains("01004"));
     assert_eq!(&name[..], b"a_rathe\0");
     assert_eq!(*len, 25);
@@ -67,7 +51,7 @@ fn describe_col_and_col_attribute_convert_on_completion_in_notification_mode() {
     let rc = unsafe { SQLColAttribute(s, 2, DescField::SQL_DESC_NAME, cbuf.as_mut_ptr().cast(), 64, &mut *clen, &mut *num) };
     assert_eq!(rc, SqlReturn::SQL_STILL_EXECUTING);
     assert!(ev.wait_timeout(Duration::from_secs(3)));
-    assert_eq!(complete(s), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
+    assert_eq!(rawh::complete_async(STMT, s), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_SUCCESS));
     assert_eq!(&cbuf[..*clen as usize], b"b");
     assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_OFF), SqlReturn::SQL_SUCCESS);
     rawh::free_stmt(s);
@@ -84,14 +68,14 @@ fn describe_col_converts_on_the_completing_poll_in_polling_mode() {
     let (mut len, mut ty, mut size, mut digits, mut nullable) = (0i16, SqlDataType(0), 0usize, 0i16, Nullability(0));
     let mut name = [0u8; 64];
     // SAFETY: live statement; buffers as sized, the same ones on every poll.
-    let rc = poll(|| unsafe { SQLDescribeCol(s, 1, name.as_mut_ptr(), 64, &mut len, &mut ty, &mut size, &mut digits, &mut nullable) });
+    let rc = poll_rc(|| unsafe { SQLDescribeCol(s, 1, name.as_mut_ptr(), 64, &mut len, &mut ty, &mut size, &mut digits, &mut nullable) });
     assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}", rawh::diag_text(HandleType::SQL_HANDLE_STMT, s));
     assert_eq!(&name[..len as usize], b"a_rather_long_column_name");
     assert_eq!(odbc_dm::handles::stmt(s).unwrap().async_slot.word(), 0, "the operation ended");
 
     let mut short = [0u8; 4];
     // SAFETY: as above.
-    let rc = poll(|| unsafe { SQLDescribeCol(s, 1, short.as_mut_ptr(), 4, &mut len, &mut ty, &mut size, &mut digits, &mut nullable) });
+    let rc = poll_rc(|| unsafe { SQLDescribeCol(s, 1, short.as_mut_ptr(), 4, &mut len, &mut ty, &mut size, &mut digits, &mut nullable) });
     assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO);
     assert!(rawh::diag_text(HandleType::SQL_HANDLE_STMT, s).contains("01004"));
     assert_eq!(&short, b"a_r\0");
@@ -99,10 +83,10 @@ fn describe_col_converts_on_the_completing_poll_in_polling_mode() {
 
     let mut n = 0isize;
     // SAFETY: live statement; numeric attribute only.
-    let rc = poll(|| unsafe { SQLColAttribute(s, 0, DescField::SQL_DESC_COUNT, std::ptr::null_mut(), 0, std::ptr::null_mut(), &mut n) });
+    let rc = poll_rc(|| unsafe { SQLColAttribute(s, 0, DescField::SQL_DESC_COUNT, std::ptr::null_mut(), 0, std::ptr::null_mut(), &mut n) });
     assert_eq!((rc, n), (SqlReturn::SQL_SUCCESS, 2));
     // SAFETY: live statement.
-    assert_eq!(poll(|| unsafe { SQLFetch(s) }), SqlReturn::SQL_SUCCESS);
+    assert_eq!(poll_rc(|| unsafe { SQLFetch(s) }), SqlReturn::SQL_SUCCESS);
     assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_OFF), SqlReturn::SQL_SUCCESS);
     assert_eq!(rawh::get_text(s, 2).as_deref(), Some(&b"x"[..]));
     rawh::free_stmt(s);

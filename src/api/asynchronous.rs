@@ -85,7 +85,7 @@ use std::time::{Duration, Instant};
 
 use odbc_dm_abi::*;
 
-use super::bound::BufferDesc;
+use super::bound::{BufferDesc, ColumnBuffer};
 use super::connection::Connection;
 use super::environment::{EnvHandle, Environment};
 use super::error::{diag_records, push_warnings, Diag, DiagRecord, Error, Result};
@@ -1838,22 +1838,9 @@ impl<T: AsyncColumn> AsyncColumn for Option<T> {
 // Block cursor
 // ---------------------------------------------------------------------------------------
 
-enum BlockData {
-    I64(Vec<i64>),
-    F64(Vec<f64>),
-    Narrow(Vec<u8>),
-    Wide(Vec<u16>),
-}
-
-struct BlockColumn {
-    data: BlockData,
-    stride: usize,
-    ind: Vec<SqlLen>,
-}
-
 /// The heap buffers given to the driver (one allocation for the counters, one per array).
 struct BlockBuffers {
-    columns: Vec<BlockColumn>,
+    columns: Vec<ColumnBuffer>,
     rows_fetched: SqlULen,
     status: Vec<SqlUSmallInt>,
 }
@@ -1921,36 +1908,15 @@ impl<'s> AsyncBlockCursor<'s> {
             cur.rowset_size = 1;
         }
         cur.has_status = stmt_attr(h, StmtAttr::SQL_ATTR_ROW_STATUS_PTR, bufs.status.as_mut_ptr() as usize, SQL_IS_POINTER).is_success();
-        for d in columns {
-            let (data, stride) = match *d {
-                BufferDesc::I64 => (BlockData::I64(vec![0; size]), 1),
-                BufferDesc::F64 => (BlockData::F64(vec![0.0; size]), 1),
-                BufferDesc::Text { max_chars } => match enc {
-                    TextEncoding::Utf8 => {
-                        let stride = max_chars.max(1) * 4 + 1;
-                        (BlockData::Narrow(vec![0; stride * size]), stride)
-                    }
-                    TextEncoding::Utf16 => {
-                        let stride = max_chars.max(1) * 2 + 1;
-                        (BlockData::Wide(vec![0; stride * size]), stride)
-                    }
-                },
-            };
-            bufs.columns.push(BlockColumn { data, stride, ind: vec![0; size] });
-        }
+        bufs.columns = columns.iter().map(|d| ColumnBuffer::new(*d, enc, size)).collect();
         // From here on, `cur` owns the buffers: its drop unbinds before freeing them.
         cur.bufs = Some(bufs);
         let bufs = cur.bufs.as_mut().expect("just set");
         for (i, c) in bufs.columns.iter_mut().enumerate() {
-            let (ctype, p, elem) = match &mut c.data {
-                BlockData::I64(v) => (CDataType::SQL_C_SBIGINT, v.as_mut_ptr() as SqlPointer, 8),
-                BlockData::F64(v) => (CDataType::SQL_C_DOUBLE, v.as_mut_ptr() as SqlPointer, 8),
-                BlockData::Narrow(v) => (CDataType::SQL_C_CHAR, v.as_mut_ptr() as SqlPointer, c.stride),
-                BlockData::Wide(v) => (CDataType::SQL_C_WCHAR, v.as_mut_ptr() as SqlPointer, c.stride * 2),
-            };
+            let (ctype, p, elem) = c.bind_args();
             // SAFETY: our statement id; `size` elements and indicators of heap memory owned
             // by the cursor, unbound in its drop before they are freed.
-            let rc = unsafe { raw::SQLBindCol(h, (i + 1) as u16, ctype, p, elem as SqlLen, c.ind.as_mut_ptr()) };
+            let rc = unsafe { raw::SQLBindCol(h, (i + 1) as u16, ctype, p, elem, c.ind.as_mut_ptr()) };
             Diag::stmt(h).check("SQLBindCol", rc, &mut cur.st.warnings)?;
         }
         Ok(cur)
@@ -2001,7 +1967,7 @@ impl<'s> AsyncBlockCursor<'s> {
         self.rows
     }
 
-    fn column(&self, col: u16, row: usize) -> &BlockColumn {
+    fn column(&self, col: u16, row: usize) -> &ColumnBuffer {
         assert!(row < self.rows, "row {row} out of range (rowset has {} rows)", self.rows);
         let b = self.bufs.as_ref().expect("buffers present");
         assert!(col >= 1 && (col as usize) <= b.columns.len(), "column {col} out of range");
@@ -2020,50 +1986,27 @@ impl<'s> AsyncBlockCursor<'s> {
 
     /// Whether the value is NULL.
     pub fn is_null(&self, col: u16, row: usize) -> bool {
-        self.column(col, row).ind[row] == SQL_NULL_DATA
+        self.column(col, row).is_null(row)
     }
 
     /// An `I64` column's value; `None` for NULL. Panics on a column bound otherwise.
     pub fn i64(&self, col: u16, row: usize) -> Option<i64> {
-        let c = self.column(col, row);
-        match &c.data {
-            BlockData::I64(v) => (c.ind[row] != SQL_NULL_DATA).then(|| v[row]),
-            _ => panic!("column {col} is not bound as BufferDesc::I64"),
-        }
+        self.column(col, row).i64(col, row)
     }
 
     /// An `F64` column's value; `None` for NULL. Panics on a column bound otherwise.
     pub fn f64(&self, col: u16, row: usize) -> Option<f64> {
-        let c = self.column(col, row);
-        match &c.data {
-            BlockData::F64(v) => (c.ind[row] != SQL_NULL_DATA).then(|| v[row]),
-            _ => panic!("column {col} is not bound as BufferDesc::F64"),
-        }
+        self.column(col, row).f64(col, row)
     }
 
     /// A `Text` column's value (possibly truncated); `None` for NULL.
     pub fn text(&self, col: u16, row: usize) -> Option<String> {
-        let c = self.column(col, row);
-        let ind = c.ind[row];
-        if ind == SQL_NULL_DATA {
-            return None;
-        }
-        let usable = c.stride - 1;
-        match &c.data {
-            BlockData::Narrow(v) => {
-                let n = if ind < 0 { usable } else { (ind as usize).min(usable) };
-                let s = &v[row * c.stride..row * c.stride + n];
-                let s = if ind < 0 { &s[..s.iter().position(|&b| b == 0).unwrap_or(n)] } else { s };
-                Some(String::from_utf8_lossy(s).into_owned())
-            }
-            BlockData::Wide(v) => {
-                let n = if ind < 0 { usable } else { (ind as usize / 2).min(usable) };
-                let s = &v[row * c.stride..row * c.stride + n];
-                let s = if ind < 0 { &s[..s.iter().position(|&u| u == 0).unwrap_or(n)] } else { s };
-                Some(String::from_utf16_lossy(s))
-            }
-            _ => panic!("column {col} is not bound as BufferDesc::Text"),
-        }
+        self.column(col, row).text(col, row)
+    }
+
+    /// Whether a `Text` value did not fit its buffer.
+    pub fn is_truncated(&self, col: u16, row: usize) -> bool {
+        self.column(col, row).is_truncated(row)
     }
 }
 

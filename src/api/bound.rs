@@ -33,11 +33,102 @@ enum Data {
     Wide(Vec<u16>),
 }
 
-struct ColumnBuffer {
+/// One column's row array and indicators: heap memory whose addresses are given to the
+/// driver with SQLBindCol (shared by [`BoundCursor`] and the asynchronous block cursor).
+pub(crate) struct ColumnBuffer {
     data: Data,
     /// Elements (bytes or u16 units) per row, terminator included.
     stride: usize,
-    ind: Vec<SqlLen>,
+    pub(crate) ind: Vec<SqlLen>,
+}
+
+impl ColumnBuffer {
+    /// Buffers for `rows` rows of a column described by `d`, text in `enc`.
+    pub(crate) fn new(d: BufferDesc, enc: TextEncoding, rows: usize) -> ColumnBuffer {
+        let (data, stride) = match d {
+            BufferDesc::I64 => (Data::I64(vec![0; rows]), 1),
+            BufferDesc::F64 => (Data::F64(vec![0.0; rows]), 1),
+            BufferDesc::Text { max_chars } => match enc {
+                TextEncoding::Utf8 => {
+                    let stride = max_chars.max(1) * 4 + 1;
+                    (Data::Narrow(vec![0; stride * rows]), stride)
+                }
+                TextEncoding::Utf16 => {
+                    let stride = max_chars.max(1) * 2 + 1;
+                    (Data::Wide(vec![0; stride * rows]), stride)
+                }
+            },
+        };
+        ColumnBuffer { data, stride, ind: vec![0; rows] }
+    }
+
+    /// SQLBindCol's TargetType, TargetValuePtr and BufferLength for this column.
+    pub(crate) fn bind_args(&mut self) -> (CDataType, SqlPointer, SqlLen) {
+        let (ctype, ptr, elem_bytes) = match &mut self.data {
+            Data::I64(v) => (CDataType::SQL_C_SBIGINT, v.as_mut_ptr() as SqlPointer, size_of::<i64>()),
+            Data::F64(v) => (CDataType::SQL_C_DOUBLE, v.as_mut_ptr() as SqlPointer, size_of::<f64>()),
+            Data::Narrow(v) => (CDataType::SQL_C_CHAR, v.as_mut_ptr() as SqlPointer, self.stride),
+            Data::Wide(v) => (CDataType::SQL_C_WCHAR, v.as_mut_ptr() as SqlPointer, self.stride * 2),
+        };
+        (ctype, ptr, elem_bytes as SqlLen)
+    }
+
+    /// Whether `row`'s value is NULL.
+    pub(crate) fn is_null(&self, row: usize) -> bool {
+        self.ind[row] == SQL_NULL_DATA
+    }
+
+    /// `row`'s value of an `I64` column; `None` for NULL. Panics on another binding.
+    pub(crate) fn i64(&self, col: u16, row: usize) -> Option<i64> {
+        match &self.data {
+            Data::I64(v) => (self.ind[row] != SQL_NULL_DATA).then(|| v[row]),
+            _ => panic!("column {col} is not bound as BufferDesc::I64"),
+        }
+    }
+
+    /// `row`'s value of an `F64` column; `None` for NULL. Panics on another binding.
+    pub(crate) fn f64(&self, col: u16, row: usize) -> Option<f64> {
+        match &self.data {
+            Data::F64(v) => (self.ind[row] != SQL_NULL_DATA).then(|| v[row]),
+            _ => panic!("column {col} is not bound as BufferDesc::F64"),
+        }
+    }
+
+    /// `row`'s value of a `Text` column (possibly truncated; invalid text replaced with
+    /// U+FFFD); `None` for NULL. Panics on another binding.
+    pub(crate) fn text(&self, col: u16, row: usize) -> Option<String> {
+        let ind = self.ind[row];
+        if ind == SQL_NULL_DATA {
+            return None;
+        }
+        let usable = self.stride - 1;
+        let c = self;
+        match &c.data {
+            Data::Narrow(v) => {
+                let n = if ind < 0 { usable } else { (ind as usize).min(usable) };
+                let s = &v[row * c.stride..row * c.stride + n];
+                let s = if ind < 0 { &s[..s.iter().position(|&b| b == 0).unwrap_or(n)] } else { s };
+                Some(String::from_utf8_lossy(s).into_owned())
+            }
+            Data::Wide(v) => {
+                let n = if ind < 0 { usable } else { (ind as usize / 2).min(usable) };
+                let s = &v[row * c.stride..row * c.stride + n];
+                let s = if ind < 0 { &s[..s.iter().position(|&u| u == 0).unwrap_or(n)] } else { s };
+                Some(String::from_utf16_lossy(s))
+            }
+            _ => panic!("column {col} is not bound as BufferDesc::Text"),
+        }
+    }
+
+    /// Whether `row`'s `Text` value did not fit its buffer.
+    pub(crate) fn is_truncated(&self, row: usize) -> bool {
+        let ind = self.ind[row];
+        let unit = if matches!(self.data, Data::Wide(_)) { 2 } else { 1 };
+        match &self.data {
+            Data::Narrow(_) | Data::Wide(_) => ind == SQL_NO_TOTAL || (ind >= 0 && ind as usize > (self.stride - 1) * unit),
+            _ => false,
+        }
+    }
 }
 
 /// A cursor with row-array buffers bound to its columns, fetching a rowset per call.
@@ -104,34 +195,13 @@ impl<'a> BoundCursor<'a> {
         bc.status = vec![SQL_ROW_SUCCESS; size];
         bc.has_status = set_attr_ptr(h, StmtAttr::SQL_ATTR_ROW_STATUS_PTR, bc.status.as_mut_ptr() as usize).is_ok();
         let enc = bc.cursor.as_ref().map(|c| c.enc).unwrap_or_default();
-        for d in columns {
-            let (data, stride) = match *d {
-                BufferDesc::I64 => (Data::I64(vec![0; size]), 1),
-                BufferDesc::F64 => (Data::F64(vec![0.0; size]), 1),
-                BufferDesc::Text { max_chars } => match enc {
-                    TextEncoding::Utf8 => {
-                        let stride = max_chars.max(1) * 4 + 1;
-                        (Data::Narrow(vec![0; stride * size]), stride)
-                    }
-                    TextEncoding::Utf16 => {
-                        let stride = max_chars.max(1) * 2 + 1;
-                        (Data::Wide(vec![0; stride * size]), stride)
-                    }
-                },
-            };
-            bc.columns.push(ColumnBuffer { data, stride, ind: vec![0; size] });
-        }
+        bc.columns = columns.iter().map(|d| ColumnBuffer::new(*d, enc, size)).collect();
         for (i, c) in bc.columns.iter_mut().enumerate() {
-            let (ctype, ptr, elem_bytes) = match &mut c.data {
-                Data::I64(v) => (CDataType::SQL_C_SBIGINT, v.as_mut_ptr() as SqlPointer, size_of::<i64>()),
-                Data::F64(v) => (CDataType::SQL_C_DOUBLE, v.as_mut_ptr() as SqlPointer, size_of::<f64>()),
-                Data::Narrow(v) => (CDataType::SQL_C_CHAR, v.as_mut_ptr() as SqlPointer, c.stride),
-                Data::Wide(v) => (CDataType::SQL_C_WCHAR, v.as_mut_ptr() as SqlPointer, c.stride * 2),
-            };
+            let (ctype, ptr, elem_bytes) = c.bind_args();
             // SAFETY: our statement id; `ptr` addresses `size` elements of `elem_bytes`
             // and `ind` `size` indicators, heap memory owned by `bc` that is unbound in
             // `unbind` before it is freed.
-            let rc = unsafe { raw::SQLBindCol(h, (i + 1) as u16, ctype, ptr, elem_bytes as SqlLen, c.ind.as_mut_ptr()) };
+            let rc = unsafe { raw::SQLBindCol(h, (i + 1) as u16, ctype, ptr, elem_bytes, c.ind.as_mut_ptr()) };
             // On error `bc` drops here and unbinds whatever was bound.
             Diag::stmt(h).check("SQLBindCol", rc, &mut w)?;
         }
@@ -260,61 +330,27 @@ impl RowSet<'_> {
 
     /// Whether the value is NULL.
     pub fn is_null(&self, col: u16, row: usize) -> bool {
-        self.column(col, row).ind[row] == SQL_NULL_DATA
+        self.column(col, row).is_null(row)
     }
 
     /// An `I64` column's value; `None` for NULL.
     pub fn i64(&self, col: u16, row: usize) -> Option<i64> {
-        let c = self.column(col, row);
-        match &c.data {
-            Data::I64(v) => (c.ind[row] != SQL_NULL_DATA).then(|| v[row]),
-            _ => panic!("column {col} is not bound as BufferDesc::I64"),
-        }
+        self.column(col, row).i64(col, row)
     }
 
     /// An `F64` column's value; `None` for NULL.
     pub fn f64(&self, col: u16, row: usize) -> Option<f64> {
-        let c = self.column(col, row);
-        match &c.data {
-            Data::F64(v) => (c.ind[row] != SQL_NULL_DATA).then(|| v[row]),
-            _ => panic!("column {col} is not bound as BufferDesc::F64"),
-        }
+        self.column(col, row).f64(col, row)
     }
 
     /// A `Text` column's value (possibly truncated); `None` for NULL. Invalid text is
     /// replaced with U+FFFD.
     pub fn text(&self, col: u16, row: usize) -> Option<String> {
-        let c = self.column(col, row);
-        let ind = c.ind[row];
-        if ind == SQL_NULL_DATA {
-            return None;
-        }
-        let usable = c.stride - 1;
-        match &c.data {
-            Data::Narrow(v) => {
-                let n = if ind < 0 { usable } else { (ind as usize).min(usable) };
-                let s = &v[row * c.stride..row * c.stride + n];
-                let s = if ind < 0 { &s[..s.iter().position(|&b| b == 0).unwrap_or(n)] } else { s };
-                Some(String::from_utf8_lossy(s).into_owned())
-            }
-            Data::Wide(v) => {
-                let n = if ind < 0 { usable } else { (ind as usize / 2).min(usable) };
-                let s = &v[row * c.stride..row * c.stride + n];
-                let s = if ind < 0 { &s[..s.iter().position(|&u| u == 0).unwrap_or(n)] } else { s };
-                Some(String::from_utf16_lossy(s))
-            }
-            _ => panic!("column {col} is not bound as BufferDesc::Text"),
-        }
+        self.column(col, row).text(col, row)
     }
 
     /// Whether a `Text` value did not fit its buffer.
     pub fn is_truncated(&self, col: u16, row: usize) -> bool {
-        let c = self.column(col, row);
-        let ind = c.ind[row];
-        let unit = if matches!(c.data, Data::Wide(_)) { 2 } else { 1 };
-        match &c.data {
-            Data::Narrow(_) | Data::Wide(_) => ind == SQL_NO_TOTAL || (ind >= 0 && ind as usize > (c.stride - 1) * unit),
-            _ => false,
-        }
+        self.column(col, row).is_truncated(row)
     }
 }

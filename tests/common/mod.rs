@@ -250,6 +250,35 @@ pub mod rawh {
         s
     }
 
+    /// SQLSetStmtAttr with an integer value.
+    pub fn set_stmt_attr(s: H, attr: StmtAttr, v: usize) -> SqlReturn {
+        // SAFETY: live statement; an integer attribute travels in the pointer itself.
+        unsafe { SQLSetStmtAttr(s, attr, v as SqlPointer, 0) }
+    }
+
+    /// SQLCompleteAsync: (its return, *AsyncRetCodePtr).
+    pub fn complete_async(ht: HandleType, h: H) -> (SqlReturn, SqlReturn) {
+        let mut rc: RetCode = -99;
+        // SAFETY: live handle, valid out pointer.
+        let r = unsafe { SQLCompleteAsync(ht, h, &mut rc) };
+        (r, SqlReturn(rc))
+    }
+
+    /// Repeats `f` while it returns SQL_STILL_EXECUTING (polling, §1.7), sleeping 1 ms
+    /// between calls: the final code and how many times it was still executing.
+    pub fn poll(mut f: impl FnMut() -> SqlReturn) -> (SqlReturn, usize) {
+        let mut n = 0;
+        loop {
+            let r = f();
+            if r != SqlReturn::SQL_STILL_EXECUTING {
+                return (r, n);
+            }
+            n += 1;
+            assert!(n < 100_000, "never completed");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
     pub fn free_stmt(s: H) {
         // SAFETY: live statement.
         assert_eq!(unsafe { SQLFreeHandle(HandleType::SQL_HANDLE_STMT, s) }, SqlReturn::SQL_SUCCESS);
