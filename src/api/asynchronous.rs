@@ -1,5 +1,5 @@
 //! The asynchronous safe API: [`AsyncConnection`], [`AsyncStatement`], [`AsyncBlockCursor`],
-//! the futures [`OpFuture`] / [`PoolFuture`], and [`AsyncOperation`], a status handle in the
+//! the futures [`OpFuture`] / [`ConnFuture`], and [`AsyncOperation`], a status handle in the
 //! spirit of OLE DB's asynchronous status (phase, wait with a timeout, abort).
 //!
 //! ```no_run
@@ -1174,7 +1174,7 @@ impl Addr {
 /// The future of an asynchronous statement operation (execute, prepare, fetch, get-data,
 /// more-results…). `Send`; borrows its statement. [`operation`](Self::operation) gives
 /// a status handle; dropping the future before it completes cancels the operation (see
-/// the [module documentation](self)).
+/// the documentation of `src/api/asynchronous.rs`).
 pub struct OpFuture<'s, T> {
     fut: Pin<Box<dyn Future<Output = Result<T>> + Send + 's>>,
     op: AsyncOperation,
