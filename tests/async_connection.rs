@@ -527,3 +527,84 @@ fn s1_15_end_tran_env_is_hy115_with_dbc_async() {
     assert!(recs.iter().any(|r| r.state == "HY115"), "{recs:?}");
     free(env, dbc);
 }
+
+/// SQL_ATTR_CONNECTION_TIMEOUT (seconds) on the DM connection.
+fn set_connection_timeout(dbc: H, secs: usize) {
+    assert_eq!(set_attr(dbc, ConnAttr::SQL_ATTR_CONNECTION_TIMEOUT, secs), SqlReturn::SQL_SUCCESS, "{}", rawh::diag_text(DBC, dbc));
+}
+
+/// §1.14: SQL_ATTR_CONNECTION_TIMEOUT covers the total time of all the calls of an
+/// asynchronous open, not each call: the reference driver's connect takes 4 steps of
+/// 400 ms, each repeat call returns at once, and the whole connect still ends with HYT01
+/// after ≈ 1 s. The attribute was set before connecting, so the DM stored it and replayed
+/// it on the driver's connection (§1.13). An open that failed is not finished (§1.14): the
+/// connection stays unconnected (08003) and connects again without the timeout.
+#[test]
+fn s1_14_connection_timeout_covers_all_polling_calls_of_an_async_connect() {
+    common::init();
+    let env = rawh::env();
+    let dbc = alloc_dbc(env);
+    set_connection_timeout(dbc, 1);
+    assert_eq!(set_attr(dbc, ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE, SQL_ASYNC_DBC_ENABLE_ON), SqlReturn::SQL_SUCCESS);
+    let cs = common::refdriver_conn_str("Steps=4;Delay=400");
+    let mut out = OutBuf::new();
+    let t0 = std::time::Instant::now();
+    let mut calls = 0;
+    let rc = loop {
+        calls += 1;
+        let rc = driver_connect(dbc, &cs, &mut out);
+        if rc != STILL {
+            break rc;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = t0.elapsed();
+    assert_state(rc, dbc, "HYT01");
+    assert!(calls > 10, "many short calls, one timeout over all of them ({calls} calls)");
+    assert!(took >= Duration::from_secs(1), "not before the timeout: {took:?}");
+    // Not connected: the DM still refuses statement work with 08003.
+    let mut stmt = null_mut();
+    // SAFETY: live dbc, valid out pointer.
+    let rc = unsafe { SQLAllocHandle(HandleType::SQL_HANDLE_STMT, dbc, &mut stmt) };
+    assert_state(rc, dbc, "08003");
+    // Without the timeout the same connect completes.
+    set_connection_timeout(dbc, 0);
+    let (rc, _) = poll(|| driver_connect(dbc, &cs, &mut out));
+    assert!(rc.is_success(), "{rc:?} {}", rawh::diag_text(DBC, dbc));
+    assert_eq!(rawh::query_i64(dbc, "SELECT 7"), 7);
+    let (rc, _) = poll(|| disconnect_rc(dbc));
+    assert!(rc.is_success(), "{}", rawh::diag_text(DBC, dbc));
+    free(env, dbc);
+}
+
+/// §1.14 in notification mode, for a close: the timeout covers every re-invocation the
+/// dispatcher makes; SQLCompleteAsync reports SQL_ERROR with HYT01, and a close that did
+/// not succeed leaves the connection open (it still runs queries), until a disconnect
+/// without the timeout closes it.
+#[test]
+fn s1_14_connection_timeout_ends_a_notification_mode_disconnect_with_hyt01() {
+    common::init();
+    let env = rawh::env();
+    let dbc = alloc_dbc(env);
+    let cs = common::refdriver_conn_str("Steps=4;Delay=400");
+    let mut out = OutBuf::new();
+    assert_eq!(driver_connect(dbc, &cs, &mut out), SqlReturn::SQL_SUCCESS, "{}", rawh::diag_text(DBC, dbc));
+    // Set while the connection is synchronous (in notification mode SQLSetConnectAttr is
+    // itself an asynchronous connection function).
+    set_connection_timeout(dbc, 1);
+    let ev = AsyncEvent::new().unwrap();
+    assert_eq!(set_attr(dbc, ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE, SQL_ASYNC_DBC_ENABLE_ON), SqlReturn::SQL_SUCCESS);
+    assert_eq!(set_attr(dbc, ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT, ev.as_attr() as usize), SqlReturn::SQL_SUCCESS);
+    let t0 = std::time::Instant::now();
+    assert_eq!(disconnect_rc(dbc), STILL);
+    wait(&ev);
+    assert!(t0.elapsed() >= Duration::from_secs(1), "{:?}", t0.elapsed());
+    assert_eq!(rawh::complete_async(DBC, dbc), (SqlReturn::SQL_SUCCESS, SqlReturn::SQL_ERROR));
+    assert!(states(dbc).iter().any(|s| s == "HYT01"), "{}", rawh::diag_text(DBC, dbc));
+    // Still connected (C4).
+    assert_eq!(set_attr(dbc, ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT, 0), SqlReturn::SQL_SUCCESS);
+    assert_eq!(set_attr(dbc, ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE, SQL_ASYNC_DBC_ENABLE_OFF), SqlReturn::SQL_SUCCESS);
+    assert_eq!(rawh::query_i64(dbc, "SELECT 8"), 8);
+    set_connection_timeout(dbc, 0);
+    rawh::disconnect(env, dbc);
+}

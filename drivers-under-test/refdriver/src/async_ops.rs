@@ -119,6 +119,8 @@ struct OpCore {
     delay_ms: u64,
     faults: Faults,
     cancel: Arc<AtomicBool>,
+    /// §1.14: the step that starts after this instant ends the operation with HYT01.
+    deadline: Option<Instant>,
     state: Mutex<OpState>,
     work: Mutex<Option<Work>>,
     steps: Mutex<Steps>,
@@ -146,6 +148,9 @@ pub struct OpCtx<'a> {
     pub delay_ms: u64,
     pub faults: Faults,
     pub cancel: &'a Arc<AtomicBool>,
+    /// §1.14: the connection timeout of an asynchronous open or close, which covers the
+    /// total time of all its calls (None: no timeout).
+    pub timeout: Option<Duration>,
 }
 
 thread_local! {
@@ -263,6 +268,11 @@ impl OpCore {
             if st.result.is_none() {
                 if self.cancel.load(Ordering::SeqCst) {
                     st.result = Some(Completion::cancelled());
+                    st.total = st.completed + 1;
+                } else if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                    // §1.14: SQL_ATTR_CONNECTION_TIMEOUT covers all the calls of an
+                    // asynchronous open or close together.
+                    st.result = Some(Completion::err(DiagRec::new("HYT01", "Connection timeout expired")));
                     st.total = st.completed + 1;
                 } else if st.completed + 1 >= st.total {
                     drop(st);
@@ -437,6 +447,7 @@ pub fn run_op(ctx: OpCtx<'_>, start: impl FnOnce() -> Start, finish: impl FnOnce
         delay_ms: ctx.delay_ms,
         faults: ctx.faults,
         cancel: ctx.cancel.clone(),
+        deadline: ctx.timeout.map(|t| Instant::now() + t),
         state: Mutex::new(OpState { total, completed: 0, outstanding: 1, result: None }),
         work: Mutex::new(Some(work)),
         steps: Mutex::new(Steps::default()),

@@ -12,6 +12,7 @@ use odbc_dm_abi::SqlReturn;
 use std::ffi::c_void;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 const SUCCESS: SqlReturn = SqlReturn::SQL_SUCCESS;
 const SWI: SqlReturn = SqlReturn::SQL_SUCCESS_WITH_INFO;
@@ -66,7 +67,14 @@ pub fn get_env_attr(e: &Env, attr: i32, value: *mut c_void, out_len: *mut i32) -
 // ------------------------------------------------------------------ connection async ctx
 
 pub fn ctx<'a>(c: &'a Arc<Conn>, func: &'static str, args: Vec<usize>, settings: &ConnSettings) -> OpCtx<'a> {
-    let async_on = lock(&c.attrs).async_dbc_enable;
+    let (async_on, conn_timeout) = {
+        let a = lock(&c.attrs);
+        (a.async_dbc_enable, a.connection_timeout)
+    };
+    // §1.14: an asynchronous open or close must finish within SQL_ATTR_CONNECTION_TIMEOUT
+    // seconds in total, however many calls it takes (HYT01 otherwise).
+    let open_or_close = matches!(func, "SQLConnectW" | "SQLDriverConnectW" | "SQLDisconnect");
+    let timeout = (open_or_close && conn_timeout > 0).then(|| Duration::from_secs(u64::from(conn_timeout)));
     OpCtx {
         func,
         handle: c.id(),
@@ -81,6 +89,7 @@ pub fn ctx<'a>(c: &'a Arc<Conn>, func: &'static str, args: Vec<usize>, settings:
         delay_ms: settings.delay_ms,
         faults: settings.faults,
         cancel: &c.op_cancel,
+        timeout,
     }
 }
 

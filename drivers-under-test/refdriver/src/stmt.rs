@@ -35,6 +35,7 @@ pub fn ctx<'a>(s: &'a Arc<Stmt>, func: &'static str, args: Vec<usize>) -> OpCtx<
         delay_ms: st.delay_ms,
         faults: st.faults,
         cancel: &s.cancel,
+        timeout: None,
     }
 }
 
