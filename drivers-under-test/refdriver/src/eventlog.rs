@@ -76,11 +76,14 @@ impl CallbackRecord {
     }
 }
 
+/// `at - returned_at` in µs, rounded down (toward −∞), so that the sign is exact: a
+/// callback made even a few ns before the return is negative, never 0 (a callback made on
+/// the calling thread can take less than 1 µs on a fast machine).
 fn rel_us(at: Instant, returned_at: Instant) -> i64 {
     if at >= returned_at {
         (at - returned_at).as_micros() as i64
     } else {
-        -((returned_at - at).as_micros() as i64)
+        -((returned_at - at).as_nanos().div_ceil(1000) as i64)
     }
 }
 
@@ -211,4 +214,20 @@ pub fn json_str(v: &str) -> String {
     }
     s.push('"');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rel_us;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn rel_us_sign_is_exact_below_one_microsecond() {
+        let t = Instant::now();
+        let later = t + Duration::from_nanos(300);
+        assert_eq!(rel_us(t, later), -1, "300 ns before the return is before it");
+        assert_eq!(rel_us(later, t), 0, "300 ns after is 0 µs after");
+        assert_eq!(rel_us(t, t + Duration::from_micros(5)), -5);
+        assert_eq!(rel_us(t + Duration::from_nanos(5_001), t), 5);
+    }
 }
