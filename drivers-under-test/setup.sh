@@ -81,6 +81,17 @@ Driver = libmaodbc.so
 [OdbcDmRef]
 Description = odbc-dm reference driver
 Driver = $REFDRIVER
+
+; The reference driver under unixODBC's Threading levels 2 and 3 (tests/threading.rs).
+[OdbcDmRef Threading2]
+Description = odbc-dm reference driver, every call serialized except SQLCancel
+Driver = $REFDRIVER
+Threading = 2
+
+[OdbcDmRef Threading3]
+Description = odbc-dm reference driver, every call serialized, SQLCancel too
+Driver = $REFDRIVER
+Threading = 3
 EOF
 
 cat >"$OUT/odbc.ini" <<EOF

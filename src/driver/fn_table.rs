@@ -16,6 +16,15 @@ macro_rules! fn_table {
         }
 
         impl DriverFns {
+            /// The same table with every entry point replaced by the `Threading` trampoline
+            /// of serialization slot `N` (see [`super::serialize`]), which takes the slot's
+            /// lock and calls the entry point of this table stored in the slot.
+            pub(crate) fn serialized<const N: usize>(&self) -> DriverFns {
+                DriverFns {
+                    $( $name: self.$name.map(|_| super::serialize::tramp::$name::<N> as fns::$name), )*
+                }
+            }
+
             /// Reads every known entry point from the library with `dlsym`.
             pub(crate) fn load(lib: &Library) -> DriverFns {
                 DriverFns {
@@ -159,6 +168,12 @@ fn_table!(
     SQLGetDiagFieldW,
     SQLError,
     SQLErrorW,
+    // DM functions; a driver never needs to export them (kept so that the table covers
+    // every entry point type of `odbc_dm_abi::fns`).
+    SQLDataSources,
+    SQLDataSourcesW,
+    SQLDrivers,
+    SQLDriversW,
 );
 
 macro_rules! twins {

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 
+use super::serialize::{self, Threading};
 use super::DriverFns;
 
 /// A loaded ODBC driver: its library and its entry points.
@@ -20,6 +21,9 @@ pub struct Driver {
     /// lock. For a Unicode driver the ANSI twins of string functions are removed (see
     /// [`DriverFns::prefer_wide`]).
     pub fns: DriverFns,
+    /// The `Threading` level `fns` serializes at (trampolines at 2 and 3, see
+    /// [`super::serialize`]).
+    pub threading: Threading,
     /// Every entry point the library exports, as `dlsym` found them (SQLGetFunctions, `info`).
     pub exported: DriverFns,
     _lib: Library,
@@ -47,6 +51,9 @@ pub enum LoadError {
     /// The library loaded but exports none of the ODBC entry points a driver must have.
     #[error("[odbc-dm] {path} is not an ODBC driver: it exports no SQLAllocHandle, SQLAllocEnv or SQLDriverConnect")]
     NotADriver { path: String },
+    /// `Threading` 2 or 3 asked for more serialized drivers than the DM has slots for.
+    #[error("[odbc-dm] cannot serialize {path}: {source}")]
+    NoSerializationSlot { path: String, source: serialize::NoSlotLeft },
 }
 
 impl LoadError {
@@ -56,20 +63,29 @@ impl LoadError {
     }
 }
 
-type Registry = Mutex<HashMap<PathBuf, Arc<Driver>>>;
+type Registry = Mutex<HashMap<(PathBuf, Threading), Arc<Driver>>>;
 
 fn registry() -> &'static Registry {
     static REG: OnceLock<Registry> = OnceLock::new();
     REG.get_or_init(Default::default)
 }
 
-/// Loads `path` (or returns the already-loaded driver for it).
+/// Loads `path` at its default `Threading` level ([`serialize::default_level`]).
+pub fn load_driver(path: &Path) -> Result<Arc<Driver>, LoadError> {
+    load_driver_with(path, serialize::default_level(path))
+}
+
+/// Loads `path` (or returns the already-loaded driver for it) with calls serialized at
+/// `threading`.
+///
+/// One `Driver` per file and level: two odbcinst.ini sections naming the same file with
+/// different `Threading` share the library (dlopen counts references) but not the table.
 ///
 /// The registry lock is held across `dlopen` on purpose: it makes "load each driver once"
 /// exact. dlopen runs only the driver's constructors, never an ODBC call, and the lock is
 /// never taken on a call path.
-pub fn load_driver(path: &Path) -> Result<Arc<Driver>, LoadError> {
-    let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+pub fn load_driver_with(path: &Path, threading: Threading) -> Result<Arc<Driver>, LoadError> {
+    let key = (std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()), threading);
     let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
     if let Some(d) = reg.get(&key) {
         return Ok(d.clone());
@@ -87,7 +103,9 @@ pub fn load_driver(path: &Path) -> Result<Arc<Driver>, LoadError> {
     if fns.is_unicode() {
         fns.prefer_wide();
     }
-    let d = Arc::new(Driver { path: path.to_path_buf(), fns, exported, _lib: lib });
+    let fns = serialize::table_for(fns, threading)
+        .map_err(|source| LoadError::NoSerializationSlot { path: path.display().to_string(), source })?;
+    let d = Arc::new(Driver { path: path.to_path_buf(), fns, threading, exported, _lib: lib });
     reg.insert(key, d.clone());
     Ok(d)
 }

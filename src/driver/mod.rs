@@ -3,6 +3,8 @@
 
 mod fn_table;
 mod loader;
+pub mod serialize;
 
 pub use fn_table::DriverFns;
-pub use loader::{load_driver, Driver, LoadError};
+pub use loader::{load_driver, load_driver_with, Driver, LoadError};
+pub use serialize::Threading;

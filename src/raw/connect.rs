@@ -12,7 +12,7 @@ use super::{boundary, handle, pull_driver_diags, same_signature, AppPtr, Call};
 use crate::async_engine::Invoke;
 use crate::config;
 use crate::diag::{DiagRecord, SqlState};
-use crate::driver::{load_driver, Driver};
+use crate::driver::{load_driver_with, serialize, Driver, Threading};
 use crate::handles::conn_state::ConnState;
 use crate::handles::{AttrValue, Dbc, DbcCore, DbcPost, DriverLink};
 use crate::text;
@@ -277,7 +277,16 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
         });
         resolved.attributes.retain(|(k, _)| !k.eq_ignore_ascii_case(ASYNC_EMULATION_KEYWORD));
     }
-    let driver = match load_driver(&resolved.driver_path) {
+    // odbcinst.ini `Threading` (unixODBC's keyword): serialization for drivers that are not
+    // thread-safe (src/driver/serialize.rs); without it, the DM's default for the driver.
+    let threading = match resolved.driver_option("threading") {
+        Some(v) => Threading::parse(v).unwrap_or_else(|| {
+            log::warn!("odbcinst.ini: Threading = {v:?} is not 0-3; using the driver's default");
+            serialize::default_level(&resolved.driver_path)
+        }),
+        None => serialize::default_level(&resolved.driver_path),
+    };
+    let driver = match load_driver_with(&resolved.driver_path, threading) {
         Ok(drv) => drv,
         Err(e) => return call.fail(SqlState::DRIVER_LOAD_FAILED, e.to_string()),
     };

@@ -1,0 +1,198 @@
+//! `Threading`: serialization for drivers that are not thread-safe and rely on the driver
+//! manager to serialize their calls, as unixODBC does.
+//!
+//! §3.1 says drivers must be thread-safe, and odbc-dm trusts them by default: calls on
+//! different handles run in parallel (the per-handle gate still serializes calls on one
+//! handle). Some drivers are not: libsqlite3odbc's own source says that on Unix it assumes
+//! "the driver manager provides serialization", and its SQLCancel frees the statement's
+//! result (after `sqlite3_interrupt`) while another thread may still be inside a call on
+//! that statement. For such drivers the DM honours unixODBC's odbcinst.ini keyword
+//! `Threading` (docs/decisions.md #28):
+//!
+//! | level | unixODBC | odbc-dm |
+//! |---|---|---|
+//! | 0 | no protection | none beyond the per-handle gate (the default) |
+//! | 1 | per statement | the same: the per-handle gate already does it |
+//! | 2 | per connection | one lock per loaded driver around every call, SQLCancel and SQLCancelHandle excepted (coarser than unixODBC, never unsafe) |
+//! | 3 | per environment | one lock per loaded driver around every call, SQLCancel and SQLCancelHandle included |
+//!
+//! Without the keyword, known unsafe drivers get a level of their own (see
+//! [`default_level`]).
+//!
+//! How: the lock is a *leaf* taken around the driver's C function only, never while the DM
+//! takes any other lock, so it cannot deadlock with the DM's gates. It is installed in the
+//! driver's function table itself: each entry point is replaced by a trampoline with the
+//! same signature, generic over a slot number `N`, that takes slot `N`'s lock and calls the
+//! real entry point stored in the slot. Every DM path, the fast lane included, calls
+//! through the table, so nothing else in the DM knows about serialization, and a driver
+//! that needs none pays nothing. This is the one place where the DM holds a lock across a
+//! driver call, on purpose: it is what the driver asked for.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use super::DriverFns;
+
+/// unixODBC's `Threading` level (odbcinst.ini).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Threading {
+    /// 0 and 1: the driver is thread-safe (§3.1); the per-handle gate serializes each handle.
+    Handle,
+    /// 2: every call into the driver is serialized, except SQLCancel and SQLCancelHandle.
+    Driver,
+    /// 3: every call into the driver is serialized, SQLCancel and SQLCancelHandle included.
+    DriverWithCancel,
+}
+
+impl Threading {
+    /// The level of an odbcinst.ini `Threading` value; `None` for anything but 0–3.
+    pub fn parse(value: &str) -> Option<Threading> {
+        match value.trim() {
+            "0" | "1" => Some(Threading::Handle),
+            "2" => Some(Threading::Driver),
+            "3" => Some(Threading::DriverWithCancel),
+            _ => None,
+        }
+    }
+
+    /// The unixODBC number of this level (0, 2 or 3).
+    pub fn level(self) -> u8 {
+        match self {
+            Threading::Handle => 0,
+            Threading::Driver => 2,
+            Threading::DriverWithCancel => 3,
+        }
+    }
+}
+
+/// The level of a driver whose odbcinst.ini section has no `Threading` (or that was given
+/// by path): level 3 for the SQLite ODBC drivers (they rely on the DM to serialize, and
+/// their SQLCancel closes the cursor, so it must not run beside another call), level 0
+/// (thread-safe, §3.1) for everything else.
+pub fn default_level(driver_path: &Path) -> Threading {
+    let name = driver_path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name.starts_with("libsqlite3odbc") || name.starts_with("libsqliteodbc") {
+        Threading::DriverWithCancel
+    } else {
+        Threading::Handle
+    }
+}
+
+/// How many serialized drivers (distinct file + level) a process can load.
+pub const SLOTS: usize = 16;
+
+/// One serialized driver: its lock and its real entry points.
+pub(crate) struct Slot {
+    lock: Mutex<()>,
+    real: OnceLock<DriverFns>,
+}
+
+impl Slot {
+    const fn new() -> Slot {
+        Slot { lock: Mutex::new(()), real: OnceLock::new() }
+    }
+}
+
+static SLOT_TABLE: [Slot; SLOTS] = [const { Slot::new() }; SLOTS];
+static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+/// Why a driver could not be given a serialization slot.
+#[derive(Debug, thiserror::Error)]
+#[error("more than {SLOTS} drivers with Threading 2 or 3 loaded in this process")]
+pub struct NoSlotLeft;
+
+/// The table the DM calls through for `real` at level `level`: `real` itself at level 0/1,
+/// otherwise trampolines of a fresh slot (SQLCancel and SQLCancelHandle left direct at
+/// level 2).
+pub(crate) fn table_for(real: DriverFns, level: Threading) -> Result<DriverFns, NoSlotLeft> {
+    if level == Threading::Handle {
+        return Ok(real);
+    }
+    let n = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
+    if n >= SLOTS {
+        return Err(NoSlotLeft);
+    }
+    // The slot is fresh: nobody calls its trampolines before this returns.
+    let _ = SLOT_TABLE[n].real.set(real);
+    let mut t = by_slot(n, &real);
+    if level == Threading::Driver {
+        t.SQLCancel = real.SQLCancel;
+        t.SQLCancelHandle = real.SQLCancelHandle;
+    }
+    Ok(t)
+}
+
+macro_rules! by_slot {
+    ($( $n:literal )*) => {
+        /// `real.serialized::<n>()` for a slot number known only at run time.
+        fn by_slot(n: usize, real: &DriverFns) -> DriverFns {
+            match n {
+                $( $n => real.serialized::<$n>(), )*
+                _ => *real,
+            }
+        }
+    };
+}
+by_slot!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
+
+/// Run `f` with slot `n`'s lock held.
+#[inline]
+pub(crate) fn locked<R>(n: usize, f: impl FnOnce(&DriverFns) -> Option<R>) -> Option<R> {
+    let slot = &SLOT_TABLE[n];
+    let real = slot.real.get()?;
+    let _guard = slot.lock.lock().unwrap_or_else(|p| p.into_inner());
+    f(real)
+}
+
+macro_rules! trampolines {
+    ($( $name:ident ( $( $arg:ident : $t:ty ),* $(,)? ); )*) => {
+        /// One trampoline per entry point, generic over the slot number.
+        #[allow(non_snake_case, clippy::too_many_arguments)]
+        pub(crate) mod tramp {
+            use odbc_dm_abi::*;
+            use odbc_dm_abi::fns::SqlSetPosIRow;
+            $(
+                /// Serialized call of the entry point of the same name (see the module doc).
+                pub(crate) unsafe extern "C" fn $name<const N: usize>( $( $arg: $t ),* ) -> SqlReturn {
+                    // No panic can start here (the lock ignores poisoning, the slot was
+                    // filled before the trampoline was installed), so nothing unwinds into
+                    // the caller's `extern "C"` frame.
+                    super::locked(N, |real| {
+                        let f = real.$name?;
+                        // SAFETY: `f` is the driver's own entry point of this name and
+                        // signature, called with the caller's arguments unchanged, as the
+                        // caller would have called it directly; the slot's lock only delays it.
+                        Some(unsafe { f( $( $arg ),* ) })
+                    })
+                    .unwrap_or(SqlReturn::SQL_ERROR)
+                }
+            )*
+        }
+    };
+}
+odbc_dm_abi::with_entry_points!(trampolines);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threading_values_parse_as_unixodbc_levels() {
+        assert_eq!(Threading::parse("0"), Some(Threading::Handle));
+        assert_eq!(Threading::parse(" 1 "), Some(Threading::Handle));
+        assert_eq!(Threading::parse("2"), Some(Threading::Driver));
+        assert_eq!(Threading::parse("3"), Some(Threading::DriverWithCancel));
+        assert_eq!(Threading::parse("4"), None);
+        assert_eq!(Threading::parse("yes"), None);
+    }
+
+    #[test]
+    fn sqlite_drivers_default_to_level_3_others_to_0() {
+        let p = Path::new("/usr/lib/x86_64-linux-gnu/odbc/libsqlite3odbc.so");
+        assert_eq!(default_level(p), Threading::DriverWithCancel);
+        assert_eq!(default_level(Path::new("libsqliteodbc.so")), Threading::DriverWithCancel);
+        assert_eq!(default_level(Path::new("/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so")), Threading::Handle);
+        assert_eq!(default_level(Path::new("libmaodbc.so")), Threading::Handle);
+    }
+}
