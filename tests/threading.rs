@@ -140,7 +140,8 @@ fn s3_7_threading_2_lets_sqlcancel_through_threading_3_serializes_it() {
 
 /// The DM's defaults: libsqlite3odbc, given by path with no odbcinst.ini section, is
 /// loaded at level 3 (its source relies on the DM to serialize, and its SQLCancel closes
-/// the cursor); the reference driver at level 0; an odbcinst.ini `Threading` wins.
+/// the cursor); the reference driver at level 0; an odbcinst.ini `Threading` wins over the
+/// default, and `Threading` in the connection string (a DM keyword) over both.
 #[test]
 fn s3_7_default_threading_levels() {
     common::init();
@@ -155,5 +156,9 @@ fn s3_7_default_threading_levels() {
     assert_eq!(level_of(&common::refdriver_conn_str("")), Some(Threading::Handle));
     assert_eq!(level_of(&ref_by_name("OdbcDmRef Threading2")), Some(Threading::Driver));
     assert_eq!(level_of(&ref_by_name("OdbcDmRef Threading3")), Some(Threading::DriverWithCancel));
+    // The DM keyword in the connection string wins over odbcinst.ini and the default.
+    assert_eq!(level_of(&format!("{};Threading=0", common::sqlite_conn_str(&db))), Some(Threading::Handle));
+    assert_eq!(level_of(&format!("{};Threading=2", ref_by_name("OdbcDmRef Threading3"))), Some(Threading::Driver));
+    assert_eq!(level_of(&common::refdriver_conn_str("Threading=3")), Some(Threading::DriverWithCancel));
     let _ = std::fs::remove_file(db);
 }

@@ -29,8 +29,8 @@
 //! driver call, on purpose: it is what the driver asked for.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 use super::DriverFns;
 
@@ -84,13 +84,70 @@ pub const SLOTS: usize = 16;
 
 /// One serialized driver: its lock and its real entry points.
 pub(crate) struct Slot {
-    lock: Mutex<()>,
-    real: OnceLock<DriverFns>,
+    lock: SerialLock,
+    /// The real table, leaked on purpose (drivers are never unloaded); null until set.
+    real: AtomicPtr<DriverFns>,
 }
 
 impl Slot {
     const fn new() -> Slot {
-        Slot { lock: Mutex::new(()), real: OnceLock::new() }
+        Slot { lock: SerialLock::new(), real: AtomicPtr::new(std::ptr::null_mut()) }
+    }
+}
+
+/// The lock of a serialized driver: one compare-and-swap to take, one swap to give back,
+/// waiters parked on a condvar only under contention (the same scheme as the per-handle
+/// gate's busy word), so an uncontended serialized call costs a few instructions.
+struct SerialLock {
+    word: AtomicU32,
+    park: Mutex<()>,
+    cv: Condvar,
+}
+
+const LOCKED: u32 = 1;
+const WAITERS: u32 = 2;
+
+impl SerialLock {
+    const fn new() -> SerialLock {
+        SerialLock { word: AtomicU32::new(0), park: Mutex::new(()), cv: Condvar::new() }
+    }
+
+    #[inline(always)]
+    fn try_lock(&self) -> bool {
+        self.word.compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn lock_slow(&self) {
+        let mut g = self.park.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let w = self.word.load(Ordering::Relaxed);
+            if w & LOCKED == 0 {
+                if self.word.compare_exchange(w, w | LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                    return;
+                }
+                continue;
+            }
+            if w & WAITERS == 0 && self.word.compare_exchange(w, w | WAITERS, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+                continue;
+            }
+            g = self.cv.wait(g).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    #[inline(always)]
+    fn unlock(&self) {
+        if self.word.swap(0, Ordering::Release) & WAITERS != 0 {
+            self.wake();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wake(&self) {
+        let _g = self.park.lock().unwrap_or_else(|p| p.into_inner());
+        self.cv.notify_all();
     }
 }
 
@@ -113,8 +170,9 @@ pub(crate) fn table_for(real: DriverFns, level: Threading) -> Result<DriverFns, 
     if n >= SLOTS {
         return Err(NoSlotLeft);
     }
-    // The slot is fresh: nobody calls its trampolines before this returns.
-    let _ = SLOT_TABLE[n].real.set(real);
+    // The slot is fresh: nobody calls its trampolines before this returns. Leaked: the
+    // table lives as long as the driver, which is never unloaded.
+    SLOT_TABLE[n].real.store(Box::into_raw(Box::new(real)), Ordering::Release);
     let mut t = by_slot(n, &real);
     if level == Threading::Driver {
         t.SQLCancel = real.SQLCancel;
@@ -136,18 +194,40 @@ macro_rules! by_slot {
 }
 by_slot!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
 
-/// Run `f` with slot `n`'s lock held.
-#[inline]
-pub(crate) fn locked<R>(n: usize, f: impl FnOnce(&DriverFns) -> Option<R>) -> Option<R> {
-    let slot = &SLOT_TABLE[n];
-    let real = slot.real.get()?;
-    let _guard = slot.lock.lock().unwrap_or_else(|p| p.into_inner());
-    f(real)
+/// Slot `n`'s real table (`None` if the slot is empty, which no installed trampoline can
+/// see).
+#[inline(always)]
+pub(crate) fn real(n: usize) -> Option<&'static DriverFns> {
+    let p = SLOT_TABLE[n].real.load(Ordering::Acquire);
+    // SAFETY: a non-null pointer was stored from a leaked Box by `table_for` and is never
+    // freed or written again.
+    (!p.is_null()).then(|| unsafe { &*p })
+}
+
+/// Takes slot `n`'s lock if it is free (the trampolines' fast path).
+#[inline(always)]
+pub(crate) fn try_lock(n: usize) -> bool {
+    SLOT_TABLE[n].lock.try_lock()
+}
+
+/// Waits for slot `n`'s lock (the trampolines' contended path, out of line).
+pub(crate) fn lock(n: usize) {
+    SLOT_TABLE[n].lock.lock_slow();
+}
+
+/// Gives slot `n`'s lock back.
+#[inline(always)]
+pub(crate) fn unlock(n: usize) {
+    SLOT_TABLE[n].lock.unlock();
 }
 
 macro_rules! trampolines {
     ($( $name:ident ( $( $arg:ident : $t:ty ),* $(,)? ); )*) => {
-        /// One trampoline per entry point, generic over the slot number.
+        /// One trampoline per entry point, generic over the slot number. The uncontended
+        /// path takes the lock with one compare-and-swap, calls the driver with the
+        /// arguments still in place, and gives the lock back; a contended lock hands the
+        /// call, arguments untouched, to the out-of-line twin in [`contended`], so the fast
+        /// path keeps nothing in callee-saved registers.
         #[allow(non_snake_case, clippy::too_many_arguments)]
         pub(crate) mod tramp {
             use odbc_dm_abi::*;
@@ -155,17 +235,42 @@ macro_rules! trampolines {
             $(
                 /// Serialized call of the entry point of the same name (see the module doc).
                 pub(crate) unsafe extern "C" fn $name<const N: usize>( $( $arg: $t ),* ) -> SqlReturn {
-                    // No panic can start here (the lock ignores poisoning, the slot was
-                    // filled before the trampoline was installed), so nothing unwinds into
-                    // the caller's `extern "C"` frame.
-                    super::locked(N, |real| {
-                        let f = real.$name?;
-                        // SAFETY: `f` is the driver's own entry point of this name and
-                        // signature, called with the caller's arguments unchanged, as the
-                        // caller would have called it directly; the slot's lock only delays it.
-                        Some(unsafe { f( $( $arg ),* ) })
-                    })
-                    .unwrap_or(SqlReturn::SQL_ERROR)
+                    // No panic can start in a trampoline (atomics, a poison-tolerant
+                    // condvar wait), so nothing unwinds into the caller's `extern "C"` frame.
+                    if !super::try_lock(N) {
+                        // SAFETY: the same call, with the caller's arguments unchanged.
+                        return unsafe { super::contended::$name::<N>( $( $arg ),* ) };
+                    }
+                    let rc = match super::real(N).and_then(|r| r.$name) {
+                        // SAFETY: the driver's own entry point of this name and signature,
+                        // called with the caller's arguments unchanged, as the caller would
+                        // have called it directly; the slot's lock only delays it.
+                        Some(f) => unsafe { f( $( $arg ),* ) },
+                        None => SqlReturn::SQL_ERROR,
+                    };
+                    super::unlock(N);
+                    rc
+                }
+            )*
+        }
+
+        /// The trampolines' path when the lock is taken: wait for it, then call.
+        #[allow(non_snake_case, clippy::too_many_arguments)]
+        pub(crate) mod contended {
+            use odbc_dm_abi::*;
+            use odbc_dm_abi::fns::SqlSetPosIRow;
+            $(
+                #[cold]
+                #[inline(never)]
+                pub(crate) unsafe extern "C" fn $name<const N: usize>( $( $arg: $t ),* ) -> SqlReturn {
+                    super::lock(N);
+                    let rc = match super::real(N).and_then(|r| r.$name) {
+                        // SAFETY: as in the uncontended trampoline.
+                        Some(f) => unsafe { f( $( $arg ),* ) },
+                        None => SqlReturn::SQL_ERROR,
+                    };
+                    super::unlock(N);
+                    rc
                 }
             )*
         }

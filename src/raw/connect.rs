@@ -235,6 +235,9 @@ pub(super) fn release_driver_handles(driver: &Driver, henv: SqlHandle, hdbc: Sql
 
 /// Connection-string keyword turning on the DM's asynchronous emulation.
 pub const ASYNC_EMULATION_KEYWORD: &str = "AsyncEmulation";
+/// DM keyword (connection string, DSN or the driver's odbcinst.ini section): unixODBC's
+/// `Threading` level 0-3 for a driver that is not thread-safe (docs/decisions.md #28).
+pub const THREADING_KEYWORD: &str = "Threading";
 
 fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
     let func = match target {
@@ -277,11 +280,18 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
         });
         resolved.attributes.retain(|(k, _)| !k.eq_ignore_ascii_case(ASYNC_EMULATION_KEYWORD));
     }
-    // odbcinst.ini `Threading` (unixODBC's keyword): serialization for drivers that are not
-    // thread-safe (src/driver/serialize.rs); without it, the DM's default for the driver.
-    let threading = match resolved.driver_option("threading") {
-        Some(v) => Threading::parse(v).unwrap_or_else(|| {
-            log::warn!("odbcinst.ini: Threading = {v:?} is not 0-3; using the driver's default");
+    // `Threading` (unixODBC's odbcinst.ini keyword; also a DM keyword of the connection
+    // string or DSN, which wins and which the driver never sees): serialization for drivers
+    // that are not thread-safe (src/driver/serialize.rs); without it, the DM's default for
+    // the driver.
+    let threading_value = match resolved.attribute(THREADING_KEYWORD) {
+        Some(v) => Some(v.to_string()),
+        None => resolved.driver_option(THREADING_KEYWORD).map(str::to_string),
+    };
+    resolved.attributes.retain(|(k, _)| !k.eq_ignore_ascii_case(THREADING_KEYWORD));
+    let threading = match threading_value {
+        Some(v) => Threading::parse(&v).unwrap_or_else(|| {
+            log::warn!("Threading = {v:?} is not 0-3; using the driver's default");
             serialize::default_level(&resolved.driver_path)
         }),
         None => serialize::default_level(&resolved.driver_path),
