@@ -19,7 +19,7 @@ mod common;
 use common::{ensure_db, expected_sum, fetch_loop, getinfo_loop, Api, Conn, Way, SCAN_SQL, TABLE_ROWS};
 
 fn usage() -> ! {
-    eprintln!("usage: scan_callgrind dm|direct|unixodbc scan|getinfo [N]");
+    eprintln!("usage: scan_callgrind dm|dm-threading0|direct|unixodbc scan|getinfo [N]");
     std::process::exit(2)
 }
 

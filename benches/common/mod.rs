@@ -2,7 +2,11 @@
 //! ODBC function pointers per way of reaching libsqlite3odbc, and ONE loop that drives any
 //! of them, so the three ways run literally the same code:
 //!
-//! - `dm`: odbc-dm's raw layer (`odbc_dm::raw::SQL*`), which loads the driver itself;
+//! - `dm`: odbc-dm's raw layer (`odbc_dm::raw::SQL*`), which loads the driver itself, at
+//!   its default `Threading` level for libsqlite3odbc (3: every call serialized, the
+//!   driver is not thread-safe; docs/decisions.md #28);
+//! - `dm-threading0`: the same with `Threading=0` in the connection string: what the DM
+//!   adds for a thread-safe driver (no serializing trampoline);
 //! - `direct`: libsqlite3odbc's own entry points, no driver manager (the floor);
 //! - `unixodbc`: unixODBC's `libodbc.so.2`, which loads the driver from `DRIVER=/path`.
 //!
@@ -32,16 +36,18 @@ pub const SCAN_SQL: &str = "SELECT id, name, val FROM t";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Way {
     Dm,
+    DmThreading0,
     Direct,
     UnixOdbc,
 }
 
 impl Way {
-    pub const ALL: [Way; 3] = [Way::Direct, Way::Dm, Way::UnixOdbc];
+    pub const ALL: [Way; 4] = [Way::Direct, Way::Dm, Way::DmThreading0, Way::UnixOdbc];
 
     pub fn name(self) -> &'static str {
         match self {
             Way::Dm => "dm",
+            Way::DmThreading0 => "dm-threading0",
             Way::Direct => "direct",
             Way::UnixOdbc => "unixodbc",
         }
@@ -83,7 +89,7 @@ impl Api {
     /// The function table of one way (loads the library for `direct` and `unixodbc`).
     pub fn load(way: Way) -> Api {
         match way {
-            Way::Dm => Api {
+            Way::Dm | Way::DmThreading0 => Api {
                 way,
                 alloc_handle: odbc_dm::raw::SQLAllocHandle,
                 free_handle: odbc_dm::raw::SQLFreeHandle,
@@ -170,7 +176,8 @@ impl<'a> Conn<'a> {
             api.check("SQLSetEnvAttr(ODBC_VERSION)", rc, HandleType::SQL_HANDLE_ENV, env);
             let rc = (api.alloc_handle)(HandleType::SQL_HANDLE_DBC, env, &mut dbc);
             api.check("SQLAllocHandle(DBC)", rc, HandleType::SQL_HANDLE_ENV, env);
-            let cs = format!("DRIVER={SQLITE_DRIVER};Database={};StepAPI=1", db.display());
+            let threading = if api.way == Way::DmThreading0 { ";Threading=0" } else { "" };
+            let cs = format!("DRIVER={SQLITE_DRIVER};Database={};StepAPI=1{threading}", db.display());
             let mut out = [0u8; 1024];
             let mut out_len = 0i16;
             let rc = (api.driver_connect)(
