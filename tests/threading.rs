@@ -12,7 +12,7 @@ use common::rawh::{self, H};
 use odbc_dm::abi::*;
 use odbc_dm::driver::Threading;
 use odbc_dm::raw::*;
-use std::sync::Barrier;
+use std::sync::{Barrier, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 const STMT: HandleType = HandleType::SQL_HANDLE_STMT;
@@ -83,6 +83,7 @@ fn span(a: (Instant, Instant), b: (Instant, Instant)) -> Duration {
 #[test]
 fn s3_7_threading_2_and_3_serialize_calls_across_connections_level_0_does_not() {
     common::init();
+    let _one = one_at_a_time();
     let two_sleeps_in_a_row = Duration::from_millis(700);
     for section in ["OdbcDmRef Threading3", "OdbcDmRef Threading2"] {
         let [a, b] = two_sleeps(&ref_by_name(section), 400);
@@ -92,41 +93,53 @@ fn s3_7_threading_2_and_3_serialize_calls_across_connections_level_0_does_not() 
     assert!(span(a, b) < two_sleeps_in_a_row, "level 0: calls on different connections run in parallel ({:?} in all)", span(a, b));
 }
 
-/// Runs `SELECT sleep(ms)` on a new statement of `cs` on a second thread and, once it is
-/// inside the driver, SQLCancel on the statement from this thread. Returns (when the call
-/// started, its return code and SQLSTATEs, the instant SQLCancel returned, SQLCancel's code).
+/// The tests of this file share the serialized drivers' locks (one per odbcinst.ini
+/// section): each holds this while it runs, so that no other test's call sits in the lock.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Runs `SELECT sleep(ms)` on a new statement of `cs` on a second thread and, from this
+/// thread, calls SQLCancel on the statement every 100 ms until the call has ended (a cancel
+/// that comes before the call reaches the driver is a no-op, so one of the later ones is
+/// the cancel under test). Returns (when the call started, its return code and SQLSTATEs,
+/// the instant the first SQLCancel returned, the first SQLCancel's code).
 fn cancel_during_sleep(cs: &str, ms: u32) -> (Instant, SqlReturn, Vec<String>, Instant, SqlReturn) {
     let (env, dbc) = rawh::connect(cs);
     let s = Shared(rawh::stmt(dbc) as usize);
-    let (start, rc, states, cancelled_at, cancel_rc) = std::thread::scope(|sc| {
+    let (start, rc, states, first_cancel) = std::thread::scope(|sc| {
         let h = sc.spawn(move || {
             let (start, _, rc) = timed_sleep(s.h(), ms);
             let states: Vec<String> = rawh::diag_recs(STMT, s.h()).into_iter().map(|r| r.state).collect();
             (start, rc, states)
         });
-        // Let the call reach the driver (an ordering aid only: a cancel that came before the
-        // call would be a no-op, and the level-2 check would fail, never pass wrongly).
-        std::thread::sleep(Duration::from_millis(150));
-        // SAFETY: live statement; SQLCancel may be called from another thread (§3.1).
-        let cancel_rc = unsafe { SQLCancel(s.h()) };
-        let cancelled_at = Instant::now();
+        let mut first_cancel = None;
+        while !h.is_finished() {
+            std::thread::sleep(Duration::from_millis(100));
+            // SAFETY: live statement; SQLCancel may be called from another thread (§3.1).
+            let cancel_rc = unsafe { SQLCancel(s.h()) };
+            first_cancel.get_or_insert((Instant::now(), cancel_rc));
+        }
         let (start, rc, states) = h.join().unwrap();
-        (start, rc, states, cancelled_at, cancel_rc)
+        (start, rc, states, first_cancel.expect("at least one SQLCancel"))
     });
     rawh::free_stmt(s.h());
     rawh::disconnect(env, dbc);
-    (start, rc, states, cancelled_at, cancel_rc)
+    (start, rc, states, first_cancel.0, first_cancel.1)
 }
 
 /// §3.1, §3.7: at `Threading = 2` SQLCancel is not serialized: it reaches the driver while
 /// the 5 s sleep runs, and the call ends with HY008 (without the cancel it would succeed).
 /// At `Threading = 3` SQLCancel waits for the running call like every other call
-/// (unixODBC's level 3; what libsqlite3odbc needs, whose SQLCancel closes the cursor): it
-/// cannot return before the 600 ms sleep, which started after `start`, has ended, and the
-/// call is not cancelled.
+/// (unixODBC's level 3; what libsqlite3odbc needs, whose SQLCancel closes the cursor): the
+/// first SQLCancel cannot return before the 600 ms sleep, which started after `start`, has
+/// ended, and the call is not cancelled.
 #[test]
 fn s3_7_threading_2_lets_sqlcancel_through_threading_3_serializes_it() {
     common::init();
+    let _one = one_at_a_time();
     let (_, rc, states, _, cancel_rc) = cancel_during_sleep(&ref_by_name("OdbcDmRef Threading2"), 5_000);
     assert_eq!(cancel_rc, SqlReturn::SQL_SUCCESS);
     assert_eq!(rc, SqlReturn::SQL_ERROR, "level 2: the call was cancelled while it ran: {states:?}");
@@ -145,6 +158,7 @@ fn s3_7_threading_2_lets_sqlcancel_through_threading_3_serializes_it() {
 #[test]
 fn s3_7_default_threading_levels() {
     common::init();
+    let _one = one_at_a_time();
     let level_of = |cs: &str| {
         let (env, dbc) = rawh::connect(cs);
         let level = odbc_dm::handles::dbc(dbc).unwrap().gate.peek(|c| c.link.as_ref().map(|l| l.driver.threading));
