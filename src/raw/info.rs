@@ -557,7 +557,9 @@ fn get_info_fast(
     {
         return None;
     }
-    d.gate.fast_enter()?;
+    if !d.gate.fast_enter(super::call::SUMMARY_VALID) {
+        return None;
+    }
     let p = d.fast_link.load(std::sync::atomic::Ordering::Acquire);
     // SAFETY: a published connection summary means connected; `fast_link` then points to
     // the link the core holds, and it cannot change while this thread holds the busy word

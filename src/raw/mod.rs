@@ -40,7 +40,7 @@ pub use handles::*;
 pub use info::*;
 pub use results::*;
 
-pub(crate) use call::{driver_has_result, opens_result, reject, states, stmt_fast_lane, AppPtr, Call, HasDiag, StmtCall};
+pub(crate) use call::{driver_has_result, opens_result, reject, stmt_fast_lane, stmt_summary, AppPtr, Call, HasDiag, StmtCall};
 pub(crate) use diag_pull::pull_driver_diags;
 
 use odbc_dm_abi::SqlReturn;
