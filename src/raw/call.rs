@@ -12,7 +12,7 @@ use odbc_dm_abi::{FunctionId, HandleType, SqlHandle, SqlReturn};
 use crate::async_engine::{self, slot, AsyncEvent, Completed};
 use crate::diag::{DiagArea, DiagRecord, SqlState};
 use crate::handles::gate::{Busy, Gated};
-use crate::handles::{stmt_state, DbcCore, DescCore, DriverLink, EnvCore, Stmt, StmtCore};
+use crate::handles::{stmt_state, DbcCore, DescCore, DriverLink, EnvCore, Lent, Stmt, StmtCore};
 
 use super::diag_pull::pull_driver_diags;
 
@@ -101,16 +101,20 @@ impl HasDiag for DbcCore {
         &mut self.diag
     }
 
-    /// Connected, nothing outstanding, no diagnostics.
+    /// Connected, nothing outstanding, no diagnostics; plus which SQLGetInfo widths the
+    /// driver exports.
     #[inline(always)]
     fn summary(&mut self, rc: SqlReturn) -> u32 {
-        if rc == SqlReturn::SQL_SUCCESS
-            && self.diag.is_empty()
-            && self.state.is_connected()
-            && self.async_func.is_none()
-            && self.link.is_some()
-        {
-            SUMMARY_VALID
+        if rc == SqlReturn::SQL_SUCCESS && self.diag.is_empty() && self.state.is_connected() && self.async_func.is_none() {
+            // The widths of SQLGetInfo the driver exports (the lane forwards only those).
+            match &self.link {
+                Some(l) => {
+                    SUMMARY_VALID
+                        | if l.driver.fns.SQLGetInfo.is_some() { crate::handles::DBC_HAS_A } else { 0 }
+                        | if l.driver.fns.SQLGetInfoW.is_some() { crate::handles::DBC_HAS_W } else { 0 }
+                }
+                None => 0,
+            }
         } else {
             0
         }
@@ -597,7 +601,7 @@ pub(crate) fn driver_has_result(stmt: &Stmt) -> bool {
 /// Any other return code continues on the slow path. `None`: the lane does not apply and
 /// nothing was done.
 #[inline(always)]
-pub fn stmt_fast_lane(s: &Arc<Stmt>, func: FunctionId, first: u32, second: u32, call: impl FnOnce() -> SqlReturn) -> Option<SqlReturn> {
+pub fn stmt_fast_lane(s: Lent<'_, Stmt>, func: FunctionId, first: u32, second: u32, call: impl FnOnce() -> SqlReturn) -> Option<SqlReturn> {
     if !s.gate.fast_enter_either(first, second) {
         return None;
     }
@@ -618,6 +622,7 @@ pub fn stmt_fast_lane(s: &Arc<Stmt>, func: FunctionId, first: u32, second: u32, 
 /// line, so the lane itself stays small.
 #[cold]
 #[inline(never)]
-fn stmt_lane_finish(s: &Arc<Stmt>, func: FunctionId, rc: SqlReturn) -> SqlReturn {
-    StmtCall::adopt(s, func).finish(rc)
+fn stmt_lane_finish(s: Lent<'_, Stmt>, func: FunctionId, rc: SqlReturn) -> SqlReturn {
+    let s = s.arc();
+    StmtCall::adopt(&s, func).finish(rc)
 }
