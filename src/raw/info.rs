@@ -82,6 +82,8 @@ pub(crate) fn is_string_info(info: InfoType) -> bool {
 }
 
 /// SQLGetInfo (ANSI).
+/// `#[inline]`: see "Fast lanes and the thread-local model" in `raw`.
+#[inline]
 pub unsafe extern "C" fn SQLGetInfo(
     dbc: SqlHDbc,
     info: InfoType,
@@ -101,6 +103,8 @@ pub unsafe extern "C" fn SQLGetInfo(
 }
 
 /// SQLGetInfoW (Unicode; lengths in bytes).
+/// `#[inline]`: see "Fast lanes and the thread-local model" in `raw`.
+#[inline]
 pub unsafe extern "C" fn SQLGetInfoW(
     dbc: SqlHDbc,
     info: InfoType,

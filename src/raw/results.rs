@@ -31,6 +31,8 @@ pub unsafe extern "C" fn SQLNumResultCols(stmt: SqlHStmt, count: *mut SqlSmallIn
 }
 
 /// SQLFetch: 24000 in S4, HY010 in S1–S3 (§4.5).
+/// `#[inline]`: see "Fast lanes and the thread-local model" in `raw`.
+#[inline]
 pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
     // S6 → S6: the steady state of a fetch loop.
     const S6: u32 = super::stmt_summary(StmtState::S6);
@@ -67,6 +69,8 @@ unsafe fn fetch(stmt: SqlHStmt) -> SqlReturn {
 }
 
 /// SQLGetData: a negative BufferLength is HY090 (checked before the driver).
+/// `#[inline]`: see "Fast lanes and the thread-local model" in `raw`.
+#[inline]
 pub unsafe extern "C" fn SQLGetData(
     stmt: SqlHStmt,
     col: SqlUSmallInt,
