@@ -91,8 +91,9 @@ impl<C> Gated<C> {
     #[inline(always)]
     pub fn release(&self) {
         let old = self.word.fetch_sub(BUSY, Ordering::Release);
-        // WAITERS is the sign bit, and BUSY was set: the new value's sign is WAITERS.
-        if (old.wrapping_sub(BUSY) as i32) < 0 {
+        // BUSY was set, so `old` is never 0: `old < 1` (signed) is "WAITERS (the sign bit)
+        // set". Written so, the compiler tests the flags of the `lock sub` itself.
+        if (old as i32) < 1 {
             self.wake();
         }
     }
