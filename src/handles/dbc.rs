@@ -1,9 +1,9 @@
 //! The DM connection: owns the driver's environment and connection handles once connected.
 
-use std::sync::atomic::AtomicPtr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use odbc_dm_abi::{ConnAttr, FunctionId};
+use odbc_dm_abi::{fns, ConnAttr, FunctionId};
 
 use crate::async_engine::{AsyncHost, AsyncSlot, Target};
 use crate::diag::{DiagArea, DiagRecord};
@@ -159,11 +159,10 @@ pub struct Dbc {
     pub id: usize,
     pub env: Arc<Env>,
     pub gate: Gated<DbcCore>,
-    /// `Arc::as_ptr` of `DbcCore::link` while connected (null otherwise), for the fast
-    /// lane, which reads it only while it holds the gate's busy word: connect and
-    /// disconnect, the only writers, hold it too, and the `Arc` in the core keeps the link
-    /// alive.
-    pub fast_link: AtomicPtr<DriverLink>,
+    /// For the SQLGetInfo fast lane, while connected: the driver's SQLGetInfo and
+    /// SQLGetInfoW ([`no_get_info`] where not exported) and connection handle (see
+    /// [`Dbc::fast_info`]).
+    fast_info: [AtomicUsize; 3],
     /// The asynchronous connection operation in flight, if any (`async_engine::slot`).
     pub async_slot: AsyncSlot,
     /// The notification context registered for this connection (0 = none).
@@ -196,7 +195,7 @@ impl Dbc {
                 pending_link: None,
                 async_post: None,
             }),
-            fast_link: AtomicPtr::new(std::ptr::null_mut()),
+            fast_info: [AtomicUsize::new(NO_GET_INFO as usize), AtomicUsize::new(NO_GET_INFO as usize), AtomicUsize::new(0)],
             async_slot: AsyncSlot::default(),
             notify_token: std::sync::atomic::AtomicU64::new(0),
         });
@@ -204,11 +203,58 @@ impl Dbc {
         dbc
     }
 
+    /// Sets (on connect) or clears (on disconnect) what [`Dbc::fast_info`] reads. The
+    /// caller holds the busy word.
+    pub fn set_fast_info(&self, link: Option<&DriverLink>) {
+        let stub = NO_GET_INFO;
+        let (a, w, h) = match link {
+            Some(l) => (l.driver.fns.SQLGetInfo.unwrap_or(stub), l.driver.fns.SQLGetInfoW.unwrap_or(stub), l.hdbc),
+            None => (stub, stub, 0),
+        };
+        let (a, w) = (a as usize, w as usize);
+        self.fast_info[0].store(a, Ordering::Relaxed);
+        self.fast_info[1].store(w, Ordering::Relaxed);
+        self.fast_info[2].store(h, Ordering::Relaxed);
+    }
+
+    /// The driver's SQLGetInfo (`wide`: SQLGetInfoW) and its connection handle. Only for
+    /// a caller that holds the busy word with a connection summary published that says
+    /// the driver exports that width ([`DBC_HAS_A`] / [`DBC_HAS_W`]): connected, and set
+    /// by [`Dbc::set_fast_info`] under the busy word, whose acquire/release orders the
+    /// accesses.
+    #[inline(always)]
+    pub fn fast_info(&self, wide: bool) -> (fns::SQLGetInfo, usize) {
+        let p = self.fast_info[wide as usize].load(Ordering::Relaxed);
+        // SAFETY: every value stored is a function pointer of this very type (the driver's
+        // SQLGetInfo or SQLGetInfoW, which have the same signature, or `no_get_info`).
+        let f = unsafe { std::mem::transmute::<usize, fns::SQLGetInfo>(p) };
+        (f, self.fast_info[2].load(Ordering::Relaxed))
+    }
+
     /// The driver link, if connected (taken without waiting for a running call).
     pub fn link(&self) -> Option<Arc<DriverLink>> {
         self.gate.peek(|c| c.link.clone())
     }
 }
+
+/// Summary bit of a connection whose driver exports SQLGetInfo (see `raw::call`).
+pub const DBC_HAS_A: u32 = 1 << 1;
+/// Summary bit of a connection whose driver exports SQLGetInfoW.
+pub const DBC_HAS_W: u32 = 1 << 2;
+
+/// Stands in [`Dbc::fast_info`] for an entry point the driver does not export (never
+/// called by the lane, whose summary test excludes that case).
+extern "C" fn no_get_info(
+    _: odbc_dm_abi::SqlHDbc,
+    _: odbc_dm_abi::InfoType,
+    _: odbc_dm_abi::SqlPointer,
+    _: odbc_dm_abi::SqlSmallInt,
+    _: *mut odbc_dm_abi::SqlSmallInt,
+) -> odbc_dm_abi::SqlReturn {
+    odbc_dm_abi::SqlReturn::SQL_ERROR
+}
+
+const NO_GET_INFO: fns::SQLGetInfo = no_get_info;
 
 impl AsyncHost for Dbc {
     fn slot(&self) -> &AsyncSlot {

@@ -10,22 +10,28 @@
 //!
 //! SQLCancel and the notification callback never wait on either (§3.1, §2.8).
 //!
-//! A third word, `hot`, lets the busiest calls (SQLFetch, SQLGetData, SQLGetInfo) skip the
-//! core entirely: a call that ends cleanly publishes a summary of the core ("nothing to
-//! clear, state S6", say), and every other access to the core withdraws it. A fast call
-//! takes the busy word, reads the summary, calls the driver and, if the driver answered
-//! SQL_SUCCESS, gives the busy word back: nothing in the core had to change.
+//! The busy word also carries a *summary* of the core, which lets the busiest calls
+//! (SQLFetch, SQLGetData, SQLGetInfo) skip the core entirely: a call that ends cleanly
+//! publishes a summary of the core ("nothing to clear, state S6", say) in the word's middle
+//! bits, and every other access to the core withdraws it. A fast call takes the busy word
+//! with one compare-and-swap whose expected value is "idle, nobody waiting, this summary",
+//! calls the driver and, if the driver answered SQL_SUCCESS, gives the busy word back
+//! (keeping the summary): nothing in the core had to change.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 const BUSY: u32 = 1;
-const WAITERS: u32 = 2;
+/// Someone is parked waiting for the busy word. The top bit, so that giving the word back
+/// (`fetch_sub(BUSY)`) tells by the sign whether to wake anyone.
+const WAITERS: u32 = 1 << 31;
+/// The bits of the word that hold the published summary (0 = none).
+pub const SUMMARY_BITS: u32 = !(BUSY | WAITERS);
 
 /// A handle's core state `C`, guarded for serialized calls.
 pub struct Gated<C> {
+    /// BUSY | WAITERS | the published summary ([`SUMMARY_BITS`]).
     word: AtomicU32,
-    hot: AtomicU32,
     core: Mutex<C>,
     park: Mutex<()>,
     cv: Condvar,
@@ -33,21 +39,25 @@ pub struct Gated<C> {
 
 impl<C> Gated<C> {
     pub fn new(core: C) -> Self {
-        Gated { word: AtomicU32::new(0), hot: AtomicU32::new(0), core: Mutex::new(core), park: Mutex::new(()), cv: Condvar::new() }
+        Gated { word: AtomicU32::new(0), core: Mutex::new(core), park: Mutex::new(()), cv: Condvar::new() }
     }
 
     /// Locks the core. Any access to the core withdraws the published summary.
     #[inline(always)]
     fn lock(&self) -> MutexGuard<'_, C> {
         let g = self.core.lock().unwrap_or_else(|p| p.into_inner());
-        self.hot.store(0, Ordering::Release);
+        // Only a holder of this mutex publishes a summary, so none can appear between the
+        // load and the AND.
+        if self.word.load(Ordering::Relaxed) & SUMMARY_BITS != 0 {
+            self.word.fetch_and(!SUMMARY_BITS, Ordering::Relaxed);
+        }
         g
     }
 
-    /// Takes the busy word if it is free.
+    /// Takes the busy word if it is free (whatever the summary).
     #[inline(always)]
     pub fn try_acquire(&self) -> bool {
-        self.word.compare_exchange(0, BUSY, Ordering::Acquire, Ordering::Relaxed).is_ok()
+        self.word.fetch_or(BUSY, Ordering::Acquire) & BUSY == 0
     }
 
     #[inline(always)]
@@ -76,34 +86,43 @@ impl<C> Gated<C> {
         }
     }
 
-    /// Gives the busy word back (after [`Gated::try_acquire`] or from a [`Busy`]).
+    /// Gives the busy word back (after [`Gated::try_acquire`], [`Gated::fast_enter`] or
+    /// from a [`Busy`]); a published summary stays.
     #[inline(always)]
     pub fn release(&self) {
-        if self.word.swap(0, Ordering::Release) & WAITERS != 0 {
+        let old = self.word.fetch_sub(BUSY, Ordering::Release);
+        // BUSY was set, so `old` is never 0: `old < 1` (signed) is "WAITERS (the sign bit)
+        // set". Written so, the compiler tests the flags of the `lock sub` itself.
+        if (old as i32) < 1 {
             self.wake();
         }
     }
 
+    /// Wakes every parked caller and clears WAITERS (under the park mutex, so no waiter
+    /// that set it before is missed; those that still wait set it again).
     #[cold]
     #[inline(never)]
     fn wake(&self) {
         let _g = self.park.lock().unwrap_or_else(|p| p.into_inner());
+        self.word.fetch_and(!WAITERS, Ordering::Relaxed);
         self.cv.notify_all();
     }
 
-    /// Fast lane: takes the busy word and returns the published summary, or `None` (and
-    /// nothing held) when the handle is busy or has no summary.
+    /// Fast lane: takes the busy word if the handle is idle, nobody waits, and exactly
+    /// `summary` (non-zero, inside [`SUMMARY_BITS`]) is published; otherwise nothing is held.
     #[inline(always)]
-    pub fn fast_enter(&self) -> Option<u32> {
-        if !self.try_acquire() {
-            return None;
+    pub fn fast_enter(&self, summary: u32) -> bool {
+        self.word.compare_exchange(summary, summary | BUSY, Ordering::Acquire, Ordering::Relaxed).is_ok()
+    }
+
+    /// As [`Gated::fast_enter`], accepting either of two summaries (`second` 0: only
+    /// `first`).
+    #[inline(always)]
+    pub fn fast_enter_either(&self, first: u32, second: u32) -> bool {
+        match self.word.compare_exchange(first, first | BUSY, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => true,
+            Err(cur) => second != 0 && cur == second && self.fast_enter(second),
         }
-        let h = self.hot.load(Ordering::Acquire);
-        if h == 0 {
-            self.release();
-            return None;
-        }
-        Some(h)
     }
 
     /// Turns a busy word taken with [`Gated::fast_enter`] into a [`Busy`] token, to finish
@@ -184,8 +203,10 @@ impl<'a, C> Busy<'a, C> {
         let r = {
             let mut g = self.gate.lock();
             let (r, hot) = f(&mut g);
+            debug_assert_eq!(hot & !SUMMARY_BITS, 0, "a summary lives in SUMMARY_BITS");
             if hot != 0 {
-                self.gate.hot.store(hot, Ordering::Release);
+                // Under the core mutex (see `lock`); made visible by the release below.
+                self.gate.word.fetch_or(hot & SUMMARY_BITS, Ordering::Relaxed);
             }
             r
         };
@@ -245,10 +266,19 @@ mod tests {
     fn summary_is_withdrawn_by_any_core_access() {
         let g = Gated::new(());
         let (busy, ()) = g.begin(|_| Ok::<(), ()>(())).unwrap();
-        busy.end_publishing(|_| ((), 7));
-        assert_eq!(g.fast_enter(), Some(7));
+        busy.end_publishing(|_| ((), 8));
+        assert!(!g.fast_enter(4));
+        assert!(g.fast_enter_either(4, 8));
+        assert!(!g.fast_enter(8), "busy");
+        g.release();
+        assert!(g.fast_enter(8));
         g.release();
         g.peek(|_| ());
-        assert_eq!(g.fast_enter(), None);
+        assert!(!g.fast_enter(8));
+        // The slow path takes the word whatever the summary.
+        let (busy, ()) = g.begin(|_| Ok::<(), ()>(())).unwrap();
+        busy.end_publishing(|_| ((), 8));
+        assert!(g.try_acquire());
+        g.release();
     }
 }

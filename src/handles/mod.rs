@@ -18,11 +18,12 @@ mod stmt;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, LazyLock};
 
-pub use dbc::{AsyncCaps, AttrValue, Dbc, DbcCore, DbcPost, DriverLink};
+pub use dbc::{AsyncCaps, AttrValue, Dbc, DbcCore, DbcPost, DriverLink, DBC_HAS_A, DBC_HAS_W};
 pub use desc::{Desc, DescCore};
 pub use env::{Env, EnvCore};
 pub use stmt::{Stmt, StmtCore};
 use table::{HandleTable, Keep, LookupCache};
+pub use table::Lent;
 
 /// The process-wide handle tables.
 pub struct Tables {
@@ -79,7 +80,7 @@ pub fn stmt(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Stmt>> {
 /// Runs `f` on a statement found in this thread's lookup cache, without a reference-count
 /// round trip (the fast lane). `None`: not cached; use [`stmt`].
 #[inline(always)]
-pub fn with_cached_stmt<R>(h: odbc_dm_abi::SqlHandle, f: impl FnOnce(&Arc<Stmt>) -> R) -> Option<R> {
+pub fn with_cached_stmt<R>(h: odbc_dm_abi::SqlHandle, f: impl FnOnce(Lent<'_, Stmt>) -> R) -> Option<R> {
     let c = STMT_CACHE.with(|c| c as *const LookupCache<Stmt>);
     // SAFETY: this thread's cache, a const thread-local without destructor: valid as long
     // as the thread runs (`LocalKey::with` is only used to get its address, so that the
@@ -89,7 +90,7 @@ pub fn with_cached_stmt<R>(h: odbc_dm_abi::SqlHandle, f: impl FnOnce(&Arc<Stmt>)
 
 /// As [`with_cached_stmt`], for connections.
 #[inline(always)]
-pub fn with_cached_dbc<R>(h: odbc_dm_abi::SqlHandle, f: impl FnOnce(&Arc<Dbc>) -> R) -> Option<R> {
+pub fn with_cached_dbc<R>(h: odbc_dm_abi::SqlHandle, f: impl FnOnce(Lent<'_, Dbc>) -> R) -> Option<R> {
     let c = DBC_CACHE.with(|c| c as *const LookupCache<Dbc>);
     // SAFETY: this thread's cache, a const thread-local without destructor: valid as long
     // as the thread runs (`LocalKey::with` is only used to get its address, so that the

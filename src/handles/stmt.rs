@@ -47,6 +47,9 @@ pub struct Stmt {
     pub link: Arc<DriverLink>,
     /// The driver's statement handle.
     pub hstmt: usize,
+    /// The driver's SQLFetch and SQLGetData (`link.driver.fns`), here for the fast lanes.
+    pub fast_fetch: Option<odbc_dm_abi::fns::SQLFetch>,
+    pub fast_get_data: Option<odbc_dm_abi::fns::SQLGetData>,
     pub gate: Gated<StmtCore>,
     /// Set when a cross-thread SQLCancel was accepted while a call ran (§3.2), so the
     /// cancelled call's SQL_ERROR carries HY008 whatever SQLSTATE the driver chose.
@@ -63,6 +66,8 @@ impl Stmt {
         let s = Arc::new(Stmt {
             id: new_id(Kind::Stmt),
             dbc,
+            fast_fetch: link.driver.fns.SQLFetch,
+            fast_get_data: link.driver.fns.SQLGetData,
             link,
             hstmt,
             gate: Gated::new(StmtCore::default()),

@@ -129,7 +129,8 @@ impl<T> HandleTable<T> {
 pub struct LookupCache<T> {
     id: Cell<usize>,
     epoch: Cell<usize>,
-    obj: Cell<*const Arc<T>>,
+    /// `Arc::as_ptr` of the object this thread's `Keep` holds.
+    obj: Cell<*const T>,
     /// Fast lanes running on this thread (a driver may call back into the DM).
     lanes: Cell<usize>,
 }
@@ -156,17 +157,18 @@ impl<T> LookupCache<T> {
 
     /// Runs `f` on the cached object for `id` without touching its reference count, if
     /// the cache holds it and it is still live (`epoch`: the table's removal epoch). While
-    /// `f` runs, a nested lookup on this thread leaves the cache as it is.
+    /// `f` runs, a nested lookup on this thread leaves the cache as it is, so the object
+    /// stays alive (and [`Lent::arc`] may be used) until `f` returns.
     #[inline(always)]
-    pub fn with_cached<R>(&self, epoch: &AtomicUsize, id: usize, f: impl FnOnce(&Arc<T>) -> R) -> Option<R> {
+    pub fn with_cached<R>(&self, epoch: &AtomicUsize, id: usize, f: impl FnOnce(Lent<'_, T>) -> R) -> Option<R> {
         if !self.hit(id, epoch.load(Ordering::Acquire)) {
             return None;
         }
         self.lanes.set(self.lanes.get() + 1);
-        // SAFETY: on a hit, `obj` points to the `Arc` this thread's `Keep` holds (see the
-        // type's documentation); it is not replaced while `lanes` is non-zero, and the
-        // `Keep` cannot be destroyed while this thread is inside an API call.
-        let r = f(unsafe { &*self.obj.get() });
+        // SAFETY: on a hit, `obj` is `Arc::as_ptr` of the `Arc` this thread's `Keep` holds
+        // (see the type's documentation); it is not replaced while `lanes` is non-zero, and
+        // the `Keep` cannot be destroyed while this thread is inside an API call.
+        let r = f(Lent(unsafe { &*self.obj.get() }));
         self.lanes.set(self.lanes.get() - 1);
         Some(r)
     }
@@ -175,6 +177,36 @@ impl<T> LookupCache<T> {
 impl<T> Default for LookupCache<T> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// An object borrowed from this thread's [`LookupCache`]: kept alive by the thread's
+/// `Keep` (which holds a strong reference) for as long as the borrow.
+pub struct Lent<'a, T>(&'a T);
+
+impl<'a, T> Clone for Lent<'a, T> {
+    #[inline(always)]
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<'a, T> Copy for Lent<'a, T> {}
+
+impl<'a, T> std::ops::Deref for Lent<'a, T> {
+    type Target = T;
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        self.0
+    }
+}
+
+impl<'a, T> Lent<'a, T> {
+    /// The object as an `Arc` (for the slow path), without touching the reference count.
+    #[inline(always)]
+    pub fn arc(self) -> std::mem::ManuallyDrop<Arc<T>> {
+        // SAFETY: the object was handed out by `Arc::as_ptr` of the `Arc` the `Keep` holds,
+        // which stays alive for 'a; `ManuallyDrop` never gives the borrowed count back.
+        std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(self.0 as *const T) })
     }
 }
 
@@ -206,9 +238,15 @@ pub fn lookup<T>(
 ) -> Option<Arc<T>> {
     let epoch = table.epoch();
     let cached = cache.with(|c| {
-        // SAFETY: on a hit, `obj` points to the `Arc` this thread's `Keep` holds (see
-        // `LookupCache`).
-        c.hit(id, epoch).then(|| unsafe { (*c.obj.get()).clone() })
+        c.hit(id, epoch).then(|| {
+            let p = c.obj.get();
+            // SAFETY: on a hit, `obj` is `Arc::as_ptr` of the `Arc` this thread's `Keep`
+            // holds (see `LookupCache`): one more strong reference for the caller.
+            unsafe {
+                Arc::increment_strong_count(p);
+                Arc::from_raw(p)
+            }
+        })
     });
     if cached.is_some() {
         return cached;
@@ -233,7 +271,7 @@ fn miss<T>(
         let _ = keep.try_with(|k| {
             let Ok(mut slot) = k.arc.try_borrow_mut() else { return };
             let old = slot.replace(obj.clone());
-            let p = slot.as_ref().map_or(std::ptr::null(), |a| a as *const Arc<T>);
+            let p = slot.as_ref().map_or(std::ptr::null(), Arc::as_ptr);
             c.id.set(id);
             c.epoch.set(epoch);
             c.obj.set(p);

@@ -12,7 +12,7 @@ use odbc_dm_abi::{FunctionId, HandleType, SqlHandle, SqlReturn};
 use crate::async_engine::{self, slot, AsyncEvent, Completed};
 use crate::diag::{DiagArea, DiagRecord, SqlState};
 use crate::handles::gate::{Busy, Gated};
-use crate::handles::{stmt_state, DbcCore, DescCore, DriverLink, EnvCore, Stmt, StmtCore};
+use crate::handles::{stmt_state, DbcCore, DescCore, DriverLink, EnvCore, Lent, Stmt, StmtCore};
 
 use super::diag_pull::pull_driver_diags;
 
@@ -68,8 +68,15 @@ pub trait HasDiag {
     }
 }
 
-/// Bit set in every published summary (a summary is never 0).
-pub const SUMMARY_VALID: u32 = 1 << 31;
+/// Bit set in every published summary (a summary is never 0); summaries live in
+/// `gate::SUMMARY_BITS`.
+pub const SUMMARY_VALID: u32 = 1 << 30;
+
+/// The summary of a clean statement in `state` (see [`HasDiag::summary`]).
+#[inline(always)]
+pub const fn stmt_summary(state: StmtState) -> u32 {
+    SUMMARY_VALID | (state as u32) << 1
+}
 
 impl HasDiag for StmtCore {
     #[inline]
@@ -82,7 +89,7 @@ impl HasDiag for StmtCore {
     #[inline(always)]
     fn summary(&mut self, rc: SqlReturn) -> u32 {
         if rc == SqlReturn::SQL_SUCCESS && self.diag.is_empty() && !self.async_enabled && !self.freed {
-            SUMMARY_VALID | self.status.state as u32
+            stmt_summary(self.status.state)
         } else {
             0
         }
@@ -94,16 +101,20 @@ impl HasDiag for DbcCore {
         &mut self.diag
     }
 
-    /// Connected, nothing outstanding, no diagnostics.
+    /// Connected, nothing outstanding, no diagnostics; plus which SQLGetInfo widths the
+    /// driver exports.
     #[inline(always)]
     fn summary(&mut self, rc: SqlReturn) -> u32 {
-        if rc == SqlReturn::SQL_SUCCESS
-            && self.diag.is_empty()
-            && self.state.is_connected()
-            && self.async_func.is_none()
-            && self.link.is_some()
-        {
-            SUMMARY_VALID
+        if rc == SqlReturn::SQL_SUCCESS && self.diag.is_empty() && self.state.is_connected() && self.async_func.is_none() {
+            // The widths of SQLGetInfo the driver exports (the lane forwards only those).
+            match &self.link {
+                Some(l) => {
+                    SUMMARY_VALID
+                        | if l.driver.fns.SQLGetInfo.is_some() { crate::handles::DBC_HAS_A } else { 0 }
+                        | if l.driver.fns.SQLGetInfoW.is_some() { crate::handles::DBC_HAS_W } else { 0 }
+                }
+                None => 0,
+            }
         } else {
             0
         }
@@ -583,28 +594,21 @@ pub(crate) fn driver_has_result(stmt: &Stmt) -> bool {
     }
 }
 
-/// Mask of statement states for [`stmt_fast_lane`].
-pub const fn states(list: &[StmtState]) -> u32 {
-    let mut m = 0u32;
-    let mut i = 0;
-    while i < list.len() {
-        m |= 1 << list[i] as u32;
-        i += 1;
-    }
-    m
-}
-
-/// The statement fast lane (see `handles::gate`): when the published summary says the
-/// statement is clean (no diagnostics, no async mode, no cancel in flight) and in one of
-/// the states of `mask` — states in which `func` is allowed and leaves the state as it is —
-/// the driver is called with no other bookkeeping, and a plain SQL_SUCCESS is returned as
-/// is. Any other return code continues on the slow path. `None`: the lane does not apply.
+/// The statement fast lane (see `handles::gate`): when the statement is idle and its
+/// published summary is `first` or `second` (0: none) — a clean statement (no diagnostics,
+/// no async mode) in a state in which `func` is allowed and leaves the state as it is — the
+/// driver is called with no other bookkeeping, and a plain SQL_SUCCESS is returned as is.
+/// Any other return code continues on the slow path. `None`: the lane does not apply and
+/// nothing was done.
 #[inline(always)]
-pub fn stmt_fast_lane(s: &Arc<Stmt>, func: FunctionId, mask: u32, call: impl FnOnce() -> SqlReturn) -> Option<SqlReturn> {
-    let h = s.gate.fast_enter()?;
-    if (mask >> (h & 0xff)) & 1 == 0 || s.cancel_pending.load(Ordering::Relaxed) {
-        s.gate.release();
+pub fn stmt_fast_lane(s: Lent<'_, Stmt>, func: FunctionId, first: u32, second: u32, call: impl FnOnce() -> SqlReturn) -> Option<SqlReturn> {
+    if !s.gate.fast_enter_either(first, second) {
         return None;
+    }
+    if s.cancel_pending.load(Ordering::Relaxed) {
+        // A cancel that hit an earlier call and was not consumed by it: forgotten when a
+        // new call begins, as `StmtCall::begin` does.
+        s.cancel_pending.store(false, Ordering::Relaxed);
     }
     let rc = call();
     if rc == SqlReturn::SQL_SUCCESS {
@@ -618,6 +622,7 @@ pub fn stmt_fast_lane(s: &Arc<Stmt>, func: FunctionId, mask: u32, call: impl FnO
 /// line, so the lane itself stays small.
 #[cold]
 #[inline(never)]
-fn stmt_lane_finish(s: &Arc<Stmt>, func: FunctionId, rc: SqlReturn) -> SqlReturn {
-    StmtCall::adopt(s, func).finish(rc)
+fn stmt_lane_finish(s: Lent<'_, Stmt>, func: FunctionId, rc: SqlReturn) -> SqlReturn {
+    let s = s.arc();
+    StmtCall::adopt(&s, func).finish(rc)
 }

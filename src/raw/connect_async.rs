@@ -261,8 +261,8 @@ pub(crate) fn conclude(d: &Arc<Dbc>, call: Call<'_, DbcCore>, rc: SqlReturn, mut
                 }
             }
             if rc.is_success() {
-                // This call holds the busy word, so no fast-lane call reads the pointer.
-                d.fast_link.store(Arc::as_ptr(&link) as *mut DriverLink, std::sync::atomic::Ordering::Release);
+                // This call holds the busy word, so no fast-lane call reads the fast info.
+                d.set_fast_info(Some(&link));
                 Box::new(move |c, _| {
                     c.pending_link = None;
                     c.link = Some(link);
@@ -282,8 +282,8 @@ pub(crate) fn conclude(d: &Arc<Dbc>, call: Call<'_, DbcCore>, rc: SqlReturn, mut
             if rc.is_success() {
                 super::connect::forget_children(&call);
                 super::connect::release_driver_handles(&link.driver, link.henv as SqlHandle, link.hdbc as SqlHandle);
-                // This call holds the busy word, so no fast-lane call reads the pointer.
-                d.fast_link.store(std::ptr::null_mut(), std::sync::atomic::Ordering::Release);
+                // This call holds the busy word, so no fast-lane call reads the fast info.
+                d.set_fast_info(None);
                 Box::new(|c, _| {
                     c.link = None;
                     c.state = ConnState::C2;

@@ -82,6 +82,8 @@ pub(crate) fn is_string_info(info: InfoType) -> bool {
 }
 
 /// SQLGetInfo (ANSI).
+/// `#[inline]`: see "Fast lanes and the thread-local model" in `raw`.
+#[inline]
 pub unsafe extern "C" fn SQLGetInfo(
     dbc: SqlHDbc,
     info: InfoType,
@@ -89,16 +91,20 @@ pub unsafe extern "C" fn SQLGetInfo(
     buf_len: SqlSmallInt,
     out_len: *mut SqlSmallInt,
 ) -> SqlReturn {
-    let fast = super::fast_boundary("SQLGetInfo", || {
-        crate::handles::with_cached_dbc(dbc, |d| get_info_fast(d, info, value, buf_len, out_len, false)).flatten()
-    });
-    if let Some(rc) = fast {
-        return rc;
+    if lane_may_apply(info, buf_len) {
+        let fast = super::fast_boundary("SQLGetInfo", || {
+            crate::handles::with_cached_dbc(dbc, |d| get_info_fast(&d, info, value, buf_len, out_len, false)).flatten()
+        });
+        if let Some(rc) = fast {
+            return rc;
+        }
     }
-    get_info_full("SQLGetInfo", dbc, info, value, buf_len, out_len, false)
+    get_info_full_a(dbc, info, value, buf_len, out_len)
 }
 
 /// SQLGetInfoW (Unicode; lengths in bytes).
+/// `#[inline]`: see "Fast lanes and the thread-local model" in `raw`.
+#[inline]
 pub unsafe extern "C" fn SQLGetInfoW(
     dbc: SqlHDbc,
     info: InfoType,
@@ -106,17 +112,32 @@ pub unsafe extern "C" fn SQLGetInfoW(
     buf_len: SqlSmallInt,
     out_len: *mut SqlSmallInt,
 ) -> SqlReturn {
-    let fast = super::fast_boundary("SQLGetInfoW", || {
-        crate::handles::with_cached_dbc(dbc, |d| get_info_fast(d, info, value, buf_len, out_len, true)).flatten()
-    });
-    if let Some(rc) = fast {
-        return rc;
+    if lane_may_apply(info, buf_len) {
+        let fast = super::fast_boundary("SQLGetInfoW", || {
+            crate::handles::with_cached_dbc(dbc, |d| get_info_fast(&d, info, value, buf_len, out_len, true)).flatten()
+        });
+        if let Some(rc) = fast {
+            return rc;
+        }
     }
+    get_info_full_w(dbc, info, value, buf_len, out_len)
+}
+
+/// SQLGetInfo's full path (the entry point's own arguments, so that calling it is a tail
+/// call).
+#[inline(never)]
+fn get_info_full_a(dbc: SqlHDbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt) -> SqlReturn {
+    get_info_full("SQLGetInfo", dbc, info, value, buf_len, out_len, false)
+}
+
+/// SQLGetInfoW's full path.
+#[inline(never)]
+fn get_info_full_w(dbc: SqlHDbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt) -> SqlReturn {
     get_info_full("SQLGetInfoW", dbc, info, value, buf_len, out_len, true)
 }
 
 /// SQLGetInfo(W)'s full path.
-#[inline(never)]
+#[inline(always)]
 fn get_info_full(
     name: &'static str,
     dbc: SqlHDbc,
@@ -153,22 +174,17 @@ enum Answer {
 }
 
 #[inline(always)]
-fn get_info(d: &Arc<Dbc>, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, wide: bool) -> SqlReturn {
-    if let Some(rc) = get_info_fast(d, info, value, buf_len, out_len, wide) {
-        return rc;
+fn get_info(d: &Dbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, wide: bool) -> SqlReturn {
+    if lane_may_apply(info, buf_len) {
+        if let Some(rc) = get_info_fast(d, info, value, buf_len, out_len, wide) {
+            return rc;
+        }
     }
     get_info_slow(d, info, value, buf_len, out_len, wide)
 }
 
 #[inline(never)]
-fn get_info_slow(
-    d: &Arc<Dbc>,
-    info: InfoType,
-    value: SqlPointer,
-    buf_len: SqlSmallInt,
-    out_len: *mut SqlSmallInt,
-    wide: bool,
-) -> SqlReturn {
+fn get_info_slow(d: &Dbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, wide: bool) -> SqlReturn {
     let mut link: Option<Arc<DriverLink>> = None;
     // SQLGetInfo is allowed while a function runs asynchronously (§1.9, §1.10).
     let mut call = match Call::begin(&d.gate, |c| {
@@ -532,59 +548,58 @@ fn drivers(e: &Arc<crate::handles::Env>, direction: FetchOrientation, desc: Out,
     call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| c.driver_cursor = index + 1)
 }
 
+/// The InfoTypes the DM answers itself (SQL_DRIVER_HDBC/HENV/HSTMT 3–5, SQL_ODBC_VER 10,
+/// SQL_DRIVER_HLIB 76, SQL_DRIVER_HDESC 135, SQL_DM_VER 171) as bits of `InfoType % 64`:
+/// an InfoType whose bit is clear is certainly forwarded to the driver. (Set bits also
+/// match a few forwarded types, e.g. SQL_DRIVER_VER 7; those only miss the fast lane.)
+const DM_ANSWERED_MOD64: u64 = 1 << 3 | 1 << 4 | 1 << 5 | 1 << 10 | 1 << (76 % 64) | 1 << (135 % 64) | 1 << (171 % 64);
+
+/// Whether a SQLGetInfo call may take the fast lane: a non-negative BufferLength (else
+/// HY090) and an InfoType the driver answers (one bit test: see [`DM_ANSWERED_MOD64`]).
+#[inline(always)]
+fn lane_may_apply(info: InfoType, buf_len: SqlSmallInt) -> bool {
+    buf_len >= 0 && (DM_ANSWERED_MOD64 >> (info.0 & 63)) & 1 == 0
+}
+
 /// The fast lane of SQLGetInfo (see `handles::gate`): a connected, clean connection whose
-/// driver has the entry point of the application's width forwards the call as is.
+/// driver has the entry point of the application's width forwards the call as is. Only
+/// for calls that pass [`lane_may_apply`]. `None`: nothing was done.
 #[inline(always)]
 fn get_info_fast(
-    d: &Arc<Dbc>,
+    d: &Dbc,
     info: InfoType,
     value: SqlPointer,
     buf_len: SqlSmallInt,
     out_len: *mut SqlSmallInt,
     wide: bool,
 ) -> Option<SqlReturn> {
-    if buf_len < 0
-        || matches!(
-            info,
-            InfoType::SQL_ODBC_VER
-                | InfoType::SQL_DM_VER
-                | InfoType::SQL_DRIVER_HENV
-                | InfoType::SQL_DRIVER_HDBC
-                | InfoType::SQL_DRIVER_HLIB
-                | InfoType::SQL_DRIVER_HSTMT
-                | InfoType::SQL_DRIVER_HDESC
-        )
-    {
+    // Connected and clean, and the driver exports this width (the slow path converts
+    // from the other one). The more likely summary first.
+    use crate::handles::{DBC_HAS_A as A, DBC_HAS_W as W};
+    const V: u32 = super::call::SUMMARY_VALID;
+    let entered = if wide { d.gate.fast_enter_either(V | A | W, V | W) } else { d.gate.fast_enter_either(V | A, V | A | W) };
+    if !entered {
         return None;
     }
-    d.gate.fast_enter()?;
-    let p = d.fast_link.load(std::sync::atomic::Ordering::Acquire);
-    // SAFETY: a published connection summary means connected; `fast_link` then points to
-    // the link the core holds, and it cannot change while this thread holds the busy word
-    // (connect and disconnect need it too).
-    let Some(link) = (unsafe { p.as_ref() }) else {
-        d.gate.release();
-        return None;
-    };
-    let f = if wide { link.driver.fns.SQLGetInfoW } else { link.driver.fns.SQLGetInfo };
-    let Some(f) = f else {
-        d.gate.release();
-        return None;
-    };
-    let h = link.hdbc as SqlHandle;
-    // SAFETY: live driver connection; the application's buffers as given.
-    let rc = unsafe { f(h, info, value, buf_len, out_len) };
+    let (f, h) = d.fast_info(wide);
+    // SAFETY: live driver connection (the lane holds the gate, and the summary says the
+    // driver exports `f`); the application's buffers as given.
+    let rc = unsafe { f(h as SqlHDbc, info, value, buf_len, out_len) };
     if rc == SqlReturn::SQL_SUCCESS {
         d.gate.release();
         return Some(rc);
     }
-    Some(get_info_lane_finish(d, link, rc))
+    Some(get_info_lane_finish(d, rc))
 }
 
 /// The rest of a fast-lane SQLGetInfo whose driver call did not return plain SQL_SUCCESS.
 #[cold]
 #[inline(never)]
-fn get_info_lane_finish(d: &Dbc, link: &DriverLink, rc: SqlReturn) -> SqlReturn {
-    let h = link.hdbc as SqlHandle;
-    Call::adopt(&d.gate).finish(rc, Some((link, HandleType::SQL_HANDLE_DBC, h)), |_, _| {})
+fn get_info_lane_finish(d: &Dbc, rc: SqlReturn) -> SqlReturn {
+    let call = Call::adopt(&d.gate);
+    let link = call.core(|c| c.link.clone());
+    match link {
+        Some(link) => call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)), |_, _| {}),
+        None => call.finish(rc, None, |_, _| {}),
+    }
 }

@@ -5,6 +5,19 @@
 //! Each function is an `extern "C"` boundary: its body runs inside `catch_unwind`, so a
 //! panic becomes SQL_ERROR instead of unwinding into C. A later C ABI (`libodbc.so`
 //! replacement) and the conformance harness sit directly on these functions.
+//!
+//! # Fast lanes and the thread-local model
+//!
+//! The entry points with a fast lane (SQLFetch, SQLGetData, SQLGetInfo, SQLGetInfoW) are
+//! `#[inline]`, so that they are compiled in the crate that calls them (a Rust
+//! application's executable). The lane reads the per-thread lookup cache; compiled in this
+//! library (position-independent code for any output), that is a general-dynamic TLS
+//! access, which the compiler must treat as a call to `__tls_get_addr` even where the
+//! linker later relaxes it to an `%fs`-relative load, so every argument of the entry point
+//! was kept in a callee-saved register across it (≈ 20 instructions per call for
+//! SQLGetData's six arguments). Compiled in an executable, the access is an `%fs`-relative
+//! load from the start. A shared-library build of the C ABI does not get this (there the
+//! access is a real `__tls_get_addr` call); see docs/performance.md.
 #![allow(non_snake_case)]
 #![allow(clippy::too_many_arguments)]
 #![allow(clippy::missing_safety_doc)]
@@ -40,7 +53,7 @@ pub use handles::*;
 pub use info::*;
 pub use results::*;
 
-pub(crate) use call::{driver_has_result, opens_result, reject, states, stmt_fast_lane, AppPtr, Call, HasDiag, StmtCall};
+pub(crate) use call::{driver_has_result, opens_result, reject, stmt_fast_lane, stmt_summary, AppPtr, Call, HasDiag, StmtCall};
 pub(crate) use diag_pull::pull_driver_diags;
 
 use odbc_dm_abi::SqlReturn;

@@ -31,14 +31,16 @@ pub unsafe extern "C" fn SQLNumResultCols(stmt: SqlHStmt, count: *mut SqlSmallIn
 }
 
 /// SQLFetch: 24000 in S4, HY010 in S1–S3 (§4.5).
+/// `#[inline]`: see "Fast lanes and the thread-local model" in `raw`.
+#[inline]
 pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
     // S6 → S6: the steady state of a fetch loop.
-    const MASK: u32 = super::states(&[StmtState::S6]);
+    const S6: u32 = super::stmt_summary(StmtState::S6);
     let fast = super::fast_boundary("SQLFetch", || {
         crate::handles::with_cached_stmt(stmt, |s| {
-            let f = s.link.driver.fns.SQLFetch?;
+            let f = s.fast_fetch?;
             // SAFETY: live driver statement handle (the lane holds the gate).
-            super::stmt_fast_lane(s, F::SQL_API_SQLFETCH, MASK, || unsafe { f(s.driver_handle()) })
+            super::stmt_fast_lane(s, F::SQL_API_SQLFETCH, S6, 0, || unsafe { f(s.driver_handle()) })
         })
         .flatten()
     });
@@ -67,6 +69,8 @@ unsafe fn fetch(stmt: SqlHStmt) -> SqlReturn {
 }
 
 /// SQLGetData: a negative BufferLength is HY090 (checked before the driver).
+/// `#[inline]`: see "Fast lanes and the thread-local model" in `raw`.
+#[inline]
 pub unsafe extern "C" fn SQLGetData(
     stmt: SqlHStmt,
     col: SqlUSmallInt,
@@ -76,14 +80,15 @@ pub unsafe extern "C" fn SQLGetData(
     ind: *mut SqlLen,
 ) -> SqlReturn {
     // SQLGetData leaves S6/S7 as they are.
-    const MASK: u32 = super::states(&[StmtState::S6, StmtState::S7]);
+    const S6: u32 = super::stmt_summary(StmtState::S6);
+    const S7: u32 = super::stmt_summary(StmtState::S7);
     if buf_len >= 0 {
         let fast = super::fast_boundary("SQLGetData", || {
             crate::handles::with_cached_stmt(stmt, |s| {
-                let f = s.link.driver.fns.SQLGetData?;
+                let f = s.fast_get_data?;
                 // SAFETY: live driver statement (the lane holds the gate); the
                 // application's buffers as given.
-                super::stmt_fast_lane(s, F::SQL_API_SQLGETDATA, MASK, || unsafe {
+                super::stmt_fast_lane(s, F::SQL_API_SQLGETDATA, S6, S7, || unsafe {
                     f(s.driver_handle(), col, target_type, target, buf_len, ind)
                 })
             })
