@@ -24,6 +24,11 @@ pub struct Driver {
     /// The `Threading` level `fns` serializes at (trampolines at 2 and 3, see
     /// [`super::serialize`]).
     pub threading: Threading,
+    /// For the fast lanes: the entry points `fns` calls in the end (the driver's own, after
+    /// [`DriverFns::prefer_wide`]; the same as `fns` at level 0/1) and, at level 2/3, the
+    /// serialization lock the lanes take themselves around them (see [`super::serialize`]).
+    pub(crate) real: DriverFns,
+    pub(crate) serial: Option<&'static serialize::SerialLock>,
     /// Every entry point the library exports, as `dlsym` found them (SQLGetFunctions, `info`).
     pub exported: DriverFns,
     _lib: Library,
@@ -103,9 +108,10 @@ pub fn load_driver_with(path: &Path, threading: Threading) -> Result<Arc<Driver>
     if fns.is_unicode() {
         fns.prefer_wide();
     }
-    let fns = serialize::table_for(fns, threading)
+    let real = fns;
+    let (fns, serial) = serialize::table_for(fns, threading)
         .map_err(|source| LoadError::NoSerializationSlot { path: path.display().to_string(), source })?;
-    let d = Arc::new(Driver { path: path.to_path_buf(), fns, threading, exported, _lib: lib });
+    let d = Arc::new(Driver { path: path.to_path_buf(), fns, threading, real, serial, exported, _lib: lib });
     reg.insert(key, d.clone());
     Ok(d)
 }

@@ -32,6 +32,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
+use odbc_dm_abi::SqlReturn;
+
 use super::DriverFns;
 
 /// unixODBC's `Threading` level (odbcinst.ini).
@@ -95,26 +97,30 @@ impl Slot {
     }
 }
 
-/// The lock of a serialized driver: one compare-and-swap to take, one swap to give back,
-/// waiters parked on a condvar only under contention (the same scheme as the per-handle
-/// gate's busy word), so an uncontended serialized call costs a few instructions.
-struct SerialLock {
+/// The lock of a serialized driver: one atomic read-modify-write to take (`lock bts`), one
+/// to give back (`lock dec`, whose flags say whether anyone waits), waiters parked on a
+/// condvar only under contention (the same scheme as the per-handle gate's busy word), so
+/// an uncontended serialized call costs a few instructions.
+pub(crate) struct SerialLock {
     word: AtomicU32,
     park: Mutex<()>,
     cv: Condvar,
 }
 
 const LOCKED: u32 = 1;
-const WAITERS: u32 = 2;
+/// Someone is parked waiting. The top bit, so that giving the lock back (`fetch_sub`) tells
+/// by the sign whether to wake anyone; the wake-up clears it.
+const WAITERS: u32 = 1 << 31;
 
 impl SerialLock {
     const fn new() -> SerialLock {
         SerialLock { word: AtomicU32::new(0), park: Mutex::new(()), cv: Condvar::new() }
     }
 
+    /// Takes the lock if it is free. Cannot panic.
     #[inline(always)]
-    fn try_lock(&self) -> bool {
-        self.word.compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok()
+    pub(crate) fn try_lock(&self) -> bool {
+        self.word.fetch_or(LOCKED, Ordering::Acquire) & LOCKED == 0
     }
 
     #[cold]
@@ -136,19 +142,77 @@ impl SerialLock {
         }
     }
 
+    /// Gives the lock back (taken by [`SerialLock::try_lock`] or the contended path). Cannot
+    /// panic (the wake-up tolerates a poisoned mutex).
     #[inline(always)]
-    fn unlock(&self) {
-        if self.word.swap(0, Ordering::Release) & WAITERS != 0 {
+    pub(crate) fn unlock(&self) {
+        let old = self.word.fetch_sub(LOCKED, Ordering::Release);
+        // LOCKED was set, so `old` is never 0: `old < 1` (signed) is "WAITERS (the sign bit)
+        // set", tested on the flags of the `lock dec` itself.
+        if (old as i32) < 1 {
             self.wake();
         }
     }
 
+    /// [`SerialLock::unlock`] that carries the driver's return code through the wake-up
+    /// call, so that a caller keeps nothing in callee-saved registers for it.
+    #[inline(always)]
+    fn unlock_passing(&self, rc: SqlReturn) -> SqlReturn {
+        let old = self.word.fetch_sub(LOCKED, Ordering::Release);
+        if (old as i32) < 1 {
+            return self.wake_passing(rc);
+        }
+        rc
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wake_passing(&self, rc: SqlReturn) -> SqlReturn {
+        self.wake();
+        rc
+    }
+
+    /// Wakes every parked caller and clears WAITERS (under the park mutex, so no waiter
+    /// that set it before is missed; those that still wait set it again).
     #[cold]
     #[inline(never)]
     fn wake(&self) {
         let _g = self.park.lock().unwrap_or_else(|p| p.into_inner());
+        self.word.fetch_and(!WAITERS, Ordering::Relaxed);
         self.cv.notify_all();
     }
+}
+
+/// The address of a serialized driver's lock as a fast lane caches it (0: the driver is
+/// not serialized).
+#[inline]
+pub(crate) fn lock_addr(lock: Option<&'static SerialLock>) -> usize {
+    lock.map_or(0, |l| l as *const SerialLock as usize)
+}
+
+/// A fast lane's driver call: `real` (a call of the driver's own entry point) under the lock
+/// whose address `addr` holds (0: none; see [`lock_addr`]), taken around the call only, as
+/// a trampoline would. `addr` is read again after the call rather than kept in a register
+/// across it: it does not change while the lane runs (the handle's busy word, which the
+/// lane holds, guards it). If the lock is taken, `tramp` (the same call through the
+/// trampoline of the table, `Driver::fns`) waits for it, exactly as the full path would: the
+/// lane then holds its handle's busy word, never another DM lock, while it waits. Cannot
+/// panic.
+#[inline(always)]
+pub(crate) fn lane_call(addr: &AtomicUsize, real: impl FnOnce() -> SqlReturn, tramp: impl FnOnce() -> SqlReturn) -> SqlReturn {
+    let p = addr.load(Ordering::Relaxed) as *const SerialLock;
+    if p.is_null() {
+        return real();
+    }
+    // SAFETY: a non-zero address is `lock_addr` of a lock in the static slot table.
+    let l = unsafe { &*p };
+    if !l.try_lock() {
+        return tramp();
+    }
+    let rc = real();
+    // SAFETY: the same address as above (unchanged while the lane runs, see the doc).
+    let l = unsafe { &*(addr.load(Ordering::Relaxed) as *const SerialLock) };
+    l.unlock_passing(rc)
 }
 
 static SLOT_TABLE: [Slot; SLOTS] = [const { Slot::new() }; SLOTS];
@@ -161,10 +225,11 @@ pub struct NoSlotLeft;
 
 /// The table the DM calls through for `real` at level `level`: `real` itself at level 0/1,
 /// otherwise trampolines of a fresh slot (SQLCancel and SQLCancelHandle left direct at
-/// level 2).
-pub(crate) fn table_for(real: DriverFns, level: Threading) -> Result<DriverFns, NoSlotLeft> {
+/// level 2), with that slot's lock (for the fast lanes, which take it themselves around
+/// the real entry point: see the module doc).
+pub(crate) fn table_for(real: DriverFns, level: Threading) -> Result<(DriverFns, Option<&'static SerialLock>), NoSlotLeft> {
     if level == Threading::Handle {
-        return Ok(real);
+        return Ok((real, None));
     }
     let n = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
     if n >= SLOTS {
@@ -178,7 +243,7 @@ pub(crate) fn table_for(real: DriverFns, level: Threading) -> Result<DriverFns, 
         t.SQLCancel = real.SQLCancel;
         t.SQLCancelHandle = real.SQLCancelHandle;
     }
-    Ok(t)
+    Ok((t, Some(&SLOT_TABLE[n].lock)))
 }
 
 macro_rules! by_slot {

@@ -7,6 +7,7 @@ use odbc_dm_abi::{fns, ConnAttr, FunctionId};
 
 use crate::async_engine::{AsyncHost, AsyncSlot, Target};
 use crate::diag::{DiagArea, DiagRecord};
+use crate::driver::serialize;
 use crate::driver::Driver;
 
 use super::conn_state::ConnState;
@@ -160,9 +161,10 @@ pub struct Dbc {
     pub env: Arc<Env>,
     pub gate: Gated<DbcCore>,
     /// For the SQLGetInfo fast lane, while connected: the driver's SQLGetInfo and
-    /// SQLGetInfoW ([`no_get_info`] where not exported) and connection handle (see
-    /// [`Dbc::fast_info`]).
-    fast_info: [AtomicUsize; 3],
+    /// SQLGetInfoW ([`no_get_info`] where not exported), connection handle, serialization
+    /// lock address (0: none), and SQLGetInfo and SQLGetInfoW as the DM calls them (through
+    /// the serialization trampolines, if any) (see [`Dbc::fast_info`]).
+    fast_info: [AtomicUsize; 6],
     /// The asynchronous connection operation in flight, if any (`async_engine::slot`).
     pub async_slot: AsyncSlot,
     /// The notification context registered for this connection (0 = none).
@@ -195,7 +197,14 @@ impl Dbc {
                 pending_link: None,
                 async_post: None,
             }),
-            fast_info: [AtomicUsize::new(NO_GET_INFO as usize), AtomicUsize::new(NO_GET_INFO as usize), AtomicUsize::new(0)],
+            fast_info: [
+                AtomicUsize::new(NO_GET_INFO as usize),
+                AtomicUsize::new(NO_GET_INFO as usize),
+                AtomicUsize::new(0),
+                AtomicUsize::new(0),
+                AtomicUsize::new(NO_GET_INFO as usize),
+                AtomicUsize::new(NO_GET_INFO as usize),
+            ],
             async_slot: AsyncSlot::default(),
             notify_token: std::sync::atomic::AtomicU64::new(0),
         });
@@ -207,21 +216,28 @@ impl Dbc {
     /// caller holds the busy word.
     pub fn set_fast_info(&self, link: Option<&DriverLink>) {
         let stub = NO_GET_INFO;
-        let (a, w, h) = match link {
-            Some(l) => (l.driver.fns.SQLGetInfo.unwrap_or(stub), l.driver.fns.SQLGetInfoW.unwrap_or(stub), l.hdbc),
-            None => (stub, stub, 0),
+        let (a, w, h, l, ta, tw) = match link {
+            Some(l) => (
+                l.driver.real.SQLGetInfo.unwrap_or(stub),
+                l.driver.real.SQLGetInfoW.unwrap_or(stub),
+                l.hdbc,
+                serialize::lock_addr(l.driver.serial),
+                l.driver.fns.SQLGetInfo.unwrap_or(stub),
+                l.driver.fns.SQLGetInfoW.unwrap_or(stub),
+            ),
+            None => (stub, stub, 0, 0, stub, stub),
         };
-        let (a, w) = (a as usize, w as usize);
-        self.fast_info[0].store(a, Ordering::Relaxed);
-        self.fast_info[1].store(w, Ordering::Relaxed);
-        self.fast_info[2].store(h, Ordering::Relaxed);
+        for (i, v) in [a as usize, w as usize, h, l, ta as usize, tw as usize].into_iter().enumerate() {
+            self.fast_info[i].store(v, Ordering::Relaxed);
+        }
     }
 
-    /// The driver's SQLGetInfo (`wide`: SQLGetInfoW) and its connection handle. Only for
-    /// a caller that holds the busy word with a connection summary published that says
-    /// the driver exports that width ([`DBC_HAS_A`] / [`DBC_HAS_W`]): connected, and set
-    /// by [`Dbc::set_fast_info`] under the busy word, whose acquire/release orders the
-    /// accesses.
+    /// The driver's own SQLGetInfo (`wide`: SQLGetInfoW; no serialization trampoline) and
+    /// its connection handle. Only for a caller that holds the busy word with a connection
+    /// summary published that says the driver exports that width ([`DBC_HAS_A`] /
+    /// [`DBC_HAS_W`]): connected, and set by [`Dbc::set_fast_info`] under the busy word,
+    /// whose acquire/release orders the accesses. The caller takes [`Dbc::fast_serial`]
+    /// around the call.
     #[inline(always)]
     pub fn fast_info(&self, wide: bool) -> (fns::SQLGetInfo, usize) {
         let p = self.fast_info[wide as usize].load(Ordering::Relaxed);
@@ -229,6 +245,24 @@ impl Dbc {
         // SQLGetInfo or SQLGetInfoW, which have the same signature, or `no_get_info`).
         let f = unsafe { std::mem::transmute::<usize, fns::SQLGetInfo>(p) };
         (f, self.fast_info[2].load(Ordering::Relaxed))
+    }
+
+    /// [`Dbc::fast_info`]'s entry point as the DM calls it, through the serialization
+    /// trampoline if the driver has one (for the lane when the lock is taken); under the
+    /// same conditions.
+    #[inline(always)]
+    pub fn fast_info_tramp(&self, wide: bool) -> fns::SQLGetInfo {
+        let p = self.fast_info[4 + wide as usize].load(Ordering::Relaxed);
+        // SAFETY: as in `fast_info`.
+        unsafe { std::mem::transmute::<usize, fns::SQLGetInfo>(p) }
+    }
+
+    /// Where the address of the connection's driver's serialization lock (`Threading`
+    /// 2/3; 0: none) is, for the SQLGetInfo fast lane (`serialize::lane_call`); under the
+    /// same conditions as [`Dbc::fast_info`].
+    #[inline(always)]
+    pub(crate) fn fast_serial_addr(&self) -> &AtomicUsize {
+        &self.fast_info[3]
     }
 
     /// The driver link, if connected (taken without waiting for a running call).

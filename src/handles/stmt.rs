@@ -38,6 +38,10 @@ pub struct StmtCore {
     /// The driver statement was freed: a call that was waiting for the gate while
     /// SQLFreeHandle ran must not reach the driver with the dead handle.
     pub freed: bool,
+    /// The driver exports SQLFetch and SQLGetData: without both, no fast-lane summary is
+    /// ever published, so the lanes can call [`Stmt::fast_fetch`] / `fast_get_data`
+    /// without testing them.
+    pub lanes_ok: bool,
 }
 
 /// A statement handle.
@@ -47,9 +51,15 @@ pub struct Stmt {
     pub link: Arc<DriverLink>,
     /// The driver's statement handle.
     pub hstmt: usize,
-    /// The driver's SQLFetch and SQLGetData (`link.driver.fns`), here for the fast lanes.
-    pub fast_fetch: Option<odbc_dm_abi::fns::SQLFetch>,
-    pub fast_get_data: Option<odbc_dm_abi::fns::SQLGetData>,
+    /// The driver's own SQLFetch and SQLGetData (`link.driver.real`, no serialization
+    /// trampoline), here for the fast lanes, which take `fast_serial` around them. Stubs
+    /// that answer SQL_ERROR where the driver lacks one (never called: see
+    /// [`StmtCore::lanes_ok`]).
+    pub fast_fetch: odbc_dm_abi::fns::SQLFetch,
+    pub fast_get_data: odbc_dm_abi::fns::SQLGetData,
+    /// The address of the driver's serialization lock (`Threading` 2/3; 0: not
+    /// serialized), for `serialize::lane_call`. Set once.
+    pub(crate) fast_serial: std::sync::atomic::AtomicUsize,
     pub gate: Gated<StmtCore>,
     /// Set when a cross-thread SQLCancel was accepted while a call ran (§3.2), so the
     /// cancelled call's SQL_ERROR carries HY008 whatever SQLSTATE the driver chose.
@@ -63,14 +73,16 @@ pub struct Stmt {
 impl Stmt {
     /// A new, registered statement wrapping the driver's `hstmt`.
     pub fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hstmt: usize) -> Arc<Stmt> {
+        let lanes_ok = link.driver.real.SQLFetch.is_some() && link.driver.real.SQLGetData.is_some();
         let s = Arc::new(Stmt {
             id: new_id(Kind::Stmt),
             dbc,
-            fast_fetch: link.driver.fns.SQLFetch,
-            fast_get_data: link.driver.fns.SQLGetData,
+            fast_fetch: link.driver.real.SQLFetch.unwrap_or(no_fetch),
+            fast_get_data: link.driver.real.SQLGetData.unwrap_or(no_get_data),
+            fast_serial: std::sync::atomic::AtomicUsize::new(crate::driver::serialize::lock_addr(link.driver.serial)),
             link,
             hstmt,
-            gate: Gated::new(StmtCore::default()),
+            gate: Gated::new(StmtCore { lanes_ok, ..StmtCore::default() }),
             cancel_pending: AtomicBool::new(false),
             async_slot: AsyncSlot::default(),
             notify_token: std::sync::atomic::AtomicU64::new(0),
@@ -84,6 +96,23 @@ impl Stmt {
     pub fn driver_handle(&self) -> odbc_dm_abi::SqlHStmt {
         self.hstmt as odbc_dm_abi::SqlHStmt
     }
+}
+
+/// Stands in [`Stmt::fast_fetch`] for a driver without SQLFetch (never called).
+extern "C" fn no_fetch(_: odbc_dm_abi::SqlHStmt) -> odbc_dm_abi::SqlReturn {
+    odbc_dm_abi::SqlReturn::SQL_ERROR
+}
+
+/// Stands in [`Stmt::fast_get_data`] for a driver without SQLGetData (never called).
+extern "C" fn no_get_data(
+    _: odbc_dm_abi::SqlHStmt,
+    _: odbc_dm_abi::SqlUSmallInt,
+    _: odbc_dm_abi::CDataType,
+    _: odbc_dm_abi::SqlPointer,
+    _: odbc_dm_abi::SqlLen,
+    _: *mut odbc_dm_abi::SqlLen,
+) -> odbc_dm_abi::SqlReturn {
+    odbc_dm_abi::SqlReturn::SQL_ERROR
 }
 
 impl AsyncHost for Stmt {

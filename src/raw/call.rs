@@ -85,10 +85,11 @@ impl HasDiag for StmtCore {
     }
 
     /// Clean statement after a plain SQL_SUCCESS: no diagnostics to clear, no async mode,
-    /// not freed, no cancel in flight. The summary carries the state.
+    /// not freed, no cancel in flight, and a driver with both lane entry points. The
+    /// summary carries the state.
     #[inline(always)]
     fn summary(&mut self, rc: SqlReturn) -> u32 {
-        if rc == SqlReturn::SQL_SUCCESS && self.diag.is_empty() && !self.async_enabled && !self.freed {
+        if rc == SqlReturn::SQL_SUCCESS && self.diag.is_empty() && !self.async_enabled && !self.freed && self.lanes_ok {
             stmt_summary(self.status.state)
         } else {
             0
@@ -598,10 +599,19 @@ pub(crate) fn driver_has_result(stmt: &Stmt) -> bool {
 /// published summary is `first` or `second` (0: none) — a clean statement (no diagnostics,
 /// no async mode) in a state in which `func` is allowed and leaves the state as it is — the
 /// driver is called with no other bookkeeping, and a plain SQL_SUCCESS is returned as is.
+/// `call` calls the driver's own entry point (`Stmt::fast_fetch`...), `tramp` the same
+/// through `link.driver.fns` (see `serialize::lane_call`).
 /// Any other return code continues on the slow path. `None`: the lane does not apply and
 /// nothing was done.
 #[inline(always)]
-pub fn stmt_fast_lane(s: Lent<'_, Stmt>, func: FunctionId, first: u32, second: u32, call: impl FnOnce() -> SqlReturn) -> Option<SqlReturn> {
+pub fn stmt_fast_lane(
+    s: Lent<'_, Stmt>,
+    func: FunctionId,
+    first: u32,
+    second: u32,
+    call: impl FnOnce() -> SqlReturn,
+    tramp: impl FnOnce() -> SqlReturn,
+) -> Option<SqlReturn> {
     if !s.gate.fast_enter_either(first, second) {
         return None;
     }
@@ -610,7 +620,10 @@ pub fn stmt_fast_lane(s: Lent<'_, Stmt>, func: FunctionId, first: u32, second: u
         // new call begins, as `StmtCall::begin` does.
         s.cancel_pending.store(false, Ordering::Relaxed);
     }
-    let rc = call();
+    // `call` calls the driver's own entry point: a serialized driver's lock is taken around
+    // it here; `tramp` (the same call through the table's trampoline) waits for a contended
+    // lock (see `driver::serialize`).
+    let rc = crate::driver::serialize::lane_call(&s.fast_serial, call, tramp);
     if rc == SqlReturn::SQL_SUCCESS {
         s.gate.release();
         return Some(rc);

@@ -582,9 +582,20 @@ fn get_info_fast(
         return None;
     }
     let (f, h) = d.fast_info(wide);
-    // SAFETY: live driver connection (the lane holds the gate, and the summary says the
-    // driver exports `f`); the application's buffers as given.
-    let rc = unsafe { f(h as SqlHDbc, info, value, buf_len, out_len) };
+    // `f` is the driver's own entry point: a serialized driver's lock is taken around it
+    // here; the trampoline waits for a contended lock (see `driver::serialize`).
+    let rc = crate::driver::serialize::lane_call(
+        d.fast_serial_addr(),
+        move || {
+            // SAFETY: live driver connection (the lane holds the gate, and the summary says
+            // the driver exports `f`); the application's buffers as given.
+            unsafe { f(h as SqlHDbc, info, value, buf_len, out_len) }
+        },
+        move || {
+            // SAFETY: as above, through the serialization trampoline of `f`.
+            unsafe { d.fast_info_tramp(wide)(h as SqlHDbc, info, value, buf_len, out_len) }
+        },
+    );
     if rc == SqlReturn::SQL_SUCCESS {
         d.gate.release();
         return Some(rc);

@@ -38,9 +38,20 @@ pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
     const S6: u32 = super::stmt_summary(StmtState::S6);
     let fast = super::fast_boundary("SQLFetch", || {
         crate::handles::with_cached_stmt(stmt, |s| {
-            let f = s.fast_fetch?;
+            let f = s.fast_fetch;
             // SAFETY: live driver statement handle (the lane holds the gate).
-            super::stmt_fast_lane(s, F::SQL_API_SQLFETCH, S6, 0, || unsafe { f(s.driver_handle()) })
+            super::stmt_fast_lane(
+                s,
+                F::SQL_API_SQLFETCH,
+                S6,
+                0,
+                || unsafe { f(s.driver_handle()) },
+                || match s.link.driver.fns.SQLFetch {
+                    // SAFETY: as above, through the serialization trampoline.
+                    Some(t) => unsafe { t(s.driver_handle()) },
+                    None => SqlReturn::SQL_ERROR,
+                },
+            )
         })
         .flatten()
     });
@@ -85,12 +96,21 @@ pub unsafe extern "C" fn SQLGetData(
     if buf_len >= 0 {
         let fast = super::fast_boundary("SQLGetData", || {
             crate::handles::with_cached_stmt(stmt, |s| {
-                let f = s.fast_get_data?;
+                let f = s.fast_get_data;
                 // SAFETY: live driver statement (the lane holds the gate); the
                 // application's buffers as given.
-                super::stmt_fast_lane(s, F::SQL_API_SQLGETDATA, S6, S7, || unsafe {
-                    f(s.driver_handle(), col, target_type, target, buf_len, ind)
-                })
+                super::stmt_fast_lane(
+                    s,
+                    F::SQL_API_SQLGETDATA,
+                    S6,
+                    S7,
+                    || unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) },
+                    || match s.link.driver.fns.SQLGetData {
+                        // SAFETY: as above, through the serialization trampoline.
+                        Some(t) => unsafe { t(s.driver_handle(), col, target_type, target, buf_len, ind) },
+                        None => SqlReturn::SQL_ERROR,
+                    },
+                )
             })
             .flatten()
         });
