@@ -290,6 +290,12 @@ extern "C" fn no_get_info(
 
 const NO_GET_INFO: fns::SQLGetInfo = no_get_info;
 
+impl super::table::InCall for Dbc {
+    fn in_call(&self) -> bool {
+        self.gate.is_busy()
+    }
+}
+
 impl AsyncHost for Dbc {
     fn slot(&self) -> &AsyncSlot {
         &self.async_slot

@@ -54,6 +54,12 @@ impl<C> Gated<C> {
         g
     }
 
+    /// Whether a call holds the busy word (exact for the calling thread's own calls).
+    #[inline]
+    pub fn is_busy(&self) -> bool {
+        self.word.load(Ordering::Relaxed) & BUSY != 0
+    }
+
     /// Takes the busy word if it is free (whatever the summary).
     #[inline(always)]
     pub fn try_acquire(&self) -> bool {

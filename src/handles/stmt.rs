@@ -115,6 +115,12 @@ extern "C" fn no_get_data(
     odbc_dm_abi::SqlReturn::SQL_ERROR
 }
 
+impl super::table::InCall for Stmt {
+    fn in_call(&self) -> bool {
+        self.gate.is_busy()
+    }
+}
+
 impl AsyncHost for Stmt {
     fn slot(&self) -> &AsyncSlot {
         &self.async_slot

@@ -124,15 +124,21 @@ impl<T> HandleTable<T> {
 /// thread-pointer-relative access, no registration check and no `RefCell`), and a
 /// [`Keep`], which owns the cached object's `Arc` and is touched on a miss only. `obj`
 /// points into this thread's `Keep`; it is replaced only by [`lookup`], which updates
-/// this cache with it, never while a fast lane runs on this thread (`lanes`), and the
-/// `Keep` clears this cache before it is destroyed.
+/// this cache with it, never while the kept object is in a call ([`InCall`]), and the
+/// `Keep` clears this cache before it is destroyed. A fast lane borrows the object only
+/// while it makes no call, or while it holds the object's busy word (its driver call),
+/// so a DM call that the driver makes on this thread from inside a lane's driver call
+/// cannot replace the object the lane borrows.
 pub struct LookupCache<T> {
     id: Cell<usize>,
     epoch: Cell<usize>,
     /// `Arc::as_ptr` of the object this thread's `Keep` holds.
     obj: Cell<*const T>,
-    /// Fast lanes running on this thread (a driver may call back into the DM).
-    lanes: Cell<usize>,
+}
+
+/// Whether an object is in a call: it holds its busy word (see [`LookupCache`]).
+pub trait InCall {
+    fn in_call(&self) -> bool;
 }
 
 /// An epoch no table reaches: the cache is empty.
@@ -140,7 +146,7 @@ const NO_EPOCH: usize = usize::MAX;
 
 impl<T> LookupCache<T> {
     pub const fn new() -> Self {
-        LookupCache { id: Cell::new(0), epoch: Cell::new(NO_EPOCH), obj: Cell::new(std::ptr::null()), lanes: Cell::new(0) }
+        LookupCache { id: Cell::new(0), epoch: Cell::new(NO_EPOCH), obj: Cell::new(std::ptr::null()) }
     }
 
     #[inline(always)]
@@ -156,21 +162,21 @@ impl<T> LookupCache<T> {
     }
 
     /// Runs `f` on the cached object for `id` without touching its reference count, if
-    /// the cache holds it and it is still live (`epoch`: the table's removal epoch). While
-    /// `f` runs, a nested lookup on this thread leaves the cache as it is, so the object
-    /// stays alive (and [`Lent::arc`] may be used) until `f` returns.
+    /// the cache holds it and it is still live (`epoch`: the table's removal epoch). `f`
+    /// may call out (to the driver, or anything that may call back into the DM on this
+    /// thread) only while it holds the object's busy word: a nested lookup on this thread
+    /// then leaves the cache as it is (see [`InCall`]), so the object stays alive (and
+    /// [`Lent::arc`] may be used) until `f` returns.
     #[inline(always)]
     pub fn with_cached<R>(&self, epoch: &AtomicUsize, id: usize, f: impl FnOnce(Lent<'_, T>) -> R) -> Option<R> {
         if !self.hit(id, epoch.load(Ordering::Acquire)) {
             return None;
         }
-        self.lanes.set(self.lanes.get() + 1);
         // SAFETY: on a hit, `obj` is `Arc::as_ptr` of the `Arc` this thread's `Keep` holds
-        // (see the type's documentation); it is not replaced while `lanes` is non-zero, and
-        // the `Keep` cannot be destroyed while this thread is inside an API call.
-        let r = f(Lent(unsafe { &*self.obj.get() }));
-        self.lanes.set(self.lanes.get() - 1);
-        Some(r)
+        // (see the type's documentation); it is not replaced while the object is in a call,
+        // which is whenever `f` calls out (the contract above), and the `Keep` cannot be
+        // destroyed while this thread is inside an API call.
+        Some(f(Lent(unsafe { &*self.obj.get() })))
     }
 }
 
@@ -230,7 +236,7 @@ impl<T> Drop for Keep<T> {
 }
 
 /// Looks `id` up through this thread's cache (`cache`, `keep`), and caches what it finds.
-pub fn lookup<T>(
+pub fn lookup<T: InCall>(
     cache: &'static LocalKey<LookupCache<T>>,
     keep: &'static LocalKey<Keep<T>>,
     table: &HandleTable<T>,
@@ -255,7 +261,7 @@ pub fn lookup<T>(
 }
 
 #[inline(never)]
-fn miss<T>(
+fn miss<T: InCall>(
     cache: &'static LocalKey<LookupCache<T>>,
     keep: &'static LocalKey<Keep<T>>,
     table: &HandleTable<T>,
@@ -264,12 +270,14 @@ fn miss<T>(
 ) -> Option<Arc<T>> {
     let obj = table.get(id)?;
     cache.with(|c| {
-        if c.lanes.get() != 0 {
-            // A fast lane on this thread borrows the kept object.
-            return;
-        }
         let _ = keep.try_with(|k| {
             let Ok(mut slot) = k.arc.try_borrow_mut() else { return };
+            if slot.as_ref().is_some_and(|o| o.in_call()) {
+                // A fast lane on this thread may borrow the kept object (this is a call the
+                // driver made from inside the lane's driver call); or another thread's call
+                // holds it, and the cache is only updated later.
+                return;
+            }
             let old = slot.replace(obj.clone());
             let p = slot.as_ref().map_or(std::ptr::null(), Arc::as_ptr);
             c.id.set(id);
