@@ -236,8 +236,8 @@ impl Dbc {
     /// its connection handle. Only for a caller that holds the busy word with a connection
     /// summary published that says the driver exports that width ([`DBC_HAS_A`] /
     /// [`DBC_HAS_W`]): connected, and set by [`Dbc::set_fast_info`] under the busy word,
-    /// whose acquire/release orders the accesses. The caller takes [`Dbc::fast_serial`]
-    /// around the call.
+    /// whose acquire/release orders the accesses. The caller takes the lock whose address
+    /// `fast_serial_addr` holds around the call.
     #[inline(always)]
     pub fn fast_info(&self, wide: bool) -> (fns::SQLGetInfo, usize) {
         let p = self.fast_info[wide as usize].load(Ordering::Relaxed);
