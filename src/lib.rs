@@ -18,6 +18,7 @@ pub mod config;
 pub mod diag;
 pub mod driver;
 pub mod handles;
+mod parking;
 pub mod raw;
 pub mod text;
 pub mod trace;

@@ -38,12 +38,12 @@
 //! lock is still a leaf: nothing else is taken while it is held.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use odbc_dm_abi::SqlReturn;
 
 use super::DriverFns;
+use crate::parking::ParkingWord;
 
 /// unixODBC's `Threading` level (odbcinst.ini).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -106,89 +106,40 @@ impl Slot {
     }
 }
 
-/// The lock of a serialized driver: one atomic read-modify-write to take (`lock bts`), one
-/// to give back (`lock dec`, whose flags say whether anyone waits), waiters parked on a
-/// condvar only under contention (the same scheme as the per-handle gate's busy word), so
-/// an uncontended serialized call costs a few instructions.
-pub(crate) struct SerialLock {
-    word: AtomicU32,
-    park: Mutex<()>,
-    cv: Condvar,
-}
-
-const LOCKED: u32 = 1;
-/// Someone is parked waiting. The top bit, so that giving the lock back (`fetch_sub`) tells
-/// by the sign whether to wake anyone; the wake-up clears it.
-const WAITERS: u32 = 1 << 31;
+/// The lock of a serialized driver: a [`ParkingWord`] (one atomic read-modify-write to
+/// take, one to give back, waiters parked only under contention; the same scheme as the
+/// per-handle gate's busy word), so an uncontended serialized call costs a few
+/// instructions.
+pub(crate) struct SerialLock(ParkingWord);
 
 impl SerialLock {
     const fn new() -> SerialLock {
-        SerialLock { word: AtomicU32::new(0), park: Mutex::new(()), cv: Condvar::new() }
+        SerialLock(ParkingWord::new())
     }
 
     /// Takes the lock if it is free. Cannot panic.
     #[inline(always)]
     pub(crate) fn try_lock(&self) -> bool {
-        self.word.fetch_or(LOCKED, Ordering::Acquire) & LOCKED == 0
+        self.0.try_take()
     }
 
-    #[cold]
-    #[inline(never)]
+    /// Waits for the lock (the contended path, out of line). Cannot panic.
     fn lock_slow(&self) {
-        let mut g = self.park.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            let w = self.word.load(Ordering::Relaxed);
-            if w & LOCKED == 0 {
-                if self.word.compare_exchange(w, w | LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-                    return;
-                }
-                continue;
-            }
-            if w & WAITERS == 0 && self.word.compare_exchange(w, w | WAITERS, Ordering::Relaxed, Ordering::Relaxed).is_err() {
-                continue;
-            }
-            g = self.cv.wait(g).unwrap_or_else(|p| p.into_inner());
-        }
+        self.0.take_slow();
     }
 
     /// Gives the lock back (taken by [`SerialLock::try_lock`] or the contended path). Cannot
     /// panic (the wake-up tolerates a poisoned mutex).
     #[inline(always)]
     pub(crate) fn unlock(&self) {
-        let old = self.word.fetch_sub(LOCKED, Ordering::Release);
-        // LOCKED was set, so `old` is never 0: `old < 1` (signed) is "WAITERS (the sign bit)
-        // set", tested on the flags of the `lock dec` itself.
-        if (old as i32) < 1 {
-            self.wake();
-        }
+        self.0.give_back();
     }
 
     /// [`SerialLock::unlock`] that carries the driver's return code through the wake-up
     /// call, so that a caller keeps nothing in callee-saved registers for it.
     #[inline(always)]
     fn unlock_passing(&self, rc: SqlReturn) -> SqlReturn {
-        let old = self.word.fetch_sub(LOCKED, Ordering::Release);
-        if (old as i32) < 1 {
-            return self.wake_passing(rc);
-        }
-        rc
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn wake_passing(&self, rc: SqlReturn) -> SqlReturn {
-        self.wake();
-        rc
-    }
-
-    /// Wakes every parked caller and clears WAITERS (under the park mutex, so no waiter
-    /// that set it before is missed; those that still wait set it again).
-    #[cold]
-    #[inline(never)]
-    fn wake(&self) {
-        let _g = self.park.lock().unwrap_or_else(|p| p.into_inner());
-        self.word.fetch_and(!WAITERS, Ordering::Relaxed);
-        self.cv.notify_all();
+        self.0.give_back_passing(rc)
     }
 }
 
@@ -355,6 +306,7 @@ odbc_dm_abi::with_entry_points!(trampolines);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicU32;
 
     #[test]
     fn threading_values_parse_as_unixodbc_levels() {
@@ -389,7 +341,7 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        assert_eq!(LOCK.word.load(Ordering::SeqCst) & LOCKED, 0);
+        assert_eq!(LOCK.0.word.load(Ordering::SeqCst) & crate::parking::HELD, 0);
     }
 
     #[test]
@@ -409,7 +361,7 @@ mod tests {
         // Taken: the trampoline's call instead, the lock left to its holder.
         assert_eq!(lane_call(&addr, || unreachable!(), || SqlReturn::SQL_NO_DATA), SqlReturn::SQL_NO_DATA);
         LOCK.unlock();
-        assert_eq!(LOCK.word.load(Ordering::SeqCst), 0);
+        assert_eq!(LOCK.0.word.load(Ordering::SeqCst), 0);
         // Not serialized: the call as is.
         let none = AtomicUsize::new(lock_addr(None));
         assert_eq!(lane_call(&none, || SqlReturn::SQL_SUCCESS_WITH_INFO, || unreachable!()), SqlReturn::SQL_SUCCESS_WITH_INFO);

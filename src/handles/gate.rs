@@ -18,28 +18,23 @@
 //! calls the driver and, if the driver answered SQL_SUCCESS, gives the busy word back
 //! (keeping the summary): nothing in the core had to change.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::{Mutex, MutexGuard};
 
-const BUSY: u32 = 1;
-/// Someone is parked waiting for the busy word. The top bit, so that giving the word back
-/// (`fetch_sub(BUSY)`) tells by the sign whether to wake anyone.
-const WAITERS: u32 = 1 << 31;
+use crate::parking::{ParkingWord, HELD as BUSY, WAITERS};
 /// The bits of the word that hold the published summary (0 = none).
 pub const SUMMARY_BITS: u32 = !(BUSY | WAITERS);
 
 /// A handle's core state `C`, guarded for serialized calls.
 pub struct Gated<C> {
-    /// BUSY | WAITERS | the published summary ([`SUMMARY_BITS`]).
-    word: AtomicU32,
+    /// The busy word: BUSY | WAITERS | the published summary ([`SUMMARY_BITS`]).
+    busy: ParkingWord,
     core: Mutex<C>,
-    park: Mutex<()>,
-    cv: Condvar,
 }
 
 impl<C> Gated<C> {
     pub fn new(core: C) -> Self {
-        Gated { word: AtomicU32::new(0), core: Mutex::new(core), park: Mutex::new(()), cv: Condvar::new() }
+        Gated { busy: ParkingWord::new(), core: Mutex::new(core) }
     }
 
     /// Locks the core. Any access to the core withdraws the published summary.
@@ -48,8 +43,8 @@ impl<C> Gated<C> {
         let g = self.core.lock().unwrap_or_else(|p| p.into_inner());
         // Only a holder of this mutex publishes a summary, so none can appear between the
         // load and the AND.
-        if self.word.load(Ordering::Relaxed) & SUMMARY_BITS != 0 {
-            self.word.fetch_and(!SUMMARY_BITS, Ordering::Relaxed);
+        if self.busy.word.load(Ordering::Relaxed) & SUMMARY_BITS != 0 {
+            self.busy.word.fetch_and(!SUMMARY_BITS, Ordering::Relaxed);
         }
         g
     }
@@ -57,75 +52,39 @@ impl<C> Gated<C> {
     /// Whether a call holds the busy word (exact for the calling thread's own calls).
     #[inline]
     pub fn is_busy(&self) -> bool {
-        self.word.load(Ordering::Relaxed) & BUSY != 0
+        self.busy.word.load(Ordering::Relaxed) & BUSY != 0
     }
 
     /// Takes the busy word if it is free (whatever the summary).
     #[inline(always)]
     pub fn try_acquire(&self) -> bool {
-        self.word.fetch_or(BUSY, Ordering::Acquire) & BUSY == 0
+        self.busy.try_take()
     }
 
     #[inline(always)]
     fn acquire(&self) {
-        if !self.try_acquire() {
-            self.acquire_slow();
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn acquire_slow(&self) {
-        let mut g = self.park.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            let w = self.word.load(Ordering::Relaxed);
-            if w & BUSY == 0 {
-                if self.word.compare_exchange(w, w | BUSY, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-                    return;
-                }
-                continue;
-            }
-            if w & WAITERS == 0 && self.word.compare_exchange(w, w | WAITERS, Ordering::Relaxed, Ordering::Relaxed).is_err() {
-                continue;
-            }
-            g = self.cv.wait(g).unwrap_or_else(|p| p.into_inner());
-        }
+        self.busy.take();
     }
 
     /// Gives the busy word back (after [`Gated::try_acquire`], [`Gated::fast_enter`] or
     /// from a [`Busy`]); a published summary stays.
     #[inline(always)]
     pub fn release(&self) {
-        let old = self.word.fetch_sub(BUSY, Ordering::Release);
-        // BUSY was set, so `old` is never 0: `old < 1` (signed) is "WAITERS (the sign bit)
-        // set". Written so, the compiler tests the flags of the `lock sub` itself.
-        if (old as i32) < 1 {
-            self.wake();
-        }
-    }
-
-    /// Wakes every parked caller and clears WAITERS (under the park mutex, so no waiter
-    /// that set it before is missed; those that still wait set it again).
-    #[cold]
-    #[inline(never)]
-    fn wake(&self) {
-        let _g = self.park.lock().unwrap_or_else(|p| p.into_inner());
-        self.word.fetch_and(!WAITERS, Ordering::Relaxed);
-        self.cv.notify_all();
+        self.busy.give_back();
     }
 
     /// Fast lane: takes the busy word if the handle is idle, nobody waits, and exactly
     /// `summary` (non-zero, inside [`SUMMARY_BITS`]) is published; otherwise nothing is held.
     #[inline(always)]
     pub fn fast_enter(&self, summary: u32) -> bool {
-        self.word.compare_exchange(summary, summary | BUSY, Ordering::Acquire, Ordering::Relaxed).is_ok()
+        self.busy.word.compare_exchange(summary, summary | BUSY, Ordering::Acquire, Ordering::Relaxed).is_ok()
     }
 
     /// As [`Gated::fast_enter`], accepting either of two summaries (`second` 0: only
     /// `first`).
     #[inline(always)]
     pub fn fast_enter_either(&self, first: u32, second: u32) -> bool {
-        match self.word.compare_exchange(first, first | BUSY, Ordering::Acquire, Ordering::Relaxed) {
+        match self.busy.word.compare_exchange(first, first | BUSY, Ordering::Acquire, Ordering::Relaxed) {
             Ok(_) => true,
             Err(cur) => second != 0 && cur == second && self.fast_enter(second),
         }
@@ -212,7 +171,7 @@ impl<'a, C> Busy<'a, C> {
             debug_assert_eq!(hot & !SUMMARY_BITS, 0, "a summary lives in SUMMARY_BITS");
             if hot != 0 {
                 // Under the core mutex (see `lock`); made visible by the release below.
-                self.gate.word.fetch_or(hot & SUMMARY_BITS, Ordering::Relaxed);
+                self.gate.busy.word.fetch_or(hot & SUMMARY_BITS, Ordering::Relaxed);
             }
             r
         };
@@ -241,6 +200,7 @@ impl<'a, C> Drop for Busy<'a, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicU32;
     use std::sync::Arc;
 
     #[test]

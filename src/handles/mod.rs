@@ -22,8 +22,8 @@ pub use dbc::{AsyncCaps, AttrValue, Dbc, DbcCore, DbcPost, DriverLink, DBC_HAS_A
 pub use desc::{Desc, DescCore};
 pub use env::{Env, EnvCore};
 pub use stmt::{Stmt, StmtCore};
-use table::{HandleTable, Keep, LookupCache};
 pub use table::Lent;
+use table::{HandleTable, Keep, LookupCache};
 
 /// The process-wide handle tables.
 pub struct Tables {
