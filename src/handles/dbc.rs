@@ -160,11 +160,8 @@ pub struct Dbc {
     pub id: usize,
     pub env: Arc<Env>,
     pub gate: Gated<DbcCore>,
-    /// For the SQLGetInfo fast lane, while connected: the driver's SQLGetInfo and
-    /// SQLGetInfoW ([`no_get_info`] where not exported), connection handle, serialization
-    /// lock address (0: none), and SQLGetInfo and SQLGetInfoW as the DM calls them (through
-    /// the serialization trampolines, if any) (see [`Dbc::fast_info`]).
-    fast_info: [AtomicUsize; 6],
+    /// For the SQLGetInfo fast lane, while connected (see [`Dbc::fast_info`]).
+    fast_info: FastInfo,
     /// The asynchronous connection operation in flight, if any (`async_engine::slot`).
     pub async_slot: AsyncSlot,
     /// The notification context registered for this connection (0 = none).
@@ -197,14 +194,7 @@ impl Dbc {
                 pending_link: None,
                 async_post: None,
             }),
-            fast_info: [
-                AtomicUsize::new(NO_GET_INFO as usize),
-                AtomicUsize::new(NO_GET_INFO as usize),
-                AtomicUsize::new(0),
-                AtomicUsize::new(0),
-                AtomicUsize::new(NO_GET_INFO as usize),
-                AtomicUsize::new(NO_GET_INFO as usize),
-            ],
+            fast_info: FastInfo::default(),
             async_slot: AsyncSlot::default(),
             notify_token: std::sync::atomic::AtomicU64::new(0),
         });
@@ -227,9 +217,13 @@ impl Dbc {
             ),
             None => (stub, stub, 0, 0, stub, stub),
         };
-        for (i, v) in [a as usize, w as usize, h, l, ta as usize, tw as usize].into_iter().enumerate() {
-            self.fast_info[i].store(v, Ordering::Relaxed);
-        }
+        let fi = &self.fast_info;
+        fi.own[0].store(a as usize, Ordering::Relaxed);
+        fi.own[1].store(w as usize, Ordering::Relaxed);
+        fi.hdbc.store(h, Ordering::Relaxed);
+        fi.serial.store(l, Ordering::Relaxed);
+        fi.table[0].store(ta as usize, Ordering::Relaxed);
+        fi.table[1].store(tw as usize, Ordering::Relaxed);
     }
 
     /// The driver's own SQLGetInfo (`wide`: SQLGetInfoW; no serialization trampoline) and
@@ -240,11 +234,11 @@ impl Dbc {
     /// `fast_serial_addr` holds around the call.
     #[inline(always)]
     pub fn fast_info(&self, wide: bool) -> (fns::SQLGetInfo, usize) {
-        let p = self.fast_info[wide as usize].load(Ordering::Relaxed);
+        let p = self.fast_info.own[wide as usize].load(Ordering::Relaxed);
         // SAFETY: every value stored is a function pointer of this very type (the driver's
         // SQLGetInfo or SQLGetInfoW, which have the same signature, or `no_get_info`).
         let f = unsafe { std::mem::transmute::<usize, fns::SQLGetInfo>(p) };
-        (f, self.fast_info[2].load(Ordering::Relaxed))
+        (f, self.fast_info.hdbc.load(Ordering::Relaxed))
     }
 
     /// [`Dbc::fast_info`]'s entry point as the DM calls it, through the serialization
@@ -252,7 +246,7 @@ impl Dbc {
     /// same conditions.
     #[inline(always)]
     pub fn fast_info_tramp(&self, wide: bool) -> fns::SQLGetInfo {
-        let p = self.fast_info[4 + wide as usize].load(Ordering::Relaxed);
+        let p = self.fast_info.table[wide as usize].load(Ordering::Relaxed);
         // SAFETY: as in `fast_info`.
         unsafe { std::mem::transmute::<usize, fns::SQLGetInfo>(p) }
     }
@@ -262,7 +256,7 @@ impl Dbc {
     /// same conditions as [`Dbc::fast_info`].
     #[inline(always)]
     pub(crate) fn fast_serial_addr(&self) -> &AtomicUsize {
-        &self.fast_info[3]
+        &self.fast_info.serial
     }
 
     /// The driver link, if connected (taken without waiting for a running call).
@@ -289,6 +283,27 @@ extern "C" fn no_get_info(
 }
 
 const NO_GET_INFO: fns::SQLGetInfo = no_get_info;
+
+/// What the SQLGetInfo fast lane reads of a connection, set on connect and cleared on
+/// disconnect ([`Dbc::set_fast_info`]). Function pointers are stored as `usize`, indexed by
+/// width (0: SQLGetInfo, 1: SQLGetInfoW), [`no_get_info`] where the driver lacks one.
+struct FastInfo {
+    /// The driver's own entry points (no serialization trampoline).
+    own: [AtomicUsize; 2],
+    /// The driver's connection handle.
+    hdbc: AtomicUsize,
+    /// The address of the driver's serialization lock (`Threading` 2/3; 0: none).
+    serial: AtomicUsize,
+    /// The entry points as the DM calls them (`Driver::fns`: through the trampolines, if any).
+    table: [AtomicUsize; 2],
+}
+
+impl Default for FastInfo {
+    fn default() -> Self {
+        let stub = || AtomicUsize::new(NO_GET_INFO as usize);
+        FastInfo { own: [stub(), stub()], hdbc: AtomicUsize::new(0), serial: AtomicUsize::new(0), table: [stub(), stub()] }
+    }
+}
 
 impl super::table::InCall for Dbc {
     fn in_call(&self) -> bool {
