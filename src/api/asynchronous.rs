@@ -85,12 +85,15 @@ use std::time::{Duration, Instant};
 
 use odbc_dm_abi::*;
 
-use super::bound::{BufferDesc, ColumnBuffer};
+use super::catalog::CatalogArgs;
+use super::column::FromColumn;
 use super::connection::Connection;
 use super::environment::{EnvHandle, Environment};
 use super::error::{diag_records, push_warnings, Diag, DiagRecord, Error, Result};
+use super::getdata::{GetData, Piece, ReadColumns};
 use super::params::{ParamValue, Params, TextEncoding};
-use super::statement::{bind_bound_params, to_bound, BoundParam};
+use super::rowset::{BufferDesc, RowSet};
+use super::statement::{bind_bound_params, cancel_need_data, to_bound, AtExec, BoundParam};
 use crate::async_engine::{self, emulation, slot, AsyncEvent, AsyncHost};
 use crate::handles::{Dbc, Stmt};
 use crate::raw;
@@ -1024,18 +1027,6 @@ impl AsyncOperation {
 // ---------------------------------------------------------------------------------------
 
 type StartFn = Box<dyn FnOnce(SqlHStmt) -> SqlReturn + Send>;
-/// `SQLTables` / `SQLColumns` (A): four (string, length) pairs.
-type CatalogFn = unsafe extern "C" fn(
-    SqlHStmt,
-    *const SqlChar,
-    SqlSmallInt,
-    *const SqlChar,
-    SqlSmallInt,
-    *const SqlChar,
-    SqlSmallInt,
-    *const SqlChar,
-    SqlSmallInt,
-) -> SqlReturn;
 type FinishFn<T> = Box<dyn FnOnce(&mut AsyncStatement, SqlReturn, Vec<DiagRecord>) -> Result<T> + Send>;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -1222,6 +1213,8 @@ pub struct AsyncStatement {
     /// Parameter buffers bound to the statement (`execute_with`), owned until the next
     /// binding or the handle is freed.
     params: Vec<BoundParam>,
+    /// The columns of the current row read by `get_data` (cleared by every other operation).
+    read: ReadColumns,
     conn: Arc<ConnInner>,
 }
 
@@ -1267,6 +1260,7 @@ impl AsyncStatement {
             ticket: Arc::default(),
             warnings: Vec::new(),
             params: Vec::new(),
+            read: ReadColumns::default(),
             conn,
         };
         // SAFETY: our statement id; integer attribute in the pointer.
@@ -1323,6 +1317,10 @@ impl AsyncStatement {
     {
         let ticket = Arc::new(Ticket::default());
         self.ticket = ticket.clone();
+        if function != "SQLGetData" {
+            // Anything but SQLGetData may move or close the cursor: a new row.
+            self.read.clear();
+        }
         let op = AsyncOperation { shared: self.shared.clone(), ticket, function };
         OpFuture { fut: Box::pin(body(self)), op }
     }
@@ -1394,13 +1392,15 @@ impl AsyncStatement {
     /// `SQLBindParameter`; they stay bound (and alive) until the statement's next binding
     /// or its drop, so a dropped future or a driver that reads parameters late never sees
     /// freed memory. Data-at-execution values ([`LongText`](super::LongText),
-    /// [`Streamed`](super::Streamed)) are not supported asynchronously ([`Error::Usage`]).
+    /// [`Streamed`](super::Streamed)) are sent in chunks after the execution asks for them
+    /// (`SQLParamData` / `SQLPutData`, each an asynchronous operation owning its chunk).
     pub fn execute_with(&mut self, sql: impl Into<String>, params: impl Params) -> OpFuture<'_, bool> {
         let sql: String = sql.into();
         let values = params.into_values();
         self.op("SQLExecDirect", move |st| async move {
             st.bind_owned(values).await?;
             let rc = st.text_call("SQLExecDirect", sql.into_bytes(), raw::SQLExecDirect, true)?.await?;
+            let rc = st.data_at_exec(rc).await?;
             if rc == SqlReturn::SQL_NO_DATA {
                 return Ok(false);
             }
@@ -1438,9 +1438,6 @@ impl AsyncStatement {
     async fn bind_owned(&mut self, values: Vec<ParamValue>) -> Result<()> {
         if values.is_empty() && self.params.is_empty() {
             return Ok(());
-        }
-        if values.iter().any(|v| matches!(v, ParamValue::LongText(_) | ParamValue::Streamed(_))) {
-            return Err(Error::Usage("data-at-execution parameters (LongText, Streamed) are not supported by the asynchronous API".into()));
         }
         self.settled().await?;
         let h = self.shared.hstmt();
@@ -1510,6 +1507,7 @@ impl AsyncStatement {
         });
         let finish: FinishFn<SqlReturn> = Box::new(|st, rc, recs| check_outcome("SQLExecute", rc, recs, &mut st.warnings));
         let rc = self.raw("SQLExecute", None, start, finish).await?;
+        let rc = self.data_at_exec(rc).await?;
         if rc == SqlReturn::SQL_NO_DATA {
             return Ok(false);
         }
@@ -1526,8 +1524,8 @@ impl AsyncStatement {
         table: Option<&str>,
         table_type: Option<&str>,
     ) -> OpFuture<'_, bool> {
-        let args = [catalog, schema, table, table_type].map(|a| a.map(str::to_owned));
-        self.op("SQLTables", move |st| async move { st.catalog_call("SQLTables", args, raw::SQLTables).await })
+        let args = CatalogArgs::tables(catalog, schema, table, table_type);
+        self.op("SQLTables", move |st| async move { st.catalog_call(args?).await })
     }
 
     /// Blocking twin of [`tables`](Self::tables).
@@ -1550,8 +1548,8 @@ impl AsyncStatement {
         table: Option<&str>,
         column: Option<&str>,
     ) -> OpFuture<'_, bool> {
-        let args = [catalog, schema, table, column].map(|a| a.map(str::to_owned));
-        self.op("SQLColumns", move |st| async move { st.catalog_call("SQLColumns", args, raw::SQLColumns).await })
+        let args = CatalogArgs::columns(catalog, schema, table, column);
+        self.op("SQLColumns", move |st| async move { st.catalog_call(args?).await })
     }
 
     /// Blocking twin of [`columns`](Self::columns).
@@ -1565,28 +1563,18 @@ impl AsyncStatement {
         self.columns(catalog, schema, table, column).wait()
     }
 
-    /// A catalog function of four (pointer, length) string arguments, with owned strings.
-    async fn catalog_call(&mut self, function: &'static str, args: [Option<String>; 4], call: CatalogFn) -> Result<bool> {
-        let mut lens = [0i16; 4];
-        for (l, a) in lens.iter_mut().zip(&args) {
-            if let Some(a) = a {
-                *l = i16::try_from(a.len())
-                    .map_err(|_| Error::Usage(format!("{function}: an argument of {} bytes is too long", a.len())))?;
-            }
-        }
-        // Heap strings: their addresses do not move with the box.
-        let owned: Box<[Option<Box<[u8]>>; 4]> = Box::new(args.map(|a| a.map(|s| s.into_bytes().into_boxed_slice())));
-        let ptrs: [Option<Addr>; 4] = [0, 1, 2, 3].map(|i| owned[i].as_ref().map(|b| Addr::of(b.as_ptr())));
+    /// A catalog function; the arguments are owned by the operation.
+    async fn catalog_call(&mut self, args: CatalogArgs) -> Result<bool> {
+        let function = args.function();
+        let args = Box::new(args);
+        let p = Addr::of(&*args as *const CatalogArgs);
         let start: StartFn = Box::new(move |h| {
-            let p = |i: usize| ptrs[i].map_or(ptr::null(), |a| a.ptr::<u8>() as *const u8);
-            // SAFETY: our statement id; not an asynchronous function.
-            unsafe { raw::SQLFreeStmt(h, FreeStmtOption::SQL_CLOSE) };
-            // SAFETY: our statement id; each argument NULL or `lens[i]` bytes of heap memory
-            // owned by the operation (its `keep`, then the slot) until the driver is done.
-            unsafe { call(h, p(0), lens[0], p(1), lens[1], p(2), lens[2], p(3), lens[3]) }
+            // SAFETY: our statement id; the arguments are heap memory owned by the operation
+            // (its `keep`, then the slot) until the driver is done with them.
+            unsafe { (*p.ptr::<CatalogArgs>()).call(h) }
         });
         let finish: FinishFn<SqlReturn> = Box::new(move |st, rc, recs| check_outcome(function, rc, recs, &mut st.warnings));
-        let rc = self.raw(function, Some(owned), start, finish).await?;
+        let rc = self.raw(function, Some(args), start, finish).await?;
         if rc == SqlReturn::SQL_NO_DATA {
             return Ok(false);
         }
@@ -1645,115 +1633,102 @@ impl AsyncStatement {
     }
 
     /// Reads column `col` (1-based) of the current row (`SQLGetData`, in pieces for long
-    /// values). A NULL is an [`Error::UnexpectedNull`] unless `T` is an `Option`.
-    pub fn get_data<T: AsyncColumn>(&mut self, col: u16) -> OpFuture<'_, T> {
+    /// values; see [`FromColumn`] for the C type of each Rust type). A NULL is an
+    /// [`Error::UnexpectedNull`] unless `T` is an `Option`; a column read twice is an
+    /// [`Error::Usage`] ("already read"), while `SQL_NO_DATA` for a column not read yet (the
+    /// cursor closed underneath) is an [`Error::Odbc`] with return code `SQL_NO_DATA`.
+    pub fn get_data<T: FromColumn>(&mut self, col: u16) -> OpFuture<'_, T> {
         self.op("SQLGetData", move |st| async move {
             if col == 0 {
                 return Err(Error::Usage("columns are numbered from 1 (bookmarks are not supported)".into()));
             }
-            let v = match T::KIND {
-                ColumnKind::Int => st.get_fixed(col, CDataType::SQL_C_SBIGINT).await?.map(|b| ColumnValue::Int(i64::from_ne_bytes(b))),
-                ColumnKind::Float => st.get_fixed(col, CDataType::SQL_C_DOUBLE).await?.map(|b| ColumnValue::Float(f64::from_ne_bytes(b))),
-                ColumnKind::Bit => st.get_fixed(col, CDataType::SQL_C_BIT).await?.map(|b| ColumnValue::Bit(b[0] != 0)),
-                ColumnKind::Text => match st.enc {
-                    TextEncoding::Utf8 => match st.get_var(col, CDataType::SQL_C_CHAR, 1).await? {
-                        None => None,
-                        Some(b) => Some(ColumnValue::Text(
-                            String::from_utf8(b).map_err(|_| Error::InvalidText { column: col, encoding: "UTF-8" })?,
-                        )),
-                    },
-                    TextEncoding::Utf16 => match st.get_var(col, CDataType::SQL_C_WCHAR, 2).await? {
-                        None => None,
-                        Some(b) => {
-                            let w: Vec<u16> = b.chunks_exact(2).map(|c| u16::from_ne_bytes([c[0], c[1]])).collect();
-                            Some(ColumnValue::Text(
-                                String::from_utf16(&w).map_err(|_| Error::InvalidText { column: col, encoding: "UTF-16" })?,
-                            ))
-                        }
-                    },
-                },
-                ColumnKind::Bytes => st.get_var(col, CDataType::SQL_C_BINARY, 0).await?.map(ColumnValue::Bytes),
-            };
-            T::from_value(v.unwrap_or(ColumnValue::Null), col)
+            let mut g = GetData::new(col, T::KIND, st.enc, &st.read);
+            loop {
+                let (piece, rc, records) = st.get_data_piece(&mut g).await?;
+                if let Some(v) = g.absorb(*piece, rc, records, &mut st.read, &mut st.warnings)? {
+                    return T::from_value(v, col);
+                }
+            }
         })
     }
 
     /// Blocking twin of [`get_data`](Self::get_data).
-    pub fn get_data_blocking<T: AsyncColumn>(&mut self, col: u16) -> Result<T> {
+    pub fn get_data_blocking<T: FromColumn>(&mut self, col: u16) -> Result<T> {
         self.get_data(col).wait()
     }
 
-    /// One fixed-size SQLGetData into an owned 8-byte buffer; `None` for NULL.
-    async fn get_fixed(&mut self, col: u16, ctype: CDataType) -> Result<Option<[u8; 8]>> {
-        let buf: Box<([u8; 8], SqlLen)> = Box::new(([0; 8], 0));
-        let pv = Addr::of(buf.0.as_ptr());
-        let pi = Addr::of(&buf.1 as *const SqlLen);
+    /// One SQLGetData call of `g` into a piece owned by the operation; the piece comes back
+    /// with the return code and the records (for `SQL_NO_DATA`, those the handle holds).
+    async fn get_data_piece(&mut self, g: &mut GetData) -> Result<(Box<Piece>, SqlReturn, Vec<DiagRecord>)> {
+        let mut piece = Box::new(g.piece());
+        let (pv, len, pi) = piece.args();
+        let (pv, pi, col, ctype) = (Addr::of(pv as *const u8), Addr::of(pi as *const SqlLen), g.col(), g.c_type());
         let start: StartFn = Box::new(move |h| {
-            // SAFETY: our statement id; an 8-byte value slot and an indicator in heap
-            // memory owned by the operation until the driver is done with it.
-            unsafe { raw::SQLGetData(h, col, ctype, pv.ptr(), 8, pi.ptr()) }
+            // SAFETY: our statement id; `len` bytes and an indicator in the boxed piece,
+            // owned by the operation (`finish`, then the slot) until the driver is done.
+            unsafe { raw::SQLGetData(h, col, ctype, pv.ptr(), len, pi.ptr()) }
         });
-        let finish: FinishFn<Option<[u8; 8]>> = Box::new(move |st, rc, recs| {
+        let finish: FinishFn<(Box<Piece>, SqlReturn, Vec<DiagRecord>)> = Box::new(move |st, rc, mut recs| {
             if rc == SqlReturn::SQL_NO_DATA {
-                return Err(Error::Usage(format!("column {col} was already read")));
+                recs = diag_records(HandleType::SQL_HANDLE_STMT, st.shared.hstmt());
             }
-            check_outcome("SQLGetData", rc, recs, &mut st.warnings)?;
-            Ok(if buf.1 == SQL_NULL_DATA { None } else { Some(buf.0) })
+            Ok((piece, rc, recs))
         });
         self.raw("SQLGetData", None, start, finish).await
     }
 
-    /// A variable-length value read in pieces until complete (01004 = more follows).
-    /// `term`: bytes of the terminator the driver writes after text (0 for binary).
-    async fn get_var(&mut self, col: u16, ctype: CDataType, term: usize) -> Result<Option<Vec<u8>>> {
-        let mut out = Vec::new();
-        let mut size = 4096usize;
-        let mut first = true;
-        loop {
-            let buf: Box<(Vec<u8>, SqlLen)> = Box::new((vec![0u8; size], 0));
-            let pv = Addr::of(buf.0.as_ptr());
-            let pi = Addr::of(&buf.1 as *const SqlLen);
-            let blen = size as SqlLen;
-            let start: StartFn = Box::new(move |h| {
-                // SAFETY: our statement id; `blen` bytes and an indicator in heap memory
-                // owned by the operation until the driver is done with it.
-                unsafe { raw::SQLGetData(h, col, ctype, pv.ptr(), blen, pi.ptr()) }
-            });
-            type Piece = Option<(Vec<u8>, SqlLen, bool)>;
-            let finish: FinishFn<Piece> = Box::new(move |st, rc, recs| {
-                if rc == SqlReturn::SQL_NO_DATA {
-                    return Ok(None);
-                }
-                let truncated = recs.iter().any(|r| r.state == "01004");
-                let recs: Vec<DiagRecord> = recs.into_iter().filter(|r| r.state != "01004").collect();
-                check_outcome("SQLGetData", rc, recs, &mut st.warnings)?;
-                let (data, ind) = *buf;
-                Ok(Some((data, ind, truncated)))
-            });
-            let piece = self.raw("SQLGetData", None, start, finish).await?;
-            let Some((data, ind, truncated)) = piece else {
-                if first {
-                    return Err(Error::Usage(format!("column {col} was already read")));
-                }
-                break;
-            };
-            if ind == SQL_NULL_DATA {
-                return Ok(None);
-            }
-            let usable = size - term;
-            let n = if truncated || ind == SQL_NO_TOTAL { usable } else { (ind.max(0) as usize).min(usable) };
-            out.extend_from_slice(&data[..n]);
-            if !truncated {
+    /// Drives data-at-execution after an execution returned `rc`: while it is
+    /// SQL_NEED_DATA, `SQLParamData` names a parameter and its chunks ([`AtExec`], shared
+    /// with the synchronous API) go out with `SQLPutData`, each call an asynchronous
+    /// operation that owns its chunk. The final `SQLParamData`'s code is the execution's.
+    async fn data_at_exec(&mut self, mut rc: SqlReturn) -> Result<SqlReturn> {
+        while rc == SqlReturn::SQL_NEED_DATA {
+            let (next, token) = self.param_data_op().await?;
+            rc = next;
+            if rc != SqlReturn::SQL_NEED_DATA {
                 break;
             }
-            first = false;
-            let want = if ind == SQL_NO_TOTAL || ind < 0 { size * 2 } else { (ind as usize).saturating_sub(n) + term };
-            size = want.clamp(size, 1 << 22);
-            if term == 2 && size % 2 == 1 {
-                size += 1;
+            if let Err(e) = self.send_at_exec(token).await {
+                cancel_need_data(self.shared.hstmt());
+                return Err(e);
             }
         }
-        Ok(Some(out))
+        Ok(rc)
+    }
+
+    async fn send_at_exec(&mut self, token: usize) -> Result<()> {
+        let mut at = AtExec::new(&self.params, token as SqlPointer)?;
+        loop {
+            let chunk: Box<[u8]> = match at.next_chunk(&mut self.params)? {
+                Some(c) => c.into(),
+                None => return Ok(()),
+            };
+            let (p, len) = (Addr::of(chunk.as_ptr()), chunk.len() as SqlLen);
+            let start: StartFn = Box::new(move |h| {
+                // SAFETY: our statement id; `len` bytes of the chunk owned by the operation
+                // (its `keep`, then the slot) until the driver is done with them.
+                unsafe { raw::SQLPutData(h, p.ptr(), len) }
+            });
+            let finish: FinishFn<SqlReturn> = Box::new(move |st, rc, recs| check_outcome("SQLPutData", rc, recs, &mut st.warnings));
+            self.raw("SQLPutData", Some(Box::new(chunk)), start, finish).await?;
+        }
+    }
+
+    /// `SQLParamData`: its code and the token of the parameter it asks for.
+    async fn param_data_op(&mut self) -> Result<(SqlReturn, usize)> {
+        // A pointer-sized slot (a `usize`, so the closure is `Send`).
+        let out: Box<usize> = Box::new(0);
+        let p = Addr::of(&*out as *const usize);
+        let start: StartFn = Box::new(move |h| {
+            // SAFETY: our statement id; the out slot is pointer-sized heap memory owned by
+            // `finish`.
+            unsafe { raw::SQLParamData(h, p.ptr::<SqlPointer>()) }
+        });
+        let finish: FinishFn<(SqlReturn, usize)> = Box::new(move |st, rc, recs| {
+            let rc = check_outcome("SQLParamData", rc, recs, &mut st.warnings)?;
+            Ok((rc, *out))
+        });
+        self.raw("SQLParamData", None, start, finish).await
     }
 
     /// Switches to block fetching: binds one heap buffer per entry of `columns` to columns
@@ -1765,195 +1740,39 @@ impl AsyncStatement {
 }
 
 // ---------------------------------------------------------------------------------------
-// Column values for get_data
-// ---------------------------------------------------------------------------------------
-
-/// How a column is read (implementation detail of [`AsyncColumn`]).
-#[doc(hidden)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ColumnKind {
-    Int,
-    Float,
-    Bit,
-    Text,
-    Bytes,
-}
-
-/// A column value as read (implementation detail of [`AsyncColumn`]).
-#[doc(hidden)]
-#[derive(Debug)]
-pub enum ColumnValue {
-    Null,
-    Int(i64),
-    Float(f64),
-    Bit(bool),
-    Text(String),
-    Bytes(Vec<u8>),
-}
-
-/// A Rust type [`AsyncStatement::get_data`] can read: `i32`, `i64` (`SQL_C_SBIGINT`),
-/// `f64` (`SQL_C_DOUBLE`), `bool` (`SQL_C_BIT`), `String` (the connection's
-/// [`TextEncoding`]), `Vec<u8>` (`SQL_C_BINARY`) and `Option<T>` of those.
-pub trait AsyncColumn: Sized + Send + 'static {
-    #[doc(hidden)]
-    const KIND: ColumnKind;
-    #[doc(hidden)]
-    fn from_value(v: ColumnValue, col: u16) -> Result<Self>;
-}
-
-macro_rules! async_column {
-    ($t:ty, $kind:ident, |$col:ident| $pat:pat => $e:expr) => {
-        impl AsyncColumn for $t {
-            const KIND: ColumnKind = ColumnKind::$kind;
-            fn from_value(v: ColumnValue, $col: u16) -> Result<Self> {
-                let col = $col;
-                match v {
-                    $pat => $e,
-                    ColumnValue::Null => Err(Error::UnexpectedNull { column: col }),
-                    other => Err(Error::Usage(format!("column {col}: unexpected value {other:?}"))),
-                }
-            }
-        }
-    };
-}
-
-async_column!(i64, Int, |col| ColumnValue::Int(v) => Ok(v));
-async_column!(i32, Int, |col| ColumnValue::Int(v) => i32::try_from(v).map_err(|_| Error::Usage(format!("column {col}: {v} does not fit an i32"))));
-async_column!(f64, Float, |col| ColumnValue::Float(v) => Ok(v));
-async_column!(bool, Bit, |col| ColumnValue::Bit(v) => Ok(v));
-async_column!(String, Text, |col| ColumnValue::Text(v) => Ok(v));
-async_column!(Vec<u8>, Bytes, |col| ColumnValue::Bytes(v) => Ok(v));
-
-impl<T: AsyncColumn> AsyncColumn for Option<T> {
-    const KIND: ColumnKind = T::KIND;
-    fn from_value(v: ColumnValue, col: u16) -> Result<Self> {
-        match v {
-            ColumnValue::Null => Ok(None),
-            v => T::from_value(v, col).map(Some),
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // Block cursor
 // ---------------------------------------------------------------------------------------
 
-/// The heap buffers given to the driver (one allocation for the counters, one per array).
-struct BlockBuffers {
-    columns: Vec<ColumnBuffer>,
-    rows_fetched: SqlULen,
-    status: Vec<SqlUSmallInt>,
-}
-
-/// Block fetching on an [`AsyncStatement`]: column-wise row arrays bound to the statement.
+/// Block fetching on an [`AsyncStatement`]: column-wise row arrays bound to the statement,
+/// an asynchronous driver of [`RowSet`] (which it dereferences to: read the last rowset
+/// with [`i64`](RowSet::i64), [`text`](RowSet::text), … as on a [`BoundCursor`](super::BoundCursor)).
 ///
-/// The row buffers, rows-fetched counter and status array are heap allocations owned by the
-/// cursor. They are never freed while a driver call is in flight: dropping the cursor first
-/// waits (bounded, cancelling if needed) for an outstanding fetch, then unbinds, then frees
-/// them; if the driver never ends the fetch, they are leaked rather than freed.
+/// The [`RowSet`] is a heap allocation owned by the cursor. It is never freed while a
+/// driver call is in flight: dropping the cursor first waits (bounded, cancelling if
+/// needed) for an outstanding fetch, then unbinds, then frees it; if the driver never ends
+/// the fetch, it is leaked rather than freed.
 pub struct AsyncBlockCursor<'s> {
     st: &'s mut AsyncStatement,
-    bufs: Option<Box<BlockBuffers>>,
-    rowset_size: usize,
-    rows: usize,
-    has_rows_fetched: bool,
-    has_status: bool,
-}
-
-fn stmt_attr(h: SqlHStmt, attr: StmtAttr, value: usize, len: i32) -> SqlReturn {
-    // SAFETY: our statement id; integer values travel in the pointer, pointer values stay
-    // valid while set (the block cursor's buffers).
-    unsafe { raw::SQLSetStmtAttr(h, attr, value as SqlPointer, len) }
+    rowset: Option<Box<RowSet>>,
 }
 
 impl<'s> AsyncBlockCursor<'s> {
     fn new(st: &'s mut AsyncStatement, rowset_size: usize, columns: &[BufferDesc]) -> Result<Self> {
-        if rowset_size == 0 {
-            return Err(Error::Usage("rowset size must be at least 1".into()));
-        }
-        if columns.is_empty() || columns.len() > u16::MAX as usize {
-            return Err(Error::Usage("bind between 1 and 65535 columns".into()));
-        }
         if !st.shared.settle_blocking() {
             return Err(Error::Usage("an earlier operation on this statement did not end".into()));
         }
-        let h = st.shared.hstmt();
-        let enc = st.enc;
-        let mut size = rowset_size;
-        let _ = stmt_attr(h, StmtAttr::SQL_ATTR_ROW_BIND_TYPE, SQL_BIND_BY_COLUMN, SQL_IS_UINTEGER);
-        if size > 1 {
-            let rc = stmt_attr(h, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, size, SQL_IS_UINTEGER);
-            if !rc.is_success() || rc == SqlReturn::SQL_SUCCESS_WITH_INFO {
-                let mut v: SqlULen = 1;
-                // SAFETY: our statement id; an SQLULEN slot.
-                let rc2 = unsafe {
-                    raw::SQLGetStmtAttr(
-                        h,
-                        StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE,
-                        &mut v as *mut SqlULen as SqlPointer,
-                        SQL_IS_UINTEGER,
-                        ptr::null_mut(),
-                    )
-                };
-                size = if rc.is_success() && rc2.is_success() { v.max(1) } else { 1 };
-            }
-        }
-        let mut bufs = Box::new(BlockBuffers { columns: Vec::new(), rows_fetched: 0, status: vec![SQL_ROW_SUCCESS; size] });
-        let mut cur = AsyncBlockCursor { st, bufs: None, rowset_size: size, rows: 0, has_rows_fetched: false, has_status: false };
-        cur.has_rows_fetched =
-            stmt_attr(h, StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR, &mut bufs.rows_fetched as *mut SqlULen as usize, SQL_IS_POINTER).is_success();
-        if !cur.has_rows_fetched && size > 1 {
-            let _ = stmt_attr(h, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, 1, SQL_IS_UINTEGER);
-            size = 1;
-            cur.rowset_size = 1;
-        }
-        cur.has_status = stmt_attr(h, StmtAttr::SQL_ATTR_ROW_STATUS_PTR, bufs.status.as_mut_ptr() as usize, SQL_IS_POINTER).is_success();
-        bufs.columns = columns.iter().map(|d| ColumnBuffer::new(*d, enc, size)).collect();
-        // From here on, `cur` owns the buffers: its drop unbinds before freeing them.
-        cur.bufs = Some(bufs);
-        let bufs = cur.bufs.as_mut().expect("just set");
-        for (i, c) in bufs.columns.iter_mut().enumerate() {
-            let (ctype, p, elem) = c.bind_args();
-            // SAFETY: our statement id; `size` elements and indicators of heap memory owned
-            // by the cursor, unbound in its drop before they are freed.
-            let rc = unsafe { raw::SQLBindCol(h, (i + 1) as u16, ctype, p, elem, c.ind.as_mut_ptr()) };
-            Diag::stmt(h).check("SQLBindCol", rc, &mut cur.st.warnings)?;
-        }
-        Ok(cur)
-    }
-
-    /// The rowset size in effect.
-    pub fn rowset_size(&self) -> usize {
-        self.rowset_size
+        let rowset = RowSet::bind(st.shared.hstmt(), rowset_size, columns, st.enc, &mut st.warnings)?;
+        Ok(AsyncBlockCursor { st, rowset: Some(rowset) })
     }
 
     /// Fetches the next rowset (`SQLFetch`) into the bound buffers; the number of rows
-    /// (0 at the end of the result set). Read them with [`i64`](Self::i64),
-    /// [`f64`](Self::f64), [`text`](Self::text).
+    /// (0 at the end of the result set).
     pub fn fetch(&mut self) -> OpFuture<'_, usize> {
-        self.rows = 0;
-        if let Some(b) = self.bufs.as_mut() {
-            b.rows_fetched = 0;
-        }
-        let fetched_addr = self.bufs.as_ref().map(|b| Addr::of(&b.rows_fetched as *const SqlULen));
-        let has_fetched = self.has_rows_fetched;
-        let max = self.rowset_size;
-        let rows_slot: *mut usize = &mut self.rows;
-        let rows_slot = Addr::of(rows_slot);
+        let rowset = self.rowset.as_deref_mut().expect("a block cursor holds its rowset until dropped");
+        rowset.start_fetch();
         self.st.op("SQLFetch", move |st| async move {
             let rc = st.simple_op("SQLFetch", raw::SQLFetch).await?;
-            let n = if rc == SqlReturn::SQL_NO_DATA {
-                0
-            } else if has_fetched {
-                // SAFETY: the counter lives in the cursor's boxed buffers, alive while the
-                // cursor (which this future borrows) is; the fetch has completed.
-                fetched_addr.map(|a| unsafe { *a.ptr::<SqlULen>() }.min(max)).unwrap_or(1)
-            } else {
-                1
-            };
-            // SAFETY: `rows` of the cursor this future mutably borrows.
-            unsafe { *rows_slot.ptr::<usize>() = n };
-            Ok(n)
+            Ok(rowset.end_fetch(rc))
         })
     }
 
@@ -1962,75 +1781,29 @@ impl<'s> AsyncBlockCursor<'s> {
         self.fetch().wait()
     }
 
-    /// Rows in the last fetched rowset.
+    /// Rows in the last fetched rowset (as [`RowSet::len`]).
     pub fn rows(&self) -> usize {
-        self.rows
+        self.len()
     }
+}
 
-    fn column(&self, col: u16, row: usize) -> &ColumnBuffer {
-        assert!(row < self.rows, "row {row} out of range (rowset has {} rows)", self.rows);
-        let b = self.bufs.as_ref().expect("buffers present");
-        assert!(col >= 1 && (col as usize) <= b.columns.len(), "column {col} out of range");
-        &b.columns[col as usize - 1]
-    }
-
-    /// The row status of `row` (SUCCESS when the driver does not report statuses).
-    pub fn row_status(&self, row: usize) -> u16 {
-        assert!(row < self.rows, "row {row} out of range");
-        if self.has_status {
-            self.bufs.as_ref().map(|b| b.status[row]).unwrap_or(SQL_ROW_SUCCESS)
-        } else {
-            SQL_ROW_SUCCESS
-        }
-    }
-
-    /// Whether the value is NULL.
-    pub fn is_null(&self, col: u16, row: usize) -> bool {
-        self.column(col, row).is_null(row)
-    }
-
-    /// An `I64` column's value; `None` for NULL. Panics on a column bound otherwise.
-    pub fn i64(&self, col: u16, row: usize) -> Option<i64> {
-        self.column(col, row).i64(col, row)
-    }
-
-    /// An `F64` column's value; `None` for NULL. Panics on a column bound otherwise.
-    pub fn f64(&self, col: u16, row: usize) -> Option<f64> {
-        self.column(col, row).f64(col, row)
-    }
-
-    /// A `Text` column's value (possibly truncated); `None` for NULL.
-    pub fn text(&self, col: u16, row: usize) -> Option<String> {
-        self.column(col, row).text(col, row)
-    }
-
-    /// Whether a `Text` value did not fit its buffer.
-    pub fn is_truncated(&self, col: u16, row: usize) -> bool {
-        self.column(col, row).is_truncated(row)
+impl std::ops::Deref for AsyncBlockCursor<'_> {
+    type Target = RowSet;
+    fn deref(&self) -> &RowSet {
+        self.rowset.as_deref().expect("a block cursor holds its rowset until dropped")
     }
 }
 
 impl Drop for AsyncBlockCursor<'_> {
     fn drop(&mut self) {
-        let Some(bufs) = self.bufs.take() else { return };
+        let Some(rowset) = self.rowset.take() else { return };
         if !self.st.shared.settle_blocking() {
             // The driver may still write into the buffers: never free them.
             log::error!("an asynchronous fetch did not end; its row buffers are leaked");
-            Box::leak(bufs);
+            Box::leak(rowset);
             return;
         }
-        let h = self.st.shared.hstmt();
-        // SAFETY: our statement id; nothing outstanding.
-        let rc = unsafe { raw::SQLFreeStmt(h, FreeStmtOption::SQL_UNBIND) };
-        if !rc.is_success() {
-            log::warn!("unbinding columns failed: {}", Diag::stmt(h).error("SQLFreeStmt", rc));
-        }
-        let _ = stmt_attr(h, StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR, 0, SQL_IS_POINTER);
-        let _ = stmt_attr(h, StmtAttr::SQL_ATTR_ROW_STATUS_PTR, 0, SQL_IS_POINTER);
-        if self.rowset_size > 1 {
-            let _ = stmt_attr(h, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, 1, SQL_IS_UINTEGER);
-        }
-        drop(bufs);
+        rowset.unbind(self.st.shared.hstmt());
     }
 }
 

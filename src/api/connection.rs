@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use odbc_dm_abi::*;
 
+use super::catalog::CatalogArgs;
 use super::cursor::Cursor;
 use super::environment::EnvHandle;
 use super::error::{push_warnings, Diag, DiagRecord, Error, Result};
@@ -179,25 +180,24 @@ impl Connection {
 
     /// `SQLTables` on a new statement; `None` arguments are NULL (no restriction).
     pub fn tables(&self, catalog: Option<&str>, schema: Option<&str>, table: Option<&str>, table_type: Option<&str>) -> Result<Cursor<'_>> {
-        let mut handle = StmtHandle::alloc(self)?;
-        let mut w = Vec::new();
-        handle.tables(catalog, schema, table, table_type, &mut w)?;
-        Ok(with_warnings(Cursor::owned(handle), w))
+        self.catalog(CatalogArgs::tables(catalog, schema, table, table_type)?)
     }
 
     /// `SQLColumns` on a new statement; `None` arguments are NULL (no restriction).
     pub fn columns(&self, catalog: Option<&str>, schema: Option<&str>, table: Option<&str>, column: Option<&str>) -> Result<Cursor<'_>> {
-        let mut handle = StmtHandle::alloc(self)?;
-        let mut w = Vec::new();
-        handle.columns(catalog, schema, table, column, &mut w)?;
-        Ok(with_warnings(Cursor::owned(handle), w))
+        self.catalog(CatalogArgs::columns(catalog, schema, table, column)?)
     }
 
     /// `SQLPrimaryKeys` of `table` on a new statement.
     pub fn primary_keys(&self, catalog: Option<&str>, schema: Option<&str>, table: &str) -> Result<Cursor<'_>> {
+        self.catalog(CatalogArgs::primary_keys(catalog, schema, table)?)
+    }
+
+    /// A catalog function on a new statement; the cursor owns the statement.
+    fn catalog(&self, args: CatalogArgs) -> Result<Cursor<'_>> {
         let mut handle = StmtHandle::alloc(self)?;
         let mut w = Vec::new();
-        handle.primary_keys(catalog, schema, table, &mut w)?;
+        handle.catalog(&args, &mut w)?;
         Ok(with_warnings(Cursor::owned(handle), w))
     }
 

@@ -1,12 +1,14 @@
 //! [`Cursor`]: an open result set, read row by row with `SQLFetch` + `SQLGetData`.
 
 use std::marker::PhantomData;
-use std::mem::size_of;
 
 use odbc_dm_abi::*;
 
-use super::bound::{BoundCursor, BufferDesc};
-use super::error::{push_warnings, Diag, DiagRecord, Error, Result};
+use super::bound::BoundCursor;
+use super::column::FromColumn;
+use super::error::{Diag, DiagRecord, Error, Result};
+use super::getdata::{self, ReadColumns};
+use super::rowset::BufferDesc;
 use super::params::TextEncoding;
 use super::statement::{row_count, StmtHandle};
 use crate::raw;
@@ -138,7 +140,7 @@ impl<'a> Cursor<'a> {
         if self.check("SQLFetch", rc)? == SqlReturn::SQL_NO_DATA {
             return Ok(None);
         }
-        Ok(Some(Row { h: self.h, enc: self.enc, warnings: &mut self.warnings }))
+        Ok(Some(Row { h: self.h, enc: self.enc, read: ReadColumns::default(), warnings: &mut self.warnings }))
     }
 
     /// The rows affected by the statement (`SQLRowCount`); many drivers return -1 for a
@@ -187,135 +189,22 @@ impl<'a> Cursor<'a> {
 pub struct Row<'r> {
     h: SqlHStmt,
     enc: TextEncoding,
+    read: ReadColumns,
     warnings: &'r mut Vec<DiagRecord>,
 }
 
 impl Row<'_> {
-    /// Reads column `col` (1-based). A NULL is an [`Error::UnexpectedNull`] unless `T` is
-    /// an `Option`.
+    /// Reads column `col` (1-based) with `SQLGetData` (in pieces for long values; see
+    /// [`FromColumn`] for the C type of each Rust type). A NULL is an
+    /// [`Error::UnexpectedNull`] unless `T` is an `Option`. Reading a column twice is an
+    /// [`Error::Usage`] ("already read"); `SQL_NO_DATA` for a column not read yet (the
+    /// cursor was closed underneath, e.g. by `SQLCancel` or `SQLCloseCursor` on the raw
+    /// handle) is an [`Error::Odbc`] with return code `SQL_NO_DATA` and the handle's records.
     pub fn get<T: FromColumn>(&mut self, col: u16) -> Result<T> {
         if col == 0 {
             return Err(Error::Usage("columns are numbered from 1 (bookmarks are not supported)".into()));
         }
-        T::read_column(self, col)?.ok_or(Error::UnexpectedNull { column: col })
-    }
-
-    fn get_fixed<T: Copy + Default>(&mut self, col: u16, ctype: CDataType) -> Result<Option<T>> {
-        let mut v = T::default();
-        let mut ind: SqlLen = 0;
-        // SAFETY: our statement id; `v` is a `T`, the C type's size; valid indicator.
-        let rc = unsafe { raw::SQLGetData(self.h, col, ctype, &mut v as *mut T as SqlPointer, size_of::<T>() as SqlLen, &mut ind) };
-        if rc == SqlReturn::SQL_NO_DATA {
-            return Err(Error::Usage(format!("column {col} was already read")));
-        }
-        Diag::stmt(self.h).check("SQLGetData", rc, self.warnings)?;
-        Ok(if ind == SQL_NULL_DATA { None } else { Some(v) })
-    }
-
-    /// Reads a variable-length value in chunks until complete: `SQL_SUCCESS_WITH_INFO` with
-    /// 01004 means more data follows; the indicator gives the remaining length or
-    /// `SQL_NO_TOTAL`. `terminated`: the driver NUL-terminates each chunk (text).
-    fn get_var<U: Copy + Default>(&mut self, col: u16, ctype: CDataType, terminated: bool) -> Result<Option<Vec<U>>> {
-        let unit = size_of::<U>();
-        let term = terminated as usize;
-        let mut buf: Vec<U> = vec![U::default(); 4096 / unit];
-        let mut out: Vec<U> = Vec::new();
-        let mut first = true;
-        loop {
-            let mut ind: SqlLen = 0;
-            // SAFETY: our statement id; `buf` holds `buf.len() * unit` bytes; valid indicator.
-            let rc = unsafe { raw::SQLGetData(self.h, col, ctype, buf.as_mut_ptr() as SqlPointer, (buf.len() * unit) as SqlLen, &mut ind) };
-            if rc == SqlReturn::SQL_NO_DATA {
-                if first {
-                    return Err(Error::Usage(format!("column {col} was already read")));
-                }
-                break;
-            }
-            let diag = Diag::stmt(self.h);
-            let mut records = Vec::new();
-            diag.check("SQLGetData", rc, &mut records)?;
-            if ind == SQL_NULL_DATA {
-                return Ok(None);
-            }
-            let usable = buf.len() - term;
-            let truncated = records.iter().any(|r| r.state == "01004");
-            let n = if truncated || ind == SQL_NO_TOTAL { usable } else { (ind.max(0) as usize / unit).min(usable) };
-            out.extend_from_slice(&buf[..n]);
-            push_warnings(self.warnings, records.into_iter().filter(|r| r.state != "01004").collect());
-            if !truncated {
-                break;
-            }
-            first = false;
-            // Grow towards the announced remainder (bounded), or double when unknown.
-            let want = if ind == SQL_NO_TOTAL || ind < 0 { buf.len() * 2 } else { (ind as usize / unit).saturating_sub(n) + term };
-            let want = want.clamp(buf.len(), (1 << 22) / unit);
-            buf.resize(want, U::default());
-        }
-        Ok(Some(out))
-    }
-
-    fn get_text(&mut self, col: u16) -> Result<Option<String>> {
-        match self.enc {
-            TextEncoding::Utf8 => match self.get_var::<u8>(col, CDataType::SQL_C_CHAR, true)? {
-                None => Ok(None),
-                Some(b) => String::from_utf8(b).map(Some).map_err(|_| Error::InvalidText { column: col, encoding: "UTF-8" }),
-            },
-            TextEncoding::Utf16 => match self.get_var::<u16>(col, CDataType::SQL_C_WCHAR, true)? {
-                None => Ok(None),
-                Some(w) => String::from_utf16(&w).map(Some).map_err(|_| Error::InvalidText { column: col, encoding: "UTF-16" }),
-            },
-        }
-    }
-}
-
-/// A Rust type a column can be read into with [`Row::get`].
-///
-/// Implemented for `i32` (`SQL_C_SLONG`), `i64` (`SQL_C_SBIGINT`), `f64` (`SQL_C_DOUBLE`),
-/// `bool` (`SQL_C_BIT`), `String` (the connection's [`TextEncoding`]), `Vec<u8>`
-/// (`SQL_C_BINARY`) and `Option<T>` of those (None for NULL).
-pub trait FromColumn: Sized {
-    /// Reads column `col` of `row`; `Ok(None)` for NULL.
-    fn read_column(row: &mut Row<'_>, col: u16) -> Result<Option<Self>>;
-}
-
-impl FromColumn for i32 {
-    fn read_column(row: &mut Row<'_>, col: u16) -> Result<Option<Self>> {
-        row.get_fixed(col, CDataType::SQL_C_SLONG)
-    }
-}
-
-impl FromColumn for i64 {
-    fn read_column(row: &mut Row<'_>, col: u16) -> Result<Option<Self>> {
-        row.get_fixed(col, CDataType::SQL_C_SBIGINT)
-    }
-}
-
-impl FromColumn for f64 {
-    fn read_column(row: &mut Row<'_>, col: u16) -> Result<Option<Self>> {
-        row.get_fixed(col, CDataType::SQL_C_DOUBLE)
-    }
-}
-
-impl FromColumn for bool {
-    fn read_column(row: &mut Row<'_>, col: u16) -> Result<Option<Self>> {
-        Ok(row.get_fixed::<u8>(col, CDataType::SQL_C_BIT)?.map(|b| b != 0))
-    }
-}
-
-impl FromColumn for String {
-    fn read_column(row: &mut Row<'_>, col: u16) -> Result<Option<Self>> {
-        row.get_text(col)
-    }
-}
-
-impl FromColumn for Vec<u8> {
-    fn read_column(row: &mut Row<'_>, col: u16) -> Result<Option<Self>> {
-        row.get_var::<u8>(col, CDataType::SQL_C_BINARY, false)
-    }
-}
-
-impl<T: FromColumn> FromColumn for Option<T> {
-    fn read_column(row: &mut Row<'_>, col: u16) -> Result<Option<Self>> {
-        Ok(Some(T::read_column(row, col)?))
+        let v = getdata::read_blocking(self.h, col, T::KIND, self.enc, &mut self.read, self.warnings)?;
+        T::from_value(v, col)
     }
 }

@@ -100,8 +100,11 @@ pub enum Error {
 }
 
 fn odbc_message(function: &str, rc: i16, records: &[DiagRecord]) -> String {
-    let mut s =
-        if rc == SqlReturn::SQL_ERROR.0 { format!("{function} failed") } else { format!("{function} returned unexpected code {rc}") };
+    let mut s = match SqlReturn(rc) {
+        SqlReturn::SQL_ERROR => format!("{function} failed"),
+        SqlReturn::SQL_NO_DATA => format!("{function} returned SQL_NO_DATA where data was expected"),
+        _ => format!("{function} returned unexpected code {rc}"),
+    };
     if records.is_empty() {
         s.push_str(" (no diagnostic records)");
     }
@@ -204,12 +207,23 @@ impl Diag {
     pub(crate) fn check(self, function: &'static str, rc: SqlReturn, warnings: &mut Vec<DiagRecord>) -> Result<SqlReturn> {
         match rc {
             SqlReturn::SQL_SUCCESS | SqlReturn::SQL_NO_DATA | SqlReturn::SQL_NEED_DATA | SqlReturn::SQL_PARAM_DATA_AVAILABLE => Ok(rc),
-            SqlReturn::SQL_SUCCESS_WITH_INFO => {
-                push_warnings(warnings, diag_records(self.ht, self.h));
-                Ok(rc)
-            }
-            _ => Err(self.error(function, rc)),
+            SqlReturn::SQL_INVALID_HANDLE => Err(Error::InvalidHandle { function }),
+            _ => outcome(function, rc, diag_records(self.ht, self.h), warnings),
         }
+    }
+}
+
+/// Maps a return code with its records already read, as [`Diag::check`] does (used where
+/// the records come from elsewhere, e.g. an asynchronous operation's outcome).
+pub(crate) fn outcome(function: &'static str, rc: SqlReturn, records: Vec<DiagRecord>, warnings: &mut Vec<DiagRecord>) -> Result<SqlReturn> {
+    match rc {
+        SqlReturn::SQL_SUCCESS | SqlReturn::SQL_NO_DATA | SqlReturn::SQL_NEED_DATA | SqlReturn::SQL_PARAM_DATA_AVAILABLE => Ok(rc),
+        SqlReturn::SQL_SUCCESS_WITH_INFO => {
+            push_warnings(warnings, records);
+            Ok(rc)
+        }
+        SqlReturn::SQL_INVALID_HANDLE => Err(Error::InvalidHandle { function }),
+        _ => Err(Error::Odbc { function, return_code: rc.0, records }),
     }
 }
 

@@ -66,20 +66,26 @@
 
 mod asynchronous;
 mod bound;
+mod catalog;
+mod column;
 mod connection;
 mod cursor;
 mod environment;
 mod error;
+mod getdata;
 mod params;
+mod rowset;
 mod statement;
 
-pub use asynchronous::{
-    AsyncBlockCursor, AsyncColumn, AsyncConnection, AsyncOperation, AsyncStatement, ColumnKind, ColumnValue, ConnFuture, OpFuture, Phase,
-};
-pub use bound::{BoundCursor, BufferDesc, RowSet};
+pub use asynchronous::{AsyncBlockCursor, AsyncConnection, AsyncOperation, AsyncStatement, ConnFuture, OpFuture, Phase};
+pub use bound::BoundCursor;
+#[allow(deprecated)]
+pub use column::AsyncColumn;
+pub use column::{ColumnKind, ColumnValue, FromColumn};
 pub use connection::{Connection, SupportedFunctions};
-pub use cursor::{ColumnDescription, Cursor, FromColumn, Row};
+pub use cursor::{ColumnDescription, Cursor, Row};
 pub use environment::{DataSourceInfo, DriverInfo, Environment, OdbcVersion};
 pub use error::{DiagRecord, Error, Result};
+pub use rowset::{BufferDesc, RowSet};
 pub use params::{LongText, NullKind, Param, ParamValue, Params, Streamed, TextEncoding};
 pub use statement::{CancelHandle, Prepared, Statement};

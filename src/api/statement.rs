@@ -7,6 +7,7 @@ use std::ptr;
 
 use odbc_dm_abi::*;
 
+use super::catalog::CatalogArgs;
 use super::connection::Connection;
 use super::cursor::Cursor;
 use super::error::{Diag, DiagRecord, Error, Result};
@@ -61,17 +62,6 @@ impl Drop for StmtHandle<'_> {
         if !rc.is_success() {
             let e = Diag::stmt(self.h).error("SQLFreeHandle", rc);
             log::warn!("freeing an ODBC statement failed: {e}");
-        }
-    }
-}
-
-/// `Some(s)` → pointer and byte length for a narrow catalog argument; `None` → NULL.
-fn opt_narrow(s: Option<&str>) -> Result<(*const SqlChar, SqlSmallInt)> {
-    match s {
-        None => Ok((ptr::null(), 0)),
-        Some(s) => {
-            let len = i16::try_from(s.len()).map_err(|_| Error::Usage(format!("catalog argument of {} bytes is too long", s.len())))?;
-            Ok((s.as_ptr(), len))
         }
     }
 }
@@ -149,84 +139,21 @@ impl<'c> StmtHandle<'c> {
             if rc != SqlReturn::SQL_NEED_DATA {
                 return Ok(rc);
             }
-            let idx = (token as usize).wrapping_sub(1);
-            if idx >= self.params.len() {
-                self.cancel_quietly();
-                return Err(Error::Usage(format!("driver asked for data of an unknown parameter (token {token:p})")));
-            }
-            if let Err(e) = self.send_param(idx, warnings) {
-                self.cancel_quietly();
+            if let Err(e) = self.send_param(token, warnings) {
+                cancel_need_data(self.h);
                 return Err(e);
             }
         }
     }
 
-    /// Ends a NEED_DATA sequence after a failure, so the statement is usable again.
-    fn cancel_quietly(&self) {
-        // SAFETY: our statement id.
-        let _ = unsafe { raw::SQLCancel(self.h) };
-    }
-
-    fn send_param(&mut self, idx: usize, warnings: &mut Vec<DiagRecord>) -> Result<()> {
-        let h = StmtRef { h: self.h };
-        match &mut self.params[idx].buf {
-            ParamBuf::AtExecNarrow(b) => {
-                if b.is_empty() {
-                    return h.put(b.as_ptr(), 0, warnings);
-                }
-                let mut rest: &[u8] = b;
-                while !rest.is_empty() {
-                    // Cut on a UTF-8 character boundary so each chunk is valid text.
-                    let mut n = rest.len().min(PUT_CHUNK);
-                    while n < rest.len() && n > 0 && (rest[n] & 0xC0) == 0x80 {
-                        n -= 1;
-                    }
-                    h.put(rest.as_ptr(), n, warnings)?;
-                    rest = &rest[n..];
-                }
-                Ok(())
-            }
-            ParamBuf::AtExecWide(w) => {
-                if w.is_empty() {
-                    return h.put(w.as_ptr() as *const u8, 0, warnings);
-                }
-                let mut rest: &[u16] = w;
-                while !rest.is_empty() {
-                    // Never split a surrogate pair.
-                    let mut n = rest.len().min(PUT_CHUNK / 2);
-                    if n < rest.len() && (0xD800..0xDC00).contains(&rest[n - 1]) {
-                        n -= 1;
-                    }
-                    h.put(rest.as_ptr() as *const u8, n * 2, warnings)?;
-                    rest = &rest[n..];
-                }
-                Ok(())
-            }
-            ParamBuf::AtExecStream(s) => {
-                let mut buf = vec![0u8; PUT_CHUNK];
-                let mut sent = false;
-                let mut left = s.len.unwrap_or(usize::MAX);
-                while left > 0 {
-                    let want = left.min(buf.len());
-                    let n = match s.reader.read(&mut buf[..want]) {
-                        Ok(n) => n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(source) => return Err(Error::Io { parameter: (idx + 1) as u16, source }),
-                    };
-                    if n == 0 {
-                        break;
-                    }
-                    h.put(buf.as_ptr(), n, warnings)?;
-                    sent = true;
-                    left -= n;
-                }
-                if !sent {
-                    h.put(buf.as_ptr(), 0, warnings)?;
-                }
-                Ok(())
-            }
-            _ => Err(Error::Usage(format!("driver asked for data of bound parameter {}", idx + 1))),
+    fn send_param(&mut self, token: SqlPointer, warnings: &mut Vec<DiagRecord>) -> Result<()> {
+        let mut at = AtExec::new(&self.params, token)?;
+        while let Some(chunk) = at.next_chunk(&mut self.params)? {
+            // SAFETY: our statement id; `chunk` is readable for the call.
+            let rc = unsafe { raw::SQLPutData(self.h, chunk.as_ptr() as SqlPointer, chunk.len() as SqlLen) };
+            Diag::stmt(self.h).check("SQLPutData", rc, warnings)?;
         }
+        Ok(())
     }
 
     pub(crate) fn num_result_cols(&self, warnings: &mut Vec<DiagRecord>) -> Result<i16> {
@@ -244,56 +171,11 @@ impl<'c> StmtHandle<'c> {
         self.check("SQLPrepare", rc, warnings).map(drop)
     }
 
-    pub(crate) fn tables(
-        &mut self,
-        catalog: Option<&str>,
-        schema: Option<&str>,
-        table: Option<&str>,
-        table_type: Option<&str>,
-        warnings: &mut Vec<DiagRecord>,
-    ) -> Result<()> {
-        self.free_stmt(FreeStmtOption::SQL_CLOSE);
-        let (c, cl) = opt_narrow(catalog)?;
-        let (s, sl) = opt_narrow(schema)?;
-        let (t, tl) = opt_narrow(table)?;
-        let (k, kl) = opt_narrow(table_type)?;
-        // SAFETY: our statement id; each argument is NULL or valid for its length.
-        let rc = unsafe { raw::SQLTables(self.h, c, cl, s, sl, t, tl, k, kl) };
-        self.check("SQLTables", rc, warnings).map(drop)
-    }
-
-    pub(crate) fn columns(
-        &mut self,
-        catalog: Option<&str>,
-        schema: Option<&str>,
-        table: Option<&str>,
-        column: Option<&str>,
-        warnings: &mut Vec<DiagRecord>,
-    ) -> Result<()> {
-        self.free_stmt(FreeStmtOption::SQL_CLOSE);
-        let (c, cl) = opt_narrow(catalog)?;
-        let (s, sl) = opt_narrow(schema)?;
-        let (t, tl) = opt_narrow(table)?;
-        let (k, kl) = opt_narrow(column)?;
-        // SAFETY: our statement id; each argument is NULL or valid for its length.
-        let rc = unsafe { raw::SQLColumns(self.h, c, cl, s, sl, t, tl, k, kl) };
-        self.check("SQLColumns", rc, warnings).map(drop)
-    }
-
-    pub(crate) fn primary_keys(
-        &mut self,
-        catalog: Option<&str>,
-        schema: Option<&str>,
-        table: &str,
-        warnings: &mut Vec<DiagRecord>,
-    ) -> Result<()> {
-        self.free_stmt(FreeStmtOption::SQL_CLOSE);
-        let (c, cl) = opt_narrow(catalog)?;
-        let (s, sl) = opt_narrow(schema)?;
-        let (t, tl) = opt_narrow(Some(table))?;
-        // SAFETY: our statement id; each argument is NULL or valid for its length.
-        let rc = unsafe { raw::SQLPrimaryKeys(self.h, c, cl, s, sl, t, tl) };
-        self.check("SQLPrimaryKeys", rc, warnings).map(drop)
+    /// A catalog function (the open cursor is closed first).
+    pub(crate) fn catalog(&mut self, args: &CatalogArgs, warnings: &mut Vec<DiagRecord>) -> Result<()> {
+        // SAFETY: our statement id; a synchronous call, `args` outlives it.
+        let rc = unsafe { args.call(self.h) };
+        self.check(args.function(), rc, warnings).map(drop)
     }
 
     pub(crate) fn row_count(&self, warnings: &mut Vec<DiagRecord>) -> Result<isize> {
@@ -311,16 +193,96 @@ impl<'c> StmtHandle<'c> {
     }
 }
 
-/// A copy of the handle id for use while `self.params` is mutably borrowed.
-struct StmtRef {
-    h: SqlHStmt,
+/// Ends a NEED_DATA sequence after a failure (`SQLCancel`, §4.5), so the statement is
+/// usable again.
+pub(crate) fn cancel_need_data(h: SqlHStmt) {
+    // SAFETY: the caller's statement id.
+    let _ = unsafe { raw::SQLCancel(h) };
 }
 
-impl StmtRef {
-    fn put(&self, data: *const u8, len: usize, warnings: &mut Vec<DiagRecord>) -> Result<()> {
-        // SAFETY: our statement id; `data` points to `len` readable bytes for the call.
-        let rc = unsafe { raw::SQLPutData(self.h, data as SqlPointer, len as SqlLen) };
-        Diag::stmt(self.h).check("SQLPutData", rc, warnings).map(drop)
+/// The sending of one data-at-execution value in chunks, written once for both APIs: the
+/// caller asks [`next_chunk`](Self::next_chunk) for each piece and sends it with
+/// `SQLPutData` (blocking, or as an asynchronous operation that owns a copy).
+pub(crate) struct AtExec {
+    idx: usize,
+    /// Elements (bytes or UTF-16 units) of the value already handed out.
+    pos: usize,
+    /// Bytes a stream may still yield (its announced length, or unlimited).
+    left: usize,
+    sent: bool,
+    scratch: Vec<u8>,
+}
+
+impl AtExec {
+    /// The parameter the driver asks for with `token` (SQLParamData's ValuePtr: the
+    /// 1-based parameter number bound as the data-at-execution token).
+    pub(crate) fn new(params: &[BoundParam], token: SqlPointer) -> Result<AtExec> {
+        let idx = (token as usize).wrapping_sub(1);
+        let left = match params.get(idx).map(|p| &p.buf) {
+            Some(ParamBuf::AtExecStream(s)) => s.len.unwrap_or(usize::MAX),
+            Some(ParamBuf::AtExecNarrow(_) | ParamBuf::AtExecWide(_)) => usize::MAX,
+            Some(_) => return Err(Error::Usage(format!("driver asked for data of bound parameter {}", idx + 1))),
+            None => return Err(Error::Usage(format!("driver asked for data of an unknown parameter (token {token:p})"))),
+        };
+        Ok(AtExec { idx, pos: 0, left, sent: false, scratch: Vec::new() })
+    }
+
+    /// The next chunk to send; `None` when the value is complete. An empty value is one
+    /// empty chunk. Text is cut on character boundaries (UTF-8 sequences and UTF-16
+    /// surrogate pairs stay whole).
+    pub(crate) fn next_chunk<'a>(&'a mut self, params: &'a mut [BoundParam]) -> Result<Option<&'a [u8]>> {
+        let (start, end) = match &mut params[self.idx].buf {
+            ParamBuf::AtExecNarrow(b) => {
+                let rest = &b[self.pos..];
+                let mut n = rest.len().min(PUT_CHUNK);
+                while n < rest.len() && n > 0 && (rest[n] & 0xC0) == 0x80 {
+                    n -= 1;
+                }
+                (self.pos, self.pos + n)
+            }
+            ParamBuf::AtExecWide(w) => {
+                let rest = &w[self.pos..];
+                let mut n = rest.len().min(PUT_CHUNK / 2);
+                if n < rest.len() && (0xD800..0xDC00).contains(&rest[n - 1]) {
+                    n -= 1;
+                }
+                (self.pos, self.pos + n)
+            }
+            ParamBuf::AtExecStream(s) => {
+                self.scratch.resize(PUT_CHUNK, 0);
+                let want = self.left.min(PUT_CHUNK);
+                let n = loop {
+                    if want == 0 {
+                        break 0;
+                    }
+                    match s.reader.read(&mut self.scratch[..want]) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(source) => return Err(Error::Io { parameter: (self.idx + 1) as u16, source }),
+                    }
+                };
+                self.left -= n;
+                (0, n)
+            }
+            _ => unreachable!("AtExec::new checked the parameter kind"),
+        };
+        if start == end && self.sent {
+            return Ok(None);
+        }
+        self.sent = true;
+        Ok(Some(match &params[self.idx].buf {
+            ParamBuf::AtExecNarrow(b) => {
+                self.pos = end;
+                &b[start..end]
+            }
+            ParamBuf::AtExecWide(w) => {
+                self.pos = end;
+                let units = &w[start..end];
+                // SAFETY: `units` is initialized u16 memory; viewed as its bytes.
+                unsafe { std::slice::from_raw_parts(units.as_ptr() as *const u8, units.len() * 2) }
+            }
+            _ => &self.scratch[..end],
+        }))
     }
 }
 
@@ -481,8 +443,7 @@ impl<'c> Statement<'c> {
         table: Option<&str>,
         table_type: Option<&str>,
     ) -> Result<Cursor<'_>> {
-        self.handle.tables(catalog, schema, table, table_type, &mut self.warnings)?;
-        Ok(Cursor::borrowed(&self.handle))
+        self.catalog(CatalogArgs::tables(catalog, schema, table, table_type)?)
     }
 
     /// `SQLColumns`; `None` arguments are NULL (no restriction).
@@ -493,13 +454,16 @@ impl<'c> Statement<'c> {
         table: Option<&str>,
         column: Option<&str>,
     ) -> Result<Cursor<'_>> {
-        self.handle.columns(catalog, schema, table, column, &mut self.warnings)?;
-        Ok(Cursor::borrowed(&self.handle))
+        self.catalog(CatalogArgs::columns(catalog, schema, table, column)?)
     }
 
     /// `SQLPrimaryKeys` of `table`.
     pub fn primary_keys(&mut self, catalog: Option<&str>, schema: Option<&str>, table: &str) -> Result<Cursor<'_>> {
-        self.handle.primary_keys(catalog, schema, table, &mut self.warnings)?;
+        self.catalog(CatalogArgs::primary_keys(catalog, schema, table)?)
+    }
+
+    fn catalog(&mut self, args: CatalogArgs) -> Result<Cursor<'_>> {
+        self.handle.catalog(&args, &mut self.warnings)?;
         Ok(Cursor::borrowed(&self.handle))
     }
 

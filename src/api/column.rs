@@ -1,0 +1,131 @@
+//! Column decoding, written once for the synchronous ([`Row::get`](super::Row::get)) and the
+//! asynchronous ([`AsyncStatement::get_data`](super::AsyncStatement::get_data)) API: one
+//! trait, [`FromColumn`], implemented once per Rust type. The type picks its C type
+//! ([`ColumnKind`]); [`getdata`](super::getdata) reads the value in that C type (in pieces
+//! for long values) and the type converts the [`ColumnValue`] it gets.
+
+use odbc_dm_abi::CDataType;
+
+use super::error::{Error, Result};
+use super::params::TextEncoding;
+
+/// The C type a column is read as (implementation detail of [`FromColumn`]).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// `SQL_C_SLONG`, 4 bytes.
+    I32,
+    /// `SQL_C_SBIGINT`, 8 bytes.
+    I64,
+    /// `SQL_C_DOUBLE`, 8 bytes.
+    F64,
+    /// `SQL_C_BIT`, 1 byte.
+    Bit,
+    /// `SQL_C_CHAR` (UTF-8) or `SQL_C_WCHAR` (UTF-16), by the connection's [`TextEncoding`].
+    Text,
+    /// `SQL_C_BINARY`.
+    Bytes,
+}
+
+impl ColumnKind {
+    /// The C type to read with in `enc`.
+    pub(crate) fn c_type(self, enc: TextEncoding) -> CDataType {
+        match self {
+            ColumnKind::I32 => CDataType::SQL_C_SLONG,
+            ColumnKind::I64 => CDataType::SQL_C_SBIGINT,
+            ColumnKind::F64 => CDataType::SQL_C_DOUBLE,
+            ColumnKind::Bit => CDataType::SQL_C_BIT,
+            ColumnKind::Text if enc == TextEncoding::Utf16 => CDataType::SQL_C_WCHAR,
+            ColumnKind::Text => CDataType::SQL_C_CHAR,
+            ColumnKind::Bytes => CDataType::SQL_C_BINARY,
+        }
+    }
+
+    /// The size of a fixed-size C type; `None` for the variable-length ones.
+    pub(crate) fn fixed_size(self) -> Option<usize> {
+        match self {
+            ColumnKind::I32 => Some(4),
+            ColumnKind::I64 | ColumnKind::F64 => Some(8),
+            ColumnKind::Bit => Some(1),
+            ColumnKind::Text | ColumnKind::Bytes => None,
+        }
+    }
+
+    /// Decodes a fixed-size value from the (native-endian) bytes the driver wrote.
+    pub(crate) fn decode_fixed(self, b: [u8; 8]) -> ColumnValue {
+        match self {
+            ColumnKind::I32 => ColumnValue::I32(i32::from_ne_bytes([b[0], b[1], b[2], b[3]])),
+            ColumnKind::I64 => ColumnValue::I64(i64::from_ne_bytes(b)),
+            ColumnKind::F64 => ColumnValue::F64(f64::from_ne_bytes(b)),
+            ColumnKind::Bit => ColumnValue::Bit(b[0] != 0),
+            ColumnKind::Text | ColumnKind::Bytes => unreachable!("decode_fixed on a variable-length kind"),
+        }
+    }
+}
+
+/// A column value as read (implementation detail of [`FromColumn`]).
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum ColumnValue {
+    Null,
+    I32(i32),
+    I64(i64),
+    F64(f64),
+    Bit(bool),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+/// A Rust type a column can be read into, with [`Row::get`](super::Row::get) and
+/// [`AsyncStatement::get_data`](super::AsyncStatement::get_data) alike.
+///
+/// Implemented for `i32` (`SQL_C_SLONG`), `i64` (`SQL_C_SBIGINT`), `f64` (`SQL_C_DOUBLE`),
+/// `bool` (`SQL_C_BIT`), `String` (the connection's [`TextEncoding`]: `SQL_C_CHAR` UTF-8 or
+/// `SQL_C_WCHAR` UTF-16), `Vec<u8>` (`SQL_C_BINARY`) and `Option<T>` of those (`None` for
+/// NULL). The driver converts the column to that C type; a value that does not fit (a
+/// BIGINT above `i32::MAX` read as `i32`) is the driver's error (22003).
+pub trait FromColumn: Sized + Send + 'static {
+    #[doc(hidden)]
+    const KIND: ColumnKind;
+    #[doc(hidden)]
+    fn from_value(v: ColumnValue, col: u16) -> Result<Self>;
+}
+
+/// The former name of [`FromColumn`] in the asynchronous API, kept as an alias.
+#[deprecated(note = "use FromColumn, the one column trait of the sync and async APIs")]
+pub trait AsyncColumn: FromColumn {}
+
+#[allow(deprecated)]
+impl<T: FromColumn> AsyncColumn for T {}
+
+macro_rules! from_column {
+    ($t:ty, $kind:ident) => {
+        impl FromColumn for $t {
+            const KIND: ColumnKind = ColumnKind::$kind;
+            fn from_value(v: ColumnValue, col: u16) -> Result<Self> {
+                match v {
+                    ColumnValue::$kind(v) => Ok(v),
+                    ColumnValue::Null => Err(Error::UnexpectedNull { column: col }),
+                    other => Err(Error::Usage(format!("column {col}: unexpected value {other:?}"))),
+                }
+            }
+        }
+    };
+}
+
+from_column!(i32, I32);
+from_column!(i64, I64);
+from_column!(f64, F64);
+from_column!(bool, Bit);
+from_column!(String, Text);
+from_column!(Vec<u8>, Bytes);
+
+impl<T: FromColumn> FromColumn for Option<T> {
+    const KIND: ColumnKind = T::KIND;
+    fn from_value(v: ColumnValue, col: u16) -> Result<Self> {
+        match v {
+            ColumnValue::Null => Ok(None),
+            v => T::from_value(v, col).map(Some),
+        }
+    }
+}

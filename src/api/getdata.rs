@@ -1,0 +1,241 @@
+//! Chunked `SQLGetData`, written once: [`GetData`] decides what each call reads into and
+//! what its result means (01004 = more follows, `SQL_NULL_DATA`, `SQL_NO_TOTAL`,
+//! `SQL_NO_DATA`); it makes no call itself. [`read_blocking`] drives it with direct calls
+//! (the synchronous [`Row`](super::Row)); the asynchronous statement drives the same
+//! machine with one notification-mode operation per piece.
+
+use odbc_dm_abi::*;
+
+use super::column::{ColumnKind, ColumnValue};
+use super::error::{diag_records, outcome, DiagRecord, Error, Result};
+use super::params::TextEncoding;
+use crate::raw;
+
+/// The first buffer for a variable-length value, in bytes.
+const FIRST_PIECE: usize = 4096;
+/// The largest buffer a piece grows to, in bytes.
+const MAX_PIECE: usize = 1 << 22;
+
+/// The buffer and indicator of one `SQLGetData` call. 8-byte aligned storage, so the
+/// driver may write any C type into it.
+pub(crate) struct Piece {
+    buf: PieceBuf,
+    /// BufferLength in bytes.
+    len: usize,
+    ind: SqlLen,
+}
+
+enum PieceBuf {
+    Fixed(u64),
+    Var(Vec<u64>),
+}
+
+impl Piece {
+    /// TargetValuePtr, BufferLength and StrLen_or_IndPtr for the call. They point into
+    /// `self` (a fixed value inline, a variable one on the heap): valid while `self` is
+    /// neither moved nor dropped — box the piece first when the call outlives the frame.
+    pub(crate) fn args(&mut self) -> (SqlPointer, SqlLen, *mut SqlLen) {
+        let p = match &mut self.buf {
+            PieceBuf::Fixed(v) => v as *mut u64 as SqlPointer,
+            PieceBuf::Var(v) => v.as_mut_ptr() as SqlPointer,
+        };
+        (p, self.len as SqlLen, &mut self.ind)
+    }
+}
+
+/// The columns of the current row the API has read (to tell "read already" from a cursor
+/// that went away underneath when `SQLGetData` answers `SQL_NO_DATA`).
+#[derive(Default)]
+pub(crate) struct ReadColumns {
+    low: u128,
+    high: Vec<u16>,
+}
+
+impl ReadColumns {
+    pub(crate) fn contains(&self, col: u16) -> bool {
+        if (1..=128).contains(&col) {
+            self.low & (1u128 << (col - 1)) != 0
+        } else {
+            self.high.contains(&col)
+        }
+    }
+
+    pub(crate) fn mark(&mut self, col: u16) {
+        if (1..=128).contains(&col) {
+            self.low |= 1u128 << (col - 1);
+        } else if !self.high.contains(&col) {
+            self.high.push(col);
+        }
+    }
+
+    /// A new row (or no row): nothing read.
+    pub(crate) fn clear(&mut self) {
+        self.low = 0;
+        self.high.clear();
+    }
+}
+
+/// The reading of one column, piece by piece.
+pub(crate) struct GetData {
+    col: u16,
+    kind: ColumnKind,
+    enc: TextEncoding,
+    /// The column was read by this API before (in this row).
+    already_read: bool,
+    /// Bytes of the terminator the driver writes after each text piece (0 for binary).
+    term: usize,
+    /// BufferLength of the next variable-length piece.
+    size: usize,
+    spare: Vec<u64>,
+    out: Vec<u8>,
+    /// Pieces that returned data.
+    pieces: usize,
+}
+
+impl GetData {
+    /// Reads column `col` as `kind`, text in `enc`; `read` tells which columns were read.
+    pub(crate) fn new(col: u16, kind: ColumnKind, enc: TextEncoding, read: &ReadColumns) -> GetData {
+        let term = match (kind, enc) {
+            (ColumnKind::Text, TextEncoding::Utf8) => 1,
+            (ColumnKind::Text, TextEncoding::Utf16) => 2,
+            _ => 0,
+        };
+        GetData {
+            col,
+            kind,
+            enc,
+            already_read: read.contains(col),
+            term,
+            size: FIRST_PIECE,
+            spare: Vec::new(),
+            out: Vec::new(),
+            pieces: 0,
+        }
+    }
+
+    /// The TargetType of every call.
+    pub(crate) fn c_type(&self) -> CDataType {
+        self.kind.c_type(self.enc)
+    }
+
+    /// The column number.
+    pub(crate) fn col(&self) -> u16 {
+        self.col
+    }
+
+    /// The buffer of the next call.
+    pub(crate) fn piece(&mut self) -> Piece {
+        match self.kind.fixed_size() {
+            Some(n) => Piece { buf: PieceBuf::Fixed(0), len: n, ind: 0 },
+            None => {
+                let mut v = std::mem::take(&mut self.spare);
+                v.clear();
+                v.resize(self.size / 8, 0);
+                Piece { buf: PieceBuf::Var(v), len: self.size, ind: 0 }
+            }
+        }
+    }
+
+    /// Takes back a call's piece with its return code and diagnostic records (all of them:
+    /// the records of SUCCESS_WITH_INFO, ERROR and, for `SQL_NO_DATA`, whatever the handle
+    /// holds). `Ok(Some(value))`: the value is complete (`ColumnValue::Null` for NULL);
+    /// `Ok(None)`: call again with the next [`piece`](Self::piece). Marks the column in
+    /// `read` once the driver returned data for it.
+    pub(crate) fn absorb(
+        &mut self,
+        piece: Piece,
+        rc: SqlReturn,
+        records: Vec<DiagRecord>,
+        read: &mut ReadColumns,
+        warnings: &mut Vec<DiagRecord>,
+    ) -> Result<Option<ColumnValue>> {
+        if rc == SqlReturn::SQL_NO_DATA {
+            if self.pieces > 0 {
+                // The previous piece was the last (some drivers say so only now).
+                return self.finish().map(Some);
+            }
+            return Err(self.no_data(records));
+        }
+        let truncated = records.iter().any(|r| r.state == "01004");
+        let records = if truncated { records.into_iter().filter(|r| r.state != "01004").collect() } else { records };
+        outcome("SQLGetData", rc, records, warnings)?;
+        self.pieces += 1;
+        read.mark(self.col);
+        if piece.ind == SQL_NULL_DATA {
+            return Ok(Some(ColumnValue::Null));
+        }
+        let v = match piece.buf {
+            PieceBuf::Fixed(v) => return Ok(Some(self.kind.decode_fixed(v.to_ne_bytes()))),
+            PieceBuf::Var(v) => v,
+        };
+        // SAFETY: `v` holds `v.len() * 8` initialized bytes (u64s viewed as bytes).
+        let bytes = unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 8) };
+        let usable = piece.len.min(bytes.len()) - self.term;
+        let ind = piece.ind;
+        let n = if truncated || ind == SQL_NO_TOTAL || ind < 0 { usable } else { (ind as usize).min(usable) };
+        self.out.extend_from_slice(&bytes[..n]);
+        if !truncated {
+            return self.finish().map(Some);
+        }
+        // Grow towards the announced remainder (bounded), or double when it is unknown;
+        // a multiple of 8 keeps UTF-16 pieces whole.
+        let want = if ind == SQL_NO_TOTAL || ind < 0 { piece.len * 2 } else { (ind as usize).saturating_sub(n) + self.term };
+        self.size = want.clamp(piece.len, MAX_PIECE).next_multiple_of(8);
+        self.spare = v;
+        Ok(None)
+    }
+
+    /// The error for `SQL_NO_DATA` on the first call: "read already" only when this API
+    /// read the column; otherwise the cursor went away underneath (closed by a cancel, by
+    /// SQLCloseCursor or SQLFreeStmt on the raw handle, or the column was read through the
+    /// raw handle), reported as the ODBC outcome it is with the handle's records.
+    fn no_data(&self, records: Vec<DiagRecord>) -> Error {
+        if self.already_read {
+            return Error::Usage(format!("column {} was already read", self.col));
+        }
+        Error::Odbc { function: "SQLGetData", return_code: SqlReturn::SQL_NO_DATA.0, records }
+    }
+
+    fn finish(&mut self) -> Result<ColumnValue> {
+        let out = std::mem::take(&mut self.out);
+        let col = self.col;
+        match (self.kind, self.enc) {
+            (ColumnKind::Text, TextEncoding::Utf8) => {
+                String::from_utf8(out).map(ColumnValue::Text).map_err(|_| Error::InvalidText { column: col, encoding: "UTF-8" })
+            }
+            (ColumnKind::Text, TextEncoding::Utf16) => {
+                let w: Vec<u16> = out.chunks_exact(2).map(|c| u16::from_ne_bytes([c[0], c[1]])).collect();
+                String::from_utf16(&w).map(ColumnValue::Text).map_err(|_| Error::InvalidText { column: col, encoding: "UTF-16" })
+            }
+            _ => Ok(ColumnValue::Bytes(out)),
+        }
+    }
+}
+
+/// Whether a call's return code comes with records worth reading.
+pub(crate) fn has_records(rc: SqlReturn) -> bool {
+    rc != SqlReturn::SQL_SUCCESS && rc != SqlReturn::SQL_INVALID_HANDLE && rc != SqlReturn::SQL_STILL_EXECUTING
+}
+
+/// Reads column `col` of the current row of `h` with blocking `SQLGetData` calls.
+pub(crate) fn read_blocking(
+    h: SqlHStmt,
+    col: u16,
+    kind: ColumnKind,
+    enc: TextEncoding,
+    read: &mut ReadColumns,
+    warnings: &mut Vec<DiagRecord>,
+) -> Result<ColumnValue> {
+    let mut g = GetData::new(col, kind, enc, read);
+    loop {
+        let mut piece = g.piece();
+        let (p, len, ind) = piece.args();
+        // SAFETY: a statement id owned by the caller; `p` addresses `len` writable bytes and
+        // `ind` an indicator, both in `piece`, which lives (unmoved) until the call returns.
+        let rc = unsafe { raw::SQLGetData(h, col, g.c_type(), p, len, ind) };
+        let records = if has_records(rc) { diag_records(HandleType::SQL_HANDLE_STMT, h) } else { Vec::new() };
+        if let Some(v) = g.absorb(piece, rc, records, read, warnings)? {
+            return Ok(v);
+        }
+    }
+}
