@@ -446,7 +446,7 @@ async fn emulated_connection_functions_mariadb() {
 
 /// `execute_with` / `execute_prepared_with`: statement-owned parameter buffers of each
 /// supported type, NULLs included; values read back unchanged.
-async fn params_roundtrip(conn: &AsyncConnection) {
+async fn params_roundtrip(conn: &AsyncConnection, driver_refuses_async_at_exec: bool) {
     let mut st = conn.statement().unwrap();
     let _ = st.execute("DROP TABLE pt").await;
     st.execute("CREATE TABLE pt (a INTEGER, b BIGINT, c DOUBLE PRECISION, d VARCHAR(50), e BLOB, f VARCHAR(50))").await.unwrap();
@@ -485,15 +485,25 @@ async fn params_roundtrip(conn: &AsyncConnection) {
     assert!(st.fetch().await.unwrap());
     assert_eq!(st.get_data::<i64>(1).await.unwrap(), 4);
     st.close_cursor().unwrap();
-    // Data-at-execution values are refused, not mishandled.
-    let e = st.execute_with("SELECT ?", (odbc_dm::api::LongText("x".into()),)).await.unwrap_err();
-    assert!(matches!(e, Error::Usage(_)), "{e}");
+    // Data-at-execution values go out with SQLParamData/SQLPutData as asynchronous
+    // operations (§1.3); a driver that refuses them asynchronously says so with its own
+    // SQLSTATE (the reference driver: HYC00), and the statement stays usable.
+    let r = st.execute_with("SELECT ?", (odbc_dm::api::LongText("x".into()),)).await;
+    if driver_refuses_async_at_exec {
+        let e = r.unwrap_err();
+        assert_eq!(e.sqlstate(), Some("HYC00"), "{e}");
+        assert!(st.execute("SELECT 1").await.unwrap());
+    } else {
+        assert!(r.unwrap());
+        assert!(st.fetch().await.unwrap());
+        assert_eq!(st.get_data::<String>(1).await.unwrap(), "x");
+    }
 }
 
 #[test]
 fn params_refdriver_native() {
     let (_env, conn) = refdriver("Steps=2");
-    pollster::block_on(params_roundtrip(&conn));
+    pollster::block_on(params_roundtrip(&conn, true));
     // Dropped mid-flight: the parameters stay bound and alive in the statement; the next
     // execution rebinds them.
     let (_env2, conn) = refdriver("Steps=3;Delay=50");
@@ -515,7 +525,7 @@ fn params_sqlite_emulated() {
     let env = Environment::new().unwrap();
     let conn = AsyncConnection::connect_blocking(&env, &common::sqlite_conn_str(&db)).unwrap();
     assert!(conn.statement().unwrap().is_emulated());
-    pollster::block_on(params_roundtrip(&conn));
+    pollster::block_on(params_roundtrip(&conn, false));
 }
 
 /// `tables` / `columns` leave the statement with the catalog's result set open; owned

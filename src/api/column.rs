@@ -13,8 +13,6 @@ use super::params::TextEncoding;
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColumnKind {
-    /// `SQL_C_SLONG`, 4 bytes.
-    I32,
     /// `SQL_C_SBIGINT`, 8 bytes.
     I64,
     /// `SQL_C_DOUBLE`, 8 bytes.
@@ -31,7 +29,6 @@ impl ColumnKind {
     /// The C type to read with in `enc`.
     pub(crate) fn c_type(self, enc: TextEncoding) -> CDataType {
         match self {
-            ColumnKind::I32 => CDataType::SQL_C_SLONG,
             ColumnKind::I64 => CDataType::SQL_C_SBIGINT,
             ColumnKind::F64 => CDataType::SQL_C_DOUBLE,
             ColumnKind::Bit => CDataType::SQL_C_BIT,
@@ -44,7 +41,6 @@ impl ColumnKind {
     /// The size of a fixed-size C type; `None` for the variable-length ones.
     pub(crate) fn fixed_size(self) -> Option<usize> {
         match self {
-            ColumnKind::I32 => Some(4),
             ColumnKind::I64 | ColumnKind::F64 => Some(8),
             ColumnKind::Bit => Some(1),
             ColumnKind::Text | ColumnKind::Bytes => None,
@@ -54,7 +50,6 @@ impl ColumnKind {
     /// Decodes a fixed-size value from the (native-endian) bytes the driver wrote.
     pub(crate) fn decode_fixed(self, b: [u8; 8]) -> ColumnValue {
         match self {
-            ColumnKind::I32 => ColumnValue::I32(i32::from_ne_bytes([b[0], b[1], b[2], b[3]])),
             ColumnKind::I64 => ColumnValue::I64(i64::from_ne_bytes(b)),
             ColumnKind::F64 => ColumnValue::F64(f64::from_ne_bytes(b)),
             ColumnKind::Bit => ColumnValue::Bit(b[0] != 0),
@@ -68,7 +63,6 @@ impl ColumnKind {
 #[derive(Debug)]
 pub enum ColumnValue {
     Null,
-    I32(i32),
     I64(i64),
     F64(f64),
     Bit(bool),
@@ -79,11 +73,12 @@ pub enum ColumnValue {
 /// A Rust type a column can be read into, with [`Row::get`](super::Row::get) and
 /// [`AsyncStatement::get_data`](super::AsyncStatement::get_data) alike.
 ///
-/// Implemented for `i32` (`SQL_C_SLONG`), `i64` (`SQL_C_SBIGINT`), `f64` (`SQL_C_DOUBLE`),
-/// `bool` (`SQL_C_BIT`), `String` (the connection's [`TextEncoding`]: `SQL_C_CHAR` UTF-8 or
+/// Implemented for `i64` (`SQL_C_SBIGINT`), `i32` (`SQL_C_SBIGINT`, then checked: a value
+/// outside the `i32` range is an [`Error::Usage`], never a wrapped number — SQLite ODBC and
+/// psqlODBC wrap silently when asked for `SQL_C_SLONG`), `f64` (`SQL_C_DOUBLE`), `bool`
+/// (`SQL_C_BIT`), `String` (the connection's [`TextEncoding`]: `SQL_C_CHAR` UTF-8 or
 /// `SQL_C_WCHAR` UTF-16), `Vec<u8>` (`SQL_C_BINARY`) and `Option<T>` of those (`None` for
-/// NULL). The driver converts the column to that C type; a value that does not fit (a
-/// BIGINT above `i32::MAX` read as `i32`) is the driver's error (22003).
+/// NULL).
 pub trait FromColumn: Sized + Send + 'static {
     #[doc(hidden)]
     const KIND: ColumnKind;
@@ -113,12 +108,19 @@ macro_rules! from_column {
     };
 }
 
-from_column!(i32, I32);
 from_column!(i64, I64);
 from_column!(f64, F64);
 from_column!(bool, Bit);
 from_column!(String, Text);
 from_column!(Vec<u8>, Bytes);
+
+impl FromColumn for i32 {
+    const KIND: ColumnKind = ColumnKind::I64;
+    fn from_value(v: ColumnValue, col: u16) -> Result<Self> {
+        let v = i64::from_value(v, col)?;
+        i32::try_from(v).map_err(|_| Error::Usage(format!("column {col}: {v} does not fit an i32")))
+    }
+}
 
 impl<T: FromColumn> FromColumn for Option<T> {
     const KIND: ColumnKind = T::KIND;

@@ -8,8 +8,8 @@ use super::bound::BoundCursor;
 use super::column::FromColumn;
 use super::error::{Diag, DiagRecord, Error, Result};
 use super::getdata::{self, ReadColumns};
-use super::rowset::BufferDesc;
 use super::params::TextEncoding;
+use super::rowset::BufferDesc;
 use super::statement::{row_count, StmtHandle};
 use crate::raw;
 

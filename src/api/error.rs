@@ -215,7 +215,12 @@ impl Diag {
 
 /// Maps a return code with its records already read, as [`Diag::check`] does (used where
 /// the records come from elsewhere, e.g. an asynchronous operation's outcome).
-pub(crate) fn outcome(function: &'static str, rc: SqlReturn, records: Vec<DiagRecord>, warnings: &mut Vec<DiagRecord>) -> Result<SqlReturn> {
+pub(crate) fn outcome(
+    function: &'static str,
+    rc: SqlReturn,
+    records: Vec<DiagRecord>,
+    warnings: &mut Vec<DiagRecord>,
+) -> Result<SqlReturn> {
     match rc {
         SqlReturn::SQL_SUCCESS | SqlReturn::SQL_NO_DATA | SqlReturn::SQL_NEED_DATA | SqlReturn::SQL_PARAM_DATA_AVAILABLE => Ok(rc),
         SqlReturn::SQL_SUCCESS_WITH_INFO => {

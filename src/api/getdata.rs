@@ -100,17 +100,7 @@ impl GetData {
             (ColumnKind::Text, TextEncoding::Utf16) => 2,
             _ => 0,
         };
-        GetData {
-            col,
-            kind,
-            enc,
-            already_read: read.contains(col),
-            term,
-            size: FIRST_PIECE,
-            spare: Vec::new(),
-            out: Vec::new(),
-            pieces: 0,
-        }
+        GetData { col, kind, enc, already_read: read.contains(col), term, size: FIRST_PIECE, spare: Vec::new(), out: Vec::new(), pieces: 0 }
     }
 
     /// The TargetType of every call.

@@ -86,6 +86,6 @@ pub use connection::{Connection, SupportedFunctions};
 pub use cursor::{ColumnDescription, Cursor, Row};
 pub use environment::{DataSourceInfo, DriverInfo, Environment, OdbcVersion};
 pub use error::{DiagRecord, Error, Result};
-pub use rowset::{BufferDesc, RowSet};
 pub use params::{LongText, NullKind, Param, ParamValue, Params, Streamed, TextEncoding};
+pub use rowset::{BufferDesc, RowSet};
 pub use statement::{CancelHandle, Prepared, Statement};
