@@ -85,11 +85,11 @@ use std::time::{Duration, Instant};
 
 use odbc_dm_abi::*;
 
-use super::catalog::CatalogArgs;
+use super::catalog::{catalog_methods, CatalogArgs};
 use super::column::FromColumn;
 use super::connection::Connection;
 use super::environment::{EnvHandle, Environment};
-use super::error::{diag_records, push_warnings, Diag, DiagRecord, Error, Result};
+use super::error::{diag_records, outcome as check_outcome, Diag, DiagRecord, Error, Result};
 use super::getdata::{GetData, Piece, ReadColumns};
 use super::params::{ParamValue, Params, TextEncoding};
 use super::rowset::{BufferDesc, RowSet};
@@ -140,19 +140,6 @@ fn cancelled(function: &'static str) -> Error {
         function,
         return_code: SqlReturn::SQL_ERROR.0,
         records: vec![DiagRecord { state: "HY008".into(), native: 0, message: "[odbc-dm] Operation canceled".into() }],
-    }
-}
-
-/// Maps an operation's code and records like [`Diag::check`] does for a synchronous call.
-fn check_outcome(function: &'static str, rc: SqlReturn, records: Vec<DiagRecord>, warnings: &mut Vec<DiagRecord>) -> Result<SqlReturn> {
-    match rc {
-        SqlReturn::SQL_SUCCESS | SqlReturn::SQL_NO_DATA | SqlReturn::SQL_NEED_DATA | SqlReturn::SQL_PARAM_DATA_AVAILABLE => Ok(rc),
-        SqlReturn::SQL_SUCCESS_WITH_INFO => {
-            push_warnings(warnings, records);
-            Ok(rc)
-        }
-        SqlReturn::SQL_INVALID_HANDLE => Err(Error::InvalidHandle { function }),
-        _ => Err(Error::Odbc { function, return_code: rc.0, records }),
     }
 }
 
@@ -1514,53 +1501,22 @@ impl AsyncStatement {
         Ok(self.num_result_cols_op().await? > 0)
     }
 
-    /// `SQLTables` (an open cursor is closed first): the statement is left with the
-    /// catalog's result set open; `true` when it has one. `None` arguments are NULL (no
-    /// restriction); the strings are copied into buffers owned by the operation.
-    pub fn tables(
-        &mut self,
-        catalog: Option<&str>,
-        schema: Option<&str>,
-        table: Option<&str>,
-        table_type: Option<&str>,
-    ) -> OpFuture<'_, bool> {
-        let args = CatalogArgs::tables(catalog, schema, table, table_type);
-        self.op("SQLTables", move |st| async move { st.catalog_call(args?).await })
+    catalog_methods!(
+        OpFuture<'_, bool>,
+        catalog,
+        "as an operation that owns copies of the arguments; `true` when the statement is left with the catalog's result set open",
+        tables,
+        columns,
+        primary_keys
+    );
+    catalog_methods!(Result<bool>, catalog_blocking, "(blocking twin)", tables_blocking, columns_blocking, primary_keys_blocking);
+
+    fn catalog(&mut self, function: &'static str, args: Result<CatalogArgs>) -> OpFuture<'_, bool> {
+        self.op(function, move |st| async move { st.catalog_call(args?).await })
     }
 
-    /// Blocking twin of [`tables`](Self::tables).
-    pub fn tables_blocking(
-        &mut self,
-        catalog: Option<&str>,
-        schema: Option<&str>,
-        table: Option<&str>,
-        table_type: Option<&str>,
-    ) -> Result<bool> {
-        self.tables(catalog, schema, table, table_type).wait()
-    }
-
-    /// `SQLColumns` (an open cursor is closed first): the statement is left with the
-    /// catalog's result set open; `true` when it has one. `None` arguments are NULL.
-    pub fn columns(
-        &mut self,
-        catalog: Option<&str>,
-        schema: Option<&str>,
-        table: Option<&str>,
-        column: Option<&str>,
-    ) -> OpFuture<'_, bool> {
-        let args = CatalogArgs::columns(catalog, schema, table, column);
-        self.op("SQLColumns", move |st| async move { st.catalog_call(args?).await })
-    }
-
-    /// Blocking twin of [`columns`](Self::columns).
-    pub fn columns_blocking(
-        &mut self,
-        catalog: Option<&str>,
-        schema: Option<&str>,
-        table: Option<&str>,
-        column: Option<&str>,
-    ) -> Result<bool> {
-        self.columns(catalog, schema, table, column).wait()
+    fn catalog_blocking(&mut self, function: &'static str, args: Result<CatalogArgs>) -> Result<bool> {
+        self.catalog(function, args).wait()
     }
 
     /// A catalog function; the arguments are owned by the operation.

@@ -83,3 +83,28 @@ impl CatalogArgs {
         }
     }
 }
+
+/// The catalog methods of a statement type, written once for the synchronous and the
+/// asynchronous statement (and the blocking twins of the latter): each method builds its
+/// [`CatalogArgs`] and hands them, with the ODBC function's name, to the type's `$run`
+/// method, which decides how the call is driven and what it returns (`$ret`).
+macro_rules! catalog_methods {
+    ($ret:ty, $run:ident, $what:literal, $tables:ident, $columns:ident, $primary_keys:ident) => {
+        #[doc = concat!("`SQLTables` ", $what, " (an open cursor is closed first); `None` arguments are NULL (no restriction).")]
+        pub fn $tables(&mut self, catalog: Option<&str>, schema: Option<&str>, table: Option<&str>, table_type: Option<&str>) -> $ret {
+            self.$run("SQLTables", CatalogArgs::tables(catalog, schema, table, table_type))
+        }
+
+        #[doc = concat!("`SQLColumns` ", $what, " (an open cursor is closed first); `None` arguments are NULL (no restriction).")]
+        pub fn $columns(&mut self, catalog: Option<&str>, schema: Option<&str>, table: Option<&str>, column: Option<&str>) -> $ret {
+            self.$run("SQLColumns", CatalogArgs::columns(catalog, schema, table, column))
+        }
+
+        #[doc = concat!("`SQLPrimaryKeys` of `table` ", $what, " (an open cursor is closed first).")]
+        pub fn $primary_keys(&mut self, catalog: Option<&str>, schema: Option<&str>, table: &str) -> $ret {
+            self.$run("SQLPrimaryKeys", CatalogArgs::primary_keys(catalog, schema, table))
+        }
+    };
+}
+
+pub(crate) use catalog_methods;

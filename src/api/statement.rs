@@ -7,7 +7,7 @@ use std::ptr;
 
 use odbc_dm_abi::*;
 
-use super::catalog::CatalogArgs;
+use super::catalog::{catalog_methods, CatalogArgs};
 use super::connection::Connection;
 use super::cursor::Cursor;
 use super::error::{Diag, DiagRecord, Error, Result};
@@ -435,35 +435,10 @@ impl<'c> Statement<'c> {
         Ok(Prepared { handle: self.handle, warnings: self.warnings })
     }
 
-    /// `SQLTables`; `None` arguments are NULL (no restriction).
-    pub fn tables(
-        &mut self,
-        catalog: Option<&str>,
-        schema: Option<&str>,
-        table: Option<&str>,
-        table_type: Option<&str>,
-    ) -> Result<Cursor<'_>> {
-        self.catalog(CatalogArgs::tables(catalog, schema, table, table_type)?)
-    }
+    catalog_methods!(Result<Cursor<'_>>, catalog, "on this statement; the cursor borrows it", tables, columns, primary_keys);
 
-    /// `SQLColumns`; `None` arguments are NULL (no restriction).
-    pub fn columns(
-        &mut self,
-        catalog: Option<&str>,
-        schema: Option<&str>,
-        table: Option<&str>,
-        column: Option<&str>,
-    ) -> Result<Cursor<'_>> {
-        self.catalog(CatalogArgs::columns(catalog, schema, table, column)?)
-    }
-
-    /// `SQLPrimaryKeys` of `table`.
-    pub fn primary_keys(&mut self, catalog: Option<&str>, schema: Option<&str>, table: &str) -> Result<Cursor<'_>> {
-        self.catalog(CatalogArgs::primary_keys(catalog, schema, table)?)
-    }
-
-    fn catalog(&mut self, args: CatalogArgs) -> Result<Cursor<'_>> {
-        self.handle.catalog(&args, &mut self.warnings)?;
+    fn catalog(&mut self, _function: &'static str, args: Result<CatalogArgs>) -> Result<Cursor<'_>> {
+        self.handle.catalog(&args?, &mut self.warnings)?;
         Ok(Cursor::borrowed(&self.handle))
     }
 
