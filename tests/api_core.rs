@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::future::Future;
 use std::io::Read;
 
 use odbc_dm::api::{AsyncConnection, AsyncStatement, Connection, Environment, Error, LongText, Streamed, TextEncoding};
@@ -314,4 +315,151 @@ fn no_data_told_apart_from_already_read_sqlite() {
 #[test]
 fn no_data_told_apart_from_already_read_postgres() {
     no_data_told_apart(Db::Postgres);
+}
+
+/// A reader that counts its reads (shared with the test).
+struct Counting {
+    inner: std::io::Cursor<Vec<u8>>,
+    reads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.read(buf)
+    }
+}
+
+/// §4.8: a data-at-execution execution whose future is dropped half way (after its first
+/// chunk went out, with SQLPutData operations still to come) leaves the statement usable:
+/// the next operation ends the NEED_DATA sequence with SQLCancel first, then runs.
+fn async_data_at_exec_dropped(db: Db) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Waker};
+    use std::time::{Duration, Instant};
+    let cs = conn_str(db, &format!("api_core_dae_drop_{db:?}"));
+    let env = Environment::new().unwrap();
+    let table = common::unique_table("api_core_dae_drop");
+    let conn = AsyncConnection::from_connection(connect(&env, &cs, TextEncoding::Utf8)).unwrap();
+    let mut st = conn.statement().unwrap();
+    st.execute_blocking(format!("CREATE TABLE {table} (id INTEGER, t TEXT)")).unwrap();
+    // Dropped after the first, second and fifth chunk was read (of about ten).
+    for drop_after in [1, 2, 5] {
+        let reads = Arc::new(AtomicUsize::new(0));
+        let text = long_text(30_000).into_bytes();
+        let reader = Streamed::text(Counting { inner: std::io::Cursor::new(text.clone()), reads: reads.clone() }).with_len(text.len());
+        {
+            let mut f = st.execute_with(format!("INSERT INTO {table} VALUES (?, ?)"), (1, reader));
+            let mut cx = Context::from_waker(Waker::noop());
+            let t = Instant::now();
+            while reads.load(Ordering::SeqCst) < drop_after {
+                assert!(std::pin::Pin::new(&mut f).poll(&mut cx).is_pending(), "{db:?}: the execution ended before it was dropped");
+                assert!(t.elapsed() < Duration::from_secs(10), "{db:?}: no chunk sent within 10 s");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            // Dropped here, in the middle of the data-at-execution sequence.
+        }
+        assert!(st.execute_blocking(format!("SELECT COUNT(*) FROM {table}")).unwrap(), "{db:?}: usable after the drop");
+        assert!(st.fetch_blocking().unwrap());
+        assert_eq!(st.get_data_blocking::<i64>(1).unwrap(), 0, "{db:?}: the dropped insert inserted nothing");
+    }
+    st.execute_blocking(format!("DROP TABLE {table}")).unwrap();
+}
+
+#[test]
+fn s4_8_async_data_at_exec_dropped_future_sqlite() {
+    async_data_at_exec_dropped(Db::Sqlite);
+}
+
+#[test]
+fn s4_8_async_data_at_exec_dropped_future_postgres() {
+    async_data_at_exec_dropped(Db::Postgres);
+}
+
+/// One rowset view over bound buffers: a [`BoundCursor`](odbc_dm::api::BoundCursor) and an
+/// [`AsyncBlockCursor`](odbc_dm::api::AsyncBlockCursor) over the same query give the same
+/// rows, NULLs, truncation flags and row statuses (rowsets of 3 over 7 rows: a short last
+/// one). And the catalog functions, built once, answer alike in both APIs.
+fn rowsets_and_catalog_alike(db: Db) {
+    use odbc_dm::api::{BufferDesc, RowSet};
+    let cs = conn_str(db, &format!("api_core_rowset_{db:?}"));
+    let env = Environment::new().unwrap();
+    let table = common::unique_table("api_core_rowset");
+    let conn = connect(&env, &cs, TextEncoding::Utf8);
+    conn.execute(&format!("CREATE TABLE {table} (id BIGINT PRIMARY KEY, x DOUBLE PRECISION, t VARCHAR(40))"), ()).unwrap();
+    for i in 0..7i64 {
+        let t = if i == 3 { None } else { Some(format!("row {i} {}", "é".repeat(i as usize))) };
+        conn.execute(&format!("INSERT INTO {table} VALUES (?, ?, ?)"), (i, i as f64 / 4.0, t)).unwrap();
+    }
+    let sql = format!("SELECT id, x, t FROM {table} ORDER BY id");
+    let cols = [BufferDesc::I64, BufferDesc::F64, BufferDesc::Text { max_chars: 2 }];
+    let dump = |rs: &RowSet, out: &mut Vec<String>| {
+        for r in 0..rs.len() {
+            out.push(format!("{:?} {:?} {:?} {} {}", rs.i64(1, r), rs.f64(2, r), rs.text(3, r), rs.is_truncated(3, r), rs.row_status(r)));
+        }
+    };
+    let mut sync_rows = Vec::new();
+    let mut sync_sizes = Vec::new();
+    {
+        let mut bc = conn.execute(&sql, ()).unwrap().unwrap().bind_buffers(3, &cols).unwrap();
+        while let Some(rs) = bc.fetch().unwrap() {
+            sync_sizes.push(rs.len());
+            dump(rs, &mut sync_rows);
+        }
+    }
+    let sync_tables = {
+        let mut st = conn.statement().unwrap();
+        let mut cur = st.primary_keys(None, None, &table).unwrap();
+        let mut n = 0;
+        while cur.next_row().unwrap().is_some() {
+            n += 1;
+        }
+        n
+    };
+    let aconn = AsyncConnection::from_connection(conn).unwrap();
+    let mut st = aconn.statement().unwrap();
+    let (async_rows, async_sizes, async_tables) = pollster::block_on(async {
+        assert!(st.execute(sql.clone()).await.unwrap());
+        let mut rows = Vec::new();
+        let mut sizes = Vec::new();
+        {
+            let mut bc = st.bind_block(3, &cols).unwrap();
+            while bc.fetch().await.unwrap() > 0 {
+                sizes.push(bc.rows());
+                dump(&bc, &mut rows);
+            }
+        }
+        assert!(st.primary_keys(None, None, &table).await.unwrap());
+        let mut n = 0;
+        while st.fetch().await.unwrap() {
+            n += 1;
+        }
+        (rows, sizes, n)
+    });
+    assert_eq!(sync_rows.len(), 7, "{db:?}: {sync_rows:?}");
+    assert!(
+        sync_rows[3].contains("None") && sync_rows[0].contains("false") && sync_rows[6].contains("true"),
+        "{db:?}: NULL and truncation seen: {sync_rows:?}"
+    );
+    assert_eq!(sync_rows, async_rows, "{db:?}: the same rowset view");
+    assert_eq!(sync_sizes, async_sizes, "{db:?}");
+    assert_eq!((sync_tables, async_tables), (1, 1), "{db:?}: SQLPrimaryKeys in both APIs");
+    // An argument too long for SQLSMALLINT: the same typed error in both APIs.
+    let long = "t".repeat(40_000);
+    let e = st.tables_blocking(None, None, Some(&long), None).unwrap_err();
+    assert!(matches!(e, Error::Usage(_)), "{e}");
+    let e = aconn.connection().statement().unwrap().tables(None, None, Some(&long), None).err().unwrap();
+    assert!(matches!(e, Error::Usage(_)), "{e}");
+    st.execute_blocking(format!("DROP TABLE {table}")).unwrap();
+}
+
+#[test]
+fn rowsets_and_catalog_alike_sync_and_async_sqlite() {
+    rowsets_and_catalog_alike(Db::Sqlite);
+}
+
+#[test]
+fn rowsets_and_catalog_alike_sync_and_async_postgres() {
+    rowsets_and_catalog_alike(Db::Postgres);
 }

@@ -1202,6 +1202,9 @@ pub struct AsyncStatement {
     params: Vec<BoundParam>,
     /// The columns of the current row read by `get_data` (cleared by every other operation).
     read: ReadColumns,
+    /// A data-at-execution sequence (§4.5, S8–S10) was left unfinished by a dropped future;
+    /// the next operation ends it with SQLCancel (§4.8) first.
+    need_data: bool,
     conn: Arc<ConnInner>,
 }
 
@@ -1248,6 +1251,7 @@ impl AsyncStatement {
             warnings: Vec::new(),
             params: Vec::new(),
             read: ReadColumns::default(),
+            need_data: false,
             conn,
         };
         // SAFETY: our statement id; integer attribute in the pointer.
@@ -1298,7 +1302,7 @@ impl AsyncStatement {
     }
 
     /// Wraps an operation made of driver calls in an [`OpFuture`] with a fresh ticket.
-    fn op<'s, T: 's, F>(&'s mut self, function: &'static str, body: impl FnOnce(&'s mut AsyncStatement) -> F) -> OpFuture<'s, T>
+    fn op<'s, T: 's, F>(&'s mut self, function: &'static str, body: impl FnOnce(&'s mut AsyncStatement) -> F + Send + 's) -> OpFuture<'s, T>
     where
         F: Future<Output = Result<T>> + Send + 's,
     {
@@ -1309,7 +1313,30 @@ impl AsyncStatement {
             self.read.clear();
         }
         let op = AsyncOperation { shared: self.shared.clone(), ticket, function };
+        if std::mem::take(&mut self.need_data) {
+            // A dropped future left a data-at-execution sequence (S8–S10): once its last
+            // operation is settled, end the sequence with SQLCancel (§4.8), then run.
+            let fut = async move {
+                self.settled().await?;
+                cancel_need_data(self.shared.hstmt());
+                body(self).await
+            };
+            return OpFuture { fut: Box::pin(fut), op };
+        }
         OpFuture { fut: Box::pin(body(self)), op }
+    }
+
+    /// The blocking counterpart of the first step of [`op`](Self::op) for the methods that
+    /// do not run as operations: settles a leftover operation (bounded) and ends a
+    /// data-at-execution sequence a dropped future left.
+    fn settle_blocking(&mut self) -> Result<()> {
+        if !self.shared.settle_blocking() {
+            return Err(Error::Usage("an earlier operation on this statement did not end".into()));
+        }
+        if std::mem::take(&mut self.need_data) {
+            cancel_need_data(self.shared.hstmt());
+        }
+        Ok(())
     }
 
     /// A status handle of the statement's latest operation.
@@ -1580,9 +1607,7 @@ impl AsyncStatement {
     /// Closes the open cursor (`SQLFreeStmt(SQL_CLOSE)`), after waiting (bounded) for a
     /// leftover operation of a dropped future.
     pub fn close_cursor(&mut self) -> Result<()> {
-        if !self.shared.settle_blocking() {
-            return Err(Error::Usage("an earlier operation on this statement did not end".into()));
-        }
+        self.settle_blocking()?;
         // SAFETY: our statement id.
         let rc = unsafe { raw::SQLFreeStmt(self.shared.hstmt(), FreeStmtOption::SQL_CLOSE) };
         Diag::stmt(self.shared.hstmt()).check("SQLFreeStmt", rc, &mut self.warnings).map(drop)
@@ -1638,17 +1663,28 @@ impl AsyncStatement {
     /// with the synchronous API) go out with `SQLPutData`, each call an asynchronous
     /// operation that owns its chunk. The final `SQLParamData`'s code is the execution's.
     async fn data_at_exec(&mut self, mut rc: SqlReturn) -> Result<SqlReturn> {
+        // Stays set if this future is dropped before the sequence ends.
+        self.need_data = rc == SqlReturn::SQL_NEED_DATA;
         while rc == SqlReturn::SQL_NEED_DATA {
-            let (next, token) = self.param_data_op().await?;
+            let (next, token) = match self.param_data_op().await {
+                Ok(v) => v,
+                Err(e) => {
+                    // The sequence ended with the error (the statement left S8–S10).
+                    self.need_data = false;
+                    return Err(e);
+                }
+            };
             rc = next;
             if rc != SqlReturn::SQL_NEED_DATA {
                 break;
             }
             if let Err(e) = self.send_at_exec(token).await {
+                self.need_data = false;
                 cancel_need_data(self.shared.hstmt());
                 return Err(e);
             }
         }
+        self.need_data = false;
         Ok(rc)
     }
 
@@ -1714,9 +1750,7 @@ pub struct AsyncBlockCursor<'s> {
 
 impl<'s> AsyncBlockCursor<'s> {
     fn new(st: &'s mut AsyncStatement, rowset_size: usize, columns: &[BufferDesc]) -> Result<Self> {
-        if !st.shared.settle_blocking() {
-            return Err(Error::Usage("an earlier operation on this statement did not end".into()));
-        }
+        st.settle_blocking()?;
         let rowset = RowSet::bind(st.shared.hstmt(), rowset_size, columns, st.enc, &mut st.warnings)?;
         Ok(AsyncBlockCursor { st, rowset: Some(rowset) })
     }
