@@ -162,7 +162,7 @@ impl GetData {
         let bytes = unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 8) };
         let usable = piece.len.min(bytes.len()) - self.term;
         let ind = piece.ind;
-        let n = if truncated || ind == SQL_NO_TOTAL || ind < 0 { usable } else { (ind as usize).min(usable) };
+        let n = if truncated || ind == SQL_NO_TOTAL { usable } else { (ind.max(0) as usize).min(usable) };
         self.out.extend_from_slice(&bytes[..n]);
         if !truncated {
             return self.finish().map(Some);
@@ -227,5 +227,98 @@ pub(crate) fn read_blocking(
         if let Some(v) = g.absorb(piece, rc, records, read, warnings)? {
             return Ok(v);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(state: &str) -> DiagRecord {
+        DiagRecord { state: state.into(), native: 0, message: String::new() }
+    }
+
+    /// Plays the driver's side of chunked SQLGetData for `value` (bytes), `term` bytes of
+    /// terminator, announcing the remainder or SQL_NO_TOTAL; returns what `GetData` made of
+    /// it and the buffer lengths it asked for.
+    fn read_in_pieces(kind: ColumnKind, enc: TextEncoding, value: &[u8], term: usize, no_total: bool) -> (ColumnValue, Vec<usize>) {
+        let mut read = ReadColumns::default();
+        let mut g = GetData::new(3, kind, enc, &read);
+        let mut at = 0;
+        let mut lens = Vec::new();
+        loop {
+            let mut piece = g.piece();
+            let (p, len, _) = piece.args();
+            let len = len as usize;
+            lens.push(len);
+            let rest = &value[at..];
+            let n = rest.len().min(len - term);
+            // SAFETY: `p` addresses `len` writable bytes of the piece; `n + term <= len`.
+            unsafe {
+                std::ptr::copy_nonoverlapping(rest.as_ptr(), p as *mut u8, n);
+                std::ptr::write_bytes((p as *mut u8).add(n), 0, term);
+            }
+            piece.ind = if no_total && n < rest.len() { SQL_NO_TOTAL } else { rest.len() as SqlLen };
+            at += n;
+            let (rc, recs) =
+                if n < rest.len() { (SqlReturn::SQL_SUCCESS_WITH_INFO, vec![rec("01004")]) } else { (SqlReturn::SQL_SUCCESS, Vec::new()) };
+            let mut warnings = Vec::new();
+            if let Some(v) = g.absorb(piece, rc, recs, &mut read, &mut warnings).unwrap() {
+                assert!(warnings.is_empty(), "01004 is not a warning of the whole read");
+                assert!(read.contains(3));
+                return (v, lens);
+            }
+        }
+    }
+
+    #[test]
+    fn utf16_text_in_pieces_keeps_surrogate_pairs() {
+        let text: String = "a𝄞é".chars().cycle().take(5000).collect();
+        let bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_ne_bytes).collect();
+        for no_total in [false, true] {
+            let (v, lens) = read_in_pieces(ColumnKind::Text, TextEncoding::Utf16, &bytes, 2, no_total);
+            assert!(matches!(&v, ColumnValue::Text(s) if *s == text), "no_total={no_total}");
+            assert!(lens.len() > 1 && lens.iter().all(|l| l % 8 == 0), "{lens:?}");
+        }
+    }
+
+    #[test]
+    fn utf8_text_and_binary_in_pieces() {
+        let text: String = "é€𝄞x".chars().cycle().take(7000).collect();
+        let (v, _) = read_in_pieces(ColumnKind::Text, TextEncoding::Utf8, text.as_bytes(), 1, false);
+        assert!(matches!(&v, ColumnValue::Text(s) if *s == text));
+        let bin: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        let (v, lens) = read_in_pieces(ColumnKind::Bytes, TextEncoding::Utf8, &bin, 0, true);
+        assert!(matches!(&v, ColumnValue::Bytes(b) if *b == bin));
+        assert_eq!(lens[..3], [4096, 8192, 16384], "SQL_NO_TOTAL doubles the piece");
+    }
+
+    #[test]
+    fn no_data_is_already_read_only_for_a_column_read_here() {
+        let mut read = ReadColumns::default();
+        let mut w = Vec::new();
+        let mut g = GetData::new(200, ColumnKind::I64, TextEncoding::Utf8, &read);
+        let p = g.piece();
+        let e = g.absorb(p, SqlReturn::SQL_NO_DATA, vec![rec("01000")], &mut read, &mut w).unwrap_err();
+        assert!(matches!(&e, Error::Odbc { return_code: 100, records, .. } if records[0].state == "01000"), "{e}");
+        read.mark(200);
+        read.mark(5);
+        assert!(read.contains(200) && read.contains(5) && !read.contains(6));
+        let mut g = GetData::new(200, ColumnKind::I64, TextEncoding::Utf8, &read);
+        let p = g.piece();
+        let e = g.absorb(p, SqlReturn::SQL_NO_DATA, Vec::new(), &mut read, &mut w).unwrap_err();
+        assert!(matches!(&e, Error::Usage(m) if m.contains("already read")), "{e}");
+        read.clear();
+        assert!(!read.contains(200) && !read.contains(5));
+        // NULL, and an error with its records.
+        let mut g = GetData::new(1, ColumnKind::Text, TextEncoding::Utf8, &read);
+        let mut p = g.piece();
+        p.ind = SQL_NULL_DATA;
+        assert!(matches!(g.absorb(p, SqlReturn::SQL_SUCCESS, Vec::new(), &mut read, &mut w), Ok(Some(ColumnValue::Null))));
+        let mut g = GetData::new(2, ColumnKind::F64, TextEncoding::Utf8, &read);
+        let p = g.piece();
+        let e = g.absorb(p, SqlReturn::SQL_ERROR, vec![rec("22003")], &mut read, &mut w).unwrap_err();
+        assert_eq!(e.sqlstate(), Some("22003"));
+        assert!(!read.contains(2), "a failed read does not count as read");
     }
 }
