@@ -286,6 +286,24 @@ fn no_data_told_apart(db: Db) {
     assert!(matches!(closed_state.as_deref(), Some("24000" | "HY010")), "{db:?}: {e}");
     drop(cur);
 
+    // Sync: an idle SQLCancel on the raw handle (the case: SQLite's driver closes
+    // the cursor when such a cancel reaches it, §3.3 makes it a no-op): the next column
+    // reads, or its SQL_NO_DATA is reported as such, never as "already read".
+    let mut cur = conn.execute(sql, ()).unwrap().unwrap();
+    let h = cur.as_raw();
+    let mut row = cur.next_row().unwrap().unwrap();
+    assert_eq!(row.get::<String>(1).unwrap(), "abc");
+    // SAFETY: the cursor's live statement handle.
+    assert!(unsafe { raw::SQLCancel(h) }.is_success());
+    match row.get::<String>(2) {
+        Ok(v) => assert_eq!(v, "def", "{db:?}"),
+        Err(e) => {
+            assert!(!is_already_read(&e), "{db:?}: {e}");
+            assert!(matches!(e, Error::Odbc { function: "SQLGetData", return_code: 100, .. }), "{db:?}: {e}");
+        }
+    }
+    drop(cur);
+
     // Async: the same two cases.
     let conn = AsyncConnection::from_connection(conn).unwrap();
     let mut st = conn.statement().unwrap();
