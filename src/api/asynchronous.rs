@@ -47,7 +47,7 @@
 //! # Ownership and cancellation
 //!
 //! The futures own what the driver points into: the SQL text, catalog arguments,
-//! `SQLGetData` buffers, out-parameters, the connection string. Parameter values
+//! `SQLGetData` buffers, `SQLPutData` chunks, out-parameters, the connection string. Parameter values
 //! ([`AsyncStatement::execute_with`]) are copied into heap buffers owned by the statement,
 //! bound until its next binding or its drop. Row buffers of an [`AsyncBlockCursor`] are heap allocations owned by the
 //! cursor. Dropping a statement future before it completes cancels the operation

@@ -44,11 +44,17 @@
 //! # Asynchronous
 //!
 //! [`AsyncConnection`], [`AsyncStatement`] and [`AsyncBlockCursor`] give `async` versions
-//! (with a blocking twin each) of connect, execute (with owned parameters), prepare,
-//! catalog functions (tables, columns), fetch (row and block), get-data, more-results,
-//! end-tran and disconnect, through notification mode (§2; connection-level for the
-//! connection functions) — native, or emulated by the DM for drivers without it. [`AsyncOperation`] reports an
-//! operation's [`Phase`], waits for it with a timeout and aborts it.
+//! (with a blocking twin each) of connect, execute (with owned parameters, data-at-execution
+//! included), prepare, catalog functions (tables, columns, primary keys), fetch (row and
+//! block), get-data, more-results, end-tran and disconnect, through notification mode (§2;
+//! connection-level for the connection functions) — native, or emulated by the DM for
+//! drivers without it. [`AsyncOperation`] reports an operation's [`Phase`], waits for it
+//! with a timeout and aborts it.
+//!
+//! Both APIs drive the same cores: [`FromColumn`] (one trait, one C type per Rust type) and
+//! the chunked `SQLGetData` behind [`Row::get`] and [`AsyncStatement::get_data`], the
+//! [`RowSet`] behind [`BoundCursor`] and [`AsyncBlockCursor`], the catalog arguments, and
+//! the data-at-execution chunking; the async side runs each driver call as an operation.
 //!
 //! # Text
 //!

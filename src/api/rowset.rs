@@ -139,7 +139,7 @@ impl ColumnBuffer {
 /// Columns are numbered from 1 in the order of the [`BufferDesc`]s, rows from 0.
 ///
 /// Heap memory (a cursor holds it in a `Box`) whose addresses the driver keeps from
-/// [`bind`](Self::bind) to [`unbind`](Self::unbind). The accessors panic, like slice
+/// binding to unbinding. The accessors panic, like slice
 /// indexing, when `col` or `row` is out of range or `col` was bound with another
 /// [`BufferDesc`].
 pub struct RowSet {
