@@ -1329,7 +1329,7 @@ impl AsyncStatement {
     /// The blocking counterpart of the first step of [`op`](Self::op) for the methods that
     /// do not run as operations: settles a leftover operation (bounded) and ends a
     /// data-at-execution sequence a dropped future left.
-    fn settle_blocking(&mut self) -> Result<()> {
+    fn settle_leftover_blocking(&mut self) -> Result<()> {
         if !self.shared.settle_blocking() {
             return Err(Error::Usage("an earlier operation on this statement did not end".into()));
         }
@@ -1607,7 +1607,7 @@ impl AsyncStatement {
     /// Closes the open cursor (`SQLFreeStmt(SQL_CLOSE)`), after waiting (bounded) for a
     /// leftover operation of a dropped future.
     pub fn close_cursor(&mut self) -> Result<()> {
-        self.settle_blocking()?;
+        self.settle_leftover_blocking()?;
         // SAFETY: our statement id.
         let rc = unsafe { raw::SQLFreeStmt(self.shared.hstmt(), FreeStmtOption::SQL_CLOSE) };
         Diag::stmt(self.shared.hstmt()).check("SQLFreeStmt", rc, &mut self.warnings).map(drop)
@@ -1750,7 +1750,7 @@ pub struct AsyncBlockCursor<'s> {
 
 impl<'s> AsyncBlockCursor<'s> {
     fn new(st: &'s mut AsyncStatement, rowset_size: usize, columns: &[BufferDesc]) -> Result<Self> {
-        st.settle_blocking()?;
+        st.settle_leftover_blocking()?;
         let rowset = RowSet::bind(st.shared.hstmt(), rowset_size, columns, st.enc, &mut st.warnings)?;
         Ok(AsyncBlockCursor { st, rowset: Some(rowset) })
     }

@@ -139,9 +139,8 @@ impl ColumnBuffer {
 /// Columns are numbered from 1 in the order of the [`BufferDesc`]s, rows from 0.
 ///
 /// Heap memory (a cursor holds it in a `Box`) whose addresses the driver keeps from
-/// binding to unbinding. The accessors panic, like slice
-/// indexing, when `col` or `row` is out of range or `col` was bound with another
-/// [`BufferDesc`].
+/// binding to unbinding. The accessors panic, like slice indexing, when `col` or `row` is
+/// out of range or `col` was bound with another [`BufferDesc`].
 pub struct RowSet {
     columns: Vec<ColumnBuffer>,
     rows_fetched: SqlULen,
