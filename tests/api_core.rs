@@ -481,3 +481,76 @@ fn rowsets_and_catalog_alike_sync_and_async_sqlite() {
 fn rowsets_and_catalog_alike_sync_and_async_postgres() {
     rowsets_and_catalog_alike(Db::Postgres);
 }
+
+/// A waker that counts its wakes.
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// §2.9, §2.14: a `get_data` future dropped while the value is being read in pieces (the
+/// driver holds a piece, or has returned some) never lets a later read return the rest of
+/// the value as if it were the whole: the column reads whole, or the read is refused
+/// ("read in part"); the next row reads normally. Reference driver in notification mode
+/// (each SQLGetData piece takes two steps), step delays of 0, 5 and 50 ms, the future
+/// dropped after its first, second and third wake.
+#[test]
+fn s2_9_dropped_get_data_never_yields_the_rest_as_a_value_refdriver() {
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+    use std::task::{Context, Waker};
+    use std::time::{Duration, Instant};
+    common::init();
+    let env = Environment::new().unwrap();
+    let long = "ab".repeat(15_000);
+    for delay in [0, 5, 50] {
+        let conn = AsyncConnection::connect_blocking(&env, &common::refdriver_conn_str(&format!("Steps=2;Delay={delay}"))).unwrap();
+        let mut st = conn.statement().unwrap();
+        assert!(!st.is_emulated());
+        for wakes in 1..=3 {
+            assert!(st.execute_blocking(format!("SELECT '{long}', 5 UNION ALL SELECT '{long}', 6")).unwrap());
+            assert!(st.fetch_blocking().unwrap());
+            let counter = Arc::new(CountingWaker(Default::default()));
+            let waker = Waker::from(counter.clone());
+            let mut cx = Context::from_waker(&waker);
+            let mut finished = None;
+            {
+                let mut f = st.get_data::<String>(1);
+                let t = Instant::now();
+                loop {
+                    if let std::task::Poll::Ready(r) = std::pin::Pin::new(&mut f).poll(&mut cx) {
+                        finished = Some(r);
+                        break;
+                    }
+                    if counter.0.load(Ordering::SeqCst) >= wakes {
+                        break;
+                    }
+                    assert!(t.elapsed() < Duration::from_secs(10), "delay {delay}: no progress");
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                // Dropped here unless it finished.
+            }
+            let again = st.get_data_blocking::<String>(1);
+            match (finished, again) {
+                (Some(r), again) => {
+                    assert_eq!(r.unwrap(), long, "delay {delay}");
+                    assert!(matches!(again, Err(Error::Usage(m)) if m.contains("already read")), "delay {delay}");
+                }
+                (None, Ok(v)) => assert!(
+                    v == long,
+                    "delay {delay}, {wakes} wakes: a re-read is the whole value or nothing, got {} bytes starting {:?}",
+                    v.len(),
+                    &v[..v.len().min(8)]
+                ),
+                (None, Err(e)) => assert!(matches!(&e, Error::Usage(m) if m.contains("in part")), "delay {delay}, {wakes} wakes: {e}"),
+            }
+            assert_eq!(st.get_data_blocking::<i64>(2).unwrap(), 5, "delay {delay}: the other column reads");
+            assert!(st.fetch_blocking().unwrap());
+            assert_eq!(st.get_data_blocking::<String>(1).unwrap(), long, "delay {delay}: the next row reads whole");
+            st.close_cursor().unwrap();
+        }
+    }
+}

@@ -1623,7 +1623,7 @@ impl AsyncStatement {
             if col == 0 {
                 return Err(Error::Usage("columns are numbered from 1 (bookmarks are not supported)".into()));
             }
-            let mut g = GetData::new(col, T::KIND, st.enc, &st.read);
+            let mut g = GetData::new(col, T::KIND, st.enc, &mut st.read)?;
             loop {
                 let (piece, rc, records) = st.get_data_piece(&mut g).await?;
                 if let Some(v) = g.absorb(*piece, rc, records, &mut st.read, &mut st.warnings)? {

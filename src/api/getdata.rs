@@ -44,11 +44,13 @@ impl Piece {
 }
 
 /// The columns of the current row the API has read (to tell "read already" from a cursor
-/// that went away underneath when `SQLGetData` answers `SQL_NO_DATA`).
+/// that went away underneath when `SQLGetData` answers `SQL_NO_DATA`), and those it read
+/// only in part (a read that did not finish: a dropped future, an error between pieces).
 #[derive(Default)]
 pub(crate) struct ReadColumns {
     low: u128,
     high: Vec<u16>,
+    partial: Vec<u16>,
 }
 
 impl ReadColumns {
@@ -61,6 +63,7 @@ impl ReadColumns {
     }
 
     pub(crate) fn mark(&mut self, col: u16) {
+        self.partial.retain(|&c| c != col);
         if (1..=128).contains(&col) {
             self.low |= 1u128 << (col - 1);
         } else if !self.high.contains(&col) {
@@ -68,10 +71,21 @@ impl ReadColumns {
         }
     }
 
+    fn mark_partial(&mut self, col: u16) {
+        if !self.partial.contains(&col) {
+            self.partial.push(col);
+        }
+    }
+
+    fn unmark_partial(&mut self, col: u16) {
+        self.partial.retain(|&c| c != col);
+    }
+
     /// A new row (or no row): nothing read.
     pub(crate) fn clear(&mut self) {
         self.low = 0;
         self.high.clear();
+        self.partial.clear();
     }
 }
 
@@ -94,13 +108,24 @@ pub(crate) struct GetData {
 
 impl GetData {
     /// Reads column `col` as `kind`, text in `enc`; `read` tells which columns were read.
-    pub(crate) fn new(col: u16, kind: ColumnKind, enc: TextEncoding, read: &ReadColumns) -> GetData {
+    /// A column read only in part is an error: the driver would return the rest of the
+    /// value, which the API would take for the whole. The column counts as read in part
+    /// from here until the read ends (so a future dropped while a piece is with the driver
+    /// leaves it so).
+    pub(crate) fn new(col: u16, kind: ColumnKind, enc: TextEncoding, read: &mut ReadColumns) -> Result<GetData> {
+        if read.partial.contains(&col) {
+            return Err(Error::Usage(format!(
+                "column {col} was read in part by a read that did not finish (a dropped future or an error); the rest of it is not a value"
+            )));
+        }
+        let already_read = read.contains(col);
+        read.mark_partial(col);
         let term = match (kind, enc) {
             (ColumnKind::Text, TextEncoding::Utf8) => 1,
             (ColumnKind::Text, TextEncoding::Utf16) => 2,
             _ => 0,
         };
-        GetData { col, kind, enc, already_read: read.contains(col), term, size: FIRST_PIECE, spare: Vec::new(), out: Vec::new(), pieces: 0 }
+        Ok(GetData { col, kind, enc, already_read, term, size: FIRST_PIECE, spare: Vec::new(), out: Vec::new(), pieces: 0 })
     }
 
     /// The TargetType of every call.
@@ -130,7 +155,7 @@ impl GetData {
     /// the records of SUCCESS_WITH_INFO, ERROR and, for `SQL_NO_DATA`, whatever the handle
     /// holds). `Ok(Some(value))`: the value is complete (`ColumnValue::Null` for NULL);
     /// `Ok(None)`: call again with the next [`piece`](Self::piece). Marks the column in
-    /// `read` once the driver returned data for it.
+    /// `read` as read in part after a truncated piece, and as read once it is complete.
     pub(crate) fn absorb(
         &mut self,
         piece: Piece,
@@ -142,15 +167,25 @@ impl GetData {
         if rc == SqlReturn::SQL_NO_DATA {
             if self.pieces > 0 {
                 // The previous piece was the last (some drivers say so only now).
+                read.mark(self.col);
                 return self.finish().map(Some);
             }
+            read.unmark_partial(self.col);
             return Err(self.no_data(records));
         }
         let truncated = records.iter().any(|r| r.state == "01004");
         let records = if truncated { records.into_iter().filter(|r| r.state != "01004").collect() } else { records };
-        outcome("SQLGetData", rc, records, warnings)?;
+        if let Err(e) = outcome("SQLGetData", rc, records, warnings) {
+            if self.pieces == 0 {
+                // Nothing of the value was returned: it is not read in part.
+                read.unmark_partial(self.col);
+            }
+            return Err(e);
+        }
         self.pieces += 1;
-        read.mark(self.col);
+        if !truncated {
+            read.mark(self.col);
+        }
         if piece.ind == SQL_NULL_DATA {
             return Ok(Some(ColumnValue::Null));
         }
@@ -216,7 +251,7 @@ pub(crate) fn read_blocking(
     read: &mut ReadColumns,
     warnings: &mut Vec<DiagRecord>,
 ) -> Result<ColumnValue> {
-    let mut g = GetData::new(col, kind, enc, read);
+    let mut g = GetData::new(col, kind, enc, read)?;
     loop {
         let mut piece = g.piece();
         let (p, len, ind) = piece.args();
@@ -243,7 +278,7 @@ mod tests {
     /// it and the buffer lengths it asked for.
     fn read_in_pieces(kind: ColumnKind, enc: TextEncoding, value: &[u8], term: usize, no_total: bool) -> (ColumnValue, Vec<usize>) {
         let mut read = ReadColumns::default();
-        let mut g = GetData::new(3, kind, enc, &read);
+        let mut g = GetData::new(3, kind, enc, &mut read).unwrap();
         let mut at = 0;
         let mut lens = Vec::new();
         loop {
@@ -297,28 +332,52 @@ mod tests {
     fn no_data_is_already_read_only_for_a_column_read_here() {
         let mut read = ReadColumns::default();
         let mut w = Vec::new();
-        let mut g = GetData::new(200, ColumnKind::I64, TextEncoding::Utf8, &read);
+        let mut g = GetData::new(200, ColumnKind::I64, TextEncoding::Utf8, &mut read).unwrap();
         let p = g.piece();
         let e = g.absorb(p, SqlReturn::SQL_NO_DATA, vec![rec("01000")], &mut read, &mut w).unwrap_err();
         assert!(matches!(&e, Error::Odbc { return_code: 100, records, .. } if records[0].state == "01000"), "{e}");
         read.mark(200);
         read.mark(5);
         assert!(read.contains(200) && read.contains(5) && !read.contains(6));
-        let mut g = GetData::new(200, ColumnKind::I64, TextEncoding::Utf8, &read);
+        let mut g = GetData::new(200, ColumnKind::I64, TextEncoding::Utf8, &mut read).unwrap();
         let p = g.piece();
         let e = g.absorb(p, SqlReturn::SQL_NO_DATA, Vec::new(), &mut read, &mut w).unwrap_err();
         assert!(matches!(&e, Error::Usage(m) if m.contains("already read")), "{e}");
         read.clear();
         assert!(!read.contains(200) && !read.contains(5));
         // NULL, and an error with its records.
-        let mut g = GetData::new(1, ColumnKind::Text, TextEncoding::Utf8, &read);
+        let mut g = GetData::new(1, ColumnKind::Text, TextEncoding::Utf8, &mut read).unwrap();
         let mut p = g.piece();
         p.ind = SQL_NULL_DATA;
         assert!(matches!(g.absorb(p, SqlReturn::SQL_SUCCESS, Vec::new(), &mut read, &mut w), Ok(Some(ColumnValue::Null))));
-        let mut g = GetData::new(2, ColumnKind::F64, TextEncoding::Utf8, &read);
+        let mut g = GetData::new(2, ColumnKind::F64, TextEncoding::Utf8, &mut read).unwrap();
         let p = g.piece();
         let e = g.absorb(p, SqlReturn::SQL_ERROR, vec![rec("22003")], &mut read, &mut w).unwrap_err();
         assert_eq!(e.sqlstate(), Some("22003"));
         assert!(!read.contains(2), "a failed read does not count as read");
+        assert!(GetData::new(2, ColumnKind::F64, TextEncoding::Utf8, &mut read).is_ok(), "nor as read in part");
+    }
+
+    #[test]
+    fn a_column_read_in_part_is_not_read_again() {
+        let mut read = ReadColumns::default();
+        let mut w = Vec::new();
+        // A read whose first piece is with the driver when it is abandoned (dropped future).
+        let mut g = GetData::new(4, ColumnKind::Text, TextEncoding::Utf8, &mut read).unwrap();
+        let _in_flight = g.piece();
+        drop(g);
+        let e = GetData::new(4, ColumnKind::Text, TextEncoding::Utf8, &mut read).err().unwrap();
+        assert!(matches!(&e, Error::Usage(m) if m.contains("in part")), "{e}");
+        // A read abandoned after a truncated piece.
+        read.clear();
+        let mut g = GetData::new(4, ColumnKind::Text, TextEncoding::Utf8, &mut read).unwrap();
+        let p = g.piece();
+        assert!(g.absorb(p, SqlReturn::SQL_SUCCESS_WITH_INFO, vec![rec("01004")], &mut read, &mut w).unwrap().is_none());
+        let e = GetData::new(4, ColumnKind::Bytes, TextEncoding::Utf8, &mut read).err().unwrap();
+        assert!(matches!(&e, Error::Usage(m) if m.contains("in part")), "{e}");
+        // Other columns, and the next row, read as usual.
+        assert!(GetData::new(5, ColumnKind::Text, TextEncoding::Utf8, &mut read).is_ok());
+        read.clear();
+        assert!(GetData::new(4, ColumnKind::Text, TextEncoding::Utf8, &mut read).is_ok());
     }
 }
