@@ -266,7 +266,10 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
     };
     let mut resolved = match config::resolve_connection_string(&src, &conn_str_for_resolve) {
         Ok(r) => r,
-        Err(e) => return call.fail(SqlState(*b"IM002"), e.to_string()),
+        Err(e) => {
+            let state = e.sqlstate().as_bytes();
+            return call.fail(SqlState([state[0], state[1], state[2], state[3], state[4]]), e.to_string());
+        }
     };
     // DM keyword (also accepted from a DSN): asynchronous emulation for sync-only drivers.
     // The driver never sees it.
@@ -296,6 +299,10 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
         }),
         None => serialize::default_level(&resolved.driver_path),
     };
+    // A FIFO or device as the driver would block dlopen forever (docs/decisions.md #46).
+    if let Err(msg) = config::check_driver_file(&resolved.driver_path) {
+        return call.fail(SqlState::DRIVER_LOAD_FAILED, msg);
+    }
     let driver = match load_driver_with(&resolved.driver_path, threading) {
         Ok(drv) => drv,
         Err(e) => return call.fail(SqlState::DRIVER_LOAD_FAILED, e.to_string()),
