@@ -392,9 +392,11 @@ pub fn list_drivers(src: &ConfigSource) -> Vec<(String, Vec<(String, String)>)> 
 /// [`DsnScope::All`] system DSNs shadowed by user ones are omitted.
 pub fn list_dsns(src: &ConfigSource, scope: DsnScope) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
-    let add = |ini: &IniFile, out: &mut Vec<(String, String)>| {
+    // Lower-cased names already listed: linear, not a scan of `out` per section.
+    let mut seen = std::collections::HashSet::new();
+    let mut add = |ini: &IniFile, out: &mut Vec<(String, String)>| {
         for (name, s) in ini.sections() {
-            if name.eq_ignore_ascii_case(ODBC_SECTION) || out.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            if name.eq_ignore_ascii_case(ODBC_SECTION) || !seen.insert(name.to_ascii_lowercase()) {
                 continue;
             }
             out.push((name.to_string(), s.get("Driver").unwrap_or("").to_string()));
