@@ -2,6 +2,7 @@
 
 use odbc_dm_abi::{FunctionId as F, *};
 
+use super::checks;
 use super::strings::{InNarrow, InWide};
 use super::{boundary, handle, same_signature, AppPtr, StmtCall};
 use crate::diag::SqlState;
@@ -161,7 +162,9 @@ const ROW_VALUE_OUT_OF_RANGE: SqlState = SqlState(*b"HY107");
 const SQL_SETPARAM_VALUE_MAX: SqlLen = -1;
 
 /// SQLBindParameter: ParameterNumber 0 is 07009, an InputOutputType that is not a
-/// SQL_PARAM_* value is HY105, a negative BufferLength is HY090 (DM). A 2.x driver
+/// SQL_PARAM_* value is HY105, a negative BufferLength is HY090, a ValueType that is no C
+/// type HY003, a ParameterType that is no SQL type HY004, null ParameterValuePtr and
+/// StrLen_or_IndPtr for a parameter that is not SQL_PARAM_OUTPUT HY009 (all DM, §4.1). A 2.x driver
 /// without SQLBindParameter gets SQLBindParam/SQLSetParam for input parameters.
 pub unsafe extern "C" fn SQLBindParameter(
     stmt: SqlHStmt,
@@ -207,6 +210,15 @@ pub unsafe extern "C" fn SQLBindParameter(
         }
         if buf_len < 0 {
             return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");
+        }
+        // HY003 / HY004 / HY009 (DM, §4.1): nothing reaches the driver.
+        if let Err((state, msg)) =
+            checks::check_c_type(value_type, checks::CTypeUse::Param).and_then(|_| checks::check_sql_type(param_type))
+        {
+            return call.fail(state, msg);
+        }
+        if value.is_null() && ind.is_null() && io_type != ParamIoType::SQL_PARAM_OUTPUT {
+            return call.fail(SqlState::INVALID_NULL_POINTER, "ParameterValuePtr and StrLen_or_IndPtr are both null pointers");
         }
         let fns = &s.link.driver.fns;
         let h = s.driver_handle();
@@ -256,6 +268,11 @@ macro_rules! old_bind {
                 let call = begin!(s, $func);
                 if number == 0 {
                     return call.fail(INVALID_DESCRIPTOR_INDEX, "Invalid descriptor index: ParameterNumber is 0");
+                }
+                if let Err((state, msg)) =
+                    checks::check_c_type(value_type, checks::CTypeUse::Param).and_then(|_| checks::check_sql_type(param_type))
+                {
+                    return call.fail(state, msg);
                 }
                 let fns = &s.link.driver.fns;
                 let h = s.driver_handle();
