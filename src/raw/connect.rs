@@ -550,7 +550,7 @@ fn driver_connect(
                 f(h as SqlHandle, hwnd.get(), w.as_ptr(), n, obuf.as_mut_ptr(), OUT_CONN_UNITS as i16, &mut *out_len_drv, completion)
             };
             if rc.is_success() {
-                write_out_conn(out, text::wide_from_buf(&obuf), extra);
+                write_out_conn(out, text::wide_from_buf(&obuf), *out_len_drv, extra);
             }
             rc
         })))
@@ -569,26 +569,34 @@ fn driver_connect(
                 f(h as SqlHandle, hwnd.get(), s.as_ptr(), n, obuf.as_mut_ptr(), OUT_CONN_UNITS as i16, &mut *out_len_drv, completion)
             };
             if rc.is_success() {
-                write_out_conn(out, &text::to_wide(text::narrow_from_buf(&obuf)), extra);
+                write_out_conn(out, &text::to_wide(text::narrow_from_buf(&obuf)), *out_len_drv, extra);
             }
             rc
         })))
     }
 }
 
-/// Size in code units of the DM's buffer for the driver's output connection string:
-/// `i16::MAX`, the most a SQLSMALLINT length can describe.
-const OUT_CONN_UNITS: usize = i16::MAX as usize;
+/// Size in code units of the DM's buffer for the driver's output connection string
+/// (docs/decisions.md #51): 16,383, so that drivers computing `BufferLength + 1` or
+/// `BufferLength * 2` in a SQLSMALLINT do not overflow (psqlODBC's SQLDriverConnectW
+/// fails with HY001 at 32,767). A longer output is cut by the driver; the application then
+/// gets 01004 and the driver's full length.
+const OUT_CONN_UNITS: usize = 16_383;
 
-/// Writes the driver's output connection string into the application's buffer. The
+/// Writes the driver's output connection string into the application's buffer:
+/// *StringLength2Ptr gets the full length in the application's units and 01004 is posted
+/// when the application's buffer is too small (or the driver cut the string in the DM's
+/// buffer: then the driver's own full length, `driver_len`, is reported when larger). The
 /// output string goes back with passwords as the driver wrote them: it is the
 /// application's own connection string.
-fn write_out_conn(out: OutConn, result: &[u16], extra: &mut Vec<DiagRecord>) {
+fn write_out_conn(out: OutConn, result: &[u16], driver_len: i16, extra: &mut Vec<DiagRecord>) {
+    let driver_cut = usize::try_from(driver_len).is_ok_and(|l| l >= OUT_CONN_UNITS);
     let trunc = match out {
         OutConn::Narrow { buf, max, len } => {
             // SAFETY: application buffer of `max` bytes (checked non-negative), valid until
             // the operation completes (§2.9).
             let (n, t) = unsafe { wide_to_app_narrow(result, buf.get(), max as usize) };
+            let n = if driver_cut { n.max(driver_len as usize) } else { n };
             // SAFETY: optional application out pointer.
             unsafe { put_len(len.get(), n, i16::MAX) };
             t
@@ -597,12 +605,13 @@ fn write_out_conn(out: OutConn, result: &[u16], extra: &mut Vec<DiagRecord>) {
             let narrow = text::to_narrow(result);
             // SAFETY: application buffer of `max` characters.
             let (n, t) = unsafe { narrow_to_app_wide(&narrow, buf.get(), max as usize) };
+            let n = if driver_cut { n.max(driver_len as usize) } else { n };
             // SAFETY: optional application out pointer.
             unsafe { put_len(len.get(), n, i16::MAX) };
             t
         }
     };
-    if trunc {
+    if trunc || driver_cut {
         extra.push(DiagRecord::dm(SqlState::STRING_TRUNCATED, TRUNCATED));
     }
 }
