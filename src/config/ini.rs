@@ -344,6 +344,47 @@ mod tests {
         assert_eq!(ini.get("X", "K"), Some("v\u{fffd}"));
     }
 
+    /// Issue 9 item 8: parsing is linear (sections and keys indexed): 200,000 sections
+    /// with a repeated key each parse and look up in bounded time (the quadratic parser
+    /// never finished).
+    #[test]
+    fn two_hundred_thousand_sections_parse_linearly() {
+        let mut text = String::new();
+        for i in 0..200_000 {
+            text.push_str(&format!("[s{i}]\nk = {i}\nK = again{i}\n"));
+        }
+        let start = std::time::Instant::now();
+        let ini = IniFile::parse(&text);
+        assert_eq!(ini.sections().count(), 200_000);
+        assert_eq!(ini.get("S199999", "k"), Some("again199999"));
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "no hang: {:?}", start.elapsed());
+    }
+
+    /// Special files are refused without blocking; the size limit holds (decision #46).
+    #[test]
+    fn special_and_oversized_files_are_refused() {
+        let e = IniFile::load("/dev/zero").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("/dev/zero"), "{e}");
+        let dir = std::env::temp_dir().join(format!("odbc-dm-ini-special-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo.ini");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = IniFile::load(&fifo).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+        assert!(IniFile::load(&dir).is_err(), "a directory is not a configuration file");
+        let big = dir.join("big.ini");
+        std::fs::File::create(&big).unwrap().set_len(MAX_INI_SIZE + 1).unwrap();
+        assert_eq!(IniFile::load(&big).unwrap_err().kind(), io::ErrorKind::InvalidData);
+        let ok = dir.join("ok.ini");
+        std::fs::write(&ok, "[a]\nk=v\n").unwrap();
+        assert_eq!(read_bounded(&ok, 4).unwrap_err().kind(), io::ErrorKind::InvalidData, "limit counts bytes");
+        assert_eq!(IniFile::load(&ok).unwrap().get("A", "K"), Some("v"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
     proptest! {
         #[test]
         fn arbitrary_text_never_panics(s in any::<String>()) {
