@@ -198,7 +198,8 @@ fn s4_1_result_and_info_argument_checks() {
     assert!(rc.is_success());
     let po: SqlPointer = (&mut other as *mut i32).cast();
     // SAFETY (all cases): live statement; valid or deliberately bad argument values, valid pointers.
-    let cases: Vec<(&str, Box<dyn Fn() -> SqlReturn>, &str)> = vec![
+    type Case = (&'static str, Box<dyn Fn() -> SqlReturn>, &'static str);
+    let cases: Vec<Case> = vec![
         ("SQLBindCol C type 9999", Box::new(move || unsafe { SQLBindCol(s, 1, CDataType(9999), po, 4, null_mut()) }), "HY003"),
         ("SQLBindCol SQL_ARD_TYPE", Box::new(move || unsafe { SQLBindCol(s, 1, CDataType::SQL_ARD_TYPE, po, 4, null_mut()) }), "HY003"),
         ("SQLBindCol BufferLength -1", Box::new(move || unsafe { SQLBindCol(s, 1, CDataType::SQL_C_CHAR, po, -1, null_mut()) }), "HY090"),

@@ -104,7 +104,7 @@ fn stream(cursor: &mut Cursor<'_>, out: &mut impl Write) -> Result<(), Stop> {
         while let Some(r) = read_row(cursor, n)? {
             out.write_all(layout.row(&r).as_bytes())?;
             count += 1;
-            if count % 4096 == 0 {
+            if count.is_multiple_of(4096) {
                 // Warnings gathered per row would grow without bound: print them as we go.
                 print_notes(&cursor.take_warnings());
             }
