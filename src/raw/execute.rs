@@ -455,18 +455,19 @@ pub unsafe extern "C" fn SQLNativeSql(
             unsafe { f(h, in_str, in_len, out_str, out_max, out_len) }
         } else if let Some(f) = fns.SQLNativeSqlW {
             // SAFETY: the application's text with its (validated) length.
-            // SAFETY: the application's text with its (validated) length.
             let Ok(Some(app_in)) = (unsafe { crate::text::narrow_in(in_str, in_len as isize) }) else {
                 return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length");
             };
             let w = crate::text::to_wide(app_in);
+            let wl = match checks::len_i32(w.len(), "the statement text") {
+                Ok(l) => l,
+                Err((state, msg)) => return call.fail(state, msg),
+            };
             let (rc, out) = recv_text::<u16>(d.id, (w.len() * 2).max(out_max as usize).min(1 << 16) + 64, |buf, cap| {
                 let mut l: i32 = 0;
                 let mut inp = padded_input(&w, cap);
                 // SAFETY: live driver connection; `inp` and the DM buffer of `cap` units.
-                let rc = unsafe {
-                    f(h, inp.as_mut_ptr(), w.len().min(i32::MAX as usize) as i32, buf, cap.min(i32::MAX as usize) as i32, &mut l)
-                };
+                let rc = unsafe { f(h, inp.as_mut_ptr(), wl, buf, cap.min(i32::MAX as usize) as i32, &mut l) };
                 (rc, usize::try_from(l).ok())
             });
             if rc.is_success() {
@@ -510,18 +511,19 @@ pub unsafe extern "C" fn SQLNativeSqlW(
             unsafe { f(h, in_str, in_len, out_str, out_max, out_len) }
         } else if let Some(f) = fns.SQLNativeSql {
             // SAFETY: the application's text with its (validated) length.
-            // SAFETY: the application's text with its (validated) length.
             let Ok(Some(app_in)) = (unsafe { crate::text::wide_in(in_str, in_len as isize) }) else {
                 return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length");
             };
             let n = crate::text::to_narrow(app_in);
+            let nl = match checks::len_i32(n.len(), "the statement text") {
+                Ok(l) => l,
+                Err((state, msg)) => return call.fail(state, msg),
+            };
             let (rc, out) = recv_text::<u8>(d.id, (n.len() * 2).max(out_max as usize * 4).min(1 << 18) + 64, |buf, cap| {
                 let mut l: i32 = 0;
                 let mut inp = padded_input(&n, cap);
                 // SAFETY: live driver connection; `inp` and the DM buffer of `cap` bytes.
-                let rc = unsafe {
-                    f(h, inp.as_mut_ptr(), n.len().min(i32::MAX as usize) as i32, buf, cap.min(i32::MAX as usize) as i32, &mut l)
-                };
+                let rc = unsafe { f(h, inp.as_mut_ptr(), nl, buf, cap.min(i32::MAX as usize) as i32, &mut l) };
                 (rc, usize::try_from(l).ok())
             });
             if rc.is_success() {
