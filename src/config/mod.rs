@@ -13,7 +13,7 @@
 //! * [`ini`]: the INI reader;
 //! * [`paths`]: where the files are ([`ConfigSource`]);
 //! * [`conn_str`]: connection-string parse/build and [`mask_passwords`];
-//! * [`resolve`]: connection string → driver library + attributes.
+//! * [`resolve`](mod@resolve): connection string → driver library + attributes.
 
 pub mod conn_str;
 pub mod ini;
