@@ -4,12 +4,13 @@ mod config_cmds;
 mod demo;
 mod demo_async;
 mod info;
+mod logger;
 mod output;
 mod query;
 
 /// Runs the command line; returns the process exit code.
 pub fn run(args: &[String]) -> i32 {
-    let _ = env_logger_init();
+    logger::init();
     default_sigpipe();
     match (args.first().map(String::as_str), args.len()) {
         (Some("drivers"), _) => config_cmds::drivers(),
@@ -44,13 +45,9 @@ usage: odbc-dm <command>
 
 Exit codes: 0 success, 1 ODBC or driver error (SQLSTATE: message on stderr), 2 usage.
 Configuration follows unixODBC: ODBCSYSINI, ODBCINSTINI, ODBCINI, ~/.odbc.ini.
-Set RUST_LOG=odbc_dm::trace=trace to trace every ODBC call.
+Set RUST_LOG=odbc_dm::trace=trace to trace every ODBC call (on stderr; passwords masked).
+`query` streams: column widths come from the first 100 rows.
 ";
-
-/// Logging is opt-in through RUST_LOG; without it nothing is printed.
-fn env_logger_init() -> Option<()> {
-    None
-}
 
 /// Restores the default SIGPIPE action (Rust ignores it, so `odbc-dm info … | head` would
 /// panic on the closed pipe): a CLI writing to a closed pipe just ends, like `cat`.

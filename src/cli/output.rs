@@ -14,64 +14,96 @@ pub struct Table {
     pub rows: Vec<Vec<Option<String>>>,
 }
 
-impl Table {
-    /// The table as lines: header, separator, rows (no trailing row count).
-    pub fn render(&self) -> String {
-        let cell = |v: &Option<String>| match v {
-            Some(s) => printable(s),
-            None => "NULL".to_string(),
-        };
-        let header: Vec<String> = self.headers.iter().map(|h| printable(h)).collect();
-        let body: Vec<Vec<String>> = self.rows.iter().map(|r| r.iter().map(cell).collect()).collect();
-        let mut widths: Vec<usize> = header.iter().map(|h| display_width(h)).collect();
-        for r in &body {
+/// Rows the streaming printer reads before it fixes the column widths
+/// (docs/decisions.md #48): later rows are printed as fetched with these widths, so a
+/// longer value later in the result pushes its row's alignment out, and memory stays
+/// bounded whatever the size of the result.
+pub const PREVIEW_ROWS: usize = 100;
+
+/// A cell as printed: control characters escaped, NULL spelled out.
+fn cell_text(v: &Option<String>) -> String {
+    match v {
+        Some(s) => printable(s),
+        None => "NULL".to_string(),
+    }
+}
+
+/// Column widths and alignment of a printed table, fixed from the header and the
+/// first rows.
+pub struct Layout {
+    widths: Vec<usize>,
+    right: Vec<bool>,
+}
+
+impl Layout {
+    /// Widths from the header and `rows`.
+    pub fn new(headers: &[String], right: &[bool], rows: &[Vec<Option<String>>]) -> Layout {
+        let mut widths: Vec<usize> = headers.iter().map(|h| display_width(&printable(h))).collect();
+        for r in rows {
             for (i, c) in r.iter().enumerate() {
                 if i < widths.len() {
-                    widths[i] = widths[i].max(display_width(c));
+                    widths[i] = widths[i].max(display_width(&cell_text(c)));
                 }
             }
         }
-        let line = |cells: &[String], align_right: &dyn Fn(usize) -> bool| -> String {
-            let parts: Vec<String> = cells
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let w = widths.get(i).copied().unwrap_or(0);
-                    let pad = " ".repeat(w.saturating_sub(display_width(c)));
-                    if align_right(i) {
-                        format!("{pad}{c}")
-                    } else {
-                        format!("{c}{pad}")
-                    }
-                })
-                .collect();
-            format!(" {} ", parts.join(" | ")).trim_end().to_string()
-        };
-        let mut out = String::new();
-        out.push_str(&line(&header, &|_| false));
-        out.push('\n');
-        let sep: Vec<String> = widths.iter().map(|w| "-".repeat(w + 2)).collect();
-        out.push_str(&sep.join("+"));
-        out.push('\n');
-        for r in &body {
-            out.push_str(&line(r, &|i| self.right.get(i).copied().unwrap_or(false)));
-            out.push('\n');
+        Layout { widths, right: right.to_vec() }
+    }
+
+    fn line(&self, cells: &[String], align_right: bool) -> String {
+        let parts: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let w = self.widths.get(i).copied().unwrap_or(0);
+                let pad = " ".repeat(w.saturating_sub(display_width(c)));
+                if align_right && self.right.get(i).copied().unwrap_or(false) {
+                    format!("{pad}{c}")
+                } else {
+                    format!("{c}{pad}")
+                }
+            })
+            .collect();
+        format!(" {} ", parts.join(" | ")).trim_end().to_string()
+    }
+
+    /// Header line and separator line, each ending in a newline.
+    pub fn header(&self, headers: &[String]) -> String {
+        let header: Vec<String> = headers.iter().map(|h| printable(h)).collect();
+        let sep: Vec<String> = self.widths.iter().map(|w| "-".repeat(w + 2)).collect();
+        format!("{}\n{}\n", self.line(&header, false), sep.join("+"))
+    }
+
+    /// One row line, ending in a newline.
+    pub fn row(&self, cells: &[Option<String>]) -> String {
+        let cells: Vec<String> = cells.iter().map(cell_text).collect();
+        let mut l = self.line(&cells, true);
+        l.push('\n');
+        l
+    }
+}
+
+/// `(N rows)`.
+pub fn count_line(n: u64) -> String {
+    match n {
+        1 => "(1 row)".to_string(),
+        n => format!("({n} rows)"),
+    }
+}
+
+impl Table {
+    /// The table as lines: header, separator, rows (no trailing row count).
+    pub fn render(&self) -> String {
+        let layout = Layout::new(&self.headers, &self.right, &self.rows);
+        let mut out = layout.header(&self.headers);
+        for r in &self.rows {
+            out.push_str(&layout.row(r));
         }
         out
     }
 
     /// `(N rows)`.
     pub fn count_line(&self) -> String {
-        match self.rows.len() {
-            1 => "(1 row)".to_string(),
-            n => format!("({n} rows)"),
-        }
-    }
-
-    /// Prints the table and its row count to stdout.
-    pub fn print(&self) {
-        print!("{}", self.render());
-        println!("{}", self.count_line());
+        count_line(self.rows.len() as u64)
     }
 }
 
@@ -93,8 +125,19 @@ pub fn is_numeric(t: SqlDataType) -> bool {
 }
 
 /// Reads the whole result set of `cursor` as text (`SQLDescribeCol` for the header,
-/// `SQLFetch` + `SQLGetData(SQL_C_CHAR)` for the cells).
+/// `SQLFetch` + `SQLGetData(SQL_C_CHAR)` for the cells). For small results (the demo);
+/// `query` streams instead ([`read_header`], [`read_row`]).
 pub fn read_table(cursor: &mut Cursor<'_>) -> Result<Table, Error> {
+    let (headers, right) = read_header(cursor)?;
+    let mut rows = Vec::new();
+    while let Some(r) = read_row(cursor, headers.len())? {
+        rows.push(r);
+    }
+    Ok(Table { headers, right, rows })
+}
+
+/// Column names and right-alignment flags of a result set.
+pub fn read_header(cursor: &mut Cursor<'_>) -> Result<(Vec<String>, Vec<bool>), Error> {
     let n = cursor.column_count()?;
     let mut headers = Vec::with_capacity(n as usize);
     let mut right = Vec::with_capacity(n as usize);
@@ -103,15 +146,17 @@ pub fn read_table(cursor: &mut Cursor<'_>) -> Result<Table, Error> {
         headers.push(d.name);
         right.push(is_numeric(d.data_type));
     }
-    let mut rows = Vec::new();
-    while let Some(mut row) = cursor.next_row()? {
-        let mut cells = Vec::with_capacity(n as usize);
-        for c in 1..=n {
-            cells.push(row.get::<Option<String>>(c)?);
-        }
-        rows.push(cells);
+    Ok((headers, right))
+}
+
+/// Fetches the next row as text; `None` at the end.
+pub fn read_row(cursor: &mut Cursor<'_>, n: usize) -> Result<Option<Vec<Option<String>>>, Error> {
+    let Some(mut row) = cursor.next_row()? else { return Ok(None) };
+    let mut cells = Vec::with_capacity(n);
+    for c in 1..=n as u16 {
+        cells.push(row.get::<Option<String>>(c)?);
     }
-    Ok(Table { headers, right, rows })
+    Ok(Some(cells))
 }
 
 /// Prints an error to stderr: every diagnostic record as `SQLSTATE: message`, or the

@@ -138,11 +138,28 @@ impl fmt::Debug for ConnectionString {
     }
 }
 
-/// True for `PWD` / `Password` in any case; used to decide what to mask.
+/// True for every keyword whose value is a secret, case-insensitively and ignoring
+/// `_`, `-`, `.` and blanks (docs/decisions.md #47): `PWD` and any keyword starting or
+/// ending with it (`PWD2`, `DBPwd`), anything containing `password`, `passwd`,
+/// `passphrase`, `secret`, `token` or `credential`, anything ending in `pass` or `key`
+/// (`KeystorePass`, `AccessKey`, `ApiKey`, `SSLKey`). Used to decide what to mask;
+/// errs towards masking.
 pub fn is_password_key(key: &str) -> bool {
-    let key = key.trim();
-    PASSWORD_KEYWORDS.iter().any(|p| key.eq_ignore_ascii_case(p))
+    let k: String = key.chars().filter(|c| !matches!(c, '_' | '-' | '.' | ' ' | '\t')).map(|c| c.to_ascii_lowercase()).collect();
+    if k.is_empty() {
+        return false;
+    }
+    PASSWORD_KEYWORDS.iter().any(|p| k.eq_ignore_ascii_case(p))
+        || k.starts_with("pwd")
+        || k.ends_with("pwd")
+        || SECRET_PARTS.iter().any(|p| k.contains(p))
+        || k.ends_with("pass")
+        || k.ends_with("key")
+        || k.ends_with("keys")
 }
+
+/// Parts of a keyword that make its value a secret.
+const SECRET_PARTS: [&str; 6] = ["password", "passwd", "passphrase", "secret", "token", "credential"];
 
 /// Parses into raw pairs in order, keeping duplicates (callers that need ODBC
 /// semantics use [`ConnectionString::parse`]). Never panics.
@@ -243,49 +260,42 @@ where
     out
 }
 
-/// True for bytes that can be part of a keyword; a password keyword must not
-/// be preceded by one (so `OLDPWD=` is left alone).
+/// True for bytes that can be part of a keyword as the masker sees it.
 fn is_word_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_'
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
 }
 
-/// Length of a password keyword starting at `i`, if any.
-fn password_keyword_at(b: &[u8], i: usize) -> Option<usize> {
-    PASSWORD_KEYWORDS.iter().find_map(|kw| {
-        let n = kw.len();
-        (b.len() >= i + n && b[i..i + n].eq_ignore_ascii_case(kw.as_bytes())).then_some(n)
-    })
-}
-
-/// Replaces the values of `PWD` / `Password` (any case) with `****` in any
-/// text — a connection string, a trace line or an error message — so secrets
-/// never reach logs. Braced values are masked up to their closing brace;
-/// unbraced ones up to the next `;` or line end (erring towards masking too
-/// much when the password is embedded in prose).
+/// Replaces the value of every secret keyword (see [`is_password_key`]: `PWD`,
+/// `Password`, `PASSWD`, `AuthPassword`, `*secret*`, `*token*`, `*key`, … in any
+/// case) with `****` in any text — a connection string, a trace line or an error
+/// message — so secrets never reach logs. Braced values (`{a;b}}c}`) are masked up
+/// to their closing brace; unbraced ones up to the next `;` or line end (erring
+/// towards masking too much when the secret is embedded in prose). Linear time.
 pub fn mask_passwords(text: &str) -> String {
     let b = text.as_bytes();
     let len = b.len();
     let mut out = String::with_capacity(len);
     let mut copied = 0;
-    let mut i = 0;
-    while i < len {
-        let Some(n) = password_keyword_at(b, i) else {
-            i += 1;
-            continue;
-        };
-        if i > 0 && is_word_byte(b[i - 1]) {
-            i += 1;
+    let mut e = 0;
+    while e < len {
+        if b[e] != b'=' {
+            e += 1;
             continue;
         }
-        let mut j = i + n;
-        while j < len && (b[j] == b' ' || b[j] == b'\t') {
-            j += 1;
+        // The keyword: the run of word bytes before the '=' (blanks allowed between).
+        let mut kw_end = e;
+        while kw_end > copied && (b[kw_end - 1] == b' ' || b[kw_end - 1] == b'\t') {
+            kw_end -= 1;
         }
-        if j >= len || b[j] != b'=' {
-            i += 1;
+        let mut kw_start = kw_end;
+        while kw_start > copied && is_word_byte(b[kw_start - 1]) {
+            kw_start -= 1;
+        }
+        if kw_start == kw_end || !is_password_key(&text[kw_start..kw_end]) {
+            e += 1;
             continue;
         }
-        j += 1;
+        let mut j = e + 1;
         while j < len && (b[j] == b' ' || b[j] == b'\t') {
             j += 1;
         }
@@ -310,7 +320,7 @@ pub fn mask_passwords(text: &str) -> String {
         out.push_str(&text[copied..j]);
         out.push_str(MASK);
         copied = end;
-        i = end;
+        e = end.max(e + 1);
     }
     out.push_str(&text[copied..]);
     out
@@ -385,7 +395,8 @@ mod tests {
     fn masking() {
         assert_eq!(mask_passwords("DSN=x;PWD=secret;UID=u"), "DSN=x;PWD=****;UID=u");
         assert_eq!(mask_passwords("dsn=x;password = {se;c}}ret} ;pwd=z"), "dsn=x;password = **** ;pwd=****");
-        assert_eq!(mask_passwords("OLDPWD=keep;Pwd=x"), "OLDPWD=keep;Pwd=****");
+        // Any keyword ending in PWD is a secret now (decision #47), errs towards masking.
+        assert_eq!(mask_passwords("OLDPWD=old;Pwd=x"), "OLDPWD=****;Pwd=****");
         assert_eq!(mask_passwords("PWD={unterminated;x=1"), "PWD=****");
         assert_eq!(mask_passwords("SQLDriverConnect(\"UID=a;PWD=s3\")\nnext line"), "SQLDriverConnect(\"UID=a;PWD=****\nnext line");
         assert_eq!(mask_passwords("no secrets; PWD is a word"), "no secrets; PWD is a word");
@@ -395,6 +406,59 @@ mod tests {
         let cs = ConnectionString::parse("UID=u;Password={p;w}");
         assert_eq!(cs.masked(), "UID=u;Password=****");
         assert!(!format!("{cs:?}").contains("p;w"));
+    }
+
+    /// Issue 9 item 8 (no §-rule: decision #47): every password-like keyword is masked, in any
+    /// case, braced or not; ordinary keywords are kept.
+    #[test]
+    fn masking_covers_every_secret_keyword() {
+        for key in [
+            "PWD",
+            "pwd",
+            "Password",
+            "PASSWD",
+            "passwd",
+            "AuthPassword",
+            "Auth_Password",
+            "DBPassword",
+            "SSLPassword",
+            "client-secret",
+            "ClientSecret",
+            "SECRET",
+            "AccessToken",
+            "token",
+            "RefreshToken",
+            "ApiKey",
+            "API_KEY",
+            "AccessKey",
+            "SecretAccessKey",
+            "SSLKey",
+            "PrivateKey",
+            "KeystorePass",
+            "TrustStorePassword",
+            "Passphrase",
+            "Credentials",
+            "PWD2",
+            "NewPwd",
+            "OldPassword",
+        ] {
+            assert!(is_password_key(key), "{key} must be a secret");
+            for text in [format!("DSN=x;{key}=s3cr3t;UID=u"), format!("DSN=x;{key} = {{s3;cr=3t}};UID=u"), format!("{key}=s3cr3t")] {
+                let m = mask_passwords(&text);
+                assert!(!m.contains("s3cr3t") && !m.contains("cr=3t"), "{text} -> {m}");
+                assert!(m.contains(MASK), "{text} -> {m}");
+                if text.starts_with("DSN") {
+                    assert!(m.starts_with("DSN=x;") && m.ends_with(";UID=u"), "{text} -> {m}");
+                }
+            }
+            let cs = ConnectionString::from_pairs([("UID", "u"), (key, "s3;cr3t")]);
+            assert!(!cs.masked().contains("s3;cr3t"));
+            assert!(!format!("{cs:?}").contains("cr3t"));
+        }
+        for key in ["DSN", "DRIVER", "UID", "User", "Server", "Database", "Port", "Threading", "Authentication", "SSLMode", "Steps"] {
+            assert!(!is_password_key(key), "{key} is not a secret");
+            assert_eq!(mask_passwords(&format!("{key}=visible;x=1")), format!("{key}=visible;x=1"));
+        }
     }
 
     fn key_strategy() -> impl Strategy<Value = String> {

@@ -13,23 +13,43 @@
 //! * A later duplicate key overrides the earlier one (keeping the first key's
 //!   position); a repeated section header continues the earlier section.
 //! * Parsing never fails and never panics: anything unrecognised is skipped.
+//! * Parsing is linear in the file's size (sections and keys are indexed by
+//!   their lower-cased name), and [`IniFile::load`] reads at most
+//!   [`MAX_INI_SIZE`] bytes of a regular file: a FIFO, a device or a larger
+//!   file is refused with an error, never read or waited on
+//!   (docs/decisions.md #46).
 
+use std::collections::HashMap;
 use std::fmt;
-use std::io;
+use std::io::{self, Read};
 use std::path::Path;
 
+/// Largest odbc.ini / odbcinst.ini the DM reads (16 MiB): far beyond any real
+/// configuration, small enough that a runaway file cannot exhaust memory.
+pub const MAX_INI_SIZE: u64 = 16 << 20;
+
 /// One `[Name]` section: its name as written and its entries in file order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Section {
     name: String,
     entries: Vec<(String, String)>,
+    /// Lower-cased key → index in `entries` (linear-time parsing and lookup).
+    index: HashMap<String, usize>,
 }
+
+/// Equality is by name and entries (the index is derived from them).
+impl PartialEq for Section {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.entries == other.entries
+    }
+}
+impl Eq for Section {}
 
 impl Section {
     /// Creates an empty section; used by the parser and by tests that build
     /// configurations programmatically.
     pub fn new(name: impl Into<String>) -> Self {
-        Section { name: name.into(), entries: Vec::new() }
+        Section { name: name.into(), entries: Vec::new(), index: HashMap::new() }
     }
 
     /// The section name exactly as written in the file (case preserved), so
@@ -41,7 +61,7 @@ impl Section {
     /// Case-insensitive key lookup, because ODBC keywords are case-insensitive
     /// (`Driver`, `DRIVER` and `driver` are the same key).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
+        self.index.get(&key.to_ascii_lowercase()).map(|&i| self.entries[i].1.as_str())
     }
 
     /// True if the key is present (case-insensitively), even with an empty
@@ -76,19 +96,31 @@ impl Section {
     pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) {
         let key = key.into();
         let value = value.into();
-        if let Some(slot) = self.entries.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(&key)) {
-            slot.1 = value;
-        } else {
-            self.entries.push((key, value));
+        match self.index.get(&key.to_ascii_lowercase()) {
+            Some(&i) => self.entries[i].1 = value,
+            None => {
+                self.index.insert(key.to_ascii_lowercase(), self.entries.len());
+                self.entries.push((key, value));
+            }
         }
     }
 }
 
 /// A parsed INI file: sections in file order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct IniFile {
     sections: Vec<Section>,
+    /// Lower-cased section name → index in `sections`.
+    index: HashMap<String, usize>,
 }
+
+/// Equality is by sections (the index is derived from them).
+impl PartialEq for IniFile {
+    fn eq(&self, other: &Self) -> bool {
+        self.sections == other.sections
+    }
+}
+impl Eq for IniFile {}
 
 impl IniFile {
     /// Parses INI text; never fails, so a half-broken config file still yields
@@ -127,8 +159,15 @@ impl IniFile {
     /// Reads and parses a file; a missing file is an empty configuration
     /// because unixODBC treats absent odbc.ini/odbcinst.ini as "no entries".
     /// Invalid UTF-8 is replaced rather than rejected, for robustness.
+    ///
+    /// Bounded: the file is opened with `O_NONBLOCK` (opening a FIFO never
+    /// waits for a writer), checked with `fstat` to be a regular file (a FIFO,
+    /// socket or device such as `/dev/zero` is refused with
+    /// [`io::ErrorKind::InvalidInput`]) and read up to [`MAX_INI_SIZE`] bytes
+    /// (a larger file is refused with [`io::ErrorKind::InvalidData`]). The
+    /// errors name the file.
     pub fn load(path: impl AsRef<Path>) -> io::Result<IniFile> {
-        match std::fs::read(path.as_ref()) {
+        match read_bounded(path.as_ref(), MAX_INI_SIZE) {
             Ok(bytes) => Ok(IniFile::parse(&String::from_utf8_lossy(&bytes))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(IniFile::default()),
             Err(e) => Err(e),
@@ -144,7 +183,7 @@ impl IniFile {
     /// Case-insensitive section lookup, because DSN and driver names are
     /// matched case-insensitively by unixODBC.
     pub fn section(&self, name: &str) -> Option<&Section> {
-        self.sections.iter().find(|s| s.name.eq_ignore_ascii_case(name))
+        self.index.get(&name.to_ascii_lowercase()).map(|&i| &self.sections[i])
     }
 
     /// Convenience: value of `key` in section `section`, both case-insensitive.
@@ -167,14 +206,55 @@ impl IniFile {
     /// Finds a section case-insensitively or appends a new one, so repeated
     /// headers merge into the first occurrence.
     fn section_index_or_insert(&mut self, name: &str) -> usize {
-        match self.sections.iter().position(|s| s.name.eq_ignore_ascii_case(name)) {
-            Some(i) => i,
+        let key = name.to_ascii_lowercase();
+        match self.index.get(&key) {
+            Some(&i) => i,
             None => {
                 self.sections.push(Section::new(name));
+                self.index.insert(key, self.sections.len() - 1);
                 self.sections.len() - 1
             }
         }
     }
+}
+
+/// True if a configuration or driver file is a special file (FIFO, socket,
+/// character or block device) that must not be read or loaded: reading blocks
+/// (FIFO) or never ends (`/dev/zero`).
+pub fn is_special_file(ft: &std::fs::FileType) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    ft.is_fifo() || ft.is_socket() || ft.is_char_device() || ft.is_block_device()
+}
+
+/// Reads a regular file of at most `limit` bytes without ever blocking on a
+/// special file: open with `O_NONBLOCK`, `fstat`, refuse anything that is not
+/// a regular file, read at most `limit + 1` bytes.
+pub fn read_bounded(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        let what = if is_special_file(&meta.file_type()) { "a FIFO, socket or device" } else { "a directory" };
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is {what}, not a regular file; refusing to read it", path.display()),
+        ));
+    }
+    let too_large = || {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is larger than the limit of {limit} bytes ({} MiB); refusing to read it", path.display(), limit >> 20),
+        )
+    };
+    if meta.len() > limit {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
 }
 
 /// Writes the file back in INI syntax (used by setup tooling and the
@@ -262,6 +342,47 @@ mod tests {
         let ini = IniFile::load(&p).unwrap();
         std::fs::remove_file(&p).ok();
         assert_eq!(ini.get("X", "K"), Some("v\u{fffd}"));
+    }
+
+    /// Issue 9 item 8: parsing is linear (sections and keys indexed): 200,000 sections
+    /// with a repeated key each parse and look up in bounded time (the quadratic parser
+    /// never finished).
+    #[test]
+    fn two_hundred_thousand_sections_parse_linearly() {
+        let mut text = String::new();
+        for i in 0..200_000 {
+            text.push_str(&format!("[s{i}]\nk = {i}\nK = again{i}\n"));
+        }
+        let start = std::time::Instant::now();
+        let ini = IniFile::parse(&text);
+        assert_eq!(ini.sections().count(), 200_000);
+        assert_eq!(ini.get("S199999", "k"), Some("again199999"));
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "no hang: {:?}", start.elapsed());
+    }
+
+    /// Special files are refused without blocking; the size limit holds (decision #46).
+    #[test]
+    fn special_and_oversized_files_are_refused() {
+        let e = IniFile::load("/dev/zero").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("/dev/zero"), "{e}");
+        let dir = std::env::temp_dir().join(format!("odbc-dm-ini-special-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo.ini");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = IniFile::load(&fifo).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+        assert!(IniFile::load(&dir).is_err(), "a directory is not a configuration file");
+        let big = dir.join("big.ini");
+        std::fs::File::create(&big).unwrap().set_len(MAX_INI_SIZE + 1).unwrap();
+        assert_eq!(IniFile::load(&big).unwrap_err().kind(), io::ErrorKind::InvalidData);
+        let ok = dir.join("ok.ini");
+        std::fs::write(&ok, "[a]\nk=v\n").unwrap();
+        assert_eq!(read_bounded(&ok, 4).unwrap_err().kind(), io::ErrorKind::InvalidData, "limit counts bytes");
+        assert_eq!(IniFile::load(&ok).unwrap().get("A", "K"), Some("v"));
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     proptest! {

@@ -13,7 +13,7 @@
 //! * [`ini`]: the INI reader;
 //! * [`paths`]: where the files are ([`ConfigSource`]);
 //! * [`conn_str`]: connection-string parse/build and [`mask_passwords`];
-//! * [`resolve`]: connection string → driver library + attributes.
+//! * [`resolve`](mod@resolve): connection string → driver library + attributes.
 
 pub mod conn_str;
 pub mod ini;
@@ -21,9 +21,9 @@ pub mod paths;
 pub mod resolve;
 
 pub use conn_str::{build_connection_string, is_password_key, mask_passwords, parse_pairs, ConnectionString, MASK};
-pub use ini::{IniFile, Section};
+pub use ini::{IniFile, Section, MAX_INI_SIZE};
 pub use paths::{ConfigSource, DEFAULT_SYSTEM_DIR};
 pub use resolve::{
-    list_drivers, list_dsns, resolve, resolve_connection_string, resolve_driver_file, resolve_driver_file_in, resolve_dsn,
-    resolve_with_driver_dir, ConfigError, DsnScope, ResolvedDriver, DEFAULT_DRIVER_DIR, DEFAULT_DSN, ODBC_SECTION,
+    check_driver_file, list_drivers, list_dsns, resolve, resolve_connection_string, resolve_driver_file, resolve_driver_file_in,
+    resolve_dsn, resolve_with_driver_dir, ConfigError, DsnScope, ResolvedDriver, DEFAULT_DRIVER_DIR, DEFAULT_DSN, ODBC_SECTION,
 };

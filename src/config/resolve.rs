@@ -48,8 +48,9 @@ pub const ODBC_SECTION: &str = "ODBC";
 /// Name of the DSN used when a connection string names neither DSN nor DRIVER.
 pub const DEFAULT_DSN: &str = "Default";
 
-/// Why a connection string could not be resolved. All variants map to
-/// SQLSTATE IM002; messages are password-masked.
+/// Why a connection string could not be resolved. The lookup failures map to
+/// SQLSTATE IM002, a refused configuration file to HY000; messages are
+/// password-masked.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ConfigError {
     /// The DSN is in neither the user nor the system odbc.ini.
@@ -62,6 +63,10 @@ pub enum ConfigError {
     /// No DSN or DRIVER keyword and no `Default` DSN.
     #[error("Data source name not found and no default driver specified (no DSN or DRIVER keyword and no Default DSN)")]
     NoDriverOrDsn,
+    /// An odbc.ini / odbcinst.ini that must not be read: a FIFO, a device or a
+    /// file larger than [`super::ini::MAX_INI_SIZE`] (docs/decisions.md #46).
+    #[error("ODBC configuration file refused: {0}")]
+    ConfigFileRefused(String),
 }
 
 impl ConfigError {
@@ -69,6 +74,7 @@ impl ConfigError {
     pub fn sqlstate(&self) -> &'static str {
         match self {
             ConfigError::DataSourceNotFound(_) | ConfigError::DriverNotFound(_) | ConfigError::NoDriverOrDsn => "IM002",
+            ConfigError::ConfigFileRefused(_) => "HY000",
         }
     }
 }
@@ -136,10 +142,26 @@ pub enum DsnScope {
 }
 
 /// Loads an INI file, treating unreadable files like missing ones (with a
-/// warning) because unixODBC silently ignores them too.
+/// warning) because unixODBC silently ignores them too, except for files the
+/// DM refuses to read (a FIFO, a device, over [`super::ini::MAX_INI_SIZE`]):
+/// those are an error, so a connect says why instead of "DSN not found".
+fn load_checked(path: &Path, result: std::io::Result<IniFile>) -> Result<IniFile, ConfigError> {
+    match result {
+        Ok(ini) => Ok(ini),
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData) => {
+            Err(ConfigError::ConfigFileRefused(e.to_string()))
+        }
+        Err(e) => {
+            log::warn!("cannot read ODBC config {}: {e}", path.display());
+            Ok(IniFile::default())
+        }
+    }
+}
+
+/// For listings: a refused file is logged and listed as empty.
 fn load_or_empty(path: &Path, result: std::io::Result<IniFile>) -> IniFile {
-    result.unwrap_or_else(|e| {
-        log::warn!("cannot read ODBC config {}: {e}", path.display());
+    load_checked(path, result).unwrap_or_else(|e| {
+        log::warn!("{e}");
         IniFile::default()
     })
 }
@@ -162,12 +184,31 @@ fn system_dsns(src: &ConfigSource) -> IniFile {
     load_or_empty(&src.system_odbc_ini, src.load_system_dsns())
 }
 
-/// Finds a DSN section, user file first so user DSNs shadow system ones.
-fn find_dsn(src: &ConfigSource, name: &str) -> Option<Section> {
+/// Finds a DSN section, user file first so user DSNs shadow system ones. Each
+/// file is read and parsed at most once.
+fn find_dsn(src: &ConfigSource, name: &str) -> Result<Option<Section>, ConfigError> {
     if name.eq_ignore_ascii_case(ODBC_SECTION) {
-        return None;
+        return Ok(None);
     }
-    user_dsns(src).section(name).cloned().or_else(|| system_dsns(src).section(name).cloned())
+    if let Some(p) = &src.user_odbc_ini {
+        if let Some(s) = load_checked(p, src.load_user_dsns())?.section(name) {
+            return Ok(Some(s.clone()));
+        }
+    }
+    Ok(load_checked(&src.system_odbc_ini, src.load_system_dsns())?.section(name).cloned())
+}
+
+/// Refuses a driver library that is a FIFO, socket or device (dlopen would block on a
+/// FIFO or read `/dev/zero` forever) or a directory; a missing file or a bare name is
+/// left to the loader. Never blocks: only `stat`. The message names the file.
+pub fn check_driver_file(path: &Path) -> Result<(), String> {
+    match std::fs::metadata(path) {
+        Ok(m) if super::ini::is_special_file(&m.file_type()) => {
+            Err(format!("{} is a FIFO, socket or device, not a shared library; refusing to load it", path.display()))
+        }
+        Ok(m) if m.is_dir() => Err(format!("{} is a directory, not a shared library", path.display())),
+        _ => Ok(()),
+    }
 }
 
 /// Non-empty value of `key` in a section.
@@ -230,7 +271,20 @@ fn driver_from_value(inst: &IniFile, value: &str, driver_dir: &Path) -> Result<D
     if value.contains('/') {
         return Ok(DriverEntry { path: PathBuf::from(value), name: String::new(), section: Vec::new() });
     }
-    driver_by_name(inst, value, driver_dir)
+    match driver_by_name(inst, value, driver_dir) {
+        // Not an odbcinst.ini section, but a library file name (the README's
+        // `DRIVER=libsqlite3odbc.so`): resolved like odbcinst.ini's bare names,
+        // in the driver directory, else by the dynamic loader's search.
+        Err(_) if inst.section(value).is_none() && (driver_dir.join(value).is_file() || looks_like_library(value)) => {
+            Ok(DriverEntry { path: resolve_driver_file_in(driver_dir, value), name: String::new(), section: Vec::new() })
+        }
+        r => r,
+    }
+}
+
+/// A bare file name of a shared library (`libx.so`, `libx.so.2`, `x.dylib`).
+fn looks_like_library(value: &str) -> bool {
+    value.ends_with(".so") || value.contains(".so.") || value.ends_with(".dylib")
 }
 
 /// Resolves a connection string using the default driver directory.
@@ -262,7 +316,7 @@ pub fn resolve_dsn(src: &ConfigSource, dsn: &str, uid: Option<&str>, pwd: Option
 pub fn resolve_with_driver_dir(src: &ConfigSource, cs: &ConnectionString, driver_dir: &Path) -> Result<ResolvedDriver, ConfigError> {
     let dsn_pos = cs.position("DSN").filter(|&i| !cs.pairs()[i].1.trim().is_empty());
     let driver_pos = cs.position("DRIVER");
-    let inst = odbcinst(src);
+    let inst = load_checked(&src.odbcinst_ini, src.load_odbcinst())?;
 
     // DRIVER wins if it appears before any (non-empty) DSN.
     if let Some(dp) = driver_pos {
@@ -285,11 +339,11 @@ pub fn resolve_with_driver_dir(src: &ConfigSource, cs: &ConnectionString, driver
     let (dsn_name, section) = match dsn_pos {
         Some(i) => {
             let name = cs.pairs()[i].1.trim().to_string();
-            let section = find_dsn(src, &name).ok_or_else(|| ConfigError::DataSourceNotFound(name.clone()))?;
+            let section = find_dsn(src, &name)?.ok_or_else(|| ConfigError::DataSourceNotFound(name.clone()))?;
             (name, section)
         }
         None => {
-            let section = find_dsn(src, DEFAULT_DSN).ok_or(ConfigError::NoDriverOrDsn)?;
+            let section = find_dsn(src, DEFAULT_DSN)?.ok_or(ConfigError::NoDriverOrDsn)?;
             // Put DSN=Default first, as unixODBC does, so the driver sees it.
             explicit.remove("DSN");
             let mut with_dsn = ConnectionString::default();
@@ -338,9 +392,11 @@ pub fn list_drivers(src: &ConfigSource) -> Vec<(String, Vec<(String, String)>)> 
 /// [`DsnScope::All`] system DSNs shadowed by user ones are omitted.
 pub fn list_dsns(src: &ConfigSource, scope: DsnScope) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
-    let add = |ini: &IniFile, out: &mut Vec<(String, String)>| {
+    // Lower-cased names already listed: linear, not a scan of `out` per section.
+    let mut seen = std::collections::HashSet::new();
+    let mut add = |ini: &IniFile, out: &mut Vec<(String, String)>| {
         for (name, s) in ini.sections() {
-            if name.eq_ignore_ascii_case(ODBC_SECTION) || out.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            if name.eq_ignore_ascii_case(ODBC_SECTION) || !seen.insert(name.to_ascii_lowercase()) {
                 continue;
             }
             out.push((name.to_string(), s.get("Driver").unwrap_or("").to_string()));

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use odbc_dm_abi::*;
 
+use super::checks;
 use super::connect_async::{self, Started};
 use super::strings::{narrow_to_app_wide, put_len, wide_to_app_narrow, TRUNCATED};
 use super::{boundary, handle, pull_driver_diags, same_signature, AppPtr, Call};
@@ -258,6 +259,15 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
     // DM records of the connect sequence, reported with the connect's outcome.
     let mut warnings: Vec<DiagRecord> = Vec::new();
 
+    // 0. A connection string no SQLSMALLINT length can describe (possible with SQL_NTS) is
+    //    HY090 before anything is resolved or loaded (docs/decisions.md #51).
+    if let Target::DriverConnect { conn_str, wide, .. } = &target {
+        let units = if *wide { conn_str.encode_utf16().count() } else { conn_str.len() };
+        if let Err((state, msg)) = checks::len_i16(units, "the connection string") {
+            return call.fail(state, msg);
+        }
+    }
+
     // 1. Resolve and load the driver.
     let src = config::ConfigSource::from_env();
     let conn_str_for_resolve = match &target {
@@ -266,7 +276,10 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
     };
     let mut resolved = match config::resolve_connection_string(&src, &conn_str_for_resolve) {
         Ok(r) => r,
-        Err(e) => return call.fail(SqlState(*b"IM002"), e.to_string()),
+        Err(e) => {
+            let state = e.sqlstate().as_bytes();
+            return call.fail(SqlState([state[0], state[1], state[2], state[3], state[4]]), e.to_string());
+        }
     };
     // DM keyword (also accepted from a DSN): asynchronous emulation for sync-only drivers.
     // The driver never sees it.
@@ -296,6 +309,10 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
         }),
         None => serialize::default_level(&resolved.driver_path),
     };
+    // A FIFO or device as the driver would block dlopen forever (docs/decisions.md #46).
+    if let Err(msg) = config::check_driver_file(&resolved.driver_path) {
+        return call.fail(SqlState::DRIVER_LOAD_FAILED, msg);
+    }
     let driver = match load_driver_with(&resolved.driver_path, threading) {
         Ok(drv) => drv,
         Err(e) => return call.fail(SqlState::DRIVER_LOAD_FAILED, e.to_string()),
@@ -443,13 +460,17 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
             (plain_connect(&link, &resolved, &dsn, uid.as_deref(), pwd.as_deref(), wide), masked)
         }
     };
-    let Some(invoke) = invoke else {
-        return abort(
-            call,
-            SqlState::DRIVER_LACKS_FUNCTION,
-            "Driver does not support this function: SQLConnect/SQLDriverConnect".into(),
-            Vec::new(),
-        );
+    let invoke = match invoke {
+        Some(Ok(invoke)) => invoke,
+        Some(Err((state, msg))) => return abort(call, state, msg, Vec::new()),
+        None => {
+            return abort(
+                call,
+                SqlState::DRIVER_LACKS_FUNCTION,
+                "Driver does not support this function: SQLConnect/SQLDriverConnect".into(),
+                Vec::new(),
+            )
+        }
     };
     connect_async::run(d, call, func, mode, invoke, DbcPost::Connect { link, masked, warnings })
 }
@@ -470,13 +491,13 @@ pub(crate) fn set_connect_attr_on_driver(link: &DriverLink, attr: ConnAttr, valu
         AttrValue::Text(t) => {
             if let Some(f) = fns.SQLSetConnectAttrW {
                 let mut w = text::to_wide(t);
-                let bytes = (w.len() * 2) as i32;
+                let Ok(bytes) = checks::len_i32(w.len() * 2, "the attribute value") else { return SqlReturn::SQL_ERROR };
                 w.push(0);
                 // SAFETY: live driver connection; `w` outlives the call; length in bytes.
                 unsafe { f(h, attr, w.as_mut_ptr().cast(), bytes) }
             } else if let Some(f) = fns.SQLSetConnectAttr {
                 let mut n = t.clone();
-                let len = n.len() as i32;
+                let Ok(len) = checks::len_i32(n.len(), "the attribute value") else { return SqlReturn::SQL_ERROR };
                 n.push(0);
                 // SAFETY: as above, narrow.
                 unsafe { f(h, attr, n.as_mut_ptr().cast(), len) }
@@ -490,7 +511,8 @@ pub(crate) fn set_connect_attr_on_driver(link: &DriverLink, attr: ConnAttr, valu
 /// The captured driver call of SQLDriverConnect: the DM's input and output buffers are
 /// owned by the closure (same pointers in every re-invocation, §2.9); the final call (not
 /// SQL_STILL_EXECUTING) converts the driver's output string into the application's buffer,
-/// whose pointers were captured. `None`: the driver has no SQLDriverConnect.
+/// whose pointers were captured. `None`: the driver has no SQLDriverConnect; `Some(Err)`:
+/// the connection string is too long for a SQLSMALLINT length (HY090).
 fn driver_connect(
     link: &DriverLink,
     conn_str: &str,
@@ -498,7 +520,7 @@ fn driver_connect(
     completion: DriverCompletion,
     hwnd: SqlHWnd,
     app_wide: bool,
-) -> Option<Invoke> {
+) -> Option<Result<Invoke, (SqlState, String)>> {
     let fns = &link.driver.fns;
     let h = link.hdbc;
     let hwnd = AppPtr::new(hwnd);
@@ -512,49 +534,69 @@ fn driver_connect(
     if use_wide {
         let f = fns.SQLDriverConnectW?;
         let mut w = text::to_wide(conn_str.as_bytes());
-        let n = w.len() as i16;
+        let n = match checks::len_i16(w.len(), "the connection string") {
+            Ok(n) => n,
+            Err(e) => return Some(Err(e)),
+        };
         w.push(0);
-        let mut obuf = vec![0u16; 4096];
-        Some(Box::new(move |extra: &mut Vec<DiagRecord>| {
+        // The largest output a SQLSMALLINT length can describe: the driver never cuts the
+        // string for the DM, so the application gets its full length and 01004 (#51).
+        let mut obuf = vec![0u16; OUT_CONN_UNITS];
+        Some(Ok(Box::new(move |extra: &mut Vec<DiagRecord>| {
             // SAFETY: live driver connection (freed only when the operation is collected);
             // DM buffers owned by this closure, valid for the sizes passed; the window
             // handle is the application's, passed through.
             let rc = unsafe {
-                f(h as SqlHandle, hwnd.get(), w.as_ptr(), n, obuf.as_mut_ptr(), obuf.len() as i16, &mut *out_len_drv, completion)
+                f(h as SqlHandle, hwnd.get(), w.as_ptr(), n, obuf.as_mut_ptr(), OUT_CONN_UNITS as i16, &mut *out_len_drv, completion)
             };
             if rc.is_success() {
-                write_out_conn(out, text::wide_from_buf(&obuf), extra);
+                write_out_conn(out, text::wide_from_buf(&obuf), *out_len_drv, extra);
             }
             rc
-        }))
+        })))
     } else {
         let f = fns.SQLDriverConnect?;
         let mut s = conn_str.as_bytes().to_vec();
-        let n = s.len() as i16;
+        let n = match checks::len_i16(s.len(), "the connection string") {
+            Ok(n) => n,
+            Err(e) => return Some(Err(e)),
+        };
         s.push(0);
-        let mut obuf = vec![0u8; 8192];
-        Some(Box::new(move |extra: &mut Vec<DiagRecord>| {
+        let mut obuf = vec![0u8; OUT_CONN_UNITS];
+        Some(Ok(Box::new(move |extra: &mut Vec<DiagRecord>| {
             // SAFETY: as above, narrow.
             let rc = unsafe {
-                f(h as SqlHandle, hwnd.get(), s.as_ptr(), n, obuf.as_mut_ptr(), obuf.len() as i16, &mut *out_len_drv, completion)
+                f(h as SqlHandle, hwnd.get(), s.as_ptr(), n, obuf.as_mut_ptr(), OUT_CONN_UNITS as i16, &mut *out_len_drv, completion)
             };
             if rc.is_success() {
-                write_out_conn(out, &text::to_wide(text::narrow_from_buf(&obuf)), extra);
+                write_out_conn(out, &text::to_wide(text::narrow_from_buf(&obuf)), *out_len_drv, extra);
             }
             rc
-        }))
+        })))
     }
 }
 
-/// Writes the driver's output connection string into the application's buffer. The
+/// Size in code units of the DM's buffer for the driver's output connection string
+/// (docs/decisions.md #51): 16,383, so that drivers computing `BufferLength + 1` or
+/// `BufferLength * 2` in a SQLSMALLINT do not overflow (psqlODBC's SQLDriverConnectW
+/// fails with HY001 at 32,767). A longer output is cut by the driver; the application then
+/// gets 01004 and the driver's full length.
+const OUT_CONN_UNITS: usize = 16_383;
+
+/// Writes the driver's output connection string into the application's buffer:
+/// *StringLength2Ptr gets the full length in the application's units and 01004 is posted
+/// when the application's buffer is too small (or the driver cut the string in the DM's
+/// buffer: then the driver's own full length, `driver_len`, is reported when larger). The
 /// output string goes back with passwords as the driver wrote them: it is the
 /// application's own connection string.
-fn write_out_conn(out: OutConn, result: &[u16], extra: &mut Vec<DiagRecord>) {
+fn write_out_conn(out: OutConn, result: &[u16], driver_len: i16, extra: &mut Vec<DiagRecord>) {
+    let driver_cut = usize::try_from(driver_len).is_ok_and(|l| l >= OUT_CONN_UNITS);
     let trunc = match out {
         OutConn::Narrow { buf, max, len } => {
             // SAFETY: application buffer of `max` bytes (checked non-negative), valid until
             // the operation completes (§2.9).
             let (n, t) = unsafe { wide_to_app_narrow(result, buf.get(), max as usize) };
+            let n = if driver_cut { n.max(driver_len as usize) } else { n };
             // SAFETY: optional application out pointer.
             unsafe { put_len(len.get(), n, i16::MAX) };
             t
@@ -563,19 +605,20 @@ fn write_out_conn(out: OutConn, result: &[u16], extra: &mut Vec<DiagRecord>) {
             let narrow = text::to_narrow(result);
             // SAFETY: application buffer of `max` characters.
             let (n, t) = unsafe { narrow_to_app_wide(&narrow, buf.get(), max as usize) };
+            let n = if driver_cut { n.max(driver_len as usize) } else { n };
             // SAFETY: optional application out pointer.
             unsafe { put_len(len.get(), n, i16::MAX) };
             t
         }
     };
-    if trunc {
+    if trunc || driver_cut {
         extra.push(DiagRecord::dm(SqlState::STRING_TRUNCATED, TRUNCATED));
     }
 }
 
 /// The captured driver call of SQLConnect (W or A by what the driver exports; through
 /// SQLDriverConnectW with the DSN's attributes when it has no SQLConnect). `None`: the
-/// driver has neither.
+/// driver has neither; `Some(Err)`: a string too long for a SQLSMALLINT length (HY090).
 fn plain_connect(
     link: &DriverLink,
     resolved: &config::ResolvedDriver,
@@ -583,7 +626,7 @@ fn plain_connect(
     uid: Option<&str>,
     pwd: Option<&str>,
     app_wide: bool,
-) -> Option<Invoke> {
+) -> Option<Result<Invoke, (SqlState, String)>> {
     let fns = &link.driver.fns;
     let h = link.hdbc;
     let use_wide = match (fns.SQLConnectW.is_some(), fns.SQLConnect.is_some()) {
@@ -601,10 +644,13 @@ fn plain_connect(
             }
             let f = fns.SQLDriverConnectW?;
             let mut w = text::to_wide(s.as_bytes());
-            let n = w.len() as i16;
+            let n = match checks::len_i16(w.len(), "the connection string") {
+                Ok(n) => n,
+                Err(e) => return Some(Err(e)),
+            };
             w.push(0);
             let mut out_len: Box<i16> = Box::new(0);
-            return Some(Box::new(move |_: &mut Vec<DiagRecord>| {
+            return Some(Ok(Box::new(move |_: &mut Vec<DiagRecord>| {
                 // SAFETY: live driver connection; NUL-terminated input owned by the closure;
                 // no output buffer.
                 unsafe {
@@ -619,19 +665,29 @@ fn plain_connect(
                         DriverCompletion::SQL_DRIVER_NOPROMPT,
                     )
                 }
-            }));
+            })));
         }
     };
     if use_wide {
         let f = fns.SQLConnectW?;
         let (d, u, p) = (InWideOwned::new(Some(dsn)), InWideOwned::new(uid), InWideOwned::new(pwd));
+        let lens = (|| Ok::<_, (SqlState, String)>((d.len("ServerName")?, u.len("UserName")?, p.len("Authentication")?)))();
+        let (dl, ul, pl) = match lens {
+            Ok(l) => l,
+            Err(e) => return Some(Err(e)),
+        };
         // SAFETY: live driver connection; NUL-terminated inputs owned by the closure.
-        Some(Box::new(move |_: &mut Vec<DiagRecord>| unsafe { f(h as SqlHandle, d.ptr(), d.len(), u.ptr(), u.len(), p.ptr(), p.len()) }))
+        Some(Ok(Box::new(move |_: &mut Vec<DiagRecord>| unsafe { f(h as SqlHandle, d.ptr(), dl, u.ptr(), ul, p.ptr(), pl) })))
     } else {
         let f = fns.SQLConnect?;
         let (d, u, p) = (InNarrowOwned::new(Some(dsn)), InNarrowOwned::new(uid), InNarrowOwned::new(pwd));
+        let lens = (|| Ok::<_, (SqlState, String)>((d.len("ServerName")?, u.len("UserName")?, p.len("Authentication")?)))();
+        let (dl, ul, pl) = match lens {
+            Ok(l) => l,
+            Err(e) => return Some(Err(e)),
+        };
         // SAFETY: as above, narrow.
-        Some(Box::new(move |_: &mut Vec<DiagRecord>| unsafe { f(h as SqlHandle, d.ptr(), d.len(), u.ptr(), u.len(), p.ptr(), p.len()) }))
+        Some(Ok(Box::new(move |_: &mut Vec<DiagRecord>| unsafe { f(h as SqlHandle, d.ptr(), dl, u.ptr(), ul, p.ptr(), pl) })))
     }
 }
 
@@ -643,8 +699,9 @@ impl InWideOwned {
     fn ptr(&self) -> *const u16 {
         self.0.as_ref().map_or(std::ptr::null(), |v| v.as_ptr())
     }
-    fn len(&self) -> i16 {
-        self.0.as_ref().map_or(0, |v| (v.len() - 1) as i16)
+    /// The length without the NUL, checked (HY090 over `i16::MAX`).
+    fn len(&self, what: &str) -> Result<i16, (SqlState, String)> {
+        checks::len_i16(self.0.as_ref().map_or(0, |v| v.len() - 1), what)
     }
 }
 
@@ -656,8 +713,9 @@ impl InNarrowOwned {
     fn ptr(&self) -> *const u8 {
         self.0.as_ref().map_or(std::ptr::null(), |v| v.as_ptr())
     }
-    fn len(&self) -> i16 {
-        self.0.as_ref().map_or(0, |v| (v.len() - 1) as i16)
+    /// The length without the NUL, checked (HY090 over `i16::MAX`).
+    fn len(&self, what: &str) -> Result<i16, (SqlState, String)> {
+        checks::len_i16(self.0.as_ref().map_or(0, |v| v.len() - 1), what)
     }
 }
 

@@ -2,6 +2,7 @@
 
 use odbc_dm_abi::{FunctionId as F, *};
 
+use super::checks;
 use super::strings::{InNarrow, InWide};
 use super::{boundary, handle, same_signature, AppPtr, StmtCall};
 use crate::diag::SqlState;
@@ -161,7 +162,9 @@ const ROW_VALUE_OUT_OF_RANGE: SqlState = SqlState(*b"HY107");
 const SQL_SETPARAM_VALUE_MAX: SqlLen = -1;
 
 /// SQLBindParameter: ParameterNumber 0 is 07009, an InputOutputType that is not a
-/// SQL_PARAM_* value is HY105, a negative BufferLength is HY090 (DM). A 2.x driver
+/// SQL_PARAM_* value is HY105, a negative BufferLength is HY090, a ValueType that is no C
+/// type HY003, a ParameterType that is no SQL type HY004, null ParameterValuePtr and
+/// StrLen_or_IndPtr for a parameter that is not SQL_PARAM_OUTPUT HY009 (all DM, §4.1). A 2.x driver
 /// without SQLBindParameter gets SQLBindParam/SQLSetParam for input parameters.
 pub unsafe extern "C" fn SQLBindParameter(
     stmt: SqlHStmt,
@@ -207,6 +210,15 @@ pub unsafe extern "C" fn SQLBindParameter(
         }
         if buf_len < 0 {
             return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");
+        }
+        // HY003 / HY004 / HY009 (DM, §4.1): nothing reaches the driver.
+        if let Err((state, msg)) =
+            checks::check_c_type(value_type, checks::CTypeUse::Param).and_then(|_| checks::check_sql_type(param_type))
+        {
+            return call.fail(state, msg);
+        }
+        if value.is_null() && ind.is_null() && io_type != ParamIoType::SQL_PARAM_OUTPUT {
+            return call.fail(SqlState::INVALID_NULL_POINTER, "ParameterValuePtr and StrLen_or_IndPtr are both null pointers");
         }
         let fns = &s.link.driver.fns;
         let h = s.driver_handle();
@@ -256,6 +268,11 @@ macro_rules! old_bind {
                 let call = begin!(s, $func);
                 if number == 0 {
                     return call.fail(INVALID_DESCRIPTOR_INDEX, "Invalid descriptor index: ParameterNumber is 0");
+                }
+                if let Err((state, msg)) =
+                    checks::check_c_type(value_type, checks::CTypeUse::Param).and_then(|_| checks::check_sql_type(param_type))
+                {
+                    return call.fail(state, msg);
                 }
                 let fns = &s.link.driver.fns;
                 let h = s.driver_handle();
@@ -438,18 +455,19 @@ pub unsafe extern "C" fn SQLNativeSql(
             unsafe { f(h, in_str, in_len, out_str, out_max, out_len) }
         } else if let Some(f) = fns.SQLNativeSqlW {
             // SAFETY: the application's text with its (validated) length.
-            // SAFETY: the application's text with its (validated) length.
             let Ok(Some(app_in)) = (unsafe { crate::text::narrow_in(in_str, in_len as isize) }) else {
                 return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length");
             };
             let w = crate::text::to_wide(app_in);
+            let wl = match checks::len_i32(w.len(), "the statement text") {
+                Ok(l) => l,
+                Err((state, msg)) => return call.fail(state, msg),
+            };
             let (rc, out) = recv_text::<u16>(d.id, (w.len() * 2).max(out_max as usize).min(1 << 16) + 64, |buf, cap| {
                 let mut l: i32 = 0;
                 let mut inp = padded_input(&w, cap);
                 // SAFETY: live driver connection; `inp` and the DM buffer of `cap` units.
-                let rc = unsafe {
-                    f(h, inp.as_mut_ptr(), w.len().min(i32::MAX as usize) as i32, buf, cap.min(i32::MAX as usize) as i32, &mut l)
-                };
+                let rc = unsafe { f(h, inp.as_mut_ptr(), wl, buf, cap.min(i32::MAX as usize) as i32, &mut l) };
                 (rc, usize::try_from(l).ok())
             });
             if rc.is_success() {
@@ -493,18 +511,19 @@ pub unsafe extern "C" fn SQLNativeSqlW(
             unsafe { f(h, in_str, in_len, out_str, out_max, out_len) }
         } else if let Some(f) = fns.SQLNativeSql {
             // SAFETY: the application's text with its (validated) length.
-            // SAFETY: the application's text with its (validated) length.
             let Ok(Some(app_in)) = (unsafe { crate::text::wide_in(in_str, in_len as isize) }) else {
                 return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length");
             };
             let n = crate::text::to_narrow(app_in);
+            let nl = match checks::len_i32(n.len(), "the statement text") {
+                Ok(l) => l,
+                Err((state, msg)) => return call.fail(state, msg),
+            };
             let (rc, out) = recv_text::<u8>(d.id, (n.len() * 2).max(out_max as usize * 4).min(1 << 18) + 64, |buf, cap| {
                 let mut l: i32 = 0;
                 let mut inp = padded_input(&n, cap);
                 // SAFETY: live driver connection; `inp` and the DM buffer of `cap` bytes.
-                let rc = unsafe {
-                    f(h, inp.as_mut_ptr(), n.len().min(i32::MAX as usize) as i32, buf, cap.min(i32::MAX as usize) as i32, &mut l)
-                };
+                let rc = unsafe { f(h, inp.as_mut_ptr(), nl, buf, cap.min(i32::MAX as usize) as i32, &mut l) };
                 (rc, usize::try_from(l).ok())
             });
             if rc.is_success() {

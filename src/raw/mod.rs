@@ -23,6 +23,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod call;
+mod checks;
 mod diag_pull;
 mod strings;
 

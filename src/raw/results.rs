@@ -93,7 +93,8 @@ pub unsafe extern "C" fn SQLGetData(
     // SQLGetData leaves S6/S7 as they are.
     const S6: u32 = super::stmt_summary(StmtState::S6);
     const S7: u32 = super::stmt_summary(StmtState::S7);
-    if buf_len >= 0 {
+    // Arguments the DM refuses (HY090, HY003) take the full path.
+    if buf_len >= 0 && get_data_type_ok(target_type) {
         let fast = super::fast_boundary("SQLGetData", || {
             crate::handles::with_cached_stmt(stmt, |s| {
                 let f = s.fast_get_data;
@@ -122,6 +123,12 @@ pub unsafe extern "C" fn SQLGetData(
     unsafe { get_data(stmt, col, target_type, target, buf_len, ind) }
 }
 
+/// Whether SQLGetData's TargetType passes the DM's check (the fast lane's guard).
+#[inline(always)]
+fn get_data_type_ok(t: CDataType) -> bool {
+    super::checks::check_c_type(t, super::checks::CTypeUse::GetData).is_ok()
+}
+
 /// SQLGetData's full path.
 #[inline(never)]
 unsafe fn get_data(
@@ -142,6 +149,12 @@ unsafe fn get_data(
         if buf_len < 0 {
             return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");
         }
+        // HY003 (DM, §4.1). The page's HY009 for a null TargetValuePtr is not enforced:
+        // applications probe a value's length with a null buffer of length 0 and the
+        // drivers accept it (docs/decisions.md #50).
+        if let Err((state, msg)) = super::checks::check_c_type(target_type, super::checks::CTypeUse::GetData) {
+            return call.fail(state, msg);
+        }
         let Some(f) = s.link.driver.fns.SQLGetData else { return call.missing("SQLGetData") };
         let h = s.hstmt;
         let (target, ind) = (AppPtr::new(target), AppPtr::new(ind));
@@ -151,7 +164,8 @@ unsafe fn get_data(
     })
 }
 
-/// SQLBindCol: a negative BufferLength is HY090.
+/// SQLBindCol: a negative BufferLength is HY090, a TargetType that is no C type HY003
+/// (both DM).
 pub unsafe extern "C" fn SQLBindCol(
     stmt: SqlHStmt,
     col: SqlUSmallInt,
@@ -169,6 +183,12 @@ pub unsafe extern "C" fn SQLBindCol(
         };
         if buf_len < 0 {
             return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");
+        }
+        // HY003 (DM, §4.1); a null TargetValuePtr unbinds and needs no type.
+        if !target.is_null() {
+            if let Err((state, msg)) = super::checks::check_c_type(target_type, super::checks::CTypeUse::BindCol) {
+                return call.fail(state, msg);
+            }
         }
         let Some(f) = s.link.driver.fns.SQLBindCol else { return call.missing("SQLBindCol") };
         // SAFETY: live driver statement; the application's buffers as given.
@@ -450,6 +470,10 @@ fn col_attribute(
 ) -> SqlReturn {
     let s = handle!(stmt, stmt);
     let call = begin!(s, F::SQL_API_SQLCOLATTRIBUTE);
+    // HY091 (DM, §4.1): a FieldIdentifier in no defined range.
+    if let Err((state, msg)) = super::checks::check_col_attr_field(field) {
+        return call.fail(state, msg);
+    }
     let is_char = is_char_col_attr(field.0 as i32);
     if is_char && buf_len < 0 && buf_len as i32 != SQL_NTS {
         return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");

@@ -1,0 +1,127 @@
+//! Argument checks the DM makes itself before a call reaches the driver ("(DM)" rows of
+//! the function pages, §4.1), and one checked length helper for lengths the DM passes on:
+//! a length that does not fit the ODBC integer type is HY090, never a wrapped value
+//! (docs/decisions.md #50, #51).
+
+use odbc_dm_abi::{CDataType, DescField, SqlDataType};
+
+use crate::diag::SqlState;
+
+/// First driver-specific C type (ODBC 3.8: 0x4000..=0x7FFF belong to drivers).
+const DRIVER_C_TYPE_BASE: i16 = 0x4000;
+
+/// The standard C types (sqlext.h), intervals (101..=113) included.
+fn standard_c_type(t: i16) -> bool {
+    matches!(
+        t,
+        1 | 2 | 4 | 5 | 7 | 8 | 9 | 10 | 11 | 91 | 92 | 93 | 99 | 101
+            ..=113 | -2 | -6 | -7 | -8 | -11 | -15 | -16 | -17 | -18 | -25 | -26 | -27 | -28
+    )
+}
+
+/// Where a C type is used: what SQL_ARD_TYPE / SQL_APD_TYPE mean differs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum CTypeUse {
+    /// SQLBindCol: a concrete type or SQL_C_DEFAULT.
+    BindCol,
+    /// SQLGetData: also SQL_ARD_TYPE and SQL_APD_TYPE (streamed output parameters).
+    GetData,
+    /// SQLBindParameter / SQLBindParam / SQLSetParam ValueType.
+    Param,
+}
+
+/// HY003 unless `t` is a C type for this use: a standard one, a driver-specific one
+/// (0x4000..=0x7FFF), or SQL_ARD_TYPE/SQL_APD_TYPE for SQLGetData.
+pub(crate) fn check_c_type(t: CDataType, usage: CTypeUse) -> Result<(), (SqlState, String)> {
+    let v = t.0;
+    let ok = standard_c_type(v)
+        || v >= DRIVER_C_TYPE_BASE
+        || (usage == CTypeUse::GetData && (t == CDataType::SQL_ARD_TYPE || t == CDataType::SQL_APD_TYPE));
+    if ok {
+        Ok(())
+    } else {
+        Err((SqlState::INVALID_BUFFER_TYPE, format!("Invalid application buffer type: {v} is not a valid C data type")))
+    }
+}
+
+/// HY004 unless `t` is an SQL type: a standard one (concise or verbose, intervals and the
+/// ODBC 2.x date/time codes included) or a negative driver-specific one (drivers number
+/// theirs below zero: SQL Server -150..-155, DB2 -95..-370). A positive unknown value
+/// such as 9999 is refused.
+pub(crate) fn check_sql_type(t: SqlDataType) -> Result<(), (SqlState, String)> {
+    let v = t.0;
+    if v < 0 || matches!(v, 1..=12 | 91..=93 | 101..=113) {
+        Ok(())
+    } else {
+        Err((SqlState(*b"HY004"), format!("Invalid SQL data type: {v}")))
+    }
+}
+
+/// HY091 for a FieldIdentifier of SQLColAttribute(s) that is in no defined range: negative,
+/// or in 36..=999 (ODBC's own range has no such field). 0..=35 and 1001..=1013, 1099 are
+/// the ODBC fields (2.x SQL_COLUMN_* included); 1000 and above is also where drivers put
+/// their own (SQL Server 1200+), so those pass.
+pub(crate) fn check_col_attr_field(f: DescField) -> Result<(), (SqlState, String)> {
+    let v = f.0;
+    if v < 0 || (36..1000).contains(&v) {
+        Err((SqlState::INVALID_DESCRIPTOR_FIELD, format!("Invalid descriptor field identifier: {v}")))
+    } else {
+        Ok(())
+    }
+}
+
+/// The checked length helper: a count of characters or bytes the DM passes on as a
+/// SQLSMALLINT. Over `i16::MAX` it is HY090 with a message naming `what`, never a wrapped
+/// negative length (issue 10 item 5).
+pub(crate) fn len_i16(n: usize, what: &str) -> Result<i16, (SqlState, String)> {
+    i16::try_from(n).map_err(|_| {
+        (
+            SqlState::INVALID_STRING_OR_BUFFER_LENGTH,
+            format!("Invalid string or buffer length: {what} is {n} units long; ODBC's SQLSMALLINT length allows at most {}", i16::MAX),
+        )
+    })
+}
+
+/// As [`len_i16`], for a SQLINTEGER length.
+pub(crate) fn len_i32(n: usize, what: &str) -> Result<i32, (SqlState, String)> {
+    i32::try_from(n).map_err(|_| {
+        (
+            SqlState::INVALID_STRING_OR_BUFFER_LENGTH,
+            format!("Invalid string or buffer length: {what} is {n} units long; ODBC's SQLINTEGER length allows at most {}", i32::MAX),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_types() {
+        for t in [1, 4, -8, 99, 101, 113, -28, 0x4000, 0x7fff] {
+            assert!(check_c_type(CDataType(t), CTypeUse::Param).is_ok(), "{t}");
+        }
+        for t in [0, 3, 6, 12, 98, 100, 114, 9999, -1, -3, -99, -100, 0x3fff] {
+            assert_eq!(check_c_type(CDataType(t), CTypeUse::Param).unwrap_err().0, SqlState::INVALID_BUFFER_TYPE, "{t}");
+        }
+        assert!(check_c_type(CDataType::SQL_ARD_TYPE, CTypeUse::GetData).is_ok());
+        assert!(check_c_type(CDataType::SQL_ARD_TYPE, CTypeUse::BindCol).is_err());
+    }
+
+    #[test]
+    fn sql_types_fields_lengths() {
+        for t in [1, 12, 93, -1, -11, -152, 9, 113] {
+            assert!(check_sql_type(SqlDataType(t)).is_ok(), "{t}");
+        }
+        for t in [0, 13, 90, 94, 100, 114, 9999] {
+            assert_eq!(check_sql_type(SqlDataType(t)).unwrap_err().0 .0, *b"HY004", "{t}");
+        }
+        assert!(check_col_attr_field(DescField(1011)).is_ok());
+        assert!(check_col_attr_field(DescField(1200)).is_ok());
+        assert!(check_col_attr_field(DescField(500)).is_err());
+        assert!(check_col_attr_field(DescField(-1)).is_err());
+        assert_eq!(len_i16(32767, "x"), Ok(32767));
+        assert_eq!(len_i16(32768, "x").unwrap_err().0, SqlState::INVALID_STRING_OR_BUFFER_LENGTH);
+        assert_eq!(len_i32(1 << 31, "x").unwrap_err().0, SqlState::INVALID_STRING_OR_BUFFER_LENGTH);
+    }
+}
