@@ -501,7 +501,7 @@ fn s2_2_im016_async_stmt_event_on_connection_and_dm_only_event_attributes() {
     let rc = unsafe { SQLSetConnectAttr(d, ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT, (&mut ev as *mut u64).cast(), SQL_IS_POINTER) };
     assert_eq!(rc, SqlReturn::SQL_ERROR);
     assert_eq!(dbc_state(d), "HY024");
-    let event = odbc_dm::async_engine::AsyncEvent::new().unwrap();
+    let event = odbc_dm::AsyncEvent::new().unwrap();
     // SAFETY: live dbc; the event's attribute value.
     let rc = unsafe { SQLSetConnectAttr(d, ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT, event.as_attr(), SQL_IS_POINTER) };
     assert_eq!(rc, SqlReturn::SQL_SUCCESS);
@@ -550,12 +550,12 @@ fn s2_4_statement_notification_attributes_are_hy092_and_event_is_dm_state() {
         SqlReturn::SQL_ERROR
     );
     assert_eq!(diag(HandleType::SQL_HANDLE_STMT, s).0, "HY024");
-    let ev = odbc_dm::async_engine::AsyncEvent::new().unwrap();
+    let ev = odbc_dm::AsyncEvent::new().unwrap();
     // SAFETY: live statement; a live event.
     assert_eq!(unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, ev.as_attr(), SQL_IS_POINTER) }, SqlReturn::SQL_ERROR);
     assert_eq!(diag(HandleType::SQL_HANDLE_STMT, s).0, "S1118", "§2.3: libsqlite3odbc cannot notify");
     // With the DM's emulation on, the same event is accepted and reads back.
-    let emu = ConnAttr(odbc_dm::async_engine::emulation::SQL_ATTR_DM_ASYNC_EMULATION);
+    let emu = ConnAttr(odbc_dm::raw::SQL_ATTR_DM_ASYNC_EMULATION);
     // SAFETY: live dbc; integer attribute.
     assert_eq!(unsafe { SQLSetConnectAttr(d, emu, 1 as SqlPointer, 0) }, SqlReturn::SQL_SUCCESS);
     // SAFETY: as above.

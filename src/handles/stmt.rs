@@ -71,8 +71,9 @@ pub struct Stmt {
 }
 
 impl Stmt {
-    /// A new, registered statement wrapping the driver's `hstmt`.
-    pub fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hstmt: usize) -> Arc<Stmt> {
+    /// A new, registered statement wrapping the driver's `hstmt`. Crate-private: `hstmt` is
+    /// an unchecked driver handle that every call on the statement trusts.
+    pub(crate) fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hstmt: usize) -> Arc<Stmt> {
         let lanes_ok = link.driver.real.SQLFetch.is_some() && link.driver.real.SQLGetData.is_some();
         let s = Arc::new(Stmt {
             id: new_id(Kind::Stmt),

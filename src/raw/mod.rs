@@ -53,6 +53,10 @@ pub use handles::*;
 pub use info::*;
 pub use results::*;
 
+/// DM-private connection attribute (unixODBC's range, never sent to a driver): the DM may
+/// emulate asynchronous execution where the driver cannot (1), or always (2).
+pub use crate::async_engine::emulation::SQL_ATTR_DM_ASYNC_EMULATION;
+
 pub(crate) use call::{driver_has_result, opens_result, reject, stmt_fast_lane, stmt_summary, AppPtr, Call, HasDiag, StmtCall};
 pub(crate) use diag_pull::pull_driver_diags;
 

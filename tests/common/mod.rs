@@ -423,7 +423,8 @@ pub mod rawh {
     /// hand a record out only once, so the DM's copy cannot be compared with a second
     /// reading of the same handle.
     pub fn plain_driver_error(driver_path: &std::path::Path, conn_str: &str, sql: &str) -> Rec {
-        let drv = odbc_dm::driver::load_driver(driver_path).expect("load driver");
+        // SAFETY: `driver_path` names one of the ODBC drivers under test.
+        let drv = unsafe { odbc_dm::internals::driver::load_driver(driver_path) }.expect("load driver");
         let f = &drv.exported;
         let (alloc, connect_w, connect_a) = (f.SQLAllocHandle.expect("SQLAllocHandle"), f.SQLDriverConnectW, f.SQLDriverConnect);
         let (mut env, mut dbc, mut st) = (null_mut(), null_mut(), null_mut());
