@@ -325,7 +325,7 @@ impl AsyncHost for Dbc {
     fn driver_diags(&self) -> Vec<DiagRecord> {
         // While an asynchronous connect runs, the driver's connection is the pending link.
         match self.gate.peek(|c| c.link.clone().or_else(|| c.pending_link.clone())) {
-            Some(l) => crate::raw::pull_driver_diags(&l, odbc_dm_abi::HandleType::SQL_HANDLE_DBC, l.hdbc as odbc_dm_abi::SqlHandle),
+            Some(l) => super::pull_driver_diags(&l, odbc_dm_abi::HandleType::SQL_HANDLE_DBC, l.hdbc as odbc_dm_abi::SqlHandle),
             None => Vec::new(),
         }
     }

@@ -4,8 +4,8 @@
 
 use odbc_dm_abi::{HandleType, SqlHandle, SqlReturn};
 
+use super::DriverLink;
 use crate::diag::{DiagRecord, Origin, SqlState};
-use crate::handles::DriverLink;
 use crate::text;
 
 /// At most this many records are copied from one call.
