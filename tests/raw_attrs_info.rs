@@ -7,14 +7,14 @@
 //! which (once, through a `std::sync::Once`) writes a private odbcinst.ini / odbc.ini and
 //! points ODBCSYSINI / ODBCINI at them, so all tests see the same configuration.
 
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::ptr::null_mut;
 use std::sync::Once;
-use std::time::Duration;
 
 use odbc_dm::abi::*;
 use odbc_dm::raw::*;
+
+mod common;
 
 const SQLITE: &str = "/usr/lib/x86_64-linux-gnu/odbc/libsqlite3odbc.so";
 const PSQL: &str = "/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so";
@@ -52,14 +52,10 @@ fn sqlite_cs(name: &str) -> String {
     format!("DRIVER={SQLITE};Database={}", temp_db(name).display())
 }
 
-/// psqlODBC connection string, or `None` after saying so (never silently).
+/// psqlODBC connection string, or `None` after [`common::skip`] (a failure in the test command).
 fn psql_cs(test: &str) -> Option<String> {
-    if TcpStream::connect_timeout(&([127, 0, 0, 1], 5432).into(), Duration::from_millis(500)).is_ok() {
-        Some(format!("DRIVER={PSQL};Servername=127.0.0.1;Port=5432;Database=test;Username=postgres"))
-    } else {
-        eprintln!("SKIPPED: PostgreSQL not reachable on 127.0.0.1:5432 ({test})");
-        None
-    }
+    common::postgres_conn_str(test)?;
+    Some(format!("DRIVER={PSQL};Servername=127.0.0.1;Port=5432;Database=test;Username=postgres"))
 }
 
 /// First diagnostic record: (SQLSTATE, message).
