@@ -119,8 +119,8 @@ parking_word!(const);
 /// Model checks of the parking word with loom (every interleaving of 2–3 threads, within
 /// loom's bounds): mutual exclusion, no lost wake-up (a missed wake-up is a deadlock loom
 /// reports), and the owner's other bits untouched. Run:
-/// `RUSTFLAGS="--cfg odbc_dm_loom" cargo test --release --lib parking::loom`
-/// (drivers-under-test/loom.sh).
+/// `bash drivers-under-test/loom.sh` (`RUSTFLAGS="--cfg odbc_dm_loom" cargo test --lib
+/// parking::loom` in its own target dir).
 #[cfg(all(test, odbc_dm_loom))]
 mod loom {
     mod model {
