@@ -12,7 +12,7 @@ use crate::text;
 const MAX_RECORDS: i16 = 512;
 
 /// Reads every diagnostic record of the driver handle `h`.
-pub fn pull_driver_diags(link: &DriverLink, ht: HandleType, h: SqlHandle) -> Vec<DiagRecord> {
+pub(crate) fn pull_driver_diags(link: &DriverLink, ht: HandleType, h: SqlHandle) -> Vec<DiagRecord> {
     let mut out = Vec::new();
     let fns = &link.driver.fns;
     for rec in 1..=MAX_RECORDS {

@@ -21,9 +21,10 @@ use std::sync::{Arc, LazyLock};
 
 pub use dbc::{AsyncCaps, AttrValue, Dbc, DbcCore, DbcPost, DriverLink, DBC_HAS_A, DBC_HAS_W};
 pub use desc::{Desc, DescCore};
-pub use diag_pull::pull_driver_diags;
+pub(crate) use diag_pull::pull_driver_diags;
 pub use env::{Env, EnvCore};
-pub use stmt::{driver_has_result, Stmt, StmtCore};
+pub(crate) use stmt::driver_has_result;
+pub use stmt::{Stmt, StmtCore};
 pub use table::Lent;
 use table::{HandleTable, Keep, LookupCache};
 

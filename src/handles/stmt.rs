@@ -155,7 +155,7 @@ impl Drop for Stmt {
 }
 
 /// Whether the driver's statement currently describes a result set (SQLNumResultCols > 0).
-pub fn driver_has_result(stmt: &Stmt) -> bool {
+pub(crate) fn driver_has_result(stmt: &Stmt) -> bool {
     match stmt.link.driver.fns.SQLNumResultCols {
         Some(f) => {
             let mut n: i16 = 0;
