@@ -35,8 +35,9 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use odbc_dm::abi::*;
-use odbc_dm::async_engine::{slot, AsyncEvent};
+use odbc_dm::internals::async_engine::slot;
 use odbc_dm::raw::*;
+use odbc_dm::AsyncEvent;
 
 mod common;
 
@@ -257,8 +258,8 @@ fn notify_roundtrip(ev: &AsyncEvent, s: H, sql: &'static str) {
     collect(ev, s);
 }
 
-fn dm_stmt(s: H) -> Arc<odbc_dm::handles::Stmt> {
-    odbc_dm::handles::stmt(s).expect("live DM statement")
+fn dm_stmt(s: H) -> Arc<odbc_dm::internals::handles::Stmt> {
+    odbc_dm::internals::handles::stmt(s).expect("live DM statement")
 }
 
 /// Threads of this process: (all, DM "odbc-dm*", of which the dispatcher, of which emulation).

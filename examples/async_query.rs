@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use odbc_dm::abi::*;
 use odbc_dm::api::{AsyncConnection, Environment};
-use odbc_dm::async_engine::AsyncEvent;
 use odbc_dm::raw::*;
+use odbc_dm::AsyncEvent;
 
 type BoxError = Box<dyn std::error::Error>;
 

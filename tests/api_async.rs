@@ -311,8 +311,8 @@ fn calls_of(log: &str, func: &str) -> Vec<(u64, String)> {
         .collect()
 }
 
-fn dm_dbc<R>(conn: &AsyncConnection, f: impl FnOnce(&odbc_dm::handles::DbcCore) -> R) -> R {
-    odbc_dm::handles::dbc(conn.connection().as_raw()).unwrap().gate.peek(|c| f(c))
+fn dm_dbc<R>(conn: &AsyncConnection, f: impl FnOnce(&odbc_dm::internals::handles::DbcCore) -> R) -> R {
+    odbc_dm::internals::handles::dbc(conn.connection().as_raw()).unwrap().gate.peek(|c| f(c))
 }
 
 /// `AsyncConnection::connect` really runs asynchronously on the reference driver (native
@@ -376,12 +376,12 @@ fn dropped_connect_future_is_cancelled_and_freed() {
             let mut f = AsyncConnection::connect(&env, &common::refdriver_conn_str(extra));
             assert!(poll_once(&mut f).is_pending(), "{extra}");
             let h = f.raw_handle().unwrap();
-            assert!(odbc_dm::handles::dbc(h).unwrap().async_slot.is_active(), "{extra}: the connect is outstanding");
+            assert!(odbc_dm::internals::handles::dbc(h).unwrap().async_slot.is_active(), "{extra}: the connect is outstanding");
             h
         };
         // Handle ids are never reused: the handle is gone once freed.
         let t = Instant::now();
-        while odbc_dm::handles::dbc(h).is_some() {
+        while odbc_dm::internals::handles::dbc(h).is_some() {
             assert!(t.elapsed() < Duration::from_secs(5), "{extra}: the connection handle was not freed");
             std::thread::sleep(Duration::from_millis(10));
         }

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use odbc_dm::api::*;
 
+mod common;
+
 const DRIVER: &str = "/usr/lib/x86_64-linux-gnu/odbc/libsqlite3odbc.so";
 
 /// A fresh database file, removed on drop.
@@ -35,12 +37,10 @@ impl Drop for Db {
     }
 }
 
-fn have_driver() -> bool {
-    let ok = std::path::Path::new(DRIVER).exists();
-    if !ok {
-        eprintln!("skipping: {DRIVER} not installed");
-    }
-    ok
+/// Whether libsqlite3odbc is installed; if not, the test is skipped (counted and shown)
+/// or, in the test command, fails ([`common::skip`]).
+fn have_driver(test: &str) -> bool {
+    common::require_driver(test, std::path::Path::new(DRIVER)).is_some()
 }
 
 fn create_people(conn: &Connection) {
@@ -72,7 +72,7 @@ fn send_and_sync_bounds() {
 
 #[test]
 fn insert_with_parameters_and_read_back_unbound() {
-    if !have_driver() {
+    if !have_driver("insert_with_parameters_and_read_back_unbound") {
         return;
     }
     let db = Db::new("unbound");
@@ -112,7 +112,7 @@ fn insert_with_parameters_and_read_back_unbound() {
 
 #[test]
 fn null_into_non_option_is_an_error() {
-    if !have_driver() {
+    if !have_driver("null_into_non_option_is_an_error") {
         return;
     }
     let db = Db::new("null");
@@ -126,7 +126,7 @@ fn null_into_non_option_is_an_error() {
 
 #[test]
 fn utf16_text_encoding_round_trips_non_ascii() {
-    if !have_driver() {
+    if !have_driver("utf16_text_encoding_round_trips_non_ascii") {
         return;
     }
     let db = Db::new("utf16");
@@ -147,7 +147,7 @@ fn utf16_text_encoding_round_trips_non_ascii() {
 
 #[test]
 fn prepared_statement_executes_repeatedly_with_rebinding() {
-    if !have_driver() {
+    if !have_driver("prepared_statement_executes_repeatedly_with_rebinding") {
         return;
     }
     let db = Db::new("prepared");
@@ -176,7 +176,7 @@ fn prepared_statement_executes_repeatedly_with_rebinding() {
 
 #[test]
 fn statement_reuse_and_row_count() {
-    if !have_driver() {
+    if !have_driver("statement_reuse_and_row_count") {
         return;
     }
     let db = Db::new("rowcount");
@@ -195,7 +195,7 @@ fn statement_reuse_and_row_count() {
 
 #[test]
 fn bound_block_cursor_fetches_rowsets() {
-    if !have_driver() {
+    if !have_driver("bound_block_cursor_fetches_rowsets") {
         return;
     }
     let db = Db::new("bound");
@@ -235,7 +235,7 @@ fn bound_block_cursor_fetches_rowsets() {
 
 #[test]
 fn bound_text_longer_than_buffer_is_truncated() {
-    if !have_driver() {
+    if !have_driver("bound_text_longer_than_buffer_is_truncated") {
         return;
     }
     let db = Db::new("trunc");
@@ -256,7 +256,7 @@ fn bound_text_longer_than_buffer_is_truncated() {
 
 #[test]
 fn transaction_commit_and_rollback_seen_from_second_connection() {
-    if !have_driver() {
+    if !have_driver("transaction_commit_and_rollback_seen_from_second_connection") {
         return;
     }
     let db = Db::new("txn");
@@ -279,7 +279,7 @@ fn transaction_commit_and_rollback_seen_from_second_connection() {
 
 #[test]
 fn catalog_functions_return_cursors() {
-    if !have_driver() {
+    if !have_driver("catalog_functions_return_cursors") {
         return;
     }
     let db = Db::new("catalog");
@@ -313,7 +313,7 @@ fn catalog_functions_return_cursors() {
 
 #[test]
 fn driver_error_carries_sqlstate_and_driver_text() {
-    if !have_driver() {
+    if !have_driver("driver_error_carries_sqlstate_and_driver_text") {
         return;
     }
     let db = Db::new("err");
@@ -367,7 +367,7 @@ fn dm_errors_name_the_function_and_mask_passwords() {
 
 #[test]
 fn data_at_execution_long_text_and_streams() {
-    if !have_driver() {
+    if !have_driver("data_at_execution_long_text_and_streams") {
         return;
     }
     let db = Db::new("dae");
@@ -418,7 +418,7 @@ fn data_at_execution_long_text_and_streams() {
 
 #[test]
 fn failing_stream_cancels_execution_and_statement_stays_usable() {
-    if !have_driver() {
+    if !have_driver("failing_stream_cancels_execution_and_statement_stays_usable") {
         return;
     }
     struct Broken;
@@ -440,7 +440,7 @@ fn failing_stream_cancels_execution_and_statement_stays_usable() {
 
 #[test]
 fn threads_share_one_connection_with_their_own_statements() {
-    if !have_driver() {
+    if !have_driver("threads_share_one_connection_with_their_own_statements") {
         return;
     }
     let db = Db::new("threads");
@@ -467,7 +467,7 @@ fn threads_share_one_connection_with_their_own_statements() {
 
 #[test]
 fn cancel_handle_works_from_another_thread_and_after_free() {
-    if !have_driver() {
+    if !have_driver("cancel_handle_works_from_another_thread_and_after_free") {
         return;
     }
     let db = Db::new("cancel");
@@ -484,7 +484,7 @@ fn cancel_handle_works_from_another_thread_and_after_free() {
 
 #[test]
 fn connection_info_and_functions() {
-    if !have_driver() {
+    if !have_driver("connection_info_and_functions") {
         return;
     }
     let db = Db::new("info");
@@ -512,7 +512,7 @@ fn environment_lists_drivers_and_data_sources() {
 
 #[test]
 fn cursor_drop_closes_so_statement_can_run_again() {
-    if !have_driver() {
+    if !have_driver("cursor_drop_closes_so_statement_can_run_again") {
         return;
     }
     let db = Db::new("close");

@@ -7,8 +7,8 @@ mod common;
 
 use common::rawh::{self, poll, H};
 use odbc_dm::abi::*;
-use odbc_dm::async_engine::AsyncEvent;
 use odbc_dm::raw::*;
+use odbc_dm::AsyncEvent;
 use std::ptr::null_mut;
 use std::time::Duration;
 
@@ -106,7 +106,7 @@ fn free(env: H, dbc: H) {
 }
 
 fn dm_autocommit(dbc: H) -> bool {
-    odbc_dm::handles::dbc(dbc).unwrap().gate.peek(|c| c.autocommit)
+    odbc_dm::internals::handles::dbc(dbc).unwrap().gate.peek(|c| c.autocommit)
 }
 
 fn event_log(dbc: H) -> String {
@@ -449,7 +449,7 @@ fn emulated_polling_connect_through_attribute_65501_1_7() {
     let db = common::temp_db("async-conn-emu-poll");
     let cs = common::sqlite_conn_str(&db);
     let dbc = alloc_dbc(env);
-    assert_eq!(set_attr(dbc, ConnAttr(odbc_dm::async_engine::emulation::SQL_ATTR_DM_ASYNC_EMULATION), 1), SqlReturn::SQL_SUCCESS);
+    assert_eq!(set_attr(dbc, ConnAttr(odbc_dm::raw::SQL_ATTR_DM_ASYNC_EMULATION), 1), SqlReturn::SQL_SUCCESS);
     assert_eq!(set_attr(dbc, ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE, SQL_ASYNC_DBC_ENABLE_ON), SqlReturn::SQL_SUCCESS);
     let mut out = OutBuf::new();
     assert_eq!(driver_connect(dbc, &cs, &mut out), STILL);

@@ -7,8 +7,9 @@ mod common;
 
 use common::rawh::{self, set_stmt_attr, H};
 use odbc_dm::abi::*;
-use odbc_dm::async_engine::{self, AsyncEvent, AsyncHost};
+use odbc_dm::internals::async_engine::{self, AsyncHost};
 use odbc_dm::raw::*;
+use odbc_dm::AsyncEvent;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -76,8 +77,8 @@ fn events(log: &serde_json::Value, func: &str, drv_handle: usize, kind: &str) ->
         .collect()
 }
 
-fn dm_stmt(s: H) -> std::sync::Arc<odbc_dm::handles::Stmt> {
-    odbc_dm::handles::stmt(s).expect("live statement")
+fn dm_stmt(s: H) -> std::sync::Arc<odbc_dm::internals::handles::Stmt> {
+    odbc_dm::internals::handles::stmt(s).expect("live statement")
 }
 
 fn gettid() -> u64 {

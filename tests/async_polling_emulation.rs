@@ -6,8 +6,8 @@ mod common;
 
 use common::rawh::{self, poll, set_stmt_attr, H};
 use odbc_dm::abi::*;
-use odbc_dm::async_engine::AsyncEvent;
 use odbc_dm::raw::*;
+use odbc_dm::AsyncEvent;
 use std::time::{Duration, Instant};
 
 const STMT: HandleType = HandleType::SQL_HANDLE_STMT;

@@ -7,14 +7,14 @@
 //! which (once, through a `std::sync::Once`) writes a private odbcinst.ini / odbc.ini and
 //! points ODBCSYSINI / ODBCINI at them, so all tests see the same configuration.
 
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::ptr::null_mut;
 use std::sync::Once;
-use std::time::Duration;
 
 use odbc_dm::abi::*;
 use odbc_dm::raw::*;
+
+mod common;
 
 const SQLITE: &str = "/usr/lib/x86_64-linux-gnu/odbc/libsqlite3odbc.so";
 const PSQL: &str = "/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so";
@@ -52,14 +52,10 @@ fn sqlite_cs(name: &str) -> String {
     format!("DRIVER={SQLITE};Database={}", temp_db(name).display())
 }
 
-/// psqlODBC connection string, or `None` after saying so (never silently).
+/// psqlODBC connection string, or `None` after [`common::skip`] (a failure in the test command).
 fn psql_cs(test: &str) -> Option<String> {
-    if TcpStream::connect_timeout(&([127, 0, 0, 1], 5432).into(), Duration::from_millis(500)).is_ok() {
-        Some(format!("DRIVER={PSQL};Servername=127.0.0.1;Port=5432;Database=test;Username=postgres"))
-    } else {
-        eprintln!("SKIPPED: PostgreSQL not reachable on 127.0.0.1:5432 ({test})");
-        None
-    }
+    common::postgres_conn_str(test)?;
+    Some(format!("DRIVER={PSQL};Servername=127.0.0.1;Port=5432;Database=test;Username=postgres"))
 }
 
 /// First diagnostic record: (SQLSTATE, message).
@@ -501,7 +497,7 @@ fn s2_2_im016_async_stmt_event_on_connection_and_dm_only_event_attributes() {
     let rc = unsafe { SQLSetConnectAttr(d, ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT, (&mut ev as *mut u64).cast(), SQL_IS_POINTER) };
     assert_eq!(rc, SqlReturn::SQL_ERROR);
     assert_eq!(dbc_state(d), "HY024");
-    let event = odbc_dm::async_engine::AsyncEvent::new().unwrap();
+    let event = odbc_dm::AsyncEvent::new().unwrap();
     // SAFETY: live dbc; the event's attribute value.
     let rc = unsafe { SQLSetConnectAttr(d, ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT, event.as_attr(), SQL_IS_POINTER) };
     assert_eq!(rc, SqlReturn::SQL_SUCCESS);
@@ -550,12 +546,12 @@ fn s2_4_statement_notification_attributes_are_hy092_and_event_is_dm_state() {
         SqlReturn::SQL_ERROR
     );
     assert_eq!(diag(HandleType::SQL_HANDLE_STMT, s).0, "HY024");
-    let ev = odbc_dm::async_engine::AsyncEvent::new().unwrap();
+    let ev = odbc_dm::AsyncEvent::new().unwrap();
     // SAFETY: live statement; a live event.
     assert_eq!(unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, ev.as_attr(), SQL_IS_POINTER) }, SqlReturn::SQL_ERROR);
     assert_eq!(diag(HandleType::SQL_HANDLE_STMT, s).0, "S1118", "§2.3: libsqlite3odbc cannot notify");
     // With the DM's emulation on, the same event is accepted and reads back.
-    let emu = ConnAttr(odbc_dm::async_engine::emulation::SQL_ATTR_DM_ASYNC_EMULATION);
+    let emu = ConnAttr(odbc_dm::raw::SQL_ATTR_DM_ASYNC_EMULATION);
     // SAFETY: live dbc; integer attribute.
     assert_eq!(unsafe { SQLSetConnectAttr(d, emu, 1 as SqlPointer, 0) }, SqlReturn::SQL_SUCCESS);
     // SAFETY: as above.

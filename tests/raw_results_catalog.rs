@@ -2,17 +2,18 @@
 //! `odbc_dm::raw`, against real drivers loaded by absolute path:
 //! - Debian's SQLite ODBC driver (narrow only): the W forms exercise the DM's W→A
 //!   conversion (lengths in characters for the application, bytes for the driver);
-//! - psqlODBC (psqlodbcw.so) when PostgreSQL answers on 127.0.0.1:5432, else a loud SKIPPED.
+//! - psqlODBC (psqlodbcw.so) on 127.0.0.1:5432 (unreachable: a failure in the test command,
+//!   a counted skip outside it, `common::skip`).
 //!
 //! DM-detected errors (the parenthesised entries of Appendix B and the "(DM)" SQLSTATEs of
 //! the function pages) are named after §4.1.
 
 use odbc_dm::abi::*;
 use odbc_dm::raw::*;
-use std::net::TcpStream;
+
+mod common;
 use std::path::PathBuf;
 use std::ptr::{null, null_mut};
-use std::time::Duration;
 
 const SQLITE: &str = "/usr/lib/x86_64-linux-gnu/odbc/libsqlite3odbc.so";
 const PSQL: &str = "/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so";
@@ -558,10 +559,7 @@ fn sqlite_narrow_driver_results_catalog_params() {
 
 #[test]
 fn postgres_wide_driver_results_catalog_params() {
-    let up = TcpStream::connect_timeout(&([127, 0, 0, 1], 5432).into(), Duration::from_millis(500)).is_ok();
-    if !up {
-        println!("SKIPPED: PostgreSQL not reachable on 127.0.0.1:5432");
-        eprintln!("SKIPPED: PostgreSQL not reachable on 127.0.0.1:5432");
+    if common::postgres_conn_str("postgres_wide_driver_results_catalog_params").is_none() {
         return;
     }
     let c = connect("psqlodbc", &format!("DRIVER={PSQL};Servername=127.0.0.1;Port=5432;Database=test;Username=postgres"), false);

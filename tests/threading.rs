@@ -10,7 +10,7 @@ mod common;
 
 use common::rawh::{self, H};
 use odbc_dm::abi::*;
-use odbc_dm::driver::Threading;
+use odbc_dm::internals::driver::Threading;
 use odbc_dm::raw::*;
 use std::sync::{Barrier, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -161,7 +161,7 @@ fn s3_7_default_threading_levels() {
     let _one = one_at_a_time();
     let level_of = |cs: &str| {
         let (env, dbc) = rawh::connect(cs);
-        let level = odbc_dm::handles::dbc(dbc).unwrap().gate.peek(|c| c.link.as_ref().map(|l| l.driver.threading));
+        let level = odbc_dm::internals::handles::dbc(dbc).unwrap().gate.peek(|c| c.link.as_ref().map(|l| l.driver.threading));
         rawh::disconnect(env, dbc);
         level
     };

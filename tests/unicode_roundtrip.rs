@@ -4,7 +4,7 @@
 //!
 //! - narrow driver: libsqlite3odbc (exports only A functions: the DM converts W calls);
 //! - wide driver: psqlodbcw (a Unicode driver: the DM drops its A twins and converts A
-//!   calls to its W functions, §CONTRIBUTING "A/W");
+//!   calls to its W functions, docs/architecture.md "How the code is organised", A/W);
 //! - A form: SQLExecDirect / SQLPrepare / SQLDescribeCol with UTF-8 statement text, and
 //!   SQL_C_CHAR (UTF-8) parameter and result buffers;
 //! - W form: SQLExecDirectW / SQLPrepareW / SQLDescribeColW with UTF-16 statement text,

@@ -110,8 +110,23 @@ fn toolchain_available(dir: &Path, test: &str) -> bool {
         panic!("{msg} (ODBC_DM_REQUIRE_HEADERS is set)");
     }
     notice(&msg);
+    count_skip(&format!("SKIPPED {test}: unixodbc-dev not installed"));
     let _ = std::fs::remove_dir_all(dir);
     false
+}
+
+/// Appends a skip to the workspace's skips log (`ODBC_DM_SKIPS_LOG`, default
+/// target/odbc-test/skips.log), which drivers-under-test/test.sh counts in its summary.
+fn count_skip(line: &str) {
+    let log = std::env::var_os("ODBC_DM_SKIPS_LOG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/odbc-test/skips.log"));
+    if let Some(dir) = log.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&log) {
+        let _ = writeln!(f, "{line}");
+    }
 }
 
 fn run(cmd: &mut Command, what: &str) -> String {

@@ -175,30 +175,30 @@ fn connect_both(
     for (label, path, conn) in [("SQLite ODBC", sqlite, &sqlite_conn), ("reference driver", refdriver, &ref_conn)] {
         println!("{label}: {}", path.display());
         println!(
-            "  {} {} (ODBC {}), DBMS {} {}, entry points: {}",
+            "  {} {} (ODBC {}), DBMS {} {}, functions: {}",
             info(conn, InfoType::SQL_DRIVER_NAME),
             info(conn, InfoType::SQL_DRIVER_VER),
             info(conn, InfoType::SQL_DRIVER_ODBC_VER),
             info(conn, InfoType::SQL_DBMS_NAME),
             info(conn, InfoType::SQL_DBMS_VER),
-            entry_points(path)
+            functions(conn)
         );
         notes(&conn.take_warnings());
     }
     Ok((sqlite_conn, ref_conn))
 }
 
-/// Which text entry points the library exports (the DM has loaded it already).
-fn entry_points(path: &Path) -> &'static str {
-    match odbc_dm::driver::load_driver(path) {
-        Ok(d) => match (d.exported.SQLExecDirect.is_some(), d.exported.SQLExecDirectW.is_some()) {
-            (true, true) => "A and W",
-            (true, false) => "A only",
-            (false, true) => "W only",
-            (false, false) => "none?",
-        },
-        Err(_) => "?",
+/// How many ODBC 3 functions the connection supports, as the DM answers SQLGetFunctions
+/// (SQL_API_ODBC3_ALL_FUNCTIONS, §6.5): the raw layer, no DM internals.
+fn functions(conn: &Connection) -> String {
+    let mut map = [0u16; SQL_API_ODBC3_ALL_FUNCTIONS_SIZE as usize];
+    // SAFETY: a live connection handle owned by `conn`; the bitmap has the size §6.5 names.
+    let rc = unsafe { raw::SQLGetFunctions(conn.as_raw(), FunctionId::SQL_API_ODBC3_ALL_FUNCTIONS, map.as_mut_ptr()) };
+    if !rc.is_success() {
+        return "?".into();
     }
+    let n: u32 = map.iter().map(|w| w.count_ones()).sum();
+    format!("{n} (SQLGetFunctions)")
 }
 
 /// Creates a table, inserts [`ROWS`] with bound parameters, reads them back and prints

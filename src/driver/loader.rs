@@ -76,7 +76,15 @@ fn registry() -> &'static Registry {
 }
 
 /// Loads `path` at its default `Threading` level ([`serialize::default_level`]).
-pub fn load_driver(path: &Path) -> Result<Arc<Driver>, LoadError> {
+///
+/// # Safety
+///
+/// `dlopen` runs the library's initialisers, and the entry points found in it are called
+/// as ODBC functions of the declared signatures: `path` must be an ODBC driver (or a
+/// library whose initialisers are sound to run and whose `SQL*` symbols, if any, have the
+/// ODBC signatures). Only the crate's own tests use this (`internals`); the DM loads
+/// drivers through [`load_driver_with`] after resolving the connection string.
+pub unsafe fn load_driver(path: &Path) -> Result<Arc<Driver>, LoadError> {
     load_driver_with(path, serialize::default_level(path))
 }
 
@@ -89,7 +97,9 @@ pub fn load_driver(path: &Path) -> Result<Arc<Driver>, LoadError> {
 /// The registry lock is held across `dlopen` on purpose: it makes "load each driver once"
 /// exact. dlopen runs only the driver's constructors, never an ODBC call, and the lock is
 /// never taken on a call path.
-pub fn load_driver_with(path: &Path, threading: Threading) -> Result<Arc<Driver>, LoadError> {
+///
+/// Crate-private: runs foreign code (the library's initialisers); see [`load_driver`].
+pub(crate) fn load_driver_with(path: &Path, threading: Threading) -> Result<Arc<Driver>, LoadError> {
     let key = (std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()), threading);
     let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
     if let Some(d) = reg.get(&key) {

@@ -6,5 +6,6 @@ mod loader;
 pub mod serialize;
 
 pub use fn_table::DriverFns;
-pub use loader::{load_driver, load_driver_with, Driver, LoadError};
+pub(crate) use loader::load_driver_with;
+pub use loader::{load_driver, Driver, LoadError};
 pub use serialize::Threading;

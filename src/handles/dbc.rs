@@ -26,8 +26,9 @@ pub struct DriverLink {
     pub hdbc: usize,
     /// The ODBC version the driver accepted (may be 3 where the app asked for 3.80).
     pub odbc_version: u32,
-    /// The driver's asynchronous capabilities, read once on first need.
-    pub async_caps: std::sync::OnceLock<AsyncCaps>,
+    /// The driver's asynchronous capabilities, read once on first need. Crate-private, so
+    /// a `DriverLink` can only be built by [`DriverLink::new`] inside the DM.
+    pub(crate) async_caps: std::sync::OnceLock<AsyncCaps>,
 }
 
 /// What a driver can do asynchronously (SQLGetInfo, asked once per connection).
@@ -42,14 +43,16 @@ pub struct AsyncCaps {
 }
 
 impl DriverLink {
-    /// A link for a driver connection the DM just allocated.
-    pub fn new(driver: Arc<Driver>, henv: usize, hdbc: usize, odbc_version: u32) -> DriverLink {
+    /// A link for a driver connection the DM just allocated. Crate-private: `henv`/`hdbc`
+    /// are unchecked driver handles that every later call through the link trusts.
+    pub(crate) fn new(driver: Arc<Driver>, henv: usize, hdbc: usize, odbc_version: u32) -> DriverLink {
         DriverLink { driver, henv, hdbc, odbc_version, async_caps: std::sync::OnceLock::new() }
     }
 
     /// The driver's asynchronous capabilities. The driver is asked without any lock held;
-    /// two threads asking at once both ask, and the first answer is kept.
-    pub fn async_caps(&self) -> AsyncCaps {
+    /// two threads asking at once both ask, and the first answer is kept. Crate-private:
+    /// calls the driver on `hdbc`, which only the DM knows to be live.
+    pub(crate) fn async_caps(&self) -> AsyncCaps {
         if let Some(c) = self.async_caps.get() {
             return *c;
         }
@@ -61,8 +64,9 @@ impl DriverLink {
         *self.async_caps.get_or_init(|| caps)
     }
 
-    /// An integer SQLGetInfo answer from the driver.
-    pub fn info_u32(&self, info: odbc_dm_abi::InfoType) -> Option<u32> {
+    /// An integer SQLGetInfo answer from the driver. Crate-private: calls the driver on
+    /// `hdbc`, which only the DM knows to be live.
+    pub(crate) fn info_u32(&self, info: odbc_dm_abi::InfoType) -> Option<u32> {
         let mut v: u32 = 0;
         let mut len: i16 = 0;
         let fns = &self.driver.fns;
@@ -203,8 +207,9 @@ impl Dbc {
     }
 
     /// Sets (on connect) or clears (on disconnect) what [`Dbc::fast_info`] reads. The
-    /// caller holds the busy word.
-    pub fn set_fast_info(&self, link: Option<&DriverLink>) {
+    /// caller holds the busy word. Crate-private: the SQLGetInfo fast lane calls the driver
+    /// on the handle stored here.
+    pub(crate) fn set_fast_info(&self, link: Option<&DriverLink>) {
         let stub = NO_GET_INFO;
         let (a, w, h, l, ta, tw) = match link {
             Some(l) => (
@@ -260,7 +265,8 @@ impl Dbc {
     }
 
     /// The driver link, if connected (taken without waiting for a running call).
-    pub fn link(&self) -> Option<Arc<DriverLink>> {
+    /// Crate-private: a link kept past SQLDisconnect names a freed driver connection.
+    pub(crate) fn link(&self) -> Option<Arc<DriverLink>> {
         self.gate.peek(|c| c.link.clone())
     }
 }
@@ -319,7 +325,7 @@ impl AsyncHost for Dbc {
     fn driver_diags(&self) -> Vec<DiagRecord> {
         // While an asynchronous connect runs, the driver's connection is the pending link.
         match self.gate.peek(|c| c.link.clone().or_else(|| c.pending_link.clone())) {
-            Some(l) => crate::raw::pull_driver_diags(&l, odbc_dm_abi::HandleType::SQL_HANDLE_DBC, l.hdbc as odbc_dm_abi::SqlHandle),
+            Some(l) => super::pull_driver_diags(&l, odbc_dm_abi::HandleType::SQL_HANDLE_DBC, l.hdbc as odbc_dm_abi::SqlHandle),
             None => Vec::new(),
         }
     }

@@ -12,6 +12,7 @@ pub mod table;
 
 mod dbc;
 mod desc;
+mod diag_pull;
 mod env;
 mod stmt;
 
@@ -20,7 +21,9 @@ use std::sync::{Arc, LazyLock};
 
 pub use dbc::{AsyncCaps, AttrValue, Dbc, DbcCore, DbcPost, DriverLink, DBC_HAS_A, DBC_HAS_W};
 pub use desc::{Desc, DescCore};
+pub(crate) use diag_pull::pull_driver_diags;
 pub use env::{Env, EnvCore};
+pub(crate) use stmt::driver_has_result;
 pub use stmt::{Stmt, StmtCore};
 pub use table::Lent;
 use table::{HandleTable, Keep, LookupCache};

@@ -71,8 +71,9 @@ pub struct Stmt {
 }
 
 impl Stmt {
-    /// A new, registered statement wrapping the driver's `hstmt`.
-    pub fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hstmt: usize) -> Arc<Stmt> {
+    /// A new, registered statement wrapping the driver's `hstmt`. Crate-private: `hstmt` is
+    /// an unchecked driver handle that every call on the statement trusts.
+    pub(crate) fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hstmt: usize) -> Arc<Stmt> {
         let lanes_ok = link.driver.real.SQLFetch.is_some() && link.driver.real.SQLGetData.is_some();
         let s = Arc::new(Stmt {
             id: new_id(Kind::Stmt),
@@ -127,7 +128,7 @@ impl AsyncHost for Stmt {
     }
 
     fn driver_diags(&self) -> Vec<DiagRecord> {
-        crate::raw::pull_driver_diags(&self.link, odbc_dm_abi::HandleType::SQL_HANDLE_STMT, self.driver_handle())
+        super::pull_driver_diags(&self.link, odbc_dm_abi::HandleType::SQL_HANDLE_STMT, self.driver_handle())
     }
 
     fn target(&self) -> Target {
@@ -137,10 +138,10 @@ impl AsyncHost for Stmt {
     /// Emulated statements run the driver synchronously, so the DM may ask it
     /// SQLNumResultCols (S4 vs S5) as it does for synchronous calls.
     fn probe_result(&self, func: odbc_dm_abi::FunctionId, rc: odbc_dm_abi::SqlReturn) -> Option<bool> {
-        if !rc.is_success() || !crate::raw::opens_result(func) || !self.gate.peek(|c| c.async_emulated) {
+        if !rc.is_success() || !super::stmt_state::opens_result(func) || !self.gate.peek(|c| c.async_emulated) {
             return None;
         }
-        Some(crate::raw::driver_has_result(self))
+        Some(driver_has_result(self))
     }
 }
 
@@ -150,5 +151,18 @@ impl Drop for Stmt {
         if t != 0 {
             crate::async_engine::Token(t).unregister();
         }
+    }
+}
+
+/// Whether the driver's statement currently describes a result set (SQLNumResultCols > 0).
+pub(crate) fn driver_has_result(stmt: &Stmt) -> bool {
+    match stmt.link.driver.fns.SQLNumResultCols {
+        Some(f) => {
+            let mut n: i16 = 0;
+            // SAFETY: the driver handle is live (owned by `stmt`) and `n` is a valid out pointer.
+            let rc = unsafe { f(stmt.driver_handle(), &mut n) };
+            rc.is_success() && n > 0
+        }
+        None => false,
     }
 }

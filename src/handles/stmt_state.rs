@@ -6,6 +6,15 @@ use odbc_dm_abi::{FunctionId as F, SqlReturn};
 
 use crate::diag::SqlState;
 
+/// Whether a successful call of `f` may leave a result set on the statement (the DM then
+/// asks the driver, [`crate::handles::driver_has_result`], to tell S4 from S5).
+pub fn opens_result(f: F) -> bool {
+    matches!(
+        f,
+        F::SQL_API_SQLEXECDIRECT | F::SQL_API_SQLEXECUTE | F::SQL_API_SQLPREPARE | F::SQL_API_SQLMORERESULTS | F::SQL_API_SQLPARAMDATA
+    )
+}
+
 /// Statement states S1–S12 (§4.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StmtState {

@@ -14,7 +14,7 @@ use crate::diag::{DiagArea, DiagRecord, SqlState};
 use crate::handles::gate::{Busy, Gated};
 use crate::handles::{stmt_state, DbcCore, DescCore, DriverLink, EnvCore, Lent, Stmt, StmtCore};
 
-use super::diag_pull::pull_driver_diags;
+use super::{driver_has_result, opens_result, pull_driver_diags};
 
 /// An application pointer captured by a driver call that may be re-invoked on another
 /// thread (§2.9): the application keeps what it points to valid until the operation
@@ -571,27 +571,6 @@ pub(crate) fn notification_refusal(stmt: &Stmt, func: FunctionId, c: &StmtCore) 
             SqlState::COMPLETE_ASYNC_NOT_CALLED,
             "SQLCompleteAsync has not been called to complete the asynchronous operation (§2.11)".into(),
         ))
-    }
-}
-
-pub(crate) fn opens_result(f: FunctionId) -> bool {
-    use FunctionId as F;
-    matches!(
-        f,
-        F::SQL_API_SQLEXECDIRECT | F::SQL_API_SQLEXECUTE | F::SQL_API_SQLPREPARE | F::SQL_API_SQLMORERESULTS | F::SQL_API_SQLPARAMDATA
-    )
-}
-
-/// Whether the driver's statement currently describes a result set.
-pub(crate) fn driver_has_result(stmt: &Stmt) -> bool {
-    match stmt.link.driver.fns.SQLNumResultCols {
-        Some(f) => {
-            let mut n: i16 = 0;
-            // SAFETY: the driver handle is live (owned by `stmt`) and `n` is a valid out pointer.
-            let rc = unsafe { f(stmt.driver_handle(), &mut n) };
-            rc.is_success() && n > 0
-        }
-        None => false,
     }
 }
 

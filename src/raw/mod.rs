@@ -24,7 +24,6 @@
 
 mod call;
 mod checks;
-mod diag_pull;
 mod strings;
 
 mod attrs;
@@ -54,8 +53,15 @@ pub use handles::*;
 pub use info::*;
 pub use results::*;
 
-pub(crate) use call::{driver_has_result, opens_result, reject, stmt_fast_lane, stmt_summary, AppPtr, Call, HasDiag, StmtCall};
-pub(crate) use diag_pull::pull_driver_diags;
+/// DM-private connection attribute (unixODBC's range, never sent to a driver): the DM may
+/// emulate asynchronous execution where the driver cannot (1), or always (2).
+pub use crate::async_engine::emulation::SQL_ATTR_DM_ASYNC_EMULATION;
+
+pub(crate) use call::{reject, stmt_fast_lane, stmt_summary, AppPtr, Call, HasDiag, StmtCall};
+// Driver-side helpers the handles layer needs too; they live below the raw layer (in
+// `handles`) so that `handles` never imports `raw` (decision #55).
+pub(crate) use crate::handles::stmt_state::opens_result;
+pub(crate) use crate::handles::{driver_has_result, pull_driver_diags};
 
 use odbc_dm_abi::SqlReturn;
 

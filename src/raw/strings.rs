@@ -144,8 +144,19 @@ impl Unit for u16 {
     }
 }
 
+/// Buffers kept by [`recv_text`] after a driver answered SQL_STILL_EXECUTING, per DM
+/// handle id. One process-wide map behind a mutex; taken only while [`PENDING_COUNT`] says
+/// it is non-empty.
 static PENDING_OUT: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<usize, Stashed>>> =
     std::sync::LazyLock::new(Default::default);
+
+/// The number of entries in [`PENDING_OUT`], changed under its mutex. The stash is only
+/// filled after a driver anomaly, so on every ordinary call this is 0 and [`recv_text`]
+/// takes no process-wide lock: conversions on different handles share nothing. A key's
+/// entry is inserted by an earlier call on the same handle, which the handle's call gate
+/// orders before the current one (the gate is held across `recv_text`), so the count read
+/// here already includes it: while that entry exists the count is at least 1.
+static PENDING_COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Largest DM buffer used to receive converted driver output, in code units.
 pub const RECV_LIMIT: usize = 1 << 20;
@@ -169,13 +180,26 @@ pub fn recv_text<T: Unit>(
     mut call: impl FnMut(*mut T, usize) -> (odbc_dm_abi::SqlReturn, Option<usize>),
 ) -> (odbc_dm_abi::SqlReturn, Vec<T>) {
     use odbc_dm_abi::SqlReturn;
-    let stashed = PENDING_OUT.lock().unwrap_or_else(|p| p.into_inner()).remove(&key).and_then(T::unstash);
+    use std::sync::atomic::Ordering;
+    let stashed = if PENDING_COUNT.load(Ordering::Acquire) == 0 {
+        None
+    } else {
+        let mut map = PENDING_OUT.lock().unwrap_or_else(|p| p.into_inner());
+        let v = map.remove(&key);
+        if v.is_some() {
+            PENDING_COUNT.fetch_sub(1, Ordering::Release);
+        }
+        v.and_then(T::unstash)
+    };
     let mut buf = stashed.unwrap_or_else(|| vec![T::default(); initial.clamp(2, RECV_LIMIT)]);
     for attempt in 0..3 {
         let cap = buf.len();
         let (rc, reported) = call(buf.as_mut_ptr(), cap);
         if rc == SqlReturn::SQL_STILL_EXECUTING {
-            PENDING_OUT.lock().unwrap_or_else(|p| p.into_inner()).insert(key, T::stash(buf));
+            let mut map = PENDING_OUT.lock().unwrap_or_else(|p| p.into_inner());
+            if map.insert(key, T::stash(buf)).is_none() {
+                PENDING_COUNT.fetch_add(1, Ordering::Release);
+            }
             return (rc, Vec::new());
         }
         if !rc.is_success() {

@@ -1,6 +1,7 @@
 //! Shared set-up for the integration tests: the private ODBC configuration written by
-//! `drivers-under-test/setup.sh`, the real drivers on this machine, and loud skips for
-//! servers that are not reachable.
+//! `drivers-under-test/setup.sh`, the real drivers on this machine, and skips for drivers
+//! and servers that are missing: counted and shown outside the test command, failures in
+//! it ([`skip`]).
 #![allow(dead_code)]
 
 use std::net::TcpStream;
@@ -72,31 +73,82 @@ pub fn sqlite_conn_str(db: &std::path::Path) -> String {
     format!("DRIVER={};Database={};StepAPI=1", debian_driver("libsqlite3odbc.so").display(), db.display())
 }
 
-fn reachable(port: u16) -> bool {
+pub fn reachable(port: u16) -> bool {
     TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500)).is_ok()
 }
 
-/// psqlODBC (wide) connection string, or `None` after printing a SKIPPED notice.
-pub fn postgres_conn_str(test: &str) -> Option<String> {
-    if reachable(5432) && debian_driver("psqlodbcw.so").exists() {
-        Some(format!(
-            "DRIVER={};Servername=127.0.0.1;Port=5432;Database=test;Username=postgres;CommLog=0;Debug=0",
-            debian_driver("psqlodbcw.so").display()
-        ))
+/// Whether a missing driver or server is a failure (the test command,
+/// drivers-under-test/test.sh, sets `ODBC_DM_REQUIRE_SERVERS=1`: it installs the drivers
+/// and starts the servers, so there a missing one is a defect, not a skip).
+pub fn servers_required() -> bool {
+    std::env::var_os("ODBC_DM_REQUIRE_SERVERS").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Where skips are counted: one line per skipped test (test.sh sums them in its summary).
+pub fn skips_log() -> PathBuf {
+    std::env::var_os("ODBC_DM_SKIPS_LOG").map(PathBuf::from).unwrap_or_else(|| root().join("target/odbc-test/skips.log"))
+}
+
+/// `test` cannot run because `reason` (a driver or server is missing). Under
+/// `ODBC_DM_REQUIRE_SERVERS` this panics with the reason (the test fails); otherwise it
+/// writes `SKIPPED …` straight to the process's stderr (not through `eprintln!`, which the
+/// test harness captures and hides for a passing test) and appends a line to
+/// [`skips_log`]. The caller then returns: the test is counted as skipped, not as a pass
+/// that checked something.
+#[track_caller]
+pub fn skip(test: &str, reason: &str) {
+    let line = format!("SKIPPED {test}: {reason}");
+    if servers_required() {
+        panic!("{line} (ODBC_DM_REQUIRE_SERVERS is set: in the test command a missing driver or server is a failure)");
+    }
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    let log = skips_log();
+    if let Some(dir) = log.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&log) {
+        let _ = writeln!(f, "{line}");
+    }
+}
+
+/// `Some(())` when the driver library exists, else [`skip`] (a failure in the test command).
+pub fn require_driver(test: &str, path: &std::path::Path) -> Option<()> {
+    if path.exists() {
+        Some(())
     } else {
-        eprintln!("SKIPPED {test}: PostgreSQL not reachable on 127.0.0.1:5432 or psqlodbcw.so missing");
+        skip(test, &format!("driver {} not installed", path.display()));
         None
     }
 }
 
-/// MariaDB Connector/ODBC connection string, or `None` after printing a SKIPPED notice.
-pub fn mariadb_conn_str(test: &str) -> Option<String> {
-    if reachable(3306) && debian_driver("libmaodbc.so").exists() {
-        Some(format!("DRIVER={};Server=127.0.0.1;Port=3306;Database=test;User=root;Password=", debian_driver("libmaodbc.so").display()))
+/// `Some(())` when the driver exists and its server answers on 127.0.0.1:`port`, else [`skip`].
+fn require_server(test: &str, driver: &str, server: &str, port: u16) -> Option<()> {
+    require_driver(test, &debian_driver(driver))?;
+    if reachable(port) {
+        Some(())
     } else {
-        eprintln!("SKIPPED {test}: MariaDB not reachable on 127.0.0.1:3306 or libmaodbc.so missing");
+        skip(test, &format!("{server} not reachable on 127.0.0.1:{port}"));
         None
     }
+}
+
+/// psqlODBC (wide) connection string, or `None` after [`skip`] (a failure in the test command).
+#[track_caller]
+pub fn postgres_conn_str(test: &str) -> Option<String> {
+    require_server(test, "psqlodbcw.so", "PostgreSQL", 5432)?;
+    Some(format!(
+        "DRIVER={};Servername=127.0.0.1;Port=5432;Database=test;Username=postgres;CommLog=0;Debug=0",
+        debian_driver("psqlodbcw.so").display()
+    ))
+}
+
+/// MariaDB Connector/ODBC connection string, or `None` after [`skip`] (a failure in the
+/// test command).
+#[track_caller]
+pub fn mariadb_conn_str(test: &str) -> Option<String> {
+    require_server(test, "libmaodbc.so", "MariaDB", 3306)?;
+    Some(format!("DRIVER={};Server=127.0.0.1;Port=3306;Database=test;User=root;Password=", debian_driver("libmaodbc.so").display()))
 }
 
 /// A table name unique to this process and test, so parallel tests never collide.
@@ -423,7 +475,8 @@ pub mod rawh {
     /// hand a record out only once, so the DM's copy cannot be compared with a second
     /// reading of the same handle.
     pub fn plain_driver_error(driver_path: &std::path::Path, conn_str: &str, sql: &str) -> Rec {
-        let drv = odbc_dm::driver::load_driver(driver_path).expect("load driver");
+        // SAFETY: `driver_path` names one of the ODBC drivers under test.
+        let drv = unsafe { odbc_dm::internals::driver::load_driver(driver_path) }.expect("load driver");
         let f = &drv.exported;
         let (alloc, connect_w, connect_a) = (f.SQLAllocHandle.expect("SQLAllocHandle"), f.SQLDriverConnectW, f.SQLDriverConnect);
         let (mut env, mut dbc, mut st) = (null_mut(), null_mut(), null_mut());

@@ -4,15 +4,15 @@
 
 use odbc_dm_abi::{HandleType, SqlHandle, SqlReturn};
 
+use super::DriverLink;
 use crate::diag::{DiagRecord, Origin, SqlState};
-use crate::handles::DriverLink;
 use crate::text;
 
 /// At most this many records are copied from one call.
 const MAX_RECORDS: i16 = 512;
 
 /// Reads every diagnostic record of the driver handle `h`.
-pub fn pull_driver_diags(link: &DriverLink, ht: HandleType, h: SqlHandle) -> Vec<DiagRecord> {
+pub(crate) fn pull_driver_diags(link: &DriverLink, ht: HandleType, h: SqlHandle) -> Vec<DiagRecord> {
     let mut out = Vec::new();
     let fns = &link.driver.fns;
     for rec in 1..=MAX_RECORDS {
