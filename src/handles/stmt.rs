@@ -137,7 +137,7 @@ impl AsyncHost for Stmt {
     /// Emulated statements run the driver synchronously, so the DM may ask it
     /// SQLNumResultCols (S4 vs S5) as it does for synchronous calls.
     fn probe_result(&self, func: odbc_dm_abi::FunctionId, rc: odbc_dm_abi::SqlReturn) -> Option<bool> {
-        if !rc.is_success() || !crate::raw::opens_result(func) || !self.gate.peek(|c| c.async_emulated) {
+        if !rc.is_success() || !crate::raw::opens_result(func) || !self.gate.read(|c| c.async_emulated) {
             return None;
         }
         Some(crate::raw::driver_has_result(self))
