@@ -21,7 +21,7 @@ use std::sync::{Arc, LazyLock};
 pub use dbc::{AsyncCaps, AttrValue, Dbc, DbcCore, DbcPost, DriverLink, DBC_HAS_A, DBC_HAS_W};
 pub use desc::{Desc, DescCore};
 pub use env::{Env, EnvCore};
-pub use stmt::{Stmt, StmtCore};
+pub use stmt::{this_thread, Stmt, StmtCore};
 pub use table::Lent;
 use table::{HandleTable, Keep, LookupCache};
 

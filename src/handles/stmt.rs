@@ -38,6 +38,12 @@ pub struct StmtCore {
     /// The driver statement was freed: a call that was waiting for the gate while
     /// SQLFreeHandle ran must not reach the driver with the dead handle.
     pub freed: bool,
+    /// The thread that began the last call on the slow path ([`this_thread`]), whose
+    /// diagnostics the area holds: an idle SQLCancel from that thread clears them (§3.3,
+    /// every call clears its handle's records), one from any other thread is a
+    /// cross-thread cancel that arrived late and touches nothing (§3.2). The fast lanes do
+    /// not set it: they run only with an empty diagnostic area and leave it empty.
+    pub last_caller: usize,
     /// The driver exports SQLFetch and SQLGetData: without both, no fast-lane summary is
     /// ever published, so the lanes can call [`Stmt::fast_fetch`] / `fast_get_data`
     /// without testing them.
@@ -96,6 +102,15 @@ impl Stmt {
     pub fn driver_handle(&self) -> odbc_dm_abi::SqlHStmt {
         self.hstmt as odbc_dm_abi::SqlHStmt
     }
+}
+
+/// A cheap identity of the calling thread (the address of a thread-local; never 0).
+#[inline(always)]
+pub fn this_thread() -> usize {
+    thread_local! {
+        static ME: u8 = const { 0 };
+    }
+    ME.with(|m| m as *const u8 as usize)
 }
 
 /// Stands in [`Stmt::fast_fetch`] for a driver without SQLFetch (never called).

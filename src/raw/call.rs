@@ -345,6 +345,7 @@ impl<'a> StmtCall<'a> {
         let mut mode = AsyncMode::Sync;
         let mut event = None;
         let call = Call::begin(&stmt.gate, |c| {
+            c.last_caller = crate::handles::this_thread();
             async_enabled = c.async_enabled;
             freed = c.freed;
             if freed {

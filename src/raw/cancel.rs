@@ -120,12 +120,17 @@ fn cancel_owned(s: &Stmt, busy: Busy<'_, StmtCore>) -> SqlReturn {
     let need_data = matches!(state, StmtState::S8 | StmtState::S9 | StmtState::S10);
     let in_async = matches!(state, StmtState::S11 | StmtState::S12);
     if !need_data && !in_async {
-        // §3.3: an idle SQLCancel is a no-op (since ODBC 3.5); like every call it clears
-        // the statement's old diagnostics. The driver is not called: some drivers (the
-        // SQLite driver) would close the cursor.
+        // §3.3: an idle SQLCancel is a no-op (since ODBC 3.5). The driver is not called:
+        // some drivers (the SQLite driver) would close the cursor. On the thread whose call
+        // left the diagnostics it clears them, as every call does; from another thread it
+        // is a cross-thread cancel that came after its call ended and touches nothing
+        // (§3.2: the victim's diagnostics are its own).
+        let me = crate::handles::this_thread();
         return busy.end(|c| {
-            c.diag.clear();
-            c.diag.return_code = SqlReturn::SQL_SUCCESS;
+            if c.last_caller == me {
+                c.diag.clear();
+                c.diag.return_code = SqlReturn::SQL_SUCCESS;
+            }
             SqlReturn::SQL_SUCCESS
         });
     }
@@ -137,11 +142,7 @@ fn cancel_owned(s: &Stmt, busy: Busy<'_, StmtCore>) -> SqlReturn {
         (SqlReturn::SQL_SUCCESS, Vec::new())
     } else if !s.gate.fence() {
         // SQLDisconnect is freeing the driver's statements: nothing left to cancel.
-        return busy.end(|c| {
-            c.diag.clear();
-            c.diag.return_code = SqlReturn::SQL_SUCCESS;
-            SqlReturn::SQL_SUCCESS
-        });
+        return busy.end(|_| SqlReturn::SQL_SUCCESS);
     } else {
         let Some(rc) = driver_cancel(s) else {
             s.gate.unfence();
