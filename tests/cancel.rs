@@ -223,43 +223,6 @@ fn s3_3_cancel_racing_fetch_and_getdata_loses_no_value_sqlite() {
     let _ = std::fs::remove_file(db);
 }
 
-/// §3.1, §3.2 (issue 9 item 1): SQLFreeHandle(STMT) while another thread calls SQLCancel
-/// on the same statement without pause, on psqlODBC (thread-safe, so the cancel is
-/// forwarded while a call holds the statement — the free included). Before the fence the
-/// driver's SQLCancel ran on the statement being freed (segfault / invalid reads). 300
-/// rounds; every cancel answers SUCCESS, ERROR or INVALID_HANDLE.
-#[test]
-fn s3_2_cancel_racing_free_never_reaches_a_freed_statement_psqlodbc() {
-    common::init();
-    let cs = common::postgres_conn_str("s3_2_cancel_racing_free").expect("PostgreSQL and psqlODBC are part of the test command");
-    let (env, dbc) = rawh::connect(&cs);
-    let cur = std::sync::atomic::AtomicUsize::new(0);
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|sc| {
-        let (cur, stop) = (&cur, &stop);
-        let c = sc.spawn(move || {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let h = cur.load(std::sync::atomic::Ordering::Acquire);
-                if h != 0 {
-                    // SAFETY: any handle value is acceptable (stale: SQL_INVALID_HANDLE).
-                    let rc = unsafe { SQLCancel(h as SqlHandle) };
-                    assert!(matches!(rc, SqlReturn::SQL_SUCCESS | SqlReturn::SQL_ERROR | SqlReturn::SQL_INVALID_HANDLE), "{rc:?}");
-                }
-            }
-        });
-        for _ in 0..300 {
-            let s = rawh::stmt(dbc);
-            cur.store(s as usize, std::sync::atomic::Ordering::Release);
-            let rc = rawh::exec_rc(s, "SELECT 1");
-            assert!(rc.is_success() || rawh::diag_recs(STMT, s).iter().any(|r| r.state == "HY008" || r.state == "57014"));
-            rawh::free_stmt(s);
-        }
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        c.join().unwrap();
-    });
-    rawh::disconnect(env, dbc);
-}
-
 /// §1.10: while an asynchronous connect is outstanding, SQLAllocHandle(STMT) on the
 /// connection is HY010 (before: 08003, the connection not being open yet). Step delays of
 /// 0, 5 and 50 ms.
