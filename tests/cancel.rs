@@ -241,7 +241,16 @@ fn s1_10_alloc_stmt_during_async_connect_is_hy010() {
         let connect = || {
             // SAFETY: live dbc; `cs` outlives the operation (it is repeated with the same text).
             unsafe {
-                SQLDriverConnect(dbc, null_mut(), cs.as_ptr(), cs.len() as i16, null_mut(), 0, null_mut(), DriverCompletion::SQL_DRIVER_NOPROMPT)
+                SQLDriverConnect(
+                    dbc,
+                    null_mut(),
+                    cs.as_ptr(),
+                    cs.len() as i16,
+                    null_mut(),
+                    0,
+                    null_mut(),
+                    DriverCompletion::SQL_DRIVER_NOPROMPT,
+                )
             }
         };
         assert_eq!(connect(), SqlReturn::SQL_STILL_EXECUTING, "Delay={delay}");

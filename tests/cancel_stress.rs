@@ -125,11 +125,7 @@ fn states(ht: HandleType, h: H) -> Vec<String> {
 /// next query of the connection: an effect of PostgreSQL's protocol, not of the DM).
 fn cancel_caused(ht: HandleType, h: H, what: &str, target: &str) -> Cancelled {
     let st = states(ht, h);
-    assert!(
-        st.iter().any(|s| s == "HY008" || s == "57014"),
-        "{target}: {what} failed, not by a cancel: {st:?} {}",
-        rawh::diag_text(ht, h)
-    );
+    assert!(st.iter().any(|s| s == "HY008" || s == "57014"), "{target}: {what} failed, not by a cancel: {st:?} {}", rawh::diag_text(ht, h));
     Cancelled
 }
 
@@ -188,7 +184,16 @@ fn connect(env: H, cs: &str) -> H {
     for _ in 0..20 {
         // SAFETY: live dbc; the connection string outlives the call.
         let rc = unsafe {
-            SQLDriverConnect(dbc, null_mut(), cs.as_ptr(), cs.len() as i16, null_mut(), 0, null_mut(), DriverCompletion::SQL_DRIVER_NOPROMPT)
+            SQLDriverConnect(
+                dbc,
+                null_mut(),
+                cs.as_ptr(),
+                cs.len() as i16,
+                null_mut(),
+                0,
+                null_mut(),
+                DriverCompletion::SQL_DRIVER_NOPROMPT,
+            )
         };
         if rc.is_success() {
             return dbc;

@@ -350,6 +350,64 @@ mod tests {
     }
 
     #[test]
+    fn cancel_fence_is_set_only_on_a_running_call_and_keeps_the_next_call_out() {
+        // docs/decisions.md #29 (§3.2): the fence needs a call holding the word; while it is
+        // set, no other call (slow path or fast lane) can take the word.
+        let g = Arc::new(Gated::new(0u32));
+        assert_eq!(g.fence_running(), FenceTry::Idle, "nothing runs");
+        let (busy, ()) = g.begin(|_| Ok::<(), ()>(())).unwrap();
+        busy.end_publishing(|_| ((), 8));
+        assert!(g.fast_enter(8)); // call N, on the fast lane
+        assert_eq!(g.fence_running(), FenceTry::Entered);
+        assert_eq!(g.fence_running(), FenceTry::Closed, "one cancel in the driver at a time");
+        g.release(); // call N ends while the cancel is in the driver
+        assert!(!g.fast_enter(8), "the fast lane cannot take the word under the fence");
+        assert!(!g.try_acquire(), "nor the slow path");
+        let entered = Arc::new(AtomicU32::new(0));
+        let t = {
+            let (g, entered) = (g.clone(), entered.clone());
+            std::thread::spawn(move || {
+                g.with(|c| *c += 1); // call N + 1 parks until the fence is cleared
+                entered.store(1, Ordering::SeqCst);
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(entered.load(Ordering::SeqCst), 0, "call N + 1 ran while the cancel was in the driver");
+        g.unfence();
+        t.join().unwrap();
+        assert_eq!(g.with(|c| *c), 1);
+        assert!(g.try_acquire(), "the fence is gone");
+        g.release();
+    }
+
+    #[test]
+    fn free_waits_for_the_cancel_in_the_driver_and_then_fences_out_every_cancel() {
+        // docs/decisions.md #29 (§3.1): the free never overlaps a driver cancel.
+        let g = Arc::new(Gated::new(()));
+        let (busy, ()) = g.begin(|_| Ok::<(), ()>(())).unwrap(); // the free's own call
+        assert_eq!(g.fence_running(), FenceTry::Entered); // a cancel got in first
+        let freeing = Arc::new(AtomicU32::new(0));
+        let t = {
+            let (g, freeing) = (g.clone(), freeing.clone());
+            std::thread::spawn(move || {
+                g.fence_free();
+                freeing.store(1, Ordering::SeqCst);
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(freeing.load(Ordering::SeqCst), 0, "the free went ahead while a cancel was in the driver");
+        g.unfence();
+        t.join().unwrap();
+        assert!(g.is_freeing());
+        assert_eq!(g.fence_running(), FenceTry::Closed, "a cancel after the free began is a no-op");
+        assert!(!g.fence(), "also for the owner-path and connection cancels");
+        busy.end(|_| ());
+        g.unfence_free();
+        assert!(g.fence());
+        g.unfence();
+    }
+
+    #[test]
     fn summary_is_withdrawn_by_any_core_access() {
         let g = Gated::new(());
         let (busy, ()) = g.begin(|_| Ok::<(), ()>(())).unwrap();
