@@ -273,3 +273,59 @@ fn s1_10_alloc_stmt_during_async_connect_is_hy010() {
         }
     }
 }
+
+/// §3.3, docs/decisions.md #30 (issue 9 item 2): cancelling an *emulated* asynchronous
+/// SQLFetch of libsqlite3odbc (`Threading` 3) while the pool thread is inside the driver
+/// does not wait for it (before the fix SQLCancel blocked until the fetch had ended, then
+/// closed the cursor). Every fetch ends SQL_SUCCESS with the right value or SQL_ERROR with
+/// HY008; none is SQL_SUCCESS followed by SQL_NO_DATA from SQLGetData.
+#[test]
+fn s3_3_cancel_of_an_emulated_fetch_does_not_wait_and_loses_no_value_sqlite() {
+    common::init();
+    let db = common::temp_db("emu-cancel");
+    let (env, dbc) = rawh::connect(&format!("{};AsyncEmulation=Yes", common::sqlite_conn_str(&db)));
+    let s = rawh::stmt(dbc);
+    assert_eq!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_ON), SqlReturn::SQL_SUCCESS);
+    // Rows 1..=3, then the CTE runs on for a while: the fetch that finds the end is slow.
+    let sql = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT x FROM c WHERE x <= 3";
+    let (rc, _) = rawh::poll(|| rawh::exec_rc(s, sql));
+    rawh::ok_stmt(rc, s, "SQLExecDirect (emulated)");
+    let mut last = 0i64;
+    let mut longest_cancel = Duration::ZERO;
+    loop {
+        // SAFETY: live statement.
+        let first = unsafe { SQLFetch(s) };
+        assert_eq!(first, SqlReturn::SQL_STILL_EXECUTING, "emulation starts with SQL_STILL_EXECUTING");
+        let t0 = Instant::now();
+        // SAFETY: live statement; the fetch runs on the DM's pool.
+        assert_eq!(unsafe { SQLCancel(s) }, SqlReturn::SQL_SUCCESS);
+        longest_cancel = longest_cancel.max(t0.elapsed());
+        // SAFETY: live statement.
+        let (rc, _) = rawh::poll(|| unsafe { SQLFetch(s) });
+        if rc == SqlReturn::SQL_NO_DATA {
+            break;
+        }
+        if rc == SqlReturn::SQL_ERROR {
+            let st = rawh::diag_recs(STMT, s);
+            assert!(st.iter().any(|r| r.state == "HY008"), "{st:?}");
+            if last >= 3 {
+                break; // the slow end-of-data fetch was cancelled
+            }
+            continue;
+        }
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS);
+        let mut v = 0i64;
+        let mut ind: SqlLen = 0;
+        // SAFETY: `v`/`ind` outlive the polled operation.
+        let (rc, _) = rawh::poll(|| unsafe { SQLGetData(s, 1, CDataType::SQL_C_SBIGINT, (&mut v as *mut i64).cast(), 8, &mut ind) });
+        assert_ne!(rc, SqlReturn::SQL_NO_DATA, "SQLFetch said SQL_SUCCESS, SQLGetData SQL_NO_DATA");
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}", rawh::diag_text(STMT, s));
+        assert!(v > last && v <= 3, "value {v} after {last}");
+        last = v;
+    }
+    assert!(longest_cancel < Duration::from_secs(1), "SQLCancel waited for the emulated fetch: {longest_cancel:?}");
+    rawh::close(s);
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+    let _ = std::fs::remove_file(db);
+}
