@@ -292,6 +292,9 @@ fn s3_3_cancel_of_an_emulated_fetch_does_not_wait_and_loses_no_value_sqlite() {
     rawh::ok_stmt(rc, s, "SQLExecDirect (emulated)");
     let mut last = 0i64;
     let mut longest_cancel = Duration::ZERO;
+    // Fetches that returned a row or ended with HY008 (a cancelled fetch may have consumed
+    // its row): SQL_NO_DATA before three of them means a row was lost.
+    let mut ended = 0;
     loop {
         // SAFETY: live statement.
         let first = unsafe { SQLFetch(s) };
@@ -303,12 +306,14 @@ fn s3_3_cancel_of_an_emulated_fetch_does_not_wait_and_loses_no_value_sqlite() {
         // SAFETY: live statement.
         let (rc, _) = rawh::poll(|| unsafe { SQLFetch(s) });
         if rc == SqlReturn::SQL_NO_DATA {
+            assert!(ended >= 3, "SQL_NO_DATA after {ended} fetches (last value {last}): the cancel closed the cursor");
             break;
         }
+        ended += 1;
         if rc == SqlReturn::SQL_ERROR {
             let st = rawh::diag_recs(STMT, s);
             assert!(st.iter().any(|r| r.state == "HY008"), "{st:?}");
-            if last >= 3 {
+            if ended > 3 {
                 break; // the slow end-of-data fetch was cancelled
             }
             continue;
