@@ -266,7 +266,7 @@ fn canceller(owners: &[Published], stats: &Stats, stop: &AtomicBool, n: usize) {
         if !s.is_null() {
             // SAFETY: any handle value is acceptable to the DM (stale ones are
             // SQL_INVALID_HANDLE); cancels cross threads by design (§3.1).
-            let rc = if i % 3 == 0 { unsafe { SQLCancelHandle(STMT, s) } } else { unsafe { SQLCancel(s) } };
+            let rc = if i.is_multiple_of(3) { unsafe { SQLCancelHandle(STMT, s) } } else { unsafe { SQLCancel(s) } };
             stats.cancels.fetch_add(1, Ordering::Relaxed);
             match rc {
                 SqlReturn::SQL_SUCCESS => stats.cancels_success.fetch_add(1, Ordering::Relaxed),
@@ -275,7 +275,7 @@ fn canceller(owners: &[Published], stats: &Stats, stop: &AtomicBool, n: usize) {
                 other => panic!("§3.2: SQLCancel returned {other:?}"),
             };
         }
-        if i % 16 == 0 {
+        if i.is_multiple_of(16) {
             let d = p.dbc.load(Ordering::Acquire) as H;
             if !d.is_null() {
                 // SAFETY: as above.
@@ -287,7 +287,7 @@ fn canceller(owners: &[Published], stats: &Stats, stop: &AtomicBool, n: usize) {
                 stats.dbc_cancels.fetch_add(1, Ordering::Relaxed);
             }
         }
-        if i % 4 == 0 {
+        if i.is_multiple_of(4) {
             std::thread::yield_now();
         }
     }
