@@ -178,6 +178,16 @@ fn s3_3_cancel_racing_fetch_and_getdata_loses_no_value_sqlite() {
                 }
                 n
             });
+            // Stops the canceller however this thread leaves the scope (a failed assertion
+            // included), so a failure is reported instead of hanging the join.
+            struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+            impl Drop for StopOnDrop<'_> {
+                fn drop(&mut self) {
+                    self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            let _stop = StopOnDrop(stop);
+            let t0 = Instant::now();
             let mut cancelled = 0;
             for round in 0..5 {
                 let sql = format!(
@@ -192,6 +202,9 @@ fn s3_3_cancel_racing_fetch_and_getdata_loses_no_value_sqlite() {
                 }
                 rawh::ok_stmt(rc, s, "SQLExecDirect");
                 for want in 1 + round..=2000 + round {
+                    // No hang: before the fix the canceller, queued on the driver's lock
+                    // beside every call, slowed the owner to a crawl.
+                    assert!(t0.elapsed() < Duration::from_secs(30), "no progress: 30 s and still at value {want} of round {round}");
                     // SAFETY: live statement.
                     let rc = unsafe { SQLFetch(s) };
                     if rc == SqlReturn::SQL_ERROR {
