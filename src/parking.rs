@@ -71,6 +71,79 @@ macro_rules! parking_word {
                 }
             }
 
+            /// As [`ParkingWord::try_take`], but also fails while any bit of `block` is set (the
+            /// call gate's cancel fence). The common case costs what `try_take` costs: the blocking
+            /// bits are tested in the value the `lock bts` returns; a word taken while one of them
+            /// was set is given back at once.
+            #[inline(always)]
+            pub(crate) fn try_take_unless(&self, block: u32) -> bool {
+                let old = self.word.fetch_or(HELD, Ordering::Acquire);
+                if old & HELD != 0 {
+                    return false;
+                }
+                if old & block == 0 {
+                    return true;
+                }
+                self.give_back();
+                false
+            }
+
+            /// Takes the word, parking while it is held or any bit of `block` is set.
+            #[inline(always)]
+            pub(crate) fn take_unless(&self, block: u32) {
+                if !self.try_take_unless(block) {
+                    self.take_slow_unless(block);
+                }
+            }
+
+            /// The contended path of [`ParkingWord::take_unless`].
+            #[cold]
+            #[inline(never)]
+            pub(crate) fn take_slow_unless(&self, block: u32) {
+                let mut g = self.park.lock().unwrap_or_else(|p| p.into_inner());
+                loop {
+                    let w = self.word.load(Ordering::Relaxed);
+                    if w & (HELD | block) == 0 {
+                        if self.word.compare_exchange(w, w | HELD, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                            return;
+                        }
+                        continue;
+                    }
+                    if w & WAITERS == 0 && self.word.compare_exchange(w, w | WAITERS, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+                        continue;
+                    }
+                    g = self.cv.wait(g).unwrap_or_else(|p| p.into_inner());
+                }
+            }
+
+            /// Parks until no bit of `mask` is set (whoever clears them uses
+            /// [`ParkingWord::clear_bits`], which wakes the parked). Cannot panic.
+            #[cold]
+            #[inline(never)]
+            pub(crate) fn wait_while(&self, mask: u32) {
+                let mut g = self.park.lock().unwrap_or_else(|p| p.into_inner());
+                loop {
+                    let w = self.word.load(Ordering::Acquire);
+                    if w & mask == 0 {
+                        return;
+                    }
+                    if w & WAITERS == 0 && self.word.compare_exchange(w, w | WAITERS, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+                        continue;
+                    }
+                    g = self.cv.wait(g).unwrap_or_else(|p| p.into_inner());
+                }
+            }
+
+            /// Clears the bits of `mask` and wakes the parked, if any (they test again). Cannot
+            /// panic.
+            #[inline]
+            pub(crate) fn clear_bits(&self, mask: u32) {
+                let old = self.word.fetch_and(!mask, Ordering::Release);
+                if old & WAITERS != 0 {
+                    self.wake();
+                }
+            }
+
             /// Gives the word back (the other bits stay). Cannot panic.
             #[inline(always)]
             pub(crate) fn give_back(&self) {

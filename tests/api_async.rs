@@ -312,7 +312,7 @@ fn calls_of(log: &str, func: &str) -> Vec<(u64, String)> {
 }
 
 fn dm_dbc<R>(conn: &AsyncConnection, f: impl FnOnce(&odbc_dm::internals::handles::DbcCore) -> R) -> R {
-    odbc_dm::internals::handles::dbc(conn.connection().as_raw()).unwrap().gate.peek(|c| f(c))
+    odbc_dm::internals::handles::dbc(conn.connection().as_raw()).unwrap().gate.read(|c| f(c))
 }
 
 /// `AsyncConnection::connect` really runs asynchronously on the reference driver (native

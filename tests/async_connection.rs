@@ -106,7 +106,7 @@ fn free(env: H, dbc: H) {
 }
 
 fn dm_autocommit(dbc: H) -> bool {
-    odbc_dm::internals::handles::dbc(dbc).unwrap().gate.peek(|c| c.autocommit)
+    odbc_dm::internals::handles::dbc(dbc).unwrap().gate.read(|c| c.autocommit)
 }
 
 fn event_log(dbc: H) -> String {

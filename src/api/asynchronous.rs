@@ -268,7 +268,7 @@ impl ConnInner {
 
     /// After an operation was collected: the API's connected flag follows the DM's state.
     fn sync_connected(&self) {
-        self.conn.set_connected(self.dm.gate.peek(|c| c.state.is_connected()));
+        self.conn.set_connected(self.dm.gate.read(|c| c.state.is_connected()));
     }
 
     /// Ends a leftover operation: state, buffers, the connection free for the next one.
@@ -1272,7 +1272,7 @@ impl AsyncStatement {
     /// Whether the DM runs this statement's operations on its emulation pool (the driver
     /// lacks native notification) rather than through the driver's notification.
     pub fn is_emulated(&self) -> bool {
-        self.shared.dm.gate.peek(|c| c.async_emulated)
+        self.shared.dm.gate.read(|c| c.async_emulated)
     }
 
     /// The connection.

@@ -159,6 +159,19 @@ pub struct DbcCore {
     pub async_post: Option<DbcPost>,
 }
 
+impl DbcCore {
+    /// §1.11: whether a statement of this connection is outstanding — executing
+    /// asynchronously (S11/S12) or in a NEED_DATA sequence (S8–S10). SQLSetConnectAttr,
+    /// SQLDisconnect and SQLEndTran are then HY010. Reads each statement's core without
+    /// waiting for a call on it (the one predicate for the three functions).
+    pub fn statement_outstanding(&self) -> bool {
+        use super::stmt_state::StmtState::*;
+        self.statements.iter().any(|sid| {
+            super::tables().stmt.get(*sid).is_some_and(|s| s.gate.read(|sc| matches!(sc.status.state, S8 | S9 | S10 | S11 | S12)))
+        })
+    }
+}
+
 /// A connection handle.
 pub struct Dbc {
     pub id: usize,
@@ -267,7 +280,7 @@ impl Dbc {
     /// The driver link, if connected (taken without waiting for a running call).
     /// Crate-private: a link kept past SQLDisconnect names a freed driver connection.
     pub(crate) fn link(&self) -> Option<Arc<DriverLink>> {
-        self.gate.peek(|c| c.link.clone())
+        self.gate.read(|c| c.link.clone())
     }
 }
 
@@ -324,7 +337,7 @@ impl AsyncHost for Dbc {
 
     fn driver_diags(&self) -> Vec<DiagRecord> {
         // While an asynchronous connect runs, the driver's connection is the pending link.
-        match self.gate.peek(|c| c.link.clone().or_else(|| c.pending_link.clone())) {
+        match self.gate.read(|c| c.link.clone().or_else(|| c.pending_link.clone())) {
             Some(l) => super::pull_driver_diags(&l, odbc_dm_abi::HandleType::SQL_HANDLE_DBC, l.hdbc as odbc_dm_abi::SqlHandle),
             None => Vec::new(),
         }

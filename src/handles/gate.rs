@@ -22,8 +22,29 @@ use std::sync::atomic::Ordering;
 use std::sync::{Mutex, MutexGuard};
 
 use crate::parking::{ParkingWord, HELD as BUSY, WAITERS};
+/// The cancel fence (docs/decisions.md #29): set while a cancel is inside the driver's
+/// SQLCancel / SQLCancelHandle for this handle. While it is set no call can take the busy
+/// word (so a cancel aimed at call N never reaches call N + 1 on that handle), and the
+/// driver handle cannot be freed ([`Gated::fence_free`] waits for it to clear).
+pub const FENCE: u32 = 1 << 29;
+/// The driver handle is being (or has been) freed: a cancel that sees it is a no-op, and
+/// no new fence can be set (docs/decisions.md #29).
+pub const FREEING: u32 = 1 << 28;
 /// The bits of the word that hold the published summary (0 = none).
-pub const SUMMARY_BITS: u32 = !(BUSY | WAITERS);
+pub const SUMMARY_BITS: u32 = !(BUSY | WAITERS | FENCE | FREEING);
+
+/// What [`Gated::fence_running`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FenceTry {
+    /// The fence is set and a call still holds the busy word: the caller may call the
+    /// driver's cancel, then must [`Gated::unfence`].
+    Entered,
+    /// No call holds the handle (the call ended meanwhile).
+    Idle,
+    /// Another cancel is inside the driver for this handle, or the driver handle is being
+    /// freed: nothing to do.
+    Closed,
+}
 
 /// A handle's core state `C`, guarded for serialized calls.
 pub struct Gated<C> {
@@ -55,15 +76,89 @@ impl<C> Gated<C> {
         self.busy.word.load(Ordering::Relaxed) & BUSY != 0
     }
 
-    /// Takes the busy word if it is free (whatever the summary).
+    /// Takes the busy word if it is free (whatever the summary) and no cancel fence is set.
     #[inline(always)]
     pub fn try_acquire(&self) -> bool {
-        self.busy.try_take()
+        self.busy.try_take_unless(FENCE)
     }
 
+    /// Takes the busy word, waiting for a running call and for a cancel in the driver
+    /// ([`FENCE`]).
     #[inline(always)]
     fn acquire(&self) {
-        self.busy.take();
+        self.busy.take_unless(FENCE);
+    }
+
+    /// Cross-thread cancel (§3.2): sets the cancel fence if a call holds the busy word,
+    /// nothing is being freed and no other cancel is in the driver — one atomic step, so
+    /// the call the fence is set for is the call that holds the word at that moment, and
+    /// no later call can take the word before [`Gated::unfence`].
+    pub fn fence_running(&self) -> FenceTry {
+        let mut w = self.busy.word.load(Ordering::Relaxed);
+        loop {
+            if w & (FENCE | FREEING) != 0 {
+                return FenceTry::Closed;
+            }
+            if w & BUSY == 0 {
+                return FenceTry::Idle;
+            }
+            match self.busy.word.compare_exchange_weak(w, w | FENCE, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => return FenceTry::Entered,
+                Err(cur) => w = cur,
+            }
+        }
+    }
+
+    /// Sets the cancel fence whether or not a call runs (a cancel that holds the busy word
+    /// itself, or a connection cancel of an asynchronous operation); `false` if the driver
+    /// handle is being freed or another cancel is in the driver.
+    pub fn fence(&self) -> bool {
+        let mut w = self.busy.word.load(Ordering::Relaxed);
+        loop {
+            if w & (FENCE | FREEING) != 0 {
+                return false;
+            }
+            match self.busy.word.compare_exchange_weak(w, w | FENCE, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(cur) => w = cur,
+            }
+        }
+    }
+
+    /// Clears the cancel fence (after the driver's cancel returned) and wakes the calls
+    /// and the free that wait for it.
+    pub fn unfence(&self) {
+        self.busy.clear_bits(FENCE);
+    }
+
+    /// Before the driver handle is freed: marks it [`FREEING`] (every later cancel is a
+    /// no-op and sets no fence), after waiting for a cancel that is inside the driver to
+    /// come out. Never waits for anything else, so it cannot deadlock: a fence holder only
+    /// waits for the driver (and, at `Threading` 3, its leaf lock).
+    pub fn fence_free(&self) {
+        let mut w = self.busy.word.load(Ordering::Acquire);
+        loop {
+            if w & FENCE != 0 {
+                self.busy.wait_while(FENCE);
+                w = self.busy.word.load(Ordering::Acquire);
+                continue;
+            }
+            match self.busy.word.compare_exchange_weak(w, w | FREEING, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return,
+                Err(cur) => w = cur,
+            }
+        }
+    }
+
+    /// Undoes [`Gated::fence_free`] (the driver refused to free its handle, or the
+    /// connection's driver handles are gone and a new connect may install new ones).
+    pub fn unfence_free(&self) {
+        self.busy.word.fetch_and(!FREEING, Ordering::Release);
+    }
+
+    /// Whether [`Gated::fence_free`] is in force.
+    pub fn is_freeing(&self) -> bool {
+        self.busy.word.load(Ordering::Acquire) & FREEING != 0
     }
 
     /// Gives the busy word back (after [`Gated::try_acquire`], [`Gated::fast_enter`] or
@@ -128,11 +223,37 @@ impl<C> Gated<C> {
         r
     }
 
-    /// Runs `f` on the core even while a call is in flight (the core is consistent between
-    /// calls, and the in-flight call only touches it under this same mutex). For the
-    /// cross-thread paths (SQLCancel, disconnect checks) that must not wait for the call.
+    /// Reads the core even while a call is in flight (the core is consistent between
+    /// calls, and the in-flight call only changes it under this same mutex). For the
+    /// cross-thread paths (SQLCancel, the §1.11 checks of a connection's statements) that
+    /// must not wait for the call. Read-only: a change goes through the busy word
+    /// ([`Gated::with`], [`Busy::core`], [`Busy::end`]).
     #[inline]
-    pub fn peek<R>(&self, f: impl FnOnce(&mut C) -> R) -> R {
+    pub fn read<R>(&self, f: impl FnOnce(&C) -> R) -> R {
+        let g = self.lock();
+        f(&g)
+    }
+
+    /// Changes the core of a handle whose busy word the caller holds through a call in
+    /// progress (a `Call`/`StmtCall` of this handle) without the [`Busy`] token at hand.
+    /// Debug builds check that the word is held.
+    #[inline]
+    pub fn update<R>(&self, f: impl FnOnce(&mut C) -> R) -> R {
+        debug_assert!(self.is_busy(), "Gated::update without the busy word");
+        let mut g = self.lock();
+        f(&mut g)
+    }
+
+    /// Changes the core *without* the busy word. Only for the few writes that must not
+    /// wait for a call on this handle and that no call keeps across a driver call: a
+    /// cross-thread SQLCancel's own DM error (§3.1: it never waits), the bookkeeping a
+    /// connection keeps of its children (its statement and descriptor lists, written by
+    /// a child's free while the child — not the connection — is held: waiting for the
+    /// connection there could deadlock with SQLDisconnect), marking the children of a
+    /// disconnected connection freed, and a handle's first set-up before the application
+    /// has seen it. Everything else uses [`Gated::with`] or the [`Busy`] token.
+    #[inline]
+    pub fn write_unguarded<R>(&self, f: impl FnOnce(&mut C) -> R) -> R {
         let mut g = self.lock();
         f(&mut g)
     }
@@ -229,6 +350,64 @@ mod tests {
     }
 
     #[test]
+    fn cancel_fence_is_set_only_on_a_running_call_and_keeps_the_next_call_out() {
+        // docs/decisions.md #29 (§3.2): the fence needs a call holding the word; while it is
+        // set, no other call (slow path or fast lane) can take the word.
+        let g = Arc::new(Gated::new(0u32));
+        assert_eq!(g.fence_running(), FenceTry::Idle, "nothing runs");
+        let (busy, ()) = g.begin(|_| Ok::<(), ()>(())).unwrap();
+        busy.end_publishing(|_| ((), 8));
+        assert!(g.fast_enter(8)); // call N, on the fast lane
+        assert_eq!(g.fence_running(), FenceTry::Entered);
+        assert_eq!(g.fence_running(), FenceTry::Closed, "one cancel in the driver at a time");
+        g.release(); // call N ends while the cancel is in the driver
+        assert!(!g.fast_enter(8), "the fast lane cannot take the word under the fence");
+        assert!(!g.try_acquire(), "nor the slow path");
+        let entered = Arc::new(AtomicU32::new(0));
+        let t = {
+            let (g, entered) = (g.clone(), entered.clone());
+            std::thread::spawn(move || {
+                g.with(|c| *c += 1); // call N + 1 parks until the fence is cleared
+                entered.store(1, Ordering::SeqCst);
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(entered.load(Ordering::SeqCst), 0, "call N + 1 ran while the cancel was in the driver");
+        g.unfence();
+        t.join().unwrap();
+        assert_eq!(g.with(|c| *c), 1);
+        assert!(g.try_acquire(), "the fence is gone");
+        g.release();
+    }
+
+    #[test]
+    fn free_waits_for_the_cancel_in_the_driver_and_then_fences_out_every_cancel() {
+        // docs/decisions.md #29 (§3.1): the free never overlaps a driver cancel.
+        let g = Arc::new(Gated::new(()));
+        let (busy, ()) = g.begin(|_| Ok::<(), ()>(())).unwrap(); // the free's own call
+        assert_eq!(g.fence_running(), FenceTry::Entered); // a cancel got in first
+        let freeing = Arc::new(AtomicU32::new(0));
+        let t = {
+            let (g, freeing) = (g.clone(), freeing.clone());
+            std::thread::spawn(move || {
+                g.fence_free();
+                freeing.store(1, Ordering::SeqCst);
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(freeing.load(Ordering::SeqCst), 0, "the free went ahead while a cancel was in the driver");
+        g.unfence();
+        t.join().unwrap();
+        assert!(g.is_freeing());
+        assert_eq!(g.fence_running(), FenceTry::Closed, "a cancel after the free began is a no-op");
+        assert!(!g.fence(), "also for the owner-path and connection cancels");
+        busy.end(|_| ());
+        g.unfence_free();
+        assert!(g.fence());
+        g.unfence();
+    }
+
+    #[test]
     fn summary_is_withdrawn_by_any_core_access() {
         let g = Gated::new(());
         let (busy, ()) = g.begin(|_| Ok::<(), ()>(())).unwrap();
@@ -239,7 +418,7 @@ mod tests {
         g.release();
         assert!(g.fast_enter(8));
         g.release();
-        g.peek(|_| ());
+        g.read(|_| ());
         assert!(!g.fast_enter(8));
         // The slow path takes the word whatever the summary.
         let (busy, ()) = g.begin(|_| Ok::<(), ()>(())).unwrap();

@@ -24,7 +24,7 @@ pub use desc::{Desc, DescCore};
 pub(crate) use diag_pull::pull_driver_diags;
 pub use env::{Env, EnvCore};
 pub(crate) use stmt::driver_has_result;
-pub use stmt::{Stmt, StmtCore};
+pub use stmt::{this_thread, Stmt, StmtCore};
 pub use table::Lent;
 use table::{HandleTable, Keep, LookupCache};
 

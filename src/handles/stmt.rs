@@ -38,6 +38,12 @@ pub struct StmtCore {
     /// The driver statement was freed: a call that was waiting for the gate while
     /// SQLFreeHandle ran must not reach the driver with the dead handle.
     pub freed: bool,
+    /// The thread that began the last call on the slow path ([`this_thread`]), whose
+    /// diagnostics the area holds: an idle SQLCancel from that thread clears them (§3.3,
+    /// every call clears its handle's records), one from any other thread is a
+    /// cross-thread cancel that arrived late and touches nothing (§3.2). The fast lanes do
+    /// not set it: they run only with an empty diagnostic area and leave it empty.
+    pub last_caller: usize,
     /// The driver exports SQLFetch and SQLGetData: without both, no fast-lane summary is
     /// ever published, so the lanes can call [`Stmt::fast_fetch`] / `fast_get_data`
     /// without testing them.
@@ -99,6 +105,15 @@ impl Stmt {
     }
 }
 
+/// A cheap identity of the calling thread (the address of a thread-local; never 0).
+#[inline(always)]
+pub fn this_thread() -> usize {
+    thread_local! {
+        static ME: u8 = const { 0 };
+    }
+    ME.with(|m| m as *const u8 as usize)
+}
+
 /// Stands in [`Stmt::fast_fetch`] for a driver without SQLFetch (never called).
 extern "C" fn no_fetch(_: odbc_dm_abi::SqlHStmt) -> odbc_dm_abi::SqlReturn {
     odbc_dm_abi::SqlReturn::SQL_ERROR
@@ -138,7 +153,7 @@ impl AsyncHost for Stmt {
     /// Emulated statements run the driver synchronously, so the DM may ask it
     /// SQLNumResultCols (S4 vs S5) as it does for synchronous calls.
     fn probe_result(&self, func: odbc_dm_abi::FunctionId, rc: odbc_dm_abi::SqlReturn) -> Option<bool> {
-        if !rc.is_success() || !super::stmt_state::opens_result(func) || !self.gate.peek(|c| c.async_emulated) {
+        if !rc.is_success() || !super::stmt_state::opens_result(func) || !self.gate.read(|c| c.async_emulated) {
             return None;
         }
         Some(driver_has_result(self))

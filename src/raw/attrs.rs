@@ -23,7 +23,6 @@ use super::{boundary, handle, same_signature, AppPtr, Call, StmtCall};
 use crate::async_engine::Invoke;
 use crate::diag::SqlState;
 use crate::handles::conn_state::ConnState;
-use crate::handles::stmt_state::StmtState;
 use crate::handles::{self, AttrValue, Dbc, DbcCore, DbcPost, Desc, DriverLink, Stmt};
 use crate::text;
 use crate::trace_enter;
@@ -101,11 +100,7 @@ fn default_conn_attr(c: &DbcCore, attr: ConnAttr) -> Option<AttrValue> {
 /// Whether a statement of the connection is executing asynchronously or waits for data:
 /// SQLSetConnectAttr is then HY010 (§1.11), the same check as SQLEndTran's.
 fn statement_busy(c: &DbcCore) -> bool {
-    c.statements.iter().any(|sid| {
-        handles::tables().stmt.get(*sid).is_some_and(|s| {
-            s.gate.peek(|sc| matches!(sc.status.state, StmtState::S8 | StmtState::S9 | StmtState::S10 | StmtState::S11 | StmtState::S12))
-        })
-    })
+    c.statement_outstanding()
 }
 
 /// Writes an integer attribute value: pointer-sized for pointer attributes (or when the
@@ -587,13 +582,13 @@ fn driver_stmt_attr(s: &Stmt, attr: StmtAttr, value: usize) -> SqlReturn {
 /// SQL_ATTR_ASYNC_ENABLE when the DM emulates: answered by the DM (the driver's stays
 /// off). `None`: the driver takes it (native asynchronous execution).
 fn set_stmt_async_enable_dm(s: &Stmt, on: bool) -> Option<SqlReturn> {
-    let emulated = s.gate.peek(|c| c.async_emulated);
-    let (emulation, forced) = s.dbc.gate.peek(|c| (c.async_emulation, c.async_emulation_forced));
+    let emulated = s.gate.read(|c| c.async_emulated);
+    let (emulation, forced) = s.dbc.gate.read(|c| (c.async_emulation, c.async_emulation_forced));
     let emulate = emulated || (on && emulation && (forced || !s.link.async_caps().stmt_async));
     if !emulate {
         return None;
     }
-    s.gate.peek(|c| {
+    s.gate.update(|c| {
         c.async_emulated = true;
         c.async_enabled = on;
     });
@@ -609,11 +604,11 @@ fn set_stmt_event(call: StmtCall<'_>, s: &Arc<Stmt>, value: usize) -> SqlReturn 
     use std::sync::atomic::Ordering;
     if value == 0 {
         // Back to polling: the driver must stop calling back.
-        if s.gate.peek(|c| std::mem::replace(&mut c.notify_installed, false)) {
+        if s.gate.update(|c| std::mem::replace(&mut c.notify_installed, false)) {
             driver_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CALLBACK, 0);
             driver_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CONTEXT, 0);
         }
-        s.gate.peek(|c| {
+        s.gate.update(|c| {
             c.async_event = None;
         });
         return call.finish(SqlReturn::SQL_SUCCESS);
@@ -626,14 +621,14 @@ fn set_stmt_event(call: StmtCall<'_>, s: &Arc<Stmt>, value: usize) -> SqlReturn 
     let cursor_lib = s
         .dbc
         .gate
-        .peek(|c| c.stored_attrs.iter().any(|(a, v)| *a == ConnAttr::SQL_ATTR_ODBC_CURSORS && *v == AttrValue::Int(SQL_CUR_USE_ODBC)));
+        .read(|c| c.stored_attrs.iter().any(|(a, v)| *a == ConnAttr::SQL_ATTR_ODBC_CURSORS && *v == AttrValue::Int(SQL_CUR_USE_ODBC)));
     if cursor_lib {
         return call
             .fail(SqlState::CURSOR_LIBRARY_WITH_NOTIFICATION, "The cursor library cannot be used with asynchronous notification (§2.15)");
     }
     let caps = s.link.async_caps();
-    let (emulated, installed) = s.gate.peek(|c| (c.async_emulated, c.notify_installed));
-    let forced = s.dbc.gate.peek(|c| c.async_emulation_forced);
+    let (emulated, installed) = s.gate.read(|c| (c.async_emulated, c.notify_installed));
+    let forced = s.dbc.gate.read(|c| c.async_emulation_forced);
     if !emulated && !installed && caps.stmt_async && caps.notification && !forced {
         dispatcher::ensure_started();
         let mut token = s.notify_token.load(Ordering::Acquire);
@@ -653,21 +648,21 @@ fn set_stmt_event(call: StmtCall<'_>, s: &Arc<Stmt>, value: usize) -> SqlReturn 
         if !rc.is_success() {
             return call.finish(rc);
         }
-        s.gate.peek(|c| c.notify_installed = true);
+        s.gate.update(|c| c.notify_installed = true);
     } else if !emulated && !installed {
-        if !s.dbc.gate.peek(|c| c.async_emulation) {
+        if !s.dbc.gate.read(|c| c.async_emulation) {
             return call.fail(
                 SqlState::NO_ASYNC_NOTIFICATION,
                 "The driver does not support asynchronous notification (SQL_ASYNC_NOTIFICATION); enable AsyncEmulation to have the Driver Manager emulate it (§2.3)",
             );
         }
         // Emulate: the driver runs synchronously from now on.
-        let was_on = s.gate.peek(|c| std::mem::replace(&mut c.async_emulated, true) || c.async_enabled);
+        let was_on = s.gate.update(|c| std::mem::replace(&mut c.async_emulated, true) || c.async_enabled);
         if was_on && caps.stmt_async {
             driver_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_OFF);
         }
     }
-    s.gate.peek(|c| {
+    s.gate.update(|c| {
         c.async_event = Some(event);
     });
     call.finish(SqlReturn::SQL_SUCCESS)
@@ -712,7 +707,7 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
             match dd.implicit_of {
                 Some(_) => {
                     // Only the statement's own implicit ARD/APD may be set back.
-                    if s.gate.peek(|c| c.implicit_descs[slot]) != Some(dd.id) {
+                    if s.gate.read(|c| c.implicit_descs[slot]) != Some(dd.id) {
                         return call.fail(HY017, "Invalid use of an automatically allocated descriptor handle");
                     }
                     (dd.hdesc as SqlPointer, None)
@@ -731,7 +726,7 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
         // SAFETY: live driver statement; a driver descriptor handle of the same connection.
         let rc = unsafe { f(s.driver_handle(), attr, driver_value, len) };
         if rc.is_success() {
-            s.gate.peek(|c| {
+            s.gate.update(|c| {
                 if slot == 0 {
                     c.explicit_ard = explicit;
                 } else {
@@ -746,7 +741,7 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
     // (statement attributes have no character values, so both widths agree).
     let rc = unsafe { f(s.driver_handle(), attr, value, len) };
     if attr == StmtAttr::SQL_ATTR_ASYNC_ENABLE && rc.is_success() {
-        s.gate.peek(|c| c.async_enabled = value as usize != SQL_ASYNC_ENABLE_OFF);
+        s.gate.update(|c| c.async_enabled = value as usize != SQL_ASYNC_ENABLE_OFF);
     }
     call.finish(rc)
 }
@@ -785,7 +780,7 @@ pub unsafe extern "C" fn SQLGetStmtAttrW(
 /// descriptor if it is the one in use, else the statement's wrapper of the implicit one,
 /// created on first request and cached.
 fn dm_desc_for(s: &Arc<Stmt>, slot: usize, hdesc: usize) -> usize {
-    let (explicit, cached) = s.gate.peek(|c| {
+    let (explicit, cached) = s.gate.read(|c| {
         let e = match slot {
             0 => c.explicit_ard,
             1 => c.explicit_apd,
@@ -801,7 +796,7 @@ fn dm_desc_for(s: &Arc<Stmt>, slot: usize, hdesc: usize) -> usize {
         return id;
     }
     let d = Desc::new(s.dbc.clone(), s.link.clone(), hdesc, Some(s.id));
-    let old = s.gate.peek(|c| c.implicit_descs[slot].replace(d.id));
+    let old = s.gate.update(|c| c.implicit_descs[slot].replace(d.id));
     if let Some(old) = old {
         handles::tables().desc.remove(old);
     }
@@ -820,8 +815,8 @@ fn get_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, buf_len: SqlI
                 format!("Invalid attribute identifier {}: only the Driver Manager uses it (§2.4)", attr.0),
             );
         }
-        StmtAttr::SQL_ATTR_ASYNC_ENABLE if s.gate.peek(|c| c.async_emulated) => {
-            let on = s.gate.peek(|c| c.async_enabled);
+        StmtAttr::SQL_ATTR_ASYNC_ENABLE if s.gate.read(|c| c.async_emulated) => {
+            let on = s.gate.read(|c| c.async_enabled);
             // SAFETY: the application's buffer for a SQLULEN value.
             let n = unsafe { put_int(value, usize::from(on), true) };
             // SAFETY: optional application out pointer.
@@ -829,7 +824,7 @@ fn get_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, buf_len: SqlI
             return call.finish(SqlReturn::SQL_SUCCESS);
         }
         StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT => {
-            let ev = s.gate.peek(|c| c.async_event.as_ref().map_or(0, |e| e.as_attr() as usize));
+            let ev = s.gate.read(|c| c.async_event.as_ref().map_or(0, |e| e.as_attr() as usize));
             // SAFETY: the application's buffer for a pointer-sized value.
             let n = unsafe { put_int(value, ev, true) };
             // SAFETY: optional application out pointer.

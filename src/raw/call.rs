@@ -345,6 +345,7 @@ impl<'a> StmtCall<'a> {
         let mut mode = AsyncMode::Sync;
         let mut event = None;
         let call = Call::begin(&stmt.gate, |c| {
+            c.last_caller = crate::handles::this_thread();
             async_enabled = c.async_enabled;
             freed = c.freed;
             if freed {
@@ -373,7 +374,7 @@ impl<'a> StmtCall<'a> {
         if freed {
             return Err(SqlReturn::SQL_INVALID_HANDLE);
         }
-        if mode != AsyncMode::Sync && !completing && stmt.dbc.gate.peek(|c| c.async_func.is_some()) {
+        if mode != AsyncMode::Sync && !completing && stmt.dbc.gate.read(|c| c.async_func.is_some()) {
             // §1.8: a statement may start an asynchronous function only while its connection
             // runs none. (Checked outside the statement's core lock: the connection side
             // looks at its statements while holding its own.)

@@ -2,7 +2,10 @@
 //!
 //! SQLCancel and SQLCancelHandle never wait for the handle's call gate: a cancel from a
 //! second thread reaches the driver while the first thread is inside its call (§3.1).
+//! Every driver cancel runs under the handle's cancel fence (`handles::gate::FENCE`,
+//! docs/decisions.md #29), which the frees wait for.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use odbc_dm_abi::*;
@@ -10,8 +13,9 @@ use odbc_dm_abi::*;
 use super::connect_async::{self, Started};
 use super::{boundary, handle, reject, same_signature};
 use crate::diag::{DiagRecord, SqlState};
+use crate::handles::gate::{Busy, FenceTry};
 use crate::handles::stmt_state::{self, StmtState};
-use crate::handles::{self, Dbc, DbcPost, Stmt};
+use crate::handles::{self, Dbc, DbcPost, Stmt, StmtCore};
 use crate::trace_enter;
 
 same_signature!(SQLCancel, SQLCancelHandle, SQLEndTran, SQLTransact);
@@ -25,16 +29,34 @@ pub unsafe extern "C" fn SQLCancel(stmt: SqlHStmt) -> SqlReturn {
     })
 }
 
+/// The driver's SQLCancel on `s` (through the table: at `Threading` 3 the trampoline takes
+/// the driver's lock). The caller holds the cancel fence ([`Gated::fence`]), so the
+/// driver handle is not being freed.
 fn driver_cancel(s: &Stmt) -> Option<SqlReturn> {
     let f = s.link.driver.fns.SQLCancel?;
-    // SAFETY: the driver statement handle stays valid while `s` is registered; drivers
+    // SAFETY: the caller holds the statement's cancel fence: `fence_free` (SQLFreeHandle,
+    // SQLFreeStmt(SQL_DROP), SQLDisconnect) waits for it before the driver frees the
+    // handle, and no fence can be set once it has begun (docs/decisions.md #29). Drivers
     // must accept SQLCancel from another thread during a call (§3.1).
     Some(unsafe { f(s.driver_handle()) })
 }
 
+/// Whether the driver's SQLCancel may never run beside a call into the same driver
+/// (`Threading` 3, libsqlite3odbc's default): it would wait for the running call and then
+/// reach an idle statement, whose cursor it closes (docs/decisions.md #30).
+fn cancel_serialized(s: &Stmt) -> bool {
+    s.link.driver.threading == crate::driver::Threading::DriverWithCancel
+}
+
+/// SQLCancel (§3.2–§3.5). Never waits for a running call. The driver's SQLCancel is
+/// called only when something runs on the statement — a call on another thread (§3.2), a
+/// NEED_DATA sequence (S8–S10) or an asynchronous operation (S11/S12) — and always under
+/// the statement's cancel fence, so it can never reach a driver handle that is being or
+/// has been freed, nor a later call than the one it was aimed at (docs/decisions.md
+/// #29–#31). An idle cancel is a DM no-op (§3.3).
 pub(crate) fn cancel_stmt(s: &Arc<Stmt>) -> SqlReturn {
     // §3.5: statement cancel is refused while the connection runs an async function.
-    if s.dbc.gate.peek(|c| c.async_func.is_some()) {
+    if s.dbc.gate.read(|c| c.async_func.is_some()) {
         return reject_now(
             s,
             SqlState::FUNCTION_SEQUENCE_ERROR,
@@ -44,62 +66,122 @@ pub(crate) fn cancel_stmt(s: &Arc<Stmt>) -> SqlReturn {
     // §2.14: an asynchronous operation in flight (notification, emulation) reports HY008
     // through its completion when the cancel takes effect.
     s.async_slot.mark(crate::async_engine::slot::CANCELLED);
-    match s.gate.try_begin() {
-        None => {
-            // Cross-thread cancel (§3.2): no diagnostics, SUCCESS or ERROR only, and the
-            // victim's diagnostics are not touched (§3.3).
-            // Mark first: the victim may return before the driver's SQLCancel does.
-            s.cancel_pending.store(true, std::sync::atomic::Ordering::Release);
-            match driver_cancel(s) {
-                Some(rc) if rc.is_success() => SqlReturn::SQL_SUCCESS,
-                _ => {
-                    s.cancel_pending.store(false, std::sync::atomic::Ordering::Release);
-                    SqlReturn::SQL_ERROR
-                }
-            }
+    // The call seen running may end before the fence is set: look again (a bounded
+    // number of times; a statement that keeps changing hands gets a no-op).
+    for _ in 0..4 {
+        if let Some(busy) = s.gate.try_begin() {
+            return cancel_owned(s, busy);
         }
-        Some(busy) => {
-            let state = busy.core(|c| c.status.state);
-            let Some(rc) = driver_cancel(s) else {
-                return busy.end(|c| {
-                    c.diag.clear();
-                    c.diag.post(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLCancel");
-                    c.diag.return_code = SqlReturn::SQL_ERROR;
-                    SqlReturn::SQL_ERROR
-                });
-            };
-            let recs = if rc == SqlReturn::SQL_SUCCESS_WITH_INFO || rc == SqlReturn::SQL_ERROR {
-                super::pull_driver_diags(&s.link, HandleType::SQL_HANDLE_STMT, s.driver_handle())
-            } else {
-                Vec::new()
-            };
-            busy.end(|c| {
-                if matches!(state, StmtState::S8 | StmtState::S9 | StmtState::S10 | StmtState::S11 | StmtState::S12) {
-                    // Cancelling a NEED_DATA sequence or an async call replaces the victim's
-                    // diagnostics with SQLCancel's (§3.3).
-                    c.diag.replace(recs);
-                    c.diag.return_code = rc;
-                } else if !recs.is_empty() {
-                    c.diag.clear();
-                    c.diag.replace(recs);
-                    c.diag.return_code = rc;
-                }
-                if rc.is_success() {
-                    match state {
-                        StmtState::S8 | StmtState::S9 | StmtState::S10 => stmt_state::cancel_need_data(&mut c.status),
-                        StmtState::S11 => c.status.state = StmtState::S12, // §4.8
-                        _ => {}
-                    }
-                }
-            });
-            rc
+        match cancel_cross_thread(s) {
+            Some(rc) => return rc,
+            None => std::hint::spin_loop(),
         }
     }
+    SqlReturn::SQL_SUCCESS
 }
 
-/// Posts a DM error without waiting for a running call (cancel paths).
+/// A call holds the statement (§3.2): SUCCESS or ERROR only, no diagnostics, and the
+/// victim's diagnostics are not touched (§3.3). `None`: the call ended meanwhile.
+fn cancel_cross_thread(s: &Stmt) -> Option<SqlReturn> {
+    if cancel_serialized(s) {
+        // Accepted, not forwarded: the driver's SQLCancel could only run after the call it
+        // is aimed at has left the driver, on an idle statement (§3.1: success is not
+        // guaranteed). docs/decisions.md #30.
+        return Some(SqlReturn::SQL_SUCCESS);
+    }
+    match s.gate.fence_running() {
+        FenceTry::Entered => {}
+        FenceTry::Idle => return None,
+        // Another cancel is already in the driver for this call, or the statement is being
+        // freed: nothing left to cancel.
+        FenceTry::Closed => return Some(SqlReturn::SQL_SUCCESS),
+    }
+    // Mark first: the victim may return before the driver's SQLCancel does.
+    s.cancel_pending.store(true, Ordering::Release);
+    let rc = driver_cancel(s);
+    s.gate.unfence();
+    Some(match rc {
+        Some(rc) if rc.is_success() => SqlReturn::SQL_SUCCESS,
+        _ => {
+            s.cancel_pending.store(false, Ordering::Release);
+            SqlReturn::SQL_ERROR
+        }
+    })
+}
+
+/// No call runs on the statement and this cancel holds it.
+fn cancel_owned(s: &Stmt, busy: Busy<'_, StmtCore>) -> SqlReturn {
+    let (state, freed, emulated) = busy.core(|c| (c.status.state, c.freed, c.async_emulated));
+    if freed {
+        // SQLDisconnect freed it while this cancel waited for nothing.
+        drop(busy);
+        return SqlReturn::SQL_INVALID_HANDLE;
+    }
+    let need_data = matches!(state, StmtState::S8 | StmtState::S9 | StmtState::S10);
+    let in_async = matches!(state, StmtState::S11 | StmtState::S12);
+    if !need_data && !in_async {
+        // §3.3: an idle SQLCancel is a no-op (since ODBC 3.5). The driver is not called:
+        // some drivers (the SQLite driver) would close the cursor. On the thread whose call
+        // left the diagnostics it clears them, as every call does; from another thread it
+        // is a cross-thread cancel that came after its call ended and touches nothing
+        // (§3.2: the victim's diagnostics are its own).
+        let me = crate::handles::this_thread();
+        return busy.end(|c| {
+            if c.last_caller == me {
+                c.diag.clear();
+                c.diag.return_code = SqlReturn::SQL_SUCCESS;
+            }
+            SqlReturn::SQL_SUCCESS
+        });
+    }
+    let (rc, recs) = if in_async && emulated && cancel_serialized(s) {
+        // An emulated operation is a synchronous driver call on a pool thread: at
+        // `Threading` 3 the driver's SQLCancel would wait for it and then close the
+        // cursor it produced. Accepted: the operation ends with HY008 through its
+        // completion (the slot is marked above).
+        (SqlReturn::SQL_SUCCESS, Vec::new())
+    } else if !s.gate.fence() {
+        // SQLDisconnect is freeing the driver's statements: nothing left to cancel.
+        return busy.end(|_| SqlReturn::SQL_SUCCESS);
+    } else {
+        let Some(rc) = driver_cancel(s) else {
+            s.gate.unfence();
+            return busy.end(|c| {
+                c.diag.clear();
+                c.diag.post(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLCancel");
+                c.diag.return_code = SqlReturn::SQL_ERROR;
+                SqlReturn::SQL_ERROR
+            });
+        };
+        let recs = if rc == SqlReturn::SQL_SUCCESS_WITH_INFO || rc == SqlReturn::SQL_ERROR {
+            super::pull_driver_diags(&s.link, HandleType::SQL_HANDLE_STMT, s.driver_handle())
+        } else {
+            Vec::new()
+        };
+        s.gate.unfence();
+        (rc, recs)
+    };
+    busy.end(|c| {
+        // Cancelling a NEED_DATA sequence or an async call replaces the victim's
+        // diagnostics with SQLCancel's (§3.3).
+        c.diag.replace(recs);
+        c.diag.return_code = rc;
+        if rc.is_success() {
+            match state {
+                StmtState::S8 | StmtState::S9 | StmtState::S10 => stmt_state::cancel_need_data(&mut c.status),
+                StmtState::S11 => c.status.state = StmtState::S12, // §4.8
+                _ => {}
+            }
+        }
+    });
+    rc
+}
+
+/// Posts a DM error without waiting for a running call (cancel paths): the one write
+/// to a statement's core made without its busy word (a cross-thread SQLCancel must not
+/// wait, §3.1).
 fn reject_now(s: &Stmt, state: SqlState, msg: &str) -> SqlReturn {
-    s.gate.peek(|c| {
+    s.gate.write_unguarded(|c| {
         c.diag.clear();
         c.diag.post(state, msg);
         c.diag.return_code = SqlReturn::SQL_ERROR;
@@ -148,7 +230,7 @@ pub unsafe extern "C" fn SQLEndTran(handle_type: HandleType, h: SqlHandle, compl
             }
             let conns = e.gate.with(|c| c.connections.clone());
             // §1.15: refused while any connection of the environment has dbc-async on.
-            let dbc_async = conns.iter().any(|id| handles::tables().dbc.get(*id).is_some_and(|d| d.gate.peek(|c| c.async_dbc_enabled)));
+            let dbc_async = conns.iter().any(|id| handles::tables().dbc.get(*id).is_some_and(|d| d.gate.read(|c| c.async_dbc_enabled)));
             if dbc_async {
                 return reject(
                     &e.gate,
@@ -159,7 +241,7 @@ pub unsafe extern "C" fn SQLEndTran(handle_type: HandleType, h: SqlHandle, compl
             let mut worst = SqlReturn::SQL_SUCCESS;
             for id in conns {
                 let Some(d) = handles::tables().dbc.get(id) else { continue };
-                if !d.gate.peek(|c| c.state.is_connected()) {
+                if !d.gate.read(|c| c.state.is_connected()) {
                     continue;
                 }
                 let rc = end_tran_dbc(&d, completion);
@@ -193,17 +275,11 @@ fn end_tran_dbc(d: &Arc<Dbc>, completion: CompletionType) -> SqlReturn {
         if !c.state.is_connected() {
             return Err((SqlState::CONNECTION_NOT_OPEN, "Connection not open".into()));
         }
-        for sid in &c.statements {
-            if let Some(s) = handles::tables().stmt.get(*sid) {
-                if s.gate
-                    .peek(|sc| matches!(sc.status.state, StmtState::S8 | StmtState::S9 | StmtState::S10 | StmtState::S11 | StmtState::S12))
-                {
-                    return Err((
-                        SqlState::FUNCTION_SEQUENCE_ERROR,
-                        "A statement of this connection is executing asynchronously or needs data (§1.11)".into(),
-                    ));
-                }
-            }
+        if c.statement_outstanding() {
+            return Err((
+                SqlState::FUNCTION_SEQUENCE_ERROR,
+                "A statement of this connection is executing asynchronously or needs data (§1.11)".into(),
+            ));
         }
         Ok(())
     });

@@ -54,7 +54,7 @@ unsafe fn complete_stmt(s: &Arc<Stmt>, async_rc: *mut RetCode) -> SqlReturn {
     }
     let slot: &AsyncSlot = &s.async_slot;
     let w = slot.word();
-    let enabled = s.gate.peek(|c| c.async_enabled);
+    let enabled = s.gate.read(|c| c.async_enabled);
     if !enabled && w & 0xff == slot::IDLE {
         // §2.13: async not enabled → SQL_ERROR, no diagnostics.
         return SqlReturn::SQL_ERROR;
@@ -122,7 +122,7 @@ unsafe fn complete_dbc(d: &Arc<Dbc>, async_rc: *mut RetCode) -> SqlReturn {
             unsafe { put(async_rc, rc) }
         }
         None => {
-            if d.async_slot.is_active() || d.gate.peek(|c| c.async_dbc_enabled) {
+            if d.async_slot.is_active() || d.gate.read(|c| c.async_dbc_enabled) {
                 SqlReturn::SQL_NO_DATA
             } else {
                 SqlReturn::SQL_ERROR

@@ -255,7 +255,7 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
         Ok(Started::Repeat(call)) => return connect_async::repeat(d, call),
         Err(rc) => return rc,
     };
-    let app_version = d.env.gate.peek(|c| c.odbc_version.unwrap_or(SQL_OV_ODBC3));
+    let app_version = d.env.gate.read(|c| c.odbc_version.unwrap_or(SQL_OV_ODBC3));
     // DM records of the connect sequence, reported with the connect's outcome.
     let mut warnings: Vec<DiagRecord> = Vec::new();
 
@@ -368,8 +368,7 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
     call.core(|c| c.pending_link = Some(link.clone()));
     // Ends the connect before the driver's connect call: frees the driver's handles.
     let abort = |call: Call<'_, DbcCore>, state: SqlState, msg: String, recs: Vec<DiagRecord>| -> SqlReturn {
-        release_driver_handles(&driver, henv, hdbc);
-        call.core(|c| {
+        release_fenced(&call, d, &driver, henv, hdbc, |c| {
             c.pending_link = None;
             c.dbc_notify_installed = false;
             c.dbc_async_emulated = false;
@@ -735,19 +734,11 @@ pub unsafe extern "C" fn SQLDisconnect(dbc: SqlHDbc) -> SqlReturn {
                 }
                 _ => {}
             }
-            for sid in &c.statements {
-                if let Some(s) = crate::handles::tables().stmt.get(*sid) {
-                    let busy = s.gate.peek(|sc| {
-                        use crate::handles::stmt_state::StmtState::*;
-                        matches!(sc.status.state, S8 | S9 | S10 | S11 | S12)
-                    });
-                    if busy {
-                        return Err((
-                            SqlState::FUNCTION_SEQUENCE_ERROR,
-                            "A statement of this connection is executing asynchronously or needs data (§1.11)".into(),
-                        ));
-                    }
-                }
+            if c.statement_outstanding() {
+                return Err((
+                    SqlState::FUNCTION_SEQUENCE_ERROR,
+                    "A statement of this connection is executing asynchronously or needs data (§1.11)".into(),
+                ));
             }
             Ok(())
         });
@@ -763,10 +754,56 @@ pub unsafe extern "C" fn SQLDisconnect(dbc: SqlHDbc) -> SqlReturn {
             return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLDisconnect");
         };
         let h = link.hdbc;
+        // The driver's SQLDisconnect frees its statements: fence out statement cancels
+        // first (docs/decisions.md #29); undone if the disconnect fails.
+        let stmts = fence_statements(&call);
         // SAFETY: live driver connection handle (freed only after the disconnect is collected).
         let invoke = move |_: &mut Vec<DiagRecord>| unsafe { f(h as SqlHandle) };
-        connect_async::run(&d, call, FunctionId::SQL_API_SQLDISCONNECT, mode, invoke, DbcPost::Disconnect { link })
+        let rc = connect_async::run(&d, call, FunctionId::SQL_API_SQLDISCONNECT, mode, invoke, DbcPost::Disconnect { link });
+        if !rc.is_success() && rc != SqlReturn::SQL_STILL_EXECUTING {
+            unfence_statements(&stmts);
+        }
+        rc
     })
+}
+
+/// Marks every statement of the connection FREEING (`Gated::fence_free`), waiting for a
+/// cancel that is inside the driver for one of them: from here on a statement cancel is a
+/// no-op, so none can reach a driver statement that SQLDisconnect frees.
+pub(super) fn fence_statements(call: &Call<'_, DbcCore>) -> Vec<std::sync::Arc<crate::handles::Stmt>> {
+    let ids = call.core(|c| c.statements.clone());
+    let stmts: Vec<_> = ids.into_iter().filter_map(|id| crate::handles::tables().stmt.get(id)).collect();
+    for s in &stmts {
+        s.gate.fence_free();
+    }
+    stmts
+}
+
+/// Undoes [`fence_statements`] (the disconnect failed: the driver statements live on).
+pub(super) fn unfence_statements(stmts: &[std::sync::Arc<crate::handles::Stmt>]) {
+    for s in stmts {
+        if !s.gate.read(|c| c.freed) {
+            s.gate.unfence_free();
+        }
+    }
+}
+
+/// Frees a connection's driver handles (`henv`, `hdbc`) behind the connection's cancel
+/// fence (docs/decisions.md #29): waits for an SQLCancelHandle(DBC) that is inside the
+/// driver, makes the link unreachable to later ones (`forget` runs on the core), frees,
+/// then lets cancels in again (they find no link: a no-op).
+pub(super) fn release_fenced(
+    call: &Call<'_, DbcCore>,
+    d: &Dbc,
+    driver: &Driver,
+    henv: SqlHandle,
+    hdbc: SqlHandle,
+    forget: impl FnOnce(&mut DbcCore),
+) {
+    d.gate.fence_free();
+    call.core(forget);
+    release_driver_handles(driver, henv, hdbc);
+    d.gate.unfence_free();
 }
 
 /// After a successful disconnect: the driver freed its statements and descriptors; the DM
@@ -775,8 +812,8 @@ pub(super) fn forget_children(call: &Call<'_, DbcCore>) {
     let (stmts, descs) = call.core(|c| (std::mem::take(&mut c.statements), std::mem::take(&mut c.descriptors)));
     for sid in stmts {
         if let Some(s) = crate::handles::tables().stmt.remove(sid) {
-            s.gate.peek(|c| c.freed = true);
-            let implicit = s.gate.peek(|c| c.implicit_descs);
+            s.gate.write_unguarded(|c| c.freed = true);
+            let implicit = s.gate.read(|c| c.implicit_descs);
             for dd in implicit.into_iter().flatten() {
                 crate::handles::tables().desc.remove(dd);
             }

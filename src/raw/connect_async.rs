@@ -270,7 +270,9 @@ pub(crate) fn conclude(d: &Arc<Dbc>, call: Call<'_, DbcCore>, rc: SqlReturn, mut
                     c.masked_conn_str = masked;
                 })
             } else {
-                super::connect::release_driver_handles(&link.driver, link.henv as SqlHandle, link.hdbc as SqlHandle);
+                super::connect::release_fenced(&call, d, &link.driver, link.henv as SqlHandle, link.hdbc as SqlHandle, |c| {
+                    c.pending_link = None
+                });
                 Box::new(move |c, _| {
                     c.pending_link = None;
                     c.dbc_notify_installed = false;
@@ -281,7 +283,7 @@ pub(crate) fn conclude(d: &Arc<Dbc>, call: Call<'_, DbcCore>, rc: SqlReturn, mut
         DbcPost::Disconnect { link } => {
             if rc.is_success() {
                 super::connect::forget_children(&call);
-                super::connect::release_driver_handles(&link.driver, link.henv as SqlHandle, link.hdbc as SqlHandle);
+                super::connect::release_fenced(&call, d, &link.driver, link.henv as SqlHandle, link.hdbc as SqlHandle, |c| c.link = None);
                 // This call holds the busy word, so no fast-lane call reads the fast info.
                 d.set_fast_info(None);
                 Box::new(|c, _| {
@@ -291,6 +293,10 @@ pub(crate) fn conclude(d: &Arc<Dbc>, call: Call<'_, DbcCore>, rc: SqlReturn, mut
                     c.dbc_async_emulated = false;
                 })
             } else {
+                // The driver kept its statements: cancels may reach them again (#29).
+                let ids = call.core(|c| c.statements.clone());
+                let stmts: Vec<_> = ids.into_iter().filter_map(|id| crate::handles::tables().stmt.get(id)).collect();
+                super::connect::unfence_statements(&stmts);
                 Box::new(|_, _| {})
             }
         }
@@ -347,12 +353,24 @@ pub(crate) fn cancel(d: &Arc<Dbc>) -> SqlReturn {
         // Accepted; the emulated call runs to completion (docs/decisions.md).
         return SqlReturn::SQL_SUCCESS;
     }
-    let Some(link) = d.gate.peek(|c| c.link.clone().or_else(|| c.pending_link.clone())) else {
+    if !running && !d.gate.is_busy() {
+        // §3.4: no-op when idle (nothing outstanding, no call running on the connection).
+        return SqlReturn::SQL_SUCCESS;
+    }
+    // The cancel fence (docs/decisions.md #29): while it is set, the connection's driver
+    // handles cannot be freed (SQLDisconnect's and a failed connect's release wait for it);
+    // once they are being freed, a cancel is a no-op. The link is read under the fence.
+    if !d.gate.fence() {
+        return SqlReturn::SQL_SUCCESS;
+    }
+    let Some(link) = d.gate.read(|c| c.link.clone().or_else(|| c.pending_link.clone())) else {
+        d.gate.unfence();
         // Nothing can be running on an unconnected handle: a no-op (§3.4).
         return SqlReturn::SQL_SUCCESS;
     };
     let Some(f) = link.driver.fns.SQLCancelHandle else {
-        d.gate.peek(|c| {
+        d.gate.unfence();
+        d.gate.write_unguarded(|c| {
             c.diag.clear();
             c.diag.post(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLCancelHandle");
             c.diag.return_code = SqlReturn::SQL_ERROR;
@@ -363,10 +381,12 @@ pub(crate) fn cancel(d: &Arc<Dbc>) -> SqlReturn {
         // Before the driver's cancel: the operation may end right after it (§2.14).
         slot.mark(slot::CANCELLED);
     }
-    // SAFETY: live driver connection handle (the link keeps the driver loaded and the
-    // handle is freed only by a collected disconnect or failed connect); cancel is meant
-    // to cross threads (§3.1, §3.4).
-    unsafe { f(HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle) }
+    // SAFETY: live driver connection handle: read under the connection's cancel fence,
+    // which its release waits for (docs/decisions.md #29); cancel is meant to cross
+    // threads (§3.1, §3.4).
+    let rc = unsafe { f(HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle) };
+    d.gate.unfence();
+    rc
 }
 
 /// Installs the DM's notification callback on the driver's connection (§2.3, §2.4): the

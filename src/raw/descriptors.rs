@@ -56,7 +56,7 @@ fn is_char_field(f: DescField) -> bool {
 fn owner_state(d: &Desc) -> Option<StmtState> {
     let sid = d.implicit_of?;
     let s = handles::tables().stmt.get(sid)?;
-    Some(s.gate.peek(|c| c.status.state))
+    Some(s.gate.read(|c| c.status.state))
 }
 
 /// HY010 check: `need_data_too` also refuses S8–S10 (setting fields, §4.7).

@@ -94,11 +94,13 @@ fn alloc_stmt(dbc: &Arc<Dbc>, output: *mut SqlHandle) -> SqlReturn {
         if output.is_null() {
             return Err((SqlState::INVALID_NULL_POINTER, "OutputHandlePtr is a null pointer".into()));
         }
-        if !c.state.is_connected() {
-            return Err((SqlState::CONNECTION_NOT_OPEN, "Connection not open".into()));
-        }
+        // §1.10: first, since an asynchronous connect leaves the connection unconnected
+        // until it is collected (08003 would be wrong).
         if c.async_func.is_some() {
             return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "An asynchronous connection function is still executing (§1.10)".into()));
+        }
+        if !c.state.is_connected() {
+            return Err((SqlState::CONNECTION_NOT_OPEN, "Connection not open".into()));
         }
         Ok(())
     }) {
@@ -127,7 +129,7 @@ fn alloc_stmt(dbc: &Arc<Dbc>, output: *mut SqlHandle) -> SqlReturn {
     let stmt = Stmt::new(dbc.clone(), link.clone(), h as usize);
     // A connection-level SQL_ATTR_ASYNC_ENABLE may have made the new statement async (§1.2).
     let async_on = driver_stmt_async_enabled(&link, h);
-    stmt.gate.peek(|c| c.async_enabled = async_on);
+    stmt.gate.write_unguarded(|c| c.async_enabled = async_on);
     // SAFETY: checked non-null; the application's handle slot.
     unsafe { *output = stmt.id as SqlHandle };
     call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)), |c, _| {
@@ -230,16 +232,24 @@ fn free_stmt(stmt: &Arc<Stmt>) -> SqlReturn {
         Err(rc) => return rc,
     };
     let fns = &stmt.link.driver.fns;
-    let rc = if let Some(f) = fns.SQLFreeHandle {
-        // SAFETY: the driver statement handle is live until this call.
-        unsafe { f(HandleType::SQL_HANDLE_STMT, stmt.driver_handle()) }
-    } else if let Some(f) = fns.SQLFreeStmt {
-        // SAFETY: as above (ODBC 2.x).
-        unsafe { f(stmt.driver_handle(), FreeStmtOption::SQL_DROP) }
-    } else {
+    let (free_handle, free_stmt) = (fns.SQLFreeHandle, fns.SQLFreeStmt);
+    if free_handle.is_none() && free_stmt.is_none() {
         return call.missing("SQLFreeHandle");
+    }
+    // Fence out cancels (docs/decisions.md #29): a cancel already inside the driver's
+    // SQLCancel for this statement is waited for; every later one is a no-op.
+    stmt.gate.fence_free();
+    let rc = match (free_handle, free_stmt) {
+        // SAFETY: the driver statement handle is live until this call, and no cancel is
+        // inside the driver for it (fenced above).
+        (Some(f), _) => unsafe { f(HandleType::SQL_HANDLE_STMT, stmt.driver_handle()) },
+        // SAFETY: as above (ODBC 2.x).
+        (None, Some(f)) => unsafe { f(stmt.driver_handle(), FreeStmtOption::SQL_DROP) },
+        (None, None) => SqlReturn::SQL_ERROR,
     };
     if rc == SqlReturn::SQL_ERROR {
+        // The driver kept its handle: cancels may reach it again.
+        stmt.gate.unfence_free();
         return call.finish(rc);
     }
     forget_stmt(stmt);
@@ -256,12 +266,12 @@ pub(crate) fn forget_stmt(stmt: &Stmt) {
     if token != 0 {
         crate::async_engine::Token(token).unregister();
     }
-    let implicit = stmt.gate.peek(|c| c.implicit_descs);
+    let implicit = stmt.gate.read(|c| c.implicit_descs);
     for d in implicit.into_iter().flatten() {
         tables().desc.remove(d);
     }
     let id = stmt.id;
-    stmt.dbc.gate.peek(|c| {
+    stmt.dbc.gate.write_unguarded(|c| {
         c.statements.retain(|&x| x != id);
         if c.statements.is_empty() && c.state == ConnState::C5 {
             c.state = ConnState::C4;
@@ -285,7 +295,7 @@ fn free_desc(desc: &Arc<Desc>) -> SqlReturn {
     if rc != SqlReturn::SQL_ERROR {
         tables().desc.remove(desc.id);
         let id = desc.id;
-        desc.dbc.gate.peek(|c| c.descriptors.retain(|&x| x != id));
+        desc.dbc.gate.write_unguarded(|c| c.descriptors.retain(|&x| x != id));
     }
     call.finish(rc, Some((&desc.link, HandleType::SQL_HANDLE_DESC, desc.hdesc as SqlHandle)), |_, _| {})
 }

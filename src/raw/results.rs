@@ -890,7 +890,7 @@ pub unsafe extern "C" fn SQLSetScrollOptions(stmt: SqlHStmt, concurrency: SqlUSm
     boundary("SQLSetScrollOptions", || {
         let s = handle!(stmt, stmt);
         let call = begin!(s, F::SQL_API_SQLSETSCROLLOPTIONS);
-        if s.gate.peek(|c| c.status.state) != crate::handles::stmt_state::StmtState::S1 {
+        if s.gate.read(|c| c.status.state) != crate::handles::stmt_state::StmtState::S1 {
             return call
                 .fail(SqlState::FUNCTION_SEQUENCE_ERROR, "Function sequence error: SQLSetScrollOptions after SQLPrepare or SQLExecDirect");
         }
