@@ -8,13 +8,15 @@
 //! - [`diag`] — diagnostics;
 //! - [`raw`] — the ODBC-shaped API (every function returns a SQLRETURN);
 //! - [`async_engine`] — notification mode, polling bookkeeping, emulation, events;
-//! - [`api`] — the safe Rust API on top of `raw`.
+//! - [`api`] — the safe Rust API on top of `raw`;
+//! - [`conform`] — the conformance harness (`odbc-dm conform`), on `raw` and `config`.
 
 pub use odbc_dm_abi as abi;
 
 pub mod api;
 pub mod async_engine;
 pub mod config;
+pub mod conform;
 pub mod diag;
 pub mod driver;
 pub mod handles;
