@@ -58,13 +58,7 @@ pub static GROUPS: &[Group] = &[
         name: "info",
         checks: &[check!("info.required", "MS SQLGetInfo (GI)", info_required), check!("info.async-answers", "§1.4, §2.6", info_async)],
     },
-    Group {
-        name: "handles",
-        checks: &[
-            check!("handles.lifecycle", "Appendix B §4.3, §4.5", handles_lifecycle),
-            check!("handles.null-handle", "MS SQL_INVALID_HANDLE (APA)", handles_null),
-        ],
-    },
+    Group { name: "handles", checks: &[check!("handles.lifecycle", "Appendix B §4.3, §4.5", handles_lifecycle)] },
     Group {
         name: "diag",
         checks: &[
@@ -397,27 +391,6 @@ fn handles_lifecycle(c: &Ctx) -> Res {
     conn.exec("SELECT 1").map(|_| (Outcome::Pass, String::new()))
 }
 
-fn handles_null(c: &Ctx) -> Res {
-    let mut problems = Vec::new();
-    // SAFETY: a null handle is the argument under test; a driver that dereferences it
-    // crashes this child process only (reported as `crash`).
-    unsafe {
-        if let Some(f) = entry!(c.d, SQLFreeStmt) {
-            let rc = f(null_mut(), FreeStmtOption::SQL_CLOSE);
-            if rc != SqlReturn::SQL_INVALID_HANDLE {
-                problems.push(format!("SQLFreeStmt(NULL) returned {rc:?}"));
-            }
-        }
-        if let Some(f) = entry!(c.d, SQLDisconnect) {
-            let rc = f(null_mut());
-            if rc != SqlReturn::SQL_INVALID_HANDLE {
-                problems.push(format!("SQLDisconnect(NULL) returned {rc:?}"));
-            }
-        }
-    }
-    verdict(problems)
-}
-
 // ------------------------------------------------------------------ diagnostics
 
 /// A statement of a direct connection with a failed SQLExecDirect on it.
@@ -549,11 +522,16 @@ fn probe_text(
     piecewise: bool,
     sizes: &[usize],
     mut call: impl FnMut(&mut Guarded, isize) -> Out,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, Res> {
     let mut big = Guarded::new(1024);
     let o = call(&mut big, if chars { (1024 / unit) as isize } else { 1024 });
     if o.rc != SqlReturn::SQL_SUCCESS {
-        return Err(format!("{name} with a 1024-byte buffer returned {:?} {:?}", o.rc, o.states));
+        let what = format!("{name} with a 1024-byte buffer returned {:?} {:?}", o.rc, o.states);
+        // 07006 (restricted conversion) / HYC00: the driver honestly lacks it.
+        if o.states.iter().any(|s| s == "07006" || s == "HYC00") {
+            return Err(unsupported(what));
+        }
+        return Err(fail(what));
     }
     let full: Vec<u8> = if unit == 1 {
         big.bytes().iter().take_while(|&&b| b != 0).copied().collect()
@@ -624,8 +602,11 @@ fn getinfo_probe(c: &Ctx, wide: bool) -> Res {
             }
         };
         Out { rc, len: len as isize, states: states(HandleType::SQL_HANDLE_DBC, dbc) }
-    })?;
-    verdict(p)
+    });
+    match p {
+        Ok(p) => verdict(p),
+        Err(r) => r,
+    }
 }
 
 fn buf_getinfo_a(c: &Ctx) -> Res {
@@ -659,7 +640,7 @@ fn connattr_probe(c: &Ctx, wide: bool) -> Res {
     }
     let unit = if wide { 2 } else { 1 };
     let sizes: &[usize] = if wide { &[0, 1, 2, 3, 5] } else { &[0, 1, 2, 3] };
-    verdict(probe_text(name, unit, false, false, sizes, call)?)
+    probe_text(name, unit, false, false, sizes, call).map_or_else(|r| r, verdict)
 }
 
 fn buf_connattr_a(c: &Ctx) -> Res {
@@ -671,11 +652,15 @@ fn buf_connattr_w(c: &Ctx) -> Res {
 
 /// A non-ASCII column name: é (2 UTF-8 bytes), 中 (3), 𝄞 (4, a surrogate pair), x.
 const NON_ASCII_NAME: &str = "é中𝄞x";
+/// The same without the supplementary character, for DBMSs that refuse it in identifiers.
+const NON_ASCII_NAME_BMP: &str = "é中ñx";
 
 fn describe_probe(c: &Ctx, wide: bool) -> Res {
     let conn = c.conn()?;
     let s = conn.stmt()?;
-    let sql = format!("SELECT 1 AS {}", c.t.dialect.quote(NON_ASCII_NAME));
+    // MariaDB identifiers cannot hold characters outside the BMP.
+    let col = if c.t.dialect == super::Dialect::Mysql { NON_ASCII_NAME_BMP } else { NON_ASCII_NAME };
+    let sql = format!("SELECT 1 AS {}", c.t.dialect.quote(col));
     let w: Vec<u16> = sql.encode_utf16().collect();
     // SAFETY: live statement; the text outlives the call.
     let rc = unsafe { SQLExecDirectW(s, w.as_ptr(), w.len() as i32) };
@@ -699,7 +684,7 @@ fn describe_probe(c: &Ctx, wide: bool) -> Res {
         Out { rc, len: len as isize, states: states(HandleType::SQL_HANDLE_STMT, s) }
     });
     odbc::free_stmt(s);
-    verdict(p?)
+    p.map_or_else(|r| r, verdict)
 }
 
 fn buf_describe_a(c: &Ctx) -> Res {
@@ -740,7 +725,7 @@ fn getdata_probe(c: &Ctx, wide: bool) -> Res {
         Out { rc, len: ind, states: states(HandleType::SQL_HANDLE_STMT, s) }
     });
     odbc::free_stmt(s);
-    verdict(p?)
+    p.map_or_else(|r| r, verdict)
 }
 
 fn buf_getdata_char(c: &Ctx) -> Res {
@@ -769,6 +754,7 @@ fn unicode_roundtrip(c: &Ctx) -> Res {
     }
     odbc::close(s);
     let mut problems = Vec::new();
+    let mut unsupported_wide = false;
     for wide in [false, true] {
         let q = format!("SELECT v FROM {t} WHERE id = 1");
         // SAFETY: live statement; text outlives the call; buffers of the sizes passed.
@@ -790,6 +776,16 @@ fn unicode_roundtrip(c: &Ctx) -> Res {
                 (rc, cstr(&b))
             }
         };
+        if wide
+            && got.0 == SqlReturn::SQL_ERROR
+            && states(HandleType::SQL_HANDLE_STMT, s).iter().any(|x| x == "07006")
+            && !c.d.has("SQLExecDirectW")
+        {
+            // An ANSI driver refusing SQL_C_WCHAR: a limitation (the DM does not convert
+            // SQLGetData's C type), reported as unsupported below if nothing else failed.
+            unsupported_wide = true;
+            continue;
+        }
         if got.0 != SqlReturn::SQL_SUCCESS || got.1 != VALUE {
             problems.push(format!(
                 "SQLGetData({}) read back {:?} ({:?}) instead of {VALUE:?}",
@@ -801,6 +797,9 @@ fn unicode_roundtrip(c: &Ctx) -> Res {
     }
     odbc::free_stmt(s);
     conn.exec_quiet(&format!("DROP TABLE {t}"));
+    if problems.is_empty() && unsupported_wide {
+        return unsupported("narrow round trip passes; the ANSI driver refuses SQL_C_WCHAR (07006)");
+    }
     verdict(problems)
 }
 
@@ -1113,7 +1112,7 @@ fn async_polling(c: &Ctx) -> Res {
             break rc;
         }
         stills += 1;
-        if t0.elapsed() > Duration::from_secs(10) {
+        if t0.elapsed() > Duration::from_secs(5) {
             break rc;
         }
         std::thread::sleep(Duration::from_millis(1));
@@ -1121,7 +1120,7 @@ fn async_polling(c: &Ctx) -> Res {
     let fetch = entry!(c.d, SQLFetch).ok_or("no SQLFetch")?;
     let mut frc = SqlReturn::SQL_STILL_EXECUTING;
     if rc.is_success() {
-        while frc == SqlReturn::SQL_STILL_EXECUTING && t0.elapsed() < Duration::from_secs(10) {
+        while frc == SqlReturn::SQL_STILL_EXECUTING && t0.elapsed() < Duration::from_secs(5) {
             // SAFETY: live statement with a result set.
             frc = unsafe { fetch(s) };
         }
@@ -1168,13 +1167,16 @@ fn gettid() -> i64 {
 /// a benign race with the return).
 unsafe extern "C" fn harness_callback(ctx: SqlPointer, f_last: Bool) -> SqlReturn {
     let r = std::panic::catch_unwind(|| {
-        let mut during = PROBE.in_call.load(Ordering::SeqCst) != 0;
+        let caller = PROBE.in_call.load(Ordering::SeqCst);
+        // On the calling thread itself the call cannot return while we wait: no spin.
+        let mut during = caller != 0 && caller != gettid() as usize;
+        let on_caller = caller != 0 && caller == gettid() as usize;
         let end = Instant::now() + Duration::from_millis(200);
         while during && Instant::now() < end {
             std::thread::yield_now();
             during = PROBE.in_call.load(Ordering::SeqCst) != 0;
         }
-        let rec = CbRec { ctx: ctx as usize, f_last: f_last != 0, tid: gettid(), during_call: during };
+        let rec = CbRec { ctx: ctx as usize, f_last: f_last != 0, tid: gettid(), during_call: during || on_caller };
         PROBE.recs.lock().unwrap_or_else(|e| e.into_inner()).push(rec);
         PROBE.cv.notify_all();
     });
@@ -1241,41 +1243,54 @@ fn drive(dc: &DConn, s: SqlHandle, ctx: usize, sql: &str) -> (SqlReturn, usize, 
     let w: Vec<u16> = sql.encode_utf16().collect();
     let mut stills = 0;
     let mut problems = Vec::new();
-    let base = probe_recs().iter().filter(|r| r.ctx == ctx).count();
+    let count = || probe_recs().iter().filter(|r| r.ctx == ctx).count();
+    let base = count();
+    let t0 = Instant::now();
     let mut rc = in_call(|| dc.exec_text(s, sql, &w));
-    let mut last_flast = false;
     while rc == SqlReturn::SQL_STILL_EXECUTING {
         stills += 1;
-        if probe_wait(ctx, base + stills, Duration::from_secs(5)) < base + stills {
-            problems.push(format!("no callback within 5 s after SQL_STILL_EXECUTING #{stills}"));
+        if probe_wait(ctx, base + stills, Duration::from_secs(2)) < base + stills {
+            problems.push(format!("no callback within 2 s after SQL_STILL_EXECUTING #{stills}"));
             break;
         }
-        last_flast = probe_recs().iter().filter(|r| r.ctx == ctx).nth(base + stills - 1).is_some_and(|r| r.f_last);
+        let f_last = probe_recs().iter().filter(|r| r.ctx == ctx).nth(base + stills - 1).is_some_and(|r| r.f_last);
         rc = in_call(|| dc.exec_text(s, sql, &w));
-        if last_flast && rc == SqlReturn::SQL_STILL_EXECUTING {
+        if f_last && rc == SqlReturn::SQL_STILL_EXECUTING {
             problems.push(format!("callback #{stills} had fLast = TRUE but the re-invocation returned SQL_STILL_EXECUTING again"));
         }
-        if stills > 10_000 {
+        if t0.elapsed() > Duration::from_secs(2) {
+            problems.push(format!("still executing after 2 s and {stills} SQL_STILL_EXECUTING"));
             break;
         }
     }
-    let _ = last_flast;
     (rc, stills, problems)
 }
 
 const CTX_BASE: usize = 0x5EED_0000;
+/// Each notification check uses contexts of its own generation, so a late callback of an
+/// earlier check (a stale context) is not blamed on the next one.
+static GENERATION: AtomicUsize = AtomicUsize::new(0);
+
+fn next_ctx_base() -> usize {
+    CTX_BASE + (GENERATION.fetch_add(1, Ordering::SeqCst) + 1) * 0x100
+}
+
+/// Whether `ctx` is one the harness handed out in an earlier check.
+fn stale(ctx: usize, base: usize) -> bool {
+    ctx >= CTX_BASE + 0x100 && ctx < base && (ctx - CTX_BASE) % 0x100 < 8
+}
 
 fn notify_run(c: &Ctx, body: impl FnOnce(&DConn, SqlHandle, usize) -> Res) -> Res {
     let dc = c.dconn()?;
     probe_reset();
-    let ctx = CTX_BASE + 1;
+    let ctx = next_ctx_base() + 1;
     let s = match notify_stmt(c, &dc, ctx) {
         Ok(s) => s,
         Err(r) => return r,
     };
     let r = body(&dc, s, ctx);
     // Let a late callback arrive before the statement goes.
-    std::thread::sleep(Duration::from_millis(20));
+    std::thread::sleep(Duration::from_millis(100));
     dc.close(s);
     dc.free_stmt(s);
     r
@@ -1313,23 +1328,27 @@ fn notify_thread(c: &Ctx) -> Res {
     notify_run(c, |dc, s, ctx| {
         let me = gettid();
         let mut problems = Vec::new();
+        let mut later = Vec::new();
         for _ in 0..5 {
-            let (rc, _, _) = drive(dc, s, ctx, "SELECT 1");
+            let (rc, _, p) = drive(dc, s, ctx, "SELECT 1");
             dc.close(s);
             if !rc.is_success() {
+                later.push(format!("SQLExecDirectW ended with {rc:?}"));
+                later.extend(p);
                 break;
             }
         }
-        let recs = probe_recs();
-        if recs.is_empty() {
+        let recs: Vec<CbRec> = probe_recs().into_iter().filter(|r| r.ctx == ctx).collect();
+        if recs.is_empty() && later.is_empty() {
             return unsupported("no callback observed (no SQL_STILL_EXECUTING)");
         }
         if let Some(r) = recs.iter().find(|r| r.tid == me) {
             problems.push(format!("callback (context {:#x}) ran on the calling thread", r.ctx));
         }
-        if recs.iter().any(|r| r.during_call) {
+        if recs.iter().any(|r| r.during_call && r.tid != me) {
             problems.push("callback came before the driver call returned SQL_STILL_EXECUTING".into());
         }
+        problems.extend(later);
         verdict(problems)
     })
 }
@@ -1339,14 +1358,14 @@ fn notify_context(c: &Ctx) -> Res {
         let (rc, stills, _) = drive(dc, s, ctx, "SELECT 1");
         std::thread::sleep(Duration::from_millis(100));
         let recs = probe_recs();
-        if let Some(bad) = recs.iter().find(|r| r.ctx != ctx) {
+        if let Some(bad) = recs.iter().find(|r| r.ctx != ctx && !stale(r.ctx, ctx - 1)) {
             return fail(format!("callback carried context {:#x}, the attribute is {ctx:#x}", bad.ctx));
-        }
-        if stills == 0 {
-            return unsupported("no SQL_STILL_EXECUTING to observe");
         }
         if !rc.is_success() {
             return fail(format!("SQLExecDirectW ended with {rc:?}"));
+        }
+        if stills == 0 {
+            return unsupported("no SQL_STILL_EXECUTING to observe");
         }
         pass()
     })
@@ -1355,12 +1374,12 @@ fn notify_context(c: &Ctx) -> Res {
 fn notify_flast(c: &Ctx) -> Res {
     notify_run(c, |dc, s, ctx| {
         let (rc, stills, problems) = drive(dc, s, ctx, "SELECT 1");
-        if stills == 0 {
-            return unsupported("no SQL_STILL_EXECUTING to observe");
-        }
         let p: Vec<String> = problems.into_iter().filter(|p| p.contains("fLast")).collect();
         if p.is_empty() && !rc.is_success() {
             return fail(format!("SQLExecDirectW ended with {rc:?}"));
+        }
+        if p.is_empty() && stills == 0 {
+            return unsupported("no SQL_STILL_EXECUTING to observe");
         }
         verdict(p)
     })
@@ -1369,9 +1388,10 @@ fn notify_flast(c: &Ctx) -> Res {
 fn notify_concurrent(c: &Ctx) -> Res {
     let dc = c.dconn()?;
     probe_reset();
+    let base = next_ctx_base();
     let mut stmts = Vec::new();
     for i in 0..4 {
-        match notify_stmt(c, &dc, CTX_BASE + 100 + i) {
+        match notify_stmt(c, &dc, base + i) {
             Ok(s) => stmts.push(H(s)),
             Err(r) => return r,
         }
@@ -1383,10 +1403,10 @@ fn notify_concurrent(c: &Ctx) -> Res {
     let mut rcs: Vec<SqlReturn> = stmts.iter().map(|s| dc.exec_text(s.0, sql, &w)).collect();
     let mut seen = [0usize; 4];
     let t0 = Instant::now();
-    while rcs.iter().any(|r| *r == SqlReturn::SQL_STILL_EXECUTING) && t0.elapsed() < Duration::from_secs(10) {
+    while rcs.iter().any(|r| *r == SqlReturn::SQL_STILL_EXECUTING) && t0.elapsed() < Duration::from_secs(2) {
         for i in 0..4 {
             if rcs[i] == SqlReturn::SQL_STILL_EXECUTING {
-                let ctx = CTX_BASE + 100 + i;
+                let ctx = base + i;
                 let have = probe_recs().iter().filter(|r| r.ctx == ctx).count();
                 if have > seen[i] {
                     seen[i] = have;
@@ -1403,7 +1423,7 @@ fn notify_concurrent(c: &Ctx) -> Res {
         }
     }
     let recs = probe_recs();
-    if let Some(r) = recs.iter().find(|r| !(CTX_BASE + 100..CTX_BASE + 104).contains(&r.ctx)) {
+    if let Some(r) = recs.iter().find(|r| !(base..base + 4).contains(&r.ctx) && !stale(r.ctx, base)) {
         problems.push(format!("a callback carried an unknown context {:#x}", r.ctx));
     }
     for s in stmts {
