@@ -51,5 +51,9 @@ int main(int argc, char **argv){
   rc = F(SQLExecDirect, SQLHANDLE, SQLCHAR*, SQLINTEGER)(st, (SQLCHAR*)"SELECT 1 UNION ALL SELECT 2", SQL_NTS);
   SQLRETURN f1 = F(SQLFetch, SQLHANDLE)(st), c = F(SQLCancel, SQLHANDLE)(st), f2 = F(SQLFetch, SQLHANDLE)(st);
   printf("e) SQLFetch=%d SQLCancel=%d SQLFetch=%d\n", f1, c, f2);
+  /* f) SQLGetInfo(SQL_DRIVER_NAME) with a 5-byte buffer */
+  memset(g, 0xA5, sizeof g); SQLSMALLINT il=-7;
+  rc = F(SQLGetInfo, SQLHANDLE, SQLUSMALLINT, SQLPOINTER, SQLSMALLINT, SQLSMALLINT*)(dbc, SQL_DRIVER_NAME, g+8, 5, &il);
+  printf("f) SQLGetInfo(SQL_DRIVER_NAME, BufferLength=5) rc=%d len=%d\n", rc, il); dump("   buffer (8 guard, 5, guard)", g, 16);
   return 0;
 }
