@@ -1251,8 +1251,8 @@ fn drive(dc: &DConn, s: SqlHandle, ctx: usize, sql: &str) -> (SqlReturn, usize, 
     let mut rc = in_call(|| dc.exec_text(s, sql, &w));
     while rc == SqlReturn::SQL_STILL_EXECUTING {
         stills += 1;
-        if probe_wait(ctx, base + stills, Duration::from_secs(2)) < base + stills {
-            problems.push(format!("no callback within 2 s after SQL_STILL_EXECUTING #{stills}"));
+        if probe_wait(ctx, base + stills, Duration::from_secs(3)) < base + stills {
+            problems.push(format!("no callback within 3 s after SQL_STILL_EXECUTING #{stills}"));
             break;
         }
         let f_last = probe_recs().iter().filter(|r| r.ctx == ctx).nth(base + stills - 1).is_some_and(|r| r.f_last);
@@ -1260,8 +1260,8 @@ fn drive(dc: &DConn, s: SqlHandle, ctx: usize, sql: &str) -> (SqlReturn, usize, 
         if f_last && rc == SqlReturn::SQL_STILL_EXECUTING {
             problems.push(format!("callback #{stills} had fLast = TRUE but the re-invocation returned SQL_STILL_EXECUTING again"));
         }
-        if t0.elapsed() > Duration::from_secs(2) {
-            problems.push(format!("still executing after 2 s and {stills} SQL_STILL_EXECUTING"));
+        if t0.elapsed() > Duration::from_secs(3) {
+            problems.push(format!("still executing after 3 s and {stills} SQL_STILL_EXECUTING"));
             break;
         }
     }
@@ -1405,7 +1405,7 @@ fn notify_concurrent(c: &Ctx) -> Res {
     let mut rcs: Vec<SqlReturn> = stmts.iter().map(|s| dc.exec_text(s.0, sql, &w)).collect();
     let mut seen = [0usize; 4];
     let t0 = Instant::now();
-    while rcs.iter().any(|r| *r == SqlReturn::SQL_STILL_EXECUTING) && t0.elapsed() < Duration::from_secs(2) {
+    while rcs.iter().any(|r| *r == SqlReturn::SQL_STILL_EXECUTING) && t0.elapsed() < Duration::from_secs(3) {
         for i in 0..4 {
             if rcs[i] == SqlReturn::SQL_STILL_EXECUTING {
                 let ctx = base + i;
