@@ -910,7 +910,9 @@ fn desc_ard_defaults(c: &Ctx) -> Res {
         let rc = unsafe { gdf(ard as SqlHandle, 0, field, (&mut v as *mut isize).cast(), 8, &mut len) };
         let v = if field == DescField::SQL_DESC_COUNT { v as i16 as isize } else { v };
         if !rc.is_success() {
-            let st = diag_rec(c.d, HandleType::SQL_HANDLE_DESC, ard as SqlHandle, 1, 512).map(|r| r.state).unwrap_or_else(|| "(no diagnostic record)".into());
+            let st = diag_rec(c.d, HandleType::SQL_HANDLE_DESC, ard as SqlHandle, 1, 512)
+                .map(|r| r.state)
+                .unwrap_or_else(|| "(no diagnostic record)".into());
             if st == "HYC00" || st == "IM001" {
                 dc.free_stmt(s);
                 return unsupported(format!("SQLGetDescField(ARD, {name}) returned {rc:?} {st}"));

@@ -143,8 +143,18 @@ fn signal_name(sig: i32) -> &'static str {
     }
 }
 
-/// Runs the child for `group` from check `from`; returns the results it reported and, if
-/// the group did not finish, the id to restart after.
+/// What the parent does after one child.
+enum Next {
+    /// The child ran to its end.
+    Done,
+    /// The child crashed or hung in this check: go on after it in a fresh child.
+    After(String),
+    /// The child could not run any check (not started, hung outside a check): the checks
+    /// not reported get this outcome and detail.
+    Abandon(Outcome, String),
+}
+
+/// Runs the child for `group` from check `from`, appending what it reported to `results`.
 fn run_child_once(
     exe: &std::path::Path,
     t: &Target,
@@ -153,7 +163,7 @@ fn run_child_once(
     only: Option<&str>,
     progress: &mut dyn FnMut(&CheckResult),
     results: &mut Vec<CheckResult>,
-) -> Option<String> {
+) -> Next {
     let rule = |id: &str| super::checks::all_checks().find(|(_, c)| c.id == id).map(|(_, c)| c.rule.to_string()).unwrap_or_default();
     let mut cmd = Command::new(exe);
     cmd.arg("conform").arg("--child").arg(group).args(target_args(t));
@@ -167,16 +177,7 @@ fn run_child_once(
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            let r = CheckResult {
-                id: format!("{group}.*"),
-                rule: String::new(),
-                outcome: Outcome::Crash,
-                detail: format!("cannot start the child process: {e}"),
-                ms: 0,
-            };
-            progress(&r);
-            results.push(r);
-            return None;
+            return Next::Abandon(Outcome::Crash, format!("cannot start the child process: {e}"));
         }
     };
     let (tx, rx) = mpsc::channel();
@@ -234,7 +235,7 @@ fn run_child_once(
             Ok(Line::Eof) => {
                 let status = child.wait().ok();
                 let last_err = err_thread.join().unwrap_or_default();
-                let Some((id, t0)) = current else { return None };
+                let Some((id, t0)) = current else { return Next::Done };
                 use std::os::unix::process::ExitStatusExt;
                 let how = match status {
                     Some(s) if s.signal().is_some() => {
@@ -252,23 +253,20 @@ fn run_child_once(
                     CheckResult { id: id.clone(), rule: rule(&id), outcome: Outcome::Crash, detail, ms: t0.elapsed().as_millis() as u64 };
                 progress(&r);
                 results.push(r);
-                return Some(id);
+                return Next::After(id);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 // Our own child, killed by its handle (never by name).
                 let _ = child.kill();
                 let _ = child.wait();
                 let Some((id, _)) = current else {
-                    let r = CheckResult {
-                        id: format!("{group}.*"),
-                        rule: String::new(),
-                        outcome: Outcome::Timeout,
-                        detail: format!("the child made no progress for {} ms outside any check", limit.as_millis()),
-                        ms: limit.as_millis() as u64,
-                    };
-                    progress(&r);
-                    results.push(r);
-                    return None;
+                    return Next::Abandon(
+                        Outcome::Timeout,
+                        format!(
+                            "the child made no progress for {} ms outside any check (loading or connecting?); killed",
+                            limit.as_millis()
+                        ),
+                    );
                 };
                 let r = CheckResult {
                     id: id.clone(),
@@ -279,9 +277,9 @@ fn run_child_once(
                 };
                 progress(&r);
                 results.push(r);
-                return Some(id);
+                return Next::After(id);
             }
-            Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Next::Done,
         }
     }
 }
@@ -296,26 +294,25 @@ pub fn run_target(exe: &std::path::Path, t: &Target, only: Option<&str>, progres
             continue;
         }
         let mut from: Option<String> = None;
+        let mut missing = (Outcome::Crash, "the child process ended before running this check".to_string());
         for _ in 0..=ids.len() {
             match run_child_once(exe, t, g.name, from.as_deref(), only, progress, &mut checks) {
-                None => break,
-                Some(after) => match ids.iter().position(|i| *i == after).and_then(|p| ids.get(p + 1)) {
+                Next::Done => break,
+                Next::Abandon(o, d) => {
+                    missing = (o, d);
+                    break;
+                }
+                Next::After(after) => match ids.iter().position(|i| *i == after).and_then(|p| ids.get(p + 1)) {
                     Some(next) => from = Some(next.to_string()),
                     None => break,
                 },
             }
         }
-        // Anything the children never reported (they exited early without a signal).
+        // Anything the children never reported: the report stays complete.
         for id in ids {
             if !checks.iter().any(|c| c.id == id) {
                 let rule = g.checks.iter().find(|c| c.id == id).map(|c| c.rule).unwrap_or_default();
-                let r = CheckResult {
-                    id: id.into(),
-                    rule: rule.into(),
-                    outcome: Outcome::Crash,
-                    detail: "the child process ended before running this check".into(),
-                    ms: 0,
-                };
+                let r = CheckResult { id: id.into(), rule: rule.into(), outcome: missing.0, detail: missing.1.clone(), ms: 0 };
                 progress(&r);
                 checks.push(r);
             }
