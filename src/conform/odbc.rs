@@ -235,3 +235,27 @@ impl Guarded {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guard_bytes_catch_a_write_past_the_end_and_before_the_start() {
+        let mut g = Guarded::new(3);
+        assert!(g.check().is_ok());
+        // SAFETY: inside the guarded allocation (3 bytes + 16 guard bytes after).
+        unsafe { *g.ptr().add(3) = 0 };
+        assert_eq!(g.check().unwrap_err(), "wrote 1 byte(s) past the 3-byte buffer");
+        let mut g = Guarded::new(0);
+        // SAFETY: inside the guarded allocation (16 guard bytes before the buffer).
+        unsafe { *g.ptr().sub(1) = 0 };
+        assert!(g.check().unwrap_err().contains("before the buffer"));
+        let mut g = Guarded::new(4);
+        // SAFETY: the buffer proper.
+        unsafe { std::ptr::write_bytes(g.ptr(), 0x41, 4) };
+        assert!(g.check().is_ok());
+        assert_eq!(g.bytes(), b"AAAA");
+        assert_eq!(g.units(), vec![0x4141, 0x4141]);
+    }
+}

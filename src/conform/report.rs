@@ -125,3 +125,32 @@ pub fn markdown(r: &Report) -> String {
     }
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conform::{DriverMeta, Outcome};
+
+    #[test]
+    fn json_has_the_issue_shape_and_escapes_text() {
+        let r = Report {
+            target: "t".into(),
+            driver: DriverMeta { path: "/x.so".into(), name: "n".into(), version: "1".into(), odbc_version: "03.80".into() },
+            checks: vec![CheckResult {
+                id: "a.b".into(),
+                rule: "§2.7".into(),
+                outcome: Outcome::Fail,
+                detail: "said \"no\"\tthen\n".into(),
+                ms: 3,
+            }],
+            skipped: None,
+        };
+        let j = json(&r);
+        assert_eq!(
+            j,
+            "{\"driver\": {\"path\": \"/x.so\", \"name\": \"n\", \"version\": \"1\", \"odbc_version\": \"03.80\"}, \"checks\": [{\"id\": \"a.b\", \"rule\": \"§2.7\", \"outcome\": \"fail\", \"detail\": \"said \\\"no\\\"\\tthen\\n\", \"ms\": 3}], \"summary\": {\"pass\": 0, \"fail\": 1, \"unsupported\": 0, \"skip\": 0, \"crash\": 0, \"timeout\": 0}}"
+        );
+        assert!(r.is_bad());
+        assert!(markdown(&r).contains("| `a.b` | §2.7 | **fail** |"));
+    }
+}
