@@ -121,6 +121,7 @@ fn each_fault_mode_fails_the_checks_that_concern_it_and_no_others() {
         "unicode.roundtrip",
         "state.fetch-without-cursor",
         "state.exec-with-open-cursor",
+        "state.getdata-before-fetch",
         "cancel.cross-thread",
         "cancel.idle-keeps-cursor",
         "concurrency.separate-connections",
@@ -214,6 +215,7 @@ fn a_driver_that_aborts_in_sqlexecdirect_gives_crash_there_and_a_complete_report
         "unicode.roundtrip",
         "state.fetch-without-cursor",
         "state.exec-with-open-cursor",
+        "state.getdata-before-fetch",
         "cancel.idle-keeps-cursor",
         "concurrency.separate-connections",
         "concurrency.shared-connection",
@@ -297,11 +299,13 @@ fn server_report(file: &str, reachable: Option<String>) -> Option<Value> {
 }
 
 #[test]
-fn psqlodbcw_describecolw_writes_no_nul_on_truncation() {
+fn psqlodbcw_describecolw_writes_no_nul_on_truncation_and_reports_01001() {
     let Some(r) = server_report("psqlodbcw.so", common::postgres_conn_str("psqlodbcw conform")) else { return };
     let c = check(&r, "buffers.describecol.w");
     assert_eq!(c["outcome"], "fail", "{c}");
     assert!(c["detail"].as_str().unwrap().contains("SQLDescribeColW(BufferLength=1): no terminating NUL"), "{c}");
+    // §5.3: psqlODBC offers optimistic concurrency (ROWVER) and reports the collision.
+    assert_eq!(check(&r, "concurrency.optimistic-01001")["outcome"], "pass", "{r:#}");
 }
 
 #[test]

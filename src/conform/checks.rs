@@ -87,6 +87,7 @@ pub static GROUPS: &[Group] = &[
         checks: &[
             check!("state.fetch-without-cursor", "§4.5 (SQLFetch S4: 24000)", state_fetch_s4),
             check!("state.exec-with-open-cursor", "§4.5 (SQLExecDirect S5: 24000)", state_exec_s5),
+            check!("state.getdata-before-fetch", "§4.5 (SQLGetData S5: 24000)", state_getdata_s5),
         ],
     },
     Group {
@@ -853,6 +854,29 @@ fn state_exec_s5(c: &Ctx) -> Res {
     }
 }
 
+fn state_getdata_s5(c: &Ctx) -> Res {
+    let dc = c.dconn()?;
+    let s = dc.stmt()?;
+    let rc = dc.exec(s, "SELECT 1");
+    if !rc.is_success() {
+        return Err(format!("SELECT 1 returned {rc:?}"));
+    }
+    let f = entry!(c.d, SQLGetData).ok_or("no SQLGetData")?;
+    let mut v = 0i32;
+    let mut ind: SqlLen = 0;
+    // SAFETY: live statement in S5 (cursor open, no row fetched): the state under test;
+    // a 4-byte buffer for SQL_C_SLONG.
+    let rc = unsafe { f(s, 1, CDataType::SQL_C_SLONG, (&mut v as *mut i32).cast(), 4, &mut ind) };
+    let st = if rc == SqlReturn::SQL_ERROR { first_state(&dc, s) } else { String::new() };
+    dc.close(s);
+    dc.free_stmt(s);
+    if rc == SqlReturn::SQL_ERROR && st == "24000" {
+        pass()
+    } else {
+        fail(format!("SQLGetData before any SQLFetch (S5) returned {rc:?} {st}, expected SQL_ERROR 24000"))
+    }
+}
+
 // ------------------------------------------------------------------ descriptors
 
 fn get_stmt_attr_usize(c: &Ctx, s: SqlHandle, attr: StmtAttr) -> Option<(SqlReturn, usize)> {
@@ -1080,12 +1104,117 @@ fn query_one(conn: &Conn, sql: &str) -> Result<String, String> {
 }
 
 fn conc_optimistic(c: &Ctx) -> Res {
-    let conn = c.conn()?;
-    let bits = conn.info_u32(InfoType::SQL_SCROLL_CONCURRENCY).unwrap_or(0);
+    let dc = c.dconn()?;
+    let bits = direct_info_u32(c, &dc, InfoType::SQL_SCROLL_CONCURRENCY).filter(|(rc, _)| rc.is_success()).map(|(_, v)| v).unwrap_or(0);
     if bits & (SQL_SCCO_OPT_ROWVER | SQL_SCCO_OPT_VALUES) == 0 {
         return unsupported(format!("SQL_SCROLL_CONCURRENCY = {bits:#x}: no optimistic concurrency offered"));
     }
-    skip(format!("SQL_SCROLL_CONCURRENCY = {bits:#x} offers optimistic concurrency; the 01001 collision check is not written yet"))
+    let (Some(set_pos), Some(bind)) = (entry!(c.d, SQLSetPos), entry!(c.d, SQLBindCol)) else {
+        return unsupported(format!("SQL_SCROLL_CONCURRENCY = {bits:#x} but SQLSetPos/SQLBindCol not exported"));
+    };
+    let fetch = entry!(c.d, SQLFetchScroll).ok_or("no SQLFetchScroll")?;
+    let other = c.dconn()?;
+    let t = c.table("conform_opt");
+    let setup = dc.stmt()?;
+    dc.exec(setup, &format!("DROP TABLE {t}"));
+    dc.close(setup);
+    for sql in [format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, v VARCHAR(20))"), format!("INSERT INTO {t} VALUES (1, 'a')")] {
+        let rc = dc.exec(setup, &sql);
+        if !rc.is_success() {
+            return Err(format!("{sql}: {rc:?} {}", first_state(&dc, setup)));
+        }
+        dc.close(setup);
+    }
+    let conc = if bits & SQL_SCCO_OPT_ROWVER != 0 { SQL_CONCUR_ROWVER } else { SQL_CONCUR_VALUES };
+    let s = dc.stmt()?;
+    let r = (|| -> Res {
+        for (attr, v) in [(StmtAttr::SQL_ATTR_CURSOR_TYPE, SQL_CURSOR_STATIC), (StmtAttr::SQL_ATTR_CONCURRENCY, conc)] {
+            let rc = dc.set_stmt_attr(s, attr, v);
+            if !rc.is_success() {
+                return unsupported(format!("SQLSetStmtAttr({}, {v}) returned {rc:?} {}", attr.0, first_state(&dc, s)));
+            }
+        }
+        let got = get_stmt_attr_usize(c, s, StmtAttr::SQL_ATTR_CONCURRENCY).map(|x| x.1 as u32 as usize).unwrap_or(0);
+        if got != SQL_CONCUR_ROWVER && got != SQL_CONCUR_VALUES {
+            return unsupported(format!("SQL_ATTR_CONCURRENCY {conc} became {got} on a static cursor"));
+        }
+        let rc = dc.exec(s, &format!("SELECT id, v FROM {t}"));
+        if !rc.is_success() {
+            return Err(format!("SELECT with optimistic concurrency: {rc:?} {}", first_state(&dc, s)));
+        }
+        let mut id = 0i32;
+        let mut id_ind: SqlLen = 0;
+        let mut v = [0u8; 21];
+        let mut v_ind: SqlLen = 0;
+        // SAFETY: live statement; the bound buffers outlive every call that writes them
+        // (this closure), sizes as passed.
+        let rc = unsafe {
+            bind(s, 1, CDataType::SQL_C_SLONG, (&mut id as *mut i32).cast(), 4, &mut id_ind);
+            bind(s, 2, CDataType::SQL_C_CHAR, v.as_mut_ptr().cast(), 21, &mut v_ind);
+            fetch(s, FetchOrientation::SQL_FETCH_NEXT, 0)
+        };
+        if !rc.is_success() {
+            return Err(format!("SQLFetchScroll: {rc:?} {}", first_state(&dc, s)));
+        }
+        // Another connection changes the row after it was read (§5.3).
+        let o = other.stmt()?;
+        let rc = other.exec(o, &format!("UPDATE {t} SET v = 'b' WHERE id = 1"));
+        other.free_stmt(o);
+        if !rc.is_success() {
+            return Err(format!("UPDATE from a second connection: {rc:?}"));
+        }
+        v[..2].copy_from_slice(b"c\0");
+        v_ind = 1;
+        // SAFETY: positioned static cursor; the bound buffers are live.
+        let rc = unsafe { set_pos(s, 1, SetPosOperation::SQL_UPDATE, LockType::SQL_LOCK_NO_CHANGE) };
+        let states: Vec<String> = dc.diags(HandleType::SQL_HANDLE_STMT, s).into_iter().map(|r| r.state).collect();
+        let _ = (id, id_ind, v_ind);
+        if let Some(free) = entry!(c.d, SQLFreeStmt) {
+            // SAFETY: live statement; the row update is over: unbind before the buffers go.
+            unsafe { free(s, FreeStmtOption::SQL_UNBIND) };
+        }
+        let now = direct_query_text(&other, &format!("SELECT v FROM {t} WHERE id = 1"));
+        if now.as_deref().map(str::trim) != Some("b") {
+            return fail(format!(
+                "SQLSetPos(SQL_UPDATE) returned {rc:?} {states:?} and the other connection's change is lost: v = {now:?}"
+            ));
+        }
+        if rc == SqlReturn::SQL_SUCCESS_WITH_INFO && states.iter().any(|x| x == "01001") {
+            pass()
+        } else if rc == SqlReturn::SQL_ERROR && states.iter().any(|x| x == "HYC00" || x == "HY092" || x == "IM001") {
+            unsupported(format!("SQLSetPos(SQL_UPDATE) returned {rc:?} {states:?}"))
+        } else {
+            fail(format!("SQLSetPos(SQL_UPDATE) of a row another connection changed after the fetch (concurrency {got}) returned {rc:?} {states:?}, expected SQL_SUCCESS_WITH_INFO 01001"))
+        }
+    })();
+    dc.close(s);
+    dc.free_stmt(s);
+    dc.exec(setup, &format!("DROP TABLE {t}"));
+    dc.free_stmt(setup);
+    r
+}
+
+/// The first column of the first row of `sql`, read with the driver's own functions.
+fn direct_query_text(dc: &DConn, sql: &str) -> Option<String> {
+    let s = dc.stmt().ok()?;
+    let r = (|| {
+        if !dc.exec(s, sql).is_success() {
+            return None;
+        }
+        let (fetch, get) = (entry!(dc.d, SQLFetch)?, entry!(dc.d, SQLGetData)?);
+        let mut b = [0u8; 256];
+        let mut ind: SqlLen = 0;
+        // SAFETY: live statement with a result set; buffer of the length passed.
+        unsafe {
+            if !fetch(s).is_success() || !get(s, 1, CDataType::SQL_C_CHAR, b.as_mut_ptr().cast(), 256, &mut ind).is_success() {
+                return None;
+            }
+        }
+        Some(cstr(&b))
+    })();
+    dc.close(s);
+    dc.free_stmt(s);
+    r
 }
 
 // ------------------------------------------------------------------ async polling
