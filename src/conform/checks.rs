@@ -395,7 +395,7 @@ fn handles_lifecycle(c: &Ctx) -> Res {
 // ------------------------------------------------------------------ diagnostics
 
 /// A statement of a direct connection with a failed SQLExecDirect on it.
-fn provoke_error<'a>(c: &Ctx, dc: &'a DConn) -> Result<SqlHandle, String> {
+fn provoke_error(c: &Ctx, dc: &DConn) -> Result<SqlHandle, String> {
     let s = dc.stmt()?;
     let rc = dc.exec(s, "SELECT * FROM odbc_dm_conform_no_such_table");
     if rc != SqlReturn::SQL_ERROR {
@@ -1536,7 +1536,7 @@ fn notify_concurrent(c: &Ctx) -> Res {
     let mut rcs: Vec<SqlReturn> = stmts.iter().map(|s| dc.exec_text(s.0, sql, &w)).collect();
     let mut seen = [0usize; 4];
     let t0 = Instant::now();
-    while rcs.iter().any(|r| *r == SqlReturn::SQL_STILL_EXECUTING) && t0.elapsed() < Duration::from_secs(3) {
+    while rcs.contains(&SqlReturn::SQL_STILL_EXECUTING) && t0.elapsed() < Duration::from_secs(3) {
         for i in 0..4 {
             if rcs[i] == SqlReturn::SQL_STILL_EXECUTING {
                 let ctx = base + i;
@@ -1567,10 +1567,4 @@ fn notify_concurrent(c: &Ctx) -> Res {
         return unsupported("no SQL_STILL_EXECUTING to observe");
     }
     verdict(problems)
-}
-
-/// The driver's own diagnostic record `n` with a text buffer of `cap` units (re-exported
-/// for the report's hand checks).
-pub fn driver_diag(d: &Driver, ht: HandleType, h: SqlHandle, n: i16, cap: usize) -> Option<super::direct::DRec> {
-    diag_rec(d, ht, h, n, cap)
 }

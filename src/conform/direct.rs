@@ -5,13 +5,12 @@
 //! libloading and the fn-pointer types of `odbc_dm_abi`.
 
 use odbc_dm_abi::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::ptr::null_mut;
 
 /// A driver library loaded by the harness.
 pub struct Driver {
     lib: libloading::Library,
-    pub path: PathBuf,
 }
 
 impl Driver {
@@ -21,7 +20,7 @@ impl Driver {
         // SAFETY: loading a driver runs its initialisers; the harness runs every check in a
         // child process so that a misbehaving initialiser only ends that child.
         let lib = unsafe { libloading::Library::new(path) }.map_err(|e| format!("dlopen {}: {e}", path.display()))?;
-        Ok(Driver { lib, path: path.to_path_buf() })
+        Ok(Driver { lib })
     }
 
     /// Whether the library exports `name`.

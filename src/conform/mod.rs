@@ -13,9 +13,12 @@
 //! the driver becomes `crash` / `timeout` for the check that was running and the group goes
 //! on in a fresh child from the next check.
 
-pub mod checks;
-pub mod direct;
-pub mod odbc;
+// The checks, the harness's own driver loading and the raw-layer helpers take unchecked
+// handle values and run driver code: crate-private (issue 10). The binary reaches them
+// only through `runner` (which runs them in a child process) and `report`.
+pub(crate) mod checks;
+pub(crate) mod direct;
+pub(crate) mod odbc;
 pub mod report;
 pub mod runner;
 

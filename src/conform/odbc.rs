@@ -97,15 +97,6 @@ impl Conn {
         let rc = unsafe { SQLGetInfo(self.dbc, info, buf.as_mut_ptr().cast(), buf.len() as i16, &mut len) };
         rc.is_success().then(|| cstr(&buf))
     }
-
-    /// A 32-bit SQLGetInfo answer through the DM.
-    pub fn info_u32(&self, info: InfoType) -> Option<u32> {
-        let mut v = 0u32;
-        let mut len = 0i16;
-        // SAFETY: live dbc; 4-byte buffer.
-        let rc = unsafe { SQLGetInfo(self.dbc, info, (&mut v as *mut u32).cast(), 4, &mut len) };
-        rc.is_success().then_some(v)
-    }
 }
 
 impl Drop for Conn {

@@ -69,7 +69,13 @@ fn matches(id: &str, only: Option<&str>) -> bool {
 
 /// Child side: runs the checks of `group` (from `from` on, filtered by `only`) and prints
 /// `begin` / `result` lines. Group `meta` prints the driver's identity instead.
-pub fn child_main(t: &Target, group: &str, from: Option<&str>, only: Option<&str>) -> i32 {
+///
+/// # Safety
+/// Loads the driver library `t.path` into this process and calls its entry points with
+/// the arguments the checks choose (null pointers, undersized buffers, calls from several
+/// threads): a faulty driver can corrupt or end the process. Call it only in a process
+/// made for that purpose (the `--child` process [`run_target`] starts).
+pub unsafe fn child_main(t: &Target, group: &str, from: Option<&str>, only: Option<&str>) -> i32 {
     let mut out = std::io::stdout().lock();
     if group == "meta" {
         let m = match Conn::connect(&t.dm_conn_str()) {
