@@ -1296,15 +1296,16 @@ fn gettid() -> i64 {
 }
 
 /// The harness's notification callback (§2.10): records and returns at once (it only waits,
-/// briefly, for the calling thread to leave the driver call, to tell an early callback from
-/// a benign race with the return).
-unsafe extern "C" fn harness_callback(ctx: SqlPointer, f_last: Bool) -> SqlReturn {
+/// at most 500 ms, for the calling thread to leave the driver call, to tell an early
+/// callback from a benign race with the return: a driver calling back before it returns
+/// keeps the caller inside the call for the whole wait).
+extern "C" fn harness_callback(ctx: SqlPointer, f_last: Bool) -> SqlReturn {
     let r = std::panic::catch_unwind(|| {
         let caller = PROBE.in_call.load(Ordering::SeqCst);
         // On the calling thread itself the call cannot return while we wait: no spin.
         let mut during = caller != 0 && caller != gettid() as usize;
         let on_caller = caller != 0 && caller == gettid() as usize;
-        let end = Instant::now() + Duration::from_millis(200);
+        let end = Instant::now() + Duration::from_millis(500);
         while during && Instant::now() < end {
             std::thread::yield_now();
             during = PROBE.in_call.load(Ordering::SeqCst) != 0;
