@@ -79,6 +79,8 @@ pub static GROUPS: &[Group] = &[
             check!("buffers.describecol.w", "MS SQLDescribeCol", buf_describe_w),
             check!("buffers.getdata.char", "MS SQLGetData", buf_getdata_char),
             check!("buffers.getdata.wchar", "MS SQLGetData", buf_getdata_wchar),
+            check!("buffers.getdiagrec.a", "MS SQLGetDiagRec", buf_diag_a),
+            check!("buffers.getdiagrec.w", "MS SQLGetDiagRec", buf_diag_w),
         ],
     },
     Group { name: "unicode", checks: &[check!("unicode.roundtrip", "MS Unicode drivers", unicode_roundtrip)] },
@@ -453,14 +455,49 @@ fn diag_twice(c: &Ctx) -> Res {
 }
 
 fn diag_trunc(c: &Ctx) -> Res {
-    let dc = c.dconn()?;
-    let wide = c.d.has("SQLGetDiagRecW");
+    diag_trunc_width(c, c.d.has("SQLGetDiagRecW"))
+}
+
+fn buf_diag_a(c: &Ctx) -> Res {
+    wants(c, "SQLGetDiagRec").unwrap_or_else(|| diag_trunc_width(c, false))
+}
+
+fn buf_diag_w(c: &Ctx) -> Res {
+    wants(c, "SQLGetDiagRecW").unwrap_or_else(|| diag_trunc_width(c, true))
+}
+
+/// One call of the driver's SQLGetDiagRec(W) for record 1 of `s` with `cap` units of text
+/// buffer, both buffers guarded: (rc, TextLength, text buffer, SQLSTATE buffer).
+fn diag_call(c: &Ctx, wide: bool, s: SqlHandle, cap: usize) -> Option<(SqlReturn, i16, Guarded, Guarded)> {
     let unit = if wide { 2 } else { 1 };
+    let mut g = Guarded::new(cap * unit);
+    let mut st = Guarded::new(6 * unit);
+    let mut native = 0;
+    let mut len = -7i16;
+    let rc = if wide {
+        let f = entry!(c.d, SQLGetDiagRecW)?;
+        // SAFETY: buffers of the sizes passed (cap units, 6 units for the SQLSTATE).
+        unsafe { f(HandleType::SQL_HANDLE_STMT, s, 1, st.ptr().cast(), &mut native, g.ptr().cast(), cap as i16, &mut len) }
+    } else {
+        let f = entry!(c.d, SQLGetDiagRec)?;
+        // SAFETY: as above.
+        unsafe { f(HandleType::SQL_HANDLE_STMT, s, 1, st.ptr(), &mut native, g.ptr(), cap as i16, &mut len) }
+    };
+    Some((rc, len, g, st))
+}
+
+fn diag_trunc_width(c: &Ctx, wide: bool) -> Res {
+    let dc = c.dconn()?;
+    let fname = if wide { "SQLGetDiagRecW" } else { "SQLGetDiagRec" };
     // The full message, from an error of its own (some drivers hand a record out once).
     let s = provoke_error(c, &dc)?;
-    let full = dc.diag(HandleType::SQL_HANDLE_STMT, s, 1).ok_or("no diagnostic record")?;
+    let Some((rc, _, big, _)) = diag_call(c, wide, s, 1024) else { return unsupported(format!("no {fname}")) };
     dc.free_stmt(s);
-    let full_units = if wide { full.text.encode_utf16().count() } else { full.text.len() };
+    if rc != SqlReturn::SQL_SUCCESS {
+        return fail(format!("{fname}(1) with a 1024-unit buffer returned {rc:?}"));
+    }
+    let full_units =
+        if wide { big.units().iter().take_while(|&&u| u != 0).count() } else { big.bytes().iter().take_while(|&&b| b != 0).count() };
     let mut problems = Vec::new();
     for cap in [0usize, 1, 7, 8] {
         if cap > full_units {
@@ -469,21 +506,9 @@ fn diag_trunc(c: &Ctx) -> Res {
         // A fresh error for each read, so a driver that hands a record out only once
         // (diag.readable-twice) does not confuse this check.
         let s = provoke_error(c, &dc)?;
-        let mut g = Guarded::new(cap * unit);
-        let mut st = Guarded::new(6 * unit);
-        let mut native = 0;
-        let mut len = -7i16;
-        let rc = if let Some(f) = entry!(c.d, SQLGetDiagRecW) {
-            // SAFETY: buffers of the sizes passed (cap units).
-            unsafe { f(HandleType::SQL_HANDLE_STMT, s, 1, st.ptr().cast(), &mut native, g.ptr().cast(), cap as i16, &mut len) }
-        } else if let Some(f) = entry!(c.d, SQLGetDiagRec) {
-            // SAFETY: as above.
-            unsafe { f(HandleType::SQL_HANDLE_STMT, s, 1, st.ptr(), &mut native, g.ptr(), cap as i16, &mut len) }
-        } else {
-            return unsupported("no SQLGetDiagRec");
-        };
+        let (rc, len, g, st) = diag_call(c, wide, s, cap).ok_or("entry point vanished")?;
         dc.free_stmt(s);
-        let name = format!("SQLGetDiagRec{}(BufferLength={cap})", if wide { "W" } else { "" });
+        let name = format!("{fname}(BufferLength={cap})");
         if let Err(e) = g.check().and(st.check()) {
             problems.push(format!("{name}: {e}"));
         }
