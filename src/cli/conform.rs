@@ -248,13 +248,31 @@ fn ini_target(name: &str, sec: &odbc_dm::config::Section) -> Result<Target, (Str
             return Err((name.into(), p, format!("server not reachable at {hp}")));
         }
     }
+    let connect = expand_env(sec.get("Connect").unwrap_or_default()).map_err(|var| {
+        (name.to_string(), p.clone(), format!("no database for it: set {var} (used in Connect of drivers-under-test/conform.ini)"))
+    })?;
     Ok(Target {
         name: name.into(),
         dialect: dialect_of(sec.get("Dialect"), &path),
         path,
-        connect: sec.get("Connect").unwrap_or_default().to_string(),
+        connect,
         long_query: sec.get("LongQuery").map(str::to_string),
     })
+}
+
+/// Replaces `${VAR}` with the environment variable; `Err(VAR)` when it is not set.
+fn expand_env(s: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let Some(j) = rest[i..].find('}') else { break };
+        let var = &rest[i + 2..i + j];
+        out.push_str(&std::env::var(var).map_err(|_| var.to_string())?);
+        rest = &rest[i + j + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 type TargetOrSkip = Result<Target, (String, String, String)>;

@@ -407,7 +407,16 @@ fn provoke_error(c: &Ctx, dc: &DConn) -> Result<SqlHandle, String> {
     Ok(s)
 }
 
+/// `unsupported` when the driver exports neither SQLGetDiagRec nor SQLGetDiagRecW.
+fn no_diag_rec(c: &Ctx) -> Option<Res> {
+    (!c.d.has("SQLGetDiagRec") && !c.d.has("SQLGetDiagRecW"))
+        .then(|| unsupported("the driver exports neither SQLGetDiagRec nor SQLGetDiagRecW"))
+}
+
 fn diag_format(c: &Ctx) -> Res {
+    if let Some(r) = no_diag_rec(c) {
+        return r;
+    }
     let dc = c.dconn()?;
     let s = provoke_error(c, &dc)?;
     let Some(r) = dc.diag(HandleType::SQL_HANDLE_STMT, s, 1) else {
@@ -423,6 +432,9 @@ fn diag_format(c: &Ctx) -> Res {
 }
 
 fn diag_length(c: &Ctx) -> Res {
+    if let Some(r) = no_diag_rec(c) {
+        return r;
+    }
     let dc = c.dconn()?;
     let s = provoke_error(c, &dc)?;
     let r = dc.diag(HandleType::SQL_HANDLE_STMT, s, 1).ok_or("no diagnostic record")?;
@@ -442,6 +454,9 @@ fn diag_length(c: &Ctx) -> Res {
 }
 
 fn diag_twice(c: &Ctx) -> Res {
+    if let Some(r) = no_diag_rec(c) {
+        return r;
+    }
     let dc = c.dconn()?;
     let s = provoke_error(c, &dc)?;
     let a = dc.diag(HandleType::SQL_HANDLE_STMT, s, 1).ok_or("no diagnostic record")?;
@@ -455,6 +470,9 @@ fn diag_twice(c: &Ctx) -> Res {
 }
 
 fn diag_trunc(c: &Ctx) -> Res {
+    if let Some(r) = no_diag_rec(c) {
+        return r;
+    }
     diag_trunc_width(c, c.d.has("SQLGetDiagRecW"))
 }
 

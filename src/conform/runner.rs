@@ -125,10 +125,15 @@ pub unsafe fn child_main(t: &Target, group: &str, from: Option<&str>, only: Opti
                 (Outcome::Fail, format!("harness panic (a harness bug, not the driver's): {what}"))
             }
         };
-        let _ = writeln!(out, "result\t{}\t{}\t{ms}\t{}", c.id, o, esc(&detail));
+        let _ = writeln!(out, "result\t{}\t{}\t{ms}\t{}", c.id, o, esc(&one_line(&detail)));
         let _ = out.flush();
     }
     0
+}
+
+/// A detail on one line: driver messages may end in or contain line breaks.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 enum Line {
