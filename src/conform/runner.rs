@@ -333,10 +333,16 @@ pub fn run_target(exe: &std::path::Path, t: &Target, only: Option<&str>, progres
 }
 
 fn meta(exe: &std::path::Path, t: &Target) -> DriverMeta {
+    probe(exe, t).unwrap_or_else(|_| DriverMeta { path: t.path.display().to_string(), ..Default::default() })
+}
+
+/// Connects to the target in a child process (the parent never loads a driver) and reads
+/// the driver's identity; `Err` with the reason when it cannot connect.
+pub fn probe(exe: &std::path::Path, t: &Target) -> Result<DriverMeta, String> {
     let mut m = DriverMeta { path: t.path.display().to_string(), ..Default::default() };
     let mut cmd = Command::new(exe);
     cmd.arg("conform").arg("--child").arg("meta").args(target_args(t)).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
-    let Ok(mut child) = cmd.spawn() else { return m };
+    let mut child = cmd.spawn().map_err(|e| format!("cannot start the child process: {e}"))?;
     let mut stdout = child.stdout.take().expect("piped");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -346,22 +352,28 @@ fn meta(exe: &std::path::Path, t: &Target) -> DriverMeta {
     });
     match rx.recv_timeout(check_timeout()) {
         Ok(s) => {
-            let _ = child.wait();
+            let status = child.wait().ok();
             for l in s.lines() {
                 let f: Vec<&str> = l.split('\t').collect();
                 if f.len() == 4 && f[0] == "meta" {
                     m.name = unesc(f[1]);
                     m.version = unesc(f[2]);
                     m.odbc_version = unesc(f[3]);
+                    return Ok(m);
+                }
+                if f.len() == 2 && f[0] == "error" {
+                    return Err(one_line(&unesc(f[1])));
                 }
             }
+            Err(format!("the connecting process ended without an answer ({})", status.map(|s| s.to_string()).unwrap_or_default()))
         }
         Err(_) => {
+            // Our own child, killed by its handle.
             let _ = child.kill();
             let _ = child.wait();
+            Err(format!("connecting took longer than {} ms", check_timeout().as_millis()))
         }
     }
-    m
 }
 
 /// Whether a `host:port` answers a TCP connect within 500 ms.
