@@ -332,3 +332,37 @@ fn cli_only_filter_markdown_and_usage_errors() {
     let out = Command::new(bin()).args(["conform", "--driver", "/nonexistent/libx.so"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn all_runs_odbcinst_drivers_that_connect_and_skips_the_rest_with_the_reason() {
+    common::init();
+    let dir = common::root().join(format!("target/tmp/conform-inst-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A copy of the reference driver under another file name: not one of the drivers
+    // under test, connects without keywords.
+    let copy = dir.join("libref_copy.so");
+    std::fs::copy(common::refdriver_path(), &copy).unwrap();
+    std::fs::write(
+        dir.join("odbcinst.ini"),
+        format!("[RefCopy]\nDriver = {}\n\n[Missing]\nDriver = /nonexistent/libx.so\n", copy.display()),
+    )
+    .unwrap();
+    std::fs::write(dir.join("odbc.ini"), "").unwrap();
+    let out = Command::new(bin())
+        .args(["conform", "--all", "--only", "info.", "--format", "json"])
+        .env("ODBCSYSINI", &dir)
+        .env("ODBCINI", dir.join("odbc.ini"))
+        .current_dir(common::root())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let reports = v.as_array().expect("--all --format json gives an array of reports");
+    let by_path = |p: &str| reports.iter().find(|r| r["driver"]["path"] == p).unwrap_or_else(|| panic!("no report for {p}: {v:#}"));
+    let r = by_path(copy.to_str().unwrap());
+    assert_eq!(all_ids(r), vec!["info.required", "info.async-answers"], "{r:#}");
+    assert_eq!(bad(r), BTreeSet::new());
+    let m = by_path("/nonexistent/libx.so");
+    assert!(m["skipped"].as_str().unwrap().contains("not installed"), "{m:#}");
+    assert!(m["checks"].as_array().unwrap().is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
