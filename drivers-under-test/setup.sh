@@ -39,6 +39,10 @@ cd "$ROOT" || exit 1
 if ! cargo build -p odbc-refdriver; then
     log "WARNING: cargo build -p odbc-refdriver failed; ref-test DSN will not work"
 fi
+# The deliberately crashing driver of the conformance harness (tests/conform.rs).
+if ! cargo build -p odbc-crashdriver; then
+    log "WARNING: cargo build -p odbc-crashdriver failed; tests/conform.rs builds it itself"
+fi
 if [ "${PROFILE:-}" = "release" ]; then
     if ! cargo build -p odbc-refdriver --release; then
         log "WARNING: release build of odbc-refdriver failed"

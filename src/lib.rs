@@ -9,9 +9,10 @@
 //! - [`raw`] — the ODBC-shaped API (every function returns a SQLRETURN);
 //! - `async_engine` (crate-private) — notification mode, polling bookkeeping, emulation;
 //!   its one public type is [`AsyncEvent`];
-//! - [`api`] — the safe Rust API on top of `raw`.
+//! - [`api`] — the safe Rust API on top of `raw`;
+//! - [`conform`] — the conformance harness (`odbc-dm conform`), on `raw` and `config`.
 //!
-//! The public surface is `abi`, `config`, `diag`, `raw`, `api`, `text`, `trace` and
+//! The public surface is `abi`, `config`, `diag`, `raw`, `api`, `conform`, `text`, `trace` and
 //! [`AsyncEvent`]. `handles`, `driver` and `async_engine` hold unchecked driver handles and
 //! run foreign code, so they are sealed (decision #53); the crate's own tests reach them
 //! through the test-only feature `internals` (`odbc_dm::internals::…`).
@@ -26,6 +27,7 @@ pub mod api;
 #[cfg_attr(not(feature = "internals"), allow(dead_code, unused_imports))]
 pub(crate) mod async_engine;
 pub mod config;
+pub mod conform;
 pub mod diag;
 #[cfg_attr(not(feature = "internals"), allow(dead_code, unused_imports))]
 pub(crate) mod driver;

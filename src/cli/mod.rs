@@ -1,6 +1,7 @@
 //! Command dispatch for the `odbc-dm` binary.
 
 mod config_cmds;
+mod conform;
 mod demo;
 mod demo_async;
 mod info;
@@ -18,6 +19,7 @@ pub fn run(args: &[String]) -> i32 {
         (Some("info"), 2) => info::info(&args[1]),
         (Some("query"), 3) => query::query(&args[1], &args[2]),
         (Some("demo"), 1) => demo::demo(),
+        (Some("conform"), _) => conform::conform(&args[1..]),
         (Some(cmd @ ("info" | "query" | "demo")), _) => {
             eprintln!("odbc-dm: wrong number of arguments for `{cmd}`\n\n{USAGE}");
             2
@@ -33,7 +35,7 @@ pub fn run(args: &[String]) -> i32 {
     }
 }
 
-const USAGE: &str = "\
+pub(crate) const USAGE: &str = "\
 usage: odbc-dm <command>
 
   drivers                      list the drivers of odbcinst.ini
@@ -42,8 +44,13 @@ usage: odbc-dm <command>
   query \"<connection string>\" \"<sql>\"   run SQL and print the result as a table
   demo                         the DM serving queries on the embedded default drivers
                                (run `bash drivers-under-test/setup.sh` first)
+  conform [--driver <path|odbcinst name>] [--connect \"<keywords>\"] [--only <id prefix>]
+          [--format text|markdown|json] [--out FILE | --out-dir DIR] [--all]
+                               conformance report of a driver, rule by rule; no --driver:
+                               the reference driver and sqliteodbc on temp files; --all
+                               adds drivers-under-test/conform.ini and odbcinst.ini drivers
 
-Exit codes: 0 success, 1 ODBC or driver error (SQLSTATE: message on stderr), 2 usage.
+Exit codes: 0 success, 1 ODBC or driver error (SQLSTATE: message on stderr; conform: a\ncheck failed, crashed or timed out), 2 usage.
 Configuration follows unixODBC: ODBCSYSINI, ODBCINSTINI, ODBCINI, ~/.odbc.ini.
 Set RUST_LOG=odbc_dm::trace=trace to trace every ODBC call (on stderr; passwords masked).
 `query` streams: column widths come from the first 100 rows.

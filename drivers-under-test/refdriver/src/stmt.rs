@@ -150,6 +150,10 @@ pub fn exec_direct(s: &Arc<Stmt>, text: *const u16, len: i32) -> SqlReturn {
             let Some(sql) = (unsafe { read_wstr(text, len) }) else {
                 return Start::Done(err(s, "HY009", "Invalid use of null pointer"));
             };
+            // Appendix B, SQLExecDirect in S5–S7: 24000, detected by the driver.
+            if lock(&s.inner).result.is_some() {
+                return Start::Done(err(s, "24000", "Invalid cursor state: a cursor is open"));
+            }
             lock(&s.inner).prepared = None;
             let n = match param_count_of(s, &sql) {
                 Ok(n) => n,
