@@ -460,7 +460,7 @@ impl<T> ConnFuture<T> {
             ConnFutState::Ready(_) => true,
             ConnFutState::Op(op) => {
                 op.state == RawState::Done
-                    || (op.state == RawState::Running && op.inner.as_ref().is_some_and(|i| i.dm.async_slot.phase() == slot::DONE))
+                    || (op.state == RawState::Running && op.inner.as_ref().is_some_and(|i| i.dm.async_slot.phase() == slot::Phase::Done))
             }
         }
     }
@@ -551,7 +551,7 @@ impl<T> ConnOp<T> {
         // Running: the waker is registered before looking, so a completion in between wakes us.
         match inner.collect() {
             ConnCollect::Pending => {
-                if inner.dm.async_slot.word() & slot::NOTIFY == 0 && inner.dm.async_slot.is_active() {
+                if !inner.dm.async_slot.is_notify() && inner.dm.async_slot.is_active() {
                     // Polling mode (no callback will come): look again soon.
                     cx.waker().wake_by_ref();
                 }
@@ -955,7 +955,7 @@ impl AsyncOperation {
             return Phase::Executing;
         }
         let p = self.shared.dm.async_slot.phase();
-        if p == slot::IDLE || p == slot::DONE {
+        if p == slot::Phase::Idle || p == slot::Phase::Done {
             Phase::Completed
         } else {
             Phase::Executing
@@ -1138,7 +1138,7 @@ impl<T: Send + 'static> Drop for RawOp<'_, T> {
         }
         let sh = &self.st.shared;
         let slot = &sh.dm.async_slot;
-        if slot.is_active() && slot.phase() != slot::DONE {
+        if slot.is_running() {
             // Mid-flight: cancel; the buffers go to the slot, which drops them only once
             // the driver is done with them (§2.9). The next operation settles this one.
             sh.cancel();

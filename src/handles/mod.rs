@@ -52,6 +52,16 @@ pub fn tables() -> &'static Tables {
     &TABLES
 }
 
+/// The async engine's lookup of a DM handle by its target (registered with
+/// `async_engine::host::register_resolver`).
+pub fn async_host(t: crate::async_engine::Target) -> Option<Arc<dyn crate::async_engine::AsyncHost>> {
+    match t.kind {
+        odbc_dm_abi::HandleType::SQL_HANDLE_STMT => TABLES.stmt.get(t.handle).map(|s| s as Arc<dyn crate::async_engine::AsyncHost>),
+        odbc_dm_abi::HandleType::SQL_HANDLE_DBC => TABLES.dbc.get(t.handle).map(|d| d as Arc<dyn crate::async_engine::AsyncHost>),
+        _ => None,
+    }
+}
+
 /// Looks up a live environment.
 #[inline]
 pub fn env(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Env>> {

@@ -220,6 +220,12 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
     if attr == ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE {
         return set_dbc_async_enable(call, value as usize == SQL_ASYNC_DBC_ENABLE_ON);
     }
+    if attr.0 == super::ext::SQL_ATTR_DM_CANCEL_GRACE {
+        // DM-only (decision #35): the connection's own operations, and the default of
+        // statements allocated afterwards.
+        d.async_slot.set_cancel_grace(std::time::Duration::from_millis(value as usize as u64));
+        return call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {});
+    }
     if attr == DM_ASYNC_EMULATION {
         return call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| {
             c.async_emulation = value as usize != SQL_ASYNC_ENABLE_OFF;
@@ -433,6 +439,8 @@ fn get_connect_attr(
         } else if attr == ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE {
             // The DM's view (the driver's stays off when the DM emulates).
             DmAnswer::Value(AttrValue::Int(if c.async_dbc_enabled { SQL_ASYNC_DBC_ENABLE_ON } else { SQL_ASYNC_DBC_ENABLE_OFF }))
+        } else if attr.0 == super::ext::SQL_ATTR_DM_CANCEL_GRACE {
+            DmAnswer::Value(AttrValue::Int(d.async_slot.cancel_grace().as_millis() as usize))
         } else if attr == DM_ASYNC_EMULATION {
             DmAnswer::Value(AttrValue::Int(if c.async_emulation_forced {
                 DM_ASYNC_EMULATION_FORCE
@@ -687,6 +695,11 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
             );
         }
         StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT => return set_stmt_event(call, s, value as usize),
+        StmtAttr(a) if a == super::ext::SQL_ATTR_DM_CANCEL_GRACE => {
+            // DM-only (decision #35), never sent to the driver.
+            s.async_slot.set_cancel_grace(std::time::Duration::from_millis(value as usize as u64));
+            return call.finish(SqlReturn::SQL_SUCCESS);
+        }
         StmtAttr::SQL_ATTR_ASYNC_ENABLE => {
             if let Some(rc) = set_stmt_async_enable_dm(s, value as usize != SQL_ASYNC_ENABLE_OFF) {
                 return call.finish(rc);
@@ -824,6 +837,14 @@ fn get_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, buf_len: SqlI
             let on = s.gate.peek(|c| c.async_enabled);
             // SAFETY: the application's buffer for a SQLULEN value.
             let n = unsafe { put_int(value, usize::from(on), true) };
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(out_len, n, i32::MAX) };
+            return call.finish(SqlReturn::SQL_SUCCESS);
+        }
+        StmtAttr(a) if a == super::ext::SQL_ATTR_DM_CANCEL_GRACE => {
+            let ms = s.async_slot.cancel_grace().as_millis() as usize;
+            // SAFETY: the application's buffer for a SQLULEN value.
+            let n = unsafe { put_int(value, ms, true) };
             // SAFETY: optional application out pointer.
             unsafe { put_len(out_len, n, i32::MAX) };
             return call.finish(SqlReturn::SQL_SUCCESS);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use odbc_dm_abi::{FunctionId, HandleType, SqlHandle, SqlReturn};
 
-use crate::async_engine::{self, slot, AsyncEvent, Completed};
+use crate::async_engine::{self, AsyncEvent, Completed, Delivery};
 use crate::diag::{DiagArea, DiagRecord, SqlState};
 use crate::handles::gate::{Busy, Gated};
 use crate::handles::{stmt_state, DbcCore, DescCore, DriverLink, EnvCore, Lent, Stmt, StmtCore};
@@ -443,7 +443,7 @@ impl<'a> StmtCall<'a> {
         match capture {
             Some(p) if rc == SqlReturn::SQL_STILL_EXECUTING => {
                 if !slot.is_active() {
-                    slot.begin(0, None);
+                    slot.begin(Delivery::Polling, None);
                 }
                 slot.put_back_pending(p);
             }
@@ -473,10 +473,13 @@ impl<'a> StmtCall<'a> {
                 None => self.finish(SqlReturn::SQL_STILL_EXECUTING),
             };
         }
-        let notify = matches!(self.mode, AsyncMode::Notify | AsyncMode::EmulatedNotify);
         let emulated = matches!(self.mode, AsyncMode::EmulatedPolling | AsyncMode::EmulatedNotify);
-        let flags = if notify { slot::NOTIFY } else { 0 } | if emulated { slot::EMULATED } else { 0 };
-        slot.begin(flags, self.event.clone());
+        let delivery = match self.mode {
+            AsyncMode::Notify => Delivery::Notify,
+            AsyncMode::EmulatedNotify => Delivery::EmulatedNotify,
+            _ => Delivery::EmulatedPolling,
+        };
+        slot.begin(delivery, self.event.clone());
         let end_call = move || self.finish(SqlReturn::SQL_STILL_EXECUTING);
         if emulated {
             async_engine::host::emulate(stmt.clone(), func, f, end_call)
@@ -560,8 +563,7 @@ impl<'a> StmtCall<'a> {
 /// collects it), the original function gets IM017 and any other function IM018.
 #[inline]
 pub(crate) fn notification_refusal(stmt: &Stmt, func: FunctionId, c: &StmtCore) -> Result<(), (SqlState, String)> {
-    let w = stmt.async_slot.word();
-    if w & slot::NOTIFY == 0 || w & 0xff == slot::IDLE {
+    if !stmt.async_slot.is_notify() {
         return Ok(());
     }
     if c.status.async_func == Some(func) {

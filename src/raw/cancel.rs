@@ -43,7 +43,9 @@ pub(crate) fn cancel_stmt(s: &Arc<Stmt>) -> SqlReturn {
     }
     // §2.14: an asynchronous operation in flight (notification, emulation) reports HY008
     // through its completion when the cancel takes effect.
-    s.async_slot.mark(crate::async_engine::slot::CANCELLED);
+    // A native notification-mode operation is driven by the DM once the cancel grace has
+    // passed, so it ends even if the driver never calls back (§2.14, decision #35).
+    crate::async_engine::cancel_accepted(&**s);
     match s.gate.try_begin() {
         None => {
             // Cross-thread cancel (§3.2): no diagnostics, SUCCESS or ERROR only, and the

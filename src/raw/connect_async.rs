@@ -28,7 +28,7 @@ use std::sync::Arc;
 use odbc_dm_abi::{ConnAttr, FunctionId, HandleType, SqlHandle, SqlReturn, SQL_AUTOCOMMIT_ON};
 
 use super::Call;
-use crate::async_engine::{self, host, slot, AsyncEvent};
+use crate::async_engine::{self, host, AsyncEvent, Delivery, Phase};
 use crate::diag::{DiagRecord, SqlState};
 use crate::handles::conn_state::ConnState;
 use crate::handles::{AttrValue, Dbc, DbcCore, DbcPost, DriverLink};
@@ -93,8 +93,7 @@ pub(crate) fn begin<'a>(
     let mut repeat = false;
     let mut mode = DbcMode::Sync;
     let call = Call::begin(&d.gate, |c| {
-        let w = d.async_slot.word();
-        if w & slot::NOTIFY != 0 && d.async_slot.phase() != slot::IDLE {
+        if d.async_slot.is_notify() {
             return Err(if c.async_func == Some(func) {
                 (SqlState::POLLING_IN_NOTIFICATION_MODE, "Polling is disabled in asynchronous notification mode (§2.11)".into())
             } else {
@@ -155,7 +154,7 @@ pub(crate) fn run(
             let mut extra = Vec::new();
             let rc = f(&mut extra);
             if rc == SqlReturn::SQL_STILL_EXECUTING {
-                slot.begin(0, None);
+                slot.begin(Delivery::Polling, None);
                 // Kept for SQLCompleteAsync and the repeat calls (§1.16): the driver may
                 // keep pointers into the first call's buffers until the end (§2.9).
                 host::capture(slot, func, Box::new(f));
@@ -166,14 +165,13 @@ pub(crate) fn run(
         }
         DbcMode::Notify => {
             let event = event_of(&call, mode);
-            slot.begin(slot::NOTIFY, event);
+            slot.begin(Delivery::Notify, event);
             // The first call runs here, on the application's thread.
             host::notify_first_call(&**d, func, f, move || outstanding(call, func, post))
         }
         DbcMode::EmulatedPolling | DbcMode::EmulatedNotify => {
             let event = event_of(&call, mode);
-            let flags = slot::EMULATED | if mode.notify() { slot::NOTIFY } else { 0 };
-            slot.begin(flags, event);
+            slot.begin(if mode.notify() { Delivery::EmulatedNotify } else { Delivery::EmulatedPolling }, event);
             host::emulate(d.clone(), func, f, move || outstanding(call, func, post))
         }
     }
@@ -202,8 +200,7 @@ pub(crate) fn repeat(d: &Arc<Dbc>, call: Call<'_, DbcCore>) -> SqlReturn {
 /// is re-invoked once. `None` (the call dropped): nothing to collect.
 fn collect(d: &Arc<Dbc>, call: Call<'_, DbcCore>) -> Option<SqlReturn> {
     let slot = &d.async_slot;
-    let w = slot.word();
-    if slot.phase() == slot::DONE {
+    if slot.phase() == Phase::Done {
         let Some(done) = slot.take_completed() else {
             drop(call);
             return None;
@@ -211,11 +208,11 @@ fn collect(d: &Arc<Dbc>, call: Call<'_, DbcCore>) -> Option<SqlReturn> {
         let post = call.core(|c| c.async_post.take());
         return Some(conclude_opt(d, call, done.rc, done.diags, post));
     }
-    if slot.phase() == slot::IDLE {
+    if slot.phase() == Phase::Idle {
         drop(call);
         return None;
     }
-    if w & (slot::EMULATED | slot::NOTIFY) != 0 {
+    if slot.is_emulated() || slot.is_notify() {
         // Still running on the pool or waiting for a callback.
         return Some(call.finish(SqlReturn::SQL_STILL_EXECUTING, None, |_, _| {}));
     }
@@ -328,7 +325,7 @@ pub(crate) fn conclude(d: &Arc<Dbc>, call: Call<'_, DbcCore>, rc: SqlReturn, mut
 pub(crate) fn complete(d: &Arc<Dbc>) -> Option<SqlReturn> {
     let slot = &d.async_slot;
     let phase = slot.phase();
-    if phase == slot::IDLE || (phase != slot::DONE && slot.word() & slot::NOTIFY != 0) {
+    if phase == Phase::Idle || (phase != Phase::Done && slot.is_notify()) {
         return None;
     }
     let call = Call::begin(&d.gate, |_| Ok(())).ok()?;
@@ -341,9 +338,8 @@ pub(crate) fn complete(d: &Arc<Dbc>) -> Option<SqlReturn> {
 /// DM's pool: the cancel is accepted but it runs to completion (docs/decisions.md).
 pub(crate) fn cancel(d: &Arc<Dbc>) -> SqlReturn {
     let slot = &d.async_slot;
-    let phase = slot.phase();
-    let running = phase != slot::IDLE && phase != slot::DONE;
-    if phase != slot::IDLE && slot.word() & slot::EMULATED != 0 {
+    let running = slot.is_running();
+    if slot.is_emulated() {
         // Accepted; the emulated call runs to completion (docs/decisions.md).
         return SqlReturn::SQL_SUCCESS;
     }
@@ -360,8 +356,10 @@ pub(crate) fn cancel(d: &Arc<Dbc>) -> SqlReturn {
         return SqlReturn::SQL_ERROR;
     };
     if running {
-        // Before the driver's cancel: the operation may end right after it (§2.14).
-        slot.mark(slot::CANCELLED);
+        // Before the driver's cancel: the operation may end right after it (§2.14). A
+        // notification-mode operation is driven by the DM after the cancel grace if the
+        // driver does not end it (decision #35).
+        async_engine::cancel_accepted(&**d);
     }
     // SAFETY: live driver connection handle (the link keeps the driver loaded and the
     // handle is freed only by a collected disconnect or failed connect); cancel is meant

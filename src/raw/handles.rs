@@ -37,6 +37,9 @@ pub unsafe extern "C" fn SQLAllocHandle(handle_type: HandleType, input: SqlHandl
             if output.is_null() {
                 return SqlReturn::SQL_ERROR;
             }
+            // The engine finds DM handles through the lookup the raw layer registers
+            // (it imports no layer above it, decision #36).
+            crate::async_engine::host::register_resolver(crate::handles::async_host);
             let env = Env::new();
             // SAFETY: `output` is non-null and points to the application's handle slot.
             unsafe { *output = env.id as SqlHandle };
@@ -125,6 +128,8 @@ fn alloc_stmt(dbc: &Arc<Dbc>, output: *mut SqlHandle) -> SqlReturn {
         );
     }
     let stmt = Stmt::new(dbc.clone(), link.clone(), h as usize);
+    // The connection's SQL_ATTR_DM_CANCEL_GRACE is the statement's default (decision #35).
+    stmt.async_slot.set_cancel_grace(dbc.async_slot.cancel_grace());
     // A connection-level SQL_ATTR_ASYNC_ENABLE may have made the new statement async (§1.2).
     let async_on = driver_stmt_async_enabled(&link, h);
     stmt.gate.peek(|c| c.async_enabled = async_on);
