@@ -74,7 +74,8 @@ mod params;
 mod statement;
 
 pub use asynchronous::{
-    AsyncBlockCursor, AsyncColumn, AsyncConnection, AsyncOperation, AsyncStatement, ColumnKind, ColumnValue, ConnFuture, OpFuture, Phase,
+    AbortOutcome, AsyncBlockCursor, AsyncColumn, AsyncConnection, AsyncOperation, AsyncStatement, ColumnKind, ColumnValue, ConnFuture,
+    OpFuture, Phase,
 };
 pub use bound::{BoundCursor, BufferDesc, RowSet};
 pub use connection::{Connection, SupportedFunctions};

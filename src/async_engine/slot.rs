@@ -370,6 +370,17 @@ impl AsyncSlot {
         }
     }
 
+    /// As [`keep_alive`](Self::keep_alive), handing `b` back when no operation is running.
+    pub fn keep_alive_or_return(&self, b: Box<dyn std::any::Any + Send>) -> Result<(), Box<dyn std::any::Any + Send>> {
+        let mut g = self.lock();
+        if self.is_running() {
+            g.keep.push(b);
+            Ok(())
+        } else {
+            Err(b)
+        }
+    }
+
     /// The operation ended: store its result, set the event, wake the future (§2.12).
     /// The captured call (and the buffers it owns) is dropped here, after the driver is done.
     pub fn complete(&self, done: Completed) {

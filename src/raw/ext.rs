@@ -126,3 +126,24 @@ pub fn is_running(handle_type: HandleType, h: SqlHandle, generation: u64) -> Res
     let s = host.slot();
     Ok(s.epoch() == generation && s.is_running())
 }
+
+/// Whether the connection is connected (the DM's state: C4 and later).
+pub fn is_connected(h: SqlHandle) -> Result<bool, SqlReturn> {
+    let d = crate::handles::dbc(h).ok_or(SqlReturn::SQL_INVALID_HANDLE)?;
+    Ok(d.gate.peek(|c| c.state.is_connected()))
+}
+
+/// Whether the DM emulates asynchronous execution for this statement (its driver lacks
+/// native notification, or emulation is forced).
+pub fn is_emulated(h: SqlHandle) -> Result<bool, SqlReturn> {
+    let s = crate::handles::stmt(h).ok_or(SqlReturn::SQL_INVALID_HANDLE)?;
+    Ok(s.gate.peek(|c| c.async_emulated))
+}
+
+/// Hands `b` to the DM for the life of the handle's running operation: dropped only once
+/// the driver is done with the operation (§2.9: buffers a dropped future owned). `Err(b)`
+/// when no operation is running (the caller may drop it at once) or the handle is not live.
+pub fn keep_alive(handle_type: HandleType, h: SqlHandle, b: Box<dyn std::any::Any + Send>) -> Result<(), Box<dyn std::any::Any + Send>> {
+    let Ok(host) = host(handle_type, h) else { return Err(b) };
+    host.slot().keep_alive_or_return(b)
+}
