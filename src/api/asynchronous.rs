@@ -26,7 +26,7 @@
 //! calls on its emulation pool otherwise: the API works with every driver.
 //!
 //! Every driver call returns `SQL_STILL_EXECUTING` at once (§2.11, §7.1 policy); a future
-//! registers its waker on the statement's [`AsyncSlot`](crate::async_engine::AsyncSlot), which
+//! registers its waker through [`raw::ext::register_waker`](crate::raw::ext::register_waker), which
 //! the dispatcher (or the emulation pool) wakes when the operation ends (§2.12), then collects
 //! the result with `SQLCompleteAsync` (§2.13): `SQL_NO_DATA` → still pending, `SQL_SUCCESS` →
 //! the function's return code, whose diagnostics are read from the handle into an
@@ -91,7 +91,7 @@ use super::environment::{EnvHandle, Environment};
 use super::error::{diag_records, push_warnings, Diag, DiagRecord, Error, Result};
 use super::params::{ParamValue, Params, TextEncoding};
 use super::statement::{bind_bound_params, to_bound, BoundParam};
-use crate::async_engine::{emulation, AsyncEvent};
+use crate::async_engine::AsyncEvent;
 use crate::raw;
 use crate::raw::ext::{self, OpPhase};
 
@@ -397,7 +397,7 @@ fn busy_connection() -> Error {
 }
 
 fn enable_emulation(conn: &Connection) -> Result<()> {
-    let attr = ConnAttr(emulation::SQL_ATTR_DM_ASYNC_EMULATION);
+    let attr = ConnAttr(ext::SQL_ATTR_DM_ASYNC_EMULATION);
     // SAFETY: our connection id; an integer attribute travels in the pointer itself.
     let rc = unsafe { raw::SQLSetConnectAttr(conn.h, attr, SQL_ASYNC_ENABLE_ON as SqlPointer, SQL_IS_UINTEGER) };
     conn.check("SQLSetConnectAttr", rc).map(drop)

@@ -45,7 +45,19 @@ pub(crate) fn cancel_stmt(s: &Arc<Stmt>) -> SqlReturn {
     // through its completion when the cancel takes effect.
     // A native notification-mode operation is driven by the DM once the cancel grace has
     // passed, so it ends even if the driver never calls back (§2.14, decision #35).
-    crate::async_engine::cancel_accepted(&**s);
+    let running = crate::async_engine::cancel_accepted(&**s);
+    if s.async_slot.is_emulated() {
+        // An emulated operation runs as a synchronous driver call on the DM's pool
+        // (decision #39). Finished (not yet collected): nothing to cancel, and an idle
+        // SQLCancel could close the cursor under the result (§3.3). On a driver serialized
+        // with its SQLCancel (Threading=3), the driver's cancel would only wait for the
+        // running call and then reach an idle statement: not forwarded either. The cancel
+        // is recorded: a call that fails reports HY008, one that completes keeps its result.
+        if !running || s.link.driver.threading == crate::driver::serialize::Threading::DriverWithCancel {
+            return SqlReturn::SQL_SUCCESS;
+        }
+        // Otherwise the driver's cancel reaches the pool's running call (§3.1) below.
+    }
     match s.gate.try_begin() {
         None => {
             // Cross-thread cancel (§3.2): no diagnostics, SUCCESS or ERROR only, and the

@@ -30,6 +30,10 @@ use crate::async_engine::{self, AsyncHost};
 /// never sent to a driver.
 pub const SQL_ATTR_DM_CANCEL_GRACE: i32 = 65_502;
 
+/// DM connection attribute: let the DM emulate asynchronous execution where the driver
+/// cannot (see `async_engine::emulation`).
+pub const SQL_ATTR_DM_ASYNC_EMULATION: i32 = crate::async_engine::emulation::SQL_ATTR_DM_ASYNC_EMULATION;
+
 /// The phase of a handle's asynchronous operation.
 pub use crate::async_engine::Phase as OpPhase;
 
