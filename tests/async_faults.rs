@@ -380,3 +380,29 @@ fn collect_first(ev: &AsyncEvent, s: H, first: SqlReturn) -> SqlReturn {
         first
     }
 }
+
+fn info_u32(dbc: H, info: InfoType) -> Option<u32> {
+    let mut v: u32 = 0xFFFF_FFFF;
+    let mut len: SqlSmallInt = 0;
+    // SAFETY: live dbc; a SQLUINTEGER buffer.
+    let rc = unsafe { SQLGetInfo(dbc, info, (&mut v as *mut u32).cast(), 4, &mut len) };
+    rc.is_success().then_some(v)
+}
+
+/// §2.3, §1.1, decision #40: with the DM's emulation on, SQLGetInfo reports the DM's
+/// asynchronous capability (statement-level async, notification, connection functions),
+/// not the sync-only driver's; without it, the driver's own answer.
+#[test]
+fn s2_3_get_info_under_emulation_reports_the_dm_capability() {
+    common::init();
+    let db = common::temp_db("emu_info");
+    let (env, dbc) = rawh::connect(&format!("{};AsyncEmulation=Yes", common::sqlite_conn_str(&db)));
+    assert_eq!(info_u32(dbc, InfoType::SQL_ASYNC_MODE), Some(u32::from(SQL_AM_STATEMENT)));
+    assert_eq!(info_u32(dbc, InfoType::SQL_ASYNC_NOTIFICATION), Some(SQL_ASYNC_NOTIFICATION_CAPABLE));
+    assert_eq!(info_u32(dbc, InfoType::SQL_ASYNC_DBC_FUNCTIONS), Some(SQL_ASYNC_DBC_CAPABLE));
+    rawh::disconnect(env, dbc);
+    let (env, dbc) = rawh::connect(&common::sqlite_conn_str(&db));
+    // libsqlite3odbc's own answer: HYC00 (unknown option) or not capable.
+    assert_ne!(info_u32(dbc, InfoType::SQL_ASYNC_NOTIFICATION), Some(SQL_ASYNC_NOTIFICATION_CAPABLE), "the driver's own answer");
+    rawh::disconnect(env, dbc);
+}
