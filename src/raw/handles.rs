@@ -213,6 +213,7 @@ pub unsafe extern "C" fn SQLFreeHandle(handle_type: HandleType, handle: SqlHandl
                 Err(rc) => return rc,
             };
             tables().dbc.remove(dbc.id);
+            super::strings::forget_pending(dbc.id);
             let id = dbc.id;
             dbc.env.gate.with(|c| c.connections.retain(|&x| x != id));
             call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {})
@@ -256,6 +257,8 @@ fn free_stmt(stmt: &Arc<Stmt>) -> SqlReturn {
 /// Drops the DM side of a statement whose driver handle is gone.
 pub(crate) fn forget_stmt(stmt: &Stmt) {
     tables().stmt.remove(stmt.id);
+    // A text buffer kept for a polling call the statement will never repeat.
+    super::strings::forget_pending(stmt.id);
     // A late callback for this statement is now refused with SQL_ERROR (§2.10).
     let token = stmt.notify_token.swap(0, std::sync::atomic::Ordering::AcqRel);
     if token != 0 {
@@ -289,6 +292,7 @@ fn free_desc(desc: &Arc<Desc>) -> SqlReturn {
     let rc = unsafe { f(HandleType::SQL_HANDLE_DESC, desc.hdesc as SqlHandle) };
     if rc != SqlReturn::SQL_ERROR {
         tables().desc.remove(desc.id);
+        super::strings::forget_pending(desc.id);
         let id = desc.id;
         desc.dbc.gate.peek(|c| c.descriptors.retain(|&x| x != id));
     }
