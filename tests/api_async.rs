@@ -332,8 +332,8 @@ fn refdriver_connect_commit_disconnect_run_natively_async() {
         assert_eq!(calls[0].0, 0);
         assert!(!calls[0].1.starts_with("odbc-dm-dispatc"), "first call on the polling thread: {calls:?}");
         assert!(calls[1..].iter().all(|(_, t)| t.starts_with("odbc-dm-dispatc")), "re-invocations on the dispatcher: {calls:?}");
-        assert!(!dm_dbc(&conn, |c| c.dbc_async_emulated), "native, not emulated");
-        assert!(!dm_dbc(&conn, |c| c.async_dbc_enabled), "connection-level async is off between operations");
+        assert!(!dm_dbc(&conn, |c| c.asynch.dbc_emulated), "native, not emulated");
+        assert!(!dm_dbc(&conn, |c| c.asynch.dbc_enabled), "connection-level async is off between operations");
 
         conn.connection().set_autocommit(false).unwrap();
         let mut st = conn.statement().unwrap();
@@ -400,7 +400,7 @@ fn dropped_connect_future_is_cancelled_and_freed() {
 async fn emulated_connection_functions(cs: String, table: &str) {
     let env = Environment::new().unwrap();
     let conn = AsyncConnection::connect(&env, &cs).await.unwrap();
-    assert!(dm_dbc(&conn, |c| c.dbc_async_emulated), "the DM emulates connection-level async for this driver");
+    assert!(dm_dbc(&conn, |c| c.asynch.dbc_emulated), "the DM emulates connection-level async for this driver");
     let mut st = conn.statement().unwrap();
     let _ = st.execute(format!("DROP TABLE {table}")).await;
     st.execute(format!("CREATE TABLE {table} (a INTEGER)")).await.unwrap();

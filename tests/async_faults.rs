@@ -134,8 +134,8 @@ fn needs_cancel(fault: &str) {
             if fault == "StillExecutingForever" {
                 // The driver calls back for every step and never ends: the DM re-invokes
                 // at the driver's pace (one per step), no faster.
-                if delay > 0 {
-                    let paced = t0.elapsed().as_millis() as u64 / delay + 1;
+                if let Some(steps_elapsed) = (t0.elapsed().as_millis() as u64).checked_div(delay) {
+                    let paced = steps_elapsed + 1;
                     assert!(st.reinvocations <= 2 * paced + 10, "{what}: {st:?} in {:?}", t0.elapsed());
                 }
             } else {

@@ -306,7 +306,7 @@ impl State {
     fn timers(&mut self) -> Option<u64> {
         loop {
             let now = now_ns();
-            let Some(&Reverse((at, target))) = self.timers.peek() else { return None };
+            let &Reverse((at, target)) = self.timers.peek()?;
             if at > now {
                 return Some(at);
             }
@@ -528,7 +528,7 @@ fn run(rx: Receiver<Command>) {
 
 fn handle(st: &mut State, c: Command) {
     st.seen += 1;
-    if st.seen % 4096 == 0 {
+    if st.seen.is_multiple_of(4096) {
         st.sweep();
     }
     match c {

@@ -18,7 +18,7 @@ mod stmt;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, LazyLock};
 
-pub use dbc::{AsyncCaps, AttrValue, Dbc, DbcCore, DbcPost, DriverLink, DBC_HAS_A, DBC_HAS_W};
+pub use dbc::{AsyncCaps, AsyncEmulation, AttrValue, Dbc, DbcAsync, DbcCore, DbcPost, DriverLink, DBC_HAS_A, DBC_HAS_W};
 pub use desc::{Desc, DescCore};
 pub use env::{Env, EnvCore};
 pub use stmt::{Stmt, StmtCore};

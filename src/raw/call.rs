@@ -106,7 +106,7 @@ impl HasDiag for DbcCore {
     /// driver exports.
     #[inline(always)]
     fn summary(&mut self, rc: SqlReturn) -> u32 {
-        if rc == SqlReturn::SQL_SUCCESS && self.diag.is_empty() && self.state.is_connected() && self.async_func.is_none() {
+        if rc == SqlReturn::SQL_SUCCESS && self.diag.is_empty() && self.state.is_connected() && self.asynch.func.is_none() {
             // The widths of SQLGetInfo the driver exports (the lane forwards only those).
             match &self.link {
                 Some(l) => {
@@ -373,7 +373,7 @@ impl<'a> StmtCall<'a> {
         if freed {
             return Err(SqlReturn::SQL_INVALID_HANDLE);
         }
-        if mode != AsyncMode::Sync && !completing && stmt.dbc.gate.peek(|c| c.async_func.is_some()) {
+        if mode != AsyncMode::Sync && !completing && stmt.dbc.gate.peek(|c| c.asynch.func.is_some()) {
             // §1.8: a statement may start an asynchronous function only while its connection
             // runs none. (Checked outside the statement's core lock: the connection side
             // looks at its statements while holding its own.)

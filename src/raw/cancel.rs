@@ -34,7 +34,7 @@ fn driver_cancel(s: &Stmt) -> Option<SqlReturn> {
 
 pub(crate) fn cancel_stmt(s: &Arc<Stmt>) -> SqlReturn {
     // §3.5: statement cancel is refused while the connection runs an async function.
-    if s.dbc.gate.peek(|c| c.async_func.is_some()) {
+    if s.dbc.gate.peek(|c| c.asynch.func.is_some()) {
         return reject_now(
             s,
             SqlState::FUNCTION_SEQUENCE_ERROR,
@@ -162,7 +162,7 @@ pub unsafe extern "C" fn SQLEndTran(handle_type: HandleType, h: SqlHandle, compl
             }
             let conns = e.gate.with(|c| c.connections.clone());
             // §1.15: refused while any connection of the environment has dbc-async on.
-            let dbc_async = conns.iter().any(|id| handles::tables().dbc.get(*id).is_some_and(|d| d.gate.peek(|c| c.async_dbc_enabled)));
+            let dbc_async = conns.iter().any(|id| handles::tables().dbc.get(*id).is_some_and(|d| d.gate.peek(|c| c.asynch.dbc_enabled)));
             if dbc_async {
                 return reject(
                     &e.gate,

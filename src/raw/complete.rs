@@ -122,7 +122,7 @@ unsafe fn complete_dbc(d: &Arc<Dbc>, async_rc: *mut RetCode) -> SqlReturn {
             unsafe { put(async_rc, rc) }
         }
         None => {
-            if d.async_slot.is_active() || d.gate.peek(|c| c.async_dbc_enabled) {
+            if d.async_slot.is_active() || d.gate.peek(|c| c.asynch.dbc_enabled) {
                 SqlReturn::SQL_NO_DATA
             } else {
                 SqlReturn::SQL_ERROR

@@ -9,14 +9,14 @@
 //!
 //! - synchronous: once, in place, then the post-processing;
 //! - polling (driver capable, no event, §1.7): once; on SQL_STILL_EXECUTING the capture
-//!   and the post-processing are kept on the connection (`DbcCore::async_func` blocks the
+//!   and the post-processing are kept on the connection (`DbcAsync::func` blocks the
 //!   other functions, §1.10/§1.11) and the application's repeat call, or SQLCompleteAsync
 //!   standing in for it (§1.16), re-invokes the first call's capture (the driver ignores
 //!   the arguments of a repeat, and the DM must not load the driver again);
 //! - notification (driver capable of SQL_ASYNC_NOTIFICATION, event set, §2): the first
 //!   call on the application's thread, re-invocations on the dispatcher after each
 //!   callback; the application collects with SQLCompleteAsync (IM017/IM018 before, §2.11);
-//! - emulation (`async_emulation` on, driver incapable): the call runs on the DM's
+//! - emulation (emulation on, driver incapable): the call runs on the DM's
 //!   emulation pool; polling repeats answer SQL_STILL_EXECUTING until it is done.
 //!
 //! Immediate completion in notification mode (§7.1, docs/decisions.md) follows the
@@ -52,15 +52,15 @@ impl DbcMode {
     /// The mode of a new call on a connection (after connect: the driver's capabilities
     /// were settled then, or when the attributes were set).
     pub(crate) fn of(c: &DbcCore) -> DbcMode {
-        if !c.async_dbc_enabled {
+        if !c.asynch.dbc_enabled {
             DbcMode::Sync
-        } else if c.dbc_async_emulated {
-            if c.async_event.is_some() {
+        } else if c.asynch.dbc_emulated {
+            if c.asynch.event.is_some() {
                 DbcMode::EmulatedNotify
             } else {
                 DbcMode::EmulatedPolling
             }
-        } else if c.async_event.is_some() && c.dbc_notify_installed {
+        } else if c.asynch.event.is_some() && c.asynch.notify_installed {
             DbcMode::Notify
         } else {
             DbcMode::Polling
@@ -94,7 +94,7 @@ pub(crate) fn begin<'a>(
     let mut mode = DbcMode::Sync;
     let call = Call::begin(&d.gate, |c| {
         if d.async_slot.is_notify() {
-            return Err(if c.async_func == Some(func) {
+            return Err(if c.asynch.func == Some(func) {
                 (SqlState::POLLING_IN_NOTIFICATION_MODE, "Polling is disabled in asynchronous notification mode (§2.11)".into())
             } else {
                 (
@@ -103,7 +103,7 @@ pub(crate) fn begin<'a>(
                 )
             });
         }
-        match c.async_func {
+        match c.asynch.func {
             Some(f) if f == func => {
                 repeat = true;
                 return Ok(());
@@ -126,7 +126,7 @@ pub(crate) fn begin<'a>(
 /// The connection's event for a notification-mode call.
 fn event_of(call: &Call<'_, DbcCore>, mode: DbcMode) -> Option<AsyncEvent> {
     if mode.notify() {
-        call.core(|c| c.async_event.clone())
+        call.core(|c| c.asynch.event.clone())
     } else {
         None
     }
@@ -181,8 +181,8 @@ pub(crate) fn run(
 /// recorded as outstanding (§4.4) with its post-processing.
 fn outstanding(call: Call<'_, DbcCore>, func: FunctionId, post: DbcPost) -> SqlReturn {
     call.finish(SqlReturn::SQL_STILL_EXECUTING, None, move |c, _| {
-        c.async_func = Some(func);
-        c.async_post = Some(post);
+        c.asynch.func = Some(func);
+        c.asynch.post = Some(post);
     })
 }
 
@@ -205,7 +205,7 @@ fn collect(d: &Arc<Dbc>, call: Call<'_, DbcCore>) -> Option<SqlReturn> {
             drop(call);
             return None;
         };
-        let post = call.core(|c| c.async_post.take());
+        let post = call.core(|c| c.asynch.post.take());
         return Some(conclude_opt(d, call, done.rc, done.diags, post));
     }
     if slot.phase() == Phase::Idle {
@@ -231,14 +231,14 @@ fn collect(d: &Arc<Dbc>, call: Call<'_, DbcCore>) -> Option<SqlReturn> {
     let done = host::completed(&**d, p.func, rc, extra);
     slot.clear();
     drop(p);
-    let post = call.core(|c| c.async_post.take());
+    let post = call.core(|c| c.asynch.post.take());
     Some(conclude_opt(d, call, done.rc, done.diags, post))
 }
 
 fn conclude_opt(d: &Arc<Dbc>, call: Call<'_, DbcCore>, rc: SqlReturn, recs: Vec<DiagRecord>, post: Option<DbcPost>) -> SqlReturn {
     match post {
         Some(p) => conclude(d, call, rc, recs, p),
-        None => call.finish_records(rc, recs, |c, _| c.async_func = None),
+        None => call.finish_records(rc, recs, |c, _| c.asynch.func = None),
     }
 }
 
@@ -270,8 +270,8 @@ pub(crate) fn conclude(d: &Arc<Dbc>, call: Call<'_, DbcCore>, rc: SqlReturn, mut
                 super::connect::release_driver_handles(&link.driver, link.henv as SqlHandle, link.hdbc as SqlHandle);
                 Box::new(move |c, _| {
                     c.pending_link = None;
-                    c.dbc_notify_installed = false;
-                    c.dbc_async_emulated = false;
+                    c.asynch.notify_installed = false;
+                    c.asynch.dbc_emulated = false;
                 })
             }
         }
@@ -284,8 +284,8 @@ pub(crate) fn conclude(d: &Arc<Dbc>, call: Call<'_, DbcCore>, rc: SqlReturn, mut
                 Box::new(|c, _| {
                     c.link = None;
                     c.state = ConnState::C2;
-                    c.dbc_notify_installed = false;
-                    c.dbc_async_emulated = false;
+                    c.asynch.notify_installed = false;
+                    c.asynch.dbc_emulated = false;
                 })
             } else {
                 Box::new(|_, _| {})
@@ -307,8 +307,8 @@ pub(crate) fn conclude(d: &Arc<Dbc>, call: Call<'_, DbcCore>, rc: SqlReturn, mut
         }),
     };
     let apply = move |c: &mut DbcCore, rc: SqlReturn| {
-        c.async_func = None;
-        c.async_post = None;
+        c.asynch.func = None;
+        c.asynch.post = None;
         apply(c, rc);
     };
     if recs.is_empty() {

@@ -100,7 +100,7 @@ fn alloc_stmt(dbc: &Arc<Dbc>, output: *mut SqlHandle) -> SqlReturn {
         if !c.state.is_connected() {
             return Err((SqlState::CONNECTION_NOT_OPEN, "Connection not open".into()));
         }
-        if c.async_func.is_some() {
+        if c.asynch.func.is_some() {
             return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "An asynchronous connection function is still executing (§1.10)".into()));
         }
         Ok(())
@@ -199,7 +199,7 @@ pub unsafe extern "C" fn SQLFreeHandle(handle_type: HandleType, handle: SqlHandl
         HandleType::SQL_HANDLE_DBC => {
             let dbc = handle!(dbc, handle);
             let call = match Call::begin(&dbc.gate, |c| {
-                if c.async_func.is_some() {
+                if c.asynch.func.is_some() {
                     // §1.10: an asynchronous connect is outstanding (its driver handles and
                     // captured buffers live until it is collected).
                     Err((SqlState::FUNCTION_SEQUENCE_ERROR, "An asynchronous connection function is still executing (§1.10)".into()))

@@ -191,7 +191,7 @@ fn get_info_slow(d: &Dbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallIn
     let mut emulation = false;
     // SQLGetInfo is allowed while a function runs asynchronously (§1.9, §1.10).
     let mut call = match Call::begin(&d.gate, |c| {
-        emulation = c.async_emulation;
+        emulation = c.asynch.emulation.is_on();
         let dm_only = matches!(info, InfoType::SQL_ODBC_VER | InfoType::SQL_DM_VER);
         if !c.state.is_connected() && !dm_only {
             return Err((
