@@ -41,13 +41,24 @@ fn run_captured(p: &mut Pending, extra: &mut Vec<DiagRecord>) -> SqlReturn {
 /// Builds the operation's result: the driver's records when the code carries any, then the
 /// DM's; HY008 first when a cancel was accepted (§2.14, §3.2).
 pub(crate) fn completed<H: AsyncHost + ?Sized>(host: &H, func: FunctionId, rc: SqlReturn, extra: Vec<DiagRecord>) -> Completed {
+    completed_as(host, func, rc, extra, host.slot().is_cancelled())
+}
+
+/// As [`completed`], with whether a cancel was accepted given (read before the slot was
+/// cleared).
+pub(crate) fn completed_as<H: AsyncHost + ?Sized>(
+    host: &H,
+    func: FunctionId,
+    rc: SqlReturn,
+    extra: Vec<DiagRecord>,
+    cancelled: bool,
+) -> Completed {
     let mut rc = rc;
     let mut diags = if rc == SqlReturn::SQL_SUCCESS_WITH_INFO || rc == SqlReturn::SQL_ERROR { host.driver_diags() } else { Vec::new() };
     if !extra.is_empty() && rc == SqlReturn::SQL_SUCCESS {
         rc = SqlReturn::SQL_SUCCESS_WITH_INFO;
     }
     diags.extend(extra);
-    let cancelled = host.slot().is_cancelled();
     if cancelled && rc == SqlReturn::SQL_ERROR && !diags.iter().any(|r| r.state == SqlState::OPERATION_CANCELED) {
         diags.insert(0, DiagRecord::dm(SqlState::OPERATION_CANCELED, "Operation canceled"));
     }
@@ -180,6 +191,37 @@ pub(crate) fn emulate<H: AsyncHost>(
         fail_unreachable(&*host, func, "emulation pool");
     }
     out
+}
+
+/// A polling-mode operation whose first call returned SQL_STILL_EXECUTING (§1.7): the
+/// slot is claimed and keeps the capture for the repeat calls (the driver may keep pointers
+/// into the first call's buffers until the end, §2.9).
+pub(crate) fn begin_polling(slot: &AsyncSlot, func: FunctionId, invoke: super::Invoke) {
+    if !slot.is_active() {
+        slot.begin(super::Delivery::Polling, None);
+    }
+    slot.store_pending(Pending { func, invoke });
+}
+
+/// A polling-mode repeat call, or SQLCompleteAsync standing in for one (§1.7, §1.16):
+/// re-invokes the first call's capture once, on the calling thread (the driver ignores a
+/// repeat's own arguments). `None`: nothing is captured. After SQL_STILL_EXECUTING the
+/// capture is kept; after anything else the operation is over (slot Idle, capture dropped)
+/// and the caller reports it: `(function, code, DM records, a cancel was accepted)`.
+pub(crate) fn repeat_polling(slot: &AsyncSlot) -> Option<(FunctionId, SqlReturn, Vec<DiagRecord>, bool)> {
+    let mut p = slot.take_pending()?;
+    let mut extra = Vec::new();
+    let rc = run_captured(&mut p, &mut extra);
+    let func = p.func;
+    let cancelled = slot.is_cancelled();
+    if rc == SqlReturn::SQL_STILL_EXECUTING {
+        slot.put_back_pending(p);
+    } else {
+        slot.clear();
+        // The driver is done with the first call's buffers.
+        drop(p);
+    }
+    Some((func, rc, extra, cancelled))
 }
 
 /// Stores a captured call for the operation in progress.

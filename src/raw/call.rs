@@ -421,39 +421,26 @@ impl<'a> StmtCall<'a> {
     #[inline(never)]
     fn run_polling(mut self, mut f: impl FnMut(&mut Vec<DiagRecord>) -> SqlReturn + Send + 'static) -> SqlReturn {
         let slot = &self.stmt.async_slot;
-        let first = if slot.is_active() && slot.func() == Some(self.func) { slot.take_pending() } else { None };
-        let mut extra = Vec::new();
-        let (rc, capture) = match first {
-            Some(mut p) => {
+        let repeat = slot.is_active() && slot.func() == Some(self.func);
+        let (rc, extra) = match repeat.then(|| async_engine::host::repeat_polling(slot)).flatten() {
+            Some((_, rc, extra, _)) => {
                 drop(f);
-                let rc = (p.invoke)(&mut extra);
-                (rc, Some(p))
+                (rc, extra)
             }
             // The first call: boxed only if it goes asynchronous.
             None => {
+                let mut extra = Vec::new();
                 let rc = f(&mut extra);
-                let p =
-                    (rc == SqlReturn::SQL_STILL_EXECUTING).then(|| async_engine::slot::Pending { func: self.func, invoke: Box::new(f) });
-                (rc, p)
+                if rc == SqlReturn::SQL_STILL_EXECUTING {
+                    async_engine::host::begin_polling(slot, self.func, Box::new(f));
+                } else if slot.is_active() {
+                    slot.clear();
+                }
+                (rc, extra)
             }
         };
         for r in extra {
             self.call.extra.get_or_insert_with(Default::default).push(r);
-        }
-        match capture {
-            Some(p) if rc == SqlReturn::SQL_STILL_EXECUTING => {
-                if !slot.is_active() {
-                    slot.begin(Delivery::Polling, None);
-                }
-                slot.put_back_pending(p);
-            }
-            capture => {
-                if slot.is_active() {
-                    slot.clear();
-                }
-                // The driver is done with the first call's buffers.
-                drop(capture);
-            }
         }
         self.finish(rc)
     }

@@ -89,20 +89,14 @@ unsafe fn complete_stmt(s: &Arc<Stmt>, async_rc: *mut RetCode) -> SqlReturn {
                 Ok(c) => c,
                 Err(rc) => return rc,
             };
-            let Some(mut p) = slot.take_pending() else {
+            let Some((func, rc, extra, cancelled)) = crate::async_engine::host::repeat_polling(slot) else {
                 drop(call);
                 return SqlReturn::SQL_NO_DATA;
             };
-            let mut extra = Vec::new();
-            let rc = (p.invoke)(&mut extra);
             let rc = if rc == SqlReturn::SQL_STILL_EXECUTING {
-                slot.put_back_pending(p);
                 call.finish(rc)
             } else {
-                let done = crate::async_engine::host::completed(&**s, func, rc, extra);
-                slot.clear();
-                drop(p);
-                call.finish_completed(done)
+                call.finish_completed(crate::async_engine::host::completed_as(&**s, func, rc, extra, cancelled))
             };
             // SAFETY: as above.
             unsafe { put(async_rc, rc) }

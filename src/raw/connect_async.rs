@@ -154,10 +154,9 @@ pub(crate) fn run(
             let mut extra = Vec::new();
             let rc = f(&mut extra);
             if rc == SqlReturn::SQL_STILL_EXECUTING {
-                slot.begin(Delivery::Polling, None);
                 // Kept for SQLCompleteAsync and the repeat calls (§1.16): the driver may
                 // keep pointers into the first call's buffers until the end (§2.9).
-                host::capture(slot, func, Box::new(f));
+                host::begin_polling(slot, func, Box::new(f));
                 return outstanding(call, func, post);
             }
             let done = host::completed(&**d, func, rc, extra);
@@ -218,19 +217,14 @@ fn collect(d: &Arc<Dbc>, call: Call<'_, DbcCore>) -> Option<SqlReturn> {
     }
     // Native polling: the driver ignores the arguments of a repeat (§1.7); the capture has
     // the first call's.
-    let Some(mut p) = slot.take_pending() else {
+    let Some((func, rc, extra, cancelled)) = host::repeat_polling(slot) else {
         drop(call);
         return None;
     };
-    let mut extra = Vec::new();
-    let rc = (p.invoke)(&mut extra);
     if rc == SqlReturn::SQL_STILL_EXECUTING {
-        slot.put_back_pending(p);
         return Some(call.finish(rc, None, |_, _| {}));
     }
-    let done = host::completed(&**d, p.func, rc, extra);
-    slot.clear();
-    drop(p);
+    let done = host::completed_as(&**d, func, rc, extra, cancelled);
     let post = call.core(|c| c.asynch.post.take());
     Some(conclude_opt(d, call, done.rc, done.diags, post))
 }
