@@ -370,7 +370,10 @@ impl State {
         let me = self.me;
         match reinvoke_once(&*host) {
             Some((start, end)) => {
-                let tr = self.tracks.get_mut(&target).expect("track kept during the call");
+                // The track stays during the call: a callback made on this thread only
+                // enqueues.
+                let tr = Self::track(&mut self.tracks, target, slot);
+                tr.op_start = tr.op_start.min(start);
                 tr.call = Some(Window { start, end, thread: me });
                 tr.accepted = false;
                 tr.early = None;
