@@ -911,10 +911,12 @@ impl Shared {
     /// Cancel, a grace period for the driver's callback, then DM polling at once; waits up
     /// to `patience` in all and collects. `true` when nothing is outstanding any more.
     fn cancel_and_collect(&self, patience: Duration) -> bool {
+        let gen = self.status().map(|st| st.generation);
         self.cancel();
         self.wait_collect(DRIVE_GRACE.min(patience)) || {
-            if let Some(st) = self.status() {
-                let _ = ext::drive(HandleType::SQL_HANDLE_STMT, self.hstmt(), st.generation);
+            if let Some(gen) = gen {
+                // Only that operation, and only if it is still running and cancelled.
+                let _ = ext::drive(HandleType::SQL_HANDLE_STMT, self.hstmt(), gen);
             }
             self.wait_collect(patience.saturating_sub(DRIVE_GRACE))
         }
@@ -1222,30 +1224,51 @@ impl AsyncOperation {
         }
     }
 
+    /// Cancels this operation's driver operation (only if it is still the handle's running
+    /// one, by generation), then waits (bounded) for it to end: the DM drives a driver that
+    /// never calls back. Never touches a later operation of the handle.
     fn abort_stmt(&self, sh: &Shared) -> Result<AbortOutcome> {
-        // The launching call sees `aborted` and cancels itself (see RawOp::poll).
         let t = Instant::now();
+        // The launching call sees `aborted` and cancels itself (see RawOp::poll).
         while self.ticket.launching.load(Ordering::Acquire) && t.elapsed() < ABORT_PATIENCE {
             std::thread::sleep(Duration::from_millis(1));
         }
-        if !self.running_at_dm() {
-            // Between two driver calls: the next one is refused with HY008 — or it just
-            // ended; the future reports which.
+        let gen = self.ticket.gen.load(Ordering::Acquire);
+        let (ht, h) = (HandleType::SQL_HANDLE_STMT, sh.hstmt());
+        if !ext::cancel_generation(ht, h, gen).unwrap_or(false) {
+            // Between two driver calls (the next one is refused with HY008), or it just
+            // ended: the future reports which.
             return Ok(self.ended_or(AbortOutcome::Cancelled));
         }
         let raw_gen = sh.raw_gen.load(Ordering::Acquire);
-        if !sh.cancel_and_collect(ABORT_PATIENCE) {
-            return Err(Self::timed_out());
+        let mut driven = false;
+        while t.elapsed() < ABORT_PATIENCE {
+            if let Some(e) = self.ticket.ended() {
+                return Ok(e.into());
+            }
+            if !ext::is_running(ht, h, gen).unwrap_or(false) {
+                // Ended at the DM. Collect it here unless the future did (or does).
+                let ours = sh.status().is_some_and(|st| st.generation == gen && st.phase == OpPhase::Done);
+                if ours {
+                    let _ = sh.collect();
+                }
+                return Ok(match sh.outcome_of(raw_gen) {
+                    Some((rc, records)) => match check_outcome(self.function, rc, records, &mut Vec::new()) {
+                        Ok(_) => AbortOutcome::Completed,
+                        Err(e) if e.sqlstate() == Some("HY008") => AbortOutcome::Cancelled,
+                        Err(e) => AbortOutcome::Failed(e),
+                    },
+                    None => self.ended_or(AbortOutcome::Cancelled),
+                });
+            }
+            if !driven && t.elapsed() > DRIVE_GRACE {
+                // Do not wait for the statement's whole cancel grace.
+                let _ = ext::drive(ht, h, gen);
+                driven = true;
+            }
+            sh.event.wait_timeout(Duration::from_millis(10));
         }
-        Ok(match sh.outcome_of(raw_gen) {
-            Some((rc, records)) => match check_outcome(self.function, rc, records, &mut Vec::new()) {
-                Ok(_) => AbortOutcome::Completed,
-                Err(e) if e.sqlstate() == Some("HY008") => AbortOutcome::Cancelled,
-                Err(e) => AbortOutcome::Failed(e),
-            },
-            // Collected by the future meanwhile: it recorded how the operation ended.
-            None => self.ended_or(AbortOutcome::Cancelled),
-        })
+        Err(Self::timed_out())
     }
 
     fn abort_conn(&self, c: &ConnInner) -> Result<AbortOutcome> {
@@ -1253,19 +1276,27 @@ impl AsyncOperation {
         while self.ticket.launching.load(Ordering::Acquire) && t.elapsed() < ABORT_PATIENCE {
             std::thread::sleep(Duration::from_millis(1));
         }
+        let gen = self.ticket.gen.load(Ordering::Acquire);
+        let (ht, h) = (HandleType::SQL_HANDLE_DBC, c.h());
         if !self.running_at_dm() {
             return Ok(self.ended_or(AbortOutcome::Cancelled));
         }
-        c.cancel();
-        // The future (polled elsewhere) collects the result; the DM drives a driver that
-        // never calls back once the connection's cancel grace has passed.
+        // SQLCancelHandle(DBC), generation-checked; an emulated operation accepts the cancel
+        // and runs to completion (decision #24).
+        let _ = ext::cancel_generation(ht, h, gen);
+        let mut driven = false;
+        // The future (polled elsewhere) collects the result.
         while t.elapsed() < ABORT_PATIENCE {
             if let Some(e) = self.ticket.ended() {
                 return Ok(e.into());
             }
-            if !self.running_at_dm() && t.elapsed() > DRIVE_GRACE {
-                // Ended at the DM; nobody polls the future (yet): the cancel was accepted.
-                return Ok(AbortOutcome::Cancelled);
+            if !ext::is_running(ht, h, gen).unwrap_or(false) {
+                // Ended at the DM; nobody has polled the future yet: the cancel was accepted.
+                return Ok(self.ended_or(AbortOutcome::Cancelled));
+            }
+            if !driven && t.elapsed() > DRIVE_GRACE {
+                let _ = ext::drive(ht, h, gen);
+                driven = true;
             }
             c.event.wait_timeout(Duration::from_millis(10));
         }

@@ -292,7 +292,9 @@ impl State {
     fn cancelled(&mut self, target: Target, epoch: u64, not_before: u64) {
         let Some(host) = resolve(target) else { return };
         let slot = host.slot();
-        if slot.epoch() != epoch || !slot.is_running() {
+        // Only a cancelled operation is driven: polling one that the driver still works on
+        // would open extra steps (see `classify`) and might never let it end.
+        if slot.epoch() != epoch || !slot.is_running() || !slot.is_cancelled() {
             return;
         }
         let tr = Self::track(&mut self.tracks, target, slot);

@@ -42,20 +42,27 @@ pub fn cancel_accepted(host: &dyn AsyncHost) -> bool {
     true
 }
 
-/// Has the dispatcher poll `target`'s running notification-mode operation now (after a
-/// cancel, for drivers that never call back). See [`drive_by_polling_after`].
+/// Has the dispatcher poll `target`'s running, cancelled notification-mode operation now
+/// (for drivers that never call back). See [`drive_by_polling_after`].
 pub fn drive_by_polling(target: Target) {
     drive_by_polling_after(target, std::time::Duration::ZERO);
 }
 
 /// As [`drive_by_polling`], starting only after `grace`: a driver whose callback ends the
 /// operation within it is not polled. Only the operation running now is driven (by its
-/// generation), never a later one on the same handle.
+/// generation), never a later one on the same handle, and only once it was cancelled.
 pub fn drive_by_polling_after(target: Target, grace: std::time::Duration) {
     if let Some(h) = host::resolve(target) {
+        drive_generation(target, h.slot().epoch(), grace);
+    }
+}
+
+/// As [`drive_by_polling_after`] for the operation of generation `epoch` only.
+pub fn drive_generation(target: Target, epoch: u64, grace: std::time::Duration) {
+    if let Some(h) = host::resolve(target) {
         let slot = h.slot();
-        if slot.is_notify() && !slot.is_emulated() && slot.is_running() {
-            let _ = dispatcher::cancelled(target, slot.epoch(), grace);
+        if slot.epoch() == epoch && slot.is_notify() && !slot.is_emulated() && slot.is_running() {
+            let _ = dispatcher::cancelled(target, epoch, grace);
         }
     }
 }

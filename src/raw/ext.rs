@@ -11,6 +11,7 @@
 //!   callbacks, back-offs, cancel drives);
 //! - [`drive`]: have the DM poll a cancelled notification-mode operation now, without
 //!   waiting for the cancel grace;
+//! - [`cancel_generation`]: SQLCancel / SQLCancelHandle only while a given operation runs;
 //! - [`SQL_ATTR_DM_CANCEL_GRACE`]: the cancel grace, a statement and connection attribute.
 
 use std::sync::atomic::Ordering;
@@ -107,15 +108,33 @@ pub fn op_stats(handle_type: HandleType, h: SqlHandle) -> Result<OpStats, SqlRet
     })
 }
 
-/// Has the DM poll the handle's running notification-mode operation of generation
-/// `generation` now (normally it does so once the cancel grace has passed after a cancel).
-/// A no-op for any other operation.
+/// Has the DM poll the handle's running, cancelled notification-mode operation of
+/// generation `generation` now (normally it does so once the cancel grace has passed after
+/// a cancel). A no-op for any other operation.
 pub fn drive(handle_type: HandleType, h: SqlHandle, generation: u64) -> Result<(), SqlReturn> {
     let host = host(handle_type, h)?;
-    if host.slot().epoch() == generation {
-        async_engine::drive_by_polling(host.target());
-    }
+    async_engine::drive_generation(host.target(), generation, Duration::ZERO);
     Ok(())
+}
+
+/// `SQLCancel` (statement) or `SQLCancelHandle` (connection) only while the operation of
+/// generation `generation` is the handle's running one: a status handle of an operation
+/// that has ended never cancels a later one. `Ok(false)`: nothing was cancelled.
+pub fn cancel_generation(handle_type: HandleType, h: SqlHandle, generation: u64) -> Result<bool, SqlReturn> {
+    let host = host(handle_type, h)?;
+    let s = host.slot();
+    if s.epoch() != generation || !s.is_running() {
+        return Ok(false);
+    }
+    // SAFETY: a live DM handle of this type (checked above); cancel crosses threads (§3.1).
+    let rc = unsafe {
+        if handle_type == HandleType::SQL_HANDLE_STMT {
+            super::SQLCancel(h)
+        } else {
+            super::SQLCancelHandle(handle_type, h)
+        }
+    };
+    Ok(rc.is_success())
 }
 
 /// The handle's cancel grace ([`SQL_ATTR_DM_CANCEL_GRACE`]).
