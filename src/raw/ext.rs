@@ -126,13 +126,12 @@ pub fn cancel_generation(handle_type: HandleType, h: SqlHandle, generation: u64)
     if s.epoch() != generation || !s.is_running() {
         return Ok(false);
     }
-    // SAFETY: a live DM handle of this type (checked above); cancel crosses threads (§3.1).
-    let rc = unsafe {
-        if handle_type == HandleType::SQL_HANDLE_STMT {
-            super::SQLCancel(h)
-        } else {
-            super::SQLCancelHandle(handle_type, h)
-        }
+    let rc = if handle_type == HandleType::SQL_HANDLE_STMT {
+        let stmt = crate::handles::stmt(h).ok_or(SqlReturn::SQL_INVALID_HANDLE)?;
+        super::cancel::cancel_stmt(&stmt)
+    } else {
+        let dbc = crate::handles::dbc(h).ok_or(SqlReturn::SQL_INVALID_HANDLE)?;
+        super::connect_async::cancel(&dbc)
     };
     Ok(rc.is_success())
 }
