@@ -331,7 +331,7 @@ fn emu_backend(setup: &Setup) -> Emu {
             let s = alloc_stmt(dbc);
             async_on(s);
             let mut r = exec(s, "SELECT 1");
-            let emulated = r == SqlReturn::SQL_STILL_EXECUTING && dm_stmt(s).async_slot.word() & slot::EMULATED != 0;
+            let emulated = r == SqlReturn::SQL_STILL_EXECUTING && dm_stmt(s).async_slot.is_emulated();
             while r == SqlReturn::SQL_STILL_EXECUTING {
                 std::thread::sleep(Duration::from_millis(1));
                 r = exec(s, "SELECT 1");

@@ -26,7 +26,7 @@
 //! calls on its emulation pool otherwise: the API works with every driver.
 //!
 //! Every driver call returns `SQL_STILL_EXECUTING` at once (§2.11, §7.1 policy); a future
-//! registers its waker on the statement's [`AsyncSlot`](crate::async_engine::AsyncSlot), which
+//! registers its waker through [`raw::ext::register_waker`](crate::raw::ext::register_waker), which
 //! the dispatcher (or the emulation pool) wakes when the operation ends (§2.12), then collects
 //! the result with `SQLCompleteAsync` (§2.13): `SQL_NO_DATA` → still pending, `SQL_SUCCESS` →
 //! the function's return code, whose diagnostics are read from the handle into an
@@ -94,9 +94,9 @@ use super::getdata::{GetData, Piece, ReadColumns};
 use super::params::{ParamValue, Params, TextEncoding};
 use super::rowset::{BufferDesc, RowSet};
 use super::statement::{bind_bound_params, cancel_need_data, to_bound, AtExec, BoundParam};
-use crate::async_engine::{self, emulation, slot, AsyncEvent, AsyncHost};
-use crate::handles::{Dbc, Stmt};
+use crate::AsyncEvent;
 use crate::raw;
+use crate::raw::ext::{self, OpPhase};
 
 /// How long a statement's drop (or a block cursor's) waits for an outstanding operation
 /// before cancelling it, and then for the cancelled operation to end.
@@ -104,8 +104,9 @@ const SETTLE_GRACE: Duration = Duration::from_secs(2);
 const SETTLE_AFTER_CANCEL: Duration = Duration::from_secs(10);
 /// How long [`AsyncOperation::abort`] waits for the cancelled operation to end.
 const ABORT_PATIENCE: Duration = Duration::from_secs(10);
-/// How long a cancelled operation may take to end through the driver's own callback before
-/// the DM polls it instead.
+/// How long [`AsyncOperation::abort`] lets a cancelled operation end through the driver's
+/// own callback before it asks the DM to poll it (the DM does so anyway once the handle's
+/// cancel grace, `SQL_ATTR_DM_CANCEL_GRACE`, has passed).
 const DRIVE_GRACE: Duration = Duration::from_millis(300);
 
 // ---------------------------------------------------------------------------------------
@@ -187,12 +188,13 @@ enum ConnCollect {
 struct ConnInner {
     /// Dropped by hand in `Drop` (leaked when an operation never ends).
     conn: std::mem::ManuallyDrop<Connection>,
-    dm: Arc<Dbc>,
     event: AsyncEvent,
     ops: Mutex<ConnOps>,
     /// `SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE` may be on (it is only on during an operation;
     /// turning it off fails with HY010 while a statement of the connection executes).
     dbc_async_on: AtomicBool,
+    /// The ticket id of the latest connection operation (see [`AsyncOperation`]).
+    current: AtomicU64,
 }
 
 impl ConnInner {
@@ -204,9 +206,6 @@ impl ConnInner {
 
     fn wrap(conn: Connection) -> Result<Arc<ConnInner>> {
         enable_emulation(&conn)?;
-        let Some(dm) = crate::handles::dbc(conn.h) else {
-            return Err(Error::InvalidHandle { function: "SQLAllocHandle" });
-        };
         let event = AsyncEvent::new().map_err(|e| Error::Usage(format!("cannot create the completion event: {e}")))?;
         // SAFETY: our connection id; the event's attribute value (the DM keeps its own
         // reference to the event, §2.2).
@@ -214,15 +213,28 @@ impl ConnInner {
         conn.check("SQLSetConnectAttr", rc)?;
         Ok(Arc::new(ConnInner {
             conn: std::mem::ManuallyDrop::new(conn),
-            dm,
             event,
             ops: Mutex::new(ConnOps::default()),
             dbc_async_on: AtomicBool::new(false),
+            current: AtomicU64::new(0),
         }))
     }
 
     fn h(&self) -> SqlHDbc {
         self.conn.h
+    }
+
+    /// The DM's view of the connection's asynchronous operation (raw DM extension).
+    fn status(&self) -> Option<ext::OpStatus> {
+        ext::op_status(HandleType::SQL_HANDLE_DBC, self.h()).ok()
+    }
+
+    fn op_active(&self) -> bool {
+        self.status().is_some_and(|s| s.phase != OpPhase::Idle)
+    }
+
+    fn register(&self, cx: &Context<'_>) {
+        let _ = ext::register_waker(HandleType::SQL_HANDLE_DBC, self.h(), cx.waker());
     }
 
     fn lock_ops(&self) -> MutexGuard<'_, ConnOps> {
@@ -261,14 +273,16 @@ impl ConnInner {
             // event is always set), but handled.
             SqlReturn::SQL_SUCCESS if SqlReturn(code) == SqlReturn::SQL_STILL_EXECUTING => ConnCollect::Pending,
             SqlReturn::SQL_SUCCESS => ConnCollect::Done(SqlReturn(code)),
-            SqlReturn::SQL_NO_DATA if self.dm.async_slot.is_active() => ConnCollect::Pending,
+            SqlReturn::SQL_NO_DATA if self.op_active() => ConnCollect::Pending,
             _ => ConnCollect::Lost,
         }
     }
 
     /// After an operation was collected: the API's connected flag follows the DM's state.
     fn sync_connected(&self) {
-        self.conn.set_connected(self.dm.gate.read(|c| c.state.is_connected()));
+        if let Ok(c) = ext::is_connected(self.h()) {
+            self.conn.set_connected(c);
+        }
     }
 
     /// Ends a leftover operation: state, buffers, the connection free for the next one.
@@ -306,12 +320,11 @@ impl ConnInner {
                 self.event.wait_timeout(left.min(Duration::from_millis(20)));
             }
         };
+        // A dropped connect was cancelled already; the DM drives a cancelled operation whose
+        // driver never calls back once the cancel grace has passed (§2.14).
         let done = wait(SETTLE_GRACE) || {
             self.cancel();
-            wait(DRIVE_GRACE) || {
-                async_engine::drive_by_polling(self.dm.target());
-                wait(SETTLE_AFTER_CANCEL)
-            }
+            wait(SETTLE_AFTER_CANCEL)
         };
         if done {
             self.end_leftover();
@@ -374,7 +387,7 @@ fn busy_connection() -> Error {
 }
 
 fn enable_emulation(conn: &Connection) -> Result<()> {
-    let attr = ConnAttr(emulation::SQL_ATTR_DM_ASYNC_EMULATION);
+    let attr = ConnAttr(ext::SQL_ATTR_DM_ASYNC_EMULATION);
     // SAFETY: our connection id; an integer attribute travels in the pointer itself.
     let rc = unsafe { raw::SQLSetConnectAttr(conn.h, attr, SQL_ASYNC_ENABLE_ON as SqlPointer, SQL_IS_UINTEGER) };
     conn.check("SQLSetConnectAttr", rc).map(drop)
@@ -401,6 +414,7 @@ type ConnFinish<T> = Box<dyn FnOnce(Arc<ConnInner>, Result<SqlReturn>) -> Result
 /// its drop.
 pub struct ConnFuture<T> {
     state: ConnFutState<T>,
+    op: AsyncOperation,
 }
 
 enum ConnFutState<T> {
@@ -416,11 +430,21 @@ struct ConnOp<T> {
     keep: Option<Box<dyn Any + Send>>,
     finish: Option<ConnFinish<T>>,
     state: RawState,
+    ticket: Arc<Ticket>,
 }
 
 impl<T> ConnFuture<T> {
     fn ready(v: Result<T>) -> Self {
-        ConnFuture { state: ConnFutState::Ready(Some(v)) }
+        let ticket = Arc::new(Ticket::default());
+        ticket.started.store(true, Ordering::Release);
+        ticket.finish(&v);
+        ConnFuture { state: ConnFutState::Ready(Some(v)), op: AsyncOperation { of: OpOf::Nothing, ticket, function: "SQLCompleteAsync" } }
+    }
+
+    /// The status handle of this connection operation: phase, wait with a timeout, abort
+    /// (`SQLCancelHandle(SQL_HANDLE_DBC)`, §3.4).
+    pub fn operation(&self) -> AsyncOperation {
+        self.op.clone()
     }
 
     fn op(
@@ -431,6 +455,8 @@ impl<T> ConnFuture<T> {
         start: ConnStart,
         finish: ConnFinish<T>,
     ) -> Self {
+        let ticket = Arc::new(Ticket::default());
+        let op = AsyncOperation { of: OpOf::Conn(inner.clone()), ticket: ticket.clone(), function };
         ConnFuture {
             state: ConnFutState::Op(ConnOp {
                 inner: Some(inner),
@@ -440,7 +466,9 @@ impl<T> ConnFuture<T> {
                 keep,
                 finish: Some(finish),
                 state: RawState::Init,
+                ticket,
             }),
+            op,
         }
     }
 
@@ -450,7 +478,8 @@ impl<T> ConnFuture<T> {
             ConnFutState::Ready(_) => true,
             ConnFutState::Op(op) => {
                 op.state == RawState::Done
-                    || (op.state == RawState::Running && op.inner.as_ref().is_some_and(|i| i.dm.async_slot.phase() == slot::DONE))
+                    || (op.state == RawState::Running
+                        && op.inner.as_ref().is_some_and(|i| i.status().is_some_and(|s| s.phase == OpPhase::Done)))
             }
         }
     }
@@ -473,6 +502,14 @@ impl<T> ConnFuture<T> {
 
 impl<T> ConnOp<T> {
     fn conclude(&mut self, inner: &Arc<ConnInner>, r: Result<SqlReturn>) -> Poll<Result<T>> {
+        let r = self.conclude_inner(inner, r);
+        if let Poll::Ready(v) = &r {
+            self.ticket.finish(v);
+        }
+        r
+    }
+
+    fn conclude_inner(&mut self, inner: &Arc<ConnInner>, r: Result<SqlReturn>) -> Poll<Result<T>> {
         inner.sync_connected();
         inner.dbc_async_off();
         inner.lock_ops().running = false;
@@ -501,8 +538,14 @@ impl<T> ConnOp<T> {
                     }
                     g.leftover.is_some()
                 };
+                if self.ticket.aborted.load(Ordering::Acquire) {
+                    self.state = RawState::Done;
+                    let r = Err(cancelled(self.function));
+                    self.ticket.finish::<T>(&Err(cancelled(self.function)));
+                    return Poll::Ready(r);
+                }
                 if leftover {
-                    inner.dm.async_slot.waker.register(cx.waker());
+                    inner.register(cx);
                     if let ConnCollect::Pending = inner.collect() {
                         return Poll::Pending;
                     }
@@ -524,11 +567,21 @@ impl<T> ConnOp<T> {
                     self.state = RawState::Done;
                     return Poll::Ready(Err(r.err().unwrap_or_else(|| Error::Usage("cannot enable connection-level async".into()))));
                 }
-                inner.dm.async_slot.waker.register(cx.waker());
+                inner.register(cx);
                 let Some(start) = self.start.take() else {
                     return self.conclude(&inner, Err(Error::Usage("started twice".into())));
                 };
+                inner.current.store(self.ticket.id, Ordering::Release);
+                self.ticket.launching.store(true, Ordering::Release);
+                self.ticket.started.store(true, Ordering::Release);
                 let rc = start(inner.h());
+                if let Some(st) = inner.status() {
+                    self.ticket.gen.store(st.generation, Ordering::Release);
+                }
+                self.ticket.launching.store(false, Ordering::Release);
+                if rc == SqlReturn::SQL_STILL_EXECUTING && self.ticket.aborted.load(Ordering::Acquire) {
+                    inner.cancel();
+                }
                 if rc != SqlReturn::SQL_STILL_EXECUTING {
                     // Ended at once: a DM-detected error (IM002, HY010…).
                     let r = inner.conn.check(self.function, rc);
@@ -536,12 +589,12 @@ impl<T> ConnOp<T> {
                 }
                 self.state = RawState::Running;
             }
-            RawState::Running => inner.dm.async_slot.waker.register(cx.waker()),
+            RawState::Running => inner.register(cx),
         }
         // Running: the waker is registered before looking, so a completion in between wakes us.
         match inner.collect() {
             ConnCollect::Pending => {
-                if inner.dm.async_slot.word() & slot::NOTIFY == 0 && inner.dm.async_slot.is_active() {
+                if inner.status().is_some_and(|s| !s.notify && s.phase != OpPhase::Idle) {
                     // Polling mode (no callback will come): look again soon.
                     cx.waker().wake_by_ref();
                 }
@@ -770,13 +823,15 @@ struct Outcome {
 /// What the statement, its futures and its [`AsyncOperation`] handles share.
 struct Shared {
     h: usize,
-    dm: Arc<Stmt>,
     event: AsyncEvent,
     /// Generation of the last driver operation started (0 = none).
     raw_gen: AtomicU64,
     /// The last collected outcome (of generation `raw_gen` or older), kept until the next
     /// operation starts.
     outcome: Mutex<Option<Outcome>>,
+    /// The id of the ticket of the statement's latest operation: an [`AsyncOperation`] of
+    /// an earlier one is stale and touches nothing.
+    current: AtomicU64,
 }
 
 enum Collect {
@@ -795,8 +850,17 @@ impl Shared {
         self.outcome.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The DM's view of the statement's operation (raw DM extension).
+    fn status(&self) -> Option<ext::OpStatus> {
+        ext::op_status(HandleType::SQL_HANDLE_STMT, self.hstmt()).ok()
+    }
+
     fn busy(&self) -> bool {
-        self.dm.async_slot.is_active()
+        self.status().is_some_and(|s| s.phase != OpPhase::Idle)
+    }
+
+    fn register(&self, cx: &Context<'_>) {
+        let _ = ext::register_waker(HandleType::SQL_HANDLE_STMT, self.hstmt(), cx.waker());
     }
 
     /// Collects a finished operation into `outcome` (SQLCompleteAsync, then the records).
@@ -828,31 +892,22 @@ impl Shared {
     }
 
     fn cancel(&self) {
-        // SAFETY: our statement id; SQLCancel bypasses the call gate (§3.1).
+        // SAFETY: our statement id; SQLCancel bypasses the call gate (§3.1). The DM drives
+        // a cancelled notification-mode operation whose driver never calls back once the
+        // statement's cancel grace has passed (§2.14), so nothing else is needed here.
         let _ = unsafe { raw::SQLCancel(self.hstmt()) };
     }
 
-    /// Has the DM poll the outstanding operation: for drivers that never call back (faults
-    /// NoCallback, WrongContext). Only after a grace period without a callback: polling a
-    /// driver that does call back would pair each extra STILL_EXECUTING with one more
-    /// callback (§2.7) and may never let the operation drain.
-    fn drive(&self) {
-        async_engine::drive_by_polling(self.dm.target());
-    }
-
-    /// After a dropped future's cancel: unless the driver calls back (or the operation
-    /// ends) within `DRIVE_GRACE`, the dispatcher polls the operation until it ends. No
-    /// thread waits for this; a later operation on the statement is never affected.
-    fn watchdog(&self) {
-        async_engine::drive_by_polling_after(self.dm.target(), DRIVE_GRACE);
-    }
-
-    /// Cancel, a grace period for the driver's callback, then DM polling; waits up to
-    /// `patience` in all and collects. `true` when nothing is outstanding any more.
+    /// Cancel, a grace period for the driver's callback, then DM polling at once; waits up
+    /// to `patience` in all and collects. `true` when nothing is outstanding any more.
     fn cancel_and_collect(&self, patience: Duration) -> bool {
+        let gen = self.status().map(|st| st.generation);
         self.cancel();
         self.wait_collect(DRIVE_GRACE.min(patience)) || {
-            self.drive();
+            if let Some(gen) = gen {
+                // Only that operation, and only if it is still running and cancelled.
+                let _ = ext::drive(HandleType::SQL_HANDLE_STMT, self.hstmt(), gen);
+            }
             self.wait_collect(patience.saturating_sub(DRIVE_GRACE))
         }
     }
@@ -894,14 +949,86 @@ impl Shared {
     }
 }
 
-/// Per-[`OpFuture`] status shared with its [`AsyncOperation`] handles.
-#[derive(Default)]
+/// How an operation ended, as its status handles report it.
+#[derive(Clone, Debug)]
+enum Ended {
+    Ok,
+    Cancelled,
+    Failed(ErrorCopy),
+}
+
+/// A copy of an [`Error`] (which is not `Clone`): enough to rebuild it.
+#[derive(Clone, Debug)]
+struct ErrorCopy {
+    function: &'static str,
+    return_code: i16,
+    records: Vec<DiagRecord>,
+    text: Option<String>,
+}
+
+impl ErrorCopy {
+    fn of(e: &Error) -> ErrorCopy {
+        match e {
+            Error::Odbc { function, return_code, records } => {
+                ErrorCopy { function, return_code: *return_code, records: records.clone(), text: None }
+            }
+            other => ErrorCopy { function: "", return_code: 0, records: Vec::new(), text: Some(other.to_string()) },
+        }
+    }
+
+    fn error(&self) -> Error {
+        match &self.text {
+            None => Error::Odbc { function: self.function, return_code: self.return_code, records: self.records.clone() },
+            Some(t) => Error::Usage(t.clone()),
+        }
+    }
+}
+
+static NEXT_TICKET: AtomicU64 = AtomicU64::new(1);
+
+/// Per-operation status shared by its future and its [`AsyncOperation`] handles.
 struct Ticket {
+    id: u64,
     started: AtomicBool,
     /// The first driver call of a step is being made (the DM's slot may not show it yet).
     launching: AtomicBool,
     finished: AtomicBool,
     aborted: AtomicBool,
+    /// The DM generation of the operation's latest driver operation (`raw::ext`).
+    gen: AtomicU64,
+    /// How it ended, once its future returned.
+    ended: Mutex<Option<Ended>>,
+}
+
+impl Default for Ticket {
+    fn default() -> Self {
+        Ticket {
+            id: NEXT_TICKET.fetch_add(1, Ordering::Relaxed),
+            started: AtomicBool::new(false),
+            launching: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
+            aborted: AtomicBool::new(false),
+            gen: AtomicU64::new(0),
+            ended: Mutex::new(None),
+        }
+    }
+}
+
+impl Ticket {
+    fn ended(&self) -> Option<Ended> {
+        self.ended.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The future returned `r`: recorded for the status handles.
+    fn finish<T>(&self, r: &Result<T>) {
+        let e = match r {
+            Ok(_) => Ended::Ok,
+            Err(e) if e.sqlstate() == Some("HY008") => Ended::Cancelled,
+            Err(e) => Ended::Failed(ErrorCopy::of(e)),
+        };
+        *self.ended.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+        self.finished.store(true, Ordering::Release);
+    }
 }
 
 /// The phase of an asynchronous operation (OLE DB's DBASYNCHPHASE, simplified).
@@ -916,12 +1043,60 @@ pub enum Phase {
     Completed,
 }
 
-/// A status handle of one asynchronous statement operation, from [`OpFuture::operation`]:
-/// its phase, a wait with a timeout, and abort. `Clone + Send + Sync`; usable from any
-/// thread while the future runs on another.
+/// What [`AsyncOperation::abort`] did.
+#[derive(Debug)]
+pub enum AbortOutcome {
+    /// The cancel took effect: the operation ended with HY008 (its future returns HY008).
+    Cancelled,
+    /// The operation had not reached the driver: it never will (its future returns HY008).
+    NotStarted,
+    /// The operation had already completed successfully (or did before the cancel took
+    /// effect): its result stands.
+    Completed,
+    /// The operation had already failed with this error (or failed before the cancel took
+    /// effect).
+    Failed(Error),
+    /// This status handle belongs to an earlier operation whose future was dropped before
+    /// it ended; a later operation runs on the statement now and was not touched.
+    Stale,
+}
+
+impl PartialEq for AbortOutcome {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (AbortOutcome::Failed(a), AbortOutcome::Failed(b)) => a.sqlstate() == b.sqlstate(),
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
+    }
+}
+
+impl From<Ended> for AbortOutcome {
+    fn from(e: Ended) -> Self {
+        match e {
+            Ended::Ok => AbortOutcome::Completed,
+            Ended::Cancelled => AbortOutcome::Cancelled,
+            Ended::Failed(c) => AbortOutcome::Failed(c.error()),
+        }
+    }
+}
+
+/// What an [`AsyncOperation`] is the status of.
+#[derive(Clone)]
+enum OpOf {
+    Stmt(Arc<Shared>),
+    Conn(Arc<ConnInner>),
+    /// A connection future that failed before reaching the DM.
+    Nothing,
+}
+
+/// A status handle of one asynchronous operation, from [`OpFuture::operation`] or
+/// [`ConnFuture::operation`]: its phase, a wait with a timeout, and abort. `Clone + Send +
+/// Sync`; usable from any thread while the future runs on another. It stays tied to its
+/// own operation: once the statement or connection has moved on, it reports how its
+/// operation ended and never touches a later one.
 #[derive(Clone)]
 pub struct AsyncOperation {
-    shared: Arc<Shared>,
+    of: OpOf,
     ticket: Arc<Ticket>,
     function: &'static str,
 }
@@ -933,6 +1108,36 @@ impl std::fmt::Debug for AsyncOperation {
 }
 
 impl AsyncOperation {
+    fn handle(&self) -> Option<(HandleType, SqlHandle)> {
+        match &self.of {
+            OpOf::Stmt(sh) => Some((HandleType::SQL_HANDLE_STMT, sh.hstmt())),
+            OpOf::Conn(c) => Some((HandleType::SQL_HANDLE_DBC, c.h())),
+            OpOf::Nothing => None,
+        }
+    }
+
+    fn event(&self) -> Option<&AsyncEvent> {
+        match &self.of {
+            OpOf::Stmt(sh) => Some(&sh.event),
+            OpOf::Conn(c) => Some(&c.event),
+            OpOf::Nothing => None,
+        }
+    }
+
+    /// Whether this handle's operation is running at the DM now (generation checked).
+    fn running_at_dm(&self) -> bool {
+        let Some((ht, h)) = self.handle() else { return false };
+        ext::is_running(ht, h, self.ticket.gen.load(Ordering::Acquire)).unwrap_or(false)
+    }
+
+    fn is_current(&self) -> bool {
+        match &self.of {
+            OpOf::Stmt(sh) => sh.current.load(Ordering::Acquire) == self.ticket.id,
+            OpOf::Conn(c) => c.current.load(Ordering::Acquire) == self.ticket.id,
+            OpOf::Nothing => false,
+        }
+    }
+
     /// The current phase.
     pub fn phase(&self) -> Phase {
         if self.ticket.finished.load(Ordering::Acquire) {
@@ -941,18 +1146,14 @@ impl AsyncOperation {
         if !self.ticket.started.load(Ordering::Acquire) {
             return Phase::Pending;
         }
-        if self.ticket.launching.load(Ordering::Acquire) {
-            return Phase::Executing;
-        }
-        let p = self.shared.dm.async_slot.phase();
-        if p == slot::IDLE || p == slot::DONE {
-            Phase::Completed
-        } else {
+        if self.ticket.launching.load(Ordering::Acquire) || self.running_at_dm() {
             Phase::Executing
+        } else {
+            Phase::Completed
         }
     }
 
-    /// Waits until the operation's driver call ends or `timeout` passes (on the statement's
+    /// Waits until the operation's driver call ends or `timeout` passes (on the handle's
     /// event, §2.12); `true` if it ended. An operation that has not started yet is waited
     /// for too (its future must be polled by someone for it to start).
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
@@ -963,7 +1164,12 @@ impl AsyncOperation {
                 Phase::Pending => std::thread::sleep(Duration::from_millis(1)),
                 Phase::Executing => {
                     let left = deadline.saturating_duration_since(Instant::now());
-                    self.shared.event.wait_timeout(left.min(Duration::from_millis(20)));
+                    match self.event() {
+                        Some(ev) => {
+                            ev.wait_timeout(left.min(Duration::from_millis(20)));
+                        }
+                        None => std::thread::sleep(left.min(Duration::from_millis(20))),
+                    }
                 }
             }
             if Instant::now() >= deadline {
@@ -973,39 +1179,131 @@ impl AsyncOperation {
     }
 
     /// Aborts the operation: no further driver call of it is started, the outstanding one
-    /// is cancelled (`SQLCancel`, §2.14), and the DM polls it if the driver never calls
-    /// back; then waits (bounded) for it to end and collects it, leaving the statement
-    /// usable. Returns the operation's result: `Err` with SQLSTATE HY008 when the cancel
-    /// took effect (also when the operation had not reached the driver yet), `Ok` when it
-    /// had already succeeded. Its future, if still polled, returns the same result.
-    pub fn abort(&self) -> Result<()> {
+    /// is cancelled (`SQLCancel` / `SQLCancelHandle`, §2.14; the DM drives a driver that
+    /// never calls back), then waits (bounded) for it to end. Says what happened (see
+    /// [`AbortOutcome`]); `Err` (HYT00) only when the cancelled operation did not end
+    /// within the patience. The future, if still polled, returns the matching result.
+    pub fn abort(&self) -> Result<AbortOutcome> {
+        if let Some(e) = self.ticket.ended() {
+            return Ok(e.into());
+        }
+        if !self.is_current() {
+            return Ok(AbortOutcome::Stale);
+        }
         self.ticket.aborted.store(true, Ordering::Release);
-        if self.ticket.finished.load(Ordering::Acquire) {
-            return Ok(());
+        if !self.ticket.started.load(Ordering::Acquire) {
+            // Not at the driver yet: the future fails with HY008 when it tries to start.
+            return Ok(AbortOutcome::NotStarted);
         }
-        let sh = &self.shared;
-        if !self.ticket.started.load(Ordering::Acquire) || !sh.busy() {
-            // Not at the driver (not started yet, or between two driver calls): the future
-            // fails with HY008 when it next tries to start one.
-            return Err(cancelled(self.function));
+        match &self.of {
+            OpOf::Stmt(sh) => self.abort_stmt(sh),
+            OpOf::Conn(c) => self.abort_conn(c),
+            OpOf::Nothing => Ok(AbortOutcome::NotStarted),
         }
-        let gen = sh.raw_gen.load(Ordering::Acquire);
-        if !sh.cancel_and_collect(ABORT_PATIENCE) {
-            return Err(Error::Odbc {
-                function: "SQLCancel",
-                return_code: SqlReturn::SQL_STILL_EXECUTING.0,
-                records: vec![DiagRecord {
-                    state: "HYT00".into(),
-                    native: 0,
-                    message: format!("[odbc-dm] the cancelled operation did not end within {ABORT_PATIENCE:?}"),
-                }],
-            });
+    }
+
+    fn timed_out() -> Error {
+        Error::Odbc {
+            function: "SQLCancel",
+            return_code: SqlReturn::SQL_STILL_EXECUTING.0,
+            records: vec![DiagRecord {
+                state: "HYT00".into(),
+                native: 0,
+                message: format!("[odbc-dm] the cancelled operation did not end within {ABORT_PATIENCE:?}"),
+            }],
         }
-        match sh.outcome_of(gen) {
-            Some((rc, records)) => check_outcome(self.function, rc, records, &mut Vec::new()).map(drop),
-            // The statement moved on to its next operation already: this one had ended.
-            None => Ok(()),
+    }
+
+    /// Cancels this operation's driver operation (only if it is still the handle's running
+    /// one, by generation), then waits (bounded) for it to end: the DM drives a driver that
+    /// never calls back. Never touches a later operation of the handle.
+    fn abort_stmt(&self, sh: &Shared) -> Result<AbortOutcome> {
+        let t = Instant::now();
+        // The launching call sees `aborted` and cancels itself (see RawOp::poll).
+        while self.ticket.launching.load(Ordering::Acquire) && t.elapsed() < ABORT_PATIENCE {
+            std::thread::sleep(Duration::from_millis(1));
         }
+        let gen = self.ticket.gen.load(Ordering::Acquire);
+        let (ht, h) = (HandleType::SQL_HANDLE_STMT, sh.hstmt());
+        if !ext::cancel_generation(ht, h, gen).unwrap_or(false) {
+            // Between two driver calls (the next one is refused with HY008), or it just
+            // ended: the future reports which.
+            return Ok(self.ended_or(AbortOutcome::Cancelled));
+        }
+        let raw_gen = sh.raw_gen.load(Ordering::Acquire);
+        let mut driven = false;
+        while t.elapsed() < ABORT_PATIENCE {
+            if let Some(e) = self.ticket.ended() {
+                return Ok(e.into());
+            }
+            if !ext::is_running(ht, h, gen).unwrap_or(false) {
+                // Ended at the DM. Collect it here unless the future did (or does).
+                let ours = sh.status().is_some_and(|st| st.generation == gen && st.phase == OpPhase::Done);
+                if ours {
+                    let _ = sh.collect();
+                }
+                return Ok(match sh.outcome_of(raw_gen) {
+                    Some((rc, records)) => match check_outcome(self.function, rc, records, &mut Vec::new()) {
+                        Ok(_) => AbortOutcome::Completed,
+                        Err(e) if e.sqlstate() == Some("HY008") => AbortOutcome::Cancelled,
+                        Err(e) => AbortOutcome::Failed(e),
+                    },
+                    None => self.ended_or(AbortOutcome::Cancelled),
+                });
+            }
+            if !driven && t.elapsed() > DRIVE_GRACE {
+                // Do not wait for the statement's whole cancel grace.
+                let _ = ext::drive(ht, h, gen);
+                driven = true;
+            }
+            sh.event.wait_timeout(Duration::from_millis(10));
+        }
+        Err(Self::timed_out())
+    }
+
+    fn abort_conn(&self, c: &ConnInner) -> Result<AbortOutcome> {
+        let t = Instant::now();
+        while self.ticket.launching.load(Ordering::Acquire) && t.elapsed() < ABORT_PATIENCE {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let gen = self.ticket.gen.load(Ordering::Acquire);
+        let (ht, h) = (HandleType::SQL_HANDLE_DBC, c.h());
+        if !self.running_at_dm() {
+            return Ok(self.ended_or(AbortOutcome::Cancelled));
+        }
+        // SQLCancelHandle(DBC), generation-checked; an emulated operation accepts the cancel
+        // and runs to completion (decision #24).
+        let _ = ext::cancel_generation(ht, h, gen);
+        let mut driven = false;
+        // The future (polled elsewhere) collects the result.
+        while t.elapsed() < ABORT_PATIENCE {
+            if let Some(e) = self.ticket.ended() {
+                return Ok(e.into());
+            }
+            if !ext::is_running(ht, h, gen).unwrap_or(false) {
+                // Ended at the DM; nobody has polled the future yet: the cancel was accepted.
+                return Ok(self.ended_or(AbortOutcome::Cancelled));
+            }
+            if !driven && t.elapsed() > DRIVE_GRACE {
+                let _ = ext::drive(ht, h, gen);
+                driven = true;
+            }
+            c.event.wait_timeout(Duration::from_millis(10));
+        }
+        Err(Self::timed_out())
+    }
+
+    /// How the operation ended if its future recorded it (waits briefly for a future that
+    /// is being polled on another thread), else `default`.
+    fn ended_or(&self, default: AbortOutcome) -> AbortOutcome {
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_millis(200) {
+            if let Some(e) = self.ticket.ended() {
+                return e.into();
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        default
     }
 }
 
@@ -1051,7 +1349,6 @@ impl<T: Send + 'static> Future for RawOp<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let this = self.get_mut();
         let sh = this.st.shared.clone();
-        let slot = &sh.dm.async_slot;
         match this.state {
             RawState::Done => panic!("an odbc-dm operation future was polled after completion"),
             RawState::Init => {
@@ -1061,7 +1358,7 @@ impl<T: Send + 'static> Future for RawOp<'_, T> {
                 }
                 // Settle an operation left by a dropped future (it was cancelled).
                 if sh.busy() {
-                    slot.waker.register(cx.waker());
+                    sh.register(cx);
                     if let Collect::Pending = sh.collect() {
                         return Poll::Pending;
                     }
@@ -1071,15 +1368,17 @@ impl<T: Send + 'static> Future for RawOp<'_, T> {
                 this.raw_gen = sh.raw_gen.fetch_add(1, Ordering::AcqRel) + 1;
                 this.st.ticket.launching.store(true, Ordering::Release);
                 this.st.ticket.started.store(true, Ordering::Release);
-                slot.waker.register(cx.waker());
+                sh.register(cx);
                 let start = this.start.take().expect("started once");
                 let rc = start(sh.hstmt());
+                if let Some(st) = sh.status() {
+                    this.st.ticket.gen.store(st.generation, Ordering::Release);
+                }
                 this.st.ticket.launching.store(false, Ordering::Release);
                 if rc == SqlReturn::SQL_STILL_EXECUTING && this.st.ticket.aborted.load(Ordering::Acquire) {
                     // abort() came while the call was being made (it saw nothing to cancel
                     // yet): cancel now; the operation ends with HY008 as usual.
                     sh.cancel();
-                    sh.watchdog();
                 }
                 if rc != SqlReturn::SQL_STILL_EXECUTING {
                     // Ended without going asynchronous: a DM-detected error (HY010, S1118…)
@@ -1089,7 +1388,7 @@ impl<T: Send + 'static> Future for RawOp<'_, T> {
                 }
                 this.state = RawState::Running;
             }
-            RawState::Running => slot.waker.register(cx.waker()),
+            RawState::Running => sh.register(cx),
         }
         // Running: the waker is registered before looking, so a completion in between wakes us.
         match sh.collect() {
@@ -1115,17 +1414,24 @@ impl<T: Send + 'static> Drop for RawOp<'_, T> {
             return;
         }
         let sh = &self.st.shared;
-        let slot = &sh.dm.async_slot;
-        if slot.is_active() && slot.phase() != slot::DONE {
-            // Mid-flight: cancel; the buffers go to the slot, which drops them only once
-            // the driver is done with them (§2.9). The next operation settles this one.
+        if ext::is_running(HandleType::SQL_HANDLE_STMT, sh.hstmt(), self.st.ticket.gen.load(Ordering::Acquire)).unwrap_or(false) {
+            // Mid-flight: cancel (the DM drives a driver that never calls back once the
+            // cancel grace has passed, §2.14); the buffers go to the DM, which drops them
+            // only once the driver is done with them (§2.9). The next operation collects
+            // this one as soon as it ends: no fixed grace.
             sh.cancel();
-            sh.watchdog();
+            let mut keep: Vec<Box<dyn Any + Send>> = Vec::new();
             if let Some(k) = self.keep.take() {
-                slot.keep_alive(k);
+                keep.push(k);
             }
             if let Some(f) = self.finish.take() {
-                slot.keep_alive(Box::new(f));
+                keep.push(Box::new(f));
+            }
+            for k in keep {
+                if let Err(k) = ext::keep_alive(HandleType::SQL_HANDLE_STMT, sh.hstmt(), k) {
+                    // The operation ended meanwhile (or the handle is gone): drop it.
+                    drop(k);
+                }
             }
         }
     }
@@ -1170,8 +1476,8 @@ impl<T> Future for OpFuture<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let this = self.get_mut();
         let r = this.fut.as_mut().poll(cx);
-        if r.is_ready() {
-            this.op.ticket.finished.store(true, Ordering::Release);
+        if let Poll::Ready(v) = &r {
+            this.op.ticket.finish(v);
         }
         r
     }
@@ -1232,9 +1538,6 @@ impl AsyncStatement {
         // SAFETY: our connection id and a valid out slot.
         let rc = unsafe { raw::SQLAllocHandle(HandleType::SQL_HANDLE_STMT, conn.h(), &mut h) };
         conn.conn.check("SQLAllocHandle", rc)?;
-        let Some(dm) = crate::handles::stmt(h) else {
-            return Err(Error::InvalidHandle { function: "SQLAllocHandle" });
-        };
         let event = match AsyncEvent::new() {
             Ok(e) => e,
             Err(e) => {
@@ -1243,7 +1546,8 @@ impl AsyncStatement {
                 return Err(Error::Usage(format!("cannot create the completion event: {e}")));
             }
         };
-        let shared = Arc::new(Shared { h: h as usize, dm, event, raw_gen: AtomicU64::new(0), outcome: Mutex::new(None) });
+        let shared =
+            Arc::new(Shared { h: h as usize, event, raw_gen: AtomicU64::new(0), outcome: Mutex::new(None), current: AtomicU64::new(0) });
         let st = AsyncStatement {
             shared,
             enc: conn.conn.text_encoding(),
@@ -1272,7 +1576,7 @@ impl AsyncStatement {
     /// Whether the DM runs this statement's operations on its emulation pool (the driver
     /// lacks native notification) rather than through the driver's notification.
     pub fn is_emulated(&self) -> bool {
-        self.shared.dm.gate.read(|c| c.async_emulated)
+        ext::is_emulated(self.shared.hstmt()).unwrap_or(false)
     }
 
     /// The connection.
@@ -1312,7 +1616,8 @@ impl AsyncStatement {
             // Anything but SQLGetData may move or close the cursor: a new row.
             self.read.clear();
         }
-        let op = AsyncOperation { shared: self.shared.clone(), ticket, function };
+        self.shared.current.store(ticket.id, Ordering::Release);
+        let op = AsyncOperation { of: OpOf::Stmt(self.shared.clone()), ticket, function };
         if std::mem::take(&mut self.need_data) {
             // A dropped future left a data-at-execution sequence (S8–S10): once its last
             // operation is settled, end the sequence with SQLCancel (§4.8), then run.
@@ -1341,7 +1646,7 @@ impl AsyncStatement {
 
     /// A status handle of the statement's latest operation.
     pub fn operation(&self) -> AsyncOperation {
-        AsyncOperation { shared: self.shared.clone(), ticket: self.ticket.clone(), function: "SQLCompleteAsync" }
+        AsyncOperation { of: OpOf::Stmt(self.shared.clone()), ticket: self.ticket.clone(), function: "SQLCompleteAsync" }
     }
 
     fn text_call(
@@ -1437,7 +1742,7 @@ impl AsyncStatement {
                 return Poll::Ready(Err(cancelled("SQLBindParameter")));
             }
             if sh.busy() {
-                sh.dm.async_slot.waker.register(cx.waker());
+                sh.register(cx);
                 if let Collect::Pending = sh.collect() {
                     return Poll::Pending;
                 }

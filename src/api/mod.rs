@@ -83,7 +83,7 @@ mod params;
 mod rowset;
 mod statement;
 
-pub use asynchronous::{AsyncBlockCursor, AsyncConnection, AsyncOperation, AsyncStatement, ConnFuture, OpFuture, Phase};
+pub use asynchronous::{AbortOutcome, AsyncBlockCursor, AsyncConnection, AsyncOperation, AsyncStatement, ConnFuture, OpFuture, Phase};
 pub use bound::BoundCursor;
 #[allow(deprecated)]
 pub use column::AsyncColumn;

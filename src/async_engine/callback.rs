@@ -22,12 +22,11 @@ pub static REFUSED_CALLBACKS: AtomicU64 = AtomicU64::new(0);
 /// # Safety
 /// Any context value is accepted (it is only compared against the token table, never
 /// dereferenced); callable from any thread.
-pub unsafe extern "C" fn notification_callback(context: *mut c_void, last: c_int) -> SqlReturn {
+pub unsafe extern "C" fn notification_callback(context: *mut c_void, _last: c_int) -> SqlReturn {
     let r = std::panic::catch_unwind(|| match Token::check(context as usize) {
-        Some((_, target)) => {
-            dispatcher::send_callback(target, last != 0);
-            SqlReturn::SQL_SUCCESS
-        }
+        // fLast is only a hint (§2.10); the dispatcher does not rely on it.
+        Some((_, target)) if dispatcher::send_callback(target) => SqlReturn::SQL_SUCCESS,
+        Some(_) => SqlReturn::SQL_ERROR,
         None => {
             REFUSED_CALLBACKS.fetch_add(1, Ordering::Relaxed);
             SqlReturn::SQL_ERROR

@@ -1,168 +1,545 @@
 //! The dispatcher: one named DM thread, "odbc-dm-dispatcher", driven by command messages
 //! (in the manner of sqlx's SQLite worker). It is neither an application thread nor a
-//! driver thread. For each callback it re-invokes the original driver function with the
-//! same arguments (§2.9), repeats on every further callback until the call completes
-//! (§2.7: never busy-polls), then records the result, sets the event and wakes the future.
+//! driver thread. It owns the life of every native notification-mode operation after its
+//! first call: which callback may re-invoke it, the re-invocation of the original driver
+//! function with the same arguments (§2.9), back-off for misbehaving drivers, and the
+//! cancel drive (§2.14). It completes the operation: result stored, event set, future
+//! woken.
+//!
+//! # Telling one callback from another (docs/decisions.md #34)
+//!
+//! The callback only enqueues `(target, arrival time, thread tag)` (§2.8). The dispatcher
+//! knows the window `[start, end]` of every driver call of the operation (it makes the
+//! re-invocations itself; the application thread reports the first call's window) and
+//! classifies each callback by when it arrived, against the *latest* call:
+//!
+//! - before the operation's first call started: a late callback of an earlier operation;
+//!   ignored;
+//! - after an earlier call of the operation ended but before the latest one started: that
+//!   call's SQL_STILL_EXECUTING was already answered: a duplicate; ignored;
+//! - during the latest call (§7.5): on the thread making the call (the driver called back
+//!   inside the entry point, `CallbackOnCallingThread`): the step it announces has not run
+//!   yet, so the re-invocation waits for a growing back-off (1, 2, 4 … 256 ms) instead of
+//!   spinning; on another thread (`CallbackBeforeReturn`): re-invoked as soon as the call
+//!   returns, unless the handle's driver is known to call back twice, in which case it is
+//!   taken for the previous call's late duplicate; a second one: a duplicate;
+//! - after the latest call returned: the first one is *the* callback of that
+//!   SQL_STILL_EXECUTING (one credit per SQL_STILL_EXECUTING); any further one is a
+//!   duplicate, and marks the handle's driver as one that calls back twice. On such a
+//!   handle the re-invocation waits until no callback has come for a short, growing settle
+//!   time, so that a duplicate delayed past the re-invocation cannot open an extra step
+//!   for good (a driver that opens a step for every SQL_STILL_EXECUTING would otherwise
+//!   stay one step ahead forever).
+//!
+//! # Cancel drive (§2.14, decision #35)
+//!
+//! After a cancel, a notification-mode operation that has not ended within the handle's
+//! cancel grace is polled by the dispatcher (back-off 1 ms doubling to 100 ms): a driver
+//! that never calls back (`NoCallback`, `WrongContext`) still ends. If it still answers
+//! SQL_STILL_EXECUTING after [`GIVE_UP`], the DM ends the operation itself with HY008 and
+//! leaks its captured buffers (the driver may still write into them).
 //!
 //! Driver calls here are non-blocking by contract (§2.7), so one thread serves every
 //! handle, and the thread count does not grow with the number of operations in flight.
-//! Operations whose application gave up on callbacks (abort of a driver that never calls
-//! back) are "driven": polled every couple of milliseconds until they end.
 
-use std::sync::{Mutex, OnceLock};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::Mutex;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
+use odbc_dm_abi::SqlReturn;
 
-use super::host::{reinvoke, resolve};
+use super::host::{completed, reinvoke_once, resolve, thread_tag};
+use super::slot::{now_ns, AsyncSlot, Phase};
 use super::token::Target;
+use crate::diag::{DiagRecord, SqlState};
+
+/// How long the dispatcher polls a cancelled operation before it gives up on the driver.
+pub const GIVE_UP: Duration = Duration::from_secs(30);
+/// The longest back-off or settle time between two re-invocations.
+const MAX_BACKOFF_NS: u64 = 256_000_000;
+/// The longest interval between two polls of a cancelled operation.
+const MAX_POLL_NS: u64 = 100_000_000;
 
 /// Messages to the dispatcher.
 enum Command {
-    /// A driver called back for this handle (`last` = the driver's fLast hint).
-    Callback { target: Target, last: bool, at_ns: u64 },
-    /// A callback came while a driver call was on the application's stack (§7.5); the
-    /// phase is already RUNNING: re-invoke.
-    Kick(Target),
-    /// Poll this operation until it ends (abort of an operation whose callbacks never come).
-    Drive(Target, Instant),
+    /// A driver called back for this handle.
+    Callback { target: Target, at_ns: u64, thread: u64 },
+    /// The first call of an operation returned SQL_STILL_EXECUTING (its window).
+    Started { target: Target, epoch: u64, start: u64, end: u64, thread: u64 },
+    /// The operation was cancelled: drive it from `not_before` unless it ends first.
+    Cancelled { target: Target, epoch: u64, not_before: u64 },
     /// Stop the thread (tests, process shutdown).
     Shutdown,
 }
 
-struct Worker {
-    tx: Sender<Command>,
-    join: Option<JoinHandle<()>>,
-}
-
-static WORKER: OnceLock<Mutex<Option<Worker>>> = OnceLock::new();
-/// The sender, cloned out once so the callback path never takes a lock.
-static TX: OnceLock<Sender<Command>> = OnceLock::new();
-
 /// The dispatcher's thread name.
 pub const THREAD_NAME: &str = "odbc-dm-dispatcher";
 
-fn sender() -> &'static Sender<Command> {
-    TX.get_or_init(|| {
-        let (tx, rx) = unbounded();
-        let join =
-            std::thread::Builder::new().name(THREAD_NAME.into()).spawn(move || run(rx)).expect("spawn the odbc-dm dispatcher thread");
-        *WORKER.get_or_init(|| Mutex::new(None)).lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(Worker { tx: tx.clone(), join: Some(join) });
-        tx
-    })
+/// The current sender: leaked once per start (a few bytes per restart), so the callback
+/// path reads it with one atomic load and takes no lock.
+static CURRENT: AtomicPtr<Sender<Command>> = AtomicPtr::new(std::ptr::null_mut());
+/// The running thread; also serialises starting and stopping.
+static WORKER: Mutex<Option<JoinHandle<()>>> = Mutex::new(None);
+
+fn current() -> Option<&'static Sender<Command>> {
+    let p = CURRENT.load(Ordering::Acquire);
+    // SAFETY: a non-null CURRENT is a leaked Box, never freed.
+    (!p.is_null()).then(|| unsafe { &*p })
+}
+
+/// Starts the thread if it is not running; `None` if it cannot be started.
+fn start() -> Option<&'static Sender<Command>> {
+    let mut g = WORKER.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(tx) = current() {
+        if g.as_ref().is_some_and(|j| !j.is_finished()) {
+            return Some(tx);
+        }
+    }
+    let (tx, rx) = unbounded();
+    match std::thread::Builder::new().name(THREAD_NAME.into()).spawn(move || run(rx)) {
+        Ok(j) => {
+            *g = Some(j);
+            let p = Box::into_raw(Box::new(tx));
+            CURRENT.store(p, Ordering::Release);
+            // SAFETY: just leaked.
+            Some(unsafe { &*p })
+        }
+        Err(e) => {
+            log::error!("odbc-dm: cannot start the dispatcher thread: {e}");
+            None
+        }
+    }
+}
+
+/// Sends, starting the dispatcher (again) when it is not running. `false`: the
+/// dispatcher cannot be reached; the caller fails the operation.
+fn send(cmd: Command) -> bool {
+    let cmd = match current() {
+        Some(tx) => match tx.send(cmd) {
+            Ok(()) => return true,
+            Err(e) => e.0,
+        },
+        None => cmd,
+    };
+    match start() {
+        Some(tx) => tx.send(cmd).is_ok(),
+        None => false,
+    }
 }
 
 /// Starts the dispatcher if it is not running (done before any driver gets the callback).
-pub fn ensure_started() {
-    let _ = sender();
+pub fn ensure_started() -> bool {
+    current().is_some() || start().is_some()
 }
 
-/// From the callback: enqueue and return (§2.8).
-pub(crate) fn send_callback(target: Target, last: bool) {
-    let _ = sender().send(Command::Callback { target, last, at_ns: super::slot::now_ns() });
+/// From the callback: enqueue and return (§2.8). The arrival time and the thread are what
+/// the dispatcher tells callbacks apart by.
+pub(crate) fn send_callback(target: Target) -> bool {
+    send(Command::Callback { target, at_ns: now_ns(), thread: thread_tag() })
 }
 
-/// From the thread that saw an early callback (§7.5).
-pub(crate) fn kick(target: Target) {
-    let _ = sender().send(Command::Kick(target));
+/// From the application thread: the first call of operation `epoch` returned
+/// SQL_STILL_EXECUTING; its window and thread.
+pub(crate) fn started(target: Target, epoch: u64, start: u64, end: u64, thread: u64) -> bool {
+    send(Command::Started { target, epoch, start, end, thread })
 }
 
-/// Poll an operation until it ends, starting at `not_before` (unless the driver calls
-/// back first, which clears the operation's DRIVEN flag).
-pub(crate) fn drive(target: Target, not_before: Instant) {
-    let _ = sender().send(Command::Drive(target, not_before));
+/// A cancel was accepted for operation `epoch`: unless it ends within `grace`, the
+/// dispatcher polls it until it ends (§2.14).
+pub(crate) fn cancelled(target: Target, epoch: u64, grace: Duration) -> bool {
+    let not_before = now_ns().saturating_add(grace.as_nanos().min(u128::from(u64::MAX / 2)) as u64);
+    send(Command::Cancelled { target, epoch, not_before })
 }
 
-/// Stops the dispatcher thread and waits for it. Later callbacks are dropped (the process
-/// is ending); meant for orderly shutdown in tests and embedders.
+/// Stops the dispatcher thread and waits for it. Operations in flight are not lost for
+/// good: a later message starts a new dispatcher, and a cancel drives them. Meant for
+/// orderly shutdown in tests and embedders.
 pub fn shutdown() {
-    let Some(m) = WORKER.get() else { return };
-    let w = m.lock().unwrap_or_else(|e| e.into_inner()).take();
-    if let Some(mut w) = w {
-        let _ = w.tx.send(Command::Shutdown);
-        if let Some(j) = w.join.take() {
-            let _ = j.join();
+    let mut g = WORKER.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(tx) = current() {
+        CURRENT.store(std::ptr::null_mut(), Ordering::Release);
+        let _ = tx.send(Command::Shutdown);
+    }
+    if let Some(j) = g.take() {
+        let _ = j.join();
+    }
+}
+
+/// Whether the dispatcher thread is running (tests).
+pub fn is_running() -> bool {
+    WORKER.lock().unwrap_or_else(|e| e.into_inner()).as_ref().is_some_and(|j| !j.is_finished()) && current().is_some()
+}
+
+/// One driver call of an operation: its window and the thread that made it.
+#[derive(Clone, Copy, Debug)]
+struct Window {
+    start: u64,
+    end: u64,
+    thread: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Cb {
+    at: u64,
+    thread: u64,
+}
+
+/// The dispatcher's view of one operation (keyed by handle, valid for one epoch).
+#[derive(Debug, Default)]
+struct Track {
+    epoch: u64,
+    /// Start of the operation's first call.
+    op_start: u64,
+    /// The latest driver call (None until the first call's window is known).
+    call: Option<Window>,
+    /// Callbacks that came before the first call's window was known.
+    buffered: Vec<Cb>,
+    /// A callback was accepted for the latest call's SQL_STILL_EXECUTING.
+    accepted: bool,
+    /// A callback came during the latest call: Some(on the calling thread).
+    early: Option<bool>,
+    /// When to re-invoke (ns); None: wait for a callback.
+    due: Option<u64>,
+    /// `due` was set by a settle time (pushed back by every further callback).
+    settling: bool,
+    backoffs: u32,
+    settles: u32,
+    /// Cancel accepted: start driving at this time.
+    drive_at: Option<u64>,
+    /// Driving: (poll interval, give-up time).
+    drive: Option<(u64, u64)>,
+}
+
+fn growing(n: u32) -> u64 {
+    (1_000_000u64 << n.min(20)).min(MAX_BACKOFF_NS)
+}
+
+struct State {
+    tracks: HashMap<Target, Track>,
+    timers: BinaryHeap<Reverse<(u64, Target)>>,
+    me: u64,
+    seen: u64,
+}
+
+impl State {
+    fn track<'a>(tracks: &'a mut HashMap<Target, Track>, target: Target, slot: &AsyncSlot) -> &'a mut Track {
+        let epoch = slot.epoch();
+        let tr = tracks.entry(target).or_default();
+        if tr.epoch != epoch {
+            *tr = Track { epoch, ..Track::default() };
+        }
+        tr
+    }
+
+    fn arm(&mut self, target: Target, at: u64) {
+        self.timers.push(Reverse((at, target)));
+    }
+
+    fn callback(&mut self, target: Target, cb: Cb) {
+        let Some(host) = resolve(target) else {
+            log::debug!("odbc-dm: callback for a handle that is gone ({target:?})");
+            self.tracks.remove(&target);
+            return;
+        };
+        let slot = host.slot();
+        if !slot.is_notify() || matches!(slot.phase(), Phase::Idle | Phase::Done) {
+            ignore(slot, "no operation waits for it");
+            return;
+        }
+        log::trace!(target: "odbc_dm::trace", "notification callback {target:?}");
+        slot.stats.last_callback_ns.store(cb.at, Ordering::Relaxed);
+        let tr = Self::track(&mut self.tracks, target, slot);
+        if tr.call.is_none() {
+            tr.buffered.push(cb);
+            return;
+        }
+        if let Some(at) = classify(tr, slot, cb) {
+            self.arm(target, at);
+        }
+    }
+
+    fn started(&mut self, target: Target, epoch: u64, w: Window) {
+        let Some(host) = resolve(target) else { return };
+        let slot = host.slot();
+        if slot.epoch() != epoch || slot.phase() != Phase::Waiting {
+            return;
+        }
+        let tr = Self::track(&mut self.tracks, target, slot);
+        tr.op_start = w.start;
+        if tr.call.is_some() {
+            // A cancel drive re-invoked the operation before this message was read.
+            return;
+        }
+        tr.call = Some(w);
+        let mut arm = None;
+        for cb in std::mem::take(&mut tr.buffered) {
+            if let Some(at) = classify(tr, slot, cb) {
+                arm = Some(at);
+            }
+        }
+        if tr.drive_at.is_some() && arm.is_none() {
+            arm = tr.drive_at;
+        }
+        if let Some(at) = arm {
+            self.arm(target, at);
+        }
+    }
+
+    fn cancelled(&mut self, target: Target, epoch: u64, not_before: u64) {
+        let Some(host) = resolve(target) else { return };
+        let slot = host.slot();
+        // Only a cancelled operation is driven: polling one that the driver still works on
+        // would open extra steps (see `classify`) and might never let it end.
+        if slot.epoch() != epoch || !slot.is_running() || !slot.is_cancelled() {
+            return;
+        }
+        let tr = Self::track(&mut self.tracks, target, slot);
+        if tr.drive_at.is_none() {
+            tr.drive_at = Some(not_before);
+            self.arm(target, not_before);
+        }
+    }
+
+    /// Runs every timer that is due; returns the next deadline.
+    fn timers(&mut self) -> Option<u64> {
+        loop {
+            let now = now_ns();
+            let &Reverse((at, target)) = self.timers.peek()?;
+            if at > now {
+                return Some(at);
+            }
+            self.timers.pop();
+            self.fire(target, now);
+        }
+    }
+
+    fn fire(&mut self, target: Target, now: u64) {
+        let Some(host) = resolve(target) else {
+            self.tracks.remove(&target);
+            return;
+        };
+        let slot = host.slot();
+        let Some(tr) = self.tracks.get_mut(&target) else { return };
+        if tr.epoch != slot.epoch() || !slot.is_running() {
+            self.tracks.remove(&target);
+            return;
+        }
+        if let Some(d) = tr.drive_at {
+            if d <= now && tr.drive.is_none() {
+                tr.drive = Some((1_000_000, now.saturating_add(GIVE_UP.as_nanos() as u64)));
+                tr.due = Some(tr.due.map_or(now, |x| x.min(now)));
+            }
+        }
+        let Some(due) = tr.due else { return };
+        if due > now {
+            return; // an older timer; the current one is still armed
+        }
+        if let Some((_, give_up)) = tr.drive {
+            if now >= give_up {
+                self.tracks.remove(&target);
+                if slot.claim_waiting() {
+                    log::error!("odbc-dm: the driver did not end a cancelled operation within {GIVE_UP:?}; the DM ends it with HY008 and leaks its buffers");
+                    let func = slot.func().unwrap_or(odbc_dm_abi::FunctionId(0));
+                    let extra = vec![DiagRecord::dm(
+                        SqlState::OPERATION_CANCELED,
+                        format!("Operation canceled: the driver did not end it within {GIVE_UP:?} (the Driver Manager gave up)"),
+                    )];
+                    let mut done = completed(&*host, func, SqlReturn::SQL_ERROR, Vec::new());
+                    done.diags.retain(|r| r.state != SqlState::OPERATION_CANCELED);
+                    done.diags.splice(0..0, extra);
+                    slot.complete_abandoned(done);
+                }
+                return;
+            }
+        }
+        if !slot.claim_waiting() {
+            // The first call is still on the application's stack: look again shortly.
+            let at = now + 1_000_000;
+            tr.due = Some(at);
+            self.arm(target, at);
+            return;
+        }
+        tr.due = None;
+        tr.settling = false;
+        let driving = tr.drive;
+        if driving.is_some() {
+            slot.stats.driven_polls.fetch_add(1, Ordering::Relaxed);
+        }
+        let me = self.me;
+        match reinvoke_once(&*host) {
+            Some((start, end)) => {
+                // The track stays during the call: a callback made on this thread only
+                // enqueues.
+                let tr = Self::track(&mut self.tracks, target, slot);
+                tr.op_start = tr.op_start.min(start);
+                tr.call = Some(Window { start, end, thread: me });
+                tr.accepted = false;
+                tr.early = None;
+                if let Some((interval, give_up)) = driving {
+                    let at = end.saturating_add(interval);
+                    tr.drive = Some(((interval * 2).min(MAX_POLL_NS), give_up));
+                    tr.due = Some(at);
+                    self.arm(target, at);
+                }
+            }
+            None => {
+                self.tracks.remove(&target);
+            }
+        }
+    }
+
+    /// Forgets tracks of handles that are gone or operations that ended another way.
+    fn sweep(&mut self) {
+        self.tracks.retain(|t, tr| resolve(*t).is_some_and(|h| h.slot().epoch() == tr.epoch && h.slot().is_running()));
+    }
+}
+
+fn ignore(slot: &AsyncSlot, why: &str) {
+    slot.stats.ignored_callbacks.fetch_add(1, Ordering::Relaxed);
+    log::debug!("odbc-dm: ignored a notification callback ({why})");
+}
+
+/// Classifies one callback against the operation's latest call (see the module
+/// documentation) and returns the time of a re-invocation it schedules, if any.
+fn classify(tr: &mut Track, slot: &AsyncSlot, cb: Cb) -> Option<u64> {
+    let w = tr.call?;
+    let now = now_ns();
+    if cb.at < tr.op_start {
+        ignore(slot, "late: an earlier operation's");
+        return None;
+    }
+    if cb.at < w.start {
+        // For an earlier call of this operation, whose SQL_STILL_EXECUTING was answered.
+        ignore(slot, "duplicate of an answered callback");
+        if tr.early.is_none() {
+            slot.dup_seen.store(true, Ordering::Relaxed);
+        }
+        return settle_more(tr, slot, cb.at);
+    }
+    let twice = slot.dup_seen.load(Ordering::Relaxed);
+    if cb.at <= w.end && cb.thread == w.thread && tr.early.is_none() && !tr.accepted {
+        // On the thread making the call, inside the driver's entry point (§7.5): the
+        // step it announces has not run yet. Back off instead of re-invoking at once.
+        tr.early = Some(true);
+        slot.stats.early_callbacks.fetch_add(1, Ordering::Relaxed);
+        slot.stats.backoffs.fetch_add(1, Ordering::Relaxed);
+        let at = w.end.saturating_add(growing(tr.backoffs)).max(now);
+        tr.backoffs += 1;
+        tr.due = Some(at);
+        return Some(at);
+    }
+    if cb.at <= w.end && !twice {
+        // During the latest call, on another thread (§7.5, or a driver whose worker
+        // called back just as the call returned): re-invoke as soon as it has returned.
+        if tr.early.is_some() || tr.accepted {
+            ignore(slot, "second callback during one call");
+            slot.dup_seen.store(true, Ordering::Relaxed);
+            return None;
+        }
+        tr.early = Some(false);
+        slot.stats.early_callbacks.fetch_add(1, Ordering::Relaxed);
+        tr.due = Some(now);
+        return Some(now);
+    }
+    // After the latest call returned (or, on a handle whose driver calls back twice,
+    // during it: taken as this call's callback, with a settle time).
+    if tr.accepted || tr.early.is_some() {
+        ignore(slot, "duplicate");
+        if tr.early != Some(true) {
+            slot.dup_seen.store(true, Ordering::Relaxed);
+        }
+        return settle_more(tr, slot, cb.at);
+    }
+    tr.accepted = true;
+    if twice {
+        slot.stats.backoffs.fetch_add(1, Ordering::Relaxed);
+        let at = cb.at.max(w.end).saturating_add(growing(tr.settles)).max(now);
+        tr.settles += 1;
+        tr.settling = true;
+        tr.due = Some(at);
+        return Some(at);
+    }
+    tr.due = Some(now);
+    Some(now)
+}
+
+/// A duplicate on a handle that settles: the re-invocation waits until callbacks stop.
+fn settle_more(tr: &mut Track, slot: &AsyncSlot, at: u64) -> Option<u64> {
+    if !tr.settling || !slot.dup_seen.load(Ordering::Relaxed) {
+        return None;
+    }
+    let next = at.saturating_add(growing(tr.settles.saturating_sub(1)));
+    match tr.due {
+        Some(d) if d >= next => None,
+        _ => {
+            tr.due = Some(next);
+            Some(next)
         }
     }
 }
 
 fn run(rx: Receiver<Command>) {
-    let mut driven: Vec<(Target, Instant)> = Vec::new();
+    let mut st = State { tracks: HashMap::new(), timers: BinaryHeap::new(), me: thread_tag(), seen: 0 };
+    let mut next: Option<u64> = None;
     loop {
-        let cmd = if driven.is_empty() {
-            match rx.recv() {
+        let first = match next {
+            None => match rx.recv() {
                 Ok(c) => Some(c),
                 Err(_) => return,
-            }
-        } else {
-            match rx.recv_timeout(Duration::from_millis(2)) {
-                Ok(c) => Some(c),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => return,
+            },
+            Some(at) => {
+                let wait = Duration::from_nanos(at.saturating_sub(now_ns()));
+                match rx.recv_timeout(wait) {
+                    Ok(c) => Some(c),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
             }
         };
-        if matches!(cmd, Some(Command::Shutdown)) {
-            return;
+        // Everything already queued is classified before anything is re-invoked: a
+        // callback that came during the last call is seen with that call's window.
+        let mut cmd = first;
+        loop {
+            if let Some(c) = cmd.take() {
+                if matches!(c, Command::Shutdown) {
+                    return;
+                }
+                // A panic in one step (a DM bug) must not take the dispatcher down with
+                // every other handle's operation: it is logged and the loop goes on.
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle(&mut st, c)));
+                if r.is_err() {
+                    log::error!("odbc-dm: panic in the dispatcher (caught; the dispatcher keeps running)");
+                }
+            }
+            match rx.try_recv() {
+                Ok(c) => cmd = Some(c),
+                Err(_) => break,
+            }
         }
-        // A panic in one step (a DM bug) must not take the dispatcher down with every
-        // other handle's operation: it is logged and the loop goes on.
-        let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle(cmd, &mut driven)));
-        if step.is_err() {
-            log::error!("odbc-dm: panic in the dispatcher (caught; the dispatcher keeps running)");
-        }
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| st.timers()));
+        next = match r {
+            Ok(n) => n,
+            Err(_) => {
+                log::error!("odbc-dm: panic in the dispatcher (caught; the dispatcher keeps running)");
+                st.timers.peek().map(|r| r.0 .0)
+            }
+        };
     }
 }
 
-/// One message (or, with `None`, one polling round of the driven operations).
-fn handle(cmd: Option<Command>, driven: &mut Vec<(Target, Instant)>) {
-    {
-        match cmd {
-            Some(Command::Shutdown) => {}
-            Some(Command::Callback { target, last, at_ns }) => {
-                let Some(host) = resolve(target) else {
-                    log::debug!("odbc-dm: callback for a handle that is gone ({target:?})");
-                    return;
-                };
-                log::trace!(target: "odbc_dm::trace", "notification callback {target:?} fLast={last}");
-                host.slot().stats.last_callback_ns.store(at_ns, std::sync::atomic::Ordering::Relaxed);
-                if host.slot().word() & super::slot::DRIVEN != 0 {
-                    // The driver does call back after all: stop polling it, or every
-                    // premature re-invocation would restart a step (and its callback).
-                    host.slot().unmark(super::slot::DRIVEN);
-                    driven.retain(|(t, _)| *t != target);
-                }
-                if host.slot().on_callback() {
-                    reinvoke(&*host);
-                }
-            }
-            Some(Command::Kick(target)) => {
-                if let Some(host) = resolve(target) {
-                    reinvoke(&*host);
-                }
-            }
-            Some(Command::Drive(target, not_before)) => {
-                driven.retain(|(t, _)| *t != target);
-                driven.push((target, not_before));
-            }
-            None => {}
-        }
-        if !driven.is_empty() {
-            let now = Instant::now();
-            driven.retain(|&(t, not_before)| {
-                let Some(host) = resolve(t) else { return false };
-                let slot = host.slot();
-                if slot.word() & super::slot::DRIVEN == 0 {
-                    // That operation ended (or the driver called back); a new operation
-                    // on the same handle is not driven unless asked again.
-                    return false;
-                }
-                if now >= not_before && slot.claim_waiting() {
-                    reinvoke(&*host);
-                }
-                matches!(slot.phase(), super::slot::WAITING | super::slot::RUNNING | super::slot::FIRST)
-            });
-        }
+fn handle(st: &mut State, c: Command) {
+    st.seen += 1;
+    if st.seen.is_multiple_of(4096) {
+        st.sweep();
+    }
+    match c {
+        Command::Callback { target, at_ns, thread } => st.callback(target, Cb { at: at_ns, thread }),
+        Command::Started { target, epoch, start, end, thread } => st.started(target, epoch, Window { start, end, thread }),
+        Command::Cancelled { target, epoch, not_before } => st.cancelled(target, epoch, not_before),
+        Command::Shutdown => {}
     }
 }

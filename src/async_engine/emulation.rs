@@ -8,7 +8,8 @@
 //! and diagnostics stored on the handle, event set, future woken, SQLCompleteAsync or the
 //! polling repeat call collects it. Cancel reaches the driver as a cross-thread SQLCancel.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 use crossbeam_channel::{unbounded, Sender};
 
@@ -24,7 +25,14 @@ pub const POOL_SIZE_ENV: &str = "ODBC_DM_EMULATION_THREADS";
 
 type Job = Box<dyn FnOnce() + Send>;
 
-static POOL: OnceLock<Sender<Job>> = OnceLock::new();
+struct Pool {
+    tx: Sender<Job>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// The running pool (started on first use, again after [`shutdown`]). Only the
+/// application threads that start emulated operations take this lock, never a driver.
+static POOL: Mutex<Option<Pool>> = Mutex::new(None);
 
 /// The number of emulation threads: `ODBC_DM_EMULATION_THREADS`, else 16. Each runs one
 /// blocking driver call at a time, so this bounds the emulated operations that make
@@ -33,27 +41,56 @@ pub fn pool_size() -> usize {
     std::env::var(POOL_SIZE_ENV).ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(16)
 }
 
-fn pool() -> &'static Sender<Job> {
-    POOL.get_or_init(|| {
-        let (tx, rx) = unbounded::<Job>();
-        for i in 0..pool_size() {
-            let rx = rx.clone();
-            std::thread::Builder::new()
-                .name(format!("odbc-dm-emu-{i}"))
-                .spawn(move || {
-                    while let Ok(job) = rx.recv() {
-                        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
-                            log::error!("odbc-dm: panic in an emulated asynchronous call (caught)");
-                        }
-                    }
-                })
-                .expect("spawn an odbc-dm emulation thread");
+fn start() -> Option<Pool> {
+    let (tx, rx) = unbounded::<Job>();
+    let mut threads = Vec::new();
+    for i in 0..pool_size() {
+        let rx = rx.clone();
+        let t = std::thread::Builder::new().name(format!("odbc-dm-emu-{i}")).spawn(move || {
+            while let Ok(job) = rx.recv() {
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+                    log::error!("odbc-dm: panic in an emulated asynchronous call (caught)");
+                }
+            }
+        });
+        match t {
+            Ok(t) => threads.push(t),
+            Err(e) => log::error!("odbc-dm: cannot start an emulation thread: {e}"),
         }
-        tx
-    })
+    }
+    if threads.is_empty() {
+        return None;
+    }
+    Some(Pool { tx, threads })
 }
 
-/// Runs the operation captured on `host` on the pool.
-pub(crate) fn submit<H: AsyncHost>(host: Arc<H>) {
-    let _ = pool().send(Box::new(move || run_to_completion(&*host)));
+/// Runs the operation captured on `host` on the pool (started, or started again, as
+/// needed). `Err(host)` when no pool thread can run it: the caller fails the operation.
+pub(crate) fn submit<H: AsyncHost>(host: Arc<H>) -> Result<(), Arc<H>> {
+    let mut g = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    if g.is_none() {
+        *g = start();
+    }
+    let Some(p) = g.as_ref() else { return Err(host) };
+    let h2 = host.clone();
+    match p.tx.send(Box::new(move || run_to_completion(&*h2))) {
+        Ok(()) => Ok(()),
+        Err(_) => {
+            *g = None;
+            Err(host)
+        }
+    }
+}
+
+/// Stops the pool: the queued calls still run, then its threads end and are joined. A
+/// later emulated operation starts a new pool. Meant for orderly shutdown (tests,
+/// embedders unloading the DM).
+pub fn shutdown() {
+    let p = POOL.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(p) = p {
+        drop(p.tx);
+        for t in p.threads {
+            let _ = t.join();
+        }
+    }
 }

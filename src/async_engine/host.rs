@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use odbc_dm_abi::{FunctionId, SqlReturn};
 
-use super::slot::{AsyncSlot, Completed, Pending, CANCELLED};
+use super::slot::{AsyncSlot, Completed, Pending};
 use super::token::Target;
 use crate::diag::{DiagRecord, SqlState};
 
@@ -41,60 +41,76 @@ fn run_captured(p: &mut Pending, extra: &mut Vec<DiagRecord>) -> SqlReturn {
 /// Builds the operation's result: the driver's records when the code carries any, then the
 /// DM's; HY008 first when a cancel was accepted (§2.14, §3.2).
 pub(crate) fn completed<H: AsyncHost + ?Sized>(host: &H, func: FunctionId, rc: SqlReturn, extra: Vec<DiagRecord>) -> Completed {
+    completed_as(host, func, rc, extra, host.slot().is_cancelled())
+}
+
+/// As [`completed`], with whether a cancel was accepted given (read before the slot was
+/// cleared).
+pub(crate) fn completed_as<H: AsyncHost + ?Sized>(
+    host: &H,
+    func: FunctionId,
+    rc: SqlReturn,
+    extra: Vec<DiagRecord>,
+    cancelled: bool,
+) -> Completed {
     let mut rc = rc;
     let mut diags = if rc == SqlReturn::SQL_SUCCESS_WITH_INFO || rc == SqlReturn::SQL_ERROR { host.driver_diags() } else { Vec::new() };
     if !extra.is_empty() && rc == SqlReturn::SQL_SUCCESS {
         rc = SqlReturn::SQL_SUCCESS_WITH_INFO;
     }
     diags.extend(extra);
-    let cancelled = host.slot().word() & CANCELLED != 0;
     if cancelled && rc == SqlReturn::SQL_ERROR && !diags.iter().any(|r| r.state == SqlState::OPERATION_CANCELED) {
         diags.insert(0, DiagRecord::dm(SqlState::OPERATION_CANCELED, "Operation canceled"));
     }
     Completed { func, rc, diags, has_result: None }
 }
 
-/// Re-invokes the captured call (the phase is RUNNING and this thread owns it) until it
-/// waits for a callback again or completes. Runs on the dispatcher thread, or on an
-/// emulation worker.
-pub(crate) fn reinvoke<H: AsyncHost + ?Sized>(host: &H) {
+/// One re-invocation of the captured call; the caller claimed the operation (Running).
+/// Returns the call's window `(start_ns, end_ns)` when the driver answered
+/// SQL_STILL_EXECUTING again (the phase is Waiting again), `None` when the operation
+/// completed. Runs on the dispatcher thread.
+pub(crate) fn reinvoke_once<H: AsyncHost + ?Sized>(host: &H) -> Option<(u64, u64)> {
     let slot = host.slot();
-    loop {
-        let Some(mut p) = slot.take_pending() else {
-            log::warn!("odbc-dm: re-invocation with no captured call (handle {:?})", host.target());
-            return;
-        };
-        slot.stats.reinvocations.fetch_add(1, Ordering::Relaxed);
-        slot.stats.reinvoke_started_ns.store(super::slot::now_ns(), Ordering::Relaxed);
-        let mut extra = Vec::new();
-        let rc = run_captured(&mut p, &mut extra);
-        slot.stats.reinvoke_ended_ns.store(super::slot::now_ns(), Ordering::Relaxed);
-        if rc == SqlReturn::SQL_STILL_EXECUTING {
-            slot.put_back_pending(p);
-            if slot.still_executing() {
-                // The callback for this SQL_STILL_EXECUTING already came (§7.5).
-                continue;
-            }
-            return;
-        }
-        let done = completed(host, p.func, rc, extra);
-        slot.complete(done);
-        // The driver is done with the captured arguments: release them now (§2.9).
-        drop(p);
-        return;
+    let Some(mut p) = slot.take_pending() else {
+        log::warn!("odbc-dm: re-invocation with no captured call (handle {:?})", host.target());
+        let func = slot.func().unwrap_or(FunctionId(0));
+        let extra = vec![DiagRecord::dm(SqlState::GENERAL_ERROR, "Internal error: the asynchronous call was lost")];
+        slot.complete(completed(host, func, SqlReturn::SQL_ERROR, extra));
+        return None;
+    };
+    slot.stats.reinvocations.fetch_add(1, Ordering::Relaxed);
+    let start = super::slot::now_ns();
+    slot.stats.reinvoke_started_ns.store(start, Ordering::Relaxed);
+    let mut extra = Vec::new();
+    let rc = run_captured(&mut p, &mut extra);
+    let end = super::slot::now_ns();
+    slot.stats.reinvoke_ended_ns.store(end, Ordering::Relaxed);
+    if rc == SqlReturn::SQL_STILL_EXECUTING {
+        slot.put_back_pending(p);
+        slot.running_still_executing();
+        return Some((start, end));
     }
+    let done = completed(host, p.func, rc, extra);
+    slot.complete(done);
+    // The driver is done with the captured arguments: release them now (§2.9).
+    drop(p);
+    None
 }
 
 /// Runs a captured call to completion on the current thread (emulation: the driver is
 /// synchronous, so one call normally suffices; a driver that still answers
-/// SQL_STILL_EXECUTING is polled).
+/// SQL_STILL_EXECUTING is polled with a growing back-off).
 pub(crate) fn run_to_completion<H: AsyncHost + ?Sized>(host: &H) {
     let slot = host.slot();
+    slot.start_running();
     let Some(mut p) = slot.take_pending() else { return };
     let mut extra = Vec::new();
     let mut rc = run_captured(&mut p, &mut extra);
+    let mut pause = std::time::Duration::from_millis(1);
     while rc == SqlReturn::SQL_STILL_EXECUTING {
-        std::thread::sleep(std::time::Duration::from_millis(1));
+        slot.stats.backoffs.fetch_add(1, Ordering::Relaxed);
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(50));
         extra.clear();
         rc = run_captured(&mut p, &mut extra);
     }
@@ -104,11 +120,31 @@ pub(crate) fn run_to_completion<H: AsyncHost + ?Sized>(host: &H) {
     drop(p);
 }
 
+/// A thread's tag: tells the dispatcher which thread made a callback (a callback on the
+/// thread that is inside the driver call is §7.5's early callback, decision #34).
+pub(crate) fn thread_tag() -> u64 {
+    use std::sync::atomic::AtomicU64;
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static TAG: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    TAG.try_with(|t| *t).unwrap_or(0)
+}
+
+/// Ends an operation that the DM could not hand to its dispatcher or pool (a thread could
+/// not be started): SQL_ERROR with HY000 and a clear message, never a hang.
+fn fail_unreachable<H: AsyncHost + ?Sized>(host: &H, func: FunctionId, what: &str) {
+    let slot = host.slot();
+    let extra = vec![DiagRecord::dm(SqlState::GENERAL_ERROR, format!("The Driver Manager's {what} is not available"))];
+    let done = completed(host, func, SqlReturn::SQL_ERROR, extra);
+    slot.complete(done);
+}
+
 /// The first call of a native notification-mode operation, on the application's thread
-/// (the slot is FIRST): runs `f`; `end_call` ends the application's call with
+/// (the slot is First): runs `f`; `end_call` ends the application's call with
 /// SQL_STILL_EXECUTING (state transition, gate released) and its code is returned.
-/// - SQL_STILL_EXECUTING: the capture is stored before `end_call`; if the callback already
-///   came while `f` was on the stack (§7.5) the re-invocation goes to the dispatcher.
+/// - SQL_STILL_EXECUTING: the capture is stored before `end_call`, then the dispatcher is
+///   told the first call's window, against which it classifies the callbacks (§7.5).
 /// - anything else (§7.1, docs/decisions.md): the result is stored and signalled like any
 ///   completion, after `end_call`, so SQLCompleteAsync finds the handle in its async state.
 pub(crate) fn notify_first_call<H: AsyncHost + ?Sized>(
@@ -119,12 +155,16 @@ pub(crate) fn notify_first_call<H: AsyncHost + ?Sized>(
 ) -> SqlReturn {
     let slot = host.slot();
     let mut extra = Vec::new();
+    let start = super::slot::now_ns();
     let rc = f(&mut extra);
+    let end = super::slot::now_ns();
     if rc == SqlReturn::SQL_STILL_EXECUTING {
         capture(slot, func, Box::new(f));
         let out = end_call();
-        if slot.still_executing() {
-            super::dispatcher::kick(host.target());
+        let epoch = slot.epoch();
+        slot.first_still_executing();
+        if !super::dispatcher::started(host.target(), epoch, start, end, thread_tag()) && slot.claim_waiting() {
+            fail_unreachable(host, func, "dispatcher thread");
         }
         return out;
     }
@@ -135,7 +175,7 @@ pub(crate) fn notify_first_call<H: AsyncHost + ?Sized>(
     out
 }
 
-/// An emulated operation (the slot is FIRST): the capture is stored, `end_call` ends the
+/// An emulated operation (the slot is First): the capture is stored, `end_call` ends the
 /// application's call with SQL_STILL_EXECUTING, then the pool runs the driver call.
 pub(crate) fn emulate<H: AsyncHost>(
     host: Arc<H>,
@@ -145,8 +185,43 @@ pub(crate) fn emulate<H: AsyncHost>(
 ) -> SqlReturn {
     capture(host.slot(), func, Box::new(f));
     let out = end_call();
-    super::emulation::submit(host);
+    if let Err(host) = super::emulation::submit(host) {
+        host.slot().start_running();
+        drop(host.slot().take_pending());
+        fail_unreachable(&*host, func, "emulation pool");
+    }
     out
+}
+
+/// A polling-mode operation whose first call returned SQL_STILL_EXECUTING (§1.7): the
+/// slot is claimed and keeps the capture for the repeat calls (the driver may keep pointers
+/// into the first call's buffers until the end, §2.9).
+pub(crate) fn begin_polling(slot: &AsyncSlot, func: FunctionId, invoke: super::Invoke) {
+    if !slot.is_active() {
+        slot.begin(super::Delivery::Polling, None);
+    }
+    slot.store_pending(Pending { func, invoke });
+}
+
+/// A polling-mode repeat call, or SQLCompleteAsync standing in for one (§1.7, §1.16):
+/// re-invokes the first call's capture once, on the calling thread (the driver ignores a
+/// repeat's own arguments). `None`: nothing is captured. After SQL_STILL_EXECUTING the
+/// capture is kept; after anything else the operation is over (slot Idle, capture dropped)
+/// and the caller reports it: `(function, code, DM records, a cancel was accepted)`.
+pub(crate) fn repeat_polling(slot: &AsyncSlot) -> Option<(FunctionId, SqlReturn, Vec<DiagRecord>, bool)> {
+    let mut p = slot.take_pending()?;
+    let mut extra = Vec::new();
+    let rc = run_captured(&mut p, &mut extra);
+    let func = p.func;
+    let cancelled = slot.is_cancelled();
+    if rc == SqlReturn::SQL_STILL_EXECUTING {
+        slot.put_back_pending(p);
+    } else {
+        slot.clear();
+        // The driver is done with the first call's buffers.
+        drop(p);
+    }
+    Some((func, rc, extra, cancelled))
 }
 
 /// Stores a captured call for the operation in progress.
@@ -154,11 +229,18 @@ pub(crate) fn capture(slot: &AsyncSlot, func: FunctionId, invoke: super::Invoke)
     slot.store_pending(Pending { func, invoke });
 }
 
+/// Looks DM handles up for the engine: registered by the handle layer, so that the engine
+/// depends on no layer above it (docs/decisions.md #36).
+pub type Resolver = fn(Target) -> Option<Arc<dyn AsyncHost>>;
+
+static RESOLVER: std::sync::OnceLock<Resolver> = std::sync::OnceLock::new();
+
+/// Registers the handle lookup (once; later registrations are ignored).
+pub fn register_resolver(r: Resolver) {
+    let _ = RESOLVER.set(r);
+}
+
 /// Looks a target up in the handle tables (a clone; no map reference is kept).
 pub(crate) fn resolve(t: Target) -> Option<Arc<dyn AsyncHost>> {
-    match t.kind {
-        odbc_dm_abi::HandleType::SQL_HANDLE_STMT => crate::handles::tables().stmt.get(t.handle).map(|s| s as Arc<dyn AsyncHost>),
-        odbc_dm_abi::HandleType::SQL_HANDLE_DBC => crate::handles::tables().dbc.get(t.handle).map(|d| d as Arc<dyn AsyncHost>),
-        _ => None,
-    }
+    RESOLVER.get().and_then(|r| r(t))
 }

@@ -23,26 +23,46 @@ pub mod token;
 
 pub use event::AsyncEvent;
 pub use host::AsyncHost;
-pub use slot::{AsyncSlot, Completed, Invoke};
+pub use slot::{AsyncSlot, Completed, Delivery, Invoke, Phase};
 pub use token::{Target, Token};
 
-/// Gives up waiting for callbacks on `target`'s operation: the dispatcher polls it (the
-/// captured call, re-invoked every ~2 ms) until it ends. Used by `abort()` after a cancel,
-/// for drivers that never call back (faults `NoCallback`, `WrongContext`).
+/// A cancel was accepted on `host` (SQLCancel, SQLCancelHandle, §2.14): marks its
+/// operation cancelled (HY008 through its completion) and, for a native notification-mode
+/// operation, has the dispatcher drive it once the handle's cancel grace has passed, so
+/// that it ends even if the driver never calls back (decision #35). Returns whether an
+/// operation was running.
+pub fn cancel_accepted(host: &dyn AsyncHost) -> bool {
+    let slot = host.slot();
+    if !slot.mark_cancelled() {
+        return false;
+    }
+    if slot.is_notify() && !slot.is_emulated() {
+        let _ = dispatcher::cancelled(host.target(), slot.epoch(), slot.cancel_grace());
+    }
+    true
+}
+
+/// Has the dispatcher poll `target`'s running, cancelled notification-mode operation now
+/// (for drivers that never call back). See [`drive_by_polling_after`].
 pub fn drive_by_polling(target: Target) {
     drive_by_polling_after(target, std::time::Duration::ZERO);
 }
 
-/// As [`drive_by_polling`], starting only after `grace`: a driver that calls back within
-/// it is not polled at all (its callback clears the request), because polling a driver
-/// that does call back pairs each extra SQL_STILL_EXECUTING with one more callback (§2.7).
-/// A new operation on the handle is never polled on behalf of an earlier one.
+/// As [`drive_by_polling`], starting only after `grace`: a driver whose callback ends the
+/// operation within it is not polled. Only the operation running now is driven (by its
+/// generation), never a later one on the same handle, and only once it was cancelled.
 pub fn drive_by_polling_after(target: Target, grace: std::time::Duration) {
-    let host = host::resolve(target);
-    if let Some(h) = host {
-        if h.slot().mark(slot::DRIVEN) {
-            dispatcher::ensure_started();
-            dispatcher::drive(target, std::time::Instant::now() + grace);
+    if let Some(h) = host::resolve(target) {
+        drive_generation(target, h.slot().epoch(), grace);
+    }
+}
+
+/// As [`drive_by_polling_after`] for the operation of generation `epoch` only.
+pub fn drive_generation(target: Target, epoch: u64, grace: std::time::Duration) {
+    if let Some(h) = host::resolve(target) {
+        let slot = h.slot();
+        if slot.epoch() == epoch && slot.is_notify() && !slot.is_emulated() && slot.is_running() {
+            let _ = dispatcher::cancelled(target, epoch, grace);
         }
     }
 }

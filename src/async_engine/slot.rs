@@ -1,31 +1,31 @@
 //! One handle's asynchronous operation: its phase, its captured driver call, its result.
 //!
 //! Every DM statement and connection has an [`AsyncSlot`]. The phase lives in one atomic
-//! word so that the callback path (dispatcher) and the calling path (application thread)
-//! agree without a lock held across any driver call; the captured call and the result live
-//! behind a mutex that is only ever held for a few instructions.
+//! word so that the dispatcher, the emulation pool and the application thread agree without
+//! a lock held across any driver call; the captured call and the result live behind a
+//! mutex that is only ever held for a few instructions. Other layers see the phase as the
+//! [`Phase`] enum and the operation's kind through predicates ([`AsyncSlot::is_notify`],
+//! [`AsyncSlot::is_emulated`], [`AsyncSlot::is_cancelled`]); the bits are private.
 //!
 //! ```text
-//!   IDLE ──start (app thread)──► FIRST ──STILL_EXECUTING──► WAITING ◄──┐
-//!                                  │                          │ callback (dispatcher)
-//!                                  │ done at once (§7.1)      ▼        │
-//!                                  │                       RUNNING ────┘ STILL_EXECUTING
+//!   Idle ──begin (app thread)──► First ──STILL_EXECUTING──► Waiting ◄──┐
+//!                                  │                          │ the dispatcher decides
+//!                                  │ done at once (§7.1)      ▼        │ (callback, back-off,
+//!                                  │                       Running ────┘  cancel drive)
 //!                                  ▼                          │ done
-//!                                DONE ◄───────────────────────┘
+//!                                Done ◄───────────────────────┘
 //!                                  │ SQLCompleteAsync / polling repeat call
 //!                                  ▼
-//!                                IDLE
+//!                                Idle
 //! ```
 //!
-//! A callback that arrives while a driver call of the operation is still on the stack
-//! (FIRST or RUNNING: §7.5, the `CallbackBeforeReturn` and `CallbackOnCallingThread`
-//! faults) sets the EARLY flag; whoever returns from that call with STILL_EXECUTING sees
-//! it and re-invokes at once instead of waiting. A second early callback, or one in IDLE
-//! or DONE, is a duplicate or unsolicited: counted, logged and ignored.
+//! Which callback may re-invoke the operation is decided by the dispatcher alone (see
+//! `dispatcher` and docs/decisions.md #34): callbacks carry their arrival time and thread,
+//! and the dispatcher knows the window of every driver call of the operation.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use atomic_waker::AtomicWaker;
 use odbc_dm_abi::{FunctionId, SqlReturn};
@@ -38,24 +38,62 @@ use crate::diag::DiagRecord;
 /// push DM records (e.g. 01004 from a conversion) that follow the driver's.
 pub type Invoke = Box<dyn FnMut(&mut Vec<DiagRecord>) -> SqlReturn + Send>;
 
-pub const IDLE: u32 = 0;
-pub const FIRST: u32 = 1;
-pub const WAITING: u32 = 2;
-pub const RUNNING: u32 = 3;
-pub const DONE: u32 = 4;
+const IDLE: u32 = 0;
+const FIRST: u32 = 1;
+const WAITING: u32 = 2;
+const RUNNING: u32 = 3;
+const DONE: u32 = 4;
 const PHASE: u32 = 0xff;
-/// A callback arrived while a driver call of the operation was on the stack.
-pub const EARLY: u32 = 1 << 8;
 /// The operation reports through notification (event/waker + SQLCompleteAsync); without
 /// it the application polls.
-pub const NOTIFY: u32 = 1 << 9;
+const NOTIFY: u32 = 1 << 9;
 /// The DM runs the operation itself on its worker pool (emulation).
-pub const EMULATED: u32 = 1 << 10;
+const EMULATED: u32 = 1 << 10;
 /// A cancel was accepted while the operation ran (§2.14: HY008 through completion).
-pub const CANCELLED: u32 = 1 << 11;
-/// The application gave up waiting for callbacks (abort): the dispatcher drives the
-/// operation by polling.
-pub const DRIVEN: u32 = 1 << 12;
+const CANCELLED: u32 = 1 << 11;
+
+/// The phase of a handle's asynchronous operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// No operation outstanding.
+    Idle,
+    /// The first driver call is on the application's stack.
+    First,
+    /// The driver returned SQL_STILL_EXECUTING; the operation waits for its callback (or
+    /// the dispatcher's back-off / cancel drive, or the application's polling repeat).
+    Waiting,
+    /// A re-invocation (or an emulated call) is on the stack.
+    Running,
+    /// Finished: the result waits for SQLCompleteAsync or the polling repeat call.
+    Done,
+}
+
+/// How an operation delivers its result (fixed when it begins).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Polling, passed through to the driver (§1).
+    Polling,
+    /// Native notification (§2): the driver calls back, the dispatcher re-invokes.
+    Notify,
+    /// Emulated polling: the DM's pool runs the call.
+    EmulatedPolling,
+    /// Emulated notification.
+    EmulatedNotify,
+}
+
+impl Delivery {
+    fn bits(self) -> u32 {
+        match self {
+            Delivery::Polling => 0,
+            Delivery::Notify => NOTIFY,
+            Delivery::EmulatedPolling => EMULATED,
+            Delivery::EmulatedNotify => EMULATED | NOTIFY,
+        }
+    }
+}
+
+/// Default of the cancel grace (`SQL_ATTR_DM_CANCEL_GRACE`, docs/decisions.md #35).
+pub const DEFAULT_CANCEL_GRACE: Duration = Duration::from_millis(500);
 
 /// A finished operation, waiting for SQLCompleteAsync (or the polling repeat call).
 #[derive(Debug)]
@@ -84,15 +122,24 @@ struct Inner {
     keep: Vec<Box<dyn std::any::Any + Send>>,
 }
 
-/// Counters kept per handle, for tests and `odbc-dm` diagnostics.
+/// Counters kept per handle, for tests and `odbc-dm` diagnostics (read them through
+/// `odbc_dm::raw::ext::op_stats`).
 #[derive(Debug, Default)]
 pub struct SlotStats {
-    /// Callbacks ignored: duplicates, or none outstanding (§2.7 violations).
+    /// Callbacks ignored: duplicates, late ones, or none outstanding (§2.7 violations).
     pub ignored_callbacks: AtomicU64,
     /// Callbacks that arrived while the driver call was still on the stack (§7.5).
     pub early_callbacks: AtomicU64,
-    /// Re-invocations made by the dispatcher.
+    /// Re-invocations made by the dispatcher (callbacks, back-offs and cancel drives).
     pub reinvocations: AtomicU64,
+    /// Re-invocations the dispatcher delayed (back-off) instead of making at once: a
+    /// callback on the calling thread, or a driver known to call back twice.
+    pub backoffs: AtomicU64,
+    /// Re-invocations made by polling a cancelled operation (cancel drive, §2.14).
+    pub driven_polls: AtomicU64,
+    /// Operations the DM ended itself with HY008 because the driver never finished a
+    /// cancelled call.
+    pub gave_up: AtomicU64,
     /// When the last accepted callback entered the DM ([`now_ns`] clock): for measuring
     /// the callback-to-wake-up latency.
     pub last_callback_ns: AtomicU64,
@@ -104,24 +151,46 @@ pub struct SlotStats {
     pub reinvoke_ended_ns: AtomicU64,
 }
 
-/// Nanoseconds on a process-wide monotonic clock (the DM's timestamps for latency).
+/// Nanoseconds on a process-wide monotonic clock (the DM's timestamps for latency and for
+/// telling one callback from another).
 pub fn now_ns() -> u64 {
     static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
 /// See the module documentation.
-#[derive(Default)]
 pub struct AsyncSlot {
     word: AtomicU32,
+    /// Generation of the operation (incremented by every `begin`): a stale status handle,
+    /// timer or message names an older one and is ignored.
+    epoch: AtomicU64,
+    /// The cancel grace in milliseconds (`SQL_ATTR_DM_CANCEL_GRACE`).
+    grace_ms: AtomicU32,
+    /// Sticky: this handle's driver was seen calling back twice for one
+    /// SQL_STILL_EXECUTING (docs/decisions.md #34).
+    pub(crate) dup_seen: AtomicBool,
     inner: Mutex<Inner>,
     pub waker: AtomicWaker,
     pub stats: SlotStats,
 }
 
+impl Default for AsyncSlot {
+    fn default() -> Self {
+        AsyncSlot {
+            word: AtomicU32::new(IDLE),
+            epoch: AtomicU64::new(0),
+            grace_ms: AtomicU32::new(DEFAULT_CANCEL_GRACE.as_millis() as u32),
+            dup_seen: AtomicBool::new(false),
+            inner: Mutex::new(Inner::default()),
+            waker: AtomicWaker::new(),
+            stats: SlotStats::default(),
+        }
+    }
+}
+
 impl std::fmt::Debug for AsyncSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsyncSlot").field("word", &self.word.load(Ordering::Relaxed)).finish()
+        f.debug_struct("AsyncSlot").field("phase", &self.phase()).field("epoch", &self.epoch()).finish()
     }
 }
 
@@ -130,22 +199,77 @@ impl AsyncSlot {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The raw word (phase and flags).
     #[inline]
-    pub fn word(&self) -> u32 {
+    fn word(&self) -> u32 {
         self.word.load(Ordering::Acquire)
     }
 
-    /// The phase (IDLE, FIRST, WAITING, RUNNING, DONE).
+    /// The raw word, for white-box tests only (no layer of the DM reads it).
+    #[doc(hidden)]
+    pub fn raw_word(&self) -> u32 {
+        self.word()
+    }
+
+    /// The phase.
     #[inline]
-    pub fn phase(&self) -> u32 {
-        self.word() & PHASE
+    pub fn phase(&self) -> Phase {
+        match self.word() & PHASE {
+            IDLE => Phase::Idle,
+            FIRST => Phase::First,
+            WAITING => Phase::Waiting,
+            RUNNING => Phase::Running,
+            _ => Phase::Done,
+        }
+    }
+
+    /// The generation of the current (or last) operation.
+    #[inline]
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
     }
 
     /// Whether an operation is outstanding (started and not yet collected).
     #[inline]
     pub fn is_active(&self) -> bool {
-        self.phase() != IDLE
+        self.word() & PHASE != IDLE
+    }
+
+    /// Whether an operation is outstanding and not finished (the driver may be in it).
+    #[inline]
+    pub fn is_running(&self) -> bool {
+        !matches!(self.word() & PHASE, IDLE | DONE)
+    }
+
+    /// Whether the outstanding operation reports through notification.
+    #[inline]
+    pub fn is_notify(&self) -> bool {
+        let w = self.word();
+        w & PHASE != IDLE && w & NOTIFY != 0
+    }
+
+    /// Whether the outstanding operation is emulated (runs on the DM's pool).
+    #[inline]
+    pub fn is_emulated(&self) -> bool {
+        let w = self.word();
+        w & PHASE != IDLE && w & EMULATED != 0
+    }
+
+    /// Whether a cancel was accepted for the outstanding operation.
+    #[inline]
+    pub fn is_cancelled(&self) -> bool {
+        let w = self.word();
+        w & PHASE != IDLE && w & CANCELLED != 0
+    }
+
+    /// The cancel grace: how long a cancelled notification-mode operation may take to end
+    /// through the driver's own callback before the DM drives it (§2.14, decision #35).
+    pub fn cancel_grace(&self) -> Duration {
+        Duration::from_millis(u64::from(self.grace_ms.load(Ordering::Relaxed)))
+    }
+
+    /// Sets the cancel grace (clamped to `u32::MAX` ms).
+    pub fn set_cancel_grace(&self, grace: Duration) {
+        self.grace_ms.store(grace.as_millis().min(u128::from(u32::MAX)) as u32, Ordering::Relaxed);
     }
 
     /// The function of the outstanding operation.
@@ -154,12 +278,13 @@ impl AsyncSlot {
         g.pending.as_ref().map(|p| p.func).or(g.done.as_ref().map(|d| d.func))
     }
 
-    /// Claims the slot for a new operation (application thread, handle gate held).
-    /// `flags`: NOTIFY and/or EMULATED. Returns false if an operation is outstanding.
-    pub fn begin(&self, flags: u32, event: Option<AsyncEvent>) -> bool {
-        if self.word.compare_exchange(IDLE, FIRST | flags, Ordering::AcqRel, Ordering::Acquire).is_err() {
+    /// Claims the slot for a new operation (application thread, handle gate held). Returns
+    /// false if an operation is outstanding.
+    pub fn begin(&self, delivery: Delivery, event: Option<AsyncEvent>) -> bool {
+        if self.word.compare_exchange(IDLE, FIRST | delivery.bits(), Ordering::AcqRel, Ordering::Acquire).is_err() {
             return false;
         }
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         let mut g = self.lock();
         g.event = event;
         g.done = None;
@@ -186,62 +311,47 @@ impl AsyncSlot {
         }
     }
 
-    /// After a driver call of the operation returned SQL_STILL_EXECUTING: FIRST/RUNNING →
-    /// WAITING. Returns true when a callback already arrived for it (EARLY), in which case
-    /// the phase is RUNNING and the caller must re-invoke (or hand it to the dispatcher).
-    pub fn still_executing(&self) -> bool {
+    fn swap_phase(&self, from: u32, to: u32) -> bool {
         let mut w = self.word.load(Ordering::Acquire);
         loop {
-            let early = w & EARLY != 0;
-            let next = if early { (w & !(PHASE | EARLY)) | RUNNING } else { (w & !PHASE) | WAITING };
-            match self.word.compare_exchange(w, next, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return early,
-                Err(cur) => w = cur,
-            }
-        }
-    }
-
-    /// A callback for this handle (dispatcher thread). Returns true when the caller must
-    /// re-invoke now (the phase became RUNNING).
-    pub fn on_callback(&self) -> bool {
-        let mut w = self.word.load(Ordering::Acquire);
-        loop {
-            let (next, reinvoke) = match w & PHASE {
-                WAITING => ((w & !PHASE) | RUNNING, true),
-                FIRST | RUNNING if w & EARLY == 0 => (w | EARLY, false),
-                _ => {
-                    // Duplicate (second early callback) or unsolicited (IDLE/DONE).
-                    self.stats.ignored_callbacks.fetch_add(1, Ordering::Relaxed);
-                    log::debug!("odbc-dm: ignored a notification callback (phase word {w:#x})");
-                    return false;
-                }
-            };
-            match self.word.compare_exchange(w, next, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => {
-                    if !reinvoke {
-                        self.stats.early_callbacks.fetch_add(1, Ordering::Relaxed);
-                    }
-                    return reinvoke;
-                }
-                Err(cur) => w = cur,
-            }
-        }
-    }
-
-    /// WAITING → RUNNING without a callback (abort driving, §2 fault handling).
-    pub fn claim_waiting(&self) -> bool {
-        let w = self.word.load(Ordering::Acquire);
-        w & PHASE == WAITING && self.word.compare_exchange(w, (w & !PHASE) | RUNNING, Ordering::AcqRel, Ordering::Acquire).is_ok()
-    }
-
-    /// Sets flag bits (CANCELLED, DRIVEN) on an active operation.
-    pub fn mark(&self, flag: u32) -> bool {
-        let mut w = self.word.load(Ordering::Acquire);
-        loop {
-            if w & PHASE == IDLE || w & PHASE == DONE {
+            if w & PHASE != from {
                 return false;
             }
-            match self.word.compare_exchange(w, w | flag, Ordering::AcqRel, Ordering::Acquire) {
+            match self.word.compare_exchange(w, (w & !PHASE) | to, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return true,
+                Err(cur) => w = cur,
+            }
+        }
+    }
+
+    /// The first call returned SQL_STILL_EXECUTING: First → Waiting.
+    pub(crate) fn first_still_executing(&self) -> bool {
+        self.swap_phase(FIRST, WAITING)
+    }
+
+    /// First → Running: an emulation worker takes the call.
+    pub(crate) fn start_running(&self) -> bool {
+        self.swap_phase(FIRST, RUNNING)
+    }
+
+    /// Waiting → Running: the caller (dispatcher, emulation worker) re-invokes.
+    pub fn claim_waiting(&self) -> bool {
+        self.swap_phase(WAITING, RUNNING)
+    }
+
+    /// Running → Waiting: the re-invocation returned SQL_STILL_EXECUTING.
+    pub(crate) fn running_still_executing(&self) -> bool {
+        self.swap_phase(RUNNING, WAITING)
+    }
+
+    /// Marks the outstanding (unfinished) operation cancelled; false when none runs.
+    pub fn mark_cancelled(&self) -> bool {
+        let mut w = self.word.load(Ordering::Acquire);
+        loop {
+            if matches!(w & PHASE, IDLE | DONE) {
+                return false;
+            }
+            match self.word.compare_exchange(w, w | CANCELLED, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => return true,
                 Err(cur) => w = cur,
             }
@@ -249,10 +359,10 @@ impl AsyncSlot {
     }
 
     /// Keeps `b` alive until the current operation ends (dropped at once when none is
-    /// active): §2.9, buffers stay valid until completion even if the future is dropped.
+    /// running): §2.9, buffers stay valid until completion even if the future is dropped.
     pub fn keep_alive(&self, b: Box<dyn std::any::Any + Send>) {
         let mut g = self.lock();
-        if self.is_active() && self.phase() != DONE {
+        if self.is_running() {
             g.keep.push(b);
         } else {
             drop(g);
@@ -260,9 +370,15 @@ impl AsyncSlot {
         }
     }
 
-    /// Clears flag bits.
-    pub fn unmark(&self, flag: u32) {
-        self.word.fetch_and(!flag, Ordering::AcqRel);
+    /// As [`keep_alive`](Self::keep_alive), handing `b` back when no operation is running.
+    pub fn keep_alive_or_return(&self, b: Box<dyn std::any::Any + Send>) -> Result<(), Box<dyn std::any::Any + Send>> {
+        let mut g = self.lock();
+        if self.is_running() {
+            g.keep.push(b);
+            Ok(())
+        } else {
+            Err(b)
+        }
     }
 
     /// The operation ended: store its result, set the event, wake the future (§2.12).
@@ -275,9 +391,28 @@ impl AsyncSlot {
         };
         drop(pending);
         drop(keep);
+        self.finish_phase(event);
+    }
+
+    /// The DM gives up on an operation whose driver never finished the cancelled call: the
+    /// result is stored and signalled like any completion, but the captured call and the
+    /// kept buffers are leaked, never freed: the driver may still write into them (§2.9).
+    pub(crate) fn complete_abandoned(&self, done: Completed) {
+        let (event, pending, keep) = {
+            let mut g = self.lock();
+            g.done = Some(done);
+            (g.event.clone(), g.pending.take(), std::mem::take(&mut g.keep))
+        };
+        std::mem::forget(pending);
+        std::mem::forget(keep);
+        self.stats.gave_up.fetch_add(1, Ordering::Relaxed);
+        self.finish_phase(event);
+    }
+
+    fn finish_phase(&self, event: Option<AsyncEvent>) {
         let mut w = self.word.load(Ordering::Acquire);
         loop {
-            let next = (w & !(PHASE | EARLY)) | DONE;
+            let next = (w & !PHASE) | DONE;
             match self.word.compare_exchange(w, next, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => break,
                 Err(cur) => w = cur,
@@ -290,10 +425,9 @@ impl AsyncSlot {
         self.waker.wake();
     }
 
-    /// Collects a finished operation (SQLCompleteAsync, polling repeat call): DONE → IDLE.
+    /// Collects a finished operation (SQLCompleteAsync, polling repeat call): Done → Idle.
     pub fn take_completed(&self) -> Option<Completed> {
-        let w = self.word.load(Ordering::Acquire);
-        if w & PHASE != DONE {
+        if self.word() & PHASE != DONE {
             return None;
         }
         let done = self.lock().done.take()?;
@@ -325,41 +459,37 @@ mod tests {
     }
 
     #[test]
-    fn callback_after_return_reinvokes() {
+    fn phases_of_one_operation() {
         let s = AsyncSlot::default();
-        assert!(s.begin(NOTIFY, None));
-        assert!(!s.begin(NOTIFY, None), "§1.8: one operation per handle");
-        assert!(!s.still_executing());
-        assert_eq!(s.phase(), WAITING);
-        assert!(s.on_callback());
-        assert_eq!(s.phase(), RUNNING);
+        assert_eq!(s.phase(), Phase::Idle);
+        assert!(s.begin(Delivery::Notify, None));
+        let e = s.epoch();
+        assert!(!s.begin(Delivery::Notify, None), "§1.8: one operation per handle");
+        assert!(s.is_notify() && !s.is_emulated());
+        assert!(!s.claim_waiting(), "not waiting while the first call is on the stack");
+        assert!(s.first_still_executing());
+        assert_eq!(s.phase(), Phase::Waiting);
+        assert!(s.claim_waiting());
+        assert!(!s.claim_waiting(), "one claim per SQL_STILL_EXECUTING");
+        assert!(s.mark_cancelled() && s.is_cancelled());
         s.complete(done());
-        assert!(!s.on_callback(), "a late duplicate is ignored");
-        assert_eq!(s.stats.ignored_callbacks.load(Ordering::Relaxed), 1);
+        assert!(!s.mark_cancelled(), "a finished operation cannot be cancelled");
         assert_eq!(s.take_completed().unwrap().rc, SqlReturn::SQL_SUCCESS);
-        assert_eq!(s.phase(), IDLE);
+        assert_eq!(s.phase(), Phase::Idle);
+        assert!(!s.is_cancelled());
+        assert!(s.begin(Delivery::Polling, None));
+        assert_eq!(s.epoch(), e + 1, "a new generation per operation");
     }
 
     #[test]
-    fn callback_before_return_is_kept_7_5() {
-        // §7.5: the callback arrives while the first call is still on the stack.
-        let s = AsyncSlot::default();
-        assert!(s.begin(NOTIFY, None));
-        assert!(!s.on_callback());
-        assert!(!s.on_callback(), "a second early callback is a duplicate");
-        assert_eq!(s.stats.ignored_callbacks.load(Ordering::Relaxed), 1);
-        assert!(s.still_executing(), "the returning thread must re-invoke at once");
-        assert_eq!(s.phase(), RUNNING);
-    }
-
-    #[test]
-    fn concurrent_callback_and_return_never_lose_the_callback() {
-        for _ in 0..2000 {
+    fn concurrent_claims_have_one_winner() {
+        for _ in 0..500 {
             let s = std::sync::Arc::new(AsyncSlot::default());
-            assert!(s.begin(NOTIFY, None));
+            assert!(s.begin(Delivery::Notify, None));
+            assert!(s.first_still_executing());
             let s2 = s.clone();
-            let t = std::thread::spawn(move || s2.on_callback());
-            let a = s.still_executing();
+            let t = std::thread::spawn(move || s2.claim_waiting());
+            let a = s.claim_waiting();
             let b = t.join().unwrap();
             assert!(a ^ b, "exactly one side re-invokes (a={a} b={b})");
         }

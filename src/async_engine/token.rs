@@ -44,7 +44,7 @@ fn slot_or_create(i: usize) -> &'static Slot {
 pub struct Token(pub u64);
 
 /// What a token stands for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Target {
     pub kind: HandleType,
     pub handle: usize,

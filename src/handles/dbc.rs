@@ -126,37 +126,76 @@ pub struct DbcCore {
     pub descriptors: Vec<usize>,
     /// SQL_ATTR_AUTOCOMMIT as last set through the DM (true = on, the default).
     pub autocommit: bool,
-    /// The outstanding asynchronous connection function, if any (§4.4).
-    pub async_func: Option<FunctionId>,
     /// The connection string the connect used, passwords masked (for traces and `info`).
     pub masked_conn_str: String,
     /// Attributes the DM answers itself and never sends to the driver (SQL_ATTR_TRACE,
     /// SQL_ATTR_TRACEFILE), last value per attribute.
     pub dm_attrs: Vec<(ConnAttr, AttrValue)>,
-    /// The DM may emulate asynchronous execution for this connection's statements when
-    /// the driver cannot (`AsyncEmulation=Yes` or SQL_ATTR_DM_ASYNC_EMULATION).
-    pub async_emulation: bool,
-    /// Emulate even where the driver could run asynchronously itself (`AsyncEmulation=Force`
-    /// or SQL_ATTR_DM_ASYNC_EMULATION = 2): for benchmarks and tests of the emulation path.
-    /// Statements only.
-    pub async_emulation_forced: bool,
-    /// SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE as the application set it (§1.1).
-    pub async_dbc_enabled: bool,
-    /// SQL_ATTR_ASYNC_DBC_EVENT (§2.2): the DM's own reference to the event, kept while the
-    /// attribute names it (its value is `AsyncEvent::as_attr`). DM-only, never sent to the
-    /// driver.
-    pub async_event: Option<crate::async_engine::AsyncEvent>,
-    /// The DM emulates this connection's asynchronous connection functions (the driver
-    /// lacks SQL_ASYNC_DBC_FUNCTIONS or SQL_ASYNC_NOTIFICATION and `async_emulation` is on).
-    pub dbc_async_emulated: bool,
-    /// The DM's notification callback and context are set on the driver's connection (§2.4).
-    pub dbc_notify_installed: bool,
+    /// The connection's asynchronous settings and its outstanding connection function.
+    pub asynch: DbcAsync,
     /// The driver link of a connect in flight (asynchronous connect not yet collected):
     /// diagnostics and SQLCancelHandle reach the driver's connection through it.
     pub pending_link: Option<Arc<DriverLink>>,
+}
+
+/// Whether the DM may emulate asynchronous execution where the driver cannot
+/// (`AsyncEmulation=` keyword, DM attribute `SQL_ATTR_DM_ASYNC_EMULATION` 65501).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AsyncEmulation {
+    /// Never (the default): an incapable driver gets S1118 / HYC00 as the spec says.
+    #[default]
+    Off,
+    /// Where the driver lacks what the application asks for.
+    On,
+    /// Even where the driver could run asynchronously itself (statements only): for
+    /// benchmarks and tests of the emulation path.
+    Force,
+}
+
+impl AsyncEmulation {
+    /// From the attribute value / keyword: 0 off, 2 force, anything else on.
+    pub fn from_flags(on: bool, forced: bool) -> AsyncEmulation {
+        match (on, forced) {
+            (_, true) => AsyncEmulation::Force,
+            (true, false) => AsyncEmulation::On,
+            (false, false) => AsyncEmulation::Off,
+        }
+    }
+
+    /// Emulation allowed (On or Force).
+    pub fn is_on(self) -> bool {
+        self != AsyncEmulation::Off
+    }
+
+    /// Emulation forced.
+    pub fn is_forced(self) -> bool {
+        self == AsyncEmulation::Force
+    }
+}
+
+/// A connection's asynchronous settings and its outstanding asynchronous connection
+/// function (the fields the async paths of the raw layer share).
+#[derive(Debug, Default)]
+pub struct DbcAsync {
+    /// The DM may emulate asynchronous execution for this connection's statements and
+    /// connection functions when the driver cannot.
+    pub emulation: AsyncEmulation,
+    /// SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE as the application set it (§1.1).
+    pub dbc_enabled: bool,
+    /// SQL_ATTR_ASYNC_DBC_EVENT (§2.2): the DM's own reference to the event, kept while the
+    /// attribute names it (its value is `AsyncEvent::as_attr`). DM-only, never sent to the
+    /// driver.
+    pub event: Option<crate::async_engine::AsyncEvent>,
+    /// The DM emulates this connection's asynchronous connection functions (the driver
+    /// lacks SQL_ASYNC_DBC_FUNCTIONS or SQL_ASYNC_NOTIFICATION and emulation is on).
+    pub dbc_emulated: bool,
+    /// The DM's notification callback and context are set on the driver's connection (§2.4).
+    pub notify_installed: bool,
+    /// The outstanding asynchronous connection function, if any (§4.4).
+    pub func: Option<FunctionId>,
     /// What the outstanding asynchronous connection function does to the DM's state when
     /// it is collected (SQLCompleteAsync or the polling repeat call, §2.13).
-    pub async_post: Option<DbcPost>,
+    pub post: Option<DbcPost>,
 }
 
 impl DbcCore {
@@ -199,17 +238,10 @@ impl Dbc {
                 statements: Vec::new(),
                 descriptors: Vec::new(),
                 autocommit: true,
-                async_func: None,
                 masked_conn_str: String::new(),
                 dm_attrs: Vec::new(),
-                async_emulation: false,
-                async_emulation_forced: false,
-                async_dbc_enabled: false,
-                async_event: None,
-                dbc_async_emulated: false,
-                dbc_notify_installed: false,
                 pending_link: None,
-                async_post: None,
+                asynch: DbcAsync::default(),
             }),
             fast_info: FastInfo::default(),
             async_slot: AsyncSlot::default(),

@@ -19,7 +19,7 @@ mod stmt;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, LazyLock};
 
-pub use dbc::{AsyncCaps, AttrValue, Dbc, DbcCore, DbcPost, DriverLink, DBC_HAS_A, DBC_HAS_W};
+pub use dbc::{AsyncCaps, AsyncEmulation, AttrValue, Dbc, DbcAsync, DbcCore, DbcPost, DriverLink, DBC_HAS_A, DBC_HAS_W};
 pub use desc::{Desc, DescCore};
 pub(crate) use diag_pull::pull_driver_diags;
 pub use env::{Env, EnvCore};
@@ -53,6 +53,16 @@ static DESC_EPOCH: AtomicUsize = AtomicUsize::new(0);
 #[inline]
 pub fn tables() -> &'static Tables {
     &TABLES
+}
+
+/// The async engine's lookup of a DM handle by its target (registered with
+/// `async_engine::host::register_resolver`).
+pub fn async_host(t: crate::async_engine::Target) -> Option<Arc<dyn crate::async_engine::AsyncHost>> {
+    match t.kind {
+        odbc_dm_abi::HandleType::SQL_HANDLE_STMT => TABLES.stmt.get(t.handle).map(|s| s as Arc<dyn crate::async_engine::AsyncHost>),
+        odbc_dm_abi::HandleType::SQL_HANDLE_DBC => TABLES.dbc.get(t.handle).map(|d| d as Arc<dyn crate::async_engine::AsyncHost>),
+        _ => None,
+    }
 }
 
 /// Looks up a live environment.

@@ -215,10 +215,18 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
     if attr == ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE {
         return set_dbc_async_enable(call, value as usize == SQL_ASYNC_DBC_ENABLE_ON);
     }
+    if attr.0 == super::ext::SQL_ATTR_DM_CANCEL_GRACE {
+        // DM-only (decision #35): the connection's own operations, and the default of
+        // statements allocated afterwards.
+        d.async_slot.set_cancel_grace(std::time::Duration::from_millis(value as usize as u64));
+        return call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {});
+    }
     if attr == DM_ASYNC_EMULATION {
         return call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| {
-            c.async_emulation = value as usize != SQL_ASYNC_ENABLE_OFF;
-            c.async_emulation_forced = value as usize == DM_ASYNC_EMULATION_FORCE;
+            c.asynch.emulation = crate::handles::AsyncEmulation::from_flags(
+                value as usize != SQL_ASYNC_ENABLE_OFF,
+                value as usize == DM_ASYNC_EMULATION_FORCE,
+            );
         });
     }
     if is_dm_trace_attr(attr) {
@@ -274,9 +282,9 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
 /// connecting it is stored and applied at connect; after, a capable driver gets it, an
 /// incapable one makes it HY114 unless the DM emulates.
 fn set_dbc_async_enable(call: Call<'_, DbcCore>, on: bool) -> SqlReturn {
-    let (link, emulated, emulation) = call.core(|c| (c.link.clone(), c.dbc_async_emulated, c.async_emulation));
+    let (link, emulated, emulation) = call.core(|c| (c.link.clone(), c.asynch.dbc_emulated, c.asynch.emulation.is_on()));
     let Some(link) = link else {
-        return call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| c.async_dbc_enabled = on);
+        return call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| c.asynch.dbc_enabled = on);
     };
     let caps = link.async_caps();
     if emulated || (on && !caps.dbc_async) {
@@ -288,15 +296,15 @@ fn set_dbc_async_enable(call: Call<'_, DbcCore>, on: bool) -> SqlReturn {
         }
         // The DM runs the connection functions on its pool; the driver stays synchronous.
         return call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| {
-            c.dbc_async_emulated = true;
-            c.async_dbc_enabled = on;
+            c.asynch.dbc_emulated = true;
+            c.asynch.dbc_enabled = on;
         });
     }
     let v = if on { SQL_ASYNC_DBC_ENABLE_ON } else { SQL_ASYNC_DBC_ENABLE_OFF };
     let rc = set_connect_attr_on_driver(&link, ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE, &AttrValue::Int(v));
     call.finish(rc, Some((&link, HandleType::SQL_HANDLE_DBC, link.hdbc as SqlHandle)), move |c, rc| {
         if rc.is_success() {
-            c.async_dbc_enabled = on;
+            c.asynch.dbc_enabled = on;
         }
     })
 }
@@ -310,15 +318,15 @@ fn set_dbc_async_enable(call: Call<'_, DbcCore>, on: bool) -> SqlReturn {
 fn set_dbc_event(call: Call<'_, DbcCore>, d: &Arc<Dbc>, value: usize) -> SqlReturn {
     use crate::async_engine::AsyncEvent;
     let (link, emulated, installed, emulation, enabled) =
-        call.core(|c| (c.link.clone(), c.dbc_async_emulated, c.dbc_notify_installed, c.async_emulation, c.async_dbc_enabled));
+        call.core(|c| (c.link.clone(), c.asynch.dbc_emulated, c.asynch.notify_installed, c.asynch.emulation.is_on(), c.asynch.dbc_enabled));
     if value == 0 {
         // Back to polling: the driver must stop calling back.
         if let (Some(link), true) = (&link, installed) {
             connect_async::uninstall_notification(link);
         }
         return call.finish(SqlReturn::SQL_SUCCESS, None, |c, _| {
-            c.async_event = None;
-            c.dbc_notify_installed = false;
+            c.asynch.event = None;
+            c.asynch.notify_installed = false;
         });
     }
     let Some(event) = AsyncEvent::from_attr(value) else {
@@ -349,9 +357,9 @@ fn set_dbc_event(call: Call<'_, DbcCore>, d: &Arc<Dbc>, value: usize) -> SqlRetu
         }
     }
     call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| {
-        c.async_event = Some(event);
-        c.dbc_async_emulated = now_emulated;
-        c.dbc_notify_installed = now_installed;
+        c.asynch.event = Some(event);
+        c.asynch.dbc_emulated = now_emulated;
+        c.asynch.notify_installed = now_installed;
     })
 }
 
@@ -424,15 +432,17 @@ fn get_connect_attr(
             return Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative".into()));
         }
         answer = if attr == ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT {
-            DmAnswer::Value(AttrValue::Int(c.async_event.as_ref().map_or(0, |e| e.as_attr() as usize)))
+            DmAnswer::Value(AttrValue::Int(c.asynch.event.as_ref().map_or(0, |e| e.as_attr() as usize)))
         } else if attr == ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE {
             // The DM's view (the driver's stays off when the DM emulates).
-            DmAnswer::Value(AttrValue::Int(if c.async_dbc_enabled { SQL_ASYNC_DBC_ENABLE_ON } else { SQL_ASYNC_DBC_ENABLE_OFF }))
+            DmAnswer::Value(AttrValue::Int(if c.asynch.dbc_enabled { SQL_ASYNC_DBC_ENABLE_ON } else { SQL_ASYNC_DBC_ENABLE_OFF }))
+        } else if attr.0 == super::ext::SQL_ATTR_DM_CANCEL_GRACE {
+            DmAnswer::Value(AttrValue::Int(d.async_slot.cancel_grace().as_millis() as usize))
         } else if attr == DM_ASYNC_EMULATION {
-            DmAnswer::Value(AttrValue::Int(if c.async_emulation_forced {
+            DmAnswer::Value(AttrValue::Int(if c.asynch.emulation.is_forced() {
                 DM_ASYNC_EMULATION_FORCE
             } else {
-                usize::from(c.async_emulation)
+                usize::from(c.asynch.emulation.is_on())
             }))
         } else if is_dm_trace_attr(attr) {
             let stored = c.dm_attrs.iter().find(|(a, _)| *a == attr).map(|(_, v)| v.clone());
@@ -583,7 +593,7 @@ fn driver_stmt_attr(s: &Stmt, attr: StmtAttr, value: usize) -> SqlReturn {
 /// off). `None`: the driver takes it (native asynchronous execution).
 fn set_stmt_async_enable_dm(s: &Stmt, on: bool) -> Option<SqlReturn> {
     let emulated = s.gate.read(|c| c.async_emulated);
-    let (emulation, forced) = s.dbc.gate.read(|c| (c.async_emulation, c.async_emulation_forced));
+    let (emulation, forced) = s.dbc.gate.read(|c| (c.asynch.emulation.is_on(), c.asynch.emulation.is_forced()));
     let emulate = emulated || (on && emulation && (forced || !s.link.async_caps().stmt_async));
     if !emulate {
         return None;
@@ -628,7 +638,7 @@ fn set_stmt_event(call: StmtCall<'_>, s: &Arc<Stmt>, value: usize) -> SqlReturn 
     }
     let caps = s.link.async_caps();
     let (emulated, installed) = s.gate.read(|c| (c.async_emulated, c.notify_installed));
-    let forced = s.dbc.gate.read(|c| c.async_emulation_forced);
+    let forced = s.dbc.gate.read(|c| c.asynch.emulation.is_forced());
     if !emulated && !installed && caps.stmt_async && caps.notification && !forced {
         dispatcher::ensure_started();
         let mut token = s.notify_token.load(Ordering::Acquire);
@@ -650,7 +660,7 @@ fn set_stmt_event(call: StmtCall<'_>, s: &Arc<Stmt>, value: usize) -> SqlReturn 
         }
         s.gate.update(|c| c.notify_installed = true);
     } else if !emulated && !installed {
-        if !s.dbc.gate.read(|c| c.async_emulation) {
+        if !s.dbc.gate.read(|c| c.asynch.emulation.is_on()) {
             return call.fail(
                 SqlState::NO_ASYNC_NOTIFICATION,
                 "The driver does not support asynchronous notification (SQL_ASYNC_NOTIFICATION); enable AsyncEmulation to have the Driver Manager emulate it (§2.3)",
@@ -682,6 +692,11 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
             );
         }
         StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT => return set_stmt_event(call, s, value as usize),
+        StmtAttr(a) if a == super::ext::SQL_ATTR_DM_CANCEL_GRACE => {
+            // DM-only (decision #35), never sent to the driver.
+            s.async_slot.set_cancel_grace(std::time::Duration::from_millis(value as usize as u64));
+            return call.finish(SqlReturn::SQL_SUCCESS);
+        }
         StmtAttr::SQL_ATTR_ASYNC_ENABLE => {
             if let Some(rc) = set_stmt_async_enable_dm(s, value as usize != SQL_ASYNC_ENABLE_OFF) {
                 return call.finish(rc);
@@ -819,6 +834,14 @@ fn get_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, buf_len: SqlI
             let on = s.gate.read(|c| c.async_enabled);
             // SAFETY: the application's buffer for a SQLULEN value.
             let n = unsafe { put_int(value, usize::from(on), true) };
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(out_len, n, i32::MAX) };
+            return call.finish(SqlReturn::SQL_SUCCESS);
+        }
+        StmtAttr(a) if a == super::ext::SQL_ATTR_DM_CANCEL_GRACE => {
+            let ms = s.async_slot.cancel_grace().as_millis() as usize;
+            // SAFETY: the application's buffer for a SQLULEN value.
+            let n = unsafe { put_int(value, ms, true) };
             // SAFETY: optional application out pointer.
             unsafe { put_len(out_len, n, i32::MAX) };
             return call.finish(SqlReturn::SQL_SUCCESS);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use odbc_dm_abi::{FunctionId, HandleType, SqlHandle, SqlReturn};
 
-use crate::async_engine::{self, slot, AsyncEvent, Completed};
+use crate::async_engine::{self, AsyncEvent, Completed, Delivery};
 use crate::diag::{DiagArea, DiagRecord, SqlState};
 use crate::handles::gate::{Busy, Gated};
 use crate::handles::{stmt_state, DbcCore, DescCore, DriverLink, EnvCore, Lent, Stmt, StmtCore};
@@ -106,7 +106,7 @@ impl HasDiag for DbcCore {
     /// driver exports.
     #[inline(always)]
     fn summary(&mut self, rc: SqlReturn) -> u32 {
-        if rc == SqlReturn::SQL_SUCCESS && self.diag.is_empty() && self.state.is_connected() && self.async_func.is_none() {
+        if rc == SqlReturn::SQL_SUCCESS && self.diag.is_empty() && self.state.is_connected() && self.asynch.func.is_none() {
             // The widths of SQLGetInfo the driver exports (the lane forwards only those).
             match &self.link {
                 Some(l) => {
@@ -374,7 +374,7 @@ impl<'a> StmtCall<'a> {
         if freed {
             return Err(SqlReturn::SQL_INVALID_HANDLE);
         }
-        if mode != AsyncMode::Sync && !completing && stmt.dbc.gate.read(|c| c.async_func.is_some()) {
+        if mode != AsyncMode::Sync && !completing && stmt.dbc.gate.read(|c| c.asynch.func.is_some()) {
             // §1.8: a statement may start an asynchronous function only while its connection
             // runs none. (Checked outside the statement's core lock: the connection side
             // looks at its statements while holding its own.)
@@ -422,39 +422,26 @@ impl<'a> StmtCall<'a> {
     #[inline(never)]
     fn run_polling(mut self, mut f: impl FnMut(&mut Vec<DiagRecord>) -> SqlReturn + Send + 'static) -> SqlReturn {
         let slot = &self.stmt.async_slot;
-        let first = if slot.is_active() && slot.func() == Some(self.func) { slot.take_pending() } else { None };
-        let mut extra = Vec::new();
-        let (rc, capture) = match first {
-            Some(mut p) => {
+        let repeat = slot.is_active() && slot.func() == Some(self.func);
+        let (rc, extra) = match repeat.then(|| async_engine::host::repeat_polling(slot)).flatten() {
+            Some((_, rc, extra, _)) => {
                 drop(f);
-                let rc = (p.invoke)(&mut extra);
-                (rc, Some(p))
+                (rc, extra)
             }
             // The first call: boxed only if it goes asynchronous.
             None => {
+                let mut extra = Vec::new();
                 let rc = f(&mut extra);
-                let p =
-                    (rc == SqlReturn::SQL_STILL_EXECUTING).then(|| async_engine::slot::Pending { func: self.func, invoke: Box::new(f) });
-                (rc, p)
+                if rc == SqlReturn::SQL_STILL_EXECUTING {
+                    async_engine::host::begin_polling(slot, self.func, Box::new(f));
+                } else if slot.is_active() {
+                    slot.clear();
+                }
+                (rc, extra)
             }
         };
         for r in extra {
             self.call.extra.get_or_insert_with(Default::default).push(r);
-        }
-        match capture {
-            Some(p) if rc == SqlReturn::SQL_STILL_EXECUTING => {
-                if !slot.is_active() {
-                    slot.begin(0, None);
-                }
-                slot.put_back_pending(p);
-            }
-            capture => {
-                if slot.is_active() {
-                    slot.clear();
-                }
-                // The driver is done with the first call's buffers.
-                drop(capture);
-            }
         }
         self.finish(rc)
     }
@@ -474,10 +461,13 @@ impl<'a> StmtCall<'a> {
                 None => self.finish(SqlReturn::SQL_STILL_EXECUTING),
             };
         }
-        let notify = matches!(self.mode, AsyncMode::Notify | AsyncMode::EmulatedNotify);
         let emulated = matches!(self.mode, AsyncMode::EmulatedPolling | AsyncMode::EmulatedNotify);
-        let flags = if notify { slot::NOTIFY } else { 0 } | if emulated { slot::EMULATED } else { 0 };
-        slot.begin(flags, self.event.clone());
+        let delivery = match self.mode {
+            AsyncMode::Notify => Delivery::Notify,
+            AsyncMode::EmulatedNotify => Delivery::EmulatedNotify,
+            _ => Delivery::EmulatedPolling,
+        };
+        slot.begin(delivery, self.event.clone());
         let end_call = move || self.finish(SqlReturn::SQL_STILL_EXECUTING);
         if emulated {
             async_engine::host::emulate(stmt.clone(), func, f, end_call)
@@ -561,8 +551,7 @@ impl<'a> StmtCall<'a> {
 /// collects it), the original function gets IM017 and any other function IM018.
 #[inline]
 pub(crate) fn notification_refusal(stmt: &Stmt, func: FunctionId, c: &StmtCore) -> Result<(), (SqlState, String)> {
-    let w = stmt.async_slot.word();
-    if w & slot::NOTIFY == 0 || w & 0xff == slot::IDLE {
+    if !stmt.async_slot.is_notify() {
         return Ok(());
     }
     if c.status.async_func == Some(func) {

@@ -56,7 +56,7 @@ fn cancel_serialized(s: &Stmt) -> bool {
 /// #29–#31). An idle cancel is a DM no-op (§3.3).
 pub(crate) fn cancel_stmt(s: &Arc<Stmt>) -> SqlReturn {
     // §3.5: statement cancel is refused while the connection runs an async function.
-    if s.dbc.gate.read(|c| c.async_func.is_some()) {
+    if s.dbc.gate.read(|c| c.asynch.func.is_some()) {
         return reject_now(
             s,
             SqlState::FUNCTION_SEQUENCE_ERROR,
@@ -65,7 +65,19 @@ pub(crate) fn cancel_stmt(s: &Arc<Stmt>) -> SqlReturn {
     }
     // §2.14: an asynchronous operation in flight (notification, emulation) reports HY008
     // through its completion when the cancel takes effect.
-    s.async_slot.mark(crate::async_engine::slot::CANCELLED);
+    // A native notification-mode operation is driven by the DM once the cancel grace has
+    // passed, so it ends even if the driver never calls back (§2.14, decision #35).
+    let running = crate::async_engine::cancel_accepted(&**s);
+    if s.async_slot.is_emulated() && (!running || cancel_serialized(s)) {
+        // An emulated operation runs as a synchronous driver call on the DM's pool
+        // (decision #39). Finished (not yet collected): nothing to cancel, and an idle
+        // SQLCancel could close the cursor under the result (§3.3). On a driver serialized
+        // with its SQLCancel (Threading=3) the driver's cancel would only wait for the
+        // running call and then reach an idle statement (#30): not forwarded either. The
+        // cancel is recorded: a call that fails reports HY008, one that completes keeps
+        // its result. Otherwise the driver's cancel reaches the pool's running call below.
+        return SqlReturn::SQL_SUCCESS;
+    }
     // The call seen running may end before the fence is set: look again (a bounded
     // number of times; a statement that keeps changing hands gets a no-op).
     for _ in 0..4 {
@@ -230,7 +242,7 @@ pub unsafe extern "C" fn SQLEndTran(handle_type: HandleType, h: SqlHandle, compl
             }
             let conns = e.gate.with(|c| c.connections.clone());
             // §1.15: refused while any connection of the environment has dbc-async on.
-            let dbc_async = conns.iter().any(|id| handles::tables().dbc.get(*id).is_some_and(|d| d.gate.read(|c| c.async_dbc_enabled)));
+            let dbc_async = conns.iter().any(|id| handles::tables().dbc.get(*id).is_some_and(|d| d.gate.read(|c| c.asynch.dbc_enabled)));
             if dbc_async {
                 return reject(
                     &e.gate,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use odbc_dm_abi::*;
 
 use super::{boundary, handle, same_signature, StmtCall};
-use crate::async_engine::slot::{self, AsyncSlot};
+use crate::async_engine::{AsyncSlot, Phase};
 use crate::handles::{Dbc, Stmt};
 use crate::trace_enter;
 
@@ -53,15 +53,15 @@ unsafe fn complete_stmt(s: &Arc<Stmt>, async_rc: *mut RetCode) -> SqlReturn {
         return SqlReturn::SQL_ERROR;
     }
     let slot: &AsyncSlot = &s.async_slot;
-    let w = slot.word();
+    let phase = slot.phase();
     let enabled = s.gate.read(|c| c.async_enabled);
-    if !enabled && w & 0xff == slot::IDLE {
+    if !enabled && phase == Phase::Idle {
         // §2.13: async not enabled → SQL_ERROR, no diagnostics.
         return SqlReturn::SQL_ERROR;
     }
-    match w & 0xff {
-        slot::IDLE => SqlReturn::SQL_NO_DATA,
-        slot::DONE => {
+    match phase {
+        Phase::Idle => SqlReturn::SQL_NO_DATA,
+        Phase::Done => {
             let Some(func) = slot.func() else { return SqlReturn::SQL_NO_DATA };
             let call = match StmtCall::begin_completion(s, func) {
                 Ok(c) => c,
@@ -76,8 +76,8 @@ unsafe fn complete_stmt(s: &Arc<Stmt>, async_rc: *mut RetCode) -> SqlReturn {
             // SAFETY: non-null, the application's RETCODE.
             unsafe { put(async_rc, rc) }
         }
-        _ if w & slot::NOTIFY != 0 => SqlReturn::SQL_NO_DATA,
-        _ if w & slot::EMULATED != 0 => {
+        _ if slot.is_notify() => SqlReturn::SQL_NO_DATA,
+        _ if slot.is_emulated() => {
             // Emulated polling, still on the pool.
             // SAFETY: as above.
             unsafe { put(async_rc, SqlReturn::SQL_STILL_EXECUTING) }
@@ -89,20 +89,14 @@ unsafe fn complete_stmt(s: &Arc<Stmt>, async_rc: *mut RetCode) -> SqlReturn {
                 Ok(c) => c,
                 Err(rc) => return rc,
             };
-            let Some(mut p) = slot.take_pending() else {
+            let Some((func, rc, extra, cancelled)) = crate::async_engine::host::repeat_polling(slot) else {
                 drop(call);
                 return SqlReturn::SQL_NO_DATA;
             };
-            let mut extra = Vec::new();
-            let rc = (p.invoke)(&mut extra);
             let rc = if rc == SqlReturn::SQL_STILL_EXECUTING {
-                slot.put_back_pending(p);
                 call.finish(rc)
             } else {
-                let done = crate::async_engine::host::completed(&**s, func, rc, extra);
-                slot.clear();
-                drop(p);
-                call.finish_completed(done)
+                call.finish_completed(crate::async_engine::host::completed_as(&**s, func, rc, extra, cancelled))
             };
             // SAFETY: as above.
             unsafe { put(async_rc, rc) }
@@ -122,7 +116,7 @@ unsafe fn complete_dbc(d: &Arc<Dbc>, async_rc: *mut RetCode) -> SqlReturn {
             unsafe { put(async_rc, rc) }
         }
         None => {
-            if d.async_slot.is_active() || d.gate.read(|c| c.async_dbc_enabled) {
+            if d.async_slot.is_active() || d.gate.read(|c| c.asynch.dbc_enabled) {
                 SqlReturn::SQL_NO_DATA
             } else {
                 SqlReturn::SQL_ERROR

@@ -288,8 +288,7 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
         let forced = v == "force";
         let on = forced || matches!(v.as_str(), "yes" | "1" | "true" | "on");
         call.core(|c| {
-            c.async_emulation = on;
-            c.async_emulation_forced = forced;
+            c.asynch.emulation = crate::handles::AsyncEmulation::from_flags(on, forced);
         });
         resolved.attributes.retain(|(k, _)| !k.eq_ignore_ascii_case(ASYNC_EMULATION_KEYWORD));
     }
@@ -370,8 +369,8 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
     let abort = |call: Call<'_, DbcCore>, state: SqlState, msg: String, recs: Vec<DiagRecord>| -> SqlReturn {
         release_fenced(&call, d, &driver, henv, hdbc, |c| {
             c.pending_link = None;
-            c.dbc_notify_installed = false;
-            c.dbc_async_emulated = false;
+            c.asynch.notify_installed = false;
+            c.asynch.dbc_emulated = false;
         });
         let mut all = vec![DiagRecord::dm(state, msg)];
         all.extend(recs);
@@ -381,7 +380,7 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
     // 4. Connection-level asynchronous execution and notification, decided now that the
     //    driver is loaded (§1.13, §2.3): the callback and context go on the driver's
     //    connection before anything else.
-    let (enabled, has_event, emulation) = call.core(|c| (c.async_dbc_enabled, c.async_event.is_some(), c.async_emulation));
+    let (enabled, has_event, emulation) = call.core(|c| (c.asynch.dbc_enabled, c.asynch.event.is_some(), c.asynch.emulation.is_on()));
     let mut emulated = false;
     let mut install = false;
     if enabled || has_event {
@@ -442,8 +441,8 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
         }
     }
     let mode = call.core(|c| {
-        c.dbc_async_emulated = emulated;
-        c.dbc_notify_installed = install;
+        c.asynch.dbc_emulated = emulated;
+        c.asynch.notify_installed = install;
         connect_async::DbcMode::of(c)
     });
 

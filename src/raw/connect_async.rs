@@ -9,14 +9,14 @@
 //!
 //! - synchronous: once, in place, then the post-processing;
 //! - polling (driver capable, no event, §1.7): once; on SQL_STILL_EXECUTING the capture
-//!   and the post-processing are kept on the connection (`DbcCore::async_func` blocks the
+//!   and the post-processing are kept on the connection (`DbcAsync::func` blocks the
 //!   other functions, §1.10/§1.11) and the application's repeat call, or SQLCompleteAsync
 //!   standing in for it (§1.16), re-invokes the first call's capture (the driver ignores
 //!   the arguments of a repeat, and the DM must not load the driver again);
 //! - notification (driver capable of SQL_ASYNC_NOTIFICATION, event set, §2): the first
 //!   call on the application's thread, re-invocations on the dispatcher after each
 //!   callback; the application collects with SQLCompleteAsync (IM017/IM018 before, §2.11);
-//! - emulation (`async_emulation` on, driver incapable): the call runs on the DM's
+//! - emulation (emulation on, driver incapable): the call runs on the DM's
 //!   emulation pool; polling repeats answer SQL_STILL_EXECUTING until it is done.
 //!
 //! Immediate completion in notification mode (§7.1, docs/decisions.md) follows the
@@ -28,7 +28,7 @@ use std::sync::Arc;
 use odbc_dm_abi::{ConnAttr, FunctionId, HandleType, SqlHandle, SqlReturn, SQL_AUTOCOMMIT_ON};
 
 use super::Call;
-use crate::async_engine::{self, host, slot, AsyncEvent};
+use crate::async_engine::{self, host, AsyncEvent, Delivery, Phase};
 use crate::diag::{DiagRecord, SqlState};
 use crate::handles::conn_state::ConnState;
 use crate::handles::{AttrValue, Dbc, DbcCore, DbcPost, DriverLink};
@@ -52,15 +52,15 @@ impl DbcMode {
     /// The mode of a new call on a connection (after connect: the driver's capabilities
     /// were settled then, or when the attributes were set).
     pub(crate) fn of(c: &DbcCore) -> DbcMode {
-        if !c.async_dbc_enabled {
+        if !c.asynch.dbc_enabled {
             DbcMode::Sync
-        } else if c.dbc_async_emulated {
-            if c.async_event.is_some() {
+        } else if c.asynch.dbc_emulated {
+            if c.asynch.event.is_some() {
                 DbcMode::EmulatedNotify
             } else {
                 DbcMode::EmulatedPolling
             }
-        } else if c.async_event.is_some() && c.dbc_notify_installed {
+        } else if c.asynch.event.is_some() && c.asynch.notify_installed {
             DbcMode::Notify
         } else {
             DbcMode::Polling
@@ -93,9 +93,8 @@ pub(crate) fn begin<'a>(
     let mut repeat = false;
     let mut mode = DbcMode::Sync;
     let call = Call::begin(&d.gate, |c| {
-        let w = d.async_slot.word();
-        if w & slot::NOTIFY != 0 && d.async_slot.phase() != slot::IDLE {
-            return Err(if c.async_func == Some(func) {
+        if d.async_slot.is_notify() {
+            return Err(if c.asynch.func == Some(func) {
                 (SqlState::POLLING_IN_NOTIFICATION_MODE, "Polling is disabled in asynchronous notification mode (§2.11)".into())
             } else {
                 (
@@ -104,7 +103,7 @@ pub(crate) fn begin<'a>(
                 )
             });
         }
-        match c.async_func {
+        match c.asynch.func {
             Some(f) if f == func => {
                 repeat = true;
                 return Ok(());
@@ -127,7 +126,7 @@ pub(crate) fn begin<'a>(
 /// The connection's event for a notification-mode call.
 fn event_of(call: &Call<'_, DbcCore>, mode: DbcMode) -> Option<AsyncEvent> {
     if mode.notify() {
-        call.core(|c| c.async_event.clone())
+        call.core(|c| c.asynch.event.clone())
     } else {
         None
     }
@@ -155,10 +154,9 @@ pub(crate) fn run(
             let mut extra = Vec::new();
             let rc = f(&mut extra);
             if rc == SqlReturn::SQL_STILL_EXECUTING {
-                slot.begin(0, None);
                 // Kept for SQLCompleteAsync and the repeat calls (§1.16): the driver may
                 // keep pointers into the first call's buffers until the end (§2.9).
-                host::capture(slot, func, Box::new(f));
+                host::begin_polling(slot, func, Box::new(f));
                 return outstanding(call, func, post);
             }
             let done = host::completed(&**d, func, rc, extra);
@@ -166,14 +164,13 @@ pub(crate) fn run(
         }
         DbcMode::Notify => {
             let event = event_of(&call, mode);
-            slot.begin(slot::NOTIFY, event);
+            slot.begin(Delivery::Notify, event);
             // The first call runs here, on the application's thread.
             host::notify_first_call(&**d, func, f, move || outstanding(call, func, post))
         }
         DbcMode::EmulatedPolling | DbcMode::EmulatedNotify => {
             let event = event_of(&call, mode);
-            let flags = slot::EMULATED | if mode.notify() { slot::NOTIFY } else { 0 };
-            slot.begin(flags, event);
+            slot.begin(if mode.notify() { Delivery::EmulatedNotify } else { Delivery::EmulatedPolling }, event);
             host::emulate(d.clone(), func, f, move || outstanding(call, func, post))
         }
     }
@@ -183,8 +180,8 @@ pub(crate) fn run(
 /// recorded as outstanding (§4.4) with its post-processing.
 fn outstanding(call: Call<'_, DbcCore>, func: FunctionId, post: DbcPost) -> SqlReturn {
     call.finish(SqlReturn::SQL_STILL_EXECUTING, None, move |c, _| {
-        c.async_func = Some(func);
-        c.async_post = Some(post);
+        c.asynch.func = Some(func);
+        c.asynch.post = Some(post);
     })
 }
 
@@ -202,46 +199,40 @@ pub(crate) fn repeat(d: &Arc<Dbc>, call: Call<'_, DbcCore>) -> SqlReturn {
 /// is re-invoked once. `None` (the call dropped): nothing to collect.
 fn collect(d: &Arc<Dbc>, call: Call<'_, DbcCore>) -> Option<SqlReturn> {
     let slot = &d.async_slot;
-    let w = slot.word();
-    if slot.phase() == slot::DONE {
+    if slot.phase() == Phase::Done {
         let Some(done) = slot.take_completed() else {
             drop(call);
             return None;
         };
-        let post = call.core(|c| c.async_post.take());
+        let post = call.core(|c| c.asynch.post.take());
         return Some(conclude_opt(d, call, done.rc, done.diags, post));
     }
-    if slot.phase() == slot::IDLE {
+    if slot.phase() == Phase::Idle {
         drop(call);
         return None;
     }
-    if w & (slot::EMULATED | slot::NOTIFY) != 0 {
+    if slot.is_emulated() || slot.is_notify() {
         // Still running on the pool or waiting for a callback.
         return Some(call.finish(SqlReturn::SQL_STILL_EXECUTING, None, |_, _| {}));
     }
     // Native polling: the driver ignores the arguments of a repeat (§1.7); the capture has
     // the first call's.
-    let Some(mut p) = slot.take_pending() else {
+    let Some((func, rc, extra, cancelled)) = host::repeat_polling(slot) else {
         drop(call);
         return None;
     };
-    let mut extra = Vec::new();
-    let rc = (p.invoke)(&mut extra);
     if rc == SqlReturn::SQL_STILL_EXECUTING {
-        slot.put_back_pending(p);
         return Some(call.finish(rc, None, |_, _| {}));
     }
-    let done = host::completed(&**d, p.func, rc, extra);
-    slot.clear();
-    drop(p);
-    let post = call.core(|c| c.async_post.take());
+    let done = host::completed_as(&**d, func, rc, extra, cancelled);
+    let post = call.core(|c| c.asynch.post.take());
     Some(conclude_opt(d, call, done.rc, done.diags, post))
 }
 
 fn conclude_opt(d: &Arc<Dbc>, call: Call<'_, DbcCore>, rc: SqlReturn, recs: Vec<DiagRecord>, post: Option<DbcPost>) -> SqlReturn {
     match post {
         Some(p) => conclude(d, call, rc, recs, p),
-        None => call.finish_records(rc, recs, |c, _| c.async_func = None),
+        None => call.finish_records(rc, recs, |c, _| c.asynch.func = None),
     }
 }
 
@@ -275,8 +266,8 @@ pub(crate) fn conclude(d: &Arc<Dbc>, call: Call<'_, DbcCore>, rc: SqlReturn, mut
                 });
                 Box::new(move |c, _| {
                     c.pending_link = None;
-                    c.dbc_notify_installed = false;
-                    c.dbc_async_emulated = false;
+                    c.asynch.notify_installed = false;
+                    c.asynch.dbc_emulated = false;
                 })
             }
         }
@@ -289,8 +280,8 @@ pub(crate) fn conclude(d: &Arc<Dbc>, call: Call<'_, DbcCore>, rc: SqlReturn, mut
                 Box::new(|c, _| {
                     c.link = None;
                     c.state = ConnState::C2;
-                    c.dbc_notify_installed = false;
-                    c.dbc_async_emulated = false;
+                    c.asynch.notify_installed = false;
+                    c.asynch.dbc_emulated = false;
                 })
             } else {
                 // The driver kept its statements: cancels may reach them again (#29).
@@ -316,8 +307,8 @@ pub(crate) fn conclude(d: &Arc<Dbc>, call: Call<'_, DbcCore>, rc: SqlReturn, mut
         }),
     };
     let apply = move |c: &mut DbcCore, rc: SqlReturn| {
-        c.async_func = None;
-        c.async_post = None;
+        c.asynch.func = None;
+        c.asynch.post = None;
         apply(c, rc);
     };
     if recs.is_empty() {
@@ -334,7 +325,7 @@ pub(crate) fn conclude(d: &Arc<Dbc>, call: Call<'_, DbcCore>, rc: SqlReturn, mut
 pub(crate) fn complete(d: &Arc<Dbc>) -> Option<SqlReturn> {
     let slot = &d.async_slot;
     let phase = slot.phase();
-    if phase == slot::IDLE || (phase != slot::DONE && slot.word() & slot::NOTIFY != 0) {
+    if phase == Phase::Idle || (phase != Phase::Done && slot.is_notify()) {
         return None;
     }
     let call = Call::begin(&d.gate, |_| Ok(())).ok()?;
@@ -347,9 +338,8 @@ pub(crate) fn complete(d: &Arc<Dbc>) -> Option<SqlReturn> {
 /// DM's pool: the cancel is accepted but it runs to completion (docs/decisions.md).
 pub(crate) fn cancel(d: &Arc<Dbc>) -> SqlReturn {
     let slot = &d.async_slot;
-    let phase = slot.phase();
-    let running = phase != slot::IDLE && phase != slot::DONE;
-    if phase != slot::IDLE && slot.word() & slot::EMULATED != 0 {
+    let running = slot.is_running();
+    if slot.is_emulated() {
         // Accepted; the emulated call runs to completion (docs/decisions.md).
         return SqlReturn::SQL_SUCCESS;
     }
@@ -378,8 +368,10 @@ pub(crate) fn cancel(d: &Arc<Dbc>) -> SqlReturn {
         return SqlReturn::SQL_ERROR;
     };
     if running {
-        // Before the driver's cancel: the operation may end right after it (§2.14).
-        slot.mark(slot::CANCELLED);
+        // Before the driver's cancel: the operation may end right after it (§2.14). A
+        // notification-mode operation is driven by the DM after the cancel grace if the
+        // driver does not end it (decision #35).
+        async_engine::cancel_accepted(&**d);
     }
     // SAFETY: live driver connection handle: read under the connection's cancel fence,
     // which its release waits for (docs/decisions.md #29); cancel is meant to cross

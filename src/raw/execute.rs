@@ -406,7 +406,7 @@ fn native_sql_begin(
         if !c.state.is_connected() {
             return Err((SqlState::CONNECTION_NOT_OPEN, "Connection not open".into()));
         }
-        if c.async_func.is_some() {
+        if c.asynch.func.is_some() {
             return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "An asynchronous function is executing on this connection (§1.10)".into()));
         }
         if null_in {

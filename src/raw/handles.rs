@@ -37,6 +37,9 @@ pub unsafe extern "C" fn SQLAllocHandle(handle_type: HandleType, input: SqlHandl
             if output.is_null() {
                 return SqlReturn::SQL_ERROR;
             }
+            // The engine finds DM handles through the lookup the raw layer registers
+            // (it imports no layer above it, decision #36).
+            crate::async_engine::host::register_resolver(crate::handles::async_host);
             let env = Env::new();
             // SAFETY: `output` is non-null and points to the application's handle slot.
             unsafe { *output = env.id as SqlHandle };
@@ -96,7 +99,7 @@ fn alloc_stmt(dbc: &Arc<Dbc>, output: *mut SqlHandle) -> SqlReturn {
         }
         // §1.10: first, since an asynchronous connect leaves the connection unconnected
         // until it is collected (08003 would be wrong).
-        if c.async_func.is_some() {
+        if c.asynch.func.is_some() {
             return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "An asynchronous connection function is still executing (§1.10)".into()));
         }
         if !c.state.is_connected() {
@@ -127,6 +130,8 @@ fn alloc_stmt(dbc: &Arc<Dbc>, output: *mut SqlHandle) -> SqlReturn {
         );
     }
     let stmt = Stmt::new(dbc.clone(), link.clone(), h as usize);
+    // The connection's SQL_ATTR_DM_CANCEL_GRACE is the statement's default (decision #35).
+    stmt.async_slot.set_cancel_grace(dbc.async_slot.cancel_grace());
     // A connection-level SQL_ATTR_ASYNC_ENABLE may have made the new statement async (§1.2).
     let async_on = driver_stmt_async_enabled(&link, h);
     stmt.gate.write_unguarded(|c| c.async_enabled = async_on);
@@ -196,7 +201,7 @@ pub unsafe extern "C" fn SQLFreeHandle(handle_type: HandleType, handle: SqlHandl
         HandleType::SQL_HANDLE_DBC => {
             let dbc = handle!(dbc, handle);
             let call = match Call::begin(&dbc.gate, |c| {
-                if c.async_func.is_some() {
+                if c.asynch.func.is_some() {
                     // §1.10: an asynchronous connect is outstanding (its driver handles and
                     // captured buffers live until it is collected).
                     Err((SqlState::FUNCTION_SEQUENCE_ERROR, "An asynchronous connection function is still executing (§1.10)".into()))
@@ -210,6 +215,7 @@ pub unsafe extern "C" fn SQLFreeHandle(handle_type: HandleType, handle: SqlHandl
                 Err(rc) => return rc,
             };
             tables().dbc.remove(dbc.id);
+            super::strings::forget_pending(dbc.id);
             let id = dbc.id;
             dbc.env.gate.with(|c| c.connections.retain(|&x| x != id));
             call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {})
@@ -261,6 +267,8 @@ fn free_stmt(stmt: &Arc<Stmt>) -> SqlReturn {
 /// Drops the DM side of a statement whose driver handle is gone.
 pub(crate) fn forget_stmt(stmt: &Stmt) {
     tables().stmt.remove(stmt.id);
+    // A text buffer kept for a polling call the statement will never repeat.
+    super::strings::forget_pending(stmt.id);
     // A late callback for this statement is now refused with SQL_ERROR (§2.10).
     let token = stmt.notify_token.swap(0, std::sync::atomic::Ordering::AcqRel);
     if token != 0 {
@@ -294,6 +302,7 @@ fn free_desc(desc: &Arc<Desc>) -> SqlReturn {
     let rc = unsafe { f(HandleType::SQL_HANDLE_DESC, desc.hdesc as SqlHandle) };
     if rc != SqlReturn::SQL_ERROR {
         tables().desc.remove(desc.id);
+        super::strings::forget_pending(desc.id);
         let id = desc.id;
         desc.dbc.gate.write_unguarded(|c| c.descriptors.retain(|&x| x != id));
     }

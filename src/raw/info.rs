@@ -170,6 +170,8 @@ fn driver_hlib(link: &DriverLink) -> usize {
 enum Answer {
     Text(&'static str),
     Handle(usize),
+    /// A SQLUINTEGER the DM answers itself.
+    U32(u32),
     Driver,
 }
 
@@ -186,8 +188,10 @@ fn get_info(d: &Dbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, ou
 #[inline(never)]
 fn get_info_slow(d: &Dbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, wide: bool) -> SqlReturn {
     let mut link: Option<Arc<DriverLink>> = None;
+    let mut emulation = false;
     // SQLGetInfo is allowed while a function runs asynchronously (§1.9, §1.10).
     let mut call = match Call::begin(&d.gate, |c| {
+        emulation = c.asynch.emulation.is_on();
         let dm_only = matches!(info, InfoType::SQL_ODBC_VER | InfoType::SQL_DM_VER);
         if !c.state.is_connected() && !dm_only {
             return Err((
@@ -208,6 +212,11 @@ fn get_info_slow(d: &Dbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallIn
     let answer = match info {
         InfoType::SQL_ODBC_VER => Answer::Text(DM_ODBC_VER),
         InfoType::SQL_DM_VER => Answer::Text(DM_VER),
+        // With emulation on, the application talks to the DM's asynchronous execution, not
+        // the driver's: the DM's capabilities (decision #40).
+        InfoType::SQL_ASYNC_MODE if emulation => Answer::U32(u32::from(SQL_AM_STATEMENT)),
+        InfoType::SQL_ASYNC_NOTIFICATION if emulation => Answer::U32(SQL_ASYNC_NOTIFICATION_CAPABLE),
+        InfoType::SQL_ASYNC_DBC_FUNCTIONS if emulation => Answer::U32(SQL_ASYNC_DBC_CAPABLE),
         InfoType::SQL_DRIVER_HENV
         | InfoType::SQL_DRIVER_HDBC
         | InfoType::SQL_DRIVER_HLIB
@@ -259,6 +268,15 @@ fn get_info_slow(d: &Dbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallIn
             }
             // SAFETY: optional application out pointer.
             unsafe { put_len(out_len, std::mem::size_of::<SqlHandle>(), i16::MAX) };
+            return call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {});
+        }
+        Answer::U32(v) => {
+            if !value.is_null() {
+                // SAFETY: the application's buffer for a SQLUINTEGER value.
+                unsafe { (value as *mut u32).write_unaligned(v) };
+            }
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(out_len, 4, i16::MAX) };
             return call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {});
         }
         Answer::Driver => {}
@@ -552,7 +570,18 @@ fn drivers(e: &Arc<crate::handles::Env>, direction: FetchOrientation, desc: Out,
 /// SQL_DRIVER_HLIB 76, SQL_DRIVER_HDESC 135, SQL_DM_VER 171) as bits of `InfoType % 64`:
 /// an InfoType whose bit is clear is certainly forwarded to the driver. (Set bits also
 /// match a few forwarded types, e.g. SQL_DRIVER_VER 7; those only miss the fast lane.)
-const DM_ANSWERED_MOD64: u64 = 1 << 3 | 1 << 4 | 1 << 5 | 1 << 10 | 1 << (76 % 64) | 1 << (135 % 64) | 1 << (171 % 64);
+const DM_ANSWERED_MOD64: u64 = 1 << 3
+    | 1 << 4
+    | 1 << 5
+    | 1 << 10
+    | 1 << (76 % 64)
+    | 1 << (135 % 64)
+    | 1 << (171 % 64)
+    // SQL_ASYNC_MODE 10021, SQL_ASYNC_DBC_FUNCTIONS 10023, SQL_ASYNC_NOTIFICATION 10025: the
+    // DM's own answer under emulation.
+    | 1 << (10021 % 64)
+    | 1 << (10023 % 64)
+    | 1 << (10025 % 64);
 
 /// Whether a SQLGetInfo call may take the fast lane: a non-negative BufferLength (else
 /// HY090) and an InfoType the driver answers (one bit test: see [`DM_ANSWERED_MOD64`]).

@@ -35,6 +35,7 @@ mod connect_async;
 mod descriptors;
 mod diag;
 mod execute;
+pub mod ext;
 mod functions;
 mod handles;
 mod info;

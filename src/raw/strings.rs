@@ -158,6 +158,23 @@ static PENDING_OUT: std::sync::LazyLock<std::sync::Mutex<std::collections::HashM
 /// here already includes it: while that entry exists the count is at least 1.
 static PENDING_COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// Drops a buffer kept for `key`'s next polling call: the handle was freed (its driver
+/// handle with it), so no driver can write into it any more (decision #40).
+pub(crate) fn forget_pending(key: usize) {
+    if PENDING_COUNT.load(std::sync::atomic::Ordering::Acquire) == 0 {
+        return;
+    }
+    let kept = {
+        let mut map = PENDING_OUT.lock().unwrap_or_else(|p| p.into_inner());
+        let kept = map.remove(&key);
+        if kept.is_some() {
+            PENDING_COUNT.fetch_sub(1, std::sync::atomic::Ordering::Release);
+        }
+        kept
+    };
+    drop(kept);
+}
+
 /// Largest DM buffer used to receive converted driver output, in code units.
 pub const RECV_LIMIT: usize = 1 << 20;
 
@@ -333,3 +350,21 @@ pub unsafe fn read_app_bytes(ptr: *const std::ffi::c_void, len: isize, wide: boo
 /// ([`recv_text`]): large enough for any info string or name, so a driver that reports
 /// the truncated length instead of the full one is never truncated by the DM.
 pub const RECV_INITIAL: usize = 4096;
+
+#[cfg(test)]
+mod pending_tests {
+    use super::*;
+
+    /// A buffer lent to a call that returned SQL_STILL_EXECUTING is kept for the handle's
+    /// next call; freeing the handle drops it (issue 10: no DM text buffer leaked when a
+    /// handle is freed mid-call).
+    #[test]
+    fn freeing_a_handle_drops_its_kept_buffer() {
+        let key = usize::MAX - 7;
+        let (rc, _) = recv_text::<u16>(key, 64, |_, _| (odbc_dm_abi::SqlReturn::SQL_STILL_EXECUTING, None));
+        assert_eq!(rc, odbc_dm_abi::SqlReturn::SQL_STILL_EXECUTING);
+        assert!(PENDING_OUT.lock().unwrap().contains_key(&key), "kept for the repeat call");
+        forget_pending(key);
+        assert!(!PENDING_OUT.lock().unwrap().contains_key(&key), "dropped with the handle");
+    }
+}

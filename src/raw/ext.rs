@@ -1,0 +1,171 @@
+//! DM extensions of the raw layer: entry points the ODBC API has no equivalent for, in the
+//! way unixODBC and the Windows DM add DM-private functions. They take raw handles like
+//! every raw function and answer `SQL_INVALID_HANDLE` (as `Err`) for a handle that is not
+//! a live statement or connection of this DM; they never reach a driver except where
+//! documented. The safe API is built on these plus the ODBC functions (decision #37).
+//!
+//! - [`register_waker`]: wake a task when the handle's asynchronous operation ends
+//!   (§2.12, the Rust counterpart of the completion event);
+//! - [`op_status`]: the operation's phase, generation and kind;
+//! - [`op_stats`]: the engine's counters for the handle (re-invocations, ignored
+//!   callbacks, back-offs, cancel drives);
+//! - [`drive`]: have the DM poll a cancelled notification-mode operation now, without
+//!   waiting for the cancel grace;
+//! - [`cancel_generation`]: SQLCancel / SQLCancelHandle only while a given operation runs;
+//! - [`SQL_ATTR_DM_CANCEL_GRACE`]: the cancel grace, a statement and connection attribute.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Duration;
+
+use odbc_dm_abi::{HandleType, SqlHandle, SqlReturn};
+
+use crate::async_engine::{self, AsyncHost};
+
+/// DM statement and connection attribute (integer, milliseconds): how long a cancelled
+/// notification-mode operation may take to end through the driver's own callback before
+/// the DM drives it by polling (§2.14, decision #35). Default 500 ms. Set on a connection,
+/// it applies to the connection's own operations and is inherited by statements allocated
+/// afterwards. In the DM-private range next to `SQL_ATTR_DM_ASYNC_EMULATION` (65501);
+/// never sent to a driver.
+pub const SQL_ATTR_DM_CANCEL_GRACE: i32 = 65_502;
+
+/// DM connection attribute: let the DM emulate asynchronous execution where the driver
+/// cannot (see `async_engine::emulation`).
+pub const SQL_ATTR_DM_ASYNC_EMULATION: i32 = crate::async_engine::emulation::SQL_ATTR_DM_ASYNC_EMULATION;
+
+/// The phase of a handle's asynchronous operation.
+pub use crate::async_engine::Phase as OpPhase;
+
+/// What [`op_status`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpStatus {
+    pub phase: OpPhase,
+    /// Generation of the current (or last) operation: every new operation on the handle
+    /// gets a larger one, so a status handle can tell "its" operation from a later one.
+    pub generation: u64,
+    /// The operation reports through notification (event / waker + SQLCompleteAsync).
+    pub notify: bool,
+    /// The DM runs the operation on its emulation pool.
+    pub emulated: bool,
+    /// A cancel was accepted for the running operation.
+    pub cancelled: bool,
+}
+
+/// The engine's counters for one handle (cumulative over its operations).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpStats {
+    /// Re-invocations made by the dispatcher.
+    pub reinvocations: u64,
+    /// Callbacks ignored (duplicate, late, or with no operation waiting).
+    pub ignored_callbacks: u64,
+    /// Callbacks that came while the driver call was on the stack (§7.5).
+    pub early_callbacks: u64,
+    /// Re-invocations delayed by a back-off or settle time instead of made at once.
+    pub backoffs: u64,
+    /// Re-invocations made by polling a cancelled operation.
+    pub driven_polls: u64,
+    /// Cancelled operations the DM ended itself because the driver never finished them.
+    pub gave_up: u64,
+}
+
+fn host(handle_type: HandleType, h: SqlHandle) -> Result<Arc<dyn AsyncHost>, SqlReturn> {
+    let r: Option<Arc<dyn AsyncHost>> = match handle_type {
+        HandleType::SQL_HANDLE_STMT => crate::handles::stmt(h).map(|s| s as Arc<dyn AsyncHost>),
+        HandleType::SQL_HANDLE_DBC => crate::handles::dbc(h).map(|d| d as Arc<dyn AsyncHost>),
+        _ => None,
+    };
+    r.ok_or(SqlReturn::SQL_INVALID_HANDLE)
+}
+
+/// Registers `waker` to be woken when the handle's current asynchronous operation ends
+/// (or at once if none is running). Only the latest registered waker is kept.
+pub fn register_waker(handle_type: HandleType, h: SqlHandle, waker: &Waker) -> Result<(), SqlReturn> {
+    let host = host(handle_type, h)?;
+    host.slot().waker.register(waker);
+    Ok(())
+}
+
+/// The handle's operation status.
+pub fn op_status(handle_type: HandleType, h: SqlHandle) -> Result<OpStatus, SqlReturn> {
+    let host = host(handle_type, h)?;
+    let s = host.slot();
+    Ok(OpStatus { phase: s.phase(), generation: s.epoch(), notify: s.is_notify(), emulated: s.is_emulated(), cancelled: s.is_cancelled() })
+}
+
+/// The engine's counters for the handle.
+pub fn op_stats(handle_type: HandleType, h: SqlHandle) -> Result<OpStats, SqlReturn> {
+    let host = host(handle_type, h)?;
+    let st = &host.slot().stats;
+    Ok(OpStats {
+        reinvocations: st.reinvocations.load(Ordering::Relaxed),
+        ignored_callbacks: st.ignored_callbacks.load(Ordering::Relaxed),
+        early_callbacks: st.early_callbacks.load(Ordering::Relaxed),
+        backoffs: st.backoffs.load(Ordering::Relaxed),
+        driven_polls: st.driven_polls.load(Ordering::Relaxed),
+        gave_up: st.gave_up.load(Ordering::Relaxed),
+    })
+}
+
+/// Has the DM poll the handle's running, cancelled notification-mode operation of
+/// generation `generation` now (normally it does so once the cancel grace has passed after
+/// a cancel). A no-op for any other operation.
+pub fn drive(handle_type: HandleType, h: SqlHandle, generation: u64) -> Result<(), SqlReturn> {
+    let host = host(handle_type, h)?;
+    async_engine::drive_generation(host.target(), generation, Duration::ZERO);
+    Ok(())
+}
+
+/// `SQLCancel` (statement) or `SQLCancelHandle` (connection) only while the operation of
+/// generation `generation` is the handle's running one: a status handle of an operation
+/// that has ended never cancels a later one. `Ok(false)`: nothing was cancelled.
+pub fn cancel_generation(handle_type: HandleType, h: SqlHandle, generation: u64) -> Result<bool, SqlReturn> {
+    let host = host(handle_type, h)?;
+    let s = host.slot();
+    if s.epoch() != generation || !s.is_running() {
+        return Ok(false);
+    }
+    let rc = if handle_type == HandleType::SQL_HANDLE_STMT {
+        let stmt = crate::handles::stmt(h).ok_or(SqlReturn::SQL_INVALID_HANDLE)?;
+        super::cancel::cancel_stmt(&stmt)
+    } else {
+        let dbc = crate::handles::dbc(h).ok_or(SqlReturn::SQL_INVALID_HANDLE)?;
+        super::connect_async::cancel(&dbc)
+    };
+    Ok(rc.is_success())
+}
+
+/// The handle's cancel grace ([`SQL_ATTR_DM_CANCEL_GRACE`]).
+pub fn cancel_grace(handle_type: HandleType, h: SqlHandle) -> Result<Duration, SqlReturn> {
+    Ok(host(handle_type, h)?.slot().cancel_grace())
+}
+
+/// Whether the operation of generation `generation` is still the handle's and has not
+/// finished.
+pub fn is_running(handle_type: HandleType, h: SqlHandle, generation: u64) -> Result<bool, SqlReturn> {
+    let host = host(handle_type, h)?;
+    let s = host.slot();
+    Ok(s.epoch() == generation && s.is_running())
+}
+
+/// Whether the connection is connected (the DM's state: C4 and later).
+pub fn is_connected(h: SqlHandle) -> Result<bool, SqlReturn> {
+    let d = crate::handles::dbc(h).ok_or(SqlReturn::SQL_INVALID_HANDLE)?;
+    Ok(d.gate.read(|c| c.state.is_connected()))
+}
+
+/// Whether the DM emulates asynchronous execution for this statement (its driver lacks
+/// native notification, or emulation is forced).
+pub fn is_emulated(h: SqlHandle) -> Result<bool, SqlReturn> {
+    let s = crate::handles::stmt(h).ok_or(SqlReturn::SQL_INVALID_HANDLE)?;
+    Ok(s.gate.read(|c| c.async_emulated))
+}
+
+/// Hands `b` to the DM for the life of the handle's running operation: dropped only once
+/// the driver is done with the operation (§2.9: buffers a dropped future owned). `Err(b)`
+/// when no operation is running (the caller may drop it at once) or the handle is not live.
+pub fn keep_alive(handle_type: HandleType, h: SqlHandle, b: Box<dyn std::any::Any + Send>) -> Result<(), Box<dyn std::any::Any + Send>> {
+    let Ok(host) = host(handle_type, h) else { return Err(b) };
+    host.slot().keep_alive_or_return(b)
+}
