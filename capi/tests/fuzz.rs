@@ -1,5 +1,5 @@
 //! Fuzz test of the C ABI (issue 11): random, stale, double-freed and wrong-kind handle
-//! values into every exported entry point (§S1.1: an invalid handle is SQL_INVALID_HANDLE)
+//! values into every exported entry point (the SQL_INVALID_HANDLE return code of §0; §2.13 for SQLCompleteAsync)
 //! give SQL_INVALID_HANDLE, or SQL_ERROR where the HandleType argument itself is out of
 //! range; nothing crashes. The calls run in a child process (this test binary re-executed),
 //! so a crash (SIGSEGV, abort) is reported as a failure with the seed that reproduces it;
@@ -400,7 +400,7 @@ fn child(seed: u64, rounds: usize) {
     std::process::exit(if unexpected.is_empty() { 0 } else { 3 });
 }
 
-/// §S1.1 (invalid handles): the entry point of the child process; does nothing unless
+/// §0, §2.13 (invalid handles): the entry point of the child process; does nothing unless
 /// started by `every_export_survives_bad_handles`.
 #[test]
 fn fuzz_child() {
@@ -410,7 +410,7 @@ fn fuzz_child() {
     }
 }
 
-/// §S1.1: random, stale, double-freed and wrong-kind handle values into every export of
+/// §0, §2.13: random, stale, double-freed and wrong-kind handle values into every export of
 /// libodbc.so.2 give SQL_INVALID_HANDLE (or SQL_ERROR for an out-of-range HandleType);
 /// the child process does not crash.
 #[test]
