@@ -239,7 +239,10 @@ mod tests {
         assert!(AsyncEvent::from_attr(p[0] as usize).is_none());
         assert!(AsyncEvent::from_attr(1_000_000).is_none());
         // SAFETY: closing our own descriptors.
-        unsafe { libc::close(p[0]); libc::close(p[1]) };
+        unsafe {
+            libc::close(p[0]);
+            libc::close(p[1])
+        };
     }
 
     #[test]
