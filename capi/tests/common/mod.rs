@@ -19,12 +19,18 @@ pub fn profile_dir() -> PathBuf {
     exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
 }
 
-/// The cdylib cargo built for this crate (`target/<profile>/libodbc.so`, soname
-/// `libodbc.so.2`).
+/// The cdylib cargo built for this crate (soname `libodbc.so.2`): the newer of
+/// `target/<profile>/libodbc.so` (cargo build) and `.../deps/libodbc.so` (cargo test only
+/// refreshes that one).
 pub fn built_library() -> PathBuf {
-    let p = profile_dir().join("libodbc.so");
-    assert!(p.exists(), "{} not built: run `cargo build -p odbc-dm-capi`", p.display());
-    p
+    let dir = profile_dir();
+    let candidates = [dir.join("libodbc.so"), dir.join("deps/libodbc.so")];
+    candidates
+        .iter()
+        .filter_map(|p| p.metadata().and_then(|m| m.modified()).ok().map(|t| (t, p.clone())))
+        .max_by_key(|(t, _)| *t)
+        .map(|(_, p)| p)
+        .unwrap_or_else(|| panic!("libodbc.so not built in {}: run `cargo build -p odbc-dm-capi`", dir.display()))
 }
 
 /// A directory holding `libodbc.so.2` (a link to the built library) and the development
