@@ -25,7 +25,11 @@ echo 'fn main() {}' > "$FETCH/src/main.rs"
 (cd "$FETCH" && cargo fetch -q)
 PKG="$(cd "$FETCH" && cargo metadata --format-version 1 | python3 -c 'import json,sys; m=json.load(sys.stdin); print(next(p["manifest_path"] for p in m["packages"] if p["name"]=="odbc-api").rsplit("/",1)[0])')"
 SRC="$OUT/$(basename "$PKG")"
-[ -d "$SRC" ] || cp -r "$PKG" "$SRC"
+if [ ! -d "$SRC" ]; then
+    cp -r "$PKG" "$SRC"
+    # Keep it out of any enclosing cargo workspace (this repo's).
+    grep -q '^\[workspace\]' "$SRC/Cargo.toml" || printf '\n[workspace]\n' >> "$SRC/Cargo.toml"
+fi
 
 # The ODBC configuration of the repo's tests, plus the driver names odbc-api expects.
 bash "$ROOT/drivers-under-test/setup.sh" >/dev/null
