@@ -34,19 +34,24 @@ pub fn built_library() -> PathBuf {
 }
 
 /// A directory holding `libodbc.so.2` (a link to the built library) and the development
-/// link `libodbc.so`, as capi/make-libdir.sh makes it: put it first on LD_LIBRARY_PATH.
-/// Safe to call from several test binaries at once (links are renamed into place).
+/// link `libodbc.so`, as capi/scripts/make-libdir.sh makes it: put it first on
+/// LD_LIBRARY_PATH. Made once per test process; safe against other test processes doing the
+/// same at once (each link is created under a unique name and renamed into place).
 pub fn lib_dir() -> PathBuf {
-    let dir = profile_dir().join("odbc-dm-lib");
-    std::fs::create_dir_all(&dir).unwrap();
-    let lib = built_library();
-    for (name, target) in [("libodbc.so.2", lib.clone()), ("libodbc.so", PathBuf::from("libodbc.so.2"))] {
-        let tmp = dir.join(format!(".{name}.{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        std::os::unix::fs::symlink(&target, &tmp).unwrap();
-        std::fs::rename(&tmp, dir.join(name)).unwrap();
-    }
-    dir
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = profile_dir().join("odbc-dm-lib");
+        std::fs::create_dir_all(&dir).unwrap();
+        let lib = built_library();
+        for (name, target) in [("libodbc.so.2", lib.clone()), ("libodbc.so", PathBuf::from("libodbc.so.2"))] {
+            let tmp = dir.join(format!(".{name}.{}", std::process::id()));
+            let _ = std::fs::remove_file(&tmp);
+            std::os::unix::fs::symlink(&target, &tmp).unwrap();
+            std::fs::rename(&tmp, dir.join(name)).unwrap();
+        }
+        dir
+    })
+    .clone()
 }
 
 /// The private ODBC configuration (setup.sh): target/odbc-test.
