@@ -10,6 +10,13 @@
 //! using it, so a stale or garbage value is refused with HY024 instead of being
 //! dereferenced, and it keeps its own reference to the event for as long as the attribute
 //! holds it. The DM sets the event when an operation ends and never resets it (§2.12).
+//!
+//! C applications (the `libodbc.so.2` build) have no `AsyncEvent`: they create an
+//! eventfd themselves and pass the file descriptor itself as the attribute value,
+//! `(SQLPOINTER)(intptr_t)efd` (docs/decisions.md #63). A value that is not a registered
+//! `AsyncEvent` and lies in 1..=i32::MAX is taken as such a descriptor: it must be an
+//! eventfd (HY024 otherwise); the DM keeps its own duplicate of it while the attribute
+//! holds it, signals it by adding 1 to its counter, and never reads (resets) it.
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,7 +32,11 @@ static REGISTRY: LazyLock<DashMap<usize, Weak<Inner>>> = LazyLock::new(DashMap::
 struct Inner {
     fd: RawFd,
     /// Mirrors "the counter is non-zero", so `set` on a set event is one atomic load.
+    /// Unused for an application's eventfd, which the application resets itself.
     set: AtomicBool,
+    /// For an application's eventfd: the descriptor number it passed (the attribute
+    /// value it reads back); `None` for the DM's own events.
+    app_fd: Option<RawFd>,
 }
 
 impl Drop for Inner {
@@ -55,20 +66,45 @@ impl AsyncEvent {
         if fd < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        let inner = Arc::new(Inner { fd, set: AtomicBool::new(false) });
+        let inner = Arc::new(Inner { fd, set: AtomicBool::new(false), app_fd: None });
         REGISTRY.insert(Arc::as_ptr(&inner) as usize, Arc::downgrade(&inner));
         Ok(AsyncEvent { inner })
     }
 
     /// The value to pass as `SQL_ATTR_ASYNC_STMT_EVENT` / `SQL_ATTR_ASYNC_DBC_EVENT`.
     pub fn as_attr(&self) -> *mut std::ffi::c_void {
-        Arc::as_ptr(&self.inner) as *mut std::ffi::c_void
+        match self.inner.app_fd {
+            Some(fd) => fd as usize as *mut std::ffi::c_void,
+            None => Arc::as_ptr(&self.inner) as *mut std::ffi::c_void,
+        }
     }
 
-    /// The event an attribute value names, if it is a live event.
+    /// The event an attribute value names, if it is a live event: a registered
+    /// `AsyncEvent`, or else an application's eventfd descriptor (see the module docs).
     pub fn from_attr(value: usize) -> Option<AsyncEvent> {
-        let weak = REGISTRY.get(&value).map(|w| w.clone())?;
-        weak.upgrade().map(|inner| AsyncEvent { inner })
+        if let Some(weak) = REGISTRY.get(&value).map(|w| w.clone()) {
+            return weak.upgrade().map(|inner| AsyncEvent { inner });
+        }
+        if (1..=i32::MAX as usize).contains(&value) {
+            return AsyncEvent::from_app_fd(value as RawFd);
+        }
+        None
+    }
+
+    /// An application's eventfd `fd` as an event: the DM's own duplicate of the
+    /// descriptor, so the application may close its copy at any time. `None` if `fd` is
+    /// not an open eventfd.
+    fn from_app_fd(fd: RawFd) -> Option<AsyncEvent> {
+        let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()?;
+        if link.as_os_str() != "anon_inode:[eventfd]" {
+            return None;
+        }
+        // SAFETY: plain syscall on a descriptor number; an invalid one fails with EBADF.
+        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+        if dup < 0 {
+            return None;
+        }
+        Some(AsyncEvent { inner: Arc::new(Inner { fd: dup, set: AtomicBool::new(false), app_fd: Some(fd) }) })
     }
 
     /// The eventfd: readable (POLLIN) exactly while the event is set.
@@ -78,11 +114,24 @@ impl AsyncEvent {
 
     /// Whether the event is set.
     pub fn is_set(&self) -> bool {
+        if self.inner.app_fd.is_some() {
+            let mut pfd = libc::pollfd { fd: self.inner.fd, events: libc::POLLIN, revents: 0 };
+            // SAFETY: one valid pollfd for our own descriptor; no wait.
+            return unsafe { libc::poll(&mut pfd, 1, 0) } == 1;
+        }
         self.inner.set.load(Ordering::Acquire)
     }
 
     /// Sets the event (idempotent) and wakes every waiter.
     pub fn set(&self) {
+        if self.inner.app_fd.is_some() {
+            // The application resets its eventfd by reading it, unseen by `set`: always
+            // add 1 (the counter cannot reach its maximum by ones).
+            let one: u64 = 1;
+            // SAFETY: writes 8 bytes from a valid u64 to our duplicate of the eventfd.
+            unsafe { libc::write(self.inner.fd, &one as *const u64 as *const libc::c_void, 8) };
+            return;
+        }
         if self.inner.set.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -129,7 +178,7 @@ impl AsyncEvent {
 impl Drop for AsyncEvent {
     fn drop(&mut self) {
         // The last application/DM reference: forget the registry entry.
-        if Arc::strong_count(&self.inner) == 1 {
+        if self.inner.app_fd.is_none() && Arc::strong_count(&self.inner) == 1 {
             REGISTRY.remove(&(Arc::as_ptr(&self.inner) as usize));
         }
     }
@@ -162,6 +211,38 @@ mod tests {
         assert!(AsyncEvent::from_attr(0xdead_beef).is_none());
         drop(e);
         assert!(AsyncEvent::from_attr(v).is_none());
+    }
+
+    #[test]
+    fn an_application_eventfd_is_an_event_and_other_descriptors_are_not() {
+        // SAFETY: plain syscall.
+        let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+        assert!(efd > 0);
+        let e = AsyncEvent::from_attr(efd as usize).expect("an eventfd is accepted");
+        assert_eq!(e.as_attr() as usize, efd as usize, "reads back as the application's fd");
+        assert!(!e.is_set());
+        e.set();
+        e.set();
+        let mut v: u64 = 0;
+        // SAFETY: reads 8 bytes into a valid u64 from the application's eventfd.
+        assert_eq!(unsafe { libc::read(efd, &mut v as *mut u64 as *mut libc::c_void, 8) }, 8);
+        assert_eq!(v, 2, "the DM adds 1 per set on the application's descriptor");
+        // The DM's duplicate outlives the application's descriptor.
+        // SAFETY: closing our own descriptor.
+        unsafe { libc::close(efd) };
+        e.set();
+        assert!(e.is_set());
+        // Not an eventfd (a pipe), and not an open descriptor: no event.
+        let mut p = [0; 2];
+        // SAFETY: valid array of two ints.
+        assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
+        assert!(AsyncEvent::from_attr(p[0] as usize).is_none());
+        assert!(AsyncEvent::from_attr(1_000_000).is_none());
+        // SAFETY: closing our own descriptors.
+        unsafe {
+            libc::close(p[0]);
+            libc::close(p[1])
+        };
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `dlopen(RTLD_NOW | RTLD_LOCAL)` of a driver, once per canonical path.
+//! `dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND)` of a driver, once per canonical path.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -108,7 +108,10 @@ pub(crate) fn load_driver_with(path: &Path, threading: Threading) -> Result<Arc<
     // SAFETY: loading a shared library runs its initialisers; an ODBC driver is meant to be
     // loaded this way by a driver manager. RTLD_LOCAL keeps its symbols out of the global
     // namespace, so two drivers exporting the same SQL* names cannot collide.
-    let lib = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }
+    // RTLD_DEEPBIND: the driver's calls to its own SQL* functions bind to the driver, not
+    // to the same-named exports of the process's libodbc.so.2 (odbc-dm's C ABI build,
+    // docs/decisions.md #64): MariaDB's SQLColAttributes calls SQLColAttributeW by name.
+    let lib = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL | libc::RTLD_DEEPBIND) }
         .map_err(|e| LoadError::Dlopen { path: path.display().to_string(), reason: error_chain(&e) })?;
     let exported = DriverFns::load(&lib);
     if exported.SQLAllocHandle.is_none() && exported.SQLAllocEnv.is_none() {

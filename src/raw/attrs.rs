@@ -709,7 +709,19 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
         _ => {}
     }
     let fns = &s.link.driver.fns;
-    let Some(f) = stmt_fn(wide, fns.SQLSetStmtAttr, fns.SQLSetStmtAttrW) else { return call.missing("SQLSetStmtAttr") };
+    let Some(f) = stmt_fn(wide, fns.SQLSetStmtAttr, fns.SQLSetStmtAttrW) else {
+        // An ODBC 2 driver (mdbtools has only SQLSetStmtOption): the 2.x function, for the
+        // A and the W form alike (docs/decisions.md #66); descriptor handles have no 2.x form.
+        if let (Some(opt), false, Ok(option)) = (fns.SQLSetStmtOption, matches!(desc_slot(attr), Some(0 | 1)), u16::try_from(attr.0)) {
+            // SAFETY: live driver statement; statement options are integers passed by value.
+            let rc = unsafe { opt(s.driver_handle(), option, value as SqlULen) };
+            if attr == StmtAttr::SQL_ATTR_ASYNC_ENABLE && rc.is_success() {
+                s.gate.peek(|c| c.async_enabled = value as usize != SQL_ASYNC_ENABLE_OFF);
+            }
+            return call.finish(rc);
+        }
+        return call.missing("SQLSetStmtAttr");
+    };
 
     if let Some(slot @ (0 | 1)) = desc_slot(attr) {
         // An application descriptor: the DM handle becomes the driver's handle.

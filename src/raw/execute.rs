@@ -235,9 +235,9 @@ pub unsafe extern "C" fn SQLBindParameter(
     })
 }
 
-/// SQLBindParam and SQLSetParam: forwarded, or mapped to SQLBindParameter with
+/// SQLBindParam and SQLSetParam: mapped to the driver's SQLBindParameter with
 /// SQL_PARAM_INPUT (SQLBindParam) / SQL_PARAM_INPUT_OUTPUT (SQLSetParam) and BufferLength
-/// SQL_SETPARAM_VALUE_MAX.
+/// SQL_SETPARAM_VALUE_MAX; forwarded only to a driver without SQLBindParameter.
 macro_rules! old_bind {
     ($name:ident, $func:expr, $io:expr) => {
         /// See the mapping above.
@@ -276,12 +276,14 @@ macro_rules! old_bind {
                 }
                 let fns = &s.link.driver.fns;
                 let h = s.driver_handle();
-                let rc = if let Some(f) = fns.$name {
+                // The 3.x entry point first: an ODBC 3 driver need not implement the old
+                // one, and psqlODBC's SQLSetParam is a stub that returns SQL_ERROR.
+                let rc = if let Some(f) = fns.SQLBindParameter {
                     // SAFETY: live driver statement; the application's buffers as given.
-                    unsafe { f(h, number, value_type, param_type, column_size, decimal_digits, value, ind) }
-                } else if let Some(f) = fns.SQLBindParameter {
-                    // SAFETY: as above, through the 3.x entry point.
                     unsafe { f(h, number, $io, value_type, param_type, column_size, decimal_digits, value, SQL_SETPARAM_VALUE_MAX, ind) }
+                } else if let Some(f) = fns.$name {
+                    // SAFETY: as above, through the driver's own (ODBC 2 / X/Open) entry point.
+                    unsafe { f(h, number, value_type, param_type, column_size, decimal_digits, value, ind) }
                 } else {
                     return call.missing(stringify!($name));
                 };

@@ -1,0 +1,53 @@
+//! ODBC 3 calls onto an ODBC 2 driver (issue 11, item 2): mdbtools exports SQLSetStmtOption
+//! but no SQLSetStmtAttr(W); unixODBC 2.3.11 answers the W form with IM001. Through
+//! odbc-dm's libodbc.so.2 both SQLSetStmtAttrW and SQLSetStmtAttr reach the driver's
+//! SQLSetStmtOption (docs/decisions.md #66), for the ANSI and the Unicode mdbtools build.
+//!
+//! Needs the Debian package odbc-mdbtools and an .mdb file: the Northwind sample that the
+//! odbc-api crate package ships (fetched by capi/scripts/odbc-api-tests.sh), or
+//! `CAPI_MDB_FILE`. Without them the test prints SKIPPED.
+
+mod common;
+
+use std::path::PathBuf;
+
+fn mdb_file() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("CAPI_MDB_FILE") {
+        return Some(PathBuf::from(p));
+    }
+    let home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo"));
+    let src = home.join("registry/src");
+    std::fs::read_dir(src).ok()?.flatten().find_map(|index| {
+        std::fs::read_dir(index.path()).ok()?.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("odbc-api-")).find_map(|e| {
+            let f = e.path().join("tests/integration/nwind.mdb");
+            f.exists().then_some(f)
+        })
+    })
+}
+
+#[test]
+fn set_stmt_attr_w_reaches_an_odbc2_drivers_set_stmt_option() {
+    let drivers = ["libmdbodbc.so", "libmdbodbcW.so"].map(|d| PathBuf::from("/usr/lib/x86_64-linux-gnu/odbc").join(d));
+    let Some(mdb) = mdb_file() else {
+        eprintln!("SKIPPED: set_stmt_attr_w_reaches_an_odbc2_drivers_set_stmt_option: no .mdb file (CAPI_MDB_FILE)");
+        return;
+    };
+    if !drivers.iter().all(|d| d.exists()) {
+        eprintln!("SKIPPED: set_stmt_attr_w_reaches_an_odbc2_drivers_set_stmt_option: odbc-mdbtools is not installed");
+        return;
+    }
+    let exe = common::scratch("stmt-attr-w").join("stmt_attr_w");
+    common::compile_c(&common::root().join("capi/tests/c/stmt_attr_w.c"), &exe);
+    for d in &drivers {
+        let cs = format!("Driver={};DBQ={};", d.display(), mdb.display());
+        let out = common::command(&exe).arg(&cs).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let ctx = format!("{cs}: {}\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{ctx}");
+        assert!(stdout.contains("W rc=0 "), "SQLSetStmtAttrW on an ODBC 2 driver: {ctx}");
+        assert!(stdout.contains("A rc=0"), "{ctx}");
+        assert!(stdout.contains("exec rc=0 rows=77"), "{ctx}");
+    }
+}
