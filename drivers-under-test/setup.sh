@@ -34,6 +34,12 @@ else
     fi
 fi
 
+# pyodbc, for the drop-in library's client tests (capi/tests/pyodbc.rs).
+if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import pyodbc' >/dev/null 2>&1; then
+    log "installing pyodbc from the Python package registry"
+    python3 -m pip install --quiet pyodbc || log "WARNING: pip install pyodbc failed; capi/tests/pyodbc.rs will fail with the reason"
+fi
+
 # --- 2. Reference driver ---------------------------------------------------
 cd "$ROOT" || exit 1
 if ! cargo build -p odbc-refdriver; then
