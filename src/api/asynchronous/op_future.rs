@@ -1,0 +1,179 @@
+//! The future of an asynchronous statement operation: the driver operation `RawOp` and the
+//! public [`OpFuture`].
+
+use super::*;
+
+pub(super) type StartFn = Box<dyn FnOnce(SqlHStmt) -> SqlReturn + Send>;
+pub(super) type FinishFn<T> = Box<dyn FnOnce(&mut AsyncStatement, SqlReturn, Vec<DiagRecord>) -> Result<T> + Send>;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum RawState {
+    Init,
+    Running,
+    Done,
+}
+
+/// One asynchronous driver call: settles a leftover operation, starts the call (which
+/// returns SQL_STILL_EXECUTING), waits on the slot's waker, collects with SQLCompleteAsync.
+/// `keep` and the `finish` closure own the buffers the driver points into.
+pub(super) struct RawOp<'s, T: Send + 'static> {
+    pub(super) st: &'s mut AsyncStatement,
+    pub(super) function: &'static str,
+    pub(super) start: Option<StartFn>,
+    pub(super) keep: Option<Box<dyn Any + Send>>,
+    pub(super) finish: Option<FinishFn<T>>,
+    pub(super) state: RawState,
+    pub(super) raw_gen: u64,
+}
+
+impl<'s, T: Send + 'static> RawOp<'s, T> {
+    pub(super) fn finish_now(&mut self, rc: SqlReturn, records: Vec<DiagRecord>) -> Poll<Result<T>> {
+        self.state = RawState::Done;
+        self.keep = None;
+        let f = self.finish.take().expect("finish taken once");
+        Poll::Ready(f(self.st, rc, records))
+    }
+}
+
+impl<T: Send + 'static> Future for RawOp<'_, T> {
+    type Output = Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let this = self.get_mut();
+        let sh = this.st.shared.clone();
+        match this.state {
+            RawState::Done => panic!("an odbc-dm operation future was polled after completion"),
+            RawState::Init => {
+                if this.st.ticket.aborted.load(Ordering::Acquire) {
+                    this.state = RawState::Done;
+                    return Poll::Ready(Err(cancelled(this.function)));
+                }
+                // Settle an operation left by a dropped future (it was cancelled).
+                if sh.busy() {
+                    sh.register(cx);
+                    if let Collect::Pending = sh.collect() {
+                        return Poll::Pending;
+                    }
+                }
+                sh.lock().take();
+                sh.event.reset();
+                this.raw_gen = sh.raw_gen.fetch_add(1, Ordering::AcqRel) + 1;
+                this.st.ticket.launching.store(true, Ordering::Release);
+                this.st.ticket.started.store(true, Ordering::Release);
+                sh.register(cx);
+                let start = this.start.take().expect("started once");
+                let rc = start(sh.hstmt());
+                if let Some(st) = sh.status() {
+                    this.st.ticket.gen.store(st.generation, Ordering::Release);
+                }
+                this.st.ticket.launching.store(false, Ordering::Release);
+                if rc == SqlReturn::SQL_STILL_EXECUTING && this.st.ticket.aborted.load(Ordering::Acquire) {
+                    // abort() came while the call was being made (it saw nothing to cancel
+                    // yet): cancel now; the operation ends with HY008 as usual.
+                    sh.cancel();
+                }
+                if rc != SqlReturn::SQL_STILL_EXECUTING {
+                    // Ended without going asynchronous: a DM-detected error (HY010, S1118…)
+                    // or a function that never runs asynchronously.
+                    let records = if carries_records(rc) { diag_records(HandleType::SQL_HANDLE_STMT, sh.hstmt()) } else { Vec::new() };
+                    return this.finish_now(rc, records);
+                }
+                this.state = RawState::Running;
+            }
+            RawState::Running => sh.register(cx),
+        }
+        // Running: the waker is registered before looking, so a completion in between wakes us.
+        match sh.collect() {
+            Collect::Pending => Poll::Pending,
+            Collect::Done => match sh.outcome_of(this.raw_gen) {
+                Some((rc, records)) => this.finish_now(rc, records),
+                None => {
+                    this.state = RawState::Done;
+                    Poll::Ready(Err(Error::Usage(format!("{}: the operation's result was collected elsewhere", this.function))))
+                }
+            },
+            Collect::Lost => {
+                this.state = RawState::Done;
+                Poll::Ready(Err(Error::Usage(format!("{}: the operation's result was collected elsewhere", this.function))))
+            }
+        }
+    }
+}
+
+impl<T: Send + 'static> Drop for RawOp<'_, T> {
+    fn drop(&mut self) {
+        if self.state != RawState::Running {
+            return;
+        }
+        let sh = &self.st.shared;
+        if ext::is_running(HandleType::SQL_HANDLE_STMT, sh.hstmt(), self.st.ticket.gen.load(Ordering::Acquire)).unwrap_or(false) {
+            // Mid-flight: cancel (the DM drives a driver that never calls back once the
+            // cancel grace has passed, §2.14); the buffers go to the DM, which drops them
+            // only once the driver is done with them (§2.9). The next operation collects
+            // this one as soon as it ends: no fixed grace.
+            sh.cancel();
+            let mut keep: Vec<Box<dyn Any + Send>> = Vec::new();
+            if let Some(k) = self.keep.take() {
+                keep.push(k);
+            }
+            if let Some(f) = self.finish.take() {
+                keep.push(Box::new(f));
+            }
+            for k in keep {
+                if let Err(k) = ext::keep_alive(HandleType::SQL_HANDLE_STMT, sh.hstmt(), k) {
+                    // The operation ended meanwhile (or the handle is gone): drop it.
+                    drop(k);
+                }
+            }
+        }
+    }
+}
+
+/// Pointer-sized value carried into a start closure (the addresses of heap buffers owned by
+/// the operation; they do not move when their owner does).
+#[derive(Clone, Copy)]
+pub(super) struct Addr(usize);
+
+impl Addr {
+    pub(super) fn of<T: ?Sized>(p: *const T) -> Addr {
+        Addr(p as *const u8 as usize)
+    }
+    pub(super) fn ptr<T>(self) -> *mut T {
+        self.0 as *mut T
+    }
+}
+
+/// The future of an asynchronous statement operation (execute, prepare, fetch, get-data,
+/// more-results…). `Send`; borrows its statement. [`operation`](Self::operation) gives
+/// a status handle; dropping the future before it completes cancels the operation (see
+/// the documentation of `src/api/asynchronous/mod.rs`).
+pub struct OpFuture<'s, T> {
+    pub(super) fut: Pin<Box<dyn Future<Output = Result<T>> + Send + 's>>,
+    pub(super) op: AsyncOperation,
+}
+
+impl<T> OpFuture<'_, T> {
+    /// The status handle of this operation.
+    pub fn operation(&self) -> AsyncOperation {
+        self.op.clone()
+    }
+}
+
+impl<T> Future for OpFuture<'_, T> {
+    type Output = Result<T>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let this = self.get_mut();
+        let r = this.fut.as_mut().poll(cx);
+        if let Poll::Ready(v) = &r {
+            this.op.ticket.finish(v);
+        }
+        r
+    }
+}
+
+impl<T> OpFuture<'_, T> {
+    /// Blocking twin: waits for the operation on the current thread.
+    pub fn wait(self) -> Result<T> {
+        block_on(self)
+    }
+}
