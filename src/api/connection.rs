@@ -70,6 +70,24 @@ unsafe impl Send for Connection {}
 unsafe impl Sync for Connection {}
 
 impl Connection {
+    /// The connection's reference to its environment (kept alive by whoever takes over
+    /// the handle, decision #81).
+    pub(crate) fn env_ref(&self) -> Arc<EnvHandle> {
+        self._env.clone()
+    }
+
+    /// Drops this object without disconnecting or freeing the handle: the DM took the
+    /// handle over (`raw::ext::abandon`, decision #81).
+    pub(crate) fn forget_handle(self) {
+        let me = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `me` is never used or dropped again; each field with drop glue is read
+        // out once and dropped here (the others are plain data).
+        unsafe {
+            drop(std::ptr::read(&me._env));
+            drop(std::ptr::read(&me.warnings));
+        }
+    }
+
     pub(crate) fn alloc(env: Arc<EnvHandle>) -> Result<Self> {
         let mut h: SqlHandle = ptr::null_mut();
         // SAFETY: our environment id and a valid out slot.

@@ -82,6 +82,32 @@ pub(crate) fn submit<H: AsyncHost>(host: Arc<H>) -> Result<(), Arc<H>> {
     }
 }
 
+/// Runs `job` on the pool (started, or started again, as needed): the DM's own follow-up
+/// work, such as settling an abandoned operation (decision #81). Run on the calling thread
+/// when no pool thread can take it.
+pub(crate) fn run_detached(job: Job) {
+    let job = {
+        let mut g = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        if g.is_none() {
+            *g = start();
+        }
+        match g.as_ref() {
+            Some(p) => match p.tx.send(job) {
+                Ok(()) => return,
+                Err(e) => {
+                    *g = None;
+                    e.0
+                }
+            },
+            None => job,
+        }
+    };
+    log::warn!("odbc-dm: no emulation thread can run the DM's follow-up work; it runs on the calling thread");
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+        log::error!("odbc-dm: panic in the DM's follow-up work (caught)");
+    }
+}
+
 /// Stops the pool: the queued calls still run, then its threads end and are joined. A
 /// later emulated operation starts a new pool. Meant for orderly shutdown (tests,
 /// embedders unloading the DM).

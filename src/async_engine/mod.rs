@@ -23,7 +23,7 @@ pub mod token;
 
 pub use event::AsyncEvent;
 pub use host::AsyncHost;
-pub use slot::{AsyncSlot, Completed, Delivery, Invoke, Phase};
+pub use slot::{AsyncSlot, Completed, Delivery, Finish, Invoke, Phase};
 pub use token::{Target, Token};
 
 /// A cancel was accepted on `host` (SQLCancel, SQLCancelHandle, §2.14): marks its
@@ -64,5 +64,16 @@ pub fn drive_generation(target: Target, epoch: u64, grace: std::time::Duration) 
         if slot.epoch() == epoch && slot.is_notify() && !slot.is_emulated() && slot.is_running() {
             let _ = dispatcher::cancelled(target, epoch, grace);
         }
+    }
+}
+
+/// The owner of `host`'s operation goes away (decision #81): `finish` (built by the raw
+/// layer: collect the operation, disconnect a connection, free the handle) runs on the DM's
+/// worker pool once the operation has ended, or at once (on the pool) when it has ended
+/// already. No thread per abandoned operation, no fixed wait: the operation's own end (or
+/// the cancel drive, #35, for a driver that never calls back) triggers it.
+pub fn abandon(host: &dyn AsyncHost, finish: Finish) {
+    if let Err(f) = host.slot().abandon(finish) {
+        emulation::run_detached(f);
     }
 }

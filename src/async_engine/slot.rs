@@ -120,7 +120,14 @@ struct Inner {
     /// Buffers the application side handed over for the operation's lifetime (the safe
     /// API's SQL text, parameter and row buffers): dropped only once the driver is done.
     keep: Vec<Box<dyn std::any::Any + Send>>,
+    /// Set when the operation's owner went away ([`AsyncSlot::abandon`]): what the DM
+    /// runs once the operation has ended (collect, disconnect, free: decision #81).
+    abandoned: Option<Finish>,
 }
+
+/// What the DM runs for an abandoned operation once it has ended (see
+/// [`AsyncSlot::abandon`]). Built by the raw layer; run on the DM's worker pool.
+pub type Finish = Box<dyn FnOnce() + Send>;
 
 /// Counters kept per handle, for tests and `odbc-dm` diagnostics (read them through
 /// `odbc_dm::raw::ext::op_stats`).
@@ -384,27 +391,52 @@ impl AsyncSlot {
     /// The operation ended: store its result, set the event, wake the future (§2.12).
     /// The captured call (and the buffers it owns) is dropped here, after the driver is done.
     pub fn complete(&self, done: Completed) {
-        let (event, pending, keep) = {
+        let (event, pending, keep, abandoned) = {
             let mut g = self.lock();
             g.done = Some(done);
-            (g.event.clone(), g.pending.take(), std::mem::take(&mut g.keep))
+            (g.event.clone(), g.pending.take(), std::mem::take(&mut g.keep), g.abandoned.take())
         };
         drop(pending);
         drop(keep);
         self.finish_phase(event);
+        if let Some(f) = abandoned {
+            super::emulation::run_detached(f);
+        }
+    }
+
+    /// The operation's owner goes away (a dropped future, decision #81): `finish` runs on
+    /// the DM's worker pool once the operation has ended, after its result is stored, so
+    /// that it can collect the operation and free the handle. `Err(finish)` when no
+    /// operation is running any more (it ended, or none was started): the caller runs
+    /// `finish` (the DM does, through `async_engine::abandon`). If the DM gives up on
+    /// the driver (decision #35), `finish` is leaked with the operation's buffers.
+    pub fn abandon(&self, finish: Finish) -> Result<(), Finish> {
+        let mut g = self.lock();
+        if g.done.is_none() && self.is_running() {
+            g.abandoned = Some(finish);
+            Ok(())
+        } else {
+            Err(finish)
+        }
     }
 
     /// The DM gives up on an operation whose driver never finished the cancelled call: the
     /// result is stored and signalled like any completion, but the captured call and the
     /// kept buffers are leaked, never freed: the driver may still write into them (§2.9).
     pub(crate) fn complete_abandoned(&self, done: Completed) {
-        let (event, pending, keep) = {
+        let (event, pending, keep, abandoned) = {
             let mut g = self.lock();
             g.done = Some(done);
-            (g.event.clone(), g.pending.take(), std::mem::take(&mut g.keep))
+            (g.event.clone(), g.pending.take(), std::mem::take(&mut g.keep), g.abandoned.take())
         };
         std::mem::forget(pending);
         std::mem::forget(keep);
+        if let Some(f) = abandoned {
+            // The driver may still use the handle: it is never freed (nor what the owner
+            // handed over with it).
+            log::error!("odbc-dm: an abandoned asynchronous operation never ended; its handle is leaked");
+            std::mem::forget(f);
+        }
         self.stats.gave_up.fetch_add(1, Ordering::Relaxed);
         self.finish_phase(event);
     }
@@ -438,15 +470,18 @@ impl AsyncSlot {
     /// Ends a polling-mode operation that the driver finished on a repeat call the
     /// application made itself: drops the captured call.
     pub fn clear(&self) {
-        let (p, keep) = {
+        let (p, keep, abandoned) = {
             let mut g = self.lock();
             g.done = None;
             g.event = None;
-            (g.pending.take(), std::mem::take(&mut g.keep))
+            (g.pending.take(), std::mem::take(&mut g.keep), g.abandoned.take())
         };
         drop(p);
         drop(keep);
         self.word.store(IDLE, Ordering::Release);
+        if let Some(f) = abandoned {
+            super::emulation::run_detached(f);
+        }
     }
 }
 
@@ -479,6 +514,30 @@ mod tests {
         assert!(!s.is_cancelled());
         assert!(s.begin(Delivery::Polling, None));
         assert_eq!(s.epoch(), e + 1, "a new generation per operation");
+    }
+
+    /// Decision #81: an abandoned operation's settle job runs once, after the operation
+    /// has ended (on the DM's pool), never before; one the DM gives up on is never run.
+    #[test]
+    fn abandoned_operation_is_settled_after_it_ends() {
+        let (tx, rx) = std::sync::mpsc::channel::<&'static str>();
+        let s = AsyncSlot::default();
+        assert!(s.abandon(Box::new(|| ())).is_err(), "no operation: the caller runs the job");
+        assert!(s.begin(Delivery::Notify, None));
+        assert!(s.first_still_executing());
+        let t1 = tx.clone();
+        assert!(s.abandon(Box::new(move || t1.send("settled").unwrap())).is_ok());
+        assert!(rx.recv_timeout(Duration::from_millis(50)).is_err(), "not before the operation ends");
+        s.complete(done());
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok("settled"));
+        assert!(s.abandon(Box::new(|| ())).is_err(), "ended: the caller runs the job");
+        assert!(s.take_completed().is_some());
+        // The DM gives up on the driver: the job (which would free the handle) never runs.
+        assert!(s.begin(Delivery::Notify, None));
+        assert!(s.first_still_executing());
+        assert!(s.abandon(Box::new(move || tx.send("freed").unwrap())).is_ok());
+        s.complete_abandoned(done());
+        assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "never freed after giving up");
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! - [`drive`]: have the DM poll a cancelled notification-mode operation now, without
 //!   waiting for the cancel grace;
 //! - [`cancel_generation`]: SQLCancel / SQLCancelHandle only while a given operation runs;
+//! - [`abandon`]: hand a running operation, and the handle, to the DM, which collects the
+//!   operation when it ends and then disconnects and frees the handle (decision #81);
 //! - [`SQL_ATTR_DM_CANCEL_GRACE`]: the cancel grace, a statement and connection attribute.
 
 use std::sync::atomic::Ordering;
@@ -168,4 +170,91 @@ pub fn is_emulated(h: SqlHandle) -> Result<bool, SqlReturn> {
 pub fn keep_alive(handle_type: HandleType, h: SqlHandle, b: Box<dyn std::any::Any + Send>) -> Result<(), Box<dyn std::any::Any + Send>> {
     let Ok(host) = host(handle_type, h) else { return Err(b) };
     host.slot().keep_alive_or_return(b)
+}
+
+/// Hands the handle's running asynchronous operation, and the handle itself, to the DM: the
+/// owner goes away (a dropped future) and will not touch `h` again. The DM cancels the
+/// operation (`SQLCancel` / `SQLCancelHandle`; an emulated one runs to completion, a
+/// notification-mode one whose driver never calls back is driven by polling after the
+/// cancel grace, decision #35) and, once it has ended, on its worker pool: collects it
+/// (`SQLCompleteAsync`), then for a connection switches connection-level async off,
+/// disconnects it if it is connected (rolling back first if the driver refuses with
+/// 25000) and frees it; a statement is freed. `keep` (buffers the driver may still use,
+/// the owner's reference to the environment) is dropped after that. If the driver never
+/// ends the operation (the DM gives up, #35), the handle and `keep` are leaked, never freed.
+/// No operation running: the same is done at once (on the pool). Decision #81.
+///
+/// `Err(SQL_INVALID_HANDLE)`: `h` is not a live statement or connection of this DM (`keep`
+/// is dropped).
+///
+/// # Safety
+///
+/// The caller gives up `h`: after this call neither it nor anything it handed out uses
+/// the handle again (the DM frees it). Statements of a connection handed over must have
+/// been freed already.
+pub unsafe fn abandon(handle_type: HandleType, h: SqlHandle, keep: Box<dyn std::any::Any + Send>) -> Result<(), SqlReturn> {
+    let host = host(handle_type, h)?;
+    if host.slot().is_running() {
+        let _ = cancel_generation(handle_type, h, host.slot().epoch());
+    }
+    let id = h as usize; // a DM handle id, not a pointer the DM dereferences
+    let finish: async_engine::Finish = Box::new(move || {
+        // SAFETY: the owner handed `h` over (this function's contract); only this job uses
+        // it from now on, after the operation has ended.
+        unsafe { settle_abandoned(handle_type, id as SqlHandle) };
+        drop(keep);
+    });
+    async_engine::abandon(&*host, finish);
+    Ok(())
+}
+
+/// The DM's end of an abandoned handle (see [`abandon`]).
+///
+/// # Safety
+///
+/// `h` was handed to the DM by [`abandon`] and its operation has ended.
+unsafe fn settle_abandoned(handle_type: HandleType, h: SqlHandle) {
+    use odbc_dm_abi::{CompletionType, ConnAttr, RetCode, SqlPointer, SQL_ASYNC_DBC_ENABLE_OFF, SQL_IS_UINTEGER};
+    // Collect the operation (its state transition happens here). The slot may only just
+    // have stored the result: look again briefly while it still runs.
+    let t = std::time::Instant::now();
+    loop {
+        let mut code: RetCode = 0;
+        // SAFETY: a handle of ours (see above) and a valid out slot.
+        let rc = unsafe { super::SQLCompleteAsync(handle_type, h, &mut code) };
+        let running = host(handle_type, h).is_ok_and(|x| x.slot().is_active());
+        if rc == SqlReturn::SQL_INVALID_HANDLE || !running || t.elapsed() > Duration::from_secs(1) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    if handle_type == HandleType::SQL_HANDLE_DBC {
+        // SAFETY: as above; an integer attribute travels in the pointer itself.
+        let _ = unsafe {
+            super::SQLSetConnectAttr(
+                h,
+                ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE,
+                SQL_ASYNC_DBC_ENABLE_OFF as SqlPointer,
+                SQL_IS_UINTEGER,
+            )
+        };
+        if is_connected(h).unwrap_or(false) {
+            // SAFETY: as above; no statement of the connection is left (contract).
+            let mut rc = unsafe { super::SQLDisconnect(h) };
+            if !rc.is_success() {
+                // SAFETY: as above (25000: a transaction is open; roll it back, retry).
+                let _ = unsafe { super::SQLEndTran(HandleType::SQL_HANDLE_DBC, h, CompletionType::SQL_ROLLBACK) };
+                // SAFETY: as above.
+                rc = unsafe { super::SQLDisconnect(h) };
+            }
+            if !rc.is_success() {
+                log::warn!("odbc-dm: disconnecting an abandoned connection failed ({rc:?})");
+            }
+        }
+    }
+    // SAFETY: as above; nothing of the owner's uses the handle any more.
+    let rc = unsafe { super::SQLFreeHandle(handle_type, h) };
+    if !rc.is_success() {
+        log::warn!("odbc-dm: freeing an abandoned {handle_type:?} handle failed ({rc:?}); it is leaked");
+    }
 }

@@ -14,13 +14,13 @@ pub(super) type ConnFinish<T> = Box<dyn FnOnce(Arc<ConnInner>, Result<SqlReturn>
 /// the operation ends (natively on notification-capable drivers, on the DM's emulation
 /// pool otherwise), and the future collects it with `SQLCompleteAsync(SQL_HANDLE_DBC)`.
 ///
-/// Dropping it mid-flight: a connect is cancelled (`SQLCancelHandle(SQL_HANDLE_DBC)`; an
-/// emulated one runs to completion), then a helper thread waits (bounded) for the driver
-/// to finish, collects the operation and frees the handle; if the driver never finishes,
-/// the handle and its buffers are leaked deliberately (logged with `log::error!`). A
-/// dropped disconnect is settled the same way (not cancelled); a dropped commit or
-/// rollback runs to completion and is collected by the connection's next operation or
-/// its drop.
+/// Dropping it mid-flight: a connect or disconnect hands the handle and its buffers to
+/// the DM (`raw::ext::abandon`, decision #81), which cancels the operation
+/// (`SQLCancelHandle(SQL_HANDLE_DBC)`; an emulated one runs to completion), and once it has
+/// ended collects it, disconnects and frees the handle on its worker pool; if the driver
+/// never finishes, the handle and its buffers are leaked deliberately (logged with
+/// `log::error!`). A dropped commit or rollback runs to completion and is collected by the
+/// connection's next operation (or handed to the DM by the connection's drop).
 pub struct ConnFuture<T> {
     pub(super) state: ConnFutState<T>,
     pub(super) op: AsyncOperation,
@@ -228,19 +228,14 @@ impl<T> Drop for ConnOp<T> {
             return;
         }
         let Some(inner) = self.inner.take() else { return };
-        if self.kind == ConnOpKind::Connect {
-            inner.cancel();
-        }
-        inner.lock_ops().leftover = Some(Leftover { kind: self.kind, _keep: self.keep.take() });
         if matches!(self.kind, ConnOpKind::Connect | ConnOpKind::Disconnect) {
-            // This future holds the only reference: settle and free the handle off the
-            // caller's thread (ConnInner's drop waits, bounded, then frees or leaks).
-            // (If the thread cannot start, the closure, and with it `inner`, is dropped
-            // here: settled inline.)
-            let spawned = std::thread::Builder::new().name("odbc-dm-settle".into()).spawn(move || drop(inner));
-            if let Err(e) = spawned {
-                log::warn!("cannot start a thread to settle a dropped connection function ({e}); settling inline");
-            }
+            // Nobody will use this connection again: the DM settles it (cancel, collect,
+            // disconnect, free) when the operation ends (decision #81).
+            inner.hand_over(self.keep.take());
+        } else {
+            // A commit or rollback: collected by the connection's next operation, or
+            // handed to the DM by the connection's drop.
+            inner.lock_ops().leftover = Some(Leftover { kind: self.kind, _keep: self.keep.take() });
         }
     }
 }

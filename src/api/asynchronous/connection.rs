@@ -46,6 +46,9 @@ pub(super) struct ConnInner {
     pub(super) dbc_async_on: AtomicBool,
     /// The ticket id of the latest connection operation (see [`AsyncOperation`]).
     pub(super) current: AtomicU64,
+    /// The handle was handed to the DM ([`hand_over`](Self::hand_over)): never touched
+    /// again from here.
+    pub(super) handed_over: AtomicBool,
 }
 
 impl ConnInner {
@@ -68,6 +71,7 @@ impl ConnInner {
             ops: Mutex::new(ConnOps::default()),
             dbc_async_on: AtomicBool::new(false),
             current: AtomicU64::new(0),
+            handed_over: AtomicBool::new(false),
         }))
     }
 
@@ -183,6 +187,23 @@ impl ConnInner {
         done
     }
 
+    /// The owner of the running operation goes away (a dropped connect or disconnect
+    /// future, or the connection's drop with a leftover): the handle, the operation's
+    /// buffers `keep` and a reference to the environment go to the DM, which cancels the
+    /// operation, collects it when it ends, disconnects and frees the handle
+    /// (`raw::ext::abandon`, decision #81). No thread, no wait here.
+    pub(super) fn hand_over(&self, keep: Option<Box<dyn Any + Send>>) {
+        if self.handed_over.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let keep: Box<dyn Any + Send> = Box::new((keep, self.conn.env_ref()));
+        // SAFETY: our connection id; from here on nothing of ours uses it (`handed_over`
+        // makes the drop forget it; no statement of ours is left: they hold this object).
+        if let Err(rc) = unsafe { ext::abandon(HandleType::SQL_HANDLE_DBC, self.h(), keep) } {
+            log::warn!("handing an abandoned connection to the DM failed ({rc:?})");
+        }
+    }
+
     pub(super) fn cancel(&self) {
         // SAFETY: our connection id; SQLCancelHandle is meant to cross threads (§3.4). An
         // emulated operation is accepted and runs to completion.
@@ -211,17 +232,24 @@ impl ConnInner {
 
 impl Drop for ConnInner {
     fn drop(&mut self) {
-        if !self.settle_blocking() {
-            // The driver may still use the handle and the buffers: never free them.
-            log::error!("an asynchronous ODBC connection function did not end; its connection handle is leaked");
-            if let Some(l) = self.lock_ops().leftover.take() {
-                std::mem::forget(l);
+        if !self.handed_over.load(Ordering::Acquire) {
+            // A leftover operation (a dropped commit or rollback) still running or not
+            // collected: the DM takes the handle over and settles it (decision #81).
+            let left = self.lock_ops().leftover.take();
+            if left.is_some() || self.op_active() {
+                self.hand_over(left.and_then(|l| l._keep));
             }
+        }
+        // SAFETY: dropped exactly once, here.
+        let conn = unsafe { std::mem::ManuallyDrop::take(&mut self.conn) };
+        if self.handed_over.load(Ordering::Acquire) {
+            // The DM owns the handle now: it disconnects and frees it.
+            conn.forget_handle();
             return;
         }
         self.dbc_async_off();
-        // SAFETY: dropped exactly once, here; nothing is outstanding on the handle.
-        unsafe { std::mem::ManuallyDrop::drop(&mut self.conn) };
+        // Nothing is outstanding on the handle: disconnect and free it.
+        drop(conn);
     }
 }
 

@@ -57,15 +57,16 @@
 //! collects it; dropping the statement (or a block cursor) waits for it with a bounded
 //! timeout (cancelling it) before freeing anything.
 //!
-//! A dropped connect future is cancelled (`SQLCancelHandle(SQL_HANDLE_DBC)`; an emulated
-//! connect runs to completion) and its handle is settled and freed on a short-lived helper
-//! thread (`odbc-dm-settle`): it waits up to 2 s, cancels, has the DM poll a driver that
-//! never calls back, waits up to 10 s more, then collects, disconnects if the connect
-//! succeeded meanwhile, and frees. If the driver never finishes, the handle and the
-//! connect's buffers are leaked deliberately, with a `log::error!` line: freeing them could
-//! let the driver write into freed memory. A dropped disconnect is settled the same way;
-//! a dropped commit/rollback completes and is collected by the connection's next
-//! connection function (or its drop).
+//! A dropped connect or disconnect future hands its handle, with the buffers the driver may
+//! still use, to the DM ([`raw::ext::abandon`](crate::raw::ext::abandon), decision #81):
+//! the DM cancels the operation (`SQLCancelHandle(SQL_HANDLE_DBC)`; an emulated one runs to
+//! completion; a driver that never calls back is driven by polling after the cancel grace,
+//! #35) and, when it has ended, collects it, disconnects the connection if it is connected
+//! and frees it, on its worker pool: no thread per dropped future, no fixed wait. If the
+//! driver never finishes, the handle and the buffers are leaked deliberately, with a
+//! `log::error!` line: freeing them could let the driver write into freed memory. A
+//! dropped commit/rollback completes and is collected by the connection's next connection
+//! function, or handed to the DM the same way by the connection's drop.
 //!
 //! # Threads
 //!
