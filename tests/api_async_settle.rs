@@ -133,3 +133,34 @@ fn s2_13_connection_dropped_with_a_leftover_commit_is_settled_by_the_dm() {
         assert_no_settle_thread(&what);
     }
 }
+
+/// §2.14 / §2.9: a statement dropped while its operation runs (its future dropped first)
+/// is freed by the DM once the operation has ended; the drop does not wait, and the
+/// connection stays usable until then and is freed after the statement.
+#[test]
+fn s2_14_statement_dropped_mid_operation_is_freed_by_the_dm() {
+    common::init();
+    let env = Environment::new().unwrap();
+    for (delay, fault) in VARIANTS {
+        let what = format!("Delay={delay} Fault={fault}");
+        let conn = AsyncConnection::connect_blocking(&env, &conn_str(delay, fault)).unwrap();
+        let hdbc = conn.connection().as_raw();
+        let mut st = conn.statement().unwrap();
+        let h = {
+            let mut f = st.execute("SELECT 1");
+            assert!(poll_once(&mut f).is_pending(), "{what}");
+            drop(f);
+            st.as_raw()
+        };
+        assert!(odbc_dm::internals::handles::stmt(h).unwrap().async_slot.is_running(), "{what}: the execute is outstanding");
+        drop(st);
+        drop(conn);
+        let t = Instant::now();
+        while odbc_dm::internals::handles::stmt(h).is_some() {
+            assert!(t.elapsed() < Duration::from_secs(20), "{what}: the statement handle was not freed");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        wait_freed(hdbc, &what);
+        assert_no_settle_thread(&what);
+    }
+}

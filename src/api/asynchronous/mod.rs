@@ -54,8 +54,11 @@
 //! (`SQLCancel`; the DM then drives a driver that never calls back by polling) and hands its
 //! buffers to the statement's slot, which frees them only when the driver is done (§2.9).
 //! The next operation on the statement first waits for such a leftover operation to end and
-//! collects it; dropping the statement (or a block cursor) waits for it with a bounded
-//! timeout (cancelling it) before freeing anything.
+//! collects it. Dropping a block cursor waits for it with a bounded timeout (cancelling
+//! it) before unbinding its buffers; dropping the statement hands the handle, its bound
+//! parameters and its connection reference to the DM
+//! ([`raw::ext::abandon`](crate::raw::ext::abandon), decision #81), which frees the
+//! statement once the operation has ended, without waiting here.
 //!
 //! A dropped connect or disconnect future hands its handle, with the buffers the driver may
 //! still use, to the DM ([`raw::ext::abandon`](crate::raw::ext::abandon), decision #81):
@@ -120,7 +123,7 @@ use executor::*;
 use op_future::*;
 use operation::*;
 
-/// How long a statement's drop (or a block cursor's) waits for an outstanding operation
+/// How long a block cursor's drop (or a blocking twin) waits for an outstanding operation
 /// before cancelling it, and then for the cancelled operation to end.
 const SETTLE_GRACE: Duration = Duration::from_secs(2);
 const SETTLE_AFTER_CANCEL: Duration = Duration::from_secs(10);

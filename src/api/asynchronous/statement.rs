@@ -26,12 +26,20 @@ pub struct AsyncStatement {
 
 impl Drop for AsyncStatement {
     fn drop(&mut self) {
-        if !self.shared.settle_blocking() {
-            log::error!("an asynchronous ODBC operation did not end; its statement handle is leaked");
-            // The driver may still read the bound parameters: leak them with the handle.
-            std::mem::forget(std::mem::take(&mut self.params));
+        if self.shared.busy() {
+            // An operation is outstanding (its future was dropped): the DM takes the handle
+            // over, cancels the operation and frees the handle once it has ended (decision
+            // #81). It keeps the bound parameters (the driver may still read them) and the
+            // connection (freed only after the statement) until then.
+            let keep: Box<dyn Any + Send> = Box::new((std::mem::take(&mut self.params), self.conn.clone()));
+            // SAFETY: our statement id; nothing of ours uses it after this (the shared state's
+            // status handles only ask the DM, which answers SQL_INVALID_HANDLE once freed).
+            if let Err(rc) = unsafe { ext::abandon(HandleType::SQL_HANDLE_STMT, self.shared.hstmt(), keep) } {
+                log::warn!("handing an abandoned statement to the DM failed ({rc:?})");
+            }
             return;
         }
+        self.shared.lock().take();
         // SAFETY: our statement id; nothing outstanding.
         let rc = unsafe { raw::SQLFreeHandle(HandleType::SQL_HANDLE_STMT, self.shared.hstmt()) };
         if !rc.is_success() {
