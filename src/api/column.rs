@@ -101,7 +101,7 @@ macro_rules! from_column {
                 match v {
                     ColumnValue::$kind(v) => Ok(v),
                     ColumnValue::Null => Err(Error::UnexpectedNull { column: col }),
-                    other => Err(Error::Usage(format!("column {col}: unexpected value {other:?}"))),
+                    other => Err(Error::Internal(format!("column {col}: unexpected value {other:?}"))),
                 }
             }
         }

@@ -93,11 +93,43 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The API was used in a way ODBC cannot express (e.g. column 0, a rowset size of 0,
-    /// a string longer than the length argument of the ODBC function allows).
+    /// The caller used the API in a way ODBC cannot express or the API does not allow
+    /// (e.g. column 0, a rowset size of 0, a string longer than the length argument of the
+    /// ODBC function allows, a column read twice, a future polled after completion).
     #[error("invalid use of the API: {0}")]
     Usage(String),
+    /// The driver broke the ODBC protocol: asked for data of a parameter that is not
+    /// data-at-execution, returned no result set where one is due, never ended a cancelled
+    /// operation (§2.14), and the like.
+    #[error("{function}: the driver broke the ODBC protocol: {detail}")]
+    DriverProtocol {
+        /// The ODBC function during which the driver did so.
+        function: &'static str,
+        /// What happened.
+        detail: String,
+    },
+    /// The operating system refused a resource the API needs (an eventfd, a thread) or an
+    /// output could not be written.
+    #[error("{context}: {source}")]
+    Os {
+        /// What the API was doing.
+        context: String,
+        /// The system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An invariant of the API or the DM did not hold (a bug, or the handle was used through
+    /// the raw layer behind the API's back, e.g. an operation's result collected
+    /// elsewhere).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
+
+// The error travels between threads and into `Box<dyn Error + Send + Sync + 'static>`.
+const _: fn() = || {
+    fn check<T: Send + Sync + 'static>() {}
+    check::<Error>();
+};
 
 fn odbc_message(function: &str, rc: i16, records: &[DiagRecord]) -> String {
     let mut s = match SqlReturn(rc) {
@@ -116,6 +148,23 @@ fn odbc_message(function: &str, rc: i16, records: &[DiagRecord]) -> String {
 }
 
 impl Error {
+    /// A copy of the error (`Error` is not `Clone`: an I/O source is rebuilt from its kind
+    /// and message). For status handles that report an operation's error more than once.
+    pub(crate) fn duplicate(&self) -> Error {
+        let io = |e: &std::io::Error| std::io::Error::new(e.kind(), e.to_string());
+        match self {
+            Error::Odbc { function, return_code, records } => Error::Odbc { function, return_code: *return_code, records: records.clone() },
+            Error::InvalidHandle { function } => Error::InvalidHandle { function },
+            Error::UnexpectedNull { column } => Error::UnexpectedNull { column: *column },
+            Error::InvalidText { column, encoding } => Error::InvalidText { column: *column, encoding },
+            Error::Io { parameter, source } => Error::Io { parameter: *parameter, source: io(source) },
+            Error::Usage(m) => Error::Usage(m.clone()),
+            Error::DriverProtocol { function, detail } => Error::DriverProtocol { function, detail: detail.clone() },
+            Error::Os { context, source } => Error::Os { context: context.clone(), source: io(source) },
+            Error::Internal(m) => Error::Internal(m.clone()),
+        }
+    }
+
     /// The SQLSTATE of the first diagnostic record, if this is an ODBC error with records.
     pub fn sqlstate(&self) -> Option<&str> {
         match self {
@@ -132,10 +181,10 @@ impl Error {
         }
     }
 
-    /// The ODBC function that failed, for ODBC and invalid-handle errors.
+    /// The ODBC function that failed, for ODBC, invalid-handle and driver-protocol errors.
     pub fn function(&self) -> Option<&'static str> {
         match self {
-            Error::Odbc { function, .. } | Error::InvalidHandle { function } => Some(function),
+            Error::Odbc { function, .. } | Error::InvalidHandle { function } | Error::DriverProtocol { function, .. } => Some(function),
             _ => None,
         }
     }

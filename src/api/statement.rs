@@ -221,8 +221,18 @@ impl AtExec {
         let left = match params.get(idx).map(|p| &p.buf) {
             Some(ParamBuf::AtExecStream(s)) => s.len.unwrap_or(usize::MAX),
             Some(ParamBuf::AtExecNarrow(_) | ParamBuf::AtExecWide(_)) => usize::MAX,
-            Some(_) => return Err(Error::Usage(format!("driver asked for data of bound parameter {}", idx + 1))),
-            None => return Err(Error::Usage(format!("driver asked for data of an unknown parameter (token {token:p})"))),
+            Some(_) => {
+                return Err(Error::DriverProtocol {
+                    function: "SQLParamData",
+                    detail: format!("driver asked for data of bound parameter {}", idx + 1),
+                })
+            }
+            None => {
+                return Err(Error::DriverProtocol {
+                    function: "SQLParamData",
+                    detail: format!("driver asked for data of an unknown parameter (token {token:p})"),
+                })
+            }
         };
         Ok(AtExec { idx, pos: 0, left, sent: false, scratch: Vec::new() })
     }

@@ -215,7 +215,7 @@ fn roundtrip(conn: &Connection) -> Result<(), Error> {
     println!("  inserted {} rows with SQLBindParameter (SQL_C_CHAR, UTF-8) and SQLExecute", ROWS.len());
     let mut cursor = conn
         .execute("SELECT id, lang, greeting, score FROM greetings ORDER BY id", ())?
-        .ok_or_else(|| Error::Usage("the SELECT returned no result set".into()))?;
+        .ok_or_else(|| Error::DriverProtocol { function: "SQLExecDirect", detail: "the SELECT returned no result set".into() })?;
     let table = read_table(&mut cursor)?;
     notes(&cursor.take_warnings());
     drop(cursor);
@@ -232,7 +232,10 @@ fn roundtrip(conn: &Connection) -> Result<(), Error> {
         println!("  round trip: every text value read back is identical to the one bound");
         Ok(())
     } else {
-        Err(Error::Usage(format!("round trip changed the data: {} rows; {}", table.rows.len(), mismatches.join("; "))))
+        Err(Error::DriverProtocol {
+            function: "SQLFetch",
+            detail: format!("round trip changed the data: {} rows; {}", table.rows.len(), mismatches.join("; ")),
+        })
     }
 }
 
@@ -410,7 +413,9 @@ fn async_polling(env: &Environment, cs: &str) -> Result<(), Error> {
                     println!("    {}", record_line(r));
                 }
                 println!("  the rows, from a second (synchronous) query:");
-                let mut c = conn.execute(SQL, ())?.ok_or_else(|| Error::Usage("no result set".into()))?;
+                let mut c = conn
+                    .execute(SQL, ())?
+                    .ok_or_else(|| Error::DriverProtocol { function: "SQLExecDirect", detail: "no result set".into() })?;
                 print_indented(&read_table(&mut c)?);
                 return Ok(());
             }
@@ -430,7 +435,8 @@ fn async_polling(env: &Environment, cs: &str) -> Result<(), Error> {
     if ncols <= 0 {
         println!("  KNOWN DM BUG: SQLNumResultCols reports no result set after the polled SQLExecDirect");
         println!("  the rows, from a second (synchronous) query:");
-        let mut c = conn.execute(SQL, ())?.ok_or_else(|| Error::Usage("no result set".into()))?;
+        let mut c =
+            conn.execute(SQL, ())?.ok_or_else(|| Error::DriverProtocol { function: "SQLExecDirect", detail: "no result set".into() })?;
         print_indented(&read_table(&mut c)?);
         return Ok(());
     }
@@ -455,7 +461,9 @@ fn concurrent(env: &Environment, cs: &str) -> Result<(), Error> {
                 s.spawn(move || {
                     let t = Instant::now();
                     let sql = format!("select sleep({QUERY_MS}), {}", i + 1);
-                    let mut c = conn.execute(&sql, ())?.ok_or_else(|| Error::Usage("no result set".into()))?;
+                    let mut c = conn
+                        .execute(&sql, ())?
+                        .ok_or_else(|| Error::DriverProtocol { function: "SQLExecDirect", detail: "no result set".into() })?;
                     let v: String = match c.next_row()? {
                         Some(mut row) => row.get::<Option<String>>(2)?.unwrap_or_else(|| "NULL".into()),
                         None => "(no row)".into(),
@@ -464,7 +472,7 @@ fn concurrent(env: &Environment, cs: &str) -> Result<(), Error> {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Usage("query thread panicked".into())))).collect()
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Internal("query thread panicked".into())))).collect()
     });
     let wall = start.elapsed();
     let mut sum = Duration::ZERO;
@@ -493,7 +501,7 @@ fn cancel(env: &Environment, cs: &str) -> Result<(), Error> {
         let t = Instant::now();
         let cancel_rc = handle.cancel();
         let cancel_took = t.elapsed();
-        let (r, ended) = worker.join().unwrap_or_else(|_| (Err(Error::Usage("query thread panicked".into())), Instant::now()));
+        let (r, ended) = worker.join().unwrap_or_else(|_| (Err(Error::Internal("query thread panicked".into())), Instant::now()));
         (r, cancel_took, ended.saturating_duration_since(t), cancel_rc)
     });
     println!("  thread 1: {SQL}; thread 2, 100 ms later: SQLCancel on the same statement");

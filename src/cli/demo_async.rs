@@ -114,7 +114,7 @@ pub fn emulation(env: &Environment, cs: &str) -> Result<(), Error> {
     let ok = results.iter().enumerate().all(|(i, v)| *v == (i * i) as i64);
     println!("  results {:?}… all correct: {ok} ({} ms)", &results[..5], t.elapsed().as_millis());
     if !ok {
-        return Err(Error::Usage("an emulated query returned a wrong value".into()));
+        return Err(Error::DriverProtocol { function: "SQLGetData", detail: "an emulated query returned a wrong value".into() });
     }
     Ok(())
 }

@@ -65,7 +65,9 @@ fn run(conn_str: &str, sql: &str) -> Result<(), (String, Error)> {
             drop(cursor);
             match r {
                 Ok(()) | Err(Stop::Closed) => {}
-                Err(Stop::Io(e)) => return Err(("writing the result".into(), Error::Usage(e.to_string()))),
+                Err(Stop::Io(e)) => {
+                    return Err(("writing the result".into(), Error::Os { context: "writing the result".into(), source: e }))
+                }
                 Err(Stop::Odbc(e)) => return Err(exec(e)),
             }
             true

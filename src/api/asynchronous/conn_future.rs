@@ -125,7 +125,7 @@ impl<T> ConnOp<T> {
         self.state = RawState::Done;
         self.keep = None;
         let (Some(finish), Some(inner)) = (self.finish.take(), self.inner.take()) else {
-            return Poll::Ready(Err(Error::Usage(format!("{}: the operation was already concluded", self.function))));
+            return Poll::Ready(Err(Error::Internal(format!("{}: the operation was already concluded", self.function))));
         };
         Poll::Ready(finish(inner, r))
     }
@@ -174,11 +174,11 @@ impl<T> ConnOp<T> {
                     let r = inner.conn.check("SQLSetConnectAttr", rc);
                     inner.lock_ops().running = false;
                     self.state = RawState::Done;
-                    return Poll::Ready(Err(r.err().unwrap_or_else(|| Error::Usage("cannot enable connection-level async".into()))));
+                    return Poll::Ready(Err(r.err().unwrap_or_else(|| Error::Internal("cannot enable connection-level async".into()))));
                 }
                 inner.register(cx);
                 let Some(start) = self.start.take() else {
-                    return self.conclude(&inner, Err(Error::Usage("started twice".into())));
+                    return self.conclude(&inner, Err(Error::Internal("started twice".into())));
                 };
                 inner.current.store(self.ticket.id, Ordering::Release);
                 self.ticket.launching.store(true, Ordering::Release);
@@ -215,7 +215,7 @@ impl<T> ConnOp<T> {
                 self.conclude(&inner, r)
             }
             ConnCollect::Lost => {
-                let r = Err(Error::Usage(format!("{}: the operation's result was collected elsewhere", self.function)));
+                let r = Err(Error::Internal(format!("{}: the operation's result was collected elsewhere", self.function)));
                 self.conclude(&inner, r)
             }
         }

@@ -60,7 +60,7 @@ impl ConnInner {
 
     pub(super) fn wrap(conn: Connection) -> Result<Arc<ConnInner>> {
         enable_emulation(&conn)?;
-        let event = AsyncEvent::new().map_err(|e| Error::Usage(format!("cannot create the completion event: {e}")))?;
+        let event = AsyncEvent::new().map_err(|e| Error::Os { context: "cannot create the completion event".into(), source: e })?;
         // SAFETY: our connection id; the event's attribute value (the DM keeps its own
         // reference to the event, §2.2).
         let rc = unsafe { raw::SQLSetConnectAttr(conn.h, ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT, event.as_attr(), SQL_IS_POINTER) };
@@ -214,7 +214,10 @@ impl ConnInner {
     /// operation around it: a leftover one is settled first.
     pub(super) fn exclusive<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         if !self.settle_blocking() {
-            return Err(Error::Usage("an earlier connection operation did not end".into()));
+            return Err(Error::DriverProtocol {
+                function: "SQLCancelHandle",
+                detail: "an earlier connection operation did not end".into(),
+            });
         }
         {
             let mut g = self.lock_ops();

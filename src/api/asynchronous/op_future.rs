@@ -89,12 +89,12 @@ impl<T: Send + 'static> Future for RawOp<'_, T> {
                 Some((rc, records)) => this.finish_now(rc, records),
                 None => {
                     this.state = RawState::Done;
-                    Poll::Ready(Err(Error::Usage(format!("{}: the operation's result was collected elsewhere", this.function))))
+                    Poll::Ready(Err(Error::Internal(format!("{}: the operation's result was collected elsewhere", this.function))))
                 }
             },
             Collect::Lost => {
                 this.state = RawState::Done;
-                Poll::Ready(Err(Error::Usage(format!("{}: the operation's result was collected elsewhere", this.function))))
+                Poll::Ready(Err(Error::Internal(format!("{}: the operation's result was collected elsewhere", this.function))))
             }
         }
     }

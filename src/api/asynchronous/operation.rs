@@ -160,30 +160,17 @@ pub(super) enum Ended {
     Failed(ErrorCopy),
 }
 
-/// A copy of an [`Error`] (which is not `Clone`): enough to rebuild it.
+/// A copy of an [`Error`] (which is not `Clone`), kept with its variant.
 #[derive(Clone, Debug)]
-pub(super) struct ErrorCopy {
-    pub(super) function: &'static str,
-    pub(super) return_code: i16,
-    pub(super) records: Vec<DiagRecord>,
-    pub(super) text: Option<String>,
-}
+pub(super) struct ErrorCopy(Arc<Error>);
 
 impl ErrorCopy {
     pub(super) fn of(e: &Error) -> ErrorCopy {
-        match e {
-            Error::Odbc { function, return_code, records } => {
-                ErrorCopy { function, return_code: *return_code, records: records.clone(), text: None }
-            }
-            other => ErrorCopy { function: "", return_code: 0, records: Vec::new(), text: Some(other.to_string()) },
-        }
+        ErrorCopy(Arc::new(e.duplicate()))
     }
 
     pub(super) fn error(&self) -> Error {
-        match &self.text {
-            None => Error::Odbc { function: self.function, return_code: self.return_code, records: self.records.clone() },
-            Some(t) => Error::Usage(t.clone()),
-        }
+        self.0.duplicate()
     }
 }
 

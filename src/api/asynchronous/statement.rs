@@ -59,7 +59,7 @@ impl AsyncStatement {
             Err(e) => {
                 // SAFETY: the statement just allocated.
                 unsafe { raw::SQLFreeHandle(HandleType::SQL_HANDLE_STMT, h) };
-                return Err(Error::Usage(format!("cannot create the completion event: {e}")));
+                return Err(Error::Os { context: "cannot create the completion event".into(), source: e });
             }
         };
         let shared =
@@ -156,7 +156,10 @@ impl AsyncStatement {
     /// data-at-execution sequence a dropped future left.
     pub(super) fn settle_leftover_blocking(&mut self) -> Result<()> {
         if !self.shared.settle_blocking() {
-            return Err(Error::Usage("an earlier operation on this statement did not end".into()));
+            return Err(Error::DriverProtocol {
+                function: "SQLCancel",
+                detail: "an earlier operation on this statement did not end".into(),
+            });
         }
         if std::mem::take(&mut self.need_data) {
             cancel_need_data(self.shared.hstmt());
