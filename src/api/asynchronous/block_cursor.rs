@@ -4,7 +4,7 @@ use super::*;
 
 /// Block fetching on an [`AsyncStatement`]: column-wise row arrays bound to the statement,
 /// an asynchronous driver of [`RowSet`] (which it dereferences to: read the last rowset
-/// with [`i64`](RowSet::i64), [`text`](RowSet::text), … as on a [`BoundCursor`](super::BoundCursor)).
+/// with [`i64`](RowSet::i64), [`text`](RowSet::text), … as on a [`BoundCursor`](crate::api::BoundCursor)).
 ///
 /// The [`RowSet`] is a heap allocation owned by the cursor. It is never freed while a
 /// driver call is in flight: dropping the cursor first waits (bounded, cancelling if

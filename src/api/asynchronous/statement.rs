@@ -233,8 +233,8 @@ impl AsyncStatement {
     /// The values are copied into heap buffers owned by the statement and bound with
     /// `SQLBindParameter`; they stay bound (and alive) until the statement's next binding
     /// or its drop, so a dropped future or a driver that reads parameters late never sees
-    /// freed memory. Data-at-execution values ([`LongText`](super::LongText),
-    /// [`Streamed`](super::Streamed)) are sent in chunks after the execution asks for them
+    /// freed memory. Data-at-execution values ([`LongText`](crate::api::LongText),
+    /// [`Streamed`](crate::api::Streamed)) are sent in chunks after the execution asks for them
     /// (`SQLParamData` / `SQLPutData`, each an asynchronous operation owning its chunk).
     pub fn execute_with(&mut self, sql: impl Into<String>, params: impl Params) -> OpFuture<'_, bool> {
         let sql: String = sql.into();
