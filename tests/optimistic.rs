@@ -1,0 +1,300 @@
+//! Optimistic concurrency (§5, issue 14) on real drivers through the raw layer:
+//! SQL_ATTR_CONCURRENCY rules (§5.1, §5.2), the DM's emulated SQLSetPos (§5.5, §5.6) and
+//! positioned statements (§5.7), with collisions reported as 01001 (§5.3, §5.8).
+//!
+//! Drivers: libsqlite3odbc (file database shared by two connections), psqlODBC and
+//! MariaDB Connector/ODBC. None of them offers ROWVER/VALUES for its default cursor, so
+//! the DM emulates; the tests read the final table state through a third connection.
+
+mod common;
+
+use common::rawh::*;
+use odbc_dm::abi::*;
+use odbc_dm::raw::*;
+
+/// One driver under test.
+#[derive(Clone)]
+struct Db {
+    name: &'static str,
+    cs: String,
+    int: &'static str,
+    text: &'static str,
+    float: &'static str,
+    bin: &'static str,
+}
+
+fn sqlite_cs(db: &std::path::Path) -> String {
+    // StepAPI=0: the driver reads a result completely at execution, so an open cursor
+    // holds no SQLite read lock that would block the other connection's write.
+    format!("DRIVER={};Database={};StepAPI=0;Timeout=60000", common::debian_driver("libsqlite3odbc.so").display(), db.display())
+}
+
+/// The drivers of this test (a missing server is a skip, a failure under the test command).
+fn dbs(test: &str) -> Vec<Db> {
+    common::init();
+    let mut v = Vec::new();
+    if common::require_driver(test, &common::debian_driver("libsqlite3odbc.so")).is_some() {
+        v.push(Db { name: "sqlite", cs: sqlite_cs(&common::temp_db(test)), int: "INTEGER", text: "TEXT", float: "DOUBLE", bin: "BLOB" });
+    }
+    if let Some(cs) = common::postgres_conn_str(test) {
+        v.push(Db { name: "postgres", cs, int: "INTEGER", text: "VARCHAR(20000)", float: "DOUBLE PRECISION", bin: "BYTEA" });
+    }
+    if let Some(cs) = common::mariadb_conn_str(test) {
+        v.push(Db { name: "mariadb", cs, int: "INT", text: "TEXT", float: "DOUBLE", bin: "VARBINARY(200)" });
+    }
+    v
+}
+
+/// SQLSTATEs of a statement's diagnostics.
+fn states(s: H) -> Vec<String> {
+    diag_recs(HandleType::SQL_HANDLE_STMT, s).into_iter().map(|r| r.state).collect()
+}
+
+/// The optimistic bits the driver reports for its forward-only cursor (§5.2) and
+/// SQL_SCROLL_CONCURRENCY, read through the DM.
+fn driver_bits(dbc: H) -> (u32, u32) {
+    let info = |i: InfoType| {
+        let mut v: u32 = 0;
+        // SAFETY: live connection; a 4-byte buffer.
+        unsafe { SQLGetInfo(dbc, i, (&mut v as *mut u32).cast(), 4, std::ptr::null_mut()) };
+        v
+    };
+    (info(InfoType::SQL_FORWARD_ONLY_CURSOR_ATTRIBUTES2) & 0xF, info(InfoType::SQL_SCROLL_CONCURRENCY))
+}
+
+fn get_attr(s: H, attr: StmtAttr) -> usize {
+    let mut v: usize = 0;
+    // SAFETY: live statement; a SQLULEN buffer.
+    let rc = unsafe { SQLGetStmtAttr(s, attr, (&mut v as *mut usize).cast(), 0, std::ptr::null_mut()) };
+    ok_stmt(rc, s, "SQLGetStmtAttr");
+    v
+}
+
+/// A one-row cursor over `SELECT id, n FROM t WHERE id = ?` with bound buffers.
+struct IntCursor {
+    s: H,
+    id: Box<(i32, SqlLen)>,
+    n: Box<(i32, SqlLen)>,
+    status: Box<[u16; 1]>,
+}
+
+impl IntCursor {
+    /// Opens the cursor under `concurrency`, binds and fetches the row.
+    #[track_caller]
+    fn open(dbc: H, table: &str, id: i32, concurrency: usize) -> IntCursor {
+        Self::open_named(dbc, table, id, concurrency, None)
+    }
+
+    #[track_caller]
+    fn open_named(dbc: H, table: &str, id: i32, concurrency: usize, name: Option<&str>) -> IntCursor {
+        let s = stmt(dbc);
+        if let Some(n) = name {
+            // SAFETY: live statement; the name outlives the call.
+            ok_stmt(unsafe { SQLSetCursorName(s, n.as_ptr(), n.len() as i16) }, s, "SQLSetCursorName");
+        }
+        let rc = set_stmt_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY, concurrency);
+        ok_stmt(rc, s, "SQL_ATTR_CONCURRENCY");
+        let mut c = IntCursor { s, id: Box::new((0, 0)), n: Box::new((0, 0)), status: Box::new([99]) };
+        // SAFETY: live statement; the row status array outlives the statement (freed in drop).
+        ok_stmt(unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ROW_STATUS_PTR, c.status.as_mut_ptr().cast(), 0) }, s, "ROW_STATUS_PTR");
+        ok_stmt(exec_rc(s, &format!("SELECT id, n FROM {table} WHERE id = {id}")), s, "SELECT");
+        // SAFETY: live statement; boxed buffers that outlive the bindings.
+        unsafe {
+            ok_stmt(SQLBindCol(s, 1, CDataType::SQL_C_SLONG, (&mut c.id.0 as *mut i32).cast(), 4, &mut c.id.1), s, "bind 1");
+            ok_stmt(SQLBindCol(s, 2, CDataType::SQL_C_SLONG, (&mut c.n.0 as *mut i32).cast(), 4, &mut c.n.1), s, "bind 2");
+            ok_stmt(SQLFetch(s), s, "SQLFetch");
+        }
+        c
+    }
+
+    /// Writes `n` into the buffer and runs SQLSetPos(1, op).
+    fn set_pos(&mut self, op: SetPosOperation, n: i32) -> SqlReturn {
+        self.n.0 = n;
+        // SAFETY: live statement with bound, live buffers.
+        unsafe { SQLSetPos(self.s, 1, op, LockType::SQL_LOCK_NO_CHANGE) }
+    }
+}
+
+impl Drop for IntCursor {
+    fn drop(&mut self) {
+        close(self.s);
+        // SAFETY: live statement.
+        unsafe { SQLFreeHandle(HandleType::SQL_HANDLE_STMT, self.s) };
+    }
+}
+
+fn setup_counter(db: &Db, dbc: H, table: &str) {
+    let s = stmt(dbc);
+    let _ = exec_rc(s, &format!("DROP TABLE {table}"));
+    close(s);
+    exec(s, &format!("CREATE TABLE {table} (id {} NOT NULL PRIMARY KEY, n {})", db.int, db.int));
+    exec(s, &format!("INSERT INTO {table} (id, n) VALUES (1, 0)"));
+    free_stmt(s);
+}
+
+fn drop_table(dbc: H, table: &str) {
+    let s = stmt(dbc);
+    let _ = exec_rc(s, &format!("DROP TABLE {table}"));
+    close(s);
+    free_stmt(s);
+}
+
+/// §5.1: 24000 with a cursor open, HY011 after prepare, 01S02 for LOCK where the driver
+/// lacks it; the DM answers SQLGetStmtAttr with what it emulates (§5.2).
+#[test]
+fn concurrency_attr_24000_hy011_01s02_sec5_1() {
+    for db in dbs("concurrency_attr_24000_hy011_01s02_sec5_1") {
+        let (env, dbc) = connect(&db.cs);
+        eprintln!("{}: forward-only CA2 concurrency bits / SQL_SCROLL_CONCURRENCY: {:?}", db.name, driver_bits(dbc));
+        let t = common::unique_table("occ_attr");
+        setup_counter(&db, dbc, &t);
+        let s = stmt(dbc);
+        // Emulated or passed through: either way the DM reports the requested value.
+        assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY, SQL_CONCUR_VALUES), SqlReturn::SQL_SUCCESS, "{}", db.name);
+        assert_eq!(get_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY), SQL_CONCUR_VALUES, "{}", db.name);
+        // 24000: a cursor is open.
+        ok_stmt(exec_rc(s, &format!("SELECT id, n FROM {t}")), s, "SELECT");
+        assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY, SQL_CONCUR_ROWVER), SqlReturn::SQL_ERROR, "{}", db.name);
+        assert_eq!(states(s), ["24000"], "{}", db.name);
+        assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_SIMULATE_CURSOR, SQL_SC_UNIQUE), SqlReturn::SQL_ERROR, "{}", db.name);
+        assert_eq!(states(s), ["24000"], "{}", db.name);
+        assert_eq!(get_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY), SQL_CONCUR_VALUES, "{} unchanged", db.name);
+        close(s);
+        // HY011: prepared.
+        let sql = format!("SELECT id, n FROM {t}");
+        // SAFETY: live statement; the text outlives the call.
+        ok_stmt(unsafe { SQLPrepare(s, sql.as_ptr(), sql.len() as i32) }, s, "SQLPrepare");
+        assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY, SQL_CONCUR_ROWVER), SqlReturn::SQL_ERROR, "{}", db.name);
+        assert_eq!(states(s), ["HY011"], "{}", db.name);
+        assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_SIMULATE_CURSOR, SQL_SC_NON_UNIQUE), SqlReturn::SQL_ERROR, "{}", db.name);
+        assert_eq!(states(s), ["HY011"], "{}", db.name);
+        free_stmt(s);
+        // Invalid value: HY024.
+        let s = stmt(dbc);
+        assert_eq!(set_stmt_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY, 77), SqlReturn::SQL_ERROR);
+        assert_eq!(states(s), ["HY024"], "{}", db.name);
+        // LOCK: the driver's LOCK when it offers it; otherwise 01S02 and an optimistic mode.
+        let rc = set_stmt_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY, SQL_CONCUR_LOCK);
+        let st = states(s);
+        let got = get_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY);
+        if rc == SqlReturn::SQL_SUCCESS_WITH_INFO {
+            assert_eq!(st, ["01S02"], "{}", db.name);
+            assert!(got == SQL_CONCUR_ROWVER || got == SQL_CONCUR_VALUES, "{}: LOCK substituted by {got}", db.name);
+        } else {
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}", db.name);
+            assert_eq!(got, SQL_CONCUR_LOCK, "{}", db.name);
+        }
+        eprintln!("{}: SQL_CONCUR_LOCK → {rc:?}, reads back {got}", db.name);
+        // Back to READ_ONLY goes to the driver (always offered, §5.1); the DM stops emulating.
+        let rc = set_stmt_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY, SQL_CONCUR_READ_ONLY);
+        eprintln!(
+            "{}: back to READ_ONLY → {rc:?} {}, reads back {}",
+            db.name,
+            diag_text(HandleType::SQL_HANDLE_STMT, s),
+            get_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY)
+        );
+        assert!(rc.is_success());
+        free_stmt(s);
+        drop_table(dbc, &t);
+        disconnect(env, dbc);
+    }
+}
+
+/// §5.3, §5.5: two connections read the same row and both update it through SQLSetPos:
+/// exactly one succeeds, the other gets SQL_SUCCESS_WITH_INFO + 01001 and SQL_ROW_ERROR;
+/// the winner's value stays. As VALUES and as ROWVER (01S02 → VALUES without a version
+/// column).
+#[test]
+fn setpos_update_collision_01001_sec5_5() {
+    for db in dbs("setpos_update_collision_01001_sec5_5") {
+        for mode in [SQL_CONCUR_VALUES, SQL_CONCUR_ROWVER] {
+            let (env, a) = connect(&db.cs);
+            let (env2, b) = connect(&db.cs);
+            let t = common::unique_table("occ_upd");
+            setup_counter(&db, a, &t);
+            let mut ca = IntCursor::open(a, &t, 1, mode);
+            let mut cb = IntCursor::open(b, &t, 1, mode);
+            assert_eq!((ca.n.0, cb.n.0), (0, 0));
+            let ra = ca.set_pos(SetPosOperation::SQL_UPDATE, 10);
+            assert!(ra.is_success(), "{} A: {ra:?} {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, ca.s));
+            assert!(!states(ca.s).contains(&"01001".to_string()), "{}: A must not collide", db.name);
+            assert_eq!(ca.status[0], SQL_ROW_UPDATED, "{}", db.name);
+            let rb = cb.set_pos(SetPosOperation::SQL_UPDATE, 20);
+            assert_eq!(rb, SqlReturn::SQL_SUCCESS_WITH_INFO, "{} B: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, cb.s));
+            assert!(states(cb.s).contains(&"01001".to_string()), "{}: {:?}", db.name, states(cb.s));
+            assert_eq!(cb.status[0], SQL_ROW_ERROR, "{}", db.name);
+            drop((ca, cb));
+            assert_eq!(query_i64(a, &format!("SELECT n FROM {t} WHERE id = 1")), 10, "{} mode {mode}", db.name);
+            drop_table(a, &t);
+            disconnect(env2, b);
+            disconnect(env, a);
+        }
+    }
+}
+
+/// §5.5: delete versus update. A deletes the row; B's update collides (01001); and the
+/// other way round, B's delete of a row A changed collides and leaves A's row.
+#[test]
+fn setpos_delete_vs_update_01001_sec5_5() {
+    for db in dbs("setpos_delete_vs_update_01001_sec5_5") {
+        let (env, a) = connect(&db.cs);
+        let (env2, b) = connect(&db.cs);
+        let t = common::unique_table("occ_del");
+        setup_counter(&db, a, &t);
+        // Delete first, then update.
+        let mut ca = IntCursor::open(a, &t, 1, SQL_CONCUR_VALUES);
+        let mut cb = IntCursor::open(b, &t, 1, SQL_CONCUR_VALUES);
+        assert!(ca.set_pos(SetPosOperation::SQL_DELETE, 0).is_success());
+        assert_eq!(ca.status[0], SQL_ROW_DELETED);
+        assert_eq!(cb.set_pos(SetPosOperation::SQL_UPDATE, 5), SqlReturn::SQL_SUCCESS_WITH_INFO, "{}", db.name);
+        assert!(states(cb.s).contains(&"01001".to_string()));
+        assert_eq!(cb.status[0], SQL_ROW_ERROR);
+        drop((ca, cb));
+        assert_eq!(query_i64(a, &format!("SELECT COUNT(*) FROM {t}")), 0, "{}", db.name);
+        // Update first, then delete.
+        exec_on(a, &format!("INSERT INTO {t} (id, n) VALUES (1, 0)"));
+        let mut ca = IntCursor::open(a, &t, 1, SQL_CONCUR_VALUES);
+        let mut cb = IntCursor::open(b, &t, 1, SQL_CONCUR_VALUES);
+        assert!(ca.set_pos(SetPosOperation::SQL_UPDATE, 7).is_success());
+        assert_eq!(cb.set_pos(SetPosOperation::SQL_DELETE, 0), SqlReturn::SQL_SUCCESS_WITH_INFO, "{}", db.name);
+        assert!(states(cb.s).contains(&"01001".to_string()));
+        drop((ca, cb));
+        assert_eq!(query_i64(a, &format!("SELECT n FROM {t} WHERE id = 1")), 7, "{}", db.name);
+        drop_table(a, &t);
+        disconnect(env2, b);
+        disconnect(env, a);
+    }
+}
+
+/// §5.7: positioned `UPDATE ... WHERE CURRENT OF c` on another statement of the connection,
+/// rewritten by the DM into a searched UPDATE pinning the cursor's old values: the second
+/// writer gets 01001 and the first writer's value stays.
+#[test]
+fn positioned_update_collision_01001_sec5_7() {
+    for db in dbs("positioned_update_collision_01001_sec5_7") {
+        let (env, a) = connect(&db.cs);
+        let (env2, b) = connect(&db.cs);
+        let t = common::unique_table("occ_pos");
+        setup_counter(&db, a, &t);
+        let ca = IntCursor::open_named(a, &t, 1, SQL_CONCUR_VALUES, Some("occ_ca"));
+        let cb = IntCursor::open_named(b, &t, 1, SQL_CONCUR_VALUES, Some("occ_cb"));
+        let ua = stmt(a);
+        let rc = exec_rc(ua, &format!("UPDATE {t} SET n = 11 WHERE CURRENT OF occ_ca"));
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, ua));
+        let ub = stmt(b);
+        let rc = exec_rc(ub, &format!("UPDATE {t} SET n = 22 WHERE CURRENT OF occ_cb"));
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, ub));
+        assert!(states(ub).contains(&"01001".to_string()), "{}: {:?}", db.name, states(ub));
+        // Positioned DELETE on a row someone changed: 01001 as well.
+        let rc = exec_rc(ub, &format!("DELETE FROM {t} WHERE CURRENT OF occ_cb"));
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, ub));
+        assert!(states(ub).contains(&"01001".to_string()));
+        free_stmt(ua);
+        free_stmt(ub);
+        drop((ca, cb));
+        assert_eq!(query_i64(a, &format!("SELECT n FROM {t} WHERE id = 1")), 11, "{}", db.name);
+        drop_table(a, &t);
+        disconnect(env2, b);
+        disconnect(env, a);
+    }
+}
