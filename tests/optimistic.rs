@@ -19,6 +19,8 @@ struct Db {
     cs: String,
     int: &'static str,
     text: &'static str,
+    /// A character type for a 10,000-character value that `=` can compare.
+    long: &'static str,
     float: &'static str,
     bin: &'static str,
 }
@@ -34,13 +36,37 @@ fn dbs(test: &str) -> Vec<Db> {
     common::init();
     let mut v = Vec::new();
     if common::require_driver(test, &common::debian_driver("libsqlite3odbc.so")).is_some() {
-        v.push(Db { name: "sqlite", cs: sqlite_cs(&common::temp_db(test)), int: "INTEGER", text: "TEXT", float: "DOUBLE", bin: "BLOB" });
+        v.push(Db {
+            name: "sqlite",
+            cs: sqlite_cs(&common::temp_db(test)),
+            int: "INTEGER",
+            text: "TEXT",
+            long: "TEXT",
+            float: "DOUBLE",
+            bin: "BLOB",
+        });
     }
     if let Some(cs) = common::postgres_conn_str(test) {
-        v.push(Db { name: "postgres", cs, int: "INTEGER", text: "VARCHAR(20000)", float: "DOUBLE PRECISION", bin: "BYTEA" });
+        v.push(Db {
+            name: "postgres",
+            cs,
+            int: "INTEGER",
+            text: "VARCHAR(300)",
+            long: "VARCHAR(20000)",
+            float: "DOUBLE PRECISION",
+            bin: "BYTEA",
+        });
     }
     if let Some(cs) = common::mariadb_conn_str(test) {
-        v.push(Db { name: "mariadb", cs, int: "INT", text: "TEXT", float: "DOUBLE", bin: "VARBINARY(200)" });
+        v.push(Db {
+            name: "mariadb",
+            cs,
+            int: "INT",
+            text: "VARCHAR(300)",
+            long: "VARCHAR(10000)",
+            float: "DOUBLE",
+            bin: "VARBINARY(300)",
+        });
     }
     v
 }
@@ -296,5 +322,247 @@ fn positioned_update_collision_01001_sec5_7() {
         drop_table(a, &t);
         disconnect(env2, b);
         disconnect(env, a);
+    }
+}
+
+/// Bound buffers of one row of the tricky-values table.
+struct Tricky {
+    id: (i32, SqlLen),
+    t: ([u8; 256], SqlLen),
+    f: (f64, SqlLen),
+    b: ([u8; 300], SqlLen),
+    nul: ([u8; 32], SqlLen),
+    big: (Vec<u8>, SqlLen),
+}
+
+fn put_text(buf: &mut [u8], ind: &mut SqlLen, v: &[u8]) {
+    buf[..v.len()].copy_from_slice(v);
+    buf[v.len()] = 0;
+    *ind = v.len() as SqlLen;
+}
+
+/// §5.4, §5.7: values that break a naive WHERE (quotes, `%` and `_`, a float that is not
+/// exact in decimal, binary bytes with NUL and quote bytes, NULL, a 10,000-character
+/// string) are pinned as bound parameters (NULL as IS NULL): the update of the untouched
+/// row matches exactly one row (no 01001), and a change of only the long string by another
+/// connection is detected (01001).
+#[test]
+fn values_that_break_naive_where_sec5_4() {
+    for db in dbs("values_that_break_naive_where_sec5_4") {
+        let (env, a) = connect(&db.cs);
+        let (env2, b) = connect(&db.cs);
+        let t = common::unique_table("occ_tricky");
+        drop_table(a, &t);
+        exec_on(
+            a,
+            &format!(
+                "CREATE TABLE {t} (id {i} NOT NULL PRIMARY KEY, t {x}, f {f}, b {bin}, nul {x}, big {l})",
+                i = db.int,
+                x = db.text,
+                l = db.long,
+                f = db.float,
+                bin = db.bin
+            ),
+        );
+        let text: &[u8] = b"it's a \"quote\" 100% _x_ \\ ; -- end";
+        let float = 0.1f64 + 0.2f64; // 0.30000000000000004
+        let bin: Vec<u8> = (0..=255u8).rev().collect();
+        let big: Vec<u8> = (0..10_000).map(|i| if i % 97 == 0 { b'\'' } else { b'a' + (i % 26) as u8 }).collect();
+        // Insert through bound parameters too.
+        let s = stmt(a);
+        let ins = format!("INSERT INTO {t} (id, t, f, b, nul, big) VALUES (1, ?, ?, ?, NULL, ?)");
+        let (mut l1, mut l2, mut l3, mut l4) = (text.len() as SqlLen, 8 as SqlLen, bin.len() as SqlLen, big.len() as SqlLen);
+        let mut fv = float;
+        // SAFETY: live statement; every buffer outlives SQLExecDirect.
+        unsafe {
+            ok_stmt(
+                SQLBindParameter(
+                    s,
+                    1,
+                    ParamIoType::SQL_PARAM_INPUT,
+                    CDataType::SQL_C_CHAR,
+                    SqlDataType::SQL_VARCHAR,
+                    200,
+                    0,
+                    text.as_ptr() as SqlPointer,
+                    0,
+                    &mut l1,
+                ),
+                s,
+                "p1",
+            );
+            ok_stmt(
+                SQLBindParameter(
+                    s,
+                    2,
+                    ParamIoType::SQL_PARAM_INPUT,
+                    CDataType::SQL_C_DOUBLE,
+                    SqlDataType::SQL_DOUBLE,
+                    15,
+                    0,
+                    (&mut fv as *mut f64).cast(),
+                    0,
+                    &mut l2,
+                ),
+                s,
+                "p2",
+            );
+            ok_stmt(
+                SQLBindParameter(
+                    s,
+                    3,
+                    ParamIoType::SQL_PARAM_INPUT,
+                    CDataType::SQL_C_BINARY,
+                    SqlDataType::SQL_VARBINARY,
+                    256,
+                    0,
+                    bin.as_ptr() as SqlPointer,
+                    0,
+                    &mut l3,
+                ),
+                s,
+                "p3",
+            );
+            ok_stmt(
+                SQLBindParameter(
+                    s,
+                    4,
+                    ParamIoType::SQL_PARAM_INPUT,
+                    CDataType::SQL_C_CHAR,
+                    SqlDataType::SQL_LONGVARCHAR,
+                    10_000,
+                    0,
+                    big.as_ptr() as SqlPointer,
+                    0,
+                    &mut l4,
+                ),
+                s,
+                "p4",
+            );
+        }
+        ok_stmt(exec_rc(s, &ins), s, "INSERT");
+        free_stmt(s);
+
+        let s = stmt(a);
+        ok_stmt(set_stmt_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY, SQL_CONCUR_VALUES), s, "VALUES");
+        ok_stmt(exec_rc(s, &format!("SELECT id, t, f, b, nul, big FROM {t}")), s, "SELECT");
+        let mut r = Box::new(Tricky {
+            id: (0, 0),
+            t: ([0; 256], 0),
+            f: (0.0, 0),
+            b: ([0; 300], 0),
+            nul: ([0; 32], 0),
+            big: (vec![0u8; 10_001], 0),
+        });
+        // SAFETY: live statement; the boxed buffers outlive the bindings (freed below).
+        unsafe {
+            ok_stmt(SQLBindCol(s, 1, CDataType::SQL_C_SLONG, (&mut r.id.0 as *mut i32).cast(), 4, &mut r.id.1), s, "b1");
+            ok_stmt(SQLBindCol(s, 2, CDataType::SQL_C_CHAR, r.t.0.as_mut_ptr().cast(), 256, &mut r.t.1), s, "b2");
+            ok_stmt(SQLBindCol(s, 3, CDataType::SQL_C_DOUBLE, (&mut r.f.0 as *mut f64).cast(), 8, &mut r.f.1), s, "b3");
+            ok_stmt(SQLBindCol(s, 4, CDataType::SQL_C_BINARY, r.b.0.as_mut_ptr().cast(), 300, &mut r.b.1), s, "b4");
+            ok_stmt(SQLBindCol(s, 5, CDataType::SQL_C_CHAR, r.nul.0.as_mut_ptr().cast(), 32, &mut r.nul.1), s, "b5");
+            ok_stmt(SQLBindCol(s, 6, CDataType::SQL_C_CHAR, r.big.0.as_mut_ptr().cast(), 10_001, &mut r.big.1), s, "b6");
+            ok_stmt(SQLFetch(s), s, "SQLFetch");
+        }
+        assert_eq!(&r.t.0[..r.t.1 as usize], text, "{}", db.name);
+        // libsqlite3odbc sends a double parameter as text with 15 significant digits, so
+        // 0.30000000000000004 is stored as 0.3 there; the WHERE pins what was read.
+        assert!((r.f.0 - float).abs() < 1e-12, "{}: {}", db.name, r.f.0);
+        assert_eq!(&r.b.0[..r.b.1 as usize], &bin[..], "{}", db.name);
+        assert_eq!(r.nul.1, SQL_NULL_DATA, "{}", db.name);
+        assert_eq!(r.big.1, 10_000, "{}", db.name);
+        // Update the float; every other value is pinned in the WHERE.
+        r.f.0 = 2.5;
+        // SAFETY: live statement; bound buffers alive.
+        let rc = unsafe { SQLSetPos(s, 1, SetPosOperation::SQL_UPDATE, LockType::SQL_LOCK_NO_CHANGE) };
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, s));
+        // Another connection changes the last character of the long string only.
+        exec_on(
+            b,
+            &format!(
+                "UPDATE {t} SET big = {} WHERE id = 1",
+                if db.name == "mariadb" { "CONCAT(SUBSTR(big, 1, 9999), 'Z')" } else { "SUBSTR(big, 1, 9999) || 'Z'" }
+            ),
+        );
+        // Update again (the cache holds 2.5 now): the long string no longer matches.
+        r.f.0 = 3.5;
+        // SAFETY: as above.
+        let rc = unsafe { SQLSetPos(s, 1, SetPosOperation::SQL_UPDATE, LockType::SQL_LOCK_NO_CHANGE) };
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, s));
+        assert!(states(s).contains(&"01001".to_string()), "{}", db.name);
+        close(s);
+        free_stmt(s);
+        drop(r);
+        let rows = query(a, &format!("SELECT f, nul FROM {t}"));
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0][0].as_deref().map(|x| x.parse::<f64>().unwrap()), Some(2.5), "{}", db.name);
+        assert_eq!(rows[0][1], None, "{}: the NULL stays NULL", db.name);
+        drop_table(a, &t);
+        disconnect(env2, b);
+        disconnect(env, a);
+    }
+}
+
+/// §5.6: a table without a key, two identical rows, under VALUES. An update of one of them
+/// would match both: SQL_SC_UNIQUE and SQL_SC_TRY_UNIQUE refuse it (the DM's transaction
+/// or savepoint rolls it back: no row changes) with 01001; SQL_SC_NON_UNIQUE reports 01001
+/// after the fact — both rows changed (the documented risk). Autocommit on and off.
+#[test]
+fn keyless_duplicates_simulate_cursor_sec5_6() {
+    for db in dbs("keyless_duplicates_simulate_cursor_sec5_6") {
+        for autocommit in [true, false] {
+            for mode in [SQL_SC_UNIQUE, SQL_SC_TRY_UNIQUE, SQL_SC_NON_UNIQUE] {
+                let (env, a) = connect(&db.cs);
+                let t = common::unique_table("occ_dup");
+                drop_table(a, &t);
+                exec_on(a, &format!("CREATE TABLE {t} (a {}, b {})", db.int, db.text));
+                exec_on(a, &format!("INSERT INTO {t} (a, b) VALUES (1, 'x')"));
+                exec_on(a, &format!("INSERT INTO {t} (a, b) VALUES (1, 'x')"));
+                exec_on(a, &format!("INSERT INTO {t} (a, b) VALUES (2, 'y')"));
+                if !autocommit {
+                    set_autocommit(a, false);
+                }
+                let s = stmt(a);
+                ok_stmt(set_stmt_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY, SQL_CONCUR_VALUES), s, "VALUES");
+                ok_stmt(set_stmt_attr(s, StmtAttr::SQL_ATTR_SIMULATE_CURSOR, mode), s, "SIMULATE_CURSOR");
+                assert_eq!(get_attr(s, StmtAttr::SQL_ATTR_SIMULATE_CURSOR), mode);
+                let mut status = [99u16; 1];
+                // SAFETY: live statement; `status` outlives the statement.
+                ok_stmt(unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ROW_STATUS_PTR, status.as_mut_ptr().cast(), 0) }, s, "status");
+                ok_stmt(exec_rc(s, &format!("SELECT a, b FROM {t} WHERE a = 1")), s, "SELECT");
+                let (mut av, mut ai, mut bv, mut bi) = (0i32, 0 as SqlLen, [0u8; 16], 0 as SqlLen);
+                // SAFETY: live statement; the buffers outlive the statement.
+                unsafe {
+                    ok_stmt(SQLBindCol(s, 1, CDataType::SQL_C_SLONG, (&mut av as *mut i32).cast(), 4, &mut ai), s, "b1");
+                    ok_stmt(SQLBindCol(s, 2, CDataType::SQL_C_CHAR, bv.as_mut_ptr().cast(), 16, &mut bi), s, "b2");
+                    ok_stmt(SQLFetch(s), s, "fetch");
+                }
+                bv[..2].copy_from_slice(b"z\0");
+                bi = 1;
+                let _ = bi;
+                // SAFETY: live statement; bound buffers alive.
+                let rc = unsafe { SQLSetPos(s, 1, SetPosOperation::SQL_UPDATE, LockType::SQL_LOCK_NO_CHANGE) };
+                let what = format!("{} autocommit={autocommit} simulate={mode}", db.name);
+                assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{what}: {}", diag_text(HandleType::SQL_HANDLE_STMT, s));
+                assert!(states(s).contains(&"01001".to_string()), "{what}");
+                assert_eq!(status[0], SQL_ROW_ERROR, "{what}");
+                close(s);
+                free_stmt(s);
+                if !autocommit {
+                    end_tran(a, true);
+                    set_autocommit(a, true);
+                }
+                let changed = query_i64(a, &format!("SELECT COUNT(*) FROM {t} WHERE b = 'z'"));
+                let untouched = query_i64(a, &format!("SELECT COUNT(*) FROM {t} WHERE b = 'y'"));
+                assert_eq!(untouched, 1, "{what}");
+                if mode == SQL_SC_NON_UNIQUE {
+                    assert_eq!(changed, 2, "{what}: NON_UNIQUE changes every matching row");
+                } else {
+                    assert_eq!(changed, 0, "{what}: refused, nothing changed");
+                }
+                drop_table(a, &t);
+                disconnect(env, a);
+            }
+        }
     }
 }

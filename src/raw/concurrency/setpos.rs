@@ -281,16 +281,47 @@ fn where_clause(p: &Plan, o: &Occ, old: &BTreeMap<u16, Cell>, params: &mut Vec<P
         let (Some(ci), Some(b)) = (p.cols.get(&c), o.binds.get(&c)) else { continue };
         match old.get(&c).cloned().flatten() {
             None => terms.push(format!("{} IS NULL", ci.name)),
-            Some(v) => {
-                terms.push(format!("{} = ?", ci.name));
-                params.push(param(p, b, c, Some(v)));
-            }
+            Some(v) => match approx(ci, b, &v) {
+                // Approximate numerics: a driver may return fewer digits than it stores
+                // (libsqlite3odbc: 15), so the DM pins a range of relative width 1e-13
+                // (decision #74).
+                Some(x) => {
+                    let tol = x.abs() * 1e-13;
+                    terms.push(format!("{} BETWEEN ? AND ?", ci.name));
+                    for bound in [x - tol, x + tol] {
+                        params.push(Param {
+                            ctype: CDataType::SQL_C_DOUBLE,
+                            sqltype: SqlDataType::SQL_DOUBLE,
+                            size: 15,
+                            digits: 0,
+                            value: Some(bound.to_ne_bytes().to_vec()),
+                        });
+                    }
+                }
+                None => {
+                    terms.push(format!("{} = ?", ci.name));
+                    params.push(param(p, b, c, Some(v)));
+                }
+            },
         }
     }
     if terms.is_empty() {
         terms.push("1 = 0".into());
     }
     (terms.join(" AND "), unique)
+}
+
+/// The value of an approximate-numeric column bound as SQL_C_DOUBLE / SQL_C_FLOAT.
+fn approx(ci: &ColInfo, b: &ColBind, v: &[u8]) -> Option<f64> {
+    if !matches!(ci.sqltype, SqlDataType::SQL_FLOAT | SqlDataType::SQL_REAL | SqlDataType::SQL_DOUBLE) {
+        return None;
+    }
+    match (b.ctype, v.len()) {
+        (CDataType::SQL_C_DOUBLE, 8) => Some(f64::from_ne_bytes(v.try_into().ok()?)),
+        (CDataType::SQL_C_FLOAT, 4) => Some(f32::from_ne_bytes(v.try_into().ok()?) as f64),
+        _ => None,
+    }
+    .filter(|x| x.is_finite())
 }
 
 /// Runs `sql` with `params` on a DM statement; under a guard (a transaction or savepoint
@@ -537,7 +568,10 @@ fn one_row(s: &Stmt, p: &Plan, o: &Occ, r: usize, op: SetPosOperation) -> RowOut
                 format!("DELETE FROM {} WHERE {}", p.table, w)
             };
             let guard = !unique && simulate(o) != SQL_SC_NON_UNIQUE;
-            log::debug!("odbc-dm optimistic concurrency: {sql} ({} parameters, guarded: {guard})", params.len());
+            log::debug!(
+                "odbc-dm optimistic concurrency: {sql} (guarded: {guard}; parameters: {:?})",
+                params.iter().map(|p| (p.ctype.0, p.sqltype.0, p.size, p.value.as_ref().map(|v| v.len()))).collect::<Vec<_>>()
+            );
             match run_guarded(link, &sql, &params, guard) {
                 Ok((1, true)) => {
                     if op == SetPosOperation::SQL_UPDATE {
