@@ -20,6 +20,9 @@ pub(crate) struct Param {
 pub(crate) struct DrvStmt<'a> {
     pub link: &'a DriverLink,
     pub h: SqlHStmt,
+    /// The driver's message of a failed execution, read before the parameters are reset
+    /// (which clears the driver's diagnostics).
+    last_err: std::cell::RefCell<String>,
 }
 
 impl<'a> DrvStmt<'a> {
@@ -32,11 +35,15 @@ impl<'a> DrvStmt<'a> {
         if !rc.is_success() || h.is_null() {
             return Err("the driver could not allocate a statement for the concurrency emulation".into());
         }
-        Ok(DrvStmt { link, h })
+        Ok(DrvStmt { link, h, last_err: Default::default() })
     }
 
     /// The driver's first diagnostic of this statement, for messages.
     pub fn diag(&self) -> String {
+        let saved = self.last_err.borrow().clone();
+        if !saved.is_empty() {
+            return saved;
+        }
         crate::handles::pull_driver_diags(self.link, HandleType::SQL_HANDLE_STMT, self.h)
             .first()
             .map(|r| format!("[{}] {}", String::from_utf8_lossy(&r.state.0), r.message))
@@ -117,6 +124,9 @@ impl<'a> DrvStmt<'a> {
         }
         // SAFETY: live driver statement; every bound buffer is alive (in `bufs`).
         let rc = unsafe { exec(self.h) };
+        if !rc.is_success() && rc != SqlReturn::SQL_NO_DATA {
+            *self.last_err.borrow_mut() = self.diag();
+        }
         if let Some(f) = fns.SQLFreeStmt {
             // SAFETY: live driver statement; unbinds before `bufs` is dropped.
             unsafe { f(self.h, FreeStmtOption::SQL_RESET_PARAMS) };

@@ -206,12 +206,12 @@ fn build_plan(s: &Stmt, o: &Occ) -> Result<Plan, String> {
     }
     let q = drv::quote_char(link);
     let mut cols = BTreeMap::new();
-    let mut names: Vec<(u16, String)> = Vec::new();
+    let mut names: Vec<(u16, String, String)> = Vec::new();
     for c in 1..=n as u16 {
         let Some((label, ty, size, digits)) = drv::describe_col(link, h, c) else { continue };
-        let base = drv::col_text_attr(link, h, c, DescField::SQL_DESC_BASE_COLUMN_NAME).filter(|x| !x.is_empty()).unwrap_or(label);
+        let base = drv::col_text_attr(link, h, c, DescField::SQL_DESC_BASE_COLUMN_NAME).filter(|x| !x.is_empty()).unwrap_or(label.clone());
         let searchable = drv::col_num_attr(link, h, c, DescField::SQL_DESC_SEARCHABLE).is_none_or(|v| v >= PRED_BASIC);
-        names.push((c, base.clone()));
+        names.push((c, base.clone(), label));
         cols.insert(c, ColInfo { name: quote(&q, &base), sqltype: ty, size, digits, searchable });
     }
     let table = drv::col_text_attr(link, h, 1, DescField::SQL_DESC_BASE_TABLE_NAME)
@@ -220,7 +220,9 @@ fn build_plan(s: &Stmt, o: &Occ) -> Result<Plan, String> {
         .or_else(|| o.sql_text.as_deref().and_then(table_from_sql))
         .ok_or("the Driver Manager cannot tell the result set's table (SQL_DESC_BASE_TABLE_NAME is empty)")?;
     let schema = drv::col_text_attr(link, h, 1, DescField::SQL_DESC_SCHEMA_NAME).filter(|x| !x.is_empty());
-    let find = |name: &str| names.iter().find(|(_, n)| n.eq_ignore_ascii_case(name)).map(|(c, _)| *c);
+    let find = |name: &str| {
+        names.iter().find(|(_, b, _)| b.eq_ignore_ascii_case(name)).or_else(|| names.iter().find(|(_, _, l)| l.eq_ignore_ascii_case(name))).map(|x| x.0)
+    };
     let mut key_names = catalog_names(link, Catalog::PrimaryKeys, schema.as_deref(), &table, 4);
     if key_names.is_empty() {
         key_names = catalog_names(link, Catalog::Special(RowIdentifier::SQL_BEST_ROWID), schema.as_deref(), &table, 2);
@@ -233,6 +235,13 @@ fn build_plan(s: &Stmt, o: &Occ) -> Result<Plan, String> {
     } else {
         None
     };
+    if let Some(v) = rowver {
+        // psqlODBC names xmin's base column "oid": the catalog's name is the one to use.
+        if let (Some(ci), Some((_, _, label))) = (cols.get_mut(&v), names.iter().find(|x| x.0 == v)) {
+            ci.name = quote(&q, label);
+            ci.searchable = true;
+        }
+    }
     let mode = if rowver.is_some() { SQL_CONCUR_ROWVER } else { SQL_CONCUR_VALUES };
     let full_table = match &schema {
         Some(sch) => format!("{}.{}", quote(&q, sch), quote(&q, &table)),
@@ -248,7 +257,23 @@ fn plan_for(s: &Stmt) -> Result<(Arc<Plan>, bool), String> {
     if let Some(p) = o.plan.clone() {
         return Ok((p, false));
     }
-    let p = Arc::new(build_plan(s, &o)?);
+    // Plans are cached per driver connection, statement text, mode and bound columns, so a
+    // read-modify-write loop does not repeat the catalog calls (decision #75).
+    let key = o.sql_text.clone().map(|sql| (s.link.hdbc, sql, o.emulated, o.binds.keys().copied().collect::<Vec<u16>>()));
+    let cached = key.as_ref().and_then(|k| plan_cache().lock().ok().and_then(|c| c.get(k).cloned()));
+    let p = match cached {
+        Some(p) => p,
+        None => {
+            let p = Arc::new(build_plan(s, &o)?);
+            if let (Some(k), Ok(mut c)) = (key, plan_cache().lock()) {
+                if c.len() >= 256 {
+                    c.clear();
+                }
+                c.insert(k, p.clone());
+            }
+            p
+        }
+    };
     let sub = o.emulated == SQL_CONCUR_ROWVER && p.mode == SQL_CONCUR_VALUES && !o.substituted;
     let pc = p.clone();
     super::update(s.id, |o| {
@@ -256,6 +281,20 @@ fn plan_for(s: &Stmt) -> Result<(Arc<Plan>, bool), String> {
         o.substituted |= sub;
     });
     Ok((p, sub))
+}
+
+type PlanKey = (usize, String, usize, Vec<u16>);
+
+fn plan_cache() -> &'static std::sync::Mutex<std::collections::HashMap<PlanKey, Arc<Plan>>> {
+    static C: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<PlanKey, Arc<Plan>>>> = std::sync::OnceLock::new();
+    C.get_or_init(Default::default)
+}
+
+/// Forgets the cached plans of a driver connection (it disconnected).
+pub(crate) fn forget_plans(hdbc: usize) {
+    if let Ok(mut c) = plan_cache().lock() {
+        c.retain(|k, _| k.0 != hdbc);
+    }
 }
 
 /// Whether every key column is bound (the WHERE then identifies one row).
