@@ -672,3 +672,114 @@ fn lost_update_8_threads_x_500_sec5_3() {
         }
     }
 }
+
+/// Column-wise bound rowset of three rows of `(id, n, s)`.
+struct Rowset3 {
+    id: [i32; 3],
+    id_ind: [SqlLen; 3],
+    n: [i32; 3],
+    n_ind: [SqlLen; 3],
+    s: [[u8; 8]; 3],
+    s_ind: [SqlLen; 3],
+    status: [u16; 3],
+    ops: [u16; 3],
+    fetched: SqlULen,
+}
+
+/// §5.5 on a rowset: SQLSetPos(0, SQL_UPDATE) updates every row except the one marked
+/// SQL_ROW_IGNORE, leaves out a column whose indicator is SQL_COLUMN_IGNORE, fills the row
+/// status array; SQL_REFRESH re-reads a row another connection changed (and a later update
+/// then pins the refreshed values) and reports a deleted row as SQL_ROW_DELETED.
+#[test]
+fn rowset_update_ignore_and_refresh_sec5_5() {
+    for db in dbs("rowset_update_ignore_and_refresh_sec5_5") {
+        let (env, a) = connect(&db.cs);
+        let (env2, b) = connect(&db.cs);
+        let t = common::unique_table("occ_rows");
+        drop_table(a, &t);
+        exec_on(a, &format!("CREATE TABLE {t} (id {i} NOT NULL PRIMARY KEY, n {i}, s {x})", i = db.int, x = db.text));
+        exec_on(a, &format!("INSERT INTO {t} (id, n, s) VALUES (1, 10, 'a')"));
+        exec_on(a, &format!("INSERT INTO {t} (id, n, s) VALUES (2, 20, 'b')"));
+        exec_on(a, &format!("INSERT INTO {t} (id, n, s) VALUES (3, 30, 'c')"));
+        let s = stmt(a);
+        let mut r = Box::new(Rowset3 {
+            id: [0; 3],
+            id_ind: [0; 3],
+            n: [0; 3],
+            n_ind: [0; 3],
+            s: [[0; 8]; 3],
+            s_ind: [0; 3],
+            status: [99; 3],
+            ops: [SQL_ROW_PROCEED; 3],
+            fetched: 0,
+        });
+        ok_stmt(set_stmt_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY, SQL_CONCUR_VALUES), s, "VALUES");
+        // SAFETY: live statement; the boxed arrays outlive the statement (freed below).
+        unsafe {
+            ok_stmt(SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, 3 as SqlPointer, 0), s, "ROW_ARRAY_SIZE");
+            ok_stmt(SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ROW_STATUS_PTR, r.status.as_mut_ptr().cast(), 0), s, "ROW_STATUS_PTR");
+            ok_stmt(
+                SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR, (&mut r.fetched as *mut SqlULen).cast(), 0),
+                s,
+                "ROWS_FETCHED_PTR",
+            );
+            let rc = SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ROW_OPERATION_PTR, r.ops.as_mut_ptr().cast(), 0);
+            ok_stmt(rc, s, "ROW_OPERATION_PTR");
+        }
+        ok_stmt(exec_rc(s, &format!("SELECT id, n, s FROM {t} ORDER BY id")), s, "SELECT");
+        // SAFETY: as above.
+        unsafe {
+            ok_stmt(SQLBindCol(s, 1, CDataType::SQL_C_SLONG, r.id.as_mut_ptr().cast(), 4, r.id_ind.as_mut_ptr()), s, "b1");
+            ok_stmt(SQLBindCol(s, 2, CDataType::SQL_C_SLONG, r.n.as_mut_ptr().cast(), 4, r.n_ind.as_mut_ptr()), s, "b2");
+            ok_stmt(SQLBindCol(s, 3, CDataType::SQL_C_CHAR, r.s.as_mut_ptr().cast(), 8, r.s_ind.as_mut_ptr()), s, "b3");
+            ok_stmt(SQLFetch(s), s, "SQLFetch");
+        }
+        assert_eq!((r.fetched, r.id, r.n), (3, [1, 2, 3], [10, 20, 30]), "{}", db.name);
+        r.n = [11, 21, 31];
+        r.n_ind[2] = SQL_COLUMN_IGNORE;
+        r.s[2][..2].copy_from_slice(b"C\0");
+        r.s_ind[2] = 1;
+        r.ops[1] = SQL_ROW_IGNORE;
+        let before = r.status[1];
+        // SAFETY: live statement; bound buffers alive.
+        let rc = unsafe { SQLSetPos(s, 0, SetPosOperation::SQL_UPDATE, LockType::SQL_LOCK_NO_CHANGE) };
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, s));
+        assert_eq!(r.status, [SQL_ROW_UPDATED, before, SQL_ROW_UPDATED], "{}", db.name);
+        let rows = query(b, &format!("SELECT id, n, s FROM {t} ORDER BY id"));
+        let got: Vec<(String, String)> = rows.iter().map(|x| (x[1].clone().unwrap(), x[2].clone().unwrap())).collect();
+        assert_eq!(got, [("11".into(), "a".into()), ("20".into(), "b".into()), ("30".into(), "C".into())], "{}", db.name);
+        // Another connection changes row 2; SQL_REFRESH reads it into the buffers.
+        exec_on(b, &format!("UPDATE {t} SET n = 99 WHERE id = 2"));
+        r.ops = [SQL_ROW_PROCEED; 3];
+        r.n_ind = [4; 3];
+        // SAFETY: as above.
+        let rc = unsafe { SQLSetPos(s, 2, SetPosOperation::SQL_REFRESH, LockType::SQL_LOCK_NO_CHANGE) };
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, s));
+        assert_eq!(r.n[1], 99, "{}", db.name);
+        // The refreshed values are what the next update pins: no conflict.
+        r.n[1] = 100;
+        // SAFETY: as above.
+        let rc = unsafe { SQLSetPos(s, 2, SetPosOperation::SQL_UPDATE, LockType::SQL_LOCK_NO_CHANGE) };
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, s));
+        assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 2")), 100, "{}", db.name);
+        // A row deleted elsewhere: SQL_REFRESH says SQL_ROW_DELETED.
+        exec_on(b, &format!("DELETE FROM {t} WHERE id = 1"));
+        // SAFETY: as above.
+        let rc = unsafe { SQLSetPos(s, 1, SetPosOperation::SQL_REFRESH, LockType::SQL_LOCK_NO_CHANGE) };
+        assert!(rc.is_success(), "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, s));
+        assert_eq!(r.status[0], SQL_ROW_DELETED, "{}", db.name);
+        // Row number past the rowset: HY107.
+        // SAFETY: as above.
+        let rc = unsafe { SQLSetPos(s, 4, SetPosOperation::SQL_UPDATE, LockType::SQL_LOCK_NO_CHANGE) };
+        assert_eq!(rc, SqlReturn::SQL_ERROR);
+        assert_eq!(states(s), ["HY107"], "{}", db.name);
+        close(s);
+        // SAFETY: live statement; unbind before the buffers go.
+        unsafe { SQLFreeStmt(s, FreeStmtOption::SQL_UNBIND) };
+        free_stmt(s);
+        drop(r);
+        drop_table(a, &t);
+        disconnect(env2, b);
+        disconnect(env, a);
+    }
+}

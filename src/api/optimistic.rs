@@ -122,12 +122,15 @@ impl Connection {
             let mut name = [0u8; 256];
             let (mut nlen, mut ty, mut size, mut digits, mut nullable) = (0i16, SqlDataType(0), 0usize, 0i16, Nullability(0));
             // SAFETY: our statement; buffers of the sizes passed.
-            let rc = unsafe { raw::SQLDescribeCol(h, c, name.as_mut_ptr(), 256, &mut nlen, &mut ty, &mut size, &mut digits, &mut nullable) };
+            let rc =
+                unsafe { raw::SQLDescribeCol(h, c, name.as_mut_ptr(), 256, &mut nlen, &mut ty, &mut size, &mut digits, &mut nullable) };
             s.check("SQLDescribeCol", rc)?;
             let kind = match ty {
-                SqlDataType::SQL_SMALLINT | SqlDataType::SQL_INTEGER | SqlDataType::SQL_BIGINT | SqlDataType::SQL_TINYINT | SqlDataType::SQL_BIT => {
-                    Kind::Int
-                }
+                SqlDataType::SQL_SMALLINT
+                | SqlDataType::SQL_INTEGER
+                | SqlDataType::SQL_BIGINT
+                | SqlDataType::SQL_TINYINT
+                | SqlDataType::SQL_BIT => Kind::Int,
                 SqlDataType::SQL_FLOAT | SqlDataType::SQL_REAL | SqlDataType::SQL_DOUBLE => Kind::Float,
                 SqlDataType::SQL_BINARY | SqlDataType::SQL_VARBINARY | SqlDataType::SQL_LONGVARBINARY => Kind::Bytes,
                 _ => Kind::Text,
@@ -161,7 +164,11 @@ impl Connection {
             return Ok(None);
         }
         for c in &s.cols {
-            if c.kind != Kind::Int && c.kind != Kind::Float && *c.ind >= 0 && (*c.ind as usize) >= c.buf.len() - usize::from(c.kind == Kind::Text) {
+            if c.kind != Kind::Int
+                && c.kind != Kind::Float
+                && *c.ind >= 0
+                && (*c.ind as usize) >= c.buf.len() - usize::from(c.kind == Kind::Text)
+            {
                 return Err(Error::Usage(format!("column {} is longer than {MAX_COLUMN_BYTES} bytes and cannot be pinned", c.name)));
             }
         }
@@ -208,7 +215,8 @@ impl Snapshot<'_> {
 
     /// Sets a column's new value (written by [`Snapshot::update`]).
     pub fn set(&mut self, name: &str, value: SnapshotValue) -> Result<()> {
-        let c = self.cols.iter_mut().find(|c| c.name.eq_ignore_ascii_case(name)).ok_or_else(|| Error::Usage(format!("no column {name}")))?;
+        let c =
+            self.cols.iter_mut().find(|c| c.name.eq_ignore_ascii_case(name)).ok_or_else(|| Error::Usage(format!("no column {name}")))?;
         match (c.kind, value) {
             (_, SnapshotValue::Null) => *c.ind = SQL_NULL_DATA,
             (Kind::Int, SnapshotValue::Int(v)) => {

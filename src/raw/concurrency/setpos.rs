@@ -221,7 +221,11 @@ fn build_plan(s: &Stmt, o: &Occ) -> Result<Plan, String> {
         .ok_or("the Driver Manager cannot tell the result set's table (SQL_DESC_BASE_TABLE_NAME is empty)")?;
     let schema = drv::col_text_attr(link, h, 1, DescField::SQL_DESC_SCHEMA_NAME).filter(|x| !x.is_empty());
     let find = |name: &str| {
-        names.iter().find(|(_, b, _)| b.eq_ignore_ascii_case(name)).or_else(|| names.iter().find(|(_, _, l)| l.eq_ignore_ascii_case(name))).map(|x| x.0)
+        names
+            .iter()
+            .find(|(_, b, _)| b.eq_ignore_ascii_case(name))
+            .or_else(|| names.iter().find(|(_, _, l)| l.eq_ignore_ascii_case(name)))
+            .map(|x| x.0)
     };
     let mut key_names = catalog_names(link, Catalog::PrimaryKeys, schema.as_deref(), &table, 4);
     if key_names.is_empty() {
