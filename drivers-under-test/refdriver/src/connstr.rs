@@ -12,11 +12,14 @@ pub struct ConnSettings {
     /// Added latency (ms) for each step.
     pub delay_ms: u64,
     pub faults: Faults,
+    /// `Optimistic=1`: native SQL_CONCUR_ROWVER / SQL_CONCUR_VALUES with SQLSetPos
+    /// SQL_UPDATE / SQL_DELETE (README "Optimistic concurrency"); off by default.
+    pub optimistic: bool,
 }
 
 impl Default for ConnSettings {
     fn default() -> Self {
-        ConnSettings { database: ":memory:".into(), steps: 1, delay_ms: 0, faults: Faults::default() }
+        ConnSettings { database: ":memory:".into(), steps: 1, delay_ms: 0, faults: Faults::default(), optimistic: false }
     }
 }
 
@@ -83,6 +86,7 @@ pub fn apply_pairs(cs: &mut ConnSettings, pairs: &[(String, String)]) -> Result<
             "steps" => cs.steps = v.trim().parse().map_err(|_| format!("bad Steps value '{v}'"))?,
             "delay" => cs.delay_ms = v.trim().parse().map_err(|_| format!("bad Delay value '{v}'"))?,
             "fault" | "faults" => cs.faults = Faults::parse(v)?,
+            "optimistic" => cs.optimistic = matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "yes" | "true"),
             _ => {}
         }
     }

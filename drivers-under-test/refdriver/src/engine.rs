@@ -603,3 +603,35 @@ pub fn cat_special_columns(conn: &Conn, identifier: u16, table: &str) -> Result<
     }
     Ok(ResultSet { cols, rows })
 }
+
+/// (name, part of the primary key, row-version column) of every column of `table`.
+pub fn table_columns(conn: &Conn, table: &str) -> Result<Vec<(String, bool, bool)>, DiagRec> {
+    Ok(table_info(conn, table)?.into_iter().map(|c| (c.name.clone(), c.pk > 0, is_rowver_column(&c.name, &c.decl))).collect())
+}
+
+/// Runs a data-changing statement with parameters; returns the rows it changed. With
+/// `guard`, inside a savepoint that is rolled back unless exactly one row changed (the
+/// count is still returned).
+pub fn execute_changes(conn: &Conn, sql: &str, params: &[Value], guard: bool) -> Result<usize, DiagRec> {
+    let g = lock(&conn.db);
+    let db = g.as_ref().ok_or_else(|| DiagRec::new("08003", "Connection not open"))?;
+    let m = |e: rusqlite::Error| from_sqlite(&e, false);
+    if guard {
+        db.execute_batch("SAVEPOINT refdriver_setpos").map_err(m)?;
+    }
+    let run = || -> Result<usize, DiagRec> {
+        let mut st = db.prepare(sql).map_err(m)?;
+        for (i, p) in params.iter().enumerate() {
+            st.raw_bind_parameter(i + 1, p).map_err(m)?;
+        }
+        st.raw_execute().map_err(m)
+    };
+    let r = run();
+    if guard {
+        if !matches!(r, Ok(1)) {
+            let _ = db.execute_batch("ROLLBACK TO SAVEPOINT refdriver_setpos");
+        }
+        let _ = db.execute_batch("RELEASE SAVEPOINT refdriver_setpos");
+    }
+    r
+}
