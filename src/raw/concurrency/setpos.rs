@@ -695,29 +695,67 @@ pub(crate) fn rewrite_positioned<'a>(call: super::StmtCall<'a>, s: &Arc<Stmt>, s
     }
     let Some((head, name)) = split_current_of(sql) else { return Err(call) };
     let ids: Vec<usize> = s.dbc.gate.read(|c| c.statements.clone());
-    let target = ids
-        .into_iter()
-        .filter(|&id| id != s.id && super::emulated(id))
-        .filter_map(|id| crate::handles::tables().stmt.get(id))
-        .find(|t| cursor_name(t).is_some_and(|n| n.eq_ignore_ascii_case(&name)));
-    let Some(t) = target else { return Err(call) };
+    // The cursor's statement is used under its own busy word, taken without waiting (two
+    // threads rewriting positioned statements against each other's cursors must not
+    // deadlock): it cannot be freed or called meanwhile.
+    let mut busy_seen = false;
+    let mut found: Option<Arc<Stmt>> = None;
+    for id in ids.into_iter().filter(|&id| id != s.id && super::emulated(id)) {
+        let Some(t) = crate::handles::tables().stmt.get(id) else { continue };
+        let matched = match t.gate.try_begin() {
+            None => {
+                busy_seen = true;
+                false
+            }
+            Some(busy) => {
+                let m = !t.gate.read(|c| c.freed) && cursor_name(&t).is_some_and(|n| n.eq_ignore_ascii_case(&name));
+                drop(busy);
+                m
+            }
+        };
+        if matched {
+            found = Some(t);
+            break;
+        }
+    }
+    let busy_msg =
+        format!("General error: the statement of cursor {name} (or of another cursor of the connection) is in use by another call; retry");
+    let Some(t) = found else {
+        if busy_seen {
+            return Ok(call.fail(SqlState::GENERAL_ERROR, busy_msg));
+        }
+        return Err(call);
+    };
+    let Some(busy) = t.gate.try_begin() else { return Ok(call.fail(SqlState::GENERAL_ERROR, busy_msg)) };
+    if t.gate.read(|c| c.freed) {
+        drop(busy);
+        return Err(call);
+    }
+    let r = rewrite_on(call, s, &t, head, &name);
+    busy.end(|_| ());
+    Ok(r)
+}
+
+/// The positioned statement `head WHERE CURRENT OF name` against the cursor of `t`,
+/// whose busy word the caller holds.
+fn rewrite_on(call: super::StmtCall<'_>, s: &Arc<Stmt>, t: &Arc<Stmt>, head: &str, name: &str) -> SqlReturn {
     let mut call = call;
     let o = super::get(t.id);
     if o.pos == 0 || o.pos > o.cache.len() {
-        return Ok(call.fail(SqlState::INVALID_CURSOR_STATE, format!("Invalid cursor state: cursor {name} is not positioned on a row")));
+        return call.fail(SqlState::INVALID_CURSOR_STATE, format!("Invalid cursor state: cursor {name} is not positioned on a row"));
     }
-    let (p, substituted) = match plan_for(&t) {
+    let (p, substituted) = match plan_for(t) {
         Ok(p) => p,
-        Err(e) => return Ok(call.fail(SqlState::GENERAL_ERROR, format!("Optimistic concurrency emulation: {e} (§5.8)"))),
+        Err(e) => return call.fail(SqlState::GENERAL_ERROR, format!("Optimistic concurrency emulation: {e} (§5.8)")),
     };
     if substituted {
         call.warn(SqlState::OPTION_VALUE_CHANGED, "Option value changed: no row-version column; SQL_CONCUR_VALUES substituted (§5.1)");
     }
     if head.contains('?') {
-        return Ok(call.fail(
+        return call.fail(
             SqlState::NOT_IMPLEMENTED,
             "Optional feature not implemented: parameters in a positioned statement the Driver Manager rewrites (docs/concurrency.md)",
-        ));
+        );
     }
     let r = o.pos - 1;
     let old = &o.cache[r];
@@ -739,7 +777,7 @@ pub(crate) fn rewrite_positioned<'a>(call: super::StmtCall<'a>, s: &Arc<Stmt>, s
             call.warn(SqlState::CURSOR_OPERATION_CONFLICT, format!("Cursor operation conflict: the positioned statement {what} (§5.7)"));
             None
         }
-        Err(e) => return Ok(call.fail(SqlState::GENERAL_ERROR, e)),
+        Err(e) => return call.fail(SqlState::GENERAL_ERROR, e),
     };
     if let Some(st) = status {
         if o.status_ptr != 0 {
@@ -763,5 +801,5 @@ pub(crate) fn rewrite_positioned<'a>(call: super::StmtCall<'a>, s: &Arc<Stmt>, s
         // SAFETY: as above.
         unsafe { *(o.status_ptr as *mut u16).add(r) = SQL_ROW_ERROR };
     }
-    Ok(call.finish(SqlReturn::SQL_SUCCESS))
+    call.finish(SqlReturn::SQL_SUCCESS)
 }
