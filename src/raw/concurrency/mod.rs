@@ -69,6 +69,9 @@ pub(crate) struct Occ {
     pub plan: Option<Arc<setpos::Plan>>,
     /// The ROWVER→VALUES substitution has been reported (01S02) for this result set.
     pub substituted: bool,
+    /// The last fetch ran asynchronously: its rowset was not cached (the emulation then
+    /// refuses SQLSetPos instead of pinning nothing).
+    pub uncached: bool,
     /// The text of the last SQLExecDirect/SQLPrepare (for `SELECT ... FROM t` when the
     /// driver does not name the base table).
     pub sql_text: Option<String>,
@@ -337,6 +340,7 @@ pub(crate) fn after_fetch(s: &Stmt, rc: SqlReturn) {
         update(s.id, |o| {
             o.cache.clear();
             o.pos = 0;
+            o.uncached = rc == SqlReturn::SQL_STILL_EXECUTING;
         });
         return;
     }
@@ -346,6 +350,7 @@ pub(crate) fn after_fetch(s: &Stmt, rc: SqlReturn) {
     update(s.id, |o| {
         o.cache = cache;
         o.pos = 1;
+        o.uncached = false;
     });
 }
 

@@ -485,6 +485,12 @@ pub(crate) fn set_pos<'a>(
     let mut call = call;
     let o = super::get(s.id);
     let rows = o.cache.len();
+    if o.uncached {
+        return Ok(call.fail(
+            SqlState::GENERAL_ERROR,
+            "General error: the rowset was fetched asynchronously; the Driver Manager's optimistic concurrency needs a synchronous fetch (docs/concurrency.md)",
+        ));
+    }
     if row > rows {
         return Ok(call.fail(SqlState(*b"HY107"), "Row value out of range"));
     }
