@@ -28,7 +28,7 @@ struct Db {
 fn sqlite_cs(db: &std::path::Path) -> String {
     // StepAPI=0: the driver reads a result completely at execution, so an open cursor
     // holds no SQLite read lock that would block the other connection's write.
-    format!("DRIVER={};Database={};StepAPI=0;Timeout=60000", common::debian_driver("libsqlite3odbc.so").display(), db.display())
+    format!("DRIVER={};Database={};StepAPI=0;Timeout=120000", common::debian_driver("libsqlite3odbc.so").display(), db.display())
 }
 
 /// The drivers of this test (a missing server is a skip, a failure under the test command).
@@ -51,7 +51,8 @@ fn dbs(test: &str) -> Vec<Db> {
         let file = common::temp_db(&format!("{test}-ref"));
         v.push(Db {
             name: "refdriver",
-            cs: format!("DRIVER={};Database={}", common::refdriver_path().display(), file.display()),
+            // A generous busy timeout: eight writers on a loaded machine (lost-update test).
+            cs: format!("DRIVER={};Database={};BusyTimeout=120000", common::refdriver_path().display(), file.display()),
             int: "INTEGER",
             text: "TEXT",
             long: "TEXT",
@@ -65,7 +66,7 @@ fn dbs(test: &str) -> Vec<Db> {
         let file = common::temp_db(&format!("{test}-refnative"));
         v.push(Db {
             name: "refdriver-native",
-            cs: format!("DRIVER={};Database={};Optimistic=1", common::refdriver_path().display(), file.display()),
+            cs: format!("DRIVER={};Database={};Optimistic=1;BusyTimeout=120000", common::refdriver_path().display(), file.display()),
             int: "INTEGER",
             text: "TEXT",
             long: "TEXT",

@@ -63,6 +63,13 @@
 //! has W). Text *data* (parameters, `String` columns, bound text buffers) uses the
 //! connection's [`TextEncoding`]: UTF-8 `SQL_C_CHAR` by default, or UTF-16 `SQL_C_WCHAR`.
 //!
+//! # Optimistic concurrency
+//!
+//! [`Connection::read_snapshot`] reads a row under SQL_CONCUR_VALUES or ROWVER as a
+//! [`Snapshot`]; [`Snapshot::update`] / [`Snapshot::delete`] write it back and return
+//! [`Error::Conflict`] when someone changed the row in between (01001, §5.3);
+//! [`retry_optimistic`] re-runs a read-modify-write on conflicts (docs/concurrency.md).
+//!
 //! # Errors and warnings
 //!
 //! A failing call is an [`Error::Odbc`] naming the ODBC function, with its return code and

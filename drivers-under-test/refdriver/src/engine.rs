@@ -200,7 +200,7 @@ pub struct ResultSet {
 }
 
 /// Opens the SQLite database and registers `sleep(ms)`.
-pub fn open(conn: &Conn, database: &str) -> Result<(), DiagRec> {
+pub fn open(conn: &Conn, database: &str, busy_ms: u64) -> Result<(), DiagRec> {
     let db = rusqlite::Connection::open(database).map_err(|e| {
         let mut d = from_sqlite(&e, false);
         d.state = "08001".into();
@@ -230,7 +230,7 @@ pub fn open(conn: &Conn, database: &str) -> Result<(), DiagRec> {
         Ok(ms)
     })
     .map_err(|e| from_sqlite(&e, false))?;
-    db.busy_timeout(Duration::from_secs(5)).map_err(|e| from_sqlite(&e, false))?;
+    db.busy_timeout(Duration::from_millis(busy_ms)).map_err(|e| from_sqlite(&e, false))?;
     *lock(&conn.interrupt) = Some(db.get_interrupt_handle());
     *lock(&conn.db) = Some(db);
     Ok(())
