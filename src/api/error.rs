@@ -93,6 +93,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Optimistic concurrency (§5.3): the row was changed or deleted by someone else since
+    /// it was read (SQLSTATE 01001); nothing was written. Re-read and retry
+    /// ([`retry_optimistic`](super::retry_optimistic)).
+    #[error("optimistic concurrency conflict: the row was changed or deleted since it was read{}", records.first().map(|r| format!(" ({r})")).unwrap_or_default())]
+    Conflict {
+        /// The diagnostic records of the write (01001 among them).
+        records: Vec<DiagRecord>,
+    },
     /// The caller used the API in a way ODBC cannot express or the API does not allow
     /// (e.g. column 0, a rowset size of 0, a string longer than the length argument of the
     /// ODBC function allows, a column read twice, a future polled after completion).
@@ -162,6 +170,7 @@ impl Error {
             Error::DriverProtocol { function, detail } => Error::DriverProtocol { function, detail: detail.clone() },
             Error::Os { context, source } => Error::Os { context: context.clone(), source: io(source) },
             Error::Internal(m) => Error::Internal(m.clone()),
+            Error::Conflict { records } => Error::Conflict { records: records.clone() },
         }
     }
 
@@ -173,10 +182,10 @@ impl Error {
         }
     }
 
-    /// The diagnostic records of an ODBC error (empty for other errors).
+    /// The diagnostic records of an ODBC error or a conflict (empty for other errors).
     pub fn records(&self) -> &[DiagRecord] {
         match self {
-            Error::Odbc { records, .. } => records,
+            Error::Odbc { records, .. } | Error::Conflict { records } => records,
             _ => &[],
         }
     }

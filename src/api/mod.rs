@@ -63,6 +63,13 @@
 //! has W). Text *data* (parameters, `String` columns, bound text buffers) uses the
 //! connection's [`TextEncoding`]: UTF-8 `SQL_C_CHAR` by default, or UTF-16 `SQL_C_WCHAR`.
 //!
+//! # Optimistic concurrency
+//!
+//! [`Connection::read_snapshot`] reads a row under SQL_CONCUR_VALUES or ROWVER as a
+//! [`Snapshot`]; [`Snapshot::update`] / [`Snapshot::delete`] write it back and return
+//! [`Error::Conflict`] when someone changed the row in between (01001, §5.3);
+//! [`retry_optimistic`] re-runs a read-modify-write on conflicts (docs/concurrency.md).
+//!
 //! # Errors and warnings
 //!
 //! A failing call is an [`Error::Odbc`] naming the ODBC function, with its return code and
@@ -79,6 +86,7 @@ mod cursor;
 mod environment;
 mod error;
 mod getdata;
+mod optimistic;
 mod params;
 mod rowset;
 mod statement;
@@ -92,6 +100,7 @@ pub use connection::{Connection, SupportedFunctions};
 pub use cursor::{ColumnDescription, Cursor, Row};
 pub use environment::{DataSourceInfo, DriverInfo, Environment, OdbcVersion};
 pub use error::{DiagRecord, Error, Result};
+pub use optimistic::{retry_optimistic, Concurrency, Snapshot, SnapshotValue};
 pub use params::{LongText, NullKind, Param, ParamValue, Params, Streamed, TextEncoding};
 pub use rowset::{BufferDesc, RowSet};
 pub use statement::{CancelHandle, Prepared, Statement};

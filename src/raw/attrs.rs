@@ -706,6 +706,13 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
             return call
                 .fail(HY017, "Invalid use of an automatically allocated descriptor handle: implementation descriptors cannot be set");
         }
+        // §5.1/§5.2/§5.6: passthrough or DM emulation (raw/concurrency).
+        StmtAttr::SQL_ATTR_CONCURRENCY | StmtAttr::SQL_ATTR_SIMULATE_CURSOR => {
+            return match super::concurrency::set_attr(call, s, attr, value, len) {
+                Ok(rc) => rc,
+                Err(call) => call.finish(SqlReturn::SQL_ERROR),
+            };
+        }
         _ => {}
     }
     let fns = &s.link.driver.fns;
@@ -769,6 +776,14 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
     let rc = unsafe { f(s.driver_handle(), attr, value, len) };
     if attr == StmtAttr::SQL_ATTR_ASYNC_ENABLE && rc.is_success() {
         s.gate.update(|c| c.async_enabled = value as usize != SQL_ASYNC_ENABLE_OFF);
+    }
+    if rc.is_success() {
+        super::concurrency::on_stmt_attr(s.id, attr, value);
+    } else if attr == StmtAttr::SQL_ATTR_ROW_OPERATION_PTR && super::concurrency::emulated(s.id) {
+        // §5.5: the DM's SQLSetPos honours the row operation array even where the driver
+        // does not take it (libsqlite3odbc: "not supported").
+        super::concurrency::on_stmt_attr(s.id, attr, value);
+        return call.finish(SqlReturn::SQL_SUCCESS);
     }
     call.finish(rc)
 }
@@ -854,6 +869,14 @@ fn get_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, buf_len: SqlI
             let ms = s.async_slot.cancel_grace().as_millis() as usize;
             // SAFETY: the application's buffer for a SQLULEN value.
             let n = unsafe { put_int(value, ms, true) };
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(out_len, n, i32::MAX) };
+            return call.finish(SqlReturn::SQL_SUCCESS);
+        }
+        StmtAttr::SQL_ATTR_CONCURRENCY | StmtAttr::SQL_ATTR_SIMULATE_CURSOR if super::concurrency::get_attr(s, attr).is_some() => {
+            let v = super::concurrency::get_attr(s, attr).unwrap_or(0);
+            // SAFETY: the application's buffer for a SQLULEN value.
+            let n = unsafe { put_int(value, v, true) };
             // SAFETY: optional application out pointer.
             unsafe { put_len(out_len, n, i32::MAX) };
             return call.finish(SqlReturn::SQL_SUCCESS);

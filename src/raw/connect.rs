@@ -753,6 +753,8 @@ pub unsafe extern "C" fn SQLDisconnect(dbc: SqlHDbc) -> SqlReturn {
             return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLDisconnect");
         };
         let h = link.hdbc;
+        // The optimistic-concurrency plans of this driver connection are stale (§5).
+        super::concurrency::setpos::forget_plans(h);
         // The driver's SQLDisconnect frees its statements: fence out statement cancels
         // first (docs/decisions.md #29); undone if the disconnect fails.
         let stmts = fence_statements(&call);

@@ -39,6 +39,14 @@ macro_rules! text_call {
                     Ok(c) => c,
                     Err(rc) => return rc,
                 };
+                // §5.7: positioned statements on an emulated cursor (raw/concurrency).
+                // SAFETY: the application's text with its length (validated above).
+                let call = match super::concurrency::before_text(call, &s, $func, || {
+                    unsafe { crate::text::narrow_in(text, len as isize) }.ok().flatten().map(|b| String::from_utf8_lossy(b).into_owned())
+                }) {
+                    Ok(rc) => return rc,
+                    Err(c) => c,
+                };
                 let fns = &s.link.driver.fns;
                 let h = s.hstmt;
                 if let Some(f) = fns.$a {
@@ -76,6 +84,14 @@ macro_rules! text_call {
                 let call = match check_text(call, text.is_null(), len) {
                     Ok(c) => c,
                     Err(rc) => return rc,
+                };
+                // §5.7: positioned statements on an emulated cursor (raw/concurrency).
+                // SAFETY: the application's text with its length (validated above).
+                let call = match super::concurrency::before_text(call, &s, $func, || {
+                    unsafe { crate::text::wide_in(text, len as isize) }.ok().flatten().map(String::from_utf16_lossy)
+                }) {
+                    Ok(rc) => return rc,
+                    Err(c) => c,
                 };
                 let fns = &s.link.driver.fns;
                 let h = s.hstmt;

@@ -30,6 +30,7 @@ mod attrs;
 mod cancel;
 mod catalog;
 mod complete;
+pub(crate) mod concurrency;
 mod connect;
 mod connect_async;
 mod descriptors;

@@ -36,6 +36,12 @@ pub unsafe extern "C" fn SQLNumResultCols(stmt: SqlHStmt, count: *mut SqlSmallIn
 pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
     // S6 → S6: the steady state of a fetch loop.
     const S6: u32 = super::stmt_summary(StmtState::S6);
+    // While the DM emulates optimistic concurrency somewhere, fetches take the full path
+    // (it snapshots the rowset of emulated statements, §5.7).
+    if super::concurrency::EMULATING.load(std::sync::atomic::Ordering::Relaxed) != 0 {
+        // SAFETY: the caller's arguments, passed on as given.
+        return unsafe { fetch(stmt) };
+    }
     let fast = super::fast_boundary("SQLFetch", || {
         crate::handles::with_cached_stmt(stmt, |s| {
             let f = s.fast_fetch;
@@ -75,7 +81,9 @@ unsafe fn fetch(stmt: SqlHStmt) -> SqlReturn {
         let Some(f) = s.link.driver.fns.SQLFetch else { return call.missing("SQLFetch") };
         let h = s.hstmt;
         // SAFETY: live driver statement handle (the DM statement outlives the operation).
-        call.invoke(move |_| unsafe { f(h as SqlHStmt) })
+        let rc = call.invoke(move |_| unsafe { f(h as SqlHStmt) });
+        super::concurrency::after_fetch(&s, rc);
+        rc
     })
 }
 
@@ -193,6 +201,9 @@ pub unsafe extern "C" fn SQLBindCol(
         let Some(f) = s.link.driver.fns.SQLBindCol else { return call.missing("SQLBindCol") };
         // SAFETY: live driver statement; the application's buffers as given.
         let rc = unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) };
+        if rc.is_success() {
+            super::concurrency::on_bind_col(s.id, col, target_type, target, buf_len, ind);
+        }
         call.finish(rc)
     })
 }
@@ -629,7 +640,9 @@ pub unsafe extern "C" fn SQLFetchScroll(stmt: SqlHStmt, orientation: FetchOrient
         if !valid_orientation(orientation) {
             return call.fail(SqlState::FETCH_TYPE_OUT_OF_RANGE, "Fetch type out of range");
         }
-        forward!(call, s, "SQLFetchScroll", SQLFetchScroll(orientation, offset))
+        let rc = (|| forward!(call, s, "SQLFetchScroll", SQLFetchScroll(orientation, offset)))();
+        super::concurrency::after_fetch(&s, rc);
+        rc
     })
 }
 
@@ -666,6 +679,11 @@ pub unsafe extern "C" fn SQLSetPos(stmt: SqlHStmt, row: fns::SqlSetPosIRow, oper
         if lock.0 > LockType::SQL_LOCK_UNLOCK.0 {
             return call.fail(SqlState::INVALID_ATTRIBUTE_IDENTIFIER, "Invalid attribute/option identifier: LockType");
         }
+        // §5.5: the DM's own SQL_UPDATE/DELETE/REFRESH where it emulates concurrency.
+        let call = match super::concurrency::set_pos(call, &s, row, operation, lock) {
+            Ok(rc) => return rc,
+            Err(c) => c,
+        };
         forward!(call, s, "SQLSetPos", SQLSetPos(row, operation, lock))
     })
 }
@@ -724,6 +742,9 @@ pub unsafe extern "C" fn SQLCloseCursor(stmt: SqlHStmt) -> SqlReturn {
         } else {
             return call.missing("SQLCloseCursor");
         };
+        if rc.is_success() {
+            super::concurrency::on_free_stmt(s.id, FreeStmtOption::SQL_CLOSE);
+        }
         call.finish(rc)
     })
 }

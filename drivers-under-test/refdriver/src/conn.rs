@@ -100,7 +100,7 @@ pub fn log(c: &Conn, func: &'static str, args: &[usize], ret: SqlReturn) -> SqlR
 
 /// The work of a connect: opens SQLite, records settings. Runs inline or on a worker.
 fn connect_work(c: Arc<Conn>, settings: ConnSettings, out_conn_str: String, dsn: String, info: Option<DiagRec>) -> Completion {
-    if let Err(d) = engine::open(&c, &settings.database) {
+    if let Err(d) = engine::open(&c, &settings.database, settings.busy_timeout_ms) {
         return Completion::err(d);
     }
     *lock(&c.settings) = settings;

@@ -12,11 +12,23 @@ pub struct ConnSettings {
     /// Added latency (ms) for each step.
     pub delay_ms: u64,
     pub faults: Faults,
+    /// `Optimistic=1`: native SQL_CONCUR_ROWVER / SQL_CONCUR_VALUES with SQLSetPos
+    /// SQL_UPDATE / SQL_DELETE (README "Optimistic concurrency"); off by default.
+    pub optimistic: bool,
+    /// `BusyTimeout=ms`: SQLite's busy timeout (a writer waiting for another's lock).
+    pub busy_timeout_ms: u64,
 }
 
 impl Default for ConnSettings {
     fn default() -> Self {
-        ConnSettings { database: ":memory:".into(), steps: 1, delay_ms: 0, faults: Faults::default() }
+        ConnSettings {
+            database: ":memory:".into(),
+            steps: 1,
+            delay_ms: 0,
+            faults: Faults::default(),
+            optimistic: false,
+            busy_timeout_ms: 5000,
+        }
     }
 }
 
@@ -83,6 +95,8 @@ pub fn apply_pairs(cs: &mut ConnSettings, pairs: &[(String, String)]) -> Result<
             "steps" => cs.steps = v.trim().parse().map_err(|_| format!("bad Steps value '{v}'"))?,
             "delay" => cs.delay_ms = v.trim().parse().map_err(|_| format!("bad Delay value '{v}'"))?,
             "fault" | "faults" => cs.faults = Faults::parse(v)?,
+            "busytimeout" => cs.busy_timeout_ms = v.trim().parse().map_err(|_| format!("bad BusyTimeout value '{v}'"))?,
+            "optimistic" => cs.optimistic = matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "yes" | "true"),
             _ => {}
         }
     }

@@ -200,7 +200,7 @@ pub struct ResultSet {
 }
 
 /// Opens the SQLite database and registers `sleep(ms)`.
-pub fn open(conn: &Conn, database: &str) -> Result<(), DiagRec> {
+pub fn open(conn: &Conn, database: &str, busy_ms: u64) -> Result<(), DiagRec> {
     let db = rusqlite::Connection::open(database).map_err(|e| {
         let mut d = from_sqlite(&e, false);
         d.state = "08001".into();
@@ -230,7 +230,7 @@ pub fn open(conn: &Conn, database: &str) -> Result<(), DiagRec> {
         Ok(ms)
     })
     .map_err(|e| from_sqlite(&e, false))?;
-    db.busy_timeout(Duration::from_secs(5)).map_err(|e| from_sqlite(&e, false))?;
+    db.busy_timeout(Duration::from_millis(busy_ms)).map_err(|e| from_sqlite(&e, false))?;
     *lock(&conn.interrupt) = Some(db.get_interrupt_handle());
     *lock(&conn.db) = Some(db);
     Ok(())
@@ -602,4 +602,36 @@ pub fn cat_special_columns(conn: &Conn, identifier: u16, table: &str) -> Result<
         }
     }
     Ok(ResultSet { cols, rows })
+}
+
+/// (name, part of the primary key, row-version column) of every column of `table`.
+pub fn table_columns(conn: &Conn, table: &str) -> Result<Vec<(String, bool, bool)>, DiagRec> {
+    Ok(table_info(conn, table)?.into_iter().map(|c| (c.name.clone(), c.pk > 0, is_rowver_column(&c.name, &c.decl))).collect())
+}
+
+/// Runs a data-changing statement with parameters; returns the rows it changed. With
+/// `guard`, inside a savepoint that is rolled back unless exactly one row changed (the
+/// count is still returned).
+pub fn execute_changes(conn: &Conn, sql: &str, params: &[Value], guard: bool) -> Result<usize, DiagRec> {
+    let g = lock(&conn.db);
+    let db = g.as_ref().ok_or_else(|| DiagRec::new("08003", "Connection not open"))?;
+    let m = |e: rusqlite::Error| from_sqlite(&e, false);
+    if guard {
+        db.execute_batch("SAVEPOINT refdriver_setpos").map_err(m)?;
+    }
+    let run = || -> Result<usize, DiagRec> {
+        let mut st = db.prepare(sql).map_err(m)?;
+        for (i, p) in params.iter().enumerate() {
+            st.raw_bind_parameter(i + 1, p).map_err(m)?;
+        }
+        st.raw_execute().map_err(m)
+    };
+    let r = run();
+    if guard {
+        if !matches!(r, Ok(1)) {
+            let _ = db.execute_batch("ROLLBACK TO SAVEPOINT refdriver_setpos");
+        }
+        let _ = db.execute_batch("RELEASE SAVEPOINT refdriver_setpos");
+    }
+    r
 }

@@ -502,6 +502,14 @@ pub unsafe extern "C" fn SQLBindCol(
 }
 
 #[no_mangle]
+pub unsafe extern "C" fn SQLSetPos(hstmt: SqlHStmt, row: SqlULen, operation: SetPosOperation, lock_type: LockType) -> SqlReturn {
+    ffi!("SQLSetPos", hstmt, {
+        let s = get_stmt!(hstmt);
+        stmt::set_pos(&s, row, operation.0, lock_type.0)
+    })
+}
+
+#[no_mangle]
 pub unsafe extern "C" fn SQLFetch(hstmt: SqlHStmt) -> SqlReturn {
     ffi!("SQLFetch", hstmt, {
         let s = get_stmt!(hstmt);
@@ -874,6 +882,7 @@ const _SIGNATURES: () = {
     let _: fns::SQLColumnsW = SQLColumnsW;
     let _: fns::SQLPrimaryKeysW = SQLPrimaryKeysW;
     let _: fns::SQLSpecialColumnsW = SQLSpecialColumnsW;
+    let _: fns::SQLSetPos = SQLSetPos;
     let _: fns::SQLGetDiagRecW = SQLGetDiagRecW;
     let _: fns::SQLGetDiagFieldW = SQLGetDiagFieldW;
 };

@@ -182,6 +182,8 @@ pub struct StmtInner {
     pub getdata: Option<GetDataState>,
     pub row_count: isize,
     pub dae: Option<DaeState>,
+    /// The text of the last execution (SQLSetPos finds its table there).
+    pub last_sql: String,
 }
 
 pub struct Stmt {

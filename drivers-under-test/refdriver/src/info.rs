@@ -37,6 +37,7 @@ pub const EXPORTED: &[(u16, &str)] = &[
     (61, "SQLMoreResults"),
     (63, "SQLNumParams"),
     (65, "SQLPrimaryKeysW"),
+    (68, "SQLSetPos"),
     (72, "SQLBindParameter"),
     (1001, "SQLAllocHandle"),
     (1003, "SQLCloseCursor"),
@@ -100,7 +101,8 @@ pub fn get_info(conn: &Conn, t: u16) -> Option<InfoVal> {
         40 => s(""),
         41 => s(""),
         42 => s(""),
-        43 => Some(U32(1)),      // SQL_SCCO_READ_ONLY
+        // SQL_SCCO_READ_ONLY, plus OPT_ROWVER | OPT_VALUES with Optimistic=1.
+        43 => Some(U32(if lock(&conn.settings).optimistic { 1 | 4 | 8 } else { 1 })),
         44 => Some(U32(1 | 16)), // SQL_SO_FORWARD_ONLY | SQL_SO_STATIC
         45 => s("table"),
         46 => Some(U16(2)), // SQL_TC_ALL
@@ -142,8 +144,9 @@ pub fn get_info(conn: &Conn, t: u16) -> Option<InfoVal> {
         125 => Some(U32(3)),
         127 => Some(U32(0)),
         144 | 145 | 150 | 151 => Some(U32(0)),
-        146 => Some(U32(1)),         // SQL_CA1_NEXT
-        147 | 168 => Some(U32(1)),   // SQL_CA2_READ_ONLY_CONCURRENCY
+        146 => Some(U32(1)), // SQL_CA1_NEXT
+        // SQL_CA2_READ_ONLY_CONCURRENCY, plus OPT_ROWVER | OPT_VALUES with Optimistic=1.
+        147 | 168 => Some(U32(if lock(&conn.settings).optimistic { 1 | 4 | 8 } else { 1 })),
         167 => Some(U32(1 | 2 | 4)), // NEXT | ABSOLUTE | RELATIVE
         152 => Some(U32(1)),
         153 => Some(U32(2)),

@@ -110,6 +110,7 @@ fn exec_work(s: Arc<Stmt>, sql: String, params: Vec<Value>) -> Completion {
 /// Start of SQLExecDirectW / SQLExecute: capture SQL and parameters on the calling thread.
 fn start_exec(s: &Arc<Stmt>, sql: String, param_count: usize, async_on: bool) -> Start {
     close_cursor(s);
+    lock(&s.inner).last_sql = sql.clone();
     match read_params(s, param_count) {
         Err(d) => {
             s.diag.post(d);
@@ -842,9 +843,16 @@ pub fn set_attr(s: &Stmt, attr: i32, value: *mut c_void) -> SqlReturn {
         30 => s.notify.callback.store(v, Ordering::SeqCst),
         31 => s.notify.context.store(v, Ordering::SeqCst),
         7 => {
-            a.concurrency = 1;
-            if v != 1 {
-                info = Some("Option value changed: only SQL_CONCUR_READ_ONLY is supported");
+            if lock(&s.conn.settings).optimistic && (v == 1 || v == 3 || v == 4) {
+                a.concurrency = v;
+            } else if lock(&s.conn.settings).optimistic && v == 2 {
+                a.concurrency = 3;
+                info = Some("Option value changed: SQL_CONCUR_LOCK is not supported; SQL_CONCUR_ROWVER substituted");
+            } else {
+                a.concurrency = 1;
+                if v != 1 {
+                    info = Some("Option value changed: only SQL_CONCUR_READ_ONLY is supported");
+                }
             }
         }
         6 => {
@@ -969,4 +977,197 @@ pub fn get_attr(s: &Stmt, attr: i32, value: *mut c_void, _buf_len: i32, out_len:
         put(out_len, std::mem::size_of::<usize>() as i32);
     }
     SUCCESS
+}
+
+/// SQLSetPos with `Optimistic=1` (README "Optimistic concurrency"): SQL_POSITION,
+/// SQL_UPDATE and SQL_DELETE of the current row (RowNumber 0 or 1; the rowset is one row)
+/// under SQL_CONCUR_ROWVER (WHERE key = old AND row-version column = old) or
+/// SQL_CONCUR_VALUES (WHERE every column of the result = its old value, NULL → IS NULL).
+/// No row matched → SQL_SUCCESS_WITH_INFO with 01001 and SQL_ROW_ERROR.
+pub fn set_pos(s: &Arc<Stmt>, row: usize, op: u16, lock_type: u16) -> SqlReturn {
+    let args = vec![row, op as usize, lock_type as usize];
+    s.diag.clear();
+    let r = do_set_pos(s, row, op);
+    log(s, "SQLSetPos", &args, r)
+}
+
+fn do_set_pos(s: &Stmt, row: usize, op: u16) -> SqlReturn {
+    let g = lock(&s.inner);
+    let Some(rs) = g.result.as_ref() else {
+        drop(g);
+        return err(s, "24000", "Invalid cursor state: no result set");
+    };
+    if g.cursor < 0 || g.cursor as usize >= rs.rows.len() {
+        drop(g);
+        return err(s, "24000", "Invalid cursor state: not positioned on a row");
+    }
+    if row > 1 {
+        drop(g);
+        return err(s, "HY107", "Row value out of range");
+    }
+    if op == 0 {
+        return SUCCESS;
+    }
+    let concurrency = g.attrs.concurrency;
+    if !(op == 2 || op == 3) || !(concurrency == 3 || concurrency == 4) {
+        drop(g);
+        return err(s, "HYC00", "Optional feature not implemented: SQLSetPos needs Optimistic=1, ROWVER/VALUES and SQL_UPDATE/SQL_DELETE");
+    }
+    let cur = g.cursor as usize;
+    let old = rs.rows[cur].clone();
+    let cols = rs.cols.clone();
+    let binds: Vec<(u16, ColBinding)> = g.cols.iter().map(|(k, v)| (*k, *v)).collect();
+    let status = g.attrs.row_status_ptr as *mut u16;
+    drop(g);
+    let table =
+        cols.first().map(|c| c.table.clone()).filter(|t| !t.is_empty()).or_else(|| table_of(&lock(&s.inner).last_sql)).unwrap_or_default();
+    if table.is_empty() {
+        return err(s, "HY000", "SQLSetPos: the result set has no base table");
+    }
+    let info = match engine::table_columns(&s.conn, &table) {
+        Ok(i) => i,
+        Err(d) => {
+            s.diag.post(d);
+            return ERROR;
+        }
+    };
+    let q = |n: &str| format!("\"{}\"", n.replace('"', "\"\""));
+    let mut params: Vec<Value> = Vec::new();
+    let mut sets = Vec::new();
+    if op == 2 {
+        for (col, b) in &binds {
+            let i = *col as usize - 1;
+            let Some(c) = cols.get(i) else { continue };
+            if info.iter().any(|(n, _, rv)| *rv && n.eq_ignore_ascii_case(&c.name)) {
+                continue;
+            }
+            if b.ind != 0 && unsafe_ind(b.ind) == -6 {
+                continue; // SQL_COLUMN_IGNORE
+            }
+            let pb = ParamBinding {
+                io_type: 1,
+                c_type: b.c_type,
+                sql_type: c.sql_type,
+                column_size: 0,
+                digits: 0,
+                value: b.target,
+                buf_len: b.buf_len,
+                ind: b.ind,
+            };
+            // SAFETY: the application's bound buffers, valid while bound (SQLBindCol contract).
+            match unsafe { convert::read_param(&pb) } {
+                Ok(convert::ParamVal::Value(v)) => {
+                    sets.push(format!("{} = ?", q(&c.name)));
+                    params.push(v);
+                }
+                Ok(_) => {}
+                Err(d) => {
+                    s.diag.post(d);
+                    return ERROR;
+                }
+            }
+        }
+        if sets.is_empty() {
+            return SUCCESS;
+        }
+    }
+    let key: Vec<&str> = info.iter().filter(|(_, pk, _)| *pk).map(|(n, _, _)| n.as_str()).collect();
+    let rowver = info.iter().find(|(_, _, rv)| *rv).map(|(n, _, _)| n.clone());
+    let pos = |name: &str| cols.iter().position(|c| c.name.eq_ignore_ascii_case(name));
+    let pinned: Vec<usize> = match (&rowver, concurrency) {
+        (Some(v), 3) if !key.is_empty() && key.iter().all(|k| pos(k).is_some()) && pos(v).is_some() => {
+            key.iter().filter_map(|k| pos(k)).chain(pos(v)).collect()
+        }
+        _ => (0..cols.len()).collect(),
+    };
+    let mut terms = Vec::new();
+    for i in pinned {
+        match &old[i] {
+            Value::Null => terms.push(format!("{} IS NULL", q(&cols[i].name))),
+            v => {
+                terms.push(format!("{} = ?", q(&cols[i].name)));
+                params.push(v.clone());
+            }
+        }
+    }
+    let sql = if op == 2 {
+        format!("UPDATE {} SET {} WHERE {}", q(&table), sets.join(", "), terms.join(" AND "))
+    } else {
+        format!("DELETE FROM {} WHERE {}", q(&table), terms.join(" AND "))
+    };
+    let guard = lock(&s.inner).attrs.simulate_cursor != 0;
+    let n = match engine::execute_changes(&s.conn, &sql, &params, guard) {
+        Ok(n) => n,
+        Err(d) => {
+            s.diag.post(d);
+            return ERROR;
+        }
+    };
+    let (ret, st) = if n == 1 {
+        (SUCCESS, if op == 2 { 2u16 } else { 1u16 })
+    } else {
+        s.diag.post(DiagRec::new("01001", format!("Cursor operation conflict: {n} rows matched")));
+        (SWI, 5u16)
+    };
+    // SAFETY: SQL_ATTR_ROW_STATUS_PTR as the application set it.
+    unsafe { put(status, st) };
+    if n == 1 && op == 2 {
+        // The materialised row now holds what is stored (version column included).
+        let mut g = lock(&s.inner);
+        let cur = g.cursor;
+        if let Some(rs) = g.result.as_mut() {
+            if let Some(r) = rs.rows.get_mut(cur as usize) {
+                refresh_row(&s.conn, &table, &cols, r, &key);
+            }
+        }
+    }
+    ret
+}
+
+/// Re-reads a materialised row by its key (after a successful update).
+fn refresh_row(conn: &crate::handles::Conn, table: &str, cols: &[ColMeta], row: &mut [Value], key: &[&str]) {
+    let q = |n: &str| format!("\"{}\"", n.replace('"', "\"\""));
+    let pos = |name: &str| cols.iter().position(|c| c.name.eq_ignore_ascii_case(name));
+    let Some(kpos) = key.iter().map(|k| pos(k)).collect::<Option<Vec<usize>>>() else { return };
+    if kpos.is_empty() {
+        return;
+    }
+    let list: Vec<String> = cols.iter().map(|c| q(&c.name)).collect();
+    let w: Vec<String> = kpos.iter().map(|&i| format!("{} = ?", q(&cols[i].name))).collect();
+    let params: Vec<Value> = kpos.iter().map(|&i| row[i].clone()).collect();
+    if let Ok(rows) = engine::query_rows(conn, &format!("SELECT {} FROM {} WHERE {}", list.join(", "), q(table), w.join(" AND ")), &params)
+    {
+        if let Some(r) = rows.into_iter().next() {
+            for (i, v) in r.into_iter().enumerate() {
+                if i < row.len() {
+                    row[i] = v;
+                }
+            }
+        }
+    }
+}
+
+fn unsafe_ind(p: usize) -> isize {
+    // SAFETY: a non-null SQLLEN length/indicator buffer bound with SQLBindCol.
+    unsafe { (p as *const isize).read_unaligned() }
+}
+
+/// The table of a simple `SELECT ... FROM t ...` (no join: the name must be followed by
+/// the end, WHERE, ORDER or LIMIT).
+fn table_of(sql: &str) -> Option<String> {
+    let lower = sql.to_ascii_lowercase();
+    let i = lower.find(" from ")?;
+    let rest = sql[i + 6..].trim_start();
+    let end = rest.find(|c: char| c.is_whitespace() || c == ';' || c == ',').unwrap_or(rest.len());
+    let after = rest[end..].trim_start().to_ascii_lowercase();
+    if !(after.is_empty()
+        || after.starts_with("where")
+        || after.starts_with("order")
+        || after.starts_with("limit")
+        || after.starts_with(';'))
+    {
+        return None;
+    }
+    let name = rest[..end].trim_matches('"');
+    (!name.is_empty()).then(|| name.to_string())
 }

@@ -100,6 +100,7 @@ fn name_of(id: u16) -> Option<&'static str> {
         63 => "SQLNumParams",
         65 => "SQLPrimaryKeysW",
         67 => "SQLProceduresW",
+        68 => "SQLSetPos",
         72 => "SQLBindParameter",
         1001 => "SQLAllocHandle",
         1003 => "SQLCloseCursor",

@@ -1,0 +1,384 @@
+//! Optimistic concurrency (§5): SQL_ATTR_CONCURRENCY passed through where the driver
+//! offers the requested concurrency for the cursor type, emulated by the DM otherwise
+//! (ROWVER and VALUES), with SQLSetPos SQL_UPDATE/SQL_DELETE/SQL_REFRESH and positioned
+//! `... WHERE CURRENT OF` statements rewritten into searched statements whose WHERE pins
+//! the row's old version or old values (docs/concurrency.md, decisions #71–#76).
+//!
+//! The DM keeps, per statement, what it needs in a side table keyed by the statement id
+//! (`handles` stays unaware of it): the columns the application bound (SQLBindCol), the
+//! row attributes of the rowset, the emulated concurrency and SQL_ATTR_SIMULATE_CURSOR,
+//! and, while emulating, a copy of each fetched row's bound values (the "cache" of the
+//! cursor library, §5.7). No dashmap reference is held across a driver call: entries are
+//! copied out, the driver is called, results written back.
+
+mod drv;
+pub(crate) mod setpos;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use dashmap::DashMap;
+use odbc_dm_abi::*;
+
+use crate::diag::SqlState;
+use crate::handles::stmt_state::StmtState;
+use crate::handles::Stmt;
+
+use super::StmtCall;
+
+/// How many statements currently have DM-emulated concurrency. While it is 0, SQLFetch
+/// keeps its fast lane; otherwise it takes the full path, which snapshots the rowset of
+/// emulated statements.
+pub(crate) static EMULATING: AtomicUsize = AtomicUsize::new(0);
+
+/// One SQLBindCol binding as the application made it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ColBind {
+    pub ctype: CDataType,
+    pub ptr: usize,
+    pub buf_len: isize,
+    pub ind: usize,
+}
+
+/// One cached value: `None` = NULL.
+pub(crate) type Cell = Option<Vec<u8>>;
+
+/// The DM's per-statement concurrency record.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Occ {
+    /// SQL_CONCUR_ROWVER / SQL_CONCUR_VALUES when the DM emulates; 0 otherwise.
+    pub emulated: usize,
+    /// SQL_ATTR_SIMULATE_CURSOR as the DM honours it (`None`: never set; the DM's default
+    /// is SQL_SC_UNIQUE, decision #73).
+    pub simulate: Option<usize>,
+    pub binds: BTreeMap<u16, ColBind>,
+    /// SQL_ATTR_ROW_BIND_TYPE (0 = column-wise), ROW_ARRAY_SIZE, ROW_STATUS_PTR,
+    /// ROW_OPERATION_PTR, ROW_BIND_OFFSET_PTR, ROWS_FETCHED_PTR.
+    pub bind_type: usize,
+    pub array_size: usize,
+    pub status_ptr: usize,
+    pub op_ptr: usize,
+    pub offset_ptr: usize,
+    pub fetched_ptr: usize,
+    /// Cached old values of each row of the current rowset, per bound column.
+    pub cache: Vec<BTreeMap<u16, Cell>>,
+    /// Current row (1-based) in the rowset, for positioned statements.
+    pub pos: usize,
+    /// What the DM learned about the result set (table, key, version column).
+    pub plan: Option<Arc<setpos::Plan>>,
+    /// The ROWVER→VALUES substitution has been reported (01S02) for this result set.
+    pub substituted: bool,
+    /// The last fetch ran asynchronously: its rowset was not cached (the emulation then
+    /// refuses SQLSetPos instead of pinning nothing).
+    pub uncached: bool,
+    /// The text of the last SQLExecDirect/SQLPrepare (for `SELECT ... FROM t` when the
+    /// driver does not name the base table).
+    pub sql_text: Option<String>,
+}
+
+fn table() -> &'static DashMap<usize, Occ> {
+    static T: OnceLock<DashMap<usize, Occ>> = OnceLock::new();
+    T.get_or_init(DashMap::new)
+}
+
+/// A copy of the statement's record (default when it has none).
+pub(crate) fn get(id: usize) -> Occ {
+    table().get(&id).map(|e| e.clone()).unwrap_or_default()
+}
+
+/// Updates (creating) the statement's record.
+pub(crate) fn update<R>(id: usize, f: impl FnOnce(&mut Occ) -> R) -> R {
+    let mut e = table().entry(id).or_default();
+    let was = e.emulated != 0;
+    let r = f(&mut e);
+    let now = e.emulated != 0;
+    drop(e);
+    if was != now {
+        if now {
+            EMULATING.fetch_add(1, Ordering::AcqRel);
+        } else {
+            EMULATING.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+    r
+}
+
+/// Whether the statement's concurrency is DM-emulated (cheap when nothing is).
+pub(crate) fn emulated(id: usize) -> bool {
+    EMULATING.load(Ordering::Acquire) != 0 && table().get(&id).is_some_and(|e| e.emulated != 0)
+}
+
+/// The statement is gone: forget its record.
+pub(crate) fn forget(id: usize) {
+    if let Some((_, o)) = table().remove(&id) {
+        if o.emulated != 0 {
+            EMULATING.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// SQLBindCol succeeded: remember the binding (a null pointer unbinds).
+pub(crate) fn on_bind_col(id: usize, col: u16, ctype: CDataType, ptr: SqlPointer, buf_len: SqlLen, ind: *mut SqlLen) {
+    update(id, |o| {
+        if ptr.is_null() {
+            o.binds.remove(&col);
+        } else {
+            o.binds.insert(col, ColBind { ctype, ptr: ptr as usize, buf_len, ind: ind as usize });
+        }
+    });
+}
+
+/// SQLFreeStmt(SQL_UNBIND) / SQL_CLOSE succeeded.
+pub(crate) fn on_free_stmt(id: usize, option: FreeStmtOption) {
+    if table().get(&id).is_none() {
+        return;
+    }
+    update(id, |o| {
+        if option == FreeStmtOption::SQL_UNBIND {
+            o.binds.clear();
+        }
+        o.cache.clear();
+        o.pos = 0;
+    });
+}
+
+/// Cursor closed or a new statement executed: the cache and plan are stale.
+pub(crate) fn on_new_result(id: usize, sql: Option<&str>) {
+    if table().get(&id).is_none() {
+        return;
+    }
+    update(id, |o| {
+        if let Some(t) = sql {
+            o.sql_text = Some(t.chars().take(4096).collect());
+        }
+        o.cache.clear();
+        o.pos = 0;
+        o.plan = None;
+        o.substituted = false;
+    });
+}
+
+/// Tracks the row attributes the emulation needs (any statement; cheap).
+pub(crate) fn on_stmt_attr(id: usize, attr: StmtAttr, value: SqlPointer) {
+    let v = value as usize;
+    let field: fn(&mut Occ, usize) = match attr {
+        StmtAttr::SQL_ATTR_ROW_BIND_TYPE => |o, v| o.bind_type = v,
+        StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE => |o, v| o.array_size = v,
+        StmtAttr::SQL_ATTR_ROW_STATUS_PTR => |o, v| o.status_ptr = v,
+        StmtAttr::SQL_ATTR_ROW_OPERATION_PTR => |o, v| o.op_ptr = v,
+        StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR => |o, v| o.offset_ptr = v,
+        StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR => |o, v| o.fetched_ptr = v,
+        _ => return,
+    };
+    update(id, |o| field(o, v));
+}
+
+/// The cursor type's SQL_CA2_*_CONCURRENCY bits, or SQL_SCROLL_CONCURRENCY when the
+/// driver does not answer the per-cursor-type info (§5.2).
+fn driver_concurrency_bits(s: &Stmt) -> u32 {
+    let cursor = drv::stmt_attr_usize(&s.link, s.driver_handle(), StmtAttr::SQL_ATTR_CURSOR_TYPE).unwrap_or(0);
+    let info = match cursor {
+        1 => InfoType::SQL_KEYSET_CURSOR_ATTRIBUTES2,
+        2 => InfoType::SQL_DYNAMIC_CURSOR_ATTRIBUTES2,
+        3 => InfoType::SQL_STATIC_CURSOR_ATTRIBUTES2,
+        _ => InfoType::SQL_FORWARD_ONLY_CURSOR_ATTRIBUTES2,
+    };
+    // The per-cursor-type answer wins (MariaDB: 0 for forward-only cursors, although its
+    // SQL_SCROLL_CONCURRENCY offers VALUES); SQL_SCROLL_CONCURRENCY only for a driver that
+    // does not answer it (ODBC 2.x).
+    match s.link.info_u32(info) {
+        Some(bits) => bits & 0xF,
+        None => s.link.info_u32(InfoType::SQL_SCROLL_CONCURRENCY).unwrap_or(SQL_SCCO_READ_ONLY) & 0xF,
+    }
+}
+
+fn bit_of(concurrency: usize) -> u32 {
+    match concurrency {
+        SQL_CONCUR_READ_ONLY => SQL_SCCO_READ_ONLY,
+        SQL_CONCUR_LOCK => SQL_SCCO_LOCK,
+        SQL_CONCUR_ROWVER => SQL_SCCO_OPT_ROWVER,
+        SQL_CONCUR_VALUES => SQL_SCCO_OPT_VALUES,
+        _ => 0,
+    }
+}
+
+/// §5.1: SQL_ATTR_CONCURRENCY and SQL_ATTR_SIMULATE_CURSOR cannot be changed while a
+/// cursor is open (24000) or once the statement is prepared (HY011). Checked by the DM
+/// for both attributes, whether it emulates or passes them through.
+fn settable_now(s: &Stmt) -> Result<(), (SqlState, &'static str)> {
+    let st = s.gate.read(|c| c.status);
+    if matches!(st.state, StmtState::S5 | StmtState::S6 | StmtState::S7) {
+        return Err((SqlState::INVALID_CURSOR_STATE, "Invalid cursor state: a cursor is open (§5.1)"));
+    }
+    if st.prepared.is_some() {
+        return Err((SqlState::ATTRIBUTE_CANNOT_BE_SET_NOW, "Attribute cannot be set now: the statement is prepared (§5.1)"));
+    }
+    Ok(())
+}
+
+/// SQLSetStmtAttr(SQL_ATTR_CONCURRENCY / SQL_ATTR_SIMULATE_CURSOR). `None`: not one of
+/// them, the caller forwards as usual.
+pub(crate) fn set_attr<'a>(
+    call: StmtCall<'a>,
+    s: &Arc<Stmt>,
+    attr: StmtAttr,
+    value: SqlPointer,
+    len: SqlInteger,
+) -> Result<SqlReturn, StmtCall<'a>> {
+    let v = value as usize;
+    let forward = |attr: StmtAttr, v: usize| -> SqlReturn {
+        let fns = &s.link.driver.fns;
+        match fns.SQLSetStmtAttrW.or(fns.SQLSetStmtAttr) {
+            // SAFETY: live driver statement; an integer attribute passed by value.
+            Some(f) => unsafe { f(s.driver_handle(), attr, v as SqlPointer, len) },
+            None => SqlReturn::SQL_ERROR,
+        }
+    };
+    match attr {
+        StmtAttr::SQL_ATTR_CONCURRENCY => {
+            if let Err((st, msg)) = settable_now(s) {
+                return Ok(call.fail(st, msg));
+            }
+            if !(SQL_CONCUR_READ_ONLY..=SQL_CONCUR_VALUES).contains(&v) {
+                return Ok(call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "Invalid attribute value: SQL_ATTR_CONCURRENCY"));
+            }
+            let bits = driver_concurrency_bits(s);
+            let mut call = call;
+            if v == SQL_CONCUR_READ_ONLY || bits & bit_of(v) != 0 {
+                // Passthrough (§5.2): the driver offers it for this cursor type.
+                let rc = forward(attr, v);
+                let now = drv::stmt_attr_usize(&s.link, s.driver_handle(), StmtAttr::SQL_ATTR_CONCURRENCY).unwrap_or(v);
+                if rc == SqlReturn::SQL_SUCCESS_WITH_INFO
+                    && v != SQL_CONCUR_READ_ONLY
+                    && bit_of(now) & (SQL_SCCO_OPT_ROWVER | SQL_SCCO_OPT_VALUES) == 0
+                {
+                    // The driver substituted a non-optimistic mode after all: the DM
+                    // emulates what was asked instead (the driver's 01S02 is dropped).
+                    update(s.id, |o| {
+                        o.emulated = if v == SQL_CONCUR_LOCK { SQL_CONCUR_ROWVER } else { v };
+                        o.plan = None;
+                    });
+                    if v == SQL_CONCUR_LOCK {
+                        call.warn(
+                            SqlState::OPTION_VALUE_CHANGED,
+                            "Option value changed: SQL_CONCUR_LOCK is not available; the Driver Manager emulates SQL_CONCUR_ROWVER (§5.1)",
+                        );
+                    }
+                    return Ok(call.finish(SqlReturn::SQL_SUCCESS));
+                }
+                if rc.is_success() {
+                    update(s.id, |o| o.emulated = 0);
+                }
+                return Ok(call.finish(rc));
+            }
+            // §5.1 substitution order: LOCK → ROWVER, then VALUES; VALUES ↔ ROWVER. The
+            // driver's own optimistic modes come first; the DM emulates what is left.
+            let candidates: &[usize] = match v {
+                SQL_CONCUR_LOCK => &[SQL_CONCUR_ROWVER, SQL_CONCUR_VALUES],
+                SQL_CONCUR_ROWVER => &[SQL_CONCUR_VALUES],
+                _ => &[SQL_CONCUR_ROWVER],
+            };
+            if let Some(&sub) = candidates.iter().find(|&&c| bits & bit_of(c) != 0) {
+                let rc = forward(attr, sub);
+                if rc.is_success() {
+                    update(s.id, |o| o.emulated = 0);
+                    call.warn(
+                        SqlState::OPTION_VALUE_CHANGED,
+                        format!("Option value changed: SQL_ATTR_CONCURRENCY {v} is not offered by the driver; {sub} substituted (§5.1)"),
+                    );
+                }
+                return Ok(call.finish(rc));
+            }
+            // The DM emulates: the driver statement stays read-only.
+            let dm = if v == SQL_CONCUR_LOCK { SQL_CONCUR_ROWVER } else { v };
+            update(s.id, |o| {
+                o.emulated = dm;
+                o.plan = None;
+            });
+            if dm != v {
+                call.warn(
+                    SqlState::OPTION_VALUE_CHANGED,
+                    "Option value changed: SQL_CONCUR_LOCK is not offered by the driver; the Driver Manager emulates SQL_CONCUR_ROWVER (§5.1)",
+                );
+            }
+            Ok(call.finish(SqlReturn::SQL_SUCCESS))
+        }
+        StmtAttr::SQL_ATTR_SIMULATE_CURSOR => {
+            if let Err((st, msg)) = settable_now(s) {
+                return Ok(call.fail(st, msg));
+            }
+            if v > SQL_SC_UNIQUE {
+                return Ok(call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "Invalid attribute value: SQL_ATTR_SIMULATE_CURSOR"));
+            }
+            let rc = forward(attr, v);
+            update(s.id, |o| o.simulate = Some(v));
+            // A driver without positioned-statement simulation refuses it (HYC00/HY092);
+            // the DM honours it for its own emulation (§5.6), so the application succeeds.
+            Ok(call.finish(if rc.is_success() { rc } else { SqlReturn::SQL_SUCCESS }))
+        }
+        _ => Err(call),
+    }
+}
+
+/// SQLGetStmtAttr for the attributes the DM answers while emulating. `None`: forward.
+pub(crate) fn get_attr(s: &Stmt, attr: StmtAttr) -> Option<usize> {
+    match attr {
+        StmtAttr::SQL_ATTR_CONCURRENCY => table().get(&s.id).and_then(|e| (e.emulated != 0).then_some(e.emulated)),
+        StmtAttr::SQL_ATTR_SIMULATE_CURSOR => table().get(&s.id).and_then(|e| e.simulate),
+        _ => None,
+    }
+}
+
+/// After a successful fetch on an emulated statement: copy the rowset's bound values
+/// (the old values the WHERE will pin, §5.7).
+pub(crate) fn after_fetch(s: &Stmt, rc: SqlReturn) {
+    if !emulated(s.id) {
+        return;
+    }
+    if rc == SqlReturn::SQL_NO_DATA || !rc.is_success() {
+        update(s.id, |o| {
+            o.cache.clear();
+            o.pos = 0;
+            o.uncached = rc == SqlReturn::SQL_STILL_EXECUTING;
+        });
+        return;
+    }
+    let o = get(s.id);
+    let rows = setpos::rows_in_rowset(&o);
+    let cache = (0..rows).map(|r| setpos::read_row(&o, r)).collect();
+    update(s.id, |o| {
+        o.cache = cache;
+        o.pos = 1;
+        o.uncached = false;
+    });
+}
+
+pub(crate) use setpos::{rewrite_positioned, set_pos};
+
+/// Before SQLExecDirect/SQLPrepare: a positioned statement naming an emulated cursor is
+/// answered by the DM (§5.7); an emulated statement records its text and drops its cache.
+/// `Err(call)`: go on to the driver. `text` is only evaluated while something is emulated.
+pub(crate) fn before_text<'a>(
+    call: StmtCall<'a>,
+    s: &Arc<Stmt>,
+    func: FunctionId,
+    text: impl FnOnce() -> Option<String>,
+) -> Result<SqlReturn, StmtCall<'a>> {
+    if EMULATING.load(Ordering::Acquire) == 0 {
+        return Err(call);
+    }
+    let Some(text) = text() else { return Err(call) };
+    let call = if func == FunctionId::SQL_API_SQLEXECDIRECT {
+        match rewrite_positioned(call, s, &text) {
+            Ok(rc) => return Ok(rc),
+            Err(c) => c,
+        }
+    } else {
+        call
+    };
+    if emulated(s.id) {
+        on_new_result(s.id, Some(&text));
+    }
+    Err(call)
+}
