@@ -716,7 +716,7 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
             // SAFETY: live driver statement; statement options are integers passed by value.
             let rc = unsafe { opt(s.driver_handle(), option, value as SqlULen) };
             if attr == StmtAttr::SQL_ATTR_ASYNC_ENABLE && rc.is_success() {
-                s.gate.peek(|c| c.async_enabled = value as usize != SQL_ASYNC_ENABLE_OFF);
+                s.gate.update(|c| c.async_enabled = value as usize != SQL_ASYNC_ENABLE_OFF);
             }
             return call.finish(rc);
         }
