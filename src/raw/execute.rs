@@ -22,7 +22,7 @@ fn check_text(call: StmtCall<'_>, null: bool, len: i32) -> Result<StmtCall<'_>, 
 }
 
 macro_rules! text_call {
-    ($name:literal, $wname:literal, $func:expr, $a:ident, $w:ident) => {
+    ($name:literal, $wname:literal, $func:expr, $a:ident, $w:ident, $exec:expr) => {
         /// ANSI form: calls the driver's ANSI entry point, or converts to its W one.
         pub unsafe extern "C" fn $a(stmt: SqlHStmt, text: *const SqlChar, len: SqlInteger) -> SqlReturn {
             trace_enter!($name, "{:p} {:?}", stmt, {
@@ -39,13 +39,22 @@ macro_rules! text_call {
                     Ok(c) => c,
                     Err(rc) => return rc,
                 };
+                // SQL_C_WCHAR parameters of an ANSI-only driver (decision #77).
+                let post = match super::wconv::exec_prelude(&s, $exec) {
+                    Ok(p) => p,
+                    Err((state, msg)) => return call.fail(state, msg),
+                };
                 let fns = &s.link.driver.fns;
                 let h = s.hstmt;
                 if let Some(f) = fns.$a {
                     let text = AppPtr::from_const(text);
                     // SAFETY: live driver statement (the DM statement outlives any
                     // re-invocation); the application's text as given (§2.9).
-                    call.invoke(move |_| unsafe { f(h as SqlHStmt, text.get_const(), len) })
+                    call.invoke(move |extra| {
+                        let rc = unsafe { f(h as SqlHStmt, text.get_const(), len) };
+                        super::wconv::exec_after(&post, rc, extra);
+                        rc
+                    })
                 } else if let Some(f) = fns.$w {
                     // SAFETY: the application's text with its length (validated above).
                     let w = match unsafe { InWide::from_narrow(text, len as isize) } {
@@ -54,7 +63,11 @@ macro_rules! text_call {
                     };
                     // SAFETY: live driver statement; the closure owns `w`, so the converted
                     // text lives until the operation completes.
-                    call.invoke(move |_| unsafe { f(h as SqlHStmt, w.ptr(), w.len_i32()) })
+                    call.invoke(move |extra| {
+                        let rc = unsafe { f(h as SqlHStmt, w.ptr(), w.len_i32()) };
+                        super::wconv::exec_after(&post, rc, extra);
+                        rc
+                    })
                 } else {
                     call.missing($name)
                 }
@@ -77,13 +90,22 @@ macro_rules! text_call {
                     Ok(c) => c,
                     Err(rc) => return rc,
                 };
+                // SQL_C_WCHAR parameters of an ANSI-only driver (decision #77).
+                let post = match super::wconv::exec_prelude(&s, $exec) {
+                    Ok(p) => p,
+                    Err((state, msg)) => return call.fail(state, msg),
+                };
                 let fns = &s.link.driver.fns;
                 let h = s.hstmt;
                 if let Some(f) = fns.$w {
                     let text = AppPtr::from_const(text);
                     // SAFETY: live driver statement (the DM statement outlives any
                     // re-invocation); the application's text as given (§2.9).
-                    call.invoke(move |_| unsafe { f(h as SqlHStmt, text.get_const(), len) })
+                    call.invoke(move |extra| {
+                        let rc = unsafe { f(h as SqlHStmt, text.get_const(), len) };
+                        super::wconv::exec_after(&post, rc, extra);
+                        rc
+                    })
                 } else if let Some(f) = fns.$a {
                     // SAFETY: the application's text with its length (validated above).
                     let n = match unsafe { InNarrow::from_wide(text, len as isize) } {
@@ -92,7 +114,11 @@ macro_rules! text_call {
                     };
                     // SAFETY: live driver statement; the closure owns `n`, so the converted
                     // text lives until the operation completes.
-                    call.invoke(move |_| unsafe { f(h as SqlHStmt, n.ptr(), n.len_i32()) })
+                    call.invoke(move |extra| {
+                        let rc = unsafe { f(h as SqlHStmt, n.ptr(), n.len_i32()) };
+                        super::wconv::exec_after(&post, rc, extra);
+                        rc
+                    })
                 } else {
                     call.missing($wname)
                 }
@@ -101,8 +127,8 @@ macro_rules! text_call {
     };
 }
 
-text_call!("SQLExecDirect", "SQLExecDirectW", F::SQL_API_SQLEXECDIRECT, SQLExecDirect, SQLExecDirectW);
-text_call!("SQLPrepare", "SQLPrepareW", F::SQL_API_SQLPREPARE, SQLPrepare, SQLPrepareW);
+text_call!("SQLExecDirect", "SQLExecDirectW", F::SQL_API_SQLEXECDIRECT, SQLExecDirect, SQLExecDirectW, true);
+text_call!("SQLPrepare", "SQLPrepareW", F::SQL_API_SQLPREPARE, SQLPrepare, SQLPrepareW, false);
 
 /// SQLExecute: runs the prepared statement (HY010 in S1, §4.5).
 pub unsafe extern "C" fn SQLExecute(stmt: SqlHStmt) -> SqlReturn {
@@ -115,6 +141,19 @@ pub unsafe extern "C" fn SQLExecute(stmt: SqlHStmt) -> SqlReturn {
         };
         let Some(f) = s.link.driver.fns.SQLExecute else { return call.missing("SQLExecute") };
         let h = s.hstmt;
+        if s.ansi_wchar {
+            // SQL_C_WCHAR parameters of an ANSI-only driver (decision #77).
+            let post = match super::wconv::exec_prelude(&s, true) {
+                Ok(p) => p,
+                Err((state, msg)) => return call.fail(state, msg),
+            };
+            return call.invoke(move |extra| {
+                // SAFETY: live driver statement handle (the DM statement outlives the operation).
+                let rc = unsafe { f(h as SqlHStmt) };
+                super::wconv::exec_after(&post, rc, extra);
+                rc
+            });
+        }
         // SAFETY: live driver statement handle (the DM statement outlives the operation).
         call.invoke(move |_| unsafe { f(h as SqlHStmt) })
     })
@@ -222,7 +261,10 @@ pub unsafe extern "C" fn SQLBindParameter(
         }
         let fns = &s.link.driver.fns;
         let h = s.driver_handle();
-        let rc = if let Some(f) = fns.SQLBindParameter {
+        let rc = if let (Some(f), true) = (fns.SQLBindParameter, s.ansi_wchar) {
+            // SQL_C_WCHAR on an ANSI-only driver: a DM buffer in its place (decision #77).
+            super::wconv::bind_param(&s, f, number, io_type, value_type, param_type, column_size, decimal_digits, value, buf_len, ind)
+        } else if let Some(f) = fns.SQLBindParameter {
             // SAFETY: live driver statement; the application's buffers as given (deferred).
             unsafe { f(h, number, io_type, value_type, param_type, column_size, decimal_digits, value, buf_len, ind) }
         } else if let (ParamIoType::SQL_PARAM_INPUT, Some(f)) = (io_type, fns.SQLBindParam.or(fns.SQLSetParam)) {
