@@ -48,9 +48,9 @@ macro_rules! text_call {
                 let h = s.hstmt;
                 if let Some(f) = fns.$a {
                     let text = AppPtr::from_const(text);
-                    // SAFETY: live driver statement (the DM statement outlives any
-                    // re-invocation); the application's text as given (§2.9).
                     call.invoke(move |extra| {
+                        // SAFETY: live driver statement (the DM statement outlives any
+                        // re-invocation); the application's text as given (§2.9).
                         let rc = unsafe { f(h as SqlHStmt, text.get_const(), len) };
                         super::wconv::exec_after(&post, rc, extra);
                         rc
@@ -61,9 +61,9 @@ macro_rules! text_call {
                         Ok(w) => w,
                         Err(_) => return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length"),
                     };
-                    // SAFETY: live driver statement; the closure owns `w`, so the converted
-                    // text lives until the operation completes.
                     call.invoke(move |extra| {
+                        // SAFETY: live driver statement; the closure owns `w`, so the converted
+                        // text lives until the operation completes.
                         let rc = unsafe { f(h as SqlHStmt, w.ptr(), w.len_i32()) };
                         super::wconv::exec_after(&post, rc, extra);
                         rc
@@ -99,9 +99,9 @@ macro_rules! text_call {
                 let h = s.hstmt;
                 if let Some(f) = fns.$w {
                     let text = AppPtr::from_const(text);
-                    // SAFETY: live driver statement (the DM statement outlives any
-                    // re-invocation); the application's text as given (§2.9).
                     call.invoke(move |extra| {
+                        // SAFETY: live driver statement (the DM statement outlives any
+                        // re-invocation); the application's text as given (§2.9).
                         let rc = unsafe { f(h as SqlHStmt, text.get_const(), len) };
                         super::wconv::exec_after(&post, rc, extra);
                         rc
@@ -112,9 +112,9 @@ macro_rules! text_call {
                         Ok(n) => n,
                         Err(_) => return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length"),
                     };
-                    // SAFETY: live driver statement; the closure owns `n`, so the converted
-                    // text lives until the operation completes.
                     call.invoke(move |extra| {
+                        // SAFETY: live driver statement; the closure owns `n`, so the converted
+                        // text lives until the operation completes.
                         let rc = unsafe { f(h as SqlHStmt, n.ptr(), n.len_i32()) };
                         super::wconv::exec_after(&post, rc, extra);
                         rc
