@@ -379,3 +379,54 @@ fn sqlite_wchar_get_data_in_parts_01004() {
 fn sqlite_wchar_bound_columns_rowset_truncation() {
     bound_columns(&sqlite("wchar-bind"));
 }
+
+/// Output and input/output SQL_C_WCHAR parameters: the driver's UTF-8 output is converted
+/// back into the application's buffer after the execution (length in bytes of UTF-16),
+/// and an output buffer too small gives 01004.
+#[test]
+fn pg_ansi_wchar_output_parameters() {
+    let Some(cs) = pg_ansi("pg_ansi_wchar_output_parameters") else { return };
+    let (env, dbc) = rawh::connect(&cs);
+    let func = common::unique_table("wchar_io");
+    rawh::exec_on(dbc, &format!("CREATE FUNCTION {func}(INOUT t text) AS $$ SELECT t || '🎉中' $$ LANGUAGE sql"));
+    let s = rawh::stmt(dbc);
+    let sql = format!("{{call {func}(?)}}");
+    for (cap_units, expect_cut) in [(64usize, false), (4, true)] {
+        let mut buf = vec![0u16; cap_units];
+        let input = w("é");
+        buf[..input.len()].copy_from_slice(&input);
+        let mut ind = [SQL_NTS as SqlLen];
+        // SAFETY: live statement; the buffers outlive the execution.
+        unsafe {
+            let rc = SQLBindParameter(
+                s,
+                1,
+                ParamIoType::SQL_PARAM_INPUT_OUTPUT,
+                CDataType::SQL_C_WCHAR,
+                SqlDataType::SQL_WVARCHAR,
+                100,
+                0,
+                buf.as_mut_ptr().cast(),
+                (cap_units * 2) as SqlLen,
+                ind.as_mut_ptr(),
+            );
+            rawh::ok_stmt(rc, s, "bind INOUT");
+        }
+        // SAFETY: live statement; the text outlives the call.
+        let rc = unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) };
+        assert!(rc.is_success(), "{rc:?} {}", rawh::diag_text(HandleType::SQL_HANDLE_STMT, s));
+        let full = w("é🎉中");
+        assert_eq!(ind[0], (full.len() * 2) as SqlLen, "output length in bytes of UTF-16");
+        if expect_cut {
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO);
+            assert!(states(s).contains(&"01004".to_string()), "{:?}", states(s));
+            assert_eq!(&buf[..], &[full[0], full[1], full[2], 0], "cut before the NUL, pair kept whole");
+        } else {
+            assert_eq!(&buf[..=full.len()], &[&full[..], &[0]].concat()[..]);
+        }
+        rawh::close(s);
+    }
+    rawh::free_stmt(s);
+    rawh::exec_on(dbc, &format!("DROP FUNCTION {func}(text)"));
+    rawh::disconnect(env, dbc);
+}
