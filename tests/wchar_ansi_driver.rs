@@ -430,3 +430,77 @@ fn pg_ansi_wchar_output_parameters() {
     rawh::exec_on(dbc, &format!("DROP FUNCTION {func}(text)"));
     rawh::disconnect(env, dbc);
 }
+
+/// The conversions run inside the asynchronous operation (§1.7 polling, emulated by the DM
+/// for the sync-only SQLite driver, §2.9 same arguments on every call): a wide parameter
+/// is converted once at the first SQLExecute call, bound wide columns and SQLGetData(WCHAR)
+/// are filled when the fetch completes, and repeat calls only collect.
+#[test]
+fn sqlite_wchar_conversion_under_emulated_polling_1_7() {
+    let cs = sqlite("wchar-async");
+    let (env, dbc) = rawh::connect(&cs);
+    // SAFETY: live dbc; integer attribute.
+    assert!(unsafe { SQLSetConnectAttr(dbc, ConnAttr(odbc_dm::raw::SQL_ATTR_DM_ASYNC_EMULATION), 1 as SqlPointer, 0) }.is_success());
+    let table = common::unique_table("wchar_async");
+    rawh::exec_on(dbc, &format!("CREATE TABLE {table} (id integer, txt varchar(200))"));
+    let s = rawh::stmt(dbc);
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_ON).is_success());
+    let sql = format!("INSERT INTO {table} (id, txt) VALUES (1, ?)");
+    // SAFETY: live statement; the arguments outlive every (repeat) call.
+    let (rc, _) = rawh::poll(|| unsafe { SQLPrepare(s, sql.as_ptr(), sql.len() as i32) });
+    rawh::ok_stmt(rc, s, "SQLPrepare");
+    let text = w("中 🎉 é");
+    let mut buf = text.clone();
+    buf.push(0);
+    let mut ind = [SQL_NTS as SqlLen];
+    // SAFETY: live statement; the buffers outlive the execution.
+    let rc = unsafe {
+        SQLBindParameter(
+            s,
+            1,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_WCHAR,
+            SqlDataType::SQL_WVARCHAR,
+            200,
+            0,
+            buf.as_mut_ptr().cast(),
+            (buf.len() * 2) as SqlLen,
+            ind.as_mut_ptr(),
+        )
+    };
+    rawh::ok_stmt(rc, s, "bind");
+    // SAFETY: live, prepared statement.
+    assert_eq!(unsafe { SQLExecute(s) }, SqlReturn::SQL_STILL_EXECUTING, "emulated: the first call returns at once");
+    // SAFETY: as above (repeat calls).
+    let (rc, _) = rawh::poll(|| unsafe { SQLExecute(s) });
+    rawh::ok_stmt(rc, s, "SQLExecute");
+    // SAFETY: live statement.
+    rawh::ok_stmt(unsafe { SQLFreeStmt(s, FreeStmtOption::SQL_RESET_PARAMS) }, s, "RESET_PARAMS");
+    assert_eq!(rawh::query(dbc, &format!("SELECT txt FROM {table}")), vec![vec![Some("中 🎉 é".to_string())]]);
+
+    let mut col = [0xFFFFu16; 32];
+    let mut cind: SqlLen = 0;
+    // SAFETY: live statement; the buffers outlive the fetch.
+    rawh::ok_stmt(unsafe { SQLBindCol(s, 1, CDataType::SQL_C_WCHAR, col.as_mut_ptr().cast(), 64, &mut cind) }, s, "SQLBindCol");
+    let sel = format!("SELECT txt, txt FROM {table}");
+    // SAFETY: live statement; the arguments outlive every (repeat) call.
+    let (rc, _) = rawh::poll(|| unsafe { SQLExecDirect(s, sel.as_ptr(), sel.len() as i32) });
+    rawh::ok_stmt(rc, s, "SELECT");
+    // SAFETY: live statement with a cursor and bound buffers.
+    let (rc, _) = rawh::poll(|| unsafe { SQLFetch(s) });
+    rawh::ok_stmt(rc, s, "SQLFetch");
+    assert_eq!(cind, (text.len() * 2) as SqlLen);
+    assert_eq!(&col[..=text.len()], &buf[..]);
+    let mut g = [0u16; 32];
+    let mut gind: SqlLen = 0;
+    // SAFETY: live statement; buffer of the byte length passed.
+    let (rc, _) = rawh::poll(|| unsafe { SQLGetData(s, 2, CDataType::SQL_C_WCHAR, g.as_mut_ptr().cast(), 64, &mut gind) });
+    rawh::ok_stmt(rc, s, "SQLGetData");
+    assert_eq!(gind, (text.len() * 2) as SqlLen);
+    assert_eq!(&g[..=text.len()], &buf[..]);
+    // SAFETY: live statement; the arguments outlive every (repeat) call.
+    let (rc, _) = rawh::poll(|| unsafe { SQLCloseCursor(s) });
+    rawh::ok_stmt(rc, s, "SQLCloseCursor");
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}

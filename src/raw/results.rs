@@ -74,7 +74,7 @@ unsafe fn fetch(stmt: SqlHStmt) -> SqlReturn {
         };
         let Some(f) = s.link.driver.fns.SQLFetch else { return call.missing("SQLFetch") };
         let h = s.hstmt;
-        if s.ansi_wchar && super::wconv::before_fetch(&call, &s) {
+        if s.ansi_wchar && !s.async_slot.is_active() && super::wconv::before_fetch(&call, &s) {
             let st = s.clone();
             return call.invoke(move |extra| {
                 // SAFETY: live driver statement handle (the DM statement outlives the operation).
@@ -170,7 +170,8 @@ unsafe fn get_data(
         if let Err((state, msg)) = super::checks::check_c_type(target_type, super::checks::CTypeUse::GetData) {
             return call.fail(state, msg);
         }
-        if s.ansi_wchar {
+        // (A repeat call of an outstanding asynchronous SQLGetData only collects it.)
+        if s.ansi_wchar && !s.async_slot.is_active() {
             if target_type == CDataType::SQL_C_WCHAR {
                 return super::wconv::get_data(call, &s, col, target, buf_len, ind);
             }
@@ -654,7 +655,7 @@ pub unsafe extern "C" fn SQLFetchScroll(stmt: SqlHStmt, orientation: FetchOrient
         if !valid_orientation(orientation) {
             return call.fail(SqlState::FETCH_TYPE_OUT_OF_RANGE, "Fetch type out of range");
         }
-        if s.ansi_wchar && super::wconv::before_fetch(&call, &s) {
+        if s.ansi_wchar && !s.async_slot.is_active() && super::wconv::before_fetch(&call, &s) {
             let Some(f) = s.link.driver.fns.SQLFetchScroll else { return call.missing("SQLFetchScroll") };
             let (h, st) = (s.hstmt, s.clone());
             return call.invoke(move |extra| {
@@ -686,7 +687,7 @@ pub unsafe extern "C" fn SQLExtendedFetch(
             return call.fail(SqlState::FETCH_TYPE_OUT_OF_RANGE, "Fetch type out of range");
         }
         let (row_count, row_status) = (AppPtr::new(row_count), AppPtr::new(row_status));
-        if s.ansi_wchar && super::wconv::before_fetch(&call, &s) {
+        if s.ansi_wchar && !s.async_slot.is_active() && super::wconv::before_fetch(&call, &s) {
             let Some(f) = s.link.driver.fns.SQLExtendedFetch else { return call.missing("SQLExtendedFetch") };
             let (h, st) = (s.hstmt, s.clone());
             return call.invoke(move |extra| {

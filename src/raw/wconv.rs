@@ -605,7 +605,9 @@ pub(super) fn after_execute(s: &Stmt, rc: SqlReturn, extra: &mut Vec<DiagRecord>
 /// The execution side of [`before_execute`] for the raw functions: `Ok(Some(stmt))` when
 /// output values must be converted after the execution ([`exec_after`]).
 pub(super) fn exec_prelude(s: &Arc<Stmt>, executes: bool) -> Result<Option<Arc<Stmt>>, (SqlState, String)> {
-    if !executes || !s.ansi_wchar {
+    // A repeat call of an outstanding asynchronous execution only collects it: the DM's
+    // buffers are the driver's until it completes.
+    if !executes || !s.ansi_wchar || s.async_slot.is_active() {
         return Ok(None);
     }
     Ok(before_execute(s)?.then(|| s.clone()))
