@@ -504,3 +504,87 @@ fn sqlite_wchar_conversion_under_emulated_polling_1_7() {
     rawh::free_stmt(s);
     rawh::disconnect(env, dbc);
 }
+
+/// One row of a row-wise bound rowset (SQL_ATTR_ROW_BIND_TYPE = its size).
+#[repr(C)]
+struct Row {
+    txt: [u16; 40],
+    ind: SqlLen,
+    n: i32,
+}
+
+/// Row-wise binding of a rowset of 3 with a SQL_C_WCHAR column (decision #78): every row's
+/// text and length land in the application's row structures.
+fn bound_rows_row_wise(cs: &str) {
+    let (env, dbc) = rawh::connect(cs);
+    let table = common::unique_table("wchar_rows");
+    let vals = values();
+    insert_wide(dbc, &table, &vals);
+    let s = rawh::stmt(dbc);
+    const N: usize = 3;
+    // SAFETY: all-zero bytes are a valid Row.
+    let mut rows: Vec<Row> = (0..N).map(|_| unsafe { std::mem::zeroed() }).collect();
+    let mut fetched: SqlULen = 0;
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_ROW_BIND_TYPE, std::mem::size_of::<Row>()).is_success());
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, N).is_success());
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR, &mut fetched as *mut SqlULen as usize).is_success());
+    let base = rows.as_mut_ptr();
+    // SAFETY: live statement; row 0's fields, the rest reached by the row size; the rows
+    // outlive every fetch.
+    unsafe {
+        let rc = SQLBindCol(s, 1, CDataType::SQL_C_WCHAR, (*base).txt.as_mut_ptr().cast(), 80, &mut (*base).ind);
+        rawh::ok_stmt(rc, s, "SQLBindCol txt");
+        let rc = SQLBindCol(s, 2, CDataType::SQL_C_SLONG, (&mut (*base).n as *mut i32).cast(), 4, std::ptr::null_mut());
+        rawh::ok_stmt(rc, s, "SQLBindCol id");
+    }
+    let sql = format!("SELECT txt, id FROM {table} ORDER BY id");
+    // SAFETY: live statement; the text outlives the call.
+    rawh::ok_stmt(unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }, s, "SELECT");
+    let mut seen = 0;
+    loop {
+        for r in rows.iter_mut() {
+            r.txt.fill(0xFFFF);
+            r.ind = -77;
+            r.n = -1;
+        }
+        // SAFETY: live statement with a cursor and bound rows.
+        let rc = unsafe { SQLFetchScroll(s, FetchOrientation::SQL_FETCH_NEXT, 0) };
+        if rc == SqlReturn::SQL_NO_DATA {
+            break;
+        }
+        rawh::ok_stmt(rc, s, "SQLFetchScroll (row-wise)");
+        for (r, row) in rows.iter().enumerate().take(fetched as usize) {
+            let i = seen + r;
+            assert_eq!(row.n, i as i32, "the narrow column of row {i}");
+            match vals[i] {
+                None => assert_eq!(row.ind, SQL_NULL_DATA, "row {i}"),
+                Some(t) => {
+                    let u = w(t);
+                    assert_eq!(row.ind, (u.len() * 2) as SqlLen, "row {i} {t}");
+                    assert_eq!(&row.txt[..=u.len()], &[&u[..], &[0]].concat()[..], "row {i} {t}");
+                }
+            }
+        }
+        for row in rows.iter().skip(fetched as usize) {
+            assert_eq!(row.ind, -77, "rows past the rowset's end are untouched");
+        }
+        seen += fetched as usize;
+    }
+    assert_eq!(seen, vals.len());
+    rawh::close(s);
+    rawh::exec(s, &format!("DROP TABLE {table}"));
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
+
+#[test]
+fn pg_ansi_wchar_row_wise_rowset() {
+    if let Some(cs) = pg_ansi("pg_ansi_wchar_row_wise_rowset") {
+        bound_rows_row_wise(&cs);
+    }
+}
+
+#[test]
+fn sqlite_wchar_row_wise_rowset() {
+    bound_rows_row_wise(&sqlite("wchar-rows"));
+}

@@ -25,6 +25,9 @@ pub struct ColConv {
     /// indicator array.
     pub cap: usize,
     pub rows: usize,
+    /// Row-wise binding: the row size the driver steps by (0: column-wise). The indicator
+    /// area then holds row r's indicator at byte offset r × `stride`.
+    pub stride: usize,
     pub buf: Vec<u8>,
     pub ind: Vec<SqlLen>,
 }

@@ -171,6 +171,7 @@ pub(super) fn bind_col(
             app_ind: ind as usize,
             cap,
             rows: 1,
+            stride: 0,
             buf: vec![0; cap],
             ind: vec![UNWRITTEN; 1],
         };
@@ -197,9 +198,12 @@ pub(super) fn bind_col(
 }
 
 /// Before a fetch: forgets a partly returned SQLGetData value, and fits the DM's column
-/// buffers to the rowset (SQL_ATTR_ROW_ARRAY_SIZE may have grown since SQLBindCol). A
-/// layout the DM does not convert (row-wise binding of a rowset, a bind offset) gives the
-/// application's bindings back to the driver unconverted. Returns whether conversions
+/// buffers to the rowset as the driver will fill it: SQL_ATTR_ROW_ARRAY_SIZE may have grown
+/// since SQLBindCol, and with row-wise binding (SQL_ATTR_ROW_BIND_TYPE = the application's
+/// row size) the driver steps through the DM's buffers by that row size too, so each row
+/// of a DM buffer is at most that long (decision #78). A bind offset
+/// (SQL_ATTR_ROW_BIND_OFFSET_PTR), which the driver would add to the DM's addresses, gives
+/// the application's bindings back to the driver unconverted. Returns whether conversions
 /// remain (the fetch must run [`after_fetch`]); sets the lane flag.
 pub(super) fn before_fetch(call: &StmtCall<'_>, s: &Stmt) -> bool {
     let mut cols = {
@@ -217,51 +221,78 @@ pub(super) fn before_fetch(call: &StmtCall<'_>, s: &Stmt) -> bool {
     };
     let h = s.driver_handle();
     let rows = driver_attr(s, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, 1).max(1);
-    let row_wise = driver_attr(s, StmtAttr::SQL_ATTR_ROW_BIND_TYPE, 0) != 0;
-    if (row_wise && rows > 1) || bind_offset(s, StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR) != 0 {
-        log::warn!("SQL_C_WCHAR columns with row-wise binding or a bind offset: passed to the ANSI driver unconverted (decision #78)");
-        for c in cols.drain(..) {
-            // SAFETY: live driver statement; the application's own binding, as given.
-            unsafe { bind(h, c.col, CDataType::SQL_C_WCHAR, c.app_target as SqlPointer, c.app_len, c.app_ind as *mut SqlLen) };
+    let stride = if rows > 1 { driver_attr(s, StmtAttr::SQL_ATTR_ROW_BIND_TYPE, 0) } else { 0 };
+    let offset = bind_offset(s, StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR) != 0;
+    let unconvert = |c: &ColConv| {
+        // SAFETY: live driver statement; the application's own binding, as given.
+        unsafe { bind(h, c.col, CDataType::SQL_C_WCHAR, c.app_target as SqlPointer, c.app_len, c.app_ind as *mut SqlLen) };
+    };
+    cols.retain_mut(|c| {
+        if offset {
+            log::warn!("SQL_C_WCHAR column {} with a bind offset: passed to the ANSI driver unconverted (decision #78)", c.col);
+            unconvert(c);
+            return false;
         }
-        call.core(|c| c.wchar_active = false);
-        return false;
-    }
-    for c in cols.iter_mut() {
-        if c.rows < rows {
-            let Some(total) = c.cap.checked_mul(rows).filter(|&t| t <= MAX_CAP.saturating_mul(4)) else { continue };
+        if c.rows < rows || c.stride != stride {
+            let cap = if stride > 0 { narrow_cap(c.app_len).min(stride) } else { narrow_cap(c.app_len) };
+            let total = if stride > 0 { stride.checked_mul(rows) } else { cap.checked_mul(rows) };
+            let Some(total) = total.filter(|&t| t <= MAX_CAP) else {
+                unconvert(c);
+                return false;
+            };
             let mut buf = vec![0u8; total];
-            let mut ind = vec![UNWRITTEN; rows];
+            let mut ind = vec![UNWRITTEN; if stride > 0 { total / std::mem::size_of::<SqlLen>() + 1 } else { rows }];
             // SAFETY: live driver statement; the new DM buffers (kept in the state).
-            let rc = unsafe { bind(h, c.col, NARROW, buf.as_mut_ptr().cast(), c.cap as SqlLen, ind.as_mut_ptr()) };
-            if rc.is_success() {
-                c.buf = buf;
-                c.ind = ind;
-                c.rows = rows;
+            let rc = unsafe { bind(h, c.col, NARROW, buf.as_mut_ptr().cast(), cap as SqlLen, ind.as_mut_ptr()) };
+            if !rc.is_success() {
+                unconvert(c);
+                return false;
             }
+            (c.buf, c.ind, c.rows, c.stride, c.cap) = (buf, ind, rows, stride, cap);
         }
-        c.ind.iter_mut().for_each(|i| *i = UNWRITTEN);
-    }
+        for r in 0..c.rows {
+            // SAFETY: row r's indicator lies inside `c.ind` (see `dm_ind_ptr`).
+            unsafe { std::ptr::write_unaligned(dm_ind_ptr(c, r), UNWRITTEN) };
+        }
+        true
+    });
+    let active = !cols.is_empty();
     lock(s).cols = cols;
-    call.core(|c| c.wchar_active = true);
-    true
+    call.core(|c| c.wchar_active = active);
+    active
+}
+
+/// Row `r`'s indicator in a column's DM indicator area: element r (column-wise), or the
+/// byte offset r × row size (row-wise; the area is sized for it).
+fn dm_ind_ptr(c: &mut ColConv, r: usize) -> *mut SqlLen {
+    if c.stride == 0 {
+        c.ind[..].as_mut_ptr().wrapping_add(r)
+    } else {
+        c.ind.as_mut_ptr().cast::<u8>().wrapping_add(r * c.stride).cast()
+    }
 }
 
 /// After a successful fetch: converts every row the driver wrote into the application's
 /// buffers (01004 when one was cut).
 pub(super) fn after_fetch(s: &Stmt, extra: &mut Vec<DiagRecord>) {
-    let st = lock(s);
+    let mut st = lock(s);
     let mut cut = false;
-    for c in &st.cols {
-        for (r, &dm_ind) in c.ind.iter().enumerate() {
+    for c in st.cols.iter_mut() {
+        // Column-wise: element r at r × BufferLength; row-wise: r × the row size.
+        let step = if c.stride == 0 { c.app_len.max(0) as usize } else { c.stride };
+        let ind_step = if c.stride == 0 { std::mem::size_of::<SqlLen>() } else { c.stride };
+        for r in 0..c.rows {
+            // SAFETY: row r's indicator lies inside `c.ind`.
+            let dm_ind = unsafe { std::ptr::read_unaligned(dm_ind_ptr(c, r)) };
             if dm_ind == UNWRITTEN {
                 continue;
             }
-            let dm = &c.buf[r * c.cap..(r + 1) * c.cap];
-            let app = if c.app_target == 0 { std::ptr::null_mut() } else { (c.app_target as *mut u8).wrapping_add(r * c.app_len as usize) };
-            let app_ind = if c.app_ind == 0 { std::ptr::null_mut() } else { (c.app_ind as *mut SqlLen).wrapping_add(r) };
+            let at = if c.stride == 0 { r * c.cap } else { r * c.stride };
+            let dm = &c.buf[at..at + c.cap];
+            let app = if c.app_target == 0 { std::ptr::null_mut() } else { (c.app_target as *mut u8).wrapping_add(r * step) };
+            let app_ind = if c.app_ind == 0 { std::ptr::null_mut() } else { (c.app_ind as *mut u8).wrapping_add(r * ind_step).cast() };
             // SAFETY: the application bound these buffers for a rowset of at least `r + 1`
-            // rows (column-wise: element r at r * BufferLength), valid while bound.
+            // rows in this layout, valid while bound.
             cut |= unsafe { put_wide(dm, dm_ind, app, c.app_len, app_ind) };
         }
     }
