@@ -320,7 +320,10 @@ macro_rules! old_bind {
                 let h = s.driver_handle();
                 // The 3.x entry point first: an ODBC 3 driver need not implement the old
                 // one, and psqlODBC's SQLSetParam is a stub that returns SQL_ERROR.
-                let rc = if let Some(f) = fns.SQLBindParameter {
+                let rc = if let (Some(f), true) = (fns.SQLBindParameter, s.ansi_wchar) {
+                    // SQL_C_WCHAR on an ANSI-only driver: a DM buffer in its place (decision #77).
+                    super::wconv::bind_param(&s, f, number, $io, value_type, param_type, column_size, decimal_digits, value, SQL_SETPARAM_VALUE_MAX, ind)
+                } else if let Some(f) = fns.SQLBindParameter {
                     // SAFETY: live driver statement; the application's buffers as given.
                     unsafe { f(h, number, $io, value_type, param_type, column_size, decimal_digits, value, SQL_SETPARAM_VALUE_MAX, ind) }
                 } else if let Some(f) = fns.$name {
