@@ -588,3 +588,54 @@ fn pg_ansi_wchar_row_wise_rowset() {
 fn sqlite_wchar_row_wise_rowset() {
     bound_rows_row_wise(&sqlite("wchar-rows"));
 }
+
+/// SQLExtendedFetch (ODBC 2) fills SQL_ROWSET_SIZE rows, not SQL_ATTR_ROW_ARRAY_SIZE: the
+/// DM's buffers hold them all and every row is converted.
+fn extended_fetch_rowset(cs: &str) {
+    let (env, dbc) = rawh::connect(cs);
+    let table = common::unique_table("wchar_ext");
+    let vals = values();
+    insert_wide(dbc, &table, &vals);
+    let s = rawh::stmt(dbc);
+    const N: usize = 4;
+    const UNITS: usize = 16;
+    let mut arr = vec![0xFFFFu16; N * UNITS];
+    let mut inds = [-77 as SqlLen; N];
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ROWSET_SIZE, N).is_success());
+    // SAFETY: live statement; the arrays outlive every fetch.
+    let rc = unsafe { SQLBindCol(s, 1, CDataType::SQL_C_WCHAR, arr.as_mut_ptr().cast(), (UNITS * 2) as SqlLen, inds.as_mut_ptr()) };
+    rawh::ok_stmt(rc, s, "SQLBindCol");
+    select(s, &table);
+    let mut count: SqlULen = 0;
+    let mut status = [0u16; N];
+    // SAFETY: live statement with a cursor; out pointers valid.
+    let rc = unsafe { SQLExtendedFetch(s, FetchOrientation::SQL_FETCH_NEXT, 0, &mut count, status.as_mut_ptr()) };
+    rawh::ok_stmt(rc, s, "SQLExtendedFetch");
+    assert_eq!(count as usize, N);
+    for (r, v) in vals.iter().take(N).enumerate() {
+        match v {
+            None => assert_eq!(inds[r], SQL_NULL_DATA),
+            Some(t) => {
+                let u = w(t);
+                assert_eq!(inds[r], (u.len() * 2) as SqlLen, "row {r} {t}");
+                assert_eq!(&arr[r * UNITS..r * UNITS + u.len()], &u[..], "row {r} {t}");
+            }
+        }
+    }
+    rawh::close(s);
+    rawh::exec(s, &format!("DROP TABLE {table}"));
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
+
+#[test]
+fn pg_ansi_wchar_extended_fetch_rowset() {
+    if let Some(cs) = pg_ansi("pg_ansi_wchar_extended_fetch_rowset") {
+        extended_fetch_rowset(&cs);
+    }
+}
+
+#[test]
+fn sqlite_wchar_extended_fetch_rowset() {
+    extended_fetch_rowset(&sqlite("wchar-ext"));
+}

@@ -322,7 +322,19 @@ macro_rules! old_bind {
                 // one, and psqlODBC's SQLSetParam is a stub that returns SQL_ERROR.
                 let rc = if let (Some(f), true) = (fns.SQLBindParameter, s.ansi_wchar) {
                     // SQL_C_WCHAR on an ANSI-only driver: a DM buffer in its place (decision #77).
-                    super::wconv::bind_param(&s, f, number, $io, value_type, param_type, column_size, decimal_digits, value, SQL_SETPARAM_VALUE_MAX, ind)
+                    super::wconv::bind_param(
+                        &s,
+                        f,
+                        number,
+                        $io,
+                        value_type,
+                        param_type,
+                        column_size,
+                        decimal_digits,
+                        value,
+                        SQL_SETPARAM_VALUE_MAX,
+                        ind,
+                    )
                 } else if let Some(f) = fns.SQLBindParameter {
                     // SAFETY: live driver statement; the application's buffers as given.
                     unsafe { f(h, number, $io, value_type, param_type, column_size, decimal_digits, value, SQL_SETPARAM_VALUE_MAX, ind) }

@@ -220,7 +220,9 @@ pub(super) fn before_fetch(call: &StmtCall<'_>, s: &Stmt) -> bool {
         return true;
     };
     let h = s.driver_handle();
-    let rows = driver_attr(s, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, 1).max(1);
+    // SQLExtendedFetch fills SQL_ROWSET_SIZE rows, the others SQL_ATTR_ROW_ARRAY_SIZE:
+    // the DM's buffers hold the larger.
+    let rows = driver_attr(s, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, 1).max(driver_attr(s, StmtAttr::SQL_ROWSET_SIZE, 1)).max(1);
     let stride = if rows > 1 { driver_attr(s, StmtAttr::SQL_ATTR_ROW_BIND_TYPE, 0) } else { 0 };
     let offset = bind_offset(s, StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR) != 0;
     let unconvert = |c: &ColConv| {
