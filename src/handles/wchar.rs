@@ -61,12 +61,21 @@ pub struct GetConv {
     pub finished: bool,
 }
 
+/// A converted parameter whose data the application is sending with SQLPutData.
+#[derive(Debug)]
+pub struct PutConv {
+    pub num: u16,
+    /// A high surrogate that ended the previous part (sent with the next one).
+    pub high: Option<u16>,
+}
+
 /// The conversion state of one statement.
 #[derive(Debug, Default)]
 pub struct WcharState {
     pub cols: Vec<ColConv>,
     pub params: Vec<ParamConv>,
     pub get: Option<GetConv>,
+    pub put: Option<PutConv>,
 }
 
 impl WcharState {

@@ -428,6 +428,21 @@ pub unsafe extern "C" fn SQLParamData(stmt: SqlHStmt, value: *mut SqlPointer) ->
         let Some(f) = s.link.driver.fns.SQLParamData else { return call.missing("SQLParamData") };
         let h = s.hstmt;
         let value = AppPtr::new(value);
+        if s.ansi_wchar && !s.async_slot.is_active() {
+            // Converted SQL_C_WCHAR parameters (decision #77): the driver names the DM's
+            // buffer; the application gets its own pointer back.
+            let st = s.clone();
+            return call.invoke(move |_| {
+                // SAFETY: live driver statement (the DM statement outlives the operation); the
+                // application's (possibly null) out pointer, valid until completion (§2.9).
+                let rc = unsafe { f(h as SqlHStmt, value.get()) };
+                if rc != SqlReturn::SQL_STILL_EXECUTING {
+                    // SAFETY: as above.
+                    unsafe { super::wconv::after_param_data(&st, rc, value.get()) };
+                }
+                rc
+            });
+        }
         // SAFETY: live driver statement (the DM statement outlives the operation); the
         // application's (possibly null) out pointer, valid until completion (§2.9).
         call.invoke(move |_| unsafe { f(h as SqlHStmt, value.get()) })
@@ -446,6 +461,17 @@ pub unsafe extern "C" fn SQLPutData(stmt: SqlHStmt, data: SqlPointer, len: SqlLe
         }
         let Some(f) = s.link.driver.fns.SQLPutData else { return call.missing("SQLPutData") };
         let h = s.hstmt;
+        if s.ansi_wchar && !s.async_slot.is_active() {
+            // SAFETY: the application's part as its length describes.
+            match unsafe { super::wconv::put_data_narrow(&s, data.cast(), len) } {
+                None => {}
+                Some(Err((state, msg))) => return call.fail(state, msg),
+                Some(Ok((mut n, l))) => {
+                    // SAFETY: live driver statement; the closure owns the converted part.
+                    return call.invoke(move |_| unsafe { f(h as SqlHStmt, n.as_mut_ptr().cast(), l) });
+                }
+            }
+        }
         let data = AppPtr::new(data);
         // SAFETY: live driver statement (the DM statement outlives the operation); the
         // application's data as given, valid until the operation completes (§2.9).

@@ -499,7 +499,9 @@ unsafe fn read_input(value: *const u8, app_len: SqlLen, ind: SqlLen) -> Result<R
         return Ok(Err(ind));
     }
     if ind == SQL_DATA_AT_EXEC || ind <= SQL_LEN_DATA_AT_EXEC_OFFSET {
-        return Err((SqlState::NOT_IMPLEMENTED, "Data-at-execution SQL_C_WCHAR parameters are not converted for an ANSI driver"));
+        // Data at execution: the driver asks for it (SQLParamData), the application sends
+        // it in parts (SQLPutData, converted there). Its length in UTF-8 is unknown.
+        return Ok(Err(SQL_DATA_AT_EXEC));
     }
     if value.is_null() {
         return Err((SqlState::INVALID_NULL_POINTER, "ParameterValuePtr is a null pointer"));
@@ -538,6 +540,7 @@ pub(super) fn before_execute(s: &Stmt) -> Result<bool, (SqlState, String)> {
     let mut params = {
         let mut st = lock(s);
         st.get = None;
+        st.put = None;
         if st.params.is_empty() {
             return Ok(false);
         }
@@ -655,4 +658,89 @@ pub(super) fn exec_after(post: &Option<Arc<Stmt>>, rc: SqlReturn, extra: &mut Ve
             after_execute(s, rc, extra);
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Data at execution (SQLParamData / SQLPutData) of converted parameters.
+// ---------------------------------------------------------------------------------------
+
+/// After the driver's SQLParamData returned SQL_NEED_DATA with `*value` the address it was
+/// given for the parameter: for a converted parameter that is the DM's buffer, so the
+/// application gets its own ParameterValuePtr (for that row) back, and the following
+/// SQLPutData calls are converted.
+///
+/// # Safety
+/// `value` null or valid for a pointer (the application's ValuePtrPtr).
+pub(super) unsafe fn after_param_data(s: &Stmt, rc: SqlReturn, value: *mut SqlPointer) {
+    let mut st = lock(s);
+    st.put = None;
+    if rc != SqlReturn::SQL_NEED_DATA || value.is_null() {
+        return;
+    }
+    // SAFETY: per the caller; the driver just wrote it.
+    let at = unsafe { *value } as usize;
+    let hit = st.params.iter().find_map(|p| {
+        let base = p.buf.as_ptr() as usize;
+        (at >= base && at < base + p.buf.len().max(1)).then(|| (p.num, (at - base) / p.cap.max(1), p.app_value, p.app_len))
+    });
+    if let Some((num, row, app_value, app_len)) = hit {
+        let app = if app_value == 0 { 0 } else { app_value + row * app_len.max(0) as usize };
+        // SAFETY: per the caller.
+        unsafe { *value = app as SqlPointer };
+        st.put = Some(crate::handles::wchar::PutConv { num, high: None });
+    }
+}
+
+/// SQLPutData for a converted parameter: the application's UTF-16 part (`len` bytes, or
+/// SQL_NTS) as UTF-8; a high surrogate at the end of a part waits for the next part.
+/// `None`: the parameter is not converted (pass the call on as it is).
+///
+/// # Safety
+/// `data` valid for the part `len` describes (NUL-terminated for SQL_NTS).
+pub(super) unsafe fn put_data_narrow(
+    s: &Stmt,
+    data: *const u8,
+    len: SqlLen,
+) -> Option<Result<(Vec<u8>, SqlLen), (SqlState, &'static str)>> {
+    let mut st = lock(s);
+    let put = st.put.as_mut()?;
+    if len == SQL_NULL_DATA || len == SQL_DEFAULT_PARAM {
+        return Some(Ok((Vec::new(), len)));
+    }
+    if len < 0 && len != SQL_NTS as SqlLen {
+        return Some(Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length")));
+    }
+    // SAFETY: per the caller.
+    let units = unsafe { read_units(data, len) };
+    let mut u: Vec<u16> = put.high.take().into_iter().chain(units).collect();
+    if u.last().is_some_and(|&x| (0xD800..0xDC00).contains(&x)) {
+        put.high = u.pop();
+    }
+    let n = crate::text::to_narrow(&u);
+    let l = n.len() as SqlLen;
+    Some(Ok((n, l)))
+}
+
+/// The code units of a SQLPutData part.
+///
+/// # Safety
+/// As [`put_data_narrow`].
+unsafe fn read_units(data: *const u8, len: SqlLen) -> Vec<u16> {
+    if data.is_null() {
+        return Vec::new();
+    }
+    let n = if len == SQL_NTS as SqlLen {
+        let mut i = 0;
+        // SAFETY: NUL-terminated per the caller.
+        while unsafe { std::ptr::read_unaligned(data.add(i * 2).cast::<u16>()) } != 0 {
+            i += 1;
+        }
+        i
+    } else {
+        len as usize / 2
+    };
+    let mut v = vec![0u16; n];
+    // SAFETY: n code units readable per the caller.
+    unsafe { std::ptr::copy_nonoverlapping(data, v.as_mut_ptr().cast::<u8>(), n * 2) };
+    v
 }
