@@ -691,6 +691,9 @@ pub(super) unsafe fn after_param_data(s: &Stmt, rc: SqlReturn, value: *mut SqlPo
     }
 }
 
+/// A converted SQLPutData part (bytes and length), or the DM's error.
+pub(super) type PutPart = Result<(Vec<u8>, SqlLen), (SqlState, &'static str)>;
+
 /// SQLPutData for a converted parameter: the application's UTF-16 part (`len` bytes, or
 /// SQL_NTS) as UTF-8; a high surrogate at the end of a part waits for the next part.
 /// `None`: the parameter is not converted (pass the call on as it is).
@@ -701,7 +704,7 @@ pub(super) unsafe fn put_data_narrow(
     s: &Stmt,
     data: *const u8,
     len: SqlLen,
-) -> Option<Result<(Vec<u8>, SqlLen), (SqlState, &'static str)>> {
+) -> Option<PutPart> {
     let mut st = lock(s);
     let put = st.put.as_mut()?;
     if len == SQL_NULL_DATA || len == SQL_DEFAULT_PARAM {
