@@ -698,5 +698,6 @@ fn pg_ansi_wchar_data_at_execution() {
 }
 
 // Not on SQLite: libsqlite3odbc 0.9998 takes data at execution only with an announced
-// length (SQL_LEN_DATA_AT_EXEC(n), see api_sqlite.rs), and the UTF-8 length of a wide value
-// sent in parts is unknown when the DM announces it (decision #80).
+// length (SQL_LEN_DATA_AT_EXEC(n), see api_sqlite.rs), which the DM cannot give in UTF-8:
+// such a parameter goes to it unconverted (decision #80; api_core.rs's data-at-execution
+// test covers it).

@@ -45,6 +45,9 @@ pub struct ParamConv {
     pub app_ind: usize,
     /// Bytes per row of `buf` as last bound to the driver.
     pub cap: usize,
+    /// For the current execution the application's own binding went to the driver
+    /// (data at execution with an announced length the driver needs, decision #80).
+    pub passthrough: bool,
     pub buf: Vec<u8>,
     pub ind: Vec<SqlLen>,
 }

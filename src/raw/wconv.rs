@@ -458,6 +458,7 @@ pub(super) fn bind_param(
         app_len: buf_len,
         app_ind: ind as usize,
         cap,
+        passthrough: false,
         buf: vec![0; cap],
         ind: vec![0; 1],
     };
@@ -549,7 +550,7 @@ pub(super) fn before_execute(s: &Stmt) -> Result<bool, (SqlState, String)> {
     let r = convert_params(s, &mut params);
     let mut st = lock(s);
     st.params = params;
-    r.map(|_| st.params.iter().any(|p| is_output(p.io)))
+    r.map(|_| st.params.iter().any(|p| is_output(p.io) && !p.passthrough))
 }
 
 fn convert_params(s: &Stmt, params: &mut [ParamConv]) -> Result<(), (SqlState, String)> {
@@ -563,7 +564,38 @@ fn convert_params(s: &Stmt, params: &mut [ParamConv]) -> Result<(), (SqlState, S
             "SQL_C_WCHAR parameters with row-wise binding or a bind offset are not converted for an ANSI driver".into(),
         ));
     }
+    let mut needs_len = None;
     for p in params.iter_mut() {
+        p.passthrough = false;
+        if p.io != ParamIoType::SQL_PARAM_OUTPUT && p.app_ind != 0 {
+            // SAFETY: the application's bound indicator array (a row per parameter set).
+            let announced =
+                (0..rows).any(|r| unsafe { std::ptr::read_unaligned((p.app_ind as *const SqlLen).add(r)) } <= SQL_LEN_DATA_AT_EXEC_OFFSET);
+            if announced && *needs_len.get_or_insert_with(|| driver_needs_long_data_len(s)) {
+                // The driver needs the length of data at execution in advance, which the DM
+                // cannot give in UTF-8: the parameter goes to the driver unconverted.
+                // SAFETY: live driver statement; the application's own binding, as given.
+                let rc = unsafe {
+                    f(
+                        h,
+                        p.num,
+                        p.io,
+                        CDataType::SQL_C_WCHAR,
+                        p.param_type,
+                        p.column_size,
+                        p.digits,
+                        p.app_value as SqlPointer,
+                        p.app_len,
+                        p.app_ind as *mut SqlLen,
+                    )
+                };
+                if !rc.is_success() {
+                    return Err((SqlState::GENERAL_ERROR, format!("The driver refused parameter {}", p.num)));
+                }
+                p.passthrough = true;
+                continue;
+            }
+        }
         let mut texts = Vec::with_capacity(rows);
         let mut inds = vec![0 as SqlLen; rows];
         let mut cap = if is_output(p.io) { narrow_cap(p.app_len) } else { 1 };
@@ -623,7 +655,7 @@ pub(super) fn after_execute(s: &Stmt, rc: SqlReturn, extra: &mut Vec<DiagRecord>
     }
     let st = lock(s);
     let mut cut = false;
-    for p in st.params.iter().filter(|p| is_output(p.io)) {
+    for p in st.params.iter().filter(|p| is_output(p.io) && !p.passthrough) {
         for (r, &dm_ind) in p.ind.iter().enumerate() {
             let dm = &p.buf[r * p.cap..(r + 1) * p.cap];
             let app =
@@ -700,11 +732,7 @@ pub(super) type PutPart = Result<(Vec<u8>, SqlLen), (SqlState, &'static str)>;
 ///
 /// # Safety
 /// `data` valid for the part `len` describes (NUL-terminated for SQL_NTS).
-pub(super) unsafe fn put_data_narrow(
-    s: &Stmt,
-    data: *const u8,
-    len: SqlLen,
-) -> Option<PutPart> {
+pub(super) unsafe fn put_data_narrow(s: &Stmt, data: *const u8, len: SqlLen) -> Option<PutPart> {
     let mut st = lock(s);
     let put = st.put.as_mut()?;
     if len == SQL_NULL_DATA || len == SQL_DEFAULT_PARAM {
@@ -746,4 +774,15 @@ unsafe fn read_units(data: *const u8, len: SqlLen) -> Vec<u16> {
     // SAFETY: n code units readable per the caller.
     unsafe { std::ptr::copy_nonoverlapping(data, v.as_mut_ptr().cast::<u8>(), n * 2) };
     v
+}
+
+/// SQLGetInfo(SQL_NEED_LONG_DATA_LEN) is "Y" (libsqlite3odbc: data at execution needs
+/// SQL_LEN_DATA_AT_EXEC(length)).
+fn driver_needs_long_data_len(s: &Stmt) -> bool {
+    let Some(f) = s.link.driver.fns.SQLGetInfo else { return false };
+    let mut b = [0u8; 8];
+    let mut l: i16 = 0;
+    // SAFETY: live driver connection; an 8-byte buffer for a one-character string.
+    let rc = unsafe { f(s.link.hdbc as SqlHDbc, InfoType(111), b.as_mut_ptr().cast(), b.len() as i16, &mut l) };
+    rc.is_success() && b[0] == b'Y'
 }
