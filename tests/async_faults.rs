@@ -10,9 +10,9 @@ mod common;
 
 use common::rawh::{self, set_stmt_attr, H};
 use odbc_dm::abi::*;
+use odbc_dm::AsyncEvent;
 use odbc_dm::raw::ext::{self, OpStats};
 use odbc_dm::raw::*;
-use odbc_dm::AsyncEvent;
 use std::time::{Duration, Instant};
 
 const STMT: HandleType = HandleType::SQL_HANDLE_STMT;

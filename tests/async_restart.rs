@@ -6,8 +6,8 @@ mod common;
 
 use common::rawh::{self, set_stmt_attr, H};
 use odbc_dm::abi::*;
-use odbc_dm::raw::*;
 use odbc_dm::AsyncEvent;
+use odbc_dm::raw::*;
 use std::time::Duration;
 
 const STMT: HandleType = HandleType::SQL_HANDLE_STMT;

@@ -71,11 +71,7 @@ fn describe_col_converts_on_the_completing_poll_in_polling_mode() {
     let rc = poll_rc(|| unsafe { SQLDescribeCol(s, 1, name.as_mut_ptr(), 64, &mut len, &mut ty, &mut size, &mut digits, &mut nullable) });
     assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}", rawh::diag_text(HandleType::SQL_HANDLE_STMT, s));
     assert_eq!(&name[..len as usize], b"a_rather_long_column_name");
-    assert_eq!(
-        odbc_dm::internals::handles::stmt(s).unwrap().async_slot.phase(),
-        odbc_dm::internals::async_engine::Phase::Idle,
-        "the operation ended"
-    );
+    assert_eq!(odbc_dm::internals::handles::stmt(s).unwrap().async_slot.phase(), odbc_dm::internals::async_engine::Phase::Idle, "the operation ended");
 
     let mut short = [0u8; 4];
     // SAFETY: as above.

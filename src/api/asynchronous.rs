@@ -94,9 +94,9 @@ use super::getdata::{GetData, Piece, ReadColumns};
 use super::params::{ParamValue, Params, TextEncoding};
 use super::rowset::{BufferDesc, RowSet};
 use super::statement::{bind_bound_params, cancel_need_data, to_bound, AtExec, BoundParam};
+use crate::AsyncEvent;
 use crate::raw;
 use crate::raw::ext::{self, OpPhase};
-use crate::AsyncEvent;
 
 /// How long a statement's drop (or a block cursor's) waits for an outstanding operation
 /// before cancelling it, and then for the cancelled operation to end.
