@@ -701,3 +701,54 @@ fn pg_ansi_wchar_data_at_execution() {
 // length (SQL_LEN_DATA_AT_EXEC(n), see api_sqlite.rs), which the DM cannot give in UTF-8:
 // such a parameter goes to it unconverted (decision #80; api_core.rs's data-at-execution
 // test covers it).
+
+/// Bad input at execution time (decision #78): a SQL_C_WCHAR parameter whose indicator is
+/// no length and no special value is HY090, and a row-wise parameter array (which the DM
+/// does not convert) is HYC00; neither execution reaches the driver (nothing inserted).
+#[test]
+fn sqlite_wchar_bad_parameter_input_is_refused_before_the_driver() {
+    let cs = sqlite("wchar-bad");
+    let (env, dbc) = rawh::connect(&cs);
+    let table = common::unique_table("wchar_bad");
+    rawh::exec_on(dbc, &format!("CREATE TABLE {table} (txt varchar(20))"));
+    let s = rawh::stmt(dbc);
+    let sql = format!("INSERT INTO {table} (txt) VALUES (?)");
+    // SAFETY: live statement; the text outlives the call.
+    rawh::ok_stmt(unsafe { SQLPrepare(s, sql.as_ptr(), sql.len() as i32) }, s, "SQLPrepare");
+    let mut buf = [u16::from(b'x'); 32];
+    let mut ind = [-7 as SqlLen, 2]; // -7: no length and no special value
+                                     // SAFETY: live statement; the buffers outlive the executions.
+    let rc = unsafe {
+        SQLBindParameter(
+            s,
+            1,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_WCHAR,
+            SqlDataType::SQL_WVARCHAR,
+            20,
+            0,
+            buf.as_mut_ptr().cast(),
+            32,
+            ind.as_mut_ptr(),
+        )
+    };
+    rawh::ok_stmt(rc, s, "bind");
+    // SAFETY: live, prepared statement.
+    assert_eq!(unsafe { SQLExecute(s) }, SqlReturn::SQL_ERROR);
+    assert_eq!(states(s), vec!["HY090".to_string()]);
+    ind.copy_from_slice(&[2, 2]);
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_PARAM_BIND_TYPE, 64).is_success());
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_PARAMSET_SIZE, 2).is_success());
+    // SAFETY: as above.
+    assert_eq!(unsafe { SQLExecute(s) }, SqlReturn::SQL_ERROR);
+    assert_eq!(states(s), vec!["HYC00".to_string()]);
+    assert_eq!(rawh::query_i64(dbc, &format!("SELECT count(*) FROM {table}")), 0, "nothing reached the driver");
+    // Back to one parameter set: the same binding executes.
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_PARAMSET_SIZE, 1).is_success());
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_PARAM_BIND_TYPE, 0).is_success());
+    // SAFETY: as above.
+    rawh::ok_stmt(unsafe { SQLExecute(s) }, s, "SQLExecute");
+    assert_eq!(rawh::query(dbc, &format!("SELECT txt FROM {table}")), vec![vec![Some("x".to_string())]]);
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
