@@ -72,11 +72,10 @@ fn pyodbc_workload_on_postgresql_unicode() {
 }
 
 /// psqlODBC's ANSI driver (psqlodbca): pyodbc binds str parameters as SQL_C_WCHAR, which
-/// the ANSI driver rejects (HYC00); the DM does not yet convert SQL_C_WCHAR parameters and
-/// columns for ANSI-only drivers (issue 11, item 3: not implemented). unixODBC fails the
-/// same way. Run with `--ignored` to see the current failure.
+/// the ANSI driver cannot take (unixODBC passes them through: HYC00). odbc-dm converts
+/// SQL_C_WCHAR parameters, bound columns and SQLGetData buffers for a driver without the
+/// Unicode API (issue 11 item 3, docs/decisions.md #77).
 #[test]
-#[ignore = "issue 11 item 3 (SQL_C_WCHAR conversion for ANSI-only drivers) is not implemented"]
 fn pyodbc_workload_on_postgresql_ansi() {
     if common::server_up(5432, "pyodbc_workload_on_postgresql_ansi") {
         run(

@@ -778,6 +778,11 @@ fn buf_getdata_char(c: &Ctx) -> Res {
     getdata_probe(c, false)
 }
 fn buf_getdata_wchar(c: &Ctx) -> Res {
+    // A driver without the Unicode API never sees SQL_C_WCHAR through the DM: the DM
+    // converts it (docs/decisions.md #77), so the probe would test the DM.
+    if ["SQLDriverConnectW", "SQLConnectW", "SQLExecDirectW", "SQLPrepareW"].iter().all(|n| !c.d.has(n)) {
+        return skip("the driver has no Unicode API: the DM converts SQL_C_WCHAR itself (decision #77); not a driver check");
+    }
     getdata_probe(c, true)
 }
 

@@ -15,6 +15,7 @@ mod desc;
 mod diag_pull;
 mod env;
 mod stmt;
+pub mod wchar;
 
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, LazyLock};

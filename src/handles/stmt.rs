@@ -48,6 +48,9 @@ pub struct StmtCore {
     /// ever published, so the lanes can call [`Stmt::fast_fetch`] / `fast_get_data`
     /// without testing them.
     pub lanes_ok: bool,
+    /// The DM converts SQL_C_WCHAR for this statement (bound columns, or a value being
+    /// returned by SQLGetData in parts): no fast-lane summary is published (decision #79).
+    pub wchar_active: bool,
 }
 
 /// A statement handle.
@@ -74,6 +77,10 @@ pub struct Stmt {
     pub async_slot: AsyncSlot,
     /// The notification context registered for this statement (0 = none).
     pub notify_token: std::sync::atomic::AtomicU64,
+    /// The driver lacks the Unicode API: the DM converts SQL_C_WCHAR (decision #77).
+    pub(crate) ansi_wchar: bool,
+    /// That conversion's state; locked only around conversions, never across a driver call.
+    pub(crate) wchar: std::sync::Mutex<super::wchar::WcharState>,
 }
 
 impl Stmt {
@@ -81,6 +88,7 @@ impl Stmt {
     /// an unchecked driver handle that every call on the statement trusts.
     pub(crate) fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hstmt: usize) -> Arc<Stmt> {
         let lanes_ok = link.driver.real.SQLFetch.is_some() && link.driver.real.SQLGetData.is_some();
+        let ansi_wchar = super::wchar::driver_is_ansi_only(&link.driver);
         let s = Arc::new(Stmt {
             id: new_id(Kind::Stmt),
             dbc,
@@ -93,6 +101,8 @@ impl Stmt {
             cancel_pending: AtomicBool::new(false),
             async_slot: AsyncSlot::default(),
             notify_token: std::sync::atomic::AtomicU64::new(0),
+            ansi_wchar,
+            wchar: Default::default(),
         });
         super::tables().stmt.insert(s.id, s.clone());
         s

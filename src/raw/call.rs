@@ -89,7 +89,8 @@ impl HasDiag for StmtCore {
     /// summary carries the state.
     #[inline(always)]
     fn summary(&mut self, rc: SqlReturn) -> u32 {
-        if rc == SqlReturn::SQL_SUCCESS && self.diag.is_empty() && !self.async_enabled && !self.freed && self.lanes_ok {
+        if rc == SqlReturn::SQL_SUCCESS && self.diag.is_empty() && !self.async_enabled && !self.freed && self.lanes_ok && !self.wchar_active
+        {
             stmt_summary(self.status.state)
         } else {
             0
@@ -516,6 +517,11 @@ impl<'a> StmtCall<'a> {
     /// Queues a DM record after the driver's.
     pub fn warn(&mut self, state: SqlState, msg: impl Into<String>) {
         self.call.warn(state, msg)
+    }
+
+    /// Runs `f` on the statement's core while keeping the call slot.
+    pub fn core<R>(&self, f: impl FnOnce(&mut StmtCore) -> R) -> R {
+        self.call.core(f)
     }
 
     /// Ends the call with the driver's `rc`: diagnostics, then the state transition. For

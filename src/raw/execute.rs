@@ -22,7 +22,7 @@ fn check_text(call: StmtCall<'_>, null: bool, len: i32) -> Result<StmtCall<'_>, 
 }
 
 macro_rules! text_call {
-    ($name:literal, $wname:literal, $func:expr, $a:ident, $w:ident) => {
+    ($name:literal, $wname:literal, $func:expr, $a:ident, $w:ident, $exec:expr) => {
         /// ANSI form: calls the driver's ANSI entry point, or converts to its W one.
         pub unsafe extern "C" fn $a(stmt: SqlHStmt, text: *const SqlChar, len: SqlInteger) -> SqlReturn {
             trace_enter!($name, "{:p} {:?}", stmt, {
@@ -47,22 +47,35 @@ macro_rules! text_call {
                     Ok(rc) => return rc,
                     Err(c) => c,
                 };
+                // SQL_C_WCHAR parameters of an ANSI-only driver (decision #77).
+                let post = match super::wconv::exec_prelude(&s, $exec) {
+                    Ok(p) => p,
+                    Err((state, msg)) => return call.fail(state, msg),
+                };
                 let fns = &s.link.driver.fns;
                 let h = s.hstmt;
                 if let Some(f) = fns.$a {
                     let text = AppPtr::from_const(text);
-                    // SAFETY: live driver statement (the DM statement outlives any
-                    // re-invocation); the application's text as given (§2.9).
-                    call.invoke(move |_| unsafe { f(h as SqlHStmt, text.get_const(), len) })
+                    call.invoke(move |extra| {
+                        // SAFETY: live driver statement (the DM statement outlives any
+                        // re-invocation); the application's text as given (§2.9).
+                        let rc = unsafe { f(h as SqlHStmt, text.get_const(), len) };
+                        super::wconv::exec_after(&post, rc, extra);
+                        rc
+                    })
                 } else if let Some(f) = fns.$w {
                     // SAFETY: the application's text with its length (validated above).
                     let w = match unsafe { InWide::from_narrow(text, len as isize) } {
                         Ok(w) => w,
                         Err(_) => return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length"),
                     };
-                    // SAFETY: live driver statement; the closure owns `w`, so the converted
-                    // text lives until the operation completes.
-                    call.invoke(move |_| unsafe { f(h as SqlHStmt, w.ptr(), w.len_i32()) })
+                    call.invoke(move |extra| {
+                        // SAFETY: live driver statement; the closure owns `w`, so the converted
+                        // text lives until the operation completes.
+                        let rc = unsafe { f(h as SqlHStmt, w.ptr(), w.len_i32()) };
+                        super::wconv::exec_after(&post, rc, extra);
+                        rc
+                    })
                 } else {
                     call.missing($name)
                 }
@@ -93,22 +106,35 @@ macro_rules! text_call {
                     Ok(rc) => return rc,
                     Err(c) => c,
                 };
+                // SQL_C_WCHAR parameters of an ANSI-only driver (decision #77).
+                let post = match super::wconv::exec_prelude(&s, $exec) {
+                    Ok(p) => p,
+                    Err((state, msg)) => return call.fail(state, msg),
+                };
                 let fns = &s.link.driver.fns;
                 let h = s.hstmt;
                 if let Some(f) = fns.$w {
                     let text = AppPtr::from_const(text);
-                    // SAFETY: live driver statement (the DM statement outlives any
-                    // re-invocation); the application's text as given (§2.9).
-                    call.invoke(move |_| unsafe { f(h as SqlHStmt, text.get_const(), len) })
+                    call.invoke(move |extra| {
+                        // SAFETY: live driver statement (the DM statement outlives any
+                        // re-invocation); the application's text as given (§2.9).
+                        let rc = unsafe { f(h as SqlHStmt, text.get_const(), len) };
+                        super::wconv::exec_after(&post, rc, extra);
+                        rc
+                    })
                 } else if let Some(f) = fns.$a {
                     // SAFETY: the application's text with its length (validated above).
                     let n = match unsafe { InNarrow::from_wide(text, len as isize) } {
                         Ok(n) => n,
                         Err(_) => return call.fail(SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length"),
                     };
-                    // SAFETY: live driver statement; the closure owns `n`, so the converted
-                    // text lives until the operation completes.
-                    call.invoke(move |_| unsafe { f(h as SqlHStmt, n.ptr(), n.len_i32()) })
+                    call.invoke(move |extra| {
+                        // SAFETY: live driver statement; the closure owns `n`, so the converted
+                        // text lives until the operation completes.
+                        let rc = unsafe { f(h as SqlHStmt, n.ptr(), n.len_i32()) };
+                        super::wconv::exec_after(&post, rc, extra);
+                        rc
+                    })
                 } else {
                     call.missing($wname)
                 }
@@ -117,8 +143,8 @@ macro_rules! text_call {
     };
 }
 
-text_call!("SQLExecDirect", "SQLExecDirectW", F::SQL_API_SQLEXECDIRECT, SQLExecDirect, SQLExecDirectW);
-text_call!("SQLPrepare", "SQLPrepareW", F::SQL_API_SQLPREPARE, SQLPrepare, SQLPrepareW);
+text_call!("SQLExecDirect", "SQLExecDirectW", F::SQL_API_SQLEXECDIRECT, SQLExecDirect, SQLExecDirectW, true);
+text_call!("SQLPrepare", "SQLPrepareW", F::SQL_API_SQLPREPARE, SQLPrepare, SQLPrepareW, false);
 
 /// SQLExecute: runs the prepared statement (HY010 in S1, §4.5).
 pub unsafe extern "C" fn SQLExecute(stmt: SqlHStmt) -> SqlReturn {
@@ -131,6 +157,19 @@ pub unsafe extern "C" fn SQLExecute(stmt: SqlHStmt) -> SqlReturn {
         };
         let Some(f) = s.link.driver.fns.SQLExecute else { return call.missing("SQLExecute") };
         let h = s.hstmt;
+        if s.ansi_wchar {
+            // SQL_C_WCHAR parameters of an ANSI-only driver (decision #77).
+            let post = match super::wconv::exec_prelude(&s, true) {
+                Ok(p) => p,
+                Err((state, msg)) => return call.fail(state, msg),
+            };
+            return call.invoke(move |extra| {
+                // SAFETY: live driver statement handle (the DM statement outlives the operation).
+                let rc = unsafe { f(h as SqlHStmt) };
+                super::wconv::exec_after(&post, rc, extra);
+                rc
+            });
+        }
         // SAFETY: live driver statement handle (the DM statement outlives the operation).
         call.invoke(move |_| unsafe { f(h as SqlHStmt) })
     })
@@ -238,7 +277,10 @@ pub unsafe extern "C" fn SQLBindParameter(
         }
         let fns = &s.link.driver.fns;
         let h = s.driver_handle();
-        let rc = if let Some(f) = fns.SQLBindParameter {
+        let rc = if let (Some(f), true) = (fns.SQLBindParameter, s.ansi_wchar) {
+            // SQL_C_WCHAR on an ANSI-only driver: a DM buffer in its place (decision #77).
+            super::wconv::bind_param(&s, f, number, io_type, value_type, param_type, column_size, decimal_digits, value, buf_len, ind)
+        } else if let Some(f) = fns.SQLBindParameter {
             // SAFETY: live driver statement; the application's buffers as given (deferred).
             unsafe { f(h, number, io_type, value_type, param_type, column_size, decimal_digits, value, buf_len, ind) }
         } else if let (ParamIoType::SQL_PARAM_INPUT, Some(f)) = (io_type, fns.SQLBindParam.or(fns.SQLSetParam)) {
@@ -294,7 +336,22 @@ macro_rules! old_bind {
                 let h = s.driver_handle();
                 // The 3.x entry point first: an ODBC 3 driver need not implement the old
                 // one, and psqlODBC's SQLSetParam is a stub that returns SQL_ERROR.
-                let rc = if let Some(f) = fns.SQLBindParameter {
+                let rc = if let (Some(f), true) = (fns.SQLBindParameter, s.ansi_wchar) {
+                    // SQL_C_WCHAR on an ANSI-only driver: a DM buffer in its place (decision #77).
+                    super::wconv::bind_param(
+                        &s,
+                        f,
+                        number,
+                        $io,
+                        value_type,
+                        param_type,
+                        column_size,
+                        decimal_digits,
+                        value,
+                        SQL_SETPARAM_VALUE_MAX,
+                        ind,
+                    )
+                } else if let Some(f) = fns.SQLBindParameter {
                     // SAFETY: live driver statement; the application's buffers as given.
                     unsafe { f(h, number, $io, value_type, param_type, column_size, decimal_digits, value, SQL_SETPARAM_VALUE_MAX, ind) }
                 } else if let Some(f) = fns.$name {
@@ -387,6 +444,21 @@ pub unsafe extern "C" fn SQLParamData(stmt: SqlHStmt, value: *mut SqlPointer) ->
         let Some(f) = s.link.driver.fns.SQLParamData else { return call.missing("SQLParamData") };
         let h = s.hstmt;
         let value = AppPtr::new(value);
+        if s.ansi_wchar && !s.async_slot.is_active() {
+            // Converted SQL_C_WCHAR parameters (decision #77): the driver names the DM's
+            // buffer; the application gets its own pointer back.
+            let st = s.clone();
+            return call.invoke(move |_| {
+                // SAFETY: live driver statement (the DM statement outlives the operation); the
+                // application's (possibly null) out pointer, valid until completion (§2.9).
+                let rc = unsafe { f(h as SqlHStmt, value.get()) };
+                if rc != SqlReturn::SQL_STILL_EXECUTING {
+                    // SAFETY: as above.
+                    unsafe { super::wconv::after_param_data(&st, rc, value.get()) };
+                }
+                rc
+            });
+        }
         // SAFETY: live driver statement (the DM statement outlives the operation); the
         // application's (possibly null) out pointer, valid until completion (§2.9).
         call.invoke(move |_| unsafe { f(h as SqlHStmt, value.get()) })
@@ -405,6 +477,17 @@ pub unsafe extern "C" fn SQLPutData(stmt: SqlHStmt, data: SqlPointer, len: SqlLe
         }
         let Some(f) = s.link.driver.fns.SQLPutData else { return call.missing("SQLPutData") };
         let h = s.hstmt;
+        if s.ansi_wchar && !s.async_slot.is_active() {
+            // SAFETY: the application's part as its length describes.
+            match unsafe { super::wconv::put_data_narrow(&s, data.cast(), len) } {
+                None => {}
+                Some(Err((state, msg))) => return call.fail(state, msg),
+                Some(Ok((mut n, l))) => {
+                    // SAFETY: live driver statement; the closure owns the converted part.
+                    return call.invoke(move |_| unsafe { f(h as SqlHStmt, n.as_mut_ptr().cast(), l) });
+                }
+            }
+        }
         let data = AppPtr::new(data);
         // SAFETY: live driver statement (the DM statement outlives the operation); the
         // application's data as given, valid until the operation completes (§2.9).

@@ -346,6 +346,13 @@ pub unsafe extern "C" fn SQLFreeStmt(stmt: SqlHStmt, option: FreeStmtOption) -> 
         if rc.is_success() {
             super::concurrency::on_free_stmt(s.id, option);
         }
+        if rc.is_success() && s.ansi_wchar {
+            match option {
+                FreeStmtOption::SQL_UNBIND => super::wconv::unbind(&s),
+                FreeStmtOption::SQL_RESET_PARAMS => super::wconv::reset_params(&s),
+                _ => super::wconv::forget_get(&s),
+            }
+        }
         call.finish(rc, Some((&s.link, HandleType::SQL_HANDLE_STMT, s.driver_handle())), |c, rc| {
             if option == FreeStmtOption::SQL_CLOSE && rc.is_success() {
                 crate::handles::stmt_state::close(&mut c.status);

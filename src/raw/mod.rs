@@ -25,6 +25,7 @@
 mod call;
 mod checks;
 mod strings;
+mod wconv;
 
 mod attrs;
 mod cancel;

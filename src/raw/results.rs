@@ -80,6 +80,19 @@ unsafe fn fetch(stmt: SqlHStmt) -> SqlReturn {
         };
         let Some(f) = s.link.driver.fns.SQLFetch else { return call.missing("SQLFetch") };
         let h = s.hstmt;
+        if s.ansi_wchar && !s.async_slot.is_active() && super::wconv::before_fetch(&call, &s) {
+            let st = s.clone();
+            let rc = call.invoke(move |extra| {
+                // SAFETY: live driver statement handle (the DM statement outlives the operation).
+                let rc = unsafe { f(h as SqlHStmt) };
+                if rc.is_success() {
+                    super::wconv::after_fetch(&st, extra);
+                }
+                rc
+            });
+            super::concurrency::after_fetch(&s, rc);
+            return rc;
+        }
         // SAFETY: live driver statement handle (the DM statement outlives the operation).
         let rc = call.invoke(move |_| unsafe { f(h as SqlHStmt) });
         super::concurrency::after_fetch(&s, rc);
@@ -105,6 +118,10 @@ pub unsafe extern "C" fn SQLGetData(
     if buf_len >= 0 && get_data_type_ok(target_type) {
         let fast = super::fast_boundary("SQLGetData", || {
             crate::handles::with_cached_stmt(stmt, |s| {
+                // SQL_C_WCHAR on an ANSI-only driver: converted on the full path.
+                if target_type == CDataType::SQL_C_WCHAR && s.ansi_wchar {
+                    return None;
+                }
                 let f = s.fast_get_data;
                 // SAFETY: live driver statement (the lane holds the gate); the
                 // application's buffers as given.
@@ -163,6 +180,13 @@ unsafe fn get_data(
         if let Err((state, msg)) = super::checks::check_c_type(target_type, super::checks::CTypeUse::GetData) {
             return call.fail(state, msg);
         }
+        // (A repeat call of an outstanding asynchronous SQLGetData only collects it.)
+        if s.ansi_wchar && !s.async_slot.is_active() {
+            if target_type == CDataType::SQL_C_WCHAR {
+                return super::wconv::get_data(call, &s, col, target, buf_len, ind);
+            }
+            super::wconv::forget_get(&s);
+        }
         let Some(f) = s.link.driver.fns.SQLGetData else { return call.missing("SQLGetData") };
         let h = s.hstmt;
         let (target, ind) = (AppPtr::new(target), AppPtr::new(ind));
@@ -199,6 +223,10 @@ pub unsafe extern "C" fn SQLBindCol(
             }
         }
         let Some(f) = s.link.driver.fns.SQLBindCol else { return call.missing("SQLBindCol") };
+        if s.ansi_wchar {
+            let rc = super::wconv::bind_col(&call, &s, f, col, target_type, target, buf_len, ind);
+            return call.finish(rc);
+        }
         // SAFETY: live driver statement; the application's buffers as given.
         let rc = unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) };
         if rc.is_success() {
@@ -640,6 +668,20 @@ pub unsafe extern "C" fn SQLFetchScroll(stmt: SqlHStmt, orientation: FetchOrient
         if !valid_orientation(orientation) {
             return call.fail(SqlState::FETCH_TYPE_OUT_OF_RANGE, "Fetch type out of range");
         }
+        if s.ansi_wchar && !s.async_slot.is_active() && super::wconv::before_fetch(&call, &s) {
+            let Some(f) = s.link.driver.fns.SQLFetchScroll else { return call.missing("SQLFetchScroll") };
+            let (h, st) = (s.hstmt, s.clone());
+            let rc = call.invoke(move |extra| {
+                // SAFETY: live driver statement (the DM statement outlives the operation).
+                let rc = unsafe { f(h as SqlHStmt, orientation, offset) };
+                if rc.is_success() {
+                    super::wconv::after_fetch(&st, extra);
+                }
+                rc
+            });
+            super::concurrency::after_fetch(&s, rc);
+            return rc;
+        }
         let rc = (|| forward!(call, s, "SQLFetchScroll", SQLFetchScroll(orientation, offset)))();
         super::concurrency::after_fetch(&s, rc);
         rc
@@ -662,6 +704,19 @@ pub unsafe extern "C" fn SQLExtendedFetch(
             return call.fail(SqlState::FETCH_TYPE_OUT_OF_RANGE, "Fetch type out of range");
         }
         let (row_count, row_status) = (AppPtr::new(row_count), AppPtr::new(row_status));
+        if s.ansi_wchar && !s.async_slot.is_active() && super::wconv::before_fetch(&call, &s) {
+            let Some(f) = s.link.driver.fns.SQLExtendedFetch else { return call.missing("SQLExtendedFetch") };
+            let (h, st) = (s.hstmt, s.clone());
+            return call.invoke(move |extra| {
+                // SAFETY: live driver statement (the DM statement outlives the operation);
+                // the application's out pointers, valid until the operation completes.
+                let rc = unsafe { f(h as SqlHStmt, orientation, offset, row_count.get(), row_status.get()) };
+                if rc.is_success() {
+                    super::wconv::after_fetch(&st, extra);
+                }
+                rc
+            });
+        }
         forward!(call, s, "SQLExtendedFetch", SQLExtendedFetch(orientation, offset, row_count.get(), row_status.get()))
     })
 }
@@ -707,6 +762,7 @@ pub unsafe extern "C" fn SQLMoreResults(stmt: SqlHStmt) -> SqlReturn {
     boundary("SQLMoreResults", || {
         let s = handle!(stmt, stmt);
         let call = begin!(s, F::SQL_API_SQLMORERESULTS);
+        super::wconv::forget_get(&s);
         forward!(call, s, "SQLMoreResults", SQLMoreResults())
     })
 }
@@ -732,6 +788,7 @@ pub unsafe extern "C" fn SQLCloseCursor(stmt: SqlHStmt) -> SqlReturn {
     boundary("SQLCloseCursor", || {
         let s = handle!(stmt, stmt);
         let call = begin!(s, F::SQL_API_SQLCLOSECURSOR);
+        super::wconv::forget_get(&s);
         let fns = &s.link.driver.fns;
         let rc = if let Some(f) = fns.SQLCloseCursor {
             // SAFETY: live driver statement.

@@ -1,0 +1,788 @@
+//! SQL_C_WCHAR conversion for ANSI-only drivers (issue 11 item 3; docs/decisions.md
+//! #77–#80). A driver without the Unicode API ([`driver_is_ansi_only`]) gets, in place of
+//! each SQL_C_WCHAR binding, a SQL_C_CHAR binding of a DM buffer; the DM converts between
+//! the application's UTF-16 and the driver's UTF-8:
+//!
+//! - parameters: at SQLExecute/SQLExecDirect time (the application may change a bound
+//!   value until then), output values after the execution;
+//! - bound columns: after SQLFetch/SQLFetchScroll/SQLExtendedFetch, row by row of the
+//!   rowset (column-wise binding; other layouts fall back to passing the binding through);
+//! - SQLGetData: the whole value is read from the driver on the first call and returned in
+//!   parts, never splitting a surrogate pair.
+//!
+//! Lengths are in bytes of UTF-16; truncation is 01004. The state lives in
+//! `Stmt::wchar`, locked only around conversions, never across a driver call.
+//!
+//! [`driver_is_ansi_only`]: crate::handles::wchar::driver_is_ansi_only
+
+use std::sync::Arc;
+
+use odbc_dm_abi::*;
+
+use crate::diag::{DiagRecord, SqlState};
+use crate::handles::wchar::{ColConv, GetConv, ParamConv, WcharState, NARROW};
+use crate::handles::Stmt;
+
+use super::strings::TRUNCATED;
+use super::{AppPtr, StmtCall};
+
+/// Marks a DM indicator the driver did not write (a row past the end of the rowset).
+const UNWRITTEN: SqlLen = SqlLen::MIN + 0x5743;
+
+/// Upper bound of one DM row buffer (bytes).
+const MAX_CAP: usize = 1 << 30;
+
+fn lock(s: &Stmt) -> std::sync::MutexGuard<'_, WcharState> {
+    s.wchar.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The DM buffer size (bytes per row) for an application buffer of `app_len` bytes of
+/// UTF-16: 4 UTF-8 bytes per code unit, so that every value the application buffer can
+/// hold, and then some, arrives whole (and its length exact).
+fn narrow_cap(app_len: SqlLen) -> usize {
+    let units = usize::try_from(app_len).unwrap_or(0) / 2;
+    units.saturating_mul(4).saturating_add(4).clamp(64, MAX_CAP)
+}
+
+/// The narrow SQL type the DM declares to an ANSI driver for a wide one.
+fn narrow_sql_type(t: SqlDataType) -> SqlDataType {
+    match t {
+        SqlDataType::SQL_WCHAR => SqlDataType::SQL_CHAR,
+        SqlDataType::SQL_WVARCHAR => SqlDataType::SQL_VARCHAR,
+        SqlDataType::SQL_WLONGVARCHAR => SqlDataType::SQL_LONGVARCHAR,
+        t => t,
+    }
+}
+
+/// An integer (or pointer) statement attribute as the driver has it; `dflt` when the
+/// driver cannot say.
+fn driver_attr(s: &Stmt, attr: StmtAttr, dflt: usize) -> usize {
+    let Some(f) = s.link.driver.fns.SQLGetStmtAttr.or(s.link.driver.fns.SQLGetStmtAttrW) else { return dflt };
+    let mut v: usize = dflt;
+    // SAFETY: live driver statement; an integer attribute written into `v` (SQLULEN-sized).
+    let rc = unsafe { f(s.driver_handle(), attr, (&mut v as *mut usize).cast(), 0, std::ptr::null_mut()) };
+    if rc.is_success() {
+        v
+    } else {
+        dflt
+    }
+}
+
+/// The value at a SQL_ATTR_*_BIND_OFFSET_PTR (0 when unset).
+fn bind_offset(s: &Stmt, attr: StmtAttr) -> SqlLen {
+    let p = driver_attr(s, attr, 0);
+    if p == 0 {
+        return 0;
+    }
+    // SAFETY: the application set this pointer as the attribute and keeps it valid while
+    // it is set (ODBC); read unaligned to be safe.
+    unsafe { std::ptr::read_unaligned(p as *const SqlLen) }
+}
+
+/// The longest prefix of `b` that does not end inside a UTF-8 sequence (a driver cut the
+/// value at its buffer's end).
+fn complete_utf8(b: &[u8]) -> &[u8] {
+    match std::str::from_utf8(b) {
+        Err(e) if e.error_len().is_none() => &b[..e.valid_up_to()],
+        _ => b,
+    }
+}
+
+/// Writes `w` (whole, or the longest prefix that leaves room for the NUL and splits no
+/// surrogate pair) into an application buffer of `cap_units` code units. Byte-wise: a
+/// column-wise array of odd-length elements is not 2-aligned. Returns the units written.
+///
+/// # Safety
+/// `app` must be null or valid for `cap_units * 2` bytes.
+unsafe fn write_app_wide(w: &[u16], app: *mut u8, cap_units: usize) -> usize {
+    if app.is_null() || cap_units == 0 {
+        return 0;
+    }
+    let n = crate::text::wide_prefix(w, cap_units - 1);
+    // SAFETY: n + 1 <= cap_units code units are writable, per the caller.
+    unsafe {
+        std::ptr::copy_nonoverlapping(w.as_ptr().cast::<u8>(), app, n * 2);
+        std::ptr::write_bytes(app.add(n * 2), 0, 2);
+    }
+    n
+}
+
+/// Writes an indicator (unaligned; null: nothing).
+///
+/// # Safety
+/// `p` must be null or valid for a SQLLEN.
+unsafe fn put_ind(p: *mut SqlLen, v: SqlLen) {
+    if !p.is_null() {
+        // SAFETY: per the caller.
+        unsafe { std::ptr::write_unaligned(p, v) };
+    }
+}
+
+/// Converts one driver value (DM buffer `dm` of `dm.len()` bytes, DM indicator `dm_ind`)
+/// into the application's wide buffer and indicator. Returns whether it was truncated.
+///
+/// # Safety
+/// `app` null or valid for `app_len` bytes; `app_ind` null or valid for a SQLLEN.
+unsafe fn put_wide(dm: &[u8], dm_ind: SqlLen, app: *mut u8, app_len: SqlLen, app_ind: *mut SqlLen) -> bool {
+    if dm_ind == SQL_NULL_DATA {
+        // SAFETY: per the caller.
+        unsafe { put_ind(app_ind, SQL_NULL_DATA) };
+        return false;
+    }
+    let avail = dm.len().saturating_sub(1);
+    let cut = dm_ind < 0 || dm_ind as usize > avail;
+    let bytes = if cut { complete_utf8(&dm[..avail]) } else { &dm[..dm_ind as usize] };
+    let w = crate::text::to_wide(bytes);
+    let units = usize::try_from(app_len).unwrap_or(0) / 2;
+    // SAFETY: per the caller.
+    let n = unsafe { write_app_wide(&w, app, units) };
+    // SAFETY: per the caller.
+    unsafe { put_ind(app_ind, if cut { SQL_NO_TOTAL } else { (w.len() * 2) as SqlLen }) };
+    cut || n < w.len()
+}
+
+fn truncated() -> DiagRecord {
+    DiagRecord::dm(SqlState::STRING_TRUNCATED, TRUNCATED)
+}
+
+// ---------------------------------------------------------------------------------------
+// Bound columns.
+// ---------------------------------------------------------------------------------------
+
+/// SQLBindCol on an ANSI-only driver: a SQL_C_WCHAR binding becomes a SQL_C_CHAR binding
+/// of a DM buffer; any other binding (or unbinding) of the column ends its conversion.
+/// Returns the driver's return code; sets the statement's lane flag.
+pub(super) fn bind_col(
+    call: &StmtCall<'_>,
+    s: &Stmt,
+    f: fns::SQLBindCol,
+    col: u16,
+    target_type: CDataType,
+    target: SqlPointer,
+    buf_len: SqlLen,
+    ind: *mut SqlLen,
+) -> SqlReturn {
+    let rc = if target_type == CDataType::SQL_C_WCHAR && !target.is_null() {
+        let cap = narrow_cap(buf_len);
+        let mut c = ColConv {
+            col,
+            app_target: target as usize,
+            app_len: buf_len,
+            app_ind: ind as usize,
+            cap,
+            rows: 1,
+            stride: 0,
+            buf: vec![0; cap],
+            ind: vec![UNWRITTEN; 1],
+        };
+        // SAFETY: live driver statement; the DM's buffers, which live in `Stmt::wchar`
+        // while bound (heap memory: moving the `ColConv` does not move them).
+        let rc = unsafe { f(s.driver_handle(), col, NARROW, c.buf.as_mut_ptr().cast(), cap as SqlLen, c.ind.as_mut_ptr()) };
+        if rc.is_success() {
+            let mut st = lock(s);
+            st.cols.retain(|x| x.col != col);
+            st.cols.push(c);
+        }
+        rc
+    } else {
+        // SAFETY: live driver statement; the application's buffers as given.
+        let rc = unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) };
+        if rc.is_success() {
+            lock(s).cols.retain(|x| x.col != col);
+        }
+        rc
+    };
+    let active = lock(s).lane_blocking();
+    call.core(|c| c.wchar_active = active);
+    rc
+}
+
+/// Before a fetch: forgets a partly returned SQLGetData value, and fits the DM's column
+/// buffers to the rowset as the driver will fill it: SQL_ATTR_ROW_ARRAY_SIZE may have grown
+/// since SQLBindCol, and with row-wise binding (SQL_ATTR_ROW_BIND_TYPE = the application's
+/// row size) the driver steps through the DM's buffers by that row size too, so each row
+/// of a DM buffer is at most that long (decision #78). A bind offset
+/// (SQL_ATTR_ROW_BIND_OFFSET_PTR), which the driver would add to the DM's addresses, gives
+/// the application's bindings back to the driver unconverted. Returns whether conversions
+/// remain (the fetch must run [`after_fetch`]); sets the lane flag.
+pub(super) fn before_fetch(call: &StmtCall<'_>, s: &Stmt) -> bool {
+    let mut cols = {
+        let mut st = lock(s);
+        st.get = None;
+        std::mem::take(&mut st.cols)
+    };
+    if cols.is_empty() {
+        call.core(|c| c.wchar_active = false);
+        return false;
+    }
+    let Some(bind) = s.link.driver.fns.SQLBindCol else {
+        lock(s).cols = cols;
+        return true;
+    };
+    let h = s.driver_handle();
+    // SQLExtendedFetch fills SQL_ROWSET_SIZE rows, the others SQL_ATTR_ROW_ARRAY_SIZE:
+    // the DM's buffers hold the larger.
+    let rows = driver_attr(s, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, 1).max(driver_attr(s, StmtAttr::SQL_ROWSET_SIZE, 1)).max(1);
+    let stride = if rows > 1 { driver_attr(s, StmtAttr::SQL_ATTR_ROW_BIND_TYPE, 0) } else { 0 };
+    let offset = bind_offset(s, StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR) != 0;
+    let unconvert = |c: &ColConv| {
+        // SAFETY: live driver statement; the application's own binding, as given.
+        unsafe { bind(h, c.col, CDataType::SQL_C_WCHAR, c.app_target as SqlPointer, c.app_len, c.app_ind as *mut SqlLen) };
+    };
+    cols.retain_mut(|c| {
+        if offset {
+            log::warn!("SQL_C_WCHAR column {} with a bind offset: passed to the ANSI driver unconverted (decision #78)", c.col);
+            unconvert(c);
+            return false;
+        }
+        if c.rows < rows || c.stride != stride {
+            let cap = if stride > 0 { narrow_cap(c.app_len).min(stride) } else { narrow_cap(c.app_len) };
+            let total = if stride > 0 { stride.checked_mul(rows) } else { cap.checked_mul(rows) };
+            let Some(total) = total.filter(|&t| t <= MAX_CAP) else {
+                unconvert(c);
+                return false;
+            };
+            let mut buf = vec![0u8; total];
+            let mut ind = vec![UNWRITTEN; if stride > 0 { total / std::mem::size_of::<SqlLen>() + 1 } else { rows }];
+            // SAFETY: live driver statement; the new DM buffers (kept in the state).
+            let rc = unsafe { bind(h, c.col, NARROW, buf.as_mut_ptr().cast(), cap as SqlLen, ind.as_mut_ptr()) };
+            if !rc.is_success() {
+                unconvert(c);
+                return false;
+            }
+            (c.buf, c.ind, c.rows, c.stride, c.cap) = (buf, ind, rows, stride, cap);
+        }
+        for r in 0..c.rows {
+            // SAFETY: row r's indicator lies inside `c.ind` (see `dm_ind_ptr`).
+            unsafe { std::ptr::write_unaligned(dm_ind_ptr(c, r), UNWRITTEN) };
+        }
+        true
+    });
+    let active = !cols.is_empty();
+    lock(s).cols = cols;
+    call.core(|c| c.wchar_active = active);
+    active
+}
+
+/// Row `r`'s indicator in a column's DM indicator area: element r (column-wise), or the
+/// byte offset r × row size (row-wise; the area is sized for it).
+fn dm_ind_ptr(c: &mut ColConv, r: usize) -> *mut SqlLen {
+    if c.stride == 0 {
+        c.ind[..].as_mut_ptr().wrapping_add(r)
+    } else {
+        c.ind.as_mut_ptr().cast::<u8>().wrapping_add(r * c.stride).cast()
+    }
+}
+
+/// After a successful fetch: converts every row the driver wrote into the application's
+/// buffers (01004 when one was cut).
+pub(super) fn after_fetch(s: &Stmt, extra: &mut Vec<DiagRecord>) {
+    let mut st = lock(s);
+    let mut cut = false;
+    for c in st.cols.iter_mut() {
+        // Column-wise: element r at r × BufferLength; row-wise: r × the row size.
+        let step = if c.stride == 0 { c.app_len.max(0) as usize } else { c.stride };
+        let ind_step = if c.stride == 0 { std::mem::size_of::<SqlLen>() } else { c.stride };
+        for r in 0..c.rows {
+            // SAFETY: row r's indicator lies inside `c.ind`.
+            let dm_ind = unsafe { std::ptr::read_unaligned(dm_ind_ptr(c, r)) };
+            if dm_ind == UNWRITTEN {
+                continue;
+            }
+            let at = if c.stride == 0 { r * c.cap } else { r * c.stride };
+            let dm = &c.buf[at..at + c.cap];
+            let app = if c.app_target == 0 { std::ptr::null_mut() } else { (c.app_target as *mut u8).wrapping_add(r * step) };
+            let app_ind = if c.app_ind == 0 { std::ptr::null_mut() } else { (c.app_ind as *mut u8).wrapping_add(r * ind_step).cast() };
+            // SAFETY: the application bound these buffers for a rowset of at least `r + 1`
+            // rows in this layout, valid while bound.
+            cut |= unsafe { put_wide(dm, dm_ind, app, c.app_len, app_ind) };
+        }
+    }
+    if cut {
+        extra.push(truncated());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// SQLGetData.
+// ---------------------------------------------------------------------------------------
+
+/// Forgets a value being returned in parts (new result, cursor closed, another column).
+pub(super) fn forget_get(s: &Stmt) {
+    if s.ansi_wchar {
+        lock(s).get = None;
+    }
+}
+
+/// Returns the next part of `g` into the application's buffer. `None`: everything was
+/// returned before (SQL_NO_DATA).
+///
+/// # Safety
+/// `target` null or valid for `buf_len` bytes; `ind` null or valid for a SQLLEN.
+unsafe fn serve(g: &mut GetConv, target: *mut u8, buf_len: SqlLen, ind: *mut SqlLen) -> Option<bool> {
+    if g.finished {
+        return None;
+    }
+    let Some(w) = &g.data else {
+        // SAFETY: per the caller.
+        unsafe { put_ind(ind, SQL_NULL_DATA) };
+        g.finished = true;
+        return Some(false);
+    };
+    let rem = &w[g.pos..];
+    let units = usize::try_from(buf_len).unwrap_or(0) / 2;
+    // SAFETY: per the caller.
+    unsafe { put_ind(ind, (rem.len() * 2) as SqlLen) };
+    if target.is_null() || units == 0 {
+        // A length probe: nothing returned yet.
+        return Some(!rem.is_empty());
+    }
+    // SAFETY: per the caller.
+    let n = unsafe { write_app_wide(rem, target, units) };
+    g.pos += n;
+    g.finished = g.pos == w.len();
+    Some(!g.finished)
+}
+
+/// SQLGetData(SQL_C_WCHAR) on an ANSI-only driver: the first call for a column reads the
+/// whole value as SQL_C_CHAR (in 4 KiB parts), every call returns the next part.
+pub(super) fn get_data(call: StmtCall<'_>, s: &Arc<Stmt>, col: u16, target: SqlPointer, buf_len: SqlLen, ind: *mut SqlLen) -> SqlReturn {
+    let pending = lock(s).get.take().filter(|g| g.col == col);
+    let mut call = call;
+    if let Some(mut g) = pending {
+        // SAFETY: the application's buffers, valid for this call.
+        let r = unsafe { serve(&mut g, target.cast(), buf_len, ind) };
+        if !g.finished {
+            lock(s).get = Some(g);
+        }
+        return match r {
+            None => call.finish(SqlReturn::SQL_NO_DATA),
+            Some(cut) => {
+                if cut {
+                    call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+                }
+                call.finish(SqlReturn::SQL_SUCCESS)
+            }
+        };
+    }
+    let Some(f) = s.link.driver.fns.SQLGetData else { return call.missing("SQLGetData") };
+    // Lanes off until the next fetch (which forgets the value).
+    call.core(|c| c.wchar_active = true);
+    let st = s.clone();
+    let h = s.hstmt;
+    let (target, ind) = (AppPtr::new(target.cast::<u8>()), AppPtr::new(ind));
+    let mut acc: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 4096];
+    call.invoke(move |extra| {
+        let mut null = false;
+        loop {
+            let mut l: SqlLen = 0;
+            // SAFETY: live driver statement (the DM statement outlives the operation); the
+            // DM's chunk buffer owned by this closure.
+            let rc = unsafe { f(h as SqlHStmt, col, NARROW, chunk.as_mut_ptr().cast(), chunk.len() as SqlLen, &mut l) };
+            match rc {
+                SqlReturn::SQL_SUCCESS | SqlReturn::SQL_SUCCESS_WITH_INFO => {
+                    if l == SQL_NULL_DATA {
+                        null = true;
+                        break;
+                    }
+                    let avail = chunk.len() - 1;
+                    let more = l == SQL_NO_TOTAL || l < 0 || l as usize > avail;
+                    acc.extend_from_slice(&chunk[..if more { avail } else { l as usize }]);
+                    if !more {
+                        break;
+                    }
+                }
+                // Nothing left before the first part: the value was read already.
+                SqlReturn::SQL_NO_DATA if acc.is_empty() => return rc,
+                SqlReturn::SQL_NO_DATA => break,
+                _ => return rc,
+            }
+        }
+        let data = if null { None } else { Some(crate::text::to_wide(&std::mem::take(&mut acc))) };
+        let mut g = GetConv { col, data, pos: 0, finished: false };
+        // SAFETY: the application's buffers, valid until the operation completes (§2.9).
+        let cut = unsafe { serve(&mut g, target.get(), buf_len, ind.get()) }.unwrap_or(false);
+        if !g.finished {
+            lock(&st).get = Some(g);
+        }
+        if cut {
+            extra.push(truncated());
+        }
+        SqlReturn::SQL_SUCCESS
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Parameters.
+// ---------------------------------------------------------------------------------------
+
+fn is_output(io: ParamIoType) -> bool {
+    matches!(io, ParamIoType::SQL_PARAM_OUTPUT | ParamIoType::SQL_PARAM_INPUT_OUTPUT)
+}
+
+/// SQLBindParameter on an ANSI-only driver: a SQL_C_WCHAR parameter becomes SQL_C_CHAR of
+/// a DM buffer (filled at execution); any other binding of the number ends its conversion.
+pub(super) fn bind_param(
+    s: &Stmt,
+    f: fns::SQLBindParameter,
+    num: u16,
+    io: ParamIoType,
+    value_type: CDataType,
+    param_type: SqlDataType,
+    column_size: SqlULen,
+    digits: i16,
+    value: SqlPointer,
+    buf_len: SqlLen,
+    ind: *mut SqlLen,
+) -> SqlReturn {
+    let h = s.driver_handle();
+    if value_type != CDataType::SQL_C_WCHAR
+        || matches!(io, ParamIoType::SQL_PARAM_INPUT_OUTPUT_STREAM | ParamIoType::SQL_PARAM_OUTPUT_STREAM)
+    {
+        // SAFETY: live driver statement; the application's buffers as given (deferred).
+        let rc = unsafe { f(h, num, io, value_type, param_type, column_size, digits, value, buf_len, ind) };
+        if rc.is_success() {
+            lock(s).params.retain(|p| p.num != num);
+        }
+        return rc;
+    }
+    let cap = if is_output(io) { narrow_cap(buf_len) } else { 1 };
+    let mut p = ParamConv {
+        num,
+        io,
+        param_type: narrow_sql_type(param_type),
+        column_size,
+        digits,
+        app_value: value as usize,
+        app_len: buf_len,
+        app_ind: ind as usize,
+        cap,
+        passthrough: false,
+        buf: vec![0; cap],
+        ind: vec![0; 1],
+    };
+    // SAFETY: live driver statement; the DM's buffers, kept in `Stmt::wchar` while bound.
+    let rc =
+        unsafe { f(h, num, io, NARROW, p.param_type, column_size, digits, p.buf.as_mut_ptr().cast(), cap as SqlLen, p.ind.as_mut_ptr()) };
+    if rc.is_success() {
+        let mut st = lock(s);
+        st.params.retain(|x| x.num != num);
+        st.params.push(p);
+    }
+    rc
+}
+
+/// Ends every parameter conversion (SQLFreeStmt(SQL_RESET_PARAMS)).
+pub(super) fn reset_params(s: &Stmt) {
+    if s.ansi_wchar {
+        lock(s).params.clear();
+    }
+}
+
+/// Ends every column conversion (SQLFreeStmt(SQL_UNBIND)).
+pub(super) fn unbind(s: &Stmt) {
+    if s.ansi_wchar {
+        let mut st = lock(s);
+        st.cols.clear();
+        st.get = None;
+    }
+}
+
+/// Reads one input value of the application: `Ok(None)` for an indicator the DM passes as
+/// is (NULL, default), `Err` for data-at-execution.
+///
+/// # Safety
+/// `value` null or valid for the value the indicator describes (NUL-terminated for
+/// SQL_NTS, at most `app_len` bytes when `app_len` > 0).
+unsafe fn read_input(value: *const u8, app_len: SqlLen, ind: SqlLen) -> Result<Result<Vec<u8>, SqlLen>, (SqlState, &'static str)> {
+    if ind == SQL_NULL_DATA || ind == SQL_DEFAULT_PARAM {
+        return Ok(Err(ind));
+    }
+    if ind == SQL_DATA_AT_EXEC || ind <= SQL_LEN_DATA_AT_EXEC_OFFSET {
+        // Data at execution: the driver asks for it (SQLParamData), the application sends
+        // it in parts (SQLPutData, converted there). Its length in UTF-8 is unknown.
+        return Ok(Err(SQL_DATA_AT_EXEC));
+    }
+    if value.is_null() {
+        return Err((SqlState::INVALID_NULL_POINTER, "ParameterValuePtr is a null pointer"));
+    }
+    let units: Vec<u16> = if ind == SQL_NTS as SqlLen {
+        let max = if app_len > 0 { app_len as usize / 2 } else { usize::MAX / 4 };
+        let mut v = Vec::new();
+        let mut i = 0;
+        while i < max {
+            // SAFETY: NUL-terminated (or `app_len`-bounded) per the caller.
+            let u = unsafe { std::ptr::read_unaligned(value.add(i * 2).cast::<u16>()) };
+            if u == 0 {
+                break;
+            }
+            v.push(u);
+            i += 1;
+        }
+        v
+    } else if ind >= 0 {
+        let n = ind as usize / 2;
+        let mut v = vec![0u16; n];
+        // SAFETY: `ind` bytes readable per the caller.
+        unsafe { std::ptr::copy_nonoverlapping(value, v.as_mut_ptr().cast::<u8>(), n * 2) };
+        v
+    } else {
+        return Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length"));
+    };
+    Ok(Ok(crate::text::to_narrow(&units)))
+}
+
+/// Before SQLExecute/SQLExecDirect: converts the current values of the wide parameters into
+/// DM buffers and binds them to the driver; forgets a partly returned SQLGetData value.
+/// Returns whether output values must be converted after the execution
+/// ([`after_execute`]). `Err`: a DM error for the call.
+pub(super) fn before_execute(s: &Stmt) -> Result<bool, (SqlState, String)> {
+    let mut params = {
+        let mut st = lock(s);
+        st.get = None;
+        st.put = None;
+        if st.params.is_empty() {
+            return Ok(false);
+        }
+        std::mem::take(&mut st.params)
+    };
+    let r = convert_params(s, &mut params);
+    let mut st = lock(s);
+    st.params = params;
+    r.map(|_| st.params.iter().any(|p| is_output(p.io) && !p.passthrough))
+}
+
+fn convert_params(s: &Stmt, params: &mut [ParamConv]) -> Result<(), (SqlState, String)> {
+    let Some(f) = s.link.driver.fns.SQLBindParameter else { return Ok(()) };
+    let h = s.driver_handle();
+    let rows = driver_attr(s, StmtAttr::SQL_ATTR_PARAMSET_SIZE, 1).max(1);
+    let row_wise = driver_attr(s, StmtAttr::SQL_ATTR_PARAM_BIND_TYPE, 0) != 0;
+    if (row_wise && rows > 1) || bind_offset(s, StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR) != 0 {
+        return Err((
+            SqlState::NOT_IMPLEMENTED,
+            "SQL_C_WCHAR parameters with row-wise binding or a bind offset are not converted for an ANSI driver".into(),
+        ));
+    }
+    let mut needs_len = None;
+    for p in params.iter_mut() {
+        p.passthrough = false;
+        if p.io != ParamIoType::SQL_PARAM_OUTPUT && p.app_ind != 0 {
+            // SAFETY: the application's bound indicator array (a row per parameter set).
+            let announced =
+                (0..rows).any(|r| unsafe { std::ptr::read_unaligned((p.app_ind as *const SqlLen).add(r)) } <= SQL_LEN_DATA_AT_EXEC_OFFSET);
+            if announced && *needs_len.get_or_insert_with(|| driver_needs_long_data_len(s)) {
+                // The driver needs the length of data at execution in advance, which the DM
+                // cannot give in UTF-8: the parameter goes to the driver unconverted.
+                // SAFETY: live driver statement; the application's own binding, as given.
+                let rc = unsafe {
+                    f(
+                        h,
+                        p.num,
+                        p.io,
+                        CDataType::SQL_C_WCHAR,
+                        p.param_type,
+                        p.column_size,
+                        p.digits,
+                        p.app_value as SqlPointer,
+                        p.app_len,
+                        p.app_ind as *mut SqlLen,
+                    )
+                };
+                if !rc.is_success() {
+                    return Err((SqlState::GENERAL_ERROR, format!("The driver refused parameter {}", p.num)));
+                }
+                p.passthrough = true;
+                continue;
+            }
+        }
+        let mut texts = Vec::with_capacity(rows);
+        let mut inds = vec![0 as SqlLen; rows];
+        let mut cap = if is_output(p.io) { narrow_cap(p.app_len) } else { 1 };
+        for (r, dm_ind) in inds.iter_mut().enumerate() {
+            if p.io == ParamIoType::SQL_PARAM_OUTPUT {
+                texts.push(Vec::new());
+                continue;
+            }
+            let app_ind = if p.app_ind == 0 {
+                SQL_NTS as SqlLen
+            } else {
+                // SAFETY: the application's bound indicator array (a row per parameter set).
+                unsafe { std::ptr::read_unaligned((p.app_ind as *const SqlLen).add(r)) }
+            };
+            let value =
+                if p.app_value == 0 { std::ptr::null() } else { (p.app_value as *const u8).wrapping_add(r * p.app_len.max(0) as usize) };
+            // SAFETY: the application's bound value for row r, as its indicator describes.
+            match unsafe { read_input(value, p.app_len, app_ind) } {
+                Ok(Ok(t)) => {
+                    *dm_ind = t.len() as SqlLen;
+                    cap = cap.max(t.len() + 1);
+                    texts.push(t);
+                }
+                Ok(Err(i)) => {
+                    *dm_ind = i;
+                    texts.push(Vec::new());
+                }
+                Err((state, msg)) => return Err((state, format!("{msg} (parameter {})", p.num))),
+            }
+        }
+        let Some(total) = cap.checked_mul(rows) else {
+            return Err((SqlState::MEMORY_ALLOCATION, "Memory allocation error".into()));
+        };
+        let mut buf = vec![0u8; total];
+        for (r, t) in texts.iter().enumerate() {
+            buf[r * cap..r * cap + t.len()].copy_from_slice(t);
+        }
+        // SAFETY: live driver statement; the new DM buffers, kept in the state while bound
+        // (the old ones are dropped only after the driver has the new ones).
+        let rc = unsafe {
+            f(h, p.num, p.io, NARROW, p.param_type, p.column_size, p.digits, buf.as_mut_ptr().cast(), cap as SqlLen, inds.as_mut_ptr())
+        };
+        if !rc.is_success() {
+            return Err((SqlState::GENERAL_ERROR, format!("The driver refused the converted parameter {}", p.num)));
+        }
+        p.buf = buf;
+        p.ind = inds;
+        p.cap = cap;
+    }
+    Ok(())
+}
+
+/// After an execution: converts output parameter values back (01004 when one was cut).
+pub(super) fn after_execute(s: &Stmt, rc: SqlReturn, extra: &mut Vec<DiagRecord>) {
+    if !rc.is_success() {
+        return;
+    }
+    let st = lock(s);
+    let mut cut = false;
+    for p in st.params.iter().filter(|p| is_output(p.io) && !p.passthrough) {
+        for (r, &dm_ind) in p.ind.iter().enumerate() {
+            let dm = &p.buf[r * p.cap..(r + 1) * p.cap];
+            let app =
+                if p.app_value == 0 { std::ptr::null_mut() } else { (p.app_value as *mut u8).wrapping_add(r * p.app_len.max(0) as usize) };
+            let app_ind = if p.app_ind == 0 { std::ptr::null_mut() } else { (p.app_ind as *mut SqlLen).wrapping_add(r) };
+            // SAFETY: the application's bound output buffers for parameter set r.
+            cut |= unsafe { put_wide(dm, dm_ind, app, p.app_len, app_ind) };
+        }
+    }
+    if cut {
+        extra.push(truncated());
+    }
+}
+
+/// The execution side of [`before_execute`] for the raw functions: `Ok(Some(stmt))` when
+/// output values must be converted after the execution ([`exec_after`]).
+pub(super) fn exec_prelude(s: &Arc<Stmt>, executes: bool) -> Result<Option<Arc<Stmt>>, (SqlState, String)> {
+    // A repeat call of an outstanding asynchronous execution only collects it: the DM's
+    // buffers are the driver's until it completes.
+    if !executes || !s.ansi_wchar || s.async_slot.is_active() {
+        return Ok(None);
+    }
+    Ok(before_execute(s)?.then(|| s.clone()))
+}
+
+/// Converts output parameters once the execution has finished (not while it is still
+/// executing asynchronously).
+#[inline(always)]
+pub(super) fn exec_after(post: &Option<Arc<Stmt>>, rc: SqlReturn, extra: &mut Vec<DiagRecord>) {
+    if let Some(s) = post {
+        if rc != SqlReturn::SQL_STILL_EXECUTING {
+            after_execute(s, rc, extra);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Data at execution (SQLParamData / SQLPutData) of converted parameters.
+// ---------------------------------------------------------------------------------------
+
+/// After the driver's SQLParamData returned SQL_NEED_DATA with `*value` the address it was
+/// given for the parameter: for a converted parameter that is the DM's buffer, so the
+/// application gets its own ParameterValuePtr (for that row) back, and the following
+/// SQLPutData calls are converted.
+///
+/// # Safety
+/// `value` null or valid for a pointer (the application's ValuePtrPtr).
+pub(super) unsafe fn after_param_data(s: &Stmt, rc: SqlReturn, value: *mut SqlPointer) {
+    let mut st = lock(s);
+    st.put = None;
+    if rc != SqlReturn::SQL_NEED_DATA || value.is_null() {
+        return;
+    }
+    // SAFETY: per the caller; the driver just wrote it.
+    let at = unsafe { *value } as usize;
+    let hit = st.params.iter().find_map(|p| {
+        let base = p.buf.as_ptr() as usize;
+        (at >= base && at < base + p.buf.len().max(1)).then(|| (p.num, (at - base) / p.cap.max(1), p.app_value, p.app_len))
+    });
+    if let Some((num, row, app_value, app_len)) = hit {
+        let app = if app_value == 0 { 0 } else { app_value + row * app_len.max(0) as usize };
+        // SAFETY: per the caller.
+        unsafe { *value = app as SqlPointer };
+        st.put = Some(crate::handles::wchar::PutConv { num, high: None });
+    }
+}
+
+/// A converted SQLPutData part (bytes and length), or the DM's error.
+pub(super) type PutPart = Result<(Vec<u8>, SqlLen), (SqlState, &'static str)>;
+
+/// SQLPutData for a converted parameter: the application's UTF-16 part (`len` bytes, or
+/// SQL_NTS) as UTF-8; a high surrogate at the end of a part waits for the next part.
+/// `None`: the parameter is not converted (pass the call on as it is).
+///
+/// # Safety
+/// `data` valid for the part `len` describes (NUL-terminated for SQL_NTS).
+pub(super) unsafe fn put_data_narrow(s: &Stmt, data: *const u8, len: SqlLen) -> Option<PutPart> {
+    let mut st = lock(s);
+    let put = st.put.as_mut()?;
+    if len == SQL_NULL_DATA || len == SQL_DEFAULT_PARAM {
+        return Some(Ok((Vec::new(), len)));
+    }
+    if len < 0 && len != SQL_NTS as SqlLen {
+        return Some(Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length")));
+    }
+    // SAFETY: per the caller.
+    let units = unsafe { read_units(data, len) };
+    let mut u: Vec<u16> = put.high.take().into_iter().chain(units).collect();
+    if u.last().is_some_and(|&x| (0xD800..0xDC00).contains(&x)) {
+        put.high = u.pop();
+    }
+    let n = crate::text::to_narrow(&u);
+    let l = n.len() as SqlLen;
+    Some(Ok((n, l)))
+}
+
+/// The code units of a SQLPutData part.
+///
+/// # Safety
+/// As [`put_data_narrow`].
+unsafe fn read_units(data: *const u8, len: SqlLen) -> Vec<u16> {
+    if data.is_null() {
+        return Vec::new();
+    }
+    let n = if len == SQL_NTS as SqlLen {
+        let mut i = 0;
+        // SAFETY: NUL-terminated per the caller.
+        while unsafe { std::ptr::read_unaligned(data.add(i * 2).cast::<u16>()) } != 0 {
+            i += 1;
+        }
+        i
+    } else {
+        len as usize / 2
+    };
+    let mut v = vec![0u16; n];
+    // SAFETY: n code units readable per the caller.
+    unsafe { std::ptr::copy_nonoverlapping(data, v.as_mut_ptr().cast::<u8>(), n * 2) };
+    v
+}
+
+/// SQLGetInfo(SQL_NEED_LONG_DATA_LEN) is "Y" (libsqlite3odbc: data at execution needs
+/// SQL_LEN_DATA_AT_EXEC(length)).
+fn driver_needs_long_data_len(s: &Stmt) -> bool {
+    let Some(f) = s.link.driver.fns.SQLGetInfo else { return false };
+    let mut b = [0u8; 8];
+    let mut l: i16 = 0;
+    // SAFETY: live driver connection; an 8-byte buffer for a one-character string.
+    let rc = unsafe { f(s.link.hdbc as SqlHDbc, InfoType(111), b.as_mut_ptr().cast(), b.len() as i16, &mut l) };
+    rc.is_success() && b[0] == b'Y'
+}

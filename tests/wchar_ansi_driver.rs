@@ -1,0 +1,754 @@
+//! SQL_C_WCHAR with ANSI-only drivers (issue 11 item 3; docs/decisions.md #77–#80): the DM
+//! converts wide parameters, bound columns (one row and column-wise rowsets) and SQLGetData
+//! buffers between the application's UTF-16 and the driver's UTF-8, with lengths in bytes
+//! of UTF-16, 01004 on truncation, SQLGetData in parts that never split a surrogate pair,
+//! NULLs, empty strings and SQL_NTS input. Deferred buffers (§2.9 spirit, ODBC "deferred
+//! input"): the value converted is the one in the buffer at SQLExecute, not at bind time.
+//!
+//! Drivers: psqlodbca (PostgreSQL ANSI: answers SQL_C_WCHAR with errors on its own) and
+//! libsqlite3odbc (exports no W function either, so the DM converts there too).
+
+mod common;
+
+use common::rawh::{self, H};
+use odbc_dm::abi::*;
+use odbc_dm::raw::*;
+
+const SAMPLES: [&str; 4] = ["é", "中文", "🎉 party 🎉", "plain ascii"];
+
+fn w(s: &str) -> Vec<u16> {
+    s.encode_utf16().collect()
+}
+
+fn states(s: H) -> Vec<String> {
+    rawh::diag_recs(HandleType::SQL_HANDLE_STMT, s).into_iter().map(|r| r.state).collect()
+}
+
+/// psqlodbca's connection string, or None after a recorded skip.
+fn pg_ansi(test: &str) -> Option<String> {
+    common::init();
+    let drv = common::debian_driver("psqlodbca.so");
+    common::require_driver(test, &drv)?;
+    if !common::reachable(5432) {
+        common::skip(test, "PostgreSQL not reachable on 127.0.0.1:5432");
+        return None;
+    }
+    Some(format!("DRIVER={};Servername=127.0.0.1;Port=5432;Database=test;Username={};CommLog=0;Debug=0", drv.display(), common::pg_user()))
+}
+
+fn sqlite(name: &str) -> String {
+    common::init();
+    common::sqlite_conn_str(&common::temp_db(name))
+}
+
+/// Creates `table (id int, txt varchar(200))` and inserts one row per value through a
+/// prepared INSERT whose text parameter is SQL_C_WCHAR (SQL_NTS, explicit length in bytes
+/// and NULL alternately), changing the bound buffer between executions (deferred input).
+fn insert_wide(dbc: H, table: &str, values: &[Option<&str>]) {
+    let s = rawh::stmt(dbc);
+    rawh::exec(s, &format!("CREATE TABLE {table} (id integer, txt varchar(200))"));
+    let sql = format!("INSERT INTO {table} (id, txt) VALUES (?, ?)");
+    // SAFETY: live statement; the text outlives the call.
+    rawh::ok_stmt(unsafe { SQLPrepare(s, sql.as_ptr(), sql.len() as i32) }, s, "SQLPrepare");
+    // One-element arrays: written here, read by the driver through the bound pointers.
+    let mut id = [0i32];
+    let mut buf = vec![0u16; 256];
+    let mut ind = [0 as SqlLen];
+    // SAFETY: live statement; the buffers outlive every execution below.
+    unsafe {
+        let rc = SQLBindParameter(
+            s,
+            1,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_SLONG,
+            SqlDataType::SQL_INTEGER,
+            0,
+            0,
+            id.as_mut_ptr().cast(),
+            0,
+            std::ptr::null_mut(),
+        );
+        rawh::ok_stmt(rc, s, "bind id");
+        let rc = SQLBindParameter(
+            s,
+            2,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_WCHAR,
+            SqlDataType::SQL_WVARCHAR,
+            200,
+            0,
+            buf.as_mut_ptr().cast(),
+            (buf.len() * 2) as SqlLen,
+            ind.as_mut_ptr(),
+        );
+        rawh::ok_stmt(rc, s, "bind txt (SQL_C_WCHAR)");
+    }
+    for (i, v) in values.iter().enumerate() {
+        id[0] = i as i32;
+        buf.iter_mut().for_each(|u| *u = 0);
+        match v {
+            None => ind[0] = SQL_NULL_DATA,
+            Some(t) => {
+                let u = w(t);
+                buf[..u.len()].copy_from_slice(&u);
+                ind[0] = if i % 2 == 0 { SQL_NTS as SqlLen } else { (u.len() * 2) as SqlLen };
+            }
+        }
+        // SAFETY: live, prepared statement with live bound buffers.
+        let rc = unsafe { SQLExecute(s) };
+        rawh::ok_stmt(rc, s, &format!("SQLExecute row {i}"));
+    }
+    rawh::free_stmt(s);
+}
+
+fn select(s: H, table: &str) {
+    let sql = format!("SELECT txt FROM {table} ORDER BY id");
+    // SAFETY: live statement; the text outlives the call.
+    rawh::ok_stmt(unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }, s, "SELECT");
+}
+
+fn values() -> Vec<Option<&'static str>> {
+    let mut v: Vec<Option<&str>> = SAMPLES.iter().map(|s| Some(*s)).collect();
+    v.push(None);
+    v.push(Some(""));
+    v
+}
+
+/// Wide parameters in, SQLGetData(SQL_C_WCHAR) out: every value (non-ASCII, outside the
+/// BMP, NULL, empty) comes back exactly, with its length in bytes of UTF-16.
+fn params_and_get_data(cs: &str) {
+    let (env, dbc) = rawh::connect(cs);
+    let table = common::unique_table("wchar_pg");
+    let vals = values();
+    insert_wide(dbc, &table, &vals);
+    // The narrow view proves the driver stored UTF-8 text, not UTF-16 bytes.
+    let narrow = rawh::query(dbc, &format!("SELECT txt FROM {table} ORDER BY id"));
+    let expect: Vec<Vec<Option<String>>> = vals.iter().map(|v| vec![v.map(str::to_string)]).collect();
+    assert_eq!(narrow, expect, "stored text (read as SQL_C_CHAR)");
+    let s = rawh::stmt(dbc);
+    select(s, &table);
+    for v in &vals {
+        // SAFETY: live statement with a cursor.
+        rawh::ok_stmt(unsafe { SQLFetch(s) }, s, "SQLFetch");
+        let mut buf = [0u16; 64];
+        let mut ind: SqlLen = 0;
+        // SAFETY: live statement; buffer of the byte length passed.
+        let rc = unsafe { SQLGetData(s, 1, CDataType::SQL_C_WCHAR, buf.as_mut_ptr().cast(), 128, &mut ind) };
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{v:?}: {:?}", states(s));
+        match v {
+            None => assert_eq!(ind, SQL_NULL_DATA),
+            Some(t) => {
+                let u = w(t);
+                assert_eq!(ind, (u.len() * 2) as SqlLen, "{t}: length in bytes of UTF-16");
+                assert_eq!(&buf[..u.len()], &u[..], "{t}");
+                assert_eq!(buf[u.len()], 0, "{t}: NUL-terminated");
+            }
+        }
+        // Everything was returned: the next call for the column is SQL_NO_DATA (for NULL
+        // the DM leaves the answer to the driver).
+        if v.is_some() {
+            // SAFETY: as above.
+            let rc = unsafe { SQLGetData(s, 1, CDataType::SQL_C_WCHAR, buf.as_mut_ptr().cast(), 128, &mut ind) };
+            assert_eq!(rc, SqlReturn::SQL_NO_DATA, "{v:?}: second SQLGetData");
+        }
+    }
+    // SAFETY: as above.
+    assert_eq!(unsafe { SQLFetch(s) }, SqlReturn::SQL_NO_DATA);
+    rawh::close(s);
+    rawh::exec(s, &format!("DROP TABLE {table}"));
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
+
+/// SQLGetData in parts of 3 code units (6 bytes, 2 characters + NUL): 01004 on every
+/// part but the last, StrLen_or_Ind the bytes remaining, a surrogate pair never split,
+/// then SQL_NO_DATA; the parts join to the value.
+fn get_data_in_parts(cs: &str) {
+    let (env, dbc) = rawh::connect(cs);
+    let s = rawh::stmt(dbc);
+    let text = "a🎉é中🎉b";
+    let sql = format!("SELECT '{text}'");
+    // SAFETY: live statement; the text outlives the call.
+    rawh::ok_stmt(unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }, s, "SELECT literal");
+    // SAFETY: as above.
+    rawh::ok_stmt(unsafe { SQLFetch(s) }, s, "SQLFetch");
+    let full = w(text);
+    let mut got = Vec::new();
+    let mut calls = 0;
+    // A length probe first (null buffer, length 0): the whole length, nothing consumed.
+    let mut ind: SqlLen = 0;
+    // SAFETY: live statement; null buffer of length 0.
+    let rc = unsafe { SQLGetData(s, 1, CDataType::SQL_C_WCHAR, std::ptr::null_mut(), 0, &mut ind) };
+    assert!(rc.is_success(), "probe: {rc:?} {:?}", states(s));
+    assert_eq!(ind, (full.len() * 2) as SqlLen, "probe length");
+    loop {
+        let mut buf = [0xFFFFu16; 3];
+        let mut ind: SqlLen = 0;
+        // SAFETY: live statement; buffer of 6 bytes.
+        let rc = unsafe { SQLGetData(s, 1, CDataType::SQL_C_WCHAR, buf.as_mut_ptr().cast(), 6, &mut ind) };
+        if rc == SqlReturn::SQL_NO_DATA {
+            break;
+        }
+        calls += 1;
+        assert!(calls < 20, "no progress");
+        let remaining = full.len() - got.len();
+        assert_eq!(ind, (remaining * 2) as SqlLen, "StrLen_or_Ind: bytes remaining before this part");
+        let n = buf.iter().position(|&u| u == 0).expect("NUL-terminated part");
+        assert!(n <= 2);
+        if n > 0 {
+            assert!(!(0xD800..0xDC00).contains(&buf[n - 1]), "a part ends inside a surrogate pair: {buf:x?}");
+        }
+        got.extend_from_slice(&buf[..n]);
+        if got.len() < full.len() {
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "part {calls}");
+            assert!(states(s).contains(&"01004".to_string()), "01004 on part {calls}: {:?}", states(s));
+        } else {
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS, "last part");
+        }
+    }
+    assert_eq!(String::from_utf16(&got).unwrap(), text);
+    assert!(calls >= 4, "several parts ({calls})");
+    rawh::close(s);
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
+
+/// SQLBindCol(SQL_C_WCHAR): one row at a time, then a column-wise rowset of 4 rows with
+/// SQL_ATTR_ROWS_FETCHED_PTR (the last rowset partly filled: rows past the end untouched),
+/// then a buffer too small (01004, data cut on a character boundary, NUL-terminated).
+fn bound_columns(cs: &str) {
+    let (env, dbc) = rawh::connect(cs);
+    let table = common::unique_table("wchar_bind");
+    let vals = values();
+    insert_wide(dbc, &table, &vals);
+    let s = rawh::stmt(dbc);
+
+    // One row at a time.
+    let mut buf = [0u16; 64];
+    let mut ind: SqlLen = 0;
+    // SAFETY: live statement; the buffers outlive every fetch.
+    rawh::ok_stmt(unsafe { SQLBindCol(s, 1, CDataType::SQL_C_WCHAR, buf.as_mut_ptr().cast(), 128, &mut ind) }, s, "SQLBindCol");
+    select(s, &table);
+    for v in &vals {
+        buf.fill(0xFFFF);
+        // SAFETY: live statement with a cursor and bound buffers.
+        rawh::ok_stmt(unsafe { SQLFetch(s) }, s, "SQLFetch");
+        match v {
+            None => assert_eq!(ind, SQL_NULL_DATA),
+            Some(t) => {
+                let u = w(t);
+                assert_eq!(ind, (u.len() * 2) as SqlLen, "{t}");
+                assert_eq!(&buf[..=u.len()], &[&u[..], &[0]].concat()[..], "{t}");
+            }
+        }
+    }
+    rawh::close(s);
+
+    // A column-wise rowset of 4 (6 rows: 4 + 2).
+    const N: usize = 4;
+    const UNITS: usize = 32;
+    let mut arr = vec![0xFFFFu16; N * UNITS];
+    let mut inds = [0 as SqlLen; N];
+    let mut fetched: SqlULen = 0;
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, N).is_success());
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR, &mut fetched as *mut SqlULen as usize).is_success());
+    // SAFETY: live statement; the arrays outlive every fetch.
+    let rc = unsafe { SQLBindCol(s, 1, CDataType::SQL_C_WCHAR, arr.as_mut_ptr().cast(), (UNITS * 2) as SqlLen, inds.as_mut_ptr()) };
+    rawh::ok_stmt(rc, s, "SQLBindCol (rowset)");
+    select(s, &table);
+    let mut seen = 0;
+    loop {
+        arr.fill(0xFFFF);
+        inds.fill(-77);
+        // SAFETY: live statement with a cursor and bound arrays.
+        let rc = unsafe { SQLFetchScroll(s, FetchOrientation::SQL_FETCH_NEXT, 0) };
+        if rc == SqlReturn::SQL_NO_DATA {
+            break;
+        }
+        rawh::ok_stmt(rc, s, "SQLFetchScroll");
+        let n = fetched as usize;
+        assert!((1..=N).contains(&n));
+        for r in 0..n {
+            let v = vals[seen + r];
+            let row = &arr[r * UNITS..(r + 1) * UNITS];
+            match v {
+                None => assert_eq!(inds[r], SQL_NULL_DATA, "row {}", seen + r),
+                Some(t) => {
+                    let u = w(t);
+                    assert_eq!(inds[r], (u.len() * 2) as SqlLen, "row {} {t}", seen + r);
+                    assert_eq!(&row[..u.len()], &u[..], "row {} {t}", seen + r);
+                    assert_eq!(row[u.len()], 0);
+                }
+            }
+        }
+        for r in n..N {
+            assert_eq!(inds[r], -77, "row {r} past the rowset's end is untouched");
+            assert!(arr[r * UNITS..(r + 1) * UNITS].iter().all(|&u| u == 0xFFFF));
+        }
+        seen += n;
+    }
+    assert_eq!(seen, vals.len());
+    rawh::close(s);
+    // SAFETY: live statement.
+    rawh::ok_stmt(unsafe { SQLFreeStmt(s, FreeStmtOption::SQL_UNBIND) }, s, "UNBIND");
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, 1).is_success());
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR, 0).is_success());
+
+    // Truncation: 4 code units (3 + NUL) for "🎉 party 🎉": "🎉 " fits (3 units), 01004.
+    let mut small = [0xFFFFu16; 4];
+    let mut ind: SqlLen = 0;
+    // SAFETY: live statement; the buffers outlive the fetch.
+    rawh::ok_stmt(unsafe { SQLBindCol(s, 1, CDataType::SQL_C_WCHAR, small.as_mut_ptr().cast(), 8, &mut ind) }, s, "SQLBindCol small");
+    let sql = format!("SELECT txt FROM {table} WHERE id = 2");
+    // SAFETY: live statement; the text outlives the call.
+    rawh::ok_stmt(unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }, s, "SELECT id 2");
+    // SAFETY: live statement with a cursor and bound buffers.
+    let rc = unsafe { SQLFetch(s) };
+    assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{:?}", states(s));
+    assert!(states(s).contains(&"01004".to_string()));
+    let full = w(SAMPLES[2]);
+    assert_eq!(ind, (full.len() * 2) as SqlLen, "the whole length in bytes");
+    assert_eq!(&small[..], &[full[0], full[1], full[2], 0], "cut on a character boundary");
+    rawh::close(s);
+    rawh::exec(s, &format!("DROP TABLE {table}"));
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
+
+/// A surrogate pair that does not fit is not split: 3 code units (2 + NUL) for "a🎉"
+/// return "a" only.
+fn bound_column_no_split(cs: &str) {
+    let (env, dbc) = rawh::connect(cs);
+    let s = rawh::stmt(dbc);
+    let mut small = [0xFFFFu16; 3];
+    let mut ind: SqlLen = 0;
+    // SAFETY: live statement; the buffers outlive the fetch.
+    rawh::ok_stmt(unsafe { SQLBindCol(s, 1, CDataType::SQL_C_WCHAR, small.as_mut_ptr().cast(), 6, &mut ind) }, s, "SQLBindCol");
+    let sql = "SELECT 'a🎉'";
+    // SAFETY: live statement; the text outlives the call.
+    rawh::ok_stmt(unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }, s, "SELECT");
+    // SAFETY: live statement with a cursor.
+    let rc = unsafe { SQLFetch(s) };
+    assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO);
+    assert_eq!(ind, 6);
+    assert_eq!(small, [u16::from(b'a'), 0, 0xFFFF]);
+    rawh::close(s);
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
+
+#[test]
+fn pg_ansi_wchar_params_and_get_data() {
+    if let Some(cs) = pg_ansi("pg_ansi_wchar_params_and_get_data") {
+        params_and_get_data(&cs);
+    }
+}
+
+#[test]
+fn pg_ansi_wchar_get_data_in_parts_01004() {
+    if let Some(cs) = pg_ansi("pg_ansi_wchar_get_data_in_parts_01004") {
+        get_data_in_parts(&cs);
+    }
+}
+
+#[test]
+fn pg_ansi_wchar_bound_columns_rowset_truncation() {
+    if let Some(cs) = pg_ansi("pg_ansi_wchar_bound_columns_rowset_truncation") {
+        bound_columns(&cs);
+    }
+}
+
+#[test]
+fn pg_ansi_wchar_bound_column_keeps_surrogate_pairs() {
+    if let Some(cs) = pg_ansi("pg_ansi_wchar_bound_column_keeps_surrogate_pairs") {
+        bound_column_no_split(&cs);
+    }
+}
+
+#[test]
+fn sqlite_wchar_params_and_get_data() {
+    params_and_get_data(&sqlite("wchar-params"));
+}
+
+#[test]
+fn sqlite_wchar_get_data_in_parts_01004() {
+    get_data_in_parts(&sqlite("wchar-parts"));
+}
+
+#[test]
+fn sqlite_wchar_bound_columns_rowset_truncation() {
+    bound_columns(&sqlite("wchar-bind"));
+}
+
+/// Output and input/output SQL_C_WCHAR parameters: the driver's UTF-8 output is converted
+/// back into the application's buffer after the execution (length in bytes of UTF-16),
+/// and an output buffer too small gives 01004.
+#[test]
+fn pg_ansi_wchar_output_parameters() {
+    let Some(cs) = pg_ansi("pg_ansi_wchar_output_parameters") else { return };
+    let (env, dbc) = rawh::connect(&cs);
+    let func = common::unique_table("wchar_io");
+    rawh::exec_on(dbc, &format!("CREATE FUNCTION {func}(INOUT t text) AS $$ SELECT t || '🎉中' $$ LANGUAGE sql"));
+    let s = rawh::stmt(dbc);
+    let sql = format!("{{call {func}(?)}}");
+    for (cap_units, expect_cut) in [(64usize, false), (4, true)] {
+        let mut buf = vec![0u16; cap_units];
+        let input = w("é");
+        buf[..input.len()].copy_from_slice(&input);
+        let mut ind = [SQL_NTS as SqlLen];
+        // SAFETY: live statement; the buffers outlive the execution.
+        unsafe {
+            let rc = SQLBindParameter(
+                s,
+                1,
+                ParamIoType::SQL_PARAM_INPUT_OUTPUT,
+                CDataType::SQL_C_WCHAR,
+                SqlDataType::SQL_WVARCHAR,
+                100,
+                0,
+                buf.as_mut_ptr().cast(),
+                (cap_units * 2) as SqlLen,
+                ind.as_mut_ptr(),
+            );
+            rawh::ok_stmt(rc, s, "bind INOUT");
+        }
+        // SAFETY: live statement; the text outlives the call.
+        let rc = unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) };
+        assert!(rc.is_success(), "{rc:?} {}", rawh::diag_text(HandleType::SQL_HANDLE_STMT, s));
+        let full = w("é🎉中");
+        assert_eq!(ind[0], (full.len() * 2) as SqlLen, "output length in bytes of UTF-16");
+        if expect_cut {
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO);
+            assert!(states(s).contains(&"01004".to_string()), "{:?}", states(s));
+            assert_eq!(&buf[..], &[full[0], full[1], full[2], 0], "cut before the NUL, pair kept whole");
+        } else {
+            assert_eq!(&buf[..=full.len()], &[&full[..], &[0]].concat()[..]);
+        }
+        rawh::close(s);
+    }
+    rawh::free_stmt(s);
+    rawh::exec_on(dbc, &format!("DROP FUNCTION {func}(text)"));
+    rawh::disconnect(env, dbc);
+}
+
+/// The conversions run inside the asynchronous operation (§1.7 polling, emulated by the DM
+/// for the sync-only SQLite driver, §2.9 same arguments on every call): a wide parameter
+/// is converted once at the first SQLExecute call, bound wide columns and SQLGetData(WCHAR)
+/// are filled when the fetch completes, and repeat calls only collect.
+#[test]
+fn sqlite_wchar_conversion_under_emulated_polling_1_7() {
+    let cs = sqlite("wchar-async");
+    let (env, dbc) = rawh::connect(&cs);
+    // SAFETY: live dbc; integer attribute.
+    assert!(unsafe { SQLSetConnectAttr(dbc, ConnAttr(odbc_dm::raw::SQL_ATTR_DM_ASYNC_EMULATION), 1 as SqlPointer, 0) }.is_success());
+    let table = common::unique_table("wchar_async");
+    rawh::exec_on(dbc, &format!("CREATE TABLE {table} (id integer, txt varchar(200))"));
+    let s = rawh::stmt(dbc);
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_ON).is_success());
+    let sql = format!("INSERT INTO {table} (id, txt) VALUES (1, ?)");
+    // SAFETY: live statement; the arguments outlive every (repeat) call.
+    let (rc, _) = rawh::poll(|| unsafe { SQLPrepare(s, sql.as_ptr(), sql.len() as i32) });
+    rawh::ok_stmt(rc, s, "SQLPrepare");
+    let text = w("中 🎉 é");
+    let mut buf = text.clone();
+    buf.push(0);
+    let mut ind = [SQL_NTS as SqlLen];
+    // SAFETY: live statement; the buffers outlive the execution.
+    let rc = unsafe {
+        SQLBindParameter(
+            s,
+            1,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_WCHAR,
+            SqlDataType::SQL_WVARCHAR,
+            200,
+            0,
+            buf.as_mut_ptr().cast(),
+            (buf.len() * 2) as SqlLen,
+            ind.as_mut_ptr(),
+        )
+    };
+    rawh::ok_stmt(rc, s, "bind");
+    // SAFETY: live, prepared statement.
+    assert_eq!(unsafe { SQLExecute(s) }, SqlReturn::SQL_STILL_EXECUTING, "emulated: the first call returns at once");
+    // SAFETY: as above (repeat calls).
+    let (rc, _) = rawh::poll(|| unsafe { SQLExecute(s) });
+    rawh::ok_stmt(rc, s, "SQLExecute");
+    // SAFETY: live statement.
+    rawh::ok_stmt(unsafe { SQLFreeStmt(s, FreeStmtOption::SQL_RESET_PARAMS) }, s, "RESET_PARAMS");
+    assert_eq!(rawh::query(dbc, &format!("SELECT txt FROM {table}")), vec![vec![Some("中 🎉 é".to_string())]]);
+
+    let mut col = [0xFFFFu16; 32];
+    let mut cind: SqlLen = 0;
+    // SAFETY: live statement; the buffers outlive the fetch.
+    rawh::ok_stmt(unsafe { SQLBindCol(s, 1, CDataType::SQL_C_WCHAR, col.as_mut_ptr().cast(), 64, &mut cind) }, s, "SQLBindCol");
+    let sel = format!("SELECT txt, txt FROM {table}");
+    // SAFETY: live statement; the arguments outlive every (repeat) call.
+    let (rc, _) = rawh::poll(|| unsafe { SQLExecDirect(s, sel.as_ptr(), sel.len() as i32) });
+    rawh::ok_stmt(rc, s, "SELECT");
+    // SAFETY: live statement with a cursor and bound buffers.
+    let (rc, _) = rawh::poll(|| unsafe { SQLFetch(s) });
+    rawh::ok_stmt(rc, s, "SQLFetch");
+    assert_eq!(cind, (text.len() * 2) as SqlLen);
+    assert_eq!(&col[..=text.len()], &buf[..]);
+    let mut g = [0u16; 32];
+    let mut gind: SqlLen = 0;
+    // SAFETY: live statement; buffer of the byte length passed.
+    let (rc, _) = rawh::poll(|| unsafe { SQLGetData(s, 2, CDataType::SQL_C_WCHAR, g.as_mut_ptr().cast(), 64, &mut gind) });
+    rawh::ok_stmt(rc, s, "SQLGetData");
+    assert_eq!(gind, (text.len() * 2) as SqlLen);
+    assert_eq!(&g[..=text.len()], &buf[..]);
+    // SAFETY: live statement; the arguments outlive every (repeat) call.
+    let (rc, _) = rawh::poll(|| unsafe { SQLCloseCursor(s) });
+    rawh::ok_stmt(rc, s, "SQLCloseCursor");
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
+
+/// One row of a row-wise bound rowset (SQL_ATTR_ROW_BIND_TYPE = its size).
+#[repr(C)]
+struct Row {
+    txt: [u16; 40],
+    ind: SqlLen,
+    n: i32,
+}
+
+/// Row-wise binding of a rowset of 3 with a SQL_C_WCHAR column (decision #78): every row's
+/// text and length land in the application's row structures.
+fn bound_rows_row_wise(cs: &str) {
+    let (env, dbc) = rawh::connect(cs);
+    let table = common::unique_table("wchar_rows");
+    let vals = values();
+    insert_wide(dbc, &table, &vals);
+    let s = rawh::stmt(dbc);
+    const N: usize = 3;
+    // SAFETY: all-zero bytes are a valid Row.
+    let mut rows: Vec<Row> = (0..N).map(|_| unsafe { std::mem::zeroed() }).collect();
+    let mut fetched: SqlULen = 0;
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_ROW_BIND_TYPE, std::mem::size_of::<Row>()).is_success());
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, N).is_success());
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR, &mut fetched as *mut SqlULen as usize).is_success());
+    let base = rows.as_mut_ptr();
+    // SAFETY: live statement; row 0's fields, the rest reached by the row size; the rows
+    // outlive every fetch.
+    unsafe {
+        let rc = SQLBindCol(s, 1, CDataType::SQL_C_WCHAR, (*base).txt.as_mut_ptr().cast(), 80, &mut (*base).ind);
+        rawh::ok_stmt(rc, s, "SQLBindCol txt");
+        let rc = SQLBindCol(s, 2, CDataType::SQL_C_SLONG, (&mut (*base).n as *mut i32).cast(), 4, std::ptr::null_mut());
+        rawh::ok_stmt(rc, s, "SQLBindCol id");
+    }
+    let sql = format!("SELECT txt, id FROM {table} ORDER BY id");
+    // SAFETY: live statement; the text outlives the call.
+    rawh::ok_stmt(unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }, s, "SELECT");
+    let mut seen = 0;
+    loop {
+        for r in rows.iter_mut() {
+            r.txt.fill(0xFFFF);
+            r.ind = -77;
+            r.n = -1;
+        }
+        // SAFETY: live statement with a cursor and bound rows.
+        let rc = unsafe { SQLFetchScroll(s, FetchOrientation::SQL_FETCH_NEXT, 0) };
+        if rc == SqlReturn::SQL_NO_DATA {
+            break;
+        }
+        rawh::ok_stmt(rc, s, "SQLFetchScroll (row-wise)");
+        for (r, row) in rows.iter().enumerate().take(fetched as usize) {
+            let i = seen + r;
+            assert_eq!(row.n, i as i32, "the narrow column of row {i}");
+            match vals[i] {
+                None => assert_eq!(row.ind, SQL_NULL_DATA, "row {i}"),
+                Some(t) => {
+                    let u = w(t);
+                    assert_eq!(row.ind, (u.len() * 2) as SqlLen, "row {i} {t}");
+                    assert_eq!(&row.txt[..=u.len()], &[&u[..], &[0]].concat()[..], "row {i} {t}");
+                }
+            }
+        }
+        for row in rows.iter().skip(fetched as usize) {
+            assert_eq!(row.ind, -77, "rows past the rowset's end are untouched");
+        }
+        seen += fetched as usize;
+    }
+    assert_eq!(seen, vals.len());
+    rawh::close(s);
+    rawh::exec(s, &format!("DROP TABLE {table}"));
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
+
+#[test]
+fn pg_ansi_wchar_row_wise_rowset() {
+    if let Some(cs) = pg_ansi("pg_ansi_wchar_row_wise_rowset") {
+        bound_rows_row_wise(&cs);
+    }
+}
+
+#[test]
+fn sqlite_wchar_row_wise_rowset() {
+    bound_rows_row_wise(&sqlite("wchar-rows"));
+}
+
+/// SQLExtendedFetch (ODBC 2) fills SQL_ROWSET_SIZE rows, not SQL_ATTR_ROW_ARRAY_SIZE: the
+/// DM's buffers hold them all and every row is converted.
+fn extended_fetch_rowset(cs: &str) {
+    let (env, dbc) = rawh::connect(cs);
+    let table = common::unique_table("wchar_ext");
+    let vals = values();
+    insert_wide(dbc, &table, &vals);
+    let s = rawh::stmt(dbc);
+    const N: usize = 4;
+    const UNITS: usize = 16;
+    let mut arr = vec![0xFFFFu16; N * UNITS];
+    let mut inds = [-77 as SqlLen; N];
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ROWSET_SIZE, N).is_success());
+    // SAFETY: live statement; the arrays outlive every fetch.
+    let rc = unsafe { SQLBindCol(s, 1, CDataType::SQL_C_WCHAR, arr.as_mut_ptr().cast(), (UNITS * 2) as SqlLen, inds.as_mut_ptr()) };
+    rawh::ok_stmt(rc, s, "SQLBindCol");
+    select(s, &table);
+    let mut count: SqlULen = 0;
+    let mut status = [0u16; N];
+    // SAFETY: live statement with a cursor; out pointers valid.
+    let rc = unsafe { SQLExtendedFetch(s, FetchOrientation::SQL_FETCH_NEXT, 0, &mut count, status.as_mut_ptr()) };
+    rawh::ok_stmt(rc, s, "SQLExtendedFetch");
+    assert_eq!(count as usize, N);
+    for (r, v) in vals.iter().take(N).enumerate() {
+        match v {
+            None => assert_eq!(inds[r], SQL_NULL_DATA),
+            Some(t) => {
+                let u = w(t);
+                assert_eq!(inds[r], (u.len() * 2) as SqlLen, "row {r} {t}");
+                assert_eq!(&arr[r * UNITS..r * UNITS + u.len()], &u[..], "row {r} {t}");
+            }
+        }
+    }
+    rawh::close(s);
+    rawh::exec(s, &format!("DROP TABLE {table}"));
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
+
+#[test]
+fn pg_ansi_wchar_extended_fetch_rowset() {
+    if let Some(cs) = pg_ansi("pg_ansi_wchar_extended_fetch_rowset") {
+        extended_fetch_rowset(&cs);
+    }
+}
+
+#[test]
+fn sqlite_wchar_extended_fetch_rowset() {
+    extended_fetch_rowset(&sqlite("wchar-ext"));
+}
+
+/// Data at execution with a SQL_C_WCHAR parameter: SQLParamData hands the application its
+/// own ParameterValuePtr back (not the DM's buffer), and SQLPutData parts are converted,
+/// a surrogate pair split across two parts included.
+fn data_at_execution(cs: &str) {
+    let (env, dbc) = rawh::connect(cs);
+    let table = common::unique_table("wchar_dae");
+    rawh::exec_on(dbc, &format!("CREATE TABLE {table} (txt varchar(200))"));
+    let s = rawh::stmt(dbc);
+    let sql = format!("INSERT INTO {table} (txt) VALUES (?)");
+    let mut token = [0u8; 8];
+    let mut ind = [SQL_DATA_AT_EXEC];
+    // SAFETY: live statement; the token and indicator outlive the execution.
+    let rc = unsafe {
+        SQLBindParameter(
+            s,
+            1,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_WCHAR,
+            SqlDataType::SQL_WVARCHAR,
+            200,
+            0,
+            token.as_mut_ptr().cast(),
+            0,
+            ind.as_mut_ptr(),
+        )
+    };
+    rawh::ok_stmt(rc, s, "bind DAE");
+    // SAFETY: live statement; the text outlives the call.
+    let rc = unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) };
+    assert_eq!(rc, SqlReturn::SQL_NEED_DATA, "{}", rawh::diag_text(HandleType::SQL_HANDLE_STMT, s));
+    let mut which: SqlPointer = std::ptr::null_mut();
+    // SAFETY: live statement; valid out pointer.
+    assert_eq!(unsafe { SQLParamData(s, &mut which) }, SqlReturn::SQL_NEED_DATA);
+    assert_eq!(which, token.as_mut_ptr().cast(), "the application's own ParameterValuePtr");
+    let text = w("a🎉b中é");
+    let (p1, p2) = text.split_at(2); // "a" + the high surrogate | the low one + "b中é"
+    for part in [p1, p2] {
+        // SAFETY: live statement; the part outlives the call.
+        let rc = unsafe { SQLPutData(s, part.as_ptr() as SqlPointer, (part.len() * 2) as SqlLen) };
+        rawh::ok_stmt(rc, s, "SQLPutData");
+    }
+    // SAFETY: as above.
+    let rc = unsafe { SQLParamData(s, &mut which) };
+    rawh::ok_stmt(rc, s, "final SQLParamData");
+    assert_eq!(rawh::query(dbc, &format!("SELECT txt FROM {table}")), vec![vec![Some("a🎉b中é".to_string())]]);
+    rawh::free_stmt(s);
+    rawh::exec_on(dbc, &format!("DROP TABLE {table}"));
+    rawh::disconnect(env, dbc);
+}
+
+#[test]
+fn pg_ansi_wchar_data_at_execution() {
+    if let Some(cs) = pg_ansi("pg_ansi_wchar_data_at_execution") {
+        data_at_execution(&cs);
+    }
+}
+
+// Not on SQLite: libsqlite3odbc 0.9998 takes data at execution only with an announced
+// length (SQL_LEN_DATA_AT_EXEC(n), see api_sqlite.rs), which the DM cannot give in UTF-8:
+// such a parameter goes to it unconverted (decision #80; api_core.rs's data-at-execution
+// test covers it).
+
+/// Bad input at execution time (decision #78): a SQL_C_WCHAR parameter whose indicator is
+/// no length and no special value is HY090, and a row-wise parameter array (which the DM
+/// does not convert) is HYC00; neither execution reaches the driver (nothing inserted).
+#[test]
+fn sqlite_wchar_bad_parameter_input_is_refused_before_the_driver() {
+    let cs = sqlite("wchar-bad");
+    let (env, dbc) = rawh::connect(&cs);
+    let table = common::unique_table("wchar_bad");
+    rawh::exec_on(dbc, &format!("CREATE TABLE {table} (txt varchar(20))"));
+    let s = rawh::stmt(dbc);
+    let sql = format!("INSERT INTO {table} (txt) VALUES (?)");
+    // SAFETY: live statement; the text outlives the call.
+    rawh::ok_stmt(unsafe { SQLPrepare(s, sql.as_ptr(), sql.len() as i32) }, s, "SQLPrepare");
+    let mut buf = [u16::from(b'x'); 32];
+    let mut ind = [-7 as SqlLen, 2]; // -7: no length and no special value
+                                     // SAFETY: live statement; the buffers outlive the executions.
+    let rc = unsafe {
+        SQLBindParameter(
+            s,
+            1,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_WCHAR,
+            SqlDataType::SQL_WVARCHAR,
+            20,
+            0,
+            buf.as_mut_ptr().cast(),
+            32,
+            ind.as_mut_ptr(),
+        )
+    };
+    rawh::ok_stmt(rc, s, "bind");
+    // SAFETY: live, prepared statement.
+    assert_eq!(unsafe { SQLExecute(s) }, SqlReturn::SQL_ERROR);
+    assert_eq!(states(s), vec!["HY090".to_string()]);
+    ind.copy_from_slice(&[2, 2]);
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_PARAM_BIND_TYPE, 64).is_success());
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_PARAMSET_SIZE, 2).is_success());
+    // SAFETY: as above.
+    assert_eq!(unsafe { SQLExecute(s) }, SqlReturn::SQL_ERROR);
+    assert_eq!(states(s), vec!["HYC00".to_string()]);
+    assert_eq!(rawh::query_i64(dbc, &format!("SELECT count(*) FROM {table}")), 0, "nothing reached the driver");
+    // Back to one parameter set: the same binding executes.
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_PARAMSET_SIZE, 1).is_success());
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_PARAM_BIND_TYPE, 0).is_success());
+    // SAFETY: as above.
+    rawh::ok_stmt(unsafe { SQLExecute(s) }, s, "SQLExecute");
+    assert_eq!(rawh::query(dbc, &format!("SELECT txt FROM {table}")), vec![vec![Some("x".to_string())]]);
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
