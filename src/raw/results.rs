@@ -225,6 +225,10 @@ pub unsafe extern "C" fn SQLBindCol(
         let Some(f) = s.link.driver.fns.SQLBindCol else { return call.missing("SQLBindCol") };
         if s.ansi_wchar {
             let rc = super::wconv::bind_col(&call, &s, f, col, target_type, target, buf_len, ind);
+            if rc.is_success() {
+                // The application's own binding, as the optimistic-concurrency copy reads it.
+                super::concurrency::on_bind_col(s.id, col, target_type, target, buf_len, ind);
+            }
             return call.finish(rc);
         }
         // SAFETY: live driver statement; the application's buffers as given.
