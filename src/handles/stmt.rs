@@ -8,7 +8,6 @@ use crate::diag::{DiagArea, DiagRecord};
 
 use super::gate::Gated;
 use super::stmt_state::StmtStatus;
-use super::table::{new_id, Kind};
 use super::{Dbc, DriverLink};
 
 /// Mutable statement state.
@@ -74,6 +73,9 @@ pub struct Stmt {
     pub async_slot: AsyncSlot,
     /// The notification context registered for this statement (0 = none).
     pub notify_token: std::sync::atomic::AtomicU64,
+    /// Fast-lane calls that took this statement's gate (a test's proof that the lane ran;
+    /// see [`Stmt::count_lane`]).
+    pub lane_calls: std::sync::atomic::AtomicU64,
 }
 
 impl Stmt {
@@ -82,7 +84,7 @@ impl Stmt {
     pub(crate) fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hstmt: usize) -> Arc<Stmt> {
         let lanes_ok = link.driver.real.SQLFetch.is_some() && link.driver.real.SQLGetData.is_some();
         let s = Arc::new(Stmt {
-            id: new_id(Kind::Stmt),
+            id: super::tables().stmt.reserve(),
             dbc,
             fast_fetch: link.driver.real.SQLFetch.unwrap_or(no_fetch),
             fast_get_data: link.driver.real.SQLGetData.unwrap_or(no_get_data),
@@ -93,9 +95,18 @@ impl Stmt {
             cancel_pending: AtomicBool::new(false),
             async_slot: AsyncSlot::default(),
             notify_token: std::sync::atomic::AtomicU64::new(0),
+            lane_calls: std::sync::atomic::AtomicU64::new(0),
         });
         super::tables().stmt.insert(s.id, s.clone());
         s
+    }
+
+    /// Counts one fast-lane call. The caller holds the busy word, so a plain load and
+    /// store (no read-modify-write) cannot lose a count.
+    #[inline(always)]
+    pub fn count_lane(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.lane_calls.store(self.lane_calls.load(Relaxed).wrapping_add(1), Relaxed);
     }
 
     /// The driver's statement handle as a pointer.
@@ -129,12 +140,6 @@ extern "C" fn no_get_data(
     _: *mut odbc_dm_abi::SqlLen,
 ) -> odbc_dm_abi::SqlReturn {
     odbc_dm_abi::SqlReturn::SQL_ERROR
-}
-
-impl super::table::InCall for Stmt {
-    fn in_call(&self) -> bool {
-        self.gate.is_busy()
-    }
 }
 
 impl AsyncHost for Stmt {

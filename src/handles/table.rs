@@ -1,40 +1,30 @@
-//! Handle tables: the opaque values handed to the application are ids looked up in a
-//! `DashMap`, so a freed or garbage handle is answered with SQL_INVALID_HANDLE instead of
-//! being dereferenced.
+//! Handle tables: the opaque values handed to the application are `index + generation`
+//! into a slab of type-stable slots, so a freed or garbage handle is answered with
+//! SQL_INVALID_HANDLE instead of being dereferenced (docs/decisions.md #67).
 //!
-//! A lookup clones the `Arc` and drops the map reference at once: no shard lock is ever
-//! held across a driver call.
+//! A handle value is `k << GEN_SHIFT | index << KIND_BITS | kind`. Resolving it is a kind
+//! compare, a bounds-checked index into a fixed directory of slab segments, and one atomic
+//! add on the slot's word that both *pins* the slot and returns its generation: no hash, no
+//! shared lock, no per-thread state. A garbage value only ever selects a slot inside the
+//! slab (or none): the value itself is never dereferenced.
+//!
+//! Slot memory is never returned to the allocator (segments are leaked once allocated), so
+//! touching the word of any slot is always sound. The object lives in an `Arc` owned by the
+//! slot; it is dropped only when the handle has been removed (its generation made odd) and
+//! no one holds a pin: the last unpinner cleans up. A pinned, live generation therefore
+//! guarantees the object is alive; a removal never waits (a driver that calls back into the
+//! DM from inside a pinned call and frees that very handle cannot deadlock).
+//!
+//! Slot word (64 bits): `gen << 32 | PENDING | pins`. `gen` is even while a handle lives in
+//! the slot (the handle value carries `gen / 2`), odd while the slot is free or being
+//! cleaned up, so no handle value ever matches a free slot. `PENDING`: removed, cleanup
+//! waits for the last pin.
 
-use std::cell::{Cell, RefCell};
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::thread::LocalKey;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
-use dashmap::DashMap;
-
-/// Hasher for handle ids: ids are unique counters, so one multiply spreads them well.
-#[derive(Default, Clone, Copy)]
-pub struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    #[inline]
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-/// The kind of object a handle id names; kept in the id's low bits.
+/// The kind of object a handle value names; kept in the value's low bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(usize)]
 pub enum Kind {
@@ -46,14 +36,19 @@ pub enum Kind {
 
 const KIND_BITS: u32 = 3;
 const KIND_MASK: usize = (1 << KIND_BITS) - 1;
+/// Index bits of a handle value: 29 on 64-bit targets (≈ 536 M live handles per kind).
+const INDEX_BITS: u32 = if usize::BITS >= 64 { 29 } else { 17 };
+const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
+const GEN_SHIFT: u32 = KIND_BITS + INDEX_BITS;
 
-/// A fresh handle id of the given kind. Ids are never reused, so a stale handle can never
-/// name a newer object.
-pub fn new_id(kind: Kind) -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0x1000);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    (n << KIND_BITS) | kind as usize
-}
+/// The slab's first segment holds `1 << SEG0_BITS` slots; segment `s` holds
+/// `1 << (SEG0_BITS + s)`, so `SEGMENTS` segments cover every index.
+const SEG0_BITS: u32 = 8;
+const SEGMENTS: usize = (INDEX_BITS + 1 - SEG0_BITS) as usize;
+
+const GEN_ONE: u64 = 1 << 32;
+const PENDING: u64 = 1 << 31;
+const PINS: u64 = PENDING - 1;
 
 /// The kind encoded in a handle value, if any.
 pub fn kind_of(id: usize) -> Option<Kind> {
@@ -66,129 +61,239 @@ pub fn kind_of(id: usize) -> Option<Kind> {
     }
 }
 
+/// One slot: its word (generation, pending flag, pins) and the object (`Arc::into_raw`, or
+/// null while free or reserved).
+struct Slot<T> {
+    word: AtomicU64,
+    obj: AtomicPtr<T>,
+}
+
+/// Allocation state (taken on allocation and free only, never to resolve a handle).
+struct Alloc {
+    /// Indices never used so far start here.
+    next: usize,
+    /// Freed indices, reused first (their generation has moved on).
+    free: Vec<usize>,
+}
+
 /// A table of live handles of one kind.
 pub struct HandleTable<T> {
-    map: DashMap<usize, Arc<T>, BuildHasherDefault<IdHasher>>,
-    /// Bumped after every removal, so per-thread lookup caches can tell a stale entry. A
-    /// plain static (not inside the lazily built tables), so the fast lane reads it directly.
-    epoch: &'static AtomicUsize,
+    kind: Kind,
+    dir: [AtomicPtr<Slot<T>>; SEGMENTS],
+    alloc: Mutex<Alloc>,
+    live: AtomicUsize,
+}
+
+/// The segment and offset of a slab index.
+#[inline(always)]
+fn locate(index: usize) -> (usize, usize) {
+    let i = index + (1 << SEG0_BITS);
+    let top = usize::BITS - 1 - i.leading_zeros();
+    let seg = (top - SEG0_BITS) as usize;
+    (seg, i - (1 << top))
+}
+
+/// The live generation a handle value names (always even).
+#[inline(always)]
+fn value_gen(id: usize) -> u32 {
+    ((id >> GEN_SHIFT) as u32) << 1
 }
 
 impl<T> HandleTable<T> {
-    /// An empty table whose removals bump `epoch`.
-    pub fn new(epoch: &'static AtomicUsize) -> Self {
-        HandleTable { map: DashMap::with_hasher(Default::default()), epoch }
+    /// An empty table of `kind` handles.
+    pub const fn new(kind: Kind) -> Self {
+        HandleTable {
+            kind,
+            dir: [const { AtomicPtr::new(std::ptr::null_mut()) }; SEGMENTS],
+            alloc: Mutex::new(Alloc { next: 0, free: Vec::new() }),
+            live: AtomicUsize::new(0),
+        }
     }
 
-    /// The live object for `id`, if any.
-    #[inline]
-    pub fn get(&self, id: usize) -> Option<Arc<T>> {
-        self.map.get(&id).map(|r| r.value().clone())
-    }
-
-    /// Registers an object.
-    pub fn insert(&self, id: usize, obj: Arc<T>) {
-        self.map.insert(id, obj);
-    }
-
-    /// Unregisters an object; later lookups of `id` fail.
-    pub fn remove(&self, id: usize) -> Option<Arc<T>> {
-        let r = self.map.remove(&id).map(|(_, v)| v);
-        self.epoch.fetch_add(1, Ordering::AcqRel);
-        r
-    }
-
-    /// The removal epoch (see [`LookupCache`]).
+    /// The slot a handle value selects, if the value is of this table's kind and its
+    /// segment exists. Reads only the directory: never the value as an address.
     #[inline(always)]
-    pub fn epoch(&self) -> usize {
-        self.epoch.load(Ordering::Acquire)
+    fn slot(&self, id: usize) -> Option<&Slot<T>> {
+        if id & KIND_MASK != self.kind as usize {
+            return None;
+        }
+        let (seg, off) = locate((id >> KIND_BITS) & INDEX_MASK);
+        // `seg < SEGMENTS` for every masked index; the check is for the compiler.
+        let base = self.dir.get(seg)?.load(Ordering::Acquire);
+        if base.is_null() {
+            return None;
+        }
+        // SAFETY: segment `seg` is a leaked allocation of `1 << (SEG0_BITS + seg)` slots,
+        // never freed, and `off` is below that by construction of `locate`.
+        Some(unsafe { &*base.add(off) })
+    }
+
+    /// Pins the slot of `id` if `id` names its live object: the object then stays alive
+    /// until the returned pin is dropped.
+    #[inline(always)]
+    fn pin(&self, id: usize) -> Option<Pin<'_, T>> {
+        let slot = self.slot(id)?;
+        let w = slot.word.fetch_add(1, Ordering::AcqRel);
+        let pin = Pin { table: self, slot, index: (id >> KIND_BITS) & INDEX_MASK };
+        if (w >> 32) as u32 != value_gen(id) {
+            return None;
+        }
+        let p = slot.obj.load(Ordering::Acquire);
+        if p.is_null() {
+            // Reserved, not yet inserted.
+            return None;
+        }
+        Some(pin)
+    }
+
+    /// Runs `f` on the live object of `id`, borrowed without touching its reference count
+    /// (the fast lane). `None`: `id` names no live object of this kind.
+    #[inline(always)]
+    pub fn with<R>(&self, id: usize, f: impl FnOnce(Lent<'_, T>) -> R) -> Option<R> {
+        let pin = self.pin(id)?;
+        // SAFETY: pinned with a live generation and a non-null object: the slot's `Arc`
+        // is not dropped before the pin is (see the module documentation).
+        let obj = unsafe { &*pin.slot.obj.load(Ordering::Acquire) };
+        Some(f(Lent(obj, PhantomData)))
+    }
+
+    /// The live object for `id`, if any (a new strong reference).
+    pub fn get(&self, id: usize) -> Option<Arc<T>> {
+        let pin = self.pin(id)?;
+        let p = pin.slot.obj.load(Ordering::Acquire);
+        // SAFETY: pinned live slot: `p` is the `Arc::into_raw` the slot owns, alive while
+        // pinned; one more strong reference for the caller.
+        unsafe {
+            Arc::increment_strong_count(p);
+            Some(Arc::from_raw(p))
+        }
+    }
+
+    /// A fresh handle value of this table's kind, naming nothing until [`insert`](Self::insert).
+    pub fn reserve(&self) -> usize {
+        let mut a = self.alloc.lock().unwrap_or_else(|p| p.into_inner());
+        let index = match a.free.pop() {
+            Some(i) => i,
+            None => {
+                let i = a.next;
+                assert!(i <= INDEX_MASK, "handle table full");
+                let (seg, _) = locate(i);
+                if self.dir[seg].load(Ordering::Relaxed).is_null() {
+                    let n = 1usize << (SEG0_BITS + seg as u32);
+                    // Free slots: odd generation.
+                    let slots: Box<[Slot<T>]> = (0..n)
+                        .map(|_| Slot { word: AtomicU64::new(GEN_ONE), obj: AtomicPtr::new(std::ptr::null_mut()) })
+                        .collect();
+                    // Leaked on purpose: slots are type-stable, never freed.
+                    let base = Box::leak(slots).as_mut_ptr();
+                    self.dir[seg].store(base, Ordering::Release);
+                }
+                a.next = i + 1;
+                i
+            }
+        };
+        drop(a);
+        let slot = self.slot(index << KIND_BITS | self.kind as usize).expect("segment allocated");
+        // Free (odd) → live (even); pins of concurrent garbage lookups are kept.
+        let w = slot.word.fetch_add(GEN_ONE, Ordering::AcqRel) + GEN_ONE;
+        let gen = (w >> 32) as u32;
+        debug_assert!(gen & 1 == 0);
+        ((gen >> 1) as usize) << GEN_SHIFT | index << KIND_BITS | self.kind as usize
+    }
+
+    /// Registers the object for a value from [`reserve`](Self::reserve).
+    pub fn insert(&self, id: usize, obj: Arc<T>) {
+        let slot = self.slot(id).expect("a reserved handle value");
+        debug_assert_eq!((slot.word.load(Ordering::Relaxed) >> 32) as u32, value_gen(id));
+        let old = slot.obj.swap(Arc::into_raw(obj) as *mut T, Ordering::AcqRel);
+        debug_assert!(old.is_null());
+        self.live.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Unregisters an object: later lookups of `id` fail at once. The slot's reference is
+    /// given up when the last pin on the slot is released (at once if none). Returns a
+    /// strong reference to the removed object.
+    pub fn remove(&self, id: usize) -> Option<Arc<T>> {
+        let pin = self.pin(id)?;
+        let p = pin.slot.obj.load(Ordering::Acquire);
+        // SAFETY: pinned live slot, as in `get`.
+        let obj = unsafe {
+            Arc::increment_strong_count(p);
+            Arc::from_raw(p)
+        };
+        let live = (value_gen(id) as u64) << 32;
+        let mut w = pin.slot.word.load(Ordering::Relaxed);
+        loop {
+            if w & !(PENDING | PINS) != live {
+                // Another removal won.
+                return None;
+            }
+            // Live (even) → removed (odd), cleanup pending (we hold a pin).
+            match pin.slot.word.compare_exchange_weak(w, (w + GEN_ONE) | PENDING, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(x) => w = x,
+            }
+        }
+        self.live.fetch_sub(1, Ordering::Relaxed);
+        drop(pin);
+        Some(obj)
     }
 
     /// Number of live handles.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.live.load(Ordering::Relaxed)
     }
 
     /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-}
-
-/// A one-entry, per-thread cache in front of a [`HandleTable`]: an application that calls
-/// SQLFetch/SQLGetData in a loop on one statement skips the dashmap probe. An entry is
-/// valid only while the table's removal epoch is unchanged, so a freed handle is never
-/// served from the cache (the epoch is read before the table, and bumped after removal).
-///
-/// Two thread-locals per kind: this one, plain words with no destructor (reading it is a
-/// thread-pointer-relative access, no registration check and no `RefCell`), and a
-/// [`Keep`], which owns the cached object's `Arc` and is touched on a miss only. `obj`
-/// points into this thread's `Keep`; it is replaced only by [`lookup`], which updates
-/// this cache with it, never while the kept object is in a call ([`InCall`]), and the
-/// `Keep` clears this cache before it is destroyed. A fast lane borrows the object only
-/// while it makes no call, or while it holds the object's busy word (its driver call),
-/// so a DM call that the driver makes on this thread from inside a lane's driver call
-/// cannot replace the object the lane borrows.
-pub struct LookupCache<T> {
-    id: Cell<usize>,
-    epoch: Cell<usize>,
-    /// `Arc::as_ptr` of the object this thread's `Keep` holds.
-    obj: Cell<*const T>,
-}
-
-/// Whether an object is in a call: it holds its busy word (see [`LookupCache`]).
-pub trait InCall {
-    fn in_call(&self) -> bool;
-}
-
-/// An epoch no table reaches: the cache is empty.
-const NO_EPOCH: usize = usize::MAX;
-
-impl<T> LookupCache<T> {
-    pub const fn new() -> Self {
-        LookupCache { id: Cell::new(0), epoch: Cell::new(NO_EPOCH), obj: Cell::new(std::ptr::null()) }
+        self.len() == 0
     }
 
-    #[inline(always)]
-    fn hit(&self, id: usize, epoch: usize) -> bool {
-        self.id.get() == id && self.epoch.get() == epoch
-    }
-
-    /// Forgets the entry.
-    pub fn clear(&self) {
-        self.id.set(0);
-        self.epoch.set(NO_EPOCH);
-        self.obj.set(std::ptr::null());
-    }
-
-    /// Runs `f` on the cached object for `id` without touching its reference count, if
-    /// the cache holds it and it is still live (`epoch`: the table's removal epoch). `f`
-    /// may call out (to the driver, or anything that may call back into the DM on this
-    /// thread) only while it holds the object's busy word: a nested lookup on this thread
-    /// then leaves the cache as it is (see [`InCall`]), so the object stays alive (and
-    /// [`Lent::arc`] may be used) until `f` returns.
-    #[inline(always)]
-    pub fn with_cached<R>(&self, epoch: &AtomicUsize, id: usize, f: impl FnOnce(Lent<'_, T>) -> R) -> Option<R> {
-        if !self.hit(id, epoch.load(Ordering::Acquire)) {
-            return None;
+    /// The cleanup of a removed slot, by whoever released its last pin.
+    #[cold]
+    #[inline(never)]
+    fn cleanup(&self, slot: &Slot<T>, index: usize) {
+        let mut w = slot.word.load(Ordering::Acquire);
+        loop {
+            if w & PENDING == 0 || w & PINS != 0 {
+                // Done by another unpinner, or a later pin holder will do it.
+                return;
+            }
+            match slot.word.compare_exchange_weak(w, w & !PENDING, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break,
+                Err(x) => w = x,
+            }
         }
-        // SAFETY: on a hit, `obj` is `Arc::as_ptr` of the `Arc` this thread's `Keep` holds
-        // (see the type's documentation); it is not replaced while the object is in a call,
-        // which is whenever `f` calls out (the contract above), and the `Keep` cannot be
-        // destroyed while this thread is inside an API call.
-        Some(f(Lent(unsafe { &*self.obj.get() })))
+        let p = slot.obj.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        self.alloc.lock().unwrap_or_else(|e| e.into_inner()).free.push(index);
+        if !p.is_null() {
+            // SAFETY: the slot's own `Arc::into_raw`, taken out exactly once (PENDING was
+            // cleared by this thread with no pin held).
+            drop(unsafe { Arc::from_raw(p) });
+        }
     }
 }
 
-impl<T> Default for LookupCache<T> {
-    fn default() -> Self {
-        Self::new()
+/// A pinned slot (see the module documentation); released on drop.
+struct Pin<'a, T> {
+    table: &'a HandleTable<T>,
+    slot: &'a Slot<T>,
+    index: usize,
+}
+
+impl<T> Drop for Pin<'_, T> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        let w = self.slot.word.fetch_sub(1, Ordering::AcqRel);
+        if w & (PENDING | PINS) == PENDING | 1 {
+            self.table.cleanup(self.slot, self.index);
+        }
     }
 }
 
-/// An object borrowed from this thread's [`LookupCache`]: kept alive by the thread's
-/// `Keep` (which holds a strong reference) for as long as the borrow.
-pub struct Lent<'a, T>(&'a T);
+/// An object borrowed from a pinned slot: alive (the slot holds a strong reference) for as
+/// long as the borrow.
+pub struct Lent<'a, T>(&'a T, PhantomData<&'a T>);
 
 impl<'a, T> Clone for Lent<'a, T> {
     #[inline(always)]
@@ -210,83 +315,76 @@ impl<'a, T> Lent<'a, T> {
     /// The object as an `Arc` (for the slow path), without touching the reference count.
     #[inline(always)]
     pub fn arc(self) -> std::mem::ManuallyDrop<Arc<T>> {
-        // SAFETY: the object was handed out by `Arc::as_ptr` of the `Arc` the `Keep` holds,
+        // SAFETY: the object is the `Arc::into_raw` of the `Arc` its pinned slot owns,
         // which stays alive for 'a; `ManuallyDrop` never gives the borrowed count back.
         std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(self.0 as *const T) })
     }
 }
 
-/// Owner of the object a thread's [`LookupCache`] points to.
-pub struct Keep<T> {
-    arc: RefCell<Option<Arc<T>>>,
-    /// Clears this thread's [`LookupCache`] (run before the kept object is dropped).
-    clear: fn(),
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl<T> Keep<T> {
-    pub const fn new(clear: fn()) -> Self {
-        Keep { arc: RefCell::new(None), clear }
+    #[test]
+    fn stale_and_garbage_values_resolve_to_nothing() {
+        // §3.1 / invalid handles: a freed handle and arbitrary values give no object.
+        let t: HandleTable<u32> = HandleTable::new(Kind::Stmt);
+        let a = t.reserve();
+        t.insert(a, Arc::new(7));
+        assert_eq!(t.get(a).as_deref(), Some(&7));
+        assert_eq!(t.with(a, |x| *x), Some(7));
+        assert!(t.remove(a).is_some());
+        assert!(t.get(a).is_none());
+        assert!(t.remove(a).is_none());
+        let b = t.reserve();
+        t.insert(b, Arc::new(8));
+        assert_ne!(a, b, "a reused slot gets a new generation");
+        assert_eq!((a >> KIND_BITS) & INDEX_MASK, (b >> KIND_BITS) & INDEX_MASK, "the slot is reused");
+        assert!(t.get(a).is_none());
+        for v in [0usize, 1, 3, usize::MAX, b ^ 1, b ^ (1 << GEN_SHIFT), b + (1 << KIND_BITS), 0xdead_beef_0003, b | (INDEX_MASK << KIND_BITS)] {
+            assert!(t.get(v).is_none(), "{v:#x}");
+        }
+        assert_eq!(t.len(), 1);
     }
-}
 
-impl<T> Drop for Keep<T> {
-    fn drop(&mut self) {
-        (self.clear)();
-    }
-}
-
-/// Looks `id` up through this thread's cache (`cache`, `keep`), and caches what it finds.
-pub fn lookup<T: InCall>(
-    cache: &'static LocalKey<LookupCache<T>>,
-    keep: &'static LocalKey<Keep<T>>,
-    table: &HandleTable<T>,
-    id: usize,
-) -> Option<Arc<T>> {
-    let epoch = table.epoch();
-    let cached = cache.with(|c| {
-        c.hit(id, epoch).then(|| {
-            let p = c.obj.get();
-            // SAFETY: on a hit, `obj` is `Arc::as_ptr` of the `Arc` this thread's `Keep`
-            // holds (see `LookupCache`): one more strong reference for the caller.
-            unsafe {
-                Arc::increment_strong_count(p);
-                Arc::from_raw(p)
-            }
-        })
-    });
-    if cached.is_some() {
-        return cached;
-    }
-    miss(cache, keep, table, id, epoch)
-}
-
-#[inline(never)]
-fn miss<T: InCall>(
-    cache: &'static LocalKey<LookupCache<T>>,
-    keep: &'static LocalKey<Keep<T>>,
-    table: &HandleTable<T>,
-    id: usize,
-    epoch: usize,
-) -> Option<Arc<T>> {
-    let obj = table.get(id)?;
-    cache.with(|c| {
-        let _ = keep.try_with(|k| {
-            let Ok(mut slot) = k.arc.try_borrow_mut() else { return };
-            if slot.as_ref().is_some_and(|o| o.in_call()) {
-                // A fast lane on this thread may borrow the kept object (this is a call the
-                // driver made from inside the lane's driver call); or another thread's call
-                // holds it, and the cache is only updated later.
-                return;
-            }
-            let old = slot.replace(obj.clone());
-            let p = slot.as_ref().map_or(std::ptr::null(), Arc::as_ptr);
-            c.id.set(id);
-            c.epoch.set(epoch);
-            c.obj.set(p);
-            drop(slot);
-            // Dropped last: the cache no longer points to it.
-            drop(old);
+    #[test]
+    fn a_removed_object_lives_until_the_last_pin_is_released() {
+        let t: HandleTable<u32> = HandleTable::new(Kind::Dbc);
+        let a = t.reserve();
+        let obj = Arc::new(1);
+        t.insert(a, obj.clone());
+        let seen = t.with(a, |x| {
+            let r = t.remove(a).expect("live");
+            drop(r);
+            // The slot still owns its reference while this borrow pins it.
+            assert_eq!(Arc::strong_count(&obj), 2);
+            assert!(t.get(a).is_none());
+            *x
         });
-    });
-    Some(obj)
+        assert_eq!(seen, Some(1));
+        assert_eq!(Arc::strong_count(&obj), 1, "released by the last unpin");
+        // The slot is free again, with a new generation.
+        let b = t.reserve();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn many_handles_across_segments() {
+        let t: HandleTable<usize> = HandleTable::new(Kind::Desc);
+        let ids: Vec<usize> = (0..5000)
+            .map(|i| {
+                let id = t.reserve();
+                t.insert(id, Arc::new(i));
+                id
+            })
+            .collect();
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(t.with(*id, |x| *x), Some(i));
+        }
+        for id in &ids {
+            t.remove(*id);
+        }
+        assert!(t.is_empty());
+        assert!(ids.iter().all(|id| t.get(*id).is_none()));
+    }
 }

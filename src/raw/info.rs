@@ -82,8 +82,6 @@ pub(crate) fn is_string_info(info: InfoType) -> bool {
 }
 
 /// SQLGetInfo (ANSI).
-/// `#[inline]`: see "Fast lanes and the thread-local model" in `raw`.
-#[inline]
 pub unsafe extern "C" fn SQLGetInfo(
     dbc: SqlHDbc,
     info: InfoType,
@@ -93,7 +91,7 @@ pub unsafe extern "C" fn SQLGetInfo(
 ) -> SqlReturn {
     if lane_may_apply(info, buf_len) {
         let fast = super::fast_boundary("SQLGetInfo", || {
-            crate::handles::with_cached_dbc(dbc, |d| get_info_fast(&d, info, value, buf_len, out_len, false)).flatten()
+            crate::handles::with_dbc(dbc, |d| get_info_fast(&d, info, value, buf_len, out_len, false)).flatten()
         });
         if let Some(rc) = fast {
             return rc;
@@ -103,8 +101,6 @@ pub unsafe extern "C" fn SQLGetInfo(
 }
 
 /// SQLGetInfoW (Unicode; lengths in bytes).
-/// `#[inline]`: see "Fast lanes and the thread-local model" in `raw`.
-#[inline]
 pub unsafe extern "C" fn SQLGetInfoW(
     dbc: SqlHDbc,
     info: InfoType,
@@ -114,7 +110,7 @@ pub unsafe extern "C" fn SQLGetInfoW(
 ) -> SqlReturn {
     if lane_may_apply(info, buf_len) {
         let fast = super::fast_boundary("SQLGetInfoW", || {
-            crate::handles::with_cached_dbc(dbc, |d| get_info_fast(&d, info, value, buf_len, out_len, true)).flatten()
+            crate::handles::with_dbc(dbc, |d| get_info_fast(&d, info, value, buf_len, out_len, true)).flatten()
         });
         if let Some(rc) = fast {
             return rc;
@@ -581,6 +577,7 @@ fn get_info_fast(
     if !entered {
         return None;
     }
+    d.count_lane();
     let (f, h) = d.fast_info(wide);
     // `f` is the driver's own entry point: a serialized driver's lock is taken around it
     // here; the trampoline waits for a contended lock (see `driver::serialize`).

@@ -6,18 +6,13 @@
 //! panic becomes SQL_ERROR instead of unwinding into C. A later C ABI (`libodbc.so`
 //! replacement) and the conformance harness sit directly on these functions.
 //!
-//! # Fast lanes and the thread-local model
+//! # Fast lanes
 //!
-//! The entry points with a fast lane (SQLFetch, SQLGetData, SQLGetInfo, SQLGetInfoW) are
-//! `#[inline]`, so that they are compiled in the crate that calls them (a Rust
-//! application's executable). The lane reads the per-thread lookup cache; compiled in this
-//! library (position-independent code for any output), that is a general-dynamic TLS
-//! access, which the compiler must treat as a call to `__tls_get_addr` even where the
-//! linker later relaxes it to an `%fs`-relative load, so every argument of the entry point
-//! was kept in a callee-saved register across it (≈ 20 instructions per call for
-//! SQLGetData's six arguments). Compiled in an executable, the access is an `%fs`-relative
-//! load from the start. A shared-library build of the C ABI does not get this (there the
-//! access is a real `__tls_get_addr` call); see docs/performance.md.
+//! The entry points with a fast lane (SQLFetch, SQLGetData, SQLGetInfo, SQLGetInfoW)
+//! resolve the handle through its slab slot (`handles::table`: a bounds and generation
+//! check plus one atomic on the slot, no thread-local state), so they are as fast compiled
+//! in this library (or a `cdylib` C ABI) as inlined into an application: none is
+//! `#[inline]` (docs/decisions.md #67).
 #![allow(non_snake_case)]
 #![allow(clippy::too_many_arguments)]
 #![allow(clippy::missing_safety_doc)]

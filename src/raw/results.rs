@@ -31,25 +31,29 @@ pub unsafe extern "C" fn SQLNumResultCols(stmt: SqlHStmt, count: *mut SqlSmallIn
 }
 
 /// SQLFetch: 24000 in S4, HY010 in S1–S3 (§4.5).
-/// `#[inline]`: see "Fast lanes and the thread-local model" in `raw`.
-#[inline]
 pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
     // S6 → S6: the steady state of a fetch loop.
     const S6: u32 = super::stmt_summary(StmtState::S6);
     let fast = super::fast_boundary("SQLFetch", || {
-        crate::handles::with_cached_stmt(stmt, |s| {
+        crate::handles::with_stmt(stmt, |s| {
             let f = s.fast_fetch;
-            // SAFETY: live driver statement handle (the lane holds the gate).
             super::stmt_fast_lane(
                 s,
                 F::SQL_API_SQLFETCH,
                 S6,
                 0,
-                || unsafe { f(s.driver_handle()) },
-                || match s.link.driver.fns.SQLFetch {
-                    // SAFETY: as above, through the serialization trampoline.
-                    Some(t) => unsafe { t(s.driver_handle()) },
-                    None => SqlReturn::SQL_ERROR,
+                || {
+                    s.count_lane();
+                    // SAFETY: live driver statement handle (the lane holds the gate).
+                    unsafe { f(s.driver_handle()) }
+                },
+                || {
+                    s.count_lane();
+                    match s.link.driver.fns.SQLFetch {
+                        // SAFETY: as above, through the serialization trampoline.
+                        Some(t) => unsafe { t(s.driver_handle()) },
+                        None => SqlReturn::SQL_ERROR,
+                    }
                 },
             )
         })
@@ -80,8 +84,6 @@ unsafe fn fetch(stmt: SqlHStmt) -> SqlReturn {
 }
 
 /// SQLGetData: a negative BufferLength is HY090 (checked before the driver).
-/// `#[inline]`: see "Fast lanes and the thread-local model" in `raw`.
-#[inline]
 pub unsafe extern "C" fn SQLGetData(
     stmt: SqlHStmt,
     col: SqlUSmallInt,
@@ -96,20 +98,26 @@ pub unsafe extern "C" fn SQLGetData(
     // Arguments the DM refuses (HY090, HY003) take the full path.
     if buf_len >= 0 && get_data_type_ok(target_type) {
         let fast = super::fast_boundary("SQLGetData", || {
-            crate::handles::with_cached_stmt(stmt, |s| {
+            crate::handles::with_stmt(stmt, |s| {
                 let f = s.fast_get_data;
-                // SAFETY: live driver statement (the lane holds the gate); the
-                // application's buffers as given.
                 super::stmt_fast_lane(
                     s,
                     F::SQL_API_SQLGETDATA,
                     S6,
                     S7,
-                    || unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) },
-                    || match s.link.driver.fns.SQLGetData {
-                        // SAFETY: as above, through the serialization trampoline.
-                        Some(t) => unsafe { t(s.driver_handle(), col, target_type, target, buf_len, ind) },
-                        None => SqlReturn::SQL_ERROR,
+                    || {
+                        s.count_lane();
+                        // SAFETY: live driver statement (the lane holds the gate); the
+                        // application's buffers as given.
+                        unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) }
+                    },
+                    || {
+                        s.count_lane();
+                        match s.link.driver.fns.SQLGetData {
+                            // SAFETY: as above, through the serialization trampoline.
+                            Some(t) => unsafe { t(s.driver_handle(), col, target_type, target, buf_len, ind) },
+                            None => SqlReturn::SQL_ERROR,
+                        }
                     },
                 )
             })
