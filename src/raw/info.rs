@@ -171,7 +171,7 @@ enum Answer {
 
 #[inline(always)]
 fn get_info(d: &Dbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, wide: bool) -> SqlReturn {
-    if lane_may_apply(info, buf_len) {
+    if lane_may_apply(info, buf_len) && crate::handles::fast_lanes() {
         if let Some(rc) = get_info_fast(d, info, value, buf_len, out_len, wide) {
             return rc;
         }
