@@ -234,6 +234,15 @@ impl<C> Gated<C> {
         f(&g)
     }
 
+    /// Reads the core like [`Gated::read`] but leaves a published summary in place: an
+    /// observation that changes nothing (the crate's tests, through `internals`, compare
+    /// states and diagnostics between calls without keeping the next call off its fast
+    /// lane).
+    pub fn peek<R>(&self, f: impl FnOnce(&C) -> R) -> R {
+        let g = self.core.lock().unwrap_or_else(|p| p.into_inner());
+        f(&g)
+    }
+
     /// Changes the core of a handle whose busy word the caller holds through a call in
     /// progress (a `Call`/`StmtCall` of this handle) without the [`Busy`] token at hand.
     /// Debug builds check that the word is held.

@@ -181,9 +181,8 @@ impl<T> HandleTable<T> {
                 if self.dir[seg].load(Ordering::Relaxed).is_null() {
                     let n = 1usize << (SEG0_BITS + seg as u32);
                     // Free slots: odd generation.
-                    let slots: Box<[Slot<T>]> = (0..n)
-                        .map(|_| Slot { word: AtomicU64::new(GEN_ONE), obj: AtomicPtr::new(std::ptr::null_mut()) })
-                        .collect();
+                    let slots: Box<[Slot<T>]> =
+                        (0..n).map(|_| Slot { word: AtomicU64::new(GEN_ONE), obj: AtomicPtr::new(std::ptr::null_mut()) }).collect();
                     // Leaked on purpose: slots are type-stable, never freed.
                     let base = Box::leak(slots).as_mut_ptr();
                     self.dir[seg].store(base, Ordering::Release);
@@ -341,7 +340,9 @@ mod tests {
         assert_ne!(a, b, "a reused slot gets a new generation");
         assert_eq!((a >> KIND_BITS) & INDEX_MASK, (b >> KIND_BITS) & INDEX_MASK, "the slot is reused");
         assert!(t.get(a).is_none());
-        for v in [0usize, 1, 3, usize::MAX, b ^ 1, b ^ (1 << GEN_SHIFT), b + (1 << KIND_BITS), 0xdead_beef_0003, b | (INDEX_MASK << KIND_BITS)] {
+        for v in
+            [0usize, 1, 3, usize::MAX, b ^ 1, b ^ (1 << GEN_SHIFT), b + (1 << KIND_BITS), 0xdead_beef_0003, b | (INDEX_MASK << KIND_BITS)]
+        {
             assert!(t.get(v).is_none(), "{v:#x}");
         }
         assert_eq!(t.len(), 1);
@@ -386,5 +387,66 @@ mod tests {
         }
         assert!(t.is_empty());
         assert!(ids.iter().all(|id| t.get(*id).is_none()));
+    }
+
+    /// §3.1: a handle freed on one thread while others are inside a call on it — the
+    /// object is never dropped while a lookup holds it, and once removed no lookup finds
+    /// it (the slot is reused under a new generation meanwhile).
+    #[test]
+    fn removal_races_with_borrows_and_reuse() {
+        use std::sync::atomic::AtomicBool;
+        struct Probe(&'static AtomicBool);
+        impl Drop for Probe {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::SeqCst);
+            }
+        }
+        static T: HandleTable<Probe> = HandleTable::new(Kind::Stmt);
+        let ids: Vec<AtomicUsize> = (0..8).map(|_| AtomicUsize::new(0)).collect();
+        let ids: &'static [AtomicUsize] = Box::leak(ids.into_boxed_slice());
+        let fresh = || {
+            let id = T.reserve();
+            T.insert(id, Arc::new(Probe(Box::leak(Box::new(AtomicBool::new(true))))));
+            id
+        };
+        for id in ids {
+            id.store(fresh(), Ordering::SeqCst);
+        }
+        let stop: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let readers: Vec<_> = (0..3)
+            .map(|r| {
+                std::thread::spawn(move || {
+                    let mut seen = 0u64;
+                    let mut i = r;
+                    while !stop.load(Ordering::Relaxed) {
+                        let id = ids[i % ids.len()].load(Ordering::Relaxed);
+                        i += 1;
+                        T.with(id, |p| {
+                            for _ in 0..20 {
+                                assert!((*p).0.load(Ordering::SeqCst), "object dropped while borrowed");
+                                std::hint::spin_loop();
+                            }
+                            seen += 1;
+                        });
+                        if let Some(p) = T.get(id) {
+                            assert!(p.0.load(Ordering::SeqCst));
+                        }
+                    }
+                    seen
+                })
+            })
+            .collect();
+        let mut old = Vec::new();
+        for n in 0..20_000 {
+            let k = n % ids.len();
+            let id = ids[k].swap(fresh(), Ordering::SeqCst);
+            assert!(T.remove(id).is_some());
+            old.push(id);
+        }
+        stop.store(true, Ordering::Relaxed);
+        let seen: u64 = readers.into_iter().map(|t| t.join().unwrap()).sum();
+        assert!(seen > 0);
+        assert!(old.iter().all(|id| T.get(*id).is_none()), "a removed handle resolved");
+        assert_eq!(T.len(), ids.len());
     }
 }
