@@ -203,7 +203,8 @@ fn ref_cs() -> String {
 /// Proptest runs, with the total of lane calls over all cases.
 fn prop_differential(cs: String) {
     let total = std::cell::Cell::new(0u64);
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: 64, ..ProptestConfig::default() });
+    let mut runner =
+        proptest::test_runner::TestRunner::new(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() });
     let seq = prop::collection::vec(op(), 1..60);
     runner
         .run(&seq, |ops| {
@@ -257,9 +258,16 @@ fn lanes_run_and_are_counted(cs: &str, wide: bool) {
         let before = dbc_lane_calls(dbc);
         assert_eq!(info(dbc, InfoType::SQL_DBMS_NAME, buf.as_mut_ptr().cast(), 64, &mut len), SqlReturn::SQL_SUCCESS);
         assert_eq!(dbc_lane_calls(dbc), before + 1);
-        // Lanes off: nothing counted.
+        // Lanes off (from each handle's next full-path call on): nothing counted.
         handles::set_fast_lanes(false);
+        assert_eq!(SQLFreeStmt(s, FreeStmtOption::SQL_CLOSE), SqlReturn::SQL_SUCCESS);
+        assert!(rawh::exec_rc(s, sql).is_success());
         assert_eq!(SQLFetch(s), SqlReturn::SQL_SUCCESS);
+        assert_eq!(SQLFetch(s), SqlReturn::SQL_SUCCESS);
+        assert_eq!(SQLGetData(s, 1, CDataType::SQL_C_SLONG, (&mut v as *mut i32).cast(), 4, &mut ind), SqlReturn::SQL_SUCCESS);
+        // SQL_DM_VER is the DM's own answer (full path); then the driver's.
+        assert_eq!(info(dbc, InfoType::SQL_DM_VER, buf.as_mut_ptr().cast(), 64, &mut len), SqlReturn::SQL_SUCCESS);
+        assert_eq!(info(dbc, InfoType::SQL_DBMS_NAME, buf.as_mut_ptr().cast(), 64, &mut len), SqlReturn::SQL_SUCCESS);
         assert_eq!(info(dbc, InfoType::SQL_DBMS_NAME, buf.as_mut_ptr().cast(), 64, &mut len), SqlReturn::SQL_SUCCESS);
         handles::set_fast_lanes(true);
         assert_eq!(lane_calls(s), 3);

@@ -70,27 +70,22 @@ pub fn desc(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Desc>> {
 
 /// Runs `f` on a live statement without a reference-count round trip (the fast lane): the
 /// slot stays pinned, so the object stays alive, until `f` returns. `None`: no live
-/// statement (the slow path answers SQL_INVALID_HANDLE), or the fast lanes are off.
+/// statement (the slow path answers SQL_INVALID_HANDLE).
 #[inline(always)]
 pub fn with_stmt<R>(h: odbc_dm_abi::SqlHandle, f: impl FnOnce(Lent<'_, Stmt>) -> R) -> Option<R> {
-    if LANES_OFF.load(Ordering::Relaxed) {
-        return None;
-    }
     TABLES.stmt.with(h as usize, f)
 }
 
 /// As [`with_stmt`], for connections.
 #[inline(always)]
 pub fn with_dbc<R>(h: odbc_dm_abi::SqlHandle, f: impl FnOnce(Lent<'_, Dbc>) -> R) -> Option<R> {
-    if LANES_OFF.load(Ordering::Relaxed) {
-        return None;
-    }
     TABLES.dbc.with(h as usize, f)
 }
 
 /// The fast lanes are off (docs/decisions.md #68): every call takes the full path. Set
 /// from `ODBC_DM_FAST_LANES=0` when the first environment is allocated, or by
-/// [`set_fast_lanes`] (tests).
+/// [`set_fast_lanes`] (tests). Read where a call would publish a summary (`gate`), not in
+/// the lanes: with no summary published, a lane's compare-and-swap never succeeds.
 static LANES_OFF: AtomicBool = AtomicBool::new(false);
 
 /// Reads `ODBC_DM_FAST_LANES` once (at the first environment allocation).
@@ -104,7 +99,8 @@ pub(crate) fn read_lane_switch() {
 }
 
 /// Turns the fast lanes on or off for the whole process (the lanes-on vs lanes-off
-/// differential test).
+/// differential test). Off takes effect for each handle at its next full-path call (a
+/// summary already published stays until then).
 pub fn set_fast_lanes(on: bool) {
     LANES_OFF.store(!on, Ordering::Relaxed);
 }

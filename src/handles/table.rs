@@ -1,28 +1,28 @@
-//! Handle tables: the opaque values handed to the application are `index + generation`
+//! Handle tables: the opaque values handed to the application are `generation + index`
 //! into a slab of type-stable slots, so a freed or garbage handle is answered with
 //! SQL_INVALID_HANDLE instead of being dereferenced (docs/decisions.md #67).
 //!
-//! A handle value is `k << GEN_SHIFT | index << KIND_BITS | kind`. Resolving it is a kind
-//! compare, a bounds-checked index into a fixed directory of slab segments, and one atomic
-//! add on the slot's word that both *pins* the slot and returns its generation: no hash, no
-//! shared lock, no per-thread state. A garbage value only ever selects a slot inside the
-//! slab (or none): the value itself is never dereferenced.
+//! A handle value (64 bits) is `gen << 32 | segment << SEG_SHIFT | offset << 5 | kind`.
+//! Resolving it reads the table's fixed directory at `segment` (a bounded index: a garbage
+//! value only ever selects a slot inside the slab, or none; the value itself is never
+//! dereferenced), takes the slot at `value & OFFSET_MASK` bytes into that segment, pins the
+//! slot (one atomic add on its pin count) and compares the slot's `value` word with the
+//! whole handle value: kind, generation, index and every unused bit in one compare. No
+//! hash, no shared lock, no per-thread state.
 //!
 //! Slot memory is never returned to the allocator (segments are leaked once allocated), so
-//! touching the word of any slot is always sound. The object lives in an `Arc` owned by the
-//! slot; it is dropped only when the handle has been removed (its generation made odd) and
-//! no one holds a pin: the last unpinner cleans up. A pinned, live generation therefore
+//! touching any slot is always sound. The object lives in an `Arc` owned by the slot; it is
+//! given up only when the handle has been removed (`value` cleared) and no pin is held: the
+//! last unpinner cleans up (`PENDING`). A pin held with a matching `value` therefore
 //! guarantees the object is alive; a removal never waits (a driver that calls back into the
 //! DM from inside a pinned call and frees that very handle cannot deadlock).
-//!
-//! Slot word (64 bits): `gen << 32 | PENDING | pins`. `gen` is even while a handle lives in
-//! the slot (the handle value carries `gen / 2`), odd while the slot is free or being
-//! cleaned up, so no handle value ever matches a free slot. `PENDING`: removed, cleanup
-//! waits for the last pin.
 
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+#[cfg(not(target_pointer_width = "64"))]
+compile_error!("odbc-dm handle values need 64-bit pointers (generation in the upper half)");
 
 /// The kind of object a handle value names; kept in the value's low bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,21 +34,20 @@ pub enum Kind {
     Desc = 4,
 }
 
-const KIND_BITS: u32 = 3;
-const KIND_MASK: usize = (1 << KIND_BITS) - 1;
-/// Index bits of a handle value: 29 on 64-bit targets (≈ 536 M live handles per kind).
-const INDEX_BITS: u32 = if usize::BITS >= 64 { 29 } else { 17 };
-const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
-const GEN_SHIFT: u32 = KIND_BITS + INDEX_BITS;
+const KIND_MASK: usize = 7;
+/// A slot is 32 bytes: the offset part of a value is the slot's byte offset.
+const SLOT_SHIFT: u32 = 5;
+/// Slots per segment (1,024: 32 KiB segments).
+const SEG_SLOTS_BITS: u32 = 10;
+const SEG_SHIFT: u32 = SLOT_SHIFT + SEG_SLOTS_BITS;
+const OFFSET_MASK: usize = ((1 << SEG_SLOTS_BITS) - 1) << SLOT_SHIFT;
+/// Segments per table (16,384: 16 M handles of each kind); the directory is a fixed array.
+const SEGMENTS_BITS: u32 = 14;
+const SEGMENTS: usize = 1 << SEGMENTS_BITS;
+const GEN_SHIFT: u32 = 32;
 
-/// The slab's first segment holds `1 << SEG0_BITS` slots; segment `s` holds
-/// `1 << (SEG0_BITS + s)`, so `SEGMENTS` segments cover every index.
-const SEG0_BITS: u32 = 8;
-const SEGMENTS: usize = (INDEX_BITS + 1 - SEG0_BITS) as usize;
-
-const GEN_ONE: u64 = 1 << 32;
-const PENDING: u64 = 1 << 31;
-const PINS: u64 = PENDING - 1;
+/// The pin count's flag: the handle was removed, cleanup waits for the last pin.
+const PENDING: u32 = 1 << 31;
 
 /// The kind encoded in a handle value, if any.
 pub fn kind_of(id: usize) -> Option<Kind> {
@@ -61,12 +60,19 @@ pub fn kind_of(id: usize) -> Option<Kind> {
     }
 }
 
-/// One slot: its word (generation, pending flag, pins) and the object (`Arc::into_raw`, or
-/// null while free or reserved).
+/// One slot: the live handle value (0: none), pins, the object (`Arc::into_raw`, null while
+/// free), and the generation the next handle in this slot gets.
+#[repr(C, align(32))]
 struct Slot<T> {
-    word: AtomicU64,
+    value: AtomicUsize,
+    pins: AtomicU32,
+    next_gen: AtomicU32,
     obj: AtomicPtr<T>,
+    /// The slot's index in the table (set once).
+    index: usize,
 }
+
+const _: () = assert!(std::mem::size_of::<Slot<u8>>() == 1 << SLOT_SHIFT);
 
 /// Allocation state (taken on allocation and free only, never to resolve a handle).
 struct Alloc {
@@ -84,21 +90,6 @@ pub struct HandleTable<T> {
     live: AtomicUsize,
 }
 
-/// The segment and offset of a slab index.
-#[inline(always)]
-fn locate(index: usize) -> (usize, usize) {
-    let i = index + (1 << SEG0_BITS);
-    let top = usize::BITS - 1 - i.leading_zeros();
-    let seg = (top - SEG0_BITS) as usize;
-    (seg, i - (1 << top))
-}
-
-/// The live generation a handle value names (always even).
-#[inline(always)]
-fn value_gen(id: usize) -> u32 {
-    ((id >> GEN_SHIFT) as u32) << 1
-}
-
 impl<T> HandleTable<T> {
     /// An empty table of `kind` handles.
     pub const fn new(kind: Kind) -> Self {
@@ -110,22 +101,17 @@ impl<T> HandleTable<T> {
         }
     }
 
-    /// The slot a handle value selects, if the value is of this table's kind and its
-    /// segment exists. Reads only the directory: never the value as an address.
+    /// The slot a handle value selects, if its segment exists. Reads only the directory
+    /// (a bounded index): never the value as an address.
     #[inline(always)]
     fn slot(&self, id: usize) -> Option<&Slot<T>> {
-        if id & KIND_MASK != self.kind as usize {
-            return None;
-        }
-        let (seg, off) = locate((id >> KIND_BITS) & INDEX_MASK);
-        // `seg < SEGMENTS` for every masked index; the check is for the compiler.
-        let base = self.dir.get(seg)?.load(Ordering::Acquire);
+        let base = self.dir[(id >> SEG_SHIFT) & (SEGMENTS - 1)].load(Ordering::Acquire);
         if base.is_null() {
             return None;
         }
-        // SAFETY: segment `seg` is a leaked allocation of `1 << (SEG0_BITS + seg)` slots,
-        // never freed, and `off` is below that by construction of `locate`.
-        Some(unsafe { &*base.add(off) })
+        // SAFETY: a segment is a leaked allocation of `1 << SEG_SLOTS_BITS` slots of 32
+        // bytes, never freed, and `id & OFFSET_MASK` is a multiple of 32 below its size.
+        Some(unsafe { &*base.byte_add(id & OFFSET_MASK) })
     }
 
     /// Pins the slot of `id` if `id` names its live object: the object then stays alive
@@ -133,14 +119,11 @@ impl<T> HandleTable<T> {
     #[inline(always)]
     fn pin(&self, id: usize) -> Option<Pin<'_, T>> {
         let slot = self.slot(id)?;
-        let w = slot.word.fetch_add(1, Ordering::AcqRel);
-        let pin = Pin { table: self, slot, index: (id >> KIND_BITS) & INDEX_MASK };
-        if (w >> 32) as u32 != value_gen(id) {
-            return None;
-        }
-        let p = slot.obj.load(Ordering::Acquire);
-        if p.is_null() {
-            // Reserved, not yet inserted.
+        slot.pins.fetch_add(1, Ordering::AcqRel);
+        let pin = Pin { table: self, slot };
+        // The whole value: kind, generation, index and the unused bits (0 never matches:
+        // no value is 0).
+        if slot.value.load(Ordering::Acquire) != id {
             return None;
         }
         Some(pin)
@@ -151,8 +134,8 @@ impl<T> HandleTable<T> {
     #[inline(always)]
     pub fn with<R>(&self, id: usize, f: impl FnOnce(Lent<'_, T>) -> R) -> Option<R> {
         let pin = self.pin(id)?;
-        // SAFETY: pinned with a live generation and a non-null object: the slot's `Arc`
-        // is not dropped before the pin is (see the module documentation).
+        // SAFETY: pinned with a matching value: the slot's `Arc` (stored before the value
+        // was published) is not given up before the pin is dropped (module documentation).
         let obj = unsafe { &*pin.slot.obj.load(Ordering::Acquire) };
         Some(f(Lent(obj, PhantomData)))
     }
@@ -169,20 +152,26 @@ impl<T> HandleTable<T> {
         }
     }
 
-    /// A fresh handle value of this table's kind, naming nothing until [`insert`](Self::insert).
+    /// A fresh handle value of this table's kind, naming nothing until
+    /// [`insert`](Self::insert).
     pub fn reserve(&self) -> usize {
         let mut a = self.alloc.lock().unwrap_or_else(|p| p.into_inner());
         let index = match a.free.pop() {
             Some(i) => i,
             None => {
                 let i = a.next;
-                assert!(i <= INDEX_MASK, "handle table full");
-                let (seg, _) = locate(i);
+                let seg = i >> SEG_SLOTS_BITS;
+                assert!(seg < SEGMENTS, "handle table full");
                 if self.dir[seg].load(Ordering::Relaxed).is_null() {
-                    let n = 1usize << (SEG0_BITS + seg as u32);
-                    // Free slots: odd generation.
-                    let slots: Box<[Slot<T>]> =
-                        (0..n).map(|_| Slot { word: AtomicU64::new(GEN_ONE), obj: AtomicPtr::new(std::ptr::null_mut()) }).collect();
+                    let slots: Box<[Slot<T>]> = (0..1usize << SEG_SLOTS_BITS)
+                        .map(|k| Slot {
+                            index: seg << SEG_SLOTS_BITS | k,
+                            value: AtomicUsize::new(0),
+                            pins: AtomicU32::new(0),
+                            next_gen: AtomicU32::new(1),
+                            obj: AtomicPtr::new(std::ptr::null_mut()),
+                        })
+                        .collect();
                     // Leaked on purpose: slots are type-stable, never freed.
                     let base = Box::leak(slots).as_mut_ptr();
                     self.dir[seg].store(base, Ordering::Release);
@@ -192,20 +181,21 @@ impl<T> HandleTable<T> {
             }
         };
         drop(a);
-        let slot = self.slot(index << KIND_BITS | self.kind as usize).expect("segment allocated");
-        // Free (odd) → live (even); pins of concurrent garbage lookups are kept.
-        let w = slot.word.fetch_add(GEN_ONE, Ordering::AcqRel) + GEN_ONE;
-        let gen = (w >> 32) as u32;
-        debug_assert!(gen & 1 == 0);
-        ((gen >> 1) as usize) << GEN_SHIFT | index << KIND_BITS | self.kind as usize
+        let bits = (index >> SEG_SLOTS_BITS) << SEG_SHIFT | (index & ((1 << SEG_SLOTS_BITS) - 1)) << SLOT_SHIFT;
+        let slot = self.slot(bits).expect("segment allocated");
+        // This slot is ours until inserted (off the free list); the generation only here.
+        let gen = slot.next_gen.load(Ordering::Relaxed);
+        slot.next_gen.store(gen.wrapping_add(1).max(1), Ordering::Relaxed);
+        (gen as usize) << GEN_SHIFT | bits | self.kind as usize
     }
 
     /// Registers the object for a value from [`reserve`](Self::reserve).
     pub fn insert(&self, id: usize, obj: Arc<T>) {
         let slot = self.slot(id).expect("a reserved handle value");
-        debug_assert_eq!((slot.word.load(Ordering::Relaxed) >> 32) as u32, value_gen(id));
         let old = slot.obj.swap(Arc::into_raw(obj) as *mut T, Ordering::AcqRel);
         debug_assert!(old.is_null());
+        // Published after the object.
+        slot.value.store(id, Ordering::Release);
         self.live.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -214,25 +204,19 @@ impl<T> HandleTable<T> {
     /// strong reference to the removed object.
     pub fn remove(&self, id: usize) -> Option<Arc<T>> {
         let pin = self.pin(id)?;
+        if pin.slot.value.compare_exchange(id, 0, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+            // Another removal won.
+            return None;
+        }
         let p = pin.slot.obj.load(Ordering::Acquire);
-        // SAFETY: pinned live slot, as in `get`.
+        // SAFETY: pinned (this removal's own pin keeps the cleanup off): `p` is the slot's
+        // `Arc::into_raw`; one more strong reference for the caller.
         let obj = unsafe {
             Arc::increment_strong_count(p);
             Arc::from_raw(p)
         };
-        let live = (value_gen(id) as u64) << 32;
-        let mut w = pin.slot.word.load(Ordering::Relaxed);
-        loop {
-            if w & !(PENDING | PINS) != live {
-                // Another removal won.
-                return None;
-            }
-            // Live (even) → removed (odd), cleanup pending (we hold a pin).
-            match pin.slot.word.compare_exchange_weak(w, (w + GEN_ONE) | PENDING, Ordering::AcqRel, Ordering::Relaxed) {
-                Ok(_) => break,
-                Err(x) => w = x,
-            }
-        }
+        // Cleanup by the last unpinner (maybe this one, just below).
+        pin.slot.pins.fetch_or(PENDING, Ordering::AcqRel);
         self.live.fetch_sub(1, Ordering::Relaxed);
         drop(pin);
         Some(obj)
@@ -251,23 +235,16 @@ impl<T> HandleTable<T> {
     /// The cleanup of a removed slot, by whoever released its last pin.
     #[cold]
     #[inline(never)]
-    fn cleanup(&self, slot: &Slot<T>, index: usize) {
-        let mut w = slot.word.load(Ordering::Acquire);
-        loop {
-            if w & PENDING == 0 || w & PINS != 0 {
-                // Done by another unpinner, or a later pin holder will do it.
-                return;
-            }
-            match slot.word.compare_exchange_weak(w, w & !PENDING, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => break,
-                Err(x) => w = x,
-            }
+    fn cleanup(&self, slot: &Slot<T>) {
+        if slot.pins.compare_exchange(PENDING, 0, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            // Pinned again meanwhile (that pin's release cleans up), or done by another.
+            return;
         }
         let p = slot.obj.swap(std::ptr::null_mut(), Ordering::AcqRel);
-        self.alloc.lock().unwrap_or_else(|e| e.into_inner()).free.push(index);
+        self.alloc.lock().unwrap_or_else(|e| e.into_inner()).free.push(slot.index);
         if !p.is_null() {
             // SAFETY: the slot's own `Arc::into_raw`, taken out exactly once (PENDING was
-            // cleared by this thread with no pin held).
+            // cleared by this thread with no pin held; the value was cleared before).
             drop(unsafe { Arc::from_raw(p) });
         }
     }
@@ -277,15 +254,13 @@ impl<T> HandleTable<T> {
 struct Pin<'a, T> {
     table: &'a HandleTable<T>,
     slot: &'a Slot<T>,
-    index: usize,
 }
 
 impl<T> Drop for Pin<'_, T> {
     #[inline(always)]
     fn drop(&mut self) {
-        let w = self.slot.word.fetch_sub(1, Ordering::AcqRel);
-        if w & (PENDING | PINS) == PENDING | 1 {
-            self.table.cleanup(self.slot, self.index);
+        if self.slot.pins.fetch_sub(1, Ordering::AcqRel) == PENDING | 1 {
+            self.table.cleanup(self.slot);
         }
     }
 }
@@ -338,11 +313,22 @@ mod tests {
         let b = t.reserve();
         t.insert(b, Arc::new(8));
         assert_ne!(a, b, "a reused slot gets a new generation");
-        assert_eq!((a >> KIND_BITS) & INDEX_MASK, (b >> KIND_BITS) & INDEX_MASK, "the slot is reused");
+        assert_eq!(a & 0xffff_ffff, b & 0xffff_ffff, "the slot is reused");
         assert!(t.get(a).is_none());
-        for v in
-            [0usize, 1, 3, usize::MAX, b ^ 1, b ^ (1 << GEN_SHIFT), b + (1 << KIND_BITS), 0xdead_beef_0003, b | (INDEX_MASK << KIND_BITS)]
-        {
+        for v in [
+            0usize,
+            1,
+            3,
+            usize::MAX,
+            b ^ 1,
+            b ^ (1 << GEN_SHIFT),
+            b ^ (1 << 3),
+            b ^ (1 << 30),
+            b + (1 << SLOT_SHIFT),
+            0xdead_beef_0003,
+            b | OFFSET_MASK,
+            b ^ (1 << SEG_SHIFT),
+        ] {
             assert!(t.get(v).is_none(), "{v:#x}");
         }
         assert_eq!(t.len(), 1);
