@@ -71,7 +71,7 @@ struct Outcome {
 
 /// The statement's state, read without withdrawing its fast-lane summary.
 fn state_of(h: H) -> Option<String> {
-    handles::stmt(h).map(|s| s.gate.peek(|c| format!("{:?}", c.status.state)))
+    handles::stmt(h).map(|s| s.gate.observe(|c| format!("{:?}", c.status.state)))
 }
 
 /// The handle's diagnostic area: after plain SQL_SUCCESS the DM's own area, read without
@@ -81,8 +81,8 @@ fn state_of(h: H) -> Option<String> {
 fn diags_of(rc: SqlReturn, ht: HandleType, h: H) -> Vec<rawh::Rec> {
     if rc == SqlReturn::SQL_SUCCESS {
         let area = match ht {
-            HandleType::SQL_HANDLE_STMT => handles::stmt(h).map(|s| s.gate.peek(|c| format!("{:?}", c.diag))),
-            _ => handles::dbc(h).map(|d| d.gate.peek(|c| format!("{:?}", c.diag))),
+            HandleType::SQL_HANDLE_STMT => handles::stmt(h).map(|s| s.gate.observe(|c| format!("{:?}", c.diag))),
+            _ => handles::dbc(h).map(|d| d.gate.observe(|c| format!("{:?}", c.diag))),
         };
         return vec![rawh::Rec { state: "peek".into(), native: 0, message: area.unwrap_or_default() }];
     }

@@ -238,7 +238,7 @@ impl<C> Gated<C> {
     /// observation that changes nothing (the crate's tests, through `internals`, compare
     /// states and diagnostics between calls without keeping the next call off its fast
     /// lane).
-    pub fn peek<R>(&self, f: impl FnOnce(&C) -> R) -> R {
+    pub fn observe<R>(&self, f: impl FnOnce(&C) -> R) -> R {
         let g = self.core.lock().unwrap_or_else(|p| p.into_inner());
         f(&g)
     }

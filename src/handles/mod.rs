@@ -25,8 +25,8 @@ pub(crate) use diag_pull::pull_driver_diags;
 pub use env::{Env, EnvCore};
 pub(crate) use stmt::driver_has_result;
 pub use stmt::{this_thread, Stmt, StmtCore};
-pub use table::Lent;
 use table::{HandleTable, Kind};
+pub use table::{LanePin, Lent};
 
 /// The process-wide handle tables (slabs of type-stable slots, see `table`).
 pub struct Tables {
@@ -68,18 +68,27 @@ pub fn desc(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Desc>> {
     TABLES.desc.get(h as usize)
 }
 
-/// Runs `f` on a live statement without a reference-count round trip (the fast lane): the
-/// slot stays pinned, so the object stays alive, until `f` returns. `None`: no live
-/// statement (the slow path answers SQL_INVALID_HANDLE).
+/// A live statement borrowed for a fast lane, with the pin that keeps it alive
+/// (`table::HandleTable::lend`). `None`: no live statement (the full path answers
+/// SQL_INVALID_HANDLE).
+///
+/// # Safety
+/// As `HandleTable::lend`: the statement is used only until the pin is released, which
+/// happens exactly once.
 #[inline(always)]
-pub fn with_stmt<R>(h: odbc_dm_abi::SqlHandle, f: impl FnOnce(Lent<'_, Stmt>) -> R) -> Option<R> {
-    TABLES.stmt.with(h as usize, f)
+pub unsafe fn lend_stmt(h: odbc_dm_abi::SqlHandle) -> Option<(Lent<'static, Stmt>, LanePin<'static, Stmt>)> {
+    // SAFETY: the caller's contract.
+    unsafe { TABLES.stmt.lend(h as usize) }
 }
 
-/// As [`with_stmt`], for connections.
+/// As [`lend_stmt`], for connections.
+///
+/// # Safety
+/// As [`lend_stmt`].
 #[inline(always)]
-pub fn with_dbc<R>(h: odbc_dm_abi::SqlHandle, f: impl FnOnce(Lent<'_, Dbc>) -> R) -> Option<R> {
-    TABLES.dbc.with(h as usize, f)
+pub unsafe fn lend_dbc(h: odbc_dm_abi::SqlHandle) -> Option<(Lent<'static, Dbc>, LanePin<'static, Dbc>)> {
+    // SAFETY: the caller's contract.
+    unsafe { TABLES.dbc.lend(h as usize) }
 }
 
 /// The fast lanes are off (docs/decisions.md #68): every call takes the full path. Set

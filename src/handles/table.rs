@@ -140,6 +140,29 @@ impl<T> HandleTable<T> {
         Some(f(Lent(obj, PhantomData)))
     }
 
+    /// The live object of `id`, borrowed without touching its reference count, and the
+    /// pin that keeps it alive (the fast lanes: no `Drop` guard, so that the lane's failure
+    /// paths and its driver call need no unwinding landing pad). `None`: `id` names no
+    /// live object of this kind, and nothing is held.
+    ///
+    /// # Safety
+    /// The caller uses the [`Lent`] only until it calls [`LanePin::release`], and calls it
+    /// exactly once (forgetting it only leaks the object: it is never dropped).
+    #[inline(always)]
+    pub unsafe fn lend(&self, id: usize) -> Option<(Lent<'_, T>, LanePin<'_, T>)> {
+        let slot = self.slot(id)?;
+        slot.pins.fetch_add(1, Ordering::AcqRel);
+        let pin = LanePin { table: self, slot };
+        if slot.value.load(Ordering::Acquire) != id {
+            pin.release();
+            return None;
+        }
+        // SAFETY: pinned with a matching value (see `with`); the caller's contract bounds
+        // the borrow by the pin.
+        let obj = unsafe { &*slot.obj.load(Ordering::Acquire) };
+        Some((Lent(obj, PhantomData), pin))
+    }
+
     /// The live object for `id`, if any (a new strong reference).
     pub fn get(&self, id: usize) -> Option<Arc<T>> {
         let pin = self.pin(id)?;
@@ -259,6 +282,22 @@ struct Pin<'a, T> {
 impl<T> Drop for Pin<'_, T> {
     #[inline(always)]
     fn drop(&mut self) {
+        if self.slot.pins.fetch_sub(1, Ordering::AcqRel) == PENDING | 1 {
+            self.table.cleanup(self.slot);
+        }
+    }
+}
+
+/// The pin of a [`HandleTable::lend`] borrow; give it back with [`LanePin::release`].
+pub struct LanePin<'a, T> {
+    table: &'a HandleTable<T>,
+    slot: &'a Slot<T>,
+}
+
+impl<T> LanePin<'_, T> {
+    /// Releases the pin (the borrowed object may be dropped from here on).
+    #[inline(always)]
+    pub fn release(self) {
         if self.slot.pins.fetch_sub(1, Ordering::AcqRel) == PENDING | 1 {
             self.table.cleanup(self.slot);
         }

@@ -11,7 +11,7 @@ use crate::diag::SqlState;
 const DRIVER_C_TYPE_BASE: i16 = 0x4000;
 
 /// The standard C types (sqlext.h), intervals (101..=113) included.
-fn standard_c_type(t: i16) -> bool {
+const fn standard_c_type(t: i16) -> bool {
     matches!(
         t,
         1 | 2 | 4 | 5 | 7 | 8 | 9 | 10 | 11 | 91 | 92 | 93 | 99 | 101
@@ -41,6 +41,30 @@ pub(crate) fn check_c_type(t: CDataType, usage: CTypeUse) -> Result<(), (SqlStat
         Ok(())
     } else {
         Err((SqlState::INVALID_BUFFER_TYPE, format!("Invalid application buffer type: {v} is not a valid C data type")))
+    }
+}
+
+/// Whether SQLGetData's TargetType passes [`check_c_type`] (`CTypeUse::GetData`): the
+/// fast lanes' guard, one bit test for the common types.
+#[inline(always)]
+pub(crate) fn get_data_c_type_ok(t: CDataType) -> bool {
+    /// Bit `t + 28` for every accepted `t` in -28..=99.
+    const MASK: u128 = {
+        let mut m = 0u128;
+        let mut t: i16 = -28;
+        while t <= 99 {
+            if standard_c_type(t) {
+                m |= 1 << (t + 28);
+            }
+            t += 1;
+        }
+        m
+    };
+    let i = t.0.wrapping_add(28) as u16;
+    if i < 128 {
+        (MASK >> i) & 1 != 0
+    } else {
+        check_c_type(t, CTypeUse::GetData).is_ok()
     }
 }
 
@@ -106,6 +130,14 @@ mod tests {
         }
         assert!(check_c_type(CDataType::SQL_ARD_TYPE, CTypeUse::GetData).is_ok());
         assert!(check_c_type(CDataType::SQL_ARD_TYPE, CTypeUse::BindCol).is_err());
+    }
+
+    #[test]
+    fn the_lanes_c_type_guard_is_check_c_type() {
+        // §4.1 HY003: the fast lanes' bit test accepts exactly what the full path accepts.
+        for t in i16::MIN..=i16::MAX {
+            assert_eq!(get_data_c_type_ok(CDataType(t)), check_c_type(CDataType(t), CTypeUse::GetData).is_ok(), "{t}");
+        }
     }
 
     #[test]

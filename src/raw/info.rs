@@ -89,15 +89,20 @@ pub unsafe extern "C" fn SQLGetInfo(
     buf_len: SqlSmallInt,
     out_len: *mut SqlSmallInt,
 ) -> SqlReturn {
-    if lane_may_apply(info, buf_len) {
-        let fast = super::fast_boundary("SQLGetInfo", || {
-            crate::handles::with_dbc(dbc, |d| get_info_fast(&d, info, value, buf_len, out_len, false)).flatten()
-        });
-        if let Some(rc) = fast {
-            return rc;
-        }
+    if !lane_may_apply(info, buf_len) || crate::trace::maybe_enabled() {
+        return get_info_full_a(dbc, info, value, buf_len, out_len);
     }
-    get_info_full_a(dbc, info, value, buf_len, out_len)
+    // SAFETY: `d` is used only until `pin.release()`, called once on every path below.
+    let Some((d, pin)) = (unsafe { crate::handles::lend_dbc(dbc) }) else {
+        return get_info_full_a(dbc, info, value, buf_len, out_len);
+    };
+    if !get_info_enter(&d, false) {
+        pin.release();
+        return get_info_full_a(dbc, info, value, buf_len, out_len);
+    }
+    let rc = get_info_run(&d, info, value, buf_len, out_len, false);
+    pin.release();
+    rc
 }
 
 /// SQLGetInfoW (Unicode; lengths in bytes).
@@ -108,15 +113,20 @@ pub unsafe extern "C" fn SQLGetInfoW(
     buf_len: SqlSmallInt,
     out_len: *mut SqlSmallInt,
 ) -> SqlReturn {
-    if lane_may_apply(info, buf_len) {
-        let fast = super::fast_boundary("SQLGetInfoW", || {
-            crate::handles::with_dbc(dbc, |d| get_info_fast(&d, info, value, buf_len, out_len, true)).flatten()
-        });
-        if let Some(rc) = fast {
-            return rc;
-        }
+    if !lane_may_apply(info, buf_len) || crate::trace::maybe_enabled() {
+        return get_info_full_w(dbc, info, value, buf_len, out_len);
     }
-    get_info_full_w(dbc, info, value, buf_len, out_len)
+    // SAFETY: `d` is used only until `pin.release()`, called once on every path below.
+    let Some((d, pin)) = (unsafe { crate::handles::lend_dbc(dbc) }) else {
+        return get_info_full_w(dbc, info, value, buf_len, out_len);
+    };
+    if !get_info_enter(&d, true) {
+        pin.release();
+        return get_info_full_w(dbc, info, value, buf_len, out_len);
+    }
+    let rc = get_info_run(&d, info, value, buf_len, out_len, true);
+    pin.release();
+    rc
 }
 
 /// SQLGetInfo's full path (the entry point's own arguments, so that calling it is a tail
@@ -569,14 +579,27 @@ fn get_info_fast(
     out_len: *mut SqlSmallInt,
     wide: bool,
 ) -> Option<SqlReturn> {
-    // Connected and clean, and the driver exports this width (the slow path converts
-    // from the other one). The more likely summary first.
+    get_info_enter(d, wide).then(|| get_info_run(d, info, value, buf_len, out_len, wide))
+}
+
+/// Takes the gate of a connected, clean connection whose driver exports this width (the
+/// slow path converts from the other one): the lane's compare-and-swap, the more likely
+/// summary first.
+#[inline(always)]
+fn get_info_enter(d: &Dbc, wide: bool) -> bool {
     use crate::handles::{DBC_HAS_A as A, DBC_HAS_W as W};
     const V: u32 = super::call::SUMMARY_VALID;
-    let entered = if wide { d.gate.fast_enter_either(V | A | W, V | W) } else { d.gate.fast_enter_either(V | A, V | A | W) };
-    if !entered {
-        return None;
+    if wide {
+        d.gate.fast_enter_either(V | A | W, V | W)
+    } else {
+        d.gate.fast_enter_either(V | A, V | A | W)
     }
+}
+
+/// The lane's driver call, after [`get_info_enter`]; gives the gate back on plain
+/// SQL_SUCCESS, finishes on the slow path otherwise.
+#[inline(always)]
+fn get_info_run(d: &Dbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, wide: bool) -> SqlReturn {
     d.count_lane();
     let (f, h) = d.fast_info(wide);
     // `f` is the driver's own entry point: a serialized driver's lock is taken around it
@@ -595,15 +618,23 @@ fn get_info_fast(
     );
     if rc == SqlReturn::SQL_SUCCESS {
         d.gate.release();
-        return Some(rc);
+        return rc;
     }
-    Some(get_info_lane_finish(d, rc))
+    get_info_lane_finish(d, rc)
 }
 
 /// The rest of a fast-lane SQLGetInfo whose driver call did not return plain SQL_SUCCESS.
 #[cold]
 #[inline(never)]
 fn get_info_lane_finish(d: &Dbc, rc: SqlReturn) -> SqlReturn {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| get_info_lane_rest(d, rc))) {
+        Ok(rc) => rc,
+        Err(p) => super::lane_panicked("SQLGetInfo's fast lane", p),
+    }
+}
+
+/// [`get_info_lane_finish`] inside its panic boundary.
+fn get_info_lane_rest(d: &Dbc, rc: SqlReturn) -> SqlReturn {
     let call = Call::adopt(&d.gate);
     let link = call.core(|c| c.link.clone());
     match link {

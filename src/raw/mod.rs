@@ -33,6 +33,7 @@ mod execute;
 mod functions;
 mod handles;
 mod info;
+mod lanes;
 mod results;
 
 pub use attrs::*;
@@ -52,7 +53,7 @@ pub use results::*;
 /// emulate asynchronous execution where the driver cannot (1), or always (2).
 pub use crate::async_engine::emulation::SQL_ATTR_DM_ASYNC_EMULATION;
 
-pub(crate) use call::{reject, stmt_fast_lane, stmt_summary, AppPtr, Call, HasDiag, StmtCall};
+pub(crate) use call::{reject, stmt_summary, AppPtr, Call, HasDiag, StmtCall};
 // Driver-side helpers the handles layer needs too; they live below the raw layer (in
 // `handles`) so that `handles` never imports `raw` (decision #55).
 pub(crate) use crate::handles::stmt_state::opens_result;
@@ -77,24 +78,7 @@ pub(crate) fn boundary(name: &'static str, f: impl FnOnce() -> SqlReturn) -> Sql
     }
 }
 
-/// The fast lane of an entry point (see `handles::gate`), tried before its full path.
-/// Skipped while call tracing may be on, so the whole call costs one trace-level check;
-/// the full path then traces entry and exit. Still a panic boundary: a panic becomes
-/// SQL_ERROR (the lanes contain nothing that panics, so this costs nothing).
-/// `None`: the lane does not apply and nothing was done; run the full path.
-#[inline(always)]
-pub(crate) fn fast_boundary(name: &'static str, f: impl FnOnce() -> Option<SqlReturn>) -> Option<SqlReturn> {
-    if crate::trace::maybe_enabled() {
-        return None;
-    }
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(r) => r,
-        Err(p) => Some(lane_panicked(name, p)),
-    }
-}
-
-/// The payload is dropped in here, not in the lane: the lane's unwinding path then keeps
-/// nothing in callee-saved registers, which the lane would have to save on every call.
+/// A panic caught in a fast lane's cold continuation (`lanes`, SQLGetInfo's): SQL_ERROR.
 #[cold]
 #[inline(never)]
 fn lane_panicked(name: &'static str, payload: Box<dyn std::any::Any + Send>) -> SqlReturn {

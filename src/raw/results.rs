@@ -34,36 +34,34 @@ pub unsafe extern "C" fn SQLNumResultCols(stmt: SqlHStmt, count: *mut SqlSmallIn
 pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
     // S6 → S6: the steady state of a fetch loop.
     const S6: u32 = super::stmt_summary(StmtState::S6);
-    let fast = super::fast_boundary("SQLFetch", || {
-        crate::handles::with_stmt(stmt, |s| {
-            let f = s.fast_fetch;
-            super::stmt_fast_lane(
-                s,
-                F::SQL_API_SQLFETCH,
-                S6,
-                0,
-                || {
-                    s.count_lane();
-                    // SAFETY: live driver statement handle (the lane holds the gate).
-                    unsafe { f(s.driver_handle()) }
-                },
-                || {
-                    s.count_lane();
-                    match s.link.driver.fns.SQLFetch {
-                        // SAFETY: as above, through the serialization trampoline.
-                        Some(t) => unsafe { t(s.driver_handle()) },
-                        None => SqlReturn::SQL_ERROR,
-                    }
-                },
-            )
-        })
-        .flatten()
-    });
-    if let Some(rc) = fast {
-        return rc;
+    if crate::trace::maybe_enabled() {
+        // SAFETY: the caller's arguments, passed on as given.
+        return unsafe { fetch(stmt) };
     }
-    // SAFETY: the caller's arguments, passed on as given.
-    unsafe { fetch(stmt) }
+    // SAFETY: `s` is used only until `pin.release()`, called once on every path below.
+    let Some((s, pin)) = (unsafe { crate::handles::lend_stmt(stmt) }) else {
+        // SAFETY: as above.
+        return unsafe { fetch(stmt) };
+    };
+    if !s.gate.fast_enter(S6) {
+        pin.release();
+        // SAFETY: as above.
+        return unsafe { fetch(stmt) };
+    }
+    let f = s.fast_fetch;
+    let rc = super::lanes::stmt_lane_run(
+        s,
+        F::SQL_API_SQLFETCH,
+        // SAFETY: live driver statement handle (the lane holds the gate and the pin).
+        || unsafe { f(s.driver_handle()) },
+        || match s.link.driver.fns.SQLFetch {
+            // SAFETY: as above, through the serialization trampoline.
+            Some(t) => unsafe { t(s.driver_handle()) },
+            None => SqlReturn::SQL_ERROR,
+        },
+    );
+    pin.release();
+    rc
 }
 
 /// SQLFetch's full path.
@@ -96,45 +94,35 @@ pub unsafe extern "C" fn SQLGetData(
     const S6: u32 = super::stmt_summary(StmtState::S6);
     const S7: u32 = super::stmt_summary(StmtState::S7);
     // Arguments the DM refuses (HY090, HY003) take the full path.
-    if buf_len >= 0 && get_data_type_ok(target_type) {
-        let fast = super::fast_boundary("SQLGetData", || {
-            crate::handles::with_stmt(stmt, |s| {
-                let f = s.fast_get_data;
-                super::stmt_fast_lane(
-                    s,
-                    F::SQL_API_SQLGETDATA,
-                    S6,
-                    S7,
-                    || {
-                        s.count_lane();
-                        // SAFETY: live driver statement (the lane holds the gate); the
-                        // application's buffers as given.
-                        unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) }
-                    },
-                    || {
-                        s.count_lane();
-                        match s.link.driver.fns.SQLGetData {
-                            // SAFETY: as above, through the serialization trampoline.
-                            Some(t) => unsafe { t(s.driver_handle(), col, target_type, target, buf_len, ind) },
-                            None => SqlReturn::SQL_ERROR,
-                        }
-                    },
-                )
-            })
-            .flatten()
-        });
-        if let Some(rc) = fast {
-            return rc;
-        }
+    if buf_len < 0 || !super::checks::get_data_c_type_ok(target_type) || crate::trace::maybe_enabled() {
+        // SAFETY: the caller's arguments, passed on as given.
+        return unsafe { get_data(stmt, col, target_type, target, buf_len, ind) };
     }
-    // SAFETY: the caller's arguments, passed on as given.
-    unsafe { get_data(stmt, col, target_type, target, buf_len, ind) }
-}
-
-/// Whether SQLGetData's TargetType passes the DM's check (the fast lane's guard).
-#[inline(always)]
-fn get_data_type_ok(t: CDataType) -> bool {
-    super::checks::check_c_type(t, super::checks::CTypeUse::GetData).is_ok()
+    // SAFETY: `s` is used only until `pin.release()`, called once on every path below.
+    let Some((s, pin)) = (unsafe { crate::handles::lend_stmt(stmt) }) else {
+        // SAFETY: as above.
+        return unsafe { get_data(stmt, col, target_type, target, buf_len, ind) };
+    };
+    if !s.gate.fast_enter_either(S6, S7) {
+        pin.release();
+        // SAFETY: as above.
+        return unsafe { get_data(stmt, col, target_type, target, buf_len, ind) };
+    }
+    let f = s.fast_get_data;
+    let rc = super::lanes::stmt_lane_run(
+        s,
+        F::SQL_API_SQLGETDATA,
+        // SAFETY: live driver statement (the lane holds the gate and the pin); the
+        // application's buffers as given.
+        || unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) },
+        || match s.link.driver.fns.SQLGetData {
+            // SAFETY: as above, through the serialization trampoline.
+            Some(t) => unsafe { t(s.driver_handle(), col, target_type, target, buf_len, ind) },
+            None => SqlReturn::SQL_ERROR,
+        },
+    );
+    pin.release();
+    rc
 }
 
 /// SQLGetData's full path.
