@@ -25,7 +25,8 @@ pub(crate) use diag_pull::pull_driver_diags;
 pub use env::{Env, EnvCore};
 pub(crate) use stmt::driver_has_result;
 pub use stmt::{this_thread, Stmt, StmtCore};
-use table::{HandleTable, Kind};
+pub use table::HandleTable;
+use table::Kind;
 pub use table::{LanePin, Lent};
 
 /// The process-wide handle tables (slabs of type-stable slots, see `table`).
@@ -68,27 +69,16 @@ pub fn desc(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Desc>> {
     TABLES.desc.get(h as usize)
 }
 
-/// A live statement borrowed for a fast lane, with the pin that keeps it alive
-/// (`table::HandleTable::lend`). `None`: no live statement (the full path answers
-/// SQL_INVALID_HANDLE).
-///
-/// # Safety
-/// As `HandleTable::lend`: the statement is used only until the pin is released, which
-/// happens exactly once.
+/// The statement table (the fast lanes: `HandleTable::lend`, `release_id`).
 #[inline(always)]
-pub unsafe fn lend_stmt(h: odbc_dm_abi::SqlHandle) -> Option<(Lent<'static, Stmt>, LanePin<'static, Stmt>)> {
-    // SAFETY: the caller's contract.
-    unsafe { TABLES.stmt.lend(h as usize) }
+pub fn stmt_table() -> &'static HandleTable<Stmt> {
+    &TABLES.stmt
 }
 
-/// As [`lend_stmt`], for connections.
-///
-/// # Safety
-/// As [`lend_stmt`].
+/// The connection table (the SQLGetInfo lane).
 #[inline(always)]
-pub unsafe fn lend_dbc(h: odbc_dm_abi::SqlHandle) -> Option<(Lent<'static, Dbc>, LanePin<'static, Dbc>)> {
-    // SAFETY: the caller's contract.
-    unsafe { TABLES.dbc.lend(h as usize) }
+pub fn dbc_table() -> &'static HandleTable<Dbc> {
+    &TABLES.dbc
 }
 
 /// The fast lanes are off (docs/decisions.md #68): every call takes the full path. Set

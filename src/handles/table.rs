@@ -140,27 +140,35 @@ impl<T> HandleTable<T> {
         Some(f(Lent(obj, PhantomData)))
     }
 
-    /// The live object of `id`, borrowed without touching its reference count, and the
-    /// pin that keeps it alive (the fast lanes: no `Drop` guard, so that the lane's failure
-    /// paths and its driver call need no unwinding landing pad). `None`: `id` names no
-    /// live object of this kind, and nothing is held.
+    /// Pins the slot `id` selects, for a fast lane (no `Drop` guard, so that the lane's
+    /// failure paths and its driver call need no unwinding landing pad, and its failure
+    /// paths can tail-call): then [`LanePin::object`] says whether `id` names the slot's
+    /// live object. `None`: no such slot, nothing is held.
     ///
     /// # Safety
-    /// The caller uses the [`Lent`] only until it calls [`LanePin::release`], and calls it
-    /// exactly once (forgetting it only leaks the object: it is never dropped).
+    /// The caller gives the pin back exactly once: [`LanePin::release_then`], or
+    /// [`HandleTable::release_id`] with the same `id` (forgetting it only leaks the object:
+    /// it is never dropped); and uses a [`Lent`] from [`LanePin::object`] only until then.
     #[inline(always)]
-    pub unsafe fn lend(&self, id: usize) -> Option<(Lent<'_, T>, LanePin<'_, T>)> {
+    pub unsafe fn lend(&self, id: usize) -> Option<LanePin<'_, T>> {
         let slot = self.slot(id)?;
         slot.pins.fetch_add(1, Ordering::AcqRel);
-        let pin = LanePin { table: self, slot };
-        if slot.value.load(Ordering::Acquire) != id {
-            pin.release();
-            return None;
+        Some(LanePin { table: self, slot })
+    }
+
+    /// Gives back the pin of a [`HandleTable::lend`] of `id` (the lane's cold miss path,
+    /// which no longer has the [`LanePin`]: the slot is found again from `id`).
+    ///
+    /// # Safety
+    /// `id` was pinned by [`HandleTable::lend`], and that pin is not given back otherwise.
+    #[cold]
+    #[inline(never)]
+    pub unsafe fn release_id(&self, id: usize) {
+        if let Some(slot) = self.slot(id) {
+            if slot.pins.fetch_sub(1, Ordering::AcqRel) == PENDING | 1 {
+                self.cleanup(slot);
+            }
         }
-        // SAFETY: pinned with a matching value (see `with`); the caller's contract bounds
-        // the borrow by the pin.
-        let obj = unsafe { &*slot.obj.load(Ordering::Acquire) };
-        Some((Lent(obj, PhantomData), pin))
     }
 
     /// The live object for `id`, if any (a new strong reference).
@@ -255,6 +263,14 @@ impl<T> HandleTable<T> {
         self.len() == 0
     }
 
+    /// [`HandleTable::cleanup`], then `r`.
+    #[cold]
+    #[inline(never)]
+    fn cleanup_then<R>(&self, slot: &Slot<T>, r: R) -> R {
+        self.cleanup(slot);
+        r
+    }
+
     /// The cleanup of a removed slot, by whoever released its last pin.
     #[cold]
     #[inline(never)]
@@ -288,19 +304,36 @@ impl<T> Drop for Pin<'_, T> {
     }
 }
 
-/// The pin of a [`HandleTable::lend`] borrow; give it back with [`LanePin::release`].
+/// The pin of a [`HandleTable::lend`] (see its safety contract).
 pub struct LanePin<'a, T> {
     table: &'a HandleTable<T>,
     slot: &'a Slot<T>,
 }
 
-impl<T> LanePin<'_, T> {
-    /// Releases the pin (the borrowed object may be dropped from here on).
+impl<'a, T> LanePin<'a, T> {
+    /// The live object `id` names in the pinned slot, if it does.
     #[inline(always)]
-    pub fn release(self) {
-        if self.slot.pins.fetch_sub(1, Ordering::AcqRel) == PENDING | 1 {
-            self.table.cleanup(self.slot);
+    pub fn object(&self, id: usize) -> Option<Lent<'a, T>> {
+        if self.slot.value.load(Ordering::Acquire) != id {
+            return None;
         }
+        let p = self.slot.obj.load(Ordering::Acquire);
+        // SAFETY: a published value implies its object was stored before it, and the pin
+        // keeps it (see `with`); the borrow ends with the pin (`lend`'s contract).
+        unsafe {
+            std::hint::assert_unchecked(!p.is_null());
+            Some(Lent(&*p, PhantomData))
+        }
+    }
+
+    /// Gives the pin back and returns `r` (the cleanup of a removed handle, if this was its
+    /// last pin, is a tail call).
+    #[inline(always)]
+    pub fn release_then<R>(self, r: R) -> R {
+        if self.slot.pins.fetch_sub(1, Ordering::AcqRel) == PENDING | 1 {
+            return self.table.cleanup_then(self.slot, r);
+        }
+        r
     }
 }
 

@@ -92,17 +92,22 @@ pub unsafe extern "C" fn SQLGetInfo(
     if !lane_may_apply(info, buf_len) || crate::trace::maybe_enabled() {
         return get_info_full_a(dbc, info, value, buf_len, out_len);
     }
-    // SAFETY: `d` is used only until `pin.release()`, called once on every path below.
-    let Some((d, pin)) = (unsafe { crate::handles::lend_dbc(dbc) }) else {
+    let table = crate::handles::dbc_table();
+    // SAFETY: the pin is given back once on every path below (`release_then`, or the miss
+    // path), and `d` is used only until then.
+    let Some(pin) = (unsafe { table.lend(dbc as usize) }) else {
         return get_info_full_a(dbc, info, value, buf_len, out_len);
     };
+    let Some(d) = pin.object(dbc as usize) else {
+        // SAFETY: the pin of `dbc`, given back there.
+        return unsafe { get_info_miss(false, dbc, info, value, buf_len, out_len) };
+    };
     if !get_info_enter(&d, false) {
-        pin.release();
-        return get_info_full_a(dbc, info, value, buf_len, out_len);
+        // SAFETY: the pin of `dbc`, given back there.
+        return unsafe { get_info_miss(false, dbc, info, value, buf_len, out_len) };
     }
     let rc = get_info_run(&d, info, value, buf_len, out_len, false);
-    pin.release();
-    rc
+    pin.release_then(rc)
 }
 
 /// SQLGetInfoW (Unicode; lengths in bytes).
@@ -116,17 +121,46 @@ pub unsafe extern "C" fn SQLGetInfoW(
     if !lane_may_apply(info, buf_len) || crate::trace::maybe_enabled() {
         return get_info_full_w(dbc, info, value, buf_len, out_len);
     }
-    // SAFETY: `d` is used only until `pin.release()`, called once on every path below.
-    let Some((d, pin)) = (unsafe { crate::handles::lend_dbc(dbc) }) else {
+    let table = crate::handles::dbc_table();
+    // SAFETY: the pin is given back once on every path below (`release_then`, or the miss
+    // path), and `d` is used only until then.
+    let Some(pin) = (unsafe { table.lend(dbc as usize) }) else {
         return get_info_full_w(dbc, info, value, buf_len, out_len);
     };
+    let Some(d) = pin.object(dbc as usize) else {
+        // SAFETY: the pin of `dbc`, given back there.
+        return unsafe { get_info_miss(true, dbc, info, value, buf_len, out_len) };
+    };
     if !get_info_enter(&d, true) {
-        pin.release();
-        return get_info_full_w(dbc, info, value, buf_len, out_len);
+        // SAFETY: the pin of `dbc`, given back there.
+        return unsafe { get_info_miss(true, dbc, info, value, buf_len, out_len) };
     }
     let rc = get_info_run(&d, info, value, buf_len, out_len, true);
-    pin.release();
-    rc
+    pin.release_then(rc)
+}
+
+/// The SQLGetInfo(W) lane did not apply after pinning the slot of `dbc`: gives the pin back
+/// and runs the full path (a tail call from the lane).
+///
+/// # Safety
+/// The lane's pin of `dbc` is held and given back here.
+#[cold]
+#[inline(never)]
+unsafe fn get_info_miss(
+    wide: bool,
+    dbc: SqlHDbc,
+    info: InfoType,
+    value: SqlPointer,
+    buf_len: SqlSmallInt,
+    out_len: *mut SqlSmallInt,
+) -> SqlReturn {
+    // SAFETY: the caller's contract.
+    unsafe { crate::handles::dbc_table().release_id(dbc as usize) };
+    if wide {
+        get_info_full_w(dbc, info, value, buf_len, out_len)
+    } else {
+        get_info_full_a(dbc, info, value, buf_len, out_len)
+    }
 }
 
 /// SQLGetInfo's full path (the entry point's own arguments, so that calling it is a tail

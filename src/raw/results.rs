@@ -38,15 +38,20 @@ pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
         // SAFETY: the caller's arguments, passed on as given.
         return unsafe { fetch(stmt) };
     }
-    // SAFETY: `s` is used only until `pin.release()`, called once on every path below.
-    let Some((s, pin)) = (unsafe { crate::handles::lend_stmt(stmt) }) else {
+    let table = crate::handles::stmt_table();
+    // SAFETY: the pin is given back once on every path below (`release_then`, or
+    // `fetch_miss`), and `s` is used only until then.
+    let Some(pin) = (unsafe { table.lend(stmt as usize) }) else {
         // SAFETY: as above.
         return unsafe { fetch(stmt) };
     };
+    let Some(s) = pin.object(stmt as usize) else {
+        // SAFETY: the pin of `stmt`, given back there.
+        return unsafe { fetch_miss(stmt) };
+    };
     if !s.gate.fast_enter(S6) {
-        pin.release();
         // SAFETY: as above.
-        return unsafe { fetch(stmt) };
+        return unsafe { fetch_miss(stmt) };
     }
     let f = s.fast_fetch;
     let rc = super::lanes::stmt_lane_run(
@@ -60,8 +65,22 @@ pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
             None => SqlReturn::SQL_ERROR,
         },
     );
-    pin.release();
-    rc
+    pin.release_then(rc)
+}
+
+/// SQLFetch's lane did not apply after pinning the slot of `stmt`: gives the pin back and
+/// runs the full path (a tail call from the lane).
+///
+/// # Safety
+/// The lane's pin of `stmt` is held and given back here; the caller's arguments as given.
+#[cold]
+#[inline(never)]
+unsafe fn fetch_miss(stmt: SqlHStmt) -> SqlReturn {
+    // SAFETY: the caller's contract.
+    unsafe {
+        crate::handles::stmt_table().release_id(stmt as usize);
+        fetch(stmt)
+    }
 }
 
 /// SQLFetch's full path.
@@ -98,15 +117,20 @@ pub unsafe extern "C" fn SQLGetData(
         // SAFETY: the caller's arguments, passed on as given.
         return unsafe { get_data(stmt, col, target_type, target, buf_len, ind) };
     }
-    // SAFETY: `s` is used only until `pin.release()`, called once on every path below.
-    let Some((s, pin)) = (unsafe { crate::handles::lend_stmt(stmt) }) else {
+    let table = crate::handles::stmt_table();
+    // SAFETY: the pin is given back once on every path below (`release_then`, or
+    // `get_data_miss`), and `s` is used only until then.
+    let Some(pin) = (unsafe { table.lend(stmt as usize) }) else {
         // SAFETY: as above.
         return unsafe { get_data(stmt, col, target_type, target, buf_len, ind) };
     };
+    let Some(s) = pin.object(stmt as usize) else {
+        // SAFETY: the pin of `stmt`, given back there.
+        return unsafe { get_data_miss(stmt, col, target_type, target, buf_len, ind) };
+    };
     if !s.gate.fast_enter_either(S6, S7) {
-        pin.release();
         // SAFETY: as above.
-        return unsafe { get_data(stmt, col, target_type, target, buf_len, ind) };
+        return unsafe { get_data_miss(stmt, col, target_type, target, buf_len, ind) };
     }
     let f = s.fast_get_data;
     let rc = super::lanes::stmt_lane_run(
@@ -121,8 +145,29 @@ pub unsafe extern "C" fn SQLGetData(
             None => SqlReturn::SQL_ERROR,
         },
     );
-    pin.release();
-    rc
+    pin.release_then(rc)
+}
+
+/// SQLGetData's lane did not apply after pinning the slot of `stmt`: gives the pin back and
+/// runs the full path (a tail call from the lane).
+///
+/// # Safety
+/// The lane's pin of `stmt` is held and given back here; the caller's arguments as given.
+#[cold]
+#[inline(never)]
+unsafe fn get_data_miss(
+    stmt: SqlHStmt,
+    col: SqlUSmallInt,
+    target_type: CDataType,
+    target: SqlPointer,
+    buf_len: SqlLen,
+    ind: *mut SqlLen,
+) -> SqlReturn {
+    // SAFETY: the caller's contract.
+    unsafe {
+        crate::handles::stmt_table().release_id(stmt as usize);
+        get_data(stmt, col, target_type, target, buf_len, ind)
+    }
 }
 
 /// SQLGetData's full path.
