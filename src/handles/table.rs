@@ -3,9 +3,10 @@
 //! SQL_INVALID_HANDLE instead of being dereferenced (docs/decisions.md #67).
 //!
 //! A handle value (64 bits) is `gen << 32 | segment << SEG_SHIFT | offset << 5 | kind`.
-//! Resolving it reads the table's fixed directory at `segment` (a bounded index: a garbage
-//! value only ever selects a slot inside the slab, or none; the value itself is never
-//! dereferenced), takes the slot at `value & OFFSET_MASK` bytes into that segment, pins the
+//! Resolving it takes the segment (segment 0: 65,536 slots inside the table itself, in the
+//! static; the others from a fixed directory, allocated on demand: a bounded index, so a
+//! garbage value only ever selects a slot inside the slab, or none; the value itself is
+//! never dereferenced), takes the slot at `value & OFFSET_MASK` bytes into it, pins the
 //! slot (one atomic add on its pin count) and compares the slot's `value` word with the
 //! whole handle value: kind, generation, index and every unused bit in one compare. No
 //! hash, no shared lock, no per-thread state.
@@ -37,12 +38,12 @@ pub enum Kind {
 const KIND_MASK: usize = 7;
 /// A slot is 32 bytes: the offset part of a value is the slot's byte offset.
 const SLOT_SHIFT: u32 = 5;
-/// Slots per segment (1,024: 32 KiB segments).
-const SEG_SLOTS_BITS: u32 = 10;
+/// Slots per segment (65,536: 2 MiB segments; segment 0 is part of the table).
+const SEG_SLOTS_BITS: u32 = 16;
 const SEG_SHIFT: u32 = SLOT_SHIFT + SEG_SLOTS_BITS;
 const OFFSET_MASK: usize = ((1 << SEG_SLOTS_BITS) - 1) << SLOT_SHIFT;
-/// Segments per table (16,384: 16 M handles of each kind); the directory is a fixed array.
-const SEGMENTS_BITS: u32 = 14;
+/// Segments per table (256: 16 M handles of each kind); the directory is a fixed array.
+const SEGMENTS_BITS: u32 = 8;
 const SEGMENTS: usize = 1 << SEGMENTS_BITS;
 const GEN_SHIFT: u32 = 32;
 
@@ -61,15 +62,28 @@ pub fn kind_of(id: usize) -> Option<Kind> {
 }
 
 /// One slot: the live handle value (0: none), pins, the object (`Arc::into_raw`, null while
-/// free), and the generation the next handle in this slot gets.
+/// free), and the generation the next handle in this slot gets. All zero when new (segment
+/// 0 lives in `.bss`).
 #[repr(C, align(32))]
 struct Slot<T> {
     value: AtomicUsize,
     pins: AtomicU32,
     next_gen: AtomicU32,
     obj: AtomicPtr<T>,
-    /// The slot's index in the table (set once).
-    index: usize,
+    /// The slot's index in the table (set when first reserved).
+    index: AtomicUsize,
+}
+
+impl<T> Slot<T> {
+    const fn new() -> Self {
+        Slot {
+            value: AtomicUsize::new(0),
+            pins: AtomicU32::new(0),
+            next_gen: AtomicU32::new(0),
+            obj: AtomicPtr::new(std::ptr::null_mut()),
+            index: AtomicUsize::new(0),
+        }
+    }
 }
 
 const _: () = assert!(std::mem::size_of::<Slot<u8>>() == 1 << SLOT_SHIFT);
@@ -85,6 +99,9 @@ struct Alloc {
 /// A table of live handles of one kind.
 pub struct HandleTable<T> {
     kind: Kind,
+    /// Segment 0.
+    first: [Slot<T>; 1 << SEG_SLOTS_BITS],
+    /// Segments 1.. (entry 0 unused).
     dir: [AtomicPtr<Slot<T>>; SEGMENTS],
     alloc: Mutex<Alloc>,
     live: AtomicUsize,
@@ -95,6 +112,7 @@ impl<T> HandleTable<T> {
     pub const fn new(kind: Kind) -> Self {
         HandleTable {
             kind,
+            first: [const { Slot::new() }; 1 << SEG_SLOTS_BITS],
             dir: [const { AtomicPtr::new(std::ptr::null_mut()) }; SEGMENTS],
             alloc: Mutex::new(Alloc { next: 0, free: Vec::new() }),
             live: AtomicUsize::new(0),
@@ -105,12 +123,19 @@ impl<T> HandleTable<T> {
     /// (a bounded index): never the value as an address.
     #[inline(always)]
     fn slot(&self, id: usize) -> Option<&Slot<T>> {
-        let base = self.dir[(id >> SEG_SHIFT) & (SEGMENTS - 1)].load(Ordering::Acquire);
-        if base.is_null() {
-            return None;
-        }
-        // SAFETY: a segment is a leaked allocation of `1 << SEG_SLOTS_BITS` slots of 32
-        // bytes, never freed, and `id & OFFSET_MASK` is a multiple of 32 below its size.
+        let seg = (id >> SEG_SHIFT) & (SEGMENTS - 1);
+        let base = if seg == 0 {
+            self.first.as_ptr()
+        } else {
+            let b = self.dir[seg].load(Ordering::Acquire);
+            if b.is_null() {
+                return None;
+            }
+            b.cast_const()
+        };
+        // SAFETY: a segment is `first` or a leaked allocation of `1 << SEG_SLOTS_BITS`
+        // slots of 32 bytes, never freed, and `id & OFFSET_MASK` is a multiple of 32 below
+        // its size.
         Some(unsafe { &*base.byte_add(id & OFFSET_MASK) })
     }
 
@@ -193,16 +218,8 @@ impl<T> HandleTable<T> {
                 let i = a.next;
                 let seg = i >> SEG_SLOTS_BITS;
                 assert!(seg < SEGMENTS, "handle table full");
-                if self.dir[seg].load(Ordering::Relaxed).is_null() {
-                    let slots: Box<[Slot<T>]> = (0..1usize << SEG_SLOTS_BITS)
-                        .map(|k| Slot {
-                            index: seg << SEG_SLOTS_BITS | k,
-                            value: AtomicUsize::new(0),
-                            pins: AtomicU32::new(0),
-                            next_gen: AtomicU32::new(1),
-                            obj: AtomicPtr::new(std::ptr::null_mut()),
-                        })
-                        .collect();
+                if seg > 0 && self.dir[seg].load(Ordering::Relaxed).is_null() {
+                    let slots: Box<[Slot<T>]> = (0..1usize << SEG_SLOTS_BITS).map(|_| Slot::new()).collect();
                     // Leaked on purpose: slots are type-stable, never freed.
                     let base = Box::leak(slots).as_mut_ptr();
                     self.dir[seg].store(base, Ordering::Release);
@@ -216,7 +233,8 @@ impl<T> HandleTable<T> {
         let slot = self.slot(bits).expect("segment allocated");
         // This slot is ours until inserted (off the free list); the generation only here.
         let gen = slot.next_gen.load(Ordering::Relaxed);
-        slot.next_gen.store(gen.wrapping_add(1).max(1), Ordering::Relaxed);
+        slot.next_gen.store(gen.wrapping_add(1), Ordering::Relaxed);
+        slot.index.store(index, Ordering::Relaxed);
         (gen as usize) << GEN_SHIFT | bits | self.kind as usize
     }
 
@@ -280,7 +298,7 @@ impl<T> HandleTable<T> {
             return;
         }
         let p = slot.obj.swap(std::ptr::null_mut(), Ordering::AcqRel);
-        self.alloc.lock().unwrap_or_else(|e| e.into_inner()).free.push(slot.index);
+        self.alloc.lock().unwrap_or_else(|e| e.into_inner()).free.push(slot.index.load(Ordering::Relaxed));
         if !p.is_null() {
             // SAFETY: the slot's own `Arc::into_raw`, taken out exactly once (PENDING was
             // cleared by this thread with no pin held; the value was cleared before).
@@ -374,7 +392,8 @@ mod tests {
     #[test]
     fn stale_and_garbage_values_resolve_to_nothing() {
         // §3.1 / invalid handles: a freed handle and arbitrary values give no object.
-        let t: HandleTable<u32> = HandleTable::new(Kind::Stmt);
+        static T: HandleTable<u32> = HandleTable::new(Kind::Stmt);
+        let t = &T;
         let a = t.reserve();
         t.insert(a, Arc::new(7));
         assert_eq!(t.get(a).as_deref(), Some(&7));
@@ -408,7 +427,8 @@ mod tests {
 
     #[test]
     fn a_removed_object_lives_until_the_last_pin_is_released() {
-        let t: HandleTable<u32> = HandleTable::new(Kind::Dbc);
+        static T: HandleTable<u32> = HandleTable::new(Kind::Dbc);
+        let t = &T;
         let a = t.reserve();
         let obj = Arc::new(1);
         t.insert(a, obj.clone());
@@ -429,8 +449,10 @@ mod tests {
 
     #[test]
     fn many_handles_across_segments() {
-        let t: HandleTable<usize> = HandleTable::new(Kind::Desc);
-        let ids: Vec<usize> = (0..5000)
+        static T: HandleTable<usize> = HandleTable::new(Kind::Desc);
+        let t = &T;
+        // Past segment 0 into a heap segment.
+        let ids: Vec<usize> = (0..70_000)
             .map(|i| {
                 let id = t.reserve();
                 t.insert(id, Arc::new(i));
