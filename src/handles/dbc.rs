@@ -191,7 +191,7 @@ impl Dbc {
     /// A new, registered connection on `env`.
     pub fn new(env: Arc<Env>) -> Arc<Dbc> {
         let dbc = Arc::new(Dbc {
-            id: super::tables().dbc.reserve(),
+            id: super::tables().dbc.reserve(super::table::Kind::Dbc),
             env,
             gate: Gated::new(DbcCore {
                 state: ConnState::C2,

@@ -29,7 +29,14 @@ pub struct Desc {
 impl Desc {
     /// A new, registered descriptor.
     pub fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hdesc: usize, implicit_of: Option<usize>) -> Arc<Desc> {
-        let d = Arc::new(Desc { id: super::tables().desc.reserve(), dbc, link, hdesc, implicit_of, gate: Gated::new(DescCore::default()) });
+        let d = Arc::new(Desc {
+            id: super::tables().desc.reserve(super::table::Kind::Desc),
+            dbc,
+            link,
+            hdesc,
+            implicit_of,
+            gate: Gated::new(DescCore::default()),
+        });
         super::tables().desc.insert(d.id, d.clone());
         d
     }

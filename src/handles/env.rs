@@ -33,7 +33,10 @@ impl Env {
     /// A new, registered environment.
     pub fn new() -> Arc<Env> {
         super::read_lane_switch();
-        let env = Arc::new(Env { id: super::tables().env.reserve(), gate: Gated::new(EnvCore { output_nts: 1, ..Default::default() }) });
+        let env = Arc::new(Env {
+            id: super::tables().env.reserve(super::table::Kind::Env),
+            gate: Gated::new(EnvCore { output_nts: 1, ..Default::default() }),
+        });
         super::tables().env.insert(env.id, env.clone());
         env
     }

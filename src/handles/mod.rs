@@ -26,7 +26,6 @@ pub use env::{Env, EnvCore};
 pub(crate) use stmt::driver_has_result;
 pub use stmt::{this_thread, Stmt, StmtCore};
 pub use table::HandleTable;
-use table::Kind;
 pub use table::{LanePin, Lent};
 
 /// The process-wide handle tables (slabs of type-stable slots, see `table`).
@@ -37,12 +36,7 @@ pub struct Tables {
     pub desc: HandleTable<Desc>,
 }
 
-static TABLES: Tables = Tables {
-    env: HandleTable::new(Kind::Env),
-    dbc: HandleTable::new(Kind::Dbc),
-    stmt: HandleTable::new(Kind::Stmt),
-    desc: HandleTable::new(Kind::Desc),
-};
+static TABLES: Tables = Tables { env: HandleTable::new(), dbc: HandleTable::new(), stmt: HandleTable::new(), desc: HandleTable::new() };
 
 /// The handle tables.
 pub fn tables() -> &'static Tables {

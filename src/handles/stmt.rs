@@ -84,7 +84,7 @@ impl Stmt {
     pub(crate) fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hstmt: usize) -> Arc<Stmt> {
         let lanes_ok = link.driver.real.SQLFetch.is_some() && link.driver.real.SQLGetData.is_some();
         let s = Arc::new(Stmt {
-            id: super::tables().stmt.reserve(),
+            id: super::tables().stmt.reserve(super::table::Kind::Stmt),
             dbc,
             fast_fetch: link.driver.real.SQLFetch.unwrap_or(no_fetch),
             fast_get_data: link.driver.real.SQLGetData.unwrap_or(no_get_data),

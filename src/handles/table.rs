@@ -92,13 +92,14 @@ const _: () = assert!(std::mem::size_of::<Slot<u8>>() == 1 << SLOT_SHIFT);
 struct Alloc {
     /// Indices never used so far start here.
     next: usize,
-    /// Freed indices, reused first (their generation has moved on).
-    free: Vec<usize>,
+    /// Freed indices, reused first (their generation has moved on). `None` until the
+    /// first free: every field of a new table is zero, so the tables (with their segment
+    /// 0) live in `.bss`.
+    free: Option<Vec<usize>>,
 }
 
 /// A table of live handles of one kind.
 pub struct HandleTable<T> {
-    kind: Kind,
     /// Segment 0.
     first: [Slot<T>; 1 << SEG_SLOTS_BITS],
     /// Segments 1.. (entry 0 unused).
@@ -108,13 +109,12 @@ pub struct HandleTable<T> {
 }
 
 impl<T> HandleTable<T> {
-    /// An empty table of `kind` handles.
-    pub const fn new(kind: Kind) -> Self {
+    /// An empty table (of one kind of handle: see [`HandleTable::reserve`]).
+    pub const fn new() -> Self {
         HandleTable {
-            kind,
             first: [const { Slot::new() }; 1 << SEG_SLOTS_BITS],
             dir: [const { AtomicPtr::new(std::ptr::null_mut()) }; SEGMENTS],
-            alloc: Mutex::new(Alloc { next: 0, free: Vec::new() }),
+            alloc: Mutex::new(Alloc { next: 0, free: None }),
             live: AtomicUsize::new(0),
         }
     }
@@ -208,11 +208,11 @@ impl<T> HandleTable<T> {
         }
     }
 
-    /// A fresh handle value of this table's kind, naming nothing until
+    /// A fresh handle value of `kind` (always the same for one table), naming nothing until
     /// [`insert`](Self::insert).
-    pub fn reserve(&self) -> usize {
+    pub fn reserve(&self, kind: Kind) -> usize {
         let mut a = self.alloc.lock().unwrap_or_else(|p| p.into_inner());
-        let index = match a.free.pop() {
+        let index = match a.free.as_mut().and_then(Vec::pop) {
             Some(i) => i,
             None => {
                 let i = a.next;
@@ -235,7 +235,7 @@ impl<T> HandleTable<T> {
         let gen = slot.next_gen.load(Ordering::Relaxed);
         slot.next_gen.store(gen.wrapping_add(1), Ordering::Relaxed);
         slot.index.store(index, Ordering::Relaxed);
-        (gen as usize) << GEN_SHIFT | bits | self.kind as usize
+        (gen as usize) << GEN_SHIFT | bits | kind as usize
     }
 
     /// Registers the object for a value from [`reserve`](Self::reserve).
@@ -298,7 +298,7 @@ impl<T> HandleTable<T> {
             return;
         }
         let p = slot.obj.swap(std::ptr::null_mut(), Ordering::AcqRel);
-        self.alloc.lock().unwrap_or_else(|e| e.into_inner()).free.push(slot.index.load(Ordering::Relaxed));
+        self.alloc.lock().unwrap_or_else(|e| e.into_inner()).free.get_or_insert_with(Vec::new).push(slot.index.load(Ordering::Relaxed));
         if !p.is_null() {
             // SAFETY: the slot's own `Arc::into_raw`, taken out exactly once (PENDING was
             // cleared by this thread with no pin held; the value was cleared before).
@@ -392,16 +392,17 @@ mod tests {
     #[test]
     fn stale_and_garbage_values_resolve_to_nothing() {
         // §3.1 / invalid handles: a freed handle and arbitrary values give no object.
-        static T: HandleTable<u32> = HandleTable::new(Kind::Stmt);
+        static T: HandleTable<u32> = HandleTable::new();
+        const K: Kind = Kind::Stmt;
         let t = &T;
-        let a = t.reserve();
+        let a = t.reserve(K);
         t.insert(a, Arc::new(7));
         assert_eq!(t.get(a).as_deref(), Some(&7));
         assert_eq!(t.with(a, |x| *x), Some(7));
         assert!(t.remove(a).is_some());
         assert!(t.get(a).is_none());
         assert!(t.remove(a).is_none());
-        let b = t.reserve();
+        let b = t.reserve(K);
         t.insert(b, Arc::new(8));
         assert_ne!(a, b, "a reused slot gets a new generation");
         assert_eq!(a & 0xffff_ffff, b & 0xffff_ffff, "the slot is reused");
@@ -427,9 +428,10 @@ mod tests {
 
     #[test]
     fn a_removed_object_lives_until_the_last_pin_is_released() {
-        static T: HandleTable<u32> = HandleTable::new(Kind::Dbc);
+        static T: HandleTable<u32> = HandleTable::new();
+        const K: Kind = Kind::Dbc;
         let t = &T;
-        let a = t.reserve();
+        let a = t.reserve(K);
         let obj = Arc::new(1);
         t.insert(a, obj.clone());
         let seen = t.with(a, |x| {
@@ -443,18 +445,19 @@ mod tests {
         assert_eq!(seen, Some(1));
         assert_eq!(Arc::strong_count(&obj), 1, "released by the last unpin");
         // The slot is free again, with a new generation.
-        let b = t.reserve();
+        let b = t.reserve(K);
         assert_ne!(a, b);
     }
 
     #[test]
     fn many_handles_across_segments() {
-        static T: HandleTable<usize> = HandleTable::new(Kind::Desc);
+        static T: HandleTable<usize> = HandleTable::new();
+        const K: Kind = Kind::Desc;
         let t = &T;
         // Past segment 0 into a heap segment.
         let ids: Vec<usize> = (0..70_000)
             .map(|i| {
-                let id = t.reserve();
+                let id = t.reserve(K);
                 t.insert(id, Arc::new(i));
                 id
             })
@@ -481,11 +484,12 @@ mod tests {
                 self.0.store(false, Ordering::SeqCst);
             }
         }
-        static T: HandleTable<Probe> = HandleTable::new(Kind::Stmt);
+        static T: HandleTable<Probe> = HandleTable::new();
+        const K: Kind = Kind::Stmt;
         let ids: Vec<AtomicUsize> = (0..8).map(|_| AtomicUsize::new(0)).collect();
         let ids: &'static [AtomicUsize] = Box::leak(ids.into_boxed_slice());
         let fresh = || {
-            let id = T.reserve();
+            let id = T.reserve(K);
             T.insert(id, Arc::new(Probe(Box::leak(Box::new(AtomicBool::new(true))))));
             id
         };
