@@ -93,9 +93,9 @@ struct Alloc {
     /// Indices never used so far start here.
     next: usize,
     /// Freed indices, reused first (their generation has moved on). `None` until the
-    /// first free: every field of a new table is zero, so the tables (with their segment
-    /// 0) live in `.bss`.
-    free: Option<Vec<usize>>,
+    /// first free (boxed: `None` is then all zero, as is every field of a new table, so
+    /// the tables with their segment 0 live in `.bss`).
+    free: Option<Box<Vec<usize>>>,
 }
 
 /// A table of live handles of one kind.
@@ -212,7 +212,7 @@ impl<T> HandleTable<T> {
     /// [`insert`](Self::insert).
     pub fn reserve(&self, kind: Kind) -> usize {
         let mut a = self.alloc.lock().unwrap_or_else(|p| p.into_inner());
-        let index = match a.free.as_mut().and_then(Vec::pop) {
+        let index = match a.free.as_mut().and_then(|f| f.pop()) {
             Some(i) => i,
             None => {
                 let i = a.next;
@@ -298,7 +298,12 @@ impl<T> HandleTable<T> {
             return;
         }
         let p = slot.obj.swap(std::ptr::null_mut(), Ordering::AcqRel);
-        self.alloc.lock().unwrap_or_else(|e| e.into_inner()).free.get_or_insert_with(Vec::new).push(slot.index.load(Ordering::Relaxed));
+        self.alloc
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .free
+            .get_or_insert_with(Default::default)
+            .push(slot.index.load(Ordering::Relaxed));
         if !p.is_null() {
             // SAFETY: the slot's own `Arc::into_raw`, taken out exactly once (PENDING was
             // cleared by this thread with no pin held; the value was cleared before).
