@@ -123,11 +123,10 @@ impl<T> HandleTable<T> {
     /// (a bounded index): never the value as an address.
     #[inline(always)]
     fn slot(&self, id: usize) -> Option<&Slot<T>> {
-        let seg = (id >> SEG_SHIFT) & (SEGMENTS - 1);
-        let base = if seg == 0 {
+        let base = if id & ((SEGMENTS - 1) << SEG_SHIFT) == 0 {
             self.first.as_ptr()
         } else {
-            let b = self.dir[seg].load(Ordering::Acquire);
+            let b = self.dir[(id >> SEG_SHIFT) & (SEGMENTS - 1)].load(Ordering::Acquire);
             if b.is_null() {
                 return None;
             }

@@ -5,6 +5,7 @@ use odbc_dm_abi::{FunctionId as F, *};
 use super::{boundary, handle, same_signature, AppPtr, StmtCall};
 use crate::diag::{DiagRecord, SqlState};
 use crate::handles::stmt_state::StmtState;
+use crate::handles::Stmt;
 use crate::trace_enter;
 
 same_signature!(SQLNumResultCols, SQLFetch, SQLGetData, SQLBindCol);
@@ -58,14 +59,22 @@ pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
         s,
         F::SQL_API_SQLFETCH,
         // SAFETY: live driver statement handle (the lane holds the gate and the pin).
-        || unsafe { f(s.driver_handle()) },
-        || match s.link.driver.fns.SQLFetch {
-            // SAFETY: as above, through the serialization trampoline.
-            Some(t) => unsafe { t(s.driver_handle()) },
-            None => SqlReturn::SQL_ERROR,
-        },
+        move || unsafe { f(s.driver_handle()) },
+        move || fetch_tramp(&s),
     );
     pin.release_then(rc)
+}
+
+/// A SQLFetch lane's driver call through the serialization trampoline (the driver's lock
+/// is taken: the trampoline waits for it). Out of line: the lane keeps no closure state.
+#[cold]
+#[inline(never)]
+fn fetch_tramp(s: &Stmt) -> SqlReturn {
+    match s.link.driver.fns.SQLFetch {
+        // SAFETY: live driver statement handle (the lane holds the gate and the pin).
+        Some(t) => unsafe { t(s.driver_handle()) },
+        None => SqlReturn::SQL_ERROR,
+    }
 }
 
 /// SQLFetch's lane did not apply after pinning the slot of `stmt`: gives the pin back and
@@ -138,14 +147,23 @@ pub unsafe extern "C" fn SQLGetData(
         F::SQL_API_SQLGETDATA,
         // SAFETY: live driver statement (the lane holds the gate and the pin); the
         // application's buffers as given.
-        || unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) },
-        || match s.link.driver.fns.SQLGetData {
-            // SAFETY: as above, through the serialization trampoline.
-            Some(t) => unsafe { t(s.driver_handle(), col, target_type, target, buf_len, ind) },
-            None => SqlReturn::SQL_ERROR,
-        },
+        move || unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) },
+        move || get_data_tramp(&s, col, target_type, target, buf_len, ind),
     );
     pin.release_then(rc)
+}
+
+/// A SQLGetData lane's driver call through the serialization trampoline (see
+/// [`fetch_tramp`]).
+#[cold]
+#[inline(never)]
+fn get_data_tramp(s: &Stmt, col: SqlUSmallInt, target_type: CDataType, target: SqlPointer, buf_len: SqlLen, ind: *mut SqlLen) -> SqlReturn {
+    match s.link.driver.fns.SQLGetData {
+        // SAFETY: live driver statement (the lane holds the gate and the pin); the
+        // application's buffers as given.
+        Some(t) => unsafe { t(s.driver_handle(), col, target_type, target, buf_len, ind) },
+        None => SqlReturn::SQL_ERROR,
+    }
 }
 
 /// SQLGetData's lane did not apply after pinning the slot of `stmt`: gives the pin back and
