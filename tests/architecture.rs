@@ -30,22 +30,8 @@ const TEMPORARY_ALLOWED: &[(&str, &str)] =
     &[("src/api/asynchronous.rs", "async_engine"), ("src/api/asynchronous.rs", "handles"), ("src/async_engine/host.rs", "handles")];
 
 /// The DM's top-level modules (the layers), as named after `crate::` / `odbc_dm::`.
-const LAYERS: &[&str] = &[
-    "abi",
-    "api",
-    "async_engine",
-    "cli",
-    "config",
-    "conform",
-    "diag",
-    "driver",
-    "handles",
-    "internals",
-    "parking",
-    "raw",
-    "text",
-    "trace",
-];
+const LAYERS: &[&str] =
+    &["abi", "api", "async_engine", "cli", "config", "conform", "diag", "driver", "handles", "internals", "parking", "raw", "text", "trace"];
 
 /// What each layer must not import.
 fn forbidden(from: &str) -> &'static [&'static str] {
