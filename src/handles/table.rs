@@ -95,6 +95,7 @@ struct Alloc {
     /// Freed indices, reused first (their generation has moved on). `None` until the
     /// first free (boxed: `None` is then all zero, as is every field of a new table, so
     /// the tables with their segment 0 live in `.bss`).
+    #[allow(clippy::box_collection)]
     free: Option<Box<Vec<usize>>>,
 }
 
@@ -308,6 +309,12 @@ impl<T> HandleTable<T> {
             // cleared by this thread with no pin held; the value was cleared before).
             drop(unsafe { Arc::from_raw(p) });
         }
+    }
+}
+
+impl<T> Default for HandleTable<T> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
