@@ -110,7 +110,9 @@ pub struct HandleTable<T> {
 }
 
 impl<T> HandleTable<T> {
-    /// An empty table (of one kind of handle: see [`HandleTable::reserve`]).
+    /// An empty table (of one kind of handle: see [`HandleTable::reserve`]). For statics
+    /// only (2 MiB: segment 0 is inside), hence no `Default`.
+    #[allow(clippy::new_without_default)]
     pub const fn new() -> Self {
         HandleTable {
             first: [const { Slot::new() }; 1 << SEG_SLOTS_BITS],
@@ -309,12 +311,6 @@ impl<T> HandleTable<T> {
             // cleared by this thread with no pin held; the value was cleared before).
             drop(unsafe { Arc::from_raw(p) });
         }
-    }
-}
-
-impl<T> Default for HandleTable<T> {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
