@@ -291,6 +291,32 @@ pub fn fetch_loop(api: &Api, stmt: SqlHStmt, max_rows: u64) -> ScanSum {
     sum
 }
 
+/// The two-statement interleaved scan: `a` and `b` are two statements of one connection,
+/// each with the 3-column result set of [`fetch_loop`]; rows are fetched alternately (one
+/// row of `a` — SQLFetch + 3 SQLGetData — then one of `b`), `rows` rows in all (`rows / 2`
+/// from each), as an application with two open cursors or a nested query does. Returns the
+/// sums of each statement.
+///
+/// Not inlined, so `valgrind --toggle-collect='*interleaved_loop*'` measures exactly this
+/// loop.
+#[inline(never)]
+pub fn interleaved_loop(api: &Api, a: SqlHStmt, b: SqlHStmt, rows: u64) -> (ScanSum, ScanSum) {
+    let mut sums = (ScanSum::default(), ScanSum::default());
+    for i in 0..rows {
+        let (stmt, sum) = if i % 2 == 0 { (a, &mut sums.0) } else { (b, &mut sums.1) };
+        // One row of this statement: the body of `fetch_loop`.
+        let one = fetch_loop(api, stmt, 1);
+        if one.rows == 0 {
+            break;
+        }
+        sum.rows += 1;
+        sum.id_sum += one.id_sum;
+        sum.name_bytes += one.name_bytes;
+        sum.val_sum += one.val_sum;
+    }
+    sums
+}
+
 /// `n` calls of SQLGetInfo(SQL_DRIVER_NAME) into a 64-byte buffer; returns the total of the
 /// reported lengths.
 ///

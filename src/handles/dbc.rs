@@ -12,7 +12,6 @@ use crate::driver::Driver;
 
 use super::conn_state::ConnState;
 use super::gate::Gated;
-use super::table::{new_id, Kind};
 use super::Env;
 
 /// A live driver connection: the driver, and the handles the DM allocated in it.
@@ -222,13 +221,16 @@ pub struct Dbc {
     pub async_slot: AsyncSlot,
     /// The notification context registered for this connection (0 = none).
     pub notify_token: std::sync::atomic::AtomicU64,
+    /// Fast-lane SQLGetInfo(W) calls that took this connection's gate (see
+    /// [`Dbc::count_lane`]).
+    pub lane_calls: std::sync::atomic::AtomicU64,
 }
 
 impl Dbc {
     /// A new, registered connection on `env`.
     pub fn new(env: Arc<Env>) -> Arc<Dbc> {
         let dbc = Arc::new(Dbc {
-            id: new_id(Kind::Dbc),
+            id: super::tables().dbc.reserve(super::table::Kind::Dbc),
             env,
             gate: Gated::new(DbcCore {
                 state: ConnState::C2,
@@ -246,9 +248,18 @@ impl Dbc {
             fast_info: FastInfo::default(),
             async_slot: AsyncSlot::default(),
             notify_token: std::sync::atomic::AtomicU64::new(0),
+            lane_calls: std::sync::atomic::AtomicU64::new(0),
         });
         super::tables().dbc.insert(dbc.id, dbc.clone());
         dbc
+    }
+
+    /// Counts one fast-lane call. The caller holds the busy word, so a plain load and
+    /// store (no read-modify-write) cannot lose a count.
+    #[inline(always)]
+    pub fn count_lane(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.lane_calls.store(self.lane_calls.load(Relaxed).wrapping_add(1), Relaxed);
     }
 
     /// Sets (on connect) or clears (on disconnect) what [`Dbc::fast_info`] reads. The
@@ -353,12 +364,6 @@ impl Default for FastInfo {
     fn default() -> Self {
         let stub = || AtomicUsize::new(NO_GET_INFO as usize);
         FastInfo { own: [stub(), stub()], hdbc: AtomicUsize::new(0), serial: AtomicUsize::new(0), table: [stub(), stub()] }
-    }
-}
-
-impl super::table::InCall for Dbc {
-    fn in_call(&self) -> bool {
-        self.gate.is_busy()
     }
 }
 

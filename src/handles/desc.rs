@@ -6,7 +6,6 @@ use std::sync::Arc;
 use crate::diag::DiagArea;
 
 use super::gate::Gated;
-use super::table::{new_id, Kind};
 use super::{Dbc, DriverLink};
 
 /// Mutable descriptor state.
@@ -30,7 +29,14 @@ pub struct Desc {
 impl Desc {
     /// A new, registered descriptor.
     pub fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hdesc: usize, implicit_of: Option<usize>) -> Arc<Desc> {
-        let d = Arc::new(Desc { id: new_id(Kind::Desc), dbc, link, hdesc, implicit_of, gate: Gated::new(DescCore::default()) });
+        let d = Arc::new(Desc {
+            id: super::tables().desc.reserve(super::table::Kind::Desc),
+            dbc,
+            link,
+            hdesc,
+            implicit_of,
+            gate: Gated::new(DescCore::default()),
+        });
         super::tables().desc.insert(d.id, d.clone());
         d
     }

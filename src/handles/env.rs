@@ -6,7 +6,6 @@ use std::sync::Arc;
 use crate::diag::DiagArea;
 
 use super::gate::Gated;
-use super::table::{new_id, Kind};
 
 /// Mutable environment state.
 #[derive(Debug, Default)]
@@ -33,7 +32,11 @@ pub struct Env {
 impl Env {
     /// A new, registered environment.
     pub fn new() -> Arc<Env> {
-        let env = Arc::new(Env { id: new_id(Kind::Env), gate: Gated::new(EnvCore { output_nts: 1, ..Default::default() }) });
+        super::read_lane_switch();
+        let env = Arc::new(Env {
+            id: super::tables().env.reserve(super::table::Kind::Env),
+            gate: Gated::new(EnvCore { output_nts: 1, ..Default::default() }),
+        });
         super::tables().env.insert(env.id, env.clone());
         env
     }

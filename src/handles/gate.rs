@@ -234,6 +234,15 @@ impl<C> Gated<C> {
         f(&g)
     }
 
+    /// Reads the core like [`Gated::read`] but leaves a published summary in place: an
+    /// observation that changes nothing (the crate's tests, through `internals`, compare
+    /// states and diagnostics between calls without keeping the next call off its fast
+    /// lane).
+    pub fn observe<R>(&self, f: impl FnOnce(&C) -> R) -> R {
+        let g = self.core.lock().unwrap_or_else(|p| p.into_inner());
+        f(&g)
+    }
+
     /// Changes the core of a handle whose busy word the caller holds through a call in
     /// progress (a `Call`/`StmtCall` of this handle) without the [`Busy`] token at hand.
     /// Debug builds check that the word is held.
@@ -290,7 +299,7 @@ impl<'a, C> Busy<'a, C> {
             let mut g = self.gate.lock();
             let (r, hot) = f(&mut g);
             debug_assert_eq!(hot & !SUMMARY_BITS, 0, "a summary lives in SUMMARY_BITS");
-            if hot != 0 {
+            if hot != 0 && super::fast_lanes() {
                 // Under the core mutex (see `lock`); made visible by the release below.
                 self.gate.busy.word.fetch_or(hot & SUMMARY_BITS, Ordering::Relaxed);
             }

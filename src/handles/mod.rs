@@ -17,8 +17,8 @@ mod env;
 mod stmt;
 pub mod wchar;
 
-use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, LazyLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 pub use dbc::{AsyncCaps, AsyncEmulation, AttrValue, Dbc, DbcAsync, DbcCore, DbcPost, DriverLink, DBC_HAS_A, DBC_HAS_W};
 pub use desc::{Desc, DescCore};
@@ -26,10 +26,10 @@ pub(crate) use diag_pull::pull_driver_diags;
 pub use env::{Env, EnvCore};
 pub(crate) use stmt::driver_has_result;
 pub use stmt::{this_thread, Stmt, StmtCore};
-pub use table::Lent;
-use table::{HandleTable, Keep, LookupCache};
+pub use table::HandleTable;
+pub use table::{LanePin, Lent};
 
-/// The process-wide handle tables.
+/// The process-wide handle tables (slabs of type-stable slots, see `table`).
 pub struct Tables {
     pub env: HandleTable<Env>,
     pub dbc: HandleTable<Dbc>,
@@ -37,21 +37,9 @@ pub struct Tables {
     pub desc: HandleTable<Desc>,
 }
 
-static TABLES: LazyLock<Tables> = LazyLock::new(|| Tables {
-    env: HandleTable::new(&ENV_EPOCH),
-    dbc: HandleTable::new(&DBC_EPOCH),
-    stmt: HandleTable::new(&STMT_EPOCH),
-    desc: HandleTable::new(&DESC_EPOCH),
-});
-
-/// The tables' removal epochs (see `table::LookupCache`).
-static ENV_EPOCH: AtomicUsize = AtomicUsize::new(0);
-static DBC_EPOCH: AtomicUsize = AtomicUsize::new(0);
-static STMT_EPOCH: AtomicUsize = AtomicUsize::new(0);
-static DESC_EPOCH: AtomicUsize = AtomicUsize::new(0);
+static TABLES: Tables = Tables { env: HandleTable::new(), dbc: HandleTable::new(), stmt: HandleTable::new(), desc: HandleTable::new() };
 
 /// The handle tables.
-#[inline]
 pub fn tables() -> &'static Tables {
     &TABLES
 }
@@ -67,55 +55,63 @@ pub fn async_host(t: crate::async_engine::Target) -> Option<Arc<dyn crate::async
 }
 
 /// Looks up a live environment.
-#[inline]
 pub fn env(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Env>> {
     TABLES.env.get(h as usize)
 }
 
-thread_local! {
-    static DBC_CACHE: LookupCache<Dbc> = const { LookupCache::new() };
-    static STMT_CACHE: LookupCache<Stmt> = const { LookupCache::new() };
-    static DBC_KEEP: Keep<Dbc> = const { Keep::new(|| DBC_CACHE.with(LookupCache::clear)) };
-    static STMT_KEEP: Keep<Stmt> = const { Keep::new(|| STMT_CACHE.with(LookupCache::clear)) };
-}
-
-/// Looks up a live connection (through this thread's one-entry cache).
-#[inline(always)]
+/// Looks up a live connection.
 pub fn dbc(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Dbc>> {
-    table::lookup(&DBC_CACHE, &DBC_KEEP, &TABLES.dbc, h as usize)
+    TABLES.dbc.get(h as usize)
 }
 
-/// Looks up a live statement (through this thread's one-entry cache).
-#[inline(always)]
+/// Looks up a live statement.
 pub fn stmt(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Stmt>> {
-    table::lookup(&STMT_CACHE, &STMT_KEEP, &TABLES.stmt, h as usize)
-}
-
-/// Runs `f` on a statement found in this thread's lookup cache, without a reference-count
-/// round trip (the fast lane). `None`: not cached; use [`stmt`].
-#[inline(always)]
-pub fn with_cached_stmt<R>(h: odbc_dm_abi::SqlHandle, f: impl FnOnce(Lent<'_, Stmt>) -> R) -> Option<R> {
-    let c = STMT_CACHE.with(|c| c as *const LookupCache<Stmt>);
-    // SAFETY: this thread's cache, a const thread-local without destructor: valid as long
-    // as the thread runs (`LocalKey::with` is only used to get its address, so that the
-    // lane itself is inlined here).
-    unsafe { &*c }.with_cached(&STMT_EPOCH, h as usize, f)
-}
-
-/// As [`with_cached_stmt`], for connections.
-#[inline(always)]
-pub fn with_cached_dbc<R>(h: odbc_dm_abi::SqlHandle, f: impl FnOnce(Lent<'_, Dbc>) -> R) -> Option<R> {
-    let c = DBC_CACHE.with(|c| c as *const LookupCache<Dbc>);
-    // SAFETY: this thread's cache, a const thread-local without destructor: valid as long
-    // as the thread runs (`LocalKey::with` is only used to get its address, so that the
-    // lane itself is inlined here).
-    unsafe { &*c }.with_cached(&DBC_EPOCH, h as usize, f)
+    TABLES.stmt.get(h as usize)
 }
 
 /// Looks up a live descriptor.
-#[inline]
 pub fn desc(h: odbc_dm_abi::SqlHandle) -> Option<Arc<Desc>> {
     TABLES.desc.get(h as usize)
+}
+
+/// The statement table (the fast lanes: `HandleTable::lend`, `release_id`).
+#[inline(always)]
+pub fn stmt_table() -> &'static HandleTable<Stmt> {
+    &TABLES.stmt
+}
+
+/// The connection table (the SQLGetInfo lane).
+#[inline(always)]
+pub fn dbc_table() -> &'static HandleTable<Dbc> {
+    &TABLES.dbc
+}
+
+/// The fast lanes are off (docs/decisions.md #68): every call takes the full path. Set
+/// from `ODBC_DM_FAST_LANES=0` when the first environment is allocated, or by
+/// [`set_fast_lanes`] (tests). Read where a call would publish a summary (`gate`), not in
+/// the lanes: with no summary published, a lane's compare-and-swap never succeeds.
+static LANES_OFF: AtomicBool = AtomicBool::new(false);
+
+/// Reads `ODBC_DM_FAST_LANES` once (at the first environment allocation).
+pub(crate) fn read_lane_switch() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("ODBC_DM_FAST_LANES").is_some_and(|v| v == "0") {
+            LANES_OFF.store(true, Ordering::Relaxed);
+        }
+    });
+}
+
+/// Turns the fast lanes on or off for the whole process (the lanes-on vs lanes-off
+/// differential test). Off takes effect for each handle at its next full-path call (a
+/// summary already published stays until then).
+pub fn set_fast_lanes(on: bool) {
+    LANES_OFF.store(!on, Ordering::Relaxed);
+}
+
+/// Whether the fast lanes are on.
+pub fn fast_lanes() -> bool {
+    !LANES_OFF.load(Ordering::Relaxed)
 }
 
 #[cfg(test)]

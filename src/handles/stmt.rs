@@ -8,7 +8,6 @@ use crate::diag::{DiagArea, DiagRecord};
 
 use super::gate::Gated;
 use super::stmt_state::StmtStatus;
-use super::table::{new_id, Kind};
 use super::{Dbc, DriverLink};
 
 /// Mutable statement state.
@@ -81,6 +80,9 @@ pub struct Stmt {
     pub(crate) ansi_wchar: bool,
     /// That conversion's state; locked only around conversions, never across a driver call.
     pub(crate) wchar: std::sync::Mutex<super::wchar::WcharState>,
+    /// Fast-lane calls that took this statement's gate (a test's proof that the lane ran;
+    /// see [`Stmt::count_lane`]).
+    pub lane_calls: std::sync::atomic::AtomicU64,
 }
 
 impl Stmt {
@@ -90,7 +92,7 @@ impl Stmt {
         let lanes_ok = link.driver.real.SQLFetch.is_some() && link.driver.real.SQLGetData.is_some();
         let ansi_wchar = super::wchar::driver_is_ansi_only(&link.driver);
         let s = Arc::new(Stmt {
-            id: new_id(Kind::Stmt),
+            id: super::tables().stmt.reserve(super::table::Kind::Stmt),
             dbc,
             fast_fetch: link.driver.real.SQLFetch.unwrap_or(no_fetch),
             fast_get_data: link.driver.real.SQLGetData.unwrap_or(no_get_data),
@@ -103,9 +105,18 @@ impl Stmt {
             notify_token: std::sync::atomic::AtomicU64::new(0),
             ansi_wchar,
             wchar: Default::default(),
+            lane_calls: std::sync::atomic::AtomicU64::new(0),
         });
         super::tables().stmt.insert(s.id, s.clone());
         s
+    }
+
+    /// Counts one fast-lane call. The caller holds the busy word, so a plain load and
+    /// store (no read-modify-write) cannot lose a count.
+    #[inline(always)]
+    pub fn count_lane(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.lane_calls.store(self.lane_calls.load(Relaxed).wrapping_add(1), Relaxed);
     }
 
     /// The driver's statement handle as a pointer.
@@ -139,12 +150,6 @@ extern "C" fn no_get_data(
     _: *mut odbc_dm_abi::SqlLen,
 ) -> odbc_dm_abi::SqlReturn {
     odbc_dm_abi::SqlReturn::SQL_ERROR
-}
-
-impl super::table::InCall for Stmt {
-    fn in_call(&self) -> bool {
-        self.gate.is_busy()
-    }
 }
 
 impl AsyncHost for Stmt {

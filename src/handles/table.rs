@@ -1,40 +1,31 @@
-//! Handle tables: the opaque values handed to the application are ids looked up in a
-//! `DashMap`, so a freed or garbage handle is answered with SQL_INVALID_HANDLE instead of
-//! being dereferenced.
+//! Handle tables: the opaque values handed to the application are `generation + index`
+//! into a slab of type-stable slots, so a freed or garbage handle is answered with
+//! SQL_INVALID_HANDLE instead of being dereferenced (docs/decisions.md #67).
 //!
-//! A lookup clones the `Arc` and drops the map reference at once: no shard lock is ever
-//! held across a driver call.
+//! A handle value (64 bits) is `gen << 32 | segment << SEG_SHIFT | offset << 5 | kind`.
+//! Resolving it takes the segment (segment 0: 65,536 slots inside the table itself, in the
+//! static; the others from a fixed directory, allocated on demand: a bounded index, so a
+//! garbage value only ever selects a slot inside the slab, or none; the value itself is
+//! never dereferenced), takes the slot at `value & OFFSET_MASK` bytes into it, pins the
+//! slot (one atomic add on its pin count) and compares the slot's `value` word with the
+//! whole handle value: kind, generation, index and every unused bit in one compare. No
+//! hash, no shared lock, no per-thread state.
+//!
+//! Slot memory is never returned to the allocator (segments are leaked once allocated), so
+//! touching any slot is always sound. The object lives in an `Arc` owned by the slot; it is
+//! given up only when the handle has been removed (`value` cleared) and no pin is held: the
+//! last unpinner cleans up (`PENDING`). A pin held with a matching `value` therefore
+//! guarantees the object is alive; a removal never waits (a driver that calls back into the
+//! DM from inside a pinned call and frees that very handle cannot deadlock).
 
-use std::cell::{Cell, RefCell};
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::thread::LocalKey;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
-use dashmap::DashMap;
+#[cfg(not(target_pointer_width = "64"))]
+compile_error!("odbc-dm handle values need 64-bit pointers (generation in the upper half)");
 
-/// Hasher for handle ids: ids are unique counters, so one multiply spreads them well.
-#[derive(Default, Clone, Copy)]
-pub struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    #[inline]
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-/// The kind of object a handle id names; kept in the id's low bits.
+/// The kind of object a handle value names; kept in the value's low bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(usize)]
 pub enum Kind {
@@ -44,16 +35,20 @@ pub enum Kind {
     Desc = 4,
 }
 
-const KIND_BITS: u32 = 3;
-const KIND_MASK: usize = (1 << KIND_BITS) - 1;
+const KIND_MASK: usize = 7;
+/// A slot is 32 bytes: the offset part of a value is the slot's byte offset.
+const SLOT_SHIFT: u32 = 5;
+/// Slots per segment (65,536: 2 MiB segments; segment 0 is part of the table).
+const SEG_SLOTS_BITS: u32 = 16;
+const SEG_SHIFT: u32 = SLOT_SHIFT + SEG_SLOTS_BITS;
+const OFFSET_MASK: usize = ((1 << SEG_SLOTS_BITS) - 1) << SLOT_SHIFT;
+/// Segments per table (256: 16 M handles of each kind); the directory is a fixed array.
+const SEGMENTS_BITS: u32 = 8;
+const SEGMENTS: usize = 1 << SEGMENTS_BITS;
+const GEN_SHIFT: u32 = 32;
 
-/// A fresh handle id of the given kind. Ids are never reused, so a stale handle can never
-/// name a newer object.
-pub fn new_id(kind: Kind) -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0x1000);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    (n << KIND_BITS) | kind as usize
-}
+/// The pin count's flag: the handle was removed, cleanup waits for the last pin.
+const PENDING: u32 = 1 << 31;
 
 /// The kind encoded in a handle value, if any.
 pub fn kind_of(id: usize) -> Option<Kind> {
@@ -66,129 +61,310 @@ pub fn kind_of(id: usize) -> Option<Kind> {
     }
 }
 
+/// One slot: the live handle value (0: none), pins, the object (`Arc::into_raw`, null while
+/// free), and the generation the next handle in this slot gets. All zero when new (segment
+/// 0 lives in `.bss`).
+#[repr(C, align(32))]
+struct Slot<T> {
+    value: AtomicUsize,
+    pins: AtomicU32,
+    next_gen: AtomicU32,
+    obj: AtomicPtr<T>,
+    /// The slot's index in the table (set when first reserved).
+    index: AtomicUsize,
+}
+
+impl<T> Slot<T> {
+    const fn new() -> Self {
+        Slot {
+            value: AtomicUsize::new(0),
+            pins: AtomicU32::new(0),
+            next_gen: AtomicU32::new(0),
+            obj: AtomicPtr::new(std::ptr::null_mut()),
+            index: AtomicUsize::new(0),
+        }
+    }
+}
+
+const _: () = assert!(std::mem::size_of::<Slot<u8>>() == 1 << SLOT_SHIFT);
+
+/// Allocation state (taken on allocation and free only, never to resolve a handle).
+struct Alloc {
+    /// Indices never used so far start here.
+    next: usize,
+    /// Freed indices, reused first (their generation has moved on). `None` until the
+    /// first free (boxed: `None` is then all zero, as is every field of a new table, so
+    /// the tables with their segment 0 live in `.bss`).
+    #[allow(clippy::box_collection)]
+    free: Option<Box<Vec<usize>>>,
+}
+
 /// A table of live handles of one kind.
 pub struct HandleTable<T> {
-    map: DashMap<usize, Arc<T>, BuildHasherDefault<IdHasher>>,
-    /// Bumped after every removal, so per-thread lookup caches can tell a stale entry. A
-    /// plain static (not inside the lazily built tables), so the fast lane reads it directly.
-    epoch: &'static AtomicUsize,
+    /// Segment 0.
+    first: [Slot<T>; 1 << SEG_SLOTS_BITS],
+    /// Segments 1.. (entry 0 unused).
+    dir: [AtomicPtr<Slot<T>>; SEGMENTS],
+    alloc: Mutex<Alloc>,
+    live: AtomicUsize,
 }
 
 impl<T> HandleTable<T> {
-    /// An empty table whose removals bump `epoch`.
-    pub fn new(epoch: &'static AtomicUsize) -> Self {
-        HandleTable { map: DashMap::with_hasher(Default::default()), epoch }
+    /// An empty table (of one kind of handle: see [`HandleTable::reserve`]). For statics
+    /// only (2 MiB: segment 0 is inside), hence no `Default`.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        HandleTable {
+            first: [const { Slot::new() }; 1 << SEG_SLOTS_BITS],
+            dir: [const { AtomicPtr::new(std::ptr::null_mut()) }; SEGMENTS],
+            alloc: Mutex::new(Alloc { next: 0, free: None }),
+            live: AtomicUsize::new(0),
+        }
     }
 
-    /// The live object for `id`, if any.
-    #[inline]
-    pub fn get(&self, id: usize) -> Option<Arc<T>> {
-        self.map.get(&id).map(|r| r.value().clone())
-    }
-
-    /// Registers an object.
-    pub fn insert(&self, id: usize, obj: Arc<T>) {
-        self.map.insert(id, obj);
-    }
-
-    /// Unregisters an object; later lookups of `id` fail.
-    pub fn remove(&self, id: usize) -> Option<Arc<T>> {
-        let r = self.map.remove(&id).map(|(_, v)| v);
-        self.epoch.fetch_add(1, Ordering::AcqRel);
-        r
-    }
-
-    /// The removal epoch (see [`LookupCache`]).
+    /// The slot a handle value selects, if its segment exists. Reads only the directory
+    /// (a bounded index): never the value as an address.
     #[inline(always)]
-    pub fn epoch(&self) -> usize {
-        self.epoch.load(Ordering::Acquire)
+    fn slot(&self, id: usize) -> Option<&Slot<T>> {
+        let base = if id & ((SEGMENTS - 1) << SEG_SHIFT) == 0 {
+            self.first.as_ptr()
+        } else {
+            let b = self.dir[(id >> SEG_SHIFT) & (SEGMENTS - 1)].load(Ordering::Acquire);
+            if b.is_null() {
+                return None;
+            }
+            b.cast_const()
+        };
+        // SAFETY: a segment is `first` or a leaked allocation of `1 << SEG_SLOTS_BITS`
+        // slots of 32 bytes, never freed, and `id & OFFSET_MASK` is a multiple of 32 below
+        // its size.
+        Some(unsafe { &*base.byte_add(id & OFFSET_MASK) })
+    }
+
+    /// Pins the slot of `id` if `id` names its live object: the object then stays alive
+    /// until the returned pin is dropped.
+    #[inline(always)]
+    fn pin(&self, id: usize) -> Option<Pin<'_, T>> {
+        let slot = self.slot(id)?;
+        slot.pins.fetch_add(1, Ordering::AcqRel);
+        let pin = Pin { table: self, slot };
+        // The whole value: kind, generation, index and the unused bits (0 never matches:
+        // no value is 0).
+        if slot.value.load(Ordering::Acquire) != id {
+            return None;
+        }
+        Some(pin)
+    }
+
+    /// Runs `f` on the live object of `id`, borrowed without touching its reference count
+    /// (the fast lane). `None`: `id` names no live object of this kind.
+    #[inline(always)]
+    pub fn with<R>(&self, id: usize, f: impl FnOnce(Lent<'_, T>) -> R) -> Option<R> {
+        let pin = self.pin(id)?;
+        // SAFETY: pinned with a matching value: the slot's `Arc` (stored before the value
+        // was published) is not given up before the pin is dropped (module documentation).
+        let obj = unsafe { &*pin.slot.obj.load(Ordering::Acquire) };
+        Some(f(Lent(obj, PhantomData)))
+    }
+
+    /// Pins the slot `id` selects, for a fast lane (no `Drop` guard, so that the lane's
+    /// failure paths and its driver call need no unwinding landing pad, and its failure
+    /// paths can tail-call): then [`LanePin::object`] says whether `id` names the slot's
+    /// live object. `None`: no such slot, nothing is held.
+    ///
+    /// # Safety
+    /// The caller gives the pin back exactly once: [`LanePin::release_then`], or
+    /// [`HandleTable::release_id`] with the same `id` (forgetting it only leaks the object:
+    /// it is never dropped); and uses a [`Lent`] from [`LanePin::object`] only until then.
+    #[inline(always)]
+    pub unsafe fn lend(&self, id: usize) -> Option<LanePin<'_, T>> {
+        let slot = self.slot(id)?;
+        slot.pins.fetch_add(1, Ordering::AcqRel);
+        Some(LanePin { table: self, slot })
+    }
+
+    /// Gives back the pin of a [`HandleTable::lend`] of `id` (the lane's cold miss path,
+    /// which no longer has the [`LanePin`]: the slot is found again from `id`).
+    ///
+    /// # Safety
+    /// `id` was pinned by [`HandleTable::lend`], and that pin is not given back otherwise.
+    #[cold]
+    #[inline(never)]
+    pub unsafe fn release_id(&self, id: usize) {
+        if let Some(slot) = self.slot(id) {
+            if slot.pins.fetch_sub(1, Ordering::AcqRel) == PENDING | 1 {
+                self.cleanup(slot);
+            }
+        }
+    }
+
+    /// The live object for `id`, if any (a new strong reference).
+    pub fn get(&self, id: usize) -> Option<Arc<T>> {
+        let pin = self.pin(id)?;
+        let p = pin.slot.obj.load(Ordering::Acquire);
+        // SAFETY: pinned live slot: `p` is the `Arc::into_raw` the slot owns, alive while
+        // pinned; one more strong reference for the caller.
+        unsafe {
+            Arc::increment_strong_count(p);
+            Some(Arc::from_raw(p))
+        }
+    }
+
+    /// A fresh handle value of `kind` (always the same for one table), naming nothing until
+    /// [`insert`](Self::insert).
+    pub fn reserve(&self, kind: Kind) -> usize {
+        let mut a = self.alloc.lock().unwrap_or_else(|p| p.into_inner());
+        let index = match a.free.as_mut().and_then(|f| f.pop()) {
+            Some(i) => i,
+            None => {
+                let i = a.next;
+                let seg = i >> SEG_SLOTS_BITS;
+                assert!(seg < SEGMENTS, "handle table full");
+                if seg > 0 && self.dir[seg].load(Ordering::Relaxed).is_null() {
+                    let slots: Box<[Slot<T>]> = (0..1usize << SEG_SLOTS_BITS).map(|_| Slot::new()).collect();
+                    // Leaked on purpose: slots are type-stable, never freed.
+                    let base = Box::leak(slots).as_mut_ptr();
+                    self.dir[seg].store(base, Ordering::Release);
+                }
+                a.next = i + 1;
+                i
+            }
+        };
+        drop(a);
+        let bits = (index >> SEG_SLOTS_BITS) << SEG_SHIFT | (index & ((1 << SEG_SLOTS_BITS) - 1)) << SLOT_SHIFT;
+        let slot = self.slot(bits).expect("segment allocated");
+        // This slot is ours until inserted (off the free list); the generation only here.
+        let gen = slot.next_gen.load(Ordering::Relaxed);
+        slot.next_gen.store(gen.wrapping_add(1), Ordering::Relaxed);
+        slot.index.store(index, Ordering::Relaxed);
+        (gen as usize) << GEN_SHIFT | bits | kind as usize
+    }
+
+    /// Registers the object for a value from [`reserve`](Self::reserve).
+    pub fn insert(&self, id: usize, obj: Arc<T>) {
+        let slot = self.slot(id).expect("a reserved handle value");
+        let old = slot.obj.swap(Arc::into_raw(obj) as *mut T, Ordering::AcqRel);
+        debug_assert!(old.is_null());
+        // Published after the object.
+        slot.value.store(id, Ordering::Release);
+        self.live.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Unregisters an object: later lookups of `id` fail at once. The slot's reference is
+    /// given up when the last pin on the slot is released (at once if none). Returns a
+    /// strong reference to the removed object.
+    pub fn remove(&self, id: usize) -> Option<Arc<T>> {
+        let pin = self.pin(id)?;
+        if pin.slot.value.compare_exchange(id, 0, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+            // Another removal won.
+            return None;
+        }
+        let p = pin.slot.obj.load(Ordering::Acquire);
+        // SAFETY: pinned (this removal's own pin keeps the cleanup off): `p` is the slot's
+        // `Arc::into_raw`; one more strong reference for the caller.
+        let obj = unsafe {
+            Arc::increment_strong_count(p);
+            Arc::from_raw(p)
+        };
+        // Cleanup by the last unpinner (maybe this one, just below).
+        pin.slot.pins.fetch_or(PENDING, Ordering::AcqRel);
+        self.live.fetch_sub(1, Ordering::Relaxed);
+        drop(pin);
+        Some(obj)
     }
 
     /// Number of live handles.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.live.load(Ordering::Relaxed)
     }
 
     /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len() == 0
+    }
+
+    /// [`HandleTable::cleanup`], then `r`.
+    #[cold]
+    #[inline(never)]
+    fn cleanup_then<R>(&self, slot: &Slot<T>, r: R) -> R {
+        self.cleanup(slot);
+        r
+    }
+
+    /// The cleanup of a removed slot, by whoever released its last pin.
+    #[cold]
+    #[inline(never)]
+    fn cleanup(&self, slot: &Slot<T>) {
+        if slot.pins.compare_exchange(PENDING, 0, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            // Pinned again meanwhile (that pin's release cleans up), or done by another.
+            return;
+        }
+        let p = slot.obj.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        self.alloc
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .free
+            .get_or_insert_with(Default::default)
+            .push(slot.index.load(Ordering::Relaxed));
+        if !p.is_null() {
+            // SAFETY: the slot's own `Arc::into_raw`, taken out exactly once (PENDING was
+            // cleared by this thread with no pin held; the value was cleared before).
+            drop(unsafe { Arc::from_raw(p) });
+        }
     }
 }
 
-/// A one-entry, per-thread cache in front of a [`HandleTable`]: an application that calls
-/// SQLFetch/SQLGetData in a loop on one statement skips the dashmap probe. An entry is
-/// valid only while the table's removal epoch is unchanged, so a freed handle is never
-/// served from the cache (the epoch is read before the table, and bumped after removal).
-///
-/// Two thread-locals per kind: this one, plain words with no destructor (reading it is a
-/// thread-pointer-relative access, no registration check and no `RefCell`), and a
-/// [`Keep`], which owns the cached object's `Arc` and is touched on a miss only. `obj`
-/// points into this thread's `Keep`; it is replaced only by [`lookup`], which updates
-/// this cache with it, never while the kept object is in a call ([`InCall`]), and the
-/// `Keep` clears this cache before it is destroyed. A fast lane borrows the object only
-/// while it makes no call, or while it holds the object's busy word (its driver call),
-/// so a DM call that the driver makes on this thread from inside a lane's driver call
-/// cannot replace the object the lane borrows.
-pub struct LookupCache<T> {
-    id: Cell<usize>,
-    epoch: Cell<usize>,
-    /// `Arc::as_ptr` of the object this thread's `Keep` holds.
-    obj: Cell<*const T>,
+/// A pinned slot (see the module documentation); released on drop.
+struct Pin<'a, T> {
+    table: &'a HandleTable<T>,
+    slot: &'a Slot<T>,
 }
 
-/// Whether an object is in a call: it holds its busy word (see [`LookupCache`]).
-pub trait InCall {
-    fn in_call(&self) -> bool;
-}
-
-/// An epoch no table reaches: the cache is empty.
-const NO_EPOCH: usize = usize::MAX;
-
-impl<T> LookupCache<T> {
-    pub const fn new() -> Self {
-        LookupCache { id: Cell::new(0), epoch: Cell::new(NO_EPOCH), obj: Cell::new(std::ptr::null()) }
-    }
-
+impl<T> Drop for Pin<'_, T> {
     #[inline(always)]
-    fn hit(&self, id: usize, epoch: usize) -> bool {
-        self.id.get() == id && self.epoch.get() == epoch
+    fn drop(&mut self) {
+        if self.slot.pins.fetch_sub(1, Ordering::AcqRel) == PENDING | 1 {
+            self.table.cleanup(self.slot);
+        }
     }
+}
 
-    /// Forgets the entry.
-    pub fn clear(&self) {
-        self.id.set(0);
-        self.epoch.set(NO_EPOCH);
-        self.obj.set(std::ptr::null());
-    }
+/// The pin of a [`HandleTable::lend`] (see its safety contract).
+pub struct LanePin<'a, T> {
+    table: &'a HandleTable<T>,
+    slot: &'a Slot<T>,
+}
 
-    /// Runs `f` on the cached object for `id` without touching its reference count, if
-    /// the cache holds it and it is still live (`epoch`: the table's removal epoch). `f`
-    /// may call out (to the driver, or anything that may call back into the DM on this
-    /// thread) only while it holds the object's busy word: a nested lookup on this thread
-    /// then leaves the cache as it is (see [`InCall`]), so the object stays alive (and
-    /// [`Lent::arc`] may be used) until `f` returns.
+impl<'a, T> LanePin<'a, T> {
+    /// The live object `id` names in the pinned slot, if it does.
     #[inline(always)]
-    pub fn with_cached<R>(&self, epoch: &AtomicUsize, id: usize, f: impl FnOnce(Lent<'_, T>) -> R) -> Option<R> {
-        if !self.hit(id, epoch.load(Ordering::Acquire)) {
+    pub fn object(&self, id: usize) -> Option<Lent<'a, T>> {
+        if self.slot.value.load(Ordering::Acquire) != id {
             return None;
         }
-        // SAFETY: on a hit, `obj` is `Arc::as_ptr` of the `Arc` this thread's `Keep` holds
-        // (see the type's documentation); it is not replaced while the object is in a call,
-        // which is whenever `f` calls out (the contract above), and the `Keep` cannot be
-        // destroyed while this thread is inside an API call.
-        Some(f(Lent(unsafe { &*self.obj.get() })))
+        let p = self.slot.obj.load(Ordering::Acquire);
+        // SAFETY: a published value implies its object was stored before it, and the pin
+        // keeps it (see `with`); the borrow ends with the pin (`lend`'s contract).
+        unsafe {
+            std::hint::assert_unchecked(!p.is_null());
+            Some(Lent(&*p, PhantomData))
+        }
+    }
+
+    /// Gives the pin back and returns `r` (the cleanup of a removed handle, if this was its
+    /// last pin, is a tail call).
+    #[inline(always)]
+    pub fn release_then<R>(self, r: R) -> R {
+        if self.slot.pins.fetch_sub(1, Ordering::AcqRel) == PENDING | 1 {
+            return self.table.cleanup_then(self.slot, r);
+        }
+        r
     }
 }
 
-impl<T> Default for LookupCache<T> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// An object borrowed from this thread's [`LookupCache`]: kept alive by the thread's
-/// `Keep` (which holds a strong reference) for as long as the borrow.
-pub struct Lent<'a, T>(&'a T);
+/// An object borrowed from a pinned slot: alive (the slot holds a strong reference) for as
+/// long as the borrow.
+pub struct Lent<'a, T>(&'a T, PhantomData<&'a T>);
 
 impl<'a, T> Clone for Lent<'a, T> {
     #[inline(always)]
@@ -210,83 +386,158 @@ impl<'a, T> Lent<'a, T> {
     /// The object as an `Arc` (for the slow path), without touching the reference count.
     #[inline(always)]
     pub fn arc(self) -> std::mem::ManuallyDrop<Arc<T>> {
-        // SAFETY: the object was handed out by `Arc::as_ptr` of the `Arc` the `Keep` holds,
+        // SAFETY: the object is the `Arc::into_raw` of the `Arc` its pinned slot owns,
         // which stays alive for 'a; `ManuallyDrop` never gives the borrowed count back.
         std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(self.0 as *const T) })
     }
 }
 
-/// Owner of the object a thread's [`LookupCache`] points to.
-pub struct Keep<T> {
-    arc: RefCell<Option<Arc<T>>>,
-    /// Clears this thread's [`LookupCache`] (run before the kept object is dropped).
-    clear: fn(),
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl<T> Keep<T> {
-    pub const fn new(clear: fn()) -> Self {
-        Keep { arc: RefCell::new(None), clear }
+    #[test]
+    fn stale_and_garbage_values_resolve_to_nothing() {
+        // §3.1 / invalid handles: a freed handle and arbitrary values give no object.
+        static T: HandleTable<u32> = HandleTable::new();
+        const K: Kind = Kind::Stmt;
+        let t = &T;
+        let a = t.reserve(K);
+        t.insert(a, Arc::new(7));
+        assert_eq!(t.get(a).as_deref(), Some(&7));
+        assert_eq!(t.with(a, |x| *x), Some(7));
+        assert!(t.remove(a).is_some());
+        assert!(t.get(a).is_none());
+        assert!(t.remove(a).is_none());
+        let b = t.reserve(K);
+        t.insert(b, Arc::new(8));
+        assert_ne!(a, b, "a reused slot gets a new generation");
+        assert_eq!(a & 0xffff_ffff, b & 0xffff_ffff, "the slot is reused");
+        assert!(t.get(a).is_none());
+        for v in [
+            0usize,
+            1,
+            3,
+            usize::MAX,
+            b ^ 1,
+            b ^ (1 << GEN_SHIFT),
+            b ^ (1 << 3),
+            b ^ (1 << 30),
+            b + (1 << SLOT_SHIFT),
+            0xdead_beef_0003,
+            b | OFFSET_MASK,
+            b ^ (1 << SEG_SHIFT),
+        ] {
+            assert!(t.get(v).is_none(), "{v:#x}");
+        }
+        assert_eq!(t.len(), 1);
     }
-}
 
-impl<T> Drop for Keep<T> {
-    fn drop(&mut self) {
-        (self.clear)();
-    }
-}
-
-/// Looks `id` up through this thread's cache (`cache`, `keep`), and caches what it finds.
-pub fn lookup<T: InCall>(
-    cache: &'static LocalKey<LookupCache<T>>,
-    keep: &'static LocalKey<Keep<T>>,
-    table: &HandleTable<T>,
-    id: usize,
-) -> Option<Arc<T>> {
-    let epoch = table.epoch();
-    let cached = cache.with(|c| {
-        c.hit(id, epoch).then(|| {
-            let p = c.obj.get();
-            // SAFETY: on a hit, `obj` is `Arc::as_ptr` of the `Arc` this thread's `Keep`
-            // holds (see `LookupCache`): one more strong reference for the caller.
-            unsafe {
-                Arc::increment_strong_count(p);
-                Arc::from_raw(p)
-            }
-        })
-    });
-    if cached.is_some() {
-        return cached;
-    }
-    miss(cache, keep, table, id, epoch)
-}
-
-#[inline(never)]
-fn miss<T: InCall>(
-    cache: &'static LocalKey<LookupCache<T>>,
-    keep: &'static LocalKey<Keep<T>>,
-    table: &HandleTable<T>,
-    id: usize,
-    epoch: usize,
-) -> Option<Arc<T>> {
-    let obj = table.get(id)?;
-    cache.with(|c| {
-        let _ = keep.try_with(|k| {
-            let Ok(mut slot) = k.arc.try_borrow_mut() else { return };
-            if slot.as_ref().is_some_and(|o| o.in_call()) {
-                // A fast lane on this thread may borrow the kept object (this is a call the
-                // driver made from inside the lane's driver call); or another thread's call
-                // holds it, and the cache is only updated later.
-                return;
-            }
-            let old = slot.replace(obj.clone());
-            let p = slot.as_ref().map_or(std::ptr::null(), Arc::as_ptr);
-            c.id.set(id);
-            c.epoch.set(epoch);
-            c.obj.set(p);
-            drop(slot);
-            // Dropped last: the cache no longer points to it.
-            drop(old);
+    #[test]
+    fn a_removed_object_lives_until_the_last_pin_is_released() {
+        static T: HandleTable<u32> = HandleTable::new();
+        const K: Kind = Kind::Dbc;
+        let t = &T;
+        let a = t.reserve(K);
+        let obj = Arc::new(1);
+        t.insert(a, obj.clone());
+        let seen = t.with(a, |x| {
+            let r = t.remove(a).expect("live");
+            drop(r);
+            // The slot still owns its reference while this borrow pins it.
+            assert_eq!(Arc::strong_count(&obj), 2);
+            assert!(t.get(a).is_none());
+            *x
         });
-    });
-    Some(obj)
+        assert_eq!(seen, Some(1));
+        assert_eq!(Arc::strong_count(&obj), 1, "released by the last unpin");
+        // The slot is free again, with a new generation.
+        let b = t.reserve(K);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn many_handles_across_segments() {
+        static T: HandleTable<usize> = HandleTable::new();
+        const K: Kind = Kind::Desc;
+        let t = &T;
+        // Past segment 0 into a heap segment.
+        let ids: Vec<usize> = (0..70_000)
+            .map(|i| {
+                let id = t.reserve(K);
+                t.insert(id, Arc::new(i));
+                id
+            })
+            .collect();
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(t.with(*id, |x| *x), Some(i));
+        }
+        for id in &ids {
+            t.remove(*id);
+        }
+        assert!(t.is_empty());
+        assert!(ids.iter().all(|id| t.get(*id).is_none()));
+    }
+
+    /// §3.1: a handle freed on one thread while others are inside a call on it — the
+    /// object is never dropped while a lookup holds it, and once removed no lookup finds
+    /// it (the slot is reused under a new generation meanwhile).
+    #[test]
+    fn removal_races_with_borrows_and_reuse() {
+        use std::sync::atomic::AtomicBool;
+        struct Probe(&'static AtomicBool);
+        impl Drop for Probe {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::SeqCst);
+            }
+        }
+        static T: HandleTable<Probe> = HandleTable::new();
+        const K: Kind = Kind::Stmt;
+        let ids: Vec<AtomicUsize> = (0..8).map(|_| AtomicUsize::new(0)).collect();
+        let ids: &'static [AtomicUsize] = Box::leak(ids.into_boxed_slice());
+        let fresh = || {
+            let id = T.reserve(K);
+            T.insert(id, Arc::new(Probe(Box::leak(Box::new(AtomicBool::new(true))))));
+            id
+        };
+        for id in ids {
+            id.store(fresh(), Ordering::SeqCst);
+        }
+        let stop: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let readers: Vec<_> = (0..3)
+            .map(|r| {
+                std::thread::spawn(move || {
+                    let mut seen = 0u64;
+                    let mut i = r;
+                    while !stop.load(Ordering::Relaxed) {
+                        let id = ids[i % ids.len()].load(Ordering::Relaxed);
+                        i += 1;
+                        T.with(id, |p| {
+                            for _ in 0..20 {
+                                assert!((*p).0.load(Ordering::SeqCst), "object dropped while borrowed");
+                                std::hint::spin_loop();
+                            }
+                            seen += 1;
+                        });
+                        if let Some(p) = T.get(id) {
+                            assert!(p.0.load(Ordering::SeqCst));
+                        }
+                    }
+                    seen
+                })
+            })
+            .collect();
+        let mut old = Vec::new();
+        for n in 0..20_000 {
+            let k = n % ids.len();
+            let id = ids[k].swap(fresh(), Ordering::SeqCst);
+            assert!(T.remove(id).is_some());
+            old.push(id);
+        }
+        stop.store(true, Ordering::Relaxed);
+        let seen: u64 = readers.into_iter().map(|t| t.join().unwrap()).sum();
+        assert!(seen > 0);
+        assert!(old.iter().all(|id| T.get(*id).is_none()), "a removed handle resolved");
+        assert_eq!(T.len(), ids.len());
+    }
 }

@@ -570,47 +570,11 @@ pub(crate) fn notification_refusal(stmt: &Stmt, func: FunctionId, c: &StmtCore) 
     }
 }
 
-/// The statement fast lane (see `handles::gate`): when the statement is idle and its
-/// published summary is `first` or `second` (0: none) — a clean statement (no diagnostics,
-/// no async mode) in a state in which `func` is allowed and leaves the state as it is — the
-/// driver is called with no other bookkeeping, and a plain SQL_SUCCESS is returned as is.
-/// `call` calls the driver's own entry point (`Stmt::fast_fetch`...), `tramp` the same
-/// through `link.driver.fns` (see `serialize::lane_call`).
-/// Any other return code continues on the slow path. `None`: the lane does not apply and
-/// nothing was done.
-#[inline(always)]
-pub fn stmt_fast_lane(
-    s: Lent<'_, Stmt>,
-    func: FunctionId,
-    first: u32,
-    second: u32,
-    call: impl FnOnce() -> SqlReturn,
-    tramp: impl FnOnce() -> SqlReturn,
-) -> Option<SqlReturn> {
-    if !s.gate.fast_enter_either(first, second) {
-        return None;
-    }
-    if s.cancel_pending.load(Ordering::Relaxed) {
-        // A cancel that hit an earlier call and was not consumed by it: forgotten when a
-        // new call begins, as `StmtCall::begin` does.
-        s.cancel_pending.store(false, Ordering::Relaxed);
-    }
-    // `call` calls the driver's own entry point: a serialized driver's lock is taken around
-    // it here; `tramp` (the same call through the table's trampoline) waits for a contended
-    // lock (see `driver::serialize`).
-    let rc = crate::driver::serialize::lane_call(&s.fast_serial, call, tramp);
-    if rc == SqlReturn::SQL_SUCCESS {
-        s.gate.release();
-        return Some(rc);
-    }
-    Some(stmt_lane_finish(s, func, rc))
-}
-
 /// The rest of a fast-lane call whose driver call did not return plain SQL_SUCCESS: out of
 /// line, so the lane itself stays small.
 #[cold]
 #[inline(never)]
-fn stmt_lane_finish(s: Lent<'_, Stmt>, func: FunctionId, rc: SqlReturn) -> SqlReturn {
+pub(super) fn stmt_lane_finish(s: Lent<'_, Stmt>, func: FunctionId, rc: SqlReturn) -> SqlReturn {
     let s = s.arc();
     StmtCall::adopt(&s, func).finish(rc)
 }

@@ -11,7 +11,7 @@ use crate::diag::SqlState;
 const DRIVER_C_TYPE_BASE: i16 = 0x4000;
 
 /// The standard C types (sqlext.h), intervals (101..=113) included.
-fn standard_c_type(t: i16) -> bool {
+const fn standard_c_type(t: i16) -> bool {
     matches!(
         t,
         1 | 2 | 4 | 5 | 7 | 8 | 9 | 10 | 11 | 91 | 92 | 93 | 99 | 101
@@ -42,6 +42,26 @@ pub(crate) fn check_c_type(t: CDataType, usage: CTypeUse) -> Result<(), (SqlStat
     } else {
         Err((SqlState::INVALID_BUFFER_TYPE, format!("Invalid application buffer type: {v} is not a valid C data type")))
     }
+}
+
+/// Whether SQLGetData's TargetType is a standard C type (-28..=113) that passes
+/// [`check_c_type`]: the fast lanes' guard, one table lookup. `false` for everything else
+/// (driver-specific types, SQL_ARD_TYPE/SQL_APD_TYPE, invalid values), which takes the full
+/// path and its full check.
+#[inline(always)]
+pub(crate) fn get_data_c_type_ok(t: CDataType) -> bool {
+    /// `STANDARD[t + 28]`: `t` is a standard C type.
+    static STANDARD: [bool; 142] = {
+        let mut m = [false; 142];
+        let mut t: i16 = -28;
+        while t <= 113 {
+            m[(t + 28) as usize] = standard_c_type(t);
+            t += 1;
+        }
+        m
+    };
+    let i = t.0.wrapping_add(28) as u16 as usize;
+    i < STANDARD.len() && STANDARD[i]
 }
 
 /// HY004 unless `t` is an SQL type: a standard one (concise or verbose, intervals and the
@@ -106,6 +126,18 @@ mod tests {
         }
         assert!(check_c_type(CDataType::SQL_ARD_TYPE, CTypeUse::GetData).is_ok());
         assert!(check_c_type(CDataType::SQL_ARD_TYPE, CTypeUse::BindCol).is_err());
+    }
+
+    #[test]
+    fn the_lanes_c_type_guard_accepts_only_what_check_c_type_accepts() {
+        // §4.1 HY003: the fast lanes' guard accepts every standard type the full path
+        // accepts, and nothing the full path refuses (the rest takes the full path).
+        for t in i16::MIN..=i16::MAX {
+            let full = check_c_type(CDataType(t), CTypeUse::GetData).is_ok();
+            let lane = get_data_c_type_ok(CDataType(t));
+            assert!(!lane || full, "{t}");
+            assert_eq!(lane, full && (-28..=113).contains(&t), "{t}");
+        }
     }
 
     #[test]

@@ -82,8 +82,6 @@ pub(crate) fn is_string_info(info: InfoType) -> bool {
 }
 
 /// SQLGetInfo (ANSI).
-/// `#[inline]`: see "Fast lanes and the thread-local model" in `raw`.
-#[inline]
 pub unsafe extern "C" fn SQLGetInfo(
     dbc: SqlHDbc,
     info: InfoType,
@@ -91,20 +89,28 @@ pub unsafe extern "C" fn SQLGetInfo(
     buf_len: SqlSmallInt,
     out_len: *mut SqlSmallInt,
 ) -> SqlReturn {
-    if lane_may_apply(info, buf_len) {
-        let fast = super::fast_boundary("SQLGetInfo", || {
-            crate::handles::with_cached_dbc(dbc, |d| get_info_fast(&d, info, value, buf_len, out_len, false)).flatten()
-        });
-        if let Some(rc) = fast {
-            return rc;
-        }
+    if !lane_may_apply(info, buf_len) || crate::trace::maybe_enabled() {
+        return get_info_full_a(dbc, info, value, buf_len, out_len);
     }
-    get_info_full_a(dbc, info, value, buf_len, out_len)
+    let table = crate::handles::dbc_table();
+    // SAFETY: the pin is given back once on every path below (`release_then`, or the miss
+    // path), and `d` is used only until then.
+    let Some(pin) = (unsafe { table.lend(dbc as usize) }) else {
+        return get_info_full_a(dbc, info, value, buf_len, out_len);
+    };
+    let Some(d) = pin.object(dbc as usize) else {
+        // SAFETY: the pin of `dbc`, given back there.
+        return unsafe { get_info_miss(false, dbc, info, value, buf_len, out_len) };
+    };
+    if !get_info_enter(&d, false) {
+        // SAFETY: the pin of `dbc`, given back there.
+        return unsafe { get_info_miss(false, dbc, info, value, buf_len, out_len) };
+    }
+    let rc = get_info_run(&d, info, value, buf_len, out_len, false);
+    pin.release_then(rc)
 }
 
 /// SQLGetInfoW (Unicode; lengths in bytes).
-/// `#[inline]`: see "Fast lanes and the thread-local model" in `raw`.
-#[inline]
 pub unsafe extern "C" fn SQLGetInfoW(
     dbc: SqlHDbc,
     info: InfoType,
@@ -112,15 +118,49 @@ pub unsafe extern "C" fn SQLGetInfoW(
     buf_len: SqlSmallInt,
     out_len: *mut SqlSmallInt,
 ) -> SqlReturn {
-    if lane_may_apply(info, buf_len) {
-        let fast = super::fast_boundary("SQLGetInfoW", || {
-            crate::handles::with_cached_dbc(dbc, |d| get_info_fast(&d, info, value, buf_len, out_len, true)).flatten()
-        });
-        if let Some(rc) = fast {
-            return rc;
-        }
+    if !lane_may_apply(info, buf_len) || crate::trace::maybe_enabled() {
+        return get_info_full_w(dbc, info, value, buf_len, out_len);
     }
-    get_info_full_w(dbc, info, value, buf_len, out_len)
+    let table = crate::handles::dbc_table();
+    // SAFETY: the pin is given back once on every path below (`release_then`, or the miss
+    // path), and `d` is used only until then.
+    let Some(pin) = (unsafe { table.lend(dbc as usize) }) else {
+        return get_info_full_w(dbc, info, value, buf_len, out_len);
+    };
+    let Some(d) = pin.object(dbc as usize) else {
+        // SAFETY: the pin of `dbc`, given back there.
+        return unsafe { get_info_miss(true, dbc, info, value, buf_len, out_len) };
+    };
+    if !get_info_enter(&d, true) {
+        // SAFETY: the pin of `dbc`, given back there.
+        return unsafe { get_info_miss(true, dbc, info, value, buf_len, out_len) };
+    }
+    let rc = get_info_run(&d, info, value, buf_len, out_len, true);
+    pin.release_then(rc)
+}
+
+/// The SQLGetInfo(W) lane did not apply after pinning the slot of `dbc`: gives the pin back
+/// and runs the full path (a tail call from the lane).
+///
+/// # Safety
+/// The lane's pin of `dbc` is held and given back here.
+#[cold]
+#[inline(never)]
+unsafe fn get_info_miss(
+    wide: bool,
+    dbc: SqlHDbc,
+    info: InfoType,
+    value: SqlPointer,
+    buf_len: SqlSmallInt,
+    out_len: *mut SqlSmallInt,
+) -> SqlReturn {
+    // SAFETY: the caller's contract.
+    unsafe { crate::handles::dbc_table().release_id(dbc as usize) };
+    if wide {
+        get_info_full_w(dbc, info, value, buf_len, out_len)
+    } else {
+        get_info_full_a(dbc, info, value, buf_len, out_len)
+    }
 }
 
 /// SQLGetInfo's full path (the entry point's own arguments, so that calling it is a tail
@@ -177,7 +217,7 @@ enum Answer {
 
 #[inline(always)]
 fn get_info(d: &Dbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, wide: bool) -> SqlReturn {
-    if lane_may_apply(info, buf_len) {
+    if lane_may_apply(info, buf_len) && crate::handles::fast_lanes() {
         if let Some(rc) = get_info_fast(d, info, value, buf_len, out_len, wide) {
             return rc;
         }
@@ -602,14 +642,28 @@ fn get_info_fast(
     out_len: *mut SqlSmallInt,
     wide: bool,
 ) -> Option<SqlReturn> {
-    // Connected and clean, and the driver exports this width (the slow path converts
-    // from the other one). The more likely summary first.
+    get_info_enter(d, wide).then(|| get_info_run(d, info, value, buf_len, out_len, wide))
+}
+
+/// Takes the gate of a connected, clean connection whose driver exports this width (the
+/// slow path converts from the other one): the lane's compare-and-swap, the more likely
+/// summary first.
+#[inline(always)]
+fn get_info_enter(d: &Dbc, wide: bool) -> bool {
     use crate::handles::{DBC_HAS_A as A, DBC_HAS_W as W};
     const V: u32 = super::call::SUMMARY_VALID;
-    let entered = if wide { d.gate.fast_enter_either(V | A | W, V | W) } else { d.gate.fast_enter_either(V | A, V | A | W) };
-    if !entered {
-        return None;
+    if wide {
+        d.gate.fast_enter_either(V | A | W, V | W)
+    } else {
+        d.gate.fast_enter_either(V | A, V | A | W)
     }
+}
+
+/// The lane's driver call, after [`get_info_enter`]; gives the gate back on plain
+/// SQL_SUCCESS, finishes on the slow path otherwise.
+#[inline(always)]
+fn get_info_run(d: &Dbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt, wide: bool) -> SqlReturn {
+    d.count_lane();
     let (f, h) = d.fast_info(wide);
     // `f` is the driver's own entry point: a serialized driver's lock is taken around it
     // here; the trampoline waits for a contended lock (see `driver::serialize`).
@@ -627,15 +681,23 @@ fn get_info_fast(
     );
     if rc == SqlReturn::SQL_SUCCESS {
         d.gate.release();
-        return Some(rc);
+        return rc;
     }
-    Some(get_info_lane_finish(d, rc))
+    get_info_lane_finish(d, rc)
 }
 
 /// The rest of a fast-lane SQLGetInfo whose driver call did not return plain SQL_SUCCESS.
 #[cold]
 #[inline(never)]
 fn get_info_lane_finish(d: &Dbc, rc: SqlReturn) -> SqlReturn {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| get_info_lane_rest(d, rc))) {
+        Ok(rc) => rc,
+        Err(p) => super::lane_panicked("SQLGetInfo's fast lane", p),
+    }
+}
+
+/// [`get_info_lane_finish`] inside its panic boundary.
+fn get_info_lane_rest(d: &Dbc, rc: SqlReturn) -> SqlReturn {
     let call = Call::adopt(&d.gate);
     let link = call.core(|c| c.link.clone());
     match link {

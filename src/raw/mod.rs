@@ -6,18 +6,13 @@
 //! panic becomes SQL_ERROR instead of unwinding into C. A later C ABI (`libodbc.so`
 //! replacement) and the conformance harness sit directly on these functions.
 //!
-//! # Fast lanes and the thread-local model
+//! # Fast lanes
 //!
-//! The entry points with a fast lane (SQLFetch, SQLGetData, SQLGetInfo, SQLGetInfoW) are
-//! `#[inline]`, so that they are compiled in the crate that calls them (a Rust
-//! application's executable). The lane reads the per-thread lookup cache; compiled in this
-//! library (position-independent code for any output), that is a general-dynamic TLS
-//! access, which the compiler must treat as a call to `__tls_get_addr` even where the
-//! linker later relaxes it to an `%fs`-relative load, so every argument of the entry point
-//! was kept in a callee-saved register across it (≈ 20 instructions per call for
-//! SQLGetData's six arguments). Compiled in an executable, the access is an `%fs`-relative
-//! load from the start. A shared-library build of the C ABI does not get this (there the
-//! access is a real `__tls_get_addr` call); see docs/performance.md.
+//! The entry points with a fast lane (SQLFetch, SQLGetData, SQLGetInfo, SQLGetInfoW)
+//! resolve the handle through its slab slot (`handles::table`: a bounds and generation
+//! check plus one atomic on the slot, no thread-local state), so they are as fast compiled
+//! in this library (or a `cdylib` C ABI) as inlined into an application: none is
+//! `#[inline]` (docs/decisions.md #67).
 #![allow(non_snake_case)]
 #![allow(clippy::too_many_arguments)]
 #![allow(clippy::missing_safety_doc)]
@@ -41,6 +36,7 @@ pub mod ext;
 mod functions;
 mod handles;
 mod info;
+mod lanes;
 mod results;
 
 pub use attrs::*;
@@ -60,7 +56,7 @@ pub use results::*;
 /// emulate asynchronous execution where the driver cannot (1), or always (2).
 pub use crate::async_engine::emulation::SQL_ATTR_DM_ASYNC_EMULATION;
 
-pub(crate) use call::{reject, stmt_fast_lane, stmt_summary, AppPtr, Call, HasDiag, StmtCall};
+pub(crate) use call::{reject, stmt_summary, AppPtr, Call, HasDiag, StmtCall};
 // Driver-side helpers the handles layer needs too; they live below the raw layer (in
 // `handles`) so that `handles` never imports `raw` (decision #55).
 pub(crate) use crate::handles::stmt_state::opens_result;
@@ -85,24 +81,7 @@ pub(crate) fn boundary(name: &'static str, f: impl FnOnce() -> SqlReturn) -> Sql
     }
 }
 
-/// The fast lane of an entry point (see `handles::gate`), tried before its full path.
-/// Skipped while call tracing may be on, so the whole call costs one trace-level check;
-/// the full path then traces entry and exit. Still a panic boundary: a panic becomes
-/// SQL_ERROR (the lanes contain nothing that panics, so this costs nothing).
-/// `None`: the lane does not apply and nothing was done; run the full path.
-#[inline(always)]
-pub(crate) fn fast_boundary(name: &'static str, f: impl FnOnce() -> Option<SqlReturn>) -> Option<SqlReturn> {
-    if crate::trace::maybe_enabled() {
-        return None;
-    }
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(r) => r,
-        Err(p) => Some(lane_panicked(name, p)),
-    }
-}
-
-/// The payload is dropped in here, not in the lane: the lane's unwinding path then keeps
-/// nothing in callee-saved registers, which the lane would have to save on every call.
+/// A panic caught in a fast lane's cold continuation (`lanes`, SQLGetInfo's): SQL_ERROR.
 #[cold]
 #[inline(never)]
 fn lane_panicked(name: &'static str, payload: Box<dyn std::any::Any + Send>) -> SqlReturn {

@@ -5,6 +5,7 @@ use odbc_dm_abi::{FunctionId as F, *};
 use super::{boundary, handle, same_signature, AppPtr, StmtCall};
 use crate::diag::{DiagRecord, SqlState};
 use crate::handles::stmt_state::StmtState;
+use crate::handles::Stmt;
 use crate::trace_enter;
 
 same_signature!(SQLNumResultCols, SQLFetch, SQLGetData, SQLBindCol);
@@ -31,41 +32,66 @@ pub unsafe extern "C" fn SQLNumResultCols(stmt: SqlHStmt, count: *mut SqlSmallIn
 }
 
 /// SQLFetch: 24000 in S4, HY010 in S1–S3 (§4.5).
-/// `#[inline]`: see "Fast lanes and the thread-local model" in `raw`.
-#[inline]
 pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
     // S6 → S6: the steady state of a fetch loop.
     const S6: u32 = super::stmt_summary(StmtState::S6);
     // While the DM emulates optimistic concurrency somewhere, fetches take the full path
     // (it snapshots the rowset of emulated statements, §5.7).
-    if super::concurrency::EMULATING.load(std::sync::atomic::Ordering::Relaxed) != 0 {
+    if crate::trace::maybe_enabled() || super::concurrency::EMULATING.load(std::sync::atomic::Ordering::Relaxed) != 0 {
         // SAFETY: the caller's arguments, passed on as given.
         return unsafe { fetch(stmt) };
     }
-    let fast = super::fast_boundary("SQLFetch", || {
-        crate::handles::with_cached_stmt(stmt, |s| {
-            let f = s.fast_fetch;
-            // SAFETY: live driver statement handle (the lane holds the gate).
-            super::stmt_fast_lane(
-                s,
-                F::SQL_API_SQLFETCH,
-                S6,
-                0,
-                || unsafe { f(s.driver_handle()) },
-                || match s.link.driver.fns.SQLFetch {
-                    // SAFETY: as above, through the serialization trampoline.
-                    Some(t) => unsafe { t(s.driver_handle()) },
-                    None => SqlReturn::SQL_ERROR,
-                },
-            )
-        })
-        .flatten()
-    });
-    if let Some(rc) = fast {
-        return rc;
+    let table = crate::handles::stmt_table();
+    // SAFETY: the pin is given back once on every path below (`release_then`, or
+    // `fetch_miss`), and `s` is used only until then.
+    let Some(pin) = (unsafe { table.lend(stmt as usize) }) else {
+        // SAFETY: as above.
+        return unsafe { fetch(stmt) };
+    };
+    let Some(s) = pin.object(stmt as usize) else {
+        // SAFETY: the pin of `stmt`, given back there.
+        return unsafe { fetch_miss(stmt) };
+    };
+    if !s.gate.fast_enter(S6) {
+        // SAFETY: as above.
+        return unsafe { fetch_miss(stmt) };
     }
-    // SAFETY: the caller's arguments, passed on as given.
-    unsafe { fetch(stmt) }
+    let f = s.fast_fetch;
+    let rc = super::lanes::stmt_lane_run(
+        s,
+        F::SQL_API_SQLFETCH,
+        // SAFETY: live driver statement handle (the lane holds the gate and the pin).
+        move || unsafe { f(s.driver_handle()) },
+        move || fetch_tramp(&s),
+    );
+    pin.release_then(rc)
+}
+
+/// A SQLFetch lane's driver call through the serialization trampoline (the driver's lock
+/// is taken: the trampoline waits for it). Out of line: the lane keeps no closure state.
+#[cold]
+#[inline(never)]
+fn fetch_tramp(s: &Stmt) -> SqlReturn {
+    match s.link.driver.fns.SQLFetch {
+        // SAFETY: live driver statement handle (the lane holds the gate and the pin).
+        Some(t) => unsafe { t(s.driver_handle()) },
+        None => SqlReturn::SQL_ERROR,
+    }
+}
+
+/// SQLFetch's lane did not apply after pinning the slot of `stmt`: gives the pin back and
+/// runs the full path (a tail call from the lane).
+///
+/// # Safety
+/// The lane's pin of `stmt` is held and given back here; the caller's arguments as given.
+#[cold]
+#[inline(never)]
+unsafe fn fetch_miss(stmt: SqlHStmt) -> SqlReturn {
+    // SAFETY: the caller's contract.
+    unsafe {
+        crate::handles::stmt_table().release_id(stmt as usize);
+        fetch(stmt)
+    }
 }
 
 /// SQLFetch's full path.
@@ -101,8 +127,6 @@ unsafe fn fetch(stmt: SqlHStmt) -> SqlReturn {
 }
 
 /// SQLGetData: a negative BufferLength is HY090 (checked before the driver).
-/// `#[inline]`: see "Fast lanes and the thread-local model" in `raw`.
-#[inline]
 pub unsafe extern "C" fn SQLGetData(
     stmt: SqlHStmt,
     col: SqlUSmallInt,
@@ -115,43 +139,71 @@ pub unsafe extern "C" fn SQLGetData(
     const S6: u32 = super::stmt_summary(StmtState::S6);
     const S7: u32 = super::stmt_summary(StmtState::S7);
     // Arguments the DM refuses (HY090, HY003) take the full path.
-    if buf_len >= 0 && get_data_type_ok(target_type) {
-        let fast = super::fast_boundary("SQLGetData", || {
-            crate::handles::with_cached_stmt(stmt, |s| {
-                // SQL_C_WCHAR on an ANSI-only driver: converted on the full path.
-                if target_type == CDataType::SQL_C_WCHAR && s.ansi_wchar {
-                    return None;
-                }
-                let f = s.fast_get_data;
-                // SAFETY: live driver statement (the lane holds the gate); the
-                // application's buffers as given.
-                super::stmt_fast_lane(
-                    s,
-                    F::SQL_API_SQLGETDATA,
-                    S6,
-                    S7,
-                    || unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) },
-                    || match s.link.driver.fns.SQLGetData {
-                        // SAFETY: as above, through the serialization trampoline.
-                        Some(t) => unsafe { t(s.driver_handle(), col, target_type, target, buf_len, ind) },
-                        None => SqlReturn::SQL_ERROR,
-                    },
-                )
-            })
-            .flatten()
-        });
-        if let Some(rc) = fast {
-            return rc;
-        }
+    if buf_len < 0 || !super::checks::get_data_c_type_ok(target_type) || crate::trace::maybe_enabled() {
+        // SAFETY: the caller's arguments, passed on as given.
+        return unsafe { get_data(stmt, col, target_type, target, buf_len, ind) };
     }
-    // SAFETY: the caller's arguments, passed on as given.
-    unsafe { get_data(stmt, col, target_type, target, buf_len, ind) }
+    let table = crate::handles::stmt_table();
+    // SAFETY: the pin is given back once on every path below (`release_then`, or
+    // `get_data_miss`), and `s` is used only until then.
+    let Some(pin) = (unsafe { table.lend(stmt as usize) }) else {
+        // SAFETY: as above.
+        return unsafe { get_data(stmt, col, target_type, target, buf_len, ind) };
+    };
+    let Some(s) = pin.object(stmt as usize) else {
+        // SAFETY: the pin of `stmt`, given back there.
+        return unsafe { get_data_miss(stmt, col, target_type, target, buf_len, ind) };
+    };
+    // SQL_C_WCHAR on an ANSI-only driver is converted on the full path (decision #77).
+    if (target_type == CDataType::SQL_C_WCHAR && s.ansi_wchar) || !s.gate.fast_enter_either(S6, S7) {
+        // SAFETY: as above.
+        return unsafe { get_data_miss(stmt, col, target_type, target, buf_len, ind) };
+    }
+    let f = s.fast_get_data;
+    let rc = super::lanes::stmt_lane_run(
+        s,
+        F::SQL_API_SQLGETDATA,
+        // SAFETY: live driver statement (the lane holds the gate and the pin); the
+        // application's buffers as given.
+        move || unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) },
+        move || get_data_tramp(&s, col, target_type, target, buf_len, ind),
+    );
+    pin.release_then(rc)
 }
 
-/// Whether SQLGetData's TargetType passes the DM's check (the fast lane's guard).
-#[inline(always)]
-fn get_data_type_ok(t: CDataType) -> bool {
-    super::checks::check_c_type(t, super::checks::CTypeUse::GetData).is_ok()
+/// A SQLGetData lane's driver call through the serialization trampoline (see
+/// [`fetch_tramp`]).
+#[cold]
+#[inline(never)]
+fn get_data_tramp(s: &Stmt, col: SqlUSmallInt, target_type: CDataType, target: SqlPointer, buf_len: SqlLen, ind: *mut SqlLen) -> SqlReturn {
+    match s.link.driver.fns.SQLGetData {
+        // SAFETY: live driver statement (the lane holds the gate and the pin); the
+        // application's buffers as given.
+        Some(t) => unsafe { t(s.driver_handle(), col, target_type, target, buf_len, ind) },
+        None => SqlReturn::SQL_ERROR,
+    }
+}
+
+/// SQLGetData's lane did not apply after pinning the slot of `stmt`: gives the pin back and
+/// runs the full path (a tail call from the lane).
+///
+/// # Safety
+/// The lane's pin of `stmt` is held and given back here; the caller's arguments as given.
+#[cold]
+#[inline(never)]
+unsafe fn get_data_miss(
+    stmt: SqlHStmt,
+    col: SqlUSmallInt,
+    target_type: CDataType,
+    target: SqlPointer,
+    buf_len: SqlLen,
+    ind: *mut SqlLen,
+) -> SqlReturn {
+    // SAFETY: the caller's contract.
+    unsafe {
+        crate::handles::stmt_table().release_id(stmt as usize);
+        get_data(stmt, col, target_type, target, buf_len, ind)
+    }
 }
 
 /// SQLGetData's full path.
