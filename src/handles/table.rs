@@ -126,6 +126,18 @@ impl<T> HandleTable<T> {
     /// (a bounded index): never the value as an address.
     #[inline(always)]
     fn slot(&self, id: usize) -> Option<&Slot<T>> {
+        // 0 is no handle (SQL_NULL_HANDLE), and it is also the value an empty or freed slot
+        // stores: without this test a null handle would "match" slot 0 while it is empty.
+        if id == 0 {
+            return None;
+        }
+        self.slot_at(id)
+    }
+
+    /// The slot `bits` selects (segment and offset bits; the others are ignored), if its
+    /// segment exists.
+    #[inline(always)]
+    fn slot_at(&self, id: usize) -> Option<&Slot<T>> {
         let base = if id & ((SEGMENTS - 1) << SEG_SHIFT) == 0 {
             self.first.as_ptr()
         } else {
@@ -148,8 +160,8 @@ impl<T> HandleTable<T> {
         let slot = self.slot(id)?;
         slot.pins.fetch_add(1, Ordering::AcqRel);
         let pin = Pin { table: self, slot };
-        // The whole value: kind, generation, index and the unused bits (0 never matches:
-        // no value is 0).
+        // The whole value: kind, generation, index and the unused bits (0, the value of an
+        // empty slot, never gets here: `slot` refuses it).
         if slot.value.load(Ordering::Acquire) != id {
             return None;
         }
@@ -232,7 +244,7 @@ impl<T> HandleTable<T> {
         };
         drop(a);
         let bits = (index >> SEG_SLOTS_BITS) << SEG_SHIFT | (index & ((1 << SEG_SLOTS_BITS) - 1)) << SLOT_SHIFT;
-        let slot = self.slot(bits).expect("segment allocated");
+        let slot = self.slot_at(bits).expect("segment allocated");
         // This slot is ours until inserted (off the free list); the generation only here.
         let gen = slot.next_gen.load(Ordering::Relaxed);
         slot.next_gen.store(gen.wrapping_add(1), Ordering::Relaxed);
@@ -402,6 +414,14 @@ mod tests {
         static T: HandleTable<u32> = HandleTable::new();
         const K: Kind = Kind::Stmt;
         let t = &T;
+        // The null handle, on an empty table (slot 0 holds the value 0) and later on.
+        let null_resolves_to_nothing = || {
+            assert!(t.get(0).is_none());
+            assert!(t.with(0, |x| *x).is_none());
+            // SAFETY: `lend` refuses 0, so there is no pin to give back.
+            assert!(unsafe { t.lend(0) }.is_none());
+        };
+        null_resolves_to_nothing();
         let a = t.reserve(K);
         t.insert(a, Arc::new(7));
         assert_eq!(t.get(a).as_deref(), Some(&7));
@@ -409,6 +429,7 @@ mod tests {
         assert!(t.remove(a).is_some());
         assert!(t.get(a).is_none());
         assert!(t.remove(a).is_none());
+        null_resolves_to_nothing();
         let b = t.reserve(K);
         t.insert(b, Arc::new(8));
         assert_ne!(a, b, "a reused slot gets a new generation");
