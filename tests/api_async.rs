@@ -223,8 +223,8 @@ async fn drop_emulated_pg_sleep_then_reuse() {
 /// aborted the same way, and synchronous calls work.
 #[test]
 fn faulty_drivers_wait_timeout_and_abort() {
-    for fault in ["NoCallback", "WrongContext", "StillExecutingForever"] {
-        let (_env, conn) = refdriver(&format!("Steps=2;Fault={fault}"));
+    for (fault, delay) in ["NoCallback", "WrongContext", "StillExecutingForever"].into_iter().flat_map(|f| [0, 5, 50].map(|d| (f, d))) {
+        let (_env, conn) = refdriver(&format!("Steps=2;Delay={delay};Fault={fault}"));
         let mut st = conn.statement().unwrap();
         let t = Instant::now();
         for round in 0..2 {

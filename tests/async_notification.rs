@@ -247,8 +247,8 @@ fn s4_6_async_fetch_no_data_then_free_stmt_succeeds() {
 #[test]
 fn s7_5_callbacks_during_the_call_complete_without_deadlock() {
     common::init();
-    for fault in ["CallbackOnCallingThread", "CallbackBeforeReturn"] {
-        let (env, dbc) = rawh::connect(&common::refdriver_conn_str(&format!("Steps=3;Fault={fault}")));
+    for (fault, delay) in ["CallbackOnCallingThread", "CallbackBeforeReturn"].into_iter().flat_map(|f| [0, 5, 50].map(|d| (f, d))) {
+        let (env, dbc) = rawh::connect(&common::refdriver_conn_str(&format!("Steps=3;Delay={delay};Fault={fault}")));
         let s = rawh::stmt(dbc);
         let ev = notify_mode(s);
         assert_eq!(run(&ev, s, exec(s, "SELECT 7")), SqlReturn::SQL_SUCCESS, "{fault}");
@@ -287,8 +287,8 @@ fn s7_5_callbacks_during_the_call_complete_without_deadlock() {
 #[test]
 fn s2_7_double_callback_is_ignored() {
     common::init();
-    for steps in [1, 3] {
-        let (env, dbc) = rawh::connect(&common::refdriver_conn_str(&format!("Steps={steps};Fault=DoubleCallback")));
+    for (steps, delay) in [1, 3].into_iter().flat_map(|st| [0, 5, 50].map(|d| (st, d))) {
+        let (env, dbc) = rawh::connect(&common::refdriver_conn_str(&format!("Steps={steps};Delay={delay};Fault=DoubleCallback")));
         let s = rawh::stmt(dbc);
         let ev = notify_mode(s);
         assert_eq!(run(&ev, s, exec(s, "SELECT 5")), SqlReturn::SQL_SUCCESS);
@@ -296,7 +296,10 @@ fn s2_7_double_callback_is_ignored() {
         assert_eq!(run(&ev, s, unsafe { SQLFetch(s) }), SqlReturn::SQL_SUCCESS);
         assert_eq!(get_i64(&ev, s), 5);
         std::thread::sleep(Duration::from_millis(100));
-        assert!(dm_stmt(s).async_slot.stats.ignored_callbacks.load(Ordering::Relaxed) >= 1, "Steps={steps}: duplicate ignored");
+        assert!(
+            dm_stmt(s).async_slot.stats.ignored_callbacks.load(Ordering::Relaxed) >= 1,
+            "Steps={steps} Delay={delay}: duplicate ignored"
+        );
         rawh::free_stmt(s);
         rawh::disconnect(env, dbc);
     }
