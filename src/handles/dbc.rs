@@ -224,13 +224,17 @@ pub struct Dbc {
     /// Fast-lane SQLGetInfo(W) calls that took this connection's gate (see
     /// [`Dbc::count_lane`]).
     pub lane_calls: std::sync::atomic::AtomicU64,
+    /// The pin count of this connection's handle slot (see `Stmt::slot_pins`).
+    pub slot_pins: super::SlotPins,
 }
 
 impl Dbc {
     /// A new, registered connection on `env`.
     pub fn new(env: Arc<Env>) -> Arc<Dbc> {
+        let id = super::tables().dbc.reserve(super::table::Kind::Dbc);
         let dbc = Arc::new(Dbc {
-            id: super::tables().dbc.reserve(super::table::Kind::Dbc),
+            id,
+            slot_pins: super::tables().dbc.slot_pins(id),
             env,
             gate: Gated::new(DbcCore {
                 state: ConnState::C2,

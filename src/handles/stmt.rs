@@ -50,6 +50,10 @@ pub struct StmtCore {
     /// The DM converts SQL_C_WCHAR for this statement (bound columns, or a value being
     /// returned by SQLGetData in parts): no fast-lane summary is published (decision #79).
     pub wchar_active: bool,
+    /// SQLFetch must take the full path on this statement
+    /// (`raw::concurrency::fetch_needs_full_path`, evaluated when its last full-path call
+    /// finished): no fast-lane summary is published (decision #102).
+    pub fetch_full_path: bool,
 }
 
 /// A statement handle.
@@ -83,6 +87,9 @@ pub struct Stmt {
     /// Fast-lane calls that took this statement's gate (a test's proof that the lane ran;
     /// see [`Stmt::count_lane`]).
     pub lane_calls: std::sync::atomic::AtomicU64,
+    /// The pin count of this statement's handle slot (the lanes give their pin back
+    /// through it: `table::SlotPins`).
+    pub slot_pins: super::SlotPins,
 }
 
 impl Stmt {
@@ -91,8 +98,10 @@ impl Stmt {
     pub(crate) fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hstmt: usize) -> Arc<Stmt> {
         let lanes_ok = link.driver.real.SQLFetch.is_some() && link.driver.real.SQLGetData.is_some();
         let ansi_wchar = super::wchar::driver_is_ansi_only(&link.driver);
+        let id = super::tables().stmt.reserve(super::table::Kind::Stmt);
         let s = Arc::new(Stmt {
-            id: super::tables().stmt.reserve(super::table::Kind::Stmt),
+            id,
+            slot_pins: super::tables().stmt.slot_pins(id),
             dbc,
             fast_fetch: link.driver.real.SQLFetch.unwrap_or(no_fetch),
             fast_get_data: link.driver.real.SQLGetData.unwrap_or(no_get_data),

@@ -35,12 +35,10 @@ pub unsafe extern "C" fn SQLNumResultCols(stmt: SqlHStmt, count: *mut SqlSmallIn
 pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
     // S6 → S6: the steady state of a fetch loop.
     const S6: u32 = super::stmt_summary(StmtState::S6);
-    // While the DM emulates optimistic concurrency somewhere, fetches take the full path
-    // (it snapshots the rowset of emulated statements, §5.7).
-    if crate::trace::maybe_enabled() || super::concurrency::EMULATING.load(std::sync::atomic::Ordering::Relaxed) != 0 {
-        // SAFETY: the caller's arguments, passed on as given.
-        return unsafe { fetch(stmt) };
-    }
+    // No guard of its own: a statement whose concurrency the DM emulates (its fetch
+    // snapshots the rowset, §5.7), and every statement while call tracing is on, publishes
+    // no summary, so the gate's compare-and-swap below fails and the fetch takes the full
+    // path (decisions #102, #103).
     let table = crate::handles::stmt_table();
     // SAFETY: the pin is given back once on every path below (`release_then`, or
     // `fetch_miss`), and `s` is used only until then.
@@ -64,7 +62,9 @@ pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
         move || unsafe { f(s.driver_handle()) },
         move || fetch_tramp(&s),
     );
-    pin.release_then(rc)
+    // SAFETY: the statement's own slot pins, whose `lend` pin is held (given back here,
+    // not through `pin`); `s` is alive until then.
+    unsafe { s.slot_pins.release_then(table, || s.id, rc) }
 }
 
 /// A SQLFetch lane's driver call through the serialization trampoline (the driver's lock
@@ -138,8 +138,8 @@ pub unsafe extern "C" fn SQLGetData(
     // SQLGetData leaves S6/S7 as they are.
     const S6: u32 = super::stmt_summary(StmtState::S6);
     const S7: u32 = super::stmt_summary(StmtState::S7);
-    // Arguments the DM refuses (HY090, HY003) take the full path.
-    if buf_len < 0 || !super::checks::get_data_c_type_ok(target_type) || crate::trace::maybe_enabled() {
+    // Arguments the DM refuses (HY090, HY003) take the full path; tracing: see SQLFetch.
+    if buf_len < 0 || !super::checks::get_data_c_type_ok(target_type) {
         // SAFETY: the caller's arguments, passed on as given.
         return unsafe { get_data(stmt, col, target_type, target, buf_len, ind) };
     }
@@ -168,7 +168,8 @@ pub unsafe extern "C" fn SQLGetData(
         move || unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) },
         move || get_data_tramp(&s, col, target_type, target, buf_len, ind),
     );
-    pin.release_then(rc)
+    // SAFETY: as in SQLFetch.
+    unsafe { s.slot_pins.release_then(table, || s.id, rc) }
 }
 
 /// A SQLGetData lane's driver call through the serialization trampoline (see

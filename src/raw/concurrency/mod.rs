@@ -27,9 +27,8 @@ use crate::handles::Stmt;
 
 use super::StmtCall;
 
-/// How many statements currently have DM-emulated concurrency. While it is 0, SQLFetch
-/// keeps its fast lane; otherwise it takes the full path, which snapshots the rowset of
-/// emulated statements.
+/// How many statements currently have DM-emulated concurrency (while it is 0,
+/// [`emulated`] costs one load).
 pub(crate) static EMULATING: AtomicUsize = AtomicUsize::new(0);
 
 /// One SQLBindCol binding as the application made it.
@@ -107,6 +106,16 @@ pub(crate) fn update<R>(id: usize, f: impl FnOnce(&mut Occ) -> R) -> R {
 /// Whether the statement's concurrency is DM-emulated (cheap when nothing is).
 pub(crate) fn emulated(id: usize) -> bool {
     EMULATING.load(Ordering::Acquire) != 0 && table().get(&id).is_some_and(|e| e.emulated != 0)
+}
+
+/// Whether SQLFetch on `s` must take the full path, which snapshots the rowset of a
+/// statement whose concurrency the DM emulates (§5.7). The fast lanes do not call this:
+/// it is evaluated when a call on `s` finishes and folded into the statement's published
+/// fast-lane summary (no summary while it is true; decision #102). Every change of its
+/// answer for `s` must therefore happen inside a call on `s` (today: SQLSetStmtAttr
+/// SQL_ATTR_CONCURRENCY, through `update`).
+pub(crate) fn fetch_needs_full_path(s: &Stmt) -> bool {
+    emulated(s.id)
 }
 
 /// The statement is gone: forget its record.
