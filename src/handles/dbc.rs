@@ -224,6 +224,11 @@ pub struct Dbc {
     /// Fast-lane SQLGetInfo(W) calls that took this connection's gate (see
     /// [`Dbc::count_lane`]).
     pub lane_calls: std::sync::atomic::AtomicU64,
+    /// `SQL_ATTR_DM_WCHAR_CONVERSION` (raw::ext, decision #90): whether statements allocated
+    /// from now on get the DM's SQL_C_WCHAR conversion when the driver is ANSI-only
+    /// (decision #77). On by default; the conformance harness turns it off to test the
+    /// driver itself.
+    pub wchar_conversion: std::sync::atomic::AtomicBool,
 }
 
 impl Dbc {
@@ -248,6 +253,7 @@ impl Dbc {
             fast_info: FastInfo::default(),
             async_slot: AsyncSlot::default(),
             notify_token: std::sync::atomic::AtomicU64::new(0),
+            wchar_conversion: std::sync::atomic::AtomicBool::new(true),
             lane_calls: std::sync::atomic::AtomicU64::new(0),
         });
         super::tables().dbc.insert(dbc.id, dbc.clone());

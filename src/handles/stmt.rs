@@ -90,7 +90,7 @@ impl Stmt {
     /// an unchecked driver handle that every call on the statement trusts.
     pub(crate) fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hstmt: usize) -> Arc<Stmt> {
         let lanes_ok = link.driver.real.SQLFetch.is_some() && link.driver.real.SQLGetData.is_some();
-        let ansi_wchar = super::wchar::driver_is_ansi_only(&link.driver);
+        let ansi_wchar = super::wchar::driver_is_ansi_only(&link.driver) && dbc.wchar_conversion.load(std::sync::atomic::Ordering::Relaxed);
         let s = Arc::new(Stmt {
             id: super::tables().stmt.reserve(super::table::Kind::Stmt),
             dbc,

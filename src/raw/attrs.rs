@@ -221,6 +221,11 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
         d.async_slot.set_cancel_grace(std::time::Duration::from_millis(value as usize as u64));
         return call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {});
     }
+    if attr.0 == super::ext::SQL_ATTR_DM_WCHAR_CONVERSION {
+        // DM-only (decision #90): statements allocated afterwards.
+        d.wchar_conversion.store(value as usize != 0, std::sync::atomic::Ordering::Relaxed);
+        return call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {});
+    }
     if attr == DM_ASYNC_EMULATION {
         return call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| {
             c.asynch.emulation = crate::handles::AsyncEmulation::from_flags(
@@ -438,6 +443,8 @@ fn get_connect_attr(
             DmAnswer::Value(AttrValue::Int(if c.asynch.dbc_enabled { SQL_ASYNC_DBC_ENABLE_ON } else { SQL_ASYNC_DBC_ENABLE_OFF }))
         } else if attr.0 == super::ext::SQL_ATTR_DM_CANCEL_GRACE {
             DmAnswer::Value(AttrValue::Int(d.async_slot.cancel_grace().as_millis() as usize))
+        } else if attr.0 == super::ext::SQL_ATTR_DM_WCHAR_CONVERSION {
+            DmAnswer::Value(AttrValue::Int(usize::from(d.wchar_conversion.load(std::sync::atomic::Ordering::Relaxed))))
         } else if attr == DM_ASYNC_EMULATION {
             DmAnswer::Value(AttrValue::Int(if c.asynch.emulation.is_forced() {
                 DM_ASYNC_EMULATION_FORCE

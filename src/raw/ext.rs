@@ -14,7 +14,9 @@
 //! - [`cancel_generation`]: SQLCancel / SQLCancelHandle only while a given operation runs;
 //! - [`abandon`]: hand a running operation, and the handle, to the DM, which collects the
 //!   operation when it ends and then disconnects and frees the handle (decision #81);
-//! - [`SQL_ATTR_DM_CANCEL_GRACE`]: the cancel grace, a statement and connection attribute.
+//! - [`SQL_ATTR_DM_CANCEL_GRACE`]: the cancel grace, a statement and connection attribute;
+//! - [`SQL_ATTR_DM_WCHAR_CONVERSION`]: the DM's SQL_C_WCHAR conversion for ANSI-only
+//!   drivers on or off, a connection attribute (decision #90).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -32,6 +34,14 @@ use crate::async_engine::{self, AsyncHost};
 /// afterwards. In the DM-private range next to `SQL_ATTR_DM_ASYNC_EMULATION` (65501);
 /// never sent to a driver.
 pub const SQL_ATTR_DM_CANCEL_GRACE: i32 = 65_502;
+
+/// DM connection attribute (integer, 1 = on, the default; 0 = off): whether statements
+/// allocated on the connection from now on get the DM's SQL_C_WCHAR conversion when the
+/// driver has no Unicode API (docs/decisions.md #77–#80). Off, SQL_C_WCHAR bindings and
+/// SQLGetData calls go to the ANSI-only driver unchanged, as with unixODBC: the
+/// conformance harness uses it to test the driver itself (decision #90). Settable before
+/// and after connecting; existing statements keep their setting. Never sent to a driver.
+pub const SQL_ATTR_DM_WCHAR_CONVERSION: i32 = 65_503;
 
 /// DM connection attribute: let the DM emulate asynchronous execution where the driver
 /// cannot (see `async_engine::emulation`).
