@@ -260,6 +260,7 @@ fn crashdriver_exec_checks() -> BTreeSet<String> {
         "diag.readable-twice",
         "diag.truncation-01004",
         "buffers.getdata.char",
+        "buffers.getdata.wchar",
         "buffers.getdiagrec.a",
         "unicode.roundtrip",
         "state.fetch-without-cursor",
