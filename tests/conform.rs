@@ -3,11 +3,13 @@
 //!
 //! - the reference driver passes every check it supports, notification protocol included
 //!   (§2.7–§2.10);
-//! - each `Fault=` mode of the reference driver fails the checks that concern it and no
-//!   others, at step delays 0, 5 and 50 ms;
+//! - each `Fault=` mode of the reference driver fails exactly the checks that concern it,
+//!   at step delays 0, 5 and 50 ms (the failing set is asserted, not bounded);
 //! - a driver that aborts in SQLExecDirect yields `crash` for exactly the checks that
 //!   execute a statement and a complete report for the rest;
-//! - a check that hangs yields `timeout`, the run goes on and ends;
+//! - a check that hangs yields `timeout` at its own time limit (or `--timeout`), the run
+//!   goes on and ends;
+//! - a driver whose server is down runs its connection-free checks (FreeTDS here);
 //! - the known findings about the Debian drivers are found (sqliteodbc always; psqlODBC and
 //!   MariaDB when their servers run).
 
@@ -281,12 +283,12 @@ fn crashdriver_exec_checks() -> BTreeSet<String> {
 fn a_hanging_driver_call_times_out_per_check_and_the_run_goes_on() {
     let p = crashdriver_path();
     let t0 = std::time::Instant::now();
-    let (code, r) = conform(&["--driver", p.to_str().unwrap(), "--timeout", "400"], &[("ODBC_CRASHDRIVER_MODE", "hang")]);
+    let (code, r) = conform(&["--driver", p.to_str().unwrap(), "--timeout", "1500"], &[("ODBC_CRASHDRIVER_MODE", "hang")]);
     assert_eq!(code, 1);
     assert_eq!(ids_with(&r, &["timeout"]), crashdriver_exec_checks(), "{r:#}");
     assert!(ids_with(&r, &["crash"]).is_empty(), "{r:#}");
     let d = check(&r, "handles.invalid-null")["detail"].as_str().unwrap();
-    assert!(d.contains("time limit of 400 ms") && d.contains("hung in SQLExecDirect(hstmt = NULL)"), "{d}");
+    assert!(d.contains("time limit of 1500 ms") && d.contains("hung in SQLExecDirect(hstmt = NULL)"), "{d}");
     let (_, reference) = refdriver("Database=:memory:;Steps=0");
     assert_eq!(all_ids(&r), all_ids(&reference), "complete report");
     assert!(t0.elapsed() < std::time::Duration::from_secs(120), "no hang");

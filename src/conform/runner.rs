@@ -41,9 +41,13 @@ pub fn check_timeout_of(id: &str) -> Duration {
     })
 }
 
-/// The time limit outside any check (loading the driver, connecting for the identity).
+/// The time limit outside any check (starting the child, loading the driver, connecting
+/// for the identity): the default check limit, or the override when that is longer. A
+/// short `--timeout` is meant for the checks: on a loaded machine starting a process can
+/// take longer than a few hundred milliseconds, which must not abandon a group.
 pub fn check_timeout() -> Duration {
-    timeout_override().unwrap_or(Duration::from_millis(super::checks::DEFAULT_TIMEOUT_MS))
+    let default = Duration::from_millis(super::checks::DEFAULT_TIMEOUT_MS);
+    timeout_override().map_or(default, |o| o.max(default))
 }
 
 fn esc(s: &str) -> String {
