@@ -99,7 +99,10 @@ impl Conn {
         if rc.is_success() {
             Ok(())
         } else {
-            Err(format!("SQLSetConnectAttr(SQL_ATTR_DM_WCHAR_CONVERSION) returned {rc:?} {}", diag_text(HandleType::SQL_HANDLE_DBC, self.dbc)))
+            Err(format!(
+                "SQLSetConnectAttr(SQL_ATTR_DM_WCHAR_CONVERSION) returned {rc:?} {}",
+                diag_text(HandleType::SQL_HANDLE_DBC, self.dbc)
+            ))
         }
     }
 
