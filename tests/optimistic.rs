@@ -738,6 +738,81 @@ fn lost_update_8_threads_x_500_sec5_3() {
     }
 }
 
+/// §5.3, §5.5 (issue 14): the lost-update test through the asynchronous (futures) API:
+/// 8 tasks on a multi-threaded tokio runtime × 500 increments, each a read-modify-write
+/// through an `AsyncSnapshot` with `retry_optimistic_async`; every task has its own
+/// `AsyncConnection` (notification mode: native on the reference driver, emulated by the
+/// DM elsewhere). The fetch is asynchronous and the emulated SQLSetPos runs as an
+/// asynchronous operation (decisions #84, #85). The final value must be exactly 4,000.
+#[test]
+fn lost_update_async_8_tasks_x_500_sec5_3() {
+    use odbc_dm::api::{retry_optimistic_async, AsyncConnection};
+    const TASKS: usize = 8;
+    const INCREMENTS: usize = 500;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap();
+    for db in dbs("lost_update_async_8_tasks_x_500_sec5_3") {
+        for mode in [Concurrency::Values, Concurrency::RowVersion] {
+            let started = std::time::Instant::now();
+            let env = std::sync::Arc::new(Environment::new().unwrap());
+            let setup = env.connect_with_connection_string(&db.cs).unwrap();
+            if db.name.starts_with("sqlite") || db.name.starts_with("refdriver") {
+                drop(setup.execute("PRAGMA journal_mode=WAL", ()).unwrap());
+            }
+            let t = common::unique_table("occ_alost");
+            let _ = setup.execute(&format!("DROP TABLE {t}"), ());
+            for ddl in counter_ddl(&db, &t) {
+                setup.execute(&ddl, ()).unwrap();
+            }
+            setup.execute(&format!("INSERT INTO {t} (id, n) VALUES (1, 0)"), ()).unwrap();
+            let sql = counter_select(&db, &t, mode);
+            let conflicts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let async_emulated = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            rt.block_on(async {
+                let mut tasks = Vec::new();
+                for _ in 0..TASKS {
+                    let (env, cs, sql, conflicts, emu, name) =
+                        (env.clone(), db.cs.clone(), sql.clone(), conflicts.clone(), async_emulated.clone(), db.name);
+                    tasks.push(tokio::spawn(async move {
+                        let conn = AsyncConnection::connect(&env, &cs).await.unwrap();
+                        if conn.statement().unwrap().is_emulated() {
+                            emu.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        for _ in 0..INCREMENTS {
+                            retry_optimistic_async(10_000, || async {
+                                let mut s = conn.read_snapshot(sql.clone(), mode).await?.expect("row");
+                                let n = s.get_i64("n").expect("n");
+                                s.set("n", SnapshotValue::Int(n + 1))?;
+                                let r = s.update().await;
+                                if matches!(r, Err(ApiError::Conflict { .. })) {
+                                    conflicts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                }
+                                r
+                            })
+                            .await
+                            .unwrap_or_else(|e| panic!("{name} {mode:?}: {e}"));
+                        }
+                    }));
+                }
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            });
+            let mut c = setup.execute(&format!("SELECT n FROM {t} WHERE id = 1"), ()).unwrap().unwrap();
+            let n: i64 = c.next_row().unwrap().unwrap().get(1).unwrap();
+            drop(c);
+            eprintln!(
+                "async lost-update {} {mode:?}: n = {n}, {} conflicts retried, async emulated by the DM on {} of {TASKS} connections, {:.1} s",
+                db.name,
+                conflicts.load(std::sync::atomic::Ordering::Relaxed),
+                async_emulated.load(std::sync::atomic::Ordering::Relaxed),
+                started.elapsed().as_secs_f64()
+            );
+            assert_eq!(n, (TASKS * INCREMENTS) as i64, "{} {mode:?}", db.name);
+            setup.execute(&format!("DROP TABLE {t}"), ()).unwrap();
+        }
+    }
+}
+
 /// Column-wise bound rowset of three rows of `(id, n, s)`.
 struct Rowset3 {
     id: [i32; 3],

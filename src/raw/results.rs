@@ -106,23 +106,33 @@ unsafe fn fetch(stmt: SqlHStmt) -> SqlReturn {
         };
         let Some(f) = s.link.driver.fns.SQLFetch else { return call.missing("SQLFetch") };
         let h = s.hstmt;
+        // The optimistic-concurrency copy runs inside the driver-call closure, so it follows
+        // the final answer in every asynchronous mode too (decision #84).
+        let occ = super::concurrency::fetch_hook(&s);
         if s.ansi_wchar && !s.async_slot.is_active() && super::wconv::before_fetch(&call, &s) {
             let st = s.clone();
-            let rc = call.invoke(move |extra| {
+            return call.invoke(move |extra| {
                 // SAFETY: live driver statement handle (the DM statement outlives the operation).
                 let rc = unsafe { f(h as SqlHStmt) };
                 if rc.is_success() {
                     super::wconv::after_fetch(&st, extra);
                 }
+                if let Some(o) = &occ {
+                    super::concurrency::after_fetch(o, rc);
+                }
                 rc
             });
-            super::concurrency::after_fetch(&s, rc);
-            return rc;
         }
-        // SAFETY: live driver statement handle (the DM statement outlives the operation).
-        let rc = call.invoke(move |_| unsafe { f(h as SqlHStmt) });
-        super::concurrency::after_fetch(&s, rc);
-        rc
+        match occ {
+            // SAFETY: live driver statement handle (the DM statement outlives the operation).
+            None => call.invoke(move |_| unsafe { f(h as SqlHStmt) }),
+            Some(o) => call.invoke(move |_| {
+                // SAFETY: as above.
+                let rc = unsafe { f(h as SqlHStmt) };
+                super::concurrency::after_fetch(&o, rc);
+                rc
+            }),
+        }
     })
 }
 
@@ -724,23 +734,24 @@ pub unsafe extern "C" fn SQLFetchScroll(stmt: SqlHStmt, orientation: FetchOrient
         if !valid_orientation(orientation) {
             return call.fail(SqlState::FETCH_TYPE_OUT_OF_RANGE, "Fetch type out of range");
         }
-        if s.ansi_wchar && !s.async_slot.is_active() && super::wconv::before_fetch(&call, &s) {
+        let occ = super::concurrency::fetch_hook(&s);
+        let wconv = s.ansi_wchar && !s.async_slot.is_active() && super::wconv::before_fetch(&call, &s);
+        if wconv || occ.is_some() {
             let Some(f) = s.link.driver.fns.SQLFetchScroll else { return call.missing("SQLFetchScroll") };
             let (h, st) = (s.hstmt, s.clone());
-            let rc = call.invoke(move |extra| {
+            return call.invoke(move |extra| {
                 // SAFETY: live driver statement (the DM statement outlives the operation).
                 let rc = unsafe { f(h as SqlHStmt, orientation, offset) };
-                if rc.is_success() {
+                if wconv && rc.is_success() {
                     super::wconv::after_fetch(&st, extra);
+                }
+                if let Some(o) = &occ {
+                    super::concurrency::after_fetch(o, rc);
                 }
                 rc
             });
-            super::concurrency::after_fetch(&s, rc);
-            return rc;
         }
-        let rc = (|| forward!(call, s, "SQLFetchScroll", SQLFetchScroll(orientation, offset)))();
-        super::concurrency::after_fetch(&s, rc);
-        rc
+        forward!(call, s, "SQLFetchScroll", SQLFetchScroll(orientation, offset))
     })
 }
 

@@ -377,3 +377,26 @@ pub(crate) fn exec_direct(link: &DriverLink, sql: &str) -> SqlReturn {
     }
     s.execute_with(&[])
 }
+
+/// Runs `f`, which calls the application's driver statement `hstmt` synchronously, with
+/// the driver's SQL_ATTR_ASYNC_ENABLE switched off for the duration when `driver_async`
+/// (native polling or notification: the driver would otherwise answer
+/// SQL_STILL_EXECUTING). Only while no driver operation runs on the statement.
+pub(crate) fn with_sync_driver<R>(link: &DriverLink, hstmt: SqlHStmt, driver_async: bool, f: impl FnOnce() -> R) -> R {
+    if !driver_async {
+        return f();
+    }
+    let fns = &link.driver.fns;
+    let set = fns.SQLSetStmtAttr.or(fns.SQLSetStmtAttrW);
+    let switch = |v: usize| {
+        if let Some(set) = set {
+            // SAFETY: live driver statement with no operation in flight; an integer
+            // attribute passed by value.
+            unsafe { set(hstmt, StmtAttr::SQL_ATTR_ASYNC_ENABLE, v as SqlPointer, SQL_IS_UINTEGER) };
+        }
+    };
+    switch(SQL_ASYNC_ENABLE_OFF);
+    let r = f();
+    switch(SQL_ASYNC_ENABLE_ON);
+    r
+}

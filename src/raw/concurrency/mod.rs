@@ -69,9 +69,6 @@ pub(crate) struct Occ {
     pub plan: Option<Arc<setpos::Plan>>,
     /// The ROWVER→VALUES substitution has been reported (01S02) for this result set.
     pub substituted: bool,
-    /// The last fetch ran asynchronously: its rowset was not cached (the emulation then
-    /// refuses SQLSetPos instead of pinning nothing).
-    pub uncached: bool,
     /// The text of the last SQLExecDirect/SQLPrepare (for `SELECT ... FROM t` when the
     /// driver does not name the base table).
     pub sql_text: Option<String>,
@@ -330,8 +327,18 @@ pub(crate) fn get_attr(s: &Stmt, attr: StmtAttr) -> Option<usize> {
     }
 }
 
-/// After a successful fetch on an emulated statement: copy the rowset's bound values
-/// (the old values the WHERE will pin, §5.7).
+/// The statement to hand to [`after_fetch`] from inside a fetch's driver-call closure, when
+/// its concurrency is emulated (`None` otherwise: the closure stays as it was). The
+/// closure runs wherever the call runs: in place, on the DM's emulation pool, or on the
+/// dispatcher re-invoking a notification-mode call, so the rowset is copied right after the
+/// driver's final answer whatever the asynchronous mode (decision #84).
+pub(crate) fn fetch_hook(s: &Arc<Stmt>) -> Option<Arc<Stmt>> {
+    emulated(s.id).then(|| s.clone())
+}
+
+/// After a fetch's driver call on an emulated statement: copy the rowset's bound values
+/// (the old values the WHERE will pin, §5.7). SQL_STILL_EXECUTING (the rowset is being
+/// replaced), an error or SQL_NO_DATA empties the cache.
 pub(crate) fn after_fetch(s: &Stmt, rc: SqlReturn) {
     if !emulated(s.id) {
         return;
@@ -340,7 +347,6 @@ pub(crate) fn after_fetch(s: &Stmt, rc: SqlReturn) {
         update(s.id, |o| {
             o.cache.clear();
             o.pos = 0;
-            o.uncached = rc == SqlReturn::SQL_STILL_EXECUTING;
         });
         return;
     }
@@ -350,7 +356,6 @@ pub(crate) fn after_fetch(s: &Stmt, rc: SqlReturn) {
     update(s.id, |o| {
         o.cache = cache;
         o.pos = 1;
-        o.uncached = false;
     });
 }
 

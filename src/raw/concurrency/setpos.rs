@@ -472,6 +472,12 @@ enum RowOutcome {
 
 /// SQLSetPos on a statement whose concurrency the DM emulates. `Err(call)`: not an
 /// emulated statement; the caller forwards to the driver.
+///
+/// The checks that need no round trip answer at once; the operation itself runs through
+/// [`StmtCall::invoke_dm`](super::StmtCall::invoke_dm): synchronously, or with
+/// asynchronous execution enabled as an emulated asynchronous operation (notification,
+/// emulated polling: SQL_STILL_EXECUTING, then completion as for any other function), or
+/// at once under native polling (decision #85).
 pub(crate) fn set_pos<'a>(
     call: super::StmtCall<'a>,
     s: &Arc<Stmt>,
@@ -482,39 +488,60 @@ pub(crate) fn set_pos<'a>(
     if !super::emulated(s.id) || op == SetPosOperation::SQL_ADD {
         return Err(call);
     }
-    let mut call = call;
-    let o = super::get(s.id);
-    let rows = o.cache.len();
-    if o.uncached {
-        return Ok(call.fail(
-            SqlState::GENERAL_ERROR,
-            "General error: the rowset was fetched asynchronously; the Driver Manager's optimistic concurrency needs a synchronous fetch (docs/concurrency.md)",
-        ));
-    }
+    let rows = super::get(s.id).cache.len();
     if row > rows {
         return Ok(call.fail(SqlState(*b"HY107"), "Row value out of range"));
     }
+    if op == SetPosOperation::SQL_POSITION && row == 0 {
+        return Ok(call.fail(SqlState(*b"HY109"), "Invalid cursor position: SQL_POSITION needs a row"));
+    }
+    let driver_async = call.driver_async();
+    let s = s.clone();
+    Ok(call.invoke_dm(move |extra| set_pos_run(&s, row, op, lock, driver_async, extra)))
+}
+
+fn dm_rec(state: SqlState, msg: impl Into<String>) -> crate::diag::DiagRecord {
+    crate::diag::DiagRecord::dm(state, msg)
+}
+
+/// The emulated SQLSetPos operation: DM records go to `extra` (after the driver's).
+fn set_pos_run(
+    s: &Arc<Stmt>,
+    row: usize,
+    op: SetPosOperation,
+    lock: LockType,
+    driver_async: bool,
+    extra: &mut Vec<crate::diag::DiagRecord>,
+) -> SqlReturn {
+    let o = super::get(s.id);
+    let rows = o.cache.len();
+    if row > rows {
+        extra.push(dm_rec(SqlState(*b"HY107"), "Row value out of range"));
+        return SqlReturn::SQL_ERROR;
+    }
     if op == SetPosOperation::SQL_POSITION {
-        if row == 0 {
-            return Ok(call.fail(SqlState(*b"HY109"), "Invalid cursor position: SQL_POSITION needs a row"));
-        }
         // Let a driver that can position do so too (for SQLGetData on the row).
         if let Some(f) = s.link.driver.fns.SQLSetPos {
-            // SAFETY: live driver statement; the application's arguments.
-            unsafe { f(s.driver_handle(), row, op, lock) };
+            drv::with_sync_driver(&s.link, s.driver_handle(), driver_async, || {
+                // SAFETY: live driver statement; the application's arguments.
+                unsafe { f(s.driver_handle(), row, op, lock) }
+            });
         }
         super::update(s.id, |o| o.pos = row);
-        return Ok(call.finish(SqlReturn::SQL_SUCCESS));
+        return SqlReturn::SQL_SUCCESS;
     }
-    let (plan, substituted) = match plan_for(s) {
+    let (plan, substituted) = match drv::with_sync_driver(&s.link, s.driver_handle(), driver_async, || plan_for(s)) {
         Ok(p) => p,
-        Err(e) => return Ok(call.fail(SqlState::GENERAL_ERROR, format!("Optimistic concurrency emulation: {e} (§5.8)"))),
+        Err(e) => {
+            extra.push(dm_rec(SqlState::GENERAL_ERROR, format!("Optimistic concurrency emulation: {e} (§5.8)")));
+            return SqlReturn::SQL_ERROR;
+        }
     };
     if substituted {
-        call.warn(
+        extra.push(dm_rec(
             SqlState::OPTION_VALUE_CHANGED,
             "Option value changed: no row-version column (SQLSpecialColumns SQL_ROWVER) in the result set; SQL_CONCUR_VALUES substituted (§5.1)",
-        );
+        ));
     }
     let targets: Vec<usize> = if row == 0 { (0..rows).collect() } else { vec![row - 1] };
     let mut outcomes: Vec<(usize, RowOutcome)> = Vec::new();
@@ -549,17 +576,19 @@ pub(crate) fn set_pos<'a>(
         }
     }
     if row != 0 && !failed.is_empty() {
-        return Ok(call.fail(SqlState::GENERAL_ERROR, failed[0].clone()));
+        extra.retain(|r| r.state != SqlState::OPTION_VALUE_CHANGED);
+        extra.push(dm_rec(SqlState::GENERAL_ERROR, failed[0].clone()));
+        return SqlReturn::SQL_ERROR;
     }
     for e in &failed {
-        call.warn(SqlState(*b"01S01"), format!("Error in row: {e}"));
+        extra.push(dm_rec(SqlState(*b"01S01"), format!("Error in row: {e}")));
     }
     if conflict > 0 {
         let detail =
             outcomes.iter().find_map(|(_, o)| if let RowOutcome::Conflict(m) = o { Some(m.clone()) } else { None }).unwrap_or_default();
-        call.warn(SqlState::CURSOR_OPERATION_CONFLICT, format!("Cursor operation conflict: {conflict} row(s) {detail} (§5.5)"));
+        extra.push(dm_rec(SqlState::CURSOR_OPERATION_CONFLICT, format!("Cursor operation conflict: {conflict} row(s) {detail} (§5.5)")));
     }
-    Ok(call.finish(SqlReturn::SQL_SUCCESS))
+    SqlReturn::SQL_SUCCESS
 }
 
 fn simulate(o: &Occ) -> usize {
