@@ -924,3 +924,121 @@ fn rowset_update_ignore_and_refresh_sec5_5() {
         disconnect(env, a);
     }
 }
+
+/// How a statement runs its asynchronous calls in `setpos_after_async_fetch_sec5_5`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum AsyncWay {
+    /// SQL_ATTR_ASYNC_ENABLE only: the application repeats the call (§1.7).
+    Polling,
+    /// SQL_ATTR_ASYNC_STMT_EVENT too: wait for the event, SQLCompleteAsync (§2).
+    Notify,
+}
+
+/// Runs one asynchronous call to its end: `(code, whether it returned SQL_STILL_EXECUTING
+/// first)`.
+fn drive(way: AsyncWay, ev: Option<&odbc_dm::AsyncEvent>, s: H, mut call: impl FnMut() -> SqlReturn) -> (SqlReturn, bool) {
+    let first = call();
+    if first != SqlReturn::SQL_STILL_EXECUTING {
+        return (first, false);
+    }
+    match way {
+        AsyncWay::Polling => (poll(call).0, true),
+        AsyncWay::Notify => {
+            let ev = ev.expect("event");
+            assert!(ev.wait_timeout(std::time::Duration::from_secs(60)), "the event is set on completion (§2.12)");
+            ev.reset();
+            let (r, rc) = complete_async(HandleType::SQL_HANDLE_STMT, s);
+            assert_eq!(r, SqlReturn::SQL_SUCCESS, "SQLCompleteAsync");
+            (rc, true)
+        }
+    }
+}
+
+/// §5.5 after asynchronous fetches (decisions #84, #85): a statement under emulated
+/// SQL_CONCUR_VALUES executes and fetches asynchronously (the DM's emulated polling and
+/// notification on SQLite; the reference driver's native polling and notification), then
+/// SQLSetPos SQL_UPDATE / SQL_REFRESH with async still on: the update is written, a
+/// collision gives 01001 and SQL_ROW_ERROR, a refresh re-reads the row. Under
+/// notification and emulated polling SQLSetPos returns SQL_STILL_EXECUTING and completes
+/// through the usual path; under the driver's native polling it completes at once.
+#[test]
+fn setpos_after_async_fetch_sec5_5() {
+    for db in dbs("setpos_after_async_fetch_sec5_5") {
+        if db.name != "sqlite" && db.name != "refdriver" {
+            continue;
+        }
+        for way in [AsyncWay::Polling, AsyncWay::Notify] {
+            let (env, a) = connect(&db.cs);
+            let (_env2, b) = connect(&db.cs);
+            let dm_emulates = db.name == "sqlite";
+            if dm_emulates {
+                let emu = ConnAttr(odbc_dm::raw::SQL_ATTR_DM_ASYNC_EMULATION);
+                // SAFETY: live connection; an integer attribute passed by value.
+                assert!(unsafe { SQLSetConnectAttr(a, emu, 1 as SqlPointer, 0) }.is_success());
+            }
+            let t = common::unique_table("occ_async");
+            setup_counter(&db, a, &t);
+            let s = stmt(a);
+            ok_stmt(set_stmt_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY, SQL_CONCUR_VALUES), s, "SQL_ATTR_CONCURRENCY");
+            let mut status = Box::new([99u16; 1]);
+            // SAFETY: live statement; the boxed status array outlives the statement.
+            ok_stmt(unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ROW_STATUS_PTR, status.as_mut_ptr().cast(), 0) }, s, "ROW_STATUS_PTR");
+            ok_stmt(set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_ON), s, "ASYNC_ENABLE");
+            let ev = (way == AsyncWay::Notify).then(|| {
+                let ev = odbc_dm::AsyncEvent::new().unwrap();
+                ok_stmt(set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, ev.as_attr() as usize), s, "ASYNC_STMT_EVENT");
+                ev
+            });
+            let what = format!("{} {way:?}", db.name);
+            let sql = format!("SELECT id, n FROM {t} WHERE id = 1");
+            // SAFETY: live statement; the text outlives the operation (we drive it to its end).
+            let (rc, _) = drive(way, ev.as_ref(), s, || unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) });
+            assert!(rc.is_success(), "{what}: execute {rc:?} {:?}", states(s));
+            let mut id: Box<(i32, SqlLen)> = Box::new((0, 0));
+            let mut n: Box<(i32, SqlLen)> = Box::new((0, 0));
+            // SAFETY: live statement; boxed buffers that outlive the bindings.
+            unsafe {
+                ok_stmt(SQLBindCol(s, 1, CDataType::SQL_C_SLONG, (&mut id.0 as *mut i32).cast(), 4, &mut id.1), s, "bind 1");
+                ok_stmt(SQLBindCol(s, 2, CDataType::SQL_C_SLONG, (&mut n.0 as *mut i32).cast(), 4, &mut n.1), s, "bind 2");
+            }
+            // SAFETY: live statement with bound buffers.
+            let (rc, fetch_async) = drive(way, ev.as_ref(), s, || unsafe { SQLFetch(s) });
+            assert!(rc.is_success(), "{what}: fetch {rc:?} {:?}", states(s));
+            assert!(fetch_async, "{what}: the fetch ran asynchronously");
+            assert_eq!((id.0, n.0), (1, 0));
+            // Positioned update with async on.
+            n.0 = 5;
+            // SAFETY: live statement with bound buffers.
+            let setpos = |op: SetPosOperation| unsafe { SQLSetPos(s, 1, op, LockType::SQL_LOCK_NO_CHANGE) };
+            let (rc, went_async) = drive(way, ev.as_ref(), s, || setpos(SetPosOperation::SQL_UPDATE));
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{what}: SQLSetPos {:?}", states(s));
+            let expect_async = way == AsyncWay::Notify || dm_emulates;
+            assert_eq!(went_async, expect_async, "{what}: SQLSetPos returned SQL_STILL_EXECUTING first (decision #85)");
+            assert_eq!(status[0], SQL_ROW_UPDATED, "{what}");
+            assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1")), 5, "{what}");
+            // Someone else changes the row: the next update collides (01001).
+            exec_on(b, &format!("UPDATE {t} SET n = 7 WHERE id = 1"));
+            n.0 = 9;
+            let (rc, _) = drive(way, ev.as_ref(), s, || setpos(SetPosOperation::SQL_UPDATE));
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{what}");
+            assert!(states(s).contains(&"01001".to_string()), "{what}: {:?}", states(s));
+            assert_eq!(status[0], SQL_ROW_ERROR, "{what}");
+            assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1")), 7, "{what}: nothing written");
+            // SQL_REFRESH re-reads the row; the update then goes through.
+            let (rc, _) = drive(way, ev.as_ref(), s, || setpos(SetPosOperation::SQL_REFRESH));
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{what}: refresh {:?}", states(s));
+            assert_eq!(n.0, 7, "{what}: refreshed value");
+            n.0 = 8;
+            let (rc, _) = drive(way, ev.as_ref(), s, || setpos(SetPosOperation::SQL_UPDATE));
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{what}: {:?}", states(s));
+            assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1")), 8, "{what}");
+            close(s);
+            free_stmt(s);
+            // The bound buffers go only after the statement is freed.
+            drop((id, n, status));
+            drop_table(a, &t);
+            disconnect(env, a);
+            disconnect(_env2, b);
+        }
+    }
+}
