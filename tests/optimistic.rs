@@ -1042,3 +1042,73 @@ fn setpos_after_async_fetch_sec5_5() {
         }
     }
 }
+
+/// §5.7 with parameter markers (decision #88): `UPDATE t SET n = ? WHERE CURRENT OF c`
+/// executed with the application's bound parameter: the DM's rewritten statement carries
+/// the application's parameter first and its own pinned values after it. Success writes the
+/// parameter's value; after another connection changed the row, 01001 and nothing
+/// written; a NULL parameter travels too; an unbound marker is 07002.
+#[test]
+fn positioned_update_with_parameters_sec5_7() {
+    // The reference driver has no cursor names (SQLSetCursorName is IM001).
+    for db in dbs("positioned_update_with_parameters_sec5_7").into_iter().filter(|d| !d.name.starts_with("refdriver")) {
+        let (env, a) = connect(&db.cs);
+        let (env2, b) = connect(&db.cs);
+        let t = common::unique_table("occ_posp");
+        setup_counter(&db, a, &t);
+        let ca = IntCursor::open_named(a, &t, 1, SQL_CONCUR_VALUES, Some("occ_pa"));
+        let u = stmt(a);
+        let mut v: Box<(i32, SqlLen)> = Box::new((41, 0));
+        // SAFETY: live statement; the boxed value outlives every execution below.
+        let rc = unsafe {
+            SQLBindParameter(
+                u,
+                1,
+                ParamIoType::SQL_PARAM_INPUT,
+                CDataType::SQL_C_SLONG,
+                SqlDataType::SQL_INTEGER,
+                0,
+                0,
+                (&mut v.0 as *mut i32).cast(),
+                0,
+                &mut v.1,
+            )
+        };
+        ok_stmt(rc, u, "SQLBindParameter");
+        let sql = format!("UPDATE {t} SET n = ? WHERE CURRENT OF occ_pa");
+        let rc = exec_rc(u, &sql);
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, u));
+        assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1")), 41, "{}", db.name);
+        // The cursor's cache followed the write: the same positioned update again succeeds.
+        v.0 = 42;
+        let rc = exec_rc(u, &sql);
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, u));
+        assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1")), 42, "{}", db.name);
+        // Someone else changes the row: 01001, nothing written.
+        exec_on(b, &format!("UPDATE {t} SET n = 7 WHERE id = 1"));
+        v.0 = 43;
+        let rc = exec_rc(u, &sql);
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, u));
+        assert!(states(u).contains(&"01001".to_string()), "{}: {:?}", db.name, states(u));
+        assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1")), 7, "{}", db.name);
+        drop(ca);
+        // A fresh cursor; a NULL parameter.
+        let ca = IntCursor::open_named(a, &t, 1, SQL_CONCUR_VALUES, Some("occ_pa"));
+        v.1 = SQL_NULL_DATA;
+        let rc = exec_rc(u, &sql);
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, u));
+        let nulls = query_i64(b, &format!("SELECT COUNT(*) FROM {t} WHERE id = 1 AND n IS NULL"));
+        assert_eq!(nulls, 1, "{}", db.name);
+        drop(ca);
+        // Two markers, one of them unbound: 07002 before anything runs.
+        let ca = IntCursor::open_named(a, &t, 1, SQL_CONCUR_VALUES, Some("occ_pa"));
+        let rc = exec_rc(u, &format!("UPDATE {t} SET n = ?, id = ? WHERE CURRENT OF occ_pa"));
+        assert_eq!(rc, SqlReturn::SQL_ERROR, "{}", db.name);
+        assert_eq!(states(u), vec!["07002".to_string()], "{}", db.name);
+        free_stmt(u);
+        drop((ca, v));
+        drop_table(a, &t);
+        disconnect(env2, b);
+        disconnect(env, a);
+    }
+}

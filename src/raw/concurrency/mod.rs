@@ -41,6 +41,19 @@ pub(crate) struct ColBind {
     pub ind: usize,
 }
 
+/// One SQLBindParameter input binding as the application made it (recorded while some
+/// statement emulates concurrency, for positioned statements with parameter markers).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ParamBind {
+    pub ctype: CDataType,
+    pub sqltype: SqlDataType,
+    pub size: usize,
+    pub digits: i16,
+    pub ptr: usize,
+    pub buf_len: isize,
+    pub ind: usize,
+}
+
 /// One cached value: `None` = NULL.
 pub(crate) type Cell = Option<Vec<u8>>;
 
@@ -53,6 +66,8 @@ pub(crate) struct Occ {
     /// is SQL_SC_UNIQUE, decision #73).
     pub simulate: Option<usize>,
     pub binds: BTreeMap<u16, ColBind>,
+    /// Input parameters bound while some statement emulated (decision #88).
+    pub params: BTreeMap<u16, ParamBind>,
     /// SQL_ATTR_ROW_BIND_TYPE (0 = column-wise), ROW_ARRAY_SIZE, ROW_STATUS_PTR,
     /// ROW_OPERATION_PTR, ROW_BIND_OFFSET_PTR, ROWS_FETCHED_PTR.
     pub bind_type: usize,
@@ -126,7 +141,35 @@ pub(crate) fn on_bind_col(id: usize, col: u16, ctype: CDataType, ptr: SqlPointer
     });
 }
 
-/// SQLFreeStmt(SQL_UNBIND) / SQL_CLOSE succeeded.
+/// SQLBindParameter succeeded: while some statement emulates concurrency, remember an
+/// input binding (a positioned statement may use it, decision #88). One relaxed load
+/// otherwise.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn on_bind_param(
+    id: usize,
+    number: u16,
+    io: ParamIoType,
+    ctype: CDataType,
+    sqltype: SqlDataType,
+    size: usize,
+    digits: i16,
+    ptr: SqlPointer,
+    buf_len: SqlLen,
+    ind: *mut SqlLen,
+) {
+    if EMULATING.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    update(id, |o| {
+        if io == ParamIoType::SQL_PARAM_INPUT || io == ParamIoType::SQL_PARAM_INPUT_OUTPUT {
+            o.params.insert(number, ParamBind { ctype, sqltype, size, digits, ptr: ptr as usize, buf_len, ind: ind as usize });
+        } else {
+            o.params.remove(&number);
+        }
+    });
+}
+
+/// SQLFreeStmt(SQL_UNBIND / SQL_RESET_PARAMS) / SQL_CLOSE succeeded.
 pub(crate) fn on_free_stmt(id: usize, option: FreeStmtOption) {
     if table().get(&id).is_none() {
         return;
@@ -134,6 +177,9 @@ pub(crate) fn on_free_stmt(id: usize, option: FreeStmtOption) {
     update(id, |o| {
         if option == FreeStmtOption::SQL_UNBIND {
             o.binds.clear();
+        }
+        if option == FreeStmtOption::SQL_RESET_PARAMS {
+            o.params.clear();
         }
         o.cache.clear();
         o.pos = 0;

@@ -698,6 +698,89 @@ fn split_current_of(sql: &str) -> Option<(&str, String)> {
     (h.starts_with("update ") || h.starts_with("delete ")).then(|| (head, name.to_string()))
 }
 
+/// The number of parameter markers in `sql` outside quoted strings and identifiers.
+fn count_markers(sql: &str) -> usize {
+    let mut n = 0;
+    let mut quote: Option<char> = None;
+    for ch in sql.chars() {
+        match quote {
+            Some(q) if ch == q => quote = None,
+            Some(_) => {}
+            None if ch == '\'' || ch == '"' || ch == '`' => quote = Some(ch),
+            None if ch == '?' => n += 1,
+            None => {}
+        }
+    }
+    n
+}
+
+/// The values of the application's input parameters 1..=k of `s` for the `k` markers of
+/// `head`, read from its buffers as the driver would at execution.
+fn app_params(s: &Stmt, head: &str) -> Result<Vec<Param>, (SqlState, String)> {
+    let k = count_markers(head);
+    if k == 0 {
+        return Ok(Vec::new());
+    }
+    let o = super::get(s.id);
+    let mut out = Vec::with_capacity(k);
+    for n in 1..=k as u16 {
+        let Some(b) = o.params.get(&n) else {
+            return Err((
+                SqlState(*b"07002"),
+                format!("COUNT field incorrect: parameter {n} of the positioned statement is not bound (or was bound before any cursor used the DM's optimistic concurrency; decision #88)"),
+            ));
+        };
+        let ind_v = (b.ind != 0).then(|| {
+            // SAFETY: the application's StrLen_or_IndPtr (SQLBindParameter's contract:
+            // valid at execution).
+            unsafe { *(b.ind as *const SqlLen) }
+        });
+        let value =
+            match ind_v {
+                Some(SQL_NULL_DATA) => None,
+                Some(v) if v == SQL_DATA_AT_EXEC || v <= SQL_LEN_DATA_AT_EXEC_OFFSET => return Err((
+                    SqlState::NOT_IMPLEMENTED,
+                    "Optional feature not implemented: data-at-execution parameters in a positioned statement the Driver Manager rewrites"
+                        .into(),
+                )),
+                _ if b.ctype == CDataType::SQL_C_DEFAULT => {
+                    return Err((
+                        SqlState::NOT_IMPLEMENTED,
+                        "Optional feature not implemented: SQL_C_DEFAULT parameters in a positioned statement the Driver Manager rewrites"
+                            .into(),
+                    ))
+                }
+                ind_v => {
+                    let len = match fixed_size(b.ctype) {
+                        Some(n) => n,
+                        None => match ind_v {
+                            Some(n) if n >= 0 => n as usize,
+                            _ => {
+                                // SQL_NTS (or no length buffer): up to the terminating NUL.
+                                let unit = if b.ctype == CDataType::SQL_C_WCHAR { 2 } else { 1 };
+                                let cap = if b.buf_len > 0 { b.buf_len as usize } else { usize::MAX };
+                                let mut n = 0;
+                                // SAFETY: the application's parameter buffer, NUL-terminated
+                                // (SQL_NTS) or `buf_len` bytes long (SQLBindParameter's contract).
+                                while n + unit <= cap
+                                    && unsafe { std::slice::from_raw_parts((b.ptr + n) as *const u8, unit) }.iter().any(|&x| x != 0)
+                                {
+                                    n += unit;
+                                }
+                                n
+                            }
+                        },
+                    };
+                    // SAFETY: the application's parameter buffer of at least `len` bytes.
+                    Some(unsafe { std::slice::from_raw_parts(b.ptr as *const u8, len) }.to_vec())
+                }
+            };
+        let size = if b.size == 0 { value.as_ref().map_or(1, |v| v.len().max(1)) } else { b.size };
+        out.push(Param { ctype: b.ctype, sqltype: b.sqltype, size, digits: b.digits, value });
+    }
+    Ok(out)
+}
+
 /// The driver's cursor name of a statement.
 fn cursor_name(s: &Stmt) -> Option<String> {
     let fns = &s.link.driver.fns;
@@ -786,15 +869,14 @@ fn rewrite_on(call: super::StmtCall<'_>, s: &Arc<Stmt>, t: &Arc<Stmt>, head: &st
     if substituted {
         call.warn(SqlState::OPTION_VALUE_CHANGED, "Option value changed: no row-version column; SQL_CONCUR_VALUES substituted (§5.1)");
     }
-    if head.contains('?') {
-        return call.fail(
-            SqlState::NOT_IMPLEMENTED,
-            "Optional feature not implemented: parameters in a positioned statement the Driver Manager rewrites (docs/concurrency.md)",
-        );
-    }
+    // The application's parameters come first (its markers precede the WHERE), then the
+    // DM's pinned values (decision #88).
+    let mut params = match app_params(s, head) {
+        Ok(p) => p,
+        Err((st, msg)) => return call.fail(st, msg),
+    };
     let r = o.pos - 1;
     let old = &o.cache[r];
-    let mut params = Vec::new();
     let (w, unique) = where_clause(&p, &o, old, &mut params);
     let is_delete = head.trim_start().to_ascii_lowercase().starts_with("delete");
     let searched = format!("{head} WHERE {w}");
