@@ -1112,3 +1112,65 @@ fn positioned_update_with_parameters_sec5_7() {
         disconnect(env, a);
     }
 }
+
+/// §5.5 with the columns bound and the row status array set *before* SQL_ATTR_CONCURRENCY
+/// (decision #89: the DM keeps a statement's bindings only once it uses the emulation's
+/// attributes, and reads the earlier ones from the driver's ARD and statement attributes).
+/// Where the driver's ARD can be read (psqlODBC, MariaDB) the update writes the bound
+/// value and a collision is 01001; where it cannot (libsqlite3odbc, the reference driver)
+/// SQLSetPos is HY000 (only the DM's record) rather than a write that pins nothing.
+#[test]
+fn bound_before_concurrency_attr_sec5_5() {
+    for db in dbs("bound_before_concurrency_attr_sec5_5").into_iter().filter(|d| d.name != "refdriver-native") {
+        let (env, a) = connect(&db.cs);
+        let (env2, b) = connect(&db.cs);
+        let t = common::unique_table("occ_bbc");
+        setup_counter(&db, a, &t);
+        let s = stmt(a);
+        let mut id: Box<(i32, SqlLen)> = Box::new((0, 0));
+        let mut n: Box<(i32, SqlLen)> = Box::new((0, 0));
+        let mut status = Box::new([99u16; 1]);
+        // SAFETY: live statement; boxed buffers that outlive the statement (freed first).
+        unsafe {
+            ok_stmt(SQLBindCol(s, 1, CDataType::SQL_C_SLONG, (&mut id.0 as *mut i32).cast(), 4, &mut id.1), s, "bind 1");
+            ok_stmt(SQLBindCol(s, 2, CDataType::SQL_C_SLONG, (&mut n.0 as *mut i32).cast(), 4, &mut n.1), s, "bind 2");
+            ok_stmt(SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ROW_STATUS_PTR, status.as_mut_ptr().cast(), 0), s, "ROW_STATUS_PTR");
+        }
+        ok_stmt(set_stmt_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY, SQL_CONCUR_VALUES), s, "SQL_ATTR_CONCURRENCY");
+        ok_stmt(exec_rc(s, &format!("SELECT id, n FROM {t} WHERE id = 1")), s, "SELECT");
+        // SAFETY: live statement with bound buffers.
+        ok_stmt(unsafe { SQLFetch(s) }, s, "SQLFetch");
+        assert_eq!((id.0, n.0), (1, 0), "{}", db.name);
+        n.0 = 5;
+        // SAFETY: as above.
+        let rc = unsafe { SQLSetPos(s, 1, SetPosOperation::SQL_UPDATE, LockType::SQL_LOCK_NO_CHANGE) };
+        let stored = query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1"));
+        eprintln!("{}: SQLSetPos after binding first: {rc:?} {}, stored {stored}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, s));
+        // psqlODBC and MariaDB answer SQLGetDescField on their ARD; libsqlite3odbc (IM001)
+        // and the reference driver do not.
+        let ard_readable = matches!(db.name, "postgres" | "mariadb");
+        if !ard_readable {
+            // No silent no-op: the DM says it does not know the bindings.
+            assert_eq!(rc, SqlReturn::SQL_ERROR, "{}", db.name);
+            assert_eq!(states(s), vec!["HY000".to_string()], "{}", db.name);
+            assert_eq!(stored, 0, "{}", db.name);
+        } else {
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {:?}", db.name, states(s));
+            assert_eq!(status[0], SQL_ROW_UPDATED, "{}", db.name);
+            assert_eq!(stored, 5, "{}", db.name);
+            exec_on(b, &format!("UPDATE {t} SET n = 7 WHERE id = 1"));
+            n.0 = 9;
+            // SAFETY: as above.
+            let rc = unsafe { SQLSetPos(s, 1, SetPosOperation::SQL_UPDATE, LockType::SQL_LOCK_NO_CHANGE) };
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{}", db.name);
+            assert!(states(s).contains(&"01001".to_string()), "{}", db.name);
+            assert_eq!(status[0], SQL_ROW_ERROR, "{}", db.name);
+        }
+        close(s);
+        free_stmt(s);
+        drop((id, n, status));
+        drop_table(a, &t);
+        disconnect(env2, b);
+        disconnect(env, a);
+    }
+}

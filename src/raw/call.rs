@@ -411,7 +411,18 @@ impl<'a> StmtCall<'a> {
     /// synchronously, `f` runs in place and the call returns its final code at once.
     pub fn invoke_dm(mut self, f: impl FnMut(&mut Vec<DiagRecord>) -> SqlReturn + Send + 'static) -> SqlReturn {
         match self.mode {
-            AsyncMode::Sync | AsyncMode::Polling => self.run_sync(f),
+            AsyncMode::Sync | AsyncMode::Polling => {
+                // The driver did not run this function: its statement's records (from the
+                // DM's own calls on it) are not the answer; only the DM's are.
+                let mut f = f;
+                let mut extra = Vec::new();
+                let rc = f(&mut extra);
+                for r in extra {
+                    self.call.extra.get_or_insert_with(Default::default).push(r);
+                }
+                let func = self.func;
+                self.call.finish(rc, None, |c, rc| stmt_state::after(func, &mut c.status, rc, None))
+            }
             AsyncMode::Notify => {
                 self.mode = AsyncMode::EmulatedNotify;
                 self.run_async(f)

@@ -291,7 +291,7 @@ pub unsafe extern "C" fn SQLBindParameter(
         };
         if rc.is_success() {
             super::concurrency::on_bind_param(
-                s.id,
+                &s,
                 number,
                 io_type,
                 value_type,

@@ -289,14 +289,14 @@ pub unsafe extern "C" fn SQLBindCol(
             let rc = super::wconv::bind_col(&call, &s, f, col, target_type, target, buf_len, ind);
             if rc.is_success() {
                 // The application's own binding, as the optimistic-concurrency copy reads it.
-                super::concurrency::on_bind_col(s.id, col, target_type, target, buf_len, ind);
+                super::concurrency::on_bind_col(&s, col, target_type, target, buf_len, ind);
             }
             return call.finish(rc);
         }
         // SAFETY: live driver statement; the application's buffers as given.
         let rc = unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) };
         if rc.is_success() {
-            super::concurrency::on_bind_col(s.id, col, target_type, target, buf_len, ind);
+            super::concurrency::on_bind_col(&s, col, target_type, target, buf_len, ind);
         }
         call.finish(rc)
     })
@@ -867,7 +867,7 @@ pub unsafe extern "C" fn SQLCloseCursor(stmt: SqlHStmt) -> SqlReturn {
             return call.missing("SQLCloseCursor");
         };
         if rc.is_success() {
-            super::concurrency::on_free_stmt(s.id, FreeStmtOption::SQL_CLOSE);
+            super::concurrency::on_free_stmt(&s, FreeStmtOption::SQL_CLOSE);
         }
         call.finish(rc)
     })

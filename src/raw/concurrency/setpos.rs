@@ -257,7 +257,7 @@ fn build_plan(s: &Stmt, o: &Occ) -> Result<Plan, String> {
 /// The statement's plan, built on first use for this result set. `Ok((plan, substituted))`
 /// where `substituted` says ROWVER fell back to VALUES just now (01S02).
 fn plan_for(s: &Stmt) -> Result<(Arc<Plan>, bool), String> {
-    let o = super::get(s.id);
+    let o = super::get(s);
     if let Some(p) = o.plan.clone() {
         return Ok((p, false));
     }
@@ -280,7 +280,7 @@ fn plan_for(s: &Stmt) -> Result<(Arc<Plan>, bool), String> {
     };
     let sub = o.emulated == SQL_CONCUR_ROWVER && p.mode == SQL_CONCUR_VALUES && !o.substituted;
     let pc = p.clone();
-    super::update(s.id, |o| {
+    super::update(s, |o| {
         o.plan = Some(pc);
         o.substituted |= sub;
     });
@@ -485,10 +485,10 @@ pub(crate) fn set_pos<'a>(
     op: SetPosOperation,
     lock: LockType,
 ) -> Result<SqlReturn, super::StmtCall<'a>> {
-    if !super::emulated(s.id) || op == SetPosOperation::SQL_ADD {
+    if !super::emulated(s) || op == SetPosOperation::SQL_ADD {
         return Err(call);
     }
-    let rows = super::get(s.id).cache.len();
+    let rows = super::get(s).cache.len();
     if row > rows {
         return Ok(call.fail(SqlState(*b"HY107"), "Row value out of range"));
     }
@@ -513,7 +513,7 @@ fn set_pos_run(
     driver_async: bool,
     extra: &mut Vec<crate::diag::DiagRecord>,
 ) -> SqlReturn {
-    let o = super::get(s.id);
+    let o = super::get(s);
     let rows = o.cache.len();
     if row > rows {
         extra.push(dm_rec(SqlState(*b"HY107"), "Row value out of range"));
@@ -527,8 +527,16 @@ fn set_pos_run(
                 unsafe { f(s.driver_handle(), row, op, lock) }
             });
         }
-        super::update(s.id, |o| o.pos = row);
+        super::update(s, |o| o.pos = row);
         return SqlReturn::SQL_SUCCESS;
+    }
+    if o.binds.is_empty() {
+        // Nothing to write or pin: refuse rather than report a write that did nothing.
+        extra.push(dm_rec(
+            SqlState::GENERAL_ERROR,
+            "General error: the Driver Manager knows no bound column of this statement (bind after setting SQL_ATTR_CONCURRENCY, or the driver's ARD could not be read; decision #89)",
+        ));
+        return SqlReturn::SQL_ERROR;
     }
     let (plan, substituted) = match drv::with_sync_driver(&s.link, s.driver_handle(), driver_async, || plan_for(s)) {
         Ok(p) => p,
@@ -603,7 +611,7 @@ fn one_row(s: &Stmt, p: &Plan, o: &Occ, r: usize, op: SetPosOperation) -> RowOut
         SetPosOperation::SQL_REFRESH => match refresh_row(link, p, o, r, old) {
             Ok(true) => {
                 let fresh = read_row(o, r);
-                super::update(s.id, |x| {
+                super::update(s, |x| {
                     if let Some(c) = x.cache.get_mut(r) {
                         *c = fresh;
                     }
@@ -663,7 +671,7 @@ fn one_row(s: &Stmt, p: &Plan, o: &Occ, r: usize, op: SetPosOperation) -> RowOut
                             let _ = refresh_row(link, p, o, r, &keyed);
                             new_row = read_row(o, r);
                         }
-                        super::update(s.id, |x| {
+                        super::update(s, |x| {
                             if let Some(c) = x.cache.get_mut(r) {
                                 *c = new_row;
                             }
@@ -721,7 +729,7 @@ fn app_params(s: &Stmt, head: &str) -> Result<Vec<Param>, (SqlState, String)> {
     if k == 0 {
         return Ok(Vec::new());
     }
-    let o = super::get(s.id);
+    let o = super::get(s);
     let mut out = Vec::with_capacity(k);
     for n in 1..=k as u16 {
         let Some(b) = o.params.get(&n) else {
@@ -818,8 +826,11 @@ pub(crate) fn rewrite_positioned<'a>(call: super::StmtCall<'a>, s: &Arc<Stmt>, s
     // deadlock): it cannot be freed or called meanwhile.
     let mut busy_seen = false;
     let mut found: Option<Arc<Stmt>> = None;
-    for id in ids.into_iter().filter(|&id| id != s.id && super::emulated(id)) {
+    for id in ids.into_iter().filter(|&id| id != s.id) {
         let Some(t) = crate::handles::tables().stmt.get(id) else { continue };
+        if !super::emulated(&t) {
+            continue;
+        }
         let matched = match t.gate.try_begin() {
             None => {
                 busy_seen = true;
@@ -858,7 +869,7 @@ pub(crate) fn rewrite_positioned<'a>(call: super::StmtCall<'a>, s: &Arc<Stmt>, s
 /// whose busy word the caller holds.
 fn rewrite_on(call: super::StmtCall<'_>, s: &Arc<Stmt>, t: &Arc<Stmt>, head: &str, name: &str) -> SqlReturn {
     let mut call = call;
-    let o = super::get(t.id);
+    let o = super::get(t);
     if o.pos == 0 || o.pos > o.cache.len() {
         return call.fail(SqlState::INVALID_CURSOR_STATE, format!("Invalid cursor state: cursor {name} is not positioned on a row"));
     }
@@ -907,7 +918,7 @@ fn rewrite_on(call: super::StmtCall<'_>, s: &Arc<Stmt>, t: &Arc<Stmt>, head: &st
             let old2 = old.clone();
             if refresh_row(&s.link, &p, &o, r, &old2).unwrap_or(false) {
                 let fresh = read_row(&o, r);
-                super::update(t.id, |x| {
+                super::update(t, |x| {
                     if let Some(c) = x.cache.get_mut(r) {
                         *c = fresh;
                     }
