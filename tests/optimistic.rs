@@ -1174,3 +1174,108 @@ fn bound_before_concurrency_attr_sec5_5() {
         disconnect(env, a);
     }
 }
+
+/// §5.5 after SQLExtendedFetch (ODBC 2 style): SQL_ROWSET_SIZE 3, column-wise arrays, the
+/// RowStatusArray passed to SQLExtendedFetch. SQLSetPos(2, SQL_UPDATE) writes row 2 and
+/// marks it SQL_ROW_UPDATED in that array; after another connection changed row 3,
+/// SQLSetPos(3, SQL_UPDATE) is 01001 with SQL_ROW_ERROR, nothing written; SQLSetPos(1,
+/// SQL_DELETE) deletes row 1.
+#[test]
+fn extended_fetch_then_setpos_sec5_5() {
+    for db in dbs("extended_fetch_then_setpos_sec5_5") {
+        if !matches!(db.name, "sqlite" | "postgres" | "mariadb") {
+            continue;
+        }
+        let (env, a) = connect(&db.cs);
+        let (env2, b) = connect(&db.cs);
+        let t = common::unique_table("occ_ext");
+        setup_counter(&db, a, &t);
+        exec_on(a, &format!("INSERT INTO {t} (id, n) VALUES (2, 20)"));
+        exec_on(a, &format!("INSERT INTO {t} (id, n) VALUES (3, 30)"));
+        let s = stmt(a);
+        ok_stmt(set_stmt_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY, SQL_CONCUR_VALUES), s, "SQL_ATTR_CONCURRENCY");
+        ok_stmt(set_stmt_attr(s, StmtAttr::SQL_ROWSET_SIZE, 3), s, "SQL_ROWSET_SIZE");
+        ok_stmt(exec_rc(s, &format!("SELECT id, n FROM {t} ORDER BY id")), s, "SELECT");
+        let mut id: Box<([i32; 3], [SqlLen; 3])> = Box::new(([0; 3], [0; 3]));
+        let mut n: Box<([i32; 3], [SqlLen; 3])> = Box::new(([0; 3], [0; 3]));
+        let mut status = Box::new([99u16; 3]);
+        let mut count: Box<SqlULen> = Box::new(0);
+        // SAFETY: live statement; boxed arrays of the rowset size that outlive the statement.
+        unsafe {
+            ok_stmt(SQLBindCol(s, 1, CDataType::SQL_C_SLONG, id.0.as_mut_ptr().cast(), 4, id.1.as_mut_ptr()), s, "bind 1");
+            ok_stmt(SQLBindCol(s, 2, CDataType::SQL_C_SLONG, n.0.as_mut_ptr().cast(), 4, n.1.as_mut_ptr()), s, "bind 2");
+            let rc = SQLExtendedFetch(s, FetchOrientation::SQL_FETCH_NEXT, 0, &mut *count, status.as_mut_ptr());
+            ok_stmt(rc, s, "SQLExtendedFetch");
+        }
+        assert_eq!((*count, id.0, n.0), (3, [1, 2, 3], [0, 20, 30]), "{}", db.name);
+        // SAFETY: live statement with bound arrays.
+        let setpos = |row: usize, op: SetPosOperation| unsafe { SQLSetPos(s, row, op, LockType::SQL_LOCK_NO_CHANGE) };
+        n.0[1] = 21;
+        let rc = setpos(2, SetPosOperation::SQL_UPDATE);
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {:?}", db.name, states(s));
+        assert_eq!(status[1], SQL_ROW_UPDATED, "{}", db.name);
+        assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 2")), 21, "{}", db.name);
+        exec_on(b, &format!("UPDATE {t} SET n = 33 WHERE id = 3"));
+        n.0[2] = 31;
+        let rc = setpos(3, SetPosOperation::SQL_UPDATE);
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{}", db.name);
+        assert!(states(s).contains(&"01001".to_string()), "{}: {:?}", db.name, states(s));
+        assert_eq!(status[2], SQL_ROW_ERROR, "{}", db.name);
+        assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 3")), 33, "{}", db.name);
+        let rc = setpos(1, SetPosOperation::SQL_DELETE);
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {:?}", db.name, states(s));
+        assert_eq!(status[0], SQL_ROW_DELETED, "{}", db.name);
+        assert_eq!(query_i64(b, &format!("SELECT COUNT(*) FROM {t}")), 2, "{}", db.name);
+        close(s);
+        free_stmt(s);
+        drop((id, n, status, count));
+        drop_table(a, &t);
+        disconnect(env2, b);
+        disconnect(env, a);
+    }
+}
+
+/// §5.3 through the asynchronous API: two `AsyncConnection`s read the same row as
+/// `AsyncSnapshot`s and both update it: one succeeds, the other gets `Error::Conflict`;
+/// a delete against a stale snapshot is a conflict too (pollster drives the futures: no
+/// particular runtime is needed).
+#[test]
+fn async_snapshot_conflict_sec5_3() {
+    use odbc_dm::api::AsyncConnection;
+    for db in dbs("async_snapshot_conflict_sec5_3") {
+        for mode in [Concurrency::Values, Concurrency::RowVersion] {
+            let env = Environment::new().unwrap();
+            let setup = env.connect_with_connection_string(&db.cs).unwrap();
+            let t = common::unique_table("occ_aapi");
+            let _ = setup.execute(&format!("DROP TABLE {t}"), ());
+            for ddl in counter_ddl(&db, &t) {
+                setup.execute(&ddl, ()).unwrap();
+            }
+            setup.execute(&format!("INSERT INTO {t} (id, n) VALUES (1, 0)"), ()).unwrap();
+            let sql = counter_select(&db, &t, mode);
+            pollster::block_on(async {
+                let a = AsyncConnection::connect(&env, &db.cs).await.unwrap();
+                let b = AsyncConnection::connect(&env, &db.cs).await.unwrap();
+                let mut sa = a.read_snapshot(sql.clone(), mode).await.unwrap().expect("row");
+                let mut sb = b.read_snapshot(sql.clone(), mode).await.unwrap().expect("row");
+                sa.set("n", SnapshotValue::Int(1)).unwrap();
+                sb.set("n", SnapshotValue::Int(2)).unwrap();
+                sa.update().await.unwrap_or_else(|e| panic!("{} {mode:?}: {e}", db.name));
+                match sb.update().await {
+                    Err(ApiError::Conflict { records }) => assert!(records.iter().any(|r| r.state == "01001")),
+                    other => panic!("{} {mode:?}: expected a conflict, got {other:?}", db.name),
+                }
+                let sd = b.read_snapshot(sql.clone(), mode).await.unwrap().expect("row");
+                let mut sa = a.read_snapshot(sql.clone(), mode).await.unwrap().expect("row");
+                sa.set("n", SnapshotValue::Int(3)).unwrap();
+                sa.update().await.unwrap();
+                assert!(matches!(sd.delete().await, Err(ApiError::Conflict { .. })), "{} {mode:?}", db.name);
+                let sd = b.read_snapshot(sql.clone(), mode).await.unwrap().expect("row");
+                assert_eq!(sd.get_i64("n"), Some(3), "{} {mode:?}", db.name);
+                sd.delete().await.unwrap();
+                assert!(b.read_snapshot(sql.clone(), mode).await.unwrap().is_none());
+            });
+            setup.execute(&format!("DROP TABLE {t}"), ()).unwrap();
+        }
+    }
+}

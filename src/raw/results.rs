@@ -771,6 +771,23 @@ pub unsafe extern "C" fn SQLExtendedFetch(
             return call.fail(SqlState::FETCH_TYPE_OUT_OF_RANGE, "Fetch type out of range");
         }
         let (row_count, row_status) = (AppPtr::new(row_count), AppPtr::new(row_status));
+        if let Some(o) = super::concurrency::fetch_hook(&s) {
+            // The DM's optimistic concurrency copies the rowset after the driver's answer
+            // (decision #84); SQLSetPos then reports in RowStatusArray (ODBC 2).
+            let Some(f) = s.link.driver.fns.SQLExtendedFetch else { return call.missing("SQLExtendedFetch") };
+            let h = s.hstmt;
+            let wconv = s.ansi_wchar && !s.async_slot.is_active() && super::wconv::before_fetch(&call, &s);
+            return call.invoke(move |extra| {
+                // SAFETY: live driver statement (the DM statement outlives the operation);
+                // the application's out pointers, valid until the operation completes.
+                let rc = unsafe { f(h as SqlHStmt, orientation, offset, row_count.get(), row_status.get()) };
+                if wconv && rc.is_success() {
+                    super::wconv::after_fetch(&o, extra);
+                }
+                super::concurrency::after_extended_fetch(&o, rc, row_count.get() as usize, row_status.get() as usize);
+                rc
+            });
+        }
         if s.ansi_wchar && !s.async_slot.is_active() && super::wconv::before_fetch(&call, &s) {
             let Some(f) = s.link.driver.fns.SQLExtendedFetch else { return call.missing("SQLExtendedFetch") };
             let (h, st) = (s.hstmt, s.clone());

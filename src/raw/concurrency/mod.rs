@@ -75,6 +75,11 @@ pub(crate) struct Occ {
     pub op_ptr: usize,
     pub offset_ptr: usize,
     pub fetched_ptr: usize,
+    /// SQL_ROWSET_SIZE (the rowset of SQLExtendedFetch, ODBC 2).
+    pub rowset_size: usize,
+    /// The RowStatusArray of the last fetch when it was SQLExtendedFetch (ODBC 2: SQLSetPos
+    /// then reports in that array); `None` after SQLFetch/SQLFetchScroll.
+    pub ext_status: Option<usize>,
     /// Cached old values of each row of the current rowset, per bound column.
     pub cache: Vec<BTreeMap<u16, Cell>>,
     /// Current row (1-based) in the rowset, for positioned statements.
@@ -86,6 +91,14 @@ pub(crate) struct Occ {
     /// The text of the last SQLExecDirect/SQLPrepare (for `SELECT ... FROM t` when the
     /// driver does not name the base table).
     pub sql_text: Option<String>,
+}
+
+impl Occ {
+    /// The row status array SQLSetPos reports in: SQLExtendedFetch's RowStatusArray after
+    /// that function, else SQL_ATTR_ROW_STATUS_PTR.
+    pub(crate) fn row_status_ptr(&self) -> usize {
+        self.ext_status.unwrap_or(self.status_ptr)
+    }
 }
 
 /// A copy of the statement's record (default when it has none).
@@ -145,6 +158,7 @@ fn activate(s: &Stmt) {
         op_ptr: attr(StmtAttr::SQL_ATTR_ROW_OPERATION_PTR),
         offset_ptr: attr(StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR),
         fetched_ptr: attr(StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR),
+        rowset_size: attr(StmtAttr::SQL_ROWSET_SIZE).max(1),
         ..Occ::default()
     };
     if !s.ansi_wchar {
@@ -248,6 +262,7 @@ pub(crate) fn on_stmt_attr(s: &Stmt, attr: StmtAttr, value: SqlPointer) {
         StmtAttr::SQL_ATTR_ROW_OPERATION_PTR => |o, v| o.op_ptr = v,
         StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR => |o, v| o.offset_ptr = v,
         StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR => |o, v| o.fetched_ptr = v,
+        StmtAttr::SQL_ROWSET_SIZE => |o, v| o.rowset_size = v,
         _ => return,
     };
     update(s, |o| field(o, v));
@@ -440,6 +455,36 @@ pub(crate) fn after_fetch(s: &Stmt, rc: SqlReturn) {
     update(s, |o| {
         o.cache = cache;
         o.pos = 1;
+        o.ext_status = None;
+    });
+}
+
+/// After SQLExtendedFetch's driver call on an emulated statement (ODBC 2, item 5 of the
+/// second round): the rowset is `*row_count` rows of SQL_ROWSET_SIZE, and SQLSetPos
+/// reports in `row_status` from now on.
+pub(crate) fn after_extended_fetch(s: &Stmt, rc: SqlReturn, row_count: usize, row_status: usize) {
+    if !emulated(s) {
+        return;
+    }
+    if rc == SqlReturn::SQL_NO_DATA || !rc.is_success() {
+        update(s, |o| {
+            o.cache.clear();
+            o.pos = 0;
+        });
+        return;
+    }
+    let o = get(s);
+    let rows = if row_count != 0 {
+        // SAFETY: the application's RowCountPtr, written by the driver just now.
+        unsafe { *(row_count as *const SqlULen) }.min(o.rowset_size.max(1))
+    } else {
+        o.rowset_size.max(1)
+    };
+    let cache = (0..rows).map(|r| setpos::read_row(&o, r)).collect();
+    update(s, |o| {
+        o.cache = cache;
+        o.pos = 1;
+        o.ext_status = (row_status != 0).then_some(row_status);
     });
 }
 

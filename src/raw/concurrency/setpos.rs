@@ -578,9 +578,9 @@ fn set_pos_run(
                 SQL_ROW_ERROR
             }
         };
-        if o.status_ptr != 0 {
+        if o.row_status_ptr() != 0 {
             // SAFETY: SQL_ATTR_ROW_STATUS_PTR, an array of the rowset size (ODBC contract).
-            unsafe { *(o.status_ptr as *mut u16).add(*r) = status };
+            unsafe { *(o.row_status_ptr() as *mut u16).add(*r) = status };
         }
     }
     if row != 0 && !failed.is_empty() {
@@ -908,9 +908,9 @@ fn rewrite_on(call: super::StmtCall<'_>, s: &Arc<Stmt>, t: &Arc<Stmt>, head: &st
         Err(e) => return call.fail(SqlState::GENERAL_ERROR, e),
     };
     if let Some(st) = status {
-        if o.status_ptr != 0 {
+        if o.row_status_ptr() != 0 {
             // SAFETY: the cursor statement's SQL_ATTR_ROW_STATUS_PTR (ODBC contract).
-            unsafe { *(o.status_ptr as *mut u16).add(r) = st };
+            unsafe { *(o.row_status_ptr() as *mut u16).add(r) = st };
         }
         if !is_delete {
             // The application's buffers hold the values it just wrote? Not necessarily
@@ -925,9 +925,9 @@ fn rewrite_on(call: super::StmtCall<'_>, s: &Arc<Stmt>, t: &Arc<Stmt>, head: &st
                 });
             }
         }
-    } else if o.status_ptr != 0 {
+    } else if o.row_status_ptr() != 0 {
         // SAFETY: as above.
-        unsafe { *(o.status_ptr as *mut u16).add(r) = SQL_ROW_ERROR };
+        unsafe { *(o.row_status_ptr() as *mut u16).add(r) = SQL_ROW_ERROR };
     }
     call.finish(SqlReturn::SQL_SUCCESS)
 }
