@@ -439,30 +439,23 @@ pub(crate) fn fetch_hook(s: &Arc<Stmt>) -> Option<Arc<Stmt>> {
 /// (the old values the WHERE will pin, §5.7). SQL_STILL_EXECUTING (the rowset is being
 /// replaced), an error or SQL_NO_DATA empties the cache.
 pub(crate) fn after_fetch(s: &Stmt, rc: SqlReturn) {
-    if !emulated(s) {
-        return;
-    }
-    if rc == SqlReturn::SQL_NO_DATA || !rc.is_success() {
-        update(s, |o| {
-            o.cache.clear();
-            o.pos = 0;
-        });
-        return;
-    }
-    let o = get(s);
-    let rows = setpos::rows_in_rowset(&o);
-    let cache = (0..rows).map(|r| setpos::read_row(&o, r)).collect();
-    update(s, |o| {
-        o.cache = cache;
-        o.pos = 1;
-        o.ext_status = None;
+    cache_rowset(s, rc, None, setpos::rows_in_rowset);
+}
+
+/// After SQLExtendedFetch's driver call on an emulated statement (ODBC 2): the rowset is
+/// `*row_count` rows of SQL_ROWSET_SIZE, and SQLSetPos reports in `row_status` from now on.
+pub(crate) fn after_extended_fetch(s: &Stmt, rc: SqlReturn, row_count: usize, row_status: usize) {
+    cache_rowset(s, rc, (row_status != 0).then_some(row_status), |o| {
+        let size = o.rowset_size.max(1);
+        if row_count == 0 {
+            return size;
+        }
+        // SAFETY: the application's RowCountPtr, written by the driver just now.
+        unsafe { *(row_count as *const SqlULen) }.min(size)
     });
 }
 
-/// After SQLExtendedFetch's driver call on an emulated statement (ODBC 2, item 5 of the
-/// second round): the rowset is `*row_count` rows of SQL_ROWSET_SIZE, and SQLSetPos
-/// reports in `row_status` from now on.
-pub(crate) fn after_extended_fetch(s: &Stmt, rc: SqlReturn, row_count: usize, row_status: usize) {
+fn cache_rowset(s: &Stmt, rc: SqlReturn, ext_status: Option<usize>, rows: impl FnOnce(&Occ) -> usize) {
     if !emulated(s) {
         return;
     }
@@ -474,17 +467,11 @@ pub(crate) fn after_extended_fetch(s: &Stmt, rc: SqlReturn, row_count: usize, ro
         return;
     }
     let o = get(s);
-    let rows = if row_count != 0 {
-        // SAFETY: the application's RowCountPtr, written by the driver just now.
-        unsafe { *(row_count as *const SqlULen) }.min(o.rowset_size.max(1))
-    } else {
-        o.rowset_size.max(1)
-    };
-    let cache = (0..rows).map(|r| setpos::read_row(&o, r)).collect();
+    let cache = (0..rows(&o)).map(|r| setpos::read_row(&o, r)).collect();
     update(s, |o| {
         o.cache = cache;
         o.pos = 1;
-        o.ext_status = (row_status != 0).then_some(row_status);
+        o.ext_status = ext_status;
     });
 }
 
