@@ -83,6 +83,54 @@ pub struct Stmt {
     /// Fast-lane calls that took this statement's gate (a test's proof that the lane ran;
     /// see [`Stmt::count_lane`]).
     pub lane_calls: std::sync::atomic::AtomicU64,
+    /// The raw layer's optimistic-concurrency record of this statement (§5), absent until
+    /// the statement uses the emulation (decision #89).
+    pub(crate) occ: ExtSlot,
+}
+
+/// A per-statement record of an optional DM feature that the raw layer keeps (its type is
+/// the raw layer's): absent until the statement uses the feature, then behind a lock that
+/// is never held across a driver call. [`ExtSlot::is_on`] is the cheap check (one relaxed
+/// load) that every other statement pays.
+#[derive(Default)]
+pub struct ExtSlot {
+    on: AtomicBool,
+    rec: std::sync::Mutex<Option<Box<dyn std::any::Any + Send>>>,
+}
+
+impl ExtSlot {
+    /// Whether the record exists.
+    #[inline(always)]
+    pub fn is_on(&self) -> bool {
+        self.on.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Runs `f` on the record, creating it (`T::default()`) when `create`; `None` when it
+    /// does not exist (and `!create`) or has another type.
+    pub fn with<T: Default + Send + 'static, R>(&self, create: bool, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        if !create && !self.is_on() {
+            return None;
+        }
+        let mut g = self.rec.lock().unwrap_or_else(|e| e.into_inner());
+        if g.is_none() {
+            if !create {
+                return None;
+            }
+            *g = Some(Box::new(T::default()));
+            self.on.store(true, std::sync::atomic::Ordering::Release);
+        }
+        g.as_mut()?.downcast_mut::<T>().map(f)
+    }
+
+    /// Removes the record (the statement is gone).
+    pub fn take<T: Send + 'static>(&self) -> Option<T> {
+        if !self.is_on() {
+            return None;
+        }
+        let r = self.rec.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.on.store(false, std::sync::atomic::Ordering::Release);
+        r.and_then(|b| b.downcast::<T>().ok()).map(|b| *b)
+    }
 }
 
 impl Stmt {
@@ -106,6 +154,7 @@ impl Stmt {
             ansi_wchar,
             wchar: Default::default(),
             lane_calls: std::sync::atomic::AtomicU64::new(0),
+            occ: ExtSlot::default(),
         });
         super::tables().stmt.insert(s.id, s.clone());
         s

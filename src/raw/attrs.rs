@@ -785,11 +785,11 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
         s.gate.update(|c| c.async_enabled = value as usize != SQL_ASYNC_ENABLE_OFF);
     }
     if rc.is_success() {
-        super::concurrency::on_stmt_attr(s.id, attr, value);
-    } else if attr == StmtAttr::SQL_ATTR_ROW_OPERATION_PTR && super::concurrency::emulated(s.id) {
+        super::concurrency::on_stmt_attr(s, attr, value);
+    } else if attr == StmtAttr::SQL_ATTR_ROW_OPERATION_PTR && super::concurrency::emulated(s) {
         // §5.5: the DM's SQLSetPos honours the row operation array even where the driver
         // does not take it (libsqlite3odbc: "not supported").
-        super::concurrency::on_stmt_attr(s.id, attr, value);
+        super::concurrency::on_stmt_attr(s, attr, value);
         return call.finish(SqlReturn::SQL_SUCCESS);
     }
     call.finish(rc)

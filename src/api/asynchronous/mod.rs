@@ -108,6 +108,7 @@ mod connection;
 mod executor;
 mod op_future;
 mod operation;
+mod snapshot;
 mod statement;
 
 pub use block_cursor::AsyncBlockCursor;
@@ -115,6 +116,7 @@ pub use conn_future::ConnFuture;
 pub use connection::AsyncConnection;
 pub use op_future::OpFuture;
 pub use operation::{AbortOutcome, AsyncOperation, Phase};
+pub use snapshot::{retry_optimistic_async, AsyncSnapshot};
 pub use statement::AsyncStatement;
 
 use conn_future::*;
@@ -139,6 +141,14 @@ const DRIVE_GRACE: Duration = Duration::from_millis(300);
 // ---------------------------------------------------------------------------------------
 
 #[allow(dead_code)]
+fn _snapshot_futures_are_send(c: &AsyncConnection, s: AsyncSnapshot) {
+    fn send_static<F: Future + Send + 'static>(_: &F) {}
+    send_static(&c.read_snapshot("", crate::api::Concurrency::Values));
+    send_static(&s.update());
+    send_static(&retry_optimistic_async(1, || async { Ok::<(), Error>(()) }));
+}
+
+#[allow(dead_code)]
 fn _static_assertions() {
     fn send<T: Send>() {}
     fn send_static<T: Send + 'static>() {}
@@ -152,6 +162,8 @@ fn _static_assertions() {
     send_static::<ConnFuture<()>>();
     send_static::<AsyncConnection>();
     send_static::<AsyncStatement>();
+    send_static::<AsyncSnapshot>();
+
     fn sync<T: Send + Sync + 'static>() {}
     sync::<AsyncOperation>();
     sync::<AsyncConnection>();
