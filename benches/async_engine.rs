@@ -451,6 +451,67 @@ fn lat_notify(cs: &str, sql: &'static str, samples: usize) -> (Vec<u64>, Vec<u64
     (from_cb, from_done, not_blocked)
 }
 
+/// The futures path (issue 12): an `AsyncStatement` of the safe API (the DM's waker
+/// notification mode, no event, decision #108) executes `sql`; a minimal executor polls the
+/// future, parks its thread on `Pending`, and stamps `now_ns()` as soon as the future's
+/// waker unparked it. Returns (wake-up − last callback, wake-up − completion).
+fn lat_futures(cs: &str, sql: &'static str, samples: usize) -> (Vec<u64>, Vec<u64>) {
+    use std::future::Future;
+    use std::sync::atomic::AtomicBool;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark {
+        woken: AtomicBool,
+        thread: std::thread::Thread,
+    }
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.woken.store(true, Ordering::Release);
+            self.thread.unpark();
+        }
+    }
+    let env = odbc_dm::api::Environment::new().expect("environment");
+    let conn = odbc_dm::api::AsyncConnection::connect_blocking(&env, cs).unwrap_or_else(|e| panic!("connect {cs}: {e}"));
+    let mut st = conn.statement().expect("statement");
+    let dm = dm_stmt(st.as_raw());
+    let unpark = Arc::new(Unpark { woken: AtomicBool::new(false), thread: std::thread::current() });
+    let waker = Waker::from(unpark.clone());
+    let (mut from_cb, mut from_done) = (Vec::with_capacity(samples), Vec::with_capacity(samples));
+    for i in 0..WARMUP + samples {
+        let mut fut = std::pin::pin!(st.execute(sql));
+        let mut cx = Context::from_waker(&waker);
+        let mut first_wake = None;
+        loop {
+            unpark.woken.store(false, Ordering::Release);
+            match fut.as_mut().poll(&mut cx) {
+                Poll::Ready(r) => {
+                    r.expect("execute");
+                    break;
+                }
+                Poll::Pending => {
+                    while !unpark.woken.load(Ordering::Acquire) {
+                        std::thread::park();
+                    }
+                    if first_wake.is_none() {
+                        first_wake = Some(slot::now_ns());
+                    }
+                }
+            }
+        }
+        let t = first_wake.expect("the first call returns SQL_STILL_EXECUTING: the future waits once");
+        if i >= WARMUP {
+            from_cb.push(t.saturating_sub(dm.async_slot.stats.last_callback_ns.load(Ordering::Relaxed)));
+            from_done.push(t.saturating_sub(dm.async_slot.stats.completed_ns.load(Ordering::Relaxed)));
+        }
+    }
+    drop(dm);
+    drop(st);
+    drop(conn);
+    (from_cb, from_done)
+}
+
 /// Polling mode (no event): repeat the call with a 1 ms sleep between polls. Returns
 /// (instant the final code is seen − completion, mean polls per operation). With
 /// `random_phase` the first sleep is uniform in [0, 1 ms) instead, so the poll schedule is
@@ -511,6 +572,30 @@ impl XorShift {
 /// native notification path's two wake-ups, driver callback → dispatcher → application,
 /// without the re-invocation).
 fn lat_floor(samples: usize, hops: usize) -> Vec<u64> {
+    lat_floor_via(samples, hops, false)
+}
+
+/// As [`lat_floor`]; with `waker`, the last hop wakes a parked thread through a `Waker`
+/// (thread unpark, as an executor's) instead of setting an `AsyncEvent`: the floor of the
+/// futures path (callback → dispatcher → executor).
+fn lat_floor_via(samples: usize, hops: usize, waker: bool) -> Vec<u64> {
+    use std::sync::atomic::AtomicBool;
+    use std::task::{Wake, Waker};
+    struct Unpark {
+        woken: AtomicBool,
+        thread: std::thread::Thread,
+    }
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.woken.store(true, Ordering::Release);
+            self.thread.unpark();
+        }
+    }
+    let unpark = Arc::new(Unpark { woken: AtomicBool::new(false), thread: std::thread::current() });
+    let wk: Option<Waker> = waker.then(|| Waker::from(unpark.clone()));
     let done = AsyncEvent::new().expect("eventfd");
     let go = AsyncEvent::new().expect("eventfd");
     let stamp = Arc::new(AtomicU64::new(0));
@@ -518,10 +603,14 @@ fn lat_floor(samples: usize, hops: usize) -> Vec<u64> {
     let relay = {
         let done = done.clone();
         let stamp = stamp.clone();
+        let wk = wk.clone();
         std::thread::spawn(move || {
             while let Ok(Some(at)) = rx.recv() {
                 stamp.store(at, Ordering::SeqCst);
-                done.set();
+                match &wk {
+                    Some(w) => w.wake_by_ref(),
+                    None => done.set(),
+                }
             }
         })
     };
@@ -545,8 +634,15 @@ fn lat_floor(samples: usize, hops: usize) -> Vec<u64> {
     };
     let mut out = Vec::with_capacity(samples);
     for i in 0..WARMUP + samples {
+        unpark.woken.store(false, Ordering::SeqCst);
         go.set();
-        assert!(done.wait_timeout(WAIT));
+        if waker {
+            while !unpark.woken.load(Ordering::Acquire) {
+                std::thread::park();
+            }
+        } else {
+            assert!(done.wait_timeout(WAIT));
+        }
         let t = slot::now_ns();
         done.reset();
         if i >= WARMUP {
@@ -573,6 +669,20 @@ fn group_a(setup: &Setup, emu: &Emu) -> Vec<LatRow> {
     });
     rows.push(LatRow { case: "notification, native (refdriver Steps=1)".into(), measured_from: "completion", l: lat(done), note });
 
+    eprintln!("(a) latency: futures path (safe API, waker, no event), {n} samples...");
+    let (cb, done) = lat_futures(&setup.ref_cs("Steps=1"), "SELECT sleep(1)", n);
+    rows.push(LatRow {
+        case: "futures: AsyncStatement::execute, native (refdriver Steps=1)".into(),
+        measured_from: "driver callback",
+        l: lat(cb),
+        note: "executor thread unparked by the waker".into(),
+    });
+    rows.push(LatRow { case: "futures: AsyncStatement::execute, native (refdriver Steps=1)".into(), measured_from: "completion", l: lat(done), note: String::new() });
+    if std::env::var("ASYNC_BENCH_ONLY").is_ok_and(|v| v == "a-native") {
+        push_floors(&mut rows, n);
+        return rows;
+    }
+
     eprintln!("(a) latency: polling every 1 ms on emulation, {n} samples...");
     let (p, polls) = lat_poll(&emu.conn_str, emu.lat_sql, n, false);
     rows.push(LatRow {
@@ -598,6 +708,11 @@ fn group_a(setup: &Setup, emu: &Emu) -> Vec<LatRow> {
         note: format!("app already woken before wait: {nb}/{n}"),
     });
 
+    push_floors(&mut rows, n);
+    rows
+}
+
+fn push_floors(rows: &mut Vec<LatRow>, n: usize) {
     eprintln!("(a) latency floors without the DM...");
     rows.push(LatRow {
         case: "floor: thread sets AsyncEvent → app wakes (no DM)".into(),
@@ -611,7 +726,12 @@ fn group_a(setup: &Setup, emu: &Emu) -> Vec<LatRow> {
         l: lat(lat_floor(n, 2)),
         note: "2 wake-ups".into(),
     });
-    rows
+    rows.push(LatRow {
+        case: "floor: crossbeam send → relay thread → Waker (unpark) → executor (no DM)".into(),
+        measured_from: "channel send",
+        l: lat(lat_floor_via(n, 2, true)),
+        note: "2 wake-ups, futures path".into(),
+    });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -834,12 +954,21 @@ fn main() {
 
     // (b) first, so its DM thread count is the notification engine alone (the emulation
     // pool starts with the first emulated operation).
+    // ASYNC_BENCH_ONLY=a-native: only the native latency cases (event and futures paths)
+    // and the floors, e.g. for issue 12's latency comparison.
+    let only_a = std::env::var("ASYNC_BENCH_ONLY").is_ok_and(|v| v == "a-native");
     let threads_at_start = threads();
-    let b = group_b(&setup);
-    let emu = emu_backend(&setup);
+    let b = if only_a { Vec::new() } else { group_b(&setup) };
+    let emu = if only_a {
+        Emu { conn_str: String::new(), lat_sql: "", label: "(not run)".into(), forced_on_refdriver: false }
+    } else {
+        emu_backend(&setup)
+    };
     let a = group_a(&setup, &emu);
-    let c = group_c(&setup, &emu);
-    headline(&setup);
+    let c = if only_a { Vec::new() } else { group_c(&setup, &emu) };
+    if !only_a {
+        headline(&setup);
+    }
     let threads_at_end = threads();
 
     let mut o = String::new();
