@@ -454,7 +454,7 @@ fn lat_notify(cs: &str, sql: &'static str, samples: usize) -> (Vec<u64>, Vec<u64
 /// The futures path (issue 12): an `AsyncStatement` of the safe API (the DM's waker
 /// notification mode, no event, decision #108) executes `sql`; a minimal executor polls the
 /// future, parks its thread on `Pending`, and stamps `now_ns()` as soon as the future's
-/// waker unparked it. Returns (wake-up − last callback, wake-up − completion).
+/// waker unparked it (the last such wake-up, after which the future is ready). Returns (wake-up − last callback, wake-up − completion).
 fn lat_futures(cs: &str, sql: &'static str, samples: usize) -> (Vec<u64>, Vec<u64>) {
     use std::future::Future;
     use std::sync::atomic::AtomicBool;
@@ -482,7 +482,9 @@ fn lat_futures(cs: &str, sql: &'static str, samples: usize) -> (Vec<u64>, Vec<u6
     for i in 0..WARMUP + samples {
         let mut fut = std::pin::pin!(st.execute(sql));
         let mut cx = Context::from_waker(&waker);
-        let mut first_wake = None;
+        // The wake-up that led to the poll returning Ready: the operation's end. (The
+        // future may wake itself before that, e.g. between its steps.)
+        let mut last_wake = None;
         loop {
             unpark.woken.store(false, Ordering::Release);
             match fut.as_mut().poll(&mut cx) {
@@ -494,13 +496,11 @@ fn lat_futures(cs: &str, sql: &'static str, samples: usize) -> (Vec<u64>, Vec<u6
                     while !unpark.woken.load(Ordering::Acquire) {
                         std::thread::park();
                     }
-                    if first_wake.is_none() {
-                        first_wake = Some(slot::now_ns());
-                    }
+                    last_wake = Some(slot::now_ns());
                 }
             }
         }
-        let t = first_wake.expect("the first call returns SQL_STILL_EXECUTING: the future waits once");
+        let t = last_wake.expect("the first call returns SQL_STILL_EXECUTING: the future waits");
         if i >= WARMUP {
             from_cb.push(t.saturating_sub(dm.async_slot.stats.last_callback_ns.load(Ordering::Relaxed)));
             from_done.push(t.saturating_sub(dm.async_slot.stats.completed_ns.load(Ordering::Relaxed)));

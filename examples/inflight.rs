@@ -165,6 +165,17 @@ struct Report {
     during: Snap,
     after: Snap,
     in_flight: usize,
+    /// Of those, still running at the DM (not yet ended) at the snapshot.
+    running: usize,
+}
+
+/// How many of `hs` have an operation still running at the DM (started, not ended).
+fn running_at_dm(hs: impl Iterator<Item = SqlHandle>) -> usize {
+    hs.filter(|&h| {
+        ext::op_status(HandleType::SQL_HANDLE_STMT, h)
+            .is_ok_and(|s| matches!(s.phase, ext::OpPhase::First | ext::OpPhase::Waiting | ext::OpPhase::Running))
+    })
+    .count()
 }
 
 fn futures_mode(n: usize, conns: usize, cs: &str) -> Report {
@@ -185,6 +196,7 @@ fn futures_mode(n: usize, conns: usize, cs: &str) -> Report {
     let ready = Arc::new(Mutex::new(Vec::<usize>::with_capacity(n)));
     let wakers: Vec<Waker> =
         (0..n).map(|idx| Waker::from(Arc::new(TaskWaker { idx, ready: ready.clone(), thread: std::thread::current() }))).collect();
+    let stmts_raw: Vec<SqlHandle> = stmts.iter().map(|s| s.as_raw()).collect();
     let mut tasks: Vec<Option<Task<'_>>> = Vec::with_capacity(n);
     let l1 = live();
     let t = Instant::now();
@@ -223,6 +235,7 @@ fn futures_mode(n: usize, conns: usize, cs: &str) -> Report {
     let start_time = t.elapsed();
     let in_flight = n - done;
     let during = snap();
+    let running = running_at_dm(stmts_raw.iter().copied());
     let heap = (live() - l1) as f64;
     let example_per_op = task_bytes as f64 / n as f64;
     let per_op = (heap - task_bytes as f64) / in_flight.max(1) as f64;
@@ -264,6 +277,7 @@ fn futures_mode(n: usize, conns: usize, cs: &str) -> Report {
         during,
         after,
         in_flight,
+        running,
     }
 }
 
@@ -333,6 +347,7 @@ fn raw_event_mode(n: usize, conns: usize, cs: &str) -> Report {
     let start_time = t.elapsed();
     let in_flight = outstanding.len();
     let during = snap();
+    let running = running_at_dm(stmts.iter().copied());
     let per_op = (live() - l1) as f64 / in_flight as f64;
     // Each statement: execute, then fetch (async too), then SQLGetData (async too).
     let mut stage = vec![0u8; n];
@@ -405,6 +420,7 @@ fn raw_event_mode(n: usize, conns: usize, cs: &str) -> Report {
         during,
         after,
         in_flight,
+        running,
     }
 }
 
@@ -423,7 +439,12 @@ fn main() {
     };
     println!("inflight: mode={} N={} connections={} Steps=1 Delay={delay} ms (RLIMIT_NOFILE soft {nofile})", r.mode, r.n, r.conns);
     println!("  allocate + configure {} statements: {:.1} ms", r.n, r.alloc_time.as_secs_f64() * 1e3);
-    println!("  start all: {:.1} ms; in flight at snapshot: {}", r.start_time.as_secs_f64() * 1e3, r.in_flight);
+    println!(
+        "  start all: {:.1} ms; in flight at snapshot: {} started, not collected; {} still running at the DM (the rest ended before the snapshot; use a DELAY_MS longer than the start)",
+        r.start_time.as_secs_f64() * 1e3,
+        r.in_flight,
+        r.running
+    );
     println!("  total until all collected and checked (execute + fetch + get_data): {:.1} ms", r.total.as_secs_f64() * 1e3);
     println!(
         "  threads (process / DM): before {} / {}, in flight {} / {}, after {} / {}",

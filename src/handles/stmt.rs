@@ -92,7 +92,9 @@ pub struct Stmt {
     /// The driver lacks the Unicode API: the DM converts SQL_C_WCHAR (decision #77).
     pub(crate) ansi_wchar: bool,
     /// That conversion's state; locked only around conversions, never across a driver call.
-    pub(crate) wchar: std::sync::Mutex<super::wchar::WcharState>,
+    /// Allocated on first use (issue 12: most statements never convert, and a statement
+    /// should cost little memory when 100,000 are open; decision #111).
+    pub(crate) wchar: std::sync::OnceLock<Box<std::sync::Mutex<super::wchar::WcharState>>>,
     /// Fast-lane calls that took this statement's gate (a test's proof that the lane ran;
     /// see [`Stmt::count_lane`]).
     pub lane_calls: std::sync::atomic::AtomicU64,
