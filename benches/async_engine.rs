@@ -417,6 +417,13 @@ fn print_split() {
 /// Returns (wake-up − last callback, wake-up − completion, samples where the event was
 /// already set before the wait).
 fn lat_notify(cs: &str, sql: &'static str, samples: usize) -> (Vec<u64>, Vec<u64>, usize) {
+    let (a, b, c, _) = lat_notify_with_floor(cs, sql, samples, None);
+    (a, b, c)
+}
+
+/// As [`lat_notify`]; with a rig, one event-path floor sample after each DM sample.
+fn lat_notify_with_floor(cs: &str, sql: &'static str, samples: usize, rig: Option<&FloorRig>) -> (Vec<u64>, Vec<u64>, usize, Vec<u64>) {
+    let mut floor = Vec::with_capacity(samples);
     let env = new_env();
     let dbc = connect(env, cs).unwrap_or_else(|e| panic!("connect {cs}: {e}"));
     let s = alloc_stmt(dbc);
@@ -442,20 +449,24 @@ fn lat_notify(cs: &str, sql: &'static str, samples: usize) -> (Vec<u64>, Vec<u64
             from_cb.push(t.saturating_sub(cb));
             from_done.push(t.saturating_sub(done));
             not_blocked += usize::from(pre);
+            if let Some(r) = rig {
+                floor.push(r.sample(false));
+            }
         }
     }
     drop(dm);
     free_stmt(s);
     disconnect(dbc);
     free_env(env);
-    (from_cb, from_done, not_blocked)
+    (from_cb, from_done, not_blocked, floor)
 }
 
 /// The futures path (issue 12): an `AsyncStatement` of the safe API (the DM's waker
 /// notification mode, no event, decision #108) executes `sql`; a minimal executor polls the
 /// future, parks its thread on `Pending`, and stamps `now_ns()` as soon as the future's
 /// waker unparked it (the last such wake-up, after which the future is ready). Returns (wake-up − last callback, wake-up − completion).
-fn lat_futures(cs: &str, sql: &'static str, samples: usize) -> (Vec<u64>, Vec<u64>) {
+fn lat_futures(cs: &str, sql: &'static str, samples: usize, rig: &FloorRig) -> (Vec<u64>, Vec<u64>, Vec<u64>) {
+    let mut floor = Vec::with_capacity(samples);
     use std::future::Future;
     use std::sync::atomic::AtomicBool;
     use std::task::{Context, Poll, Wake, Waker};
@@ -504,12 +515,98 @@ fn lat_futures(cs: &str, sql: &'static str, samples: usize) -> (Vec<u64>, Vec<u6
         if i >= WARMUP {
             from_cb.push(t.saturating_sub(dm.async_slot.stats.last_callback_ns.load(Ordering::Relaxed)));
             from_done.push(t.saturating_sub(dm.async_slot.stats.completed_ns.load(Ordering::Relaxed)));
+            floor.push(rig.sample(true));
         }
     }
     drop(dm);
     drop(st);
     drop(conn);
-    (from_cb, from_done)
+    (from_cb, from_done, floor)
+}
+
+/// The two-wake-up floor, sampled *between* the DM's samples so that both see the same
+/// machine load (issue 12): a helper thread sleeps 1 ms, stamps `now_ns()` and sends the
+/// stamp over a crossbeam channel to a relay thread, which sets an [`AsyncEvent`] (event
+/// path) or wakes the main thread's `Waker` (thread unpark, futures path); the main thread
+/// waits on the event / parks, and stamps its wake-up.
+struct FloorRig {
+    go: crossbeam_channel::Sender<Option<bool>>,
+    done: AsyncEvent,
+    stamp: Arc<AtomicU64>,
+    unpark: Arc<FloorUnpark>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+struct FloorUnpark {
+    woken: std::sync::atomic::AtomicBool,
+    thread: std::thread::Thread,
+}
+
+impl std::task::Wake for FloorUnpark {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.thread.unpark();
+    }
+}
+
+impl FloorRig {
+    fn new() -> FloorRig {
+        let done = AsyncEvent::new().expect("eventfd");
+        let stamp = Arc::new(AtomicU64::new(0));
+        let unpark = Arc::new(FloorUnpark { woken: std::sync::atomic::AtomicBool::new(false), thread: std::thread::current() });
+        let waker = std::task::Waker::from(unpark.clone());
+        let (go, go_rx) = crossbeam_channel::unbounded::<Option<bool>>();
+        let (tx, rx) = crossbeam_channel::unbounded::<Option<(u64, bool)>>();
+        let relay = {
+            let (done, stamp) = (done.clone(), stamp.clone());
+            std::thread::spawn(move || {
+                while let Ok(Some((at, via_waker))) = rx.recv() {
+                    stamp.store(at, Ordering::SeqCst);
+                    if via_waker {
+                        waker.wake_by_ref();
+                    } else {
+                        done.set();
+                    }
+                }
+            })
+        };
+        let helper = std::thread::spawn(move || {
+            while let Ok(Some(via_waker)) = go_rx.recv() {
+                std::thread::sleep(Duration::from_millis(1));
+                tx.send(Some((slot::now_ns(), via_waker))).unwrap();
+            }
+            let _ = tx.send(None);
+        });
+        FloorRig { go, done, stamp, unpark, threads: vec![relay, helper] }
+    }
+
+    /// One floor sample, ns.
+    fn sample(&self, via_waker: bool) -> u64 {
+        self.unpark.woken.store(false, Ordering::SeqCst);
+        self.go.send(Some(via_waker)).unwrap();
+        if via_waker {
+            while !self.unpark.woken.load(Ordering::Acquire) {
+                std::thread::park();
+            }
+        } else {
+            assert!(self.done.wait_timeout(WAIT));
+        }
+        let t = slot::now_ns();
+        self.done.reset();
+        t.saturating_sub(self.stamp.load(Ordering::SeqCst))
+    }
+}
+
+impl Drop for FloorRig {
+    fn drop(&mut self) {
+        let _ = self.go.send(None);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Polling mode (no event): repeat the call with a 1 ms sleep between polls. Returns
@@ -657,8 +754,9 @@ fn lat_floor_via(samples: usize, hops: usize, waker: bool) -> Vec<u64> {
 fn group_a(setup: &Setup, emu: &Emu) -> Vec<LatRow> {
     let n = setup.lat_samples;
     let mut rows = Vec::new();
-    eprintln!("(a) latency: native notification, {n} samples...");
-    let (cb, done, nb) = lat_notify(&setup.ref_cs("Steps=1"), "SELECT sleep(1)", n);
+    eprintln!("(a) latency: native notification, {n} samples (each followed by a two-wake-up floor sample)...");
+    let rig = FloorRig::new();
+    let (cb, done, nb, floor_ev) = lat_notify_with_floor(&setup.ref_cs("Steps=1"), "SELECT sleep(1)", n, Some(&rig));
     print_split();
     let note = format!("app already woken before wait: {nb}/{n}");
     rows.push(LatRow {
@@ -668,9 +766,15 @@ fn group_a(setup: &Setup, emu: &Emu) -> Vec<LatRow> {
         note: note.clone(),
     });
     rows.push(LatRow { case: "notification, native (refdriver Steps=1)".into(), measured_from: "completion", l: lat(done), note });
+    rows.push(LatRow {
+        case: "  floor interleaved: send → relay → AsyncEvent → app (no DM)".into(),
+        measured_from: "channel send",
+        l: lat(floor_ev),
+        note: "2 wake-ups, sampled between the rows above".into(),
+    });
 
     eprintln!("(a) latency: futures path (safe API, waker, no event), {n} samples...");
-    let (cb, done) = lat_futures(&setup.ref_cs("Steps=1"), "SELECT sleep(1)", n);
+    let (cb, done, floor_wk) = lat_futures(&setup.ref_cs("Steps=1"), "SELECT sleep(1)", n, &rig);
     rows.push(LatRow {
         case: "futures: AsyncStatement::execute, native (refdriver Steps=1)".into(),
         measured_from: "driver callback",
@@ -678,6 +782,13 @@ fn group_a(setup: &Setup, emu: &Emu) -> Vec<LatRow> {
         note: "executor thread unparked by the waker".into(),
     });
     rows.push(LatRow { case: "futures: AsyncStatement::execute, native (refdriver Steps=1)".into(), measured_from: "completion", l: lat(done), note: String::new() });
+    rows.push(LatRow {
+        case: "  floor interleaved: send → relay → Waker (unpark) → executor (no DM)".into(),
+        measured_from: "channel send",
+        l: lat(floor_wk),
+        note: "2 wake-ups, sampled between the rows above".into(),
+    });
+    drop(rig);
     if std::env::var("ASYNC_BENCH_ONLY").is_ok_and(|v| v == "a-native") {
         push_floors(&mut rows, n);
         return rows;
