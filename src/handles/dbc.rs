@@ -185,6 +185,9 @@ pub struct DbcAsync {
     /// attribute names it (its value is `AsyncEvent::as_attr`). DM-only, never sent to the
     /// driver.
     pub event: Option<crate::async_engine::AsyncEvent>,
+    /// The DM's waker notification mode (`raw::ext::SQL_ATTR_DM_ASYNC_WAKER`, decision
+    /// #108): notification without an event, completion through the registered waker.
+    pub notify_waker: bool,
     /// The DM emulates this connection's asynchronous connection functions (the driver
     /// lacks SQL_ASYNC_DBC_FUNCTIONS or SQL_ASYNC_NOTIFICATION and emulation is on).
     pub dbc_emulated: bool,
@@ -195,6 +198,13 @@ pub struct DbcAsync {
     /// What the outstanding asynchronous connection function does to the DM's state when
     /// it is collected (SQLCompleteAsync or the polling repeat call, §2.13).
     pub post: Option<DbcPost>,
+}
+
+impl DbcAsync {
+    /// Notification mode was asked for: an event, or the DM's waker mode (§2.1, #108).
+    pub fn notification(&self) -> bool {
+        self.event.is_some() || self.notify_waker
+    }
 }
 
 impl DbcCore {

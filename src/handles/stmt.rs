@@ -25,6 +25,11 @@ pub struct StmtCore {
     /// the attribute names it (its value is `AsyncEvent::as_attr`). DM-only, never sent to
     /// the driver.
     pub async_event: Option<crate::async_engine::AsyncEvent>,
+    /// The DM's waker notification mode (`raw::ext::SQL_ATTR_DM_ASYNC_WAKER`, decision
+    /// #108): notification without an event; the end of an operation wakes the waker
+    /// registered through `raw::ext::register_waker` (every notification-mode operation
+    /// wakes it; this flag only makes the mode notification without an event).
+    pub notify_waker: bool,
     /// The DM runs this statement's asynchronous calls itself (emulation): the driver's
     /// SQL_ATTR_ASYNC_ENABLE stays off.
     pub async_emulated: bool,
@@ -50,6 +55,14 @@ pub struct StmtCore {
     /// The DM converts SQL_C_WCHAR for this statement (bound columns, or a value being
     /// returned by SQLGetData in parts): no fast-lane summary is published (decision #79).
     pub wchar_active: bool,
+}
+
+impl StmtCore {
+    /// Notification mode was asked for: an event, or the DM's waker mode (§2.1, #108).
+    #[inline]
+    pub fn notification(&self) -> bool {
+        self.async_event.is_some() || self.notify_waker
+    }
 }
 
 /// A statement handle.
@@ -79,7 +92,9 @@ pub struct Stmt {
     /// The driver lacks the Unicode API: the DM converts SQL_C_WCHAR (decision #77).
     pub(crate) ansi_wchar: bool,
     /// That conversion's state; locked only around conversions, never across a driver call.
-    pub(crate) wchar: std::sync::Mutex<super::wchar::WcharState>,
+    /// Allocated on first use (issue 12: most statements never convert, and a statement
+    /// should cost little memory when 100,000 are open; decision #111).
+    pub(crate) wchar: std::sync::OnceLock<Box<std::sync::Mutex<super::wchar::WcharState>>>,
     /// Fast-lane calls that took this statement's gate (a test's proof that the lane ran;
     /// see [`Stmt::count_lane`]).
     pub lane_calls: std::sync::atomic::AtomicU64,

@@ -310,12 +310,12 @@ impl AsyncMode {
         if !c.async_enabled || !stmt_state::is_async_capable(func) {
             AsyncMode::Sync
         } else if c.async_emulated {
-            if c.async_event.is_some() {
+            if c.notification() {
                 AsyncMode::EmulatedNotify
             } else {
                 AsyncMode::EmulatedPolling
             }
-        } else if c.async_event.is_some() && c.notify_installed {
+        } else if c.notification() && c.notify_installed {
             AsyncMode::Notify
         } else {
             AsyncMode::Polling

@@ -380,7 +380,7 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
     // 4. Connection-level asynchronous execution and notification, decided now that the
     //    driver is loaded (§1.13, §2.3): the callback and context go on the driver's
     //    connection before anything else.
-    let (enabled, has_event, emulation) = call.core(|c| (c.asynch.dbc_enabled, c.asynch.event.is_some(), c.asynch.emulation.is_on()));
+    let (enabled, has_event, emulation) = call.core(|c| (c.asynch.dbc_enabled, c.asynch.notification(), c.asynch.emulation.is_on()));
     let mut emulated = false;
     let mut install = false;
     if enabled || has_event {
