@@ -181,9 +181,12 @@ macro_rules! twins {
         impl DriverFns {
             /// Unicode-driver policy: when the driver exports W entry points, drop the ANSI
             /// twins of string functions from the table the DM calls through, so every call
-            /// reaches the driver's W function (the application's ANSI text is converted).
-            /// unixODBC and the Windows DM do the same: a Unicode driver's ANSI entry points
-            /// may expect a client code page, not UTF-8.
+            /// reaches the driver's W function (the application's ANSI text is converted):
+            /// a Unicode driver's ANSI entry points may expect a client code page, not UTF-8.
+            /// The connect functions are not twins here: an ANSI connect reaches the driver's
+            /// ANSI connect when it has one (docs/decisions.md #96), which is how psqlODBC
+            /// learns that the application is ANSI (it then reports SQL_CHAR types), without
+            /// SQL_ATTR_ANSI_APP (which makes MariaDB Connector/ODBC use the locale's charset).
             pub(crate) fn prefer_wide(&mut self) {
                 $( if self.$w.is_some() { self.$a = None; } )*
             }
@@ -201,9 +204,6 @@ twins!(
     SQLGetConnectAttr / SQLGetConnectAttrW,
     SQLSetStmtAttr / SQLSetStmtAttrW,
     SQLGetStmtAttr / SQLGetStmtAttrW,
-    SQLConnect / SQLConnectW,
-    SQLDriverConnect / SQLDriverConnectW,
-    SQLBrowseConnect / SQLBrowseConnectW,
     SQLGetInfo / SQLGetInfoW,
     SQLGetTypeInfo / SQLGetTypeInfoW,
     SQLNativeSql / SQLNativeSqlW,
