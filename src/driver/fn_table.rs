@@ -187,6 +187,10 @@ macro_rules! twins {
             /// ANSI connect when it has one (docs/decisions.md #96), which is how psqlODBC
             /// learns that the application is ANSI (it then reports SQL_CHAR types), without
             /// SQL_ATTR_ANSI_APP (which makes MariaDB Connector/ODBC use the locale's charset).
+            /// Nor are SQLSetConnectAttr/SQLGetConnectAttr: the application's width is used
+            /// when the driver has it, because psqlODBC's SQLGetConnectAttrW answers a
+            /// character attribute in the width of the connect (narrow after an ANSI
+            /// connect) and its SQLSetConnectAttrW marks the connection Unicode again.
             pub(crate) fn prefer_wide(&mut self) {
                 $( if self.$w.is_some() { self.$a = None; } )*
             }
@@ -200,8 +204,6 @@ macro_rules! twins {
 }
 
 twins!(
-    SQLSetConnectAttr / SQLSetConnectAttrW,
-    SQLGetConnectAttr / SQLGetConnectAttrW,
     SQLSetStmtAttr / SQLSetStmtAttrW,
     SQLGetStmtAttr / SQLGetStmtAttrW,
     SQLGetInfo / SQLGetInfoW,
