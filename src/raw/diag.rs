@@ -28,10 +28,11 @@ fn snap<C: HasDiag>(gate: &Gated<C>) -> (Vec<DiagRecord>, SqlReturn) {
     })
 }
 
-/// The application's SQL_ATTR_ODBC_VERSION on `env` (ODBC 2 when never set: only the
-/// ODBC 2 SQLAllocEnv path gets that far without it).
+/// The application's SQL_ATTR_ODBC_VERSION on `env`. Not set yet (an environment from
+/// SQLAllocHandle before SQLSetEnvAttr, whose HY010 must read HY010): 3.x states; an ODBC 2
+/// application's SQLAllocEnv sets SQL_OV_ODBC2 itself.
 fn app_version(env: &handles::Env) -> u32 {
-    env.gate.read(|c| c.odbc_version.unwrap_or(SQL_OV_ODBC2))
+    env.gate.read(|c| c.odbc_version.unwrap_or(SQL_OV_ODBC3))
 }
 
 /// Reads the diagnostic area of any handle; `None` for an invalid handle. The SQLSTATEs
