@@ -65,9 +65,9 @@ fn set_stmt_attr_w_reaches_an_odbc2_drivers_set_stmt_option() {
 /// SQLFetchScroll → SQLExtendedFetch, SQLCloseCursor → SQLFreeStmt(SQL_CLOSE), SQLEndTran →
 /// SQLTransact, SQLGetDiagRec(W)/SQLGetDiagField → SQLError(W) (the Unicode build's records
 /// come through SQLErrorW), SQLGetFunctions reporting the mapped functions, and a freed
-/// handle is SQL_INVALID_HANDLE (§S.4.1; docs/decisions.md #98). unixODBC 2.3.11 fails 7
-/// of these checks on each build (IM001 for SQLSetStmtAttrW and SQLFetchScroll, no
-/// SQLSTATE from SQLGetDiagRec, ...): measured in docs/c-abi-compat.md.
+/// handle is SQL_INVALID_HANDLE (§6.5, §6.6 for SQLGetFunctions; docs/decisions.md #98). unixODBC 2.3.11 fails 6
+/// of these checks on each build (IM001 for SQLSetStmtAttrW and SQLFetchScroll,
+/// SQLGetFunctions, ...): measured in docs/c-abi-compat.md.
 #[test]
 fn odbc3_application_on_an_odbc2_driver() {
     let drivers = ["libmdbodbc.so", "libmdbodbcW.so"].map(|d| PathBuf::from("/usr/lib/x86_64-linux-gnu/odbc").join(d));
