@@ -73,7 +73,12 @@ fn sqldriversw_lists_sixty_long_named_drivers_with_any_buffer_size() {
         }
         let out = c.env("ODBCSYSINI", &dir).env("ODBCINI", dir.join("odbc.ini")).args([d.to_string(), a.to_string()]).output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(out.status.success(), "buffers {d}/{a} (odbc-dm: {ours}): {}\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "buffers {d}/{a} (odbc-dm: {ours}): {}\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
         stdout
     };
     for (d, a) in [(256, 4096), (16, 16), (1, 1)] {

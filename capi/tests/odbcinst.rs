@@ -32,7 +32,12 @@ fn session(dsn: &str, sysdir: &Path, odbcini: Option<&Path>, home: Option<&Path>
         c.env("HOME", h);
     }
     use std::io::Write;
-    let mut child = c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("isql (unixodbc package)");
+    let mut child = c
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("isql (unixodbc package)");
     child.stdin.take().unwrap().write_all(b"SELECT current_setting('application_name')\n").unwrap();
     let out = child.wait_with_output().unwrap();
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))

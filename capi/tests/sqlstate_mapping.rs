@@ -44,7 +44,11 @@ fn states(version: &str, dsn: &str, odbc2_driver: bool) -> BTreeMap<String, Stri
 
 fn check(got: &BTreeMap<String, String>, apis: &[&str], driver_state: &str, dm_state: &str, ctx: &str) {
     for api in apis {
-        assert_eq!(got.get(&format!("driver {api}")).map(String::as_str), Some(driver_state), "{ctx}: the driver's error via {api}: {got:?}");
+        assert_eq!(
+            got.get(&format!("driver {api}")).map(String::as_str),
+            Some(driver_state),
+            "{ctx}: the driver's error via {api}: {got:?}"
+        );
         assert_eq!(got.get(&format!("dm {api}")).map(String::as_str), Some(dm_state), "{ctx}: the DM's HY106 via {api}: {got:?}");
     }
 }

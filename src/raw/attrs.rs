@@ -273,7 +273,9 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
                     buf.push(0);
                     // SAFETY: live driver connection; the NUL-terminated value is owned by
                     // the closure.
-                    Box::new(move |_: &mut Vec<crate::diag::DiagRecord>| unsafe { opt(h as SqlHandle, option, buf.as_mut_ptr() as SqlULen) })
+                    Box::new(move |_: &mut Vec<crate::diag::DiagRecord>| unsafe {
+                        opt(h as SqlHandle, option, buf.as_mut_ptr() as SqlULen)
+                    })
                 }
             }
         }

@@ -80,7 +80,7 @@ pub(crate) const FUNCTIONS: &[(u16, Support)] = &[
     (48, Drv(&["SQLParamData"])),
     (49, Drv(&["SQLPutData"])),
     (50, Drv(&["SQLSetConnectAttr", "SQLSetConnectAttrW", "SQLSetConnectOption"])), // SQLSetConnectOption (mapped)
-    (51, Drv(&["SQLSetStmtAttr", "SQLSetStmtAttrW", "SQLSetStmtOption"])), // SQLSetStmtOption (mapped)
+    (51, Drv(&["SQLSetStmtAttr", "SQLSetStmtAttrW", "SQLSetStmtOption"])),          // SQLSetStmtOption (mapped)
     (52, Drv(&["SQLSpecialColumns", "SQLSpecialColumnsW"])),
     (53, Drv(&["SQLStatistics", "SQLStatisticsW"])),
     (54, Drv(&["SQLTables", "SQLTablesW"])),
@@ -123,9 +123,9 @@ pub(crate) const FUNCTIONS: &[(u16, Support)] = &[
     (1019, Dm), // SQLSetEnvAttr
     (1020, Drv(&["SQLSetStmtAttr", "SQLSetStmtAttrW", "SQLSetStmtOption"])),
     (1021, Drv(&["SQLFetchScroll", "SQLExtendedFetch"])), // ODBC 2 driver: SQLExtendedFetch
-    (1022, CancelHandle), // SQLCancelHandle (unixODBC id)
-    (1550, CancelHandle), // SQLCancelHandle (Microsoft id)
-    (1551, Dm),           // SQLCompleteAsync (answered by the DM, §2.13)
+    (1022, CancelHandle),                                 // SQLCancelHandle (unixODBC id)
+    (1550, CancelHandle),                                 // SQLCancelHandle (Microsoft id)
+    (1551, Dm),                                           // SQLCompleteAsync (answered by the DM, §2.13)
 ];
 
 /// Size of the SQL_API_ALL_FUNCTIONS array (2.x ids).
