@@ -265,7 +265,29 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
         if wide { (fns.SQLSetConnectAttrW, fns.SQLSetConnectAttr) } else { (fns.SQLSetConnectAttr, fns.SQLSetConnectAttrW) };
     let v = AppPtr::new(value);
     let invoke: Invoke = match (same, other, val) {
-        (None, None, _) => return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLSetConnectAttr"),
+        // An ODBC 2 driver (mdbtools): SQLSetConnectOption, the option number being the
+        // attribute number; an integer passes by value, a string as a pointer to a
+        // NUL-terminated narrow string (ODBC 2's convention; docs/decisions.md #98).
+        (None, None, val) => {
+            let (Some(opt), Ok(option)) = (fns.SQLSetConnectOption, u16::try_from(attr.0)) else {
+                return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLSetConnectAttr");
+            };
+            match val {
+                AttrValue::Int(_) => {
+                    // SAFETY: live driver connection; an integer value passed by value.
+                    Box::new(move |_: &mut Vec<crate::diag::DiagRecord>| unsafe { opt(h as SqlHandle, option, v.get() as SqlULen) })
+                }
+                AttrValue::Text(t) => {
+                    let mut buf: Vec<u8> = t;
+                    buf.push(0);
+                    // SAFETY: live driver connection; the NUL-terminated value is owned by
+                    // the closure.
+                    Box::new(move |_: &mut Vec<crate::diag::DiagRecord>| unsafe {
+                        opt(h as SqlHandle, option, buf.as_mut_ptr() as SqlULen)
+                    })
+                }
+            }
+        }
         // SAFETY: live driver connection; the application's value and length as given,
         // valid until the operation completes (§2.9).
         (Some(f), _, _) => Box::new(move |_: &mut Vec<crate::diag::DiagRecord>| unsafe { f(h as SqlHandle, attr, v.get(), len) }),
@@ -536,7 +558,38 @@ fn get_connect_attr(
     let (same, other) =
         if wide { (fns.SQLGetConnectAttrW, fns.SQLGetConnectAttr) } else { (fns.SQLGetConnectAttr, fns.SQLGetConnectAttrW) };
     let rc = match (same, other) {
-        (None, None) => return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLGetConnectAttr"),
+        // An ODBC 2 driver: SQLGetConnectOption (docs/decisions.md #98). An integer option
+        // is a 32-bit value in ODBC 2; a string one goes through a DM buffer of
+        // SQL_MAX_OPTION_STRING_LENGTH + 1 bytes.
+        (None, None) => {
+            let (Some(opt), Ok(option)) = (fns.SQLGetConnectOption, u16::try_from(attr.0)) else {
+                return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLGetConnectAttr");
+            };
+            if text_attr {
+                let mut buf = vec![0u8; 257];
+                // SAFETY: live driver connection; DM buffer of 257 bytes.
+                let rc = unsafe { opt(h, option, buf.as_mut_ptr().cast()) };
+                if rc.is_success() {
+                    // SAFETY: the application's buffer of `buf_len` bytes.
+                    let (n, trunc) = unsafe { write_app_bytes(text::narrow_from_buf(&buf), wide, value, buf_len.max(0) as usize) };
+                    // SAFETY: optional application out pointer.
+                    unsafe { put_len(out_len, n, i32::MAX) };
+                    if trunc {
+                        call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+                    }
+                }
+                rc
+            } else {
+                let mut v: u64 = 0;
+                // SAFETY: live driver connection; a DM buffer wider than ODBC 2's 32 bits.
+                let rc = unsafe { opt(h, option, (&mut v as *mut u64).cast()) };
+                if rc.is_success() && !value.is_null() {
+                    // SAFETY: the application's buffer for an integer attribute (SQLUINTEGER).
+                    unsafe { *(value as *mut u32) = v as u32 };
+                }
+                rc
+            }
+        }
         // SAFETY: live driver connection; the application's buffers as given.
         (Some(f), _) => unsafe { f(h, attr, value, buf_len, out_len) },
         // SAFETY: as above; a non-character value means the same in both widths.

@@ -479,7 +479,9 @@ pub(crate) fn set_connect_attr_on_driver(link: &DriverLink, attr: ConnAttr, valu
     let h = link.hdbc as SqlHandle;
     match value {
         AttrValue::Int(v) => {
-            let f = fns.SQLSetConnectAttrW.or(fns.SQLSetConnectAttr);
+            // The ANSI function first: an integer means the same in both widths, and
+            // psqlODBC's SQLSetConnectAttrW would mark an ANSI connection Unicode (#96).
+            let f = fns.SQLSetConnectAttr.or(fns.SQLSetConnectAttrW);
             match f {
                 // SAFETY: live driver connection; integer attributes pass by value.
                 Some(f) => unsafe { f(h, attr, *v as SqlPointer, 0) },

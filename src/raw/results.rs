@@ -751,8 +751,44 @@ pub unsafe extern "C" fn SQLFetchScroll(stmt: SqlHStmt, orientation: FetchOrient
                 rc
             });
         }
+        let fns = &s.link.driver.fns;
+        if let (None, Some(f)) = (fns.SQLFetchScroll, fns.SQLExtendedFetch) {
+            // An ODBC 2 driver (docs/decisions.md #98): SQLExtendedFetch, with DM buffers
+            // for the row count and the row status array, sized by the driver's rowset size.
+            let rows = driver_rowset_size(&s);
+            let h = s.hstmt;
+            return call.invoke(move |_| {
+                let mut fetched: SqlULen = 0;
+                let mut status = vec![0u16; rows];
+                // SAFETY: live driver statement; DM buffers of the driver's rowset size.
+                unsafe { f(h as SqlHStmt, orientation, offset, &mut fetched, status.as_mut_ptr()) }
+            });
+        }
         forward!(call, s, "SQLFetchScroll", SQLFetchScroll(orientation, offset))
     })
+}
+
+/// The rowset size an ODBC 2 driver's SQLExtendedFetch fills (SQL_ROWSET_SIZE = 9, read
+/// with SQLGetStmtOption or SQLGetStmtAttr), at least 1 and at most 65,536.
+fn driver_rowset_size(s: &Stmt) -> usize {
+    const SQL_ROWSET_SIZE: u16 = 9;
+    let fns = &s.link.driver.fns;
+    let mut v: u64 = 1;
+    let h = s.hstmt as SqlHStmt;
+    let rc = if let Some(g) = fns.SQLGetStmtOption {
+        // SAFETY: live driver statement; a DM buffer wider than the option's value.
+        unsafe { g(h, SQL_ROWSET_SIZE, (&mut v as *mut u64).cast()) }
+    } else if let Some(g) = fns.SQLGetStmtAttr {
+        // SAFETY: as above.
+        unsafe { g(h, StmtAttr(SQL_ROWSET_SIZE as i32), (&mut v as *mut u64).cast(), 0, std::ptr::null_mut()) }
+    } else {
+        SqlReturn::SQL_ERROR
+    };
+    if rc.is_success() {
+        (v as usize).clamp(1, 65_536)
+    } else {
+        1
+    }
 }
 
 /// SQLExtendedFetch (ODBC 2.x): HY106 for an unknown FetchOrientation (DM).
