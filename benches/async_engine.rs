@@ -417,6 +417,13 @@ fn print_split() {
 /// Returns (wake-up − last callback, wake-up − completion, samples where the event was
 /// already set before the wait).
 fn lat_notify(cs: &str, sql: &'static str, samples: usize) -> (Vec<u64>, Vec<u64>, usize) {
+    let (a, b, c, _) = lat_notify_with_floor(cs, sql, samples, None);
+    (a, b, c)
+}
+
+/// As [`lat_notify`]; with a rig, one event-path floor sample after each DM sample.
+fn lat_notify_with_floor(cs: &str, sql: &'static str, samples: usize, rig: Option<&FloorRig>) -> (Vec<u64>, Vec<u64>, usize, Vec<u64>) {
+    let mut floor = Vec::with_capacity(samples);
     let env = new_env();
     let dbc = connect(env, cs).unwrap_or_else(|e| panic!("connect {cs}: {e}"));
     let s = alloc_stmt(dbc);
@@ -442,13 +449,164 @@ fn lat_notify(cs: &str, sql: &'static str, samples: usize) -> (Vec<u64>, Vec<u64
             from_cb.push(t.saturating_sub(cb));
             from_done.push(t.saturating_sub(done));
             not_blocked += usize::from(pre);
+            if let Some(r) = rig {
+                floor.push(r.sample(false));
+            }
         }
     }
     drop(dm);
     free_stmt(s);
     disconnect(dbc);
     free_env(env);
-    (from_cb, from_done, not_blocked)
+    (from_cb, from_done, not_blocked, floor)
+}
+
+/// The futures path (issue 12): an `AsyncStatement` of the safe API (the DM's waker
+/// notification mode, no event, decision #108) executes `sql`; a minimal executor polls the
+/// future, parks its thread on `Pending`, and stamps `now_ns()` as soon as the future's
+/// waker unparked it (the last such wake-up, after which the future is ready). Returns (wake-up − last callback, wake-up − completion).
+fn lat_futures(cs: &str, sql: &'static str, samples: usize, rig: &FloorRig) -> (Vec<u64>, Vec<u64>, Vec<u64>) {
+    let mut floor = Vec::with_capacity(samples);
+    use std::future::Future;
+    use std::sync::atomic::AtomicBool;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark {
+        woken: AtomicBool,
+        thread: std::thread::Thread,
+    }
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.woken.store(true, Ordering::Release);
+            self.thread.unpark();
+        }
+    }
+    let env = odbc_dm::api::Environment::new().expect("environment");
+    let conn = odbc_dm::api::AsyncConnection::connect_blocking(&env, cs).unwrap_or_else(|e| panic!("connect {cs}: {e}"));
+    let mut st = conn.statement().expect("statement");
+    let dm = dm_stmt(st.as_raw());
+    let unpark = Arc::new(Unpark { woken: AtomicBool::new(false), thread: std::thread::current() });
+    let waker = Waker::from(unpark.clone());
+    let (mut from_cb, mut from_done) = (Vec::with_capacity(samples), Vec::with_capacity(samples));
+    for i in 0..WARMUP + samples {
+        let mut fut = std::pin::pin!(st.execute(sql));
+        let mut cx = Context::from_waker(&waker);
+        // The wake-up that led to the poll returning Ready: the operation's end. (The
+        // future may wake itself before that, e.g. between its steps.)
+        let mut last_wake = None;
+        loop {
+            unpark.woken.store(false, Ordering::Release);
+            match fut.as_mut().poll(&mut cx) {
+                Poll::Ready(r) => {
+                    r.expect("execute");
+                    break;
+                }
+                Poll::Pending => {
+                    while !unpark.woken.load(Ordering::Acquire) {
+                        std::thread::park();
+                    }
+                    last_wake = Some(slot::now_ns());
+                }
+            }
+        }
+        let t = last_wake.expect("the first call returns SQL_STILL_EXECUTING: the future waits");
+        if i >= WARMUP {
+            from_cb.push(t.saturating_sub(dm.async_slot.stats.last_callback_ns.load(Ordering::Relaxed)));
+            from_done.push(t.saturating_sub(dm.async_slot.stats.completed_ns.load(Ordering::Relaxed)));
+            floor.push(rig.sample(true));
+        }
+    }
+    drop(dm);
+    drop(st);
+    drop(conn);
+    (from_cb, from_done, floor)
+}
+
+/// The two-wake-up floor, sampled *between* the DM's samples so that both see the same
+/// machine load (issue 12): a helper thread sleeps 1 ms, stamps `now_ns()` and sends the
+/// stamp over a crossbeam channel to a relay thread, which sets an [`AsyncEvent`] (event
+/// path) or wakes the main thread's `Waker` (thread unpark, futures path); the main thread
+/// waits on the event / parks, and stamps its wake-up.
+struct FloorRig {
+    go: crossbeam_channel::Sender<Option<bool>>,
+    done: AsyncEvent,
+    stamp: Arc<AtomicU64>,
+    unpark: Arc<FloorUnpark>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+struct FloorUnpark {
+    woken: std::sync::atomic::AtomicBool,
+    thread: std::thread::Thread,
+}
+
+impl std::task::Wake for FloorUnpark {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.thread.unpark();
+    }
+}
+
+impl FloorRig {
+    fn new() -> FloorRig {
+        let done = AsyncEvent::new().expect("eventfd");
+        let stamp = Arc::new(AtomicU64::new(0));
+        let unpark = Arc::new(FloorUnpark { woken: std::sync::atomic::AtomicBool::new(false), thread: std::thread::current() });
+        let waker = std::task::Waker::from(unpark.clone());
+        let (go, go_rx) = crossbeam_channel::unbounded::<Option<bool>>();
+        let (tx, rx) = crossbeam_channel::unbounded::<Option<(u64, bool)>>();
+        let relay = {
+            let (done, stamp) = (done.clone(), stamp.clone());
+            std::thread::spawn(move || {
+                while let Ok(Some((at, via_waker))) = rx.recv() {
+                    stamp.store(at, Ordering::SeqCst);
+                    if via_waker {
+                        waker.wake_by_ref();
+                    } else {
+                        done.set();
+                    }
+                }
+            })
+        };
+        let helper = std::thread::spawn(move || {
+            while let Ok(Some(via_waker)) = go_rx.recv() {
+                std::thread::sleep(Duration::from_millis(1));
+                tx.send(Some((slot::now_ns(), via_waker))).unwrap();
+            }
+            let _ = tx.send(None);
+        });
+        FloorRig { go, done, stamp, unpark, threads: vec![relay, helper] }
+    }
+
+    /// One floor sample, ns.
+    fn sample(&self, via_waker: bool) -> u64 {
+        self.unpark.woken.store(false, Ordering::SeqCst);
+        self.go.send(Some(via_waker)).unwrap();
+        if via_waker {
+            while !self.unpark.woken.load(Ordering::Acquire) {
+                std::thread::park();
+            }
+        } else {
+            assert!(self.done.wait_timeout(WAIT));
+        }
+        let t = slot::now_ns();
+        self.done.reset();
+        t.saturating_sub(self.stamp.load(Ordering::SeqCst))
+    }
+}
+
+impl Drop for FloorRig {
+    fn drop(&mut self) {
+        let _ = self.go.send(None);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Polling mode (no event): repeat the call with a 1 ms sleep between polls. Returns
@@ -511,6 +669,30 @@ impl XorShift {
 /// native notification path's two wake-ups, driver callback → dispatcher → application,
 /// without the re-invocation).
 fn lat_floor(samples: usize, hops: usize) -> Vec<u64> {
+    lat_floor_via(samples, hops, false)
+}
+
+/// As [`lat_floor`]; with `waker`, the last hop wakes a parked thread through a `Waker`
+/// (thread unpark, as an executor's) instead of setting an `AsyncEvent`: the floor of the
+/// futures path (callback → dispatcher → executor).
+fn lat_floor_via(samples: usize, hops: usize, waker: bool) -> Vec<u64> {
+    use std::sync::atomic::AtomicBool;
+    use std::task::{Wake, Waker};
+    struct Unpark {
+        woken: AtomicBool,
+        thread: std::thread::Thread,
+    }
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.woken.store(true, Ordering::Release);
+            self.thread.unpark();
+        }
+    }
+    let unpark = Arc::new(Unpark { woken: AtomicBool::new(false), thread: std::thread::current() });
+    let wk: Option<Waker> = waker.then(|| Waker::from(unpark.clone()));
     let done = AsyncEvent::new().expect("eventfd");
     let go = AsyncEvent::new().expect("eventfd");
     let stamp = Arc::new(AtomicU64::new(0));
@@ -518,10 +700,14 @@ fn lat_floor(samples: usize, hops: usize) -> Vec<u64> {
     let relay = {
         let done = done.clone();
         let stamp = stamp.clone();
+        let wk = wk.clone();
         std::thread::spawn(move || {
             while let Ok(Some(at)) = rx.recv() {
                 stamp.store(at, Ordering::SeqCst);
-                done.set();
+                match &wk {
+                    Some(w) => w.wake_by_ref(),
+                    None => done.set(),
+                }
             }
         })
     };
@@ -545,8 +731,15 @@ fn lat_floor(samples: usize, hops: usize) -> Vec<u64> {
     };
     let mut out = Vec::with_capacity(samples);
     for i in 0..WARMUP + samples {
+        unpark.woken.store(false, Ordering::SeqCst);
         go.set();
-        assert!(done.wait_timeout(WAIT));
+        if waker {
+            while !unpark.woken.load(Ordering::Acquire) {
+                std::thread::park();
+            }
+        } else {
+            assert!(done.wait_timeout(WAIT));
+        }
         let t = slot::now_ns();
         done.reset();
         if i >= WARMUP {
@@ -561,8 +754,9 @@ fn lat_floor(samples: usize, hops: usize) -> Vec<u64> {
 fn group_a(setup: &Setup, emu: &Emu) -> Vec<LatRow> {
     let n = setup.lat_samples;
     let mut rows = Vec::new();
-    eprintln!("(a) latency: native notification, {n} samples...");
-    let (cb, done, nb) = lat_notify(&setup.ref_cs("Steps=1"), "SELECT sleep(1)", n);
+    eprintln!("(a) latency: native notification, {n} samples (each followed by a two-wake-up floor sample)...");
+    let rig = FloorRig::new();
+    let (cb, done, nb, floor_ev) = lat_notify_with_floor(&setup.ref_cs("Steps=1"), "SELECT sleep(1)", n, Some(&rig));
     print_split();
     let note = format!("app already woken before wait: {nb}/{n}");
     rows.push(LatRow {
@@ -572,6 +766,33 @@ fn group_a(setup: &Setup, emu: &Emu) -> Vec<LatRow> {
         note: note.clone(),
     });
     rows.push(LatRow { case: "notification, native (refdriver Steps=1)".into(), measured_from: "completion", l: lat(done), note });
+    rows.push(LatRow {
+        case: "  floor interleaved: send → relay → AsyncEvent → app (no DM)".into(),
+        measured_from: "channel send",
+        l: lat(floor_ev),
+        note: "2 wake-ups, sampled between the rows above".into(),
+    });
+
+    eprintln!("(a) latency: futures path (safe API, waker, no event), {n} samples...");
+    let (cb, done, floor_wk) = lat_futures(&setup.ref_cs("Steps=1"), "SELECT sleep(1)", n, &rig);
+    rows.push(LatRow {
+        case: "futures: AsyncStatement::execute, native (refdriver Steps=1)".into(),
+        measured_from: "driver callback",
+        l: lat(cb),
+        note: "executor thread unparked by the waker".into(),
+    });
+    rows.push(LatRow { case: "futures: AsyncStatement::execute, native (refdriver Steps=1)".into(), measured_from: "completion", l: lat(done), note: String::new() });
+    rows.push(LatRow {
+        case: "  floor interleaved: send → relay → Waker (unpark) → executor (no DM)".into(),
+        measured_from: "channel send",
+        l: lat(floor_wk),
+        note: "2 wake-ups, sampled between the rows above".into(),
+    });
+    drop(rig);
+    if std::env::var("ASYNC_BENCH_ONLY").is_ok_and(|v| v == "a-native") {
+        push_floors(&mut rows, n);
+        return rows;
+    }
 
     eprintln!("(a) latency: polling every 1 ms on emulation, {n} samples...");
     let (p, polls) = lat_poll(&emu.conn_str, emu.lat_sql, n, false);
@@ -598,6 +819,11 @@ fn group_a(setup: &Setup, emu: &Emu) -> Vec<LatRow> {
         note: format!("app already woken before wait: {nb}/{n}"),
     });
 
+    push_floors(&mut rows, n);
+    rows
+}
+
+fn push_floors(rows: &mut Vec<LatRow>, n: usize) {
     eprintln!("(a) latency floors without the DM...");
     rows.push(LatRow {
         case: "floor: thread sets AsyncEvent → app wakes (no DM)".into(),
@@ -611,7 +837,12 @@ fn group_a(setup: &Setup, emu: &Emu) -> Vec<LatRow> {
         l: lat(lat_floor(n, 2)),
         note: "2 wake-ups".into(),
     });
-    rows
+    rows.push(LatRow {
+        case: "floor: crossbeam send → relay thread → Waker (unpark) → executor (no DM)".into(),
+        measured_from: "channel send",
+        l: lat(lat_floor_via(n, 2, true)),
+        note: "2 wake-ups, futures path".into(),
+    });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -834,12 +1065,21 @@ fn main() {
 
     // (b) first, so its DM thread count is the notification engine alone (the emulation
     // pool starts with the first emulated operation).
+    // ASYNC_BENCH_ONLY=a-native: only the native latency cases (event and futures paths)
+    // and the floors, e.g. for issue 12's latency comparison.
+    let only_a = std::env::var("ASYNC_BENCH_ONLY").is_ok_and(|v| v == "a-native");
     let threads_at_start = threads();
-    let b = group_b(&setup);
-    let emu = emu_backend(&setup);
+    let b = if only_a { Vec::new() } else { group_b(&setup) };
+    let emu = if only_a {
+        Emu { conn_str: String::new(), lat_sql: "", label: "(not run)".into(), forced_on_refdriver: false }
+    } else {
+        emu_backend(&setup)
+    };
     let a = group_a(&setup, &emu);
-    let c = group_c(&setup, &emu);
-    headline(&setup);
+    let c = if only_a { Vec::new() } else { group_c(&setup, &emu) };
+    if !only_a {
+        headline(&setup);
+    }
     let threads_at_end = threads();
 
     let mut o = String::new();

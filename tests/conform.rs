@@ -3,11 +3,13 @@
 //!
 //! - the reference driver passes every check it supports, notification protocol included
 //!   (§2.7–§2.10);
-//! - each `Fault=` mode of the reference driver fails the checks that concern it and no
-//!   others, at step delays 0, 5 and 50 ms;
+//! - each `Fault=` mode of the reference driver fails exactly the checks that concern it,
+//!   at step delays 0, 5 and 50 ms (the failing set is asserted, not bounded);
 //! - a driver that aborts in SQLExecDirect yields `crash` for exactly the checks that
 //!   execute a statement and a complete report for the rest;
-//! - a check that hangs yields `timeout`, the run goes on and ends;
+//! - a check that hangs yields `timeout` at its own time limit (or `--timeout`), the run
+//!   goes on and ends;
+//! - a driver whose server is down runs its connection-free checks (FreeTDS here);
 //! - the known findings about the Debian drivers are found (sqliteodbc always; psqlODBC and
 //!   MariaDB when their servers run).
 
@@ -95,35 +97,55 @@ fn reference_driver_passes_every_check_it_supports_in_the_issue_json_shape() {
         "notify.context",
         "notify.flast",
         "notify.concurrent",
+        "notify.dbc",
         "async.polling",
+        "async.dbc-functions",
         "cancel.cross-thread",
         "cancel.idle-keeps-cursor",
+        "cancel.handle-stmt",
+        "cancel.handle-dbc",
         "state.exec-with-open-cursor",
+        "state.s12-cancel-async",
+        "state.s12-unaffected-functions",
         "exports.claims-exported",
         "diag.readable-twice",
+        "handles.invalid-null",
+        "handles.invalid-freed",
+        "handles.invalid-wrong-kind",
+        "buffers.colattribute.w",
+        "buffers.getdiagfield.w",
+        "buffers.driverconnect.w",
+        "buffers.getdata.wchar",
     ] {
         assert_eq!(check(&r, id)["outcome"], "pass", "{id}: {}", check(&r, id));
     }
 }
 
-/// Each fault mode: the checks that must fail (they test what the fault breaks) and the
-/// family outside which nothing may fail. For the notification faults, a driver that calls
-/// back early, twice, never or with a garbage context sends the harness (playing the DM)
-/// re-invoking at the wrong time, so other notification checks may fail too, depending on
-/// timing; nothing outside `notify.` (and `async.` for StillExecutingForever) may.
+/// Each fault mode fails exactly the checks that concern it, and no others, at step delays
+/// 0, 5 and 50 ms. The notification checks are deterministic under every fault: the
+/// harness (playing the DM) lets a step's callbacks settle before it re-invokes (so a
+/// second callback is counted for the right call, never inside the next one), judges fLast
+/// only on callbacks that kept the protocol, and backs off after a callback that came
+/// before the return (checks.rs `drive_with`). `notify.dbc` is the connection-level
+/// notification check (§2.3, §2.4): every notification fault concerns it too.
 #[test]
-fn each_fault_mode_fails_the_checks_that_concern_it_and_no_others() {
+fn each_fault_mode_fails_exactly_the_checks_that_concern_it() {
     let statement_checks = [
         "handles.lifecycle",
         "buffers.describecol.w",
+        "buffers.colattribute.w",
         "buffers.getdata.char",
         "buffers.getdata.wchar",
         "unicode.roundtrip",
         "state.fetch-without-cursor",
         "state.exec-with-open-cursor",
         "state.getdata-before-fetch",
+        "state.s12-cancel-async",
+        "state.s12-unaffected-functions",
         "cancel.cross-thread",
         "cancel.idle-keeps-cursor",
+        "cancel.handle-stmt",
+        "cancel.handle-dbc",
         "concurrency.separate-connections",
         "concurrency.shared-connection",
         "async.polling",
@@ -133,41 +155,47 @@ fn each_fault_mode_fails_the_checks_that_concern_it_and_no_others() {
         "notify.flast",
         "notify.concurrent",
     ];
-    let notify_all =
-        ["notify.one-callback-per-still-executing", "notify.thread-and-timing", "notify.context", "notify.flast", "notify.concurrent"];
-    // (fault, must fail, may fail besides: id prefixes)
-    let modes: Vec<(&str, Vec<&str>, Vec<&str>)> = vec![
-        ("CallbackOnCallingThread", vec!["notify.thread-and-timing"], vec!["notify."]),
-        ("CallbackBeforeReturn", vec!["notify.thread-and-timing"], vec![]),
-        ("NoCallback", notify_all.to_vec(), vec![]),
-        ("DoubleCallback", vec!["notify.one-callback-per-still-executing"], vec!["notify."]),
-        ("WrongContext", notify_all.to_vec(), vec![]),
-        ("StillExecutingForever", [&["async.polling"][..], &notify_all[..]].concat(), vec![]),
-        ("LyingFunctions", vec!["exports.claims-exported"], vec![]),
-        ("PanicInCall", statement_checks.to_vec(), vec![]),
-        ("DiagOverflow", vec!["diag.honest-length", "diag.truncation-01004", "buffers.getdiagrec.w"], vec![]),
+    let notify_all = [
+        "notify.one-callback-per-still-executing",
+        "notify.thread-and-timing",
+        "notify.context",
+        "notify.flast",
+        "notify.concurrent",
+        "notify.dbc",
     ];
-    // Every mode at three step delays, all runs at once (each is its own process tree).
-    let results: Vec<(String, u64, i32, Value)> = std::thread::scope(|s| {
-        let hs: Vec<_> = modes
-            .iter()
-            .flat_map(|(f, _, _)| [0u64, 5, 50].map(|d| (f.to_string(), d)))
-            .map(|(f, d)| {
-                s.spawn(move || {
-                    let (code, r) = refdriver(&format!("Database=:memory:;Steps=2;Delay={d};Fault={f}"));
-                    (f, d, code, r)
+    // (fault, exactly the checks that fail)
+    let modes: Vec<(&str, Vec<&str>)> = vec![
+        ("CallbackOnCallingThread", vec!["notify.thread-and-timing", "notify.dbc"]),
+        ("CallbackBeforeReturn", vec!["notify.thread-and-timing", "notify.dbc"]),
+        ("NoCallback", notify_all.to_vec()),
+        ("DoubleCallback", vec!["notify.one-callback-per-still-executing", "notify.dbc"]),
+        ("WrongContext", notify_all.to_vec()),
+        ("StillExecutingForever", [&["async.polling", "async.dbc-functions"][..], &notify_all[..]].concat()),
+        ("LyingFunctions", vec!["exports.claims-exported"]),
+        ("PanicInCall", statement_checks.to_vec()),
+        ("DiagOverflow", vec!["diag.honest-length", "diag.truncation-01004", "buffers.getdiagrec.w"]),
+    ];
+    // Every mode at three step delays; three runs at a time (each is its own process tree).
+    let runs: Vec<(String, u64)> = modes.iter().flat_map(|(f, _)| [0u64, 5, 50].map(|d| (f.to_string(), d))).collect();
+    let mut results: Vec<(String, u64, i32, Value)> = Vec::new();
+    for chunk in runs.chunks(3) {
+        let got: Vec<_> = std::thread::scope(|s| {
+            let hs: Vec<_> = chunk
+                .iter()
+                .map(|(f, d)| {
+                    s.spawn(move || {
+                        let (code, r) = refdriver(&format!("Database=:memory:;Steps=2;Delay={d};Fault={f}"));
+                        (f.clone(), *d, code, r)
+                    })
                 })
-            })
-            .collect();
-        hs.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        results.extend(got);
+    }
     for (f, d, code, r) in &results {
-        let (_, must, may) = modes.iter().find(|(m, _, _)| m == f).unwrap();
-        let failed = bad(r);
-        let must = set(must);
-        assert!(must.is_subset(&failed), "Fault={f} Delay={d}: {must:?} must fail, failed: {failed:?}");
-        let extra: Vec<_> = failed.iter().filter(|id| !must.contains(*id) && !may.iter().any(|p| id.starts_with(p))).collect();
-        assert!(extra.is_empty(), "Fault={f} Delay={d}: unrelated checks failed: {extra:?}\n{r:#}");
+        let (_, must) = modes.iter().find(|(m, _)| m == f).unwrap();
+        assert_eq!(bad(r), set(must), "Fault={f} Delay={d}: exactly these checks fail\n{r:#}");
         assert!(ids_with(r, &["crash", "timeout"]).is_empty(), "Fault={f} Delay={d}: a driver fault is a fail, not a crash or hang: {r:#}");
         assert_eq!(*code, 1, "Fault={f}: exit code 1 when a check failed");
     }
@@ -177,6 +205,8 @@ fn each_fault_mode_fails_the_checks_that_concern_it_and_no_others() {
     assert!(d.contains("SQLBrowseConnect") && d.contains("SQLProcedures"), "{d}");
     let ctx = &results.iter().find(|(f, ..)| f == "WrongContext").unwrap().3;
     assert!(check(ctx, "notify.context")["detail"].as_str().unwrap().contains("0xdeadbeef"), "{ctx:#}");
+    let dbl = &results.iter().find(|(f, ..)| f == "DoubleCallback").unwrap().3;
+    assert!(check(dbl, "notify.one-callback-per-still-executing")["detail"].as_str().unwrap().contains("callbacks for"), "{dbl:#}");
 }
 
 fn crashdriver_path() -> PathBuf {
@@ -204,13 +234,35 @@ fn a_driver_that_aborts_in_sqlexecdirect_gives_crash_there_and_a_complete_report
     let (code, r) = conform(&["--driver", p.to_str().unwrap()], &[]);
     assert_eq!(code, 1);
     let crashed = ids_with(&r, &["crash"]);
-    let expected = set(&[
+    let expected = crashdriver_exec_checks();
+    assert_eq!(crashed, expected, "{r:#}");
+    for id in &crashed {
+        let d = check(&r, id)["detail"].as_str().unwrap();
+        assert!(d.contains("SIGABRT"), "{id}: {d}");
+    }
+    // The call that killed the process is named (checks.rs `announce`).
+    let d = check(&r, "handles.invalid-null")["detail"].as_str().unwrap();
+    assert!(d.contains("in SQLExecDirect(hstmt = NULL)"), "{d}");
+    // A complete report: every check of the harness is there once, in order.
+    let (_, reference) = refdriver("Database=:memory:;Steps=0");
+    assert_eq!(all_ids(&r), all_ids(&reference));
+    assert_eq!(check(&r, "exports.claims-exported")["outcome"], "pass");
+    assert_eq!(check(&r, "info.required")["outcome"], "pass");
+    assert_eq!(r["driver"]["name"], "libodbc_crashdriver.so");
+}
+
+/// The checks of the crash driver that reach its SQLExecDirect (which aborts or hangs).
+fn crashdriver_exec_checks() -> BTreeSet<String> {
+    set(&[
         "handles.lifecycle",
+        "handles.invalid-null",
+        "handles.invalid-wrong-kind",
         "diag.sqlstate-format",
         "diag.honest-length",
         "diag.readable-twice",
         "diag.truncation-01004",
         "buffers.getdata.char",
+        "buffers.getdata.wchar",
         "buffers.getdiagrec.a",
         "unicode.roundtrip",
         "state.fetch-without-cursor",
@@ -219,20 +271,32 @@ fn a_driver_that_aborts_in_sqlexecdirect_gives_crash_there_and_a_complete_report
         "cancel.idle-keeps-cursor",
         "concurrency.separate-connections",
         "concurrency.shared-connection",
-    ]);
-    assert_eq!(crashed, expected, "{r:#}");
-    for id in &crashed {
-        let d = check(&r, id)["detail"].as_str().unwrap();
-        assert!(d.contains("SIGABRT"), "{id}: {d}");
-    }
-    // A complete report: every check of the harness is there once, in order.
+    ])
+}
+
+/// Per-check time limits (issue 13 "a run never hangs"): the crash driver's SQLExecDirect
+/// hangs for ever (`ODBC_CRASHDRIVER_MODE=hang`); every check that reaches it is killed at
+/// its limit and reported as `timeout` naming the call, the next one runs in a fresh child,
+/// and the report is complete. `--timeout` replaces the checks' own limits; without it a
+/// check's own limit (stated in its definition) applies.
+#[test]
+fn a_hanging_driver_call_times_out_per_check_and_the_run_goes_on() {
+    let p = crashdriver_path();
+    let t0 = std::time::Instant::now();
+    let (code, r) = conform(&["--driver", p.to_str().unwrap(), "--timeout", "1500"], &[("ODBC_CRASHDRIVER_MODE", "hang")]);
+    assert_eq!(code, 1);
+    assert_eq!(ids_with(&r, &["timeout"]), crashdriver_exec_checks(), "{r:#}");
+    assert!(ids_with(&r, &["crash"]).is_empty(), "{r:#}");
+    let d = check(&r, "handles.invalid-null")["detail"].as_str().unwrap();
+    assert!(d.contains("time limit of 1500 ms") && d.contains("hung in SQLExecDirect(hstmt = NULL)"), "{d}");
     let (_, reference) = refdriver("Database=:memory:;Steps=0");
-    assert_eq!(all_ids(&r), all_ids(&reference));
-    assert_eq!(check(&r, "exports.claims-exported")["outcome"], "pass");
-    assert_eq!(check(&r, "info.required")["outcome"], "pass");
-    assert_eq!(r["driver"]["name"], "libodbc_crashdriver.so");
-    // No Unicode API: the DM converts SQL_C_WCHAR, so that probe is no driver check (#77).
-    assert_eq!(check(&r, "buffers.getdata.wchar")["outcome"], "skip");
+    assert_eq!(all_ids(&r), all_ids(&reference), "complete report");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(120), "no hang");
+    // The check's own limit: handles.invalid-null states 5 s.
+    let (_, r) = conform(&["--driver", p.to_str().unwrap(), "--only", "handles.invalid-null"], &[("ODBC_CRASHDRIVER_MODE", "hang")]);
+    let c = check(&r, "handles.invalid-null");
+    assert_eq!(c["outcome"], "timeout", "{c}");
+    assert!(c["detail"].as_str().unwrap().contains("time limit of 5000 ms"), "{c}");
 }
 
 #[test]
@@ -261,8 +325,8 @@ fn a_hanging_check_times_out_and_the_run_goes_on() {
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(t0.elapsed() < std::time::Duration::from_secs(30), "no hang");
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(ids_with(&r, &["timeout"]).len(), 5, "{r:#}");
-    assert_eq!(all_ids(&r).len(), 5, "--only keeps the notify checks only: {r:#}");
+    assert_eq!(ids_with(&r, &["timeout"]).len(), 6, "{r:#}");
+    assert_eq!(all_ids(&r).len(), 6, "--only keeps the notify checks only: {r:#}");
     assert!(check(&r, "notify.flast")["detail"].as_str().unwrap().contains("killed"));
 }
 
@@ -282,11 +346,10 @@ fn sqliteodbc_known_findings_are_found() {
     assert!(detail("diag.readable-twice").contains("second time returned no record"));
     // One byte into a 0-byte SQLGetConnectAttr buffer.
     assert!(detail("buffers.getconnectattr.a").contains("BufferLength=0): wrote 1 byte(s) past the 0-byte buffer"));
-    // SQL_C_WCHAR never reaches this driver without a Unicode API: the DM converts it
-    // (decision #77; the driver itself writes 1 byte past an odd-sized SQL_C_WCHAR buffer).
-    let c = check(&r, "buffers.getdata.wchar");
-    assert_eq!(c["outcome"], "skip", "{c}");
-    assert!(c["detail"].as_str().unwrap().contains("the DM converts SQL_C_WCHAR"), "{c}");
+    // One byte past an odd-sized SQL_C_WCHAR SQLGetData buffer: the harness turns the DM's
+    // conversion for ANSI-only drivers off (SQL_ATTR_DM_WCHAR_CONVERSION, decision #90), so
+    // SQL_C_WCHAR reaches the driver itself.
+    assert!(detail("buffers.getdata.wchar").contains("BufferLength=3): wrote 1 byte(s) past the 3-byte buffer"));
     // SQLCancel on an idle statement closes its cursor (§3.3).
     assert!(detail("cancel.idle-keeps-cursor").contains("closed its cursor"));
 }
@@ -369,4 +432,63 @@ fn all_runs_odbcinst_drivers_that_connect_and_skips_the_rest_with_the_reason() {
     assert!(m["skipped"].as_str().unwrap().contains("not installed"), "{m:#}");
     assert!(m["checks"].as_array().unwrap().is_empty());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The connection-free checks of an ODBC driver (issue 13 item 5).
+fn offline_checks() -> BTreeSet<String> {
+    set(&["exports.claims-exported", "handles.invalid-null", "handles.invalid-freed", "handles.invalid-wrong-kind"])
+}
+
+/// A driver of conform.ini whose server does not answer: its connection-free checks still
+/// run (exports vs SQLGetFunctions on an unconnected handle, invalid handles); every other
+/// check is `skip` with the reason; the report is complete.
+#[test]
+fn a_driver_whose_server_is_down_runs_its_connection_free_checks_and_skips_the_rest() {
+    common::init();
+    let dir = common::root().join(format!("target/tmp/conform-offline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("libref_offline.so");
+    std::fs::copy(common::refdriver_path(), &copy).unwrap();
+    let ini = dir.join("conform.ini");
+    // Port 1 on loopback: nothing listens there.
+    std::fs::write(&ini, format!("[offline]\nDriver = {}\nConnect = Database=:memory:\nProbe = 127.0.0.1:1\n", copy.display())).unwrap();
+    let (code, r) = conform(&["--driver", copy.to_str().unwrap()], &[("ODBC_DM_CONFORM_INI", ini.to_str().unwrap())]);
+    assert_eq!(code, 0, "{r:#}");
+    assert!(r["offline"].as_str().unwrap().contains("server not reachable at 127.0.0.1:1"), "{r:#}");
+    assert_eq!(ids_with(&r, &["pass"]), offline_checks(), "{r:#}");
+    for c in r["checks"].as_array().unwrap() {
+        if !offline_checks().contains(c["id"].as_str().unwrap()) {
+            assert_eq!(c["outcome"], "skip", "{c}");
+            assert!(c["detail"].as_str().unwrap().starts_with("needs a connection: server not reachable"), "{c}");
+        }
+    }
+    let (_, reference) = refdriver("Database=:memory:;Steps=0");
+    assert_eq!(all_ids(&r), all_ids(&reference), "complete report");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// FreeTDS (Debian `tdsodbc`, installed by setup.sh) without a SQL Server here: reported
+/// with its connection-free checks, the rest skipped with the reason.
+#[test]
+fn freetds_without_a_server_reports_its_connection_free_checks() {
+    common::init();
+    let p = PathBuf::from("/usr/lib/x86_64-linux-gnu/odbc/libtdsodbc.so");
+    if common::require_driver("freetds conform", &p).is_none() {
+        return;
+    }
+    if std::net::TcpStream::connect("127.0.0.1:1433").is_ok() {
+        return; // a SQL Server answers: the full report runs (not this test's case)
+    }
+    let (_, r) = conform(&["--driver", p.to_str().unwrap()], &[]);
+    assert!(r["offline"].as_str().unwrap().contains("server not reachable at 127.0.0.1:1433"), "{r:#}");
+    let ran: BTreeSet<String> = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !c["detail"].as_str().unwrap().starts_with("needs a connection"))
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ran, offline_checks(), "{r:#}");
+    // FreeTDS answers SQLGetFunctions without a connection.
+    assert_eq!(check(&r, "exports.claims-exported")["outcome"], "pass", "{r:#}");
 }

@@ -707,6 +707,11 @@ fn lost_update_8_threads_x_500_sec5_3() {
                     let (env, db, sql, conflicts) = (&env, &db, &sql, &conflicts);
                     sc.spawn(move || {
                         let conn = env.connect_with_connection_string(&db.cs).unwrap();
+                        if db.name.starts_with("sqlite") || db.name.starts_with("refdriver") {
+                            // WAL without an fsync per commit (this test is about lost
+                            // updates, not durability): keeps the run short.
+                            drop(conn.execute("PRAGMA synchronous=NORMAL", ()).unwrap());
+                        }
                         for _ in 0..INCREMENTS {
                             retry_optimistic(10_000, || {
                                 let mut s = conn.read_snapshot(sql, mode)?.expect("row");
@@ -733,6 +738,86 @@ fn lost_update_8_threads_x_500_sec5_3() {
                 started.elapsed().as_secs_f64()
             );
             assert_eq!(n, (THREADS * INCREMENTS) as i64, "{} {mode:?}", db.name);
+            setup.execute(&format!("DROP TABLE {t}"), ()).unwrap();
+        }
+    }
+}
+
+/// §5.3, §5.5 (issue 14): the lost-update test through the asynchronous (futures) API:
+/// 8 tasks on a multi-threaded tokio runtime × 500 increments, each a read-modify-write
+/// through an `AsyncSnapshot` with `retry_optimistic_async`; every task has its own
+/// `AsyncConnection` (notification mode: native on the reference driver, emulated by the
+/// DM elsewhere). The fetch is asynchronous and the emulated SQLSetPos runs as an
+/// asynchronous operation (decisions #84, #85). The final value must be exactly 4,000.
+#[test]
+fn lost_update_async_8_tasks_x_500_sec5_3() {
+    use odbc_dm::api::{retry_optimistic_async, AsyncConnection};
+    const TASKS: usize = 8;
+    const INCREMENTS: usize = 500;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap();
+    for db in dbs("lost_update_async_8_tasks_x_500_sec5_3") {
+        for mode in [Concurrency::Values, Concurrency::RowVersion] {
+            let started = std::time::Instant::now();
+            let env = std::sync::Arc::new(Environment::new().unwrap());
+            let setup = env.connect_with_connection_string(&db.cs).unwrap();
+            if db.name.starts_with("sqlite") || db.name.starts_with("refdriver") {
+                drop(setup.execute("PRAGMA journal_mode=WAL", ()).unwrap());
+            }
+            let t = common::unique_table("occ_alost");
+            let _ = setup.execute(&format!("DROP TABLE {t}"), ());
+            for ddl in counter_ddl(&db, &t) {
+                setup.execute(&ddl, ()).unwrap();
+            }
+            setup.execute(&format!("INSERT INTO {t} (id, n) VALUES (1, 0)"), ()).unwrap();
+            let sql = counter_select(&db, &t, mode);
+            let conflicts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let async_emulated = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            rt.block_on(async {
+                let mut tasks = Vec::new();
+                for _ in 0..TASKS {
+                    let (env, cs, sql, conflicts, emu, name) =
+                        (env.clone(), db.cs.clone(), sql.clone(), conflicts.clone(), async_emulated.clone(), db.name);
+                    tasks.push(tokio::spawn(async move {
+                        let conn = AsyncConnection::connect(&env, &cs).await.unwrap();
+                        if name.starts_with("sqlite") || name.starts_with("refdriver") {
+                            // WAL without an fsync per commit (as in the threads' test).
+                            let mut st = conn.statement().unwrap();
+                            st.execute("PRAGMA synchronous=NORMAL").await.unwrap();
+                        }
+                        if conn.statement().unwrap().is_emulated() {
+                            emu.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        for _ in 0..INCREMENTS {
+                            retry_optimistic_async(10_000, || async {
+                                let mut s = conn.read_snapshot(sql.clone(), mode).await?.expect("row");
+                                let n = s.get_i64("n").expect("n");
+                                s.set("n", SnapshotValue::Int(n + 1))?;
+                                let r = s.update().await;
+                                if matches!(r, Err(ApiError::Conflict { .. })) {
+                                    conflicts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                }
+                                r
+                            })
+                            .await
+                            .unwrap_or_else(|e| panic!("{name} {mode:?}: {e}"));
+                        }
+                    }));
+                }
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            });
+            let mut c = setup.execute(&format!("SELECT n FROM {t} WHERE id = 1"), ()).unwrap().unwrap();
+            let n: i64 = c.next_row().unwrap().unwrap().get(1).unwrap();
+            drop(c);
+            eprintln!(
+                "async lost-update {} {mode:?}: n = {n}, {} conflicts retried, async emulated by the DM on {} of {TASKS} connections, {:.1} s",
+                db.name,
+                conflicts.load(std::sync::atomic::Ordering::Relaxed),
+                async_emulated.load(std::sync::atomic::Ordering::Relaxed),
+                started.elapsed().as_secs_f64()
+            );
+            assert_eq!(n, (TASKS * INCREMENTS) as i64, "{} {mode:?}", db.name);
             setup.execute(&format!("DROP TABLE {t}"), ()).unwrap();
         }
     }
@@ -847,5 +932,360 @@ fn rowset_update_ignore_and_refresh_sec5_5() {
         drop_table(a, &t);
         disconnect(env2, b);
         disconnect(env, a);
+    }
+}
+
+/// How a statement runs its asynchronous calls in `setpos_after_async_fetch_sec5_5`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum AsyncWay {
+    /// SQL_ATTR_ASYNC_ENABLE only: the application repeats the call (§1.7).
+    Polling,
+    /// SQL_ATTR_ASYNC_STMT_EVENT too: wait for the event, SQLCompleteAsync (§2).
+    Notify,
+}
+
+/// Runs one asynchronous call to its end: `(code, whether it returned SQL_STILL_EXECUTING
+/// first)`.
+fn drive(way: AsyncWay, ev: Option<&odbc_dm::AsyncEvent>, s: H, mut call: impl FnMut() -> SqlReturn) -> (SqlReturn, bool) {
+    let first = call();
+    if first != SqlReturn::SQL_STILL_EXECUTING {
+        return (first, false);
+    }
+    match way {
+        AsyncWay::Polling => (poll(call).0, true),
+        AsyncWay::Notify => {
+            let ev = ev.expect("event");
+            assert!(ev.wait_timeout(std::time::Duration::from_secs(60)), "the event is set on completion (§2.12)");
+            ev.reset();
+            let (r, rc) = complete_async(HandleType::SQL_HANDLE_STMT, s);
+            assert_eq!(r, SqlReturn::SQL_SUCCESS, "SQLCompleteAsync");
+            (rc, true)
+        }
+    }
+}
+
+/// §5.5 after asynchronous fetches (decisions #84, #85): a statement under emulated
+/// SQL_CONCUR_VALUES executes and fetches asynchronously (the DM's emulated polling and
+/// notification on SQLite; the reference driver's native polling and notification), then
+/// SQLSetPos SQL_UPDATE / SQL_REFRESH with async still on: the update is written, a
+/// collision gives 01001 and SQL_ROW_ERROR, a refresh re-reads the row. Under
+/// notification and emulated polling SQLSetPos returns SQL_STILL_EXECUTING and completes
+/// through the usual path; under the driver's native polling it completes at once.
+#[test]
+fn setpos_after_async_fetch_sec5_5() {
+    for db in dbs("setpos_after_async_fetch_sec5_5") {
+        if db.name != "sqlite" && db.name != "refdriver" {
+            continue;
+        }
+        for way in [AsyncWay::Polling, AsyncWay::Notify] {
+            let (env, a) = connect(&db.cs);
+            let (_env2, b) = connect(&db.cs);
+            let dm_emulates = db.name == "sqlite";
+            if dm_emulates {
+                let emu = ConnAttr(odbc_dm::raw::SQL_ATTR_DM_ASYNC_EMULATION);
+                // SAFETY: live connection; an integer attribute passed by value.
+                assert!(unsafe { SQLSetConnectAttr(a, emu, 1 as SqlPointer, 0) }.is_success());
+            }
+            let t = common::unique_table("occ_async");
+            setup_counter(&db, a, &t);
+            let s = stmt(a);
+            ok_stmt(set_stmt_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY, SQL_CONCUR_VALUES), s, "SQL_ATTR_CONCURRENCY");
+            let mut status = Box::new([99u16; 1]);
+            // SAFETY: live statement; the boxed status array outlives the statement.
+            ok_stmt(unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ROW_STATUS_PTR, status.as_mut_ptr().cast(), 0) }, s, "ROW_STATUS_PTR");
+            ok_stmt(set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_ON), s, "ASYNC_ENABLE");
+            let ev = (way == AsyncWay::Notify).then(|| {
+                let ev = odbc_dm::AsyncEvent::new().unwrap();
+                ok_stmt(set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, ev.as_attr() as usize), s, "ASYNC_STMT_EVENT");
+                ev
+            });
+            let what = format!("{} {way:?}", db.name);
+            let sql = format!("SELECT id, n FROM {t} WHERE id = 1");
+            // SAFETY: live statement; the text outlives the operation (we drive it to its end).
+            let (rc, _) = drive(way, ev.as_ref(), s, || unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) });
+            assert!(rc.is_success(), "{what}: execute {rc:?} {:?}", states(s));
+            let mut id: Box<(i32, SqlLen)> = Box::new((0, 0));
+            let mut n: Box<(i32, SqlLen)> = Box::new((0, 0));
+            // SAFETY: live statement; boxed buffers that outlive the bindings.
+            unsafe {
+                ok_stmt(SQLBindCol(s, 1, CDataType::SQL_C_SLONG, (&mut id.0 as *mut i32).cast(), 4, &mut id.1), s, "bind 1");
+                ok_stmt(SQLBindCol(s, 2, CDataType::SQL_C_SLONG, (&mut n.0 as *mut i32).cast(), 4, &mut n.1), s, "bind 2");
+            }
+            // SAFETY: live statement with bound buffers.
+            let (rc, fetch_async) = drive(way, ev.as_ref(), s, || unsafe { SQLFetch(s) });
+            assert!(rc.is_success(), "{what}: fetch {rc:?} {:?}", states(s));
+            assert!(fetch_async, "{what}: the fetch ran asynchronously");
+            assert_eq!((id.0, n.0), (1, 0));
+            // Positioned update with async on.
+            n.0 = 5;
+            // SAFETY: live statement with bound buffers.
+            let setpos = |op: SetPosOperation| unsafe { SQLSetPos(s, 1, op, LockType::SQL_LOCK_NO_CHANGE) };
+            let (rc, went_async) = drive(way, ev.as_ref(), s, || setpos(SetPosOperation::SQL_UPDATE));
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{what}: SQLSetPos {:?}", states(s));
+            let expect_async = way == AsyncWay::Notify || dm_emulates;
+            assert_eq!(went_async, expect_async, "{what}: SQLSetPos returned SQL_STILL_EXECUTING first (decision #85)");
+            assert_eq!(status[0], SQL_ROW_UPDATED, "{what}");
+            assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1")), 5, "{what}");
+            // Someone else changes the row: the next update collides (01001).
+            exec_on(b, &format!("UPDATE {t} SET n = 7 WHERE id = 1"));
+            n.0 = 9;
+            let (rc, _) = drive(way, ev.as_ref(), s, || setpos(SetPosOperation::SQL_UPDATE));
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{what}");
+            assert!(states(s).contains(&"01001".to_string()), "{what}: {:?}", states(s));
+            assert_eq!(status[0], SQL_ROW_ERROR, "{what}");
+            assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1")), 7, "{what}: nothing written");
+            // SQL_REFRESH re-reads the row; the update then goes through.
+            let (rc, _) = drive(way, ev.as_ref(), s, || setpos(SetPosOperation::SQL_REFRESH));
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{what}: refresh {:?}", states(s));
+            assert_eq!(n.0, 7, "{what}: refreshed value");
+            n.0 = 8;
+            let (rc, _) = drive(way, ev.as_ref(), s, || setpos(SetPosOperation::SQL_UPDATE));
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{what}: {:?}", states(s));
+            assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1")), 8, "{what}");
+            close(s);
+            free_stmt(s);
+            // The bound buffers go only after the statement is freed.
+            drop((id, n, status));
+            drop_table(a, &t);
+            disconnect(env, a);
+            disconnect(_env2, b);
+        }
+    }
+}
+
+/// §5.7 with parameter markers (decision #88): `UPDATE t SET n = ? WHERE CURRENT OF c`
+/// executed with the application's bound parameter: the DM's rewritten statement carries
+/// the application's parameter first and its own pinned values after it. Success writes the
+/// parameter's value; after another connection changed the row, 01001 and nothing
+/// written; a NULL parameter travels too; an unbound marker is 07002.
+#[test]
+fn positioned_update_with_parameters_sec5_7() {
+    // The reference driver has no cursor names (SQLSetCursorName is IM001).
+    for db in dbs("positioned_update_with_parameters_sec5_7").into_iter().filter(|d| !d.name.starts_with("refdriver")) {
+        let (env, a) = connect(&db.cs);
+        let (env2, b) = connect(&db.cs);
+        let t = common::unique_table("occ_posp");
+        setup_counter(&db, a, &t);
+        let ca = IntCursor::open_named(a, &t, 1, SQL_CONCUR_VALUES, Some("occ_pa"));
+        let u = stmt(a);
+        let mut v: Box<(i32, SqlLen)> = Box::new((41, 0));
+        // SAFETY: live statement; the boxed value outlives every execution below.
+        let rc = unsafe {
+            SQLBindParameter(
+                u,
+                1,
+                ParamIoType::SQL_PARAM_INPUT,
+                CDataType::SQL_C_SLONG,
+                SqlDataType::SQL_INTEGER,
+                0,
+                0,
+                (&mut v.0 as *mut i32).cast(),
+                0,
+                &mut v.1,
+            )
+        };
+        ok_stmt(rc, u, "SQLBindParameter");
+        let sql = format!("UPDATE {t} SET n = ? WHERE CURRENT OF occ_pa");
+        let rc = exec_rc(u, &sql);
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, u));
+        assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1")), 41, "{}", db.name);
+        // The cursor's cache followed the write: the same positioned update again succeeds.
+        v.0 = 42;
+        let rc = exec_rc(u, &sql);
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, u));
+        assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1")), 42, "{}", db.name);
+        // Someone else changes the row: 01001, nothing written.
+        exec_on(b, &format!("UPDATE {t} SET n = 7 WHERE id = 1"));
+        v.0 = 43;
+        let rc = exec_rc(u, &sql);
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, u));
+        assert!(states(u).contains(&"01001".to_string()), "{}: {:?}", db.name, states(u));
+        assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1")), 7, "{}", db.name);
+        drop(ca);
+        // A fresh cursor; a NULL parameter.
+        let ca = IntCursor::open_named(a, &t, 1, SQL_CONCUR_VALUES, Some("occ_pa"));
+        v.1 = SQL_NULL_DATA;
+        let rc = exec_rc(u, &sql);
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, u));
+        let nulls = query_i64(b, &format!("SELECT COUNT(*) FROM {t} WHERE id = 1 AND n IS NULL"));
+        assert_eq!(nulls, 1, "{}", db.name);
+        drop(ca);
+        // Two markers, one of them unbound: 07002 before anything runs.
+        let ca = IntCursor::open_named(a, &t, 1, SQL_CONCUR_VALUES, Some("occ_pa"));
+        let rc = exec_rc(u, &format!("UPDATE {t} SET n = ?, id = ? WHERE CURRENT OF occ_pa"));
+        assert_eq!(rc, SqlReturn::SQL_ERROR, "{}", db.name);
+        assert_eq!(states(u), vec!["07002".to_string()], "{}", db.name);
+        free_stmt(u);
+        drop((ca, v));
+        drop_table(a, &t);
+        disconnect(env2, b);
+        disconnect(env, a);
+    }
+}
+
+/// §5.5 with the columns bound and the row status array set *before* SQL_ATTR_CONCURRENCY
+/// (decision #89: the DM keeps a statement's bindings only once it uses the emulation's
+/// attributes, and reads the earlier ones from the driver's ARD and statement attributes).
+/// Where the driver's ARD can be read (psqlODBC, MariaDB) the update writes the bound
+/// value and a collision is 01001; where it cannot (libsqlite3odbc, the reference driver)
+/// SQLSetPos is HY000 (only the DM's record) rather than a write that pins nothing.
+#[test]
+fn bound_before_concurrency_attr_sec5_5() {
+    for db in dbs("bound_before_concurrency_attr_sec5_5").into_iter().filter(|d| d.name != "refdriver-native") {
+        let (env, a) = connect(&db.cs);
+        let (env2, b) = connect(&db.cs);
+        let t = common::unique_table("occ_bbc");
+        setup_counter(&db, a, &t);
+        let s = stmt(a);
+        let mut id: Box<(i32, SqlLen)> = Box::new((0, 0));
+        let mut n: Box<(i32, SqlLen)> = Box::new((0, 0));
+        let mut status = Box::new([99u16; 1]);
+        // SAFETY: live statement; boxed buffers that outlive the statement (freed first).
+        unsafe {
+            ok_stmt(SQLBindCol(s, 1, CDataType::SQL_C_SLONG, (&mut id.0 as *mut i32).cast(), 4, &mut id.1), s, "bind 1");
+            ok_stmt(SQLBindCol(s, 2, CDataType::SQL_C_SLONG, (&mut n.0 as *mut i32).cast(), 4, &mut n.1), s, "bind 2");
+            ok_stmt(SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ROW_STATUS_PTR, status.as_mut_ptr().cast(), 0), s, "ROW_STATUS_PTR");
+        }
+        ok_stmt(set_stmt_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY, SQL_CONCUR_VALUES), s, "SQL_ATTR_CONCURRENCY");
+        ok_stmt(exec_rc(s, &format!("SELECT id, n FROM {t} WHERE id = 1")), s, "SELECT");
+        // SAFETY: live statement with bound buffers.
+        ok_stmt(unsafe { SQLFetch(s) }, s, "SQLFetch");
+        assert_eq!((id.0, n.0), (1, 0), "{}", db.name);
+        n.0 = 5;
+        // SAFETY: as above.
+        let rc = unsafe { SQLSetPos(s, 1, SetPosOperation::SQL_UPDATE, LockType::SQL_LOCK_NO_CHANGE) };
+        let stored = query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1"));
+        eprintln!("{}: SQLSetPos after binding first: {rc:?} {}, stored {stored}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, s));
+        // psqlODBC and MariaDB answer SQLGetDescField on their ARD; libsqlite3odbc (IM001)
+        // and the reference driver do not.
+        let ard_readable = matches!(db.name, "postgres" | "mariadb");
+        if !ard_readable {
+            // No silent no-op: the DM says it does not know the bindings.
+            assert_eq!(rc, SqlReturn::SQL_ERROR, "{}", db.name);
+            assert_eq!(states(s), vec!["HY000".to_string()], "{}", db.name);
+            assert_eq!(stored, 0, "{}", db.name);
+        } else {
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {:?}", db.name, states(s));
+            assert_eq!(status[0], SQL_ROW_UPDATED, "{}", db.name);
+            assert_eq!(stored, 5, "{}", db.name);
+            exec_on(b, &format!("UPDATE {t} SET n = 7 WHERE id = 1"));
+            n.0 = 9;
+            // SAFETY: as above.
+            let rc = unsafe { SQLSetPos(s, 1, SetPosOperation::SQL_UPDATE, LockType::SQL_LOCK_NO_CHANGE) };
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{}", db.name);
+            assert!(states(s).contains(&"01001".to_string()), "{}", db.name);
+            assert_eq!(status[0], SQL_ROW_ERROR, "{}", db.name);
+        }
+        close(s);
+        free_stmt(s);
+        drop((id, n, status));
+        drop_table(a, &t);
+        disconnect(env2, b);
+        disconnect(env, a);
+    }
+}
+
+/// §5.5 after SQLExtendedFetch (ODBC 2 style): SQL_ROWSET_SIZE 3, column-wise arrays, the
+/// RowStatusArray passed to SQLExtendedFetch. SQLSetPos(2, SQL_UPDATE) writes row 2 and
+/// marks it SQL_ROW_UPDATED in that array; after another connection changed row 3,
+/// SQLSetPos(3, SQL_UPDATE) is 01001 with SQL_ROW_ERROR, nothing written; SQLSetPos(1,
+/// SQL_DELETE) deletes row 1.
+#[test]
+fn extended_fetch_then_setpos_sec5_5() {
+    for db in dbs("extended_fetch_then_setpos_sec5_5") {
+        if !matches!(db.name, "sqlite" | "postgres" | "mariadb") {
+            continue;
+        }
+        let (env, a) = connect(&db.cs);
+        let (env2, b) = connect(&db.cs);
+        let t = common::unique_table("occ_ext");
+        setup_counter(&db, a, &t);
+        exec_on(a, &format!("INSERT INTO {t} (id, n) VALUES (2, 20)"));
+        exec_on(a, &format!("INSERT INTO {t} (id, n) VALUES (3, 30)"));
+        let s = stmt(a);
+        ok_stmt(set_stmt_attr(s, StmtAttr::SQL_ATTR_CONCURRENCY, SQL_CONCUR_VALUES), s, "SQL_ATTR_CONCURRENCY");
+        ok_stmt(set_stmt_attr(s, StmtAttr::SQL_ROWSET_SIZE, 3), s, "SQL_ROWSET_SIZE");
+        ok_stmt(exec_rc(s, &format!("SELECT id, n FROM {t} ORDER BY id")), s, "SELECT");
+        let mut id: Box<([i32; 3], [SqlLen; 3])> = Box::new(([0; 3], [0; 3]));
+        let mut n: Box<([i32; 3], [SqlLen; 3])> = Box::new(([0; 3], [0; 3]));
+        let mut status = Box::new([99u16; 3]);
+        let mut count: Box<SqlULen> = Box::new(0);
+        // SAFETY: live statement; boxed arrays of the rowset size that outlive the statement.
+        unsafe {
+            ok_stmt(SQLBindCol(s, 1, CDataType::SQL_C_SLONG, id.0.as_mut_ptr().cast(), 4, id.1.as_mut_ptr()), s, "bind 1");
+            ok_stmt(SQLBindCol(s, 2, CDataType::SQL_C_SLONG, n.0.as_mut_ptr().cast(), 4, n.1.as_mut_ptr()), s, "bind 2");
+            let rc = SQLExtendedFetch(s, FetchOrientation::SQL_FETCH_NEXT, 0, &mut *count, status.as_mut_ptr());
+            ok_stmt(rc, s, "SQLExtendedFetch");
+        }
+        assert_eq!((*count, id.0, n.0), (3, [1, 2, 3], [0, 20, 30]), "{}", db.name);
+        // SAFETY: live statement with bound arrays.
+        let setpos = |row: usize, op: SetPosOperation| unsafe { SQLSetPos(s, row, op, LockType::SQL_LOCK_NO_CHANGE) };
+        n.0[1] = 21;
+        let rc = setpos(2, SetPosOperation::SQL_UPDATE);
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {:?}", db.name, states(s));
+        assert_eq!(status[1], SQL_ROW_UPDATED, "{}", db.name);
+        assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 2")), 21, "{}", db.name);
+        exec_on(b, &format!("UPDATE {t} SET n = 33 WHERE id = 3"));
+        n.0[2] = 31;
+        let rc = setpos(3, SetPosOperation::SQL_UPDATE);
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{}", db.name);
+        assert!(states(s).contains(&"01001".to_string()), "{}: {:?}", db.name, states(s));
+        assert_eq!(status[2], SQL_ROW_ERROR, "{}", db.name);
+        assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 3")), 33, "{}", db.name);
+        let rc = setpos(1, SetPosOperation::SQL_DELETE);
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {:?}", db.name, states(s));
+        assert_eq!(status[0], SQL_ROW_DELETED, "{}", db.name);
+        assert_eq!(query_i64(b, &format!("SELECT COUNT(*) FROM {t}")), 2, "{}", db.name);
+        close(s);
+        free_stmt(s);
+        drop((id, n, status, count));
+        drop_table(a, &t);
+        disconnect(env2, b);
+        disconnect(env, a);
+    }
+}
+
+/// §5.3 through the asynchronous API: two `AsyncConnection`s read the same row as
+/// `AsyncSnapshot`s and both update it: one succeeds, the other gets `Error::Conflict`;
+/// a delete against a stale snapshot is a conflict too (pollster drives the futures: no
+/// particular runtime is needed).
+#[test]
+fn async_snapshot_conflict_sec5_3() {
+    use odbc_dm::api::AsyncConnection;
+    for db in dbs("async_snapshot_conflict_sec5_3") {
+        for mode in [Concurrency::Values, Concurrency::RowVersion] {
+            let env = Environment::new().unwrap();
+            let setup = env.connect_with_connection_string(&db.cs).unwrap();
+            let t = common::unique_table("occ_aapi");
+            let _ = setup.execute(&format!("DROP TABLE {t}"), ());
+            for ddl in counter_ddl(&db, &t) {
+                setup.execute(&ddl, ()).unwrap();
+            }
+            setup.execute(&format!("INSERT INTO {t} (id, n) VALUES (1, 0)"), ()).unwrap();
+            let sql = counter_select(&db, &t, mode);
+            pollster::block_on(async {
+                let a = AsyncConnection::connect(&env, &db.cs).await.unwrap();
+                let b = AsyncConnection::connect(&env, &db.cs).await.unwrap();
+                let mut sa = a.read_snapshot(sql.clone(), mode).await.unwrap().expect("row");
+                let mut sb = b.read_snapshot(sql.clone(), mode).await.unwrap().expect("row");
+                sa.set("n", SnapshotValue::Int(1)).unwrap();
+                sb.set("n", SnapshotValue::Int(2)).unwrap();
+                sa.update().await.unwrap_or_else(|e| panic!("{} {mode:?}: {e}", db.name));
+                match sb.update().await {
+                    Err(ApiError::Conflict { records }) => assert!(records.iter().any(|r| r.state == "01001")),
+                    other => panic!("{} {mode:?}: expected a conflict, got {other:?}", db.name),
+                }
+                let sd = b.read_snapshot(sql.clone(), mode).await.unwrap().expect("row");
+                let mut sa = a.read_snapshot(sql.clone(), mode).await.unwrap().expect("row");
+                sa.set("n", SnapshotValue::Int(3)).unwrap();
+                sa.update().await.unwrap();
+                assert!(matches!(sd.delete().await, Err(ApiError::Conflict { .. })), "{} {mode:?}", db.name);
+                let sd = b.read_snapshot(sql.clone(), mode).await.unwrap().expect("row");
+                assert_eq!(sd.get_i64("n"), Some(3), "{} {mode:?}", db.name);
+                sd.delete().await.unwrap();
+                assert!(b.read_snapshot(sql.clone(), mode).await.unwrap().is_none());
+            });
+            setup.execute(&format!("DROP TABLE {t}"), ()).unwrap();
+        }
     }
 }

@@ -752,3 +752,50 @@ fn sqlite_wchar_bad_parameter_input_is_refused_before_the_driver() {
     rawh::free_stmt(s);
     rawh::disconnect(env, dbc);
 }
+
+/// Decision #90: `SQL_ATTR_DM_WCHAR_CONVERSION` = 0 turns the DM's SQL_C_WCHAR conversion
+/// off for statements allocated afterwards, so SQL_C_WCHAR reaches the ANSI driver itself
+/// (what the conformance harness tests). With the conversion (default, and on a statement
+/// allocated before the switch) a 3-byte SQL_C_WCHAR SQLGetData buffer is respected; with
+/// it off, libsqlite3odbc writes its 2-byte NUL at offsets 2–3, one byte past the buffer
+/// (its known finding, docs/conformance/README.md d).
+#[test]
+fn sqlite_wchar_conversion_can_be_turned_off_per_connection_decision_90() {
+    let cs = sqlite("wchar_switch");
+    let (env, dbc) = rawh::connect(&cs);
+    let attr = ConnAttr(ext::SQL_ATTR_DM_WCHAR_CONVERSION);
+    let get = || {
+        let mut v: u32 = 7;
+        // SAFETY: live dbc; 4-byte buffer.
+        let rc = unsafe { SQLGetConnectAttr(dbc, attr, (&mut v as *mut u32).cast(), 4, std::ptr::null_mut()) };
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS);
+        v
+    };
+    assert_eq!(get(), 1, "on by default");
+    let before = rawh::stmt(dbc);
+    // SAFETY: live dbc; integer attribute by value.
+    assert_eq!(unsafe { SQLSetConnectAttr(dbc, attr, std::ptr::null_mut(), SQL_IS_UINTEGER) }, SqlReturn::SQL_SUCCESS);
+    assert_eq!(get(), 0);
+    let after = rawh::stmt(dbc);
+    // Byte 3 of each 8-byte guarded buffer: the first byte past a 3-byte buffer.
+    let past_end = |s: H| {
+        let sql = "SELECT 'hello'";
+        // SAFETY: live statement; the text outlives the call.
+        rawh::ok_stmt(unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }, s, "SELECT");
+        // SAFETY: as above.
+        rawh::ok_stmt(unsafe { SQLFetch(s) }, s, "SQLFetch");
+        let mut buf = [0xA5u8; 8];
+        let mut ind: SqlLen = 0;
+        // SAFETY: live statement on a row; BufferLength 3 of an 8-byte buffer.
+        let rc = unsafe { SQLGetData(s, 1, CDataType::SQL_C_WCHAR, buf.as_mut_ptr().cast(), 3, &mut ind) };
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{:?}", states(s));
+        assert_eq!(ind, 10, "5 UTF-16 units");
+        rawh::close(s);
+        buf[3]
+    };
+    assert_eq!(past_end(before), 0xA5, "the DM's conversion respects the buffer (statement allocated before the switch)");
+    assert_ne!(past_end(after), 0xA5, "conversion off: the driver itself writes past the 3-byte buffer");
+    rawh::free_stmt(before);
+    rawh::free_stmt(after);
+    rawh::disconnect(env, dbc);
+}

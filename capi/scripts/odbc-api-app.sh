@@ -42,9 +42,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 RS
-# Link time: the linker finds our libodbc.so (the development link) first.
-(cd "$APP" && LIBRARY_PATH="$LIBDIR${LIBRARY_PATH:+:$LIBRARY_PATH}" cargo build -q)
-echo "linked against: $(readelf -d "$APP/target/debug/odbc-api-app" | grep 'NEEDED.*libodbc')"
+# Link time: `-L native=` puts our directory before the system's library directories, so
+# the linker takes our libodbc.so (the development link) even where unixodbc-dev installed
+# /usr/lib/x86_64-linux-gnu/libodbc.so (LIBRARY_PATH would not: cc searches it after them).
+export RUSTFLAGS="-L native=$LIBDIR"
+(cd "$APP" && cargo build -q)
+# Proof: relink the binary only, recording the linker's input files.
+touch "$APP/src/main.rs"
+(cd "$APP" && cargo rustc -q -- -C link-arg=-Wl,--dependency-file="$APP/link.d")
+if ! grep -q "$LIBDIR/libodbc.so" "$APP/link.d"; then
+    echo "odbc-api-app.sh: the linker did not take $LIBDIR/libodbc.so:" >&2
+    grep -o '[^ ]*libodbc\.so[^ ]*' "$APP/link.d" >&2 || true
+    exit 1
+fi
+echo "linked with: $LIBDIR/libodbc.so; NEEDED: $(readelf -d "$APP/target/debug/odbc-api-app" | grep -o 'libodbc[^]]*')"
 # Run time: our libodbc.so.2 first on LD_LIBRARY_PATH.
 source "$ROOT/target/odbc-test/env.sh"
 trace="$APP/trace.log"

@@ -91,7 +91,10 @@ mod params;
 mod rowset;
 mod statement;
 
-pub use asynchronous::{AbortOutcome, AsyncBlockCursor, AsyncConnection, AsyncOperation, AsyncStatement, ConnFuture, OpFuture, Phase};
+pub use asynchronous::{
+    retry_optimistic_async, AbortOutcome, AsyncBlockCursor, AsyncConnection, AsyncOperation, AsyncSnapshot, AsyncStatement, ConnFuture,
+    OpFuture, Phase,
+};
 pub use bound::BoundCursor;
 #[allow(deprecated)]
 pub use column::AsyncColumn;

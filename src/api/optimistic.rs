@@ -70,100 +70,102 @@ struct Col {
 /// pinned: it would be truncated in the buffer).
 const MAX_COLUMN_BYTES: usize = 1 << 20;
 
-/// One row read under optimistic concurrency, with every column bound. Owns its
-/// statement (freed on drop). Write it back with [`Snapshot::update`] or
-/// [`Snapshot::delete`].
-pub struct Snapshot<'c> {
-    _conn: &'c Connection,
-    h: SqlHStmt,
+/// The part of a snapshot both APIs share (decision #86): the bound columns and their
+/// values, the row status array, the warnings, the statement setup before execution, the
+/// binding of each described column, the length check after the fetch and the reading of
+/// a write's outcome (01001 → [`Error::Conflict`]). [`Snapshot`] drives it with direct
+/// calls, [`AsyncSnapshot`](crate::api::AsyncSnapshot) with notification-mode operations.
+pub(crate) struct SnapshotCore {
     cols: Vec<Col>,
     status: Box<[u16; 1]>,
-    warnings: Vec<DiagRecord>,
+    pub(crate) warnings: Vec<DiagRecord>,
 }
 
-// SAFETY: `h` is a DM handle id (the DM serializes calls per handle, §3.1); the buffers
-// are owned heap allocations only this snapshot uses.
-unsafe impl Send for Snapshot<'_> {}
+/// What SQLDescribeCol returned for one column.
+pub(crate) struct Described {
+    pub(crate) name: [u8; 256],
+    pub(crate) name_len: SqlSmallInt,
+    pub(crate) ty: SqlDataType,
+    pub(crate) size: SqlULen,
+    pub(crate) digits: SqlSmallInt,
+    pub(crate) nullable: Nullability,
+}
 
-impl Connection {
-    /// Runs `sql` (a single-table SELECT naming the columns to read and write, including
-    /// the table's key) under `concurrency` and reads its first row as a [`Snapshot`].
-    /// `None` when the query returns no row.
-    pub fn read_snapshot(&self, sql: &str, concurrency: Concurrency) -> Result<Option<Snapshot<'_>>> {
-        let mut h: SqlHandle = ptr::null_mut();
-        // SAFETY: our connection id and a valid out slot.
-        let rc = unsafe { raw::SQLAllocHandle(HandleType::SQL_HANDLE_STMT, self.h, &mut h) };
-        if !rc.is_success() || h.is_null() {
-            return Err(Diag::dbc(self.h).error("SQLAllocHandle", if rc.is_success() { SqlReturn::SQL_ERROR } else { rc }));
-        }
-        let mut s = Snapshot { _conn: self, h, cols: Vec::new(), status: Box::new([0]), warnings: Vec::new() };
+impl Default for Described {
+    fn default() -> Self {
+        Described { name: [0; 256], name_len: 0, ty: SqlDataType(0), size: 0, digits: 0, nullable: Nullability(0) }
+    }
+}
+
+impl SnapshotCore {
+    pub(crate) fn new() -> SnapshotCore {
+        SnapshotCore { cols: Vec::new(), status: Box::new([0]), warnings: Vec::new() }
+    }
+
+    /// Before execution: SQL_ATTR_CONCURRENCY and the row status array (neither call runs
+    /// asynchronously).
+    pub(crate) fn setup(&mut self, h: SqlHStmt, concurrency: Concurrency) -> Result<()> {
         let c = match concurrency {
             Concurrency::RowVersion => SQL_CONCUR_ROWVER,
             Concurrency::Values => SQL_CONCUR_VALUES,
         };
         // SAFETY: our statement; an integer attribute passed by value.
         let rc = unsafe { raw::SQLSetStmtAttr(h, StmtAttr::SQL_ATTR_CONCURRENCY, c as SqlPointer, 0) };
-        s.check("SQLSetStmtAttr", rc)?;
-        // SAFETY: our statement; the status array is boxed and outlives the statement.
-        let rc = unsafe { raw::SQLSetStmtAttr(h, StmtAttr::SQL_ATTR_ROW_STATUS_PTR, s.status.as_mut_ptr().cast(), 0) };
-        s.check("SQLSetStmtAttr", rc)?;
-        let len = i32::try_from(sql.len()).map_err(|_| Error::Usage("statement text too long".into()))?;
-        // SAFETY: our statement; the text outlives the call.
-        let rc = unsafe { raw::SQLExecDirect(h, sql.as_ptr(), len) };
-        s.check("SQLExecDirect", rc)?;
-        let mut n: SqlSmallInt = 0;
-        // SAFETY: our statement; a valid out pointer.
-        let rc = unsafe { raw::SQLNumResultCols(h, &mut n) };
-        s.check("SQLNumResultCols", rc)?;
+        Diag::stmt(h).check("SQLSetStmtAttr", rc, &mut self.warnings)?;
+        // SAFETY: our statement; the status array is boxed and outlives the statement's
+        // use of it (the owner frees or settles the statement first).
+        let rc = unsafe { raw::SQLSetStmtAttr(h, StmtAttr::SQL_ATTR_ROW_STATUS_PTR, self.status.as_mut_ptr().cast(), 0) };
+        Diag::stmt(h).check("SQLSetStmtAttr", rc, &mut self.warnings)?;
+        Ok(())
+    }
+
+    /// After SQLNumResultCols.
+    pub(crate) fn check_count(n: i64) -> Result<u16> {
         if n <= 0 {
             return Err(Error::Usage("read_snapshot needs a query that returns a result set".into()));
         }
-        for c in 1..=n as u16 {
-            let mut name = [0u8; 256];
-            let (mut nlen, mut ty, mut size, mut digits, mut nullable) = (0i16, SqlDataType(0), 0usize, 0i16, Nullability(0));
-            // SAFETY: our statement; buffers of the sizes passed.
-            let rc =
-                unsafe { raw::SQLDescribeCol(h, c, name.as_mut_ptr(), 256, &mut nlen, &mut ty, &mut size, &mut digits, &mut nullable) };
-            s.check("SQLDescribeCol", rc)?;
-            let kind = match ty {
-                SqlDataType::SQL_SMALLINT
-                | SqlDataType::SQL_INTEGER
-                | SqlDataType::SQL_BIGINT
-                | SqlDataType::SQL_TINYINT
-                | SqlDataType::SQL_BIT => Kind::Int,
-                SqlDataType::SQL_FLOAT | SqlDataType::SQL_REAL | SqlDataType::SQL_DOUBLE => Kind::Float,
-                SqlDataType::SQL_BINARY | SqlDataType::SQL_VARBINARY | SqlDataType::SQL_LONGVARBINARY => Kind::Bytes,
-                _ => Kind::Text,
-            };
-            let cap = match kind {
-                Kind::Int | Kind::Float => 8,
-                Kind::Bytes => size.clamp(1, MAX_COLUMN_BYTES),
-                Kind::Text => size.saturating_mul(4).saturating_add(1).clamp(64, MAX_COLUMN_BYTES),
-            };
-            let ctype = match kind {
-                Kind::Int => CDataType::SQL_C_SBIGINT,
-                Kind::Float => CDataType::SQL_C_DOUBLE,
-                Kind::Bytes => CDataType::SQL_C_BINARY,
-                Kind::Text => CDataType::SQL_C_CHAR,
-            };
-            let mut col = Col {
-                name: String::from_utf8_lossy(&name[..(nlen.max(0) as usize).min(255)]).into_owned(),
-                kind,
-                buf: vec![0u8; cap].into_boxed_slice(),
-                ind: Box::new(0),
-            };
-            // SAFETY: our statement; the boxed buffers live as long as the statement and
-            // are unbound before they are freed (Drop).
-            let rc = unsafe { raw::SQLBindCol(h, c, ctype, col.buf.as_mut_ptr().cast(), cap as SqlLen, &mut *col.ind) };
-            s.cols.push(col);
-            s.check("SQLBindCol", rc)?;
-        }
-        // SAFETY: our statement with live bound buffers.
-        let rc = unsafe { raw::SQLFetch(h) };
-        if s.check("SQLFetch", rc)? == SqlReturn::SQL_NO_DATA {
-            return Ok(None);
-        }
-        for c in &s.cols {
+        u16::try_from(n).map_err(|_| Error::Usage("too many columns".into()))
+    }
+
+    /// Binds column `c` as described (SQLBindCol, never asynchronous).
+    pub(crate) fn bind(&mut self, h: SqlHStmt, c: u16, d: &Described) -> Result<()> {
+        let kind = match d.ty {
+            SqlDataType::SQL_SMALLINT
+            | SqlDataType::SQL_INTEGER
+            | SqlDataType::SQL_BIGINT
+            | SqlDataType::SQL_TINYINT
+            | SqlDataType::SQL_BIT => Kind::Int,
+            SqlDataType::SQL_FLOAT | SqlDataType::SQL_REAL | SqlDataType::SQL_DOUBLE => Kind::Float,
+            SqlDataType::SQL_BINARY | SqlDataType::SQL_VARBINARY | SqlDataType::SQL_LONGVARBINARY => Kind::Bytes,
+            _ => Kind::Text,
+        };
+        let cap = match kind {
+            Kind::Int | Kind::Float => 8,
+            Kind::Bytes => d.size.clamp(1, MAX_COLUMN_BYTES),
+            Kind::Text => d.size.saturating_mul(4).saturating_add(1).clamp(64, MAX_COLUMN_BYTES),
+        };
+        let ctype = match kind {
+            Kind::Int => CDataType::SQL_C_SBIGINT,
+            Kind::Float => CDataType::SQL_C_DOUBLE,
+            Kind::Bytes => CDataType::SQL_C_BINARY,
+            Kind::Text => CDataType::SQL_C_CHAR,
+        };
+        let mut col = Col {
+            name: String::from_utf8_lossy(&d.name[..(d.name_len.max(0) as usize).min(255)]).into_owned(),
+            kind,
+            buf: vec![0u8; cap].into_boxed_slice(),
+            ind: Box::new(0),
+        };
+        // SAFETY: our statement; the boxed buffers live as long as the statement uses them
+        // and are unbound (or the statement freed) before they are freed.
+        let rc = unsafe { raw::SQLBindCol(h, c, ctype, col.buf.as_mut_ptr().cast(), cap as SqlLen, &mut *col.ind) };
+        self.cols.push(col);
+        Diag::stmt(h).check("SQLBindCol", rc, &mut self.warnings).map(drop)
+    }
+
+    /// After the fetch: a value that filled its buffer cannot be pinned.
+    pub(crate) fn check_lengths(&self) -> Result<()> {
+        for c in &self.cols {
             if c.kind != Kind::Int
                 && c.kind != Kind::Float
                 && *c.ind >= 0
@@ -172,26 +174,37 @@ impl Connection {
                 return Err(Error::Usage(format!("column {} is longer than {MAX_COLUMN_BYTES} bytes and cannot be pinned", c.name)));
             }
         }
-        Ok(Some(s))
+        Ok(())
     }
-}
 
-impl Snapshot<'_> {
-    fn check(&mut self, function: &'static str, rc: SqlReturn) -> Result<SqlReturn> {
-        Diag::stmt(self.h).check(function, rc, &mut self.warnings)
+    /// The outcome of SQLSetPos(1, SQL_UPDATE | SQL_DELETE): `checked` as the handle's
+    /// diagnostics made it, `w` its warnings. 01001 → [`Error::Conflict`].
+    pub(crate) fn write_outcome(&mut self, checked: Result<SqlReturn>, w: Vec<DiagRecord>) -> Result<Vec<DiagRecord>> {
+        if w.iter().any(|r| r.state == "01001") {
+            return Err(Error::Conflict { records: w });
+        }
+        checked?;
+        push_warnings(&mut self.warnings, w);
+        Ok(std::mem::take(&mut self.warnings))
+    }
+
+    /// Leaks the buffers (their statement may still be used by a driver that never ended).
+    pub(crate) fn leak(&mut self) {
+        for c in std::mem::take(&mut self.cols) {
+            std::mem::forget(c);
+        }
+        std::mem::forget(std::mem::replace(&mut self.status, Box::new([0])));
     }
 
     fn col(&self, name: &str) -> Option<&Col> {
         self.cols.iter().find(|c| c.name.eq_ignore_ascii_case(name))
     }
 
-    /// The column names, in result order.
-    pub fn columns(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn columns(&self) -> impl Iterator<Item = &str> {
         self.cols.iter().map(|c| c.name.as_str())
     }
 
-    /// The current value of a column (as read, or as set). `None`: no such column.
-    pub fn get(&self, name: &str) -> Option<SnapshotValue> {
+    pub(crate) fn get(&self, name: &str) -> Option<SnapshotValue> {
         let c = self.col(name)?;
         if *c.ind == SQL_NULL_DATA {
             return Some(SnapshotValue::Null);
@@ -205,16 +218,7 @@ impl Snapshot<'_> {
         })
     }
 
-    /// An integer column (`None` for NULL, another type or no such column).
-    pub fn get_i64(&self, name: &str) -> Option<i64> {
-        match self.get(name)? {
-            SnapshotValue::Int(v) => Some(v),
-            _ => None,
-        }
-    }
-
-    /// Sets a column's new value (written by [`Snapshot::update`]).
-    pub fn set(&mut self, name: &str, value: SnapshotValue) -> Result<()> {
+    pub(crate) fn set(&mut self, name: &str, value: SnapshotValue) -> Result<()> {
         let c =
             self.cols.iter_mut().find(|c| c.name.eq_ignore_ascii_case(name)).ok_or_else(|| Error::Usage(format!("no column {name}")))?;
         match (c.kind, value) {
@@ -240,19 +244,110 @@ impl Snapshot<'_> {
         }
         Ok(())
     }
+}
+
+/// The accessors of [`Snapshot`] and [`AsyncSnapshot`](crate::api::AsyncSnapshot), written
+/// once over their `core` field.
+macro_rules! snapshot_accessors {
+    () => {
+        /// The column names, in result order.
+        pub fn columns(&self) -> impl Iterator<Item = &str> {
+            self.core.columns()
+        }
+
+        /// The current value of a column (as read, or as set). `None`: no such column.
+        pub fn get(&self, name: &str) -> Option<$crate::api::SnapshotValue> {
+            self.core.get(name)
+        }
+
+        /// An integer column (`None` for NULL, another type or no such column).
+        pub fn get_i64(&self, name: &str) -> Option<i64> {
+            match self.core.get(name)? {
+                $crate::api::SnapshotValue::Int(v) => Some(v),
+                _ => None,
+            }
+        }
+
+        /// Sets a column's new value (written by `update`).
+        pub fn set(&mut self, name: &str, value: $crate::api::SnapshotValue) -> $crate::api::Result<()> {
+            self.core.set(name, value)
+        }
+
+        /// The warnings gathered while reading (e.g. 01S02 for a substituted concurrency).
+        pub fn warnings(&self) -> &[$crate::api::DiagRecord] {
+            &self.core.warnings
+        }
+    };
+}
+pub(crate) use snapshot_accessors;
+
+/// One row read under optimistic concurrency, with every column bound. Owns its
+/// statement (freed on drop). Write it back with [`Snapshot::update`] or
+/// [`Snapshot::delete`].
+pub struct Snapshot<'c> {
+    _conn: &'c Connection,
+    h: SqlHStmt,
+    core: SnapshotCore,
+}
+
+// SAFETY: `h` is a DM handle id (the DM serializes calls per handle, §3.1); the buffers
+// are owned heap allocations only this snapshot uses.
+unsafe impl Send for Snapshot<'_> {}
+
+impl Connection {
+    /// Runs `sql` (a single-table SELECT naming the columns to read and write, including
+    /// the table's key) under `concurrency` and reads its first row as a [`Snapshot`].
+    /// `None` when the query returns no row.
+    pub fn read_snapshot(&self, sql: &str, concurrency: Concurrency) -> Result<Option<Snapshot<'_>>> {
+        let mut h: SqlHandle = ptr::null_mut();
+        // SAFETY: our connection id and a valid out slot.
+        let rc = unsafe { raw::SQLAllocHandle(HandleType::SQL_HANDLE_STMT, self.h, &mut h) };
+        if !rc.is_success() || h.is_null() {
+            return Err(Diag::dbc(self.h).error("SQLAllocHandle", if rc.is_success() { SqlReturn::SQL_ERROR } else { rc }));
+        }
+        let mut s = Snapshot { _conn: self, h, core: SnapshotCore::new() };
+        s.core.setup(h, concurrency)?;
+        let len = i32::try_from(sql.len()).map_err(|_| Error::Usage("statement text too long".into()))?;
+        // SAFETY: our statement; the text outlives the call.
+        let rc = unsafe { raw::SQLExecDirect(h, sql.as_ptr(), len) };
+        s.check("SQLExecDirect", rc)?;
+        let mut n: SqlSmallInt = 0;
+        // SAFETY: our statement; a valid out pointer.
+        let rc = unsafe { raw::SQLNumResultCols(h, &mut n) };
+        s.check("SQLNumResultCols", rc)?;
+        let n = SnapshotCore::check_count(n.into())?;
+        for c in 1..=n {
+            let mut d = Described::default();
+            // SAFETY: our statement; buffers of the sizes passed.
+            let rc = unsafe {
+                raw::SQLDescribeCol(h, c, d.name.as_mut_ptr(), 256, &mut d.name_len, &mut d.ty, &mut d.size, &mut d.digits, &mut d.nullable)
+            };
+            s.check("SQLDescribeCol", rc)?;
+            s.core.bind(h, c, &d)?;
+        }
+        // SAFETY: our statement with live bound buffers.
+        let rc = unsafe { raw::SQLFetch(h) };
+        if s.check("SQLFetch", rc)? == SqlReturn::SQL_NO_DATA {
+            return Ok(None);
+        }
+        s.core.check_lengths()?;
+        Ok(Some(s))
+    }
+}
+
+impl Snapshot<'_> {
+    fn check(&mut self, function: &'static str, rc: SqlReturn) -> Result<SqlReturn> {
+        Diag::stmt(self.h).check(function, rc, &mut self.core.warnings)
+    }
+
+    snapshot_accessors!();
 
     fn set_pos(mut self, op: SetPosOperation) -> Result<Vec<DiagRecord>> {
         // SAFETY: our statement, positioned on its row, with live bound buffers.
         let rc = unsafe { raw::SQLSetPos(self.h, 1, op, LockType::SQL_LOCK_NO_CHANGE) };
         let mut w = Vec::new();
         let r = Diag::stmt(self.h).check("SQLSetPos", rc, &mut w);
-        if let Some(i) = w.iter().position(|r| r.state == "01001") {
-            let _ = i;
-            return Err(Error::Conflict { records: w });
-        }
-        r?;
-        push_warnings(&mut self.warnings, w);
-        Ok(std::mem::take(&mut self.warnings))
+        self.core.write_outcome(r, w)
     }
 
     /// Writes the changed row back (§5.5). `Err(Error::Conflict)` when the row was changed
@@ -265,11 +360,6 @@ impl Snapshot<'_> {
     /// it was read.
     pub fn delete(self) -> Result<Vec<DiagRecord>> {
         self.set_pos(SetPosOperation::SQL_DELETE)
-    }
-
-    /// The warnings gathered while reading (e.g. 01S02 for a substituted concurrency).
-    pub fn warnings(&self) -> &[DiagRecord] {
-        &self.warnings
     }
 }
 
@@ -287,26 +377,54 @@ impl Drop for Snapshot<'_> {
     }
 }
 
-/// Runs a read-modify-write closure until it does not end in [`Error::Conflict`], at most
-/// `max_attempts` times (the last conflict is returned), with a short randomized pause
-/// between attempts so that colliding writers spread out.
-pub fn retry_optimistic<T>(max_attempts: usize, mut f: impl FnMut() -> Result<T>) -> Result<T> {
-    let mut attempt = 0usize;
-    loop {
-        attempt += 1;
-        match f() {
-            Err(Error::Conflict { records }) if attempt < max_attempts => {
+/// The retry policy of [`retry_optimistic`] and
+/// [`retry_optimistic_async`](crate::api::retry_optimistic_async), written once: after a
+/// result, either the result stands or the attempt is repeated after a pause.
+pub(crate) struct Backoff {
+    attempt: usize,
+    max_attempts: usize,
+}
+
+pub(crate) enum Step<T> {
+    Done(Result<T>),
+    RetryAfter(std::time::Duration),
+}
+
+impl Backoff {
+    pub(crate) fn new(max_attempts: usize) -> Backoff {
+        Backoff { attempt: 0, max_attempts }
+    }
+
+    /// Takes an attempt's result: a conflict before the last attempt is retried after a
+    /// short randomized pause (colliding writers spread out); anything else stands.
+    pub(crate) fn step<T>(&mut self, r: Result<T>) -> Step<T> {
+        self.attempt += 1;
+        match r {
+            Err(Error::Conflict { records }) if self.attempt < self.max_attempts => {
                 drop(records);
                 let jitter = {
                     use std::hash::{BuildHasher, Hasher};
                     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-                    h.write_usize(attempt);
+                    h.write_usize(self.attempt);
                     h.finish()
                 };
-                let max_us = 50 * attempt.min(20) as u64;
-                std::thread::sleep(std::time::Duration::from_micros(jitter % (max_us + 1)));
+                let max_us = 50 * self.attempt.min(20) as u64;
+                Step::RetryAfter(std::time::Duration::from_micros(jitter % (max_us + 1)))
             }
-            r => return r,
+            r => Step::Done(r),
+        }
+    }
+}
+
+/// Runs a read-modify-write closure until it does not end in [`Error::Conflict`], at most
+/// `max_attempts` times (the last conflict is returned), with a short randomized pause
+/// between attempts so that colliding writers spread out.
+pub fn retry_optimistic<T>(max_attempts: usize, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut b = Backoff::new(max_attempts);
+    loop {
+        match b.step(f()) {
+            Step::Done(r) => return r,
+            Step::RetryAfter(d) => std::thread::sleep(d),
         }
     }
 }

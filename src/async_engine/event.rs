@@ -17,6 +17,16 @@
 //! `AsyncEvent` and lies in 1..=i32::MAX is taken as such a descriptor: it must be an
 //! eventfd (HY024 otherwise); the DM keeps its own duplicate of it while the attribute
 //! holds it, signals it by adding 1 to its counter, and never reads (resets) it.
+//!
+//! Several handles given the same application eventfd share one duplicate (decision #109):
+//! the DM finds the duplicate it already holds for that descriptor number and checks with
+//! `kcmp(KCMP_FILE)` that it is still the same open file (the application may have closed
+//! its descriptor and opened another under the same number); so an application that
+//! shares one event among 100,000 statements costs the DM one descriptor, not 100,000.
+//! Where `kcmp` is unavailable, each handle gets its own duplicate as before.
+//!
+//! The safe API's futures need no event at all: they use the DM's waker notification mode
+//! (`raw::ext::SQL_ATTR_DM_ASYNC_WAKER`, decision #108).
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +38,25 @@ use dashmap::DashMap;
 /// Registry of live events by attribute value, so the DM never dereferences an unknown
 /// pointer that an application passed as an attribute.
 static REGISTRY: LazyLock<DashMap<usize, Weak<Inner>>> = LazyLock::new(DashMap::new);
+
+/// The DM's duplicates of application eventfds, by the application's descriptor number,
+/// shared by every handle given that descriptor (see the module docs).
+static APP_EVENTS: LazyLock<DashMap<RawFd, Weak<Inner>>> = LazyLock::new(DashMap::new);
+
+/// Whether descriptors `a` and `b` of this process refer to the same open file:
+/// `Some(true/false)`, or `None` when the kernel cannot tell (no `kcmp`).
+fn same_file(a: RawFd, b: RawFd) -> Option<bool> {
+    const KCMP_FILE: libc::c_long = 0;
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() } as libc::c_long;
+    // SAFETY: kcmp only compares kernel objects named by numbers; no memory is passed.
+    let r = unsafe { libc::syscall(libc::SYS_kcmp, pid, pid, KCMP_FILE, a as libc::c_long, b as libc::c_long) };
+    match r {
+        0 => Some(true),
+        1..=3 => Some(false),
+        _ => None,
+    }
+}
 
 struct Inner {
     fd: RawFd,
@@ -99,12 +128,23 @@ impl AsyncEvent {
         if link.as_os_str() != "anon_inode:[eventfd]" {
             return None;
         }
+        // The duplicate another handle holds for the same open eventfd, if any.
+        let known = APP_EVENTS.get(&fd).and_then(|w| w.upgrade());
+        if let Some(inner) = known {
+            if same_file(fd, inner.fd) == Some(true) {
+                return Some(AsyncEvent { inner });
+            }
+        }
         // SAFETY: plain syscall on a descriptor number; an invalid one fails with EBADF.
         let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
         if dup < 0 {
             return None;
         }
-        Some(AsyncEvent { inner: Arc::new(Inner { fd: dup, set: AtomicBool::new(false), app_fd: Some(fd) }) })
+        let inner = Arc::new(Inner { fd: dup, set: AtomicBool::new(false), app_fd: Some(fd) });
+        if same_file(fd, dup) == Some(true) {
+            APP_EVENTS.insert(fd, Arc::downgrade(&inner));
+        }
+        Some(AsyncEvent { inner })
     }
 
     /// The eventfd: readable (POLLIN) exactly while the event is set.
@@ -178,8 +218,16 @@ impl AsyncEvent {
 impl Drop for AsyncEvent {
     fn drop(&mut self) {
         // The last application/DM reference: forget the registry entry.
-        if self.inner.app_fd.is_none() && Arc::strong_count(&self.inner) == 1 {
-            REGISTRY.remove(&(Arc::as_ptr(&self.inner) as usize));
+        if Arc::strong_count(&self.inner) == 1 {
+            match self.inner.app_fd {
+                None => {
+                    REGISTRY.remove(&(Arc::as_ptr(&self.inner) as usize));
+                }
+                Some(fd) => {
+                    let me = Arc::as_ptr(&self.inner);
+                    APP_EVENTS.remove_if(&fd, |_, w| w.as_ptr() == me);
+                }
+            }
         }
     }
 }
@@ -243,6 +291,42 @@ mod tests {
             libc::close(p[0]);
             libc::close(p[1])
         };
+    }
+
+    /// Decision #109: handles given the same application eventfd share the DM's one
+    /// duplicate; a different eventfd (even under a reused number) gets its own.
+    #[test]
+    fn handles_sharing_an_application_eventfd_share_one_duplicate() {
+        // SAFETY: plain syscall.
+        let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+        assert!(efd > 0);
+        let a = AsyncEvent::from_attr(efd as usize).unwrap();
+        let b = AsyncEvent::from_attr(efd as usize).unwrap();
+        if same_file(efd, a.raw_fd()).is_none() {
+            eprintln!("kcmp unavailable: one duplicate per handle");
+            return;
+        }
+        assert_eq!(a.raw_fd(), b.raw_fd(), "one duplicate for both handles");
+        drop((a, b));
+        // SAFETY: our own descriptor.
+        unsafe { libc::close(efd) };
+        // A new eventfd, very likely under the same number: a new duplicate.
+        // SAFETY: plain syscall.
+        let efd2 = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+        let keep = AsyncEvent::from_attr(efd2 as usize).unwrap();
+        // SAFETY: our own descriptor.
+        unsafe { libc::close(efd2) };
+        // SAFETY: plain syscall.
+        let efd3 = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+        let other = AsyncEvent::from_attr(efd3 as usize).unwrap();
+        assert_ne!(keep.raw_fd(), other.raw_fd(), "a different open file is never shared");
+        other.set();
+        let mut v: u64 = 0;
+        // SAFETY: reads 8 bytes into a valid u64 from our descriptor.
+        assert_eq!(unsafe { libc::read(efd3, &mut v as *mut u64 as *mut libc::c_void, 8) }, 8);
+        assert!(!keep.is_set(), "setting one event leaves the other alone");
+        // SAFETY: our own descriptor.
+        unsafe { libc::close(efd3) };
     }
 
     #[test]

@@ -165,6 +165,50 @@ pub fn now_ns() -> u64 {
     EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
+// ---------------------------------------------------------------------------------------
+// Blocking waits without a per-handle event (decision #108): one process-wide condition
+// variable, notified by every completion while somebody waits on it. A handle in the DM's
+// waker notification mode has no eventfd; the safe API's blocking paths (bounded settles,
+// `AsyncOperation::wait_timeout`, abort) wait here instead, and the waker slot stays the
+// future's alone.
+
+static END_WAITERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static END_LOCK: Mutex<()> = Mutex::new(());
+static END_CV: std::sync::Condvar = std::sync::Condvar::new();
+
+fn notify_end_waiters() {
+    // Pairs with the SeqCst increment in `wait_for_end`: either the waiter sees the new
+    // phase when it checks, or this load sees the waiter and notifies under the lock.
+    std::sync::atomic::fence(Ordering::SeqCst);
+    if END_WAITERS.load(Ordering::SeqCst) > 0 {
+        drop(END_LOCK.lock().unwrap_or_else(|e| e.into_inner()));
+        END_CV.notify_all();
+    }
+}
+
+/// Blocks until `ended()` is true or `timeout` passes, woken by any operation's end (so
+/// `ended` is re-checked after every completion in the process; callers wait in bounded
+/// slices anyway). Returns `ended()`. Never called with a lock held or from the
+/// dispatcher.
+pub fn wait_for_end(timeout: Duration, ended: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    END_WAITERS.fetch_add(1, Ordering::SeqCst);
+    let mut g = END_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let r = loop {
+        if ended() {
+            break true;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break false;
+        }
+        g = END_CV.wait_timeout(g, left).unwrap_or_else(|e| e.into_inner()).0;
+    };
+    drop(g);
+    END_WAITERS.fetch_sub(1, Ordering::SeqCst);
+    r
+}
+
 /// See the module documentation.
 pub struct AsyncSlot {
     word: AtomicU32,
@@ -455,6 +499,7 @@ impl AsyncSlot {
             e.set();
         }
         self.waker.wake();
+        notify_end_waiters();
     }
 
     /// Collects a finished operation (SQLCompleteAsync, polling repeat call): Done → Idle.

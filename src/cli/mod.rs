@@ -45,10 +45,11 @@ usage: odbc-dm <command>
   demo                         the DM serving queries on the embedded default drivers
                                (run `bash drivers-under-test/setup.sh` first)
   conform [--driver <path|odbcinst name>] [--connect \"<keywords>\"] [--only <id prefix>]
-          [--format text|markdown|json] [--out FILE | --out-dir DIR] [--all]
+          [--format text|markdown|json] [--out FILE | --out-dir DIR] [--all] [--timeout MS]
                                conformance report of a driver, rule by rule; no --driver:
                                the reference driver and sqliteodbc on temp files; --all
-                               adds drivers-under-test/conform.ini and odbcinst.ini drivers
+                               adds drivers-under-test/conform.ini and odbcinst.ini drivers;
+                               --timeout replaces every check's own time limit
 
 Exit codes: 0 success, 1 ODBC or driver error (SQLSTATE: message on stderr; conform: a\ncheck failed, crashed or timed out), 2 usage.
 Configuration follows unixODBC: ODBCSYSINI, ODBCINSTINI, ODBCINI, ~/.odbc.ini.

@@ -6,7 +6,10 @@
 //!   absolute path is honoured as-is), else `<sysdir>/odbcinst.ini`;
 //! * system DSNs: `<sysdir>/odbc.ini`;
 //! * user DSNs: `$ODBCINI` if set (it replaces `~/.odbc.ini`), else
-//!   `$HOME/.odbc.ini`.
+//!   `~/.odbc.ini`, where `~` is the user's home directory from the password database
+//!   (`getpwuid(getuid())`), as unixODBC's `libodbcinst.so.2` finds it, so that the
+//!   drivers' own `SQLGetPrivateProfileString` lookups read the same file as the DM
+//!   (docs/decisions.md #99); `$HOME` only when the user has no password entry.
 //!
 //! Empty variables are treated as unset. User DSNs shadow system DSNs of the
 //! same name (see `resolve`).
@@ -35,11 +38,30 @@ pub struct ConfigSource {
     pub user_odbc_ini: Option<PathBuf>,
 }
 
+/// The home directory of the real user in the password database (`getpwuid_r(getuid())`),
+/// the directory in which `libodbcinst.so.2` looks for `.odbc.ini`; `None` without an entry.
+fn passwd_home() -> Option<OsString> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: `passwd` is plain old data; zeroed is a valid (empty) value.
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: getuid has no preconditions; getpwuid_r writes into `pw` and `buf` (of the
+    // length given) and sets `result` to `&pw` on success or null.
+    let rc = unsafe { libc::getpwuid_r(libc::getuid(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut result) };
+    if rc != 0 || result.is_null() || pw.pw_dir.is_null() {
+        return None;
+    }
+    // SAFETY: on success pw_dir points to a NUL-terminated string inside `buf`, alive here.
+    let dir = unsafe { std::ffi::CStr::from_ptr(pw.pw_dir) };
+    (!dir.to_bytes().is_empty()).then(|| std::ffi::OsStr::from_bytes(dir.to_bytes()).to_os_string())
+}
+
 impl ConfigSource {
     /// Resolves paths from the current process environment (the normal
     /// production entry point).
     pub fn from_env() -> Self {
-        Self::from_vars(|name| std::env::var_os(name))
+        Self::from_vars(|name| if name == "HOME" { passwd_home().or_else(|| std::env::var_os("HOME")) } else { std::env::var_os(name) })
     }
 
     /// Resolves paths from an arbitrary variable lookup, so tests can supply

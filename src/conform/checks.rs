@@ -38,6 +38,11 @@ pub struct Check {
     pub id: &'static str,
     pub rule: &'static str,
     pub run: fn(&Ctx) -> Res,
+    /// The check's own time limit in milliseconds (`--timeout` replaces it): past it the
+    /// child process is killed and the check reported as `timeout`.
+    pub timeout_ms: u64,
+    /// The check needs no connection (it runs also when the server is down).
+    pub offline_ok: bool,
 }
 
 pub struct Group {
@@ -45,20 +50,49 @@ pub struct Group {
     pub checks: &'static [Check],
 }
 
+/// The time limit of a check whose definition states none: well above what any check
+/// takes on a working driver (the slowest, the concurrency and notification checks,
+/// take about 1 s on the servers here).
+pub const DEFAULT_TIMEOUT_MS: u64 = 15_000;
+/// Checks that run a long query (LongQuery, 15–30 s when nothing cancels it).
+const CANCEL_TIMEOUT_MS: u64 = 25_000;
+/// Checks that only call a few functions with bad handles.
+const SHORT_TIMEOUT_MS: u64 = 5_000;
+
 macro_rules! check {
     ($id:literal, $rule:literal, $f:ident) => {
-        Check { id: $id, rule: $rule, run: $f }
+        check!($id, $rule, $f, DEFAULT_TIMEOUT_MS)
+    };
+    ($id:literal, $rule:literal, $f:ident, $ms:expr) => {
+        Check { id: $id, rule: $rule, run: $f, timeout_ms: $ms, offline_ok: false }
+    };
+    ($id:literal, $rule:literal, $f:ident, $ms:expr, offline) => {
+        Check { id: $id, rule: $rule, run: $f, timeout_ms: $ms, offline_ok: true }
     };
 }
 
 /// Every check group, in run order.
 pub static GROUPS: &[Group] = &[
-    Group { name: "exports", checks: &[check!("exports.claims-exported", "§6.5, §6.6", exports_claims)] },
+    Group { name: "exports", checks: &[check!("exports.claims-exported", "§6.5, §6.6", exports_claims, DEFAULT_TIMEOUT_MS, offline)] },
     Group {
         name: "info",
         checks: &[check!("info.required", "MS SQLGetInfo (GI)", info_required), check!("info.async-answers", "§1.4, §2.6", info_async)],
     },
-    Group { name: "handles", checks: &[check!("handles.lifecycle", "Appendix B §4.3, §4.5", handles_lifecycle)] },
+    Group {
+        name: "handles",
+        checks: &[
+            check!("handles.lifecycle", "Appendix B §4.3, §4.5", handles_lifecycle),
+            check!("handles.invalid-null", "MS Return Codes (SQL_INVALID_HANDLE)", handles_invalid_null, SHORT_TIMEOUT_MS, offline),
+            check!("handles.invalid-freed", "MS Return Codes (SQL_INVALID_HANDLE)", handles_invalid_freed, SHORT_TIMEOUT_MS, offline),
+            check!(
+                "handles.invalid-wrong-kind",
+                "MS Return Codes (SQL_INVALID_HANDLE)",
+                handles_invalid_wrong_kind,
+                SHORT_TIMEOUT_MS,
+                offline
+            ),
+        ],
+    },
     Group {
         name: "diag",
         checks: &[
@@ -77,10 +111,16 @@ pub static GROUPS: &[Group] = &[
             check!("buffers.getconnectattr.w", "MS SQLGetConnectAttr", buf_connattr_w),
             check!("buffers.describecol.a", "MS SQLDescribeCol", buf_describe_a),
             check!("buffers.describecol.w", "MS SQLDescribeCol", buf_describe_w),
+            check!("buffers.colattribute.a", "MS SQLColAttribute", buf_colattr_a),
+            check!("buffers.colattribute.w", "MS SQLColAttribute", buf_colattr_w),
             check!("buffers.getdata.char", "MS SQLGetData", buf_getdata_char),
             check!("buffers.getdata.wchar", "MS SQLGetData", buf_getdata_wchar),
             check!("buffers.getdiagrec.a", "MS SQLGetDiagRec", buf_diag_a),
             check!("buffers.getdiagrec.w", "MS SQLGetDiagRec", buf_diag_w),
+            check!("buffers.getdiagfield.a", "MS SQLGetDiagField", buf_diagfield_a),
+            check!("buffers.getdiagfield.w", "MS SQLGetDiagField", buf_diagfield_w),
+            check!("buffers.driverconnect.a", "MS SQLDriverConnect", buf_driverconnect_a),
+            check!("buffers.driverconnect.w", "MS SQLDriverConnect", buf_driverconnect_w),
         ],
     },
     Group { name: "unicode", checks: &[check!("unicode.roundtrip", "MS Unicode drivers", unicode_roundtrip)] },
@@ -90,6 +130,8 @@ pub static GROUPS: &[Group] = &[
             check!("state.fetch-without-cursor", "§4.5 (SQLFetch S4: 24000)", state_fetch_s4),
             check!("state.exec-with-open-cursor", "§4.5 (SQLExecDirect S5: 24000)", state_exec_s5),
             check!("state.getdata-before-fetch", "§4.5 (SQLGetData S5: 24000)", state_getdata_s5),
+            check!("state.s12-cancel-async", "§4.5, §4.8, §3.3 (S11 → S12)", state_s12_cancel, CANCEL_TIMEOUT_MS),
+            check!("state.s12-unaffected-functions", "§4.7 (S11–S12: unaffected functions)", state_s12_unaffected, CANCEL_TIMEOUT_MS),
         ],
     },
     Group {
@@ -102,8 +144,10 @@ pub static GROUPS: &[Group] = &[
     Group {
         name: "cancel",
         checks: &[
-            check!("cancel.cross-thread", "§3.1, §3.2", cancel_cross_thread),
+            check!("cancel.cross-thread", "§3.1, §3.2", cancel_cross_thread, CANCEL_TIMEOUT_MS),
             check!("cancel.idle-keeps-cursor", "§3.3", cancel_idle),
+            check!("cancel.handle-stmt", "§3.4, §3.2 (SQLCancelHandle STMT)", cancel_handle_stmt, CANCEL_TIMEOUT_MS),
+            check!("cancel.handle-dbc", "§3.4 (SQLCancelHandle DBC)", cancel_handle_dbc, CANCEL_TIMEOUT_MS),
         ],
     },
     Group {
@@ -114,7 +158,13 @@ pub static GROUPS: &[Group] = &[
             check!("concurrency.optimistic-01001", "§5.3, §5.5", conc_optimistic),
         ],
     },
-    Group { name: "async", checks: &[check!("async.polling", "§1.6, §1.7", async_polling)] },
+    Group {
+        name: "async",
+        checks: &[
+            check!("async.polling", "§1.6, §1.7", async_polling),
+            check!("async.dbc-functions", "§1.1, §1.4, §1.5, §1.7", async_dbc_functions),
+        ],
+    },
     Group {
         name: "notify",
         checks: &[
@@ -123,6 +173,7 @@ pub static GROUPS: &[Group] = &[
             check!("notify.context", "§2.7, §2.10", notify_context),
             check!("notify.flast", "§2.10", notify_flast),
             check!("notify.concurrent", "§2.10", notify_concurrent),
+            check!("notify.dbc", "§2.3, §2.4, §2.7, §2.8, §2.10 (connection)", notify_dbc),
         ],
     },
 ];
@@ -241,10 +292,26 @@ fn exports_claims(c: &Ctx) -> Res {
     let Some(gf) = entry!(c.d, SQLGetFunctions) else {
         return unsupported("the driver exports no SQLGetFunctions (the DM answers from the exports)");
     };
-    let dc = c.dconn()?;
     let mut map = [0u16; 250];
-    // SAFETY: live dbc; 250-word array as SQL_API_ODBC3_ALL_FUNCTIONS requires.
-    let rc = unsafe { gf(dc.dbc, FunctionId::SQL_API_ODBC3_ALL_FUNCTIONS, map.as_mut_ptr()) };
+    // Connected when it can; without a connection (server down) many drivers still answer
+    // SQLGetFunctions from a static table on an unconnected connection handle.
+    let rc = if c.t.offline.is_none() {
+        let dc = c.dconn()?;
+        // SAFETY: live dbc; 250-word array as SQL_API_ODBC3_ALL_FUNCTIONS requires.
+        unsafe { gf(dc.dbc, FunctionId::SQL_API_ODBC3_ALL_FUNCTIONS, map.as_mut_ptr()) }
+    } else {
+        let (env, dbc) = driver_env_dbc(c)?;
+        // SAFETY: the driver's own unconnected dbc; 250-word array.
+        let rc = unsafe { gf(dbc, FunctionId::SQL_API_ODBC3_ALL_FUNCTIONS, map.as_mut_ptr()) };
+        free_env_dbc(c, env, dbc);
+        if !rc.is_success() {
+            return skip(format!(
+                "no connection ({}) and SQLGetFunctions on an unconnected connection returned {rc:?}",
+                c.t.offline.as_deref().unwrap_or_default()
+            ));
+        }
+        rc
+    };
     if !rc.is_success() {
         return fail(format!("driver SQLGetFunctions(SQL_API_ODBC3_ALL_FUNCTIONS) returned {rc:?}"));
     }
@@ -599,6 +666,11 @@ fn probe_text(
             continue;
         }
         if !o.rc.is_success() {
+            // An odd byte count for UTF-16 text may be refused (HY090, MS SQLGetInfo:
+            // "BufferLength must be an even number").
+            if unit == 2 && !chars && size % 2 == 1 && o.rc == SqlReturn::SQL_ERROR && o.states.iter().any(|s| s == "HY090") {
+                continue;
+            }
             problems.push(format!("{what} returned {:?} {:?}", o.rc, o.states));
             continue;
         }
@@ -745,6 +817,8 @@ const VALUE: &str = "héllo wörld 中𝄞";
 
 fn getdata_probe(c: &Ctx, wide: bool) -> Res {
     let conn = c.conn()?;
+    // The driver, not the DM's SQL_C_WCHAR conversion for ANSI-only drivers (decision #90).
+    conn.wchar_conversion(false)?;
     let s = conn.stmt()?;
     let sql = format!("SELECT '{VALUE}'");
     let w: Vec<u16> = sql.encode_utf16().collect();
@@ -778,11 +852,9 @@ fn buf_getdata_char(c: &Ctx) -> Res {
     getdata_probe(c, false)
 }
 fn buf_getdata_wchar(c: &Ctx) -> Res {
-    // A driver without the Unicode API never sees SQL_C_WCHAR through the DM: the DM
-    // converts it (docs/decisions.md #77), so the probe would test the DM.
-    if ["SQLDriverConnectW", "SQLConnectW", "SQLExecDirectW", "SQLPrepareW"].iter().all(|n| !c.d.has(n)) {
-        return skip("the driver has no Unicode API: the DM converts SQL_C_WCHAR itself (decision #77); not a driver check");
-    }
+    // A driver without the Unicode API would get SQL_C_WCHAR converted by the DM (decision
+    // #77); getdata_probe turns that off for its connection (SQL_ATTR_DM_WCHAR_CONVERSION,
+    // decision #90) so the driver itself is tested.
     getdata_probe(c, true)
 }
 
@@ -1418,30 +1490,63 @@ fn notify_stmt(c: &Ctx, dc: &DConn, ctx: usize) -> Result<SqlHandle, Res> {
     Ok(s)
 }
 
-/// Drives one notification-mode SQLExecDirect to its end, waiting for one callback per
-/// SQL_STILL_EXECUTING: (final code, STILL_EXECUTING count, f_last seen before each
-/// re-invocation, problems).
+/// Quiet period after the callback a re-invocation waits for: a driver that calls back
+/// more than once per SQL_STILL_EXECUTING has done so by then, so the extra callback is
+/// counted for the right call (notify.one-callback-per-still-executing) and never lands
+/// inside the next call, where it would look like an early callback of that call.
+const SETTLE: Duration = Duration::from_millis(25);
+
+/// Drives one notification-mode SQLExecDirect to its end (see [`drive_with`]).
 fn drive(dc: &DConn, s: SqlHandle, ctx: usize, sql: &str) -> (SqlReturn, usize, Vec<String>) {
     let w: Vec<u16> = sql.encode_utf16().collect();
+    drive_with(ctx, || dc.exec_text(s, sql, &w))
+}
+
+/// Drives one notification-mode call to its end as a DM does: after each
+/// SQL_STILL_EXECUTING it waits for a callback that came after the call began (3 s at
+/// most), lets the callbacks settle, and re-invokes. (final code, STILL_EXECUTING count,
+/// problems). fLast is judged only on callbacks that kept the protocol (after the return,
+/// off the calling thread): an early callback is notify.thread-and-timing's finding.
+fn drive_with(ctx: usize, mut call: impl FnMut() -> SqlReturn) -> (SqlReturn, usize, Vec<String>) {
     let mut stills = 0;
     let mut problems = Vec::new();
     let count = || probe_recs().iter().filter(|r| r.ctx == ctx).count();
-    let base = count();
     let t0 = Instant::now();
-    let mut rc = in_call(|| dc.exec_text(s, sql, &w));
+    let mut before = count();
+    let mut backoff = SETTLE;
+    let mut rc = in_call(&mut call);
     while rc == SqlReturn::SQL_STILL_EXECUTING {
         stills += 1;
-        if probe_wait(ctx, base + stills, Duration::from_secs(3)) < base + stills {
+        if probe_wait(ctx, before + 1, Duration::from_secs(3)) <= before {
             problems.push(format!("no callback within 3 s after SQL_STILL_EXECUTING #{stills}"));
             break;
         }
-        let f_last = probe_recs().iter().filter(|r| r.ctx == ctx).nth(base + stills - 1).is_some_and(|r| r.f_last);
-        rc = in_call(|| dc.exec_text(s, sql, &w));
+        let mut n = count();
+        loop {
+            std::thread::sleep(SETTLE);
+            let m = count();
+            if m == n {
+                break;
+            }
+            n = m;
+        }
+        let recs: Vec<CbRec> = probe_recs().into_iter().filter(|r| r.ctx == ctx).collect();
+        let f_last = recs.last().filter(|r| !r.during_call).is_some_and(|r| r.f_last);
+        // A callback that came before the driver returned (notify.thread-and-timing's
+        // finding) cannot tell the harness when the step it announces is done: re-invoking
+        // at once would only open more steps. The harness then waits as a polling DM does,
+        // with a growing pause, so the driver's queue drains and the call ends.
+        if recs[before.min(recs.len())..].iter().any(|r| r.during_call) {
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_millis(800));
+        }
+        before = recs.len();
+        rc = in_call(&mut call);
         if f_last && rc == SqlReturn::SQL_STILL_EXECUTING {
             problems.push(format!("callback #{stills} had fLast = TRUE but the re-invocation returned SQL_STILL_EXECUTING again"));
         }
-        if t0.elapsed() > Duration::from_secs(3) {
-            problems.push(format!("still executing after 3 s and {stills} SQL_STILL_EXECUTING"));
+        if t0.elapsed() > Duration::from_secs(5) && rc == SqlReturn::SQL_STILL_EXECUTING {
+            problems.push(format!("still executing after 5 s and {stills} SQL_STILL_EXECUTING"));
             break;
         }
     }
@@ -1582,18 +1687,37 @@ fn notify_concurrent(c: &Ctx) -> Res {
     let sql = "SELECT 7";
     let w: Vec<u16> = sql.encode_utf16().collect();
     let mut problems = Vec::new();
-    let mut rcs: Vec<SqlReturn> = stmts.iter().map(|s| dc.exec_text(s.0, sql, &w)).collect();
+    let mut rcs: Vec<SqlReturn> = stmts.iter().map(|s| in_call(|| dc.exec_text(s.0, sql, &w))).collect();
     let mut seen = [0usize; 4];
+    // Per statement: when it may be re-invoked next, and its pause after an early callback
+    // (as in drive_with).
+    let mut next_at = [None::<Instant>; 4];
+    let mut backoff = [SETTLE; 4];
     let t0 = Instant::now();
-    while rcs.contains(&SqlReturn::SQL_STILL_EXECUTING) && t0.elapsed() < Duration::from_secs(3) {
+    while rcs.contains(&SqlReturn::SQL_STILL_EXECUTING) && t0.elapsed() < Duration::from_secs(5) {
         for i in 0..4 {
-            if rcs[i] == SqlReturn::SQL_STILL_EXECUTING {
-                let ctx = base + i;
-                let have = probe_recs().iter().filter(|r| r.ctx == ctx).count();
-                if have > seen[i] {
-                    seen[i] = have;
-                    rcs[i] = dc.exec_text(stmts[i].0, sql, &w);
-                }
+            if rcs[i] != SqlReturn::SQL_STILL_EXECUTING {
+                continue;
+            }
+            let ctx = base + i;
+            let recs: Vec<CbRec> = probe_recs().into_iter().filter(|r| r.ctx == ctx).collect();
+            if recs.len() > seen[i] {
+                // New callbacks: settle, longer when one came before the return.
+                let early = recs[seen[i]..].iter().any(|r| r.during_call);
+                let pause = if early {
+                    let p = backoff[i];
+                    backoff[i] = (p * 2).min(Duration::from_millis(800));
+                    p
+                } else {
+                    SETTLE
+                };
+                seen[i] = recs.len();
+                next_at[i] = Some(Instant::now() + pause);
+            }
+            if next_at[i].is_some_and(|t| Instant::now() >= t) {
+                next_at[i] = None;
+                seen[i] = probe_recs().iter().filter(|r| r.ctx == ctx).count();
+                rcs[i] = in_call(|| dc.exec_text(stmts[i].0, sql, &w));
             }
         }
         std::thread::sleep(Duration::from_millis(1));
@@ -1614,6 +1738,736 @@ fn notify_concurrent(c: &Ctx) -> Res {
     }
     if recs.is_empty() && problems.is_empty() {
         return unsupported("no SQL_STILL_EXECUTING to observe");
+    }
+    verdict(problems)
+}
+
+// ------------------------------------------------------------------ invalid handles
+
+/// Announces the next driver call on stderr: when it kills the process, the runner's
+/// `crash` detail quotes this line (the last one on stderr), so the report names the call.
+fn announce(call: &str) {
+    eprintln!("conform: calling {call}");
+}
+
+/// Records a call that did not answer SQL_INVALID_HANDLE.
+fn want_invalid(problems: &mut Vec<String>, call: &str, rc: SqlReturn) {
+    if rc != SqlReturn::SQL_INVALID_HANDLE {
+        problems.push(format!("{call} returned {rc:?}, expected SQL_INVALID_HANDLE"));
+    }
+}
+
+/// The driver's own env and an unconnected dbc (no connection needed).
+fn driver_env_dbc(c: &Ctx) -> Result<(SqlHandle, SqlHandle), String> {
+    let alloc = entry!(c.d, SQLAllocHandle).ok_or("driver exports no SQLAllocHandle")?;
+    let (mut env, mut dbc) = (null_mut(), null_mut());
+    // SAFETY: the driver's own handles, valid out pointers; integer attribute by value.
+    unsafe {
+        let rc = alloc(HandleType::SQL_HANDLE_ENV, null_mut(), &mut env);
+        if !rc.is_success() {
+            return Err(format!("driver SQLAllocHandle(ENV) returned {rc:?}"));
+        }
+        if let Some(set) = entry!(c.d, SQLSetEnvAttr) {
+            set(env, EnvAttr::SQL_ATTR_ODBC_VERSION, SQL_OV_ODBC3 as usize as SqlPointer, 0);
+        }
+        let rc = alloc(HandleType::SQL_HANDLE_DBC, env, &mut dbc);
+        if !rc.is_success() {
+            return Err(format!("driver SQLAllocHandle(DBC) returned {rc:?}"));
+        }
+    }
+    Ok((env, dbc))
+}
+
+fn free_env_dbc(c: &Ctx, env: SqlHandle, dbc: SqlHandle) {
+    if let Some(free) = entry!(c.d, SQLFreeHandle) {
+        // SAFETY: the driver's own handles, freed once (dbc may be null: already freed).
+        unsafe {
+            if !dbc.is_null() {
+                free(HandleType::SQL_HANDLE_DBC, dbc);
+            }
+            free(HandleType::SQL_HANDLE_ENV, env);
+        }
+    }
+}
+
+/// Calls the driver's functions with `h` as a handle of the kinds named and collects every
+/// answer that is not SQL_INVALID_HANDLE. `what` describes `h` ("NULL", "a freed DBC", …).
+/// `stmt_fns`: pass `h` where a statement handle belongs; `dbc_fns`: where a connection
+/// handle belongs.
+fn invalid_calls(c: &Ctx, h: SqlHandle, what: &str, dbc_fns: bool, stmt_fns: bool, problems: &mut Vec<String>) {
+    let mut buf = [0u8; 64];
+    let mut len16 = 0i16;
+    let mut len32 = 0i32;
+    if dbc_fns {
+        // SAFETY (every call below): `h` is the invalid handle under test, which the driver
+        // must refuse before touching anything (MS "Return Codes": SQL_INVALID_HANDLE); all
+        // other arguments are valid buffers of the lengths passed. A driver that does
+        // touch it may crash: this runs in the check's child process.
+        if let Some(f) = entry!(c.d, SQLGetInfoW).or(entry!(c.d, SQLGetInfo)) {
+            let call = format!("SQLGetInfo(hdbc = {what}, SQL_DRIVER_NAME)");
+            announce(&call);
+            let rc = unsafe { f(h, InfoType::SQL_DRIVER_NAME, buf.as_mut_ptr().cast(), 64, &mut len16) };
+            want_invalid(problems, &call, rc);
+        }
+        if let Some(f) = entry!(c.d, SQLGetConnectAttrW).or(entry!(c.d, SQLGetConnectAttr)) {
+            let call = format!("SQLGetConnectAttr(hdbc = {what}, SQL_ATTR_AUTOCOMMIT)");
+            announce(&call);
+            let rc = unsafe { f(h, ConnAttr::SQL_ATTR_AUTOCOMMIT, buf.as_mut_ptr().cast(), 8, &mut len32) };
+            want_invalid(problems, &call, rc);
+        }
+        if let Some(f) = entry!(c.d, SQLAllocHandle) {
+            let call = format!("SQLAllocHandle(SQL_HANDLE_STMT, InputHandle = {what})");
+            announce(&call);
+            let mut out = null_mut();
+            let rc = unsafe { f(HandleType::SQL_HANDLE_STMT, h, &mut out) };
+            want_invalid(problems, &call, rc);
+        }
+    }
+    if stmt_fns {
+        let sql = "SELECT 1";
+        let w: Vec<u16> = sql.encode_utf16().collect();
+        if let Some(f) = entry!(c.d, SQLExecDirectW) {
+            let call = format!("SQLExecDirectW(hstmt = {what})");
+            announce(&call);
+            let rc = unsafe { f(h, w.as_ptr(), w.len() as i32) };
+            want_invalid(problems, &call, rc);
+        } else if let Some(f) = entry!(c.d, SQLExecDirect) {
+            let call = format!("SQLExecDirect(hstmt = {what})");
+            announce(&call);
+            let rc = unsafe { f(h, sql.as_ptr(), sql.len() as i32) };
+            want_invalid(problems, &call, rc);
+        }
+        if let Some(f) = entry!(c.d, SQLFreeStmt) {
+            let call = format!("SQLFreeStmt(hstmt = {what}, SQL_CLOSE)");
+            announce(&call);
+            let rc = unsafe { f(h, FreeStmtOption::SQL_CLOSE) };
+            want_invalid(problems, &call, rc);
+        }
+        if let Some(f) = entry!(c.d, SQLGetDiagRecW) {
+            let call = format!("SQLGetDiagRecW(SQL_HANDLE_STMT, {what}, 1)");
+            announce(&call);
+            let (mut st, mut msg, mut native) = ([0u16; 6], [0u16; 64], 0i32);
+            let rc = unsafe { f(HandleType::SQL_HANDLE_STMT, h, 1, st.as_mut_ptr(), &mut native, msg.as_mut_ptr(), 64, &mut len16) };
+            want_invalid(problems, &call, rc);
+        } else if let Some(f) = entry!(c.d, SQLGetDiagRec) {
+            let call = format!("SQLGetDiagRec(SQL_HANDLE_STMT, {what}, 1)");
+            announce(&call);
+            let (mut st, mut msg, mut native) = ([0u8; 6], [0u8; 64], 0i32);
+            let rc = unsafe { f(HandleType::SQL_HANDLE_STMT, h, 1, st.as_mut_ptr(), &mut native, msg.as_mut_ptr(), 64, &mut len16) };
+            want_invalid(problems, &call, rc);
+        }
+    }
+    eprintln!("conform: {what}: done");
+}
+
+/// NULL where a connection or statement handle belongs (no connection needed).
+fn handles_invalid_null(c: &Ctx) -> Res {
+    let mut problems = Vec::new();
+    invalid_calls(c, null_mut(), "NULL", true, true, &mut problems);
+    if let Some(f) = entry!(c.d, SQLFreeHandle) {
+        let call = "SQLFreeHandle(SQL_HANDLE_STMT, NULL)";
+        announce(call);
+        // SAFETY: a null handle, which the driver must refuse.
+        let rc = unsafe { f(HandleType::SQL_HANDLE_STMT, null_mut()) };
+        want_invalid(&mut problems, call, rc);
+    }
+    verdict(problems)
+}
+
+/// A connection handle the driver has freed, passed back to it (no connection needed).
+fn handles_invalid_freed(c: &Ctx) -> Res {
+    let (env, dbc) = driver_env_dbc(c)?;
+    let free = entry!(c.d, SQLFreeHandle).ok_or("driver exports no SQLFreeHandle")?;
+    // SAFETY: the driver's own unconnected dbc, freed once here.
+    let rc = unsafe { free(HandleType::SQL_HANDLE_DBC, dbc) };
+    if !rc.is_success() {
+        free_env_dbc(c, env, null_mut());
+        return Err(format!("driver SQLFreeHandle(DBC) of an unconnected connection returned {rc:?}"));
+    }
+    let mut problems = Vec::new();
+    invalid_calls(c, dbc, "a freed DBC", true, false, &mut problems);
+    free_env_dbc(c, env, null_mut());
+    verdict(problems)
+}
+
+/// Handles of the wrong kind: the environment where a connection belongs, the
+/// (unconnected) connection where a statement belongs (no connection needed).
+fn handles_invalid_wrong_kind(c: &Ctx) -> Res {
+    let (env, dbc) = driver_env_dbc(c)?;
+    let mut problems = Vec::new();
+    invalid_calls(c, env, "an ENV", true, false, &mut problems);
+    invalid_calls(c, dbc, "a DBC", false, true, &mut problems);
+    free_env_dbc(c, env, dbc);
+    verdict(problems)
+}
+
+// ------------------------------------------------------------------ more output buffers (driver alone)
+
+/// Sizes in bytes: 0, odd and even, narrow and wide.
+const SIZES_A: &[usize] = &[0, 1, 2, 3, 5, 6];
+const SIZES_W: &[usize] = &[0, 1, 2, 3, 4, 5, 6, 9, 10];
+
+/// A statement of the driver alone with `SELECT 1 AS <non-ASCII name>` executed.
+fn non_ascii_select(c: &Ctx, dc: &DConn) -> Result<SqlHandle, String> {
+    let col = if c.t.dialect == super::Dialect::Mysql { NON_ASCII_NAME_BMP } else { NON_ASCII_NAME };
+    let sql = format!("SELECT 1 AS {}", c.t.dialect.quote(col));
+    let s = dc.stmt()?;
+    let rc = if let Some(f) = entry!(c.d, SQLExecDirectW) {
+        let w: Vec<u16> = sql.encode_utf16().collect();
+        // SAFETY: live statement; the text outlives the call.
+        unsafe { f(s, w.as_ptr(), w.len() as i32) }
+    } else {
+        dc.exec(s, &sql)
+    };
+    if !rc.is_success() {
+        let st = first_state(dc, s);
+        dc.free_stmt(s);
+        return Err(format!("{sql}: {rc:?} {st}"));
+    }
+    Ok(s)
+}
+
+fn dstates(dc: &DConn, ht: HandleType, h: SqlHandle) -> Vec<String> {
+    dc.diags(ht, h).into_iter().map(|r| r.state).collect()
+}
+
+fn colattr_probe(c: &Ctx, wide: bool) -> Res {
+    let name = if wide { "SQLColAttributeW" } else { "SQLColAttribute" };
+    if let Some(r) = wants(c, name) {
+        return r;
+    }
+    let f = if wide { entry!(c.d, SQLColAttributeW) } else { entry!(c.d, SQLColAttribute) }.ok_or("entry point vanished")?;
+    let dc = c.dconn()?;
+    let s = non_ascii_select(c, &dc)?;
+    let mut problems = Vec::new();
+    for (field, fname) in [(DescField::SQL_DESC_NAME, "SQL_DESC_NAME"), (DescField::SQL_DESC_TYPE_NAME, "SQL_DESC_TYPE_NAME")] {
+        let call = format!("{name}(1, {fname})");
+        let p = probe_text(&call, if wide { 2 } else { 1 }, false, false, if wide { SIZES_W } else { SIZES_A }, |g, blen| {
+            let mut len = -7i16;
+            let mut num: SqlLen = 0;
+            // SAFETY: live statement with a result set; guarded buffer of `blen` bytes.
+            let rc = unsafe { f(s, 1, field, g.ptr().cast(), blen as i16, &mut len, &mut num) };
+            Out { rc, len: len as isize, states: dstates(&dc, HandleType::SQL_HANDLE_STMT, s) }
+        });
+        match p {
+            Ok(p) => problems.extend(p),
+            Err(r) => {
+                dc.close(s);
+                dc.free_stmt(s);
+                return r;
+            }
+        }
+    }
+    dc.close(s);
+    dc.free_stmt(s);
+    verdict(problems)
+}
+
+fn buf_colattr_a(c: &Ctx) -> Res {
+    colattr_probe(c, false)
+}
+fn buf_colattr_w(c: &Ctx) -> Res {
+    colattr_probe(c, true)
+}
+
+fn diagfield_probe(c: &Ctx, wide: bool) -> Res {
+    let name = if wide { "SQLGetDiagFieldW" } else { "SQLGetDiagField" };
+    if let Some(r) = wants(c, name) {
+        return r;
+    }
+    let f = if wide { entry!(c.d, SQLGetDiagFieldW) } else { entry!(c.d, SQLGetDiagField) }.ok_or("entry point vanished")?;
+    let dc = c.dconn()?;
+    let mut problems = Vec::new();
+    for (field, fname) in [(DiagField::SQL_DIAG_MESSAGE_TEXT, "SQL_DIAG_MESSAGE_TEXT"), (DiagField::SQL_DIAG_SQLSTATE, "SQL_DIAG_SQLSTATE")]
+    {
+        let call = format!("{name}(SQL_HANDLE_STMT, 1, {fname})");
+        let p = probe_text(&call, if wide { 2 } else { 1 }, false, false, if wide { SIZES_W } else { SIZES_A }, |g, blen| {
+            // A fresh error for every read: some drivers hand a record out only once
+            // (diag.readable-twice), which is not what this check is about.
+            let s = match provoke_error(c, &dc) {
+                Ok(s) => s,
+                Err(e) => return Out { rc: SqlReturn::SQL_ERROR, len: -7, states: vec![e] },
+            };
+            let mut len = -7i16;
+            // SAFETY: a statement with a diagnostic record; guarded buffer of `blen` bytes.
+            let rc = unsafe { f(HandleType::SQL_HANDLE_STMT, s, 1, field, g.ptr().cast(), blen as i16, &mut len) };
+            // SQLGetDiagField posts no diagnostics of its own: 01004 shows in the code only.
+            let states = if rc == SqlReturn::SQL_SUCCESS_WITH_INFO { vec!["01004".to_string()] } else { Vec::new() };
+            dc.free_stmt(s);
+            Out { rc, len: len as isize, states }
+        });
+        match p {
+            Ok(p) => problems.extend(p),
+            Err(r) => return r,
+        }
+    }
+    verdict(problems)
+}
+
+fn buf_diagfield_a(c: &Ctx) -> Res {
+    diagfield_probe(c, false)
+}
+fn buf_diagfield_w(c: &Ctx) -> Res {
+    diagfield_probe(c, true)
+}
+
+/// SQLDriverConnect(W)'s output connection string, a fresh connection per buffer.
+fn driverconnect_probe(c: &Ctx, wide: bool) -> Res {
+    let name = if wide { "SQLDriverConnectW" } else { "SQLDriverConnect" };
+    if let Some(r) = wants(c, name) {
+        return r;
+    }
+    let disconnect = entry!(c.d, SQLDisconnect);
+    let conn = c.t.connect.clone();
+    let w: Vec<u16> = conn.encode_utf16().collect();
+    let call = format!("{name}(OutConnectionString)");
+    let p = probe_text(&call, if wide { 2 } else { 1 }, wide, false, if wide { SIZES_W } else { SIZES_A }, |g, blen| {
+        let (env, dbc) = match driver_env_dbc(c) {
+            Ok(x) => x,
+            Err(e) => return Out { rc: SqlReturn::SQL_ERROR, len: -7, states: vec![e] },
+        };
+        let mut len = -7i16;
+        announce(&format!("{name}(BufferLength={blen}) with a guarded {}-byte OutConnectionString", g.bytes().len()));
+        // SAFETY: the driver's own unconnected dbc; the input string outlives the call; a
+        // guarded output buffer of `blen` units.
+        let rc = unsafe {
+            if wide {
+                let f = entry!(c.d, SQLDriverConnectW).expect("checked above");
+                f(dbc, null_mut(), w.as_ptr(), w.len() as i16, g.ptr().cast(), blen as i16, &mut len, DriverCompletion::SQL_DRIVER_NOPROMPT)
+            } else {
+                let f = entry!(c.d, SQLDriverConnect).expect("checked above");
+                f(dbc, null_mut(), conn.as_ptr(), conn.len() as i16, g.ptr(), blen as i16, &mut len, DriverCompletion::SQL_DRIVER_NOPROMPT)
+            }
+        };
+        let states = diag_rec(c.d, HandleType::SQL_HANDLE_DBC, dbc, 1, 512).map(|r| vec![r.state]).unwrap_or_default();
+        if rc.is_success() {
+            if let Some(d) = disconnect {
+                // SAFETY: the connection just made.
+                unsafe { d(dbc) };
+            }
+        }
+        free_env_dbc(c, env, dbc);
+        eprintln!("conform: {name}: done");
+        Out { rc, len: len as isize, states }
+    });
+    p.map_or_else(|r| r, verdict)
+}
+
+fn buf_driverconnect_a(c: &Ctx) -> Res {
+    driverconnect_probe(c, false)
+}
+fn buf_driverconnect_w(c: &Ctx) -> Res {
+    driverconnect_probe(c, true)
+}
+
+// ------------------------------------------------------------------ S12: async cancelled (driver side)
+
+/// A statement of the driver alone with SQL_ATTR_ASYNC_ENABLE on, or why not.
+fn async_stmt(c: &Ctx, dc: &DConn) -> Result<SqlHandle, Res> {
+    if async_mode(c, dc) == SQL_AM_NONE as u32 {
+        return Err(unsupported("SQL_ASYNC_MODE = SQL_AM_NONE"));
+    }
+    let s = dc.stmt().map_err(Err)?;
+    let rc = dc.set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_ON);
+    if !rc.is_success() {
+        let st = first_state(dc, s);
+        dc.free_stmt(s);
+        return Err(fail(format!("SQL_ASYNC_MODE is not SQL_AM_NONE but SQLSetStmtAttr(SQL_ATTR_ASYNC_ENABLE, ON) returned {rc:?} {st}")));
+    }
+    Ok(s)
+}
+
+/// The statement the S12 checks run asynchronously: the long query when known.
+fn s12_query(c: &Ctx) -> String {
+    c.t.long_query.clone().unwrap_or_else(|| "SELECT 1".into())
+}
+
+/// Starts `sql` asynchronously and cancels it (S11 → S12). Ok((stmt, text)) in S12;
+/// Err(outcome) when the driver completed at once (nothing to cancel) or failed.
+fn enter_s12(c: &Ctx, dc: &DConn, sql: &str, w: &[u16]) -> Result<(SqlHandle, SqlReturn), Res> {
+    let s = async_stmt(c, dc)?;
+    let rc = dc.exec_text(s, sql, w);
+    if rc != SqlReturn::SQL_STILL_EXECUTING {
+        dc.close(s);
+        dc.free_stmt(s);
+        return Err(if rc.is_success() {
+            unsupported(format!("the asynchronous SQLExecDirect({sql}) completed in its first call: no S11/S12 to observe"))
+        } else {
+            Err(format!("asynchronous SQLExecDirect({sql}) returned {rc:?}"))
+        });
+    }
+    let cancel = entry!(c.d, SQLCancel).ok_or_else(|| fail("the driver exports no SQLCancel"))?;
+    // SAFETY: live statement in S11 (async): the transition under test (§4.8: → S12).
+    let crc = unsafe { cancel(s) };
+    Ok((s, crc))
+}
+
+/// Re-invokes until the call stops returning SQL_STILL_EXECUTING (at most 8 s).
+fn finish_async(dc: &DConn, s: SqlHandle, sql: &str, w: &[u16]) -> (SqlReturn, usize) {
+    let t0 = Instant::now();
+    let mut n = 0;
+    loop {
+        let rc = dc.exec_text(s, sql, w);
+        if rc != SqlReturn::SQL_STILL_EXECUTING || t0.elapsed() > Duration::from_secs(8) {
+            return (rc, n);
+        }
+        n += 1;
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// §4.5, §4.8, §3.3: SQLCancel of an asynchronous statement (S11 → S12); in S12 another
+/// SQLCancel keeps S12; re-invoking ends with SQL_ERROR + HY008 (the cancel worked) or the
+/// normal result (it came too late); afterwards the statement executes again (S1).
+fn state_s12_cancel(c: &Ctx) -> Res {
+    let dc = c.dconn()?;
+    let sql = s12_query(c);
+    let w: Vec<u16> = sql.encode_utf16().collect();
+    let (s, crc) = match enter_s12(c, &dc, &sql, &w) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let mut problems = Vec::new();
+    if crc != SqlReturn::SQL_SUCCESS && crc != SqlReturn::SQL_ERROR {
+        problems.push(format!("SQLCancel of an asynchronous statement returned {crc:?} (§3.2: SQL_SUCCESS or SQL_ERROR)"));
+    }
+    let cancel = entry!(c.d, SQLCancel).ok_or("no SQLCancel")?;
+    // SAFETY: live statement in S12: §4.8 "S12 stays S12".
+    let crc2 = unsafe { cancel(s) };
+    if crc2 != SqlReturn::SQL_SUCCESS && crc2 != SqlReturn::SQL_ERROR {
+        problems.push(format!("a second SQLCancel in S12 returned {crc2:?}"));
+    }
+    let (rc, stills) = finish_async(&dc, s, &sql, &w);
+    let st = if rc == SqlReturn::SQL_ERROR { first_state(&dc, s) } else { String::new() };
+    if rc == SqlReturn::SQL_STILL_EXECUTING {
+        problems
+            .push(format!("after SQLCancel the re-invoked SQLExecDirect still returned SQL_STILL_EXECUTING after 8 s ({stills} times)"));
+    } else if rc == SqlReturn::SQL_ERROR && st != "HY008" {
+        problems.push(format!("the cancelled asynchronous SQLExecDirect ended with SQL_ERROR {st}, expected HY008 (§4.5: cancel worked only if SQL_ERROR + HY008)"));
+    } else if !rc.is_success() && rc != SqlReturn::SQL_ERROR {
+        problems.push(format!("the cancelled asynchronous SQLExecDirect ended with {rc:?}"));
+    }
+    // Back in S1 (or S5 when the cancel came too late): close and run again, synchronously
+    // (the state is the point, not another asynchronous run).
+    dc.close(s);
+    dc.set_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_OFF);
+    if rc != SqlReturn::SQL_STILL_EXECUTING {
+        let (rc2, _) = {
+            let q = "SELECT 1";
+            let qw: Vec<u16> = q.encode_utf16().collect();
+            let first = dc.exec_text(s, q, &qw);
+            if first == SqlReturn::SQL_STILL_EXECUTING {
+                finish_async(&dc, s, q, &qw)
+            } else {
+                (first, 0)
+            }
+        };
+        if !rc2.is_success() {
+            problems.push(format!(
+                "after the cancelled call ended, SQLExecDirect(SELECT 1) on the statement returned {rc2:?} {}",
+                first_state(&dc, s)
+            ));
+        }
+        dc.close(s);
+    }
+    dc.free_stmt(s);
+    verdict(problems)
+}
+
+/// §4.7: in S11–S12 the functions Appendix B leaves unaffected answer normally from the
+/// driver (SQLGetDiagRec, SQLGetInfo, SQLGetFunctions, SQLGetConnectAttr), no HY010.
+fn state_s12_unaffected(c: &Ctx) -> Res {
+    let dc = c.dconn()?;
+    let sql = s12_query(c);
+    let w: Vec<u16> = sql.encode_utf16().collect();
+    let (s, _) = match enter_s12(c, &dc, &sql, &w) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let mut problems = Vec::new();
+    if let Some((rc, v)) = direct_info_u32(c, &dc, InfoType::SQL_ASYNC_MODE) {
+        if !rc.is_success() {
+            problems.push(format!(
+                "SQLGetInfo(SQL_ASYNC_MODE) in S12 returned {rc:?} {}",
+                diag_rec(c.d, HandleType::SQL_HANDLE_DBC, dc.dbc, 1, 512).map(|r| r.state).unwrap_or_default()
+            ));
+        } else if v > 2 {
+            problems.push(format!("SQLGetInfo(SQL_ASYNC_MODE) in S12 = {v}"));
+        }
+    }
+    if let Some(gf) = entry!(c.d, SQLGetFunctions) {
+        let mut v = 0u16;
+        // SAFETY: live dbc; one SQLUSMALLINT.
+        let rc = unsafe { gf(dc.dbc, FunctionId::SQL_API_SQLEXECDIRECT, &mut v) };
+        if !rc.is_success() {
+            problems.push(format!("SQLGetFunctions(SQL_API_SQLEXECDIRECT) in S12 returned {rc:?}"));
+        }
+    }
+    if let Some(f) = entry!(c.d, SQLGetConnectAttrW).or(entry!(c.d, SQLGetConnectAttr)) {
+        let mut v = 0u64;
+        let mut len = 0i32;
+        // SAFETY: live dbc; 8-byte buffer for an SQLUINTEGER attribute.
+        let rc = unsafe { f(dc.dbc, ConnAttr::SQL_ATTR_AUTOCOMMIT, (&mut v as *mut u64).cast(), 8, &mut len) };
+        if !rc.is_success() {
+            problems.push(format!("SQLGetConnectAttr(SQL_ATTR_AUTOCOMMIT) in S12 returned {rc:?}"));
+        }
+    }
+    // SQLGetDiagRec in S12: SQL_SUCCESS or SQL_NO_DATA, never an error (§1.12: the records
+    // gathered so far).
+    let rec = if let Some(g) = entry!(c.d, SQLGetDiagRecW) {
+        let (mut st, mut msg, mut native, mut len) = ([0u16; 6], [0u16; 256], 0i32, 0i16);
+        // SAFETY: live statement; buffers of the sizes passed.
+        unsafe { g(HandleType::SQL_HANDLE_STMT, s, 1, st.as_mut_ptr(), &mut native, msg.as_mut_ptr(), 256, &mut len) }
+    } else if let Some(g) = entry!(c.d, SQLGetDiagRec) {
+        let (mut st, mut msg, mut native, mut len) = ([0u8; 6], [0u8; 256], 0i32, 0i16);
+        // SAFETY: as above.
+        unsafe { g(HandleType::SQL_HANDLE_STMT, s, 1, st.as_mut_ptr(), &mut native, msg.as_mut_ptr(), 256, &mut len) }
+    } else {
+        SqlReturn::SQL_NO_DATA
+    };
+    if !rec.is_success() && rec != SqlReturn::SQL_NO_DATA {
+        problems.push(format!("SQLGetDiagRec(SQL_HANDLE_STMT, 1) in S12 returned {rec:?}"));
+    }
+    let (rc, _) = finish_async(&dc, s, &sql, &w);
+    dc.close(s);
+    dc.free_stmt(s);
+    if rc == SqlReturn::SQL_STILL_EXECUTING {
+        problems.push("after SQLCancel the re-invoked SQLExecDirect still returned SQL_STILL_EXECUTING after 8 s".into());
+    }
+    verdict(problems)
+}
+
+// ------------------------------------------------------------------ SQLCancelHandle
+
+/// §3.4, §3.2: SQLCancelHandle(SQL_HANDLE_STMT) from another thread on the long query.
+fn cancel_handle_stmt(c: &Ctx) -> Res {
+    let Some(ch) = entry!(c.d, SQLCancelHandle) else {
+        return unsupported("the driver exports no SQLCancelHandle (ODBC 3.8)");
+    };
+    let Some(q) = c.t.long_query.clone() else {
+        return skip("no long query known for this driver (LongQuery in conform.ini)");
+    };
+    let dc = c.dconn()?;
+    let s = H(dc.stmt()?);
+    let (rc, state, crc, took) = std::thread::scope(|sc| {
+        let dcr = &dc;
+        let q = &q;
+        let h = sc.spawn(move || {
+            let s = s;
+            let t0 = Instant::now();
+            let mut rc = dcr.exec(s.0, q);
+            if rc.is_success() {
+                if let Some(fetch) = entry!(dcr.d, SQLFetch) {
+                    // SAFETY: live statement with a result set.
+                    rc = unsafe { fetch(s.0) };
+                }
+            }
+            let state = if rc == SqlReturn::SQL_ERROR { first_state(dcr, s.0) } else { String::new() };
+            (rc, state, t0.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        // SAFETY: live statement; the cross-thread cancel under test (§3.4: STMT → SQLCancel).
+        let crc = unsafe { ch(HandleType::SQL_HANDLE_STMT, s.0) };
+        let (rc, state, took) = h.join().expect("exec thread");
+        (rc, state, crc, took)
+    });
+    dc.close(s.0);
+    dc.free_stmt(s.0);
+    if rc == SqlReturn::SQL_ERROR && state == "HY008" {
+        pass()
+    } else {
+        fail(format!(
+            "the long query cancelled with SQLCancelHandle(SQL_HANDLE_STMT) (returned {crc:?}) from another thread after 300 ms: {rc:?} {state} after {} ms, expected SQL_ERROR HY008",
+            took.as_millis()
+        ))
+    }
+}
+
+/// §3.4: SQLCancelHandle(SQL_HANDLE_DBC): a no-op on an idle connection (which stays
+/// usable); with connection-level async, it cancels the outstanding connection function
+/// (SQL_ERROR + HY008, or the normal result when too late).
+fn cancel_handle_dbc(c: &Ctx) -> Res {
+    let Some(ch) = entry!(c.d, SQLCancelHandle) else {
+        return unsupported("the driver exports no SQLCancelHandle (ODBC 3.8)");
+    };
+    let dc = c.dconn()?;
+    let mut problems = Vec::new();
+    // SAFETY: live, idle dbc.
+    let rc = unsafe { ch(HandleType::SQL_HANDLE_DBC, dc.dbc) };
+    if rc != SqlReturn::SQL_SUCCESS {
+        let st = diag_rec(c.d, HandleType::SQL_HANDLE_DBC, dc.dbc, 1, 512).map(|r| r.state).unwrap_or_default();
+        problems
+            .push(format!("SQLCancelHandle(SQL_HANDLE_DBC) on an idle connection returned {rc:?} {st}, expected SQL_SUCCESS (a no-op)"));
+    }
+    if direct_query_text(&dc, "SELECT 1").is_none() {
+        problems.push("after SQLCancelHandle(SQL_HANDLE_DBC) on an idle connection, SELECT 1 failed".into());
+    }
+    if let Ok(dbc_async) = dbc_async_on(c, &dc) {
+        if dbc_async {
+            let end = entry!(c.d, SQLEndTran).ok_or("no SQLEndTran")?;
+            // SAFETY: live dbc with connection-level async on.
+            let rc = unsafe { end(HandleType::SQL_HANDLE_DBC, dc.dbc, CompletionType::SQL_COMMIT) };
+            if rc == SqlReturn::SQL_STILL_EXECUTING {
+                // SAFETY: live dbc with an outstanding async SQLEndTran: the cancel under test.
+                let crc = unsafe { ch(HandleType::SQL_HANDLE_DBC, dc.dbc) };
+                let t0 = Instant::now();
+                let mut rc = SqlReturn::SQL_STILL_EXECUTING;
+                while rc == SqlReturn::SQL_STILL_EXECUTING && t0.elapsed() < Duration::from_secs(8) {
+                    std::thread::sleep(Duration::from_millis(2));
+                    // SAFETY: as above (the polling re-invocation, §1.7).
+                    rc = unsafe { end(HandleType::SQL_HANDLE_DBC, dc.dbc, CompletionType::SQL_COMMIT) };
+                }
+                let st = if rc == SqlReturn::SQL_ERROR {
+                    diag_rec(c.d, HandleType::SQL_HANDLE_DBC, dc.dbc, 1, 512).map(|r| r.state).unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                if crc != SqlReturn::SQL_SUCCESS && crc != SqlReturn::SQL_ERROR {
+                    problems.push(format!("SQLCancelHandle(SQL_HANDLE_DBC) of an asynchronous SQLEndTran returned {crc:?}"));
+                }
+                if rc == SqlReturn::SQL_STILL_EXECUTING {
+                    problems.push("the cancelled asynchronous SQLEndTran still returned SQL_STILL_EXECUTING after 8 s".into());
+                } else if rc == SqlReturn::SQL_ERROR && st != "HY008" {
+                    problems.push(format!("the cancelled asynchronous SQLEndTran ended with SQL_ERROR {st}, expected HY008"));
+                }
+            }
+            dbc_async_off(c, &dc);
+        }
+    }
+    verdict(problems)
+}
+
+// ------------------------------------------------------------------ connection-level async and notification
+
+/// Turns SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE on when the driver says it can: Ok(true) on,
+/// Ok(false) not capable, Err(detail) when the driver refuses what it claims.
+fn dbc_async_on(c: &Ctx, dc: &DConn) -> Result<bool, String> {
+    let cap = direct_info_u32(c, dc, InfoType::SQL_ASYNC_DBC_FUNCTIONS).filter(|(rc, _)| rc.is_success()).map(|(_, v)| v).unwrap_or(0);
+    if cap != SQL_ASYNC_DBC_CAPABLE {
+        return Ok(false);
+    }
+    let set = entry!(c.d, SQLSetConnectAttrW).or(entry!(c.d, SQLSetConnectAttr)).ok_or("no SQLSetConnectAttr")?;
+    // SAFETY: live dbc; integer attribute by value.
+    let rc = unsafe { set(dc.dbc, ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE, SQL_ASYNC_DBC_ENABLE_ON as SqlPointer, SQL_IS_UINTEGER) };
+    if rc != SqlReturn::SQL_SUCCESS && rc != SqlReturn::SQL_SUCCESS_WITH_INFO {
+        let st = diag_rec(c.d, HandleType::SQL_HANDLE_DBC, dc.dbc, 1, 512).map(|r| r.state).unwrap_or_default();
+        return Err(format!(
+            "SQL_ASYNC_DBC_FUNCTIONS = SQL_ASYNC_DBC_CAPABLE but SQLSetConnectAttr(SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE, ON) returned {rc:?} {st} (§1.5: always synchronous)"
+        ));
+    }
+    Ok(true)
+}
+
+fn dbc_async_off(c: &Ctx, dc: &DConn) {
+    if let Some(set) = entry!(c.d, SQLSetConnectAttrW).or(entry!(c.d, SQLSetConnectAttr)) {
+        // SAFETY: live dbc; integer attribute by value.
+        unsafe { set(dc.dbc, ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE, null_mut(), SQL_IS_UINTEGER) };
+    }
+}
+
+/// §1.1, §1.4, §1.5, §1.7: with SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE on, SQLEndTran and
+/// SQLSetConnectAttr(SQL_ATTR_AUTOCOMMIT) may return SQL_STILL_EXECUTING and end, when
+/// polled, with the result a synchronous call would give.
+fn async_dbc_functions(c: &Ctx) -> Res {
+    let dc = c.dconn()?;
+    match dbc_async_on(c, &dc) {
+        Ok(false) => return unsupported("SQL_ASYNC_DBC_FUNCTIONS is not SQL_ASYNC_DBC_CAPABLE"),
+        Err(e) => return fail(e),
+        Ok(true) => {}
+    }
+    let end = entry!(c.d, SQLEndTran).ok_or("no SQLEndTran")?;
+    let set = entry!(c.d, SQLSetConnectAttrW).or(entry!(c.d, SQLSetConnectAttr)).ok_or("no SQLSetConnectAttr")?;
+    let mut problems = Vec::new();
+    let poll = |name: &str, f: &dyn Fn() -> SqlReturn, problems: &mut Vec<String>| {
+        let t0 = Instant::now();
+        let mut stills = 0;
+        let mut rc = f();
+        while rc == SqlReturn::SQL_STILL_EXECUTING && t0.elapsed() < Duration::from_secs(5) {
+            stills += 1;
+            std::thread::sleep(Duration::from_millis(1));
+            rc = f();
+        }
+        if !rc.is_success() {
+            let st = diag_rec(c.d, HandleType::SQL_HANDLE_DBC, dc.dbc, 1, 512).map(|r| r.state).unwrap_or_default();
+            problems.push(format!("polling {name}: {rc:?} {st} after {stills} SQL_STILL_EXECUTING"));
+        }
+    };
+    // SAFETY (closures): live dbc with connection-level async on; the same arguments at
+    // every re-invocation (§1.7).
+    poll(
+        "SQLSetConnectAttr(SQL_ATTR_AUTOCOMMIT, OFF)",
+        &|| unsafe { set(dc.dbc, ConnAttr::SQL_ATTR_AUTOCOMMIT, SQL_AUTOCOMMIT_OFF as SqlPointer, SQL_IS_UINTEGER) },
+        &mut problems,
+    );
+    poll(
+        "SQLEndTran(SQL_HANDLE_DBC, SQL_COMMIT)",
+        &|| unsafe { end(HandleType::SQL_HANDLE_DBC, dc.dbc, CompletionType::SQL_COMMIT) },
+        &mut problems,
+    );
+    poll(
+        "SQLSetConnectAttr(SQL_ATTR_AUTOCOMMIT, ON)",
+        &|| unsafe { set(dc.dbc, ConnAttr::SQL_ATTR_AUTOCOMMIT, 1 as SqlPointer, SQL_IS_UINTEGER) },
+        &mut problems,
+    );
+    dbc_async_off(c, &dc);
+    verdict(problems)
+}
+
+/// §2.3, §2.4, §2.6–§2.10 on a connection: SQL_ATTR_ASYNC_DBC_NOTIFICATION_CALLBACK and
+/// _CONTEXT set (the harness plays the DM), an asynchronous SQLEndTran gets one callback per
+/// SQL_STILL_EXECUTING, after the return, off the calling thread, with the context, and
+/// honest fLast.
+fn notify_dbc(c: &Ctx) -> Res {
+    let dc = c.dconn()?;
+    let cap = direct_info_u32(c, &dc, InfoType::SQL_ASYNC_NOTIFICATION).filter(|(rc, _)| rc.is_success()).map(|(_, v)| v).unwrap_or(0);
+    if cap != SQL_ASYNC_NOTIFICATION_CAPABLE {
+        return unsupported("SQL_ASYNC_NOTIFICATION is not SQL_ASYNC_NOTIFICATION_CAPABLE");
+    }
+    match dbc_async_on(c, &dc) {
+        Ok(false) => return unsupported("notification capable, but SQL_ASYNC_DBC_FUNCTIONS is not SQL_ASYNC_DBC_CAPABLE"),
+        Err(e) => return fail(e),
+        Ok(true) => {}
+    }
+    probe_reset();
+    let ctx = next_ctx_base() + 1;
+    let set = entry!(c.d, SQLSetConnectAttrW).or(entry!(c.d, SQLSetConnectAttr)).ok_or("no SQLSetConnectAttr")?;
+    for (attr, v) in [
+        (ConnAttr::SQL_ATTR_ASYNC_DBC_NOTIFICATION_CALLBACK, harness_callback as SqlAsyncNotificationCallback as usize),
+        (ConnAttr::SQL_ATTR_ASYNC_DBC_NOTIFICATION_CONTEXT, ctx),
+    ] {
+        // SAFETY: live dbc; pointer attributes by value (§2.4).
+        let rc = unsafe { set(dc.dbc, attr, v as SqlPointer, SQL_IS_POINTER) };
+        if !rc.is_success() {
+            return fail(format!("notification capable, but SQLSetConnectAttr({}) returned {rc:?}", attr.0));
+        }
+    }
+    let end = entry!(c.d, SQLEndTran).ok_or("no SQLEndTran")?;
+    let me = gettid();
+    // SAFETY (closure): live dbc in notification mode; the same arguments each time.
+    let call = || unsafe { end(HandleType::SQL_HANDLE_DBC, dc.dbc, CompletionType::SQL_COMMIT) };
+    let (rc, stills, mut problems) = drive_with(ctx, call);
+    std::thread::sleep(Duration::from_millis(100));
+    let recs: Vec<CbRec> = probe_recs().into_iter().filter(|r| !stale(r.ctx, ctx - 1)).collect();
+    if let Some(bad) = recs.iter().find(|r| r.ctx != ctx) {
+        problems.push(format!("callback carried context {:#x}, the attribute is {ctx:#x}", bad.ctx));
+    }
+    let mine = recs.iter().filter(|r| r.ctx == ctx).count();
+    if mine != stills && problems.is_empty() {
+        problems.push(format!("{mine} callbacks for {stills} SQL_STILL_EXECUTING of SQLEndTran"));
+    }
+    if recs.iter().any(|r| r.tid == me) {
+        problems.push("a callback ran on the calling thread".into());
+    } else if recs.iter().any(|r| r.during_call) {
+        problems.push("a callback came before SQLEndTran returned SQL_STILL_EXECUTING".into());
+    }
+    if !rc.is_success() && problems.is_empty() {
+        problems.push(format!("SQLEndTran ended with {rc:?}"));
+    }
+    // SAFETY: live dbc; back to no notification, async off.
+    unsafe { set(dc.dbc, ConnAttr::SQL_ATTR_ASYNC_DBC_NOTIFICATION_CALLBACK, null_mut(), SQL_IS_POINTER) };
+    dbc_async_off(c, &dc);
+    if problems.is_empty() && stills == 0 {
+        return unsupported("SQLEndTran completed at once (no SQL_STILL_EXECUTING to observe)");
     }
     verdict(problems)
 }

@@ -94,6 +94,10 @@ pub struct Target {
     pub long_query: Option<String>,
     /// SQL dialect hints for the checks.
     pub dialect: Dialect,
+    /// Set when the driver cannot connect here (server down, no database configured):
+    /// only the checks that need no connection run; the others are skipped with this
+    /// reason.
+    pub offline: Option<String>,
 }
 
 /// The few SQL differences the checks need to know.
@@ -173,8 +177,10 @@ pub struct Report {
     pub target: String,
     pub driver: DriverMeta,
     pub checks: Vec<CheckResult>,
-    /// Set when the driver was not run at all (server down, no connection string).
+    /// Set when the driver was not run at all (not installed, not loadable).
     pub skipped: Option<String>,
+    /// Set when the driver could not connect: only the connection-free checks ran.
+    pub offline: Option<String>,
 }
 
 impl Report {

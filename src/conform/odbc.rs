@@ -89,6 +89,23 @@ impl Conn {
         }
     }
 
+    /// Turns the DM's SQL_C_WCHAR conversion for ANSI-only drivers on or off for the
+    /// statements allocated afterwards (`raw::ext::SQL_ATTR_DM_WCHAR_CONVERSION`, decision
+    /// #90): off, SQL_C_WCHAR reaches the driver unchanged, so a check tests the driver.
+    pub fn wchar_conversion(&self, on: bool) -> Result<(), String> {
+        let attr = ConnAttr(crate::raw::ext::SQL_ATTR_DM_WCHAR_CONVERSION);
+        // SAFETY: live dbc; integer attribute by value.
+        let rc = unsafe { SQLSetConnectAttr(self.dbc, attr, usize::from(on) as SqlPointer, SQL_IS_UINTEGER) };
+        if rc.is_success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "SQLSetConnectAttr(SQL_ATTR_DM_WCHAR_CONVERSION) returned {rc:?} {}",
+                diag_text(HandleType::SQL_HANDLE_DBC, self.dbc)
+            ))
+        }
+    }
+
     /// A string SQLGetInfo answer through the DM (narrow).
     pub fn info_str(&self, info: InfoType) -> Option<String> {
         let mut buf = [0u8; 512];

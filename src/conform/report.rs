@@ -62,6 +62,9 @@ pub fn json(r: &Report) -> String {
     if let Some(s) = &r.skipped {
         let _ = write!(o, ", \"skipped\": {}", json_str(s));
     }
+    if let Some(s) = &r.offline {
+        let _ = write!(o, ", \"offline\": {}", json_str(s));
+    }
     o.push('}');
     o
 }
@@ -87,7 +90,14 @@ pub fn text(r: &Report, with_checks: bool) -> String {
         let _ = writeln!(o, "skipped: {s}");
         return o;
     }
-    let _ = writeln!(o, "driver {} {} (ODBC {})", d.name, d.version, d.odbc_version);
+    match &r.offline {
+        Some(why) => {
+            let _ = writeln!(o, "no connection ({why}): only the connection-free checks ran");
+        }
+        None => {
+            let _ = writeln!(o, "driver {} {} (ODBC {})", d.name, d.version, d.odbc_version);
+        }
+    }
     if with_checks {
         for c in &r.checks {
             let _ = writeln!(o, "{}", text_line(c));
@@ -115,8 +125,12 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(o, "\n**Skipped:** {}", md_cell(s));
         return o;
     }
-    let _ = writeln!(o, "| driver | {} {} |", md_cell(&d.name), md_cell(&d.version));
-    let _ = writeln!(o, "| ODBC version | {} |", md_cell(&d.odbc_version));
+    if let Some(why) = &r.offline {
+        let _ = writeln!(o, "| connection | none: {}; only the checks that need no connection ran |", md_cell(why));
+    } else {
+        let _ = writeln!(o, "| driver | {} {} |", md_cell(&d.name), md_cell(&d.version));
+        let _ = writeln!(o, "| ODBC version | {} |", md_cell(&d.odbc_version));
+    }
     let _ = writeln!(o, "| summary | {} |\n", summary_line(r));
     let _ = writeln!(o, "| check | rule | outcome | detail |\n|---|---|---|---|");
     for c in &r.checks {
@@ -144,6 +158,7 @@ mod tests {
                 ms: 3,
             }],
             skipped: None,
+            offline: None,
         };
         let j = json(&r);
         assert_eq!(

@@ -15,10 +15,39 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// The time limit of one check (ODBC_DM_CONFORM_CHECK_TIMEOUT_MS overrides it).
+/// The CLI's `--timeout MS` (0 = none): replaces every check's own limit.
+static TIMEOUT_OVERRIDE_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Sets the time limit that replaces every check's own (`--timeout MS`); 0 restores the
+/// checks' own limits.
+pub fn set_timeout_override(ms: u64) {
+    TIMEOUT_OVERRIDE_MS.store(ms, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The override of every check's limit: `--timeout`, else ODBC_DM_CONFORM_CHECK_TIMEOUT_MS.
+fn timeout_override() -> Option<Duration> {
+    let ms = TIMEOUT_OVERRIDE_MS.load(std::sync::atomic::Ordering::Relaxed);
+    if ms > 0 {
+        return Some(Duration::from_millis(ms));
+    }
+    std::env::var("ODBC_DM_CONFORM_CHECK_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()).filter(|&m: &u64| m > 0).map(Duration::from_millis)
+}
+
+/// The time limit of check `id`: the override, else the limit its definition states.
+pub fn check_timeout_of(id: &str) -> Duration {
+    timeout_override().unwrap_or_else(|| {
+        let ms = super::checks::all_checks().find(|(_, c)| c.id == id).map_or(super::checks::DEFAULT_TIMEOUT_MS, |(_, c)| c.timeout_ms);
+        Duration::from_millis(ms)
+    })
+}
+
+/// The time limit outside any check (starting the child, loading the driver, connecting
+/// for the identity): the default check limit, or the override when that is longer. A
+/// short `--timeout` is meant for the checks: on a loaded machine starting a process can
+/// take longer than a few hundred milliseconds, which must not abandon a group.
 pub fn check_timeout() -> Duration {
-    let ms = std::env::var("ODBC_DM_CONFORM_CHECK_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000u64);
-    Duration::from_millis(ms)
+    let default = Duration::from_millis(super::checks::DEFAULT_TIMEOUT_MS);
+    timeout_override().map_or(default, |o| o.max(default))
 }
 
 fn esc(s: &str) -> String {
@@ -59,6 +88,10 @@ pub fn target_args(t: &Target) -> Vec<String> {
     if let Some(q) = &t.long_query {
         a.push("--long-query".into());
         a.push(q.clone());
+    }
+    if let Some(o) = &t.offline {
+        a.push("--offline".into());
+        a.push(o.clone());
     }
     a
 }
@@ -108,7 +141,7 @@ pub unsafe fn child_main(t: &Target, group: &str, from: Option<&str>, only: Opti
         if !started {
             started = c.id == from.unwrap_or_default();
         }
-        if !started || !matches(c.id, only) {
+        if !started || !matches(c.id, only) || (t.offline.is_some() && !c.offline_ok) {
             continue;
         }
         let _ = writeln!(out, "begin\t{}", c.id);
@@ -212,15 +245,23 @@ fn run_child_once(
         let mut v = Vec::new();
         let _ = stderr.read_to_end(&mut v);
         let s = String::from_utf8_lossy(&v).into_owned();
-        s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default().chars().take(200).collect::<String>()
+        let last = s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default().chars().take(200).collect::<String>();
+        // The call a check announced last (checks::announce), unless it finished.
+        let call = s
+            .lines()
+            .rev()
+            .find(|l| l.starts_with("conform: "))
+            .and_then(|l| l.strip_prefix("conform: calling "))
+            .map(|c| c.chars().take(200).collect::<String>());
+        (last, call)
     });
-    let limit = check_timeout();
+    let idle_limit = check_timeout();
     let mut current: Option<(String, Instant)> = None;
     let mut idle_since = Instant::now();
     loop {
         let wait = match &current {
-            Some((_, t0)) => limit.saturating_sub(t0.elapsed()),
-            None => limit.saturating_sub(idle_since.elapsed()),
+            Some((id, t0)) => check_timeout_of(id).saturating_sub(t0.elapsed()),
+            None => idle_limit.saturating_sub(idle_since.elapsed()),
         };
         match rx.recv_timeout(wait) {
             Ok(Line::Out(l)) => {
@@ -245,7 +286,7 @@ fn run_child_once(
             }
             Ok(Line::Eof) => {
                 let status = child.wait().ok();
-                let last_err = err_thread.join().unwrap_or_default();
+                let (last_err, call) = err_thread.join().unwrap_or_default();
                 let Some((id, t0)) = current else { return Next::Done };
                 use std::os::unix::process::ExitStatusExt;
                 let how = match status {
@@ -255,10 +296,14 @@ fn run_child_once(
                     Some(s) => format!("exited with {s}"),
                     None => "vanished".into(),
                 };
-                let detail = if last_err.is_empty() {
-                    format!("the process running the driver {how} during this check")
+                let during = match call {
+                    Some(c) => format!("in {c}"),
+                    None => "during this check".into(),
+                };
+                let detail = if last_err.is_empty() || last_err.starts_with("conform: calling ") {
+                    format!("the process running the driver {how} {during}")
                 } else {
-                    format!("the process running the driver {how} during this check; last stderr line: {last_err}")
+                    format!("the process running the driver {how} {during}; last stderr line: {last_err}")
                 };
                 let r =
                     CheckResult { id: id.clone(), rule: rule(&id), outcome: Outcome::Crash, detail, ms: t0.elapsed().as_millis() as u64 };
@@ -275,15 +320,18 @@ fn run_child_once(
                         Outcome::Timeout,
                         format!(
                             "the child made no progress for {} ms outside any check (loading or connecting?); killed",
-                            limit.as_millis()
+                            idle_limit.as_millis()
                         ),
                     );
                 };
+                let limit = check_timeout_of(&id);
+                let (_, call) = err_thread.join().unwrap_or_default();
+                let during = call.map(|c| format!(" (hung in {c})")).unwrap_or_default();
                 let r = CheckResult {
                     id: id.clone(),
                     rule: rule(&id),
                     outcome: Outcome::Timeout,
-                    detail: format!("no result within {} ms; the process was killed", limit.as_millis()),
+                    detail: format!("no result within the check's time limit of {} ms{during}; the process was killed", limit.as_millis()),
                     ms: limit.as_millis() as u64,
                 };
                 progress(&r);
@@ -297,10 +345,29 @@ fn run_child_once(
 
 /// Runs every check group of `t` (filtered by `only`) in child processes of `exe`.
 pub fn run_target(exe: &std::path::Path, t: &Target, only: Option<&str>, progress: &mut dyn FnMut(&CheckResult)) -> Report {
-    let driver = meta(exe, t);
+    let driver = if t.offline.is_some() { DriverMeta { path: t.path.display().to_string(), ..Default::default() } } else { meta(exe, t) };
     let mut checks = Vec::new();
     for g in GROUPS {
-        let ids: Vec<&str> = g.checks.iter().map(|c| c.id).filter(|id| matches(id, only)).collect();
+        // Without a connection only the connection-free checks run; the rest are skipped
+        // with the reason (in run order, so the report keeps its shape).
+        let offline_skips: Vec<&str> = match &t.offline {
+            Some(_) => g.checks.iter().filter(|c| matches(c.id, only) && !c.offline_ok).map(|c| c.id).collect(),
+            None => Vec::new(),
+        };
+        let ids: Vec<&str> = g.checks.iter().map(|c| c.id).filter(|id| matches(id, only) && !offline_skips.contains(id)).collect();
+        for id in &offline_skips {
+            let rule = g.checks.iter().find(|c| c.id == *id).map(|c| c.rule).unwrap_or_default();
+            let why = t.offline.clone().unwrap_or_default();
+            let r = CheckResult {
+                id: id.to_string(),
+                rule: rule.into(),
+                outcome: Outcome::Skip,
+                detail: format!("needs a connection: {why}"),
+                ms: 0,
+            };
+            progress(&r);
+            checks.push(r);
+        }
         if ids.is_empty() {
             continue;
         }
@@ -329,7 +396,10 @@ pub fn run_target(exe: &std::path::Path, t: &Target, only: Option<&str>, progres
             }
         }
     }
-    Report { target: t.name.clone(), driver, checks, skipped: None }
+    // The completeness fill-in above appends; restore the definition order once more.
+    let pos = |id: &str| super::checks::all_checks().position(|(_, c)| c.id == id).unwrap_or(usize::MAX);
+    checks.sort_by_key(|c| pos(&c.id));
+    Report { target: t.name.clone(), driver, checks, skipped: None, offline: t.offline.clone() }
 }
 
 fn meta(exe: &std::path::Path, t: &Target) -> DriverMeta {

@@ -152,3 +152,101 @@ impl std::fmt::Display for SqlState {
         f.write_str(self.as_str())
     }
 }
+
+impl SqlState {
+    /// The state an application of ODBC version `app_version` (SQL_ATTR_ODBC_VERSION) is
+    /// given (Microsoft's "SQLSTATE Mappings", docs/decisions.md #97): an ODBC 2
+    /// application gets the 2.x form of a 3.x state ([`SqlState::to_odbc2`]), an ODBC 3(.8)
+    /// application the 3.x form of a 2.x one ([`SqlState::to_odbc3`]), whoever posted it
+    /// (the DM, an ODBC 3 driver, an ODBC 2 driver).
+    pub fn for_app(self, app_version: u32) -> SqlState {
+        if app_version == odbc_dm_abi::SQL_OV_ODBC2 {
+            self.to_odbc2()
+        } else {
+            self.to_odbc3()
+        }
+    }
+
+    /// 3.x → 2.x. Only states that ODBC 2 did not have are changed; one 3.x state that had
+    /// several 2.x forms takes the most common one (07009 → S1002, the column-number form;
+    /// the parameter functions' S1093 is not told apart).
+    pub fn to_odbc2(self) -> SqlState {
+        let s = &self.0;
+        let mapped: &[u8; 5] = match s {
+            b"01001" => b"01S03",
+            b"07005" => b"24000",
+            b"07009" => b"S1002",
+            b"22007" => b"22008",
+            b"22018" => b"22005",
+            b"42000" => b"37000",
+            b"HY007" => b"S1010",
+            b"HY018" => b"70100",
+            b"HY019" => b"22003",
+            b"HY024" => b"S1009",
+            b"HYT01" => b"S1T00",
+            _ if &s[..3] == b"42S" => return SqlState([b'S', b'0', b'0', s[3], s[4]]),
+            _ if &s[..2] == b"HY" => return SqlState([b'S', b'1', s[2], s[3], s[4]]),
+            _ => return self,
+        };
+        SqlState(*mapped)
+    }
+
+    /// 2.x → 3.x. Only states that exist in ODBC 2 alone are changed (22003, 22005, 22008
+    /// and 24000 are 3.x states too and stay); S1118 and S1119 are ODBC 3.8 states and stay.
+    pub fn to_odbc3(self) -> SqlState {
+        let s = &self.0;
+        let mapped: &[u8; 5] = match s {
+            b"01S03" | b"01S04" => b"01001",
+            b"37000" => b"42000",
+            b"70100" => b"HY018",
+            b"S1002" | b"S1093" => b"07009",
+            b"S1118" | b"S1119" => return self,
+            _ if &s[..3] == b"S00" => return SqlState([b'4', b'2', b'S', s[3], s[4]]),
+            _ if &s[..2] == b"S1" => return SqlState([b'H', b'Y', s[2], s[3], s[4]]),
+            _ => return self,
+        };
+        SqlState(*mapped)
+    }
+}
+
+#[cfg(test)]
+mod mapping_tests {
+    use super::SqlState;
+
+    fn st(s: &str) -> SqlState {
+        SqlState::from_bytes(s.as_bytes())
+    }
+
+    /// Microsoft's "SQLSTATE Mappings" table, both directions (docs/decisions.md #97).
+    #[test]
+    fn odbc2_and_odbc3_sqlstates_map_both_ways() {
+        for (v3, v2) in [
+            ("HY000", "S1000"),
+            ("HY009", "S1009"),
+            ("HY010", "S1010"),
+            ("HYC00", "S1C00"),
+            ("HYT00", "S1T00"),
+            ("42S02", "S0002"),
+            ("42S22", "S0022"),
+            ("42000", "37000"),
+            ("07009", "S1002"),
+            ("01001", "01S03"),
+            ("HY018", "70100"),
+        ] {
+            assert_eq!(st(v3).to_odbc2().as_str(), v2, "{v3} for an ODBC 2 application");
+            assert_eq!(st(v2).to_odbc3().as_str(), v3, "{v2} for an ODBC 3 application");
+        }
+        assert_eq!(st("S1093").to_odbc3().as_str(), "07009");
+        assert_eq!(st("HY024").to_odbc2().as_str(), "S1009");
+        // Shared by both versions, or the DM's 3.8 states: unchanged.
+        for same in ["22003", "24000", "08001", "01004", "IM001", "S1118", "S1119", "HY008"] {
+            assert_eq!(st(same).to_odbc3(), st(same), "{same}");
+        }
+        for same in ["22003", "24000", "08001", "01004", "IM001", "S1000"] {
+            assert_eq!(st(same).to_odbc2(), st(same), "{same}");
+        }
+        assert_eq!(st("HY000").for_app(odbc_dm_abi::SQL_OV_ODBC2).as_str(), "S1000");
+        assert_eq!(st("S1000").for_app(odbc_dm_abi::SQL_OV_ODBC3).as_str(), "HY000");
+        assert_eq!(st("S0002").for_app(odbc_dm_abi::SQL_OV_ODBC3_80).as_str(), "42S02");
+    }
+}

@@ -181,9 +181,16 @@ macro_rules! twins {
         impl DriverFns {
             /// Unicode-driver policy: when the driver exports W entry points, drop the ANSI
             /// twins of string functions from the table the DM calls through, so every call
-            /// reaches the driver's W function (the application's ANSI text is converted).
-            /// unixODBC and the Windows DM do the same: a Unicode driver's ANSI entry points
-            /// may expect a client code page, not UTF-8.
+            /// reaches the driver's W function (the application's ANSI text is converted):
+            /// a Unicode driver's ANSI entry points may expect a client code page, not UTF-8.
+            /// The connect functions are not twins here: an ANSI connect reaches the driver's
+            /// ANSI connect when it has one (docs/decisions.md #96), which is how psqlODBC
+            /// learns that the application is ANSI (it then reports SQL_CHAR types), without
+            /// SQL_ATTR_ANSI_APP (which makes MariaDB Connector/ODBC use the locale's charset).
+            /// Nor are SQLSetConnectAttr/SQLGetConnectAttr: the application's width is used
+            /// when the driver has it, because psqlODBC's SQLGetConnectAttrW answers a
+            /// character attribute in the width of the connect (narrow after an ANSI
+            /// connect) and its SQLSetConnectAttrW marks the connection Unicode again.
             pub(crate) fn prefer_wide(&mut self) {
                 $( if self.$w.is_some() { self.$a = None; } )*
             }
@@ -197,13 +204,8 @@ macro_rules! twins {
 }
 
 twins!(
-    SQLSetConnectAttr / SQLSetConnectAttrW,
-    SQLGetConnectAttr / SQLGetConnectAttrW,
     SQLSetStmtAttr / SQLSetStmtAttrW,
     SQLGetStmtAttr / SQLGetStmtAttrW,
-    SQLConnect / SQLConnectW,
-    SQLDriverConnect / SQLDriverConnectW,
-    SQLBrowseConnect / SQLBrowseConnectW,
     SQLGetInfo / SQLGetInfoW,
     SQLGetTypeInfo / SQLGetTypeInfoW,
     SQLNativeSql / SQLNativeSqlW,

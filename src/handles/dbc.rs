@@ -185,6 +185,9 @@ pub struct DbcAsync {
     /// attribute names it (its value is `AsyncEvent::as_attr`). DM-only, never sent to the
     /// driver.
     pub event: Option<crate::async_engine::AsyncEvent>,
+    /// The DM's waker notification mode (`raw::ext::SQL_ATTR_DM_ASYNC_WAKER`, decision
+    /// #108): notification without an event, completion through the registered waker.
+    pub notify_waker: bool,
     /// The DM emulates this connection's asynchronous connection functions (the driver
     /// lacks SQL_ASYNC_DBC_FUNCTIONS or SQL_ASYNC_NOTIFICATION and emulation is on).
     pub dbc_emulated: bool,
@@ -195,6 +198,13 @@ pub struct DbcAsync {
     /// What the outstanding asynchronous connection function does to the DM's state when
     /// it is collected (SQLCompleteAsync or the polling repeat call, §2.13).
     pub post: Option<DbcPost>,
+}
+
+impl DbcAsync {
+    /// Notification mode was asked for: an event, or the DM's waker mode (§2.1, #108).
+    pub fn notification(&self) -> bool {
+        self.event.is_some() || self.notify_waker
+    }
 }
 
 impl DbcCore {
@@ -226,6 +236,11 @@ pub struct Dbc {
     pub lane_calls: std::sync::atomic::AtomicU64,
     /// The pin count of this connection's handle slot (see `Stmt::slot_pins`).
     pub slot_pins: super::SlotPins,
+    /// `SQL_ATTR_DM_WCHAR_CONVERSION` (raw::ext, decision #90): whether statements allocated
+    /// from now on get the DM's SQL_C_WCHAR conversion when the driver is ANSI-only
+    /// (decision #77). On by default; the conformance harness turns it off to test the
+    /// driver itself.
+    pub wchar_conversion: std::sync::atomic::AtomicBool,
 }
 
 impl Dbc {
@@ -252,6 +267,7 @@ impl Dbc {
             fast_info: FastInfo::default(),
             async_slot: AsyncSlot::default(),
             notify_token: std::sync::atomic::AtomicU64::new(0),
+            wchar_conversion: std::sync::atomic::AtomicBool::new(true),
             lane_calls: std::sync::atomic::AtomicU64::new(0),
         });
         super::tables().dbc.insert(dbc.id, dbc.clone());

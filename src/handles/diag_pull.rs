@@ -78,9 +78,14 @@ pub(crate) fn pull_driver_diags(link: &DriverLink, ht: HandleType, h: SqlHandle)
     out
 }
 
-/// ODBC 2.x drivers without SQLGetDiagRec: drain SQLError.
+/// ODBC 2.x drivers without SQLGetDiagRec: drain SQLError, or SQLErrorW when the driver
+/// is a Unicode ODBC 2 driver (mdbtools' libmdbodbcW: its SQLError is not in the table
+/// the DM calls through, see `DriverFns::prefer_wide`).
 fn pull_with_sqlerror(link: &DriverLink, ht: HandleType, h: SqlHandle, out: &mut Vec<DiagRecord>) {
-    let Some(f) = link.driver.fns.SQLError else { return };
+    let Some(f) = link.driver.fns.SQLError else {
+        pull_with_sqlerror_w(link, ht, h, out);
+        return;
+    };
     let null = std::ptr::null_mut();
     let (e, d, s) = match ht {
         HandleType::SQL_HANDLE_ENV => (h, null, null),
@@ -101,6 +106,38 @@ fn pull_with_sqlerror(link: &DriverLink, ht: HandleType, h: SqlHandle, out: &mut
             state: SqlState::from_bytes(text::narrow_from_buf(&state)),
             native,
             message: String::from_utf8_lossy(text::narrow_from_buf(&buf)).into_owned(),
+            origin: Origin::Driver,
+            row_number: -1,
+            column_number: -1,
+        });
+    }
+}
+
+/// [`pull_with_sqlerror`] through SQLErrorW: the state and message converted from UTF-16.
+fn pull_with_sqlerror_w(link: &DriverLink, ht: HandleType, h: SqlHandle, out: &mut Vec<DiagRecord>) {
+    let Some(f) = link.driver.fns.SQLErrorW else { return };
+    let null = std::ptr::null_mut();
+    let (e, d, s) = match ht {
+        HandleType::SQL_HANDLE_ENV => (h, null, null),
+        HandleType::SQL_HANDLE_DBC => (null, h, null),
+        _ => (null, null, h),
+    };
+    for _ in 0..MAX_RECORDS {
+        let mut state = [0u16; 6];
+        let mut native = 0i32;
+        let mut buf = vec![0u16; 2048];
+        let mut len: i16 = 0;
+        // SAFETY: valid out buffers (the message buffer's length in characters); exactly
+        // one handle is non-null as SQLErrorW requires.
+        let rc = unsafe { f(e, d, s, state.as_mut_ptr(), &mut native, buf.as_mut_ptr(), buf.len() as i16, &mut len) };
+        if rc != SqlReturn::SQL_SUCCESS && rc != SqlReturn::SQL_SUCCESS_WITH_INFO {
+            break;
+        }
+        let state: Vec<u8> = text::wide_from_buf(&state).iter().map(|&u| u8::try_from(u).unwrap_or(b'?')).collect();
+        out.push(DiagRecord {
+            state: SqlState::from_bytes(&state),
+            native,
+            message: String::from_utf16_lossy(text::wide_from_buf(&buf)),
             origin: Origin::Driver,
             row_number: -1,
             column_number: -1,

@@ -25,6 +25,11 @@ pub struct StmtCore {
     /// the attribute names it (its value is `AsyncEvent::as_attr`). DM-only, never sent to
     /// the driver.
     pub async_event: Option<crate::async_engine::AsyncEvent>,
+    /// The DM's waker notification mode (`raw::ext::SQL_ATTR_DM_ASYNC_WAKER`, decision
+    /// #108): notification without an event; the end of an operation wakes the waker
+    /// registered through `raw::ext::register_waker` (every notification-mode operation
+    /// wakes it; this flag only makes the mode notification without an event).
+    pub notify_waker: bool,
     /// The DM runs this statement's asynchronous calls itself (emulation): the driver's
     /// SQL_ATTR_ASYNC_ENABLE stays off.
     pub async_emulated: bool,
@@ -56,6 +61,14 @@ pub struct StmtCore {
     pub fetch_full_path: bool,
 }
 
+impl StmtCore {
+    /// Notification mode was asked for: an event, or the DM's waker mode (§2.1, #108).
+    #[inline]
+    pub fn notification(&self) -> bool {
+        self.async_event.is_some() || self.notify_waker
+    }
+}
+
 /// A statement handle.
 pub struct Stmt {
     pub id: usize,
@@ -83,13 +96,63 @@ pub struct Stmt {
     /// The driver lacks the Unicode API: the DM converts SQL_C_WCHAR (decision #77).
     pub(crate) ansi_wchar: bool,
     /// That conversion's state; locked only around conversions, never across a driver call.
-    pub(crate) wchar: std::sync::Mutex<super::wchar::WcharState>,
+    /// Allocated on first use (issue 12: most statements never convert, and a statement
+    /// should cost little memory when 100,000 are open; decision #111).
+    pub(crate) wchar: std::sync::OnceLock<Box<std::sync::Mutex<super::wchar::WcharState>>>,
     /// Fast-lane calls that took this statement's gate (a test's proof that the lane ran;
     /// see [`Stmt::count_lane`]).
     pub lane_calls: std::sync::atomic::AtomicU64,
     /// The pin count of this statement's handle slot (the lanes give their pin back
     /// through it: `table::SlotPins`).
     pub slot_pins: super::SlotPins,
+    /// The raw layer's optimistic-concurrency record of this statement (§5), absent until
+    /// the statement uses the emulation (decision #89).
+    pub(crate) occ: ExtSlot,
+}
+
+/// A per-statement record of an optional DM feature that the raw layer keeps (its type is
+/// the raw layer's): absent until the statement uses the feature, then behind a lock that
+/// is never held across a driver call. [`ExtSlot::is_on`] is the cheap check (one relaxed
+/// load) that every other statement pays.
+#[derive(Default)]
+pub struct ExtSlot {
+    on: AtomicBool,
+    rec: std::sync::Mutex<Option<Box<dyn std::any::Any + Send>>>,
+}
+
+impl ExtSlot {
+    /// Whether the record exists.
+    #[inline(always)]
+    pub fn is_on(&self) -> bool {
+        self.on.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Runs `f` on the record, creating it (`T::default()`) when `create`; `None` when it
+    /// does not exist (and `!create`) or has another type.
+    pub fn with<T: Default + Send + 'static, R>(&self, create: bool, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        if !create && !self.is_on() {
+            return None;
+        }
+        let mut g = self.rec.lock().unwrap_or_else(|e| e.into_inner());
+        if g.is_none() {
+            if !create {
+                return None;
+            }
+            *g = Some(Box::new(T::default()));
+            self.on.store(true, std::sync::atomic::Ordering::Release);
+        }
+        g.as_mut()?.downcast_mut::<T>().map(f)
+    }
+
+    /// Removes the record (the statement is gone).
+    pub fn take<T: Send + 'static>(&self) -> Option<T> {
+        if !self.is_on() {
+            return None;
+        }
+        let r = self.rec.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.on.store(false, std::sync::atomic::Ordering::Release);
+        r.and_then(|b| b.downcast::<T>().ok()).map(|b| *b)
+    }
 }
 
 impl Stmt {
@@ -97,7 +160,7 @@ impl Stmt {
     /// an unchecked driver handle that every call on the statement trusts.
     pub(crate) fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hstmt: usize) -> Arc<Stmt> {
         let lanes_ok = link.driver.real.SQLFetch.is_some() && link.driver.real.SQLGetData.is_some();
-        let ansi_wchar = super::wchar::driver_is_ansi_only(&link.driver);
+        let ansi_wchar = super::wchar::driver_is_ansi_only(&link.driver) && dbc.wchar_conversion.load(std::sync::atomic::Ordering::Relaxed);
         let id = super::tables().stmt.reserve(super::table::Kind::Stmt);
         let s = Arc::new(Stmt {
             id,
@@ -115,6 +178,7 @@ impl Stmt {
             ansi_wchar,
             wchar: Default::default(),
             lane_calls: std::sync::atomic::AtomicU64::new(0),
+            occ: ExtSlot::default(),
         });
         super::tables().stmt.insert(s.id, s.clone());
         s

@@ -215,10 +215,19 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
     if attr == ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE {
         return set_dbc_async_enable(call, value as usize == SQL_ASYNC_DBC_ENABLE_ON);
     }
+    if attr.0 == super::ext::SQL_ATTR_DM_ASYNC_WAKER {
+        // DM-only (decision #108), never sent to the driver.
+        return set_dbc_waker_mode(call, d, value as usize != 0);
+    }
     if attr.0 == super::ext::SQL_ATTR_DM_CANCEL_GRACE {
         // DM-only (decision #35): the connection's own operations, and the default of
         // statements allocated afterwards.
         d.async_slot.set_cancel_grace(std::time::Duration::from_millis(value as usize as u64));
+        return call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {});
+    }
+    if attr.0 == super::ext::SQL_ATTR_DM_WCHAR_CONVERSION {
+        // DM-only (decision #90): statements allocated afterwards.
+        d.wchar_conversion.store(value as usize != 0, std::sync::atomic::Ordering::Relaxed);
         return call.finish(SqlReturn::SQL_SUCCESS, None, |_, _| {});
     }
     if attr == DM_ASYNC_EMULATION {
@@ -256,7 +265,29 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
         if wide { (fns.SQLSetConnectAttrW, fns.SQLSetConnectAttr) } else { (fns.SQLSetConnectAttr, fns.SQLSetConnectAttrW) };
     let v = AppPtr::new(value);
     let invoke: Invoke = match (same, other, val) {
-        (None, None, _) => return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLSetConnectAttr"),
+        // An ODBC 2 driver (mdbtools): SQLSetConnectOption, the option number being the
+        // attribute number; an integer passes by value, a string as a pointer to a
+        // NUL-terminated narrow string (ODBC 2's convention; docs/decisions.md #98).
+        (None, None, val) => {
+            let (Some(opt), Ok(option)) = (fns.SQLSetConnectOption, u16::try_from(attr.0)) else {
+                return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLSetConnectAttr");
+            };
+            match val {
+                AttrValue::Int(_) => {
+                    // SAFETY: live driver connection; an integer value passed by value.
+                    Box::new(move |_: &mut Vec<crate::diag::DiagRecord>| unsafe { opt(h as SqlHandle, option, v.get() as SqlULen) })
+                }
+                AttrValue::Text(t) => {
+                    let mut buf: Vec<u8> = t;
+                    buf.push(0);
+                    // SAFETY: live driver connection; the NUL-terminated value is owned by
+                    // the closure.
+                    Box::new(move |_: &mut Vec<crate::diag::DiagRecord>| unsafe {
+                        opt(h as SqlHandle, option, buf.as_mut_ptr() as SqlULen)
+                    })
+                }
+            }
+        }
         // SAFETY: live driver connection; the application's value and length as given,
         // valid until the operation completes (§2.9).
         (Some(f), _, _) => Box::new(move |_: &mut Vec<crate::diag::DiagRecord>| unsafe { f(h as SqlHandle, attr, v.get(), len) }),
@@ -317,21 +348,48 @@ fn set_dbc_async_enable(call: Call<'_, DbcCore>, on: bool) -> SqlReturn {
 /// answers S1118 when it is not (§2.3, §7.2: S1118 rather than HY092, docs/decisions.md).
 fn set_dbc_event(call: Call<'_, DbcCore>, d: &Arc<Dbc>, value: usize) -> SqlReturn {
     use crate::async_engine::AsyncEvent;
-    let (link, emulated, installed, emulation, enabled) =
-        call.core(|c| (c.link.clone(), c.asynch.dbc_emulated, c.asynch.notify_installed, c.asynch.emulation.is_on(), c.asynch.dbc_enabled));
     if value == 0 {
-        // Back to polling: the driver must stop calling back.
-        if let (Some(link), true) = (&link, installed) {
-            connect_async::uninstall_notification(link);
-        }
-        return call.finish(SqlReturn::SQL_SUCCESS, None, |c, _| {
-            c.asynch.event = None;
-            c.asynch.notify_installed = false;
-        });
+        return leave_dbc_notification(call, |a| a.event = None);
     }
     let Some(event) = AsyncEvent::from_attr(value) else {
         return call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "Invalid attribute value: not an AsyncEvent of this Driver Manager (§7.7)");
     };
+    enter_dbc_notification(call, d, Some(event))
+}
+
+/// `SQL_ATTR_DM_ASYNC_WAKER` on a connection (decision #108): as [`set_stmt_waker_mode`]
+/// for the connection functions.
+fn set_dbc_waker_mode(call: Call<'_, DbcCore>, d: &Arc<Dbc>, on: bool) -> SqlReturn {
+    if !on {
+        return leave_dbc_notification(call, |a| a.notify_waker = false);
+    }
+    enter_dbc_notification(call, d, None)
+}
+
+/// Applies `clear`; when notification was asked for neither way any more, back to polling:
+/// the driver must stop calling back.
+fn leave_dbc_notification(call: Call<'_, DbcCore>, clear: fn(&mut crate::handles::DbcAsync)) -> SqlReturn {
+    let (link, installed, still) = call.core(|c| {
+        let mut a = crate::handles::DbcAsync { event: c.asynch.event.clone(), notify_waker: c.asynch.notify_waker, ..Default::default() };
+        clear(&mut a);
+        (c.link.clone(), c.asynch.notify_installed, a.notification())
+    });
+    if let (Some(link), true, false) = (&link, installed, still) {
+        connect_async::uninstall_notification(link);
+    }
+    call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| {
+        clear(&mut c.asynch);
+        if !still {
+            c.asynch.notify_installed = false;
+        }
+    })
+}
+
+/// Puts the connection in notification mode (§2.1–§2.3): with the application's `event`,
+/// or (`None`) in the DM's waker mode.
+fn enter_dbc_notification(call: Call<'_, DbcCore>, d: &Arc<Dbc>, event: Option<crate::async_engine::AsyncEvent>) -> SqlReturn {
+    let (link, emulated, installed, emulation, enabled) =
+        call.core(|c| (c.link.clone(), c.asynch.dbc_emulated, c.asynch.notify_installed, c.asynch.emulation.is_on(), c.asynch.dbc_enabled));
     let mut now_emulated = emulated;
     let mut now_installed = installed;
     if let Some(link) = &link {
@@ -357,7 +415,10 @@ fn set_dbc_event(call: Call<'_, DbcCore>, d: &Arc<Dbc>, value: usize) -> SqlRetu
         }
     }
     call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| {
-        c.asynch.event = Some(event);
+        match event {
+            Some(e) => c.asynch.event = Some(e),
+            None => c.asynch.notify_waker = true,
+        }
         c.asynch.dbc_emulated = now_emulated;
         c.asynch.notify_installed = now_installed;
     })
@@ -436,8 +497,12 @@ fn get_connect_attr(
         } else if attr == ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE {
             // The DM's view (the driver's stays off when the DM emulates).
             DmAnswer::Value(AttrValue::Int(if c.asynch.dbc_enabled { SQL_ASYNC_DBC_ENABLE_ON } else { SQL_ASYNC_DBC_ENABLE_OFF }))
+        } else if attr.0 == super::ext::SQL_ATTR_DM_ASYNC_WAKER {
+            DmAnswer::Value(AttrValue::Int(usize::from(c.asynch.notify_waker)))
         } else if attr.0 == super::ext::SQL_ATTR_DM_CANCEL_GRACE {
             DmAnswer::Value(AttrValue::Int(d.async_slot.cancel_grace().as_millis() as usize))
+        } else if attr.0 == super::ext::SQL_ATTR_DM_WCHAR_CONVERSION {
+            DmAnswer::Value(AttrValue::Int(usize::from(d.wchar_conversion.load(std::sync::atomic::Ordering::Relaxed))))
         } else if attr == DM_ASYNC_EMULATION {
             DmAnswer::Value(AttrValue::Int(if c.asynch.emulation.is_forced() {
                 DM_ASYNC_EMULATION_FORCE
@@ -493,7 +558,38 @@ fn get_connect_attr(
     let (same, other) =
         if wide { (fns.SQLGetConnectAttrW, fns.SQLGetConnectAttr) } else { (fns.SQLGetConnectAttr, fns.SQLGetConnectAttrW) };
     let rc = match (same, other) {
-        (None, None) => return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLGetConnectAttr"),
+        // An ODBC 2 driver: SQLGetConnectOption (docs/decisions.md #98). An integer option
+        // is a 32-bit value in ODBC 2; a string one goes through a DM buffer of
+        // SQL_MAX_OPTION_STRING_LENGTH + 1 bytes.
+        (None, None) => {
+            let (Some(opt), Ok(option)) = (fns.SQLGetConnectOption, u16::try_from(attr.0)) else {
+                return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver does not support this function: SQLGetConnectAttr");
+            };
+            if text_attr {
+                let mut buf = vec![0u8; 257];
+                // SAFETY: live driver connection; DM buffer of 257 bytes.
+                let rc = unsafe { opt(h, option, buf.as_mut_ptr().cast()) };
+                if rc.is_success() {
+                    // SAFETY: the application's buffer of `buf_len` bytes.
+                    let (n, trunc) = unsafe { write_app_bytes(text::narrow_from_buf(&buf), wide, value, buf_len.max(0) as usize) };
+                    // SAFETY: optional application out pointer.
+                    unsafe { put_len(out_len, n, i32::MAX) };
+                    if trunc {
+                        call.warn(SqlState::STRING_TRUNCATED, TRUNCATED);
+                    }
+                }
+                rc
+            } else {
+                let mut v: u64 = 0;
+                // SAFETY: live driver connection; a DM buffer wider than ODBC 2's 32 bits.
+                let rc = unsafe { opt(h, option, (&mut v as *mut u64).cast()) };
+                if rc.is_success() && !value.is_null() {
+                    // SAFETY: the application's buffer for an integer attribute (SQLUINTEGER).
+                    unsafe { *(value as *mut u32) = v as u32 };
+                }
+                rc
+            }
+        }
         // SAFETY: live driver connection; the application's buffers as given.
         (Some(f), _) => unsafe { f(h, attr, value, buf_len, out_len) },
         // SAFETY: as above; a non-character value means the same in both widths.
@@ -610,22 +706,49 @@ fn set_stmt_async_enable_dm(s: &Stmt, on: bool) -> Option<SqlReturn> {
 /// notify gets the DM's callback and a fresh context token on its statement; otherwise the
 /// DM emulates when emulation is on, and answers S1118 when it is not (§2.3, §7.2).
 fn set_stmt_event(call: StmtCall<'_>, s: &Arc<Stmt>, value: usize) -> SqlReturn {
-    use crate::async_engine::{callback, dispatcher, AsyncEvent, Token};
-    use std::sync::atomic::Ordering;
+    use crate::async_engine::AsyncEvent;
     if value == 0 {
-        // Back to polling: the driver must stop calling back.
-        if s.gate.update(|c| std::mem::replace(&mut c.notify_installed, false)) {
-            driver_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CALLBACK, 0);
-            driver_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CONTEXT, 0);
-        }
-        s.gate.update(|c| {
-            c.async_event = None;
-        });
+        // Back to polling (unless the DM's waker mode stays on): the driver must stop
+        // calling back.
+        leave_stmt_notification(s, |c| c.async_event = None);
         return call.finish(SqlReturn::SQL_SUCCESS);
     }
     let Some(event) = AsyncEvent::from_attr(value) else {
         return call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "Invalid attribute value: not an AsyncEvent of this Driver Manager (§7.7)");
     };
+    enter_stmt_notification(call, s, Some(event))
+}
+
+/// `SQL_ATTR_DM_ASYNC_WAKER` on a statement (decision #108): notification mode without an
+/// event, for the safe API's futures. On: as setting an event (the same capability checks,
+/// S1118 / emulation), except that no event is kept; the operation's end wakes the waker
+/// registered through `raw::ext::register_waker`. Off: polling again unless an event is set.
+fn set_stmt_waker_mode(call: StmtCall<'_>, s: &Arc<Stmt>, on: bool) -> SqlReturn {
+    if !on {
+        leave_stmt_notification(s, |c| c.notify_waker = false);
+        return call.finish(SqlReturn::SQL_SUCCESS);
+    }
+    enter_stmt_notification(call, s, None)
+}
+
+/// Applies `clear` (drops the event or the waker mode); when notification was asked for
+/// neither way any more, takes the DM's callback off the driver statement.
+fn leave_stmt_notification(s: &Arc<Stmt>, clear: impl FnOnce(&mut crate::handles::StmtCore)) {
+    let uninstall = s.gate.update(|c| {
+        clear(c);
+        !c.notification() && std::mem::replace(&mut c.notify_installed, false)
+    });
+    if uninstall {
+        driver_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CALLBACK, 0);
+        driver_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CONTEXT, 0);
+    }
+}
+
+/// Puts the statement in notification mode (§2.1–§2.4, §2.15): with the application's
+/// `event`, or (`None`) in the DM's waker mode.
+fn enter_stmt_notification(call: StmtCall<'_>, s: &Arc<Stmt>, event: Option<crate::async_engine::AsyncEvent>) -> SqlReturn {
+    use crate::async_engine::{callback, dispatcher, Token};
+    use std::sync::atomic::Ordering;
     // §2.15: the cursor library cannot be combined with notification. odbc-dm has no
     // cursor library; an application that asked for it always (SQL_CUR_USE_ODBC) is told.
     let cursor_lib = s
@@ -672,8 +795,9 @@ fn set_stmt_event(call: StmtCall<'_>, s: &Arc<Stmt>, value: usize) -> SqlReturn 
             driver_stmt_attr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_OFF);
         }
     }
-    s.gate.update(|c| {
-        c.async_event = Some(event);
+    s.gate.update(|c| match event {
+        Some(e) => c.async_event = Some(e),
+        None => c.notify_waker = true,
     });
     call.finish(SqlReturn::SQL_SUCCESS)
 }
@@ -692,6 +816,10 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
             );
         }
         StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT => return set_stmt_event(call, s, value as usize),
+        StmtAttr(a) if a == super::ext::SQL_ATTR_DM_ASYNC_WAKER => {
+            // DM-only (decision #108), never sent to the driver.
+            return set_stmt_waker_mode(call, s, value as usize != 0);
+        }
         StmtAttr(a) if a == super::ext::SQL_ATTR_DM_CANCEL_GRACE => {
             // DM-only (decision #35), never sent to the driver.
             s.async_slot.set_cancel_grace(std::time::Duration::from_millis(value as usize as u64));
@@ -778,11 +906,11 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
         s.gate.update(|c| c.async_enabled = value as usize != SQL_ASYNC_ENABLE_OFF);
     }
     if rc.is_success() {
-        super::concurrency::on_stmt_attr(s.id, attr, value);
-    } else if attr == StmtAttr::SQL_ATTR_ROW_OPERATION_PTR && super::concurrency::emulated(s.id) {
+        super::concurrency::on_stmt_attr(s, attr, value);
+    } else if attr == StmtAttr::SQL_ATTR_ROW_OPERATION_PTR && super::concurrency::emulated(s) {
         // §5.5: the DM's SQLSetPos honours the row operation array even where the driver
         // does not take it (libsqlite3odbc: "not supported").
-        super::concurrency::on_stmt_attr(s.id, attr, value);
+        super::concurrency::on_stmt_attr(s, attr, value);
         return call.finish(SqlReturn::SQL_SUCCESS);
     }
     call.finish(rc)
@@ -859,6 +987,14 @@ fn get_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, buf_len: SqlI
         }
         StmtAttr::SQL_ATTR_ASYNC_ENABLE if s.gate.read(|c| c.async_emulated) => {
             let on = s.gate.read(|c| c.async_enabled);
+            // SAFETY: the application's buffer for a SQLULEN value.
+            let n = unsafe { put_int(value, usize::from(on), true) };
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(out_len, n, i32::MAX) };
+            return call.finish(SqlReturn::SQL_SUCCESS);
+        }
+        StmtAttr(a) if a == super::ext::SQL_ATTR_DM_ASYNC_WAKER => {
+            let on = s.gate.read(|c| c.notify_waker);
             // SAFETY: the application's buffer for a SQLULEN value.
             let n = unsafe { put_int(value, usize::from(on), true) };
             // SAFETY: optional application out pointer.

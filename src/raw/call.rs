@@ -316,12 +316,12 @@ impl AsyncMode {
         if !c.async_enabled || !stmt_state::is_async_capable(func) {
             AsyncMode::Sync
         } else if c.async_emulated {
-            if c.async_event.is_some() {
+            if c.notification() {
                 AsyncMode::EmulatedNotify
             } else {
                 AsyncMode::EmulatedPolling
             }
-        } else if c.async_event.is_some() && c.notify_installed {
+        } else if c.notification() && c.notify_installed {
             AsyncMode::Notify
         } else {
             AsyncMode::Polling
@@ -407,6 +407,40 @@ impl<'a> StmtCall<'a> {
             AsyncMode::Polling => self.run_polling(f),
             _ => self.run_async(f),
         }
+    }
+
+    /// Like [`invoke`](Self::invoke) for work the DM does itself (no driver operation on
+    /// this statement is left running; e.g. the emulated SQLSetPos, decision #85): with
+    /// notification (native or emulated) or emulated polling, `f` runs on the DM's
+    /// emulation pool and the call returns SQL_STILL_EXECUTING, completing like any
+    /// emulated operation; with native polling (the application repeats the call) and
+    /// synchronously, `f` runs in place and the call returns its final code at once.
+    pub fn invoke_dm(mut self, f: impl FnMut(&mut Vec<DiagRecord>) -> SqlReturn + Send + 'static) -> SqlReturn {
+        match self.mode {
+            AsyncMode::Sync | AsyncMode::Polling => {
+                // The driver did not run this function: its statement's records (from the
+                // DM's own calls on it) are not the answer; only the DM's are.
+                let mut f = f;
+                let mut extra = Vec::new();
+                let rc = f(&mut extra);
+                for r in extra {
+                    self.call.extra.get_or_insert_with(Default::default).push(r);
+                }
+                let func = self.func;
+                self.call.finish(rc, None, |c, rc| stmt_state::after(func, &mut c.status, rc, None))
+            }
+            AsyncMode::Notify => {
+                self.mode = AsyncMode::EmulatedNotify;
+                self.run_async(f)
+            }
+            _ => self.run_async(f),
+        }
+    }
+
+    /// Whether the driver's statement itself has asynchronous execution on (native polling
+    /// or notification): a DM call on it could return SQL_STILL_EXECUTING.
+    pub fn driver_async(&self) -> bool {
+        matches!(self.mode, AsyncMode::Polling | AsyncMode::Notify)
     }
 
     #[inline(always)]

@@ -380,7 +380,7 @@ fn connect(d: &Arc<Dbc>, target: Target) -> SqlReturn {
     // 4. Connection-level asynchronous execution and notification, decided now that the
     //    driver is loaded (§1.13, §2.3): the callback and context go on the driver's
     //    connection before anything else.
-    let (enabled, has_event, emulation) = call.core(|c| (c.asynch.dbc_enabled, c.asynch.event.is_some(), c.asynch.emulation.is_on()));
+    let (enabled, has_event, emulation) = call.core(|c| (c.asynch.dbc_enabled, c.asynch.notification(), c.asynch.emulation.is_on()));
     let mut emulated = false;
     let mut install = false;
     if enabled || has_event {
@@ -479,7 +479,9 @@ pub(crate) fn set_connect_attr_on_driver(link: &DriverLink, attr: ConnAttr, valu
     let h = link.hdbc as SqlHandle;
     match value {
         AttrValue::Int(v) => {
-            let f = fns.SQLSetConnectAttrW.or(fns.SQLSetConnectAttr);
+            // The ANSI function first: an integer means the same in both widths, and
+            // psqlODBC's SQLSetConnectAttrW would mark an ANSI connection Unicode (#96).
+            let f = fns.SQLSetConnectAttr.or(fns.SQLSetConnectAttrW);
             match f {
                 // SAFETY: live driver connection; integer attributes pass by value.
                 Some(f) => unsafe { f(h, attr, *v as SqlPointer, 0) },

@@ -55,12 +55,12 @@ impl DbcMode {
         if !c.asynch.dbc_enabled {
             DbcMode::Sync
         } else if c.asynch.dbc_emulated {
-            if c.asynch.event.is_some() {
+            if c.asynch.notification() {
                 DbcMode::EmulatedNotify
             } else {
                 DbcMode::EmulatedPolling
             }
-        } else if c.asynch.event.is_some() && c.asynch.notify_installed {
+        } else if c.asynch.notification() && c.asynch.notify_installed {
             DbcMode::Notify
         } else {
             DbcMode::Polling

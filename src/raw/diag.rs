@@ -28,13 +28,22 @@ fn snap<C: HasDiag>(gate: &Gated<C>) -> (Vec<DiagRecord>, SqlReturn) {
     })
 }
 
-/// Reads the diagnostic area of any handle; `None` for an invalid handle.
+/// The application's SQL_ATTR_ODBC_VERSION on `env`. Not set yet (an environment from
+/// SQLAllocHandle before SQLSetEnvAttr, whose HY010 must read HY010): 3.x states; an ODBC 2
+/// application's SQLAllocEnv sets SQL_OV_ODBC2 itself.
+fn app_version(env: &handles::Env) -> u32 {
+    env.gate.read(|c| c.odbc_version.unwrap_or(SQL_OV_ODBC3))
+}
+
+/// Reads the diagnostic area of any handle; `None` for an invalid handle. The SQLSTATEs
+/// are given in the form of the application's ODBC version (2.x or 3.x, whoever posted
+/// them; docs/decisions.md #97).
 fn snapshot(ht: HandleType, h: SqlHandle) -> Option<Snapshot> {
-    Some(match ht {
+    let (mut snapshot, version) = match ht {
         HandleType::SQL_HANDLE_ENV => {
             let e = handles::env(h)?;
             let (records, return_code) = snap(&e.gate);
-            Snapshot { records, return_code, driver: None }
+            (Snapshot { records, return_code, driver: None }, app_version(&e))
         }
         HandleType::SQL_HANDLE_DBC => {
             let d = handles::dbc(h)?;
@@ -43,20 +52,24 @@ fn snapshot(ht: HandleType, h: SqlHandle) -> Option<Snapshot> {
                 let hd = l.hdbc;
                 (l, hd)
             });
-            Snapshot { records, return_code, driver }
+            (Snapshot { records, return_code, driver }, app_version(&d.env))
         }
         HandleType::SQL_HANDLE_STMT => {
             let s = handles::stmt(h)?;
             let (records, return_code) = snap(&s.gate);
-            Snapshot { records, return_code, driver: Some((s.link.clone(), s.hstmt)) }
+            (Snapshot { records, return_code, driver: Some((s.link.clone(), s.hstmt)) }, app_version(&s.dbc.env))
         }
         HandleType::SQL_HANDLE_DESC => {
             let d = handles::desc(h)?;
             let (records, return_code) = snap(&d.gate);
-            Snapshot { records, return_code, driver: Some((d.link.clone(), d.hdesc)) }
+            (Snapshot { records, return_code, driver: Some((d.link.clone(), d.hdesc)) }, app_version(&d.dbc.env))
         }
         _ => return None,
-    })
+    };
+    for r in &mut snapshot.records {
+        r.state = r.state.for_app(version);
+    }
+    Some(snapshot)
 }
 
 /// SQLGetDiagRec (ANSI): SQLSTATE, native error and message of record `rec`.

@@ -289,6 +289,20 @@ pub unsafe extern "C" fn SQLBindParameter(
         } else {
             return call.missing("SQLBindParameter");
         };
+        if rc.is_success() {
+            super::concurrency::on_bind_param(
+                &s,
+                number,
+                io_type,
+                value_type,
+                param_type,
+                column_size,
+                decimal_digits,
+                value,
+                buf_len,
+                ind,
+            );
+        }
         call.finish(rc)
     })
 }

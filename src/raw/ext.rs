@@ -6,6 +6,9 @@
 //!
 //! - [`register_waker`]: wake a task when the handle's asynchronous operation ends
 //!   (§2.12, the Rust counterpart of the completion event);
+//! - [`SQL_ATTR_DM_ASYNC_WAKER`]: notification mode without an event, the waker alone
+//!   signals the end (decision #108);
+//! - [`wait_for_end`]: block until an operation ends, without an event;
 //! - [`op_status`]: the operation's phase, generation and kind;
 //! - [`op_stats`]: the engine's counters for the handle (re-invocations, ignored
 //!   callbacks, back-offs, cancel drives);
@@ -14,7 +17,9 @@
 //! - [`cancel_generation`]: SQLCancel / SQLCancelHandle only while a given operation runs;
 //! - [`abandon`]: hand a running operation, and the handle, to the DM, which collects the
 //!   operation when it ends and then disconnects and frees the handle (decision #81);
-//! - [`SQL_ATTR_DM_CANCEL_GRACE`]: the cancel grace, a statement and connection attribute.
+//! - [`SQL_ATTR_DM_CANCEL_GRACE`]: the cancel grace, a statement and connection attribute;
+//! - [`SQL_ATTR_DM_WCHAR_CONVERSION`]: the DM's SQL_C_WCHAR conversion for ANSI-only
+//!   drivers on or off, a connection attribute (decision #90).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -32,6 +37,27 @@ use crate::async_engine::{self, AsyncHost};
 /// afterwards. In the DM-private range next to `SQL_ATTR_DM_ASYNC_EMULATION` (65501);
 /// never sent to a driver.
 pub const SQL_ATTR_DM_CANCEL_GRACE: i32 = 65_502;
+
+/// DM connection attribute (integer, 1 = on, the default; 0 = off): whether statements
+/// allocated on the connection from now on get the DM's SQL_C_WCHAR conversion when the
+/// driver has no Unicode API (docs/decisions.md #77–#80). Off, SQL_C_WCHAR bindings and
+/// SQLGetData calls go to the ANSI-only driver unchanged, as with unixODBC: the
+/// conformance harness uses it to test the driver itself (decision #90). Settable before
+/// and after connecting; existing statements keep their setting. Never sent to a driver.
+pub const SQL_ATTR_DM_WCHAR_CONVERSION: i32 = 65_503;
+
+/// DM statement and connection attribute (integer, 0/1, default 0): the DM's **waker
+/// notification mode** (decision #108), for futures. On, the handle is in notification mode
+/// (§2.1) without an event: the DM installs its callback on the driver handle (or emulates,
+/// with the same S1118 rules as setting an event, §2.3), a call returns
+/// `SQL_STILL_EXECUTING`, and when the operation ends the DM wakes the waker registered
+/// with [`register_waker`] (no file descriptor, no thread); the application collects with
+/// `SQLCompleteAsync` (§2.13). IM017/IM018 apply as in notification mode (§2.11). The
+/// spec's `SQL_ATTR_ASYNC_*_EVENT` attributes are independent of it: both may be set (the
+/// event is then set too); `SQL_ATTR_ASYNC_STMT_EVENT` reads back NULL while only this mode
+/// is on. A DM extension: a C application that does not set it sees the spec's behaviour
+/// (an event, or polling). Never sent to a driver.
+pub const SQL_ATTR_DM_ASYNC_WAKER: i32 = 65_504;
 
 /// DM connection attribute: let the DM emulate asynchronous execution where the driver
 /// cannot (see `async_engine::emulation`).
@@ -87,6 +113,16 @@ pub fn register_waker(handle_type: HandleType, h: SqlHandle, waker: &Waker) -> R
     let host = host(handle_type, h)?;
     host.slot().waker.register(waker);
     Ok(())
+}
+
+/// Blocks until the operation of generation `generation` on the handle is no longer
+/// running (ended, collected, or replaced), or `timeout` passes; `Ok(true)` if it ended.
+/// Woken by the DM at every operation's end, without an event or a file descriptor and
+/// without touching the handle's waker (decision #108): the blocking counterpart of
+/// [`register_waker`].
+pub fn wait_for_end(handle_type: HandleType, h: SqlHandle, generation: u64, timeout: Duration) -> Result<bool, SqlReturn> {
+    host(handle_type, h)?;
+    Ok(crate::async_engine::slot::wait_for_end(timeout, || !is_running(handle_type, h, generation).unwrap_or(false)))
 }
 
 /// The handle's operation status.

@@ -71,7 +71,7 @@ pub(crate) const FUNCTIONS: &[(u16, Support)] = &[
     (24, Drv(&["SQLBulkOperations"])),
     (40, Drv(&["SQLColumns", "SQLColumnsW"])),
     (41, Drv(&["SQLDriverConnect", "SQLDriverConnectW"])),
-    (42, Drv(&["SQLGetConnectAttr", "SQLGetConnectAttrW"])), // SQLGetConnectOption (mapped)
+    (42, Drv(&["SQLGetConnectAttr", "SQLGetConnectAttrW", "SQLGetConnectOption"])), // SQLGetConnectOption (mapped)
     (43, Drv(&["SQLGetData"])),
     (44, Dm), // SQLGetFunctions
     (45, Drv(&["SQLGetInfo", "SQLGetInfoW"])),
@@ -79,8 +79,8 @@ pub(crate) const FUNCTIONS: &[(u16, Support)] = &[
     (47, Drv(&["SQLGetTypeInfo", "SQLGetTypeInfoW"])),
     (48, Drv(&["SQLParamData"])),
     (49, Drv(&["SQLPutData"])),
-    (50, Drv(&["SQLSetConnectAttr", "SQLSetConnectAttrW"])), // SQLSetConnectOption (mapped)
-    (51, Drv(&["SQLSetStmtAttr", "SQLSetStmtAttrW"])),       // SQLSetStmtOption (mapped)
+    (50, Drv(&["SQLSetConnectAttr", "SQLSetConnectAttrW", "SQLSetConnectOption"])), // SQLSetConnectOption (mapped)
+    (51, Drv(&["SQLSetStmtAttr", "SQLSetStmtAttrW", "SQLSetStmtOption"])),          // SQLSetStmtOption (mapped)
     (52, Drv(&["SQLSpecialColumns", "SQLSpecialColumnsW"])),
     (53, Drv(&["SQLStatistics", "SQLStatisticsW"])),
     (54, Drv(&["SQLTables", "SQLTablesW"])),
@@ -106,26 +106,26 @@ pub(crate) const FUNCTIONS: &[(u16, Support)] = &[
     // ---- ODBC 3.x ids ----
     (1001, Dm), // SQLAllocHandle
     (1002, Drv(&["SQLBindParam"])),
-    (1003, Drv(&["SQLCloseCursor"])),
+    (1003, Drv(&["SQLCloseCursor", "SQLFreeStmt"])), // ODBC 2 driver: SQLFreeStmt(SQL_CLOSE)
     (1004, Drv(&["SQLCopyDesc"])),
     (1005, Drv(&["SQLEndTran", "SQLTransact"])),
     (1006, Dm), // SQLFreeHandle
-    (1007, Drv(&["SQLGetConnectAttr", "SQLGetConnectAttrW"])),
+    (1007, Drv(&["SQLGetConnectAttr", "SQLGetConnectAttrW", "SQLGetConnectOption"])),
     (1008, Drv(&["SQLGetDescField", "SQLGetDescFieldW"])),
     (1009, Drv(&["SQLGetDescRec", "SQLGetDescRecW"])),
     (1010, Dm), // SQLGetDiagField
     (1011, Dm), // SQLGetDiagRec
     (1012, Dm), // SQLGetEnvAttr
     (1014, Drv(&["SQLGetStmtAttr", "SQLGetStmtAttrW"])),
-    (1016, Drv(&["SQLSetConnectAttr", "SQLSetConnectAttrW"])),
+    (1016, Drv(&["SQLSetConnectAttr", "SQLSetConnectAttrW", "SQLSetConnectOption"])),
     (1017, Drv(&["SQLSetDescField", "SQLSetDescFieldW"])),
     (1018, Drv(&["SQLSetDescRec"])),
     (1019, Dm), // SQLSetEnvAttr
-    (1020, Drv(&["SQLSetStmtAttr", "SQLSetStmtAttrW"])),
-    (1021, Drv(&["SQLFetchScroll"])),
-    (1022, CancelHandle), // SQLCancelHandle (unixODBC id)
-    (1550, CancelHandle), // SQLCancelHandle (Microsoft id)
-    (1551, Dm),           // SQLCompleteAsync (answered by the DM, §2.13)
+    (1020, Drv(&["SQLSetStmtAttr", "SQLSetStmtAttrW", "SQLSetStmtOption"])),
+    (1021, Drv(&["SQLFetchScroll", "SQLExtendedFetch"])), // ODBC 2 driver: SQLExtendedFetch
+    (1022, CancelHandle),                                 // SQLCancelHandle (unixODBC id)
+    (1550, CancelHandle),                                 // SQLCancelHandle (Microsoft id)
+    (1551, Dm),                                           // SQLCompleteAsync (answered by the DM, §2.13)
 ];
 
 /// Size of the SQL_API_ALL_FUNCTIONS array (2.x ids).

@@ -269,7 +269,7 @@ pub(crate) fn forget_stmt(stmt: &Stmt) {
     tables().stmt.remove(stmt.id);
     // A text buffer kept for a polling call the statement will never repeat.
     super::strings::forget_pending(stmt.id);
-    super::concurrency::forget(stmt.id);
+    super::concurrency::forget(stmt);
     // A late callback for this statement is now refused with SQL_ERROR (§2.10).
     let token = stmt.notify_token.swap(0, std::sync::atomic::Ordering::AcqRel);
     if token != 0 {
@@ -344,7 +344,7 @@ pub unsafe extern "C" fn SQLFreeStmt(stmt: SqlHStmt, option: FreeStmtOption) -> 
         // SAFETY: live driver statement handle.
         let rc = unsafe { f(s.driver_handle(), option) };
         if rc.is_success() {
-            super::concurrency::on_free_stmt(s.id, option);
+            super::concurrency::on_free_stmt(&s, option);
         }
         if rc.is_success() && s.ansi_wchar {
             match option {

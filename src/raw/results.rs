@@ -106,23 +106,33 @@ unsafe fn fetch(stmt: SqlHStmt) -> SqlReturn {
         };
         let Some(f) = s.link.driver.fns.SQLFetch else { return call.missing("SQLFetch") };
         let h = s.hstmt;
+        // The optimistic-concurrency copy runs inside the driver-call closure, so it follows
+        // the final answer in every asynchronous mode too (decision #84).
+        let occ = super::concurrency::fetch_hook(&s);
         if s.ansi_wchar && !s.async_slot.is_active() && super::wconv::before_fetch(&call, &s) {
             let st = s.clone();
-            let rc = call.invoke(move |extra| {
+            return call.invoke(move |extra| {
                 // SAFETY: live driver statement handle (the DM statement outlives the operation).
                 let rc = unsafe { f(h as SqlHStmt) };
                 if rc.is_success() {
                     super::wconv::after_fetch(&st, extra);
                 }
+                if let Some(o) = &occ {
+                    super::concurrency::after_fetch(o, rc);
+                }
                 rc
             });
-            super::concurrency::after_fetch(&s, rc);
-            return rc;
         }
-        // SAFETY: live driver statement handle (the DM statement outlives the operation).
-        let rc = call.invoke(move |_| unsafe { f(h as SqlHStmt) });
-        super::concurrency::after_fetch(&s, rc);
-        rc
+        match occ {
+            // SAFETY: live driver statement handle (the DM statement outlives the operation).
+            None => call.invoke(move |_| unsafe { f(h as SqlHStmt) }),
+            Some(o) => call.invoke(move |_| {
+                // SAFETY: as above.
+                let rc = unsafe { f(h as SqlHStmt) };
+                super::concurrency::after_fetch(&o, rc);
+                rc
+            }),
+        }
     })
 }
 
@@ -280,14 +290,14 @@ pub unsafe extern "C" fn SQLBindCol(
             let rc = super::wconv::bind_col(&call, &s, f, col, target_type, target, buf_len, ind);
             if rc.is_success() {
                 // The application's own binding, as the optimistic-concurrency copy reads it.
-                super::concurrency::on_bind_col(s.id, col, target_type, target, buf_len, ind);
+                super::concurrency::on_bind_col(&s, col, target_type, target, buf_len, ind);
             }
             return call.finish(rc);
         }
         // SAFETY: live driver statement; the application's buffers as given.
         let rc = unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) };
         if rc.is_success() {
-            super::concurrency::on_bind_col(s.id, col, target_type, target, buf_len, ind);
+            super::concurrency::on_bind_col(&s, col, target_type, target, buf_len, ind);
         }
         call.finish(rc)
     })
@@ -725,24 +735,61 @@ pub unsafe extern "C" fn SQLFetchScroll(stmt: SqlHStmt, orientation: FetchOrient
         if !valid_orientation(orientation) {
             return call.fail(SqlState::FETCH_TYPE_OUT_OF_RANGE, "Fetch type out of range");
         }
-        if s.ansi_wchar && !s.async_slot.is_active() && super::wconv::before_fetch(&call, &s) {
+        let occ = super::concurrency::fetch_hook(&s);
+        let wconv = s.ansi_wchar && !s.async_slot.is_active() && super::wconv::before_fetch(&call, &s);
+        if wconv || occ.is_some() {
             let Some(f) = s.link.driver.fns.SQLFetchScroll else { return call.missing("SQLFetchScroll") };
             let (h, st) = (s.hstmt, s.clone());
-            let rc = call.invoke(move |extra| {
+            return call.invoke(move |extra| {
                 // SAFETY: live driver statement (the DM statement outlives the operation).
                 let rc = unsafe { f(h as SqlHStmt, orientation, offset) };
-                if rc.is_success() {
+                if wconv && rc.is_success() {
                     super::wconv::after_fetch(&st, extra);
+                }
+                if let Some(o) = &occ {
+                    super::concurrency::after_fetch(o, rc);
                 }
                 rc
             });
-            super::concurrency::after_fetch(&s, rc);
-            return rc;
         }
-        let rc = (|| forward!(call, s, "SQLFetchScroll", SQLFetchScroll(orientation, offset)))();
-        super::concurrency::after_fetch(&s, rc);
-        rc
+        let fns = &s.link.driver.fns;
+        if let (None, Some(f)) = (fns.SQLFetchScroll, fns.SQLExtendedFetch) {
+            // An ODBC 2 driver (docs/decisions.md #98): SQLExtendedFetch, with DM buffers
+            // for the row count and the row status array, sized by the driver's rowset size.
+            let rows = driver_rowset_size(&s);
+            let h = s.hstmt;
+            return call.invoke(move |_| {
+                let mut fetched: SqlULen = 0;
+                let mut status = vec![0u16; rows];
+                // SAFETY: live driver statement; DM buffers of the driver's rowset size.
+                unsafe { f(h as SqlHStmt, orientation, offset, &mut fetched, status.as_mut_ptr()) }
+            });
+        }
+        forward!(call, s, "SQLFetchScroll", SQLFetchScroll(orientation, offset))
     })
+}
+
+/// The rowset size an ODBC 2 driver's SQLExtendedFetch fills (SQL_ROWSET_SIZE = 9, read
+/// with SQLGetStmtOption or SQLGetStmtAttr), at least 1 and at most 65,536.
+fn driver_rowset_size(s: &Stmt) -> usize {
+    const SQL_ROWSET_SIZE: u16 = 9;
+    let fns = &s.link.driver.fns;
+    let mut v: u64 = 1;
+    let h = s.hstmt as SqlHStmt;
+    let rc = if let Some(g) = fns.SQLGetStmtOption {
+        // SAFETY: live driver statement; a DM buffer wider than the option's value.
+        unsafe { g(h, SQL_ROWSET_SIZE, (&mut v as *mut u64).cast()) }
+    } else if let Some(g) = fns.SQLGetStmtAttr {
+        // SAFETY: as above.
+        unsafe { g(h, StmtAttr(SQL_ROWSET_SIZE as i32), (&mut v as *mut u64).cast(), 0, std::ptr::null_mut()) }
+    } else {
+        SqlReturn::SQL_ERROR
+    };
+    if rc.is_success() {
+        (v as usize).clamp(1, 65_536)
+    } else {
+        1
+    }
 }
 
 /// SQLExtendedFetch (ODBC 2.x): HY106 for an unknown FetchOrientation (DM).
@@ -761,6 +808,23 @@ pub unsafe extern "C" fn SQLExtendedFetch(
             return call.fail(SqlState::FETCH_TYPE_OUT_OF_RANGE, "Fetch type out of range");
         }
         let (row_count, row_status) = (AppPtr::new(row_count), AppPtr::new(row_status));
+        if let Some(o) = super::concurrency::fetch_hook(&s) {
+            // The DM's optimistic concurrency copies the rowset after the driver's answer
+            // (decision #84); SQLSetPos then reports in RowStatusArray (ODBC 2).
+            let Some(f) = s.link.driver.fns.SQLExtendedFetch else { return call.missing("SQLExtendedFetch") };
+            let h = s.hstmt;
+            let wconv = s.ansi_wchar && !s.async_slot.is_active() && super::wconv::before_fetch(&call, &s);
+            return call.invoke(move |extra| {
+                // SAFETY: live driver statement (the DM statement outlives the operation);
+                // the application's out pointers, valid until the operation completes.
+                let rc = unsafe { f(h as SqlHStmt, orientation, offset, row_count.get(), row_status.get()) };
+                if wconv && rc.is_success() {
+                    super::wconv::after_fetch(&o, extra);
+                }
+                super::concurrency::after_extended_fetch(&o, rc, row_count.get() as usize, row_status.get() as usize);
+                rc
+            });
+        }
         if s.ansi_wchar && !s.async_slot.is_active() && super::wconv::before_fetch(&call, &s) {
             let Some(f) = s.link.driver.fns.SQLExtendedFetch else { return call.missing("SQLExtendedFetch") };
             let (h, st) = (s.hstmt, s.clone());
@@ -857,7 +921,7 @@ pub unsafe extern "C" fn SQLCloseCursor(stmt: SqlHStmt) -> SqlReturn {
             return call.missing("SQLCloseCursor");
         };
         if rc.is_success() {
-            super::concurrency::on_free_stmt(s.id, FreeStmtOption::SQL_CLOSE);
+            super::concurrency::on_free_stmt(&s, FreeStmtOption::SQL_CLOSE);
         }
         call.finish(rc)
     })

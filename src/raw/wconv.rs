@@ -33,7 +33,7 @@ const UNWRITTEN: SqlLen = SqlLen::MIN + 0x5743;
 const MAX_CAP: usize = 1 << 30;
 
 fn lock(s: &Stmt) -> std::sync::MutexGuard<'_, WcharState> {
-    s.wchar.lock().unwrap_or_else(|p| p.into_inner())
+    s.wchar.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The DM buffer size (bytes per row) for an application buffer of `app_len` bytes of

@@ -3,6 +3,10 @@
 //! complete report for the rest. ANSI entry points only; every handle is a heap cell.
 //! Everything except SQLExecDirect behaves: connect succeeds (any connection string),
 //! SQLGetInfo answers the few string info types, SQLGetFunctions claims exactly the exports.
+//!
+//! With the environment variable `ODBC_CRASHDRIVER_MODE=hang`, SQLExecDirect hangs
+//! instead (sleeps for ever): the harness's per-check time limit must turn that into
+//! `timeout` for the checks that execute a statement (tests/conform.rs).
 #![allow(non_snake_case)]
 #![allow(clippy::missing_safety_doc)]
 
@@ -134,9 +138,16 @@ pub unsafe extern "C" fn SQLGetFunctions(_dbc: SqlHandle, function: FunctionId, 
     SqlReturn::SQL_SUCCESS
 }
 
-/// Aborts the process: the fault this driver exists for.
+/// Aborts the process (or, with `ODBC_CRASHDRIVER_MODE=hang`, never returns): the fault
+/// this driver exists for.
 #[no_mangle]
 pub extern "C" fn SQLExecDirect(_stmt: SqlHandle, _text: *const SqlChar, _len: SqlInteger) -> SqlReturn {
+    if std::env::var("ODBC_CRASHDRIVER_MODE").is_ok_and(|m| m == "hang") {
+        eprintln!("odbc-crashdriver: SQLExecDirect hangs (deliberate)");
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
     eprintln!("odbc-crashdriver: SQLExecDirect aborts the process (deliberate)");
     std::process::abort()
 }

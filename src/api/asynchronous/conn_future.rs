@@ -168,7 +168,6 @@ impl<T> ConnOp<T> {
                     }
                     g.running = true;
                 }
-                inner.event.reset();
                 let rc = inner.set_dbc_async(true);
                 if !rc.is_success() {
                     let r = inner.conn.check("SQLSetConnectAttr", rc);

@@ -34,12 +34,11 @@ pub(super) enum ConnCollect {
 }
 
 /// What an [`AsyncConnection`], its statements and its connection futures share: the
-/// connection, the DM's connection object (for the async slot's waker) and the
-/// connection's [`AsyncEvent`] (`SQL_ATTR_ASYNC_DBC_EVENT`).
+/// connection and the DM's connection object (for the async slot's waker); no event
+/// (decision #108).
 pub(super) struct ConnInner {
     /// Dropped by hand in `Drop` (leaked when an operation never ends).
     pub(super) conn: std::mem::ManuallyDrop<Connection>,
-    pub(super) event: AsyncEvent,
     pub(super) ops: Mutex<ConnOps>,
     /// `SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE` may be on (it is only on during an operation;
     /// turning it off fails with HY010 while a statement of the connection executes).
@@ -60,14 +59,12 @@ impl ConnInner {
 
     pub(super) fn wrap(conn: Connection) -> Result<Arc<ConnInner>> {
         enable_emulation(&conn)?;
-        let event = AsyncEvent::new().map_err(|e| Error::Os { context: "cannot create the completion event".into(), source: e })?;
-        // SAFETY: our connection id; the event's attribute value (the DM keeps its own
-        // reference to the event, §2.2).
-        let rc = unsafe { raw::SQLSetConnectAttr(conn.h, ConnAttr::SQL_ATTR_ASYNC_DBC_EVENT, event.as_attr(), SQL_IS_POINTER) };
+        // Notification mode without an event (decision #108): the waker alone signals.
+        // SAFETY: our connection id; an integer attribute travels in the pointer itself.
+        let rc = unsafe { raw::SQLSetConnectAttr(conn.h, ConnAttr(ext::SQL_ATTR_DM_ASYNC_WAKER), 1usize as SqlPointer, SQL_IS_UINTEGER) };
         conn.check("SQLSetConnectAttr", rc)?;
         Ok(Arc::new(ConnInner {
             conn: std::mem::ManuallyDrop::new(conn),
-            event,
             ops: Mutex::new(ConnOps::default()),
             dbc_async_on: AtomicBool::new(false),
             current: AtomicU64::new(0),
@@ -172,7 +169,7 @@ impl ConnInner {
                 if left.is_zero() {
                     return false;
                 }
-                self.event.wait_timeout(left.min(Duration::from_millis(20)));
+                wait_handle_end(HandleType::SQL_HANDLE_DBC, self.h(), left.min(Duration::from_millis(20)));
             }
         };
         // A dropped connect was cancelled already; the DM drives a cancelled operation whose
@@ -344,7 +341,7 @@ impl AsyncConnection {
     }
 
     /// Wraps a connected [`Connection`] (switches the DM's async emulation on for it and
-    /// sets its event).
+    /// its waker notification mode, decision #108).
     pub fn from_connection(conn: Connection) -> Result<AsyncConnection> {
         Ok(AsyncConnection { inner: ConnInner::wrap(conn)? })
     }
@@ -357,12 +354,6 @@ impl AsyncConnection {
             self.inner.dbc_async_off();
         }
         &self.inner.conn
-    }
-
-    /// The connection's completion event (`SQL_ATTR_ASYNC_DBC_EVENT`), set when a
-    /// connection function ends.
-    pub fn event(&self) -> &AsyncEvent {
-        &self.inner.event
     }
 
     /// Allocates a statement in notification mode (§2.1).

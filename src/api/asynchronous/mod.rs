@@ -20,7 +20,10 @@
 //! # How it runs
 //!
 //! An [`AsyncStatement`] puts its statement handle in notification mode (§2.1): async enabled
-//! plus its own [`AsyncEvent`] as `SQL_ATTR_ASYNC_STMT_EVENT`. The connection has the DM's
+//! plus the DM's waker notification mode
+//! ([`raw::ext::SQL_ATTR_DM_ASYNC_WAKER`](crate::raw::ext::SQL_ATTR_DM_ASYNC_WAKER), a DM
+//! extension, decision #108) instead of an event: no file descriptor per statement or
+//! connection. The connection has the DM's
 //! async emulation switched on, so the DM uses the driver's native notification when the
 //! driver reports `SQL_ASYNC_NOTIFICATION_CAPABLE` (§2.3) and runs the driver's synchronous
 //! calls on its emulation pool otherwise: the API works with every driver.
@@ -35,8 +38,8 @@
 //! current thread.
 //!
 //! Connection functions (connect, commit/rollback, disconnect) use connection-level async
-//! (§1.4, §2.3) the same way ([`ConnFuture`]): the connection has its own [`AsyncEvent`] as
-//! `SQL_ATTR_ASYNC_DBC_EVENT`; `SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE` is switched on for the
+//! (§1.4, §2.3) the same way ([`ConnFuture`]): the connection is in the DM's waker
+//! notification mode too; `SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE` is switched on for the
 //! call (and off again after it, so the synchronous [`Connection`] methods keep working),
 //! which returns `SQL_STILL_EXECUTING`; the connection's slot wakes the future and
 //! `SQLCompleteAsync(SQL_HANDLE_DBC)` collects. Natively on drivers capable of
@@ -100,7 +103,6 @@ use super::rowset::{BufferDesc, RowSet};
 use super::statement::{bind_bound_params, cancel_need_data, to_bound, AtExec, BoundParam};
 use crate::raw;
 use crate::raw::ext::{self, OpPhase};
-use crate::AsyncEvent;
 
 mod block_cursor;
 mod conn_future;
@@ -108,6 +110,7 @@ mod connection;
 mod executor;
 mod op_future;
 mod operation;
+mod snapshot;
 mod statement;
 
 pub use block_cursor::AsyncBlockCursor;
@@ -115,6 +118,7 @@ pub use conn_future::ConnFuture;
 pub use connection::AsyncConnection;
 pub use op_future::OpFuture;
 pub use operation::{AbortOutcome, AsyncOperation, Phase};
+pub use snapshot::{retry_optimistic_async, AsyncSnapshot};
 pub use statement::AsyncStatement;
 
 use conn_future::*;
@@ -139,6 +143,14 @@ const DRIVE_GRACE: Duration = Duration::from_millis(300);
 // ---------------------------------------------------------------------------------------
 
 #[allow(dead_code)]
+fn _snapshot_futures_are_send(c: &AsyncConnection, s: AsyncSnapshot) {
+    fn send_static<F: Future + Send + 'static>(_: &F) {}
+    send_static(&c.read_snapshot("", crate::api::Concurrency::Values));
+    send_static(&s.update());
+    send_static(&retry_optimistic_async(1, || async { Ok::<(), Error>(()) }));
+}
+
+#[allow(dead_code)]
 fn _static_assertions() {
     fn send<T: Send>() {}
     fn send_static<T: Send + 'static>() {}
@@ -152,6 +164,8 @@ fn _static_assertions() {
     send_static::<ConnFuture<()>>();
     send_static::<AsyncConnection>();
     send_static::<AsyncStatement>();
+    send_static::<AsyncSnapshot>();
+
     fn sync<T: Send + Sync + 'static>() {}
     sync::<AsyncOperation>();
     sync::<AsyncConnection>();

@@ -56,7 +56,6 @@ impl<T: Send + 'static> Future for RawOp<'_, T> {
                     }
                 }
                 sh.lock().take();
-                sh.event.reset();
                 this.raw_gen = sh.raw_gen.fetch_add(1, Ordering::AcqRel) + 1;
                 this.st.ticket.launching.store(true, Ordering::Release);
                 this.st.ticket.started.store(true, Ordering::Release);

@@ -12,6 +12,17 @@ pub(super) fn cancelled(function: &'static str) -> Error {
     }
 }
 
+/// Blocks until the handle's running operation (if any) ends or `timeout` passes.
+pub(super) fn wait_handle_end(ht: HandleType, h: SqlHandle, timeout: Duration) {
+    let Ok(st) = ext::op_status(ht, h) else { return };
+    if matches!(st.phase, OpPhase::Idle | OpPhase::Done) {
+        // Nothing to wait for at the DM: the caller re-checks after a short pause.
+        std::thread::sleep(timeout.min(Duration::from_millis(1)));
+        return;
+    }
+    let _ = ext::wait_for_end(ht, h, st.generation, timeout);
+}
+
 pub(super) fn carries_records(rc: SqlReturn) -> bool {
     rc != SqlReturn::SQL_SUCCESS && rc != SqlReturn::SQL_NO_DATA && rc != SqlReturn::SQL_STILL_EXECUTING
 }
@@ -26,7 +37,6 @@ pub(super) struct Outcome {
 /// What the statement, its futures and its [`AsyncOperation`] handles share.
 pub(super) struct Shared {
     pub(super) h: usize,
-    pub(super) event: AsyncEvent,
     /// Generation of the last driver operation started (0 = none).
     pub(super) raw_gen: AtomicU64,
     /// The last collected outcome (of generation `raw_gen` or older), kept until the next
@@ -51,6 +61,12 @@ impl Shared {
 
     pub(super) fn lock(&self) -> MutexGuard<'_, Option<Outcome>> {
         self.outcome.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Blocks until the statement's running operation ends or `timeout` passes (no event:
+    /// the DM's process-wide completion wait, `raw::ext::wait_for_end`).
+    pub(super) fn wait_end(&self, timeout: Duration) {
+        wait_handle_end(HandleType::SQL_HANDLE_STMT, self.hstmt(), timeout);
     }
 
     /// The DM's view of the statement's operation (raw DM extension).
@@ -130,9 +146,8 @@ impl Shared {
             if left.is_zero() {
                 return false;
             }
-            // The event is set when the operation ends; a short slice also covers a
-            // completion that raced with the event's reset.
-            self.event.wait_timeout(left.min(Duration::from_millis(20)));
+            // Woken when the operation ends (decision #108); a short slice in any case.
+            self.wait_end(left.min(Duration::from_millis(20)));
         }
     }
 
@@ -306,13 +321,6 @@ impl AsyncOperation {
         }
     }
 
-    pub(super) fn event(&self) -> Option<&AsyncEvent> {
-        match &self.of {
-            OpOf::Stmt(sh) => Some(&sh.event),
-            OpOf::Conn(c) => Some(&c.event),
-            OpOf::Nothing => None,
-        }
-    }
 
     /// Whether this handle's operation is running at the DM now (generation checked).
     pub(super) fn running_at_dm(&self) -> bool {
@@ -354,11 +362,9 @@ impl AsyncOperation {
                 Phase::Pending => std::thread::sleep(Duration::from_millis(1)),
                 Phase::Executing => {
                     let left = deadline.saturating_duration_since(Instant::now());
-                    match self.event() {
-                        Some(ev) => {
-                            ev.wait_timeout(left.min(Duration::from_millis(20)));
-                        }
-                        None => std::thread::sleep(left.min(Duration::from_millis(20))),
+                    match self.handle() {
+                        Some((ht, h)) if self.running_at_dm() => wait_handle_end(ht, h, left.min(Duration::from_millis(20))),
+                        _ => std::thread::sleep(left.min(Duration::from_millis(1))),
                     }
                 }
             }
@@ -446,7 +452,7 @@ impl AsyncOperation {
                 let _ = ext::drive(ht, h, gen);
                 driven = true;
             }
-            sh.event.wait_timeout(Duration::from_millis(10));
+            sh.wait_end(Duration::from_millis(10));
         }
         Err(Self::timed_out())
     }
@@ -478,7 +484,7 @@ impl AsyncOperation {
                 let _ = ext::drive(ht, h, gen);
                 driven = true;
             }
-            c.event.wait_timeout(Duration::from_millis(10));
+            wait_handle_end(ht, h, Duration::from_millis(10));
         }
         Err(Self::timed_out())
     }

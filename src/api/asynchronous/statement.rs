@@ -2,8 +2,8 @@
 
 use super::*;
 
-/// A statement in notification mode, for the asynchronous API. Owns its handle, its
-/// [`AsyncEvent`] and a reference to its connection. `Send`, not `Sync`.
+/// A statement in notification mode, for the asynchronous API. Owns its handle and a
+/// reference to its connection; no event and no file descriptor (decision #108). `Send`, not `Sync`.
 ///
 /// Each `async` method returns an [`OpFuture`]; each has a `_blocking` twin.
 pub struct AsyncStatement {
@@ -54,16 +54,8 @@ impl AsyncStatement {
         // SAFETY: our connection id and a valid out slot.
         let rc = unsafe { raw::SQLAllocHandle(HandleType::SQL_HANDLE_STMT, conn.h(), &mut h) };
         conn.conn.check("SQLAllocHandle", rc)?;
-        let event = match AsyncEvent::new() {
-            Ok(e) => e,
-            Err(e) => {
-                // SAFETY: the statement just allocated.
-                unsafe { raw::SQLFreeHandle(HandleType::SQL_HANDLE_STMT, h) };
-                return Err(Error::Os { context: "cannot create the completion event".into(), source: e });
-            }
-        };
         let shared =
-            Arc::new(Shared { h: h as usize, event, raw_gen: AtomicU64::new(0), outcome: Mutex::new(None), current: AtomicU64::new(0) });
+            Arc::new(Shared { h: h as usize, raw_gen: AtomicU64::new(0), outcome: Mutex::new(None), current: AtomicU64::new(0) });
         let st = AsyncStatement {
             shared,
             enc: conn.conn.text_encoding(),
@@ -77,9 +69,10 @@ impl AsyncStatement {
         // SAFETY: our statement id; integer attribute in the pointer.
         let rc = unsafe { raw::SQLSetStmtAttr(h, StmtAttr::SQL_ATTR_ASYNC_ENABLE, SQL_ASYNC_ENABLE_ON as SqlPointer, SQL_IS_UINTEGER) };
         Diag::stmt(h).check("SQLSetStmtAttr", rc, &mut Vec::new())?;
-        // SAFETY: our statement id; the event's attribute value (the DM keeps its own
-        // reference to the event, §7.7).
-        let rc = unsafe { raw::SQLSetStmtAttr(h, StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT, st.shared.event.as_attr(), SQL_IS_POINTER) };
+        // Notification mode without an event (decision #108): the operation's end wakes the
+        // future's registered waker; no file descriptor per statement.
+        // SAFETY: our statement id; integer attribute in the pointer.
+        let rc = unsafe { raw::SQLSetStmtAttr(h, StmtAttr(ext::SQL_ATTR_DM_ASYNC_WAKER), 1usize as SqlPointer, SQL_IS_UINTEGER) };
         Diag::stmt(h).check("SQLSetStmtAttr", rc, &mut Vec::new())?;
         Ok(st)
     }

@@ -16,9 +16,8 @@ pub(crate) mod setpos;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use dashmap::DashMap;
 use odbc_dm_abi::*;
 
 use crate::diag::SqlState;
@@ -40,6 +39,19 @@ pub(crate) struct ColBind {
     pub ind: usize,
 }
 
+/// One SQLBindParameter input binding as the application made it (recorded while some
+/// statement emulates concurrency, for positioned statements with parameter markers).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ParamBind {
+    pub ctype: CDataType,
+    pub sqltype: SqlDataType,
+    pub size: usize,
+    pub digits: i16,
+    pub ptr: usize,
+    pub buf_len: isize,
+    pub ind: usize,
+}
+
 /// One cached value: `None` = NULL.
 pub(crate) type Cell = Option<Vec<u8>>;
 
@@ -52,6 +64,8 @@ pub(crate) struct Occ {
     /// is SQL_SC_UNIQUE, decision #73).
     pub simulate: Option<usize>,
     pub binds: BTreeMap<u16, ColBind>,
+    /// Input parameters bound while some statement emulated (decision #88).
+    pub params: BTreeMap<u16, ParamBind>,
     /// SQL_ATTR_ROW_BIND_TYPE (0 = column-wise), ROW_ARRAY_SIZE, ROW_STATUS_PTR,
     /// ROW_OPERATION_PTR, ROW_BIND_OFFSET_PTR, ROWS_FETCHED_PTR.
     pub bind_type: usize,
@@ -60,6 +74,11 @@ pub(crate) struct Occ {
     pub op_ptr: usize,
     pub offset_ptr: usize,
     pub fetched_ptr: usize,
+    /// SQL_ROWSET_SIZE (the rowset of SQLExtendedFetch, ODBC 2).
+    pub rowset_size: usize,
+    /// The RowStatusArray of the last fetch when it was SQLExtendedFetch (ODBC 2: SQLSetPos
+    /// then reports in that array); `None` after SQLFetch/SQLFetchScroll.
+    pub ext_status: Option<usize>,
     /// Cached old values of each row of the current rowset, per bound column.
     pub cache: Vec<BTreeMap<u16, Cell>>,
     /// Current row (1-based) in the rowset, for positioned statements.
@@ -68,31 +87,34 @@ pub(crate) struct Occ {
     pub plan: Option<Arc<setpos::Plan>>,
     /// The ROWVER→VALUES substitution has been reported (01S02) for this result set.
     pub substituted: bool,
-    /// The last fetch ran asynchronously: its rowset was not cached (the emulation then
-    /// refuses SQLSetPos instead of pinning nothing).
-    pub uncached: bool,
     /// The text of the last SQLExecDirect/SQLPrepare (for `SELECT ... FROM t` when the
     /// driver does not name the base table).
     pub sql_text: Option<String>,
 }
 
-fn table() -> &'static DashMap<usize, Occ> {
-    static T: OnceLock<DashMap<usize, Occ>> = OnceLock::new();
-    T.get_or_init(DashMap::new)
+impl Occ {
+    /// The row status array SQLSetPos reports in: SQLExtendedFetch's RowStatusArray after
+    /// that function, else SQL_ATTR_ROW_STATUS_PTR.
+    pub(crate) fn row_status_ptr(&self) -> usize {
+        self.ext_status.unwrap_or(self.status_ptr)
+    }
 }
 
 /// A copy of the statement's record (default when it has none).
-pub(crate) fn get(id: usize) -> Occ {
-    table().get(&id).map(|e| e.clone()).unwrap_or_default()
+pub(crate) fn get(s: &Stmt) -> Occ {
+    s.occ.with::<Occ, _>(false, |o| o.clone()).unwrap_or_default()
 }
 
 /// Updates (creating) the statement's record.
-pub(crate) fn update<R>(id: usize, f: impl FnOnce(&mut Occ) -> R) -> R {
-    let mut e = table().entry(id).or_default();
-    let was = e.emulated != 0;
-    let r = f(&mut e);
-    let now = e.emulated != 0;
-    drop(e);
+pub(crate) fn update<R>(s: &Stmt, f: impl FnOnce(&mut Occ) -> R) -> R {
+    let (r, was, now) = s
+        .occ
+        .with::<Occ, _>(true, |o| {
+            let was = o.emulated != 0;
+            let r = f(o);
+            (r, was, o.emulated != 0)
+        })
+        .expect("the statement's concurrency record has the raw layer's type");
     if was != now {
         if now {
             EMULATING.fetch_add(1, Ordering::AcqRel);
@@ -103,9 +125,9 @@ pub(crate) fn update<R>(id: usize, f: impl FnOnce(&mut Occ) -> R) -> R {
     r
 }
 
-/// Whether the statement's concurrency is DM-emulated (cheap when nothing is).
-pub(crate) fn emulated(id: usize) -> bool {
-    EMULATING.load(Ordering::Acquire) != 0 && table().get(&id).is_some_and(|e| e.emulated != 0)
+/// Whether the statement's concurrency is DM-emulated (one relaxed load when nothing is).
+pub(crate) fn emulated(s: &Stmt) -> bool {
+    EMULATING.load(Ordering::Relaxed) != 0 && s.occ.with::<Occ, _>(false, |o| o.emulated != 0).unwrap_or(false)
 }
 
 /// Whether SQLFetch on `s` must take the full path, which snapshots the rowset of a
@@ -115,21 +137,57 @@ pub(crate) fn emulated(id: usize) -> bool {
 /// answer for `s` must therefore happen inside a call on `s` (today: SQLSetStmtAttr
 /// SQL_ATTR_CONCURRENCY, through `update`).
 pub(crate) fn fetch_needs_full_path(s: &Stmt) -> bool {
-    emulated(s.id)
+    emulated(s)
 }
 
 /// The statement is gone: forget its record.
-pub(crate) fn forget(id: usize) {
-    if let Some((_, o)) = table().remove(&id) {
+pub(crate) fn forget(s: &Stmt) {
+    if let Some(o) = s.occ.take::<Occ>() {
         if o.emulated != 0 {
             EMULATING.fetch_sub(1, Ordering::AcqRel);
         }
     }
 }
 
-/// SQLBindCol succeeded: remember the binding (a null pointer unbinds).
-pub(crate) fn on_bind_col(id: usize, col: u16, ctype: CDataType, ptr: SqlPointer, buf_len: SqlLen, ind: *mut SqlLen) {
-    update(id, |o| {
+/// The statement starts using the emulation's attributes (SQL_ATTR_CONCURRENCY or
+/// SQL_ATTR_SIMULATE_CURSOR is set): its record is created and seeded with what was set
+/// before, which the DM did not keep (decision #89): the rowset attributes read from the
+/// driver statement, and the column bindings read from the driver's ARD (drivers that
+/// cannot answer it: bindings made after this point only).
+fn activate(s: &Stmt) {
+    if s.occ.is_on() {
+        return;
+    }
+    let (link, h) = (&s.link, s.driver_handle());
+    let attr = |a: StmtAttr| drv::stmt_attr_usize(link, h, a).unwrap_or(0);
+    let mut seed = Occ {
+        bind_type: attr(StmtAttr::SQL_ATTR_ROW_BIND_TYPE),
+        array_size: attr(StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE).max(1),
+        status_ptr: attr(StmtAttr::SQL_ATTR_ROW_STATUS_PTR),
+        op_ptr: attr(StmtAttr::SQL_ATTR_ROW_OPERATION_PTR),
+        offset_ptr: attr(StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR),
+        fetched_ptr: attr(StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR),
+        rowset_size: attr(StmtAttr::SQL_ROWSET_SIZE).max(1),
+        ..Occ::default()
+    };
+    if !s.ansi_wchar {
+        // (An ANSI-only driver's ARD holds the DM's conversion buffers, not the
+        // application's.)
+        seed.binds = drv::ard_binds(link, h);
+    }
+    s.occ.with::<Occ, _>(true, |o| {
+        seed.emulated = o.emulated;
+        *o = seed;
+    });
+}
+
+/// SQLBindCol succeeded: remember the binding (a null pointer unbinds), on a statement
+/// that uses the emulation's attributes (one relaxed load on any other).
+pub(crate) fn on_bind_col(s: &Stmt, col: u16, ctype: CDataType, ptr: SqlPointer, buf_len: SqlLen, ind: *mut SqlLen) {
+    if !s.occ.is_on() {
+        return;
+    }
+    update(s, |o| {
         if ptr.is_null() {
             o.binds.remove(&col);
         } else {
@@ -138,14 +196,45 @@ pub(crate) fn on_bind_col(id: usize, col: u16, ctype: CDataType, ptr: SqlPointer
     });
 }
 
-/// SQLFreeStmt(SQL_UNBIND) / SQL_CLOSE succeeded.
-pub(crate) fn on_free_stmt(id: usize, option: FreeStmtOption) {
-    if table().get(&id).is_none() {
+/// SQLBindParameter succeeded: while some statement emulates concurrency, remember an
+/// input binding (a positioned statement may use it, decision #88). One relaxed load
+/// otherwise.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn on_bind_param(
+    s: &Stmt,
+    number: u16,
+    io: ParamIoType,
+    ctype: CDataType,
+    sqltype: SqlDataType,
+    size: usize,
+    digits: i16,
+    ptr: SqlPointer,
+    buf_len: SqlLen,
+    ind: *mut SqlLen,
+) {
+    if EMULATING.load(Ordering::Relaxed) == 0 && !s.occ.is_on() {
         return;
     }
-    update(id, |o| {
+    update(s, |o| {
+        if io == ParamIoType::SQL_PARAM_INPUT || io == ParamIoType::SQL_PARAM_INPUT_OUTPUT {
+            o.params.insert(number, ParamBind { ctype, sqltype, size, digits, ptr: ptr as usize, buf_len, ind: ind as usize });
+        } else {
+            o.params.remove(&number);
+        }
+    });
+}
+
+/// SQLFreeStmt(SQL_UNBIND / SQL_RESET_PARAMS) / SQL_CLOSE succeeded.
+pub(crate) fn on_free_stmt(s: &Stmt, option: FreeStmtOption) {
+    if !s.occ.is_on() {
+        return;
+    }
+    update(s, |o| {
         if option == FreeStmtOption::SQL_UNBIND {
             o.binds.clear();
+        }
+        if option == FreeStmtOption::SQL_RESET_PARAMS {
+            o.params.clear();
         }
         o.cache.clear();
         o.pos = 0;
@@ -153,11 +242,11 @@ pub(crate) fn on_free_stmt(id: usize, option: FreeStmtOption) {
 }
 
 /// Cursor closed or a new statement executed: the cache and plan are stale.
-pub(crate) fn on_new_result(id: usize, sql: Option<&str>) {
-    if table().get(&id).is_none() {
+pub(crate) fn on_new_result(s: &Stmt, sql: Option<&str>) {
+    if !s.occ.is_on() {
         return;
     }
-    update(id, |o| {
+    update(s, |o| {
         if let Some(t) = sql {
             o.sql_text = Some(t.chars().take(4096).collect());
         }
@@ -168,8 +257,12 @@ pub(crate) fn on_new_result(id: usize, sql: Option<&str>) {
     });
 }
 
-/// Tracks the row attributes the emulation needs (any statement; cheap).
-pub(crate) fn on_stmt_attr(id: usize, attr: StmtAttr, value: SqlPointer) {
+/// Tracks the row attributes the emulation needs, on a statement that uses the emulation's
+/// attributes (one relaxed load on any other; `activate` reads the earlier ones).
+pub(crate) fn on_stmt_attr(s: &Stmt, attr: StmtAttr, value: SqlPointer) {
+    if !s.occ.is_on() {
+        return;
+    }
     let v = value as usize;
     let field: fn(&mut Occ, usize) = match attr {
         StmtAttr::SQL_ATTR_ROW_BIND_TYPE => |o, v| o.bind_type = v,
@@ -178,9 +271,10 @@ pub(crate) fn on_stmt_attr(id: usize, attr: StmtAttr, value: SqlPointer) {
         StmtAttr::SQL_ATTR_ROW_OPERATION_PTR => |o, v| o.op_ptr = v,
         StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR => |o, v| o.offset_ptr = v,
         StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR => |o, v| o.fetched_ptr = v,
+        StmtAttr::SQL_ROWSET_SIZE => |o, v| o.rowset_size = v,
         _ => return,
     };
-    update(id, |o| field(o, v));
+    update(s, |o| field(o, v));
 }
 
 /// The cursor type's SQL_CA2_*_CONCURRENCY bits, or SQL_SCROLL_CONCURRENCY when the
@@ -249,6 +343,7 @@ pub(crate) fn set_attr<'a>(
             if let Err((st, msg)) = settable_now(s) {
                 return Ok(call.fail(st, msg));
             }
+            activate(s);
             if !(SQL_CONCUR_READ_ONLY..=SQL_CONCUR_VALUES).contains(&v) {
                 return Ok(call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "Invalid attribute value: SQL_ATTR_CONCURRENCY"));
             }
@@ -264,7 +359,7 @@ pub(crate) fn set_attr<'a>(
                 {
                     // The driver substituted a non-optimistic mode after all: the DM
                     // emulates what was asked instead (the driver's 01S02 is dropped).
-                    update(s.id, |o| {
+                    update(s, |o| {
                         o.emulated = if v == SQL_CONCUR_LOCK { SQL_CONCUR_ROWVER } else { v };
                         o.plan = None;
                     });
@@ -277,7 +372,7 @@ pub(crate) fn set_attr<'a>(
                     return Ok(call.finish(SqlReturn::SQL_SUCCESS));
                 }
                 if rc.is_success() {
-                    update(s.id, |o| o.emulated = 0);
+                    update(s, |o| o.emulated = 0);
                 }
                 return Ok(call.finish(rc));
             }
@@ -291,7 +386,7 @@ pub(crate) fn set_attr<'a>(
             if let Some(&sub) = candidates.iter().find(|&&c| bits & bit_of(c) != 0) {
                 let rc = forward(attr, sub);
                 if rc.is_success() {
-                    update(s.id, |o| o.emulated = 0);
+                    update(s, |o| o.emulated = 0);
                     call.warn(
                         SqlState::OPTION_VALUE_CHANGED,
                         format!("Option value changed: SQL_ATTR_CONCURRENCY {v} is not offered by the driver; {sub} substituted (§5.1)"),
@@ -301,7 +396,7 @@ pub(crate) fn set_attr<'a>(
             }
             // The DM emulates: the driver statement stays read-only.
             let dm = if v == SQL_CONCUR_LOCK { SQL_CONCUR_ROWVER } else { v };
-            update(s.id, |o| {
+            update(s, |o| {
                 o.emulated = dm;
                 o.plan = None;
             });
@@ -317,11 +412,12 @@ pub(crate) fn set_attr<'a>(
             if let Err((st, msg)) = settable_now(s) {
                 return Ok(call.fail(st, msg));
             }
+            activate(s);
             if v > SQL_SC_UNIQUE {
                 return Ok(call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "Invalid attribute value: SQL_ATTR_SIMULATE_CURSOR"));
             }
             let rc = forward(attr, v);
-            update(s.id, |o| o.simulate = Some(v));
+            update(s, |o| o.simulate = Some(v));
             // A driver without positioned-statement simulation refuses it (HYC00/HY092);
             // the DM honours it for its own emulation (§5.6), so the application succeeds.
             Ok(call.finish(if rc.is_success() { rc } else { SqlReturn::SQL_SUCCESS }))
@@ -333,33 +429,58 @@ pub(crate) fn set_attr<'a>(
 /// SQLGetStmtAttr for the attributes the DM answers while emulating. `None`: forward.
 pub(crate) fn get_attr(s: &Stmt, attr: StmtAttr) -> Option<usize> {
     match attr {
-        StmtAttr::SQL_ATTR_CONCURRENCY => table().get(&s.id).and_then(|e| (e.emulated != 0).then_some(e.emulated)),
-        StmtAttr::SQL_ATTR_SIMULATE_CURSOR => table().get(&s.id).and_then(|e| e.simulate),
+        StmtAttr::SQL_ATTR_CONCURRENCY => s.occ.with::<Occ, _>(false, |e| (e.emulated != 0).then_some(e.emulated)).flatten(),
+        StmtAttr::SQL_ATTR_SIMULATE_CURSOR => s.occ.with::<Occ, _>(false, |e| e.simulate).flatten(),
         _ => None,
     }
 }
 
-/// After a successful fetch on an emulated statement: copy the rowset's bound values
-/// (the old values the WHERE will pin, §5.7).
+/// The statement to hand to [`after_fetch`] from inside a fetch's driver-call closure, when
+/// its concurrency is emulated (`None` otherwise: the closure stays as it was). The
+/// closure runs wherever the call runs: in place, on the DM's emulation pool, or on the
+/// dispatcher re-invoking a notification-mode call, so the rowset is copied right after the
+/// driver's final answer whatever the asynchronous mode (decision #84).
+pub(crate) fn fetch_hook(s: &Arc<Stmt>) -> Option<Arc<Stmt>> {
+    emulated(s).then(|| s.clone())
+}
+
+/// After a fetch's driver call on an emulated statement: copy the rowset's bound values
+/// (the old values the WHERE will pin, §5.7). SQL_STILL_EXECUTING (the rowset is being
+/// replaced), an error or SQL_NO_DATA empties the cache.
 pub(crate) fn after_fetch(s: &Stmt, rc: SqlReturn) {
-    if !emulated(s.id) {
+    cache_rowset(s, rc, None, setpos::rows_in_rowset);
+}
+
+/// After SQLExtendedFetch's driver call on an emulated statement (ODBC 2): the rowset is
+/// `*row_count` rows of SQL_ROWSET_SIZE, and SQLSetPos reports in `row_status` from now on.
+pub(crate) fn after_extended_fetch(s: &Stmt, rc: SqlReturn, row_count: usize, row_status: usize) {
+    cache_rowset(s, rc, (row_status != 0).then_some(row_status), |o| {
+        let size = o.rowset_size.max(1);
+        if row_count == 0 {
+            return size;
+        }
+        // SAFETY: the application's RowCountPtr, written by the driver just now.
+        unsafe { *(row_count as *const SqlULen) }.min(size)
+    });
+}
+
+fn cache_rowset(s: &Stmt, rc: SqlReturn, ext_status: Option<usize>, rows: impl FnOnce(&Occ) -> usize) {
+    if !emulated(s) {
         return;
     }
     if rc == SqlReturn::SQL_NO_DATA || !rc.is_success() {
-        update(s.id, |o| {
+        update(s, |o| {
             o.cache.clear();
             o.pos = 0;
-            o.uncached = rc == SqlReturn::SQL_STILL_EXECUTING;
         });
         return;
     }
-    let o = get(s.id);
-    let rows = setpos::rows_in_rowset(&o);
-    let cache = (0..rows).map(|r| setpos::read_row(&o, r)).collect();
-    update(s.id, |o| {
+    let o = get(s);
+    let cache = (0..rows(&o)).map(|r| setpos::read_row(&o, r)).collect();
+    update(s, |o| {
         o.cache = cache;
         o.pos = 1;
-        o.uncached = false;
+        o.ext_status = ext_status;
     });
 }
 
@@ -386,8 +507,8 @@ pub(crate) fn before_text<'a>(
     } else {
         call
     };
-    if emulated(s.id) {
-        on_new_result(s.id, Some(&text));
+    if emulated(s) {
+        on_new_result(s, Some(&text));
     }
     Err(call)
 }

@@ -257,7 +257,7 @@ fn build_plan(s: &Stmt, o: &Occ) -> Result<Plan, String> {
 /// The statement's plan, built on first use for this result set. `Ok((plan, substituted))`
 /// where `substituted` says ROWVER fell back to VALUES just now (01S02).
 fn plan_for(s: &Stmt) -> Result<(Arc<Plan>, bool), String> {
-    let o = super::get(s.id);
+    let o = super::get(s);
     if let Some(p) = o.plan.clone() {
         return Ok((p, false));
     }
@@ -280,7 +280,7 @@ fn plan_for(s: &Stmt) -> Result<(Arc<Plan>, bool), String> {
     };
     let sub = o.emulated == SQL_CONCUR_ROWVER && p.mode == SQL_CONCUR_VALUES && !o.substituted;
     let pc = p.clone();
-    super::update(s.id, |o| {
+    super::update(s, |o| {
         o.plan = Some(pc);
         o.substituted |= sub;
     });
@@ -472,6 +472,12 @@ enum RowOutcome {
 
 /// SQLSetPos on a statement whose concurrency the DM emulates. `Err(call)`: not an
 /// emulated statement; the caller forwards to the driver.
+///
+/// The checks that need no round trip answer at once; the operation itself runs through
+/// [`StmtCall::invoke_dm`](super::StmtCall::invoke_dm): synchronously, or with
+/// asynchronous execution enabled as an emulated asynchronous operation (notification,
+/// emulated polling: SQL_STILL_EXECUTING, then completion as for any other function), or
+/// at once under native polling (decision #85).
 pub(crate) fn set_pos<'a>(
     call: super::StmtCall<'a>,
     s: &Arc<Stmt>,
@@ -479,42 +485,71 @@ pub(crate) fn set_pos<'a>(
     op: SetPosOperation,
     lock: LockType,
 ) -> Result<SqlReturn, super::StmtCall<'a>> {
-    if !super::emulated(s.id) || op == SetPosOperation::SQL_ADD {
+    if !super::emulated(s) || op == SetPosOperation::SQL_ADD {
         return Err(call);
     }
-    let mut call = call;
-    let o = super::get(s.id);
-    let rows = o.cache.len();
-    if o.uncached {
-        return Ok(call.fail(
-            SqlState::GENERAL_ERROR,
-            "General error: the rowset was fetched asynchronously; the Driver Manager's optimistic concurrency needs a synchronous fetch (docs/concurrency.md)",
-        ));
-    }
+    let rows = super::get(s).cache.len();
     if row > rows {
         return Ok(call.fail(SqlState(*b"HY107"), "Row value out of range"));
     }
+    if op == SetPosOperation::SQL_POSITION && row == 0 {
+        return Ok(call.fail(SqlState(*b"HY109"), "Invalid cursor position: SQL_POSITION needs a row"));
+    }
+    let driver_async = call.driver_async();
+    let s = s.clone();
+    Ok(call.invoke_dm(move |extra| set_pos_run(&s, row, op, lock, driver_async, extra)))
+}
+
+fn dm_rec(state: SqlState, msg: impl Into<String>) -> crate::diag::DiagRecord {
+    crate::diag::DiagRecord::dm(state, msg)
+}
+
+/// The emulated SQLSetPos operation: DM records go to `extra` (after the driver's).
+fn set_pos_run(
+    s: &Arc<Stmt>,
+    row: usize,
+    op: SetPosOperation,
+    lock: LockType,
+    driver_async: bool,
+    extra: &mut Vec<crate::diag::DiagRecord>,
+) -> SqlReturn {
+    let o = super::get(s);
+    let rows = o.cache.len();
+    if row > rows {
+        extra.push(dm_rec(SqlState(*b"HY107"), "Row value out of range"));
+        return SqlReturn::SQL_ERROR;
+    }
     if op == SetPosOperation::SQL_POSITION {
-        if row == 0 {
-            return Ok(call.fail(SqlState(*b"HY109"), "Invalid cursor position: SQL_POSITION needs a row"));
-        }
         // Let a driver that can position do so too (for SQLGetData on the row).
         if let Some(f) = s.link.driver.fns.SQLSetPos {
-            // SAFETY: live driver statement; the application's arguments.
-            unsafe { f(s.driver_handle(), row, op, lock) };
+            drv::with_sync_driver(&s.link, s.driver_handle(), driver_async, || {
+                // SAFETY: live driver statement; the application's arguments.
+                unsafe { f(s.driver_handle(), row, op, lock) }
+            });
         }
-        super::update(s.id, |o| o.pos = row);
-        return Ok(call.finish(SqlReturn::SQL_SUCCESS));
+        super::update(s, |o| o.pos = row);
+        return SqlReturn::SQL_SUCCESS;
     }
-    let (plan, substituted) = match plan_for(s) {
+    if o.binds.is_empty() {
+        // Nothing to write or pin: refuse rather than report a write that did nothing.
+        extra.push(dm_rec(
+            SqlState::GENERAL_ERROR,
+            "General error: the Driver Manager knows no bound column of this statement (bind after setting SQL_ATTR_CONCURRENCY, or the driver's ARD could not be read; decision #89)",
+        ));
+        return SqlReturn::SQL_ERROR;
+    }
+    let (plan, substituted) = match drv::with_sync_driver(&s.link, s.driver_handle(), driver_async, || plan_for(s)) {
         Ok(p) => p,
-        Err(e) => return Ok(call.fail(SqlState::GENERAL_ERROR, format!("Optimistic concurrency emulation: {e} (§5.8)"))),
+        Err(e) => {
+            extra.push(dm_rec(SqlState::GENERAL_ERROR, format!("Optimistic concurrency emulation: {e} (§5.8)")));
+            return SqlReturn::SQL_ERROR;
+        }
     };
     if substituted {
-        call.warn(
+        extra.push(dm_rec(
             SqlState::OPTION_VALUE_CHANGED,
             "Option value changed: no row-version column (SQLSpecialColumns SQL_ROWVER) in the result set; SQL_CONCUR_VALUES substituted (§5.1)",
-        );
+        ));
     }
     let targets: Vec<usize> = if row == 0 { (0..rows).collect() } else { vec![row - 1] };
     let mut outcomes: Vec<(usize, RowOutcome)> = Vec::new();
@@ -543,23 +578,25 @@ pub(crate) fn set_pos<'a>(
                 SQL_ROW_ERROR
             }
         };
-        if o.status_ptr != 0 {
+        if o.row_status_ptr() != 0 {
             // SAFETY: SQL_ATTR_ROW_STATUS_PTR, an array of the rowset size (ODBC contract).
-            unsafe { *(o.status_ptr as *mut u16).add(*r) = status };
+            unsafe { *(o.row_status_ptr() as *mut u16).add(*r) = status };
         }
     }
     if row != 0 && !failed.is_empty() {
-        return Ok(call.fail(SqlState::GENERAL_ERROR, failed[0].clone()));
+        extra.retain(|r| r.state != SqlState::OPTION_VALUE_CHANGED);
+        extra.push(dm_rec(SqlState::GENERAL_ERROR, failed[0].clone()));
+        return SqlReturn::SQL_ERROR;
     }
     for e in &failed {
-        call.warn(SqlState(*b"01S01"), format!("Error in row: {e}"));
+        extra.push(dm_rec(SqlState(*b"01S01"), format!("Error in row: {e}")));
     }
     if conflict > 0 {
         let detail =
             outcomes.iter().find_map(|(_, o)| if let RowOutcome::Conflict(m) = o { Some(m.clone()) } else { None }).unwrap_or_default();
-        call.warn(SqlState::CURSOR_OPERATION_CONFLICT, format!("Cursor operation conflict: {conflict} row(s) {detail} (§5.5)"));
+        extra.push(dm_rec(SqlState::CURSOR_OPERATION_CONFLICT, format!("Cursor operation conflict: {conflict} row(s) {detail} (§5.5)")));
     }
-    Ok(call.finish(SqlReturn::SQL_SUCCESS))
+    SqlReturn::SQL_SUCCESS
 }
 
 fn simulate(o: &Occ) -> usize {
@@ -574,7 +611,7 @@ fn one_row(s: &Stmt, p: &Plan, o: &Occ, r: usize, op: SetPosOperation) -> RowOut
         SetPosOperation::SQL_REFRESH => match refresh_row(link, p, o, r, old) {
             Ok(true) => {
                 let fresh = read_row(o, r);
-                super::update(s.id, |x| {
+                super::update(s, |x| {
                     if let Some(c) = x.cache.get_mut(r) {
                         *c = fresh;
                     }
@@ -634,7 +671,7 @@ fn one_row(s: &Stmt, p: &Plan, o: &Occ, r: usize, op: SetPosOperation) -> RowOut
                             let _ = refresh_row(link, p, o, r, &keyed);
                             new_row = read_row(o, r);
                         }
-                        super::update(s.id, |x| {
+                        super::update(s, |x| {
                             if let Some(c) = x.cache.get_mut(r) {
                                 *c = new_row;
                             }
@@ -667,6 +704,89 @@ fn split_current_of(sql: &str) -> Option<(&str, String)> {
     }
     let h = head.trim_start().to_ascii_lowercase();
     (h.starts_with("update ") || h.starts_with("delete ")).then(|| (head, name.to_string()))
+}
+
+/// The number of parameter markers in `sql` outside quoted strings and identifiers.
+fn count_markers(sql: &str) -> usize {
+    let mut n = 0;
+    let mut quote: Option<char> = None;
+    for ch in sql.chars() {
+        match quote {
+            Some(q) if ch == q => quote = None,
+            Some(_) => {}
+            None if ch == '\'' || ch == '"' || ch == '`' => quote = Some(ch),
+            None if ch == '?' => n += 1,
+            None => {}
+        }
+    }
+    n
+}
+
+/// The values of the application's input parameters 1..=k of `s` for the `k` markers of
+/// `head`, read from its buffers as the driver would at execution.
+fn app_params(s: &Stmt, head: &str) -> Result<Vec<Param>, (SqlState, String)> {
+    let k = count_markers(head);
+    if k == 0 {
+        return Ok(Vec::new());
+    }
+    let o = super::get(s);
+    let mut out = Vec::with_capacity(k);
+    for n in 1..=k as u16 {
+        let Some(b) = o.params.get(&n) else {
+            return Err((
+                SqlState(*b"07002"),
+                format!("COUNT field incorrect: parameter {n} of the positioned statement is not bound (or was bound before any cursor used the DM's optimistic concurrency; decision #88)"),
+            ));
+        };
+        let ind_v = (b.ind != 0).then(|| {
+            // SAFETY: the application's StrLen_or_IndPtr (SQLBindParameter's contract:
+            // valid at execution).
+            unsafe { *(b.ind as *const SqlLen) }
+        });
+        let value =
+            match ind_v {
+                Some(SQL_NULL_DATA) => None,
+                Some(v) if v == SQL_DATA_AT_EXEC || v <= SQL_LEN_DATA_AT_EXEC_OFFSET => return Err((
+                    SqlState::NOT_IMPLEMENTED,
+                    "Optional feature not implemented: data-at-execution parameters in a positioned statement the Driver Manager rewrites"
+                        .into(),
+                )),
+                _ if b.ctype == CDataType::SQL_C_DEFAULT => {
+                    return Err((
+                        SqlState::NOT_IMPLEMENTED,
+                        "Optional feature not implemented: SQL_C_DEFAULT parameters in a positioned statement the Driver Manager rewrites"
+                            .into(),
+                    ))
+                }
+                ind_v => {
+                    let len = match fixed_size(b.ctype) {
+                        Some(n) => n,
+                        None => match ind_v {
+                            Some(n) if n >= 0 => n as usize,
+                            _ => {
+                                // SQL_NTS (or no length buffer): up to the terminating NUL.
+                                let unit = if b.ctype == CDataType::SQL_C_WCHAR { 2 } else { 1 };
+                                let cap = if b.buf_len > 0 { b.buf_len as usize } else { usize::MAX };
+                                let mut n = 0;
+                                // SAFETY: the application's parameter buffer, NUL-terminated
+                                // (SQL_NTS) or `buf_len` bytes long (SQLBindParameter's contract).
+                                while n + unit <= cap
+                                    && unsafe { std::slice::from_raw_parts((b.ptr + n) as *const u8, unit) }.iter().any(|&x| x != 0)
+                                {
+                                    n += unit;
+                                }
+                                n
+                            }
+                        },
+                    };
+                    // SAFETY: the application's parameter buffer of at least `len` bytes.
+                    Some(unsafe { std::slice::from_raw_parts(b.ptr as *const u8, len) }.to_vec())
+                }
+            };
+        let size = if b.size == 0 { value.as_ref().map_or(1, |v| v.len().max(1)) } else { b.size };
+        out.push(Param { ctype: b.ctype, sqltype: b.sqltype, size, digits: b.digits, value });
+    }
+    Ok(out)
 }
 
 /// The driver's cursor name of a statement.
@@ -706,8 +826,11 @@ pub(crate) fn rewrite_positioned<'a>(call: super::StmtCall<'a>, s: &Arc<Stmt>, s
     // deadlock): it cannot be freed or called meanwhile.
     let mut busy_seen = false;
     let mut found: Option<Arc<Stmt>> = None;
-    for id in ids.into_iter().filter(|&id| id != s.id && super::emulated(id)) {
+    for id in ids.into_iter().filter(|&id| id != s.id) {
         let Some(t) = crate::handles::tables().stmt.get(id) else { continue };
+        if !super::emulated(&t) {
+            continue;
+        }
         let matched = match t.gate.try_begin() {
             None => {
                 busy_seen = true;
@@ -746,7 +869,7 @@ pub(crate) fn rewrite_positioned<'a>(call: super::StmtCall<'a>, s: &Arc<Stmt>, s
 /// whose busy word the caller holds.
 fn rewrite_on(call: super::StmtCall<'_>, s: &Arc<Stmt>, t: &Arc<Stmt>, head: &str, name: &str) -> SqlReturn {
     let mut call = call;
-    let o = super::get(t.id);
+    let o = super::get(t);
     if o.pos == 0 || o.pos > o.cache.len() {
         return call.fail(SqlState::INVALID_CURSOR_STATE, format!("Invalid cursor state: cursor {name} is not positioned on a row"));
     }
@@ -757,15 +880,14 @@ fn rewrite_on(call: super::StmtCall<'_>, s: &Arc<Stmt>, t: &Arc<Stmt>, head: &st
     if substituted {
         call.warn(SqlState::OPTION_VALUE_CHANGED, "Option value changed: no row-version column; SQL_CONCUR_VALUES substituted (§5.1)");
     }
-    if head.contains('?') {
-        return call.fail(
-            SqlState::NOT_IMPLEMENTED,
-            "Optional feature not implemented: parameters in a positioned statement the Driver Manager rewrites (docs/concurrency.md)",
-        );
-    }
+    // The application's parameters come first (its markers precede the WHERE), then the
+    // DM's pinned values (decision #88).
+    let mut params = match app_params(s, head) {
+        Ok(p) => p,
+        Err((st, msg)) => return call.fail(st, msg),
+    };
     let r = o.pos - 1;
     let old = &o.cache[r];
-    let mut params = Vec::new();
     let (w, unique) = where_clause(&p, &o, old, &mut params);
     let is_delete = head.trim_start().to_ascii_lowercase().starts_with("delete");
     let searched = format!("{head} WHERE {w}");
@@ -786,9 +908,9 @@ fn rewrite_on(call: super::StmtCall<'_>, s: &Arc<Stmt>, t: &Arc<Stmt>, head: &st
         Err(e) => return call.fail(SqlState::GENERAL_ERROR, e),
     };
     if let Some(st) = status {
-        if o.status_ptr != 0 {
+        if o.row_status_ptr() != 0 {
             // SAFETY: the cursor statement's SQL_ATTR_ROW_STATUS_PTR (ODBC contract).
-            unsafe { *(o.status_ptr as *mut u16).add(r) = st };
+            unsafe { *(o.row_status_ptr() as *mut u16).add(r) = st };
         }
         if !is_delete {
             // The application's buffers hold the values it just wrote? Not necessarily
@@ -796,16 +918,16 @@ fn rewrite_on(call: super::StmtCall<'_>, s: &Arc<Stmt>, t: &Arc<Stmt>, head: &st
             let old2 = old.clone();
             if refresh_row(&s.link, &p, &o, r, &old2).unwrap_or(false) {
                 let fresh = read_row(&o, r);
-                super::update(t.id, |x| {
+                super::update(t, |x| {
                     if let Some(c) = x.cache.get_mut(r) {
                         *c = fresh;
                     }
                 });
             }
         }
-    } else if o.status_ptr != 0 {
+    } else if o.row_status_ptr() != 0 {
         // SAFETY: as above.
-        unsafe { *(o.status_ptr as *mut u16).add(r) = SQL_ROW_ERROR };
+        unsafe { *(o.row_status_ptr() as *mut u16).add(r) = SQL_ROW_ERROR };
     }
     call.finish(SqlReturn::SQL_SUCCESS)
 }

@@ -1,0 +1,158 @@
+/*
+ * An ODBC 3 application (ODBC 3 entry points only, A and W) on an ODBC 2 driver
+ * (mdbtools: SQLError, SQLSetConnectOption, SQLGetConnectOption, SQLSetStmtOption,
+ * SQLColAttributes, SQLExtendedFetch, SQLTransact, SQLFreeStmt; none of SQLGetDiagRec,
+ * SQLSetConnectAttr, SQLGetConnectAttr, SQLSetStmtAttr, SQLColAttribute, SQLFetchScroll,
+ * SQLEndTran, SQLCloseCursor). The DM maps each ODBC 3 call onto the ODBC 2 function, and
+ * the driver's 2.x SQLSTATEs reach the application in their 3.x form (docs/decisions.md
+ * #97). argv[1] = connection string. Prints CHECK lines; exit 0 when every check held.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sql.h>
+#include <sqlext.h>
+#include <sqlucode.h>
+
+static int failures = 0;
+static SQLHSTMT stmt = SQL_NULL_HSTMT;
+static SQLHDBC dbc = SQL_NULL_HDBC;
+
+static void dump(void) {
+    SQLCHAR st[6], msg[512];
+    SQLINTEGER nat;
+    SQLSMALLINT n;
+    for (SQLSMALLINT i = 1; stmt && SQLGetDiagRec(SQL_HANDLE_STMT, stmt, i, st, &nat, msg, sizeof msg, &n) == SQL_SUCCESS; i++)
+        printf("  stmt diag: [%s] %s\n", st, msg);
+    for (SQLSMALLINT i = 1; dbc && SQLGetDiagRec(SQL_HANDLE_DBC, dbc, i, st, &nat, msg, sizeof msg, &n) == SQL_SUCCESS; i++)
+        printf("  dbc diag: [%s] %s\n", st, msg);
+}
+
+#define CHECK(cond, ...)                                      \
+    do {                                                      \
+        if (!(cond)) {                                        \
+            failures++;                                       \
+            printf("FAIL line %d: ", __LINE__);               \
+            printf(__VA_ARGS__);                              \
+            printf("\n");                                     \
+            dump();                                           \
+        }                                                     \
+    } while (0)
+
+static int is_odbc2_state(const char *s) {
+    return strncmp(s, "S1", 2) == 0 || strncmp(s, "S0", 2) == 0 || strcmp(s, "37000") == 0 || strcmp(s, "70100") == 0 ||
+           strcmp(s, "01S03") == 0 || strcmp(s, "01S04") == 0;
+}
+
+static int supported(SQLUSMALLINT *bits, SQLUSMALLINT f) { return SQL_FUNC_EXISTS(bits, f); }
+
+int main(int argc, char **argv) {
+    if (argc < 2) return 2;
+    SQLHENV env;
+    SQLRETURN rc;
+    CHECK(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env) == SQL_SUCCESS, "alloc env");
+    CHECK(SQLSetEnvAttr(env, SQL_ATTR_ODBC_VERSION, (SQLPOINTER)SQL_OV_ODBC3, 0) == SQL_SUCCESS, "odbc version");
+    CHECK(SQLAllocHandle(SQL_HANDLE_DBC, env, &dbc) == SQL_SUCCESS, "alloc dbc");
+    rc = SQLDriverConnect(dbc, NULL, (SQLCHAR *)argv[1], SQL_NTS, NULL, 0, NULL, SQL_DRIVER_NOPROMPT);
+    CHECK(SQL_SUCCEEDED(rc), "connect rc=%d", rc);
+    if (!SQL_SUCCEEDED(rc)) return 1;
+
+    /* SQLGetFunctions: the ODBC 3 functions the DM maps are reported as present. */
+    SQLUSMALLINT bits[SQL_API_ODBC3_ALL_FUNCTIONS_SIZE];
+    rc = SQLGetFunctions(dbc, SQL_API_ODBC3_ALL_FUNCTIONS, bits);
+    CHECK(rc == SQL_SUCCESS, "SQLGetFunctions(ODBC3_ALL) rc=%d", rc);
+    SQLUSMALLINT mapped[] = {SQL_API_SQLALLOCHANDLE, SQL_API_SQLFREEHANDLE, SQL_API_SQLGETDIAGREC, SQL_API_SQLGETDIAGFIELD,
+                             SQL_API_SQLSETCONNECTATTR, SQL_API_SQLGETCONNECTATTR, SQL_API_SQLSETSTMTATTR,
+                             SQL_API_SQLGETSTMTATTR, SQL_API_SQLCOLATTRIBUTE, SQL_API_SQLFETCHSCROLL, SQL_API_SQLENDTRAN,
+                             SQL_API_SQLCLOSECURSOR};
+    for (size_t i = 0; i < sizeof mapped / sizeof mapped[0]; i++)
+        CHECK(supported(bits, mapped[i]), "SQLGetFunctions: function %d not reported", mapped[i]);
+    SQLUSMALLINT v2[100];
+    rc = SQLGetFunctions(dbc, SQL_API_ALL_FUNCTIONS, v2);
+    CHECK(rc == SQL_SUCCESS && v2[SQL_API_SQLTRANSACT] == SQL_TRUE && v2[SQL_API_SQLEXTENDEDFETCH] == SQL_TRUE &&
+              v2[SQL_API_SQLERROR] == SQL_TRUE,
+          "SQLGetFunctions(ALL_FUNCTIONS) rc=%d", rc);
+
+    /* Connection attributes -> SQLSetConnectOption / SQLGetConnectOption, A and W. */
+    rc = SQLSetConnectAttr(dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_ON, 0);
+    CHECK(SQL_SUCCEEDED(rc), "SQLSetConnectAttr(AUTOCOMMIT) rc=%d", rc);
+    rc = SQLSetConnectAttrW(dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_ON, 0);
+    CHECK(SQL_SUCCEEDED(rc), "SQLSetConnectAttrW(AUTOCOMMIT) rc=%d", rc);
+    SQLUINTEGER ac = 99;
+    rc = SQLGetConnectAttr(dbc, SQL_ATTR_AUTOCOMMIT, &ac, 0, NULL);
+    CHECK(SQL_SUCCEEDED(rc), "SQLGetConnectAttr(AUTOCOMMIT) rc=%d", rc);
+    ac = 99;
+    rc = SQLGetConnectAttrW(dbc, SQL_ATTR_AUTOCOMMIT, &ac, 0, NULL);
+    CHECK(SQL_SUCCEEDED(rc), "SQLGetConnectAttrW(AUTOCOMMIT) rc=%d", rc);
+
+    CHECK(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &stmt) == SQL_SUCCESS, "alloc stmt");
+    /* Statement attributes -> SQLSetStmtOption / the driver's SQLGetStmtAttr. */
+    rc = SQLSetStmtAttrW(stmt, SQL_ATTR_MAX_ROWS, (SQLPOINTER)0, 0);
+    CHECK(SQL_SUCCEEDED(rc), "SQLSetStmtAttrW(MAX_ROWS) rc=%d", rc);
+    rc = SQLSetStmtAttr(stmt, SQL_ATTR_QUERY_TIMEOUT, (SQLPOINTER)0, 0);
+    CHECK(SQL_SUCCEEDED(rc), "SQLSetStmtAttr(QUERY_TIMEOUT) rc=%d", rc);
+
+    rc = SQLExecDirect(stmt, (SQLCHAR *)"SELECT ProductID, ProductName FROM Products", SQL_NTS);
+    CHECK(SQL_SUCCEEDED(rc), "SQLExecDirect rc=%d", rc);
+    /* SQLColAttribute(W) -> SQLColAttributes(W). */
+    SQLCHAR name[64] = "";
+    SQLSMALLINT nlen = 0;
+    rc = SQLColAttribute(stmt, 2, SQL_DESC_NAME, name, sizeof name, &nlen, NULL);
+    CHECK(SQL_SUCCEEDED(rc) && strcmp((char *)name, "ProductName") == 0, "SQLColAttribute(NAME) rc=%d name=%s", rc, name);
+    SQLWCHAR wname[64] = {0};
+    rc = SQLColAttributeW(stmt, 2, SQL_DESC_NAME, wname, sizeof wname, &nlen, NULL);
+    /* The name itself; its length is the driver's own (libmdbodbcW's SQLColAttributesW
+     * counts characters where ODBC counts bytes; through libmdbodbc the DM converts and
+     * counts bytes). */
+    CHECK(SQL_SUCCEEDED(rc) && wname[0] == 'P' && wname[7] == 'N' && wname[11] == 0, "SQLColAttributeW(NAME) rc=%d", rc);
+    printf("CHECK SQLColAttributeW length %d\n", nlen);
+    SQLLEN count = 0;
+    rc = SQLColAttribute(stmt, 1, SQL_DESC_COUNT, NULL, 0, NULL, &count);
+    CHECK(SQL_SUCCEEDED(rc) && count == 2, "SQLColAttribute(COUNT) rc=%d count=%ld", rc, (long)count);
+    /* SQLFetchScroll(NEXT) -> SQLExtendedFetch; SQLCloseCursor -> SQLFreeStmt(SQL_CLOSE). */
+    int rows = 0;
+    SQLINTEGER id = 0;
+    SQLLEN ind;
+    CHECK(SQLBindCol(stmt, 1, SQL_C_SLONG, &id, 0, &ind) == SQL_SUCCESS, "bind");
+    while ((rc = SQLFetchScroll(stmt, SQL_FETCH_NEXT, 0)) == SQL_SUCCESS || rc == SQL_SUCCESS_WITH_INFO) rows++;
+    CHECK(rc == SQL_NO_DATA && rows == 77 && id == 77, "SQLFetchScroll rc=%d rows=%d last id=%d", rc, rows, (int)id);
+    CHECK(SQLCloseCursor(stmt) == SQL_SUCCESS, "SQLCloseCursor");
+    rc = SQLExecDirect(stmt, (SQLCHAR *)"SELECT ProductID FROM Products", SQL_NTS);
+    CHECK(SQL_SUCCEEDED(rc), "re-execute after SQLCloseCursor rc=%d", rc);
+    CHECK(SQLCloseCursor(stmt) == SQL_SUCCESS, "SQLCloseCursor 2");
+    CHECK(SQLFreeStmt(stmt, SQL_UNBIND) == SQL_SUCCESS, "unbind");
+
+    /* SQLEndTran -> SQLTransact. */
+    rc = SQLEndTran(SQL_HANDLE_DBC, dbc, SQL_COMMIT);
+    CHECK(SQL_SUCCEEDED(rc), "SQLEndTran(DBC) rc=%d", rc);
+
+    /* The driver's error in its 2.x form reaches the ODBC 3 application as 3.x, A and W,
+     * through SQLGetDiagRec and SQLGetDiagField. */
+    rc = SQLExecDirect(stmt, (SQLCHAR *)"SELECT * FROM no_such_table_odbc3", SQL_NTS);
+    CHECK(rc == SQL_ERROR, "bad select rc=%d", rc);
+    SQLCHAR state[6] = "";
+    SQLINTEGER native;
+    SQLCHAR msg[512];
+    SQLSMALLINT mlen;
+    rc = SQLGetDiagRec(SQL_HANDLE_STMT, stmt, 1, state, &native, msg, sizeof msg, &mlen);
+    CHECK(rc == SQL_SUCCESS, "SQLGetDiagRec rc=%d", rc);
+    printf("CHECK error state %s %s\n", state, msg);
+    CHECK(!is_odbc2_state((char *)state), "an ODBC 3 application got the ODBC 2 SQLSTATE %s", state);
+    SQLWCHAR wstate[6] = {0};
+    rc = SQLGetDiagRecW(SQL_HANDLE_STMT, stmt, 1, wstate, &native, NULL, 0, NULL);
+    char nstate[6];
+    for (int i = 0; i < 6; i++) nstate[i] = (char)wstate[i];
+    CHECK(SQL_SUCCEEDED(rc) && strcmp(nstate, (char *)state) == 0, "SQLGetDiagRecW %s vs %s", nstate, state);
+    SQLCHAR fstate[6] = "";
+    rc = SQLGetDiagField(SQL_HANDLE_STMT, stmt, 1, SQL_DIAG_SQLSTATE, fstate, sizeof fstate, NULL);
+    CHECK(SQL_SUCCEEDED(rc) && strcmp((char *)fstate, (char *)state) == 0, "SQLGetDiagField %s vs %s", fstate, state);
+
+    CHECK(SQLFreeHandle(SQL_HANDLE_STMT, stmt) == SQL_SUCCESS, "free stmt");
+    stmt = SQL_NULL_HSTMT;
+    CHECK(SQLDisconnect(dbc) == SQL_SUCCESS, "disconnect");
+    CHECK(SQLFreeHandle(SQL_HANDLE_DBC, dbc) == SQL_SUCCESS, "free dbc");
+    CHECK(SQLFreeHandle(SQL_HANDLE_DBC, dbc) == SQL_INVALID_HANDLE, "second free of dbc");
+    dbc = SQL_NULL_HDBC;
+    CHECK(SQLFreeHandle(SQL_HANDLE_ENV, env) == SQL_SUCCESS, "free env");
+    printf("CHECK done, %d failures\n", failures);
+    return failures ? 1 : 0;
+}
