@@ -83,8 +83,9 @@ pub struct Stmt {
     /// Fast-lane calls that took this statement's gate (a test's proof that the lane ran;
     /// see [`Stmt::count_lane`]).
     pub lane_calls: std::sync::atomic::AtomicU64,
-    /// The raw layer's optimistic-concurrency record of this statement (§5), absent until
-    /// the statement uses the emulation (decision #89).
+    /// The raw layer's optimistic-concurrency record of this statement (§5): its bindings
+    /// and emulation state, absent until its first binding or concurrency attribute
+    /// (decision #89).
     pub(crate) occ: ExtSlot,
 }
 
