@@ -105,8 +105,9 @@ pub struct Stmt {
     /// The pin count of this statement's handle slot (the lanes give their pin back
     /// through it: `table::SlotPins`).
     pub slot_pins: super::SlotPins,
-    /// The raw layer's optimistic-concurrency record of this statement (§5), absent until
-    /// the statement uses the emulation (decision #89).
+    /// The raw layer's optimistic-concurrency record of this statement (§5): its bindings
+    /// and emulation state, absent until its first binding or concurrency attribute
+    /// (decision #89).
     pub(crate) occ: ExtSlot,
 }
 
