@@ -25,7 +25,7 @@ pub use desc::{Desc, DescCore};
 pub(crate) use diag_pull::pull_driver_diags;
 pub use env::{Env, EnvCore};
 pub(crate) use stmt::driver_has_result;
-pub use stmt::{this_thread, Stmt, StmtCore};
+pub use stmt::{this_thread, Odbc2Block, Stmt, StmtCore};
 pub use table::HandleTable;
 pub use table::{LanePin, Lent, SlotPins};
 

@@ -59,6 +59,20 @@ pub struct StmtCore {
     /// (`raw::concurrency::fetch_needs_full_path`, evaluated when its last full-path call
     /// finished): no fast-lane summary is published (decision #102).
     pub fetch_full_path: bool,
+    /// The ODBC 3 block-cursor attributes an ODBC 2 driver does not know (decision #115):
+    /// allocated only on such a driver, when the application sets one; its existence
+    /// also turns `lanes_ok` off (SQLFetch is mapped to SQLExtendedFetch).
+    pub odbc2_block: Option<Box<Odbc2Block>>,
+}
+
+/// SQL_ATTR_ROWS_FETCHED_PTR, SQL_ATTR_ROW_STATUS_PTR and SQL_ATTR_ROW_ARRAY_SIZE of a
+/// statement on an ODBC 2 driver, which the DM keeps and passes to SQLExtendedFetch
+/// (decision #115). Addresses as integers (0: not set).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Odbc2Block {
+    pub rows_fetched: usize,
+    pub row_status: usize,
+    pub array_size: usize,
 }
 
 impl StmtCore {

@@ -104,7 +104,16 @@ unsafe fn fetch(stmt: SqlHStmt) -> SqlReturn {
             Ok(c) => c,
             Err(rc) => return rc,
         };
-        let Some(f) = s.link.driver.fns.SQLFetch else { return call.missing("SQLFetch") };
+        let fns = &s.link.driver.fns;
+        if let (None, Some(xf)) = (fns.SQLFetchScroll, fns.SQLExtendedFetch) {
+            // An ODBC 2 driver whose block-cursor attributes the DM keeps: SQLFetch is
+            // SQLExtendedFetch(SQL_FETCH_NEXT), so the rows-fetched count and the row
+            // status array are filled (decision #115). Such a statement has no lane.
+            if s.gate.read(|c| c.odbc2_block.is_some()) {
+                return call.invoke(extended_fetch(&s, xf, FetchOrientation::SQL_FETCH_NEXT, 0));
+            }
+        }
+        let Some(f) = fns.SQLFetch else { return call.missing("SQLFetch") };
         let h = s.hstmt;
         // The optimistic-concurrency copy runs inside the driver-call closure, so it follows
         // the final answer in every asynchronous mode too (decision #84).
@@ -754,19 +763,39 @@ pub unsafe extern "C" fn SQLFetchScroll(stmt: SqlHStmt, orientation: FetchOrient
         }
         let fns = &s.link.driver.fns;
         if let (None, Some(f)) = (fns.SQLFetchScroll, fns.SQLExtendedFetch) {
-            // An ODBC 2 driver (docs/decisions.md #98): SQLExtendedFetch, with DM buffers
-            // for the row count and the row status array, sized by the driver's rowset size.
-            let rows = driver_rowset_size(&s);
-            let h = s.hstmt;
-            return call.invoke(move |_| {
-                let mut fetched: SqlULen = 0;
-                let mut status = vec![0u16; rows];
-                // SAFETY: live driver statement; DM buffers of the driver's rowset size.
-                unsafe { f(h as SqlHStmt, orientation, offset, &mut fetched, status.as_mut_ptr()) }
-            });
+            // An ODBC 2 driver (docs/decisions.md #98, #115): SQLExtendedFetch.
+            return call.invoke(extended_fetch(&s, f, orientation, offset));
         }
         forward!(call, s, "SQLFetchScroll", SQLFetchScroll(orientation, offset))
     })
+}
+
+/// The driver call of SQLFetchScroll / SQLFetch on an ODBC 2 driver: SQLExtendedFetch with
+/// the application's SQL_ATTR_ROWS_FETCHED_PTR and SQL_ATTR_ROW_STATUS_PTR, which the DM
+/// keeps for such a driver (decision #115), or DM buffers where they are not set (the
+/// status array sized by the driver's rowset size).
+fn extended_fetch(
+    s: &Stmt,
+    f: odbc_dm_abi::fns::SQLExtendedFetch,
+    orientation: FetchOrientation,
+    offset: SqlLen,
+) -> impl FnMut(&mut Vec<DiagRecord>) -> SqlReturn + Send + 'static {
+    let (rows_fetched, row_status, size) =
+        s.gate.read(|c| c.odbc2_block.as_ref().map_or((0, 0, 0), |b| (b.rows_fetched, b.row_status, b.array_size)));
+    // The larger of the driver's answer and the size the DM set (a driver whose
+    // SQLGetStmtOption is a stub answers nothing).
+    let rows = if row_status == 0 { driver_rowset_size(s).max(size.min(65_536)) } else { 0 };
+    let (rows_fetched, row_status) = (AppPtr::new(rows_fetched as *mut SqlULen), AppPtr::new(row_status as *mut SqlUSmallInt));
+    let h = s.hstmt;
+    move |_| {
+        let mut fetched: SqlULen = 0;
+        let mut status = vec![0u16; rows];
+        let pf = if rows_fetched.get().is_null() { &mut fetched as *mut SqlULen } else { rows_fetched.get() };
+        let ps = if row_status.get().is_null() { status.as_mut_ptr() } else { row_status.get() };
+        // SAFETY: live driver statement; the application's pointers, valid while they are
+        // set as statement attributes (§2.9), or DM buffers of the driver's rowset size.
+        unsafe { f(h as SqlHStmt, orientation, offset, pf, ps) }
+    }
 }
 
 /// The rowset size an ODBC 2 driver's SQLExtendedFetch fills (SQL_ROWSET_SIZE = 9, read
