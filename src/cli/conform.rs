@@ -219,11 +219,15 @@ fn temp_db(name: &str, temp_files: &mut Vec<PathBuf>) -> PathBuf {
 const SQLITE_LONG_QUERY: &str =
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000000) SELECT count(*) FROM c";
 
-fn refdriver_target(p: PathBuf) -> Target {
+/// The reference driver on a temp-file database (the optimistic-concurrency check needs
+/// two connections to one database) with its native optimistic concurrency on
+/// (`Optimistic=1`), so `concurrency.optimistic-01001` tests the driver's own 01001.
+fn refdriver_target(p: PathBuf, temp_files: &mut Vec<PathBuf>) -> Target {
+    let db = temp_db("refdriver", temp_files);
     Target {
         name: "refdriver".into(),
         path: p,
-        connect: "Database=:memory:;Steps=2;Delay=1".into(),
+        connect: format!("Database={};Steps=2;Delay=1;Optimistic=1", db.display()),
         long_query: Some("SELECT sleep(15000)".into()),
         dialect: Dialect::Sqlite,
         offline: None,
@@ -315,7 +319,7 @@ type TargetOrSkip = Result<Target, (String, String, String)>;
 fn all_targets(exe: &Path, all: bool, temp_files: &mut Vec<PathBuf>) -> Vec<TargetOrSkip> {
     let mut v = Vec::new();
     match refdriver_path(exe) {
-        Some(p) => v.push(Ok(refdriver_target(p))),
+        Some(p) => v.push(Ok(refdriver_target(p, temp_files))),
         None => {
             v.push(Err(("refdriver".into(), String::new(), "libodbc_refdriver.so not built: run `cargo build -p odbc-refdriver`".into())))
         }
@@ -399,7 +403,7 @@ fn single_target(exe: &Path, driver: &str, connect: Option<&str>, temp_files: &m
     let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     // Known drivers keep their defaults (name, long query); --connect replaces the keywords.
     let mut t = if file.contains("refdriver") {
-        refdriver_target(path.clone())
+        refdriver_target(path.clone(), temp_files)
     } else if file.contains("sqlite3odbc") {
         let mut t = sqlite_target(temp_files);
         t.path = path.clone();
