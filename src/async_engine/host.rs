@@ -108,7 +108,7 @@ pub(crate) fn run_to_completion<H: AsyncHost + ?Sized>(host: &H) {
     let mut rc = run_captured(&mut p, &mut extra);
     let mut pause = std::time::Duration::from_millis(1);
     while rc == SqlReturn::SQL_STILL_EXECUTING {
-        slot.stats.backoffs.fetch_add(1, Ordering::Relaxed);
+        slot.stats.count(|r| &r.backoffs);
         std::thread::sleep(pause);
         pause = (pause * 2).min(std::time::Duration::from_millis(50));
         extra.clear();
