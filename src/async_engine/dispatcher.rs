@@ -273,7 +273,7 @@ impl State {
             return;
         }
         log::trace!(target: "odbc_dm::trace", "notification callback {target:?}");
-        slot.stats.last_callback_ns.store(cb.at, Ordering::Relaxed);
+        super::slot::LATENCY.last_callback_ns.store(cb.at, Ordering::Relaxed);
         let tr = Self::track(&mut self.tracks, target, slot);
         if tr.call.is_none() {
             tr.buffered.get_or_insert_with(Default::default).push(cb);

@@ -232,14 +232,16 @@ impl AsyncStatement {
     /// [`Streamed`](crate::api::Streamed)) are sent in chunks after the execution asks for them
     /// (`SQLParamData` / `SQLPutData`, each an asynchronous operation owning its chunk).
     pub fn execute_with(&mut self, sql: impl Into<String>, params: impl Params) -> OpFuture<'_, bool> {
-        let sql: String = sql.into();
+        // Compact captures: they live as long as the operation's future (issue 12 item 3).
+        let sql: Box<[u8]> = sql.into().into_bytes().into_boxed_slice();
         let values = params.into_values();
+        let values = (!values.is_empty()).then(|| Box::new(values));
         self.op("SQLExecDirect", move |st| async move {
-            if !values.is_empty() || !st.params.is_empty() {
+            if values.is_some() || !st.params.is_empty() {
                 // Boxed: its state would otherwise enlarge every execution's future.
-                Box::pin(st.bind_owned(values)).await?;
+                Box::pin(st.bind_owned(values.map_or_else(Vec::new, |v| *v))).await?;
             }
-            let rc = st.text_call("SQLExecDirect", sql.into_bytes(), raw::SQLExecDirect, true)?.await?;
+            let rc = st.text_call("SQLExecDirect", sql.into_vec(), raw::SQLExecDirect, true)?.await?;
             let rc = st.data_at_exec(rc).await?;
             if rc == SqlReturn::SQL_NO_DATA {
                 return Ok(false);
