@@ -1,15 +1,15 @@
 //! Forwarding overhead of odbc-dm against calling the driver directly (the floor) and
 //! against unixODBC, on libsqlite3odbc:
 //!
-//! - `scan_1M_rows/{direct,dm,unixodbc}`: a full scan of 1,000,000 rows
+//! - `scan_1M_rows/{direct,dm,dm-threading0,capi,unixodbc}`: a full scan of 1,000,000 rows
 //!   `(id INTEGER, name TEXT(20), val REAL)`, row by row: SQLFetch + 3 × SQLGetData
 //!   (SQL_C_SLONG, SQL_C_CHAR into 64 bytes, SQL_C_DOUBLE); one iteration = allocate,
 //!   SQLExecDirect, fetch every row, free;
-//! - `interleaved_200k_rows/{direct,dm,unixodbc}`: two statements on one connection, each
+//! - `interleaved_200k_rows/{direct,dm,dm-threading0,capi,unixodbc}`: two statements on one connection, each
 //!   scanning the table, 200,000 rows fetched alternately (100,000 from each): what an
 //!   application with two open cursors does (`common::interleaved_loop`); one iteration =
 //!   allocate both, execute both, fetch, free;
-//! - `getinfo_1M_calls/{direct,dm,unixodbc}`: 1,000,000 × SQLGetInfo(SQL_DRIVER_NAME),
+//! - `getinfo_1M_calls/{direct,dm,dm-threading0,capi,unixodbc}`: 1,000,000 × SQLGetInfo(SQL_DRIVER_NAME),
 //!   the per-call cost of a call the driver answers cheaply.
 //!
 //! All three ways run the same loop (`common::fetch_loop` / `common::getinfo_loop`) over a
@@ -36,7 +36,7 @@ fn scan(c: &mut Criterion) {
     g.throughput(Throughput::Elements(TABLE_ROWS));
     // One iteration takes ~1 s: run each sample as a fixed number of iterations.
     g.sampling_mode(SamplingMode::Flat);
-    for way in Way::ALL {
+    for way in Way::selected() {
         let api = Api::load(way);
         let conn = Conn::open(&api, &db);
         // Every way must read exactly the same data.
@@ -54,7 +54,7 @@ fn interleaved(c: &mut Criterion) {
     let mut g = c.benchmark_group("interleaved_200k_rows");
     g.throughput(Throughput::Elements(INTERLEAVED_ROWS));
     g.sampling_mode(SamplingMode::Flat);
-    for way in Way::ALL {
+    for way in Way::selected() {
         let api = Api::load(way);
         let conn = Conn::open(&api, &db);
         let run = || {
@@ -78,7 +78,7 @@ fn getinfo(c: &mut Criterion) {
     g.throughput(Throughput::Elements(GETINFO_CALLS));
     g.sampling_mode(SamplingMode::Flat);
     let mut answers = Vec::new();
-    for way in Way::ALL {
+    for way in Way::selected() {
         let api = Api::load(way);
         let conn = Conn::open(&api, &db);
         answers.push(getinfo_loop(&api, conn.dbc, 1));

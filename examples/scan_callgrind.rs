@@ -8,7 +8,7 @@
 //!     valgrind --tool=callgrind --toggle-collect='*getinfo_loop*' \
 //!         target/release/examples/scan_callgrind unixodbc getinfo 100000
 //!
-//! Arguments: `dm|dm-threading0|direct|unixodbc`, `scan|interleaved|getinfo`, and N (rows
+//! Arguments: `dm|dm-threading0|direct|unixodbc|capi` (`capi`: odbc-dm's libodbc.so.2, see `benches/common`), `scan|interleaved|getinfo`, and N (rows
 //! to fetch / SQLGetInfo calls; default 100000; or the environment variable
 //! `SCAN_CALLGRIND_N`). It runs the benchmark's own loops (`benches/common`) once:
 //! `fetch_loop` over the first N rows of the 1M-row table; `interleaved_loop`: two
@@ -24,7 +24,7 @@ mod common;
 use common::{ensure_db, expected_sum, fetch_loop, getinfo_loop, interleaved_loop, Api, Conn, Way, SCAN_SQL, TABLE_ROWS};
 
 fn usage() -> ! {
-    eprintln!("usage: scan_callgrind dm|dm-threading0|direct|unixodbc scan|interleaved|getinfo [N]");
+    eprintln!("usage: scan_callgrind dm|dm-threading0|direct|unixodbc|capi scan|interleaved|getinfo [N]");
     std::process::exit(2)
 }
 

@@ -292,3 +292,62 @@ fn lane_counter_proves_the_lanes_ran_reference_driver_s4_5() {
 fn lane_counter_proves_the_lanes_ran_sqlite_s4_5() {
     lanes_run_and_are_counted(&sqlite_cs(), false);
 }
+
+/// Decision #102 (§5.7): a statement whose concurrency the DM emulates stays off the lanes
+/// (its fetch snapshots the rowset on the full path) while another statement of the same
+/// process keeps them; decision #103: while call tracing may be on, no summary is
+/// published, so no lane runs (every call is traced on the full path).
+#[test]
+fn emulated_concurrency_and_tracing_keep_their_calls_off_the_lanes_s5_7() {
+    let cs = ref_cs();
+    let _g = SWITCH.lock().unwrap_or_else(|p| p.into_inner());
+    handles::set_fast_lanes(true);
+    let (env, dbc) = rawh::connect(&cs);
+    let sql = "SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4";
+    let emulated = rawh::stmt(dbc);
+    // The reference driver (without Optimistic=1) offers no optimistic mode: the DM emulates.
+    assert_eq!(rawh::set_stmt_attr(emulated, StmtAttr::SQL_ATTR_CONCURRENCY, SQL_CONCUR_VALUES), SqlReturn::SQL_SUCCESS);
+    let plain = rawh::stmt(dbc);
+    let mut v = 0i32;
+    let mut ind: SqlLen = 0;
+    let mut fetch_all = |s: H| -> Vec<i32> {
+        let mut got = Vec::new();
+        // SAFETY: live statement; buffers as sized.
+        unsafe {
+            while SQLFetch(s) == SqlReturn::SQL_SUCCESS {
+                assert_eq!(SQLGetData(s, 1, CDataType::SQL_C_SLONG, (&mut v as *mut i32).cast(), 4, &mut ind), SqlReturn::SQL_SUCCESS);
+                got.push(v);
+            }
+        }
+        got
+    };
+    assert!(rawh::exec_rc(emulated, sql).is_success());
+    assert!(rawh::exec_rc(plain, sql).is_success());
+    // Interleaved: the emulated statement's fetches must not keep the other off its lanes.
+    let (a, b) = (fetch_all(emulated), fetch_all(plain));
+    assert_eq!(a, [1, 2, 3, 4]);
+    assert_eq!(b, [1, 2, 3, 4]);
+    assert_eq!(lane_calls(emulated), 0, "an emulated statement's calls take the full path");
+    // Fetch 1 (S5 → S6) is a full-path call; the 4 GetData, fetches 2–4 and the fifth
+    // (SQL_NO_DATA, finished on the slow path) take the lane.
+    assert_eq!(lane_calls(plain), 8, "a plain statement keeps its lanes while another is emulated");
+    // Tracing: from the next full-path call (here the execute) on, no lane.
+    let prev = log::max_level();
+    log::set_max_level(log::LevelFilter::Trace);
+    // SAFETY: live statement.
+    assert_eq!(unsafe { SQLFreeStmt(plain, FreeStmtOption::SQL_CLOSE) }, SqlReturn::SQL_SUCCESS);
+    assert!(rawh::exec_rc(plain, sql).is_success());
+    let traced = fetch_all(plain);
+    log::set_max_level(prev);
+    assert_eq!(traced, [1, 2, 3, 4]);
+    assert_eq!(lane_calls(plain), 8, "no lane while tracing may be on");
+    // Tracing off again: the lanes come back after the next full-path call.
+    // SAFETY: live statement.
+    assert_eq!(unsafe { SQLFreeStmt(plain, FreeStmtOption::SQL_CLOSE) }, SqlReturn::SQL_SUCCESS);
+    assert!(rawh::exec_rc(plain, sql).is_success());
+    assert_eq!(fetch_all(plain), [1, 2, 3, 4]);
+    assert_eq!(lane_calls(plain), 16);
+    rawh::free_stmt(plain);
+    rawh::free_stmt(emulated);
+    rawh::disconnect(env, dbc);
+}

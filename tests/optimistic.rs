@@ -1124,14 +1124,14 @@ fn positioned_update_with_parameters_sec5_7() {
 }
 
 /// §5.5 with the columns bound and the row status array set *before* SQL_ATTR_CONCURRENCY
-/// (decision #89: the DM keeps a statement's bindings only once it uses the emulation's
-/// attributes, and reads the earlier ones from the driver's ARD and statement attributes).
-/// Where the driver's ARD can be read (psqlODBC, MariaDB) the update writes the bound
-/// value and a collision is 01001; where it cannot (libsqlite3odbc, the reference driver)
-/// SQLSetPos is HY000 (only the DM's record) rather than a write that pins nothing.
+/// (binding order is free in ODBC; decision #89: the DM records every binding in the
+/// statement object, whenever it is made). On every driver the update writes the bound
+/// value and marks the row SQL_ROW_UPDATED, and a collision is 01001 with SQL_ROW_ERROR
+/// and nothing written. After SQLFreeStmt(SQL_UNBIND) the DM knows no binding any more:
+/// SQLSetPos(SQL_UPDATE) is refused (HY000) rather than a write that pins nothing.
 #[test]
 fn bound_before_concurrency_attr_sec5_5() {
-    for db in dbs("bound_before_concurrency_attr_sec5_5").into_iter().filter(|d| d.name != "refdriver-native") {
+    for db in dbs("bound_before_concurrency_attr_sec5_5") {
         let (env, a) = connect(&db.cs);
         let (env2, b) = connect(&db.cs);
         let t = common::unique_table("occ_bbc");
@@ -1154,31 +1154,81 @@ fn bound_before_concurrency_attr_sec5_5() {
         n.0 = 5;
         // SAFETY: as above.
         let rc = unsafe { SQLSetPos(s, 1, SetPosOperation::SQL_UPDATE, LockType::SQL_LOCK_NO_CHANGE) };
-        let stored = query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1"));
-        eprintln!("{}: SQLSetPos after binding first: {rc:?} {}, stored {stored}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, s));
-        // psqlODBC and MariaDB answer SQLGetDescField on their ARD; libsqlite3odbc (IM001)
-        // and the reference driver do not.
-        let ard_readable = matches!(db.name, "postgres" | "mariadb");
-        if !ard_readable {
-            // No silent no-op: the DM says it does not know the bindings.
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, s));
+        assert_eq!(status[0], SQL_ROW_UPDATED, "{}", db.name);
+        assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1")), 5, "{}", db.name);
+        exec_on(b, &format!("UPDATE {t} SET n = 7 WHERE id = 1"));
+        n.0 = 9;
+        // SAFETY: as above.
+        let rc = unsafe { SQLSetPos(s, 1, SetPosOperation::SQL_UPDATE, LockType::SQL_LOCK_NO_CHANGE) };
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, s));
+        assert!(states(s).contains(&"01001".to_string()), "{}: {:?}", db.name, states(s));
+        assert_eq!(status[0], SQL_ROW_ERROR, "{}", db.name);
+        assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1")), 7, "{}", db.name);
+        if db.name != "refdriver-native" {
+            // SQL_UNBIND: the DM forgets the bindings with the driver (the native driver
+            // answers SQLSetPos itself).
+            // SAFETY: live statement.
+            ok_stmt(unsafe { SQLFreeStmt(s, FreeStmtOption::SQL_UNBIND) }, s, "SQL_UNBIND");
+            // SAFETY: as above; nothing is bound any more.
+            let rc = unsafe { SQLSetPos(s, 1, SetPosOperation::SQL_UPDATE, LockType::SQL_LOCK_NO_CHANGE) };
             assert_eq!(rc, SqlReturn::SQL_ERROR, "{}", db.name);
             assert_eq!(states(s), vec!["HY000".to_string()], "{}", db.name);
-            assert_eq!(stored, 0, "{}", db.name);
-        } else {
-            assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {:?}", db.name, states(s));
-            assert_eq!(status[0], SQL_ROW_UPDATED, "{}", db.name);
-            assert_eq!(stored, 5, "{}", db.name);
-            exec_on(b, &format!("UPDATE {t} SET n = 7 WHERE id = 1"));
-            n.0 = 9;
-            // SAFETY: as above.
-            let rc = unsafe { SQLSetPos(s, 1, SetPosOperation::SQL_UPDATE, LockType::SQL_LOCK_NO_CHANGE) };
-            assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{}", db.name);
-            assert!(states(s).contains(&"01001".to_string()), "{}", db.name);
-            assert_eq!(status[0], SQL_ROW_ERROR, "{}", db.name);
+            assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1")), 7, "{}", db.name);
         }
         close(s);
         free_stmt(s);
         drop((id, n, status));
+        drop_table(a, &t);
+        disconnect(env2, b);
+        disconnect(env, a);
+    }
+}
+
+/// §5.7 with the application's parameter bound *before* any cursor used the DM's
+/// optimistic concurrency (decisions #88, #89: input bindings are always recorded in the
+/// statement object): the positioned update writes the parameter's value; after
+/// SQLFreeStmt(SQL_RESET_PARAMS) the marker is unbound (07002) and nothing is written.
+#[test]
+fn param_bound_before_cursor_sec5_7() {
+    // The reference driver has no cursor names (SQLSetCursorName is IM001).
+    for db in dbs("param_bound_before_cursor_sec5_7").into_iter().filter(|d| !d.name.starts_with("refdriver")) {
+        let (env, a) = connect(&db.cs);
+        let (env2, b) = connect(&db.cs);
+        let t = common::unique_table("occ_pbb");
+        setup_counter(&db, a, &t);
+        let u = stmt(a);
+        let mut v: Box<(i32, SqlLen)> = Box::new((31, 0));
+        // SAFETY: live statement; the boxed value outlives every execution below.
+        let rc = unsafe {
+            SQLBindParameter(
+                u,
+                1,
+                ParamIoType::SQL_PARAM_INPUT,
+                CDataType::SQL_C_SLONG,
+                SqlDataType::SQL_INTEGER,
+                0,
+                0,
+                (&mut v.0 as *mut i32).cast(),
+                0,
+                &mut v.1,
+            )
+        };
+        ok_stmt(rc, u, "SQLBindParameter");
+        let ca = IntCursor::open_named(a, &t, 1, SQL_CONCUR_VALUES, Some("occ_pbb"));
+        let sql = format!("UPDATE {t} SET n = ? WHERE CURRENT OF occ_pbb");
+        let rc = exec_rc(u, &sql);
+        assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, u));
+        assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1")), 31, "{}", db.name);
+        // SAFETY: live statement.
+        ok_stmt(unsafe { SQLFreeStmt(u, FreeStmtOption::SQL_RESET_PARAMS) }, u, "SQL_RESET_PARAMS");
+        v.0 = 32;
+        let rc = exec_rc(u, &sql);
+        assert_eq!(rc, SqlReturn::SQL_ERROR, "{}", db.name);
+        assert_eq!(states(u), vec!["07002".to_string()], "{}", db.name);
+        assert_eq!(query_i64(b, &format!("SELECT n FROM {t} WHERE id = 1")), 31, "{}", db.name);
+        free_stmt(u);
+        drop((ca, v));
         drop_table(a, &t);
         disconnect(env2, b);
         disconnect(env, a);

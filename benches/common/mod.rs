@@ -8,7 +8,14 @@
 //! - `dm-threading0`: the same with `Threading=0` in the connection string: what the DM
 //!   adds for a thread-safe driver (no serializing trampoline);
 //! - `direct`: libsqlite3odbc's own entry points, no driver manager (the floor);
-//! - `unixodbc`: unixODBC's `libodbc.so.2`, which loads the driver from `DRIVER=/path`.
+//! - `unixodbc`: unixODBC's `libodbc.so.2`, which loads the driver from `DRIVER=/path`;
+//! - `capi`: odbc-dm's own drop-in `libodbc.so.2` (the C ABI build of `capi/`), dlopened
+//!   like unixODBC's: `$ODBC_DM_CAPI_LIB`, by default
+//!   `target/release/odbc-dm-lib/libodbc.so.2` (made by `capi/scripts/make-libdir.sh
+//!   --release`). Left out of [`Way::selected`] when the file does not exist.
+//!
+//! `ODBC_DM_BENCH_WAYS=direct,dm,...` (comma-separated names) chooses the ways of a bench
+//! run ([`Way::selected`]); by default every available one.
 //!
 //! Every entry point is called through a pointer of the `odbc_dm::abi::fns` type, so the
 //! call itself (one indirect call) costs the same each way.
@@ -27,6 +34,13 @@ use odbc_dm::abi::*;
 pub const SQLITE_DRIVER: &str = "/usr/lib/x86_64-linux-gnu/odbc/libsqlite3odbc.so";
 /// unixODBC's driver manager (Debian package libodbc2, pulled in by unixodbc).
 pub const UNIXODBC: &str = "/usr/lib/x86_64-linux-gnu/libodbc.so.2";
+/// odbc-dm's drop-in `libodbc.so.2` for the `capi` way: `$ODBC_DM_CAPI_LIB`, else the
+/// release build's library directory (`capi/scripts/make-libdir.sh --release`).
+pub fn capi_lib() -> String {
+    std::env::var("ODBC_DM_CAPI_LIB")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/odbc-dm-lib/libodbc.so.2").to_string())
+}
+
 /// Rows in the benchmark table.
 pub const TABLE_ROWS: u64 = 1_000_000;
 /// The query of the scan.
@@ -39,10 +53,32 @@ pub enum Way {
     DmThreading0,
     Direct,
     UnixOdbc,
+    Capi,
 }
 
 impl Way {
-    pub const ALL: [Way; 4] = [Way::Direct, Way::Dm, Way::DmThreading0, Way::UnixOdbc];
+    pub const ALL: [Way; 5] = [Way::Direct, Way::Dm, Way::DmThreading0, Way::Capi, Way::UnixOdbc];
+
+    /// The ways of this run: `ODBC_DM_BENCH_WAYS` (comma-separated names; an unknown name
+    /// panics), else every way whose library exists (see the module documentation).
+    pub fn selected() -> Vec<Way> {
+        match std::env::var("ODBC_DM_BENCH_WAYS") {
+            Ok(list) if !list.trim().is_empty() => list
+                .split(',')
+                .map(|n| Way::parse(n.trim()).unwrap_or_else(|| panic!("ODBC_DM_BENCH_WAYS: unknown way {n:?}")))
+                .collect(),
+            _ => Way::ALL
+                .into_iter()
+                .filter(|w| {
+                    let ok = *w != Way::Capi || Path::new(&capi_lib()).exists();
+                    if !ok {
+                        eprintln!("way capi left out: {} does not exist (capi/scripts/make-libdir.sh --release)", capi_lib());
+                    }
+                    ok
+                })
+                .collect(),
+        }
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -50,6 +86,7 @@ impl Way {
             Way::DmThreading0 => "dm-threading0",
             Way::Direct => "direct",
             Way::UnixOdbc => "unixodbc",
+            Way::Capi => "capi",
         }
     }
 
@@ -104,8 +141,13 @@ impl Api {
                 get_diag_rec: odbc_dm::raw::SQLGetDiagRec,
                 _lib: None,
             },
-            Way::Direct | Way::UnixOdbc => {
-                let path = if way == Way::Direct { SQLITE_DRIVER } else { UNIXODBC };
+            Way::Direct | Way::UnixOdbc | Way::Capi => {
+                let path = match way {
+                    Way::Direct => SQLITE_DRIVER.to_string(),
+                    Way::UnixOdbc => UNIXODBC.to_string(),
+                    _ => capi_lib(),
+                };
+                let path = path.as_str();
                 // SAFETY: an ODBC driver / driver manager library; its initialisers are
                 // meant to run on dlopen. libloading opens with RTLD_LAZY | RTLD_LOCAL.
                 let lib = unsafe { Library::new(path) }.unwrap_or_else(|e| panic!("cannot load {path}: {e}"));

@@ -380,9 +380,22 @@ impl Drop for Snapshot<'_> {
 /// The retry policy of [`retry_optimistic`] and
 /// [`retry_optimistic_async`](crate::api::retry_optimistic_async), written once: after a
 /// result, either the result stands or the attempt is repeated after a pause.
+///
+/// The pause is "full jitter" exponential backoff scaled by how long an attempt takes here
+/// and now: uniformly random in `[0, w)` with `w = attempt time × 2^(conflicts − 1)`
+/// (at most ×64, and at most [`Backoff::MAX_PAUSE`]). A fixed pause of microseconds is no
+/// pause at all next to a read-modify-write of milliseconds: colliding writers re-read at
+/// the same instant and collide again, the more so the longer the window between read and
+/// write (an asynchronous round trip, a loaded machine). Scaling by the measured attempt
+/// time spreads the retries over a few attempt lengths whatever the driver, the API or the
+/// load.
 pub(crate) struct Backoff {
     attempt: usize,
     max_attempts: usize,
+    /// When the current attempt began (the end of the previous pause).
+    began: std::time::Instant,
+    /// A smoothed attempt time (the window a writer holds its snapshot).
+    typical: std::time::Duration,
 }
 
 pub(crate) enum Step<T> {
@@ -391,34 +404,51 @@ pub(crate) enum Step<T> {
 }
 
 impl Backoff {
+    /// The longest single pause.
+    pub(crate) const MAX_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
     pub(crate) fn new(max_attempts: usize) -> Backoff {
-        Backoff { attempt: 0, max_attempts }
+        Backoff { attempt: 0, max_attempts, began: std::time::Instant::now(), typical: std::time::Duration::ZERO }
     }
 
     /// Takes an attempt's result: a conflict before the last attempt is retried after a
-    /// short randomized pause (colliding writers spread out); anything else stands.
+    /// randomized pause (colliding writers spread out); anything else stands.
     pub(crate) fn step<T>(&mut self, r: Result<T>) -> Step<T> {
         self.attempt += 1;
+        let took = self.began.elapsed();
+        // Exponential smoothing (1/4 new) so that one slow attempt does not dominate.
+        self.typical = if self.typical.is_zero() { took } else { (self.typical * 3 + took) / 4 };
         match r {
             Err(Error::Conflict { records }) if self.attempt < self.max_attempts => {
                 drop(records);
-                let jitter = {
-                    use std::hash::{BuildHasher, Hasher};
-                    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-                    h.write_usize(self.attempt);
-                    h.finish()
-                };
-                let max_us = 50 * self.attempt.min(20) as u64;
-                Step::RetryAfter(std::time::Duration::from_micros(jitter % (max_us + 1)))
+                let window = self
+                    .typical
+                    .max(std::time::Duration::from_micros(100))
+                    .saturating_mul(1 << (self.attempt - 1).min(6))
+                    .min(Self::MAX_PAUSE);
+                let d = window.mul_f64(unit_random());
+                self.began = std::time::Instant::now() + d;
+                Step::RetryAfter(d)
             }
             r => Step::Done(r),
         }
     }
 }
 
+/// A random number in `[0, 1)`: std's per-process random hash keys (advanced for every
+/// `RandomState`) over the time and the thread, enough to decorrelate retrying writers.
+fn unit_random() -> f64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    std::thread::current().id().hash(&mut h);
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// Runs a read-modify-write closure until it does not end in [`Error::Conflict`], at most
-/// `max_attempts` times (the last conflict is returned), with a short randomized pause
-/// between attempts so that colliding writers spread out.
+/// `max_attempts` times (the last conflict is returned), with a randomized, exponentially
+/// growing pause between attempts, scaled by how long an attempt takes, so that colliding
+/// writers spread out.
 pub fn retry_optimistic<T>(max_attempts: usize, mut f: impl FnMut() -> Result<T>) -> Result<T> {
     let mut b = Backoff::new(max_attempts);
     loop {

@@ -234,6 +234,8 @@ pub struct Dbc {
     /// Fast-lane SQLGetInfo(W) calls that took this connection's gate (see
     /// [`Dbc::count_lane`]).
     pub lane_calls: std::sync::atomic::AtomicU64,
+    /// The pin count of this connection's handle slot (see `Stmt::slot_pins`).
+    pub slot_pins: super::SlotPins,
     /// `SQL_ATTR_DM_WCHAR_CONVERSION` (raw::ext, decision #90): whether statements allocated
     /// from now on get the DM's SQL_C_WCHAR conversion when the driver is ANSI-only
     /// (decision #77). On by default; the conformance harness turns it off to test the
@@ -244,8 +246,10 @@ pub struct Dbc {
 impl Dbc {
     /// A new, registered connection on `env`.
     pub fn new(env: Arc<Env>) -> Arc<Dbc> {
+        let id = super::tables().dbc.reserve(super::table::Kind::Dbc);
         let dbc = Arc::new(Dbc {
-            id: super::tables().dbc.reserve(super::table::Kind::Dbc),
+            id,
+            slot_pins: super::tables().dbc.slot_pins(id),
             env,
             gate: Gated::new(DbcCore {
                 state: ConnState::C2,

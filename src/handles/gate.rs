@@ -299,7 +299,7 @@ impl<'a, C> Busy<'a, C> {
             let mut g = self.gate.lock();
             let (r, hot) = f(&mut g);
             debug_assert_eq!(hot & !SUMMARY_BITS, 0, "a summary lives in SUMMARY_BITS");
-            if hot != 0 && super::fast_lanes() {
+            if hot != 0 && super::may_publish() {
                 // Under the core mutex (see `lock`); made visible by the release below.
                 self.gate.busy.word.fetch_or(hot & SUMMARY_BITS, Ordering::Relaxed);
             }

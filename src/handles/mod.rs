@@ -25,9 +25,9 @@ pub use desc::{Desc, DescCore};
 pub(crate) use diag_pull::pull_driver_diags;
 pub use env::{Env, EnvCore};
 pub(crate) use stmt::driver_has_result;
-pub use stmt::{this_thread, Stmt, StmtCore};
+pub use stmt::{this_thread, Odbc2Block, Stmt, StmtCore};
 pub use table::HandleTable;
-pub use table::{LanePin, Lent};
+pub use table::{LanePin, Lent, SlotPins};
 
 /// The process-wide handle tables (slabs of type-stable slots, see `table`).
 pub struct Tables {
@@ -112,6 +112,16 @@ pub fn set_fast_lanes(on: bool) {
 /// Whether the fast lanes are on.
 pub fn fast_lanes() -> bool {
     !LANES_OFF.load(Ordering::Relaxed)
+}
+
+/// Whether a call that ends cleanly may publish its handle's fast-lane summary: the lanes
+/// are on and call tracing may not be (decision #103). Both are read here, at
+/// publication, instead of in every lane: a lane runs only on a published summary, so a
+/// traced process never takes one once each handle has made one full-path call after the
+/// tracing was switched on.
+#[inline]
+pub(crate) fn may_publish() -> bool {
+    fast_lanes() && !crate::trace::maybe_enabled()
 }
 
 #[cfg(test)]

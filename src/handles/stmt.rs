@@ -53,6 +53,24 @@ pub struct StmtCore {
     /// The DM converts SQL_C_WCHAR for this statement (bound columns, or a value being
     /// returned by SQLGetData in parts): no fast-lane summary is published (decision #79).
     pub wchar_active: bool,
+    /// SQLFetch must take the full path on this statement
+    /// (`raw::concurrency::fetch_needs_full_path`, evaluated when its last full-path call
+    /// finished): no fast-lane summary is published (decision #102).
+    pub fetch_full_path: bool,
+    /// The ODBC 3 block-cursor attributes an ODBC 2 driver does not know (decision #115):
+    /// allocated only on such a driver, when the application sets one; its existence
+    /// also turns `lanes_ok` off (SQLFetch is mapped to SQLExtendedFetch).
+    pub odbc2_block: Option<Box<Odbc2Block>>,
+}
+
+/// SQL_ATTR_ROWS_FETCHED_PTR, SQL_ATTR_ROW_STATUS_PTR and SQL_ATTR_ROW_ARRAY_SIZE of a
+/// statement on an ODBC 2 driver, which the DM keeps and passes to SQLExtendedFetch
+/// (decision #115). Addresses as integers (0: not set).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Odbc2Block {
+    pub rows_fetched: usize,
+    pub row_status: usize,
+    pub array_size: usize,
 }
 
 /// The DM handles of a statement's descriptors (see [`StmtCore::descs`]).
@@ -129,8 +147,12 @@ pub struct Stmt {
     /// Fast-lane calls that took this statement's gate (a test's proof that the lane ran;
     /// see [`Stmt::count_lane`]).
     pub lane_calls: std::sync::atomic::AtomicU64,
-    /// The raw layer's optimistic-concurrency record of this statement (§5), absent until
-    /// the statement uses the emulation (decision #89).
+    /// The pin count of this statement's handle slot (the lanes give their pin back
+    /// through it: `table::SlotPins`).
+    pub slot_pins: super::SlotPins,
+    /// The raw layer's optimistic-concurrency record of this statement (§5): its bindings
+    /// and emulation state, absent until its first binding or concurrency attribute
+    /// (decision #89).
     pub(crate) occ: ExtSlot,
 }
 
@@ -185,8 +207,10 @@ impl Stmt {
     pub(crate) fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hstmt: usize) -> Arc<Stmt> {
         let lanes_ok = link.driver.real.SQLFetch.is_some() && link.driver.real.SQLGetData.is_some();
         let ansi_wchar = super::wchar::driver_is_ansi_only(&link.driver) && dbc.wchar_conversion.load(std::sync::atomic::Ordering::Relaxed);
+        let id = super::tables().stmt.reserve(super::table::Kind::Stmt);
         let s = Arc::new(Stmt {
-            id: super::tables().stmt.reserve(super::table::Kind::Stmt),
+            id,
+            slot_pins: super::tables().stmt.slot_pins(id),
             dbc,
             fast_fetch: link.driver.real.SQLFetch.unwrap_or(no_fetch),
             fast_get_data: link.driver.real.SQLGetData.unwrap_or(no_get_data),

@@ -802,6 +802,26 @@ fn enter_stmt_notification(call: StmtCall<'_>, s: &Arc<Stmt>, event: Option<crat
     call.finish(SqlReturn::SQL_SUCCESS)
 }
 
+/// ODBC 2.x statement option SQL_ROWSET_SIZE (ODBC 3: SQL_ATTR_ROW_ARRAY_SIZE).
+const SQL_ROWSET_SIZE: u16 = 9;
+
+/// Whether the driver takes statement attributes only through the ODBC 2 options
+/// (mdbtools: SQLSetStmtOption, no SQLSetStmtAttr(W)).
+fn odbc2_stmt_attrs(s: &Stmt) -> bool {
+    let fns = &s.link.driver.fns;
+    fns.SQLSetStmtAttr.is_none() && fns.SQLSetStmtAttrW.is_none() && fns.SQLSetStmtOption.is_some()
+}
+
+/// Updates the DM's record of an ODBC 2 driver's block-cursor attributes, creating it on
+/// first use; the statement then leaves the fast lanes (its SQLFetch is mapped to
+/// SQLExtendedFetch, decision #115).
+fn set_odbc2_block(s: &Stmt, f: impl FnOnce(&mut crate::handles::Odbc2Block)) {
+    s.gate.update(|c| {
+        c.lanes_ok = false;
+        f(c.odbc2_block.get_or_insert_with(Default::default));
+    });
+}
+
 /// HY010 in S8–S12 comes from the state table (§4.7) through `StmtCall::begin`.
 fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteger, wide: bool) -> SqlReturn {
     let call = match StmtCall::begin(s, F::SQL_API_SQLSETSTMTATTR) {
@@ -848,10 +868,27 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
         // An ODBC 2 driver (mdbtools has only SQLSetStmtOption): the 2.x function, for the
         // A and the W form alike (docs/decisions.md #66); descriptor handles have no 2.x form.
         if let (Some(opt), false, Ok(option)) = (fns.SQLSetStmtOption, matches!(desc_slot(attr), Some(0 | 1)), u16::try_from(attr.0)) {
+            // The rows-fetched and row-status pointers have no 2.x option: the DM keeps
+            // them and passes them to SQLExtendedFetch (decision #115).
+            if matches!(attr, StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR | StmtAttr::SQL_ATTR_ROW_STATUS_PTR) {
+                set_odbc2_block(s, |b| {
+                    if attr == StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR {
+                        b.rows_fetched = value as usize;
+                    } else {
+                        b.row_status = value as usize;
+                    }
+                });
+                return call.finish(SqlReturn::SQL_SUCCESS);
+            }
+            // SQL_ATTR_ROW_ARRAY_SIZE is the 2.x SQL_ROWSET_SIZE (decision #115).
+            let option = if attr == StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE { SQL_ROWSET_SIZE } else { option };
             // SAFETY: live driver statement; statement options are integers passed by value.
             let rc = unsafe { opt(s.driver_handle(), option, value as SqlULen) };
             if attr == StmtAttr::SQL_ATTR_ASYNC_ENABLE && rc.is_success() {
                 s.gate.update(|c| c.async_enabled = value as usize != SQL_ASYNC_ENABLE_OFF);
+            }
+            if attr == StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE && rc.is_success() {
+                set_odbc2_block(s, |b| b.array_size = value as usize);
             }
             return call.finish(rc);
         }
@@ -1025,6 +1062,44 @@ fn get_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, buf_len: SqlI
         _ => {}
     }
     let fns = &s.link.driver.fns;
+    if odbc2_stmt_attrs(s) {
+        // An ODBC 2 driver (decision #115): the pointers the DM keeps; the array size is
+        // SQL_ROWSET_SIZE; any other attribute through SQLGetStmtOption when the driver
+        // has no SQLGetStmtAttr.
+        let kept = match attr {
+            StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR => Some(s.gate.read(|c| c.odbc2_block.as_ref().map_or(0, |b| b.rows_fetched))),
+            StmtAttr::SQL_ATTR_ROW_STATUS_PTR => Some(s.gate.read(|c| c.odbc2_block.as_ref().map_or(0, |b| b.row_status))),
+            _ => None,
+        };
+        if let Some(v) = kept {
+            // SAFETY: the application's buffer for a pointer value.
+            let n = unsafe { put_int(value, v, true) };
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(out_len, n, i32::MAX) };
+            return call.finish(SqlReturn::SQL_SUCCESS);
+        }
+        let no_attr = stmt_fn(wide, fns.SQLGetStmtAttr, fns.SQLGetStmtAttrW).is_none();
+        if let (Some(g), Ok(option)) = (fns.SQLGetStmtOption, u16::try_from(attr.0)) {
+            if (attr == StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE || no_attr) && desc_slot(attr).is_none() {
+                let option = if attr == StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE { SQL_ROWSET_SIZE } else { option };
+                let mut v: u64 = 0;
+                // SAFETY: live driver statement; a DM buffer wider than any option's value.
+                let rc = unsafe { g(s.driver_handle(), option, (&mut v as *mut u64).cast()) };
+                if rc.is_success() && v == 0 && option == SQL_ROWSET_SIZE {
+                    // 0 is no rowset size: the driver wrote nothing (mdbtools' SQLGetStmtOption
+                    // is a stub); the size it accepted from SQLSetStmtOption, as the DM kept it.
+                    v = s.gate.read(|c| c.odbc2_block.as_ref().map_or(1, |b| b.array_size.max(1))) as u64;
+                }
+                if rc.is_success() {
+                    // SAFETY: the application's buffer for a SQLULEN value.
+                    let n = unsafe { put_int(value, v as usize, true) };
+                    // SAFETY: optional application out pointer.
+                    unsafe { put_len(out_len, n, i32::MAX) };
+                }
+                return call.finish(rc);
+            }
+        }
+    }
     let Some(f) = stmt_fn(wide, fns.SQLGetStmtAttr, fns.SQLGetStmtAttrW) else { return call.missing("SQLGetStmtAttr") };
 
     if let Some(slot) = desc_slot(attr) {

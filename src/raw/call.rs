@@ -89,7 +89,13 @@ impl HasDiag for StmtCore {
     /// summary carries the state.
     #[inline(always)]
     fn summary(&mut self, rc: SqlReturn) -> u32 {
-        if rc == SqlReturn::SQL_SUCCESS && self.diag.is_empty() && !self.async_enabled && !self.freed && self.lanes_ok && !self.wchar_active
+        if rc == SqlReturn::SQL_SUCCESS
+            && self.diag.is_empty()
+            && !self.async_enabled
+            && !self.freed
+            && self.lanes_ok
+            && !self.wchar_active
+            && !self.fetch_full_path
         {
             stmt_summary(self.status.state)
         } else {
@@ -583,6 +589,9 @@ impl<'a> StmtCall<'a> {
                 c.diag.replace(recs);
             }
             stmt_state::after(func, &mut c.status, rc, has_result);
+            // Folded into the summary (decision #102): every change of what the predicate
+            // answers for this statement happens inside a call on it, which ends here.
+            c.fetch_full_path = super::concurrency::fetch_needs_full_path(stmt);
         })
     }
 }

@@ -45,23 +45,24 @@ pub(crate) fn check_c_type(t: CDataType, usage: CTypeUse) -> Result<(), (SqlStat
 }
 
 /// Whether SQLGetData's TargetType is a standard C type (-28..=113) that passes
-/// [`check_c_type`]: the fast lanes' guard, one table lookup. `false` for everything else
+/// [`check_c_type`]: the fast lanes' guard, one load from a table indexed by the 16-bit
+/// value itself (64 KiB of read-only data, of which the lanes touch the two pages that hold
+/// the standard types; no bounds test: decision #104). `false` for everything else
 /// (driver-specific types, SQL_ARD_TYPE/SQL_APD_TYPE, invalid values), which takes the full
 /// path and its full check.
 #[inline(always)]
 pub(crate) fn get_data_c_type_ok(t: CDataType) -> bool {
-    /// `STANDARD[t + 28]`: `t` is a standard C type.
-    static STANDARD: [bool; 142] = {
-        let mut m = [false; 142];
+    /// `STANDARD[t as u16]`: `t` is a standard C type.
+    static STANDARD: [bool; 1 << 16] = {
+        let mut m = [false; 1 << 16];
         let mut t: i16 = -28;
         while t <= 113 {
-            m[(t + 28) as usize] = standard_c_type(t);
+            m[t as u16 as usize] = standard_c_type(t);
             t += 1;
         }
         m
     };
-    let i = t.0.wrapping_add(28) as u16 as usize;
-    i < STANDARD.len() && STANDARD[i]
+    STANDARD[t.0 as u16 as usize]
 }
 
 /// HY004 unless `t` is an SQL type: a standard one (concise or verbose, intervals and the

@@ -89,7 +89,8 @@ pub unsafe extern "C" fn SQLGetInfo(
     buf_len: SqlSmallInt,
     out_len: *mut SqlSmallInt,
 ) -> SqlReturn {
-    if !lane_may_apply(info, buf_len) || crate::trace::maybe_enabled() {
+    // Tracing: no summary is published while it may be on (decision #103).
+    if !lane_may_apply(info, buf_len) {
         return get_info_full_a(dbc, info, value, buf_len, out_len);
     }
     let table = crate::handles::dbc_table();
@@ -107,7 +108,9 @@ pub unsafe extern "C" fn SQLGetInfo(
         return unsafe { get_info_miss(false, dbc, info, value, buf_len, out_len) };
     }
     let rc = get_info_run(&d, info, value, buf_len, out_len, false);
-    pin.release_then(rc)
+    // SAFETY: the connection's own slot pins, whose `lend` pin is held (given back here,
+    // not through `pin`); `d` is alive until then.
+    unsafe { d.slot_pins.release_then(table, || d.id, rc) }
 }
 
 /// SQLGetInfoW (Unicode; lengths in bytes).
@@ -118,7 +121,8 @@ pub unsafe extern "C" fn SQLGetInfoW(
     buf_len: SqlSmallInt,
     out_len: *mut SqlSmallInt,
 ) -> SqlReturn {
-    if !lane_may_apply(info, buf_len) || crate::trace::maybe_enabled() {
+    // Tracing: no summary is published while it may be on (decision #103).
+    if !lane_may_apply(info, buf_len) {
         return get_info_full_w(dbc, info, value, buf_len, out_len);
     }
     let table = crate::handles::dbc_table();
@@ -136,7 +140,9 @@ pub unsafe extern "C" fn SQLGetInfoW(
         return unsafe { get_info_miss(true, dbc, info, value, buf_len, out_len) };
     }
     let rc = get_info_run(&d, info, value, buf_len, out_len, true);
-    pin.release_then(rc)
+    // SAFETY: the connection's own slot pins, whose `lend` pin is held (given back here,
+    // not through `pin`); `d` is alive until then.
+    unsafe { d.slot_pins.release_then(table, || d.id, rc) }
 }
 
 /// The SQLGetInfo(W) lane did not apply after pinning the slot of `dbc`: gives the pin back

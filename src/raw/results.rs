@@ -35,12 +35,10 @@ pub unsafe extern "C" fn SQLNumResultCols(stmt: SqlHStmt, count: *mut SqlSmallIn
 pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
     // S6 → S6: the steady state of a fetch loop.
     const S6: u32 = super::stmt_summary(StmtState::S6);
-    // While the DM emulates optimistic concurrency somewhere, fetches take the full path
-    // (it snapshots the rowset of emulated statements, §5.7).
-    if crate::trace::maybe_enabled() || super::concurrency::EMULATING.load(std::sync::atomic::Ordering::Relaxed) != 0 {
-        // SAFETY: the caller's arguments, passed on as given.
-        return unsafe { fetch(stmt) };
-    }
+    // No guard of its own: a statement whose concurrency the DM emulates (its fetch
+    // snapshots the rowset, §5.7), and every statement while call tracing is on, publishes
+    // no summary, so the gate's compare-and-swap below fails and the fetch takes the full
+    // path (decisions #102, #103).
     let table = crate::handles::stmt_table();
     // SAFETY: the pin is given back once on every path below (`release_then`, or
     // `fetch_miss`), and `s` is used only until then.
@@ -64,7 +62,9 @@ pub unsafe extern "C" fn SQLFetch(stmt: SqlHStmt) -> SqlReturn {
         move || unsafe { f(s.driver_handle()) },
         move || fetch_tramp(&s),
     );
-    pin.release_then(rc)
+    // SAFETY: the statement's own slot pins, whose `lend` pin is held (given back here,
+    // not through `pin`); `s` is alive until then.
+    unsafe { s.slot_pins.release_then(table, || s.id, rc) }
 }
 
 /// A SQLFetch lane's driver call through the serialization trampoline (the driver's lock
@@ -104,7 +104,16 @@ unsafe fn fetch(stmt: SqlHStmt) -> SqlReturn {
             Ok(c) => c,
             Err(rc) => return rc,
         };
-        let Some(f) = s.link.driver.fns.SQLFetch else { return call.missing("SQLFetch") };
+        let fns = &s.link.driver.fns;
+        if let (None, Some(xf)) = (fns.SQLFetchScroll, fns.SQLExtendedFetch) {
+            // An ODBC 2 driver whose block-cursor attributes the DM keeps: SQLFetch is
+            // SQLExtendedFetch(SQL_FETCH_NEXT), so the rows-fetched count and the row
+            // status array are filled (decision #115). Such a statement has no lane.
+            if s.gate.read(|c| c.odbc2_block.is_some()) {
+                return call.invoke(extended_fetch(&s, xf, FetchOrientation::SQL_FETCH_NEXT, 0));
+            }
+        }
+        let Some(f) = fns.SQLFetch else { return call.missing("SQLFetch") };
         let h = s.hstmt;
         // The optimistic-concurrency copy runs inside the driver-call closure, so it follows
         // the final answer in every asynchronous mode too (decision #84).
@@ -148,8 +157,8 @@ pub unsafe extern "C" fn SQLGetData(
     // SQLGetData leaves S6/S7 as they are.
     const S6: u32 = super::stmt_summary(StmtState::S6);
     const S7: u32 = super::stmt_summary(StmtState::S7);
-    // Arguments the DM refuses (HY090, HY003) take the full path.
-    if buf_len < 0 || !super::checks::get_data_c_type_ok(target_type) || crate::trace::maybe_enabled() {
+    // Arguments the DM refuses (HY090, HY003) take the full path; tracing: see SQLFetch.
+    if buf_len < 0 || !super::checks::get_data_c_type_ok(target_type) {
         // SAFETY: the caller's arguments, passed on as given.
         return unsafe { get_data(stmt, col, target_type, target, buf_len, ind) };
     }
@@ -178,7 +187,8 @@ pub unsafe extern "C" fn SQLGetData(
         move || unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) },
         move || get_data_tramp(&s, col, target_type, target, buf_len, ind),
     );
-    pin.release_then(rc)
+    // SAFETY: as in SQLFetch.
+    unsafe { s.slot_pins.release_then(table, || s.id, rc) }
 }
 
 /// A SQLGetData lane's driver call through the serialization trampoline (see
@@ -753,19 +763,39 @@ pub unsafe extern "C" fn SQLFetchScroll(stmt: SqlHStmt, orientation: FetchOrient
         }
         let fns = &s.link.driver.fns;
         if let (None, Some(f)) = (fns.SQLFetchScroll, fns.SQLExtendedFetch) {
-            // An ODBC 2 driver (docs/decisions.md #98): SQLExtendedFetch, with DM buffers
-            // for the row count and the row status array, sized by the driver's rowset size.
-            let rows = driver_rowset_size(&s);
-            let h = s.hstmt;
-            return call.invoke(move |_| {
-                let mut fetched: SqlULen = 0;
-                let mut status = vec![0u16; rows];
-                // SAFETY: live driver statement; DM buffers of the driver's rowset size.
-                unsafe { f(h as SqlHStmt, orientation, offset, &mut fetched, status.as_mut_ptr()) }
-            });
+            // An ODBC 2 driver (docs/decisions.md #98, #115): SQLExtendedFetch.
+            return call.invoke(extended_fetch(&s, f, orientation, offset));
         }
         forward!(call, s, "SQLFetchScroll", SQLFetchScroll(orientation, offset))
     })
+}
+
+/// The driver call of SQLFetchScroll / SQLFetch on an ODBC 2 driver: SQLExtendedFetch with
+/// the application's SQL_ATTR_ROWS_FETCHED_PTR and SQL_ATTR_ROW_STATUS_PTR, which the DM
+/// keeps for such a driver (decision #115), or DM buffers where they are not set (the
+/// status array sized by the driver's rowset size).
+fn extended_fetch(
+    s: &Stmt,
+    f: odbc_dm_abi::fns::SQLExtendedFetch,
+    orientation: FetchOrientation,
+    offset: SqlLen,
+) -> impl FnMut(&mut Vec<DiagRecord>) -> SqlReturn + Send + 'static {
+    let (rows_fetched, row_status, size) =
+        s.gate.read(|c| c.odbc2_block.as_ref().map_or((0, 0, 0), |b| (b.rows_fetched, b.row_status, b.array_size)));
+    // The larger of the driver's answer and the size the DM set (a driver whose
+    // SQLGetStmtOption is a stub answers nothing).
+    let rows = if row_status == 0 { driver_rowset_size(s).max(size.min(65_536)) } else { 0 };
+    let (rows_fetched, row_status) = (AppPtr::new(rows_fetched as *mut SqlULen), AppPtr::new(row_status as *mut SqlUSmallInt));
+    let h = s.hstmt;
+    move |_| {
+        let mut fetched: SqlULen = 0;
+        let mut status = vec![0u16; rows];
+        let pf = if rows_fetched.get().is_null() { &mut fetched as *mut SqlULen } else { rows_fetched.get() };
+        let ps = if row_status.get().is_null() { status.as_mut_ptr() } else { row_status.get() };
+        // SAFETY: live driver statement; the application's pointers, valid while they are
+        // set as statement attributes (§2.9), or DM buffers of the driver's rowset size.
+        unsafe { f(h as SqlHStmt, orientation, offset, pf, ps) }
+    }
 }
 
 /// The rowset size an ODBC 2 driver's SQLExtendedFetch fills (SQL_ROWSET_SIZE = 9, read

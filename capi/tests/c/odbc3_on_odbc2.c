@@ -121,6 +121,67 @@ int main(int argc, char **argv) {
     CHECK(SQLCloseCursor(stmt) == SQL_SUCCESS, "SQLCloseCursor 2");
     CHECK(SQLFreeStmt(stmt, SQL_UNBIND) == SQL_SUCCESS, "unbind");
 
+    /* A block cursor (decision #115): SQL_ATTR_ROW_ARRAY_SIZE -> SQLSetStmtOption(SQL_ROWSET_SIZE),
+     * SQL_ATTR_ROWS_FETCHED_PTR / SQL_ATTR_ROW_STATUS_PTR kept by the DM and passed to
+     * SQLExtendedFetch, for SQLFetchScroll and SQLFetch alike, with column-wise bound arrays. */
+    SQLULEN fetched = 0;
+    SQLUSMALLINT status[5];
+    SQLINTEGER ids[5];
+    SQLLEN id_ind[5];
+    SQLCHAR names[5][64];
+    SQLLEN name_ind[5];
+    rc = SQLSetStmtAttr(stmt, SQL_ATTR_ROW_ARRAY_SIZE, (SQLPOINTER)5, 0);
+    CHECK(rc == SQL_SUCCESS, "SQLSetStmtAttr(ROW_ARRAY_SIZE) rc=%d", rc);
+    rc = SQLSetStmtAttrW(stmt, SQL_ATTR_ROWS_FETCHED_PTR, &fetched, 0);
+    CHECK(rc == SQL_SUCCESS, "SQLSetStmtAttrW(ROWS_FETCHED_PTR) rc=%d", rc);
+    rc = SQLSetStmtAttr(stmt, SQL_ATTR_ROW_STATUS_PTR, status, 0);
+    CHECK(rc == SQL_SUCCESS, "SQLSetStmtAttr(ROW_STATUS_PTR) rc=%d", rc);
+    SQLPOINTER back = NULL;
+    rc = SQLGetStmtAttr(stmt, SQL_ATTR_ROWS_FETCHED_PTR, &back, sizeof back, NULL);
+    CHECK(rc == SQL_SUCCESS && back == (SQLPOINTER)&fetched, "SQLGetStmtAttr(ROWS_FETCHED_PTR) rc=%d %p", rc, back);
+    back = NULL;
+    rc = SQLGetStmtAttrW(stmt, SQL_ATTR_ROW_STATUS_PTR, &back, sizeof back, NULL);
+    CHECK(rc == SQL_SUCCESS && back == (SQLPOINTER)status, "SQLGetStmtAttrW(ROW_STATUS_PTR) rc=%d %p", rc, back);
+    SQLULEN asize = 0;
+    rc = SQLGetStmtAttr(stmt, SQL_ATTR_ROW_ARRAY_SIZE, &asize, sizeof asize, NULL);
+    CHECK(rc == SQL_SUCCESS && asize == 5, "SQLGetStmtAttr(ROW_ARRAY_SIZE) rc=%d size=%lu", rc, (unsigned long)asize);
+    for (int pass = 0; pass < 2; pass++) {
+        const char *fn = pass == 0 ? "SQLFetchScroll" : "SQLFetch";
+        rc = SQLExecDirect(stmt, (SQLCHAR *)"SELECT ProductID, ProductName FROM Products", SQL_NTS);
+        CHECK(SQL_SUCCEEDED(rc), "%s: SQLExecDirect rc=%d", fn, rc);
+        CHECK(SQLBindCol(stmt, 1, SQL_C_SLONG, ids, 0, id_ind) == SQL_SUCCESS, "bind ids");
+        CHECK(SQLBindCol(stmt, 2, SQL_C_CHAR, names, sizeof names[0], name_ind) == SQL_SUCCESS, "bind names");
+        int total = 0, calls = 0, block = 0, chai = 0;
+        for (;;) {
+            fetched = 999;
+            for (int i = 0; i < 5; i++) status[i] = 999, ids[i] = -1;
+            rc = pass == 0 ? SQLFetchScroll(stmt, SQL_FETCH_NEXT, 0) : SQLFetch(stmt);
+            if (rc != SQL_SUCCESS && rc != SQL_SUCCESS_WITH_INFO) break;
+            calls++;
+            CHECK(fetched >= 1 && fetched <= 5, "%s: rows fetched %lu", fn, (unsigned long)fetched);
+            if (fetched < 1 || fetched > 5) break;
+            if (fetched > 1) block = 1;
+            for (SQLULEN i = 0; i < fetched; i++) {
+                CHECK(status[i] == SQL_ROW_SUCCESS, "%s: row %lu status %u", fn, (unsigned long)i, status[i]);
+                CHECK(ids[i] == total + (int)i + 1, "%s: row %d id %d", fn, total + (int)i + 1, (int)ids[i]);
+            }
+            if (total == 0) chai = strcmp((char *)names[0], "Chai") == 0;
+            total += (int)fetched;
+        }
+        CHECK(rc == SQL_NO_DATA && total == 77, "%s: rc=%d rows=%d", fn, rc, total);
+        CHECK(chai, "%s: first product name is not Chai", fn);
+        /* The driver's own rowset size: mdbtools' SQLExtendedFetch fetches one row per call
+         * whatever SQL_ROWSET_SIZE says (and reports 1), so the block is as the driver fills it. */
+        printf("CHECK block %s rows=%d calls=%d multirow=%d\n", fn, total, calls, block);
+        CHECK(SQLCloseCursor(stmt) == SQL_SUCCESS, "%s: SQLCloseCursor", fn);
+        CHECK(SQLFreeStmt(stmt, SQL_UNBIND) == SQL_SUCCESS, "%s: unbind", fn);
+    }
+    rc = SQLSetStmtAttr(stmt, SQL_ATTR_ROWS_FETCHED_PTR, NULL, 0);
+    CHECK(rc == SQL_SUCCESS, "reset ROWS_FETCHED_PTR rc=%d", rc);
+    back = &back;
+    rc = SQLGetStmtAttr(stmt, SQL_ATTR_ROWS_FETCHED_PTR, &back, sizeof back, NULL);
+    CHECK(rc == SQL_SUCCESS && back == NULL, "SQLGetStmtAttr(ROWS_FETCHED_PTR) after reset rc=%d %p", rc, back);
+
     /* SQLEndTran -> SQLTransact. */
     rc = SQLEndTran(SQL_HANDLE_DBC, dbc, SQL_COMMIT);
     CHECK(SQL_SUCCEEDED(rc), "SQLEndTran(DBC) rc=%d", rc);

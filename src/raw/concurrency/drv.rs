@@ -400,38 +400,3 @@ pub(crate) fn with_sync_driver<R>(link: &DriverLink, hstmt: SqlHStmt, driver_asy
     switch(SQL_ASYNC_ENABLE_ON);
     r
 }
-
-/// The column bindings in the driver statement's ARD (SQLGetDescField), for bindings made
-/// before the DM kept them (decision #89). Empty when the driver does not answer.
-pub(crate) fn ard_binds(link: &DriverLink, hstmt: SqlHStmt) -> std::collections::BTreeMap<u16, super::ColBind> {
-    let mut out = std::collections::BTreeMap::new();
-    let fns = &link.driver.fns;
-    let (Some(ard), Some(get)) =
-        (stmt_attr_usize(link, hstmt, StmtAttr::SQL_ATTR_APP_ROW_DESC), fns.SQLGetDescField.or(fns.SQLGetDescFieldW))
-    else {
-        return out;
-    };
-    if ard == 0 {
-        return out;
-    }
-    let field = |rec: i16, f: DescField| -> Option<usize> {
-        let mut v: usize = 0;
-        // SAFETY: the driver's live ARD handle; a pointer-sized buffer (every field read
-        // here is at most pointer-sized; smaller ones land in its low bytes).
-        let rc = unsafe { get(ard as SqlHDesc, rec, f, (&mut v as *mut usize).cast(), SQL_IS_POINTER, std::ptr::null_mut()) };
-        rc.is_success().then_some(v)
-    };
-    let Some(count) = field(0, DescField::SQL_DESC_COUNT) else { return out };
-    for rec in 1..=(count as u16 as i16).clamp(0, 4096) {
-        let (Some(ptr), Some(ty)) = (field(rec, DescField::SQL_DESC_DATA_PTR), field(rec, DescField::SQL_DESC_CONCISE_TYPE)) else {
-            continue;
-        };
-        if ptr == 0 {
-            continue;
-        }
-        let len = field(rec, DescField::SQL_DESC_OCTET_LENGTH).unwrap_or(0) as isize;
-        let ind = field(rec, DescField::SQL_DESC_INDICATOR_PTR).unwrap_or(0);
-        out.insert(rec as u16, super::ColBind { ctype: CDataType(ty as u16 as i16), ptr, buf_len: len, ind });
-    }
-    out
-}

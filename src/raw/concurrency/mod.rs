@@ -4,11 +4,13 @@
 //! `... WHERE CURRENT OF` statements rewritten into searched statements whose WHERE pins
 //! the row's old version or old values (docs/concurrency.md, decisions #71–#76).
 //!
-//! The DM keeps, per statement, what it needs in a side table keyed by the statement id
-//! (`handles` stays unaware of it): the columns the application bound (SQLBindCol), the
-//! row attributes of the rowset, the emulated concurrency and SQL_ATTR_SIMULATE_CURSOR,
-//! and, while emulating, a copy of each fetched row's bound values (the "cache" of the
-//! cursor library, §5.7). No dashmap reference is held across a driver call: entries are
+//! The DM keeps, per statement, what it needs in a record in the statement object
+//! (`Stmt::occ`, whose type `handles` does not know; decision #89), created lazily on the
+//! statement's first binding or concurrency attribute: the columns and input parameters
+//! the application bound (always, so binding order does not matter), the row attributes
+//! of the rowset, the emulated concurrency and SQL_ATTR_SIMULATE_CURSOR, and, while
+//! emulating, a copy of each fetched row's bound values (the "cache" of the cursor
+//! library, §5.7). The record's lock is never held across a driver call: the record is
 //! copied out, the driver is called, results written back.
 
 mod drv;
@@ -26,9 +28,8 @@ use crate::handles::Stmt;
 
 use super::StmtCall;
 
-/// How many statements currently have DM-emulated concurrency. While it is 0, SQLFetch
-/// keeps its fast lane; otherwise it takes the full path, which snapshots the rowset of
-/// emulated statements.
+/// How many statements currently have DM-emulated concurrency (while it is 0,
+/// [`emulated`] costs one load).
 pub(crate) static EMULATING: AtomicUsize = AtomicUsize::new(0);
 
 /// One SQLBindCol binding as the application made it.
@@ -40,8 +41,8 @@ pub(crate) struct ColBind {
     pub ind: usize,
 }
 
-/// One SQLBindParameter input binding as the application made it (recorded while some
-/// statement emulates concurrency, for positioned statements with parameter markers).
+/// One SQLBindParameter input binding as the application made it (always recorded, for
+/// positioned statements with parameter markers, decision #88).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ParamBind {
     pub ctype: CDataType,
@@ -53,20 +54,85 @@ pub(crate) struct ParamBind {
     pub ind: usize,
 }
 
+/// A small map keyed by column or parameter number: a sorted vector (a statement binds a
+/// handful; a vector of them is a fraction of a B-tree node, decision #89).
+#[derive(Clone, Debug)]
+pub(crate) struct VecMap<V>(Vec<(u16, V)>);
+
+impl<V> Default for VecMap<V> {
+    fn default() -> Self {
+        VecMap(Vec::new())
+    }
+}
+
+impl<V> VecMap<V> {
+    pub fn get(&self, k: &u16) -> Option<&V> {
+        self.0.binary_search_by_key(k, |e| e.0).ok().map(|i| &self.0[i].1)
+    }
+    pub fn contains_key(&self, k: &u16) -> bool {
+        self.get(k).is_some()
+    }
+    pub fn insert(&mut self, k: u16, v: V) {
+        match self.0.binary_search_by_key(&k, |e| e.0) {
+            Ok(i) => self.0[i].1 = v,
+            Err(i) => self.0.insert(i, (k, v)),
+        }
+    }
+    pub fn remove(&mut self, k: &u16) {
+        if let Ok(i) = self.0.binary_search_by_key(k, |e| e.0) {
+            self.0.remove(i);
+        }
+    }
+    pub fn clear(&mut self) {
+        // (The capacity goes too: an unbound statement keeps no buffer.)
+        self.0 = Vec::new();
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &u16> + '_ {
+        self.0.iter().map(|e| &e.0)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&u16, &V)> + '_ {
+        self.0.iter().map(|e| (&e.0, &e.1))
+    }
+}
+
+impl<V> std::ops::Index<&u16> for VecMap<V> {
+    type Output = V;
+    fn index(&self, k: &u16) -> &V {
+        self.get(k).expect("a bound number")
+    }
+}
+
+impl<'a, V> IntoIterator for &'a VecMap<V> {
+    type Item = (&'a u16, &'a V);
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (u16, V)>, fn(&'a (u16, V)) -> (&'a u16, &'a V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|e| (&e.0, &e.1))
+    }
+}
+
 /// One cached value: `None` = NULL.
 pub(crate) type Cell = Option<Vec<u8>>;
 
-/// The DM's per-statement concurrency record.
+/// The DM's per-statement concurrency record: created on the statement's first SQLBindCol
+/// / SQLBindParameter or its first SQL_ATTR_CONCURRENCY / SQL_ATTR_SIMULATE_CURSOR
+/// (decision #89); a statement that does neither has none.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Occ {
+    /// The statement uses the emulation's attributes: the rowset attributes below are
+    /// tracked (seeded from the driver statement when it started).
+    pub active: bool,
     /// SQL_CONCUR_ROWVER / SQL_CONCUR_VALUES when the DM emulates; 0 otherwise.
     pub emulated: usize,
     /// SQL_ATTR_SIMULATE_CURSOR as the DM honours it (`None`: never set; the DM's default
     /// is SQL_SC_UNIQUE, decision #73).
     pub simulate: Option<usize>,
-    pub binds: BTreeMap<u16, ColBind>,
-    /// Input parameters bound while some statement emulated (decision #88).
-    pub params: BTreeMap<u16, ParamBind>,
+    /// The application's column bindings (always recorded, whatever the binding order).
+    pub binds: VecMap<ColBind>,
+    /// The application's input parameters (always recorded, decision #88).
+    pub params: VecMap<ParamBind>,
     /// SQL_ATTR_ROW_BIND_TYPE (0 = column-wise), ROW_ARRAY_SIZE, ROW_STATUS_PTR,
     /// ROW_OPERATION_PTR, ROW_BIND_OFFSET_PTR, ROWS_FETCHED_PTR.
     pub bind_type: usize,
@@ -131,6 +197,16 @@ pub(crate) fn emulated(s: &Stmt) -> bool {
     EMULATING.load(Ordering::Relaxed) != 0 && s.occ.with::<Occ, _>(false, |o| o.emulated != 0).unwrap_or(false)
 }
 
+/// Whether SQLFetch on `s` must take the full path, which snapshots the rowset of a
+/// statement whose concurrency the DM emulates (§5.7). The fast lanes do not call this:
+/// it is evaluated when a call on `s` finishes and folded into the statement's published
+/// fast-lane summary (no summary while it is true; decision #102). Every change of its
+/// answer for `s` must therefore happen inside a call on `s` (today: SQLSetStmtAttr
+/// SQL_ATTR_CONCURRENCY, through `update`).
+pub(crate) fn fetch_needs_full_path(s: &Stmt) -> bool {
+    emulated(s)
+}
+
 /// The statement is gone: forget its record.
 pub(crate) fn forget(s: &Stmt) {
     if let Some(o) = s.occ.take::<Occ>() {
@@ -141,41 +217,44 @@ pub(crate) fn forget(s: &Stmt) {
 }
 
 /// The statement starts using the emulation's attributes (SQL_ATTR_CONCURRENCY or
-/// SQL_ATTR_SIMULATE_CURSOR is set): its record is created and seeded with what was set
-/// before, which the DM did not keep (decision #89): the rowset attributes read from the
-/// driver statement, and the column bindings read from the driver's ARD (drivers that
-/// cannot answer it: bindings made after this point only).
+/// SQL_ATTR_SIMULATE_CURSOR is set): the rowset attributes set before, which the DM did not
+/// track, are read from the driver statement (SQLGetStmtAttr, which every driver answers);
+/// from now on they are tracked. The bindings are already in the record, whenever they
+/// were made (decision #89).
 fn activate(s: &Stmt) {
-    if s.occ.is_on() {
+    if s.occ.with::<Occ, _>(false, |o| o.active).unwrap_or(false) {
         return;
     }
     let (link, h) = (&s.link, s.driver_handle());
     let attr = |a: StmtAttr| drv::stmt_attr_usize(link, h, a).unwrap_or(0);
-    let mut seed = Occ {
-        bind_type: attr(StmtAttr::SQL_ATTR_ROW_BIND_TYPE),
-        array_size: attr(StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE).max(1),
-        status_ptr: attr(StmtAttr::SQL_ATTR_ROW_STATUS_PTR),
-        op_ptr: attr(StmtAttr::SQL_ATTR_ROW_OPERATION_PTR),
-        offset_ptr: attr(StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR),
-        fetched_ptr: attr(StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR),
-        rowset_size: attr(StmtAttr::SQL_ROWSET_SIZE).max(1),
-        ..Occ::default()
-    };
-    if !s.ansi_wchar {
-        // (An ANSI-only driver's ARD holds the DM's conversion buffers, not the
-        // application's.)
-        seed.binds = drv::ard_binds(link, h);
-    }
-    s.occ.with::<Occ, _>(true, |o| {
-        seed.emulated = o.emulated;
-        *o = seed;
+    let (bind_type, array_size, status_ptr, op_ptr, offset_ptr, fetched_ptr, rowset_size) = (
+        attr(StmtAttr::SQL_ATTR_ROW_BIND_TYPE),
+        attr(StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE).max(1),
+        attr(StmtAttr::SQL_ATTR_ROW_STATUS_PTR),
+        attr(StmtAttr::SQL_ATTR_ROW_OPERATION_PTR),
+        attr(StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR),
+        attr(StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR),
+        attr(StmtAttr::SQL_ROWSET_SIZE).max(1),
+    );
+    update(s, |o| {
+        o.active = true;
+        o.bind_type = bind_type;
+        o.array_size = array_size;
+        o.status_ptr = status_ptr;
+        o.op_ptr = op_ptr;
+        o.offset_ptr = offset_ptr;
+        o.fetched_ptr = fetched_ptr;
+        o.rowset_size = rowset_size;
+        o.cache.clear();
+        o.pos = 0;
     });
 }
 
-/// SQLBindCol succeeded: remember the binding (a null pointer unbinds), on a statement
-/// that uses the emulation's attributes (one relaxed load on any other).
+/// SQLBindCol succeeded: remember the binding (a null pointer unbinds) in the statement's
+/// record, created on the first binding. Setup-time cost: one uncontended per-statement
+/// lock and a small sorted insert; nothing per row (decision #89).
 pub(crate) fn on_bind_col(s: &Stmt, col: u16, ctype: CDataType, ptr: SqlPointer, buf_len: SqlLen, ind: *mut SqlLen) {
-    if !s.occ.is_on() {
+    if ptr.is_null() && !s.occ.is_on() {
         return;
     }
     update(s, |o| {
@@ -187,9 +266,9 @@ pub(crate) fn on_bind_col(s: &Stmt, col: u16, ctype: CDataType, ptr: SqlPointer,
     });
 }
 
-/// SQLBindParameter succeeded: while some statement emulates concurrency, remember an
-/// input binding (a positioned statement may use it, decision #88). One relaxed load
-/// otherwise.
+/// SQLBindParameter succeeded: remember an input binding (a positioned statement may use
+/// it, decision #88), in the statement's record, created on the first binding; an output
+/// binding forgets the number.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn on_bind_param(
     s: &Stmt,
@@ -203,11 +282,12 @@ pub(crate) fn on_bind_param(
     buf_len: SqlLen,
     ind: *mut SqlLen,
 ) {
-    if EMULATING.load(Ordering::Relaxed) == 0 && !s.occ.is_on() {
+    let input = io == ParamIoType::SQL_PARAM_INPUT || io == ParamIoType::SQL_PARAM_INPUT_OUTPUT;
+    if !input && !s.occ.is_on() {
         return;
     }
     update(s, |o| {
-        if io == ParamIoType::SQL_PARAM_INPUT || io == ParamIoType::SQL_PARAM_INPUT_OUTPUT {
+        if input || io == ParamIoType::SQL_PARAM_INPUT_OUTPUT {
             o.params.insert(number, ParamBind { ctype, sqltype, size, digits, ptr: ptr as usize, buf_len, ind: ind as usize });
         } else {
             o.params.remove(&number);
@@ -215,9 +295,10 @@ pub(crate) fn on_bind_param(
     });
 }
 
-/// SQLFreeStmt(SQL_UNBIND / SQL_RESET_PARAMS) / SQL_CLOSE succeeded.
+/// SQLFreeStmt(SQL_UNBIND / SQL_RESET_PARAMS) / SQL_CLOSE succeeded: the bindings are
+/// forgotten; a close drops the cache (of an emulated statement: others have none).
 pub(crate) fn on_free_stmt(s: &Stmt, option: FreeStmtOption) {
-    if !s.occ.is_on() {
+    if !s.occ.is_on() || (option == FreeStmtOption::SQL_CLOSE && !emulated(s)) {
         return;
     }
     update(s, |o| {
@@ -227,14 +308,17 @@ pub(crate) fn on_free_stmt(s: &Stmt, option: FreeStmtOption) {
         if option == FreeStmtOption::SQL_RESET_PARAMS {
             o.params.clear();
         }
-        o.cache.clear();
-        o.pos = 0;
+        if option == FreeStmtOption::SQL_CLOSE {
+            // (The rowset stays after SQL_UNBIND / SQL_RESET_PARAMS.)
+            o.cache.clear();
+            o.pos = 0;
+        }
     });
 }
 
-/// Cursor closed or a new statement executed: the cache and plan are stale.
+/// A new statement executed on an emulated statement: the cache and plan are stale.
 pub(crate) fn on_new_result(s: &Stmt, sql: Option<&str>) {
-    if !s.occ.is_on() {
+    if !emulated(s) {
         return;
     }
     update(s, |o| {
@@ -249,7 +333,8 @@ pub(crate) fn on_new_result(s: &Stmt, sql: Option<&str>) {
 }
 
 /// Tracks the row attributes the emulation needs, on a statement that uses the emulation's
-/// attributes (one relaxed load on any other; `activate` reads the earlier ones).
+/// attributes (one relaxed load on a statement without a record; `activate` reads the
+/// earlier ones).
 pub(crate) fn on_stmt_attr(s: &Stmt, attr: StmtAttr, value: SqlPointer) {
     if !s.occ.is_on() {
         return;
@@ -265,7 +350,11 @@ pub(crate) fn on_stmt_attr(s: &Stmt, attr: StmtAttr, value: SqlPointer) {
         StmtAttr::SQL_ROWSET_SIZE => |o, v| o.rowset_size = v,
         _ => return,
     };
-    update(s, |o| field(o, v));
+    update(s, |o| {
+        if o.active {
+            field(o, v)
+        }
+    });
 }
 
 /// The cursor type's SQL_CA2_*_CONCURRENCY bits, or SQL_SCROLL_CONCURRENCY when the
@@ -502,4 +591,33 @@ pub(crate) fn before_text<'a>(
         on_new_result(s, Some(&text));
     }
     Err(call)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decision #89: every binding statement carries this record, so it stays small (the
+    /// per-statement DM memory target is 1 KiB).
+    #[test]
+    fn record_is_small() {
+        let (rec, col, param) =
+            (std::mem::size_of::<Occ>(), std::mem::size_of::<(u16, ColBind)>(), std::mem::size_of::<(u16, ParamBind)>());
+        eprintln!("Occ {rec} bytes; per column binding {col}, per parameter binding {param}");
+        assert!(rec <= 384, "{rec}");
+        assert!(col <= 48 && param <= 64, "{col} {param}");
+    }
+
+    #[test]
+    fn vec_map_keeps_order() {
+        let mut m = VecMap::default();
+        for k in [3u16, 1, 2, 3] {
+            m.insert(k, k * 10);
+        }
+        assert_eq!(m.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>(), vec![(1, 10), (2, 20), (3, 30)]);
+        m.remove(&2);
+        assert!(!m.contains_key(&2) && m[&3] == 30);
+        m.clear();
+        assert!(m.is_empty());
+    }
 }

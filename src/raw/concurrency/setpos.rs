@@ -534,7 +534,7 @@ fn set_pos_run(
         // Nothing to write or pin: refuse rather than report a write that did nothing.
         extra.push(dm_rec(
             SqlState::GENERAL_ERROR,
-            "General error: the Driver Manager knows no bound column of this statement (bind after setting SQL_ATTR_CONCURRENCY, or the driver's ARD could not be read; decision #89)",
+            "General error: no column of this statement is bound (SQLBindCol), so there is nothing to write or pin",
         ));
         return SqlReturn::SQL_ERROR;
     }
@@ -735,7 +735,7 @@ fn app_params(s: &Stmt, head: &str) -> Result<Vec<Param>, (SqlState, String)> {
         let Some(b) = o.params.get(&n) else {
             return Err((
                 SqlState(*b"07002"),
-                format!("COUNT field incorrect: parameter {n} of the positioned statement is not bound (or was bound before any cursor used the DM's optimistic concurrency; decision #88)"),
+                format!("COUNT field incorrect: parameter {n} of the positioned statement is not bound"),
             ));
         };
         let ind_v = (b.ind != 0).then(|| {
