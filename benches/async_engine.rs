@@ -436,10 +436,10 @@ fn lat_notify_with_floor(cs: &str, sql: &'static str, samples: usize, rig: Optio
         let pre = ev.is_set();
         assert!(ev.wait_timeout(WAIT), "no completion");
         let t = slot::now_ns();
-        let cb = dm.async_slot.stats.last_callback_ns.load(Ordering::Relaxed);
-        let done = dm.async_slot.stats.completed_ns.load(Ordering::Relaxed);
-        let rs = dm.async_slot.stats.reinvoke_started_ns.load(Ordering::Relaxed);
-        let re = dm.async_slot.stats.reinvoke_ended_ns.load(Ordering::Relaxed);
+        let cb = slot::LATENCY.last_callback_ns.load(Ordering::Relaxed);
+        let done = slot::LATENCY.completed_ns.load(Ordering::Relaxed);
+        let rs = slot::LATENCY.reinvoke_started_ns.load(Ordering::Relaxed);
+        let re = slot::LATENCY.reinvoke_ended_ns.load(Ordering::Relaxed);
         if i >= WARMUP {
             SPLIT.with(|v| v.borrow_mut().push((rs.saturating_sub(cb), re.saturating_sub(rs), t.saturating_sub(re))));
         }
@@ -513,8 +513,8 @@ fn lat_futures(cs: &str, sql: &'static str, samples: usize, rig: &FloorRig) -> (
         }
         let t = last_wake.expect("the first call returns SQL_STILL_EXECUTING: the future waits");
         if i >= WARMUP {
-            from_cb.push(t.saturating_sub(dm.async_slot.stats.last_callback_ns.load(Ordering::Relaxed)));
-            from_done.push(t.saturating_sub(dm.async_slot.stats.completed_ns.load(Ordering::Relaxed)));
+            from_cb.push(t.saturating_sub(slot::LATENCY.last_callback_ns.load(Ordering::Relaxed)));
+            from_done.push(t.saturating_sub(slot::LATENCY.completed_ns.load(Ordering::Relaxed)));
             floor.push(rig.sample(true));
         }
     }
@@ -634,7 +634,7 @@ fn lat_poll(cs: &str, sql: &'static str, samples: usize, random_phase: bool) -> 
         }
         let t = slot::now_ns();
         ok(r, STMT, s, "polled SQLExecDirect");
-        let done = dm.async_slot.stats.completed_ns.load(Ordering::Relaxed);
+        let done = slot::LATENCY.completed_ns.load(Ordering::Relaxed);
         close(s);
         if i >= WARMUP {
             out.push(t.saturating_sub(done));

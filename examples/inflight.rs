@@ -44,6 +44,47 @@ use odbc_dm::raw::*;
 struct CountingAlloc;
 static LIVE: AtomicI64 = AtomicI64::new(0);
 
+/// With `INFLIGHT_HIST=1`: net live allocations by requested size (bucket = size, the last
+/// one = larger) made while `HIST_ON` is set, printed per measured phase: where the bytes
+/// per statement and per operation go.
+static HIST_ON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+const HIST_MAX: usize = 1024;
+static HIST: [AtomicI64; HIST_MAX + 2] = [const { AtomicI64::new(0) }; HIST_MAX + 2];
+
+fn hist(size: usize, d: i64) {
+    if HIST_ON.load(Ordering::Relaxed) {
+        HIST[size.min(HIST_MAX + 1)].fetch_add(d, Ordering::Relaxed);
+    }
+}
+
+fn hist_start() {
+    if std::env::var_os("INFLIGHT_HIST").is_some() {
+        for b in &HIST {
+            b.store(0, Ordering::Relaxed);
+        }
+        HIST_ON.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Prints the sizes with at least `n / 2` net live allocations.
+fn hist_report(phase: &str, n: usize) {
+    if !HIST_ON.swap(false, Ordering::SeqCst) {
+        return;
+    }
+    if phase == "statement" {
+        println!("  [hist] sizes: {:?}", ext::statement_sizes());
+    }
+    let mut line = format!("  [hist] {phase}: net live allocations per unit by size:");
+    for (size, b) in HIST.iter().enumerate() {
+        let c = b.load(Ordering::Relaxed);
+        if c.unsigned_abs() as usize >= n / 2 {
+            let label = if size > HIST_MAX { format!(">{HIST_MAX}") } else { size.to_string() };
+            line.push_str(&format!(" {label} B x{:.2};", c as f64 / n as f64));
+        }
+    }
+    println!("{line}");
+}
+
 // SAFETY: forwards every call to `System` unchanged; only counts sizes.
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
@@ -51,6 +92,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         let p = unsafe { System.alloc(l) };
         if !p.is_null() {
             LIVE.fetch_add(l.size() as i64, Ordering::Relaxed);
+            hist(l.size(), 1);
         }
         p
     }
@@ -59,6 +101,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         let p = unsafe { System.alloc_zeroed(l) };
         if !p.is_null() {
             LIVE.fetch_add(l.size() as i64, Ordering::Relaxed);
+            hist(l.size(), 1);
         }
         p
     }
@@ -66,12 +109,15 @@ unsafe impl GlobalAlloc for CountingAlloc {
         // SAFETY: same contract as the caller's.
         unsafe { System.dealloc(p, l) };
         LIVE.fetch_sub(l.size() as i64, Ordering::Relaxed);
+        hist(l.size(), -1);
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
         // SAFETY: same contract as the caller's.
         let q = unsafe { System.realloc(p, l, n) };
         if !q.is_null() {
             LIVE.fetch_add(n as i64 - l.size() as i64, Ordering::Relaxed);
+            hist(l.size(), -1);
+            hist(n, 1);
         }
         q
     }
@@ -184,6 +230,7 @@ fn futures_mode(n: usize, conns: usize, cs: &str) -> Report {
         (0..conns).map(|_| AsyncConnection::connect_blocking(&env, cs).expect("connect")).collect();
     let before = snap();
     let l0 = live();
+    hist_start();
     let t = Instant::now();
     let mut stmts: Vec<AsyncStatement> = Vec::with_capacity(n);
     for i in 0..n {
@@ -191,6 +238,7 @@ fn futures_mode(n: usize, conns: usize, cs: &str) -> Report {
     }
     let alloc_time = t.elapsed();
     let per_stmt = (live() - l0) as f64 / n as f64;
+    hist_report("statement", n);
 
     // The executor's own memory, made before the measurement: wakers and the task vector.
     let ready = Arc::new(Mutex::new(Vec::<usize>::with_capacity(n)));
@@ -199,12 +247,14 @@ fn futures_mode(n: usize, conns: usize, cs: &str) -> Report {
     let stmts_raw: Vec<SqlHandle> = stmts.iter().map(|s| s.as_raw()).collect();
     let mut tasks: Vec<Option<Task<'_>>> = Vec::with_capacity(n);
     let l1 = live();
+    hist_start();
     let t = Instant::now();
     let mut task_bytes = 0usize;
     for (i, st) in stmts.iter_mut().enumerate() {
         let task: Task<'_> = Box::pin(async move {
-            let sql = format!("SELECT {i}");
-            if !st.execute(&sql).await.map_err(|e| e.to_string())? {
+            // The text goes to the operation (no copy kept here: the example's own
+            // allocations are not the DM's).
+            if !st.execute(format!("SELECT {i}")).await.map_err(|e| e.to_string())? {
                 return Err(format!("SELECT {i}: no result set"));
             }
             if !st.fetch().await.map_err(|e| e.to_string())? {
@@ -237,6 +287,7 @@ fn futures_mode(n: usize, conns: usize, cs: &str) -> Report {
     let during = snap();
     let running = running_at_dm(stmts_raw.iter().copied());
     let heap = (live() - l1) as f64;
+    hist_report("operation (the example's task box included)", n);
     let example_per_op = task_bytes as f64 / n as f64;
     let per_op = (heap - task_bytes as f64) / in_flight.max(1) as f64;
     while done < n {
@@ -318,6 +369,7 @@ fn raw_event_mode(n: usize, conns: usize, cs: &str) -> Report {
     assert!(efd >= 0, "eventfd");
     let before = snap();
     let l0 = live();
+    hist_start();
     let t = Instant::now();
     let mut stmts = Vec::with_capacity(n);
     for i in 0..n {
@@ -332,11 +384,13 @@ fn raw_event_mode(n: usize, conns: usize, cs: &str) -> Report {
     }
     let alloc_time = t.elapsed();
     let per_stmt = (live() - l0) as f64 / n as f64;
+    hist_report("statement", n);
     // The SQL texts stay alive until collected (§2.9); made before the measurement.
     let texts: Vec<String> = (0..n).map(|i| format!("SELECT {i}")).collect();
     let mut outstanding: Vec<usize> = Vec::with_capacity(n);
     let mut next: Vec<usize> = Vec::with_capacity(n);
     let l1 = live();
+    hist_start();
     let t = Instant::now();
     for (i, &s) in stmts.iter().enumerate() {
         // SAFETY: live statement; the text outlives the operation.
@@ -349,6 +403,7 @@ fn raw_event_mode(n: usize, conns: usize, cs: &str) -> Report {
     let during = snap();
     let running = running_at_dm(stmts.iter().copied());
     let per_op = (live() - l1) as f64 / in_flight as f64;
+    hist_report("operation", n);
     // Each statement: execute, then fetch (async too), then SQLGetData (async too).
     let mut stage = vec![0u8; n];
     let mut values = vec![0i64; n];

@@ -46,46 +46,90 @@ impl Piece {
 /// The columns of the current row the API has read (to tell "read already" from a cursor
 /// that went away underneath when `SQLGetData` answers `SQL_NO_DATA`), and those it read
 /// only in part (a read that did not finish: a dropped future, an error between pieces).
+///
+/// Columns 1–128 are bits; the rest, and the partial reads, are lists allocated on first
+/// use (a statement should cost little memory when 100,000 are open: issue 12 item 3).
 #[derive(Default)]
 pub(crate) struct ReadColumns {
-    low: u128,
+    low: [u64; 2],
+    partial_low: [u64; 2],
+    rest: Option<Box<ReadRest>>,
+}
+
+#[derive(Default)]
+struct ReadRest {
     high: Vec<u16>,
     partial: Vec<u16>,
 }
 
 impl ReadColumns {
+    #[inline]
+    fn bit(col: u16) -> Option<(usize, u64)> {
+        (1..=128).contains(&col).then(|| (usize::from((col - 1) / 64), 1u64 << ((col - 1) % 64)))
+    }
+
+    fn rest(&mut self) -> &mut ReadRest {
+        self.rest.get_or_insert_with(Default::default)
+    }
+
     pub(crate) fn contains(&self, col: u16) -> bool {
-        if (1..=128).contains(&col) {
-            self.low & (1u128 << (col - 1)) != 0
-        } else {
-            self.high.contains(&col)
+        match Self::bit(col) {
+            Some((w, b)) => self.low[w] & b != 0,
+            None => self.rest.as_ref().is_some_and(|r| r.high.contains(&col)),
         }
     }
 
     pub(crate) fn mark(&mut self, col: u16) {
-        self.partial.retain(|&c| c != col);
-        if (1..=128).contains(&col) {
-            self.low |= 1u128 << (col - 1);
-        } else if !self.high.contains(&col) {
-            self.high.push(col);
+        self.unmark_partial(col);
+        match Self::bit(col) {
+            Some((w, b)) => self.low[w] |= b,
+            None => {
+                let r = self.rest();
+                if !r.high.contains(&col) {
+                    r.high.push(col);
+                }
+            }
+        }
+    }
+
+    fn is_partial(&self, col: u16) -> bool {
+        match Self::bit(col) {
+            Some((w, b)) => self.partial_low[w] & b != 0,
+            None => self.rest.as_ref().is_some_and(|r| r.partial.contains(&col)),
         }
     }
 
     fn mark_partial(&mut self, col: u16) {
-        if !self.partial.contains(&col) {
-            self.partial.push(col);
+        match Self::bit(col) {
+            Some((w, b)) => self.partial_low[w] |= b,
+            None => {
+                let r = self.rest();
+                if !r.partial.contains(&col) {
+                    r.partial.push(col);
+                }
+            }
         }
     }
 
     fn unmark_partial(&mut self, col: u16) {
-        self.partial.retain(|&c| c != col);
+        match Self::bit(col) {
+            Some((w, b)) => self.partial_low[w] &= !b,
+            None => {
+                if let Some(r) = self.rest.as_mut() {
+                    r.partial.retain(|&c| c != col);
+                }
+            }
+        }
     }
 
     /// A new row (or no row): nothing read.
     pub(crate) fn clear(&mut self) {
-        self.low = 0;
-        self.high.clear();
-        self.partial.clear();
+        self.low = [0; 2];
+        self.partial_low = [0; 2];
+        if let Some(r) = self.rest.as_mut() {
+            r.high.clear();
+            r.partial.clear();
+        }
     }
 }
 
@@ -113,7 +157,7 @@ impl GetData {
     /// from here until the read ends (so a future dropped while a piece is with the driver
     /// leaves it so).
     pub(crate) fn new(col: u16, kind: ColumnKind, enc: TextEncoding, read: &mut ReadColumns) -> Result<GetData> {
-        if read.partial.contains(&col) {
+        if read.is_partial(col) {
             return Err(Error::Usage(format!(
                 "column {col} was read in part by a read that did not finish (a dropped future or an error); the rest of it is not a value"
             )));

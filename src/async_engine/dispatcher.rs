@@ -196,8 +196,9 @@ struct Track {
     op_start: u64,
     /// The latest driver call (None until the first call's window is known).
     call: Option<Window>,
-    /// Callbacks that came before the first call's window was known.
-    buffered: Vec<Cb>,
+    /// Callbacks that came before the first call's window was known (rare: allocated
+    /// then; a track exists for every running operation, issue 12 item 3).
+    buffered: Option<Box<Vec<Cb>>>,
     /// A callback was accepted for the latest call's SQL_STILL_EXECUTING.
     accepted: bool,
     /// A callback came during the latest call: Some(on the calling thread).
@@ -208,10 +209,31 @@ struct Track {
     settling: bool,
     backoffs: u32,
     settles: u32,
+    /// A cancel was accepted (rare: allocated then).
+    drive: Option<Box<Drive>>,
+}
+
+/// The cancel drive of a track (§2.14).
+#[derive(Debug, Default)]
+struct Drive {
     /// Cancel accepted: start driving at this time.
-    drive_at: Option<u64>,
+    at: Option<u64>,
     /// Driving: (poll interval, give-up time).
-    drive: Option<(u64, u64)>,
+    poll: Option<(u64, u64)>,
+}
+
+impl Track {
+    fn drive_at(&self) -> Option<u64> {
+        self.drive.as_ref().and_then(|d| d.at)
+    }
+
+    fn driving(&self) -> Option<(u64, u64)> {
+        self.drive.as_ref().and_then(|d| d.poll)
+    }
+
+    fn drive_mut(&mut self) -> &mut Drive {
+        self.drive.get_or_insert_with(Default::default)
+    }
 }
 
 fn growing(n: u32) -> u64 {
@@ -251,10 +273,10 @@ impl State {
             return;
         }
         log::trace!(target: "odbc_dm::trace", "notification callback {target:?}");
-        slot.stats.last_callback_ns.store(cb.at, Ordering::Relaxed);
+        super::slot::LATENCY.last_callback_ns.store(cb.at, Ordering::Relaxed);
         let tr = Self::track(&mut self.tracks, target, slot);
         if tr.call.is_none() {
-            tr.buffered.push(cb);
+            tr.buffered.get_or_insert_with(Default::default).push(cb);
             return;
         }
         if let Some(at) = classify(tr, slot, cb) {
@@ -276,13 +298,13 @@ impl State {
         }
         tr.call = Some(w);
         let mut arm = None;
-        for cb in std::mem::take(&mut tr.buffered) {
+        for cb in tr.buffered.take().map(|b| *b).unwrap_or_default() {
             if let Some(at) = classify(tr, slot, cb) {
                 arm = Some(at);
             }
         }
-        if tr.drive_at.is_some() && arm.is_none() {
-            arm = tr.drive_at;
+        if tr.drive_at().is_some() && arm.is_none() {
+            arm = tr.drive_at();
         }
         if let Some(at) = arm {
             self.arm(target, at);
@@ -298,8 +320,8 @@ impl State {
             return;
         }
         let tr = Self::track(&mut self.tracks, target, slot);
-        if tr.drive_at.is_none() {
-            tr.drive_at = Some(not_before);
+        if tr.drive_at().is_none() {
+            tr.drive_mut().at = Some(not_before);
             self.arm(target, not_before);
         }
     }
@@ -328,9 +350,9 @@ impl State {
             self.tracks.remove(&target);
             return;
         }
-        if let Some(d) = tr.drive_at {
-            if d <= now && tr.drive.is_none() {
-                tr.drive = Some((1_000_000, now.saturating_add(GIVE_UP.as_nanos() as u64)));
+        if let Some(d) = tr.drive_at() {
+            if d <= now && tr.driving().is_none() {
+                tr.drive_mut().poll = Some((1_000_000, now.saturating_add(GIVE_UP.as_nanos() as u64)));
                 tr.due = Some(tr.due.map_or(now, |x| x.min(now)));
             }
         }
@@ -338,7 +360,7 @@ impl State {
         if due > now {
             return; // an older timer; the current one is still armed
         }
-        if let Some((_, give_up)) = tr.drive {
+        if let Some((_, give_up)) = tr.driving() {
             if now >= give_up {
                 self.tracks.remove(&target);
                 if slot.claim_waiting() {
@@ -365,9 +387,9 @@ impl State {
         }
         tr.due = None;
         tr.settling = false;
-        let driving = tr.drive;
+        let driving = tr.driving();
         if driving.is_some() {
-            slot.stats.driven_polls.fetch_add(1, Ordering::Relaxed);
+            slot.stats.count(|r| &r.driven_polls);
         }
         let me = self.me;
         match reinvoke_once(&*host) {
@@ -381,7 +403,7 @@ impl State {
                 tr.early = None;
                 if let Some((interval, give_up)) = driving {
                     let at = end.saturating_add(interval);
-                    tr.drive = Some(((interval * 2).min(MAX_POLL_NS), give_up));
+                    tr.drive_mut().poll = Some(((interval * 2).min(MAX_POLL_NS), give_up));
                     tr.due = Some(at);
                     self.arm(target, at);
                 }
@@ -399,7 +421,7 @@ impl State {
 }
 
 fn ignore(slot: &AsyncSlot, why: &str) {
-    slot.stats.ignored_callbacks.fetch_add(1, Ordering::Relaxed);
+    slot.stats.count(|r| &r.ignored_callbacks);
     log::debug!("odbc-dm: ignored a notification callback ({why})");
 }
 
@@ -425,8 +447,8 @@ fn classify(tr: &mut Track, slot: &AsyncSlot, cb: Cb) -> Option<u64> {
         // On the thread making the call, inside the driver's entry point (§7.5): the
         // step it announces has not run yet. Back off instead of re-invoking at once.
         tr.early = Some(true);
-        slot.stats.early_callbacks.fetch_add(1, Ordering::Relaxed);
-        slot.stats.backoffs.fetch_add(1, Ordering::Relaxed);
+        slot.stats.count(|r| &r.early_callbacks);
+        slot.stats.count(|r| &r.backoffs);
         let at = w.end.saturating_add(growing(tr.backoffs)).max(now);
         tr.backoffs += 1;
         tr.due = Some(at);
@@ -441,7 +463,7 @@ fn classify(tr: &mut Track, slot: &AsyncSlot, cb: Cb) -> Option<u64> {
             return None;
         }
         tr.early = Some(false);
-        slot.stats.early_callbacks.fetch_add(1, Ordering::Relaxed);
+        slot.stats.count(|r| &r.early_callbacks);
         tr.due = Some(now);
         return Some(now);
     }
@@ -456,7 +478,7 @@ fn classify(tr: &mut Track, slot: &AsyncSlot, cb: Cb) -> Option<u64> {
     }
     tr.accepted = true;
     if twice {
-        slot.stats.backoffs.fetch_add(1, Ordering::Relaxed);
+        slot.stats.count(|r| &r.backoffs);
         let at = cb.at.max(w.end).saturating_add(growing(tr.settles)).max(now);
         tr.settles += 1;
         tr.settling = true;

@@ -80,11 +80,11 @@ pub(crate) fn reinvoke_once<H: AsyncHost + ?Sized>(host: &H) -> Option<(u64, u64
     };
     slot.stats.reinvocations.fetch_add(1, Ordering::Relaxed);
     let start = super::slot::now_ns();
-    slot.stats.reinvoke_started_ns.store(start, Ordering::Relaxed);
+    super::slot::LATENCY.reinvoke_started_ns.store(start, Ordering::Relaxed);
     let mut extra = Vec::new();
     let rc = run_captured(&mut p, &mut extra);
     let end = super::slot::now_ns();
-    slot.stats.reinvoke_ended_ns.store(end, Ordering::Relaxed);
+    super::slot::LATENCY.reinvoke_ended_ns.store(end, Ordering::Relaxed);
     if rc == SqlReturn::SQL_STILL_EXECUTING {
         slot.put_back_pending(p);
         slot.running_still_executing();
@@ -108,7 +108,7 @@ pub(crate) fn run_to_completion<H: AsyncHost + ?Sized>(host: &H) {
     let mut rc = run_captured(&mut p, &mut extra);
     let mut pause = std::time::Duration::from_millis(1);
     while rc == SqlReturn::SQL_STILL_EXECUTING {
-        slot.stats.backoffs.fetch_add(1, Ordering::Relaxed);
+        slot.stats.count(|r| &r.backoffs);
         std::thread::sleep(pause);
         pause = (pause * 2).min(std::time::Duration::from_millis(50));
         extra.clear();

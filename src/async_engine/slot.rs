@@ -117,6 +117,14 @@ struct Inner {
     done: Option<Completed>,
     /// The event to set when the operation ends (snapshot of the attribute at start).
     event: Option<AsyncEvent>,
+    /// What the application side handed over (rare: a dropped future or statement),
+    /// allocated only then (issue 12 item 3, decision #112).
+    handover: Option<Box<Handover>>,
+}
+
+/// What the application side handed to the DM for the running operation.
+#[derive(Default)]
+struct Handover {
     /// Buffers the application side handed over for the operation's lifetime (the safe
     /// API's SQL text, parameter and row buffers): dropped only once the driver is done.
     keep: Vec<Box<dyn std::any::Any + Send>>,
@@ -125,20 +133,63 @@ struct Inner {
     abandoned: Option<Finish>,
 }
 
+impl Inner {
+    fn handover(&mut self) -> &mut Handover {
+        self.handover.get_or_insert_with(Default::default)
+    }
+
+    /// Takes the kept buffers and the abandon job.
+    fn take_handover(&mut self) -> (Vec<Box<dyn std::any::Any + Send>>, Option<Finish>) {
+        self.handover.take().map(|h| (h.keep, h.abandoned)).unwrap_or_default()
+    }
+}
+
 /// What the DM runs for an abandoned operation once it has ended (see
 /// [`AsyncSlot::abandon`]). Built by the raw layer; run on the DM's worker pool.
 pub type Finish = Box<dyn FnOnce() + Send>;
 
 /// Counters kept per handle, for tests and `odbc-dm` diagnostics (read them through
-/// `odbc_dm::raw::ext::op_stats`).
+/// `odbc_dm::raw::ext::op_stats`). The counters of rare events (protocol violations,
+/// back-offs, cancel drives) live out of line, allocated the first time one of them counts
+/// (issue 12 item 3: 100,000 statements should cost little memory; decision #112).
 #[derive(Debug, Default)]
 pub struct SlotStats {
+    /// Re-invocations made by the dispatcher (callbacks, back-offs and cancel drives).
+    pub reinvocations: AtomicU64,
+    rare: std::sync::OnceLock<Box<RareStats>>,
+}
+
+/// Latency stamps of the last operation in the process ([`now_ns`] clock), for the
+/// callback-to-wake-up benchmark, which runs one operation at a time. Process-wide, not
+/// per handle (decision #113): a statement should cost little memory when 100,000 are
+/// open, and no behaviour reads them.
+#[derive(Debug, Default)]
+pub struct LatencyStamps {
+    /// When the last accepted callback entered the DM.
+    pub last_callback_ns: AtomicU64,
+    /// When the last operation completed.
+    pub completed_ns: AtomicU64,
+    /// When the dispatcher last started / ended a re-invocation: splits the
+    /// callback-to-wake-up latency into the hop to the dispatcher and the driver call.
+    pub reinvoke_started_ns: AtomicU64,
+    pub reinvoke_ended_ns: AtomicU64,
+}
+
+/// See [`LatencyStamps`].
+pub static LATENCY: LatencyStamps = LatencyStamps {
+    last_callback_ns: AtomicU64::new(0),
+    completed_ns: AtomicU64::new(0),
+    reinvoke_started_ns: AtomicU64::new(0),
+    reinvoke_ended_ns: AtomicU64::new(0),
+};
+
+/// The rarely counted events of a handle (see [`SlotStats`]).
+#[derive(Debug, Default)]
+pub struct RareStats {
     /// Callbacks ignored: duplicates, late ones, or none outstanding (§2.7 violations).
     pub ignored_callbacks: AtomicU64,
     /// Callbacks that arrived while the driver call was still on the stack (§7.5).
     pub early_callbacks: AtomicU64,
-    /// Re-invocations made by the dispatcher (callbacks, back-offs and cancel drives).
-    pub reinvocations: AtomicU64,
     /// Re-invocations the dispatcher delayed (back-off) instead of making at once: a
     /// callback on the calling thread, or a driver known to call back twice.
     pub backoffs: AtomicU64,
@@ -147,15 +198,19 @@ pub struct SlotStats {
     /// Operations the DM ended itself with HY008 because the driver never finished a
     /// cancelled call.
     pub gave_up: AtomicU64,
-    /// When the last accepted callback entered the DM ([`now_ns`] clock): for measuring
-    /// the callback-to-wake-up latency.
-    pub last_callback_ns: AtomicU64,
-    /// When the last operation completed ([`now_ns`] clock).
-    pub completed_ns: AtomicU64,
-    /// When the dispatcher last started / ended a re-invocation ([`now_ns`] clock): splits
-    /// the callback-to-wake-up latency into the hop to the dispatcher and the driver call.
-    pub reinvoke_started_ns: AtomicU64,
-    pub reinvoke_ended_ns: AtomicU64,
+}
+
+impl SlotStats {
+    /// Counts one rare event (`which` picks the counter); allocates the record the first time.
+    #[inline]
+    pub fn count(&self, which: impl FnOnce(&RareStats) -> &AtomicU64) {
+        which(self.rare.get_or_init(Default::default)).fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A rare counter's value (0 while none has counted).
+    pub fn rare(&self, which: impl FnOnce(&RareStats) -> &AtomicU64) -> u64 {
+        self.rare.get().map_or(0, |r| which(r).load(Ordering::Relaxed))
+    }
 }
 
 /// Nanoseconds on a process-wide monotonic clock (the DM's timestamps for latency and for
@@ -414,7 +469,7 @@ impl AsyncSlot {
     pub fn keep_alive(&self, b: Box<dyn std::any::Any + Send>) {
         let mut g = self.lock();
         if self.is_running() {
-            g.keep.push(b);
+            g.handover().keep.push(b);
         } else {
             drop(g);
             drop(b);
@@ -425,7 +480,7 @@ impl AsyncSlot {
     pub fn keep_alive_or_return(&self, b: Box<dyn std::any::Any + Send>) -> Result<(), Box<dyn std::any::Any + Send>> {
         let mut g = self.lock();
         if self.is_running() {
-            g.keep.push(b);
+            g.handover().keep.push(b);
             Ok(())
         } else {
             Err(b)
@@ -438,7 +493,10 @@ impl AsyncSlot {
         let (event, pending, keep, abandoned) = {
             let mut g = self.lock();
             g.done = Some(done);
-            (g.event.clone(), g.pending.take(), std::mem::take(&mut g.keep), g.abandoned.take())
+            {
+                let (keep, abandoned) = g.take_handover();
+                (g.event.clone(), g.pending.take(), keep, abandoned)
+            }
         };
         drop(pending);
         drop(keep);
@@ -457,7 +515,7 @@ impl AsyncSlot {
     pub fn abandon(&self, finish: Finish) -> Result<(), Finish> {
         let mut g = self.lock();
         if g.done.is_none() && self.is_running() {
-            g.abandoned = Some(finish);
+            g.handover().abandoned = Some(finish);
             Ok(())
         } else {
             Err(finish)
@@ -471,7 +529,10 @@ impl AsyncSlot {
         let (event, pending, keep, abandoned) = {
             let mut g = self.lock();
             g.done = Some(done);
-            (g.event.clone(), g.pending.take(), std::mem::take(&mut g.keep), g.abandoned.take())
+            {
+                let (keep, abandoned) = g.take_handover();
+                (g.event.clone(), g.pending.take(), keep, abandoned)
+            }
         };
         std::mem::forget(pending);
         std::mem::forget(keep);
@@ -481,7 +542,7 @@ impl AsyncSlot {
             log::error!("odbc-dm: an abandoned asynchronous operation never ended; its handle is leaked");
             std::mem::forget(f);
         }
-        self.stats.gave_up.fetch_add(1, Ordering::Relaxed);
+        self.stats.count(|r| &r.gave_up);
         self.finish_phase(event);
     }
 
@@ -494,7 +555,7 @@ impl AsyncSlot {
                 Err(cur) => w = cur,
             }
         }
-        self.stats.completed_ns.store(now_ns(), Ordering::Relaxed);
+        LATENCY.completed_ns.store(now_ns(), Ordering::Relaxed);
         if let Some(e) = event {
             e.set();
         }
@@ -519,7 +580,10 @@ impl AsyncSlot {
             let mut g = self.lock();
             g.done = None;
             g.event = None;
-            (g.pending.take(), std::mem::take(&mut g.keep), g.abandoned.take())
+            {
+                let (keep, abandoned) = g.take_handover();
+                (g.pending.take(), keep, abandoned)
+            }
         };
         drop(p);
         drop(keep);

@@ -15,12 +15,10 @@ use super::{Dbc, DriverLink};
 pub struct StmtCore {
     pub status: StmtStatus,
     pub diag: DiagArea,
-    /// DM handles wrapping the driver's implicit descriptors, created on first request:
-    /// [ARD, APD, IRD, IPD].
-    pub implicit_descs: [Option<usize>; 4],
-    /// Explicit descriptors currently set as ARD / APD (DM ids).
-    pub explicit_ard: Option<usize>,
-    pub explicit_apd: Option<usize>,
+    /// The statement's descriptor handles at the DM (implicit wrappers, explicit ARD/APD):
+    /// allocated on first use (issue 12 item 3: most statements never ask for a descriptor
+    /// handle, and 100,000 statements should cost little memory; decision #112).
+    pub descs: Option<Box<StmtDescs>>,
     /// SQL_ATTR_ASYNC_STMT_EVENT (§2.2): the DM's own reference to the event, kept while
     /// the attribute names it (its value is `AsyncEvent::as_attr`). DM-only, never sent to
     /// the driver.
@@ -75,7 +73,40 @@ pub struct Odbc2Block {
     pub array_size: usize,
 }
 
+/// The DM handles of a statement's descriptors (see [`StmtCore::descs`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StmtDescs {
+    /// DM handles wrapping the driver's implicit descriptors, created on first request:
+    /// [ARD, APD, IRD, IPD].
+    pub implicit: [Option<usize>; 4],
+    /// Explicit descriptors currently set as ARD / APD (DM ids).
+    pub explicit_ard: Option<usize>,
+    pub explicit_apd: Option<usize>,
+}
+
 impl StmtCore {
+    /// The DM wrappers of the implicit descriptors ([ARD, APD, IRD, IPD]).
+    #[inline]
+    pub fn implicit_descs(&self) -> [Option<usize>; 4] {
+        self.descs.as_ref().map_or([None; 4], |d| d.implicit)
+    }
+
+    /// The explicit descriptor set as ARD (`slot` 0) or APD (1); `None` otherwise.
+    #[inline]
+    pub fn explicit_desc(&self, slot: usize) -> Option<usize> {
+        let d = self.descs.as_ref()?;
+        match slot {
+            0 => d.explicit_ard,
+            1 => d.explicit_apd,
+            _ => None,
+        }
+    }
+
+    /// The descriptor record, created on first use.
+    pub fn descs_mut(&mut self) -> &mut StmtDescs {
+        self.descs.get_or_insert_with(Default::default)
+    }
+
     /// Notification mode was asked for: an event, or the DM's waker mode (§2.1, #108).
     #[inline]
     pub fn notification(&self) -> bool {

@@ -906,7 +906,7 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
             match dd.implicit_of {
                 Some(_) => {
                     // Only the statement's own implicit ARD/APD may be set back.
-                    if s.gate.read(|c| c.implicit_descs[slot]) != Some(dd.id) {
+                    if s.gate.read(|c| c.implicit_descs()[slot]) != Some(dd.id) {
                         return call.fail(HY017, "Invalid use of an automatically allocated descriptor handle");
                     }
                     (dd.hdesc as SqlPointer, None)
@@ -926,10 +926,14 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
         let rc = unsafe { f(s.driver_handle(), attr, driver_value, len) };
         if rc.is_success() {
             s.gate.update(|c| {
+                if explicit.is_none() && c.descs.is_none() {
+                    return;
+                }
+                let d = c.descs_mut();
                 if slot == 0 {
-                    c.explicit_ard = explicit;
+                    d.explicit_ard = explicit;
                 } else {
-                    c.explicit_apd = explicit;
+                    d.explicit_apd = explicit;
                 }
             });
         }
@@ -987,14 +991,7 @@ pub unsafe extern "C" fn SQLGetStmtAttrW(
 /// descriptor if it is the one in use, else the statement's wrapper of the implicit one,
 /// created on first request and cached.
 fn dm_desc_for(s: &Arc<Stmt>, slot: usize, hdesc: usize) -> usize {
-    let (explicit, cached) = s.gate.read(|c| {
-        let e = match slot {
-            0 => c.explicit_ard,
-            1 => c.explicit_apd,
-            _ => None,
-        };
-        (e, c.implicit_descs[slot])
-    });
+    let (explicit, cached) = s.gate.read(|c| (c.explicit_desc(slot), c.implicit_descs()[slot]));
     let live = |id: Option<usize>| id.and_then(|id| handles::tables().desc.get(id)).filter(|d| d.hdesc == hdesc).map(|d| d.id);
     if let Some(id) = live(explicit) {
         return id;
@@ -1003,7 +1000,7 @@ fn dm_desc_for(s: &Arc<Stmt>, slot: usize, hdesc: usize) -> usize {
         return id;
     }
     let d = Desc::new(s.dbc.clone(), s.link.clone(), hdesc, Some(s.id));
-    let old = s.gate.update(|c| c.implicit_descs[slot].replace(d.id));
+    let old = s.gate.update(|c| c.descs_mut().implicit[slot].replace(d.id));
     if let Some(old) = old {
         handles::tables().desc.remove(old);
     }

@@ -816,7 +816,7 @@ pub(super) fn forget_children(call: &Call<'_, DbcCore>) {
     for sid in stmts {
         if let Some(s) = crate::handles::tables().stmt.remove(sid) {
             s.gate.write_unguarded(|c| c.freed = true);
-            let implicit = s.gate.read(|c| c.implicit_descs);
+            let implicit = s.gate.read(|c| c.implicit_descs());
             for dd in implicit.into_iter().flatten() {
                 crate::handles::tables().desc.remove(dd);
             }

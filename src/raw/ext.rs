@@ -138,11 +138,11 @@ pub fn op_stats(handle_type: HandleType, h: SqlHandle) -> Result<OpStats, SqlRet
     let st = &host.slot().stats;
     Ok(OpStats {
         reinvocations: st.reinvocations.load(Ordering::Relaxed),
-        ignored_callbacks: st.ignored_callbacks.load(Ordering::Relaxed),
-        early_callbacks: st.early_callbacks.load(Ordering::Relaxed),
-        backoffs: st.backoffs.load(Ordering::Relaxed),
-        driven_polls: st.driven_polls.load(Ordering::Relaxed),
-        gave_up: st.gave_up.load(Ordering::Relaxed),
+        ignored_callbacks: st.rare(|r| &r.ignored_callbacks),
+        early_callbacks: st.rare(|r| &r.early_callbacks),
+        backoffs: st.rare(|r| &r.backoffs),
+        driven_polls: st.rare(|r| &r.driven_polls),
+        gave_up: st.rare(|r| &r.gave_up),
     })
 }
 
@@ -293,4 +293,21 @@ unsafe fn settle_abandoned(handle_type: HandleType, h: SqlHandle) {
     if !rc.is_success() {
         log::warn!("odbc-dm: freeing an abandoned {handle_type:?} handle failed ({rc:?}); it is leaked");
     }
+}
+
+/// The sizes of the DM's per-statement structures (bytes), for the memory reports of
+/// `examples/inflight.rs` (issue 12 item 3). Not a stable interface.
+#[doc(hidden)]
+pub fn statement_sizes() -> Vec<(&'static str, usize)> {
+    use std::mem::size_of;
+    vec![
+        ("Stmt", size_of::<crate::handles::Stmt>()),
+        ("StmtCore", size_of::<crate::handles::StmtCore>()),
+        ("StmtStatus", size_of::<crate::handles::stmt_state::StmtStatus>()),
+        ("DiagArea", size_of::<crate::diag::DiagArea>()),
+        ("AsyncSlot", size_of::<crate::async_engine::AsyncSlot>()),
+        ("SlotStats", size_of::<crate::async_engine::slot::SlotStats>()),
+        ("AtomicWaker", size_of::<atomic_waker::AtomicWaker>()),
+        ("Gated<StmtCore>", size_of::<crate::handles::gate::Gated<crate::handles::StmtCore>>()),
+    ]
 }

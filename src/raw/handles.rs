@@ -275,7 +275,7 @@ pub(crate) fn forget_stmt(stmt: &Stmt) {
     if token != 0 {
         crate::async_engine::Token(token).unregister();
     }
-    let implicit = stmt.gate.read(|c| c.implicit_descs);
+    let implicit = stmt.gate.read(|c| c.implicit_descs());
     for d in implicit.into_iter().flatten() {
         tables().desc.remove(d);
     }

@@ -3,8 +3,58 @@
 
 use super::*;
 
-pub(super) type StartFn = Box<dyn FnOnce(SqlHStmt) -> SqlReturn + Send>;
-pub(super) type FinishFn<T> = Box<dyn FnOnce(&mut AsyncStatement, SqlReturn, Vec<DiagRecord>) -> Result<T> + Send>;
+/// Types the start closure of a [`RawOp`] (its one driver call).
+#[inline(always)]
+pub(super) fn start_fn<S: FnOnce(SqlHStmt) -> SqlReturn + Send + 'static>(s: S) -> S {
+    s
+}
+
+/// Types the finish closure of a [`RawOp`] (reads the outcome and the outputs).
+#[inline(always)]
+pub(super) fn finish_fn<T, F>(f: F) -> F
+where
+    F: FnOnce(&mut AsyncStatement, SqlReturn, Vec<DiagRecord>) -> Result<T> + Send + 'static,
+{
+    f
+}
+
+/// The driver call of a [`RawOp`]: its start and finish closures and the buffers the
+/// driver points into, in one allocation (issue 12 item 3: memory per operation).
+pub(super) trait OpCall<T>: Send {
+    /// Makes the driver call (once).
+    fn start(&mut self, h: SqlHStmt) -> SqlReturn;
+    /// Drops the kept buffers, then reads the outcome.
+    fn finish(self: Box<Self>, st: &mut AsyncStatement, rc: SqlReturn, recs: Vec<DiagRecord>) -> Result<T>;
+    /// The whole call as something the DM keeps alive until the driver is done (§2.9).
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
+}
+
+pub(super) struct CallParts<K, S, F> {
+    pub(super) keep: K,
+    pub(super) start: Option<S>,
+    pub(super) finish: F,
+}
+
+impl<T, K, S, F> OpCall<T> for CallParts<K, S, F>
+where
+    K: Send + 'static,
+    S: FnOnce(SqlHStmt) -> SqlReturn + Send + 'static,
+    F: FnOnce(&mut AsyncStatement, SqlReturn, Vec<DiagRecord>) -> Result<T> + Send + 'static,
+{
+    fn start(&mut self, h: SqlHStmt) -> SqlReturn {
+        (self.start.take().expect("started once"))(h)
+    }
+
+    fn finish(self: Box<Self>, st: &mut AsyncStatement, rc: SqlReturn, recs: Vec<DiagRecord>) -> Result<T> {
+        let CallParts { keep, finish, .. } = *self;
+        drop(keep);
+        finish(st, rc, recs)
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
+    }
+}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum RawState {
@@ -15,13 +65,11 @@ pub(super) enum RawState {
 
 /// One asynchronous driver call: settles a leftover operation, starts the call (which
 /// returns SQL_STILL_EXECUTING), waits on the slot's waker, collects with SQLCompleteAsync.
-/// `keep` and the `finish` closure own the buffers the driver points into.
+/// `call` owns the buffers the driver points into.
 pub(super) struct RawOp<'s, T: Send + 'static> {
     pub(super) st: &'s mut AsyncStatement,
     pub(super) function: &'static str,
-    pub(super) start: Option<StartFn>,
-    pub(super) keep: Option<Box<dyn Any + Send>>,
-    pub(super) finish: Option<FinishFn<T>>,
+    pub(super) call: Option<Box<dyn OpCall<T>>>,
     pub(super) state: RawState,
     pub(super) raw_gen: u64,
 }
@@ -29,9 +77,8 @@ pub(super) struct RawOp<'s, T: Send + 'static> {
 impl<'s, T: Send + 'static> RawOp<'s, T> {
     pub(super) fn finish_now(&mut self, rc: SqlReturn, records: Vec<DiagRecord>) -> Poll<Result<T>> {
         self.state = RawState::Done;
-        self.keep = None;
-        let f = self.finish.take().expect("finish taken once");
-        Poll::Ready(f(self.st, rc, records))
+        let call = self.call.take().expect("finish taken once");
+        Poll::Ready(call.finish(self.st, rc, records))
     }
 }
 
@@ -60,8 +107,7 @@ impl<T: Send + 'static> Future for RawOp<'_, T> {
                 this.st.ticket.launching.store(true, Ordering::Release);
                 this.st.ticket.started.store(true, Ordering::Release);
                 sh.register(cx);
-                let start = this.start.take().expect("started once");
-                let rc = start(sh.hstmt());
+                let rc = this.call.as_mut().expect("started once").start(sh.hstmt());
                 if let Some(st) = sh.status() {
                     this.st.ticket.gen.store(st.generation, Ordering::Release);
                 }
@@ -111,15 +157,8 @@ impl<T: Send + 'static> Drop for RawOp<'_, T> {
             // only once the driver is done with them (§2.9). The next operation collects
             // this one as soon as it ends: no fixed grace.
             sh.cancel();
-            let mut keep: Vec<Box<dyn Any + Send>> = Vec::new();
-            if let Some(k) = self.keep.take() {
-                keep.push(k);
-            }
-            if let Some(f) = self.finish.take() {
-                keep.push(Box::new(f));
-            }
-            for k in keep {
-                if let Err(k) = ext::keep_alive(HandleType::SQL_HANDLE_STMT, sh.hstmt(), k) {
+            if let Some(call) = self.call.take() {
+                if let Err(k) = ext::keep_alive(HandleType::SQL_HANDLE_STMT, sh.hstmt(), call.into_any()) {
                     // The operation ended meanwhile (or the handle is gone): drop it.
                     drop(k);
                 }

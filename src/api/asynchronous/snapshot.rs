@@ -76,32 +76,32 @@ impl AsyncStatement {
             Addr::of(&mut d.digits as *mut SqlSmallInt as *const SqlSmallInt),
             Addr::of(&mut d.nullable as *mut Nullability as *const Nullability),
         );
-        let start: StartFn = Box::new(move |h| {
+        let start = start_fn(move |h| {
             // SAFETY: our statement id; every out pointer points into the boxed `Described`
             // owned by `finish` (then by the slot) until the driver is done with it.
             unsafe { raw::SQLDescribeCol(h, col, p.0.ptr(), 256, p.1.ptr(), p.2.ptr(), p.3.ptr(), p.4.ptr(), p.5.ptr()) }
         });
-        let finish: FinishFn<Box<Described>> = Box::new(move |st, rc, recs| {
+        let finish = finish_fn::<Box<Described>, _>(move |st, rc, recs| {
             check_outcome("SQLDescribeCol", rc, recs, &mut st.warnings)?;
             Ok(d)
         });
-        self.raw("SQLDescribeCol", None, start, finish)
+        self.raw("SQLDescribeCol", (), start, finish)
     }
 
     /// SQLSetPos(row, op) as an operation: the checked code and the warnings.
     fn set_pos_op(&mut self, row: usize, op: SetPosOperation) -> OpFuture<'_, (Result<SqlReturn>, Vec<DiagRecord>)> {
         self.op("SQLSetPos", move |st| async move {
-            let start: StartFn = Box::new(move |h| {
+            let start = start_fn(move |h| {
                 // SAFETY: our statement id; the snapshot's bound buffers outlive the
                 // operation (the snapshot settles it before freeing them).
                 unsafe { raw::SQLSetPos(h, row, op, LockType::SQL_LOCK_NO_CHANGE) }
             });
-            let finish: FinishFn<(Result<SqlReturn>, Vec<DiagRecord>)> = Box::new(move |_st, rc, recs| {
+            let finish = finish_fn::<(Result<SqlReturn>, Vec<DiagRecord>), _>(move |_st, rc, recs| {
                 let mut w = Vec::new();
                 let r = check_outcome("SQLSetPos", rc, recs, &mut w);
                 Ok((r, w))
             });
-            st.raw("SQLSetPos", None, start, finish).await
+            st.raw("SQLSetPos", (), start, finish).await
         })
     }
 }

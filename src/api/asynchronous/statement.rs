@@ -104,14 +104,16 @@ impl AsyncStatement {
     }
 
     /// One driver call as a future.
-    pub(super) fn raw<T: Send + 'static>(
-        &mut self,
-        function: &'static str,
-        keep: Option<Box<dyn Any + Send>>,
-        start: StartFn,
-        finish: FinishFn<T>,
-    ) -> RawOp<'_, T> {
-        RawOp { st: self, function, start: Some(start), keep, finish: Some(finish), state: RawState::Init, raw_gen: 0 }
+    /// `keep` owns buffers the driver points into (`()` for none); the closures may too.
+    pub(super) fn raw<T, K, S, F>(&mut self, function: &'static str, keep: K, start: S, finish: F) -> RawOp<'_, T>
+    where
+        T: Send + 'static,
+        K: Send + 'static,
+        S: FnOnce(SqlHStmt) -> SqlReturn + Send + 'static,
+        F: FnOnce(&mut AsyncStatement, SqlReturn, Vec<DiagRecord>) -> Result<T> + Send + 'static,
+    {
+        let call: Box<dyn OpCall<T>> = Box::new(CallParts { keep, start: Some(start), finish });
+        RawOp { st: self, function, call: Some(call), state: RawState::Init, raw_gen: 0 }
     }
 
     /// Wraps an operation made of driver calls in an [`OpFuture`] with a fresh ticket.
@@ -175,7 +177,7 @@ impl AsyncStatement {
         let len = i32::try_from(sql.len()).map_err(|_| Error::Usage("statement text longer than i32::MAX bytes".into()))?;
         let text = sql.into_boxed_slice();
         let p = Addr::of(text.as_ptr());
-        let start: StartFn = Box::new(move |h| {
+        let start = start_fn(move |h| {
             if close_first {
                 // SAFETY: our statement id; not an asynchronous function.
                 unsafe { raw::SQLFreeStmt(h, FreeStmtOption::SQL_CLOSE) };
@@ -184,31 +186,31 @@ impl AsyncStatement {
             // then the slot) until the driver is done with it.
             unsafe { call(h, p.ptr::<u8>(), len) }
         });
-        let finish: FinishFn<SqlReturn> = Box::new(move |st, rc, recs| check_outcome(function, rc, recs, &mut st.warnings));
-        Ok(self.raw(function, Some(Box::new(text)), start, finish))
+        let finish = finish_fn::<SqlReturn, _>(move |st, rc, recs| check_outcome(function, rc, recs, &mut st.warnings));
+        Ok(self.raw(function, text, start, finish))
     }
 
     pub(super) fn num_result_cols_op(&mut self) -> RawOp<'_, i16> {
         let out = Box::new(0i16);
         let p = Addr::of(&*out as *const i16);
-        let start: StartFn = Box::new(move |h| {
+        let start = start_fn(move |h| {
             // SAFETY: our statement id; `out` is heap memory owned by `finish`.
             unsafe { raw::SQLNumResultCols(h, p.ptr()) }
         });
-        let finish: FinishFn<i16> = Box::new(move |st, rc, recs| {
+        let finish = finish_fn::<i16, _>(move |st, rc, recs| {
             check_outcome("SQLNumResultCols", rc, recs, &mut st.warnings)?;
             Ok(*out)
         });
-        self.raw("SQLNumResultCols", None, start, finish)
+        self.raw("SQLNumResultCols", (), start, finish)
     }
 
     pub(super) fn simple_op(&mut self, function: &'static str, call: unsafe extern "C" fn(SqlHStmt) -> SqlReturn) -> RawOp<'_, SqlReturn> {
-        let start: StartFn = Box::new(move |h| {
+        let start = start_fn(move |h| {
             // SAFETY: our statement id.
             unsafe { call(h) }
         });
-        let finish: FinishFn<SqlReturn> = Box::new(move |st, rc, recs| check_outcome(function, rc, recs, &mut st.warnings));
-        self.raw(function, None, start, finish)
+        let finish = finish_fn::<SqlReturn, _>(move |st, rc, recs| check_outcome(function, rc, recs, &mut st.warnings));
+        self.raw(function, (), start, finish)
     }
 
     /// Executes `sql` directly (`SQLExecDirect`; an open cursor is closed first, and
@@ -230,11 +232,16 @@ impl AsyncStatement {
     /// [`Streamed`](crate::api::Streamed)) are sent in chunks after the execution asks for them
     /// (`SQLParamData` / `SQLPutData`, each an asynchronous operation owning its chunk).
     pub fn execute_with(&mut self, sql: impl Into<String>, params: impl Params) -> OpFuture<'_, bool> {
-        let sql: String = sql.into();
+        // Compact captures: they live as long as the operation's future (issue 12 item 3).
+        let sql: Box<[u8]> = sql.into().into_bytes().into_boxed_slice();
         let values = params.into_values();
+        let values = (!values.is_empty()).then(|| Box::new(values));
         self.op("SQLExecDirect", move |st| async move {
-            st.bind_owned(values).await?;
-            let rc = st.text_call("SQLExecDirect", sql.into_bytes(), raw::SQLExecDirect, true)?.await?;
+            if values.is_some() || !st.params.is_empty() {
+                // Boxed: its state would otherwise enlarge every execution's future.
+                Box::pin(st.bind_owned(values.map_or_else(Vec::new, |v| *v))).await?;
+            }
+            let rc = st.text_call("SQLExecDirect", sql.into_vec(), raw::SQLExecDirect, true)?.await?;
             let rc = st.data_at_exec(rc).await?;
             if rc == SqlReturn::SQL_NO_DATA {
                 return Ok(false);
@@ -334,14 +341,14 @@ impl AsyncStatement {
     }
 
     pub(super) async fn execute_prepared_inner(&mut self) -> Result<bool> {
-        let start: StartFn = Box::new(|h| {
+        let start = start_fn(|h| {
             // SAFETY: our statement id; SQLFreeStmt is not asynchronous.
             unsafe { raw::SQLFreeStmt(h, FreeStmtOption::SQL_CLOSE) };
             // SAFETY: our statement id.
             unsafe { raw::SQLExecute(h) }
         });
-        let finish: FinishFn<SqlReturn> = Box::new(|st, rc, recs| check_outcome("SQLExecute", rc, recs, &mut st.warnings));
-        let rc = self.raw("SQLExecute", None, start, finish).await?;
+        let finish = finish_fn::<SqlReturn, _>(|st, rc, recs| check_outcome("SQLExecute", rc, recs, &mut st.warnings));
+        let rc = self.raw("SQLExecute", (), start, finish).await?;
         let rc = self.data_at_exec(rc).await?;
         if rc == SqlReturn::SQL_NO_DATA {
             return Ok(false);
@@ -372,13 +379,13 @@ impl AsyncStatement {
         let function = args.function();
         let args = Box::new(args);
         let p = Addr::of(&*args as *const CatalogArgs);
-        let start: StartFn = Box::new(move |h| {
+        let start = start_fn(move |h| {
             // SAFETY: our statement id; the arguments are heap memory owned by the operation
             // (its `keep`, then the slot) until the driver is done with them.
             unsafe { (*p.ptr::<CatalogArgs>()).call(h) }
         });
-        let finish: FinishFn<SqlReturn> = Box::new(move |st, rc, recs| check_outcome(function, rc, recs, &mut st.warnings));
-        let rc = self.raw(function, Some(args), start, finish).await?;
+        let finish = finish_fn::<SqlReturn, _>(move |st, rc, recs| check_outcome(function, rc, recs, &mut st.warnings));
+        let rc = self.raw(function, args, start, finish).await?;
         if rc == SqlReturn::SQL_NO_DATA {
             return Ok(false);
         }
@@ -465,25 +472,35 @@ impl AsyncStatement {
         let mut piece = Box::new(g.piece());
         let (pv, len, pi) = piece.args();
         let (pv, pi, col, ctype) = (Addr::of(pv as *const u8), Addr::of(pi as *const SqlLen), g.col(), g.c_type());
-        let start: StartFn = Box::new(move |h| {
+        let start = start_fn(move |h| {
             // SAFETY: our statement id; `len` bytes and an indicator in the boxed piece,
             // owned by the operation (`finish`, then the slot) until the driver is done.
             unsafe { raw::SQLGetData(h, col, ctype, pv.ptr(), len, pi.ptr()) }
         });
-        let finish: FinishFn<(Box<Piece>, SqlReturn, Vec<DiagRecord>)> = Box::new(move |st, rc, mut recs| {
+        let finish = finish_fn::<(Box<Piece>, SqlReturn, Vec<DiagRecord>), _>(move |st, rc, mut recs| {
             if rc == SqlReturn::SQL_NO_DATA {
                 recs = diag_records(HandleType::SQL_HANDLE_STMT, st.shared.hstmt());
             }
             Ok((piece, rc, recs))
         });
-        self.raw("SQLGetData", None, start, finish).await
+        self.raw("SQLGetData", (), start, finish).await
     }
 
     /// Drives data-at-execution after an execution returned `rc`: while it is
     /// SQL_NEED_DATA, `SQLParamData` names a parameter and its chunks ([`AtExec`], shared
     /// with the synchronous API) go out with `SQLPutData`, each call an asynchronous
     /// operation that owns its chunk. The final `SQLParamData`'s code is the execution's.
-    pub(super) async fn data_at_exec(&mut self, mut rc: SqlReturn) -> Result<SqlReturn> {
+    pub(super) async fn data_at_exec(&mut self, rc: SqlReturn) -> Result<SqlReturn> {
+        if rc != SqlReturn::SQL_NEED_DATA {
+            self.need_data = false;
+            return Ok(rc);
+        }
+        // Boxed: the sequence is rare, and its state (SQLParamData and SQLPutData
+        // operations) would otherwise enlarge every execution's future (issue 12 item 3).
+        Box::pin(self.data_at_exec_sequence(rc)).await
+    }
+
+    async fn data_at_exec_sequence(&mut self, mut rc: SqlReturn) -> Result<SqlReturn> {
         // Stays set if this future is dropped before the sequence ends.
         self.need_data = rc == SqlReturn::SQL_NEED_DATA;
         while rc == SqlReturn::SQL_NEED_DATA {
@@ -517,13 +534,13 @@ impl AsyncStatement {
                 None => return Ok(()),
             };
             let (p, len) = (Addr::of(chunk.as_ptr()), chunk.len() as SqlLen);
-            let start: StartFn = Box::new(move |h| {
+            let start = start_fn(move |h| {
                 // SAFETY: our statement id; `len` bytes of the chunk owned by the operation
                 // (its `keep`, then the slot) until the driver is done with them.
                 unsafe { raw::SQLPutData(h, p.ptr(), len) }
             });
-            let finish: FinishFn<SqlReturn> = Box::new(move |st, rc, recs| check_outcome("SQLPutData", rc, recs, &mut st.warnings));
-            self.raw("SQLPutData", Some(Box::new(chunk)), start, finish).await?;
+            let finish = finish_fn::<SqlReturn, _>(move |st, rc, recs| check_outcome("SQLPutData", rc, recs, &mut st.warnings));
+            self.raw("SQLPutData", chunk, start, finish).await?;
         }
     }
 
@@ -532,16 +549,16 @@ impl AsyncStatement {
         // A pointer-sized slot (a `usize`, so the closure is `Send`).
         let out: Box<usize> = Box::new(0);
         let p = Addr::of(&*out as *const usize);
-        let start: StartFn = Box::new(move |h| {
+        let start = start_fn(move |h| {
             // SAFETY: our statement id; the out slot is pointer-sized heap memory owned by
             // `finish`.
             unsafe { raw::SQLParamData(h, p.ptr::<SqlPointer>()) }
         });
-        let finish: FinishFn<(SqlReturn, usize)> = Box::new(move |st, rc, recs| {
+        let finish = finish_fn::<(SqlReturn, usize), _>(move |st, rc, recs| {
             let rc = check_outcome("SQLParamData", rc, recs, &mut st.warnings)?;
             Ok((rc, *out))
         });
-        self.raw("SQLParamData", None, start, finish).await
+        self.raw("SQLParamData", (), start, finish).await
     }
 
     /// Switches to block fetching: binds one heap buffer per entry of `columns` to columns
