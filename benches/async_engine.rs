@@ -781,7 +781,12 @@ fn group_a(setup: &Setup, emu: &Emu) -> Vec<LatRow> {
         l: lat(cb),
         note: "executor thread unparked by the waker".into(),
     });
-    rows.push(LatRow { case: "futures: AsyncStatement::execute, native (refdriver Steps=1)".into(), measured_from: "completion", l: lat(done), note: String::new() });
+    rows.push(LatRow {
+        case: "futures: AsyncStatement::execute, native (refdriver Steps=1)".into(),
+        measured_from: "completion",
+        l: lat(done),
+        note: String::new(),
+    });
     rows.push(LatRow {
         case: "  floor interleaved: send → relay → Waker (unpark) → executor (no DM)".into(),
         measured_from: "channel send",

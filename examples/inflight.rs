@@ -226,8 +226,7 @@ fn running_at_dm(hs: impl Iterator<Item = SqlHandle>) -> usize {
 
 fn futures_mode(n: usize, conns: usize, cs: &str) -> Report {
     let env = Environment::new().expect("environment");
-    let connections: Vec<AsyncConnection> =
-        (0..conns).map(|_| AsyncConnection::connect_blocking(&env, cs).expect("connect")).collect();
+    let connections: Vec<AsyncConnection> = (0..conns).map(|_| AsyncConnection::connect_blocking(&env, cs).expect("connect")).collect();
     let before = snap();
     let l0 = live();
     hist_start();

@@ -296,10 +296,7 @@ fn s2_7_double_callback_is_ignored() {
         assert_eq!(run(&ev, s, unsafe { SQLFetch(s) }), SqlReturn::SQL_SUCCESS);
         assert_eq!(get_i64(&ev, s), 5);
         std::thread::sleep(Duration::from_millis(100));
-        assert!(
-            dm_stmt(s).async_slot.stats.rare(|r| &r.ignored_callbacks) >= 1,
-            "Steps={steps} Delay={delay}: duplicate ignored"
-        );
+        assert!(dm_stmt(s).async_slot.stats.rare(|r| &r.ignored_callbacks) >= 1, "Steps={steps} Delay={delay}: duplicate ignored");
         rawh::free_stmt(s);
         rawh::disconnect(env, dbc);
     }

@@ -63,10 +63,9 @@ impl Way {
     /// panics), else every way whose library exists (see the module documentation).
     pub fn selected() -> Vec<Way> {
         match std::env::var("ODBC_DM_BENCH_WAYS") {
-            Ok(list) if !list.trim().is_empty() => list
-                .split(',')
-                .map(|n| Way::parse(n.trim()).unwrap_or_else(|| panic!("ODBC_DM_BENCH_WAYS: unknown way {n:?}")))
-                .collect(),
+            Ok(list) if !list.trim().is_empty() => {
+                list.split(',').map(|n| Way::parse(n.trim()).unwrap_or_else(|| panic!("ODBC_DM_BENCH_WAYS: unknown way {n:?}"))).collect()
+            }
             _ => Way::ALL
                 .into_iter()
                 .filter(|w| {

@@ -321,7 +321,6 @@ impl AsyncOperation {
         }
     }
 
-
     /// Whether this handle's operation is running at the DM now (generation checked).
     pub(super) fn running_at_dm(&self) -> bool {
         let Some((ht, h)) = self.handle() else { return false };

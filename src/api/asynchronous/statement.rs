@@ -54,8 +54,7 @@ impl AsyncStatement {
         // SAFETY: our connection id and a valid out slot.
         let rc = unsafe { raw::SQLAllocHandle(HandleType::SQL_HANDLE_STMT, conn.h(), &mut h) };
         conn.conn.check("SQLAllocHandle", rc)?;
-        let shared =
-            Arc::new(Shared { h: h as usize, raw_gen: AtomicU64::new(0), outcome: Mutex::new(None), current: AtomicU64::new(0) });
+        let shared = Arc::new(Shared { h: h as usize, raw_gen: AtomicU64::new(0), outcome: Mutex::new(None), current: AtomicU64::new(0) });
         let st = AsyncStatement {
             shared,
             enc: conn.conn.text_encoding(),

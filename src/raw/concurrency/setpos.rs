@@ -733,10 +733,7 @@ fn app_params(s: &Stmt, head: &str) -> Result<Vec<Param>, (SqlState, String)> {
     let mut out = Vec::with_capacity(k);
     for n in 1..=k as u16 {
         let Some(b) = o.params.get(&n) else {
-            return Err((
-                SqlState(*b"07002"),
-                format!("COUNT field incorrect: parameter {n} of the positioned statement is not bound"),
-            ));
+            return Err((SqlState(*b"07002"), format!("COUNT field incorrect: parameter {n} of the positioned statement is not bound")));
         };
         let ind_v = (b.ind != 0).then(|| {
             // SAFETY: the application's StrLen_or_IndPtr (SQLBindParameter's contract:
