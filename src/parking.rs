@@ -44,7 +44,7 @@ macro_rules! parking_word {
 
             /// Takes the word, parking until it is free (the DM's gates use
             /// `take_unless`; the loom model exercises this one).
-            #[cfg_attr(not(odbc_dm_loom), allow(dead_code))]
+            #[cfg_attr(not(feature = "loom-model"), allow(dead_code))]
             #[inline(always)]
             pub(crate) fn take(&self) {
                 if !self.try_take() {
@@ -194,9 +194,9 @@ parking_word!(const);
 /// Model checks of the parking word with loom (every interleaving of 2–3 threads, within
 /// loom's bounds): mutual exclusion, no lost wake-up (a missed wake-up is a deadlock loom
 /// reports), and the owner's other bits untouched. Run:
-/// `bash drivers-under-test/loom.sh` (`RUSTFLAGS="--cfg odbc_dm_loom" cargo test --lib
-/// parking::loom` in its own target dir).
-#[cfg(all(test, odbc_dm_loom))]
+/// `bash drivers-under-test/loom.sh` (`cargo test -p odbc-dm --lib --features loom-model
+/// parking::loom`).
+#[cfg(all(test, feature = "loom-model"))]
 mod loom {
     mod model {
         use super::super::{HELD, WAITERS};

@@ -7,6 +7,7 @@ use crate::diag::{DiagRecord, SqlState};
 use crate::handles::stmt_state::StmtState;
 use crate::handles::Stmt;
 use crate::trace_enter;
+use std::sync::Arc;
 
 same_signature!(SQLNumResultCols, SQLFetch, SQLGetData, SQLBindCol);
 
@@ -108,9 +109,12 @@ unsafe fn fetch(stmt: SqlHStmt) -> SqlReturn {
         if let (None, Some(xf)) = (fns.SQLFetchScroll, fns.SQLExtendedFetch) {
             // An ODBC 2 driver whose block-cursor attributes the DM keeps: SQLFetch is
             // SQLExtendedFetch(SQL_FETCH_NEXT), so the rows-fetched count and the row
-            // status array are filled (decision #115). Such a statement has no lane.
+            // status array are filled (decision #115). Such a statement has no lane. The
+            // DM's SQL_C_WCHAR conversion and optimistic-concurrency copy follow the
+            // driver's answer as on any fetch (decision #123).
             if s.gate.read(|c| c.odbc2_block.is_some()) {
-                return call.invoke(extended_fetch(&s, xf, FetchOrientation::SQL_FETCH_NEXT, 0));
+                let hooks = FetchHooks::new(&call, &s);
+                return call.invoke(extended_fetch(&s, xf, FetchOrientation::SQL_FETCH_NEXT, 0, hooks));
             }
         }
         let Some(f) = fns.SQLFetch else { return call.missing("SQLFetch") };
@@ -744,6 +748,13 @@ pub unsafe extern "C" fn SQLFetchScroll(stmt: SqlHStmt, orientation: FetchOrient
         if !valid_orientation(orientation) {
             return call.fail(SqlState::FETCH_TYPE_OUT_OF_RANGE, "Fetch type out of range");
         }
+        let fns = &s.link.driver.fns;
+        if let (None, Some(f)) = (fns.SQLFetchScroll, fns.SQLExtendedFetch) {
+            // An ODBC 2 driver (docs/decisions.md #98, #115, #123): SQLExtendedFetch, with
+            // the DM's conversions after it.
+            let hooks = FetchHooks::new(&call, &s);
+            return call.invoke(extended_fetch(&s, f, orientation, offset, hooks));
+        }
         let occ = super::concurrency::fetch_hook(&s);
         let wconv = s.ansi_wchar && !s.async_slot.is_active() && super::wconv::before_fetch(&call, &s);
         if wconv || occ.is_some() {
@@ -761,11 +772,6 @@ pub unsafe extern "C" fn SQLFetchScroll(stmt: SqlHStmt, orientation: FetchOrient
                 rc
             });
         }
-        let fns = &s.link.driver.fns;
-        if let (None, Some(f)) = (fns.SQLFetchScroll, fns.SQLExtendedFetch) {
-            // An ODBC 2 driver (docs/decisions.md #98, #115): SQLExtendedFetch.
-            return call.invoke(extended_fetch(&s, f, orientation, offset));
-        }
         forward!(call, s, "SQLFetchScroll", SQLFetchScroll(orientation, offset))
     })
 }
@@ -779,23 +785,55 @@ fn extended_fetch(
     f: odbc_dm_abi::fns::SQLExtendedFetch,
     orientation: FetchOrientation,
     offset: SqlLen,
+    hooks: FetchHooks,
 ) -> impl FnMut(&mut Vec<DiagRecord>) -> SqlReturn + Send + 'static {
-    let (rows_fetched, row_status, size) =
-        s.gate.read(|c| c.odbc2_block.as_ref().map_or((0, 0, 0), |b| (b.rows_fetched, b.row_status, b.array_size)));
-    // The larger of the driver's answer and the size the DM set (a driver whose
-    // SQLGetStmtOption is a stub answers nothing).
-    let rows = if row_status == 0 { driver_rowset_size(s).max(size.min(65_536)) } else { 0 };
+    let (rows_fetched, row_status) = s.gate.read(|c| c.odbc2_block.as_ref().map_or((0, 0), |b| (b.rows_fetched, b.row_status)));
+    let rows = if row_status == 0 { odbc2_rowset_size(s) } else { 0 };
     let (rows_fetched, row_status) = (AppPtr::new(rows_fetched as *mut SqlULen), AppPtr::new(row_status as *mut SqlUSmallInt));
     let h = s.hstmt;
-    move |_| {
+    move |extra| {
         let mut fetched: SqlULen = 0;
         let mut status = vec![0u16; rows];
         let pf = if rows_fetched.get().is_null() { &mut fetched as *mut SqlULen } else { rows_fetched.get() };
         let ps = if row_status.get().is_null() { status.as_mut_ptr() } else { row_status.get() };
         // SAFETY: live driver statement; the application's pointers, valid while they are
         // set as statement attributes (§2.9), or DM buffers of the driver's rowset size.
-        unsafe { f(h as SqlHStmt, orientation, offset, pf, ps) }
+        let rc = unsafe { f(h as SqlHStmt, orientation, offset, pf, ps) };
+        if let Some(st) = &hooks.wconv {
+            if rc.is_success() {
+                super::wconv::after_fetch(st, extra);
+            }
+        }
+        if let Some(o) = &hooks.occ {
+            // SQLSetPos reports in the application's SQL_ATTR_ROW_STATUS_PTR (kept by the
+            // DM), never in this call's own buffer.
+            super::concurrency::after_extended_fetch(o, rc, pf as usize, row_status.get() as usize);
+        }
+        rc
     }
+}
+
+/// What runs after a fetch's driver call besides the call itself: the DM's SQL_C_WCHAR
+/// conversion for an ANSI-only driver (prepared by [`super::wconv::before_fetch`], which
+/// this runs) and the optimistic-concurrency copy of the rowset.
+struct FetchHooks {
+    wconv: Option<Arc<Stmt>>,
+    occ: Option<Arc<Stmt>>,
+}
+
+impl FetchHooks {
+    fn new(call: &StmtCall<'_>, s: &Arc<Stmt>) -> FetchHooks {
+        let wconv = s.ansi_wchar && !s.async_slot.is_active() && super::wconv::before_fetch(call, s);
+        FetchHooks { wconv: wconv.then(|| s.clone()), occ: super::concurrency::fetch_hook(s) }
+    }
+}
+
+/// The rows an ODBC 2 driver's SQLExtendedFetch fills: the larger of the driver's
+/// SQL_ROWSET_SIZE and the array size the DM set for SQL_ATTR_ROW_ARRAY_SIZE (a driver whose
+/// SQLGetStmtOption is a stub answers nothing).
+pub(super) fn odbc2_rowset_size(s: &Stmt) -> usize {
+    let size = s.gate.read(|c| c.odbc2_block.as_ref().map_or(0, |b| b.array_size));
+    driver_rowset_size(s).max(size.min(65_536))
 }
 
 /// The rowset size an ODBC 2 driver's SQLExtendedFetch fills (SQL_ROWSET_SIZE = 9, read

@@ -26,8 +26,24 @@ use crate::handles::Stmt;
 use super::strings::TRUNCATED;
 use super::{AppPtr, StmtCall};
 
-/// Marks a DM indicator the driver did not write (a row past the end of the rowset).
-const UNWRITTEN: SqlLen = SqlLen::MIN + 0x5743;
+/// Marks a DM indicator the driver did not write (a row past the end of the rowset). Both
+/// halves carry the mark, so an indicator written as 32 bits (an SQLINTEGER, as by drivers
+/// built before SQLLEN was 64-bit: mdbtools) is recognised: see [`dm_indicator`].
+const UNWRITTEN: SqlLen = 0x8000_5743_8000_5743_u64 as SqlLen;
+
+/// The driver's indicator in a DM indicator slot: `None` when the driver did not write it;
+/// the low half, sign-extended, when only the low 32 bits were written (the high half
+/// still has [`UNWRITTEN`]'s mark, which no 64-bit length or indicator value has;
+/// decision #124).
+fn dm_indicator(v: SqlLen) -> Option<SqlLen> {
+    if v == UNWRITTEN {
+        None
+    } else if (v as u64 >> 32) == (UNWRITTEN as u64 >> 32) {
+        Some(v as i32 as SqlLen)
+    } else {
+        Some(v)
+    }
+}
 
 /// Upper bound of one DM row buffer (bytes).
 const MAX_CAP: usize = 1 << 30;
@@ -57,10 +73,17 @@ fn narrow_sql_type(t: SqlDataType) -> SqlDataType {
 /// An integer (or pointer) statement attribute as the driver has it; `dflt` when the
 /// driver cannot say.
 fn driver_attr(s: &Stmt, attr: StmtAttr, dflt: usize) -> usize {
-    let Some(f) = s.link.driver.fns.SQLGetStmtAttr.or(s.link.driver.fns.SQLGetStmtAttrW) else { return dflt };
+    let fns = &s.link.driver.fns;
     let mut v: usize = dflt;
-    // SAFETY: live driver statement; an integer attribute written into `v` (SQLULEN-sized).
-    let rc = unsafe { f(s.driver_handle(), attr, (&mut v as *mut usize).cast(), 0, std::ptr::null_mut()) };
+    let rc = match (fns.SQLGetStmtAttr.or(fns.SQLGetStmtAttrW), fns.SQLGetStmtOption) {
+        // SAFETY: live driver statement; an integer attribute written into `v` (SQLULEN-sized).
+        (Some(f), _) => unsafe { f(s.driver_handle(), attr, (&mut v as *mut usize).cast(), 0, std::ptr::null_mut()) },
+        // An ODBC 2 driver: the options that share the attributes' numbers (SQL_BIND_TYPE,
+        // SQL_ROWSET_SIZE); a later attribute is an error and gives the default.
+        // SAFETY: live driver statement; an option value is at most SQLULEN-sized.
+        (None, Some(g)) if (0..100).contains(&attr.0) => unsafe { g(s.driver_handle(), attr.0 as u16, (&mut v as *mut usize).cast()) },
+        (None, _) => return dflt,
+    };
     if rc.is_success() {
         v
     } else {
@@ -222,7 +245,13 @@ pub(super) fn before_fetch(call: &StmtCall<'_>, s: &Stmt) -> bool {
     let h = s.driver_handle();
     // SQLExtendedFetch fills SQL_ROWSET_SIZE rows, the others SQL_ATTR_ROW_ARRAY_SIZE:
     // the DM's buffers hold the larger.
-    let rows = driver_attr(s, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, 1).max(driver_attr(s, StmtAttr::SQL_ROWSET_SIZE, 1)).max(1);
+    // For an ODBC 2 driver SQL_ATTR_ROW_ARRAY_SIZE is the DM's (decision #115), and its
+    // SQLExtendedFetch fills SQL_ROWSET_SIZE rows (decision #123).
+    let odbc2 = s.link.driver.fns.SQLFetchScroll.is_none() && s.link.driver.fns.SQLExtendedFetch.is_some();
+    let rows = driver_attr(s, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, 1)
+        .max(driver_attr(s, StmtAttr::SQL_ROWSET_SIZE, 1))
+        .max(if odbc2 { super::results::odbc2_rowset_size(s) } else { 1 })
+        .max(1);
     let stride = if rows > 1 { driver_attr(s, StmtAttr::SQL_ATTR_ROW_BIND_TYPE, 0) } else { 0 };
     let offset = bind_offset(s, StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR) != 0;
     let unconvert = |c: &ColConv| {
@@ -285,10 +314,9 @@ pub(super) fn after_fetch(s: &Stmt, extra: &mut Vec<DiagRecord>) {
         let ind_step = if c.stride == 0 { std::mem::size_of::<SqlLen>() } else { c.stride };
         for r in 0..c.rows {
             // SAFETY: row r's indicator lies inside `c.ind`.
-            let dm_ind = unsafe { std::ptr::read_unaligned(dm_ind_ptr(c, r)) };
-            if dm_ind == UNWRITTEN {
+            let Some(dm_ind) = dm_indicator(unsafe { std::ptr::read_unaligned(dm_ind_ptr(c, r)) }) else {
                 continue;
-            }
+            };
             let at = if c.stride == 0 { r * c.cap } else { r * c.stride };
             let dm = &c.buf[at..at + c.cap];
             let app = if c.app_target == 0 { std::ptr::null_mut() } else { (c.app_target as *mut u8).wrapping_add(r * step) };
@@ -785,4 +813,21 @@ fn driver_needs_long_data_len(s: &Stmt) -> bool {
     // SAFETY: live driver connection; an 8-byte buffer for a one-character string.
     let rc = unsafe { f(s.link.hdbc as SqlHDbc, InfoType(111), b.as_mut_ptr().cast(), b.len() as i16, &mut l) };
     rc.is_success() && b[0] == b'Y'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decision #124: a 32-bit indicator write into a DM slot is read as that 32-bit value.
+    #[test]
+    fn indicator_written_as_32_bits_is_recognised() {
+        assert_eq!(dm_indicator(UNWRITTEN), None);
+        for v in [0i64, 8, 4096, -1 /* SQL_NULL_DATA */, -4 /* SQL_NO_TOTAL */] {
+            assert_eq!(dm_indicator(v as SqlLen), Some(v as SqlLen), "a 64-bit write of {v}");
+            let mut slot = UNWRITTEN.to_ne_bytes();
+            slot[..4].copy_from_slice(&(v as i32).to_ne_bytes());
+            assert_eq!(dm_indicator(SqlLen::from_ne_bytes(slot)), Some(v as SqlLen), "a 32-bit write of {v}");
+        }
+    }
 }

@@ -176,6 +176,84 @@ int main(int argc, char **argv) {
         CHECK(SQLCloseCursor(stmt) == SQL_SUCCESS, "%s: SQLCloseCursor", fn);
         CHECK(SQLFreeStmt(stmt, SQL_UNBIND) == SQL_SUCCESS, "%s: unbind", fn);
     }
+
+    /* The same block cursor with the names bound as SQL_C_WCHAR (decision #123): on the
+     * ANSI build the DM converts the driver's narrow text after SQLExtendedFetch, for
+     * SQLFetchScroll and SQLFetch alike (it was IM001 / unconverted); on the Unicode build
+     * the driver writes UTF-16 itself. */
+    SQLWCHAR wnames[5][64];
+    for (int pass = 0; pass < 2; pass++) {
+        const char *fn = pass == 0 ? "SQLFetchScroll (WCHAR)" : "SQLFetch (WCHAR)";
+        rc = SQLExecDirect(stmt, (SQLCHAR *)"SELECT ProductID, ProductName FROM Products", SQL_NTS);
+        CHECK(SQL_SUCCEEDED(rc), "%s: SQLExecDirect rc=%d", fn, rc);
+        CHECK(SQLBindCol(stmt, 1, SQL_C_SLONG, ids, 0, id_ind) == SQL_SUCCESS, "bind ids");
+        rc = SQLBindCol(stmt, 2, SQL_C_WCHAR, wnames, sizeof wnames[0], name_ind);
+        CHECK(rc == SQL_SUCCESS, "%s: bind wide names rc=%d", fn, rc);
+        int total = 0, chai = 0, named = 0;
+        for (;;) {
+            fetched = 999;
+            /* Indicators start at 0: mdbtools writes them as 32-bit SQLINTEGERs (its bug; the
+             * DM's own indicators cope, decision #124), and an unwritten 0 fails the check below. */
+            for (int i = 0; i < 5; i++) ids[i] = -1, name_ind[i] = 0, wnames[i][0] = 0xFFFF;
+            rc = pass == 0 ? SQLFetchScroll(stmt, SQL_FETCH_NEXT, 0) : SQLFetch(stmt);
+            if (rc != SQL_SUCCESS && rc != SQL_SUCCESS_WITH_INFO) break;
+            CHECK(fetched >= 1 && fetched <= 5, "%s: rows fetched %lu", fn, (unsigned long)fetched);
+            if (fetched < 1 || fetched > 5) break;
+            for (SQLULEN i = 0; i < fetched; i++) {
+                CHECK(ids[i] == total + (int)i + 1, "%s: row %d id %d", fn, total + (int)i + 1, (int)ids[i]);
+                /* Every product has a name: the indicator is its length in bytes of UTF-16. */
+                int ok = name_ind[i] > 0 && name_ind[i] < (SQLLEN)sizeof wnames[0] && name_ind[i] % 2 == 0 && wnames[i][0] != 0xFFFF && wnames[i][name_ind[i] / 2] == 0;
+                CHECK(ok, "%s: row %d name indicator %ld first unit %04x", fn, total + (int)i + 1, (long)name_ind[i], wnames[i][0]);
+                named += ok;
+            }
+            if (total == 0) {
+                static const SQLWCHAR want[] = {'C', 'h', 'a', 'i', 0};
+                chai = memcmp(wnames[0], want, sizeof want) == 0 && name_ind[0] == 8;
+            }
+            total += (int)fetched;
+        }
+        CHECK(rc == SQL_NO_DATA && total == 77 && named == 77, "%s: rc=%d rows=%d named=%d", fn, rc, total, named);
+        CHECK(chai, "%s: first product name is not Chai in UTF-16 (ind %ld)", fn, (long)name_ind[0]);
+        CHECK(SQLCloseCursor(stmt) == SQL_SUCCESS, "%s: SQLCloseCursor", fn);
+        CHECK(SQLFreeStmt(stmt, SQL_UNBIND) == SQL_SUCCESS, "%s: unbind", fn);
+    }
+    /* Optimistic concurrency the DM emulates (mdbtools offers none): SQLFetchScroll and
+     * SQLFetch still reach SQLExtendedFetch (it was IM001) and the DM copies the rowset
+     * (decision #123). SQLSetPos(SQL_REFRESH) must then either re-read row 1 or fail
+     * with a diagnostic: mdbtools' SQL has no parameter markers, so the DM's
+     * `SELECT ... WHERE "ProductID" = ? AND ...` is its HY000 "Couldn't parse SQL". It
+     * crashed before: building the plan fetched from mdbtools' SQLPrimaryKeys, a stub
+     * without a result set whose SQLFetch dereferences a null table. */
+    rc = SQLSetStmtAttr(stmt, SQL_ATTR_CONCURRENCY, (SQLPOINTER)SQL_CONCUR_VALUES, 0);
+    CHECK(SQL_SUCCEEDED(rc), "SQLSetStmtAttr(CONCURRENCY VALUES) rc=%d", rc);
+    for (int pass = 0; pass < 2; pass++) {
+        const char *fn = pass == 0 ? "SQLFetchScroll (VALUES)" : "SQLFetch (VALUES)";
+        rc = SQLExecDirect(stmt, (SQLCHAR *)"SELECT ProductID, ProductName FROM Products", SQL_NTS);
+        CHECK(SQL_SUCCEEDED(rc), "%s: SQLExecDirect rc=%d", fn, rc);
+        CHECK(SQLBindCol(stmt, 1, SQL_C_SLONG, ids, 0, id_ind) == SQL_SUCCESS, "bind ids");
+        CHECK(SQLBindCol(stmt, 2, SQL_C_CHAR, names, sizeof names[0], name_ind) == SQL_SUCCESS, "bind names");
+        fetched = 999;
+        rc = pass == 0 ? SQLFetchScroll(stmt, SQL_FETCH_NEXT, 0) : SQLFetch(stmt);
+        CHECK(SQL_SUCCEEDED(rc) && fetched >= 1 && fetched <= 5 && ids[0] == 1 && strcmp((char *)names[0], "Chai") == 0,
+              "%s: rc=%d fetched=%lu id=%d", fn, rc, (unsigned long)fetched, (int)ids[0]);
+        ids[0] = -1;
+        strcpy((char *)names[0], "x");
+        rc = SQLSetPos(stmt, 1, SQL_REFRESH, SQL_LOCK_NO_CHANGE);
+        printf("CHECK %s: SQLSetPos(REFRESH) rc=%d id=%d name=%s\n", fn, rc, (int)ids[0], names[0]);
+        if (SQL_SUCCEEDED(rc)) {
+            CHECK(ids[0] == 1 && strcmp((char *)names[0], "Chai") == 0, "%s: SQLSetPos(REFRESH) re-read id=%d", fn, (int)ids[0]);
+        } else {
+            SQLCHAR dstate[6] = "";
+            SQLINTEGER dnative;
+            SQLRETURN drc = SQLGetDiagRec(SQL_HANDLE_STMT, stmt, 1, dstate, &dnative, NULL, 0, NULL);
+            CHECK(rc == SQL_ERROR && SQL_SUCCEEDED(drc) && dstate[0], "%s: SQLSetPos(REFRESH) rc=%d without a diagnostic", fn, rc);
+        }
+        CHECK(SQLCloseCursor(stmt) == SQL_SUCCESS, "%s: SQLCloseCursor", fn);
+        CHECK(SQLFreeStmt(stmt, SQL_UNBIND) == SQL_SUCCESS, "%s: unbind", fn);
+    }
+    rc = SQLSetStmtAttr(stmt, SQL_ATTR_CONCURRENCY, (SQLPOINTER)SQL_CONCUR_READ_ONLY, 0);
+    CHECK(SQL_SUCCEEDED(rc), "SQLSetStmtAttr(CONCURRENCY READ_ONLY) rc=%d", rc);
+
     rc = SQLSetStmtAttr(stmt, SQL_ATTR_ROWS_FETCHED_PTR, NULL, 0);
     CHECK(rc == SQL_SUCCESS, "reset ROWS_FETCHED_PTR rc=%d", rc);
     back = &back;

@@ -152,6 +152,19 @@ impl<'a> DrvStmt<'a> {
         }
     }
 
+    /// SQLNumResultCols (0 when the driver does not answer).
+    pub fn num_result_cols(&self) -> i16 {
+        let Some(f) = self.link.driver.fns.SQLNumResultCols else { return 0 };
+        let mut n: i16 = 0;
+        // SAFETY: live driver statement; a valid out pointer.
+        let rc = unsafe { f(self.h, &mut n) };
+        if rc.is_success() {
+            n
+        } else {
+            0
+        }
+    }
+
     /// SQLFetch.
     pub fn fetch(&self) -> SqlReturn {
         match self.link.driver.fns.SQLFetch {
@@ -332,10 +345,15 @@ pub(crate) fn quote_char(link: &DriverLink) -> String {
 /// An integer statement attribute of the driver statement.
 pub(crate) fn stmt_attr_usize(link: &DriverLink, hstmt: SqlHStmt, attr: StmtAttr) -> Option<usize> {
     let fns = &link.driver.fns;
-    let f = fns.SQLGetStmtAttr.or(fns.SQLGetStmtAttrW)?;
     let mut v: usize = 0;
-    // SAFETY: live driver statement; a SQLULEN-sized buffer.
-    let rc = unsafe { f(hstmt, attr, (&mut v as *mut usize).cast(), SQL_IS_INTEGER, std::ptr::null_mut()) };
+    let rc = match (fns.SQLGetStmtAttr.or(fns.SQLGetStmtAttrW), fns.SQLGetStmtOption) {
+        // SAFETY: live driver statement; a SQLULEN-sized buffer.
+        (Some(f), _) => unsafe { f(hstmt, attr, (&mut v as *mut usize).cast(), SQL_IS_INTEGER, std::ptr::null_mut()) },
+        // An ODBC 2 driver: the 2.x option of the same number (those below 100 exist in 2.x).
+        // SAFETY: live driver statement; an option value is at most SQLULEN-sized.
+        (None, Some(g)) if (0..100).contains(&attr.0) => unsafe { g(hstmt, attr.0 as u16, (&mut v as *mut usize).cast()) },
+        (None, _) => return None,
+    };
     rc.is_success().then_some(v)
 }
 

@@ -412,10 +412,14 @@ pub(crate) fn set_attr<'a>(
     let v = value as usize;
     let forward = |attr: StmtAttr, v: usize| -> SqlReturn {
         let fns = &s.link.driver.fns;
-        match fns.SQLSetStmtAttrW.or(fns.SQLSetStmtAttr) {
+        match (fns.SQLSetStmtAttrW.or(fns.SQLSetStmtAttr), fns.SQLSetStmtOption) {
             // SAFETY: live driver statement; an integer attribute passed by value.
-            Some(f) => unsafe { f(s.driver_handle(), attr, v as SqlPointer, len) },
-            None => SqlReturn::SQL_ERROR,
+            (Some(f), _) => unsafe { f(s.driver_handle(), attr, v as SqlPointer, len) },
+            // An ODBC 2 driver (decision #98): SQL_CONCURRENCY (7) and SQL_SIMULATE_CURSOR
+            // (10) are 2.x options of the same numbers.
+            // SAFETY: live driver statement; an option value passed by value.
+            (None, Some(f)) => unsafe { f(s.driver_handle(), attr.0 as u16, v as SqlULen) },
+            (None, None) => SqlReturn::SQL_ERROR,
         }
     };
     match attr {

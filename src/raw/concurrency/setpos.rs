@@ -182,6 +182,12 @@ fn catalog_names(link: &DriverLink, kind: Catalog, schema: Option<&str>, table: 
     if !st.catalog(kind, schema, table).is_success() {
         return Vec::new();
     }
+    // A catalog function that "succeeds" without a result set (mdbtools' SQLPrimaryKeys
+    // is such a stub, and its SQLFetch then dereferences a null table): nothing to fetch
+    // (decision #123).
+    if st.num_result_cols() < name_col as i16 {
+        return Vec::new();
+    }
     let mut out = Vec::new();
     while st.fetch().is_success() && out.len() < 64 {
         if let Some(n) = st.text(name_col) {
