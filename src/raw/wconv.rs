@@ -31,14 +31,18 @@ use super::{AppPtr, StmtCall};
 /// built before SQLLEN was 64-bit: mdbtools) is recognised: see [`dm_indicator`].
 const UNWRITTEN: SqlLen = 0x8000_5743_8000_5743_u64 as SqlLen;
 
-/// The driver's indicator in a DM indicator slot: `None` when the driver did not write it;
-/// the low half, sign-extended, when only the low 32 bits were written (the high half
-/// still has [`UNWRITTEN`]'s mark, which no 64-bit length or indicator value has;
-/// decision #124).
+/// The driver's indicator in a DM indicator slot (one that started as [`UNWRITTEN`] or as
+/// a length or 0): `None` when the driver did not write it; the low half, sign-extended,
+/// when the high half is [`UNWRITTEN`]'s mark or zero, i.e. when only the low 32 bits may
+/// have been written (SQL_NULL_DATA written as 32 bits over a 0 reads 4,294,967,295
+/// otherwise). No value a driver can put in a DM slot needs the high half: the DM's
+/// buffers are below 1 GiB (`MAX_CAP`), and the special values are small negatives
+/// (decision #124).
 fn dm_indicator(v: SqlLen) -> Option<SqlLen> {
+    let hi = v as u64 >> 32;
     if v == UNWRITTEN {
         None
-    } else if (v as u64 >> 32) == (UNWRITTEN as u64 >> 32) {
+    } else if hi == UNWRITTEN as u64 >> 32 || hi == 0 {
         Some(v as i32 as SqlLen)
     } else {
         Some(v)
@@ -408,6 +412,7 @@ pub(super) fn get_data(call: StmtCall<'_>, s: &Arc<Stmt>, col: u16, target: SqlP
             // SAFETY: live driver statement (the DM statement outlives the operation); the
             // DM's chunk buffer owned by this closure.
             let rc = unsafe { f(h as SqlHStmt, col, NARROW, chunk.as_mut_ptr().cast(), chunk.len() as SqlLen, &mut l) };
+            let l = dm_indicator(l).unwrap_or(0);
             match rc {
                 SqlReturn::SQL_SUCCESS | SqlReturn::SQL_SUCCESS_WITH_INFO => {
                     if l == SQL_NULL_DATA {
@@ -689,6 +694,7 @@ pub(super) fn after_execute(s: &Stmt, rc: SqlReturn, extra: &mut Vec<DiagRecord>
             let app =
                 if p.app_value == 0 { std::ptr::null_mut() } else { (p.app_value as *mut u8).wrapping_add(r * p.app_len.max(0) as usize) };
             let app_ind = if p.app_ind == 0 { std::ptr::null_mut() } else { (p.app_ind as *mut SqlLen).wrapping_add(r) };
+            let dm_ind = dm_indicator(dm_ind).unwrap_or(dm_ind);
             // SAFETY: the application's bound output buffers for parameter set r.
             cut |= unsafe { put_wide(dm, dm_ind, app, p.app_len, app_ind) };
         }
@@ -825,9 +831,13 @@ mod tests {
         assert_eq!(dm_indicator(UNWRITTEN), None);
         for v in [0i64, 8, 4096, -1 /* SQL_NULL_DATA */, -4 /* SQL_NO_TOTAL */] {
             assert_eq!(dm_indicator(v as SqlLen), Some(v as SqlLen), "a 64-bit write of {v}");
-            let mut slot = UNWRITTEN.to_ne_bytes();
-            slot[..4].copy_from_slice(&(v as i32).to_ne_bytes());
-            assert_eq!(dm_indicator(SqlLen::from_ne_bytes(slot)), Some(v as SqlLen), "a 32-bit write of {v}");
+            for start in [UNWRITTEN, 0] {
+                let mut slot = start.to_ne_bytes();
+                slot[..4].copy_from_slice(&(v as i32).to_ne_bytes());
+                assert_eq!(dm_indicator(SqlLen::from_ne_bytes(slot)), Some(v as SqlLen), "a 32-bit write of {v} over {start:#x}");
+            }
         }
+        // A 64-bit negative is itself.
+        assert_eq!(dm_indicator(-4), Some(-4));
     }
 }
