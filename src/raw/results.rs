@@ -157,8 +157,8 @@ pub unsafe extern "C" fn SQLGetData(
     // SQLGetData leaves S6/S7 as they are.
     const S6: u32 = super::stmt_summary(StmtState::S6);
     const S7: u32 = super::stmt_summary(StmtState::S7);
-    // Arguments the DM refuses (HY090, HY003) take the full path; tracing: see SQLFetch.
-    if buf_len < 0 || !super::checks::get_data_c_type_ok(target_type) {
+    // A negative BufferLength (HY090) takes the full path; tracing: see SQLFetch.
+    if buf_len < 0 {
         // SAFETY: the caller's arguments, passed on as given.
         return unsafe { get_data(stmt, col, target_type, target, buf_len, ind) };
     }
@@ -173,8 +173,9 @@ pub unsafe extern "C" fn SQLGetData(
         // SAFETY: the pin of `stmt`, given back there.
         return unsafe { get_data_miss(stmt, col, target_type, target, buf_len, ind) };
     };
-    // SQL_C_WCHAR on an ANSI-only driver is converted on the full path (decision #77).
-    if (target_type == CDataType::SQL_C_WCHAR && s.ansi_wchar) || !s.gate.fast_enter_either(S6, S7) {
+    // A type the DM refuses (HY003) or converts (SQL_C_WCHAR on an ANSI-only driver,
+    // decision #77) takes the full path: the statement's table says which (#104, #121).
+    if !s.lane_c_types[target_type.0 as u16 as usize] || !s.gate.fast_enter_either(S6, S7) {
         // SAFETY: as above.
         return unsafe { get_data_miss(stmt, col, target_type, target, buf_len, ind) };
     }
