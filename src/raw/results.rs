@@ -86,7 +86,7 @@ fn fetch_tramp(s: &Stmt) -> SqlReturn {
 /// The lane's pin of `stmt` is held and given back here; the caller's arguments as given.
 #[cold]
 #[inline(never)]
-unsafe fn fetch_miss(stmt: SqlHStmt) -> SqlReturn {
+unsafe extern "C" fn fetch_miss(stmt: SqlHStmt) -> SqlReturn {
     // SAFETY: the caller's contract.
     unsafe {
         crate::handles::stmt_table().release_id(stmt as usize);
@@ -94,9 +94,10 @@ unsafe fn fetch_miss(stmt: SqlHStmt) -> SqlReturn {
     }
 }
 
-/// SQLFetch's full path.
+/// SQLFetch's full path (`extern "C"`, like the miss path: it cannot unwind — its body runs
+/// inside `boundary` — so the lane's calls of both are tail calls, decision #122).
 #[inline(never)]
-unsafe fn fetch(stmt: SqlHStmt) -> SqlReturn {
+unsafe extern "C" fn fetch(stmt: SqlHStmt) -> SqlReturn {
     trace_enter!("SQLFetch", "{:p}", stmt);
     boundary("SQLFetch", || {
         let s = handle!(stmt, stmt);
@@ -212,7 +213,7 @@ fn get_data_tramp(s: &Stmt, col: SqlUSmallInt, target_type: CDataType, target: S
 /// The lane's pin of `stmt` is held and given back here; the caller's arguments as given.
 #[cold]
 #[inline(never)]
-unsafe fn get_data_miss(
+unsafe extern "C" fn get_data_miss(
     stmt: SqlHStmt,
     col: SqlUSmallInt,
     target_type: CDataType,
@@ -229,7 +230,7 @@ unsafe fn get_data_miss(
 
 /// SQLGetData's full path.
 #[inline(never)]
-unsafe fn get_data(
+unsafe extern "C" fn get_data(
     stmt: SqlHStmt,
     col: SqlUSmallInt,
     target_type: CDataType,
