@@ -30,8 +30,14 @@ pub const FENCE: u32 = 1 << 29;
 /// The driver handle is being (or has been) freed: a cancel that sees it is a no-op, and
 /// no new fence can be set (docs/decisions.md #29).
 pub const FREEING: u32 = 1 << 28;
+/// A cross-thread cancel was accepted while a call ran and no call has consumed it yet
+/// (a statement's `cancel_pending`, decision #120). Kept in the word so that the fast
+/// lane's compare-and-swap, which expects the word to be exactly the published summary,
+/// fails while it is set: the next call takes the full path, which forgets a stale cancel
+/// as every call does, instead of every lane call testing a separate flag.
+pub const CANCEL_PENDING: u32 = 1 << 27;
 /// The bits of the word that hold the published summary (0 = none).
-pub const SUMMARY_BITS: u32 = !(BUSY | WAITERS | FENCE | FREEING);
+pub const SUMMARY_BITS: u32 = !(BUSY | WAITERS | FENCE | FREEING | CANCEL_PENDING);
 
 /// What [`Gated::fence_running`] found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +74,26 @@ impl<C> Gated<C> {
             self.busy.word.fetch_and(!SUMMARY_BITS, Ordering::Relaxed);
         }
         g
+    }
+
+    /// Sets [`CANCEL_PENDING`] (a cross-thread cancel was accepted; the word keeps every
+    /// other bit). Release: orders the cancel's earlier writes before a consumer's
+    /// [`Gated::take_cancel`].
+    #[inline]
+    pub fn set_cancel_pending(&self) {
+        self.busy.word.fetch_or(CANCEL_PENDING, Ordering::Release);
+    }
+
+    /// Clears [`CANCEL_PENDING`]; whether it was set.
+    #[inline]
+    pub fn take_cancel(&self) -> bool {
+        self.busy.word.fetch_and(!CANCEL_PENDING, Ordering::AcqRel) & CANCEL_PENDING != 0
+    }
+
+    /// Whether [`CANCEL_PENDING`] is set.
+    #[inline]
+    pub fn cancel_pending(&self) -> bool {
+        self.busy.word.load(Ordering::Acquire) & CANCEL_PENDING != 0
     }
 
     /// Whether a call holds the busy word (exact for the calling thread's own calls).

@@ -131,15 +131,16 @@ pub struct Stmt {
     /// serialized), for `serialize::lane_call`. Set once.
     pub(crate) fast_serial: std::sync::atomic::AtomicUsize,
     pub gate: Gated<StmtCore>,
-    /// Set when a cross-thread SQLCancel was accepted while a call ran (§3.2), so the
-    /// cancelled call's SQL_ERROR carries HY008 whatever SQLSTATE the driver chose.
-    pub cancel_pending: AtomicBool,
     /// The asynchronous operation in flight, if any (see `async_engine::slot`).
     pub async_slot: AsyncSlot,
     /// The notification context registered for this statement (0 = none).
     pub notify_token: std::sync::atomic::AtomicU64,
     /// The driver lacks the Unicode API: the DM converts SQL_C_WCHAR (decision #77).
     pub(crate) ansi_wchar: bool,
+    /// The SQLGetData lane's C-type guard, indexed by the TargetType value as `u16`: the
+    /// standard C types the lane forwards, SQL_C_WCHAR left out when `ansi_wchar`
+    /// (decision #121: one table lookup instead of a lookup and a test of the type).
+    pub(crate) lane_c_types: &'static [bool; 1 << 16],
     /// That conversion's state; locked only around conversions, never across a driver call.
     /// Allocated on first use (issue 12: most statements never convert, and a statement
     /// should cost little memory when 100,000 are open; decision #111).
@@ -204,7 +205,14 @@ impl ExtSlot {
 impl Stmt {
     /// A new, registered statement wrapping the driver's `hstmt`. Crate-private: `hstmt` is
     /// an unchecked driver handle that every call on the statement trusts.
-    pub(crate) fn new(dbc: Arc<Dbc>, link: Arc<DriverLink>, hstmt: usize) -> Arc<Stmt> {
+    /// `lane_c_types` gives the SQLGetData lane's C-type table for the statement's
+    /// `ansi_wchar` (the raw layer's, see [`Stmt::lane_c_types`]).
+    pub(crate) fn new(
+        dbc: Arc<Dbc>,
+        link: Arc<DriverLink>,
+        hstmt: usize,
+        lane_c_types: impl FnOnce(bool) -> &'static [bool; 1 << 16],
+    ) -> Arc<Stmt> {
         let lanes_ok = link.driver.real.SQLFetch.is_some() && link.driver.real.SQLGetData.is_some();
         let ansi_wchar = super::wchar::driver_is_ansi_only(&link.driver) && dbc.wchar_conversion.load(std::sync::atomic::Ordering::Relaxed);
         let id = super::tables().stmt.reserve(super::table::Kind::Stmt);
@@ -218,10 +226,10 @@ impl Stmt {
             link,
             hstmt,
             gate: Gated::new(StmtCore { lanes_ok, ..StmtCore::default() }),
-            cancel_pending: AtomicBool::new(false),
             async_slot: AsyncSlot::default(),
             notify_token: std::sync::atomic::AtomicU64::new(0),
             ansi_wchar,
+            lane_c_types: lane_c_types(ansi_wchar),
             wchar: Default::default(),
             lane_calls: std::sync::atomic::AtomicU64::new(0),
             occ: ExtSlot::default(),

@@ -50,6 +50,42 @@ const GEN_SHIFT: u32 = 32;
 /// The pin count's flag: the handle was removed, cleanup waits for the last pin.
 const PENDING: u32 = 1 << 31;
 
+/// Gives one pin back; `true` if the slot's handle was removed ([`PENDING`] set), when the
+/// caller must try the cleanup ([`HandleTable::cleanup`], which does it only if this was
+/// the last pin: its compare-and-swap expects exactly `PENDING`). Decision #119: the test
+/// is the sign of the value after the decrement (`PENDING` is the top bit, and the low
+/// bits held at least this pin, so the decrement never borrows from it), read from the
+/// flags of the `lock dec` itself: no `xadd` operand, no compare. A removed handle's every
+/// unpinner, not only its last one, takes the cold path; that costs only after a removal.
+#[inline(always)]
+fn unpin_may_clean(pins: &AtomicU32) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // LLVM does not read the sign from the flags of the `lock dec` here (it emits an
+        // `xadd` of -1 and a test of the old value): written out, the unpin is two
+        // instructions. The `lock`ed instruction is a full barrier (at least the AcqRel of
+        // the portable version below), and the block is a compiler barrier for memory
+        // (no `nomem`/`readonly`), so nothing the caller did with the object moves after it.
+        // SAFETY: `pins` is a valid, aligned `AtomicU32` (a slot's, never freed); a
+        // `lock dec` of it is an atomic read-modify-write like `fetch_sub(1)`; the jump
+        // goes to the label block, which returns.
+        unsafe {
+            std::arch::asm!(
+                "lock dec dword ptr [{p}]",
+                "js {pending}",
+                p = in(reg) pins.as_ptr(),
+                pending = label { return true; },
+                options(nostack),
+            );
+        }
+        false
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        (pins.fetch_sub(1, Ordering::AcqRel) as i32) < 1
+    }
+}
+
 /// The kind encoded in a handle value, if any.
 pub fn kind_of(id: usize) -> Option<Kind> {
     match id & KIND_MASK {
@@ -204,7 +240,7 @@ impl<T> HandleTable<T> {
     #[inline(never)]
     pub unsafe fn release_id(&self, id: usize) {
         if let Some(slot) = self.slot(id) {
-            if slot.pins.fetch_sub(1, Ordering::AcqRel) == PENDING | 1 {
+            if unpin_may_clean(&slot.pins) {
                 self.cleanup(slot);
             }
         }
@@ -353,7 +389,7 @@ struct Pin<'a, T> {
 impl<T> Drop for Pin<'_, T> {
     #[inline(always)]
     fn drop(&mut self) {
-        if self.slot.pins.fetch_sub(1, Ordering::AcqRel) == PENDING | 1 {
+        if unpin_may_clean(&self.slot.pins) {
             self.table.cleanup(self.slot);
         }
     }
@@ -385,7 +421,7 @@ impl<'a, T> LanePin<'a, T> {
     /// last pin, is a tail call).
     #[inline(always)]
     pub fn release_then<R>(self, r: R) -> R {
-        if self.slot.pins.fetch_sub(1, Ordering::AcqRel) == PENDING | 1 {
+        if unpin_may_clean(&self.slot.pins) {
             return self.table.cleanup_then(self.slot, r);
         }
         r
@@ -410,7 +446,7 @@ impl SlotPins {
     /// its [`LanePin`] (which is then simply dropped; it has no `Drop`).
     #[inline(always)]
     pub unsafe fn release_then<T, R>(self, table: &HandleTable<T>, id: impl FnOnce() -> usize, r: R) -> R {
-        if self.0.fetch_sub(1, Ordering::AcqRel) == PENDING | 1 {
+        if unpin_may_clean(self.0) {
             return table.cleanup_id_then(id(), r);
         }
         r

@@ -2,8 +2,6 @@
 //! state (DM-detected errors never reach the driver), call the driver with no lock held,
 //! then record diagnostics and apply the state transition as the gate is released.
 
-use std::sync::atomic::Ordering;
-
 use crate::handles::stmt_state::StmtState;
 use std::sync::Arc;
 
@@ -344,8 +342,10 @@ impl<'a> StmtCall<'a> {
 
     #[inline(always)]
     fn begin_as(stmt: &'a Arc<Stmt>, func: FunctionId, completing: bool) -> Result<Self, SqlReturn> {
-        if stmt.cancel_pending.load(Ordering::Relaxed) {
-            stmt.cancel_pending.store(false, Ordering::Relaxed);
+        // A cross-thread cancel that hit an earlier call and was not consumed by it is
+        // forgotten (the flag lives in the gate word, decision #120).
+        if stmt.gate.cancel_pending() {
+            stmt.gate.take_cancel();
         }
         let mut async_enabled = false;
         let mut freed = false;
@@ -579,7 +579,7 @@ impl<'a> StmtCall<'a> {
             } else {
                 None
             };
-        let cancelled = rc == SqlReturn::SQL_ERROR && stmt.cancel_pending.swap(false, Ordering::AcqRel);
+        let cancelled = rc == SqlReturn::SQL_ERROR && stmt.gate.take_cancel();
         self.call.finish(rc, Some((&stmt.link, HandleType::SQL_HANDLE_STMT, stmt.driver_handle())), |c, rc| {
             if cancelled && !c.diag.records().iter().any(|r| r.state == SqlState::OPERATION_CANCELED) {
                 // §3.2: the cancelled call reports HY008. psqlODBC says 57014, for one;

@@ -5,7 +5,6 @@
 //! Every driver cancel runs under the handle's cancel fence (`handles::gate::FENCE`,
 //! docs/decisions.md #29), which the frees wait for.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use odbc_dm_abi::*;
@@ -109,13 +108,15 @@ fn cancel_cross_thread(s: &Stmt) -> Option<SqlReturn> {
         FenceTry::Closed => return Some(SqlReturn::SQL_SUCCESS),
     }
     // Mark first: the victim may return before the driver's SQLCancel does.
-    s.cancel_pending.store(true, Ordering::Release);
+    // Set when a cross-thread SQLCancel was accepted while a call ran (§3.2), so the
+    // cancelled call's SQL_ERROR carries HY008 whatever SQLSTATE the driver chose.
+    s.gate.set_cancel_pending();
     let rc = driver_cancel(s);
     s.gate.unfence();
     Some(match rc {
         Some(rc) if rc.is_success() => SqlReturn::SQL_SUCCESS,
         _ => {
-            s.cancel_pending.store(false, Ordering::Release);
+            s.gate.take_cancel();
             SqlReturn::SQL_ERROR
         }
     })

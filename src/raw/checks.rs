@@ -50,19 +50,36 @@ pub(crate) fn check_c_type(t: CDataType, usage: CTypeUse) -> Result<(), (SqlStat
 /// the standard types; no bounds test: decision #104). `false` for everything else
 /// (driver-specific types, SQL_ARD_TYPE/SQL_APD_TYPE, invalid values), which takes the full
 /// path and its full check.
-#[inline(always)]
+#[cfg(test)]
 pub(crate) fn get_data_c_type_ok(t: CDataType) -> bool {
-    /// `STANDARD[t as u16]`: `t` is a standard C type.
-    static STANDARD: [bool; 1 << 16] = {
-        let mut m = [false; 1 << 16];
-        let mut t: i16 = -28;
-        while t <= 113 {
-            m[t as u16 as usize] = standard_c_type(t);
-            t += 1;
-        }
-        m
-    };
-    STANDARD[t.0 as u16 as usize]
+    LANE_C_TYPES[t.0 as u16 as usize]
+}
+
+/// `LANE_C_TYPES[t as u16]`: `t` is a standard C type (see [`get_data_c_type_ok`]).
+static LANE_C_TYPES: [bool; 1 << 16] = lane_c_types_table(false);
+/// The same without SQL_C_WCHAR: the table of a statement whose SQL_C_WCHAR the DM
+/// converts (an ANSI-only driver, decision #77), which takes the full path.
+static LANE_C_TYPES_NO_WCHAR: [bool; 1 << 16] = lane_c_types_table(true);
+
+const fn lane_c_types_table(no_wchar: bool) -> [bool; 1 << 16] {
+    let mut m = [false; 1 << 16];
+    let mut t: i16 = -28;
+    while t <= 113 {
+        m[t as u16 as usize] = standard_c_type(t) && !(no_wchar && t == CDataType::SQL_C_WCHAR.0);
+        t += 1;
+    }
+    m
+}
+
+/// The SQLGetData lane's C-type guard of a statement (`Stmt::lane_c_types`, decision
+/// #121): the lane indexes it with the TargetType value, so that the test for an ANSI-only
+/// driver's SQL_C_WCHAR costs nothing on the lane.
+pub(crate) fn lane_c_types(ansi_wchar: bool) -> &'static [bool; 1 << 16] {
+    if ansi_wchar {
+        &LANE_C_TYPES_NO_WCHAR
+    } else {
+        &LANE_C_TYPES
+    }
 }
 
 /// HY004 unless `t` is an SQL type: a standard one (concise or verbose, intervals and the
@@ -138,6 +155,10 @@ mod tests {
             let lane = get_data_c_type_ok(CDataType(t));
             assert!(!lane || full, "{t}");
             assert_eq!(lane, full && (-28..=113).contains(&t), "{t}");
+            assert_eq!(lane_c_types(false)[t as u16 as usize], lane, "{t}");
+            // §4.1 / decision #77: an ANSI-only driver's SQL_C_WCHAR is converted on the
+            // full path, so its statements' table refuses exactly that type more.
+            assert_eq!(lane_c_types(true)[t as u16 as usize], lane && t != CDataType::SQL_C_WCHAR.0, "{t}");
         }
     }
 

@@ -129,7 +129,7 @@ fn alloc_stmt(dbc: &Arc<Dbc>, output: *mut SqlHandle) -> SqlReturn {
             |_, _| {},
         );
     }
-    let stmt = Stmt::new(dbc.clone(), link.clone(), h as usize);
+    let stmt = Stmt::new(dbc.clone(), link.clone(), h as usize, super::checks::lane_c_types);
     // The connection's SQL_ATTR_DM_CANCEL_GRACE is the statement's default (decision #35).
     stmt.async_slot.set_cancel_grace(dbc.async_slot.cancel_grace());
     // A connection-level SQL_ATTR_ASYNC_ENABLE may have made the new statement async (§1.2).

@@ -101,16 +101,40 @@ pub unsafe extern "C" fn SQLGetInfo(
     };
     let Some(d) = pin.object(dbc as usize) else {
         // SAFETY: the pin of `dbc`, given back there.
-        return unsafe { get_info_miss(false, dbc, info, value, buf_len, out_len) };
+        return unsafe { get_info_miss::<false>(dbc, info, value, buf_len, out_len) };
     };
     if !get_info_enter(&d, false) {
         // SAFETY: the pin of `dbc`, given back there.
-        return unsafe { get_info_miss(false, dbc, info, value, buf_len, out_len) };
+        return unsafe { get_info_miss::<false>(dbc, info, value, buf_len, out_len) };
     }
-    let rc = get_info_run(&d, info, value, buf_len, out_len, false);
-    // SAFETY: the connection's own slot pins, whose `lend` pin is held (given back here,
-    // not through `pin`); `d` is alive until then.
-    unsafe { d.slot_pins.release_then(table, || d.id, rc) }
+    // SAFETY: the gate and the pin of `d` are held and given back there.
+    unsafe { get_info_lane::<false>(&d, info, value, buf_len, out_len) }
+}
+
+/// The SQLGetInfo(W) lane after its entry point took the gate: the driver call, then the
+/// gate and the pin given back. Out of line, with the connection first and the
+/// application's other four arguments where the entry point received them, so that the
+/// entry point tail-calls it without moving any of them, and its only callee-saved register
+/// is the connection (decision #122). `extern "C"`, so that the call cannot unwind (nothing
+/// in it panics: the continuation has its own `catch_unwind`) and is a tail call: the entry
+/// point keeps no landing pad around it.
+///
+/// # Safety
+/// `d` is the object of a pinned live connection handle: the caller holds its gate (taken
+/// by [`get_info_enter`]) and the [`HandleTable::lend`](crate::handles::HandleTable::lend)
+/// pin of its handle, both given back here; the application's arguments as given.
+#[inline(never)]
+unsafe extern "C" fn get_info_lane<const WIDE: bool>(
+    d: &Dbc,
+    info: InfoType,
+    value: SqlPointer,
+    buf_len: SqlSmallInt,
+    out_len: *mut SqlSmallInt,
+) -> SqlReturn {
+    let rc = get_info_run(d, info, value, buf_len, out_len, WIDE);
+    // SAFETY: the connection's own slot pins, whose `lend` pin the caller holds (given
+    // back here, not through its `LanePin`); `d` is alive until then.
+    unsafe { d.slot_pins.release_then(crate::handles::dbc_table(), || d.id, rc) }
 }
 
 /// SQLGetInfoW (Unicode; lengths in bytes).
@@ -133,16 +157,14 @@ pub unsafe extern "C" fn SQLGetInfoW(
     };
     let Some(d) = pin.object(dbc as usize) else {
         // SAFETY: the pin of `dbc`, given back there.
-        return unsafe { get_info_miss(true, dbc, info, value, buf_len, out_len) };
+        return unsafe { get_info_miss::<true>(dbc, info, value, buf_len, out_len) };
     };
     if !get_info_enter(&d, true) {
         // SAFETY: the pin of `dbc`, given back there.
-        return unsafe { get_info_miss(true, dbc, info, value, buf_len, out_len) };
+        return unsafe { get_info_miss::<true>(dbc, info, value, buf_len, out_len) };
     }
-    let rc = get_info_run(&d, info, value, buf_len, out_len, true);
-    // SAFETY: the connection's own slot pins, whose `lend` pin is held (given back here,
-    // not through `pin`); `d` is alive until then.
-    unsafe { d.slot_pins.release_then(table, || d.id, rc) }
+    // SAFETY: the gate and the pin of `d` are held and given back there.
+    unsafe { get_info_lane::<true>(&d, info, value, buf_len, out_len) }
 }
 
 /// The SQLGetInfo(W) lane did not apply after pinning the slot of `dbc`: gives the pin back
@@ -152,8 +174,7 @@ pub unsafe extern "C" fn SQLGetInfoW(
 /// The lane's pin of `dbc` is held and given back here.
 #[cold]
 #[inline(never)]
-unsafe fn get_info_miss(
-    wide: bool,
+unsafe extern "C" fn get_info_miss<const WIDE: bool>(
     dbc: SqlHDbc,
     info: InfoType,
     value: SqlPointer,
@@ -162,7 +183,7 @@ unsafe fn get_info_miss(
 ) -> SqlReturn {
     // SAFETY: the caller's contract.
     unsafe { crate::handles::dbc_table().release_id(dbc as usize) };
-    if wide {
+    if WIDE {
         get_info_full_w(dbc, info, value, buf_len, out_len)
     } else {
         get_info_full_a(dbc, info, value, buf_len, out_len)
@@ -170,15 +191,27 @@ unsafe fn get_info_miss(
 }
 
 /// SQLGetInfo's full path (the entry point's own arguments, so that calling it is a tail
-/// call).
+/// call; `extern "C"`: it cannot unwind, its body runs inside `boundary`).
 #[inline(never)]
-fn get_info_full_a(dbc: SqlHDbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt) -> SqlReturn {
+extern "C" fn get_info_full_a(
+    dbc: SqlHDbc,
+    info: InfoType,
+    value: SqlPointer,
+    buf_len: SqlSmallInt,
+    out_len: *mut SqlSmallInt,
+) -> SqlReturn {
     get_info_full("SQLGetInfo", dbc, info, value, buf_len, out_len, false)
 }
 
-/// SQLGetInfoW's full path.
+/// SQLGetInfoW's full path (as [`get_info_full_a`]).
 #[inline(never)]
-fn get_info_full_w(dbc: SqlHDbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallInt, out_len: *mut SqlSmallInt) -> SqlReturn {
+extern "C" fn get_info_full_w(
+    dbc: SqlHDbc,
+    info: InfoType,
+    value: SqlPointer,
+    buf_len: SqlSmallInt,
+    out_len: *mut SqlSmallInt,
+) -> SqlReturn {
     get_info_full("SQLGetInfoW", dbc, info, value, buf_len, out_len, true)
 }
 

@@ -7,14 +7,13 @@
 //! the cold continuation of a call that did not return plain SQL_SUCCESS has its own
 //! `catch_unwind`.
 
-use std::sync::atomic::Ordering;
-
 use odbc_dm_abi::{FunctionId, SqlReturn};
 
 use crate::handles::{Lent, Stmt};
 
-/// A statement lane whose gate the caller has taken ([`crate::handles::gate::Gated::fast_enter`]):
-/// forgets a stale cancel (as `StmtCall::begin` does), counts the lane, calls the driver
+/// A statement lane whose gate the caller has taken ([`crate::handles::gate::Gated::fast_enter`],
+/// which also proves that no stale cross-thread cancel is pending: `gate::CANCEL_PENDING`
+/// lives in the word it compares, decision #120): counts the lane, calls the driver
 /// (`call`: its own entry point, under a serialized driver's lock; `tramp`: the same
 /// through the serialization trampoline, see `serialize::lane_call`), and gives the gate
 /// back on plain SQL_SUCCESS; anything else is finished on the slow path.
@@ -25,11 +24,6 @@ pub(super) fn stmt_lane_run(
     call: impl FnOnce() -> SqlReturn,
     tramp: impl FnOnce() -> SqlReturn,
 ) -> SqlReturn {
-    if s.cancel_pending.load(Ordering::Relaxed) {
-        // A cancel that hit an earlier call and was not consumed by it: forgotten when a
-        // new call begins, as `StmtCall::begin` does.
-        s.cancel_pending.store(false, Ordering::Relaxed);
-    }
     s.count_lane();
     let rc = crate::driver::serialize::lane_call(&s.fast_serial, call, tramp);
     if rc == SqlReturn::SQL_SUCCESS {

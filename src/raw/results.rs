@@ -87,7 +87,7 @@ fn fetch_tramp(s: &Stmt) -> SqlReturn {
 /// The lane's pin of `stmt` is held and given back here; the caller's arguments as given.
 #[cold]
 #[inline(never)]
-unsafe fn fetch_miss(stmt: SqlHStmt) -> SqlReturn {
+unsafe extern "C" fn fetch_miss(stmt: SqlHStmt) -> SqlReturn {
     // SAFETY: the caller's contract.
     unsafe {
         crate::handles::stmt_table().release_id(stmt as usize);
@@ -95,9 +95,10 @@ unsafe fn fetch_miss(stmt: SqlHStmt) -> SqlReturn {
     }
 }
 
-/// SQLFetch's full path.
+/// SQLFetch's full path (`extern "C"`, like the miss path: it cannot unwind — its body runs
+/// inside `boundary` — so the lane's calls of both are tail calls, decision #122).
 #[inline(never)]
-unsafe fn fetch(stmt: SqlHStmt) -> SqlReturn {
+unsafe extern "C" fn fetch(stmt: SqlHStmt) -> SqlReturn {
     trace_enter!("SQLFetch", "{:p}", stmt);
     boundary("SQLFetch", || {
         let s = handle!(stmt, stmt);
@@ -161,8 +162,8 @@ pub unsafe extern "C" fn SQLGetData(
     // SQLGetData leaves S6/S7 as they are.
     const S6: u32 = super::stmt_summary(StmtState::S6);
     const S7: u32 = super::stmt_summary(StmtState::S7);
-    // Arguments the DM refuses (HY090, HY003) take the full path; tracing: see SQLFetch.
-    if buf_len < 0 || !super::checks::get_data_c_type_ok(target_type) {
+    // A negative BufferLength (HY090) takes the full path; tracing: see SQLFetch.
+    if buf_len < 0 {
         // SAFETY: the caller's arguments, passed on as given.
         return unsafe { get_data(stmt, col, target_type, target, buf_len, ind) };
     }
@@ -177,8 +178,9 @@ pub unsafe extern "C" fn SQLGetData(
         // SAFETY: the pin of `stmt`, given back there.
         return unsafe { get_data_miss(stmt, col, target_type, target, buf_len, ind) };
     };
-    // SQL_C_WCHAR on an ANSI-only driver is converted on the full path (decision #77).
-    if (target_type == CDataType::SQL_C_WCHAR && s.ansi_wchar) || !s.gate.fast_enter_either(S6, S7) {
+    // A type the DM refuses (HY003) or converts (SQL_C_WCHAR on an ANSI-only driver,
+    // decision #77) takes the full path: the statement's table says which (#104, #121).
+    if !s.lane_c_types[target_type.0 as u16 as usize] || !s.gate.fast_enter_either(S6, S7) {
         // SAFETY: as above.
         return unsafe { get_data_miss(stmt, col, target_type, target, buf_len, ind) };
     }
@@ -215,7 +217,7 @@ fn get_data_tramp(s: &Stmt, col: SqlUSmallInt, target_type: CDataType, target: S
 /// The lane's pin of `stmt` is held and given back here; the caller's arguments as given.
 #[cold]
 #[inline(never)]
-unsafe fn get_data_miss(
+unsafe extern "C" fn get_data_miss(
     stmt: SqlHStmt,
     col: SqlUSmallInt,
     target_type: CDataType,
@@ -232,7 +234,7 @@ unsafe fn get_data_miss(
 
 /// SQLGetData's full path.
 #[inline(never)]
-unsafe fn get_data(
+unsafe extern "C" fn get_data(
     stmt: SqlHStmt,
     col: SqlUSmallInt,
     target_type: CDataType,
