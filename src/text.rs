@@ -63,7 +63,7 @@ pub fn to_wide(s: &[u8]) -> Vec<u16> {
 
 /// As [`to_wide`], with room for `extra` more code units, in one allocation of at most
 /// the UTF-8 length (exact for ASCII: a statement text converted for a Unicode driver is
-/// kept for the whole operation, issue 12 item 3).
+/// kept for the whole operation, decision #107).
 fn to_wide_reserving(s: &[u8], extra: usize) -> Vec<u16> {
     let s = String::from_utf8_lossy(s);
     // A UTF-8 string never has more UTF-16 code units than bytes.

@@ -113,7 +113,7 @@ pub(crate) struct Pending {
 }
 
 /// The operation's captured call while it runs, its result once it has ended: one or the
-/// other, never both (one field instead of two, issue 12 item 3, decision #117).
+/// other, never both (one field instead of two, issue 12 item 3, decision #116).
 #[derive(Default)]
 enum Op {
     #[default]
@@ -715,7 +715,7 @@ mod tests {
     }
 
     /// Issue 12 item 3: every statement has a slot (the dispatcher's track included, #116;
-    /// the captured call and the result share one field, #117).
+    /// the captured call and the result share one field, #116).
     #[test]
     fn slot_is_small() {
         assert!(std::mem::size_of::<AsyncSlot>() <= 176, "{}", std::mem::size_of::<AsyncSlot>());

@@ -8,7 +8,7 @@ use crate::text;
 
 /// Input text for a driver call of the other width. A boxed slice, not a `Vec`: a
 /// statement text converted for a Unicode driver lives in the captured call for the whole
-/// asynchronous operation (issue 12 item 3).
+/// asynchronous operation (decision #107).
 pub struct InWide {
     buf: Option<Box<[u16]>>,
     len: usize,

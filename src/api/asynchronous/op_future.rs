@@ -24,7 +24,7 @@ pub(super) trait OpCall<T>: Send {
     /// Makes the driver call (once).
     fn start(&mut self, h: SqlHStmt) -> SqlReturn;
     /// Drops the kept buffers, then reads the outcome (`function`: the call's name, given
-    /// here rather than captured, issue 12 item 3).
+    /// here rather than captured, decision #107).
     fn finish(self: Box<Self>, st: &mut AsyncStatement, function: &'static str, rc: SqlReturn, recs: Vec<DiagRecord>) -> Result<T>;
     /// The whole call as something the DM keeps alive until the driver is done (§2.9).
     fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;

@@ -239,7 +239,7 @@ impl AsyncStatement {
             }
             // Two statements, not `text_call(..)?.await`: the `?`'s temporary would
             // otherwise live across the await beside the driver call (56 bytes more in
-            // every execution's future, issue 12 item 3).
+            // every execution's future, decision #107).
             let call = st.text_call("SQLExecDirect", sql.into_vec(), raw::SQLExecDirect, true)?;
             let rc = call.await?;
             if st.data_at_exec(rc).await? == SqlReturn::SQL_NO_DATA {
