@@ -72,7 +72,9 @@ fn hist_report(phase: &str, n: usize) {
         return;
     }
     if phase == "statement" {
-        println!("  [hist] sizes: {:?}", ext::statement_sizes());
+        let mut sizes = ext::statement_sizes();
+        sizes.push(("AsyncStatement", std::mem::size_of::<AsyncStatement>()));
+        println!("  [hist] sizes: {sizes:?}");
     }
     let mut line = format!("  [hist] {phase}: net live allocations per unit by size:");
     for (size, b) in HIST.iter().enumerate() {

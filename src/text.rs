@@ -58,7 +58,18 @@ pub unsafe fn wide_in<'a>(ptr: *const u16, len: isize) -> Result<Option<&'a [u16
 
 /// UTF-8 (invalid sequences replaced) to UTF-16.
 pub fn to_wide(s: &[u8]) -> Vec<u16> {
-    String::from_utf8_lossy(s).encode_utf16().collect()
+    to_wide_reserving(s, 0)
+}
+
+/// As [`to_wide`], with room for `extra` more code units, in one allocation of at most
+/// the UTF-8 length (exact for ASCII: a statement text converted for a Unicode driver is
+/// kept for the whole operation, decision #107).
+fn to_wide_reserving(s: &[u8], extra: usize) -> Vec<u16> {
+    let s = String::from_utf8_lossy(s);
+    // A UTF-8 string never has more UTF-16 code units than bytes.
+    let mut w = Vec::with_capacity(s.len() + extra);
+    w.extend(s.encode_utf16());
+    w
 }
 
 /// UTF-16 (unpaired surrogates replaced) to UTF-8.
@@ -85,7 +96,7 @@ impl Owned {
 /// Optional input converted to wide, NUL-terminated; length in characters (no NUL).
 pub fn opt_to_wide(s: Option<&[u8]>) -> Option<(Vec<u16>, usize)> {
     s.map(|s| {
-        let mut w = to_wide(s);
+        let mut w = to_wide_reserving(s, 1);
         let n = w.len();
         w.push(0);
         (w, n)

@@ -139,6 +139,51 @@ fn abort_of_a_failed_operation_reports_the_failure() {
     assert_eq!(op.abort().unwrap(), AbortOutcome::Completed, "a completed operation is not cancelled");
 }
 
+/// Decision #117: an operation's status lives in the statement's shared state until the
+/// statement moves on; its status handles then read the copy sealed for them. A handle of
+/// a failed operation still reports the failure, one of a dropped future reports its
+/// operation as started and not finished by its future, and is stale for the next
+/// operation (which it never touches); a handle asked for before any operation is stale.
+#[test]
+fn status_handles_keep_their_operation_after_the_statement_moves_on() {
+    let (_env, conn) = connect("Steps=2;Delay=50");
+    let mut st = conn.statement().unwrap();
+    assert_eq!(st.operation().phase(), Phase::Pending, "no operation yet");
+    assert_eq!(st.operation().abort().unwrap(), AbortOutcome::Stale, "no operation yet");
+    let fut = st.execute("SELEC 1");
+    let failed = fut.operation();
+    assert_eq!(fut.wait().expect_err("syntax error").sqlstate(), Some("42000"));
+    // Dropped mid-flight: its operation is cancelled by the drop and settled by the next.
+    let mut fut = st.execute("SELECT 2");
+    let dropped = fut.operation();
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    assert!(std::pin::Pin::new(&mut fut).poll(&mut cx).is_pending(), "Delay=50: still running");
+    assert_eq!(dropped.phase(), Phase::Executing);
+    drop(fut);
+    let fut = st.execute("SELECT 3");
+    let current = fut.operation();
+    assert!(fut.wait().unwrap());
+    assert_eq!(st.operation().abort().unwrap(), AbortOutcome::Completed, "the statement's latest");
+    for _ in 0..2 {
+        match failed.abort().unwrap() {
+            AbortOutcome::Failed(e) => assert_eq!(e.sqlstate(), Some("42000"), "{e}"),
+            other => panic!("expected Failed(42000), got {other:?}"),
+        }
+        assert_eq!(failed.phase(), Phase::Completed);
+        assert_eq!(dropped.phase(), Phase::Completed, "its driver operation ended (settled by the next one)");
+        assert_eq!(dropped.abort().unwrap(), AbortOutcome::Stale, "a later operation runs on the statement now");
+        assert_eq!(current.abort().unwrap(), AbortOutcome::Completed);
+        // Moving on again: the handles keep reporting their own operations.
+        st.close_cursor().unwrap();
+        assert!(st.fetch_blocking().is_err(), "no cursor");
+        assert!(matches!(st.operation().abort().unwrap(), AbortOutcome::Failed(_)), "the statement's latest");
+    }
+    assert!(st.execute_blocking("SELECT 4").unwrap());
+    assert!(st.fetch_blocking().unwrap());
+    assert_eq!(st.get_data_blocking::<i64>(1).unwrap(), 4, "no handle touched a later operation");
+}
+
 /// Issue 9 item 6: a stale `AsyncOperation` (of an earlier operation) neither cancels the
 /// statement's current operation nor claims its outcome.
 #[test]

@@ -43,7 +43,7 @@
 //! handle, and the thread count does not grow with the number of operations in flight.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
@@ -67,9 +67,9 @@ const MAX_POLL_NS: u64 = 100_000_000;
 /// Messages to the dispatcher.
 enum Command {
     /// A driver called back for this handle.
-    Callback { target: Target, at_ns: u64, thread: u64 },
+    Callback { target: Target, at_ns: u64, thread: u32 },
     /// The first call of an operation returned SQL_STILL_EXECUTING (its window).
-    Started { target: Target, epoch: u64, start: u64, end: u64, thread: u64 },
+    Started { target: Target, epoch: u64, start: u64, end: u64, thread: u32 },
     /// The operation was cancelled: drive it from `not_before` unless it ends first.
     Cancelled { target: Target, epoch: u64, not_before: u64 },
     /// Stop the thread (tests, process shutdown).
@@ -144,7 +144,7 @@ pub(crate) fn send_callback(target: Target) -> bool {
 
 /// From the application thread: the first call of operation `epoch` returned
 /// SQL_STILL_EXECUTING; its window and thread.
-pub(crate) fn started(target: Target, epoch: u64, start: u64, end: u64, thread: u64) -> bool {
+pub(crate) fn started(target: Target, epoch: u64, start: u64, end: u64, thread: u32) -> bool {
     send(Command::Started { target, epoch, start, end, thread })
 }
 
@@ -179,60 +179,156 @@ pub fn is_running() -> bool {
 struct Window {
     start: u64,
     end: u64,
-    thread: u64,
+    thread: u32,
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Cb {
     at: u64,
-    thread: u64,
+    thread: u32,
 }
 
-/// The dispatcher's view of one operation (keyed by handle, valid for one epoch).
-#[derive(Debug, Default)]
-struct Track {
+/// `Track::flags`: the latest call's window is known.
+const CALL: u8 = 1;
+/// A callback was accepted for the latest call's SQL_STILL_EXECUTING.
+const ACCEPTED: u8 = 1 << 1;
+/// A callback came during the latest call ...
+const EARLY: u8 = 1 << 2;
+/// ... on the thread making the call.
+const EARLY_CALLING: u8 = 1 << 3;
+/// `due` was set by a settle time (pushed back by every further callback).
+const SETTLING: u8 = 1 << 4;
+/// Sticky for the handle (kept from one operation to the next): its driver was seen
+/// calling back twice for one SQL_STILL_EXECUTING (docs/decisions.md #34).
+const DUP_SEEN: u8 = 1 << 5;
+/// `Track::due`: no re-invocation scheduled.
+const NO_DUE: u64 = u64::MAX;
+
+/// The dispatcher's view of one handle's operation (valid for one epoch). It lives in the
+/// handle's [`AsyncSlot`] (decision #116): no map entry per operation in flight, nothing
+/// to sweep, and it goes with the handle. Only the dispatcher thread touches it, under the
+/// slot's lock ([`AsyncSlot::with_track`]), never across a driver call. 56 bytes: what a
+/// well-behaved driver's operation needs inline, the rest ([`RareTrack`]) on first use.
+#[derive(Debug)]
+pub(crate) struct Track {
+    /// The operation's generation; 0: no operation (generations start at 1).
     epoch: u64,
     /// Start of the operation's first call.
     op_start: u64,
-    /// The latest driver call (None until the first call's window is known).
-    call: Option<Window>,
-    /// Callbacks that came before the first call's window was known (rare: allocated
-    /// then; a track exists for every running operation, issue 12 item 3).
-    buffered: Option<Box<Vec<Cb>>>,
-    /// A callback was accepted for the latest call's SQL_STILL_EXECUTING.
-    accepted: bool,
-    /// A callback came during the latest call: Some(on the calling thread).
-    early: Option<bool>,
-    /// When to re-invoke (ns); None: wait for a callback.
-    due: Option<u64>,
-    /// `due` was set by a settle time (pushed back by every further callback).
-    settling: bool,
-    backoffs: u32,
-    settles: u32,
-    /// A cancel was accepted (rare: allocated then).
-    drive: Option<Box<Drive>>,
+    /// The latest driver call (valid with `CALL`; unknown until the first call's window
+    /// is).
+    call_start: u64,
+    call_end: u64,
+    /// When to re-invoke (ns); `NO_DUE`: wait for a callback.
+    due: u64,
+    /// Rare state, allocated on first use.
+    rare: Option<Box<RareTrack>>,
+    call_thread: u32,
+    flags: u8,
 }
 
-/// The cancel drive of a track (§2.14).
+impl Default for Track {
+    fn default() -> Self {
+        Track::fresh(0, 0)
+    }
+}
+
+/// What only misbehaving drivers or a cancel need (issue 12 item 3: allocated then).
 #[derive(Debug, Default)]
-struct Drive {
+struct RareTrack {
+    /// Callbacks that came before the first call's window was known.
+    buffered: Vec<Cb>,
     /// Cancel accepted: start driving at this time.
-    at: Option<u64>,
+    drive_at: Option<u64>,
     /// Driving: (poll interval, give-up time).
     poll: Option<(u64, u64)>,
+    backoffs: u32,
+    settles: u32,
 }
 
 impl Track {
+    fn fresh(epoch: u64, flags: u8) -> Track {
+        Track { epoch, op_start: 0, call_start: 0, call_end: 0, due: NO_DUE, rare: None, call_thread: 0, flags: flags & DUP_SEEN }
+    }
+
+    /// The track of operation `epoch`: a fresh one when it holds an earlier operation's
+    /// (or none).
+    fn of(&mut self, epoch: u64) -> &mut Track {
+        if self.epoch != epoch {
+            *self = Track::fresh(epoch, self.flags);
+        }
+        self
+    }
+
+    /// Forgets the operation (what stays: the handle's sticky flags).
+    fn clear(&mut self) {
+        *self = Track::fresh(0, self.flags);
+    }
+
+    fn has(&self, f: u8) -> bool {
+        self.flags & f != 0
+    }
+
+    fn set(&mut self, f: u8, on: bool) {
+        if on {
+            self.flags |= f;
+        } else {
+            self.flags &= !f;
+        }
+    }
+
+    fn call(&self) -> Option<Window> {
+        self.has(CALL).then_some(Window { start: self.call_start, end: self.call_end, thread: self.call_thread })
+    }
+
+    fn set_call(&mut self, w: Window) {
+        self.call_start = w.start;
+        self.call_end = w.end;
+        self.call_thread = w.thread;
+        self.flags |= CALL;
+    }
+
+    /// A callback came during the latest call: `Some(on the calling thread)`.
+    fn early(&self) -> Option<bool> {
+        self.has(EARLY).then_some(self.has(EARLY_CALLING))
+    }
+
+    fn set_early(&mut self, e: Option<bool>) {
+        self.set(EARLY, e.is_some());
+        self.set(EARLY_CALLING, e == Some(true));
+    }
+
+    fn due(&self) -> Option<u64> {
+        (self.due != NO_DUE).then_some(self.due)
+    }
+
+    fn set_due(&mut self, at: Option<u64>) {
+        // A real time is never u64::MAX ns (585 years of uptime).
+        self.due = at.map_or(NO_DUE, |t| t.min(NO_DUE - 1));
+    }
+
+    fn rare_mut(&mut self) -> &mut RareTrack {
+        self.rare.get_or_insert_with(Default::default)
+    }
+
+    fn backoffs(&self) -> u32 {
+        self.rare.as_ref().map_or(0, |r| r.backoffs)
+    }
+
+    fn settles(&self) -> u32 {
+        self.rare.as_ref().map_or(0, |r| r.settles)
+    }
+
     fn drive_at(&self) -> Option<u64> {
-        self.drive.as_ref().and_then(|d| d.at)
+        self.rare.as_ref().and_then(|r| r.drive_at)
     }
 
     fn driving(&self) -> Option<(u64, u64)> {
-        self.drive.as_ref().and_then(|d| d.poll)
+        self.rare.as_ref().and_then(|r| r.poll)
     }
 
-    fn drive_mut(&mut self) -> &mut Drive {
-        self.drive.get_or_insert_with(Default::default)
+    fn take_buffered(&mut self) -> Vec<Cb> {
+        self.rare.as_mut().map(|r| std::mem::take(&mut r.buffered)).unwrap_or_default()
     }
 }
 
@@ -241,22 +337,22 @@ fn growing(n: u32) -> u64 {
 }
 
 struct State {
-    tracks: HashMap<Target, Track>,
     timers: BinaryHeap<Reverse<(u64, Target)>>,
-    me: u64,
-    seen: u64,
+    me: u32,
+}
+
+/// What a timer found to do (decided under the slot's lock, done outside it).
+enum Step {
+    Nothing,
+    /// Look again at this time (the first call is still on the application's stack).
+    Retry(u64),
+    /// The driver did not end a cancelled operation: give up on it.
+    GiveUp,
+    /// Re-invoke; `Some`: a cancel drive (poll interval, give-up time).
+    Reinvoke(Option<(u64, u64)>),
 }
 
 impl State {
-    fn track<'a>(tracks: &'a mut HashMap<Target, Track>, target: Target, slot: &AsyncSlot) -> &'a mut Track {
-        let epoch = slot.epoch();
-        let tr = tracks.entry(target).or_default();
-        if tr.epoch != epoch {
-            *tr = Track { epoch, ..Track::default() };
-        }
-        tr
-    }
-
     fn arm(&mut self, target: Target, at: u64) {
         self.timers.push(Reverse((at, target)));
     }
@@ -264,7 +360,6 @@ impl State {
     fn callback(&mut self, target: Target, cb: Cb) {
         let Some(host) = resolve(target) else {
             log::debug!("odbc-dm: callback for a handle that is gone ({target:?})");
-            self.tracks.remove(&target);
             return;
         };
         let slot = host.slot();
@@ -274,12 +369,16 @@ impl State {
         }
         log::trace!(target: "odbc_dm::trace", "notification callback {target:?}");
         super::slot::LATENCY.last_callback_ns.store(cb.at, Ordering::Relaxed);
-        let tr = Self::track(&mut self.tracks, target, slot);
-        if tr.call.is_none() {
-            tr.buffered.get_or_insert_with(Default::default).push(cb);
-            return;
-        }
-        if let Some(at) = classify(tr, slot, cb) {
+        let epoch = slot.epoch();
+        let arm = slot.with_track(|tr| {
+            let tr = tr.of(epoch);
+            if tr.call().is_none() {
+                tr.rare_mut().buffered.push(cb);
+                return None;
+            }
+            classify(tr, slot, cb)
+        });
+        if let Some(at) = arm {
             self.arm(target, at);
         }
     }
@@ -290,22 +389,25 @@ impl State {
         if slot.epoch() != epoch || slot.phase() != Phase::Waiting {
             return;
         }
-        let tr = Self::track(&mut self.tracks, target, slot);
-        tr.op_start = w.start;
-        if tr.call.is_some() {
-            // A cancel drive re-invoked the operation before this message was read.
-            return;
-        }
-        tr.call = Some(w);
-        let mut arm = None;
-        for cb in tr.buffered.take().map(|b| *b).unwrap_or_default() {
-            if let Some(at) = classify(tr, slot, cb) {
-                arm = Some(at);
+        let arm = slot.with_track(|tr| {
+            let tr = tr.of(epoch);
+            tr.op_start = w.start;
+            if tr.call().is_some() {
+                // A cancel drive re-invoked the operation before this message was read.
+                return None;
             }
-        }
-        if tr.drive_at().is_some() && arm.is_none() {
-            arm = tr.drive_at();
-        }
+            tr.set_call(w);
+            let mut arm = None;
+            for cb in tr.take_buffered() {
+                if let Some(at) = classify(tr, slot, cb) {
+                    arm = Some(at);
+                }
+            }
+            if tr.drive_at().is_some() && arm.is_none() {
+                arm = tr.drive_at();
+            }
+            arm
+        });
         if let Some(at) = arm {
             self.arm(target, at);
         }
@@ -319,9 +421,15 @@ impl State {
         if slot.epoch() != epoch || !slot.is_running() || !slot.is_cancelled() {
             return;
         }
-        let tr = Self::track(&mut self.tracks, target, slot);
-        if tr.drive_at().is_none() {
-            tr.drive_mut().at = Some(not_before);
+        let arm = slot.with_track(|tr| {
+            let tr = tr.of(epoch);
+            if tr.drive_at().is_some() {
+                return false;
+            }
+            tr.rare_mut().drive_at = Some(not_before);
+            true
+        });
+        if arm {
             self.arm(target, not_before);
         }
     }
@@ -340,29 +448,49 @@ impl State {
     }
 
     fn fire(&mut self, target: Target, now: u64) {
-        let Some(host) = resolve(target) else {
-            self.tracks.remove(&target);
-            return;
-        };
+        let Some(host) = resolve(target) else { return };
         let slot = host.slot();
-        let Some(tr) = self.tracks.get_mut(&target) else { return };
-        if tr.epoch != slot.epoch() || !slot.is_running() {
-            self.tracks.remove(&target);
-            return;
-        }
-        if let Some(d) = tr.drive_at() {
-            if d <= now && tr.driving().is_none() {
-                tr.drive_mut().poll = Some((1_000_000, now.saturating_add(GIVE_UP.as_nanos() as u64)));
-                tr.due = Some(tr.due.map_or(now, |x| x.min(now)));
+        let epoch = slot.epoch();
+        let running = slot.is_running();
+        let step = slot.with_track(|tr| {
+            if tr.epoch != epoch || !running {
+                // An earlier operation's timer, or the operation ended another way.
+                tr.clear();
+                return Step::Nothing;
             }
-        }
-        let Some(due) = tr.due else { return };
-        if due > now {
-            return; // an older timer; the current one is still armed
-        }
-        if let Some((_, give_up)) = tr.driving() {
-            if now >= give_up {
-                self.tracks.remove(&target);
+            if let Some(d) = tr.drive_at() {
+                if d <= now && tr.driving().is_none() {
+                    tr.rare_mut().poll = Some((1_000_000, now.saturating_add(GIVE_UP.as_nanos() as u64)));
+                    tr.set_due(Some(tr.due().map_or(now, |x| x.min(now))));
+                }
+            }
+            let Some(due) = tr.due() else { return Step::Nothing };
+            if due > now {
+                return Step::Nothing; // an older timer; the current one is still armed
+            }
+            if let Some((_, give_up)) = tr.driving() {
+                if now >= give_up {
+                    tr.clear();
+                    return Step::GiveUp;
+                }
+            }
+            if !slot.claim_waiting() {
+                // The first call is still on the application's stack: look again shortly.
+                let at = now + 1_000_000;
+                tr.set_due(Some(at));
+                return Step::Retry(at);
+            }
+            tr.set_due(None);
+            tr.set(SETTLING, false);
+            Step::Reinvoke(tr.driving())
+        });
+        let driving = match step {
+            Step::Nothing => return,
+            Step::Retry(at) => {
+                self.arm(target, at);
+                return;
+            }
+            Step::GiveUp => {
                 if slot.claim_waiting() {
                     log::error!("odbc-dm: the driver did not end a cancelled operation within {GIVE_UP:?}; the DM ends it with HY008 and leaks its buffers");
                     let func = slot.func().unwrap_or(odbc_dm_abi::FunctionId(0));
@@ -377,46 +505,38 @@ impl State {
                 }
                 return;
             }
-        }
-        if !slot.claim_waiting() {
-            // The first call is still on the application's stack: look again shortly.
-            let at = now + 1_000_000;
-            tr.due = Some(at);
-            self.arm(target, at);
-            return;
-        }
-        tr.due = None;
-        tr.settling = false;
-        let driving = tr.driving();
+            Step::Reinvoke(driving) => driving,
+        };
         if driving.is_some() {
             slot.stats.count(|r| &r.driven_polls);
         }
         let me = self.me;
+        // No lock is held during the driver call: a callback made on this thread only
+        // enqueues.
         match reinvoke_once(&*host) {
             Some((start, end)) => {
-                // The track stays during the call: a callback made on this thread only
-                // enqueues.
-                let tr = Self::track(&mut self.tracks, target, slot);
-                tr.op_start = tr.op_start.min(start);
-                tr.call = Some(Window { start, end, thread: me });
-                tr.accepted = false;
-                tr.early = None;
-                if let Some((interval, give_up)) = driving {
+                let arm = slot.with_track(|tr| {
+                    let tr = tr.of(epoch);
+                    tr.op_start = tr.op_start.min(start);
+                    tr.set_call(Window { start, end, thread: me });
+                    tr.set(ACCEPTED, false);
+                    tr.set_early(None);
+                    let (interval, give_up) = driving?;
                     let at = end.saturating_add(interval);
-                    tr.drive_mut().poll = Some(((interval * 2).min(MAX_POLL_NS), give_up));
-                    tr.due = Some(at);
+                    tr.rare_mut().poll = Some(((interval * 2).min(MAX_POLL_NS), give_up));
+                    tr.set_due(Some(at));
+                    Some(at)
+                });
+                if let Some(at) = arm {
                     self.arm(target, at);
                 }
             }
-            None => {
-                self.tracks.remove(&target);
-            }
+            None => slot.with_track(|tr| {
+                if tr.epoch == epoch {
+                    tr.clear();
+                }
+            }),
         }
-    }
-
-    /// Forgets tracks of handles that are gone or operations that ended another way.
-    fn sweep(&mut self) {
-        self.tracks.retain(|t, tr| resolve(*t).is_some_and(|h| h.slot().epoch() == tr.epoch && h.slot().is_running()));
     }
 }
 
@@ -428,7 +548,7 @@ fn ignore(slot: &AsyncSlot, why: &str) {
 /// Classifies one callback against the operation's latest call (see the module
 /// documentation) and returns the time of a re-invocation it schedules, if any.
 fn classify(tr: &mut Track, slot: &AsyncSlot, cb: Cb) -> Option<u64> {
-    let w = tr.call?;
+    let w = tr.call()?;
     let now = now_ns();
     if cb.at < tr.op_start {
         ignore(slot, "late: an earlier operation's");
@@ -437,75 +557,75 @@ fn classify(tr: &mut Track, slot: &AsyncSlot, cb: Cb) -> Option<u64> {
     if cb.at < w.start {
         // For an earlier call of this operation, whose SQL_STILL_EXECUTING was answered.
         ignore(slot, "duplicate of an answered callback");
-        if tr.early.is_none() {
-            slot.dup_seen.store(true, Ordering::Relaxed);
+        if tr.early().is_none() {
+            tr.set(DUP_SEEN, true);
         }
-        return settle_more(tr, slot, cb.at);
+        return settle_more(tr, cb.at);
     }
-    let twice = slot.dup_seen.load(Ordering::Relaxed);
-    if cb.at <= w.end && cb.thread == w.thread && tr.early.is_none() && !tr.accepted {
+    let twice = tr.has(DUP_SEEN);
+    if cb.at <= w.end && cb.thread == w.thread && tr.early().is_none() && !tr.has(ACCEPTED) {
         // On the thread making the call, inside the driver's entry point (§7.5): the
         // step it announces has not run yet. Back off instead of re-invoking at once.
-        tr.early = Some(true);
+        tr.set_early(Some(true));
         slot.stats.count(|r| &r.early_callbacks);
         slot.stats.count(|r| &r.backoffs);
-        let at = w.end.saturating_add(growing(tr.backoffs)).max(now);
-        tr.backoffs += 1;
-        tr.due = Some(at);
+        let at = w.end.saturating_add(growing(tr.backoffs())).max(now);
+        tr.rare_mut().backoffs += 1;
+        tr.set_due(Some(at));
         return Some(at);
     }
     if cb.at <= w.end && !twice {
         // During the latest call, on another thread (§7.5, or a driver whose worker
         // called back just as the call returned): re-invoke as soon as it has returned.
-        if tr.early.is_some() || tr.accepted {
+        if tr.early().is_some() || tr.has(ACCEPTED) {
             ignore(slot, "second callback during one call");
-            slot.dup_seen.store(true, Ordering::Relaxed);
+            tr.set(DUP_SEEN, true);
             return None;
         }
-        tr.early = Some(false);
+        tr.set_early(Some(false));
         slot.stats.count(|r| &r.early_callbacks);
-        tr.due = Some(now);
+        tr.set_due(Some(now));
         return Some(now);
     }
     // After the latest call returned (or, on a handle whose driver calls back twice,
     // during it: taken as this call's callback, with a settle time).
-    if tr.accepted || tr.early.is_some() {
+    if tr.has(ACCEPTED) || tr.early().is_some() {
         ignore(slot, "duplicate");
-        if tr.early != Some(true) {
-            slot.dup_seen.store(true, Ordering::Relaxed);
+        if tr.early() != Some(true) {
+            tr.set(DUP_SEEN, true);
         }
-        return settle_more(tr, slot, cb.at);
+        return settle_more(tr, cb.at);
     }
-    tr.accepted = true;
+    tr.set(ACCEPTED, true);
     if twice {
         slot.stats.count(|r| &r.backoffs);
-        let at = cb.at.max(w.end).saturating_add(growing(tr.settles)).max(now);
-        tr.settles += 1;
-        tr.settling = true;
-        tr.due = Some(at);
+        let at = cb.at.max(w.end).saturating_add(growing(tr.settles())).max(now);
+        tr.rare_mut().settles += 1;
+        tr.set(SETTLING, true);
+        tr.set_due(Some(at));
         return Some(at);
     }
-    tr.due = Some(now);
+    tr.set_due(Some(now));
     Some(now)
 }
 
 /// A duplicate on a handle that settles: the re-invocation waits until callbacks stop.
-fn settle_more(tr: &mut Track, slot: &AsyncSlot, at: u64) -> Option<u64> {
-    if !tr.settling || !slot.dup_seen.load(Ordering::Relaxed) {
+fn settle_more(tr: &mut Track, at: u64) -> Option<u64> {
+    if !tr.has(SETTLING) || !tr.has(DUP_SEEN) {
         return None;
     }
-    let next = at.saturating_add(growing(tr.settles.saturating_sub(1)));
-    match tr.due {
+    let next = at.saturating_add(growing(tr.settles().saturating_sub(1)));
+    match tr.due() {
         Some(d) if d >= next => None,
         _ => {
-            tr.due = Some(next);
+            tr.set_due(Some(next));
             Some(next)
         }
     }
 }
 
 fn run(rx: Receiver<Command>) {
-    let mut st = State { tracks: HashMap::new(), timers: BinaryHeap::new(), me: thread_tag(), seen: 0 };
+    let mut st = State { timers: BinaryHeap::new(), me: thread_tag() };
     let mut next: Option<u64> = None;
     loop {
         let first = match next {
@@ -554,14 +674,48 @@ fn run(rx: Receiver<Command>) {
 }
 
 fn handle(st: &mut State, c: Command) {
-    st.seen += 1;
-    if st.seen.is_multiple_of(4096) {
-        st.sweep();
-    }
     match c {
         Command::Callback { target, at_ns, thread } => st.callback(target, Cb { at: at_ns, thread }),
         Command::Started { target, epoch, start, end, thread } => st.started(target, epoch, Window { start, end, thread }),
         Command::Cancelled { target, epoch, not_before } => st.cancelled(target, epoch, not_before),
         Command::Shutdown => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decision #116: the track lives in every handle's slot; what a well-behaved driver's
+    /// operation needs stays inline and small.
+    #[test]
+    fn track_is_small() {
+        assert!(std::mem::size_of::<Track>() <= 56, "{}", std::mem::size_of::<Track>());
+    }
+
+    /// A new operation starts from a fresh track; only the handle's sticky knowledge
+    /// (its driver calls back twice, decision #34) carries over.
+    #[test]
+    fn a_new_operation_gets_a_fresh_track() {
+        let mut tr = Track::default();
+        let t = tr.of(1);
+        t.set_call(Window { start: 10, end: 20, thread: 3 });
+        t.set(ACCEPTED | SETTLING | DUP_SEEN, true);
+        t.set_early(Some(true));
+        t.set_due(Some(30));
+        t.rare_mut().backoffs = 2;
+        t.rare_mut().drive_at = Some(40);
+        assert_eq!(tr.of(1).due(), Some(30), "same operation: kept");
+        let t = tr.of(2);
+        assert!(t.call().is_none() && t.due().is_none() && t.early().is_none() && t.drive_at().is_none());
+        assert!(!t.has(ACCEPTED) && !t.has(SETTLING) && t.backoffs() == 0);
+        assert!(t.has(DUP_SEEN), "sticky for the handle");
+        t.clear();
+        assert_eq!(t.epoch, 0);
+        assert!(t.has(DUP_SEEN));
+        t.set_early(Some(false));
+        assert_eq!(t.early(), Some(false));
+        t.set_early(None);
+        assert_eq!(t.early(), None);
     }
 }

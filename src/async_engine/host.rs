@@ -122,11 +122,14 @@ pub(crate) fn run_to_completion<H: AsyncHost + ?Sized>(host: &H) {
 
 /// A thread's tag: tells the dispatcher which thread made a callback (a callback on the
 /// thread that is inside the driver call is §7.5's early callback, decision #34).
-pub(crate) fn thread_tag() -> u64 {
-    use std::sync::atomic::AtomicU64;
-    static NEXT: AtomicU64 = AtomicU64::new(1);
+/// 32 bits (the dispatcher keeps the calling thread's tag in every handle's slot, decision
+/// #116): a tag reused after 2^32 threads were started could at worst make a callback
+/// from another thread look like one on the calling thread, i.e. cost a back-off.
+pub(crate) fn thread_tag() -> u32 {
+    use std::sync::atomic::AtomicU32;
+    static NEXT: AtomicU32 = AtomicU32::new(1);
     thread_local! {
-        static TAG: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+        static TAG: u32 = NEXT.fetch_add(1, Ordering::Relaxed).max(1);
     }
     TAG.try_with(|t| *t).unwrap_or(0)
 }

@@ -23,13 +23,14 @@
 //! `dispatcher` and docs/decisions.md #34): callbacks carry their arrival time and thread,
 //! and the dispatcher knows the window of every driver call of the operation.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use atomic_waker::AtomicWaker;
 use odbc_dm_abi::{FunctionId, SqlReturn};
 
+use super::dispatcher::Track;
 use super::event::AsyncEvent;
 use crate::diag::DiagRecord;
 
@@ -111,15 +112,29 @@ pub(crate) struct Pending {
     pub invoke: Invoke,
 }
 
+/// The operation's captured call while it runs, its result once it has ended: one or the
+/// other, never both (one field instead of two, issue 12 item 3, decision #116).
+#[derive(Default)]
+enum Op {
+    #[default]
+    None,
+    Pending(Pending),
+    Done(Completed),
+}
+
 #[derive(Default)]
 struct Inner {
-    pending: Option<Pending>,
-    done: Option<Completed>,
+    op: Op,
     /// The event to set when the operation ends (snapshot of the attribute at start).
     event: Option<AsyncEvent>,
     /// What the application side handed over (rare: a dropped future or statement),
     /// allocated only then (issue 12 item 3, decision #112).
     handover: Option<Box<Handover>>,
+    /// The dispatcher's record of the running native notification-mode operation (which
+    /// callback may re-invoke it, back-off, cancel drive): kept here, not in a map of the
+    /// dispatcher, so that an operation in flight costs no map entry (decision #116). Only
+    /// the dispatcher thread reads or writes it, through [`AsyncSlot::with_track`].
+    track: Track,
 }
 
 /// What the application side handed to the DM for the running operation.
@@ -134,6 +149,47 @@ struct Handover {
 }
 
 impl Inner {
+    /// Stores `p` as the captured call when none is stored (§2.9: only the first one; the
+    /// driver may keep pointers into its buffers until completion). A capture that cannot
+    /// be stored because a result is stored already (no DM path does this) is leaked, not
+    /// freed: the driver answered SQL_STILL_EXECUTING to it and may still use its buffers.
+    /// Returns a capture that was not stored (the caller drops it outside the lock).
+    #[must_use]
+    fn store_pending(&mut self, p: Pending) -> Option<Pending> {
+        match self.op {
+            Op::None => {
+                self.op = Op::Pending(p);
+                None
+            }
+            Op::Pending(_) => Some(p),
+            Op::Done(_) => {
+                log::error!("odbc-dm: an asynchronous call was captured after its operation ended; its buffers are leaked");
+                std::mem::forget(p);
+                None
+            }
+        }
+    }
+
+    /// Takes the captured call, if one is stored.
+    fn take_pending(&mut self) -> Option<Pending> {
+        match std::mem::take(&mut self.op) {
+            Op::Pending(p) => Some(p),
+            other => {
+                self.op = other;
+                None
+            }
+        }
+    }
+
+    /// Stores the result; returns the captured call it replaces (to be dropped by the
+    /// caller outside the lock).
+    fn store_done(&mut self, done: Completed) -> Option<Pending> {
+        match std::mem::replace(&mut self.op, Op::Done(done)) {
+            Op::Pending(p) => Some(p),
+            _ => None,
+        }
+    }
+
     fn handover(&mut self) -> &mut Handover {
         self.handover.get_or_insert_with(Default::default)
     }
@@ -272,9 +328,6 @@ pub struct AsyncSlot {
     epoch: AtomicU64,
     /// The cancel grace in milliseconds (`SQL_ATTR_DM_CANCEL_GRACE`).
     grace_ms: AtomicU32,
-    /// Sticky: this handle's driver was seen calling back twice for one
-    /// SQL_STILL_EXECUTING (docs/decisions.md #34).
-    pub(crate) dup_seen: AtomicBool,
     inner: Mutex<Inner>,
     pub waker: AtomicWaker,
     pub stats: SlotStats,
@@ -286,7 +339,6 @@ impl Default for AsyncSlot {
             word: AtomicU32::new(IDLE),
             epoch: AtomicU64::new(0),
             grace_ms: AtomicU32::new(DEFAULT_CANCEL_GRACE.as_millis() as u32),
-            dup_seen: AtomicBool::new(false),
             inner: Mutex::new(Inner::default()),
             waker: AtomicWaker::new(),
             stats: SlotStats::default(),
@@ -380,8 +432,18 @@ impl AsyncSlot {
 
     /// The function of the outstanding operation.
     pub fn func(&self) -> Option<FunctionId> {
-        let g = self.lock();
-        g.pending.as_ref().map(|p| p.func).or(g.done.as_ref().map(|d| d.func))
+        match &self.lock().op {
+            Op::Pending(p) => Some(p.func),
+            Op::Done(d) => Some(d.func),
+            Op::None => None,
+        }
+    }
+
+    /// Runs `f` on the dispatcher's record of this handle's operation (see `dispatcher`),
+    /// under the slot's lock: `f` makes no driver call, takes no other lock of the slot
+    /// and wakes nothing. The dispatcher thread alone calls this.
+    pub(crate) fn with_track<R>(&self, f: impl FnOnce(&mut Track) -> R) -> R {
+        f(&mut self.lock().track)
     }
 
     /// Claims the slot for a new operation (application thread, handle gate held). Returns
@@ -393,28 +455,25 @@ impl AsyncSlot {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         let mut g = self.lock();
         g.event = event;
-        g.done = None;
+        if let Op::Done(_) = g.op {
+            g.op = Op::None;
+        }
         true
     }
 
     /// Stores the captured call (only the first one: the driver may keep pointers into
     /// the first call's buffers until completion, §2.9).
     pub(crate) fn store_pending(&self, p: Pending) {
-        let mut g = self.lock();
-        if g.pending.is_none() {
-            g.pending = Some(p);
-        }
+        let rejected = self.lock().store_pending(p);
+        drop(rejected);
     }
 
     pub(crate) fn take_pending(&self) -> Option<Pending> {
-        self.lock().pending.take()
+        self.lock().take_pending()
     }
 
     pub(crate) fn put_back_pending(&self, p: Pending) {
-        let mut g = self.lock();
-        if g.pending.is_none() {
-            g.pending = Some(p);
-        }
+        self.store_pending(p);
     }
 
     fn swap_phase(&self, from: u32, to: u32) -> bool {
@@ -492,11 +551,9 @@ impl AsyncSlot {
     pub fn complete(&self, done: Completed) {
         let (event, pending, keep, abandoned) = {
             let mut g = self.lock();
-            g.done = Some(done);
-            {
-                let (keep, abandoned) = g.take_handover();
-                (g.event.clone(), g.pending.take(), keep, abandoned)
-            }
+            let pending = g.store_done(done);
+            let (keep, abandoned) = g.take_handover();
+            (g.event.clone(), pending, keep, abandoned)
         };
         drop(pending);
         drop(keep);
@@ -514,7 +571,7 @@ impl AsyncSlot {
     /// the driver (decision #35), `finish` is leaked with the operation's buffers.
     pub fn abandon(&self, finish: Finish) -> Result<(), Finish> {
         let mut g = self.lock();
-        if g.done.is_none() && self.is_running() {
+        if !matches!(g.op, Op::Done(_)) && self.is_running() {
             g.handover().abandoned = Some(finish);
             Ok(())
         } else {
@@ -528,11 +585,9 @@ impl AsyncSlot {
     pub(crate) fn complete_abandoned(&self, done: Completed) {
         let (event, pending, keep, abandoned) = {
             let mut g = self.lock();
-            g.done = Some(done);
-            {
-                let (keep, abandoned) = g.take_handover();
-                (g.event.clone(), g.pending.take(), keep, abandoned)
-            }
+            let pending = g.store_done(done);
+            let (keep, abandoned) = g.take_handover();
+            (g.event.clone(), pending, keep, abandoned)
         };
         std::mem::forget(pending);
         std::mem::forget(keep);
@@ -568,7 +623,16 @@ impl AsyncSlot {
         if self.word() & PHASE != DONE {
             return None;
         }
-        let done = self.lock().done.take()?;
+        let done = {
+            let mut g = self.lock();
+            match std::mem::take(&mut g.op) {
+                Op::Done(d) => d,
+                other => {
+                    g.op = other;
+                    return None;
+                }
+            }
+        };
         self.word.store(IDLE, Ordering::Release);
         Some(done)
     }
@@ -578,12 +642,13 @@ impl AsyncSlot {
     pub fn clear(&self) {
         let (p, keep, abandoned) = {
             let mut g = self.lock();
-            g.done = None;
             g.event = None;
-            {
-                let (keep, abandoned) = g.take_handover();
-                (g.pending.take(), keep, abandoned)
-            }
+            let p = match std::mem::take(&mut g.op) {
+                Op::Pending(p) => Some(p),
+                _ => None,
+            };
+            let (keep, abandoned) = g.take_handover();
+            (p, keep, abandoned)
         };
         drop(p);
         drop(keep);
@@ -647,6 +712,40 @@ mod tests {
         assert!(s.abandon(Box::new(move || tx.send("freed").unwrap())).is_ok());
         s.complete_abandoned(done());
         assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "never freed after giving up");
+    }
+
+    /// Issue 12 item 3: every statement has a slot (the dispatcher's track included, #116;
+    /// the captured call and the result share one field, #116).
+    #[test]
+    fn slot_is_small() {
+        assert!(std::mem::size_of::<AsyncSlot>() <= 176, "{}", std::mem::size_of::<AsyncSlot>());
+    }
+
+    /// The captured call and the result are one field: storing the result releases the
+    /// capture; a capture is stored only while none is.
+    #[test]
+    fn capture_and_result_share_one_field() {
+        let s = AsyncSlot::default();
+        assert!(s.begin(Delivery::Notify, None));
+        let dropped = std::sync::Arc::new(());
+        let d2 = dropped.clone();
+        s.store_pending(Pending {
+            func: FunctionId::SQL_API_SQLEXECDIRECT,
+            invoke: Box::new(move |_| {
+                let _ = &d2;
+                SqlReturn::SQL_STILL_EXECUTING
+            }),
+        });
+        s.store_pending(Pending { func: FunctionId::SQL_API_SQLPREPARE, invoke: Box::new(|_| SqlReturn::SQL_SUCCESS) });
+        assert_eq!(s.func(), Some(FunctionId::SQL_API_SQLEXECDIRECT), "only the first capture is kept (§2.9)");
+        assert_eq!(std::sync::Arc::strong_count(&dropped), 2);
+        assert!(s.first_still_executing());
+        s.complete(done());
+        assert_eq!(std::sync::Arc::strong_count(&dropped), 1, "the capture is released when the result is stored");
+        assert_eq!(s.func(), Some(FunctionId::SQL_API_SQLEXECDIRECT), "the result's function");
+        assert!(s.take_pending().is_none());
+        assert!(s.take_completed().is_some());
+        assert_eq!(s.func(), None);
     }
 
     #[test]

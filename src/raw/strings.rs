@@ -6,9 +6,11 @@
 
 use crate::text;
 
-/// Input text for a driver call of the other width.
+/// Input text for a driver call of the other width. A boxed slice, not a `Vec`: a
+/// statement text converted for a Unicode driver lives in the captured call for the whole
+/// asynchronous operation (decision #107).
 pub struct InWide {
-    buf: Option<Vec<u16>>,
+    buf: Option<Box<[u16]>>,
     len: usize,
 }
 
@@ -21,7 +23,8 @@ impl InWide {
         // SAFETY: forwarded contract.
         let s = unsafe { text::narrow_in(ptr, len) }?;
         Ok(match text::opt_to_wide(s) {
-            Some((b, n)) => InWide { buf: Some(b), len: n },
+            // The conversion reserved the exact length for ASCII text (no reallocation).
+            Some((b, n)) => InWide { buf: Some(b.into_boxed_slice()), len: n },
             None => InWide { buf: None, len: 0 },
         })
     }

@@ -13,7 +13,7 @@ pub(super) fn start_fn<S: FnOnce(SqlHStmt) -> SqlReturn + Send + 'static>(s: S) 
 #[inline(always)]
 pub(super) fn finish_fn<T, F>(f: F) -> F
 where
-    F: FnOnce(&mut AsyncStatement, SqlReturn, Vec<DiagRecord>) -> Result<T> + Send + 'static,
+    F: FnOnce(&mut AsyncStatement, &'static str, SqlReturn, Vec<DiagRecord>) -> Result<T> + Send + 'static,
 {
     f
 }
@@ -23,8 +23,9 @@ where
 pub(super) trait OpCall<T>: Send {
     /// Makes the driver call (once).
     fn start(&mut self, h: SqlHStmt) -> SqlReturn;
-    /// Drops the kept buffers, then reads the outcome.
-    fn finish(self: Box<Self>, st: &mut AsyncStatement, rc: SqlReturn, recs: Vec<DiagRecord>) -> Result<T>;
+    /// Drops the kept buffers, then reads the outcome (`function`: the call's name, given
+    /// here rather than captured, decision #107).
+    fn finish(self: Box<Self>, st: &mut AsyncStatement, function: &'static str, rc: SqlReturn, recs: Vec<DiagRecord>) -> Result<T>;
     /// The whole call as something the DM keeps alive until the driver is done (§2.9).
     fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
 }
@@ -39,16 +40,16 @@ impl<T, K, S, F> OpCall<T> for CallParts<K, S, F>
 where
     K: Send + 'static,
     S: FnOnce(SqlHStmt) -> SqlReturn + Send + 'static,
-    F: FnOnce(&mut AsyncStatement, SqlReturn, Vec<DiagRecord>) -> Result<T> + Send + 'static,
+    F: FnOnce(&mut AsyncStatement, &'static str, SqlReturn, Vec<DiagRecord>) -> Result<T> + Send + 'static,
 {
     fn start(&mut self, h: SqlHStmt) -> SqlReturn {
         (self.start.take().expect("started once"))(h)
     }
 
-    fn finish(self: Box<Self>, st: &mut AsyncStatement, rc: SqlReturn, recs: Vec<DiagRecord>) -> Result<T> {
+    fn finish(self: Box<Self>, st: &mut AsyncStatement, function: &'static str, rc: SqlReturn, recs: Vec<DiagRecord>) -> Result<T> {
         let CallParts { keep, finish, .. } = *self;
         drop(keep);
-        finish(st, rc, recs)
+        finish(st, function, rc, recs)
     }
 
     fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
@@ -78,7 +79,7 @@ impl<'s, T: Send + 'static> RawOp<'s, T> {
     pub(super) fn finish_now(&mut self, rc: SqlReturn, records: Vec<DiagRecord>) -> Poll<Result<T>> {
         self.state = RawState::Done;
         let call = self.call.take().expect("finish taken once");
-        Poll::Ready(call.finish(self.st, rc, records))
+        Poll::Ready(call.finish(self.st, self.function, rc, records))
     }
 }
 
@@ -91,7 +92,7 @@ impl<T: Send + 'static> Future for RawOp<'_, T> {
         match this.state {
             RawState::Done => panic!("an odbc-dm operation future was polled after completion"),
             RawState::Init => {
-                if this.st.ticket.aborted.load(Ordering::Acquire) {
+                if sh.has(ABORTED) {
                     this.state = RawState::Done;
                     return Poll::Ready(Err(cancelled(this.function)));
                 }
@@ -102,17 +103,16 @@ impl<T: Send + 'static> Future for RawOp<'_, T> {
                         return Poll::Pending;
                     }
                 }
-                sh.lock().take();
+                sh.lock().outcome.take();
                 this.raw_gen = sh.raw_gen.fetch_add(1, Ordering::AcqRel) + 1;
-                this.st.ticket.launching.store(true, Ordering::Release);
-                this.st.ticket.started.store(true, Ordering::Release);
+                sh.set(LAUNCHING | STARTED, true);
                 sh.register(cx);
                 let rc = this.call.as_mut().expect("started once").start(sh.hstmt());
                 if let Some(st) = sh.status() {
-                    this.st.ticket.gen.store(st.generation, Ordering::Release);
+                    sh.gen.store(st.generation, Ordering::Release);
                 }
-                this.st.ticket.launching.store(false, Ordering::Release);
-                if rc == SqlReturn::SQL_STILL_EXECUTING && this.st.ticket.aborted.load(Ordering::Acquire) {
+                sh.set(LAUNCHING, false);
+                if rc == SqlReturn::SQL_STILL_EXECUTING && sh.has(ABORTED) {
                     // abort() came while the call was being made (it saw nothing to cancel
                     // yet): cancel now; the operation ends with HY008 as usual.
                     sh.cancel();
@@ -151,7 +151,7 @@ impl<T: Send + 'static> Drop for RawOp<'_, T> {
             return;
         }
         let sh = &self.st.shared;
-        if ext::is_running(HandleType::SQL_HANDLE_STMT, sh.hstmt(), self.st.ticket.gen.load(Ordering::Acquire)).unwrap_or(false) {
+        if ext::is_running(HandleType::SQL_HANDLE_STMT, sh.hstmt(), sh.gen.load(Ordering::Acquire)).unwrap_or(false) {
             // Mid-flight: cancel (the DM drives a driver that never calls back once the
             // cancel grace has passed, §2.14); the buffers go to the DM, which drops them
             // only once the driver is done with them (§2.9). The next operation collects
@@ -187,13 +187,17 @@ impl Addr {
 /// the documentation of `src/api/asynchronous/mod.rs`).
 pub struct OpFuture<'s, T> {
     pub(super) fut: Pin<Box<dyn Future<Output = Result<T>> + Send + 's>>,
-    pub(super) op: AsyncOperation,
+    /// The statement's shared state, where the operation's status lives (decision #117).
+    pub(super) sh: Arc<Shared>,
+    /// The operation's id.
+    pub(super) id: u64,
+    pub(super) function: &'static str,
 }
 
 impl<T> OpFuture<'_, T> {
     /// The status handle of this operation.
     pub fn operation(&self) -> AsyncOperation {
-        self.op.clone()
+        self.sh.handle(self.id, self.function)
     }
 }
 
@@ -203,7 +207,7 @@ impl<T> Future for OpFuture<'_, T> {
         let this = self.get_mut();
         let r = this.fut.as_mut().poll(cx);
         if let Poll::Ready(v) = &r {
-            this.op.ticket.finish(v);
+            this.sh.finish(this.id, v);
         }
         r
     }

@@ -34,17 +34,48 @@ pub(super) struct Outcome {
     pub(super) records: Vec<DiagRecord>,
 }
 
+/// Status bits of the statement's latest operation (the low byte of [`Shared::op`]; a
+/// [`Ticket`]'s booleans for a connection operation or a sealed statement one).
+pub(super) const STARTED: u64 = 1;
+/// The first driver call of a step is being made (the DM's slot may not show it yet).
+pub(super) const LAUNCHING: u64 = 1 << 1;
+pub(super) const FINISHED: u64 = 1 << 2;
+pub(super) const ABORTED: u64 = 1 << 3;
+/// Finished with HY008 (how it ended, with `FINISHED`).
+const ENDED_CANCELLED: u64 = 1 << 4;
+const BITS: u64 = 0xff;
+
 /// What the statement, its futures and its [`AsyncOperation`] handles share.
+///
+/// The status of the statement's latest operation lives here, not in a ticket allocated
+/// per operation (issue 12 item 3, decision #117): its id and status bits in one word
+/// (`op`), its DM generation (`gen`) and, for a failure, the error. An
+/// [`AsyncOperation`] of it reads them while it is the latest; the first one asked for
+/// gets a [`Ticket`] (`State::past`) into which the status is copied ("sealed") when the
+/// statement moves on to its next operation, so that a status handle keeps reporting its
+/// own operation and never touches a later one.
 pub(super) struct Shared {
     pub(super) h: usize,
     /// Generation of the last driver operation started (0 = none).
     pub(super) raw_gen: AtomicU64,
+    state: Mutex<State>,
+    /// The latest operation: its id (`>> 8`; 0: none yet) and status bits (`& BITS`).
+    /// Its id changes only under `state`'s lock.
+    op: AtomicU64,
+    /// The DM generation of the latest operation's latest driver operation (`raw::ext`).
+    pub(super) gen: AtomicU64,
+}
+
+#[derive(Default)]
+pub(super) struct State {
     /// The last collected outcome (of generation `raw_gen` or older), kept until the next
     /// operation starts.
-    pub(super) outcome: Mutex<Option<Outcome>>,
-    /// The id of the ticket of the statement's latest operation: an [`AsyncOperation`] of
-    /// an earlier one is stale and touches nothing.
-    pub(super) current: AtomicU64,
+    pub(super) outcome: Option<Outcome>,
+    /// How the latest operation failed (with `FINISHED`, without `ENDED_CANCELLED`).
+    failed: Option<ErrorCopy>,
+    /// The latest operation's record for its status handles, made when the first one is
+    /// asked for; sealed when the next operation begins.
+    past: Option<Arc<Ticket>>,
 }
 
 pub(super) enum Collect {
@@ -59,8 +90,120 @@ impl Shared {
         self.h as SqlHStmt
     }
 
-    pub(super) fn lock(&self) -> MutexGuard<'_, Option<Outcome>> {
-        self.outcome.lock().unwrap_or_else(|e| e.into_inner())
+    pub(super) fn new(h: usize) -> Shared {
+        Shared { h, raw_gen: AtomicU64::new(0), state: Mutex::new(State::default()), op: AtomicU64::new(0), gen: AtomicU64::new(0) }
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new operation begins (no future of the statement is alive: it takes `&mut` of
+    /// the statement): seals the previous one's record for its status handles, if any, and
+    /// returns the new operation's id.
+    pub(super) fn begin_op(&self) -> u64 {
+        let id = NEXT_TICKET.fetch_add(1, Ordering::Relaxed);
+        let mut g = self.lock();
+        if let Some(past) = g.past.take() {
+            let w = self.op.load(Ordering::Acquire);
+            if w >> 8 == past.id {
+                past.gen.store(self.gen.load(Ordering::Acquire), Ordering::Release);
+                *past.ended.lock().unwrap_or_else(|e| e.into_inner()) = ended_in(w, &g.failed);
+                past.started.store(w & STARTED != 0, Ordering::Release);
+                past.launching.store(w & LAUNCHING != 0, Ordering::Release);
+                past.aborted.store(w & ABORTED != 0, Ordering::Release);
+                past.finished.store(w & FINISHED != 0, Ordering::Release);
+            }
+        }
+        g.failed = None;
+        self.gen.store(0, Ordering::Release);
+        // After the seal: a status handle that sees the new id finds its record sealed.
+        self.op.store(id << 8, Ordering::Release);
+        id
+    }
+
+    /// Whether status bit `bit` of the latest operation is set (the future's view: its
+    /// operation is the latest).
+    pub(super) fn has(&self, bit: u64) -> bool {
+        self.op.load(Ordering::Acquire) & bit != 0
+    }
+
+    /// Sets (`on`) or clears status bits of the latest operation.
+    pub(super) fn set(&self, bits: u64, on: bool) {
+        if on {
+            self.op.fetch_or(bits, Ordering::AcqRel);
+        } else {
+            self.op.fetch_and(!bits, Ordering::AcqRel);
+        }
+    }
+
+    /// The id of the latest operation (0: none yet).
+    pub(super) fn latest_id(&self) -> u64 {
+        self.op.load(Ordering::Acquire) >> 8
+    }
+
+    /// The status bits of operation `id` while it is the latest; `None` once the statement
+    /// has moved on (or for id 0: no operation).
+    pub(super) fn bits_of(&self, id: u64) -> Option<u64> {
+        let w = self.op.load(Ordering::Acquire);
+        (id != 0 && w >> 8 == id).then_some(w & BITS)
+    }
+
+    /// The DM generation of operation `id` while it is the latest.
+    pub(super) fn gen_of(&self, id: u64) -> Option<u64> {
+        let _g = self.lock();
+        self.bits_of(id).map(|_| self.gen.load(Ordering::Acquire))
+    }
+
+    /// How operation `id` ended (`Some(None)`: not yet) while it is the latest.
+    pub(super) fn ended_of(&self, id: u64) -> Option<Option<Ended>> {
+        let g = self.lock();
+        self.bits_of(id).map(|w| ended_in(w, &g.failed))
+    }
+
+    /// Marks operation `id` aborted if it is still the latest (`false`: it is not).
+    pub(super) fn abort_of(&self, id: u64) -> bool {
+        let _g = self.lock();
+        if self.bits_of(id).is_none() {
+            return false;
+        }
+        self.set(ABORTED, true);
+        true
+    }
+
+    /// Operation `id`'s future returned `r`: recorded for its status handles.
+    pub(super) fn finish<T>(&self, id: u64, r: &Result<T>) {
+        let mut g = self.lock();
+        if self.bits_of(id).is_none() {
+            return;
+        }
+        let bits = match r {
+            Ok(_) => FINISHED,
+            Err(e) if e.sqlstate() == Some("HY008") => FINISHED | ENDED_CANCELLED,
+            Err(e) => {
+                g.failed = Some(ErrorCopy::of(e));
+                FINISHED
+            }
+        };
+        self.set(bits, true);
+    }
+
+    /// A status handle of operation `id` (the latest one, or 0: none yet).
+    pub(super) fn handle(self: &Arc<Self>, id: u64, function: &'static str) -> AsyncOperation {
+        let ticket = {
+            let mut g = self.lock();
+            match &g.past {
+                Some(p) if p.id == id => p.clone(),
+                _ => {
+                    let t = Arc::new(Ticket::with_id(id));
+                    if self.bits_of(id).is_some() {
+                        g.past = Some(t.clone());
+                    }
+                    t
+                }
+            }
+        };
+        AsyncOperation { of: OpOf::Stmt(self.clone()), ticket, function }
     }
 
     /// Blocks until the statement's running operation ends or `timeout` passes (no event:
@@ -86,7 +229,7 @@ impl Shared {
     pub(super) fn collect(&self) -> Collect {
         let mut g = self.lock();
         let cur = self.raw_gen.load(Ordering::Acquire);
-        if g.as_ref().is_some_and(|o| o.raw_gen == cur) {
+        if g.outcome.as_ref().is_some_and(|o| o.raw_gen == cur) {
             return Collect::Done;
         }
         let mut code: RetCode = 0;
@@ -96,7 +239,7 @@ impl Shared {
             SqlReturn::SQL_SUCCESS => {
                 let code = SqlReturn(code);
                 let records = if carries_records(code) { diag_records(HandleType::SQL_HANDLE_STMT, self.hstmt()) } else { Vec::new() };
-                *g = Some(Outcome { raw_gen: cur, rc: code, records });
+                g.outcome = Some(Outcome { raw_gen: cur, rc: code, records });
                 Collect::Done
             }
             SqlReturn::SQL_NO_DATA if self.busy() => Collect::Pending,
@@ -107,7 +250,7 @@ impl Shared {
     /// The outcome of operation `raw_gen` (a copy: it stays for [`AsyncOperation::abort`]
     /// running on another thread, until the next operation starts).
     pub(super) fn outcome_of(&self, raw_gen: u64) -> Option<(SqlReturn, Vec<DiagRecord>)> {
-        self.lock().as_ref().filter(|o| o.raw_gen == raw_gen).map(|o| (o.rc, o.records.clone()))
+        self.lock().outcome.as_ref().filter(|o| o.raw_gen == raw_gen).map(|o| (o.rc, o.records.clone()))
     }
 
     pub(super) fn cancel(&self) {
@@ -156,12 +299,12 @@ impl Shared {
     /// when the driver still has not finished.
     pub(super) fn settle_blocking(&self) -> bool {
         if !self.busy() {
-            self.lock().take();
+            self.lock().outcome.take();
             return true;
         }
         let ok = self.wait_collect(SETTLE_GRACE) || self.cancel_and_collect(SETTLE_AFTER_CANCEL);
         if ok {
-            self.lock().take();
+            self.lock().outcome.take();
         }
         ok
     }
@@ -191,7 +334,21 @@ impl ErrorCopy {
 
 pub(super) static NEXT_TICKET: AtomicU64 = AtomicU64::new(1);
 
-/// Per-operation status shared by its future and its [`AsyncOperation`] handles.
+/// How an operation whose status bits are `w` ended (`None`: not yet).
+fn ended_in(w: u64, failed: &Option<ErrorCopy>) -> Option<Ended> {
+    if w & FINISHED == 0 {
+        return None;
+    }
+    Some(match failed {
+        Some(e) => Ended::Failed(e.clone()),
+        None if w & ENDED_CANCELLED != 0 => Ended::Cancelled,
+        None => Ended::Ok,
+    })
+}
+
+/// Per-operation status of a connection operation, shared by its future and its
+/// [`AsyncOperation`] handles; for a statement operation, the record its status handles
+/// read once the statement has moved on (see [`Shared`]).
 pub(super) struct Ticket {
     pub(super) id: u64,
     pub(super) started: AtomicBool,
@@ -207,8 +364,14 @@ pub(super) struct Ticket {
 
 impl Default for Ticket {
     fn default() -> Self {
+        Ticket::with_id(NEXT_TICKET.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl Ticket {
+    pub(super) fn with_id(id: u64) -> Self {
         Ticket {
-            id: NEXT_TICKET.fetch_add(1, Ordering::Relaxed),
+            id,
             started: AtomicBool::new(false),
             launching: AtomicBool::new(false),
             finished: AtomicBool::new(false),
@@ -324,26 +487,82 @@ impl AsyncOperation {
     /// Whether this handle's operation is running at the DM now (generation checked).
     pub(super) fn running_at_dm(&self) -> bool {
         let Some((ht, h)) = self.handle() else { return false };
-        ext::is_running(ht, h, self.ticket.gen.load(Ordering::Acquire)).unwrap_or(false)
+        ext::is_running(ht, h, self.gen()).unwrap_or(false)
     }
 
     pub(super) fn is_current(&self) -> bool {
         match &self.of {
-            OpOf::Stmt(sh) => sh.current.load(Ordering::Acquire) == self.ticket.id,
+            OpOf::Stmt(sh) => sh.bits_of(self.ticket.id).is_some(),
             OpOf::Conn(c) => c.current.load(Ordering::Acquire) == self.ticket.id,
             OpOf::Nothing => false,
         }
     }
 
+    /// Status bit `bit` of this handle's operation: from the statement while it is the
+    /// latest, else from the ticket (`sealed`: the ticket's copy of the bit).
+    fn bit(&self, bit: u64, sealed: &AtomicBool) -> bool {
+        if let OpOf::Stmt(sh) = &self.of {
+            if let Some(w) = sh.bits_of(self.ticket.id) {
+                return w & bit != 0;
+            }
+        }
+        // A statement's operation that is no longer the latest: its ticket was sealed
+        // before the statement's operation word changed (read with Acquire above).
+        sealed.load(Ordering::Acquire)
+    }
+
+    pub(super) fn started(&self) -> bool {
+        self.bit(STARTED, &self.ticket.started)
+    }
+
+    pub(super) fn launching(&self) -> bool {
+        self.bit(LAUNCHING, &self.ticket.launching)
+    }
+
+    pub(super) fn finished(&self) -> bool {
+        self.bit(FINISHED, &self.ticket.finished)
+    }
+
+    /// The DM generation of the operation's latest driver operation.
+    pub(super) fn gen(&self) -> u64 {
+        if let OpOf::Stmt(sh) = &self.of {
+            if let Some(g) = sh.gen_of(self.ticket.id) {
+                return g;
+            }
+        }
+        self.ticket.gen.load(Ordering::Acquire)
+    }
+
+    /// How the operation ended, once its future returned.
+    pub(super) fn ended(&self) -> Option<Ended> {
+        if let OpOf::Stmt(sh) = &self.of {
+            if let Some(e) = sh.ended_of(self.ticket.id) {
+                return e;
+            }
+        }
+        self.ticket.ended()
+    }
+
+    /// Marks the operation aborted; `false` when it is no longer the handle's latest.
+    fn mark_aborted(&self) -> bool {
+        match &self.of {
+            OpOf::Stmt(sh) => sh.abort_of(self.ticket.id),
+            _ => {
+                self.ticket.aborted.store(true, Ordering::Release);
+                true
+            }
+        }
+    }
+
     /// The current phase.
     pub fn phase(&self) -> Phase {
-        if self.ticket.finished.load(Ordering::Acquire) {
+        if self.finished() {
             return Phase::Completed;
         }
-        if !self.ticket.started.load(Ordering::Acquire) {
+        if !self.started() {
             return Phase::Pending;
         }
-        if self.ticket.launching.load(Ordering::Acquire) || self.running_at_dm() {
+        if self.launching() || self.running_at_dm() {
             Phase::Executing
         } else {
             Phase::Completed
@@ -379,14 +598,13 @@ impl AsyncOperation {
     /// [`AbortOutcome`]); `Err` (HYT00) only when the cancelled operation did not end
     /// within the patience. The future, if still polled, returns the matching result.
     pub fn abort(&self) -> Result<AbortOutcome> {
-        if let Some(e) = self.ticket.ended() {
+        if let Some(e) = self.ended() {
             return Ok(e.into());
         }
-        if !self.is_current() {
+        if !self.is_current() || !self.mark_aborted() {
             return Ok(AbortOutcome::Stale);
         }
-        self.ticket.aborted.store(true, Ordering::Release);
-        if !self.ticket.started.load(Ordering::Acquire) {
+        if !self.started() {
             // Not at the driver yet: the future fails with HY008 when it tries to start.
             return Ok(AbortOutcome::NotStarted);
         }
@@ -415,10 +633,10 @@ impl AsyncOperation {
     pub(super) fn abort_stmt(&self, sh: &Shared) -> Result<AbortOutcome> {
         let t = Instant::now();
         // The launching call sees `aborted` and cancels itself (see RawOp::poll).
-        while self.ticket.launching.load(Ordering::Acquire) && t.elapsed() < ABORT_PATIENCE {
+        while self.launching() && t.elapsed() < ABORT_PATIENCE {
             std::thread::sleep(Duration::from_millis(1));
         }
-        let gen = self.ticket.gen.load(Ordering::Acquire);
+        let gen = self.gen();
         let (ht, h) = (HandleType::SQL_HANDLE_STMT, sh.hstmt());
         if !ext::cancel_generation(ht, h, gen).unwrap_or(false) {
             // Between two driver calls (the next one is refused with HY008), or it just
@@ -428,7 +646,7 @@ impl AsyncOperation {
         let raw_gen = sh.raw_gen.load(Ordering::Acquire);
         let mut driven = false;
         while t.elapsed() < ABORT_PATIENCE {
-            if let Some(e) = self.ticket.ended() {
+            if let Some(e) = self.ended() {
                 return Ok(e.into());
             }
             if !ext::is_running(ht, h, gen).unwrap_or(false) {
@@ -458,10 +676,10 @@ impl AsyncOperation {
 
     pub(super) fn abort_conn(&self, c: &ConnInner) -> Result<AbortOutcome> {
         let t = Instant::now();
-        while self.ticket.launching.load(Ordering::Acquire) && t.elapsed() < ABORT_PATIENCE {
+        while self.launching() && t.elapsed() < ABORT_PATIENCE {
             std::thread::sleep(Duration::from_millis(1));
         }
-        let gen = self.ticket.gen.load(Ordering::Acquire);
+        let gen = self.gen();
         let (ht, h) = (HandleType::SQL_HANDLE_DBC, c.h());
         if !self.running_at_dm() {
             return Ok(self.ended_or(AbortOutcome::Cancelled));
@@ -472,7 +690,7 @@ impl AsyncOperation {
         let mut driven = false;
         // The future (polled elsewhere) collects the result.
         while t.elapsed() < ABORT_PATIENCE {
-            if let Some(e) = self.ticket.ended() {
+            if let Some(e) = self.ended() {
                 return Ok(e.into());
             }
             if !ext::is_running(ht, h, gen).unwrap_or(false) {
@@ -493,7 +711,7 @@ impl AsyncOperation {
     pub(super) fn ended_or(&self, default: AbortOutcome) -> AbortOutcome {
         let t = Instant::now();
         while t.elapsed() < Duration::from_millis(200) {
-            if let Some(e) = self.ticket.ended() {
+            if let Some(e) = self.ended() {
                 return e.into();
             }
             std::thread::sleep(Duration::from_millis(1));

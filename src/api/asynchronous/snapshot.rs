@@ -81,7 +81,7 @@ impl AsyncStatement {
             // owned by `finish` (then by the slot) until the driver is done with it.
             unsafe { raw::SQLDescribeCol(h, col, p.0.ptr(), 256, p.1.ptr(), p.2.ptr(), p.3.ptr(), p.4.ptr(), p.5.ptr()) }
         });
-        let finish = finish_fn::<Box<Described>, _>(move |st, rc, recs| {
+        let finish = finish_fn::<Box<Described>, _>(move |st, _, rc, recs| {
             check_outcome("SQLDescribeCol", rc, recs, &mut st.warnings)?;
             Ok(d)
         });
@@ -96,7 +96,7 @@ impl AsyncStatement {
                 // operation (the snapshot settles it before freeing them).
                 unsafe { raw::SQLSetPos(h, row, op, LockType::SQL_LOCK_NO_CHANGE) }
             });
-            let finish = finish_fn::<(Result<SqlReturn>, Vec<DiagRecord>), _>(move |_st, rc, recs| {
+            let finish = finish_fn::<(Result<SqlReturn>, Vec<DiagRecord>), _>(move |_st, _, rc, recs| {
                 let mut w = Vec::new();
                 let r = check_outcome("SQLSetPos", rc, recs, &mut w);
                 Ok((r, w))

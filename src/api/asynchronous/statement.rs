@@ -9,7 +9,6 @@ use super::*;
 pub struct AsyncStatement {
     pub(super) shared: Arc<Shared>,
     pub(super) enc: TextEncoding,
-    pub(super) ticket: Arc<Ticket>,
     pub(super) warnings: Vec<DiagRecord>,
     /// Parameter buffers bound to the statement (`execute_with`), owned until the next
     /// binding or the handle is freed.
@@ -39,7 +38,7 @@ impl Drop for AsyncStatement {
             }
             return;
         }
-        self.shared.lock().take();
+        self.shared.lock().outcome.take();
         // SAFETY: our statement id; nothing outstanding.
         let rc = unsafe { raw::SQLFreeHandle(HandleType::SQL_HANDLE_STMT, self.shared.hstmt()) };
         if !rc.is_success() {
@@ -54,11 +53,10 @@ impl AsyncStatement {
         // SAFETY: our connection id and a valid out slot.
         let rc = unsafe { raw::SQLAllocHandle(HandleType::SQL_HANDLE_STMT, conn.h(), &mut h) };
         conn.conn.check("SQLAllocHandle", rc)?;
-        let shared = Arc::new(Shared { h: h as usize, raw_gen: AtomicU64::new(0), outcome: Mutex::new(None), current: AtomicU64::new(0) });
+        let shared = Arc::new(Shared::new(h as usize));
         let st = AsyncStatement {
             shared,
             enc: conn.conn.text_encoding(),
-            ticket: Arc::default(),
             warnings: Vec::new(),
             params: Vec::new(),
             read: ReadColumns::default(),
@@ -109,13 +107,14 @@ impl AsyncStatement {
         T: Send + 'static,
         K: Send + 'static,
         S: FnOnce(SqlHStmt) -> SqlReturn + Send + 'static,
-        F: FnOnce(&mut AsyncStatement, SqlReturn, Vec<DiagRecord>) -> Result<T> + Send + 'static,
+        F: FnOnce(&mut AsyncStatement, &'static str, SqlReturn, Vec<DiagRecord>) -> Result<T> + Send + 'static,
     {
         let call: Box<dyn OpCall<T>> = Box::new(CallParts { keep, start: Some(start), finish });
         RawOp { st: self, function, call: Some(call), state: RawState::Init, raw_gen: 0 }
     }
 
-    /// Wraps an operation made of driver calls in an [`OpFuture`] with a fresh ticket.
+    /// Wraps an operation made of driver calls in an [`OpFuture`]: a new latest operation
+    /// of the statement (its status lives in the shared state, decision #117).
     pub(super) fn op<'s, T: 's, F>(
         &'s mut self,
         function: &'static str,
@@ -124,14 +123,12 @@ impl AsyncStatement {
     where
         F: Future<Output = Result<T>> + Send + 's,
     {
-        let ticket = Arc::new(Ticket::default());
-        self.ticket = ticket.clone();
+        let id = self.shared.begin_op();
         if function != "SQLGetData" {
             // Anything but SQLGetData may move or close the cursor: a new row.
             self.read.clear();
         }
-        self.shared.current.store(ticket.id, Ordering::Release);
-        let op = AsyncOperation { of: OpOf::Stmt(self.shared.clone()), ticket, function };
+        let sh = self.shared.clone();
         if std::mem::take(&mut self.need_data) {
             // A dropped future left a data-at-execution sequence (S8–S10): once its last
             // operation is settled, end the sequence with SQLCancel (§4.8), then run.
@@ -140,9 +137,9 @@ impl AsyncStatement {
                 cancel_need_data(self.shared.hstmt());
                 body(self).await
             };
-            return OpFuture { fut: Box::pin(fut), op };
+            return OpFuture { fut: Box::pin(fut), sh, id, function };
         }
-        OpFuture { fut: Box::pin(body(self)), op }
+        OpFuture { fut: Box::pin(body(self)), sh, id, function }
     }
 
     /// The blocking counterpart of the first step of [`op`](Self::op) for the methods that
@@ -163,7 +160,7 @@ impl AsyncStatement {
 
     /// A status handle of the statement's latest operation.
     pub fn operation(&self) -> AsyncOperation {
-        AsyncOperation { of: OpOf::Stmt(self.shared.clone()), ticket: self.ticket.clone(), function: "SQLCompleteAsync" }
+        self.shared.handle(self.shared.latest_id(), "SQLCompleteAsync")
     }
 
     pub(super) fn text_call(
@@ -185,7 +182,7 @@ impl AsyncStatement {
             // then the slot) until the driver is done with it.
             unsafe { call(h, p.ptr::<u8>(), len) }
         });
-        let finish = finish_fn::<SqlReturn, _>(move |st, rc, recs| check_outcome(function, rc, recs, &mut st.warnings));
+        let finish = finish_fn::<SqlReturn, _>(|st, function, rc, recs| check_outcome(function, rc, recs, &mut st.warnings));
         Ok(self.raw(function, text, start, finish))
     }
 
@@ -196,7 +193,7 @@ impl AsyncStatement {
             // SAFETY: our statement id; `out` is heap memory owned by `finish`.
             unsafe { raw::SQLNumResultCols(h, p.ptr()) }
         });
-        let finish = finish_fn::<i16, _>(move |st, rc, recs| {
+        let finish = finish_fn::<i16, _>(move |st, _, rc, recs| {
             check_outcome("SQLNumResultCols", rc, recs, &mut st.warnings)?;
             Ok(*out)
         });
@@ -208,7 +205,7 @@ impl AsyncStatement {
             // SAFETY: our statement id.
             unsafe { call(h) }
         });
-        let finish = finish_fn::<SqlReturn, _>(move |st, rc, recs| check_outcome(function, rc, recs, &mut st.warnings));
+        let finish = finish_fn::<SqlReturn, _>(|st, function, rc, recs| check_outcome(function, rc, recs, &mut st.warnings));
         self.raw(function, (), start, finish)
     }
 
@@ -240,9 +237,12 @@ impl AsyncStatement {
                 // Boxed: its state would otherwise enlarge every execution's future.
                 Box::pin(st.bind_owned(values.map_or_else(Vec::new, |v| *v))).await?;
             }
-            let rc = st.text_call("SQLExecDirect", sql.into_vec(), raw::SQLExecDirect, true)?.await?;
-            let rc = st.data_at_exec(rc).await?;
-            if rc == SqlReturn::SQL_NO_DATA {
+            // Two statements, not `text_call(..)?.await`: the `?`'s temporary would
+            // otherwise live across the await beside the driver call (56 bytes more in
+            // every execution's future, decision #107).
+            let call = st.text_call("SQLExecDirect", sql.into_vec(), raw::SQLExecDirect, true)?;
+            let rc = call.await?;
+            if st.data_at_exec(rc).await? == SqlReturn::SQL_NO_DATA {
                 return Ok(false);
             }
             Ok(st.num_result_cols_op().await? > 0)
@@ -258,9 +258,8 @@ impl AsyncStatement {
     /// of every [`RawOp`] does), so that synchronous calls can follow.
     pub(super) fn settled(&mut self) -> impl Future<Output = Result<()>> + Send + '_ {
         let sh = self.shared.clone();
-        let ticket = self.ticket.clone();
         std::future::poll_fn(move |cx| {
-            if ticket.aborted.load(Ordering::Acquire) {
+            if sh.has(ABORTED) {
                 return Poll::Ready(Err(cancelled("SQLBindParameter")));
             }
             if sh.busy() {
@@ -269,7 +268,7 @@ impl AsyncStatement {
                     return Poll::Pending;
                 }
             }
-            sh.lock().take();
+            sh.lock().outcome.take();
             Poll::Ready(Ok(()))
         })
     }
@@ -302,7 +301,8 @@ impl AsyncStatement {
     pub fn prepare(&mut self, sql: impl Into<String>) -> OpFuture<'_, ()> {
         let sql: String = sql.into();
         self.op("SQLPrepare", move |st| async move {
-            st.text_call("SQLPrepare", sql.into_bytes(), raw::SQLPrepare, true)?.await?;
+            let call = st.text_call("SQLPrepare", sql.into_bytes(), raw::SQLPrepare, true)?;
+            call.await?;
             Ok(())
         })
     }
@@ -346,10 +346,9 @@ impl AsyncStatement {
             // SAFETY: our statement id.
             unsafe { raw::SQLExecute(h) }
         });
-        let finish = finish_fn::<SqlReturn, _>(|st, rc, recs| check_outcome("SQLExecute", rc, recs, &mut st.warnings));
+        let finish = finish_fn::<SqlReturn, _>(|st, _, rc, recs| check_outcome("SQLExecute", rc, recs, &mut st.warnings));
         let rc = self.raw("SQLExecute", (), start, finish).await?;
-        let rc = self.data_at_exec(rc).await?;
-        if rc == SqlReturn::SQL_NO_DATA {
+        if self.data_at_exec(rc).await? == SqlReturn::SQL_NO_DATA {
             return Ok(false);
         }
         Ok(self.num_result_cols_op().await? > 0)
@@ -383,7 +382,7 @@ impl AsyncStatement {
             // (its `keep`, then the slot) until the driver is done with them.
             unsafe { (*p.ptr::<CatalogArgs>()).call(h) }
         });
-        let finish = finish_fn::<SqlReturn, _>(move |st, rc, recs| check_outcome(function, rc, recs, &mut st.warnings));
+        let finish = finish_fn::<SqlReturn, _>(|st, function, rc, recs| check_outcome(function, rc, recs, &mut st.warnings));
         let rc = self.raw(function, args, start, finish).await?;
         if rc == SqlReturn::SQL_NO_DATA {
             return Ok(false);
@@ -476,7 +475,7 @@ impl AsyncStatement {
             // owned by the operation (`finish`, then the slot) until the driver is done.
             unsafe { raw::SQLGetData(h, col, ctype, pv.ptr(), len, pi.ptr()) }
         });
-        let finish = finish_fn::<(Box<Piece>, SqlReturn, Vec<DiagRecord>), _>(move |st, rc, mut recs| {
+        let finish = finish_fn::<(Box<Piece>, SqlReturn, Vec<DiagRecord>), _>(move |st, _, rc, mut recs| {
             if rc == SqlReturn::SQL_NO_DATA {
                 recs = diag_records(HandleType::SQL_HANDLE_STMT, st.shared.hstmt());
             }
@@ -538,7 +537,7 @@ impl AsyncStatement {
                 // (its `keep`, then the slot) until the driver is done with them.
                 unsafe { raw::SQLPutData(h, p.ptr(), len) }
             });
-            let finish = finish_fn::<SqlReturn, _>(move |st, rc, recs| check_outcome("SQLPutData", rc, recs, &mut st.warnings));
+            let finish = finish_fn::<SqlReturn, _>(move |st, _, rc, recs| check_outcome("SQLPutData", rc, recs, &mut st.warnings));
             self.raw("SQLPutData", chunk, start, finish).await?;
         }
     }
@@ -553,7 +552,7 @@ impl AsyncStatement {
             // `finish`.
             unsafe { raw::SQLParamData(h, p.ptr::<SqlPointer>()) }
         });
-        let finish = finish_fn::<(SqlReturn, usize), _>(move |st, rc, recs| {
+        let finish = finish_fn::<(SqlReturn, usize), _>(move |st, _, rc, recs| {
             let rc = check_outcome("SQLParamData", rc, recs, &mut st.warnings)?;
             Ok((rc, *out))
         });
