@@ -22,6 +22,10 @@
 //!     cargo build --release -p odbc-refdriver     # once (or PROFILE=release setup.sh)
 //!     cargo bench --bench async_engine
 //!     ASYNC_BENCH_QUICK=1 cargo bench --bench async_engine    # smoke run, a few seconds
+//!     ASYNC_BENCH_ONLY=a-native ASYNC_BENCH_LAT_SAMPLES=5000 cargo bench --bench async_engine
+//!         # issue 12's latency comparison only, with more samples (the p99 ratio lines);
+//!         # ASYNC_BENCH_FLOOR_PROBE=1 adds the floor probe (the floor rig alone, at each
+//!         # stage of a connection's life and after each kind of DM sample)
 //!
 //! Method and results: docs/performance.md, "Async engine (issue 4)".
 
@@ -524,6 +528,60 @@ fn lat_futures(cs: &str, sql: &'static str, samples: usize, rig: &FloorRig) -> (
     (from_cb, from_done, floor)
 }
 
+/// ASYNC_BENCH_FLOOR_PROBE=1: what makes the interleaved floor slower than the same floor
+/// sampled on its own. The event-path floor sample of the rig, `n` times each: alone;
+/// after a 2 ms sleep of the main thread; after a synchronous `SELECT sleep(1)` on the
+/// reference driver (no async, no dispatcher); after a notification-mode one (the DM
+/// sample of the latency table, not measured here).
+fn floor_probe(rig: &FloorRig, cs: &str, n: usize) {
+    let alone = |what: &str| {
+        let l = lat((0..WARMUP + n).map(|_| rig.sample(false)).skip(WARMUP).collect());
+        eprintln!("floor probe: event-path floor {what:<52} p50 {:>7.1}  p99 {:>7.1}", l.p50, l.p99);
+    };
+    alone("alone, before connecting");
+    let env = new_env();
+    alone("alone, environment allocated");
+    let dbc = connect(env, cs).unwrap_or_else(|e| panic!("connect {cs}: {e}"));
+    alone("alone, connected");
+    let sync = alloc_stmt(dbc);
+    let s = alloc_stmt(dbc);
+    let ev = notify_mode(s);
+    let report = |what: &str, mut before: Box<dyn FnMut() + '_>| {
+        let v: Vec<u64> = (0..WARMUP + n)
+            .map(|_| {
+                before();
+                rig.sample(false)
+            })
+            .skip(WARMUP)
+            .collect();
+        let l = lat(v);
+        eprintln!("floor probe: event-path floor {what:<52} p50 {:>7.1}  p99 {:>7.1}", l.p50, l.p99);
+    };
+    report("alone", Box::new(|| {}));
+    report("after a 2 ms sleep of the main thread", Box::new(|| std::thread::sleep(Duration::from_millis(2))));
+    report(
+        "after a synchronous SELECT sleep(1)",
+        Box::new(|| {
+            ok(exec(sync, "SELECT sleep(1)"), STMT, sync, "sync exec");
+            close(sync);
+        }),
+    );
+    report(
+        "after a notification-mode SELECT sleep(1)",
+        Box::new(|| {
+            notify_roundtrip(&ev, s, "SELECT sleep(1)");
+            close(s);
+        }),
+    );
+    report("alone, again", Box::new(|| {}));
+    free_stmt(s);
+    free_stmt(sync);
+    disconnect(dbc);
+    alone("alone, disconnected");
+    free_env(env);
+    alone("alone, environment freed");
+}
+
 /// The two-wake-up floor, sampled *between* the DM's samples so that both see the same
 /// machine load (issue 12): a helper thread sleeps 1 ms, stamps `now_ns()` and sends the
 /// stamp over a crossbeam channel to a relay thread, which sets an [`AsyncEvent`] (event
@@ -756,6 +814,9 @@ fn group_a(setup: &Setup, emu: &Emu) -> Vec<LatRow> {
     let mut rows = Vec::new();
     eprintln!("(a) latency: native notification, {n} samples (each followed by a two-wake-up floor sample)...");
     let rig = FloorRig::new();
+    if std::env::var("ASYNC_BENCH_FLOOR_PROBE").is_ok() {
+        floor_probe(&rig, &setup.ref_cs("Steps=1"), n);
+    }
     let (cb, done, nb, floor_ev) = lat_notify_with_floor(&setup.ref_cs("Steps=1"), "SELECT sleep(1)", n, Some(&rig));
     print_split();
     let note = format!("app already woken before wait: {nb}/{n}");
