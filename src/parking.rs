@@ -173,7 +173,12 @@ macro_rules! parking_word {
             #[inline(never)]
             fn wake_passing<T>(&self, v: T) -> T {
                 self.wake();
-                v
+                // Opaque on purpose: where LLVM can see that this returns `v`, it may keep
+                // the caller's own copy of `v` alive across the call (a callee-saved
+                // register, pushed and popped on the hot path of every lane) instead of
+                // using the return value; which it does depended on how the crate was split
+                // into codegen units (issue 12, decision #125). The cost is here, cold.
+                std::hint::black_box(v)
             }
 
             /// Wakes every parked caller and clears WAITERS (under the park mutex, so no waiter
