@@ -539,7 +539,10 @@ pub(crate) fn after_fetch(s: &Stmt, rc: SqlReturn) {
 /// `*row_count` rows of SQL_ROWSET_SIZE, and SQLSetPos reports in `row_status` from now on.
 pub(crate) fn after_extended_fetch(s: &Stmt, rc: SqlReturn, row_count: usize, row_status: usize) {
     cache_rowset(s, rc, (row_status != 0).then_some(row_status), |o| {
-        let size = o.rowset_size.max(1);
+        // SQL_ROWSET_SIZE for an ODBC 2 application; an ODBC 3 application's SQLFetch(Scroll)
+        // mapped here set SQL_ATTR_ROW_ARRAY_SIZE, which the DM passed on as that option
+        // (decisions #115, #123). The driver's count bounds it either way.
+        let size = o.rowset_size.max(o.array_size).max(1);
         if row_count == 0 {
             return size;
         }
