@@ -838,27 +838,10 @@ pub(super) fn odbc2_rowset_size(s: &Stmt) -> usize {
     driver_rowset_size(s).max(size.min(65_536))
 }
 
-/// The rowset size an ODBC 2 driver's SQLExtendedFetch fills (SQL_ROWSET_SIZE = 9, read
-/// with SQLGetStmtOption or SQLGetStmtAttr), at least 1 and at most 65,536.
+/// The rowset size an ODBC 2 driver's SQLExtendedFetch fills (SQL_ROWSET_SIZE, read with
+/// SQLGetStmtAttr or SQLGetStmtOption), at least 1 and at most 65,536.
 fn driver_rowset_size(s: &Stmt) -> usize {
-    const SQL_ROWSET_SIZE: u16 = 9;
-    let fns = &s.link.driver.fns;
-    let mut v: u64 = 1;
-    let h = s.hstmt as SqlHStmt;
-    let rc = if let Some(g) = fns.SQLGetStmtOption {
-        // SAFETY: live driver statement; a DM buffer wider than the option's value.
-        unsafe { g(h, SQL_ROWSET_SIZE, (&mut v as *mut u64).cast()) }
-    } else if let Some(g) = fns.SQLGetStmtAttr {
-        // SAFETY: as above.
-        unsafe { g(h, StmtAttr(SQL_ROWSET_SIZE as i32), (&mut v as *mut u64).cast(), 0, std::ptr::null_mut()) }
-    } else {
-        SqlReturn::SQL_ERROR
-    };
-    if rc.is_success() {
-        (v as usize).clamp(1, 65_536)
-    } else {
-        1
-    }
+    super::concurrency::driver_stmt_attr(&s.link, s.driver_handle(), StmtAttr::SQL_ROWSET_SIZE).map_or(1, |v| v.clamp(1, 65_536))
 }
 
 /// SQLExtendedFetch (ODBC 2.x): HY106 for an unknown FetchOrientation (DM).

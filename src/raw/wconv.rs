@@ -77,22 +77,7 @@ fn narrow_sql_type(t: SqlDataType) -> SqlDataType {
 /// An integer (or pointer) statement attribute as the driver has it; `dflt` when the
 /// driver cannot say.
 fn driver_attr(s: &Stmt, attr: StmtAttr, dflt: usize) -> usize {
-    let fns = &s.link.driver.fns;
-    let mut v: usize = dflt;
-    let rc = match (fns.SQLGetStmtAttr.or(fns.SQLGetStmtAttrW), fns.SQLGetStmtOption) {
-        // SAFETY: live driver statement; an integer attribute written into `v` (SQLULEN-sized).
-        (Some(f), _) => unsafe { f(s.driver_handle(), attr, (&mut v as *mut usize).cast(), 0, std::ptr::null_mut()) },
-        // An ODBC 2 driver: the options that share the attributes' numbers (SQL_BIND_TYPE,
-        // SQL_ROWSET_SIZE); a later attribute is an error and gives the default.
-        // SAFETY: live driver statement; an option value is at most SQLULEN-sized.
-        (None, Some(g)) if (0..100).contains(&attr.0) => unsafe { g(s.driver_handle(), attr.0 as u16, (&mut v as *mut usize).cast()) },
-        (None, _) => return dflt,
-    };
-    if rc.is_success() {
-        v
-    } else {
-        dflt
-    }
+    super::concurrency::driver_stmt_attr(&s.link, s.driver_handle(), attr).unwrap_or(dflt)
 }
 
 /// The value at a SQL_ATTR_*_BIND_OFFSET_PTR (0 when unset).

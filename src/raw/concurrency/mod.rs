@@ -14,6 +14,10 @@
 //! copied out, the driver is called, results written back.
 
 mod drv;
+
+/// An integer statement attribute of a driver statement, through SQLGetStmtAttr(W) or, on
+/// an ODBC 2 driver, SQLGetStmtOption (the one reader the raw layer uses for this).
+pub(super) use drv::stmt_attr_usize as driver_stmt_attr;
 pub(crate) mod setpos;
 
 use std::collections::BTreeMap;
