@@ -583,17 +583,31 @@ fn floor_probe(rig: &FloorRig, cs: &str, n: usize) {
 }
 
 /// The two-wake-up floor, sampled *between* the DM's samples so that both see the same
-/// machine load (issue 12): a helper thread sleeps 1 ms, stamps `now_ns()` and sends the
-/// stamp over a crossbeam channel to a relay thread, which sets an [`AsyncEvent`] (event
-/// path) or wakes the main thread's `Waker` (thread unpark, futures path); the main thread
-/// waits on the event / parks, and stamps its wake-up.
+/// machine load (issue 12): a helper thread, woken through an [`AsyncEvent`] (as in
+/// [`lat_floor_via`]), sleeps 1 ms, stamps `now_ns()` and sends the stamp over a crossbeam
+/// channel to a relay thread, which sets an [`AsyncEvent`] (event path) or wakes the main
+/// thread's `Waker` (thread unpark, futures path); the main thread waits on the event /
+/// parks, and stamps its wake-up.
+///
+/// The helper must not wait for its next sample on a crossbeam channel (decision #126):
+/// crossbeam's `recv` spins and calls `sched_yield` before it blocks, so right after its
+/// send the helper stays runnable while the relay and then the main thread are woken, and
+/// on this 2-vCPU machine that made the floor 3–8× slower (p50 45–60 µs instead of 6–13 µs,
+/// `ASYNC_BENCH_FLOOR_PROBE=1`). The DM's own chain has no such thread: the reference
+/// driver's worker waits on a condvar after its callback.
 struct FloorRig {
-    go: crossbeam_channel::Sender<Option<bool>>,
+    go: AsyncEvent,
+    /// What the helper does when `go` is set: [`RIG_STOP`], [`RIG_EVENT`] or [`RIG_WAKER`].
+    mode: Arc<std::sync::atomic::AtomicU8>,
     done: AsyncEvent,
     stamp: Arc<AtomicU64>,
     unpark: Arc<FloorUnpark>,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
+
+const RIG_STOP: u8 = 0;
+const RIG_EVENT: u8 = 1;
+const RIG_WAKER: u8 = 2;
 
 struct FloorUnpark {
     woken: std::sync::atomic::AtomicBool,
@@ -616,7 +630,8 @@ impl FloorRig {
         let stamp = Arc::new(AtomicU64::new(0));
         let unpark = Arc::new(FloorUnpark { woken: std::sync::atomic::AtomicBool::new(false), thread: std::thread::current() });
         let waker = std::task::Waker::from(unpark.clone());
-        let (go, go_rx) = crossbeam_channel::unbounded::<Option<bool>>();
+        let go = AsyncEvent::new().expect("eventfd");
+        let mode = Arc::new(std::sync::atomic::AtomicU8::new(RIG_STOP));
         let (tx, rx) = crossbeam_channel::unbounded::<Option<(u64, bool)>>();
         let relay = {
             let (done, stamp) = (done.clone(), stamp.clone());
@@ -631,20 +646,31 @@ impl FloorRig {
                 }
             })
         };
-        let helper = std::thread::spawn(move || {
-            while let Ok(Some(via_waker)) = go_rx.recv() {
-                std::thread::sleep(Duration::from_millis(1));
-                tx.send(Some((slot::now_ns(), via_waker))).unwrap();
-            }
-            let _ = tx.send(None);
-        });
-        FloorRig { go, done, stamp, unpark, threads: vec![relay, helper] }
+        let helper = {
+            let (go, mode) = (go.clone(), mode.clone());
+            std::thread::spawn(move || {
+                loop {
+                    assert!(go.wait_timeout(WAIT), "floor rig: no request");
+                    go.reset();
+                    let via_waker = match mode.load(Ordering::SeqCst) {
+                        RIG_EVENT => false,
+                        RIG_WAKER => true,
+                        _ => break,
+                    };
+                    std::thread::sleep(Duration::from_millis(1));
+                    tx.send(Some((slot::now_ns(), via_waker))).unwrap();
+                }
+                let _ = tx.send(None);
+            })
+        };
+        FloorRig { go, mode, done, stamp, unpark, threads: vec![relay, helper] }
     }
 
     /// One floor sample, ns.
     fn sample(&self, via_waker: bool) -> u64 {
         self.unpark.woken.store(false, Ordering::SeqCst);
-        self.go.send(Some(via_waker)).unwrap();
+        self.mode.store(if via_waker { RIG_WAKER } else { RIG_EVENT }, Ordering::SeqCst);
+        self.go.set();
         if via_waker {
             while !self.unpark.woken.load(Ordering::Acquire) {
                 std::thread::park();
@@ -660,7 +686,8 @@ impl FloorRig {
 
 impl Drop for FloorRig {
     fn drop(&mut self) {
-        let _ = self.go.send(None);
+        self.mode.store(RIG_STOP, Ordering::SeqCst);
+        self.go.set();
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
