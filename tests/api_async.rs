@@ -325,7 +325,9 @@ fn refdriver_connect_commit_disconnect_run_natively_async() {
     common::init();
     let env = Environment::new().unwrap();
     pollster::block_on(async {
-        let conn = AsyncConnection::connect(&env, &common::refdriver_conn_str("Steps=3")).await.unwrap();
+        // Delay: the commit below must still be running after its first poll (with no
+        // delay, three steps can all end before that poll returns, and the future is ready).
+        let conn = AsyncConnection::connect(&env, &common::refdriver_conn_str("Steps=3;Delay=20")).await.unwrap();
         let log = event_log(&conn);
         let calls = calls_of(&log, "SQLDriverConnectW");
         assert!(calls.len() >= 3, "Steps=3: the first call and its re-invocations: {calls:?}");

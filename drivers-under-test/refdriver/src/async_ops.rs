@@ -204,10 +204,11 @@ fn invoke_callback(notify: &Notify, f_last: bool, wrong_context: bool) -> Option
     // SAFETY: a non-zero value was stored from SQL_ATTR_ASYNC_*_NOTIFICATION_CALLBACK, whose
     // contract (sqlspi.h) is a pointer to a SQL_ASYNC_NOTIFICATION_CALLBACK function.
     let f: SqlAsyncNotificationCallback = unsafe { std::mem::transmute::<usize, SqlAsyncNotificationCallback>(cb) };
-    let at = Instant::now();
+    let mut rec = CallbackRecord::before(ctx, f_last);
     // SAFETY: calling the DM's callback with its own opaque context, as the SPI prescribes.
     let r = unsafe { f(ctx as *mut std::ffi::c_void, f_last as i32) };
-    Some(CallbackRecord::here(ctx, f_last, at, r.0))
+    rec.ret = r.0;
+    Some(rec)
 }
 
 impl OpCore {
@@ -305,7 +306,7 @@ impl OpCore {
             TokenMode::Normal(returned_at) => {
                 for _ in 0..n {
                     if let Some(rec) = invoke_callback(&self.notify, f_last, self.faults.wrong_context) {
-                        self.log.callback(self.func, self.handle, self.handle_type, round, &rec, *returned_at);
+                        self.log.callback(self.func, self.handle, self.handle_type, round, rec, *returned_at);
                     }
                 }
             }
@@ -343,7 +344,7 @@ impl OpCtx<'_> {
             let rec = invoke_callback(self.notify, f_last_guess, self.faults.wrong_context);
             let returned_at = Instant::now();
             if let Some(rec) = rec {
-                self.log.callback(self.func, self.handle, self.handle_type, round, &rec, returned_at);
+                self.log.callback(self.func, self.handle, self.handle_type, round, rec, returned_at);
             }
             core.submit(Token { round, mode: TokenMode::Silent });
             return still;
@@ -361,7 +362,7 @@ impl OpCtx<'_> {
             };
             let returned_at = Instant::now();
             for rec in recs {
-                self.log.callback(self.func, self.handle, self.handle_type, round, &rec, returned_at);
+                self.log.callback(self.func, self.handle, self.handle_type, round, rec, returned_at);
             }
             return still;
         }

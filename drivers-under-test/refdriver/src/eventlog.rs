@@ -71,8 +71,12 @@ pub struct CallbackRecord {
 }
 
 impl CallbackRecord {
-    pub fn here(context: usize, f_last: bool, at: Instant, ret: i16) -> CallbackRecord {
-        CallbackRecord { tid: os_tid(), thread: thread_name(), context, f_last, at, ret }
+    /// A record of a callback about to be made on this thread (`ret` is filled in after
+    /// the call). Everything but the return code is gathered *before* the call, so that
+    /// the worker does as little as possible once the DM has been told (the DM re-invokes
+    /// the function at once, on its own thread: decision #126).
+    pub fn before(context: usize, f_last: bool) -> CallbackRecord {
+        CallbackRecord { tid: os_tid(), thread: thread_name(), context, f_last, at: Instant::now(), ret: 0 }
     }
 }
 
@@ -124,7 +128,7 @@ impl EventLog {
         handle: usize,
         handle_type: &'static str,
         round: u32,
-        rec: &CallbackRecord,
+        rec: CallbackRecord,
         returned_at: Instant,
     ) {
         self.push(Event::Callback {
@@ -133,7 +137,7 @@ impl EventLog {
             handle_type,
             round,
             tid: rec.tid,
-            thread: rec.thread.clone(),
+            thread: rec.thread,
             context: rec.context,
             f_last: rec.f_last,
             rel_us: rel_us(rec.at, returned_at),
