@@ -107,6 +107,149 @@ fn s4_3_08002_connect_twice() {
     assert_eq!(state(HandleType::SQL_HANDLE_DBC, d), "08002");
 }
 
+/// SQLDriverConnect: a DriverCompletion other than the four the specification defines is
+/// HY110 from the DM (before any driver is loaded); the handle stays unconnected and a
+/// valid call then connects.
+#[test]
+fn s4_1_hy110_invalid_driver_completion() {
+    let env = env3();
+    let d = dbc(env);
+    let cs = common::sqlite_conn_str(&common::temp_db("hy110"));
+    for bad in [4u16, 99, u16::MAX] {
+        let mut out = [0u8; 64];
+        let mut out_len = -7i16;
+        // SAFETY: live dbc; the string and buffers outlive the call.
+        let rc = unsafe {
+            SQLDriverConnect(d, null_mut(), cs.as_ptr(), cs.len() as i16, out.as_mut_ptr(), 64, &mut out_len, DriverCompletion(bad))
+        };
+        assert_eq!(rc, SqlReturn::SQL_ERROR, "DriverCompletion {bad}");
+        assert_eq!(state(HandleType::SQL_HANDLE_DBC, d), "HY110", "DriverCompletion {bad}");
+        assert_eq!(out_len, -7, "nothing written for DriverCompletion {bad}");
+    }
+    assert!(connect(d, &cs).is_success(), "{:?}", diag(HandleType::SQL_HANDLE_DBC, d));
+}
+
+/// The value of an integer or text field of diagnostic record `rec`.
+fn diag_field_text(ht: HandleType, h: SqlHandle, rec: i16, f: DiagField) -> String {
+    let mut buf = [0u8; 64];
+    let mut len = 0i16;
+    // SAFETY: 64-byte buffer.
+    let rc = unsafe { SQLGetDiagField(ht, h, rec, f, buf.as_mut_ptr().cast(), 64, &mut len) };
+    assert!(rc.is_success(), "{f:?}: {rc:?}");
+    String::from_utf8_lossy(&buf[..len.clamp(0, 63) as usize]).into_owned()
+}
+
+/// (SQL_DIAG_ROW_NUMBER, SQL_DIAG_COLUMN_NUMBER) of statement record `rec`.
+fn diag_row_col(s: SqlHandle, rec: i16) -> (isize, i32) {
+    let (mut row, mut col) = (12_345isize, 12_345i32);
+    let mut len = 0i16;
+    // SAFETY: SQLLEN and SQLINTEGER buffers.
+    unsafe {
+        assert!(SQLGetDiagField(
+            HandleType::SQL_HANDLE_STMT,
+            s,
+            rec,
+            DiagField::SQL_DIAG_ROW_NUMBER,
+            (&mut row as *mut isize).cast(),
+            0,
+            &mut len
+        )
+        .is_success());
+        assert!(SQLGetDiagField(
+            HandleType::SQL_HANDLE_STMT,
+            s,
+            rec,
+            DiagField::SQL_DIAG_COLUMN_NUMBER,
+            (&mut col as *mut i32).cast(),
+            0,
+            &mut len
+        )
+        .is_success());
+    }
+    (row, col)
+}
+
+/// SQLGetDiagField's origin fields: class origin "ISO 9075" for every class but IM,
+/// subclass origin "ODBC 3.0" only for the ODBC-specific subclasses the specification
+/// lists; the DM's own records are about no row and no column (SQL_NO_ROW_NUMBER,
+/// SQL_NO_COLUMN_NUMBER: -1).
+#[test]
+fn s4_1_dm_records_origins_and_no_row_or_column() {
+    let (_env, d) = sqlite_dbc("origins");
+    let s = stmt(d);
+    // HY010 from the DM: SQLFetch on an allocated statement.
+    // SAFETY: live statement.
+    assert_eq!(unsafe { SQLFetch(s) }, SqlReturn::SQL_ERROR);
+    let st = HandleType::SQL_HANDLE_STMT;
+    assert_eq!(state(st, s), "HY010");
+    assert_eq!(diag_field_text(st, s, 1, DiagField::SQL_DIAG_CLASS_ORIGIN), "ISO 9075");
+    assert_eq!(diag_field_text(st, s, 1, DiagField::SQL_DIAG_SUBCLASS_ORIGIN), "ISO 9075");
+    assert_eq!(diag_row_col(s, 1), (-1, -1));
+    // HY092 (ISO) on the connection, IM001 (ODBC's class) from SQLBrowseConnect.
+    let cs = "DSN=x";
+    // SAFETY: live dbc; the string outlives the call; no output buffer.
+    let rc = unsafe { SQLBrowseConnect(d, cs.as_ptr(), cs.len() as i16, null_mut(), 0, null_mut()) };
+    assert_eq!(rc, SqlReturn::SQL_ERROR);
+    let dt = HandleType::SQL_HANDLE_DBC;
+    assert_eq!(state(dt, d), "IM001");
+    assert_eq!(diag_field_text(dt, d, 1, DiagField::SQL_DIAG_CLASS_ORIGIN), "ODBC 3.0");
+    assert_eq!(diag_field_text(dt, d, 1, DiagField::SQL_DIAG_SUBCLASS_ORIGIN), "ODBC 3.0");
+    // HY105 (an ODBC subclass of an ISO class): SQLBindParameter with a bad parameter type.
+    // SAFETY: live statement; no buffers are read (the DM refuses the type first).
+    let rc = unsafe {
+        SQLBindParameter(s, 1, ParamIoType(99), CDataType::SQL_C_LONG, SqlDataType::SQL_INTEGER, 0, 0, null_mut(), 0, null_mut())
+    };
+    assert_eq!(rc, SqlReturn::SQL_ERROR);
+    assert_eq!(state(st, s), "HY105");
+    assert_eq!(diag_field_text(st, s, 1, DiagField::SQL_DIAG_CLASS_ORIGIN), "ISO 9075");
+    assert_eq!(diag_field_text(st, s, 1, DiagField::SQL_DIAG_SUBCLASS_ORIGIN), "ODBC 3.0");
+}
+
+/// A driver's record keeps the row and column numbers the driver gives (which row of an
+/// array of parameters failed is what array-binding applications read): psqlODBC says
+/// SQL_ROW_NUMBER_UNKNOWN / SQL_COLUMN_NUMBER_UNKNOWN (-2) for a failed row of an array
+/// insert; the DM used to report -1 ("no row") for every driver record.
+#[test]
+fn driver_records_keep_the_drivers_row_and_column_numbers_psql() {
+    let Some(cs) = common::postgres_conn_str("driver_records_keep_the_drivers_row_and_column_numbers_psql") else { return };
+    let env = env3();
+    let d = dbc(env);
+    assert!(connect(d, &cs).is_success(), "{:?}", diag(HandleType::SQL_HANDLE_DBC, d));
+    let s = stmt(d);
+    let t = common::unique_table("diagrow");
+    let run = |sql: String| {
+        // SAFETY: live statement; the text outlives the call.
+        unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }
+    };
+    assert!(run(format!("CREATE TABLE {t} (a INTEGER PRIMARY KEY)")).is_success(), "{:?}", diag(HandleType::SQL_HANDLE_STMT, s));
+    let vals: [i32; 3] = [1, 1, 3];
+    // SAFETY: live statement; `vals` outlives the execution below.
+    unsafe {
+        assert!(SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_PARAMSET_SIZE, 3usize as SqlPointer, 0).is_success());
+        assert!(SQLBindParameter(
+            s,
+            1,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_LONG,
+            SqlDataType::SQL_INTEGER,
+            0,
+            0,
+            vals.as_ptr() as SqlPointer,
+            0,
+            null_mut()
+        )
+        .is_success());
+    }
+    assert_eq!(run(format!("INSERT INTO {t} VALUES (?)")), SqlReturn::SQL_ERROR);
+    assert_eq!(state(HandleType::SQL_HANDLE_STMT, s), "23505");
+    assert_eq!(diag_row_col(s, 1), (-2, -2), "psqlODBC's own answer, passed through");
+    // SAFETY: live statement.
+    unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_PARAMSET_SIZE, 1usize as SqlPointer, 0) };
+    // SAFETY: live statement.
+    unsafe { SQLFreeStmt(s, FreeStmtOption::SQL_RESET_PARAMS) };
+    run(format!("DROP TABLE {t}"));
+}
+
 #[test]
 fn s4_3_08003_statement_or_disconnect_before_connect() {
     let env = env3();
@@ -298,7 +441,8 @@ fn diag_fields_header_and_records() {
     assert_eq!(&buf[..5], b"HY000");
     // SAFETY: 64-byte buffer.
     unsafe { assert!(SQLGetDiagField(ht, s, 1, DiagField::SQL_DIAG_CLASS_ORIGIN, buf.as_mut_ptr().cast(), 64, &mut len).is_success()) };
-    assert_eq!(&buf[..len as usize], b"ODBC 3.0");
+    // Class HY is the ISO call-level interface's (SQLGetDiagField: only class IM is ODBC's).
+    assert_eq!(&buf[..len as usize], b"ISO 9075");
     // Message truncated to 8 bytes: SUCCESS_WITH_INFO and the full length.
     let mut full = [0u8; 512];
     let mut full_len = 0i16;

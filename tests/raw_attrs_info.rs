@@ -366,6 +366,26 @@ fn s6_6_odbc3_bitmap_consistent_with_single_ids_and_both_cancel_handle_ids_psql(
     check_function_maps(d);
     // The wide driver's W-only twins count (§6.5): SQLColumns is reported.
     assert_eq!(get_functions(d, FunctionId::SQL_API_SQLCOLUMNS.0), (SqlReturn::SQL_SUCCESS, 1));
+    // §6.5: what the DM maps onto other entry points is reported when it can map it, and
+    // works: psqlODBC exports neither SQLParamOptions nor SQLSetScrollOptions (the DM sets
+    // statement attributes), and SQLBindParam/SQLSetParam go to its SQLBindParameter.
+    for id in [22u16, 64, 69, 1002] {
+        assert_eq!(get_functions(d, id), (SqlReturn::SQL_SUCCESS, 1), "function id {id}");
+    }
+    // SQLBrowseConnect is not offered (decision #7: always IM001), so never reported.
+    assert_eq!(get_functions(d, 55), (SqlReturn::SQL_SUCCESS, 0));
+    let s = stmt(d);
+    let mut irow: SqlULen = 0;
+    // SAFETY: live statement; `irow` outlives the statement's use of it (freed below).
+    let rc = unsafe { SQLParamOptions(s, 2, &mut irow) };
+    assert!(rc.is_success(), "SQLParamOptions: {rc:?} {:?}", diag(HandleType::SQL_HANDLE_STMT, s));
+    // SAFETY: live statement in S1.
+    let rc = unsafe {
+        SQLSetScrollOptions(s, 1, -3 /* SQL_SCROLL_STATIC */, 1)
+    };
+    assert!(rc.is_success(), "SQLSetScrollOptions: {rc:?} {:?}", diag(HandleType::SQL_HANDLE_STMT, s));
+    // SAFETY: live statement.
+    unsafe { SQLFreeHandle(HandleType::SQL_HANDLE_STMT, s) };
     disconnect(env, d);
 }
 

@@ -13,6 +13,15 @@ pub enum Origin {
     Driver,
 }
 
+/// SQL_NO_ROW_NUMBER (sqlext.h).
+pub const NO_ROW_NUMBER: isize = -1;
+/// SQL_NO_COLUMN_NUMBER (sqlext.h).
+pub const NO_COLUMN_NUMBER: i32 = -1;
+/// SQL_ROW_NUMBER_UNKNOWN (sqlext.h).
+pub const ROW_NUMBER_UNKNOWN: isize = -2;
+/// SQL_COLUMN_NUMBER_UNKNOWN (sqlext.h).
+pub const COLUMN_NUMBER_UNKNOWN: i32 = -2;
+
 /// One diagnostic record.
 #[derive(Clone, Debug)]
 pub struct DiagRecord {
@@ -20,9 +29,11 @@ pub struct DiagRecord {
     pub native: i32,
     pub message: String,
     pub origin: Origin,
-    /// SQL_DIAG_ROW_NUMBER (-1 = unknown / SQL_ROW_NUMBER_UNKNOWN, 0 = no row).
+    /// SQL_DIAG_ROW_NUMBER: a row of the rowset or parameter set (from 1),
+    /// SQL_NO_ROW_NUMBER (-1: not about a row) or SQL_ROW_NUMBER_UNKNOWN (-2).
     pub row_number: isize,
-    /// SQL_DIAG_COLUMN_NUMBER (-1 = unknown / SQL_COLUMN_NUMBER_UNKNOWN).
+    /// SQL_DIAG_COLUMN_NUMBER: a column or parameter (from 1; 0 = the bookmark column),
+    /// SQL_NO_COLUMN_NUMBER (-1) or SQL_COLUMN_NUMBER_UNKNOWN (-2).
     pub column_number: i32,
 }
 
@@ -33,7 +44,15 @@ impl DiagRecord {
         if !m.starts_with('[') {
             m = format!("[odbc-dm]{m}");
         }
-        DiagRecord { state, native: 0, message: m, origin: Origin::DriverManager, row_number: 0, column_number: 0 }
+        // The DM's own records are about the call, never about a row or a column.
+        DiagRecord {
+            state,
+            native: 0,
+            message: m,
+            origin: Origin::DriverManager,
+            row_number: NO_ROW_NUMBER,
+            column_number: NO_COLUMN_NUMBER,
+        }
     }
 }
 

@@ -4,5 +4,5 @@
 mod area;
 mod sqlstate;
 
-pub use area::{DiagArea, DiagRecord, Origin};
+pub use area::{DiagArea, DiagRecord, Origin, COLUMN_NUMBER_UNKNOWN, NO_COLUMN_NUMBER, NO_ROW_NUMBER, ROW_NUMBER_UNKNOWN};
 pub use sqlstate::SqlState;

@@ -116,16 +116,19 @@ impl SqlState {
         std::str::from_utf8(&self.0).unwrap_or("HY000")
     }
 
-    /// SQL_DIAG_CLASS_ORIGIN for this state: "ISO 9075" for classes defined by SQL-92,
-    /// "ODBC 3.0" for the ODBC-defined ones (IM, HY, and the ODBC subclasses).
+    /// SQL_DIAG_CLASS_ORIGIN for this state: "ODBC 3.0" for the ODBC-specific classes (IM,
+    /// and ODBC 2's S1), "ISO 9075" for every class the ISO call-level interface defines,
+    /// HY included (SQLGetDiagField, SQL_DIAG_CLASS_ORIGIN).
     pub fn class_origin(&self) -> &'static str {
         match &self.0[..2] {
-            b"IM" | b"HY" | b"S1" => "ODBC 3.0",
+            b"IM" | b"S1" => "ODBC 3.0",
             _ => "ISO 9075",
         }
     }
 
-    /// SQL_DIAG_SUBCLASS_ORIGIN: "ODBC 3.0" for the ODBC-defined subclasses, else ISO.
+    /// SQL_DIAG_SUBCLASS_ORIGIN: "ODBC 3.0" for the ODBC-specific subclasses the
+    /// specification lists (SQLGetDiagField, SQL_DIAG_SUBCLASS_ORIGIN) and the ODBC-specific
+    /// classes; "ISO 9075" otherwise (HY000, HY010, HY024 … are ISO's).
     pub fn subclass_origin(&self) -> &'static str {
         const ODBC_SUBCLASSES: &[&[u8; 5]] = &[
             b"01S00", b"01S01", b"01S02", b"01S06", b"01S07", b"07S01", b"08S01", b"21S01", b"21S02", b"25S01", b"25S02", b"25S03",
@@ -133,7 +136,7 @@ impl SqlState {
             b"HY105", b"HY107", b"HY109", b"HY110", b"HY111", b"HYT00", b"HYT01", b"IM001", b"IM002", b"IM003", b"IM004", b"IM005",
             b"IM006", b"IM007", b"IM008", b"IM010", b"IM011", b"IM012",
         ];
-        if &self.0[..2] == b"IM" || &self.0[..2] == b"HY" || ODBC_SUBCLASSES.contains(&&self.0) {
+        if ODBC_SUBCLASSES.contains(&&self.0) || self.class_origin() == "ODBC 3.0" {
             "ODBC 3.0"
         } else {
             "ISO 9075"

@@ -2,10 +2,11 @@
 //! produced them, so merging, ordering, A↔W conversion and notification-mode completion
 //! all read one list. Lengths the driver reports are never trusted beyond its buffer.
 
-use odbc_dm_abi::{HandleType, SqlHandle, SqlReturn};
+use odbc_dm_abi::{DiagField, HandleType, SqlHandle, SqlReturn};
 
 use super::DriverLink;
 use crate::diag::{DiagRecord, Origin, SqlState};
+use crate::diag::{COLUMN_NUMBER_UNKNOWN, NO_COLUMN_NUMBER, NO_ROW_NUMBER, ROW_NUMBER_UNKNOWN};
 use crate::text;
 
 /// At most this many records are copied from one call.
@@ -66,16 +67,52 @@ pub(crate) fn pull_driver_diags(link: &DriverLink, ht: HandleType, h: SqlHandle)
             None
         };
         let Some((state, native, msg)) = got else { break };
+        let (row_number, column_number) = row_and_column(link, ht, h, rec);
         out.push(DiagRecord {
             state: SqlState::from_bytes(&state),
             native,
             message: String::from_utf8_lossy(&msg).into_owned(),
             origin: Origin::Driver,
-            row_number: -1,
-            column_number: -1,
+            row_number,
+            column_number,
         });
     }
     out
+}
+
+/// SQL_DIAG_ROW_NUMBER and SQL_DIAG_COLUMN_NUMBER of the driver's record `rec`, as the
+/// driver reports them (which row of an array of parameters or of a rowset, which column,
+/// failed: what array-binding applications read). Defined for statement handles only;
+/// elsewhere SQL_NO_ROW_NUMBER / SQL_NO_COLUMN_NUMBER. A driver that cannot answer gives
+/// SQL_ROW_NUMBER_UNKNOWN / SQL_COLUMN_NUMBER_UNKNOWN.
+fn row_and_column(link: &DriverLink, ht: HandleType, h: SqlHandle, rec: i16) -> (isize, i32) {
+    if ht != HandleType::SQL_HANDLE_STMT {
+        return (NO_ROW_NUMBER, NO_COLUMN_NUMBER);
+    }
+    let fns = &link.driver.fns;
+    let Some(f) = fns.SQLGetDiagFieldW.or(fns.SQLGetDiagField) else {
+        return (ROW_NUMBER_UNKNOWN, COLUMN_NUMBER_UNKNOWN);
+    };
+    let mut row: isize = 0;
+    let mut col: i32 = COLUMN_NUMBER_UNKNOWN;
+    let mut len: i16 = 0;
+    // SAFETY: live driver statement handle (the caller's); integer fields written into
+    // buffers of their types (SQLLEN, SQLINTEGER); BufferLength is ignored for them.
+    let (r1, r2) = unsafe {
+        (
+            f(ht, h, rec, DiagField::SQL_DIAG_ROW_NUMBER, (&mut row as *mut isize).cast(), 0, &mut len),
+            f(ht, h, rec, DiagField::SQL_DIAG_COLUMN_NUMBER, (&mut col as *mut i32).cast(), 0, &mut len),
+        )
+    };
+    let row = if !r1.is_success() {
+        ROW_NUMBER_UNKNOWN
+    } else if row > i32::MAX as isize && row <= u32::MAX as isize {
+        // A driver that wrote a 4-byte SQLLEN (decision #124): its value, sign-extended.
+        row as u32 as i32 as isize
+    } else {
+        row
+    };
+    (row, if r2.is_success() { col } else { COLUMN_NUMBER_UNKNOWN })
 }
 
 /// ODBC 2.x drivers without SQLGetDiagRec: drain SQLError, or SQLErrorW when the driver
@@ -107,8 +144,8 @@ fn pull_with_sqlerror(link: &DriverLink, ht: HandleType, h: SqlHandle, out: &mut
             native,
             message: String::from_utf8_lossy(text::narrow_from_buf(&buf)).into_owned(),
             origin: Origin::Driver,
-            row_number: -1,
-            column_number: -1,
+            row_number: ROW_NUMBER_UNKNOWN,
+            column_number: COLUMN_NUMBER_UNKNOWN,
         });
     }
 }
@@ -139,8 +176,8 @@ fn pull_with_sqlerror_w(link: &DriverLink, ht: HandleType, h: SqlHandle, out: &m
             native,
             message: String::from_utf16_lossy(text::wide_from_buf(&buf)),
             origin: Origin::Driver,
-            row_number: -1,
-            column_number: -1,
+            row_number: ROW_NUMBER_UNKNOWN,
+            column_number: COLUMN_NUMBER_UNKNOWN,
         });
     }
 }

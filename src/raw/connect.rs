@@ -117,6 +117,9 @@ pub unsafe extern "C" fn SQLDriverConnect(
         if out_max < 0 {
             return super::reject(&d.gate, SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");
         }
+        if !valid_completion(completion) {
+            return super::reject(&d.gate, SqlState::INVALID_DRIVER_COMPLETION, "Invalid driver completion");
+        }
         let conn_str = utf8(s).unwrap_or_default();
         connect(
             &d,
@@ -155,6 +158,9 @@ pub unsafe extern "C" fn SQLDriverConnectW(
         if out_max < 0 {
             return super::reject(&d.gate, SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative");
         }
+        if !valid_completion(completion) {
+            return super::reject(&d.gate, SqlState::INVALID_DRIVER_COMPLETION, "Invalid driver completion");
+        }
         let conn_str = utf16(s).unwrap_or_default();
         connect(
             &d,
@@ -167,6 +173,18 @@ pub unsafe extern "C" fn SQLDriverConnectW(
             },
         )
     })
+}
+
+/// DriverCompletion is one of the four values the specification defines (otherwise the DM
+/// answers HY110 itself, before any driver is loaded: SQLDriverConnect, §"Diagnostics").
+fn valid_completion(c: DriverCompletion) -> bool {
+    [
+        DriverCompletion::SQL_DRIVER_NOPROMPT,
+        DriverCompletion::SQL_DRIVER_COMPLETE,
+        DriverCompletion::SQL_DRIVER_PROMPT,
+        DriverCompletion::SQL_DRIVER_COMPLETE_REQUIRED,
+    ]
+    .contains(&c)
 }
 
 /// The connection string as traced on entry to SQLDriverConnect/W: passwords masked

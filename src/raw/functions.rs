@@ -66,8 +66,8 @@ pub(crate) const FUNCTIONS: &[(u16, Support)] = &[
     (19, Drv(&["SQLPrepare", "SQLPrepareW"])),
     (20, Drv(&["SQLRowCount"])),
     (21, Drv(&["SQLSetCursorName", "SQLSetCursorNameW"])),
-    (22, Drv(&["SQLSetParam"])),
-    (23, Drv(&["SQLEndTran", "SQLTransact"])), // SQLTransact (mapped to SQLEndTran)
+    (22, Drv(&["SQLSetParam", "SQLBindParameter"])), // mapped to SQLBindParameter
+    (23, Drv(&["SQLEndTran", "SQLTransact"])),       // SQLTransact (mapped to SQLEndTran)
     (24, Drv(&["SQLBulkOperations"])),
     (40, Drv(&["SQLColumns", "SQLColumnsW"])),
     (41, Drv(&["SQLDriverConnect", "SQLDriverConnectW"])),
@@ -84,7 +84,7 @@ pub(crate) const FUNCTIONS: &[(u16, Support)] = &[
     (52, Drv(&["SQLSpecialColumns", "SQLSpecialColumnsW"])),
     (53, Drv(&["SQLStatistics", "SQLStatisticsW"])),
     (54, Drv(&["SQLTables", "SQLTablesW"])),
-    (55, Drv(&["SQLBrowseConnect", "SQLBrowseConnectW"])),
+    (55, No), // SQLBrowseConnect: not offered (decision #7), always IM001
     (56, Drv(&["SQLColumnPrivileges", "SQLColumnPrivilegesW"])),
     (57, Dm), // SQLDataSources
     (58, Drv(&["SQLDescribeParam"])),
@@ -93,20 +93,20 @@ pub(crate) const FUNCTIONS: &[(u16, Support)] = &[
     (61, Drv(&["SQLMoreResults"])),
     (62, Drv(&["SQLNativeSql", "SQLNativeSqlW"])),
     (63, Drv(&["SQLNumParams"])),
-    (64, Drv(&["SQLParamOptions"])),
+    (64, Drv(&["SQLParamOptions", "SQLSetStmtAttr", "SQLSetStmtAttrW"])), // mapped to SQL_ATTR_PARAMSET_SIZE
     (65, Drv(&["SQLPrimaryKeys", "SQLPrimaryKeysW"])),
     (66, Drv(&["SQLProcedureColumns", "SQLProcedureColumnsW"])),
     (67, Drv(&["SQLProcedures", "SQLProceduresW"])),
     (68, Drv(&["SQLSetPos"])),
-    (69, Drv(&["SQLSetScrollOptions"])),
+    (69, Drv(&["SQLSetScrollOptions", "SQLSetStmtAttr", "SQLSetStmtAttrW"])), // mapped to statement attributes
     (70, Drv(&["SQLTablePrivileges", "SQLTablePrivilegesW"])),
     (71, Dm), // SQLDrivers
     (72, Drv(&["SQLBindParameter"])),
     (73, No), // SQLAllocHandleStd (not provided)
     // ---- ODBC 3.x ids ----
-    (1001, Dm), // SQLAllocHandle
-    (1002, Drv(&["SQLBindParam"])),
-    (1003, Drv(&["SQLCloseCursor", "SQLFreeStmt"])), // ODBC 2 driver: SQLFreeStmt(SQL_CLOSE)
+    (1001, Dm),                                         // SQLAllocHandle
+    (1002, Drv(&["SQLBindParam", "SQLBindParameter"])), // mapped to SQLBindParameter
+    (1003, Drv(&["SQLCloseCursor", "SQLFreeStmt"])),    // ODBC 2 driver: SQLFreeStmt(SQL_CLOSE)
     (1004, Drv(&["SQLCopyDesc"])),
     (1005, Drv(&["SQLEndTran", "SQLTransact"])),
     (1006, Dm), // SQLFreeHandle
