@@ -250,6 +250,162 @@ fn driver_records_keep_the_drivers_row_and_column_numbers_psql() {
     run(format!("DROP TABLE {t}"));
 }
 
+/// All diagnostic records of a handle: (SQLSTATE, message).
+fn all_diags(ht: HandleType, h: SqlHandle) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for rec in 1..=50i16 {
+        let mut st = [0u8; 6];
+        let mut native = 0;
+        let mut msg = [0u8; 1024];
+        let mut len = 0i16;
+        // SAFETY: valid buffers of the sizes passed.
+        let rc = unsafe { SQLGetDiagRec(ht, h, rec, st.as_mut_ptr(), &mut native, msg.as_mut_ptr(), 1024, &mut len) };
+        if !rc.is_success() {
+            break;
+        }
+        out.push((String::from_utf8_lossy(&st[..5]).into(), String::from_utf8_lossy(&msg[..len.clamp(0, 1023) as usize]).into()));
+    }
+    out
+}
+
+/// §4.1 / SQLGetDiagRec: a driver's SQL_SUCCESS_WITH_INFO from a function that may open a
+/// result set keeps its records. The DM asks the driver SQLNumResultCols after such a call
+/// (S4 or S5), and that call clears the driver's diagnostics: they must be read first
+/// (psqlODBC's NOTICE was lost: SQL_SUCCESS_WITH_INFO and no record at all).
+#[test]
+fn success_with_info_records_survive_the_result_probe_psql() {
+    let Some(cs) = common::postgres_conn_str("success_with_info_records_survive_the_result_probe_psql") else { return };
+    let env = env3();
+    let d = dbc(env);
+    assert!(connect(d, &cs).is_success(), "{:?}", diag(HandleType::SQL_HANDLE_DBC, d));
+    let s = stmt(d);
+    let st = HandleType::SQL_HANDLE_STMT;
+    let notice = "DO $$ BEGIN RAISE NOTICE 'hello notice'; END $$";
+    // SAFETY: live statement; the text outlives the call.
+    let rc = unsafe { SQLExecDirect(s, notice.as_ptr(), notice.len() as i32) };
+    assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{:?}", all_diags(st, s));
+    let recs = all_diags(st, s);
+    assert!(recs.iter().any(|(_, m)| m.contains("hello notice")), "SQLExecDirect's NOTICE: {recs:?}");
+    // SAFETY: live statement.
+    unsafe { SQLFreeStmt(s, FreeStmtOption::SQL_CLOSE) };
+    // The same through SQLPrepare + SQLExecute, on a statement that opens a result set.
+    let f = "CREATE OR REPLACE FUNCTION odbc_dm_notice_fn(x integer) RETURNS integer AS $$ BEGIN RAISE NOTICE 'notice %', x; RETURN x; END $$ LANGUAGE plpgsql";
+    // SAFETY: as above.
+    assert!(unsafe { SQLExecDirect(s, f.as_ptr(), f.len() as i32) }.is_success(), "{:?}", all_diags(st, s));
+    let sel = "SELECT odbc_dm_notice_fn(42)";
+    // SAFETY: as above.
+    unsafe {
+        assert!(SQLPrepare(s, sel.as_ptr(), sel.len() as i32).is_success(), "{:?}", all_diags(st, s));
+        assert_eq!(SQLExecute(s), SqlReturn::SQL_SUCCESS_WITH_INFO, "{:?}", all_diags(st, s));
+    }
+    let recs = all_diags(st, s);
+    assert!(recs.iter().any(|(_, m)| m.contains("notice 42")), "SQLExecute's NOTICE: {recs:?}");
+    // And the statement knows it has a result set (S5): the row is there.
+    // SAFETY: live statement.
+    assert!(unsafe { SQLFetch(s) }.is_success(), "{:?}", all_diags(st, s));
+    // SAFETY: live statement.
+    unsafe { SQLFreeStmt(s, FreeStmtOption::SQL_CLOSE) };
+}
+
+/// SQL_TIMESTAMP_STRUCT.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Timestamp {
+    year: i16,
+    month: u16,
+    day: u16,
+    hour: u16,
+    minute: u16,
+    second: u16,
+    fraction: u32,
+}
+
+/// "Datetime Data Type Changes": the DM maps the ODBC 2 date/time codes an application
+/// passes (SQL_C_TIMESTAMP 11 as ValueType/TargetType, SQL_TIMESTAMP 11 as ParameterType,
+/// as pyodbc does for every datetime parameter) to the ODBC 3 ones (93) for an ODBC 3
+/// driver. The reference driver is a strict ODBC 3 driver: it knows only 91/93, and
+/// answers HY003 "Program type 11 out of range" when the DM does not map.
+#[test]
+fn odbc2_datetime_codes_are_mapped_for_an_odbc3_driver() {
+    common::init();
+    let env = env3();
+    let d = dbc(env);
+    let cs = common::refdriver_conn_str("");
+    assert!(connect(d, &cs).is_success(), "{:?}", diag(HandleType::SQL_HANDLE_DBC, d));
+    let s = stmt(d);
+    let st = HandleType::SQL_HANDLE_STMT;
+    let ts = Timestamp { year: 2024, month: 2, day: 29, hour: 13, minute: 14, second: 15, fraction: 123_456_000 };
+    let mut ind: isize = std::mem::size_of::<Timestamp>() as isize;
+    // SAFETY: live statement; `ts` and `ind` outlive the execution below.
+    let rc = unsafe {
+        SQLBindParameter(
+            s,
+            1,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType(11),
+            SqlDataType(11),
+            29,
+            9,
+            (&ts as *const Timestamp) as SqlPointer,
+            0,
+            &mut ind,
+        )
+    };
+    assert!(rc.is_success(), "SQLBindParameter(SQL_C_TIMESTAMP, SQL_TIMESTAMP): {:?}", all_diags(st, s));
+    let sql = "SELECT ?";
+    // SAFETY: live statement; the text outlives the call.
+    let rc = unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) };
+    assert!(rc.is_success(), "execute with a SQL_C_TIMESTAMP parameter: {:?}", all_diags(st, s));
+    // SAFETY: live statement.
+    assert!(unsafe { SQLFetch(s) }.is_success(), "{:?}", all_diags(st, s));
+    for target in [11i16, 93] {
+        let mut out = Timestamp::default();
+        let mut len: isize = 0;
+        // SAFETY: a buffer of the struct's size.
+        let rc = unsafe {
+            SQLGetData(
+                s,
+                1,
+                CDataType(target),
+                (&mut out as *mut Timestamp) as SqlPointer,
+                std::mem::size_of::<Timestamp>() as isize,
+                &mut len,
+            )
+        };
+        assert!(rc.is_success(), "SQLGetData as C type {target}: {:?}", all_diags(st, s));
+        assert_eq!(out, ts, "C type {target}");
+        assert_eq!(len, std::mem::size_of::<Timestamp>() as isize);
+        // Read again from the start: a fresh execution.
+        // SAFETY: live statement.
+        unsafe { SQLFreeStmt(s, FreeStmtOption::SQL_CLOSE) };
+        // SAFETY: as above.
+        assert!(unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }.is_success());
+        // SAFETY: live statement.
+        assert!(unsafe { SQLFetch(s) }.is_success());
+    }
+    // SQLBindCol with SQL_C_TIMESTAMP too.
+    // SAFETY: live statement.
+    unsafe { SQLFreeStmt(s, FreeStmtOption::SQL_CLOSE) };
+    let mut out = Timestamp::default();
+    let mut len: isize = 0;
+    // SAFETY: `out` and `len` outlive the fetch below.
+    let rc = unsafe {
+        SQLBindCol(s, 1, CDataType(11), (&mut out as *mut Timestamp) as SqlPointer, std::mem::size_of::<Timestamp>() as isize, &mut len)
+    };
+    assert!(rc.is_success(), "{:?}", all_diags(st, s));
+    // SAFETY: as above.
+    assert!(unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }.is_success());
+    // SAFETY: live statement.
+    assert!(unsafe { SQLFetch(s) }.is_success(), "fetch into a SQL_C_TIMESTAMP binding: {:?}", all_diags(st, s));
+    assert_eq!(out, ts);
+    // SAFETY: live statement.
+    unsafe {
+        SQLFreeStmt(s, FreeStmtOption::SQL_CLOSE);
+        SQLFreeStmt(s, FreeStmtOption::SQL_UNBIND);
+        SQLFreeStmt(s, FreeStmtOption::SQL_RESET_PARAMS);
+    }
+}
+
 #[test]
 fn s4_3_08003_statement_or_disconnect_before_connect() {
     let env = env3();

@@ -191,6 +191,28 @@ fn s4_3_getinfo_before_connect_is_08003_but_odbc_ver_and_dm_ver_are_answered() {
     assert_eq!(dbc_state(d), "HY090");
 }
 
+/// SQLGetInfo(SQL_XOPEN_CLI_YEAR) is the Driver Manager's compliance year (the
+/// specification: "the Open Group specification with which the version of the ODBC Driver
+/// Manager fully complies"), answered by the DM in both widths whatever the driver says
+/// (psqlODBC itself answers HYC00, MariaDB "1992").
+#[test]
+fn s6_5_xopen_cli_year_is_the_dms_psql() {
+    let Some(cs) = psql_cs("s6_5_xopen_cli_year_is_the_dms_psql") else { return };
+    let (env, d) = connected(&cs);
+    let mut buf = [0u8; 16];
+    let mut len = 0i16;
+    // SAFETY: live dbc; buffer of 16 bytes.
+    let rc = unsafe { SQLGetInfo(d, InfoType::SQL_XOPEN_CLI_YEAR, buf.as_mut_ptr().cast(), 16, &mut len) };
+    assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{:?}", diag(HandleType::SQL_HANDLE_DBC, d));
+    assert_eq!(&buf[..len as usize], b"1995");
+    let mut w = [0u16; 8];
+    // SAFETY: live dbc; buffer of 16 bytes.
+    let rc = unsafe { SQLGetInfoW(d, InfoType::SQL_XOPEN_CLI_YEAR, w.as_mut_ptr().cast(), 16, &mut len) };
+    assert_eq!(rc, SqlReturn::SQL_SUCCESS);
+    assert_eq!((len, String::from_utf16_lossy(&w[..4])), (8, "1995".to_string()));
+    disconnect(env, d);
+}
+
 /// SQLGetInfoW(SQL_DRIVER_NAME) through the narrow-only SQLite driver: the DM converts,
 /// counts bytes of UTF-16, and reports truncation with 01004 and the full length.
 #[test]

@@ -48,6 +48,14 @@ impl DriverLink {
         DriverLink { driver, henv, hdbc, odbc_version, async_caps: std::sync::OnceLock::new() }
     }
 
+    /// Whether the driver is an ODBC 3 driver (it exports SQLAllocHandle, which every
+    /// ODBC 3 driver must): it takes the ODBC 3 date/time type codes, whatever
+    /// SQL_ATTR_ODBC_VERSION the application set ("Datetime Data Type Changes": the DM maps
+    /// an application's ODBC 2 codes for it, and the ODBC 3 codes for an ODBC 2 driver).
+    pub fn driver_is_odbc3(&self) -> bool {
+        self.driver.real.SQLAllocHandle.is_some()
+    }
+
     /// The driver's asynchronous capabilities. The driver is asked without any lock held;
     /// two threads asking at once both ask, and the first answer is kept. Crate-private:
     /// calls the driver on `hdbc`, which only the DM knows to be live.

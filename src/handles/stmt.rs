@@ -206,14 +206,16 @@ impl Stmt {
     /// A new, registered statement wrapping the driver's `hstmt`. Crate-private: `hstmt` is
     /// an unchecked driver handle that every call on the statement trusts.
     /// `lane_c_types` gives the SQLGetData lane's C-type table for the statement's
-    /// `ansi_wchar` (the raw layer's, see [`Stmt::lane_c_types`]).
+    /// `ansi_wchar` and whether its driver is an ODBC 2 one (the raw layer's, see
+    /// [`Stmt::lane_c_types`]).
     pub(crate) fn new(
         dbc: Arc<Dbc>,
         link: Arc<DriverLink>,
         hstmt: usize,
-        lane_c_types: impl FnOnce(bool) -> &'static [bool; 1 << 16],
+        lane_c_types: impl FnOnce(bool, bool) -> &'static [bool; 1 << 16],
     ) -> Arc<Stmt> {
         let lanes_ok = link.driver.real.SQLFetch.is_some() && link.driver.real.SQLGetData.is_some();
+        let odbc2_driver = !link.driver_is_odbc3();
         let ansi_wchar = super::wchar::driver_is_ansi_only(&link.driver) && dbc.wchar_conversion.load(std::sync::atomic::Ordering::Relaxed);
         let id = super::tables().stmt.reserve(super::table::Kind::Stmt);
         let s = Arc::new(Stmt {
@@ -229,7 +231,7 @@ impl Stmt {
             async_slot: AsyncSlot::default(),
             notify_token: std::sync::atomic::AtomicU64::new(0),
             ansi_wchar,
-            lane_c_types: lane_c_types(ansi_wchar),
+            lane_c_types: lane_c_types(ansi_wchar, odbc2_driver),
             wchar: Default::default(),
             lane_calls: std::sync::atomic::AtomicU64::new(0),
             occ: ExtSlot::default(),

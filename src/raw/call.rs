@@ -251,7 +251,7 @@ impl<'a, C: HasDiag> Call<'a, C> {
 
     #[inline(never)]
     fn finish_with_diags(
-        mut self,
+        self,
         rc: SqlReturn,
         diag_source: Option<(&DriverLink, HandleType, SqlHandle)>,
         apply: impl FnOnce(&mut C, SqlReturn),
@@ -262,6 +262,12 @@ impl<'a, C: HasDiag> Call<'a, C> {
                 recs = pull_driver_diags(link, ht, h);
             }
         }
+        self.finish_pulled(rc, recs, apply)
+    }
+
+    /// As [`Call::finish`], with the driver's records already read (`recs`: the caller had
+    /// to read them before another driver call on the handle, which would clear them).
+    fn finish_pulled(mut self, rc: SqlReturn, recs: Vec<DiagRecord>, apply: impl FnOnce(&mut C, SqlReturn)) -> SqlReturn {
         let mut rc = rc;
         if self.extra.is_some() && rc == SqlReturn::SQL_SUCCESS {
             rc = SqlReturn::SQL_SUCCESS_WITH_INFO;
@@ -571,16 +577,27 @@ impl<'a> StmtCall<'a> {
     pub fn finish(self, rc: SqlReturn) -> SqlReturn {
         let stmt = self.stmt;
         let func = self.func;
+        // The driver's records of a SQL_SUCCESS_WITH_INFO that may have opened a result
+        // set, read before SQLNumResultCols below: that call starts by clearing them
+        // (psqlODBC's NOTICE, for one, would be lost: SQL_SUCCESS_WITH_INFO and no record).
+        let mut pulled = None;
         let has_result =
             if rc.is_success() && opens_result(func) || rc == SqlReturn::SQL_SUCCESS && func == FunctionId::SQL_API_SQLPARAMDATA {
                 // An async-enabled statement may answer SQLNumResultCols asynchronously too:
                 // assume a cursor and let the driver report 24000 if there is none.
-                Some(self.async_enabled || driver_has_result(stmt))
+                if self.async_enabled {
+                    Some(true)
+                } else {
+                    if rc == SqlReturn::SQL_SUCCESS_WITH_INFO {
+                        pulled = Some(pull_driver_diags(&stmt.link, HandleType::SQL_HANDLE_STMT, stmt.driver_handle()));
+                    }
+                    Some(driver_has_result(stmt))
+                }
             } else {
                 None
             };
         let cancelled = rc == SqlReturn::SQL_ERROR && stmt.gate.take_cancel();
-        self.call.finish(rc, Some((&stmt.link, HandleType::SQL_HANDLE_STMT, stmt.driver_handle())), |c, rc| {
+        let apply = move |c: &mut StmtCore, rc: SqlReturn| {
             if cancelled && !c.diag.records().iter().any(|r| r.state == SqlState::OPERATION_CANCELED) {
                 // §3.2: the cancelled call reports HY008. psqlODBC says 57014, for one;
                 // its record follows ours.
@@ -592,7 +609,11 @@ impl<'a> StmtCall<'a> {
             // Folded into the summary (decision #102): every change of what the predicate
             // answers for this statement happens inside a call on it, which ends here.
             c.fetch_full_path = super::concurrency::fetch_needs_full_path(stmt);
-        })
+        };
+        match pulled {
+            Some(recs) => self.call.finish_pulled(rc, recs, apply),
+            None => self.call.finish(rc, Some((&stmt.link, HandleType::SQL_HANDLE_STMT, stmt.driver_handle())), apply),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use odbc_dm_abi::{FunctionId as F, *};
 use super::strings::{InNarrow, InWide};
 use super::{boundary, handle, same_signature, AppPtr, StmtCall};
 use crate::diag::SqlState;
+use crate::handles::Stmt;
 use crate::trace_enter;
 
 same_signature!(
@@ -57,6 +58,23 @@ fn check_lengths(lens: &[i16]) -> Result<(), ArgError> {
     Ok(())
 }
 
+/// A non-string argument of a catalog function as the driver gets it: SQLGetTypeInfo's
+/// DataType with the date/time codes of the driver's ODBC version (decision #128); the
+/// others as given.
+trait ForDriver: Sized {
+    fn for_driver(self, _s: &Stmt) -> Self {
+        self
+    }
+}
+
+impl ForDriver for RowIdentifier {}
+
+impl ForDriver for SqlDataType {
+    fn for_driver(self, s: &Stmt) -> Self {
+        SqlDataType(super::checks::datetime_for_driver(self.0, s.link.driver_is_odbc3()))
+    }
+}
+
 /// Declares the A and W forms of one catalog function. `pre`/`post` are the non-string
 /// arguments before/after the (pointer, length) pairs in `strs`; `check` is evaluated with
 /// all arguments in scope and returns `Result<(), ArgError>`.
@@ -83,6 +101,7 @@ macro_rules! catalog {
                 }
                 let fns = &s.link.driver.fns;
                 let h = s.hstmt;
+                $( let $p = ForDriver::for_driver($p, &s); )*
                 if let Some(f) = fns.$a {
                     $( let $s = AppPtr::from_const($s); )*
                     // SAFETY: live driver statement (the DM statement outlives the operation);
@@ -119,6 +138,7 @@ macro_rules! catalog {
                 }
                 let fns = &s.link.driver.fns;
                 let h = s.hstmt;
+                $( let $p = ForDriver::for_driver($p, &s); )*
                 if let Some(f) = fns.$w {
                     $( let $s = AppPtr::from_const($s); )*
                     // SAFETY: live driver statement (the DM statement outlives the operation);

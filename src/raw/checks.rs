@@ -52,20 +52,27 @@ pub(crate) fn check_c_type(t: CDataType, usage: CTypeUse) -> Result<(), (SqlStat
 /// path and its full check.
 #[cfg(test)]
 pub(crate) fn get_data_c_type_ok(t: CDataType) -> bool {
-    LANE_C_TYPES[t.0 as u16 as usize]
+    LANE_C_TYPES[t.0 as u16 as usize] || LANE_C_TYPES_ODBC2[t.0 as u16 as usize]
 }
 
-/// `LANE_C_TYPES[t as u16]`: `t` is a standard C type (see [`get_data_c_type_ok`]).
-static LANE_C_TYPES: [bool; 1 << 16] = lane_c_types_table(false);
+/// `LANE_C_TYPES[t as u16]`: `t` is a standard C type (see [`get_data_c_type_ok`]) that an
+/// ODBC 3 driver gets as is (not SQL_C_DATE/TIME/TIMESTAMP 9–11, which the DM maps:
+/// [`datetime_for_driver`]).
+static LANE_C_TYPES: [bool; 1 << 16] = lane_c_types_table(false, false);
 /// The same without SQL_C_WCHAR: the table of a statement whose SQL_C_WCHAR the DM
 /// converts (an ANSI-only driver, decision #77), which takes the full path.
-static LANE_C_TYPES_NO_WCHAR: [bool; 1 << 16] = lane_c_types_table(true);
+static LANE_C_TYPES_NO_WCHAR: [bool; 1 << 16] = lane_c_types_table(true, false);
+/// The tables of an ODBC 2 driver's statements: SQL_C_TYPE_DATE/TIME/TIMESTAMP 91–93 are
+/// mapped (to 9–11), 9–11 go as they are.
+static LANE_C_TYPES_ODBC2: [bool; 1 << 16] = lane_c_types_table(false, true);
+static LANE_C_TYPES_NO_WCHAR_ODBC2: [bool; 1 << 16] = lane_c_types_table(true, true);
 
-const fn lane_c_types_table(no_wchar: bool) -> [bool; 1 << 16] {
+const fn lane_c_types_table(no_wchar: bool, odbc2_driver: bool) -> [bool; 1 << 16] {
     let mut m = [false; 1 << 16];
     let mut t: i16 = -28;
     while t <= 113 {
-        m[t as u16 as usize] = standard_c_type(t) && !(no_wchar && t == CDataType::SQL_C_WCHAR.0);
+        m[t as u16 as usize] =
+            standard_c_type(t) && !(no_wchar && t == CDataType::SQL_C_WCHAR.0) && datetime_for_driver(t, !odbc2_driver) == t;
         t += 1;
     }
     m
@@ -73,12 +80,29 @@ const fn lane_c_types_table(no_wchar: bool) -> [bool; 1 << 16] {
 
 /// The SQLGetData lane's C-type guard of a statement (`Stmt::lane_c_types`, decision
 /// #121): the lane indexes it with the TargetType value, so that the test for an ANSI-only
-/// driver's SQL_C_WCHAR costs nothing on the lane.
-pub(crate) fn lane_c_types(ansi_wchar: bool) -> &'static [bool; 1 << 16] {
-    if ansi_wchar {
-        &LANE_C_TYPES_NO_WCHAR
-    } else {
-        &LANE_C_TYPES
+/// driver's SQL_C_WCHAR, or for a date/time code the DM maps, costs nothing on the lane.
+pub(crate) fn lane_c_types(ansi_wchar: bool, odbc2_driver: bool) -> &'static [bool; 1 << 16] {
+    match (ansi_wchar, odbc2_driver) {
+        (false, false) => &LANE_C_TYPES,
+        (true, false) => &LANE_C_TYPES_NO_WCHAR,
+        (false, true) => &LANE_C_TYPES_ODBC2,
+        (true, true) => &LANE_C_TYPES_NO_WCHAR_ODBC2,
+    }
+}
+
+/// A date, time or timestamp type code as the driver must get it ("Datetime Data Type
+/// Changes": the DM's mapping of the C types in SQLBindCol/SQLGetData TargetType and
+/// SQLBindParameter ValueType, and of the SQL types in SQLBindParameter ParameterType and
+/// SQLGetTypeInfo DataType). The ODBC 2 codes 9, 10, 11 (SQL_C_DATE/TIME/TIMESTAMP,
+/// SQL_DATE/TIME/TIMESTAMP) become 91, 92, 93 for an ODBC 3 driver (pyodbc, for one,
+/// binds datetime parameters as SQL_C_TIMESTAMP/SQL_TIMESTAMP); 91, 92, 93 become 9, 10,
+/// 11 for an ODBC 2 driver. The C and SQL codes are the same numbers. Everything else
+/// passes unchanged (decision #128).
+pub(crate) const fn datetime_for_driver(v: i16, driver_odbc3: bool) -> i16 {
+    match v {
+        9..=11 if driver_odbc3 => v + 82,
+        91..=93 if !driver_odbc3 => v - 82,
+        _ => v,
     }
 }
 
@@ -155,10 +179,33 @@ mod tests {
             let lane = get_data_c_type_ok(CDataType(t));
             assert!(!lane || full, "{t}");
             assert_eq!(lane, full && (-28..=113).contains(&t), "{t}");
-            assert_eq!(lane_c_types(false)[t as u16 as usize], lane, "{t}");
-            // §4.1 / decision #77: an ANSI-only driver's SQL_C_WCHAR is converted on the
-            // full path, so its statements' table refuses exactly that type more.
-            assert_eq!(lane_c_types(true)[t as u16 as usize], lane && t != CDataType::SQL_C_WCHAR.0, "{t}");
+            // Decision #128: the date/time codes the DM maps for the driver's ODBC version
+            // take the full path (9–11 on an ODBC 3 driver, 91–93 on an ODBC 2 one).
+            for odbc2 in [false, true] {
+                let mapped = if odbc2 { (91..=93).contains(&t) } else { (9..=11).contains(&t) };
+                assert_eq!(lane_c_types(false, odbc2)[t as u16 as usize], lane && !mapped, "{t} odbc2 {odbc2}");
+                // §4.1 / decision #77: an ANSI-only driver's SQL_C_WCHAR is converted on the
+                // full path, so its statements' table refuses exactly that type more.
+                assert_eq!(
+                    lane_c_types(true, odbc2)[t as u16 as usize],
+                    lane && !mapped && t != CDataType::SQL_C_WCHAR.0,
+                    "{t} odbc2 {odbc2}"
+                );
+            }
+        }
+    }
+
+    /// Decision #128 ("Datetime Data Type Changes"): 9–11 → 91–93 for an ODBC 3 driver,
+    /// 91–93 → 9–11 for an ODBC 2 one, nothing else touched.
+    #[test]
+    fn datetime_codes_for_the_drivers_version() {
+        for (v, to3, to2) in [(9, 91, 9), (10, 92, 10), (11, 93, 11), (91, 91, 9), (92, 92, 10), (93, 93, 11)] {
+            assert_eq!(datetime_for_driver(v, true), to3, "{v}");
+            assert_eq!(datetime_for_driver(v, false), to2, "{v}");
+        }
+        for v in [-8, 1, 8, 12, 90, 94, 101, 113] {
+            assert_eq!(datetime_for_driver(v, true), v);
+            assert_eq!(datetime_for_driver(v, false), v);
         }
     }
 

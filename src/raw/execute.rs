@@ -272,6 +272,10 @@ pub unsafe extern "C" fn SQLBindParameter(
         {
             return call.fail(state, msg);
         }
+        // The ODBC 2 / ODBC 3 date/time codes as the driver's version wants (#128).
+        let odbc3 = s.link.driver_is_odbc3();
+        let (value_type, param_type) =
+            (CDataType(checks::datetime_for_driver(value_type.0, odbc3)), SqlDataType(checks::datetime_for_driver(param_type.0, odbc3)));
         if value.is_null() && ind.is_null() && io_type != ParamIoType::SQL_PARAM_OUTPUT {
             return call.fail(SqlState::INVALID_NULL_POINTER, "ParameterValuePtr and StrLen_or_IndPtr are both null pointers");
         }
@@ -346,6 +350,12 @@ macro_rules! old_bind {
                 {
                     return call.fail(state, msg);
                 }
+                // The ODBC 2 / ODBC 3 date/time codes as the driver's version wants (#128).
+                let odbc3 = s.link.driver_is_odbc3();
+                let (value_type, param_type) = (
+                    CDataType(checks::datetime_for_driver(value_type.0, odbc3)),
+                    SqlDataType(checks::datetime_for_driver(param_type.0, odbc3)),
+                );
                 let fns = &s.link.driver.fns;
                 let h = s.driver_handle();
                 // The 3.x entry point first: an ODBC 3 driver need not implement the old

@@ -28,6 +28,9 @@ same_signature!(SQLGetInfo, SQLGetInfoW, SQLDataSources, SQLDataSourcesW, SQLDri
 pub const DM_ODBC_VER: &str = "03.80.0000";
 /// SQL_DM_VER: `##.##.####.####`, the ODBC version then the DM's own build.
 pub const DM_VER: &str = "03.80.0000.0001";
+/// SQL_XOPEN_CLI_YEAR: the year of the X/Open (Open Group) CLI specification the *Driver
+/// Manager* complies with (SQLGetInfo), answered by the DM: ODBC 3.x follows the 1995 CLI.
+pub const DM_XOPEN_CLI_YEAR: &str = "1995";
 
 /// Invalid retrieval code (SQLDataSources / SQLDrivers Direction).
 const HY103: SqlState = SqlState(*b"HY103");
@@ -291,6 +294,7 @@ fn get_info_slow(d: &Dbc, info: InfoType, value: SqlPointer, buf_len: SqlSmallIn
     let answer = match info {
         InfoType::SQL_ODBC_VER => Answer::Text(DM_ODBC_VER),
         InfoType::SQL_DM_VER => Answer::Text(DM_VER),
+        InfoType::SQL_XOPEN_CLI_YEAR => Answer::Text(DM_XOPEN_CLI_YEAR),
         // With emulation on, the application talks to the DM's asynchronous execution, not
         // the driver's: the DM's capabilities (decision #40).
         InfoType::SQL_ASYNC_MODE if emulation => Answer::U32(u32::from(SQL_AM_STATEMENT)),
@@ -646,7 +650,7 @@ fn drivers(e: &Arc<crate::handles::Env>, direction: FetchOrientation, desc: Out,
 }
 
 /// The InfoTypes the DM answers itself (SQL_DRIVER_HDBC/HENV/HSTMT 3–5, SQL_ODBC_VER 10,
-/// SQL_DRIVER_HLIB 76, SQL_DRIVER_HDESC 135, SQL_DM_VER 171) as bits of `InfoType % 64`:
+/// SQL_DRIVER_HLIB 76, SQL_DRIVER_HDESC 135, SQL_DM_VER 171, SQL_XOPEN_CLI_YEAR 10000) as bits of `InfoType % 64`:
 /// an InfoType whose bit is clear is certainly forwarded to the driver. (Set bits also
 /// match a few forwarded types, e.g. SQL_DRIVER_VER 7; those only miss the fast lane.)
 const DM_ANSWERED_MOD64: u64 = 1 << 3
@@ -656,6 +660,8 @@ const DM_ANSWERED_MOD64: u64 = 1 << 3
     | 1 << (76 % 64)
     | 1 << (135 % 64)
     | 1 << (171 % 64)
+    // SQL_XOPEN_CLI_YEAR 10000 (bit 16: SQL_DATABASE_NAME 16 then misses the lane too).
+    | 1 << (10000 % 64)
     // SQL_ASYNC_MODE 10021, SQL_ASYNC_DBC_FUNCTIONS 10023, SQL_ASYNC_NOTIFICATION 10025: the
     // DM's own answer under emulation.
     | 1 << (10021 % 64)

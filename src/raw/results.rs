@@ -258,6 +258,8 @@ unsafe extern "C" fn get_data(
         if let Err((state, msg)) = super::checks::check_c_type(target_type, super::checks::CTypeUse::GetData) {
             return call.fail(state, msg);
         }
+        // SQL_C_DATE/TIME/TIMESTAMP ↔ SQL_C_TYPE_* as the driver's ODBC version wants (#128).
+        let target_type = CDataType(super::checks::datetime_for_driver(target_type.0, s.link.driver_is_odbc3()));
         // (A repeat call of an outstanding asynchronous SQLGetData only collects it.)
         if s.ansi_wchar && !s.async_slot.is_active() {
             if target_type == CDataType::SQL_C_WCHAR {
@@ -300,6 +302,8 @@ pub unsafe extern "C" fn SQLBindCol(
                 return call.fail(state, msg);
             }
         }
+        // SQL_C_DATE/TIME/TIMESTAMP ↔ SQL_C_TYPE_* as the driver's ODBC version wants (#128).
+        let target_type = CDataType(super::checks::datetime_for_driver(target_type.0, s.link.driver_is_odbc3()));
         let Some(f) = s.link.driver.fns.SQLBindCol else { return call.missing("SQLBindCol") };
         if s.ansi_wchar {
             let rc = super::wconv::bind_col(&call, &s, f, col, target_type, target, buf_len, ind);

@@ -26,6 +26,11 @@ pub mod ct {
     pub const SBIGINT: i16 = -25;
     pub const STINYINT: i16 = -26;
     pub const UBIGINT: i16 = -27;
+    /// SQL_C_TYPE_DATE: ODBC 3's code only (this driver is a strict ODBC 3 driver: the
+    /// ODBC 2 codes SQL_C_DATE 9 / SQL_C_TIMESTAMP 11 are "out of range"; the DM maps them).
+    pub const TYPE_DATE: i16 = 91;
+    /// SQL_C_TYPE_TIMESTAMP (see [`TYPE_DATE`]).
+    pub const TYPE_TIMESTAMP: i16 = 93;
 }
 
 pub const SQL_NULL_DATA: isize = -1;
@@ -263,8 +268,77 @@ pub unsafe fn write_value(
             }
             Err(d) => Conv::Err(d),
         },
+        ct::TYPE_DATE | ct::TYPE_TIMESTAMP => match parse_timestamp(&value_text(v)) {
+            Some(ts) if c_type == ct::TYPE_DATE => {
+                fixed!(DateStruct, DateStruct { year: ts.year, month: ts.month, day: ts.day });
+                Conv::Ok
+            }
+            Some(ts) => {
+                fixed!(TimestampStruct, ts);
+                Conv::Ok
+            }
+            None => Conv::Err(DiagRec::new("22018", "Invalid character value for cast specification")),
+        },
         _ => Conv::Err(DiagRec::new("HY003", format!("Program type {c_type} out of range or not supported"))),
     }
+}
+
+/// SQL_DATE_STRUCT.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct DateStruct {
+    pub year: i16,
+    pub month: u16,
+    pub day: u16,
+}
+
+/// SQL_TIMESTAMP_STRUCT (fraction in nanoseconds).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TimestampStruct {
+    pub year: i16,
+    pub month: u16,
+    pub day: u16,
+    pub hour: u16,
+    pub minute: u16,
+    pub second: u16,
+    pub fraction: u32,
+}
+
+/// `YYYY-MM-DD[ HH:MM:SS[.fffffffff]]` (the text this driver stores date/times as).
+fn parse_timestamp(t: &str) -> Option<TimestampStruct> {
+    let t = t.trim();
+    let (date, time) = t.split_once([' ', 'T']).unwrap_or((t, ""));
+    let mut d = date.splitn(3, '-');
+    let (year, month, day) = (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
+    let (mut hour, mut minute, mut second, mut fraction) = (0, 0, 0, 0u32);
+    if !time.is_empty() {
+        let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+        let mut p = hms.splitn(3, ':');
+        hour = p.next()?.parse().ok()?;
+        minute = p.next()?.parse().ok()?;
+        second = p.next().unwrap_or("0").parse().ok()?;
+        if !frac.is_empty() {
+            let digits: String = frac.chars().take(9).collect();
+            fraction = format!("{digits:0<9}").parse().ok()?;
+        }
+    }
+    let valid = (1..=12).contains(&month) && (1..=31).contains(&day) && hour < 24 && minute < 60 && second < 62;
+    valid.then_some(TimestampStruct { year, month, day, hour, minute, second, fraction })
+}
+
+/// The text this driver stores a SQL_TIMESTAMP_STRUCT as.
+fn timestamp_text(ts: &TimestampStruct, with_time: bool) -> String {
+    let mut s = format!("{:04}-{:02}-{:02}", ts.year, ts.month, ts.day);
+    if with_time {
+        s.push_str(&format!(" {:02}:{:02}:{:02}", ts.hour, ts.minute, ts.second));
+        if ts.fraction != 0 {
+            let f = format!("{:09}", ts.fraction);
+            s.push('.');
+            s.push_str(f.trim_end_matches('0'));
+        }
+    }
+    s
 }
 
 fn frac_info(frac: bool) -> Conv {
@@ -334,6 +408,12 @@ pub unsafe fn read_param(b: &ParamBinding) -> Result<ParamVal, DiagRec> {
             ct::SBIGINT | ct::UBIGINT => Value::Integer((p as *const i64).read_unaligned()),
             ct::DOUBLE => Value::Real((p as *const f64).read_unaligned()),
             ct::FLOAT => Value::Real((p as *const f32).read_unaligned() as f64),
+            ct::TYPE_TIMESTAMP => Value::Text(timestamp_text(&(p as *const TimestampStruct).read_unaligned(), true)),
+            ct::TYPE_DATE => {
+                let d = (p as *const DateStruct).read_unaligned();
+                let ts = TimestampStruct { year: d.year, month: d.month, day: d.day, hour: 0, minute: 0, second: 0, fraction: 0 };
+                Value::Text(timestamp_text(&ts, false))
+            }
             other => return Err(DiagRec::new("HY003", format!("Program type {other} out of range or not supported"))),
         }
     };
