@@ -107,10 +107,6 @@ macro_rules! alias {
 
 odbc_dm_abi::with_entry_points!(exports);
 
-/// SQL_MAX_OPTION_STRING_LENGTH (sqlext.h): the buffer, in characters, that an ODBC 2
-/// application gives SQLGetConnectOption(W) for a character option.
-const MAX_OPTION_STRING_LENGTH: i32 = 256;
-
 /// The ODBC 2 connection options whose value is a string (SQL_CURRENT_QUALIFIER,
 /// SQL_OPT_TRACEFILE, SQL_TRANSLATE_DLL).
 fn is_text_option(option: SqlUSmallInt) -> bool {
@@ -155,13 +151,12 @@ pub unsafe extern "C" fn SQLSetConnectOptionW(dbc: SqlHDbc, option: SqlUSmallInt
 /// buffer is SQL_MAX_OPTION_STRING_LENGTH characters (as the A form's is bytes).
 ///
 /// # Safety
-/// `value` is valid for writing a SQLULEN, or SQL_MAX_OPTION_STRING_LENGTH SQLWCHARs for a
-/// character option.
+/// `value` is valid for writing a UDWORD (32 bits; a pointer for SQL_QUIET_MODE), or
+/// SQL_MAX_OPTION_STRING_LENGTH SQLWCHARs for a character option.
 #[no_mangle]
 pub unsafe extern "C" fn SQLGetConnectOptionW(dbc: SqlHDbc, option: SqlUSmallInt, value: SqlPointer) -> SqlReturn {
-    let len = if is_text_option(option) { MAX_OPTION_STRING_LENGTH * 2 } else { 0 };
-    // SAFETY: the caller's buffer with the length ODBC 2 defines for it.
-    unsafe { raw::SQLGetConnectAttrW(dbc, ConnAttr(option as i32), value, len, std::ptr::null_mut()) }
+    // SAFETY: the caller's buffer with the length and width ODBC 2 defines for it.
+    unsafe { raw::get_connect_option(dbc, option, value, true) }
 }
 
 /// unixODBC's SQLSetStmtOptionW: statement options are integers, so this is

@@ -4,9 +4,13 @@
 //! Before connecting there is no driver: the DM stores what the application sets and
 //! replays it at connect (§1.13), and answers SQLGetConnectAttr from what it stored or
 //! from the ODBC defaults. Some attributes are the DM's own and never reach a driver:
-//! SQL_ATTR_ASYNC_DBC_EVENT / SQL_ATTR_ASYNC_STMT_EVENT (§2.2), SQL_ATTR_TRACE and
-//! SQL_ATTR_TRACEFILE; the notification callback/context attributes are set only by the
-//! DM, so an application setting them gets HY092 (§2.4).
+//! SQL_ATTR_ASYNC_DBC_EVENT / SQL_ATTR_ASYNC_STMT_EVENT (§2.2), SQL_ATTR_TRACE,
+//! SQL_ATTR_TRACEFILE and SQL_ATTR_ODBC_CURSORS (08002 once connected, decision #137); the
+//! notification callback/context attributes are set only by the DM, so an application
+//! setting them gets HY092 (§2.4), as do the read-only SQL_ATTR_CONNECTION_DEAD and
+//! SQL_ATTR_AUTO_IPD. A value outside a discrete-valued attribute's set is HY024 from the
+//! DM before it is stored or forwarded ([`DISCRETE`], decision #135); the DM writes each
+//! integer attribute with its ODBC 3 width (decision #136).
 //!
 //! Character attributes (SQL_ATTR_CURRENT_CATALOG, SQL_ATTR_TRACEFILE,
 //! SQL_ATTR_TRANSLATE_LIB) count BYTES in both forms; they are converted when the driver
@@ -53,15 +57,15 @@ const HY017: SqlState = SqlState(*b"HY017");
 /// SQL_MAX_OPTION_STRING_LENGTH (sqlext.h): the buffer an ODBC 2.x SQLGetConnectOption
 /// caller provides for a character option.
 const MAX_OPTION_STRING_LENGTH: i32 = 256;
-/// SQL_OPT_TRACE_ON.
-const TRACE_ON: usize = 1;
 
 /// Connection attributes whose value is a character string (byte lengths in both forms).
 fn is_text_attr(attr: ConnAttr) -> bool {
     matches!(attr, ConnAttr::SQL_ATTR_CURRENT_CATALOG | ConnAttr::SQL_ATTR_TRACEFILE | ConnAttr::SQL_ATTR_TRANSLATE_LIB)
 }
 
-/// Connection attributes whose value is pointer-sized (SQLULEN / SQLPOINTER / HWND).
+/// Connection attributes whose value is pointer-sized (SQLULEN / SQLPOINTER / HWND); every
+/// other integer connection attribute is an SQLUINTEGER (ODBC 3.8 SQLSetConnectAttr,
+/// decision #136). SQL_ATTR_ASYNC_ENABLE and SQL_ATTR_ODBC_CURSORS are SQLULEN.
 fn is_pointer_attr(attr: ConnAttr) -> bool {
     matches!(
         attr,
@@ -70,12 +74,90 @@ fn is_pointer_attr(attr: ConnAttr) -> bool {
             | ConnAttr::SQL_ATTR_ENLIST_IN_DTC
             | ConnAttr::SQL_ATTR_ENLIST_IN_XA
             | ConnAttr::SQL_ATTR_DBC_INFO_TOKEN
+            | ConnAttr::SQL_ATTR_ASYNC_ENABLE
+            | ConnAttr::SQL_ATTR_ODBC_CURSORS
     )
 }
 
-/// Attributes the DM answers itself and never sends to the driver.
-fn is_dm_trace_attr(attr: ConnAttr) -> bool {
-    matches!(attr, ConnAttr::SQL_ATTR_TRACE | ConnAttr::SQL_ATTR_TRACEFILE)
+/// Attributes the DM answers itself and never sends to the driver: tracing, and
+/// SQL_ATTR_ODBC_CURSORS (the cursor library is the DM's; odbc-dm has none, decision #137).
+fn is_dm_conn_attr(attr: ConnAttr) -> bool {
+    matches!(attr, ConnAttr::SQL_ATTR_TRACE | ConnAttr::SQL_ATTR_TRACEFILE | ConnAttr::SQL_ATTR_ODBC_CURSORS)
+}
+
+/// Read-only connection attributes: setting one is HY092 from the DM, before and after
+/// connecting (SQLSetConnectAttr: "SQL_ATTR_AUTO_IPD ... read-only",
+/// "SQL_ATTR_CONNECTION_DEAD ... read-only"; decision #137).
+fn is_read_only_conn_attr(attr: ConnAttr) -> bool {
+    matches!(attr, ConnAttr::SQL_ATTR_CONNECTION_DEAD | ConnAttr::SQL_ATTR_AUTO_IPD)
+}
+
+/// Where an attribute of [`DISCRETE`] is one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Conn,
+    Stmt,
+    /// The same number and values on both handles (SQL_ATTR_ASYNC_ENABLE, SQL_ATTR_METADATA_ID).
+    Both,
+}
+
+/// The connection and statement attributes whose values ODBC 3.8 lists as a closed set,
+/// with those values. SQLSetConnectAttr/SQLSetStmtAttr HY024: "The Driver Manager returns
+/// this SQLSTATE only for connection and statement attributes that accept a discrete set
+/// of values, such as SQL_ATTR_ACCESS_MODE or SQL_ATTR_ASYNC_ENABLE"; the DM checks these
+/// before storing or forwarding a value (decision #135). Not here: SQL_ATTR_TXN_ISOLATION
+/// (a bitmask whose drivers add their own levels, checked by the driver against
+/// SQL_TXN_ISOLATION_OPTION), SQL_ATTR_RESET_CONNECTION (pooling's), the read-only
+/// SQL_ATTR_AUTO_IPD (HY092), and the DM's own extension attributes.
+const DISCRETE: &[(Scope, i32, &[usize])] = &[
+    // SQL_MODE_READ_WRITE, SQL_MODE_READ_ONLY
+    (Scope::Conn, 101, &[0, 1]),
+    // SQL_AUTOCOMMIT_OFF, SQL_AUTOCOMMIT_ON
+    (Scope::Conn, 102, &[0, 1]),
+    // SQL_OPT_TRACE_OFF, SQL_OPT_TRACE_ON
+    (Scope::Conn, 104, &[0, 1]),
+    // SQL_CUR_USE_IF_NEEDED, SQL_CUR_USE_ODBC, SQL_CUR_USE_DRIVER
+    (Scope::Conn, 110, &[0, 1, 2]),
+    // SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE: SQL_ASYNC_DBC_ENABLE_OFF, _ON
+    (Scope::Conn, 117, &[0, 1]),
+    // SQL_ATTR_ASYNC_ENABLE: SQL_ASYNC_ENABLE_OFF, _ON
+    (Scope::Both, 4, &[0, 1]),
+    // SQL_ATTR_METADATA_ID: SQL_FALSE, SQL_TRUE
+    (Scope::Both, 10014, &[0, 1]),
+    // SQL_ATTR_NOSCAN: SQL_NOSCAN_OFF, _ON
+    (Scope::Stmt, 2, &[0, 1]),
+    // SQL_ATTR_CURSOR_TYPE: FORWARD_ONLY, KEYSET_DRIVEN, DYNAMIC, STATIC
+    (Scope::Stmt, 6, &[0, 1, 2, 3]),
+    // SQL_ATTR_CONCURRENCY: READ_ONLY, LOCK, ROWVER, VALUES
+    (Scope::Stmt, 7, &[1, 2, 3, 4]),
+    // SQL_ATTR_SIMULATE_CURSOR: SQL_SC_NON_UNIQUE, _TRY_UNIQUE, _UNIQUE
+    (Scope::Stmt, 10, &[0, 1, 2]),
+    // SQL_ATTR_RETRIEVE_DATA: SQL_RD_OFF, _ON
+    (Scope::Stmt, 11, &[0, 1]),
+    // SQL_ATTR_USE_BOOKMARKS: SQL_UB_OFF, SQL_UB_ON (= SQL_UB_FIXED), SQL_UB_VARIABLE
+    (Scope::Stmt, 12, &[0, 1, 2]),
+    // SQL_ATTR_ENABLE_AUTO_IPD: SQL_FALSE, SQL_TRUE
+    (Scope::Stmt, 15, &[0, 1]),
+    // SQL_ATTR_CURSOR_SCROLLABLE: SQL_NONSCROLLABLE, SQL_SCROLLABLE
+    (Scope::Stmt, -1, &[0, 1]),
+    // SQL_ATTR_CURSOR_SENSITIVITY: SQL_UNSPECIFIED, SQL_INSENSITIVE, SQL_SENSITIVE
+    (Scope::Stmt, -2, &[0, 1, 2]),
+];
+
+/// HY024 for a value outside an attribute's discrete set ([`DISCRETE`]). `on_dbc`: set
+/// through a connection handle, where the statement attributes count too (ODBC 2's
+/// SQLSetConnectOption sets statement options for the connection's statements).
+fn check_discrete(attr: i32, value: usize, on_dbc: bool) -> Result<(), (SqlState, String)> {
+    let entry = DISCRETE.iter().find(|(scope, a, _)| {
+        *a == attr && (*scope == Scope::Both || on_dbc || *scope == Scope::Stmt) && (on_dbc || *scope != Scope::Conn)
+    });
+    match entry {
+        Some((_, _, allowed)) if !allowed.contains(&value) => Err((
+            SqlState::INVALID_ATTRIBUTE_VALUE,
+            format!("Invalid attribute value {value} for attribute {attr}: not one of {allowed:?} (decision #135)"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The value SQLGetConnectAttr reports before connecting for an attribute the application
@@ -176,17 +258,17 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
         if text_attr && len < 0 && len != SQL_NTS {
             return Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "StringLength is negative".into()));
         }
-        if attr == ConnAttr::SQL_ATTR_AUTOCOMMIT && value as usize > SQL_AUTOCOMMIT_ON {
-            return Err((SqlState::INVALID_ATTRIBUTE_VALUE, format!("Invalid SQL_ATTR_AUTOCOMMIT value {}", value as usize)));
-        }
-        if attr == ConnAttr::SQL_ATTR_TRACE && value as usize > TRACE_ON {
-            return Err((SqlState::INVALID_ATTRIBUTE_VALUE, format!("Invalid SQL_ATTR_TRACE value {}", value as usize)));
-        }
-        if attr == ConnAttr::SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE && value as usize > SQL_ASYNC_DBC_ENABLE_ON {
+        if is_read_only_conn_attr(attr) {
             return Err((
-                SqlState::INVALID_ATTRIBUTE_VALUE,
-                format!("Invalid SQL_ATTR_ASYNC_DBC_FUNCTIONS_ENABLE value {}", value as usize),
+                SqlState::INVALID_ATTRIBUTE_IDENTIFIER,
+                format!("Invalid attribute identifier {}: the attribute is read-only (decision #137)", attr.0),
             ));
+        }
+        if !text_attr {
+            check_discrete(attr.0, value as usize, true)?;
+        }
+        if attr == ConnAttr::SQL_ATTR_ODBC_CURSORS && c.link.is_some() {
+            return Err((SqlState::CONNECTION_IN_USE, "SQL_ATTR_ODBC_CURSORS can only be set before connecting (decision #137)".into()));
         }
         Ok(())
     });
@@ -206,6 +288,10 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
     } else {
         AttrValue::Int(value as usize)
     };
+    if attr == ConnAttr::SQL_ATTR_TRACEFILE && val == AttrValue::Text(Vec::new()) {
+        // No file to trace to (unixODBC: HY024 as well).
+        return call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "Invalid attribute value: SQL_ATTR_TRACEFILE is empty");
+    }
 
     // Always synchronous (§1.5): the async switches themselves, DM-only attributes and
     // anything set before connecting.
@@ -238,7 +324,7 @@ fn set_connect_attr(d: &Arc<Dbc>, attr: ConnAttr, value: SqlPointer, len: SqlInt
             );
         });
     }
-    if is_dm_trace_attr(attr) {
+    if is_dm_conn_attr(attr) {
         return call.finish(SqlReturn::SQL_SUCCESS, None, move |c, _| {
             c.dm_attrs.retain(|(a, _)| *a != attr);
             c.dm_attrs.push((attr, val));
@@ -509,9 +595,9 @@ fn get_connect_attr(
             } else {
                 usize::from(c.asynch.emulation.is_on())
             }))
-        } else if is_dm_trace_attr(attr) {
+        } else if is_dm_conn_attr(attr) {
             let stored = c.dm_attrs.iter().find(|(a, _)| *a == attr).map(|(_, v)| v.clone());
-            DmAnswer::Value(stored.or_else(|| default_conn_attr(c, attr)).expect("trace attributes have defaults"))
+            DmAnswer::Value(stored.or_else(|| default_conn_attr(c, attr)).expect("the DM's attributes have defaults"))
         } else if let Some(link) = &c.link {
             DmAnswer::Driver(link.clone())
         } else {
@@ -583,12 +669,31 @@ fn get_connect_attr(
                 let mut v: u64 = 0;
                 // SAFETY: live driver connection; a DM buffer wider than ODBC 2's 32 bits.
                 let rc = unsafe { opt(h, option, (&mut v as *mut u64).cast()) };
-                if rc.is_success() && !value.is_null() {
-                    // SAFETY: the application's buffer for an integer attribute (SQLUINTEGER).
-                    unsafe { *(value as *mut u32) = v as u32 };
+                if rc.is_success() {
+                    // An ODBC 2 driver writes 32 bits; the application gets the ODBC 3
+                    // type's width (decision #136).
+                    let v = if is_pointer_attr(attr) { v as usize } else { v as u32 as usize };
+                    // SAFETY: the application's buffer for this attribute's type.
+                    unsafe { put_int(value, v, is_pointer_attr(attr)) };
                 }
                 rc
             }
+        }
+        // An SQLULEN or pointer attribute: through a zeroed DM buffer of 8 bytes, so that
+        // a driver writing only 4 (libsqlite3odbc, psqlODBC, the reference driver for
+        // SQL_ATTR_ASYNC_ENABLE) leaves no garbage in the application's upper half
+        // (decision #136).
+        (Some(f), _) | (None, Some(f)) if is_pointer_attr(attr) && !value.is_null() => {
+            let mut v: usize = 0;
+            // SAFETY: live driver connection; a DM buffer for a pointer-sized value.
+            let rc = unsafe { f(h, attr, (&mut v as *mut usize).cast(), SQL_IS_POINTER, out_len) };
+            if rc.is_success() {
+                // SAFETY: the application's buffer for an SQLULEN / pointer value.
+                let n = unsafe { put_int(value, v, true) };
+                // SAFETY: optional application out pointer.
+                unsafe { put_len(out_len, n, i32::MAX) };
+            }
+            rc
         }
         // SAFETY: live driver connection; the application's buffers as given.
         (Some(f), _) => unsafe { f(h, attr, value, buf_len, out_len) },
@@ -754,7 +859,7 @@ fn enter_stmt_notification(call: StmtCall<'_>, s: &Arc<Stmt>, event: Option<crat
     let cursor_lib = s
         .dbc
         .gate
-        .read(|c| c.stored_attrs.iter().any(|(a, v)| *a == ConnAttr::SQL_ATTR_ODBC_CURSORS && *v == AttrValue::Int(SQL_CUR_USE_ODBC)));
+        .read(|c| c.dm_attrs.iter().any(|(a, v)| *a == ConnAttr::SQL_ATTR_ODBC_CURSORS && *v == AttrValue::Int(SQL_CUR_USE_ODBC)));
     if cursor_lib {
         return call
             .fail(SqlState::CURSOR_LIBRARY_WITH_NOTIFICATION, "The cursor library cannot be used with asynchronous notification (§2.15)");
@@ -828,6 +933,11 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
         Ok(c) => c,
         Err(rc) => return rc,
     };
+    // HY024 for a value outside a discrete set, before anything is stored or forwarded
+    // (decision #135).
+    if let Err((state, msg)) = check_discrete(attr.0, value as usize, false) {
+        return call.fail(state, msg);
+    }
     match attr {
         StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CALLBACK | StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CONTEXT => {
             return call.fail(
@@ -1013,6 +1123,16 @@ fn get_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, buf_len: SqlI
         Err(rc) => return rc,
     };
     match attr {
+        StmtAttr::SQL_ATTR_ROW_NUMBER
+            if s.gate.read(|c| {
+                use crate::handles::stmt_state::StmtState;
+                matches!(c.status.state, StmtState::S1 | StmtState::S2 | StmtState::S3 | StmtState::S4)
+            }) =>
+        {
+            // SQLGetStmtAttr 24000 / Appendix B (S1–S4: "(24000)", the DM's): no cursor is
+            // open, so there is no current row (decision #139).
+            return call.fail(SqlState::INVALID_CURSOR_STATE, "Invalid cursor state: SQL_ATTR_ROW_NUMBER needs an open cursor");
+        }
         StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CALLBACK | StmtAttr::SQL_ATTR_ASYNC_STMT_NOTIFICATION_CONTEXT => {
             return call.fail(
                 SqlState::INVALID_ATTRIBUTE_IDENTIFIER,
@@ -1146,10 +1266,40 @@ pub unsafe extern "C" fn SQLGetConnectOption(dbc: SqlHDbc, option: SqlUSmallInt,
     trace_enter!("SQLGetConnectOption", "{:p} {} {:p}", dbc, option, value);
     boundary("SQLGetConnectOption", || {
         let d = handle!(dbc, dbc);
-        let attr = ConnAttr(option as i32);
-        let len = if is_text_attr(attr) { MAX_OPTION_STRING_LENGTH } else { 0 };
-        get_connect_attr(&d, attr, value, len, std::ptr::null_mut(), false)
+        connect_option(&d, option, value, false)
     })
+}
+
+/// The ODBC 2.x SQLGetConnectOption(W) of `dbc` (the W form is unixODBC's, exported by the
+/// C ABI): a character option's buffer is SQL_MAX_OPTION_STRING_LENGTH characters; an
+/// integer option is a 32-bit UDWORD in ODBC 2 (unixODBC writes SQL_ODBC_CURSORS as an
+/// SQLINTEGER there too), so the value is read into a DM buffer and written as 4 bytes,
+/// except a pointer (SQL_ATTR_QUIET_MODE's HWND), 8 (decision #136).
+///
+/// # Safety
+/// `dbc` is a handle of this DM or anything else (checked); `value` is null or valid for
+/// the option's type.
+pub unsafe fn get_connect_option(dbc: SqlHDbc, option: SqlUSmallInt, value: SqlPointer, wide: bool) -> SqlReturn {
+    boundary(if wide { "SQLGetConnectOptionW" } else { "SQLGetConnectOption" }, || {
+        let d = handle!(dbc, dbc);
+        connect_option(&d, option, value, wide)
+    })
+}
+
+fn connect_option(d: &Arc<Dbc>, option: SqlUSmallInt, value: SqlPointer, wide: bool) -> SqlReturn {
+    let attr = ConnAttr(option as i32);
+    if is_text_attr(attr) {
+        let len = if wide { MAX_OPTION_STRING_LENGTH * 2 } else { MAX_OPTION_STRING_LENGTH };
+        return get_connect_attr(d, attr, value, len, std::ptr::null_mut(), wide);
+    }
+    let pointer = matches!(attr, ConnAttr::SQL_ATTR_QUIET_MODE);
+    let mut v: usize = 0;
+    let rc = get_connect_attr(d, attr, (&mut v as *mut usize).cast(), 0, std::ptr::null_mut(), wide);
+    if rc.is_success() {
+        // SAFETY: the application's buffer for a UDWORD (a pointer for SQL_QUIET_MODE).
+        unsafe { put_int(value, if pointer { v } else { v as u32 as usize }, pointer) };
+    }
+    rc
 }
 
 /// ODBC 2.x SQLSetStmtOption, mapped to SQLSetStmtAttr.

@@ -238,6 +238,11 @@ pub unsafe extern "C" fn SQLEndTran(handle_type: HandleType, h: SqlHandle, compl
         }
         HandleType::SQL_HANDLE_ENV => {
             let e = handle!(env, h);
+            if e.gate.read(|c| c.odbc_version.is_none()) {
+                // Appendix B, environment transitions: SQLEndTran(ENV) in E1/E2 is
+                // (HY010) until SQL_ATTR_ODBC_VERSION is set (§4.2, decision #138).
+                return reject(&e.gate, SqlState::FUNCTION_SEQUENCE_ERROR, "SQL_ATTR_ODBC_VERSION has not been set (§4.2)");
+            }
             if !matches!(completion, CompletionType::SQL_COMMIT | CompletionType::SQL_ROLLBACK) {
                 return reject(&e.gate, SqlState::INVALID_TRANSACTION_OPCODE, "Invalid transaction operation code");
             }

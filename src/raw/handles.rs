@@ -401,7 +401,9 @@ pub unsafe extern "C" fn SQLFreeConnect(dbc: SqlHDbc) -> SqlReturn {
 }
 
 /// SQLSetEnvAttr: environment attributes are DM state. Unknown attribute → HY092, bad
-/// value → HY024; the ODBC version cannot change once connections exist (HY010).
+/// value → HY024. Appendix B, environment transitions (§4.2, decision #138): in E1 an
+/// attribute other than SQL_ATTR_ODBC_VERSION is (HY010) until SQL_ATTR_ODBC_VERSION is
+/// set; in E2 (a connection handle is allocated) every attribute is (HY011).
 pub unsafe extern "C" fn SQLSetEnvAttr(env: SqlHEnv, attr: EnvAttr, value: SqlPointer, len: SqlInteger) -> SqlReturn {
     trace_enter!("SQLSetEnvAttr", "{:p} {:?} {:p} {}", env, attr, value, len);
     boundary("SQLSetEnvAttr", || {
@@ -416,15 +418,21 @@ pub unsafe extern "C" fn SQLSetEnvAttr(env: SqlHEnv, attr: EnvAttr, value: SqlPo
         }
         let e = handle!(env, env);
         let call = match Call::begin(&e.gate, |c| match attr {
+            _ if !c.connections.is_empty() => Err((
+                SqlState::ATTRIBUTE_CANNOT_BE_SET_NOW,
+                "Environment attributes cannot be set while a connection handle is allocated (§4.2)".into(),
+            )),
             EnvAttr::SQL_ATTR_ODBC_VERSION => {
                 if !matches!(v as u32, SQL_OV_ODBC2 | SQL_OV_ODBC3 | SQL_OV_ODBC3_80) || v > u32::MAX as usize {
                     return Err((SqlState::INVALID_ATTRIBUTE_VALUE, format!("Invalid SQL_ATTR_ODBC_VERSION value {v}")));
                 }
-                if !c.connections.is_empty() {
-                    return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "SQL_ATTR_ODBC_VERSION cannot change while connections exist".into()));
-                }
                 c.odbc_version = Some(v as u32);
                 Ok(())
+            }
+            _ if c.odbc_version.is_none()
+                && matches!(attr, EnvAttr::SQL_ATTR_CONNECTION_POOLING | EnvAttr::SQL_ATTR_CP_MATCH | EnvAttr::SQL_ATTR_OUTPUT_NTS) =>
+            {
+                Err((SqlState::FUNCTION_SEQUENCE_ERROR, "SQL_ATTR_ODBC_VERSION has not been set (§4.2)".into()))
             }
             EnvAttr::SQL_ATTR_CONNECTION_POOLING => {
                 if v > SQL_CP_DRIVER_AWARE as usize {
@@ -471,8 +479,13 @@ pub unsafe extern "C" fn SQLGetEnvAttr(
         let e = handle!(env, env);
         let mut out = 0u32;
         let call = match Call::begin(&e.gate, |c| {
+            if c.odbc_version.is_none() {
+                // Appendix B, environment transitions: (HY010) until SQL_ATTR_ODBC_VERSION
+                // is set (§4.2, decision #138).
+                return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "SQL_ATTR_ODBC_VERSION has not been set (§4.2)".into()));
+            }
             out = match attr {
-                EnvAttr::SQL_ATTR_ODBC_VERSION => c.odbc_version.unwrap_or(SQL_OV_ODBC2),
+                EnvAttr::SQL_ATTR_ODBC_VERSION => c.odbc_version.unwrap_or(SQL_OV_ODBC3),
                 EnvAttr::SQL_ATTR_CONNECTION_POOLING => c.connection_pooling,
                 EnvAttr::SQL_ATTR_CP_MATCH => c.cp_match,
                 EnvAttr::SQL_ATTR_OUTPUT_NTS => c.output_nts as u32,
