@@ -1,8 +1,9 @@
 //! SQL_C_WCHAR with ANSI-only drivers (issue 11 item 3; docs/decisions.md #77–#80): the DM
 //! converts wide parameters, bound columns (one row and column-wise rowsets) and SQLGetData
 //! buffers between the application's UTF-16 and the driver's UTF-8, with lengths in bytes
-//! of UTF-16, 01004 on truncation, SQLGetData in parts that never split a surrogate pair,
-//! NULLs, empty strings and SQL_NTS input. Deferred buffers (§2.9 spirit, ODBC "deferred
+//! of UTF-16, 01004 on truncation, SQLGetData in parts of BufferLength/2 − 1 code units
+//! (a surrogate pair on the boundary split across parts, #140), SQLPutData in parts of any
+//! length (#141), NULLs, empty strings and SQL_NTS input. Deferred buffers (§2.9 spirit, ODBC "deferred
 //! input"): the value converted is the one in the buffer at SQLExecute, not at bind time.
 //!
 //! Drivers: psqlodbca (PostgreSQL ANSI: answers SQL_C_WCHAR with errors on its own) and
@@ -161,8 +162,9 @@ fn params_and_get_data(cs: &str) {
 }
 
 /// SQLGetData in parts of 3 code units (6 bytes, 2 characters + NUL): 01004 on every
-/// part but the last, StrLen_or_Ind the bytes remaining, a surrogate pair never split,
-/// then SQL_NO_DATA; the parts join to the value.
+/// part but the last, StrLen_or_Ind the bytes remaining, every truncated part exactly 2
+/// units (a surrogate pair on the boundary split, decision #140), then SQL_NO_DATA; the
+/// parts join to the value.
 fn get_data_in_parts(cs: &str) {
     let (env, dbc) = rawh::connect(cs);
     let s = rawh::stmt(dbc);
@@ -194,10 +196,8 @@ fn get_data_in_parts(cs: &str) {
         let remaining = full.len() - got.len();
         assert_eq!(ind, (remaining * 2) as SqlLen, "StrLen_or_Ind: bytes remaining before this part");
         let n = buf.iter().position(|&u| u == 0).expect("NUL-terminated part");
-        assert!(n <= 2);
-        if n > 0 {
-            assert!(!(0xD800..0xDC00).contains(&buf[n - 1]), "a part ends inside a surrogate pair: {buf:x?}");
-        }
+        // BufferLength/2 - 1 units, a surrogate pair on the boundary split (decision #140).
+        assert_eq!(n, remaining.min(2), "part {calls}: {buf:x?}");
         got.extend_from_slice(&buf[..n]);
         if got.len() < full.len() {
             assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "part {calls}");
@@ -317,22 +317,33 @@ fn bound_columns(cs: &str) {
 
 /// A surrogate pair that does not fit is not split: 3 code units (2 + NUL) for "a🎉"
 /// return "a" only.
-fn bound_column_no_split(cs: &str) {
+/// A bound SQL_C_WCHAR column cut as SQLGetData cuts (SQLBindCol/SQLFetch: "the data is
+/// truncated to BufferLength less the length of a null-termination character", 01004):
+/// BufferLength/2 − 1 code units, odd BufferLength rounded down, a surrogate pair on the
+/// boundary split (decision #140); StrLen_or_Ind the whole length.
+fn bound_column_cut_at_buffer_length(cs: &str) {
     let (env, dbc) = rawh::connect(cs);
     let s = rawh::stmt(dbc);
-    let mut small = [0xFFFFu16; 3];
-    let mut ind: SqlLen = 0;
-    // SAFETY: live statement; the buffers outlive the fetch.
-    rawh::ok_stmt(unsafe { SQLBindCol(s, 1, CDataType::SQL_C_WCHAR, small.as_mut_ptr().cast(), 6, &mut ind) }, s, "SQLBindCol");
-    let sql = "SELECT 'a🎉'";
-    // SAFETY: live statement; the text outlives the call.
-    rawh::ok_stmt(unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }, s, "SELECT");
-    // SAFETY: live statement with a cursor.
-    let rc = unsafe { SQLFetch(s) };
-    assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO);
-    assert_eq!(ind, 6);
-    assert_eq!(small, [u16::from(b'a'), 0, 0xFFFF]);
-    rawh::close(s);
+    for (buf_len, expect) in [(6usize, vec![u16::from(b'a'), 0xD83C, 0]), (7, vec![u16::from(b'a'), 0xD83C, 0]), (8, w("a🎉\0"))] {
+        let mut small = [0xFFFFu16; 4];
+        let mut ind: SqlLen = 0;
+        // SAFETY: live statement; the buffers outlive the fetch.
+        let rc = unsafe { SQLBindCol(s, 1, CDataType::SQL_C_WCHAR, small.as_mut_ptr().cast(), buf_len as SqlLen, &mut ind) };
+        rawh::ok_stmt(rc, s, "SQLBindCol");
+        let sql = "SELECT 'a🎉'";
+        // SAFETY: live statement; the text outlives the call.
+        rawh::ok_stmt(unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }, s, "SELECT");
+        // SAFETY: live statement with a cursor.
+        let rc = unsafe { SQLFetch(s) };
+        let cut = expect.len() < 4;
+        assert_eq!(rc, if cut { SqlReturn::SQL_SUCCESS_WITH_INFO } else { SqlReturn::SQL_SUCCESS }, "BufferLength {buf_len}");
+        if cut {
+            assert!(states(s).contains(&"01004".to_string()), "{:?}", states(s));
+        }
+        assert_eq!(ind, 6, "BufferLength {buf_len}: the whole length");
+        assert_eq!(&small[..expect.len()], &expect[..], "BufferLength {buf_len}");
+        rawh::close(s);
+    }
     rawh::free_stmt(s);
     rawh::disconnect(env, dbc);
 }
@@ -359,10 +370,15 @@ fn pg_ansi_wchar_bound_columns_rowset_truncation() {
 }
 
 #[test]
-fn pg_ansi_wchar_bound_column_keeps_surrogate_pairs() {
-    if let Some(cs) = pg_ansi("pg_ansi_wchar_bound_column_keeps_surrogate_pairs") {
-        bound_column_no_split(&cs);
+fn pg_ansi_wchar_bound_column_cut_at_buffer_length_decision_140() {
+    if let Some(cs) = pg_ansi("pg_ansi_wchar_bound_column_cut_at_buffer_length_decision_140") {
+        bound_column_cut_at_buffer_length(&cs);
     }
+}
+
+#[test]
+fn sqlite_wchar_bound_column_cut_at_buffer_length_decision_140() {
+    bound_column_cut_at_buffer_length(&sqlite("wchar-bound-cut"));
 }
 
 #[test]
@@ -391,7 +407,8 @@ fn pg_ansi_wchar_output_parameters() {
     rawh::exec_on(dbc, &format!("CREATE FUNCTION {func}(INOUT t text) AS $$ SELECT t || '🎉中' $$ LANGUAGE sql"));
     let s = rawh::stmt(dbc);
     let sql = format!("{{call {func}(?)}}");
-    for (cap_units, expect_cut) in [(64usize, false), (4, true)] {
+    // Cut at BufferLength/2 - 1 units, a pair on the boundary split (decision #140).
+    for (cap_units, expect_cut) in [(64usize, false), (4, true), (3, true)] {
         let mut buf = vec![0u16; cap_units];
         let input = w("é");
         buf[..input.len()].copy_from_slice(&input);
@@ -420,7 +437,8 @@ fn pg_ansi_wchar_output_parameters() {
         if expect_cut {
             assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO);
             assert!(states(s).contains(&"01004".to_string()), "{:?}", states(s));
-            assert_eq!(&buf[..], &[full[0], full[1], full[2], 0], "cut before the NUL, pair kept whole");
+            assert_eq!(&buf[..cap_units - 1], &full[..cap_units - 1], "BufferLength/2 - 1 units");
+            assert_eq!(buf[cap_units - 1], 0, "then the NUL");
         } else {
             assert_eq!(&buf[..=full.len()], &[&full[..], &[0]].concat()[..]);
         }
@@ -797,5 +815,309 @@ fn sqlite_wchar_conversion_can_be_turned_off_per_connection_decision_90() {
     assert_ne!(past_end(after), 0xA5, "conversion off: the driver itself writes past the 3-byte buffer");
     rawh::free_stmt(before);
     rawh::free_stmt(after);
+    rawh::disconnect(env, dbc);
+}
+
+// ---------------------------------------------------------------------------------------
+// Pieces (decisions #140, #141): SQLGetData's truncated part fills the buffer but for the
+// NUL, a surrogate pair on the boundary split across parts; SQLPutData's parts may end
+// inside a code unit.
+// ---------------------------------------------------------------------------------------
+
+/// The values the pyodbc differential test broke on: a surrogate pair straddling pyodbc's
+/// 4096-byte first piece, thousands of pairs, and a pair at the very start.
+fn piece_values() -> Vec<String> {
+    vec!["x".repeat(2046) + "😀tail", "x".repeat(2046) + "😀😀😀tail", "é世😀".repeat(1000), "😀a".to_string()]
+}
+
+/// SQLGetData (ODBC reference, SQLGetData "Retrieving Variable-Length Data in Parts"): a
+/// truncated part is SQL_SUCCESS_WITH_INFO + 01004 and fills the buffer but for the NUL,
+/// i.e. exactly BufferLength/2 − 1 code units (BufferLength rounded down to whole
+/// characters), whether or not that cuts a surrogate pair; StrLen_or_Ind is the length
+/// remaining before the call; the next part continues right after; the last part is
+/// SQL_SUCCESS, then SQL_NO_DATA. An application that takes BufferLength/2 − 1 units of
+/// every truncated part (pyodbc) gets the value back; every call with BufferLength ≥ 4
+/// progresses. Before decision #140 a part stopped before a high surrogate: with
+/// BufferLength 4 and "😀a" no part ever progressed (getdata_ind.py), and pyodbc read a NUL
+/// into the value (r1_getdata_surrogate.py).
+fn get_data_parts_fill_the_buffer(cs: &str) {
+    let (env, dbc) = rawh::connect(cs);
+    let s = rawh::stmt(dbc);
+    for text in piece_values() {
+        let full = w(&text);
+        for buf_len in [4usize, 5, 6, 7, 10, 4096, 4097, 8191] {
+            let sql = format!("SELECT '{text}'");
+            // SAFETY: live statement; the text outlives the call.
+            rawh::ok_stmt(unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }, s, "SELECT literal");
+            // SAFETY: as above.
+            rawh::ok_stmt(unsafe { SQLFetch(s) }, s, "SQLFetch");
+            let per_part = buf_len / 2 - 1;
+            let mut got: Vec<u16> = Vec::new();
+            let mut calls = 0usize;
+            loop {
+                let mut buf = vec![0xFFFFu16; buf_len / 2 + 1];
+                let mut ind: SqlLen = 0;
+                // SAFETY: live statement; the buffer holds at least buf_len bytes.
+                let rc = unsafe { SQLGetData(s, 1, CDataType::SQL_C_WCHAR, buf.as_mut_ptr().cast(), buf_len as SqlLen, &mut ind) };
+                if rc == SqlReturn::SQL_NO_DATA {
+                    break;
+                }
+                calls += 1;
+                assert!(
+                    calls <= full.len() / per_part + 2,
+                    "BufferLength {buf_len}: no progress after {calls} calls ({} of {} units)",
+                    got.len(),
+                    full.len()
+                );
+                let remaining = full.len() - got.len();
+                assert_eq!(ind, (remaining * 2) as SqlLen, "BufferLength {buf_len}, part {calls}: StrLen_or_Ind is the bytes remaining");
+                if remaining > per_part {
+                    assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "BufferLength {buf_len}, part {calls}");
+                    assert!(states(s).contains(&"01004".to_string()), "01004 on part {calls}: {:?}", states(s));
+                    assert_eq!(buf[per_part], 0, "BufferLength {buf_len}, part {calls}: NUL right after BufferLength/2 - 1 units");
+                    got.extend_from_slice(&buf[..per_part]);
+                } else {
+                    assert_eq!(rc, SqlReturn::SQL_SUCCESS, "BufferLength {buf_len}: last part");
+                    assert_eq!(buf[remaining], 0, "BufferLength {buf_len}: last part NUL-terminated");
+                    got.extend_from_slice(&buf[..remaining]);
+                }
+                assert_eq!(&got[..], &full[..got.len()], "BufferLength {buf_len}, part {calls}: the parts so far are the value's start");
+            }
+            assert_eq!(got, full, "BufferLength {buf_len}: the parts concatenate to the value");
+            rawh::close(s);
+        }
+    }
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
+
+#[test]
+fn pg_ansi_wchar_get_data_parts_fill_the_buffer_decision_140() {
+    if let Some(cs) = pg_ansi("pg_ansi_wchar_get_data_parts_fill_the_buffer_decision_140") {
+        get_data_parts_fill_the_buffer(&cs);
+    }
+}
+
+#[test]
+fn sqlite_wchar_get_data_parts_fill_the_buffer_decision_140() {
+    get_data_parts_fill_the_buffer(&sqlite("wchar-parts-fill"));
+}
+
+/// SQLGetData with BufferLength 2 or 3 (room for the NUL only): per SQLGetData, 01004, the
+/// NUL, StrLen_or_Ind the whole remaining length, nothing consumed (the application must
+/// grow its buffer); a following call with room continues from the same place.
+fn get_data_nul_only_buffer(cs: &str) {
+    let (env, dbc) = rawh::connect(cs);
+    let s = rawh::stmt(dbc);
+    let full = w("😀ab");
+    let sql = "SELECT '😀ab'";
+    // SAFETY: live statement; the text outlives the call.
+    rawh::ok_stmt(unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }, s, "SELECT literal");
+    // SAFETY: as above.
+    rawh::ok_stmt(unsafe { SQLFetch(s) }, s, "SQLFetch");
+    let mut got = Vec::new();
+    for (buf_len, expect) in [(2usize, 0usize), (3, 0), (4, 1), (2, 0), (3, 0), (4, 1), (8, 2)] {
+        let mut buf = [0xFFFFu16; 4];
+        let mut ind: SqlLen = 0;
+        // SAFETY: live statement; the buffer holds 8 bytes.
+        let rc = unsafe { SQLGetData(s, 1, CDataType::SQL_C_WCHAR, buf.as_mut_ptr().cast(), buf_len as SqlLen, &mut ind) };
+        let remaining = full.len() - got.len();
+        assert_eq!(ind, (remaining * 2) as SqlLen, "BufferLength {buf_len}: remaining length");
+        assert_eq!(buf[expect], 0, "BufferLength {buf_len}: NUL after {expect} units");
+        got.extend_from_slice(&buf[..expect]);
+        if got.len() < full.len() {
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "BufferLength {buf_len}");
+            assert!(states(s).contains(&"01004".to_string()), "{:?}", states(s));
+        } else {
+            assert_eq!(rc, SqlReturn::SQL_SUCCESS, "BufferLength {buf_len}: last part");
+        }
+    }
+    assert_eq!(got, full);
+    // SAFETY: live statement.
+    let rc = unsafe { SQLGetData(s, 1, CDataType::SQL_C_WCHAR, std::ptr::null_mut(), 0, std::ptr::null_mut()) };
+    assert_eq!(rc, SqlReturn::SQL_NO_DATA);
+    rawh::close(s);
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
+
+#[test]
+fn pg_ansi_wchar_get_data_nul_only_buffer_decision_140() {
+    if let Some(cs) = pg_ansi("pg_ansi_wchar_get_data_nul_only_buffer_decision_140") {
+        get_data_nul_only_buffer(&cs);
+    }
+}
+
+#[test]
+fn sqlite_wchar_get_data_nul_only_buffer_decision_140() {
+    get_data_nul_only_buffer(&sqlite("wchar-nul-only"));
+}
+
+/// Data at execution in parts of `sizes` bytes (cycled) of the UTF-16 of `text`; returns
+/// the final SQLParamData's code and the statement (still allocated) with the table.
+fn put_in_pieces(dbc: H, table: &str, text: &[u16], sizes: &[usize]) -> (SqlReturn, H) {
+    let s = rawh::stmt(dbc);
+    let sql = format!("INSERT INTO {table} (txt) VALUES (?)");
+    let mut token = [0u8; 8];
+    let mut ind = [SQL_DATA_AT_EXEC];
+    // SAFETY: live statement; the token and indicator outlive the execution.
+    let rc = unsafe {
+        SQLBindParameter(
+            s,
+            1,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_WCHAR,
+            SqlDataType::SQL_WLONGVARCHAR,
+            100_000,
+            0,
+            token.as_mut_ptr().cast(),
+            0,
+            ind.as_mut_ptr(),
+        )
+    };
+    rawh::ok_stmt(rc, s, "bind DAE");
+    // SAFETY: live statement; the text outlives the call.
+    let rc = unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) };
+    assert_eq!(rc, SqlReturn::SQL_NEED_DATA, "{}", rawh::diag_text(HandleType::SQL_HANDLE_STMT, s));
+    let mut which: SqlPointer = std::ptr::null_mut();
+    // SAFETY: live statement; valid out pointer.
+    assert_eq!(unsafe { SQLParamData(s, &mut which) }, SqlReturn::SQL_NEED_DATA);
+    // SAFETY: the text's storage, read as bytes.
+    let bytes = unsafe { std::slice::from_raw_parts(text.as_ptr().cast::<u8>(), text.len() * 2) };
+    let mut at = 0;
+    for &n in sizes.iter().cycle() {
+        if at >= bytes.len() {
+            break;
+        }
+        let part = &bytes[at..(at + n).min(bytes.len())];
+        at += part.len();
+        // A copy at an odd address half the time: the DM reads parts byte-wise.
+        let mut store = vec![0u8; part.len() + 1];
+        let off = at % 2;
+        store[off..off + part.len()].copy_from_slice(part);
+        // SAFETY: live statement; the part outlives the call.
+        let rc = unsafe { SQLPutData(s, store[off..].as_mut_ptr().cast(), part.len() as SqlLen) };
+        rawh::ok_stmt(rc, s, &format!("SQLPutData of {} bytes", part.len()));
+    }
+    // SAFETY: as above.
+    let rc = unsafe { SQLParamData(s, &mut which) };
+    (rc, s)
+}
+
+/// SQLPutData (ODBC reference, SQLPutData "Sending Data in Parts"): character data may be
+/// sent in parts of any length; for SQL_C_WCHAR a part may end inside a code unit (odd
+/// StrLen_or_Ind) or between the halves of a surrogate pair. The DM keeps the odd byte
+/// for the next part (decision #141). Before, pyodbc's 1001-byte parts (r6) stored 2997
+/// characters ending in '砀砀砀'. Parts of 1000, 1001, 1002, 1 byte, odd and even splits
+/// of a surrogate pair; the value stored is the value sent.
+#[test]
+fn pg_ansi_wchar_put_data_parts_of_any_length_decision_141() {
+    let Some(cs) = pg_ansi("pg_ansi_wchar_put_data_parts_of_any_length_decision_141") else { return };
+    let (env, dbc) = rawh::connect(&cs);
+    let table = common::unique_table("wchar_pieces");
+    rawh::exec_on(dbc, &format!("CREATE TABLE {table} (txt text)"));
+    let cases: Vec<(String, Vec<usize>)> = vec![
+        ("x".repeat(3000), vec![1000]),
+        ("x".repeat(3000), vec![1001]),
+        ("x".repeat(3000), vec![1002]),
+        ("é世😀b".repeat(400), vec![1001]),
+        ("é世😀b".repeat(400), vec![1000, 3, 1002, 5]),
+        ("a😀b中é".to_string(), vec![1]),
+        // "ab😀c": bytes 4–5 are the high surrogate, 6–7 the low one.
+        ("ab😀c".to_string(), vec![5, 5]),
+        ("ab😀c".to_string(), vec![6, 4]),
+        ("ab😀c".to_string(), vec![7, 3]),
+        ("ab😀c".to_string(), vec![3, 1, 1, 1, 1, 3]),
+    ];
+    for (text, sizes) in &cases {
+        rawh::exec_on(dbc, &format!("DELETE FROM {table}"));
+        let (rc, s) = put_in_pieces(dbc, &table, &w(text), sizes);
+        rawh::ok_stmt(rc, s, &format!("final SQLParamData ({sizes:?})"));
+        rawh::free_stmt(s);
+        let got = rawh::query(dbc, &format!("SELECT txt FROM {table}"));
+        let got = got[0][0].clone().unwrap();
+        assert!(
+            got == *text,
+            "parts {sizes:?}: {} chars stored, {} sent; tail {:?}",
+            got.chars().count(),
+            text.chars().count(),
+            got.chars().rev().take(5).collect::<String>()
+        );
+    }
+    rawh::exec_on(dbc, &format!("DROP TABLE {table}"));
+    rawh::disconnect(env, dbc);
+}
+
+/// The end of data at execution (decision #141): parts that end in half a code unit (an
+/// odd total) make the closing SQLParamData SQL_ERROR + 22026 (listed for SQLParamData:
+/// "String data, length mismatch"); nothing is stored, and the statement is back where it
+/// was before the execution (§4.5: SQLParamData's error leaves S8–S10, the driver's
+/// sequence is cancelled), so it executes again. A trailing lone high surrogate arrives as
+/// U+FFFD, as a lone surrogate converts anywhere else.
+#[test]
+fn pg_ansi_wchar_put_data_dangling_byte_is_22026_decision_141() {
+    let Some(cs) = pg_ansi("pg_ansi_wchar_put_data_dangling_byte_is_22026_decision_141") else { return };
+    let (env, dbc) = rawh::connect(&cs);
+    let table = common::unique_table("wchar_dangling");
+    rawh::exec_on(dbc, &format!("CREATE TABLE {table} (txt text)"));
+    let text = w("abc");
+    // An odd total: the closing SQLParamData fails with 22026; an even one after works.
+    let s = rawh::stmt(dbc);
+    let sql = format!("INSERT INTO {table} (txt) VALUES (?)");
+    let mut token = [0u8; 8];
+    let mut ind = [SQL_DATA_AT_EXEC];
+    // SAFETY: live statement; the token and indicator outlive the executions.
+    let rc = unsafe {
+        SQLBindParameter(
+            s,
+            1,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_WCHAR,
+            SqlDataType::SQL_WVARCHAR,
+            100,
+            0,
+            token.as_mut_ptr().cast(),
+            0,
+            ind.as_mut_ptr(),
+        )
+    };
+    rawh::ok_stmt(rc, s, "bind DAE");
+    rawh::exec_on(dbc, &format!("DELETE FROM {table}"));
+    let mut which: SqlPointer = std::ptr::null_mut();
+    for (parts, expect) in [(vec![5usize], None), (vec![6], Some("abc")), (vec![3, 2], None), (vec![2, 3, 1], Some("abc"))] {
+        // SAFETY: live statement; the text outlives the call.
+        let rc = unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) };
+        assert_eq!(rc, SqlReturn::SQL_NEED_DATA, "{}", rawh::diag_text(HandleType::SQL_HANDLE_STMT, s));
+        // SAFETY: live statement; valid out pointer.
+        assert_eq!(unsafe { SQLParamData(s, &mut which) }, SqlReturn::SQL_NEED_DATA);
+        let mut at = 0;
+        for n in &parts {
+            // SAFETY: live statement; the part lies inside `text`.
+            let rc = unsafe { SQLPutData(s, text.as_ptr().cast::<u8>().add(at) as SqlPointer, *n as SqlLen) };
+            rawh::ok_stmt(rc, s, "SQLPutData");
+            at += n;
+        }
+        // SAFETY: as above.
+        let rc = unsafe { SQLParamData(s, &mut which) };
+        match expect {
+            None => {
+                assert_eq!(rc, SqlReturn::SQL_ERROR, "parts {parts:?}: an odd total");
+                assert_eq!(states(s), vec!["22026".to_string()], "parts {parts:?}");
+                assert_eq!(rawh::query_i64(dbc, &format!("SELECT count(*) FROM {table}")), 0, "nothing stored");
+            }
+            Some(v) => {
+                rawh::ok_stmt(rc, s, &format!("parts {parts:?}"));
+                assert_eq!(rawh::query(dbc, &format!("SELECT txt FROM {table}")), vec![vec![Some(v.to_string())]]);
+                rawh::exec_on(dbc, &format!("DELETE FROM {table}"));
+            }
+        }
+    }
+    rawh::free_stmt(s);
+    // A lone high surrogate at the very end.
+    let (rc, s) = put_in_pieces(dbc, &table, &[u16::from(b'a'), 0xD83D], &[4]);
+    rawh::ok_stmt(rc, s, "final SQLParamData (lone high surrogate)");
+    rawh::free_stmt(s);
+    assert_eq!(rawh::query(dbc, &format!("SELECT txt FROM {table}")), vec![vec![Some("a\u{FFFD}".to_string())]]);
+    rawh::exec_on(dbc, &format!("DROP TABLE {table}"));
     rawh::disconnect(env, dbc);
 }

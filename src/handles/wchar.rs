@@ -70,6 +70,8 @@ pub struct PutConv {
     pub num: u16,
     /// A high surrogate that ended the previous part (sent with the next one).
     pub high: Option<u16>,
+    /// The odd last byte of the previous part (half a code unit, sent with the next part).
+    pub odd: Option<u8>,
 }
 
 /// The conversion state of one statement.

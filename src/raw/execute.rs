@@ -5,7 +5,7 @@ use odbc_dm_abi::{FunctionId as F, *};
 use super::checks;
 use super::strings::{InNarrow, InWide};
 use super::{boundary, handle, same_signature, AppPtr, StmtCall};
-use crate::diag::SqlState;
+use crate::diag::{DiagRecord, SqlState};
 use crate::trace_enter;
 
 same_signature!(SQLExecDirect, SQLExecDirectW, SQLPrepare, SQLPrepareW, SQLExecute);
@@ -470,9 +470,38 @@ pub unsafe extern "C" fn SQLParamData(stmt: SqlHStmt, value: *mut SqlPointer) ->
         let value = AppPtr::new(value);
         if s.ansi_wchar && !s.async_slot.is_active() {
             // Converted SQL_C_WCHAR parameters (decision #77): the driver names the DM's
-            // buffer; the application gets its own pointer back.
+            // buffer; the application gets its own pointer back. The parameter whose parts
+            // the application just sent may have left half a code unit (22026: the driver's
+            // data-at-execution sequence is cancelled, the statement is back where it was
+            // before the execution, as after any SQLParamData error) or a lone high
+            // surrogate (sent on as U+FFFD) behind (decision #141).
+            let Ok(mut tail) = super::wconv::end_put(&s) else {
+                let cancel = s.link.driver.fns.SQLCancel;
+                return call.invoke_dm(move |extra| {
+                    if let Some(c) = cancel {
+                        // SAFETY: live driver statement, in its data-at-execution sequence.
+                        unsafe { c(h as SqlHStmt) };
+                    }
+                    extra.push(DiagRecord::dm(
+                        SqlState::STRING_LENGTH_MISMATCH,
+                        "String data, length mismatch: the SQL_C_WCHAR data sent with SQLPutData ends in half a character (an odd number of bytes)",
+                    ));
+                    SqlReturn::SQL_ERROR
+                });
+            };
+            let put = s.link.driver.fns.SQLPutData;
             let st = s.clone();
             return call.invoke(move |_| {
+                if let (false, Some(put)) = (tail.is_empty(), put) {
+                    let l = tail.len() as SqlLen;
+                    // SAFETY: live driver statement, in its data-at-execution sequence; the
+                    // closure owns the converted tail.
+                    let rc = unsafe { put(h as SqlHStmt, tail.as_mut_ptr().cast(), l) };
+                    tail.clear();
+                    if !rc.is_success() {
+                        return rc;
+                    }
+                }
                 // SAFETY: live driver statement (the DM statement outlives the operation); the
                 // application's (possibly null) out pointer, valid until completion (§2.9).
                 let rc = unsafe { f(h as SqlHStmt, value.get()) };
@@ -506,6 +535,10 @@ pub unsafe extern "C" fn SQLPutData(stmt: SqlHStmt, data: SqlPointer, len: SqlLe
             match unsafe { super::wconv::put_data_narrow(&s, data.cast(), len) } {
                 None => {}
                 Some(Err((state, msg))) => return call.fail(state, msg),
+                // Nothing whole yet (half a code unit, or a high surrogate waiting for its
+                // pair): nothing for the driver (psqlODBC answers an empty part with HY000
+                // "bad cbValue"), the part is taken (decision #141).
+                Some(Ok((_, 0))) if len != 0 => return call.invoke_dm(|_| SqlReturn::SQL_SUCCESS),
                 Some(Ok((mut n, l))) => {
                     // SAFETY: live driver statement; the closure owns the converted part.
                     return call.invoke(move |_| unsafe { f(h as SqlHStmt, n.as_mut_ptr().cast(), l) });

@@ -8,7 +8,10 @@
 //! - bound columns: after SQLFetch/SQLFetchScroll/SQLExtendedFetch, row by row of the
 //!   rowset (column-wise binding; other layouts fall back to passing the binding through);
 //! - SQLGetData: the whole value is read from the driver on the first call and returned in
-//!   parts, never splitting a surrogate pair.
+//!   parts of BufferLength/2 − 1 code units (a surrogate pair on the boundary is split
+//!   across two parts, decision #140);
+//! - SQLPutData: each part converted as it comes, a trailing odd byte or high surrogate
+//!   kept for the next part (decision #141).
 //!
 //! Lengths are in bytes of UTF-16; truncation is 01004. The state lives in
 //! `Stmt::wchar`, locked only around conversions, never across a driver call.
@@ -100,8 +103,12 @@ fn complete_utf8(b: &[u8]) -> &[u8] {
     }
 }
 
-/// Writes `w` (whole, or the longest prefix that leaves room for the NUL and splits no
-/// surrogate pair) into an application buffer of `cap_units` code units. Byte-wise: a
+/// Writes `w` whole, or its first `cap_units - 1` code units (room for the NUL), into an
+/// application buffer of `cap_units` code units. A cut falls exactly there, even between
+/// the two halves of a surrogate pair: SQLGetData's truncated part fills the buffer but for
+/// the NUL (BufferLength rounded down to whole characters), and applications rely on it
+/// (pyodbc takes BufferLength/2 − 1 units of a truncated part without looking for the
+/// NUL); in UTF-16 the parts concatenate to the value (decision #140). Byte-wise: a
 /// column-wise array of odd-length elements is not 2-aligned. Returns the units written.
 ///
 /// # Safety
@@ -110,7 +117,7 @@ unsafe fn write_app_wide(w: &[u16], app: *mut u8, cap_units: usize) -> usize {
     if app.is_null() || cap_units == 0 {
         return 0;
     }
-    let n = crate::text::wide_prefix(w, cap_units - 1);
+    let n = w.len().min(cap_units - 1);
     // SAFETY: n + 1 <= cap_units code units are writable, per the caller.
     unsafe {
         std::ptr::copy_nonoverlapping(w.as_ptr().cast::<u8>(), app, n * 2);
@@ -331,8 +338,11 @@ pub(super) fn forget_get(s: &Stmt) {
     }
 }
 
-/// Returns the next part of `g` into the application's buffer. `None`: everything was
-/// returned before (SQL_NO_DATA).
+/// Returns the next part of `g` into the application's buffer: BufferLength/2 − 1 code
+/// units while more remains (decision #140), so every call with BufferLength ≥ 4
+/// progresses; BufferLength 2 or 3 (room for the NUL only) is 01004 with the whole
+/// remaining length and no progress, as SQLGetData says. `None`: everything was returned
+/// before (SQL_NO_DATA).
 ///
 /// # Safety
 /// `target` null or valid for `buf_len` bytes; `ind` null or valid for a SQLLEN.
@@ -738,7 +748,7 @@ pub(super) unsafe fn after_param_data(s: &Stmt, rc: SqlReturn, value: *mut SqlPo
         let app = if app_value == 0 { 0 } else { app_value + row * app_len.max(0) as usize };
         // SAFETY: per the caller.
         unsafe { *value = app as SqlPointer };
-        st.put = Some(crate::handles::wchar::PutConv { num, high: None });
+        st.put = Some(crate::handles::wchar::PutConv { num, high: None, odd: None });
     }
 }
 
@@ -746,8 +756,10 @@ pub(super) unsafe fn after_param_data(s: &Stmt, rc: SqlReturn, value: *mut SqlPo
 pub(super) type PutPart = Result<(Vec<u8>, SqlLen), (SqlState, &'static str)>;
 
 /// SQLPutData for a converted parameter: the application's UTF-16 part (`len` bytes, or
-/// SQL_NTS) as UTF-8; a high surrogate at the end of a part waits for the next part.
-/// `None`: the parameter is not converted (pass the call on as it is).
+/// SQL_NTS) as UTF-8. A part may end inside a code unit (an odd length) or between the
+/// halves of a surrogate pair: the odd byte and a trailing high surrogate wait for the
+/// next part (decision #141). `None`: the parameter is not converted (pass the call on as
+/// it is).
 ///
 /// # Safety
 /// `data` valid for the part `len` describes (NUL-terminated for SQL_NTS).
@@ -761,7 +773,14 @@ pub(super) unsafe fn put_data_narrow(s: &Stmt, data: *const u8, len: SqlLen) -> 
         return Some(Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "Invalid string or buffer length")));
     }
     // SAFETY: per the caller.
-    let units = unsafe { read_units(data, len) };
+    let mut bytes = unsafe { read_bytes(data, len) };
+    if let Some(b) = put.odd.take() {
+        bytes.insert(0, b);
+    }
+    if bytes.len() % 2 == 1 {
+        put.odd = bytes.pop();
+    }
+    let units = bytes.chunks_exact(2).map(|c| u16::from_ne_bytes([c[0], c[1]]));
     let mut u: Vec<u16> = put.high.take().into_iter().chain(units).collect();
     if u.last().is_some_and(|&x| (0xD800..0xDC00).contains(&x)) {
         put.high = u.pop();
@@ -771,11 +790,27 @@ pub(super) unsafe fn put_data_narrow(s: &Stmt, data: *const u8, len: SqlLen) -> 
     Some(Ok((n, l)))
 }
 
-/// The code units of a SQLPutData part.
+/// What the application's SQLPutData parts left over when it calls SQLParamData again
+/// (forgotten here): `Err` for a dangling odd byte (half a code unit: 22026, decision
+/// #141), else the UTF-8 the driver must still get for a trailing lone high surrogate
+/// (U+FFFD, as a lone surrogate anywhere else converts), empty when nothing is left.
+pub(super) fn end_put(s: &Stmt) -> Result<Vec<u8>, ()> {
+    if !s.ansi_wchar {
+        return Ok(Vec::new());
+    }
+    let mut st = lock(s);
+    match st.put.take() {
+        Some(p) if p.odd.is_some() => Err(()),
+        Some(p) => Ok(p.high.map(|h| crate::text::to_narrow(&[h])).unwrap_or_default()),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The bytes of a SQLPutData part (a SQL_NTS part ends at its first 16-bit NUL).
 ///
 /// # Safety
 /// As [`put_data_narrow`].
-unsafe fn read_units(data: *const u8, len: SqlLen) -> Vec<u16> {
+unsafe fn read_bytes(data: *const u8, len: SqlLen) -> Vec<u8> {
     if data.is_null() {
         return Vec::new();
     }
@@ -785,13 +820,13 @@ unsafe fn read_units(data: *const u8, len: SqlLen) -> Vec<u16> {
         while unsafe { std::ptr::read_unaligned(data.add(i * 2).cast::<u16>()) } != 0 {
             i += 1;
         }
-        i
+        i * 2
     } else {
-        len as usize / 2
+        len as usize
     };
-    let mut v = vec![0u16; n];
-    // SAFETY: n code units readable per the caller.
-    unsafe { std::ptr::copy_nonoverlapping(data, v.as_mut_ptr().cast::<u8>(), n * 2) };
+    let mut v = vec![0u8; n];
+    // SAFETY: n bytes readable per the caller.
+    unsafe { std::ptr::copy_nonoverlapping(data, v.as_mut_ptr(), n) };
     v
 }
 
