@@ -119,6 +119,34 @@ fn bind_fetch_42(s: H) {
 
 // ----------------------------------------------------------------- explicit descriptors
 
+/// SQLBindCol of column 1 puts the buffer's address in record 1's SQL_DESC_DATA_PTR of the
+/// ARD in use: it must be `want` (the implicit ARD the DM reports), not `other` (an
+/// explicit one no longer in use).
+#[track_caller]
+fn bind_lands_in(s: H, want: H, other: H) {
+    let mut v: i32 = 0;
+    let mut ind: SqlLen = 0;
+    let addr = (&mut v as *mut i32) as usize;
+    // SAFETY: live statement; `v` and `ind` outlive the binding (unbound below, never fetched).
+    unsafe {
+        rawh::ok_stmt(SQLBindCol(s, 1, CDataType::SQL_C_LONG, addr as SqlPointer, 4, &mut ind), s, "SQLBindCol");
+    }
+    let data_ptr = |d: H| {
+        let mut p: usize = 0;
+        // SAFETY: a descriptor handle; a pointer-sized slot.
+        let rc = unsafe { SQLGetDescField(d, 1, DescField::SQL_DESC_DATA_PTR, (&mut p as *mut usize).cast(), 0, null_mut()) };
+        (rc, p)
+    };
+    let (rc, p) = data_ptr(want);
+    assert!(rc.is_success() && p == addr, "the ARD in use: {rc:?} data ptr {p:#x}, bound {addr:#x}");
+    if !other.is_null() {
+        let (rc, p) = data_ptr(other);
+        assert!(!(rc.is_success() && p == addr), "the binding went to the explicit descriptor");
+    }
+    // SAFETY: live statement.
+    rawh::ok_stmt(unsafe { SQLFreeStmt(s, FreeStmtOption::SQL_UNBIND) }, s, "SQLFreeStmt(UNBIND)");
+}
+
 /// SQLFreeHandle / SQLSetStmtAttr(SQL_ATTR_APP_ROW_DESC, SQL_ATTR_APP_PARAM_DESC): a freed
 /// explicit ARD/APD leaves its statements on their implicit descriptors, whose DM handles
 /// never change; SQL_NULL_HDESC sets the implicit one back too.
@@ -167,6 +195,8 @@ fn explicit_desc_freed_reverts_to_implicit(kind: Kind) {
         let (rc, _) = desc_count(d);
         assert!(rc.is_success(), "{kind:?}: implicit ARD after the free: {rc:?}");
     }
+    bind_lands_in(s, ard0, null_mut());
+    bind_lands_in(s2, ard2, null_mut());
     // The driver uses its implicit ARD again (psqlODBC read the freed one here).
     bind_fetch_42(s);
     bind_fetch_42(s2);
@@ -177,6 +207,9 @@ fn explicit_desc_freed_reverts_to_implicit(kind: Kind) {
     rawh::ok_stmt(set_desc(s, StmtAttr::SQL_ATTR_APP_ROW_DESC, ed2), s, "SQLSetStmtAttr(ARD, explicit)");
     rawh::ok_stmt(set_desc(s, StmtAttr::SQL_ATTR_APP_ROW_DESC, null_mut()), s, "SQLSetStmtAttr(ARD, SQL_NULL_HDESC)");
     assert_eq!(desc_of(s, StmtAttr::SQL_ATTR_APP_ROW_DESC), ard0);
+    // The driver binds into the implicit ARD again, not into the explicit one (the DM's
+    // answer above is its own record: the driver must agree).
+    bind_lands_in(s, ard0, ed2);
     bind_fetch_42(s);
     // Still a descriptor handle (psqlODBC answers HY000 "not implemented" for the fields
     // of an explicit descriptor no statement uses: the DM's part is that it is not freed).
@@ -263,17 +296,22 @@ fn explicit_desc_freed_while_the_statement_works(kind: Kind) {
         let (su, eu) = (s as usize, ed as usize);
         let worker = std::thread::spawn(move || {
             let s = su as H;
-            let mut v: i32 = 0;
+            let mut v: i32;
             let mut ind: SqlLen = 0;
             let mut fetched = 0;
             for _ in 0..20 {
+                v = 0;
                 // SAFETY: live statement; `v` and `ind` outlive every fetch (unbound below).
                 unsafe {
-                    if !SQLBindCol(s, 1, CDataType::SQL_C_LONG, (&mut v as *mut i32).cast(), 4, &mut ind).is_success() {
-                        continue;
-                    }
-                    if SQLExecDirect(s, "select 42".as_ptr(), 9).is_success() && SQLFetch(s).is_success() {
-                        assert_eq!(v, 42);
+                    let rc = SQLBindCol(s, 1, CDataType::SQL_C_LONG, (&mut v as *mut i32).cast(), 4, &mut ind);
+                    assert!(rc.is_success(), "SQLBindCol: {rc:?} {}", rawh::diag_text(HandleType::SQL_HANDLE_STMT, s));
+                    let rc = SQLExecDirect(s, "select 42".as_ptr(), 9);
+                    assert!(rc.is_success(), "SQLExecDirect: {rc:?} {}", rawh::diag_text(HandleType::SQL_HANDLE_STMT, s));
+                    // The one round the free lands in (between the bind and the fetch) may
+                    // fetch through the implicit ARD, which has no binding: psqlODBC then
+                    // answers 07005, MariaDB fetches nothing into `v`. Every other round
+                    // fetches 42.
+                    if SQLFetch(s).is_success() && std::ptr::read_volatile(&v) == 42 {
                         fetched += 1;
                     }
                     SQLFreeStmt(s, FreeStmtOption::SQL_CLOSE);
@@ -287,7 +325,7 @@ fn explicit_desc_freed_while_the_statement_works(kind: Kind) {
         std::thread::sleep(Duration::from_millis(delay));
         assert_eq!(free_desc(eu as H), SqlReturn::SQL_SUCCESS, "delay {delay} ms");
         let fetched = worker.join().expect("worker");
-        assert_eq!(fetched, 20, "{kind:?}, delay {delay} ms: every fetch works, before and after the free");
+        assert!(fetched >= 19, "{kind:?}, delay {delay} ms: {fetched} of 20 fetches worked, before and after the free");
         assert_eq!(desc_of(s, StmtAttr::SQL_ATTR_APP_ROW_DESC), ard0, "delay {delay} ms");
         bind_fetch_42(s);
         rawh::free_stmt(s);
