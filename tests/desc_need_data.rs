@@ -333,6 +333,74 @@ fn explicit_desc_freed_while_the_statement_works(kind: Kind) {
     rawh::disconnect(env, dbc);
 }
 
+/// SQLCopyDesc reads its source without holding the source's call: a SQLFreeHandle of the
+/// source on another thread waits for it (the driver never reads a freed descriptor), and
+/// a later copy gets SQL_INVALID_HANDLE or HY010. Step delays 0, 5 and 50 ms.
+fn copy_desc_races_the_free_of_its_source(kind: Kind) {
+    let Some(cs) = conn_str(kind, "desc_copy_race") else { return };
+    let (env, dbc) = rawh::connect(&cs);
+    let (rc, probe) = alloc_desc(dbc);
+    if !rc.is_success() {
+        rawh::disconnect(env, dbc);
+        return; // no explicit descriptors
+    }
+    assert_eq!(free_desc(probe), SqlReturn::SQL_SUCCESS);
+    let s = rawh::stmt(dbc);
+    let mut v: i32 = 0;
+    let mut ind: SqlLen = 0;
+    for delay in [0u64, 5, 50] {
+        let (rc, src) = alloc_desc(dbc);
+        rawh::ok(rc, HandleType::SQL_HANDLE_DBC, dbc, "SQLAllocHandle(DESC)");
+        let (rc, tgt) = alloc_desc(dbc);
+        rawh::ok(rc, HandleType::SQL_HANDLE_DBC, dbc, "SQLAllocHandle(DESC)");
+        // The source becomes an ARD with one bound record (so the driver has something to
+        // read); the free sets the statement back to its implicit ARD meanwhile.
+        rawh::ok_stmt(set_desc(s, StmtAttr::SQL_ATTR_APP_ROW_DESC, src), s, "SQLSetStmtAttr(ARD, explicit)");
+        // SAFETY: live statement; `v` and `ind` outlive the binding (the descriptor is freed
+        // below, nothing is fetched).
+        unsafe {
+            rawh::ok_stmt(SQLBindCol(s, 1, CDataType::SQL_C_LONG, (&mut v as *mut i32).cast(), 4, &mut ind), s, "SQLBindCol");
+        }
+        let (su, tu) = (src as usize, tgt as usize);
+        let copier = std::thread::spawn(move || {
+            let mut codes = Vec::new();
+            for _ in 0..200 {
+                // SAFETY: descriptor handles of the test (the source may be freed meanwhile:
+                // the DM answers SQL_INVALID_HANDLE for it then).
+                let rc = unsafe { SQLCopyDesc(su as H, tu as H) };
+                codes.push(rc);
+                if rc == SqlReturn::SQL_INVALID_HANDLE {
+                    break;
+                }
+                if delay > 0 {
+                    std::thread::sleep(Duration::from_micros(delay * 20));
+                }
+            }
+            codes
+        });
+        std::thread::sleep(Duration::from_millis(delay));
+        assert_eq!(free_desc(src), SqlReturn::SQL_SUCCESS, "{kind:?}, delay {delay} ms");
+        let codes = copier.join().expect("copier");
+        for rc in &codes {
+            assert!(
+                rc.is_success() || *rc == SqlReturn::SQL_INVALID_HANDLE || *rc == SqlReturn::SQL_ERROR,
+                "{kind:?}, delay {delay} ms: {rc:?}"
+            );
+        }
+        if delay == 50 {
+            // The copies before the free reached the driver (psqlODBC refuses them with
+            // HY000 "source handle type undefined" after reading the source).
+            assert!(codes.iter().any(|rc| *rc != SqlReturn::SQL_INVALID_HANDLE), "{kind:?}: no copy before the free");
+        }
+        // After the free the source is gone for the DM.
+        // SAFETY: a freed handle (the DM answers SQL_INVALID_HANDLE).
+        assert_eq!(unsafe { SQLCopyDesc(src, tgt) }, SqlReturn::SQL_INVALID_HANDLE);
+        assert_eq!(free_desc(tgt), SqlReturn::SQL_SUCCESS);
+    }
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
+
 // ----------------------------------------------------------------- S8–S10
 
 /// Executes `echo_sql` with one data-at-execution parameter: SQL_NEED_DATA (S8).
@@ -492,6 +560,11 @@ macro_rules! driver_tests {
             #[test]
             fn sqlfreehandle_desc_races_binds_and_fetches_on_its_statement_delays_0_5_50() {
                 explicit_desc_freed_while_the_statement_works($kind);
+            }
+
+            #[test]
+            fn sqlcopydesc_races_the_free_of_its_source_delays_0_5_50() {
+                copy_desc_races_the_free_of_its_source($kind);
             }
 
             #[test]

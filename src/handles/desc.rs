@@ -35,8 +35,13 @@ pub struct Desc {
 pub struct DescUsers {
     /// Statement ids (possibly stale: each is checked against the statement's own record).
     pub stmts: Vec<usize>,
-    /// SQLFreeHandle has begun on the descriptor: no statement may take it any more.
+    /// SQLFreeHandle has begun on the descriptor: no statement may take it any more, and
+    /// no SQLCopyDesc may read it.
     pub freeing: bool,
+    /// SQLCopyDesc calls reading this descriptor as their source right now (they hold the
+    /// target's call, not this one's): SQLFreeHandle waits for them before the driver
+    /// frees the handle.
+    pub pins: u32,
 }
 
 impl Desc {

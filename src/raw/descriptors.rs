@@ -128,10 +128,41 @@ pub unsafe extern "C" fn SQLCopyDesc(source: SqlHDesc, target: SqlHDesc) -> SqlR
             return call.fail(SqlState::NOT_IMPLEMENTED, "Copying a descriptor between connections to different drivers is not supported");
         }
         let Some(f) = tgt.link.driver.fns.SQLCopyDesc else { return missing(call, "SQLCopyDesc") };
-        // SAFETY: two live driver descriptor handles of the same driver.
+        // The source is not this call's handle: pin it so that a concurrent SQLFreeHandle of
+        // it waits until the driver has read it (a driver handle is never used while freed).
+        let _pin = if Arc::ptr_eq(&src, &tgt) {
+            None
+        } else {
+            match SourcePin::new(&src) {
+                Some(p) => Some(p),
+                None => return call.fail(SqlState::FUNCTION_SEQUENCE_ERROR, "The source descriptor is being freed"),
+            }
+        };
+        // SAFETY: two live driver descriptor handles of the same driver (the source pinned).
         let rc = unsafe { f(src.hdesc as SqlHandle, tgt.hdesc as SqlHandle) };
         call.finish(rc, desc_source(&tgt), |_, _| {})
     })
+}
+
+/// A pin on SQLCopyDesc's source descriptor ([`DescUsers::pins`](crate::handles::DescUsers)).
+struct SourcePin<'a>(&'a Desc);
+
+impl<'a> SourcePin<'a> {
+    /// `None` when the descriptor is being freed.
+    fn new(d: &'a Desc) -> Option<Self> {
+        let mut u = d.users();
+        if u.freeing {
+            return None;
+        }
+        u.pins += 1;
+        Some(SourcePin(d))
+    }
+}
+
+impl Drop for SourcePin<'_> {
+    fn drop(&mut self) {
+        self.0.users().pins -= 1;
+    }
 }
 
 // ------------------------------------------------------------------------------------

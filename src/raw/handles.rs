@@ -336,8 +336,12 @@ fn free_desc(desc: &Arc<Desc>) -> SqlReturn {
             return call.fail(SqlState::FUNCTION_SEQUENCE_ERROR, msg);
         }
     }
-    // SAFETY: the driver descriptor handle is live until this call, and no statement of the
-    // DM has it any more (set back above; `freeing` keeps new ones off).
+    // A SQLCopyDesc reading it as its source finishes first (`freeing` keeps new ones off).
+    while desc.users().pins > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    // SAFETY: the driver descriptor handle is live until this call, and nothing of the DM
+    // uses it any more: no statement has it (set back above), no SQLCopyDesc reads it.
     let rc = unsafe { f(HandleType::SQL_HANDLE_DESC, desc.hdesc as SqlHandle) };
     if rc != SqlReturn::SQL_ERROR {
         tables().desc.remove(desc.id);
