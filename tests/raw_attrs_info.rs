@@ -826,8 +826,11 @@ fn s4_7_stmt_attr_hy010_while_need_data() {
         );
         assert!(rc.is_success(), "{:?}", diag(HandleType::SQL_HANDLE_STMT, s));
         assert_eq!(SQLExecute(s), SqlReturn::SQL_NEED_DATA);
-        // S8: SQLSetStmtAttr is HY010 (§4.7); SQLGetStmtAttr is allowed.
+        // S8: SQLSetStmtAttr and SQLGetStmtAttr are (HY010) in Appendix B (§4.5, §4.7).
         assert_eq!(SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_MAX_ROWS, 5 as SqlPointer, 0), SqlReturn::SQL_ERROR);
+        assert_eq!(diag(HandleType::SQL_HANDLE_STMT, s).0, "HY010");
+        let mut v: usize = 0;
+        assert_eq!(SQLGetStmtAttr(s, StmtAttr::SQL_ATTR_MAX_ROWS, (&mut v as *mut usize).cast(), 0, null_mut()), SqlReturn::SQL_ERROR);
         assert_eq!(diag(HandleType::SQL_HANDLE_STMT, s).0, "HY010");
         // §1.11: SQLSetConnectAttr on its connection is HY010 too.
         assert_eq!(SQLSetConnectAttr(d, ConnAttr::SQL_ATTR_AUTOCOMMIT, 1 as SqlPointer, 0), SqlReturn::SQL_ERROR);

@@ -58,7 +58,14 @@ unsafe impl Send for StmtHandle<'_> {}
 impl Drop for StmtHandle<'_> {
     fn drop(&mut self) {
         // SAFETY: our statement id; no cursor borrows it any more.
-        let rc = unsafe { raw::SQLFreeHandle(HandleType::SQL_HANDLE_STMT, self.h) };
+        let mut rc = unsafe { raw::SQLFreeHandle(HandleType::SQL_HANDLE_STMT, self.h) };
+        if rc == SqlReturn::SQL_ERROR {
+            // A data-at-execution sequence left open (a panic while sending a value): the
+            // statement cannot be freed in S8–S10 (HY010, §4.5); SQLCancel ends the sequence.
+            cancel_need_data(self.h);
+            // SAFETY: as above.
+            rc = unsafe { raw::SQLFreeHandle(HandleType::SQL_HANDLE_STMT, self.h) };
+        }
         if !rc.is_success() {
             let e = Diag::stmt(self.h).error("SQLFreeHandle", rc);
             log::warn!("freeing an ODBC statement failed: {e}");

@@ -24,6 +24,31 @@ pub struct Desc {
     /// `Some(statement id)` for a wrapper of an implicit descriptor (not freeable by the app).
     pub implicit_of: Option<usize>,
     pub gate: Gated<DescCore>,
+    /// An explicit descriptor's statements: those it is set on as ARD or APD (a freed
+    /// explicit descriptor's statements revert to their implicit ones). A leaf lock, never
+    /// held across a driver call.
+    pub users: std::sync::Mutex<DescUsers>,
+}
+
+/// The statements an explicit descriptor is associated with (see [`Desc::users`]).
+#[derive(Debug, Default)]
+pub struct DescUsers {
+    /// Statement ids (possibly stale: each is checked against the statement's own record).
+    pub stmts: Vec<usize>,
+    /// SQLFreeHandle has begun on the descriptor: no statement may take it any more, and
+    /// no SQLCopyDesc may read it.
+    pub freeing: bool,
+    /// SQLCopyDesc calls reading this descriptor as their source right now (they hold the
+    /// target's call, not this one's): SQLFreeHandle waits for them before the driver
+    /// frees the handle.
+    pub pins: u32,
+}
+
+impl Desc {
+    /// The users record (a poisoned lock is still usable: the record stays consistent).
+    pub fn users(&self) -> std::sync::MutexGuard<'_, DescUsers> {
+        self.users.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl Desc {
@@ -36,6 +61,7 @@ impl Desc {
             hdesc,
             implicit_of,
             gate: Gated::new(DescCore::default()),
+            users: Default::default(),
         });
         super::tables().desc.insert(d.id, d.clone());
         d

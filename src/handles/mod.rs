@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub use dbc::{AsyncCaps, AsyncEmulation, AttrValue, Dbc, DbcAsync, DbcCore, DbcPost, DriverLink, DBC_HAS_A, DBC_HAS_W};
-pub use desc::{Desc, DescCore};
+pub use desc::{Desc, DescCore, DescUsers};
 pub(crate) use diag_pull::pull_driver_diags;
 pub use env::{Env, EnvCore};
 pub(crate) use stmt::driver_has_result;

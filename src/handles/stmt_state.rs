@@ -141,18 +141,20 @@ pub fn check(f: F, st: &StmtStatus) -> Result<(), SqlState> {
     }
     let need_data = matches!(s, S8 | S9 | S10);
     match f {
+        // S9 (SQLParamData named a parameter, no SQLPutData yet): (HY010) in Appendix B.
         F::SQL_API_SQLPARAMDATA => match s {
-            S8 | S9 | S10 => Ok(()),
+            S8 | S10 => Ok(()),
             _ => Err(SEQ),
         },
         F::SQL_API_SQLPUTDATA => match s {
             S9 | S10 => Ok(()),
             _ => Err(SEQ),
         },
-        _ if need_data => match f {
-            F::SQL_API_SQLFREEHANDLE | F::SQL_API_SQLGETSTMTATTR => Ok(()),
-            _ => Err(SEQ),
-        },
+        // S8–S10: only SQLParamData, SQLPutData (above), SQLCancel and the diagnostic
+        // functions (which never call `check`) go on; every other statement function is
+        // (HY010) in Appendix B, SQLFreeHandle(STMT), SQLFreeStmt(SQL_DROP) and
+        // SQLGet/SetStmtAttr included (§4.5, §4.7).
+        _ if need_data => Err(SEQ),
         F::SQL_API_SQLEXECDIRECT | F::SQL_API_SQLPREPARE => match s {
             S5 | S6 | S7 => Err(CUR),
             _ => Ok(()),
@@ -372,6 +374,31 @@ mod tests {
         // §4.3 legend: (24000) is detected by the DM.
         let st = StmtStatus { state: S4, ..Default::default() };
         assert_eq!(check(F::SQL_API_SQLFETCH, &st), Err(SqlState::INVALID_CURSOR_STATE));
+    }
+
+    #[test]
+    fn s4_5_s4_7_need_data_states_refuse_all_but_paramdata_and_putdata() {
+        // Appendix B, S8–S10: SQLFreeHandle(STMT), SQLGet/SetStmtAttr and every other
+        // statement function are (HY010); SQLParamData in S8/S10, SQLPutData in S9/S10;
+        // SQLParamData in S9 (no SQLPutData yet) is (HY010) too.
+        let seq = Err(SqlState::FUNCTION_SEQUENCE_ERROR);
+        for state in [S8, S9, S10] {
+            let st = StmtStatus { state, before_need_data: S2, ..Default::default() };
+            for f in [
+                F::SQL_API_SQLFREEHANDLE,
+                F::SQL_API_SQLGETSTMTATTR,
+                F::SQL_API_SQLSETSTMTATTR,
+                F::SQL_API_SQLGETCURSORNAME,
+                F::SQL_API_SQLEXECUTE,
+                F::SQL_API_SQLNUMRESULTCOLS,
+                F::SQL_API_SQLROWCOUNT,
+                F::SQL_API_SQLBINDCOL,
+            ] {
+                assert_eq!(check(f, &st), seq, "{f:?} in {state:?}");
+            }
+            assert_eq!(check(F::SQL_API_SQLPARAMDATA, &st).is_ok(), state != S9, "SQLParamData in {state:?}");
+            assert_eq!(check(F::SQL_API_SQLPUTDATA, &st).is_ok(), state != S8, "SQLPutData in {state:?}");
+        }
     }
 
     #[test]

@@ -1006,48 +1006,7 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
     };
 
     if let Some(slot @ (0 | 1)) = desc_slot(attr) {
-        // An application descriptor: the DM handle becomes the driver's handle.
-        let (driver_value, explicit) = if value.is_null() {
-            (std::ptr::null_mut(), None)
-        } else {
-            let Some(dd) = handles::desc(value) else {
-                return call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "Invalid attribute value: not a descriptor handle");
-            };
-            match dd.implicit_of {
-                Some(_) => {
-                    // Only the statement's own implicit ARD/APD may be set back.
-                    if s.gate.read(|c| c.implicit_descs()[slot]) != Some(dd.id) {
-                        return call.fail(HY017, "Invalid use of an automatically allocated descriptor handle");
-                    }
-                    (dd.hdesc as SqlPointer, None)
-                }
-                None => {
-                    if dd.dbc.id != s.dbc.id {
-                        return call.fail(
-                            SqlState::INVALID_ATTRIBUTE_VALUE,
-                            "Invalid attribute value: the descriptor belongs to another connection",
-                        );
-                    }
-                    (dd.hdesc as SqlPointer, Some(dd.id))
-                }
-            }
-        };
-        // SAFETY: live driver statement; a driver descriptor handle of the same connection.
-        let rc = unsafe { f(s.driver_handle(), attr, driver_value, len) };
-        if rc.is_success() {
-            s.gate.update(|c| {
-                if explicit.is_none() && c.descs.is_none() {
-                    return;
-                }
-                let d = c.descs_mut();
-                if slot == 0 {
-                    d.explicit_ard = explicit;
-                } else {
-                    d.explicit_apd = explicit;
-                }
-            });
-        }
-        return call.finish(rc);
+        return set_app_desc(call, s, slot, attr, value, len, f);
     }
 
     // SAFETY: live driver statement; the application's value and length as given
@@ -1098,15 +1057,14 @@ pub unsafe extern "C" fn SQLGetStmtAttrW(
 }
 
 /// The DM handle for a driver descriptor handle returned for `slot`: the explicit
-/// descriptor if it is the one in use, else the statement's wrapper of the implicit one,
-/// created on first request and cached.
+/// descriptor if one is in use, else the statement's wrapper of the implicit one, created
+/// on first request and kept for the statement's life (the implicit descriptors never
+/// change, SQLSetStmtAttr page: an implicit descriptor handle stays valid until its statement is freed).
+/// A driver handle the DM does not know is never wrapped once the implicit wrapper exists:
+/// it could be a descriptor the driver has freed (psqlODBC keeps a freed explicit ARD on
+/// its statements).
 fn dm_desc_for(s: &Arc<Stmt>, slot: usize, hdesc: usize) -> usize {
-    let (explicit, cached) = s.gate.read(|c| (c.explicit_desc(slot), c.implicit_descs()[slot]));
-    let live = |id: Option<usize>| id.and_then(|id| handles::tables().desc.get(id)).filter(|d| d.hdesc == hdesc).map(|d| d.id);
-    if let Some(id) = live(explicit) {
-        return id;
-    }
-    if let Some(id) = live(cached) {
+    if let Some(id) = known_desc(s, slot) {
         return id;
     }
     let d = Desc::new(s.dbc.clone(), s.link.clone(), hdesc, Some(s.id));
@@ -1115,6 +1073,140 @@ fn dm_desc_for(s: &Arc<Stmt>, slot: usize, hdesc: usize) -> usize {
         handles::tables().desc.remove(old);
     }
     d.id
+}
+
+/// The DM handle the statement's `slot` descriptor is, if the DM knows it without asking
+/// the driver: the explicit ARD/APD in use, else the implicit wrapper already made.
+fn known_desc(s: &Stmt, slot: usize) -> Option<usize> {
+    let (explicit, cached) = s.gate.read(|c| (c.explicit_desc(slot), c.implicit_descs()[slot]));
+    let live = |id: Option<usize>| id.filter(|&id| handles::tables().desc.get(id).is_some());
+    live(explicit).or_else(|| live(cached))
+}
+
+/// The statement's implicit `slot` descriptor (ARD 0, APD 1) as a DM wrapper, made now if
+/// the application never asked for it. Called before an explicit descriptor is set (so the
+/// driver still answers with its implicit one): the DM then always knows the handle to
+/// set back when the explicit one goes (SQL_NULL_HDESC, or the explicit one is freed).
+fn ensure_implicit(s: &Arc<Stmt>, slot: usize, attr: StmtAttr, get: Option<odbc_dm_abi::fns::SQLGetStmtAttr>) -> Option<Arc<Desc>> {
+    if let Some(id) = s.gate.read(|c| c.implicit_descs()[slot]) {
+        if let Some(d) = handles::tables().desc.get(id) {
+            return Some(d);
+        }
+    }
+    if s.gate.read(|c| c.explicit_desc(slot)).is_some() {
+        // The driver would answer with the explicit one.
+        return None;
+    }
+    let f = get?;
+    let mut hdesc: SqlHandle = std::ptr::null_mut();
+    // SAFETY: live driver statement (the caller holds its call); a DM slot for the handle.
+    let rc = unsafe { f(s.driver_handle(), attr, (&mut hdesc as *mut SqlHandle).cast(), SQL_IS_POINTER, std::ptr::null_mut()) };
+    if !rc.is_success() || hdesc.is_null() {
+        return None;
+    }
+    let id = dm_desc_for(s, slot, hdesc as usize);
+    handles::tables().desc.get(id)
+}
+
+/// SQLSetStmtAttr(SQL_ATTR_APP_ROW_DESC / SQL_ATTR_APP_PARAM_DESC): an explicit descriptor
+/// of the same connection, the statement's own implicit one, or SQL_NULL_HDESC (back to
+/// the implicit one). The DM handle becomes the driver's handle; the DM records which
+/// statements an explicit descriptor is on, so that freeing it can set them back (decision #130,
+/// SQLFreeHandle: "the statements revert to their implicitly allocated descriptors").
+fn set_app_desc(
+    call: StmtCall<'_>,
+    s: &Arc<Stmt>,
+    slot: usize,
+    attr: StmtAttr,
+    value: SqlPointer,
+    len: SqlInteger,
+    f: odbc_dm_abi::fns::SQLSetStmtAttr,
+) -> SqlReturn {
+    let fns = &s.link.driver.fns;
+    let get = fns.SQLGetStmtAttr.or(fns.SQLGetStmtAttrW);
+    let explicit = if value.is_null() {
+        None
+    } else {
+        let Some(dd) = handles::desc(value) else {
+            return call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "Invalid attribute value: not a descriptor handle");
+        };
+        match dd.implicit_of {
+            Some(_) => {
+                // Only the statement's own implicit ARD/APD may be set back.
+                if s.gate.read(|c| c.implicit_descs()[slot]) != Some(dd.id) {
+                    return call.fail(HY017, "Invalid use of an automatically allocated descriptor handle");
+                }
+                None
+            }
+            None => {
+                if dd.dbc.id != s.dbc.id {
+                    return call
+                        .fail(SqlState::INVALID_ATTRIBUTE_VALUE, "Invalid attribute value: the descriptor belongs to another connection");
+                }
+                Some(dd)
+            }
+        }
+    };
+    // Back to the implicit descriptor: its driver handle when the DM knows it (every driver
+    // takes its own implicit handle; SQL_NULL_HDESC is the spec's other way).
+    let implicit = if explicit.is_some() { ensure_implicit(s, slot, attr, get) } else { known_implicit(s, slot) };
+    let driver_value = match &explicit {
+        Some(dd) => {
+            let mut u = dd.users();
+            if u.freeing {
+                drop(u);
+                return call.fail(SqlState::INVALID_ATTRIBUTE_VALUE, "Invalid attribute value: the descriptor is being freed");
+            }
+            // Registered before the driver sees it: a concurrent SQLFreeHandle of the
+            // descriptor then sets this statement back after this call.
+            if !u.stmts.contains(&s.id) {
+                u.stmts.push(s.id);
+            }
+            dd.hdesc as SqlPointer
+        }
+        None => implicit.as_ref().map_or(std::ptr::null_mut(), |d| d.hdesc as SqlPointer),
+    };
+    // SAFETY: live driver statement; a live driver descriptor handle of the same connection
+    // (an explicit one cannot be freed before it is taken off this statement, see above),
+    // or the statement's own implicit one, or null.
+    let rc = unsafe { f(s.driver_handle(), attr, driver_value, len) };
+    let previous = if rc.is_success() {
+        let new = explicit.as_ref().map(|d| d.id);
+        s.gate.update(|c| {
+            if new.is_none() && c.descs.is_none() {
+                return None;
+            }
+            let d = c.descs_mut();
+            let field = if slot == 0 { &mut d.explicit_ard } else { &mut d.explicit_apd };
+            std::mem::replace(field, new)
+        })
+    } else {
+        None
+    };
+    // The statement's record is the truth; an explicit descriptor no longer on it forgets it.
+    let now = s.gate.read(|c| c.explicit_desc(slot));
+    for id in previous.into_iter().chain(explicit.as_ref().map(|d| d.id)) {
+        if now != Some(id) {
+            if let Some(d) = handles::tables().desc.get(id) {
+                forget_user(&d, s);
+            }
+        }
+    }
+    call.finish(rc)
+}
+
+/// The statement's implicit `slot` wrapper, if made.
+fn known_implicit(s: &Stmt, slot: usize) -> Option<Arc<Desc>> {
+    let id = s.gate.read(|c| c.implicit_descs()[slot])?;
+    handles::tables().desc.get(id)
+}
+
+/// Removes `s` from an explicit descriptor's users unless it still uses it as ARD or APD.
+pub(crate) fn forget_user(d: &Desc, s: &Stmt) {
+    let still = s.gate.read(|c| c.explicit_desc(0) == Some(d.id) || c.explicit_desc(1) == Some(d.id));
+    if !still {
+        d.users().stmts.retain(|&x| x != s.id);
+    }
 }
 
 fn get_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, buf_len: SqlInteger, out_len: *mut SqlInteger, wide: bool) -> SqlReturn {
@@ -1225,6 +1317,14 @@ fn get_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, buf_len: SqlI
     if let Some(slot) = desc_slot(attr) {
         if value.is_null() {
             return call.fail(SqlState::INVALID_NULL_POINTER, "ValuePtr is a null pointer");
+        }
+        if let Some(id) = known_desc(s, slot) {
+            // The DM's own record (never a driver handle, never a freed one).
+            // SAFETY: non-null application buffer for a SQLHDESC.
+            unsafe { *(value as *mut SqlHandle) = id as SqlHandle };
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(out_len, std::mem::size_of::<SqlHandle>(), i32::MAX) };
+            return call.finish(SqlReturn::SQL_SUCCESS);
         }
         let mut hdesc: SqlHandle = std::ptr::null_mut();
         // SAFETY: live driver statement; a DM slot for the driver's descriptor handle.

@@ -4,9 +4,9 @@
 //!
 //! Character fields count BYTES in SQLGet/SetDescField (both forms) and are converted when
 //! the driver has only the other width; SQLGetDescRec's name counts characters for W.
-//! While the statement owning an implicit descriptor runs asynchronously (S11/S12) the
-//! descriptor functions are HY010; setting fields of a statement that needs data (S8–S10)
-//! is HY010 too (§4.7).
+//! While a statement the descriptor is associated with (the owner of an implicit one, or a
+//! statement an explicit one is set on) runs asynchronously (S11/S12) or needs data
+//! (S8–S10), the descriptor functions are HY010 (§4.7 and each function's page).
 
 use std::sync::Arc;
 
@@ -52,33 +52,51 @@ fn is_char_field(f: DescField) -> bool {
     CHAR_FIELDS.contains(&f)
 }
 
-/// The state of the statement owning an implicit descriptor, if any.
-fn owner_state(d: &Desc) -> Option<StmtState> {
-    let sid = d.implicit_of?;
-    let s = handles::tables().stmt.get(sid)?;
-    Some(s.gate.read(|c| c.status.state))
-}
-
-/// HY010 check: `need_data_too` also refuses S8–S10 (setting fields, §4.7).
-fn check_owner(d: &Desc, need_data_too: bool) -> Result<(), (SqlState, String)> {
-    match owner_state(d) {
-        Some(StmtState::S11 | StmtState::S12) => {
-            Err((SqlState::FUNCTION_SEQUENCE_ERROR, "The descriptor's statement is executing asynchronously (§4.7)".into()))
-        }
-        Some(StmtState::S8 | StmtState::S9 | StmtState::S10) if need_data_too => {
-            Err((SqlState::FUNCTION_SEQUENCE_ERROR, "The descriptor's statement is waiting for data-at-execution parameters (§4.7)".into()))
-        }
-        _ => Ok(()),
+/// The states of the statements the descriptor is associated with: the owner of an
+/// implicit descriptor, or the statements an explicit one is set on as ARD / APD.
+fn owner_states(d: &Desc) -> Vec<StmtState> {
+    let state = |sid: usize| handles::tables().stmt.get(sid).map(|s| s.gate.read(|c| c.status.state));
+    if let Some(sid) = d.implicit_of {
+        return state(sid).into_iter().collect();
     }
+    let users = d.users().stmts.clone();
+    users
+        .into_iter()
+        .filter_map(|sid| {
+            let s = handles::tables().stmt.get(sid)?;
+            let (uses, st) = s.gate.read(|c| (c.explicit_desc(0) == Some(d.id) || c.explicit_desc(1) == Some(d.id), c.status.state));
+            uses.then_some(st)
+        })
+        .collect()
 }
 
-fn begin<'a>(
-    d: &'a Desc,
-    need_data_too: bool,
-    extra: impl FnOnce() -> Result<(), (SqlState, String)>,
-) -> Result<Call<'a, DescCore>, SqlReturn> {
+/// HY010 when a statement the descriptor is associated with runs asynchronously (S11/S12)
+/// or needs data (S8–S10): every descriptor function's page (SQLGetDescField,
+/// SQLSetDescField, SQLGetDescRec, SQLSetDescRec, SQLCopyDesc: "(DM) The descriptor handle
+/// was associated with a StatementHandle for which ... SQL_NEED_DATA"), §4.7. A driver is
+/// never asked about a descriptor in the middle of a data-at-execution sequence
+/// (libmaodbc's SQLGetDescRecW crashes there).
+fn check_owner(d: &Desc) -> Result<(), (SqlState, String)> {
+    for st in owner_states(d) {
+        match st {
+            StmtState::S11 | StmtState::S12 => {
+                return Err((SqlState::FUNCTION_SEQUENCE_ERROR, "The descriptor's statement is executing asynchronously (§4.7)".into()))
+            }
+            StmtState::S8 | StmtState::S9 | StmtState::S10 => {
+                return Err((
+                    SqlState::FUNCTION_SEQUENCE_ERROR,
+                    "The descriptor's statement is waiting for data-at-execution parameters (§4.7)".into(),
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn begin<'a>(d: &'a Desc, extra: impl FnOnce() -> Result<(), (SqlState, String)>) -> Result<Call<'a, DescCore>, SqlReturn> {
     Call::begin(&d.gate, |_| {
-        check_owner(d, need_data_too)?;
+        check_owner(d)?;
         extra()
     })
 }
@@ -102,7 +120,7 @@ pub unsafe extern "C" fn SQLCopyDesc(source: SqlHDesc, target: SqlHDesc) -> SqlR
     boundary("SQLCopyDesc", || {
         let src = handle!(desc, source);
         let tgt = handle!(desc, target);
-        let call = match begin(&tgt, true, || check_owner(&src, false)) {
+        let call = match begin(&tgt, || check_owner(&src)) {
             Ok(c) => c,
             Err(rc) => return rc,
         };
@@ -110,10 +128,41 @@ pub unsafe extern "C" fn SQLCopyDesc(source: SqlHDesc, target: SqlHDesc) -> SqlR
             return call.fail(SqlState::NOT_IMPLEMENTED, "Copying a descriptor between connections to different drivers is not supported");
         }
         let Some(f) = tgt.link.driver.fns.SQLCopyDesc else { return missing(call, "SQLCopyDesc") };
-        // SAFETY: two live driver descriptor handles of the same driver.
+        // The source is not this call's handle: pin it so that a concurrent SQLFreeHandle of
+        // it waits until the driver has read it (a driver handle is never used while freed).
+        let _pin = if Arc::ptr_eq(&src, &tgt) {
+            None
+        } else {
+            match SourcePin::new(&src) {
+                Some(p) => Some(p),
+                None => return call.fail(SqlState::FUNCTION_SEQUENCE_ERROR, "The source descriptor is being freed"),
+            }
+        };
+        // SAFETY: two live driver descriptor handles of the same driver (the source pinned).
         let rc = unsafe { f(src.hdesc as SqlHandle, tgt.hdesc as SqlHandle) };
         call.finish(rc, desc_source(&tgt), |_, _| {})
     })
+}
+
+/// A pin on SQLCopyDesc's source descriptor ([`DescUsers::pins`](crate::handles::DescUsers)).
+struct SourcePin<'a>(&'a Desc);
+
+impl<'a> SourcePin<'a> {
+    /// `None` when the descriptor is being freed.
+    fn new(d: &'a Desc) -> Option<Self> {
+        let mut u = d.users();
+        if u.freeing {
+            return None;
+        }
+        u.pins += 1;
+        Some(SourcePin(d))
+    }
+}
+
+impl Drop for SourcePin<'_> {
+    fn drop(&mut self) {
+        self.0.users().pins -= 1;
+    }
 }
 
 // ------------------------------------------------------------------------------------
@@ -162,7 +211,7 @@ fn get_desc_field(
     wide: bool,
 ) -> SqlReturn {
     let char_field = is_char_field(field);
-    let mut call = match begin(d, false, || {
+    let mut call = match begin(d, || {
         if char_field && buf_len < 0 {
             return Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative".into()));
         }
@@ -246,7 +295,7 @@ pub unsafe extern "C" fn SQLSetDescFieldW(
 
 fn set_desc_field(d: &Arc<Desc>, rec: SqlSmallInt, field: DescField, value: SqlPointer, buf_len: SqlInteger, wide: bool) -> SqlReturn {
     let char_field = is_char_field(field);
-    let call = match begin(d, true, || {
+    let call = match begin(d, || {
         if char_field && !value.is_null() && buf_len < 0 && buf_len != SQL_NTS {
             return Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative".into()));
         }
@@ -311,7 +360,7 @@ pub unsafe extern "C" fn SQLGetDescRec(
     trace_enter!("SQLGetDescRec", "{:p} {} {:p} {}", desc, rec, name, name_max);
     boundary("SQLGetDescRec", || {
         let d = handle!(desc, desc);
-        let mut call = match begin(&d, false, || {
+        let mut call = match begin(&d, || {
             if name_max < 0 {
                 Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative".into()))
             } else {
@@ -369,7 +418,7 @@ pub unsafe extern "C" fn SQLGetDescRecW(
     trace_enter!("SQLGetDescRecW", "{:p} {} {:p} {}", desc, rec, name, name_max);
     boundary("SQLGetDescRecW", || {
         let d = handle!(desc, desc);
-        let mut call = match begin(&d, false, || {
+        let mut call = match begin(&d, || {
             if name_max < 0 {
                 Err((SqlState::INVALID_STRING_OR_BUFFER_LENGTH, "BufferLength is negative".into()))
             } else {
@@ -426,7 +475,7 @@ pub unsafe extern "C" fn SQLSetDescRec(
     trace_enter!("SQLSetDescRec", "{:p} {} {} {} {}", desc, rec, kind, sub_type, length);
     boundary("SQLSetDescRec", || {
         let d = handle!(desc, desc);
-        let call = match begin(&d, true, || Ok(())) {
+        let call = match begin(&d, || Ok(())) {
             Ok(c) => c,
             Err(rc) => return rc,
         };

@@ -459,7 +459,7 @@ pub unsafe extern "C" fn SQLDescribeParam(
     })
 }
 
-/// SQLParamData: only in S8–S10 (HY010 otherwise, §4.5). ValuePtrPtr may be null.
+/// SQLParamData: only in S8 and S10 (HY010 otherwise, S9 included: §4.5, Appendix B). ValuePtrPtr may be null.
 pub unsafe extern "C" fn SQLParamData(stmt: SqlHStmt, value: *mut SqlPointer) -> SqlReturn {
     trace_enter!("SQLParamData", "{:p} {:p}", stmt, value);
     boundary("SQLParamData", || {

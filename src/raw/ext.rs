@@ -289,7 +289,15 @@ unsafe fn settle_abandoned(handle_type: HandleType, h: SqlHandle) {
         }
     }
     // SAFETY: as above; nothing of the owner's uses the handle any more.
-    let rc = unsafe { super::SQLFreeHandle(handle_type, h) };
+    let mut rc = unsafe { super::SQLFreeHandle(handle_type, h) };
+    if rc == SqlReturn::SQL_ERROR && handle_type == HandleType::SQL_HANDLE_STMT {
+        // The operation ended in SQL_NEED_DATA: a statement in S8–S10 cannot be freed
+        // (HY010, §4.5); SQLCancel ends the data-at-execution sequence.
+        // SAFETY: as above.
+        let _ = unsafe { super::SQLCancel(h) };
+        // SAFETY: as above.
+        rc = unsafe { super::SQLFreeHandle(handle_type, h) };
+    }
     if !rc.is_success() {
         log::warn!("odbc-dm: freeing an abandoned {handle_type:?} handle failed ({rc:?}); it is leaked");
     }

@@ -275,9 +275,13 @@ pub(crate) fn forget_stmt(stmt: &Stmt) {
     if token != 0 {
         crate::async_engine::Token(token).unregister();
     }
-    let implicit = stmt.gate.read(|c| c.implicit_descs());
+    let (implicit, explicit) = stmt.gate.read(|c| (c.implicit_descs(), [c.explicit_desc(0), c.explicit_desc(1)]));
     for d in implicit.into_iter().flatten() {
         tables().desc.remove(d);
+    }
+    // Explicit descriptors forget the statement (they outlive it, SQLFreeHandle).
+    for d in explicit.into_iter().flatten().filter_map(|id| tables().desc.get(id)) {
+        d.users().stmts.retain(|&x| x != stmt.id);
     }
     let id = stmt.id;
     stmt.dbc.gate.write_unguarded(|c| {
@@ -288,6 +292,13 @@ pub(crate) fn forget_stmt(stmt: &Stmt) {
     });
 }
 
+/// SQLFreeHandle(SQL_HANDLE_DESC) of an explicit descriptor. Every statement it is set on
+/// as ARD or APD goes back to its implicit descriptor first (SQLFreeHandle, SQLSetStmtAttr
+/// SQL_ATTR_APP_ROW_DESC: "the statements revert to their implicitly allocated
+/// descriptors"): the DM sets the implicit one on the driver statement itself, because not
+/// every driver does it (psqlODBC leaves the freed descriptor on its statements and reads
+/// it at the next SQLBindCol). A statement that needs data or runs asynchronously (S8–S12)
+/// cannot take the change: HY010 (decision #131).
 fn free_desc(desc: &Arc<Desc>) -> SqlReturn {
     if desc.implicit_of.is_some() {
         return reject(&desc.gate, SqlState(*b"HY017"), "Invalid use of an automatically allocated descriptor handle");
@@ -299,15 +310,104 @@ fn free_desc(desc: &Arc<Desc>) -> SqlReturn {
     let Some(f) = desc.link.driver.fns.SQLFreeHandle else {
         return call.fail(SqlState::DRIVER_LACKS_FUNCTION, "Driver lacks SQLFreeHandle");
     };
-    // SAFETY: the driver descriptor handle is live until this call.
+    // No statement can take the descriptor from here on; the ones that have it.
+    let users = {
+        let mut u = desc.users();
+        u.freeing = true;
+        u.stmts.clone()
+    };
+    let users: Vec<Arc<Stmt>> = users.into_iter().filter_map(|id| tables().stmt.get(id)).collect();
+    let busy_state = |s: &Stmt| {
+        s.gate.read(|c| {
+            matches!(c.status.state, StmtState::S8 | StmtState::S9 | StmtState::S10 | StmtState::S11 | StmtState::S12)
+                && (c.explicit_desc(0) == Some(desc.id) || c.explicit_desc(1) == Some(desc.id))
+        })
+    };
+    if users.iter().any(|s| busy_state(s)) {
+        desc.users().freeing = false;
+        return call.fail(
+            SqlState::FUNCTION_SEQUENCE_ERROR,
+            "The descriptor is the ARD or APD of a statement that needs data or is executing asynchronously (decision #131)",
+        );
+    }
+    for s in &users {
+        if let Err(msg) = revert_to_implicit(s, desc) {
+            desc.users().freeing = false;
+            return call.fail(SqlState::FUNCTION_SEQUENCE_ERROR, msg);
+        }
+    }
+    // A SQLCopyDesc reading it as its source finishes first (`freeing` keeps new ones off).
+    while desc.users().pins > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    // SAFETY: the driver descriptor handle is live until this call, and nothing of the DM
+    // uses it any more: no statement has it (set back above), no SQLCopyDesc reads it.
     let rc = unsafe { f(HandleType::SQL_HANDLE_DESC, desc.hdesc as SqlHandle) };
     if rc != SqlReturn::SQL_ERROR {
         tables().desc.remove(desc.id);
         super::strings::forget_pending(desc.id);
         let id = desc.id;
         desc.dbc.gate.write_unguarded(|c| c.descriptors.retain(|&x| x != id));
+    } else {
+        desc.users().freeing = false;
     }
     call.finish(rc, Some((&desc.link, HandleType::SQL_HANDLE_DESC, desc.hdesc as SqlHandle)), |_, _| {})
+}
+
+/// Sets statement `s` back to its implicit ARD / APD wherever it has the explicit `desc`:
+/// on the driver (the implicit driver handle the DM recorded before the explicit one was
+/// set, else SQL_NULL_HDESC) and in the DM's record. Holds the statement's busy word for
+/// the driver call (waiting for a call in progress on it), without touching its
+/// diagnostics: the application did not call the statement.
+fn revert_to_implicit(s: &Arc<Stmt>, desc: &Desc) -> Result<(), String> {
+    let (busy, slots) = s.gate.begin(|c| {
+        if c.freed {
+            return Ok([false; 2]);
+        }
+        let slots = [c.explicit_desc(0) == Some(desc.id), c.explicit_desc(1) == Some(desc.id)];
+        if slots.iter().any(|&x| x)
+            && matches!(c.status.state, StmtState::S8 | StmtState::S9 | StmtState::S10 | StmtState::S11 | StmtState::S12)
+        {
+            return Err("The descriptor is the ARD or APD of a statement that needs data or is executing asynchronously (decision #131)"
+                .to_string());
+        }
+        Ok(slots)
+    })?;
+    let fns = &s.link.driver.fns;
+    let set = fns.SQLSetStmtAttr.or(fns.SQLSetStmtAttrW);
+    let implicit = busy.core(|c| c.implicit_descs());
+    let mut done = [false; 2];
+    for (slot, attr) in [(0, StmtAttr::SQL_ATTR_APP_ROW_DESC), (1, StmtAttr::SQL_ATTR_APP_PARAM_DESC)] {
+        if !slots[slot] {
+            continue;
+        }
+        let Some(f) = set else { continue };
+        let back = implicit[slot].and_then(|id| tables().desc.get(id)).map_or(std::ptr::null_mut(), |d| d.hdesc as SqlPointer);
+        // SAFETY: live driver statement (its busy word is held and it is not freed); its
+        // own implicit descriptor handle, or null (SQL_NULL_HDESC).
+        let mut rc = unsafe { f(s.driver_handle(), attr, back, SQL_IS_POINTER) };
+        if !rc.is_success() && !back.is_null() {
+            // SAFETY: as above; SQL_NULL_HDESC, the spec's other way back.
+            rc = unsafe { f(s.driver_handle(), attr, std::ptr::null_mut(), SQL_IS_POINTER) };
+        }
+        // Whatever the driver answered, the DM's statement no longer names the descriptor
+        // that is about to go (it never hands out or uses it again).
+        done[slot] = true;
+        if !rc.is_success() {
+            log::warn!("SQLFreeHandle(DESC): the driver refused to set statement {} back to its implicit descriptor ({rc:?})", s.id);
+        }
+    }
+    busy.end(|c| {
+        if let Some(d) = c.descs.as_mut() {
+            if done[0] {
+                d.explicit_ard = None;
+            }
+            if done[1] {
+                d.explicit_apd = None;
+            }
+        }
+    });
+    Ok(())
 }
 
 /// SQLFreeStmt: CLOSE, DROP, UNBIND, RESET_PARAMS; anything else is HY092. Not allowed

@@ -40,7 +40,14 @@ impl Drop for AsyncStatement {
         }
         self.shared.lock().outcome.take();
         // SAFETY: our statement id; nothing outstanding.
-        let rc = unsafe { raw::SQLFreeHandle(HandleType::SQL_HANDLE_STMT, self.shared.hstmt()) };
+        let mut rc = unsafe { raw::SQLFreeHandle(HandleType::SQL_HANDLE_STMT, self.shared.hstmt()) };
+        if rc == SqlReturn::SQL_ERROR {
+            // A data-at-execution sequence still open cannot be freed (HY010 in S8–S10,
+            // §4.5): SQLCancel ends it.
+            cancel_need_data(self.shared.hstmt());
+            // SAFETY: as above.
+            rc = unsafe { raw::SQLFreeHandle(HandleType::SQL_HANDLE_STMT, self.shared.hstmt()) };
+        }
         if !rc.is_success() {
             log::warn!("freeing an ODBC statement failed: {}", Diag::stmt(self.shared.hstmt()).error("SQLFreeHandle", rc));
         }
