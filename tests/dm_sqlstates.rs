@@ -406,6 +406,59 @@ fn odbc2_datetime_codes_are_mapped_for_an_odbc3_driver() {
     }
 }
 
+/// (CURRENT_CATALOG bytes and length, SQLDescribeCol's type of a varchar column) on an
+/// ANSI connection.
+fn ansi_catalog_and_varchar_type(d: SqlHandle) -> (Vec<u8>, i32, SqlDataType) {
+    let mut buf = [0xABu8; 64];
+    let mut len: i32 = -1;
+    // SAFETY: live dbc; 64-byte buffer.
+    let rc = unsafe { SQLGetConnectAttr(d, ConnAttr::SQL_ATTR_CURRENT_CATALOG, buf.as_mut_ptr().cast(), 64, &mut len) };
+    assert!(rc.is_success(), "{:?}", all_diags(HandleType::SQL_HANDLE_DBC, d));
+    let s = stmt(d);
+    let sql = "SELECT CAST('x' AS varchar(10))";
+    // SAFETY: live statement; the text outlives the call.
+    assert!(unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }.is_success(), "{:?}", all_diags(HandleType::SQL_HANDLE_STMT, s));
+    let mut ty = SqlDataType(0);
+    let (mut size, mut digits, mut nullable) = (0usize, 0i16, Nullability::SQL_NULLABLE_UNKNOWN);
+    // SAFETY: live statement; out pointers of the right types; no name buffer.
+    let rc = unsafe { SQLDescribeCol(s, 1, null_mut(), 0, null_mut(), &mut ty, &mut size, &mut digits, &mut nullable) };
+    assert!(rc.is_success(), "{:?}", all_diags(HandleType::SQL_HANDLE_STMT, s));
+    // SAFETY: live statement.
+    unsafe { SQLFreeHandle(HandleType::SQL_HANDLE_STMT, s) };
+    (buf[..len.clamp(0, 63) as usize].to_vec(), len, ty)
+}
+
+/// An ANSI application on psqlODBC's Unicode driver stays ANSI: SQLGetInfo and
+/// SQLNativeSql go to the driver's ANSI entry points (its W ones mark the connection
+/// Unicode for good: SQL_ATTR_CURRENT_CATALOG then came back as UTF-16 bytes to the ANSI
+/// caller, and varchar columns as SQL_WVARCHAR), as the connect and the connection
+/// attributes do (decisions #96, #129). SQL_DATABASE_NAME takes SQLGetInfo's full path.
+#[test]
+fn ansi_application_stays_ansi_after_getinfo_and_nativesql_psql() {
+    let Some(cs) = common::postgres_conn_str("ansi_application_stays_ansi_after_getinfo_and_nativesql_psql") else { return };
+    let env = env3();
+    let d = dbc(env);
+    assert!(connect(d, &cs).is_success(), "{:?}", diag(HandleType::SQL_HANDLE_DBC, d));
+    let before = ansi_catalog_and_varchar_type(d);
+    assert_eq!((before.1, before.2), (before.0.len() as i32, SqlDataType::SQL_VARCHAR), "{before:?}");
+    for info in [InfoType::SQL_DBMS_NAME, InfoType::SQL_DATABASE_NAME, InfoType::SQL_DRIVER_NAME] {
+        let mut buf = [0u8; 128];
+        let mut len = 0i16;
+        // SAFETY: live dbc; 128-byte buffer.
+        let rc = unsafe { SQLGetInfo(d, info, buf.as_mut_ptr().cast(), 128, &mut len) };
+        assert!(rc.is_success(), "{info:?}: {:?}", all_diags(HandleType::SQL_HANDLE_DBC, d));
+        assert!(len > 0 && buf[1] != 0, "{info:?}: narrow text expected: {:?}", &buf[..len.clamp(0, 127) as usize]);
+    }
+    let sql = "SELECT {fn UCASE('a')}";
+    let mut out = [0u8; 128];
+    let mut out_len = 0i32;
+    // SAFETY: live dbc; the text and buffer outlive the call.
+    let rc = unsafe { SQLNativeSql(d, sql.as_ptr(), sql.len() as i32, out.as_mut_ptr(), 128, &mut out_len) };
+    assert!(rc.is_success(), "{:?}", all_diags(HandleType::SQL_HANDLE_DBC, d));
+    assert!(out_len > 0 && out[1] != 0, "narrow text expected: {:?}", &out[..out_len.clamp(0, 127) as usize]);
+    assert_eq!(ansi_catalog_and_varchar_type(d), before, "the connection stays ANSI after SQLGetInfo and SQLNativeSql");
+}
+
 #[test]
 fn s4_3_08003_statement_or_disconnect_before_connect() {
     let env = env3();

@@ -124,6 +124,15 @@ fn get_attr(s: H, attr: StmtAttr) -> usize {
     v
 }
 
+/// SQLRowCount of a statement.
+#[track_caller]
+fn row_count(s: H) -> isize {
+    let mut n: isize = -99;
+    // SAFETY: live statement; a SQLLEN out pointer.
+    ok_stmt(unsafe { SQLRowCount(s, &mut n) }, s, "SQLRowCount");
+    n
+}
+
 /// A one-row cursor over `SELECT id, n FROM t WHERE id = ?` with bound buffers.
 struct IntCursor {
     s: H,
@@ -291,6 +300,11 @@ fn setpos_update_collision_01001_sec5_5() {
             assert_eq!(rb, SqlReturn::SQL_SUCCESS_WITH_INFO, "{} B: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, cb.s));
             assert!(states(cb.s).contains(&"01001".to_string()), "{}: {:?}", db.name, states(cb.s));
             assert_eq!(cb.status[0], SQL_ROW_ERROR, "{}", db.name);
+            if db.name != "refdriver-native" {
+                // SQLRowCount after SQLSetPos(SQL_UPDATE) is the rows it changed: the DM ran
+                // the UPDATE, so it answers, not the driver's SELECT statement.
+                assert_eq!((row_count(ca.s), row_count(cb.s)), (1, 0), "{} mode {mode}", db.name);
+            }
             drop((ca, cb));
             assert_eq!(query_i64(a, &format!("SELECT n FROM {t} WHERE id = 1")), 10, "{} mode {mode}", db.name);
             drop_table(a, &t);
@@ -354,6 +368,8 @@ fn positioned_update_collision_01001_sec5_7() {
         let rc = exec_rc(ub, &format!("UPDATE {t} SET n = 22 WHERE CURRENT OF occ_cb"));
         assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, ub));
         assert!(states(ub).contains(&"01001".to_string()), "{}: {:?}", db.name, states(ub));
+        // SQLRowCount of a positioned statement the DM ran: 1 changed, 0 for the collision.
+        assert_eq!((row_count(ua), row_count(ub)), (1, 0), "{}", db.name);
         // Positioned DELETE on a row someone changed: 01001 as well.
         let rc = exec_rc(ub, &format!("DELETE FROM {t} WHERE CURRENT OF occ_cb"));
         assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{}: {}", db.name, diag_text(HandleType::SQL_HANDLE_STMT, ub));

@@ -191,6 +191,10 @@ macro_rules! twins {
             /// when the driver has it, because psqlODBC's SQLGetConnectAttrW answers a
             /// character attribute in the width of the connect (narrow after an ANSI
             /// connect) and its SQLSetConnectAttrW marks the connection Unicode again.
+            /// SQLGetInfoW and SQLNativeSqlW do the same in psqlODBC (an ANSI application's
+            /// SQL_ATTR_CURRENT_CATALOG then came back as UTF-16 bytes, and its columns as
+            /// SQL_WVARCHAR), so SQLGetInfo and SQLNativeSql keep both widths as well and go
+            /// to the application's when the driver has it (decision #129).
             pub(crate) fn prefer_wide(&mut self) {
                 $( if self.$w.is_some() { self.$a = None; } )*
             }
@@ -206,9 +210,7 @@ macro_rules! twins {
 twins!(
     SQLSetStmtAttr / SQLSetStmtAttrW,
     SQLGetStmtAttr / SQLGetStmtAttrW,
-    SQLGetInfo / SQLGetInfoW,
     SQLGetTypeInfo / SQLGetTypeInfoW,
-    SQLNativeSql / SQLNativeSqlW,
     SQLPrepare / SQLPrepareW,
     SQLExecDirect / SQLExecDirectW,
     SQLDescribeCol / SQLDescribeColW,

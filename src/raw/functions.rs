@@ -102,7 +102,7 @@ pub(crate) const FUNCTIONS: &[(u16, Support)] = &[
     (70, Drv(&["SQLTablePrivileges", "SQLTablePrivilegesW"])),
     (71, Dm), // SQLDrivers
     (72, Drv(&["SQLBindParameter"])),
-    (73, No), // SQLAllocHandleStd (not provided)
+    (73, Dm), // SQLAllocHandleStd: libodbc.so.2's (capi), SQLAllocHandle + SQL_OV_ODBC3 on a new environment
     // ---- ODBC 3.x ids ----
     (1001, Dm),                                         // SQLAllocHandle
     (1002, Drv(&["SQLBindParam", "SQLBindParameter"])), // mapped to SQLBindParameter

@@ -953,6 +953,13 @@ pub unsafe extern "C" fn SQLRowCount(stmt: SqlHStmt, count: *mut SqlLen) -> SqlR
         if count.is_null() {
             return call.fail(SqlState::INVALID_NULL_POINTER, "RowCountPtr is a null pointer");
         }
+        if let Some(n) = super::concurrency::dm_row_count(&s) {
+            // The DM ran the statement's last UPDATE/DELETE itself (emulated SQLSetPos or
+            // positioned statement): its count, not the driver statement's.
+            // SAFETY: non-null application out pointer.
+            unsafe { count.write_unaligned(n) };
+            return call.finish(SqlReturn::SQL_SUCCESS);
+        }
         let count = AppPtr::new(count);
         forward!(call, s, "SQLRowCount", SQLRowCount(count.get()))
     })

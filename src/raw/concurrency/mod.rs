@@ -161,6 +161,11 @@ pub(crate) struct Occ {
     /// The text of the last SQLExecDirect/SQLPrepare (for `SELECT ... FROM t` when the
     /// driver does not name the base table).
     pub sql_text: Option<String>,
+    /// The rows an emulated SQLSetPos(SQL_UPDATE/SQL_DELETE) or an emulated positioned
+    /// UPDATE/DELETE on this statement affected: SQLRowCount's answer (the driver's
+    /// statement ran no such statement; it would report its SELECT's count). Forgotten
+    /// at the next fetch, execution or preparation.
+    pub dm_row_count: Option<isize>,
 }
 
 impl Occ {
@@ -318,6 +323,27 @@ pub(crate) fn on_free_stmt(s: &Stmt, option: FreeStmtOption) {
             o.pos = 0;
         }
     });
+}
+
+/// SQLRowCount's answer when the DM ran the statement's last UPDATE/DELETE itself (see
+/// [`Occ::dm_row_count`]); `None`: the driver answers.
+pub(crate) fn dm_row_count(s: &Stmt) -> Option<isize> {
+    if EMULATING.load(Ordering::Acquire) == 0 || !s.occ.is_on() {
+        return None;
+    }
+    s.occ.with::<Occ, _>(false, |o| o.dm_row_count).flatten()
+}
+
+/// Records SQLRowCount's answer for the statement (see [`Occ::dm_row_count`]).
+pub(crate) fn set_dm_row_count(s: &Stmt, n: isize) {
+    update(s, |o| o.dm_row_count = Some(n));
+}
+
+/// The next fetch, execution or preparation: SQLRowCount is the driver's again.
+fn forget_row_count(s: &Stmt) {
+    if s.occ.is_on() && s.occ.with::<Occ, _>(false, |o| o.dm_row_count.is_some()).unwrap_or(false) {
+        update(s, |o| o.dm_row_count = None);
+    }
 }
 
 /// A new statement executed on an emulated statement: the cache and plan are stale.
@@ -559,6 +585,7 @@ fn cache_rowset(s: &Stmt, rc: SqlReturn, ext_status: Option<usize>, rows: impl F
     if !emulated(s) {
         return;
     }
+    forget_row_count(s);
     if rc == SqlReturn::SQL_NO_DATA || !rc.is_success() {
         update(s, |o| {
             o.cache.clear();
@@ -589,6 +616,7 @@ pub(crate) fn before_text<'a>(
     if EMULATING.load(Ordering::Acquire) == 0 {
         return Err(call);
     }
+    forget_row_count(s);
     let Some(text) = text() else { return Err(call) };
     let call = if func == FunctionId::SQL_API_SQLEXECDIRECT {
         match rewrite_positioned(call, s, &text) {

@@ -569,6 +569,14 @@ fn set_pos_run(
         let outcome = one_row(s, &plan, &o, r, op);
         outcomes.push((r, outcome));
     }
+    // SQLRowCount after an emulated SQL_UPDATE / SQL_DELETE: the rows it changed.
+    if matches!(op, SetPosOperation::SQL_UPDATE | SetPosOperation::SQL_DELETE) {
+        let changed = outcomes
+            .iter()
+            .filter(|(_, out)| matches!(out, RowOutcome::Done(st) if *st == SQL_ROW_UPDATED || *st == SQL_ROW_DELETED))
+            .count();
+        super::set_dm_row_count(s, changed as isize);
+    }
     // Row status array and the returned code.
     let mut conflict = 0;
     let mut failed = Vec::new();
@@ -895,7 +903,12 @@ fn rewrite_on(call: super::StmtCall<'_>, s: &Arc<Stmt>, t: &Arc<Stmt>, head: &st
     let is_delete = head.trim_start().to_ascii_lowercase().starts_with("delete");
     let searched = format!("{head} WHERE {w}");
     let guard = !unique && simulate(&o) != SQL_SC_NON_UNIQUE;
-    let status = match run_guarded(&s.link, &searched, &params, guard) {
+    let run = run_guarded(&s.link, &searched, &params, guard);
+    // SQLRowCount of the positioned statement: the rows the DM's searched statement changed.
+    if let Ok((n, kept)) = run {
+        super::set_dm_row_count(s, if kept { n.max(0) } else { 0 });
+    }
+    let status = match run {
         Ok((1, true)) => Some(if is_delete { SQL_ROW_DELETED } else { SQL_ROW_UPDATED }),
         Ok((n, kept)) => {
             let what = if n == 0 {
