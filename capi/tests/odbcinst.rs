@@ -9,6 +9,7 @@
 //! - `~` is the password database's home directory for both: a `.odbc.ini` under another
 //!   `$HOME` is not read (libodbcinst ignores `$HOME`; so does the DM, else it would connect
 //!   a DSN whose keys the driver cannot see).
+//!
 //! Every session runs unixODBC's `isql` on odbc-dm's libodbc.so.2.
 
 mod common;
