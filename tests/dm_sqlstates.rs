@@ -459,6 +459,81 @@ fn ansi_application_stays_ansi_after_getinfo_and_nativesql_psql() {
     assert_eq!(ansi_catalog_and_varchar_type(d), before, "the connection stays ANSI after SQLGetInfo and SQLNativeSql");
 }
 
+/// Runs `f` until it stops answering SQL_STILL_EXECUTING (polling mode, §1.7).
+fn polled(mut f: impl FnMut() -> SqlReturn) -> SqlReturn {
+    let t = std::time::Instant::now();
+    loop {
+        let rc = f();
+        if rc != SqlReturn::SQL_STILL_EXECUTING {
+            return rc;
+        }
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "still executing after 20 s");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// §4.5 / decision #133: with asynchronous execution on (and no emulation) the DM does
+/// not ask the driver SQLNumResultCols after an execution, and used to assume a cursor
+/// (S5) — so a CREATE or INSERT left the statement in S5, and the next SQLExecDirect or
+/// SQLExecute was refused with 24000 by the DM itself (the application's rows were lost).
+/// The assumed S5 now lets a new execution through to the driver. On the reference
+/// driver natively asynchronous (step delays 0 and 5 ms), and on drivers that refuse the
+/// attribute (libsqlite3odbc: 01S02) or accept it and run synchronously (psqlODBC).
+#[test]
+fn s4_5_async_execution_without_result_set_allows_the_next_execution() {
+    common::init();
+    let mut targets = vec![
+        ("refdriver Delay=0".to_string(), common::refdriver_conn_str("Steps=2;Delay=0")),
+        ("refdriver Delay=5".to_string(), common::refdriver_conn_str("Steps=2;Delay=5")),
+        ("sqlite".to_string(), common::sqlite_conn_str(&common::temp_db("async-s4"))),
+    ];
+    if let Some(cs) = common::postgres_conn_str("s4_5_async_execution_without_result_set_allows_the_next_execution") {
+        targets.push(("psql".to_string(), cs));
+    }
+    for (name, cs) in targets {
+        let env = env3();
+        let d = dbc(env);
+        assert!(connect(d, &cs).is_success(), "{name}: {:?}", diag(HandleType::SQL_HANDLE_DBC, d));
+        let s = stmt(d);
+        let st = HandleType::SQL_HANDLE_STMT;
+        let t = common::unique_table("async_s4");
+        // SAFETY: live statement; an integer attribute by value.
+        let rc = unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, 1usize as SqlPointer, 0) };
+        assert!(rc.is_success(), "{name}: {:?}", all_diags(st, s));
+        let exec = |sql: String| {
+            // SAFETY: live statement; the text outlives every repeat call.
+            polled(|| unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) })
+        };
+        let _ = exec(format!("DROP TABLE {t}"));
+        assert!(exec(format!("CREATE TABLE {t} (i INTEGER)")).is_success(), "{name}: {:?}", all_diags(st, s));
+        assert!(exec(format!("INSERT INTO {t} VALUES (1)")).is_success(), "{name}: {:?}", all_diags(st, s));
+        let ins = format!("INSERT INTO {t} VALUES (2)");
+        // SAFETY: as above.
+        assert!(polled(|| unsafe { SQLPrepare(s, ins.as_ptr(), ins.len() as i32) }).is_success(), "{name}: {:?}", all_diags(st, s));
+        for round in 0..2 {
+            // SAFETY: live prepared statement.
+            let rc = polled(|| unsafe { SQLExecute(s) });
+            assert!(rc.is_success(), "{name}: SQLExecute round {round}: {:?}", all_diags(st, s));
+        }
+        assert!(exec(format!("SELECT COUNT(*) FROM {t}")).is_success(), "{name}: {:?}", all_diags(st, s));
+        // SAFETY: live statement.
+        assert!(polled(|| unsafe { SQLFetch(s) }).is_success(), "{name}: {:?}", all_diags(st, s));
+        let mut n: i64 = 0;
+        // SAFETY: an 8-byte buffer for SQL_C_SBIGINT.
+        let rc = polled(|| unsafe { SQLGetData(s, 1, CDataType::SQL_C_SBIGINT, (&mut n as *mut i64).cast(), 8, null_mut()) });
+        assert!(rc.is_success(), "{name}: {:?}", all_diags(st, s));
+        assert_eq!(n, 3, "{name}: every insert reached the table");
+        // A real cursor is still one: a new execution while it is open is the driver's
+        // or the DM's 24000, never a success that loses the cursor silently... unless the
+        // driver closes it itself; either way the statement stays usable after SQLCloseCursor.
+        // SAFETY: live statement.
+        unsafe { SQLCloseCursor(s) };
+        let _ = exec(format!("DROP TABLE {t}"));
+        // SAFETY: live statement.
+        unsafe { SQLFreeHandle(HandleType::SQL_HANDLE_STMT, s) };
+    }
+}
+
 #[test]
 fn s4_3_08003_statement_or_disconnect_before_connect() {
     let env = env3();

@@ -58,6 +58,12 @@ pub struct StmtStatus {
     pub async_func: Option<F>,
     /// State before the asynchronous call started (§4.6, unixODBC's `interupted_state`).
     pub before_async: StmtState,
+    /// S5 was assumed, not learned: an execution completed with asynchronous execution
+    /// enabled, when the DM does not ask the driver SQLNumResultCols (it could answer
+    /// asynchronously itself). Until a call settles it, the functions that are (24000) in
+    /// S5 only because of an open cursor (a new execution, preparation, catalog function,
+    /// SQLSetCursorName) go to the driver, which has the cursor or not (decision #133).
+    pub result_unknown: bool,
 }
 
 impl Default for StmtStatus {
@@ -69,6 +75,7 @@ impl Default for StmtStatus {
             need_data_func: None,
             async_func: None,
             before_async: StmtState::S1,
+            result_unknown: false,
         }
     }
 }
@@ -140,6 +147,10 @@ pub fn check(f: F, st: &StmtStatus) -> Result<(), SqlState> {
         return if st.async_func == Some(f) { Ok(()) } else { Err(SEQ) };
     }
     let need_data = matches!(s, S8 | S9 | S10);
+    // S5 assumed after an asynchronous execution (decision #133): the cursor's 24000 is
+    // the driver's to give.
+    let s5_known = s == S5 && !st.result_unknown;
+    let open = |s: StmtState| matches!(s, S6 | S7) || (s == S5 && !st.result_unknown);
     match f {
         // S9 (SQLParamData named a parameter, no SQLPutData yet): (HY010) in Appendix B.
         F::SQL_API_SQLPARAMDATA => match s {
@@ -156,16 +167,17 @@ pub fn check(f: F, st: &StmtStatus) -> Result<(), SqlState> {
         // SQLGet/SetStmtAttr included (§4.5, §4.7).
         _ if need_data => Err(SEQ),
         F::SQL_API_SQLEXECDIRECT | F::SQL_API_SQLPREPARE => match s {
-            S5 | S6 | S7 => Err(CUR),
+            _ if open(s) => Err(CUR),
             _ => Ok(()),
         },
         _ if is_catalog(f) => match s {
-            S5 | S6 | S7 => Err(CUR),
+            _ if open(s) => Err(CUR),
             _ => Ok(()),
         },
         F::SQL_API_SQLEXECUTE => match s {
             S1 => Err(SEQ),
             S4 if st.prepared.is_none() => Err(SEQ),
+            S5 if !s5_known && st.prepared.is_some() => Ok(()),
             S5 | S6 | S7 if st.prepared.is_some() => Err(CUR),
             S5 | S6 | S7 => Err(SEQ),
             _ => Ok(()),
@@ -218,6 +230,7 @@ pub fn check(f: F, st: &StmtStatus) -> Result<(), SqlState> {
             _ => Ok(()),
         },
         F::SQL_API_SQLSETCURSORNAME => match s {
+            S5 if !s5_known => Ok(()),
             S4 | S5 | S6 | S7 => Err(CUR),
             _ => Ok(()),
         },
@@ -230,6 +243,28 @@ pub fn check(f: F, st: &StmtStatus) -> Result<(), SqlState> {
 #[inline]
 #[allow(clippy::collapsible_match)] // one arm per function reads like the Appendix B table
 pub fn after(f: F, st: &mut StmtStatus, rc: SqlReturn, has_result: Option<bool>) {
+    if st.result_unknown
+        && st.state == S5
+        && rc == SqlReturn::SQL_ERROR
+        && (opens_result(f) || is_catalog(f) || f == F::SQL_API_SQLSETCURSORNAME)
+    {
+        // The driver refused a call the DM let through on an assumed S5 (#133): most
+        // likely its cursor is open after all, or the new statement failed. Either way the
+        // DM knows no more than before: the state stays as it was.
+        return;
+    }
+    let before = st.state;
+    after_inner(f, st, rc, has_result);
+    // A new state is known again (the caller marks an assumed S5 afterwards, #133); S11
+    // and S8 come back to the state they left, assumption included.
+    if st.state != before && !matches!(st.state, S8 | S9 | S10 | S11 | S12) && !matches!(before, S11 | S12 | S8 | S9 | S10) {
+        st.result_unknown = false;
+    }
+}
+
+#[inline]
+#[allow(clippy::collapsible_match)] // one arm per function reads like the Appendix B table
+fn after_inner(f: F, st: &mut StmtStatus, rc: SqlReturn, has_result: Option<bool>) {
     let ok = rc.is_success();
     // Asynchronous bookkeeping first (§4.6): STILL_EXECUTING enters or stays in S11.
     if rc == SqlReturn::SQL_STILL_EXECUTING {
@@ -347,6 +382,7 @@ pub fn after(f: F, st: &mut StmtStatus, rc: SqlReturn, has_result: Option<bool>)
 
 /// SQLFreeStmt(SQL_CLOSE): closes any cursor; the statement keeps its prepared plan.
 pub fn close(st: &mut StmtStatus) {
+    st.result_unknown = false;
     if matches!(st.state, S4 | S5 | S6 | S7) {
         st.state = match st.prepared {
             Some(true) => S3,

@@ -537,7 +537,14 @@ impl<'a> StmtCall<'a> {
             } else {
                 None
             };
-        self.call.finish_records(rc, done.diags, |c, rc| stmt_state::after(func, &mut c.status, rc, has_result))
+        // A cursor assumed, not asked: S5 with `result_unknown` (#133).
+        let assumed = has_result.is_some() && done.has_result.is_none();
+        self.call.finish_records(rc, done.diags, |c, rc| {
+            stmt_state::after(func, &mut c.status, rc, has_result);
+            if has_result.is_some() {
+                c.status.result_unknown = assumed && c.status.state == stmt_state::StmtState::S5;
+            }
+        })
     }
 
     /// Continues a fast-lane call (see `handles::gate`) whose driver call did not return
@@ -597,6 +604,8 @@ impl<'a> StmtCall<'a> {
                 None
             };
         let cancelled = rc == SqlReturn::SQL_ERROR && stmt.gate.take_cancel();
+        // A cursor assumed, not asked (async on): S5 with `result_unknown` (#133).
+        let assumed = has_result.is_some() && self.async_enabled;
         let apply = move |c: &mut StmtCore, rc: SqlReturn| {
             if cancelled && !c.diag.records().iter().any(|r| r.state == SqlState::OPERATION_CANCELED) {
                 // §3.2: the cancelled call reports HY008. psqlODBC says 57014, for one;
@@ -606,6 +615,9 @@ impl<'a> StmtCall<'a> {
                 c.diag.replace(recs);
             }
             stmt_state::after(func, &mut c.status, rc, has_result);
+            if has_result.is_some() {
+                c.status.result_unknown = assumed && c.status.state == crate::handles::stmt_state::StmtState::S5;
+            }
             // Folded into the summary (decision #102): every change of what the predicate
             // answers for this statement happens inside a call on it, which ends here.
             c.fetch_full_path = super::concurrency::fetch_needs_full_path(stmt);
