@@ -250,24 +250,6 @@ fn driver_records_keep_the_drivers_row_and_column_numbers_psql() {
     run(format!("DROP TABLE {t}"));
 }
 
-/// All diagnostic records of a handle: (SQLSTATE, message).
-fn all_diags(ht: HandleType, h: SqlHandle) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for rec in 1..=50i16 {
-        let mut st = [0u8; 6];
-        let mut native = 0;
-        let mut msg = [0u8; 1024];
-        let mut len = 0i16;
-        // SAFETY: valid buffers of the sizes passed.
-        let rc = unsafe { SQLGetDiagRec(ht, h, rec, st.as_mut_ptr(), &mut native, msg.as_mut_ptr(), 1024, &mut len) };
-        if !rc.is_success() {
-            break;
-        }
-        out.push((String::from_utf8_lossy(&st[..5]).into(), String::from_utf8_lossy(&msg[..len.clamp(0, 1023) as usize]).into()));
-    }
-    out
-}
-
 /// §4.1 / SQLGetDiagRec: a driver's SQL_SUCCESS_WITH_INFO from a function that may open a
 /// result set keeps its records. The DM asks the driver SQLNumResultCols after such a call
 /// (S4 or S5), and that call clears the driver's diagnostics: they must be read first
@@ -283,26 +265,26 @@ fn success_with_info_records_survive_the_result_probe_psql() {
     let notice = "DO $$ BEGIN RAISE NOTICE 'hello notice'; END $$";
     // SAFETY: live statement; the text outlives the call.
     let rc = unsafe { SQLExecDirect(s, notice.as_ptr(), notice.len() as i32) };
-    assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{:?}", all_diags(st, s));
-    let recs = all_diags(st, s);
-    assert!(recs.iter().any(|(_, m)| m.contains("hello notice")), "SQLExecDirect's NOTICE: {recs:?}");
+    assert_eq!(rc, SqlReturn::SQL_SUCCESS_WITH_INFO, "{:?}", common::rawh::diag_recs(st, s));
+    let recs = common::rawh::diag_recs(st, s);
+    assert!(recs.iter().any(|r| r.message.contains("hello notice")), "SQLExecDirect's NOTICE: {recs:?}");
     // SAFETY: live statement.
     unsafe { SQLFreeStmt(s, FreeStmtOption::SQL_CLOSE) };
     // The same through SQLPrepare + SQLExecute, on a statement that opens a result set.
     let f = "CREATE OR REPLACE FUNCTION odbc_dm_notice_fn(x integer) RETURNS integer AS $$ BEGIN RAISE NOTICE 'notice %', x; RETURN x; END $$ LANGUAGE plpgsql";
     // SAFETY: as above.
-    assert!(unsafe { SQLExecDirect(s, f.as_ptr(), f.len() as i32) }.is_success(), "{:?}", all_diags(st, s));
+    assert!(unsafe { SQLExecDirect(s, f.as_ptr(), f.len() as i32) }.is_success(), "{:?}", common::rawh::diag_recs(st, s));
     let sel = "SELECT odbc_dm_notice_fn(42)";
     // SAFETY: as above.
     unsafe {
-        assert!(SQLPrepare(s, sel.as_ptr(), sel.len() as i32).is_success(), "{:?}", all_diags(st, s));
-        assert_eq!(SQLExecute(s), SqlReturn::SQL_SUCCESS_WITH_INFO, "{:?}", all_diags(st, s));
+        assert!(SQLPrepare(s, sel.as_ptr(), sel.len() as i32).is_success(), "{:?}", common::rawh::diag_recs(st, s));
+        assert_eq!(SQLExecute(s), SqlReturn::SQL_SUCCESS_WITH_INFO, "{:?}", common::rawh::diag_recs(st, s));
     }
-    let recs = all_diags(st, s);
-    assert!(recs.iter().any(|(_, m)| m.contains("notice 42")), "SQLExecute's NOTICE: {recs:?}");
+    let recs = common::rawh::diag_recs(st, s);
+    assert!(recs.iter().any(|r| r.message.contains("notice 42")), "SQLExecute's NOTICE: {recs:?}");
     // And the statement knows it has a result set (S5): the row is there.
     // SAFETY: live statement.
-    assert!(unsafe { SQLFetch(s) }.is_success(), "{:?}", all_diags(st, s));
+    assert!(unsafe { SQLFetch(s) }.is_success(), "{:?}", common::rawh::diag_recs(st, s));
     // SAFETY: live statement.
     unsafe { SQLFreeStmt(s, FreeStmtOption::SQL_CLOSE) };
 }
@@ -351,13 +333,13 @@ fn odbc2_datetime_codes_are_mapped_for_an_odbc3_driver() {
             &mut ind,
         )
     };
-    assert!(rc.is_success(), "SQLBindParameter(SQL_C_TIMESTAMP, SQL_TIMESTAMP): {:?}", all_diags(st, s));
+    assert!(rc.is_success(), "SQLBindParameter(SQL_C_TIMESTAMP, SQL_TIMESTAMP): {:?}", common::rawh::diag_recs(st, s));
     let sql = "SELECT ?";
     // SAFETY: live statement; the text outlives the call.
     let rc = unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) };
-    assert!(rc.is_success(), "execute with a SQL_C_TIMESTAMP parameter: {:?}", all_diags(st, s));
+    assert!(rc.is_success(), "execute with a SQL_C_TIMESTAMP parameter: {:?}", common::rawh::diag_recs(st, s));
     // SAFETY: live statement.
-    assert!(unsafe { SQLFetch(s) }.is_success(), "{:?}", all_diags(st, s));
+    assert!(unsafe { SQLFetch(s) }.is_success(), "{:?}", common::rawh::diag_recs(st, s));
     for target in [11i16, 93] {
         let mut out = Timestamp::default();
         let mut len: isize = 0;
@@ -372,7 +354,7 @@ fn odbc2_datetime_codes_are_mapped_for_an_odbc3_driver() {
                 &mut len,
             )
         };
-        assert!(rc.is_success(), "SQLGetData as C type {target}: {:?}", all_diags(st, s));
+        assert!(rc.is_success(), "SQLGetData as C type {target}: {:?}", common::rawh::diag_recs(st, s));
         assert_eq!(out, ts, "C type {target}");
         assert_eq!(len, std::mem::size_of::<Timestamp>() as isize);
         // Read again from the start: a fresh execution.
@@ -392,11 +374,11 @@ fn odbc2_datetime_codes_are_mapped_for_an_odbc3_driver() {
     let rc = unsafe {
         SQLBindCol(s, 1, CDataType(11), (&mut out as *mut Timestamp) as SqlPointer, std::mem::size_of::<Timestamp>() as isize, &mut len)
     };
-    assert!(rc.is_success(), "{:?}", all_diags(st, s));
+    assert!(rc.is_success(), "{:?}", common::rawh::diag_recs(st, s));
     // SAFETY: as above.
     assert!(unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }.is_success());
     // SAFETY: live statement.
-    assert!(unsafe { SQLFetch(s) }.is_success(), "fetch into a SQL_C_TIMESTAMP binding: {:?}", all_diags(st, s));
+    assert!(unsafe { SQLFetch(s) }.is_success(), "fetch into a SQL_C_TIMESTAMP binding: {:?}", common::rawh::diag_recs(st, s));
     assert_eq!(out, ts);
     // SAFETY: live statement.
     unsafe {
@@ -413,16 +395,20 @@ fn ansi_catalog_and_varchar_type(d: SqlHandle) -> (Vec<u8>, i32, SqlDataType) {
     let mut len: i32 = -1;
     // SAFETY: live dbc; 64-byte buffer.
     let rc = unsafe { SQLGetConnectAttr(d, ConnAttr::SQL_ATTR_CURRENT_CATALOG, buf.as_mut_ptr().cast(), 64, &mut len) };
-    assert!(rc.is_success(), "{:?}", all_diags(HandleType::SQL_HANDLE_DBC, d));
+    assert!(rc.is_success(), "{:?}", common::rawh::diag_recs(HandleType::SQL_HANDLE_DBC, d));
     let s = stmt(d);
     let sql = "SELECT CAST('x' AS varchar(10))";
     // SAFETY: live statement; the text outlives the call.
-    assert!(unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }.is_success(), "{:?}", all_diags(HandleType::SQL_HANDLE_STMT, s));
+    assert!(
+        unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }.is_success(),
+        "{:?}",
+        common::rawh::diag_recs(HandleType::SQL_HANDLE_STMT, s)
+    );
     let mut ty = SqlDataType(0);
     let (mut size, mut digits, mut nullable) = (0usize, 0i16, Nullability::SQL_NULLABLE_UNKNOWN);
     // SAFETY: live statement; out pointers of the right types; no name buffer.
     let rc = unsafe { SQLDescribeCol(s, 1, null_mut(), 0, null_mut(), &mut ty, &mut size, &mut digits, &mut nullable) };
-    assert!(rc.is_success(), "{:?}", all_diags(HandleType::SQL_HANDLE_STMT, s));
+    assert!(rc.is_success(), "{:?}", common::rawh::diag_recs(HandleType::SQL_HANDLE_STMT, s));
     // SAFETY: live statement.
     unsafe { SQLFreeHandle(HandleType::SQL_HANDLE_STMT, s) };
     (buf[..len.clamp(0, 63) as usize].to_vec(), len, ty)
@@ -446,7 +432,7 @@ fn ansi_application_stays_ansi_after_getinfo_and_nativesql_psql() {
         let mut len = 0i16;
         // SAFETY: live dbc; 128-byte buffer.
         let rc = unsafe { SQLGetInfo(d, info, buf.as_mut_ptr().cast(), 128, &mut len) };
-        assert!(rc.is_success(), "{info:?}: {:?}", all_diags(HandleType::SQL_HANDLE_DBC, d));
+        assert!(rc.is_success(), "{info:?}: {:?}", common::rawh::diag_recs(HandleType::SQL_HANDLE_DBC, d));
         assert!(len > 0 && buf[1] != 0, "{info:?}: narrow text expected: {:?}", &buf[..len.clamp(0, 127) as usize]);
     }
     let sql = "SELECT {fn UCASE('a')}";
@@ -454,7 +440,7 @@ fn ansi_application_stays_ansi_after_getinfo_and_nativesql_psql() {
     let mut out_len = 0i32;
     // SAFETY: live dbc; the text and buffer outlive the call.
     let rc = unsafe { SQLNativeSql(d, sql.as_ptr(), sql.len() as i32, out.as_mut_ptr(), 128, &mut out_len) };
-    assert!(rc.is_success(), "{:?}", all_diags(HandleType::SQL_HANDLE_DBC, d));
+    assert!(rc.is_success(), "{:?}", common::rawh::diag_recs(HandleType::SQL_HANDLE_DBC, d));
     assert!(out_len > 0 && out[1] != 0, "narrow text expected: {:?}", &out[..out_len.clamp(0, 127) as usize]);
     assert_eq!(ansi_catalog_and_varchar_type(d), before, "the connection stays ANSI after SQLGetInfo and SQLNativeSql");
 }
@@ -499,33 +485,34 @@ fn s4_5_async_execution_without_result_set_allows_the_next_execution() {
         let t = common::unique_table("async_s4");
         // SAFETY: live statement; an integer attribute by value.
         let rc = unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_ASYNC_ENABLE, 1usize as SqlPointer, 0) };
-        assert!(rc.is_success(), "{name}: {:?}", all_diags(st, s));
+        assert!(rc.is_success(), "{name}: {:?}", common::rawh::diag_recs(st, s));
         let exec = |sql: String| {
             // SAFETY: live statement; the text outlives every repeat call.
             polled(|| unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) })
         };
         let _ = exec(format!("DROP TABLE {t}"));
-        assert!(exec(format!("CREATE TABLE {t} (i INTEGER)")).is_success(), "{name}: {:?}", all_diags(st, s));
-        assert!(exec(format!("INSERT INTO {t} VALUES (1)")).is_success(), "{name}: {:?}", all_diags(st, s));
+        assert!(exec(format!("CREATE TABLE {t} (i INTEGER)")).is_success(), "{name}: {:?}", common::rawh::diag_recs(st, s));
+        assert!(exec(format!("INSERT INTO {t} VALUES (1)")).is_success(), "{name}: {:?}", common::rawh::diag_recs(st, s));
         let ins = format!("INSERT INTO {t} VALUES (2)");
         // SAFETY: as above.
-        assert!(polled(|| unsafe { SQLPrepare(s, ins.as_ptr(), ins.len() as i32) }).is_success(), "{name}: {:?}", all_diags(st, s));
+        assert!(
+            polled(|| unsafe { SQLPrepare(s, ins.as_ptr(), ins.len() as i32) }).is_success(),
+            "{name}: {:?}",
+            common::rawh::diag_recs(st, s)
+        );
         for round in 0..2 {
             // SAFETY: live prepared statement.
             let rc = polled(|| unsafe { SQLExecute(s) });
-            assert!(rc.is_success(), "{name}: SQLExecute round {round}: {:?}", all_diags(st, s));
+            assert!(rc.is_success(), "{name}: SQLExecute round {round}: {:?}", common::rawh::diag_recs(st, s));
         }
-        assert!(exec(format!("SELECT COUNT(*) FROM {t}")).is_success(), "{name}: {:?}", all_diags(st, s));
+        assert!(exec(format!("SELECT COUNT(*) FROM {t}")).is_success(), "{name}: {:?}", common::rawh::diag_recs(st, s));
         // SAFETY: live statement.
-        assert!(polled(|| unsafe { SQLFetch(s) }).is_success(), "{name}: {:?}", all_diags(st, s));
+        assert!(polled(|| unsafe { SQLFetch(s) }).is_success(), "{name}: {:?}", common::rawh::diag_recs(st, s));
         let mut n: i64 = 0;
         // SAFETY: an 8-byte buffer for SQL_C_SBIGINT.
         let rc = polled(|| unsafe { SQLGetData(s, 1, CDataType::SQL_C_SBIGINT, (&mut n as *mut i64).cast(), 8, null_mut()) });
-        assert!(rc.is_success(), "{name}: {:?}", all_diags(st, s));
+        assert!(rc.is_success(), "{name}: {:?}", common::rawh::diag_recs(st, s));
         assert_eq!(n, 3, "{name}: every insert reached the table");
-        // A real cursor is still one: a new execution while it is open is the driver's
-        // or the DM's 24000, never a success that loses the cursor silently... unless the
-        // driver closes it itself; either way the statement stays usable after SQLCloseCursor.
         // SAFETY: live statement.
         unsafe { SQLCloseCursor(s) };
         let _ = exec(format!("DROP TABLE {t}"));

@@ -255,9 +255,9 @@ pub fn after(f: F, st: &mut StmtStatus, rc: SqlReturn, has_result: Option<bool>)
     }
     let before = st.state;
     after_inner(f, st, rc, has_result);
-    // A new state is known again (the caller marks an assumed S5 afterwards, #133); S11
-    // and S8 come back to the state they left, assumption included.
-    if st.state != before && !matches!(st.state, S8 | S9 | S10 | S11 | S12) && !matches!(before, S11 | S12 | S8 | S9 | S10) {
+    // A new state is known (the caller marks an assumed S5 afterwards, #133). S8–S12 keep
+    // the mark: they return to the state they left.
+    if st.state != before && !matches!(st.state, S8 | S9 | S10 | S11 | S12) {
         st.result_unknown = false;
     }
 }
@@ -404,6 +404,24 @@ pub fn cancel_need_data(st: &mut StmtStatus) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// §4.5, decision #133: an assumed S5 (async execution, no SQLNumResultCols) lets a
+    /// new execution through; a known S5 is the DM's 24000; the next fetch settles it.
+    #[test]
+    fn s4_5_assumed_s5_defers_24000_to_the_driver() {
+        let mut st = StmtStatus { state: S5, ..Default::default() };
+        assert_eq!(check(F::SQL_API_SQLEXECDIRECT, &st), Err(SqlState::INVALID_CURSOR_STATE));
+        st.result_unknown = true;
+        assert_eq!(check(F::SQL_API_SQLEXECDIRECT, &st), Ok(()));
+        assert_eq!(check(F::SQL_API_SQLTABLES, &st), Ok(()));
+        assert_eq!(check(F::SQL_API_SQLGETDATA, &st), Err(SqlState::INVALID_CURSOR_STATE));
+        after(F::SQL_API_SQLFETCH, &mut st, SqlReturn::SQL_SUCCESS, None);
+        assert_eq!((st.state, st.result_unknown), (S6, false));
+        // A driver's refusal of the let-through call changes nothing.
+        let mut st = StmtStatus { state: S5, result_unknown: true, ..Default::default() };
+        after(F::SQL_API_SQLEXECDIRECT, &mut st, SqlReturn::SQL_ERROR, None);
+        assert_eq!((st.state, st.result_unknown), (S5, true));
+    }
 
     #[test]
     fn fetch_without_cursor_is_24000_s4() {
