@@ -721,8 +721,10 @@ fn pg_ansi_wchar_data_at_execution() {
 // test covers it).
 
 /// Bad input at execution time (decision #78): a SQL_C_WCHAR parameter whose indicator is
-/// no length and no special value is HY090, and a row-wise parameter array (which the DM
-/// does not convert) is HYC00; neither execution reaches the driver (nothing inserted).
+/// no length and no special value is HY090 and does not reach the driver (nothing
+/// inserted); with a valid indicator the same binding executes. (Row-wise parameter arrays,
+/// HYC00 here before decision #142, are converted now: see the psqlodbca test below;
+/// libsqlite3odbc itself crashes on any row-wise parameter array, with or without the DM.)
 #[test]
 fn sqlite_wchar_bad_parameter_input_is_refused_before_the_driver() {
     let cs = sqlite("wchar-bad");
@@ -754,16 +756,8 @@ fn sqlite_wchar_bad_parameter_input_is_refused_before_the_driver() {
     // SAFETY: live, prepared statement.
     assert_eq!(unsafe { SQLExecute(s) }, SqlReturn::SQL_ERROR);
     assert_eq!(states(s), vec!["HY090".to_string()]);
-    ind.copy_from_slice(&[2, 2]);
-    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_PARAM_BIND_TYPE, 64).is_success());
-    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_PARAMSET_SIZE, 2).is_success());
-    // SAFETY: as above.
-    assert_eq!(unsafe { SQLExecute(s) }, SqlReturn::SQL_ERROR);
-    assert_eq!(states(s), vec!["HYC00".to_string()]);
     assert_eq!(rawh::query_i64(dbc, &format!("SELECT count(*) FROM {table}")), 0, "nothing reached the driver");
-    // Back to one parameter set: the same binding executes.
-    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_PARAMSET_SIZE, 1).is_success());
-    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_PARAM_BIND_TYPE, 0).is_success());
+    ind.copy_from_slice(&[2, 2]);
     // SAFETY: as above.
     rawh::ok_stmt(unsafe { SQLExecute(s) }, s, "SQLExecute");
     assert_eq!(rawh::query(dbc, &format!("SELECT txt FROM {table}")), vec![vec![Some("x".to_string())]]);
@@ -1118,6 +1112,134 @@ fn pg_ansi_wchar_put_data_dangling_byte_is_22026_decision_141() {
     rawh::ok_stmt(rc, s, "final SQLParamData (lone high surrogate)");
     rawh::free_stmt(s);
     assert_eq!(rawh::query(dbc, &format!("SELECT txt FROM {table}")), vec![vec![Some("a\u{FFFD}".to_string())]]);
+    rawh::exec_on(dbc, &format!("DROP TABLE {table}"));
+    rawh::disconnect(env, dbc);
+}
+
+/// One row of the application's row-wise parameter array (SQL_ATTR_PARAM_BIND_TYPE = its
+/// size): an integer, a SQL_C_WCHAR text and their indicators.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct ParamRow {
+    id: i32,
+    id_ind: SqlLen,
+    txt: [u16; 32],
+    txt_ind: SqlLen,
+}
+
+/// Binds `ParamRow`'s two fields of `rows[0]` as parameters 1 and 2, row-wise.
+fn bind_param_rows(s: H, row0: *mut ParamRow, sets: usize) {
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_PARAM_BIND_TYPE, std::mem::size_of::<ParamRow>()).is_success());
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_PARAMSET_SIZE, sets).is_success());
+    // SAFETY: live statement; `row0` points into an array the caller keeps alive and large
+    // enough for every parameter set (and the bind offset) until the executions are done.
+    unsafe {
+        let r = &mut *row0;
+        let rc = SQLBindParameter(
+            s,
+            1,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_SLONG,
+            SqlDataType::SQL_INTEGER,
+            0,
+            0,
+            (&mut r.id as *mut i32).cast(),
+            0,
+            &mut r.id_ind,
+        );
+        rawh::ok_stmt(rc, s, "bind id (row-wise)");
+        let rc = SQLBindParameter(
+            s,
+            2,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_WCHAR,
+            SqlDataType::SQL_WVARCHAR,
+            100,
+            0,
+            r.txt.as_mut_ptr().cast(),
+            (r.txt.len() * 2) as SqlLen,
+            &mut r.txt_ind,
+        );
+        rawh::ok_stmt(rc, s, "bind txt (SQL_C_WCHAR, row-wise)");
+    }
+}
+
+/// A row: `txt` None is NULL; `nts` sends SQL_NTS, else the length in bytes of UTF-16.
+fn param_row(id: i32, txt: Option<&str>, nts: bool) -> ParamRow {
+    let mut r = ParamRow { id, id_ind: 0, txt: [0; 32], txt_ind: SQL_NULL_DATA };
+    if let Some(t) = txt {
+        let u = w(t);
+        r.txt[..u.len()].copy_from_slice(&u);
+        r.txt_ind = if nts { SQL_NTS as SqlLen } else { (u.len() * 2) as SqlLen };
+    }
+    r
+}
+
+/// Decision #142: SQL_C_WCHAR parameters in row-wise parameter arrays (pyodbc's
+/// `fast_executemany` binds so) are converted for an ANSI driver: every parameter set
+/// arrives whole (non-ASCII, outside the BMP, NULL, empty, SQL_NTS and lengths); a value
+/// whose UTF-8 does not fit in one row size is refused with 22001, and a bind offset with
+/// HYC00, before anything reaches the driver. Before, every row-wise execution was HYC00.
+#[test]
+fn pg_ansi_wchar_row_wise_parameter_arrays_decision_142() {
+    let Some(cs) = pg_ansi("pg_ansi_wchar_row_wise_parameter_arrays_decision_142") else { return };
+    let (env, dbc) = rawh::connect(&cs);
+    let table = common::unique_table("wchar_rows");
+    rawh::exec_on(dbc, &format!("CREATE TABLE {table} (id integer, txt varchar(100))"));
+    let s = rawh::stmt(dbc);
+    let sql = format!("INSERT INTO {table} (id, txt) VALUES (?, ?)");
+    // SAFETY: live statement; the text outlives the call.
+    rawh::ok_stmt(unsafe { SQLPrepare(s, sql.as_ptr(), sql.len() as i32) }, s, "SQLPrepare");
+    let texts: [Option<&str>; 7] =
+        [Some("é"), Some("中文中文中文中文中文中文中文中文"), Some("🎉 party 🎉"), None, Some(""), Some("plain ascii"), Some("ö")];
+    let mut rows: Vec<ParamRow> = (0..7).map(|i| param_row(i, texts[i as usize], i % 2 == 0)).collect();
+    bind_param_rows(s, rows.as_mut_ptr(), 7);
+    // SAFETY: live, prepared statement; the rows outlive the execution.
+    rawh::ok_stmt(unsafe { SQLExecute(s) }, s, "SQLExecute (row-wise)");
+    let want: Vec<Vec<Option<String>>> = (0..7).map(|i| vec![Some(i.to_string()), texts[i].map(str::to_string)]).collect();
+    assert_eq!(rawh::query(dbc, &format!("SELECT id, txt FROM {table} ORDER BY id")), want);
+
+    // A bind offset: HYC00 before the driver (the driver would add it to the DM's
+    // addresses, and some drivers touch a bound address without it).
+    let mut offset: SqlLen = 0;
+    // SAFETY: live statement; `offset` outlives the execution.
+    let rc = unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR, (&mut offset as *mut SqlLen).cast(), 0) };
+    rawh::ok_stmt(rc, s, "SQL_ATTR_PARAM_BIND_OFFSET_PTR");
+    // SAFETY: live statement; the offset is read through the attribute's pointer.
+    unsafe { std::ptr::write_volatile(&mut offset, std::mem::size_of::<ParamRow>() as SqlLen) };
+    // SAFETY: live, prepared statement; the rows outlive the execution.
+    assert_eq!(unsafe { SQLExecute(s) }, SqlReturn::SQL_ERROR);
+    assert_eq!(states(s), vec!["HYC00".to_string()], "{}", rawh::diag_text(HandleType::SQL_HANDLE_STMT, s));
+    assert_eq!(rawh::query_i64(dbc, &format!("SELECT count(*) FROM {table}")), 7, "nothing reached the driver");
+
+    // 32 CJK code units in one row: 96 bytes of UTF-8, more than the row size (88).
+    let big = "中".repeat(32);
+    let mut two = [param_row(1000, Some("ok"), true), param_row(1001, None, true)];
+    let u = w(&big);
+    two[1].txt.copy_from_slice(&u);
+    two[1].txt_ind = (u.len() * 2) as SqlLen;
+    assert!(big.len() > std::mem::size_of::<ParamRow>(), "the test needs a value longer than a row");
+    // SAFETY: live statement; a null offset pointer unsets it.
+    let rc = unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR, std::ptr::null_mut(), 0) };
+    rawh::ok_stmt(rc, s, "unset the bind offset");
+    bind_param_rows(s, two.as_mut_ptr(), 2);
+    // SAFETY: live, prepared statement; `two` outlives the execution.
+    assert_eq!(unsafe { SQLExecute(s) }, SqlReturn::SQL_ERROR);
+    assert_eq!(states(s), vec!["22001".to_string()], "{}", rawh::diag_text(HandleType::SQL_HANDLE_STMT, s));
+    assert_eq!(rawh::query_i64(dbc, &format!("SELECT count(*) FROM {table} WHERE id >= 1000")), 0, "nothing reached the driver");
+    // Shorter, it goes.
+    let u = w(&"中".repeat(20));
+    two[1].txt = [0; 32];
+    two[1].txt[..u.len()].copy_from_slice(&u);
+    two[1].txt_ind = (u.len() * 2) as SqlLen;
+    bind_param_rows(s, two.as_mut_ptr(), 2);
+    // SAFETY: as above.
+    rawh::ok_stmt(unsafe { SQLExecute(s) }, s, "SQLExecute (60 bytes of UTF-8 in a row)");
+    assert_eq!(
+        rawh::query(dbc, &format!("SELECT txt FROM {table} WHERE id >= 1000 ORDER BY id")),
+        vec![vec![Some("ok".to_string())], vec![Some("中".repeat(20))]]
+    );
+    rawh::free_stmt(s);
     rawh::exec_on(dbc, &format!("DROP TABLE {table}"));
     rawh::disconnect(env, dbc);
 }

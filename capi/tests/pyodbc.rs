@@ -54,6 +54,7 @@ fn run(kind: &str, name: &str, conn_str: &str) {
     assert!(traced.contains("Entry SQLDriverConnectW"), "odbc-dm did not serve pyodbc: {ctx}");
     if kind == "pg" {
         assert!(stdout.contains("OK cross-thread cancel"), "{ctx}");
+        assert!(stdout.contains("OK fast_executemany"), "{ctx}");
         assert!(stdout.contains("'state': 'HY008'"), "a cancelled statement is HY008 (§3.2): {ctx}");
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -27,6 +27,8 @@ states! {
     CONNECTION_IN_USE = b"08002",
     /// Connection not open.
     CONNECTION_NOT_OPEN = b"08003",
+    /// String data, right truncated (an error: the data cannot be sent whole).
+    STRING_DATA_RIGHT_TRUNCATED = b"22001",
     /// String data, length mismatch.
     STRING_LENGTH_MISMATCH = b"22026",
     /// Invalid cursor state.

@@ -45,6 +45,12 @@ pub struct ParamConv {
     pub app_ind: usize,
     /// Bytes per row of `buf` as last bound to the driver.
     pub cap: usize,
+    /// Parameter sets in `buf` and `ind` as last bound (SQL_ATTR_PARAMSET_SIZE then).
+    pub rows: usize,
+    /// Row-wise binding: SQL_ATTR_PARAM_BIND_TYPE (the application's row size), the step
+    /// between two parameter sets in the application's arrays and in the DM's; 0:
+    /// column-wise (decision #142).
+    pub stride: usize,
     /// For the current execution the application's own binding went to the driver
     /// (data at execution with an announced length the driver needs, decision #80).
     pub passthrough: bool,

@@ -486,6 +486,8 @@ pub(super) fn bind_param(
         app_len: buf_len,
         app_ind: ind as usize,
         cap,
+        rows: 1,
+        stride: 0,
         passthrough: false,
         buf: vec![0; cap],
         ind: vec![0; 1],
@@ -581,24 +583,55 @@ pub(super) fn before_execute(s: &Stmt) -> Result<bool, (SqlState, String)> {
     r.map(|_| st.params.iter().any(|p| is_output(p.io) && !p.passthrough))
 }
 
+/// The application's element of parameter set `r` (value, indicator) by its binding:
+/// r × the row size (row-wise), or r × BufferLength and r × the indicator's size
+/// (column-wise). Addresses only; null stays null.
+fn app_elem(p: &ParamConv, r: usize) -> (*mut u8, *mut SqlLen) {
+    let vstep = if p.stride == 0 { p.app_len.max(0) as usize } else { p.stride };
+    let istep = if p.stride == 0 { std::mem::size_of::<SqlLen>() } else { p.stride };
+    let at = |base: usize, step: usize| if base == 0 { std::ptr::null_mut() } else { (base as *mut u8).wrapping_add(r * step) };
+    (at(p.app_value, vstep), at(p.app_ind, istep).cast())
+}
+
+/// Parameter set `r`'s indicator in the DM's indicator area: element r (column-wise), or
+/// the byte offset r × row size (row-wise; the area is sized for it).
+fn dm_param_ind(p: &mut ParamConv, r: usize) -> *mut SqlLen {
+    if p.stride == 0 {
+        p.ind[..].as_mut_ptr().wrapping_add(r)
+    } else {
+        p.ind.as_mut_ptr().cast::<u8>().wrapping_add(r * p.stride).cast()
+    }
+}
+
+/// Converts every wide parameter's values of every parameter set into DM buffers laid out
+/// as the application's binding is: column-wise, or row-wise with the application's row
+/// size (the driver steps through the DM's buffers by it too, so a converted value may take
+/// at most one row size: a longer one gives 22001; decision #142). A bind offset
+/// (SQL_ATTR_PARAM_BIND_OFFSET_PTR) is HYC00: the driver would add it to the DM's
+/// addresses too, and some drivers touch a bound address without it.
 fn convert_params(s: &Stmt, params: &mut [ParamConv]) -> Result<(), (SqlState, String)> {
     let Some(f) = s.link.driver.fns.SQLBindParameter else { return Ok(()) };
     let h = s.driver_handle();
     let rows = driver_attr(s, StmtAttr::SQL_ATTR_PARAMSET_SIZE, 1).max(1);
-    let row_wise = driver_attr(s, StmtAttr::SQL_ATTR_PARAM_BIND_TYPE, 0) != 0;
-    if (row_wise && rows > 1) || bind_offset(s, StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR) != 0 {
+    let stride = if rows > 1 { driver_attr(s, StmtAttr::SQL_ATTR_PARAM_BIND_TYPE, 0) } else { 0 };
+    if bind_offset(s, StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR) != 0 {
         return Err((
             SqlState::NOT_IMPLEMENTED,
-            "SQL_C_WCHAR parameters with row-wise binding or a bind offset are not converted for an ANSI driver".into(),
+            "SQL_C_WCHAR parameters with a bind offset (SQL_ATTR_PARAM_BIND_OFFSET_PTR) are not converted for an ANSI driver".into(),
         ));
     }
+    let Some(area) = rows.checked_mul(stride.max(1)).filter(|&a| a <= MAX_CAP) else {
+        return Err((SqlState::MEMORY_ALLOCATION, "Memory allocation error".into()));
+    };
     let mut needs_len = None;
     for p in params.iter_mut() {
         p.passthrough = false;
+        (p.rows, p.stride) = (rows, stride);
         if p.io != ParamIoType::SQL_PARAM_OUTPUT && p.app_ind != 0 {
-            // SAFETY: the application's bound indicator array (a row per parameter set).
-            let announced =
-                (0..rows).any(|r| unsafe { std::ptr::read_unaligned((p.app_ind as *const SqlLen).add(r)) } <= SQL_LEN_DATA_AT_EXEC_OFFSET);
+            let announced = (0..rows).any(|r| {
+                // SAFETY: the application's bound indicator for parameter set r.
+                unsafe { std::ptr::read_unaligned(app_elem(p, r).1) <= SQL_LEN_DATA_AT_EXEC_OFFSET }
+            });
             if announced && *needs_len.get_or_insert_with(|| driver_needs_long_data_len(s)) {
                 // The driver needs the length of data at execution in advance, which the DM
                 // cannot give in UTF-8: the parameter goes to the driver unconverted.
@@ -632,15 +665,15 @@ fn convert_params(s: &Stmt, params: &mut [ParamConv]) -> Result<(), (SqlState, S
                 texts.push(Vec::new());
                 continue;
             }
-            let app_ind = if p.app_ind == 0 {
+            let (value, ind) = app_elem(p, r);
+            let app_ind = if ind.is_null() {
                 SQL_NTS as SqlLen
             } else {
-                // SAFETY: the application's bound indicator array (a row per parameter set).
-                unsafe { std::ptr::read_unaligned((p.app_ind as *const SqlLen).add(r)) }
+                // SAFETY: the application's bound indicator for parameter set r.
+                unsafe { std::ptr::read_unaligned(ind) }
             };
-            let value =
-                if p.app_value == 0 { std::ptr::null() } else { (p.app_value as *const u8).wrapping_add(r * p.app_len.max(0) as usize) };
-            // SAFETY: the application's bound value for row r, as its indicator describes.
+            // SAFETY: the application's bound value for parameter set r, as its indicator
+            // describes.
             match unsafe { read_input(value, p.app_len, app_ind) } {
                 Ok(Ok(t)) => {
                     *dm_ind = t.len() as SqlLen;
@@ -654,23 +687,49 @@ fn convert_params(s: &Stmt, params: &mut [ParamConv]) -> Result<(), (SqlState, S
                 Err((state, msg)) => return Err((state, format!("{msg} (parameter {})", p.num))),
             }
         }
-        let Some(total) = cap.checked_mul(rows) else {
+        if stride > 0 {
+            // Each parameter set's value has one row size in the DM's buffer.
+            if let Some(r) = texts.iter().position(|t| t.len() > stride) {
+                let msg = format!(
+                    "String data, right truncated: parameter {} of parameter set {} is {} bytes in UTF-8 for the ANSI driver, more than the row size ({} bytes, SQL_ATTR_PARAM_BIND_TYPE)",
+                    p.num,
+                    r + 1,
+                    texts[r].len(),
+                    stride
+                );
+                return Err((SqlState::STRING_DATA_RIGHT_TRUNCATED, msg));
+            }
+            cap = stride;
+        }
+        let Some(total) = (if stride > 0 { Some(area) } else { cap.checked_mul(rows) }) else {
             return Err((SqlState::MEMORY_ALLOCATION, "Memory allocation error".into()));
         };
         let mut buf = vec![0u8; total];
+        let at = |r: usize| if stride > 0 { r * stride } else { r * cap };
         for (r, t) in texts.iter().enumerate() {
-            buf[r * cap..r * cap + t.len()].copy_from_slice(t);
+            buf[at(r)..at(r) + t.len()].copy_from_slice(t);
         }
+        let mut ind = if stride > 0 {
+            // Row r's indicator at byte r × row size.
+            let mut area_ind = vec![0 as SqlLen; area / std::mem::size_of::<SqlLen>() + 1];
+            for (r, &i) in inds.iter().enumerate() {
+                // SAFETY: byte r × stride + 8 ≤ rows × stride + 8 ≤ the area's size.
+                unsafe { std::ptr::write_unaligned(area_ind.as_mut_ptr().cast::<u8>().add(r * stride).cast::<SqlLen>(), i) };
+            }
+            area_ind
+        } else {
+            inds
+        };
         // SAFETY: live driver statement; the new DM buffers, kept in the state while bound
         // (the old ones are dropped only after the driver has the new ones).
         let rc = unsafe {
-            f(h, p.num, p.io, NARROW, p.param_type, p.column_size, p.digits, buf.as_mut_ptr().cast(), cap as SqlLen, inds.as_mut_ptr())
+            f(h, p.num, p.io, NARROW, p.param_type, p.column_size, p.digits, buf.as_mut_ptr().cast(), cap as SqlLen, ind.as_mut_ptr())
         };
         if !rc.is_success() {
             return Err((SqlState::GENERAL_ERROR, format!("The driver refused the converted parameter {}", p.num)));
         }
         p.buf = buf;
-        p.ind = inds;
+        p.ind = ind;
         p.cap = cap;
     }
     Ok(())
@@ -681,14 +740,15 @@ pub(super) fn after_execute(s: &Stmt, rc: SqlReturn, extra: &mut Vec<DiagRecord>
     if !rc.is_success() {
         return;
     }
-    let st = lock(s);
+    let mut st = lock(s);
     let mut cut = false;
-    for p in st.params.iter().filter(|p| is_output(p.io) && !p.passthrough) {
-        for (r, &dm_ind) in p.ind.iter().enumerate() {
-            let dm = &p.buf[r * p.cap..(r + 1) * p.cap];
-            let app =
-                if p.app_value == 0 { std::ptr::null_mut() } else { (p.app_value as *mut u8).wrapping_add(r * p.app_len.max(0) as usize) };
-            let app_ind = if p.app_ind == 0 { std::ptr::null_mut() } else { (p.app_ind as *mut SqlLen).wrapping_add(r) };
+    for p in st.params.iter_mut().filter(|p| is_output(p.io) && !p.passthrough) {
+        for r in 0..p.rows {
+            // SAFETY: row r's indicator lies inside `p.ind`.
+            let dm_ind = unsafe { std::ptr::read_unaligned(dm_param_ind(p, r)) };
+            let at = if p.stride > 0 { r * p.stride } else { r * p.cap };
+            let Some(dm) = p.buf.get(at..at + p.cap) else { continue };
+            let (app, app_ind) = app_elem(p, r);
             let dm_ind = dm_indicator(dm_ind).unwrap_or(dm_ind);
             // SAFETY: the application's bound output buffers for parameter set r.
             cut |= unsafe { put_wide(dm, dm_ind, app, p.app_len, app_ind) };
@@ -742,10 +802,10 @@ pub(super) unsafe fn after_param_data(s: &Stmt, rc: SqlReturn, value: *mut SqlPo
     let at = unsafe { *value } as usize;
     let hit = st.params.iter().find_map(|p| {
         let base = p.buf.as_ptr() as usize;
-        (at >= base && at < base + p.buf.len().max(1)).then(|| (p.num, (at - base) / p.cap.max(1), p.app_value, p.app_len))
+        let step = if p.stride > 0 { p.stride } else { p.cap.max(1) };
+        (at >= base && at < base + p.buf.len().max(1)).then(|| (p.num, app_elem(p, (at - base) / step).0))
     });
-    if let Some((num, row, app_value, app_len)) = hit {
-        let app = if app_value == 0 { 0 } else { app_value + row * app_len.max(0) as usize };
+    if let Some((num, app)) = hit {
         // SAFETY: per the caller.
         unsafe { *value = app as SqlPointer };
         st.put = Some(crate::handles::wchar::PutConv { num, high: None, odd: None });
