@@ -51,6 +51,10 @@ pub struct ParamConv {
     /// between two parameter sets in the application's arrays and in the DM's; 0:
     /// column-wise (decision #142).
     pub stride: usize,
+    /// SQL_ATTR_PARAM_BIND_OFFSET_PTR's value at the execution: added to the application's
+    /// addresses; the DM's buffers were bound that much lower, so that the driver's
+    /// addition lands on them (decision #142).
+    pub offset: isize,
     /// For the current execution the application's own binding went to the driver
     /// (data at execution with an announced length the driver needs, decision #80).
     pub passthrough: bool,

@@ -488,6 +488,7 @@ pub(super) fn bind_param(
         cap,
         rows: 1,
         stride: 0,
+        offset: 0,
         passthrough: false,
         buf: vec![0; cap],
         ind: vec![0; 1],
@@ -583,13 +584,19 @@ pub(super) fn before_execute(s: &Stmt) -> Result<bool, (SqlState, String)> {
     r.map(|_| st.params.iter().any(|p| is_output(p.io) && !p.passthrough))
 }
 
-/// The application's element of parameter set `r` (value, indicator) by its binding:
-/// r × the row size (row-wise), or r × BufferLength and r × the indicator's size
-/// (column-wise). Addresses only; null stays null.
+/// The application's element of parameter set `r` (value, indicator) by its binding: the
+/// bind offset added, then r × the row size (row-wise), or r × BufferLength and r × the
+/// indicator's size (column-wise). Addresses only; null stays null.
 fn app_elem(p: &ParamConv, r: usize) -> (*mut u8, *mut SqlLen) {
     let vstep = if p.stride == 0 { p.app_len.max(0) as usize } else { p.stride };
     let istep = if p.stride == 0 { std::mem::size_of::<SqlLen>() } else { p.stride };
-    let at = |base: usize, step: usize| if base == 0 { std::ptr::null_mut() } else { (base as *mut u8).wrapping_add(r * step) };
+    let at = |base: usize, step: usize| {
+        if base == 0 {
+            std::ptr::null_mut()
+        } else {
+            (base as *mut u8).wrapping_offset(p.offset).wrapping_add(r * step)
+        }
+    };
     (at(p.app_value, vstep), at(p.app_ind, istep).cast())
 }
 
@@ -606,27 +613,23 @@ fn dm_param_ind(p: &mut ParamConv, r: usize) -> *mut SqlLen {
 /// Converts every wide parameter's values of every parameter set into DM buffers laid out
 /// as the application's binding is: column-wise, or row-wise with the application's row
 /// size (the driver steps through the DM's buffers by it too, so a converted value may take
-/// at most one row size: a longer one gives 22001; decision #142). A bind offset
-/// (SQL_ATTR_PARAM_BIND_OFFSET_PTR) is HYC00: the driver would add it to the DM's
-/// addresses too, and some drivers touch a bound address without it.
+/// at most one row size: a longer one gives 22001), and with the bind offset
+/// (SQL_ATTR_PARAM_BIND_OFFSET_PTR: pyodbc's `fast_executemany` binds offsets from null
+/// and puts its buffer's address there), which the driver adds to the DM's addresses as
+/// to the application's: the DM's buffers are bound that much lower (decision #142).
 fn convert_params(s: &Stmt, params: &mut [ParamConv]) -> Result<(), (SqlState, String)> {
     let Some(f) = s.link.driver.fns.SQLBindParameter else { return Ok(()) };
     let h = s.driver_handle();
     let rows = driver_attr(s, StmtAttr::SQL_ATTR_PARAMSET_SIZE, 1).max(1);
     let stride = if rows > 1 { driver_attr(s, StmtAttr::SQL_ATTR_PARAM_BIND_TYPE, 0) } else { 0 };
-    if bind_offset(s, StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR) != 0 {
-        return Err((
-            SqlState::NOT_IMPLEMENTED,
-            "SQL_C_WCHAR parameters with a bind offset (SQL_ATTR_PARAM_BIND_OFFSET_PTR) are not converted for an ANSI driver".into(),
-        ));
-    }
+    let offset = bind_offset(s, StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR) as isize;
     let Some(area) = rows.checked_mul(stride.max(1)).filter(|&a| a <= MAX_CAP) else {
         return Err((SqlState::MEMORY_ALLOCATION, "Memory allocation error".into()));
     };
     let mut needs_len = None;
     for p in params.iter_mut() {
         p.passthrough = false;
-        (p.rows, p.stride) = (rows, stride);
+        (p.rows, p.stride, p.offset) = (rows, stride, offset);
         if p.io != ParamIoType::SQL_PARAM_OUTPUT && p.app_ind != 0 {
             let announced = (0..rows).any(|r| {
                 // SAFETY: the application's bound indicator for parameter set r.
@@ -720,11 +723,13 @@ fn convert_params(s: &Stmt, params: &mut [ParamConv]) -> Result<(), (SqlState, S
         } else {
             inds
         };
+        // The driver adds the bind offset to these addresses as to the application's.
+        let vptr = buf.as_mut_ptr().wrapping_offset(-offset);
+        let iptr = ind.as_mut_ptr().cast::<u8>().wrapping_offset(-offset).cast::<SqlLen>();
         // SAFETY: live driver statement; the new DM buffers, kept in the state while bound
-        // (the old ones are dropped only after the driver has the new ones).
-        let rc = unsafe {
-            f(h, p.num, p.io, NARROW, p.param_type, p.column_size, p.digits, buf.as_mut_ptr().cast(), cap as SqlLen, ind.as_mut_ptr())
-        };
+        // (the old ones are dropped only after the driver has the new ones); with the
+        // offset the driver adds at execution, every set it reaches lies inside them.
+        let rc = unsafe { f(h, p.num, p.io, NARROW, p.param_type, p.column_size, p.digits, vptr.cast(), cap as SqlLen, iptr) };
         if !rc.is_success() {
             return Err((SqlState::GENERAL_ERROR, format!("The driver refused the converted parameter {}", p.num)));
         }
