@@ -723,8 +723,8 @@ fn pg_ansi_wchar_data_at_execution() {
 /// Bad input at execution time (decision #78): a SQL_C_WCHAR parameter whose indicator is
 /// no length and no special value is HY090 and does not reach the driver (nothing
 /// inserted); with a valid indicator the same binding executes. (Row-wise parameter arrays,
-/// HYC00 here before decision #142, are converted now: see the psqlodbca test below;
-/// libsqlite3odbc itself crashes on any row-wise parameter array, with or without the DM.)
+/// HYC00 here before decision #142, are converted now: see
+/// `*_wchar_row_wise_parameter_arrays_decision_142`.)
 #[test]
 fn sqlite_wchar_bad_parameter_input_is_refused_before_the_driver() {
     let cs = sqlite("wchar-bad");
@@ -1128,7 +1128,7 @@ struct ParamRow {
 }
 
 /// Binds `ParamRow`'s two fields of the row at address `base` as parameters 1 and 2,
-/// row-wise. `base` 0 binds the fields' offsets from null, as pyodbc's `fast_executemany`
+/// row-wise. A small `base` binds addresses near null, as pyodbc's `fast_executemany`
 /// does (the real address then comes from SQL_ATTR_PARAM_BIND_OFFSET_PTR).
 fn bind_param_rows(s: H, base: usize, sets: usize) {
     assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_PARAM_BIND_TYPE, std::mem::size_of::<ParamRow>()).is_success());
@@ -1186,8 +1186,136 @@ fn param_row(id: i32, txt: Option<&str>, nts: bool) -> ParamRow {
 /// 22001 before anything reaches the driver. Before, every such execution was HYC00.
 #[test]
 fn pg_ansi_wchar_row_wise_parameter_arrays_decision_142() {
-    let Some(cs) = pg_ansi("pg_ansi_wchar_row_wise_parameter_arrays_decision_142") else { return };
+    if let Some(cs) = pg_ansi("pg_ansi_wchar_row_wise_parameter_arrays_decision_142") {
+        row_wise_params(&cs, true);
+    }
+}
+
+/// As above on libsqlite3odbc, whose bind offset the DM applies itself (decision #143).
+#[test]
+fn sqlite_wchar_row_wise_parameter_arrays_decision_142() {
+    row_wise_params(&sqlite("wchar-param-rows"), true);
+}
+
+/// Decision #143: libsqlite3odbc accepts SQL_ATTR_PARAM_BIND_OFFSET_PTR but never adds the
+/// offset when it reads parameters, so pyodbc's `fast_executemany` binding (addresses as
+/// offsets from null, the buffer's address as the bind offset) made it read near null:
+/// SIGSEGV, under unixODBC too. The DM keeps the attribute (SQLGetStmtAttr answers it) and
+/// binds the parameters again at their address plus the offset at each execution; a null
+/// indicator stays null; moving the offset moves the rows read; unsetting it brings the
+/// plain addresses back.
+#[test]
+fn sqlite_param_bind_offset_is_applied_by_the_dm_decision_143() {
+    #[repr(C)]
+    struct IntRow {
+        a: i32,
+        a_ind: SqlLen,
+        b: i32,
+    }
+    let cs = sqlite("param-offset");
     let (env, dbc) = rawh::connect(&cs);
+    rawh::exec_on(dbc, "CREATE TABLE t (a integer, b integer)");
+    let s = rawh::stmt(dbc);
+    let sql = "INSERT INTO t (a, b) VALUES (?, ?)";
+    // SAFETY: live statement; the text outlives the call.
+    rawh::ok_stmt(unsafe { SQLPrepare(s, sql.as_ptr(), sql.len() as i32) }, s, "SQLPrepare");
+    let mut rows: Vec<IntRow> = (0..6).map(|i| IntRow { a: i, a_ind: 4, b: i * 10 }).collect();
+    let row = std::mem::size_of::<IntRow>();
+    // Addresses near null (8 + the field's offset; a null address would stay null).
+    let mut offset = rows.as_mut_ptr() as SqlLen - 8;
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_PARAM_BIND_TYPE, row).is_success());
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_PARAMSET_SIZE, 3).is_success());
+    // SAFETY: live statement; `offset` outlives the executions.
+    let rc = unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR, (&mut offset as *mut SqlLen).cast(), 0) };
+    rawh::ok_stmt(rc, s, "SQL_ATTR_PARAM_BIND_OFFSET_PTR");
+    let mut got: usize = 0;
+    // SAFETY: live statement; a pointer-sized out buffer.
+    let rc =
+        unsafe { SQLGetStmtAttr(s, StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR, (&mut got as *mut usize).cast(), 8, std::ptr::null_mut()) };
+    rawh::ok_stmt(rc, s, "SQLGetStmtAttr");
+    assert_eq!(got, &offset as *const SqlLen as usize, "the application's pointer is answered");
+    // SAFETY: live statement; addresses relative to the bind offset (pyodbc's binding):
+    // the rows outlive the executions; b has no indicator (null stays null).
+    unsafe {
+        let rc = SQLBindParameter(
+            s,
+            1,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_SLONG,
+            SqlDataType::SQL_INTEGER,
+            0,
+            0,
+            (8 + std::mem::offset_of!(IntRow, a)) as SqlPointer,
+            0,
+            (8 + std::mem::offset_of!(IntRow, a_ind)) as *mut SqlLen,
+        );
+        rawh::ok_stmt(rc, s, "bind a");
+        let rc = SQLBindParameter(
+            s,
+            2,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_SLONG,
+            SqlDataType::SQL_INTEGER,
+            0,
+            0,
+            (8 + std::mem::offset_of!(IntRow, b)) as SqlPointer,
+            0,
+            std::ptr::null_mut(),
+        );
+        rawh::ok_stmt(rc, s, "bind b");
+    }
+    // SAFETY: live, prepared statement; the rows and the offset outlive the execution.
+    rawh::ok_stmt(unsafe { SQLExecute(s) }, s, "SQLExecute (rows 0..3 through the offset)");
+    // SAFETY: `offset` is read at the execution through the attribute's pointer.
+    unsafe { std::ptr::write_volatile(&mut offset, rows.as_mut_ptr().wrapping_add(3) as SqlLen - 8) };
+    // SAFETY: as above.
+    rawh::ok_stmt(unsafe { SQLExecute(s) }, s, "SQLExecute (rows 3..6 through the offset)");
+    // Unset: the plain addresses again.
+    // SAFETY: live statement; a null pointer unsets the attribute.
+    let rc = unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR, std::ptr::null_mut(), 0) };
+    rawh::ok_stmt(rc, s, "unset");
+    let mut one = IntRow { a: 100, a_ind: 4, b: 1000 };
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_PARAMSET_SIZE, 1).is_success());
+    // SAFETY: live statement; `one` outlives the execution.
+    unsafe {
+        let rc = SQLBindParameter(
+            s,
+            1,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_SLONG,
+            SqlDataType::SQL_INTEGER,
+            0,
+            0,
+            (&mut one.a as *mut i32).cast(),
+            0,
+            &mut one.a_ind,
+        );
+        rawh::ok_stmt(rc, s, "bind a (plain)");
+        let rc = SQLBindParameter(
+            s,
+            2,
+            ParamIoType::SQL_PARAM_INPUT,
+            CDataType::SQL_C_SLONG,
+            SqlDataType::SQL_INTEGER,
+            0,
+            0,
+            (&mut one.b as *mut i32).cast(),
+            0,
+            std::ptr::null_mut(),
+        );
+        rawh::ok_stmt(rc, s, "bind b (plain)");
+        rawh::ok_stmt(SQLExecute(s), s, "SQLExecute (no offset)");
+    }
+    let want: Vec<Vec<Option<String>>> = (0..6).chain([100]).map(|i| vec![Some(i.to_string()), Some((i * 10).to_string())]).collect();
+    assert_eq!(rawh::query(dbc, "SELECT a, b FROM t ORDER BY a"), want);
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
+
+/// Row-wise parameter arrays with a SQL_C_WCHAR text (see the tests above); `offsets`:
+/// also through a bind offset, and bound as pyodbc binds.
+fn row_wise_params(cs: &str, offsets: bool) {
+    let (env, dbc) = rawh::connect(cs);
     let table = common::unique_table("wchar_rows");
     rawh::exec_on(dbc, &format!("CREATE TABLE {table} (id integer, txt varchar(100))"));
     let s = rawh::stmt(dbc);
@@ -1205,17 +1333,21 @@ fn pg_ansi_wchar_row_wise_parameter_arrays_decision_142() {
     // SAFETY: live, prepared statement; the rows outlive the execution.
     rawh::ok_stmt(unsafe { SQLExecute(s) }, s, "SQLExecute (row-wise)");
     let mut offset = (7 * row) as SqlLen;
-    // SAFETY: live statement; `offset` outlives the executions (read at each one).
-    let rc = unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR, (&mut offset as *mut SqlLen).cast(), 0) };
-    rawh::ok_stmt(rc, s, "SQL_ATTR_PARAM_BIND_OFFSET_PTR");
-    // SAFETY: as above.
-    rawh::ok_stmt(unsafe { SQLExecute(s) }, s, "SQLExecute (row-wise, bind offset)");
-    bind_param_rows(s, 0, 7);
-    // SAFETY: `offset` is read by the execution through the attribute's pointer.
-    unsafe { std::ptr::write_volatile(&mut offset, (base + 14 * row) as SqlLen) };
-    // SAFETY: as above.
-    rawh::ok_stmt(unsafe { SQLExecute(s) }, s, "SQLExecute (pyodbc's binding: offsets from null)");
-    let want: Vec<Vec<Option<String>>> = (0..21).map(|i| vec![Some(i.to_string()), texts[i % 7].map(str::to_string)]).collect();
+    let sets = if offsets { 21 } else { 7 };
+    if offsets {
+        // SAFETY: live statement; `offset` outlives the executions (read at each one).
+        let rc = unsafe { SQLSetStmtAttr(s, StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR, (&mut offset as *mut SqlLen).cast(), 0) };
+        rawh::ok_stmt(rc, s, "SQL_ATTR_PARAM_BIND_OFFSET_PTR");
+        // SAFETY: as above.
+        rawh::ok_stmt(unsafe { SQLExecute(s) }, s, "SQLExecute (row-wise, bind offset)");
+        // Near null, not at null: a null address stays null (no offset is added to it).
+        bind_param_rows(s, 8, 7);
+        // SAFETY: `offset` is read by the execution through the attribute's pointer.
+        unsafe { std::ptr::write_volatile(&mut offset, (base + 14 * row - 8) as SqlLen) };
+        // SAFETY: as above.
+        rawh::ok_stmt(unsafe { SQLExecute(s) }, s, "SQLExecute (pyodbc's binding: offsets from null)");
+    }
+    let want: Vec<Vec<Option<String>>> = (0..sets).map(|i| vec![Some(i.to_string()), texts[i % 7].map(str::to_string)]).collect();
     assert_eq!(rawh::query(dbc, &format!("SELECT id, txt FROM {table} ORDER BY id")), want);
 
     // 32 CJK code units in one row: 96 bytes of UTF-8, more than the row size (88).
@@ -1232,7 +1364,7 @@ fn pg_ansi_wchar_row_wise_parameter_arrays_decision_142() {
     // SAFETY: live, prepared statement; `two` outlives the execution.
     assert_eq!(unsafe { SQLExecute(s) }, SqlReturn::SQL_ERROR);
     assert_eq!(states(s), vec!["22001".to_string()], "{}", rawh::diag_text(HandleType::SQL_HANDLE_STMT, s));
-    assert_eq!(rawh::query_i64(dbc, &format!("SELECT count(*) FROM {table}")), 21, "nothing reached the driver");
+    assert_eq!(rawh::query_i64(dbc, &format!("SELECT count(*) FROM {table}")), sets as i64, "nothing reached the driver");
     // Shorter, it goes.
     let u = w(&"中".repeat(20));
     two[1].txt = [0; 32];

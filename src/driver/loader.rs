@@ -31,6 +31,10 @@ pub struct Driver {
     pub(crate) serial: Option<&'static serialize::SerialLock>,
     /// Every entry point the library exports, as `dlsym` found them (SQLGetFunctions, `info`).
     pub exported: DriverFns,
+    /// The driver accepts SQL_ATTR_PARAM_BIND_OFFSET_PTR but never adds the offset when it
+    /// reads parameters (libsqlite3odbc): the DM keeps the attribute and applies the offset
+    /// itself (decision #143).
+    pub(crate) ignores_param_offset: bool,
     _lib: Library,
 }
 
@@ -124,7 +128,8 @@ pub(crate) fn load_driver_with(path: &Path, threading: Threading) -> Result<Arc<
     let real = fns;
     let (fns, serial) = serialize::table_for(fns, threading)
         .map_err(|source| LoadError::NoSerializationSlot { path: path.display().to_string(), source })?;
-    let d = Arc::new(Driver { path: path.to_path_buf(), fns, threading, real, serial, exported, _lib: lib });
+    let ignores_param_offset = ignores_param_offset(path);
+    let d = Arc::new(Driver { path: path.to_path_buf(), fns, threading, real, serial, exported, ignores_param_offset, _lib: lib });
     reg.insert(key, d.clone());
     Ok(d)
 }
@@ -139,4 +144,13 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+/// Drivers that take SQL_ATTR_PARAM_BIND_OFFSET_PTR and ignore it when they read the
+/// parameters, by file name (as `serialize::default_level` knows libsqlite3odbc):
+/// libsqlite3odbc 0.9998 reads pyodbc's `fast_executemany` binding (addresses near null,
+/// the real address as the offset) near null and crashes (decision #143).
+fn ignores_param_offset(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.starts_with("libsqlite3odbc") || name.starts_with("libsqliteodbc")
 }

@@ -91,6 +91,28 @@ pub struct WcharState {
     pub params: Vec<ParamConv>,
     pub get: Option<GetConv>,
     pub put: Option<PutConv>,
+    /// For a driver that ignores the parameter bind offset (decision #143): the
+    /// application's SQL_ATTR_PARAM_BIND_OFFSET_PTR (kept by the DM, the driver's stays
+    /// null), every parameter binding as the application made it, and the offset the
+    /// driver's bindings carry now.
+    pub offset_ptr: usize,
+    pub bindings: Vec<ParamBinding>,
+}
+
+/// One SQLBindParameter as the application made it (decision #143).
+#[derive(Debug, Clone, Copy)]
+pub struct ParamBinding {
+    pub num: u16,
+    pub io: ParamIoType,
+    pub c_type: CDataType,
+    pub sql_type: SqlDataType,
+    pub column_size: SqlULen,
+    pub digits: i16,
+    pub value: usize,
+    pub buf_len: SqlLen,
+    pub ind: usize,
+    /// The offset the driver's binding of this parameter carries (0 when just bound).
+    pub applied: isize,
 }
 
 impl WcharState {

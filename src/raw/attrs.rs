@@ -964,6 +964,12 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
             return call
                 .fail(HY017, "Invalid use of an automatically allocated descriptor handle: implementation descriptors cannot be set");
         }
+        StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR if s.link.driver.ignores_param_offset => {
+            // The driver would ignore it: the DM keeps it and applies the offset to the
+            // parameter bindings itself at each execution (decision #143).
+            super::wconv::set_param_offset_ptr(s, value as usize);
+            return call.finish(SqlReturn::SQL_SUCCESS);
+        }
         // §5.1/§5.2/§5.6: passthrough or DM emulation (raw/concurrency).
         StmtAttr::SQL_ATTR_CONCURRENCY | StmtAttr::SQL_ATTR_SIMULATE_CURSOR => {
             return match super::concurrency::set_attr(call, s, attr, value, len) {
@@ -1259,6 +1265,14 @@ fn get_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, buf_len: SqlI
             let v = super::concurrency::get_attr(s, attr).unwrap_or(0);
             // SAFETY: the application's buffer for a SQLULEN value.
             let n = unsafe { put_int(value, v, true) };
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(out_len, n, i32::MAX) };
+            return call.finish(SqlReturn::SQL_SUCCESS);
+        }
+        StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR if s.link.driver.ignores_param_offset => {
+            let p = super::wconv::param_offset_ptr(s);
+            // SAFETY: the application's buffer for a pointer-sized value.
+            let n = unsafe { put_int(value, p, true) };
             // SAFETY: optional application out pointer.
             unsafe { put_len(out_len, n, i32::MAX) };
             return call.finish(SqlReturn::SQL_SUCCESS);

@@ -306,6 +306,23 @@ pub unsafe extern "C" fn SQLBindParameter(
                 buf_len,
                 ind,
             );
+            if s.link.driver.ignores_param_offset {
+                super::wconv::record_binding(
+                    &s,
+                    crate::handles::wchar::ParamBinding {
+                        num: number,
+                        io: io_type,
+                        c_type: value_type,
+                        sql_type: param_type,
+                        column_size,
+                        digits: decimal_digits,
+                        value: value as usize,
+                        buf_len,
+                        ind: ind as usize,
+                        applied: 0,
+                    },
+                );
+            }
         }
         call.finish(rc)
     })

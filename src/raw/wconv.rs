@@ -506,9 +506,75 @@ pub(super) fn bind_param(
 
 /// Ends every parameter conversion (SQLFreeStmt(SQL_RESET_PARAMS)).
 pub(super) fn reset_params(s: &Stmt) {
-    if s.ansi_wchar {
-        lock(s).params.clear();
+    if s.ansi_wchar || s.link.driver.ignores_param_offset {
+        let mut st = lock(s);
+        st.params.clear();
+        st.bindings.clear();
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The parameter bind offset for a driver that ignores it (decision #143).
+// ---------------------------------------------------------------------------------------
+
+/// SQLSetStmtAttr(SQL_ATTR_PARAM_BIND_OFFSET_PTR) on a driver that ignores it: kept by the
+/// DM (the driver's stays null).
+pub(super) fn set_param_offset_ptr(s: &Stmt, ptr: usize) {
+    lock(s).offset_ptr = ptr;
+}
+
+/// The application's SQL_ATTR_PARAM_BIND_OFFSET_PTR as the DM keeps it.
+pub(super) fn param_offset_ptr(s: &Stmt) -> usize {
+    lock(s).offset_ptr
+}
+
+/// A successful SQLBindParameter on such a driver, as the application made it.
+pub(super) fn record_binding(s: &Stmt, b: crate::handles::wchar::ParamBinding) {
+    let mut st = lock(s);
+    st.bindings.retain(|x| x.num != b.num);
+    st.bindings.push(b);
+}
+
+/// The offset the application's SQL_ATTR_PARAM_BIND_OFFSET_PTR names now (0: none).
+fn dm_param_offset(s: &Stmt) -> isize {
+    let p = param_offset_ptr(s);
+    if p == 0 {
+        return 0;
+    }
+    // SAFETY: the application set this pointer as the attribute and keeps it valid while
+    // it is set (ODBC); read unaligned to be safe.
+    unsafe { std::ptr::read_unaligned(p as *const SqlLen) as isize }
+}
+
+/// Before an execution on a driver that ignores the parameter bind offset: binds every
+/// parameter the DM does not convert again at its address plus the current offset (a
+/// null address stays null, as drivers that apply offsets do), where the driver's binding
+/// carries another offset.
+fn apply_param_offset(s: &Stmt) -> Result<(), (SqlState, String)> {
+    let Some(f) = s.link.driver.fns.SQLBindParameter else { return Ok(()) };
+    let off = dm_param_offset(s);
+    let (mut bindings, converted) = {
+        let mut st = lock(s);
+        let converted: Vec<u16> = if s.ansi_wchar { st.params.iter().map(|p| p.num).collect() } else { Vec::new() };
+        (std::mem::take(&mut st.bindings), converted)
+    };
+    let h = s.driver_handle();
+    let mut r = Ok(());
+    for b in bindings.iter_mut().filter(|b| b.applied != off && !converted.contains(&b.num)) {
+        let at = |a: usize| if a == 0 { 0 } else { (a as isize).wrapping_add(off) as usize };
+        // SAFETY: live driver statement; the application's own binding moved by the bind
+        // offset it set, exactly as a driver that honours the offset would read it.
+        let rc = unsafe {
+            f(h, b.num, b.io, b.c_type, b.sql_type, b.column_size, b.digits, at(b.value) as SqlPointer, b.buf_len, at(b.ind) as *mut SqlLen)
+        };
+        if !rc.is_success() {
+            r = Err((SqlState::GENERAL_ERROR, format!("The driver refused parameter {} with the bind offset applied", b.num)));
+            break;
+        }
+        b.applied = off;
+    }
+    lock(s).bindings = bindings;
+    r
 }
 
 /// Ends every column conversion (SQLFreeStmt(SQL_UNBIND)).
@@ -622,7 +688,14 @@ fn convert_params(s: &Stmt, params: &mut [ParamConv]) -> Result<(), (SqlState, S
     let h = s.driver_handle();
     let rows = driver_attr(s, StmtAttr::SQL_ATTR_PARAMSET_SIZE, 1).max(1);
     let stride = if rows > 1 { driver_attr(s, StmtAttr::SQL_ATTR_PARAM_BIND_TYPE, 0) } else { 0 };
-    let offset = bind_offset(s, StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR) as isize;
+    // A driver that ignores the offset (decision #143) gets the DM's buffers at their own
+    // addresses; the others add it, so they get them that much lower.
+    let (offset, driver_adds) = if s.link.driver.ignores_param_offset {
+        (dm_param_offset(s), false)
+    } else {
+        (bind_offset(s, StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR) as isize, true)
+    };
+    let shift = if driver_adds { offset } else { 0 };
     let Some(area) = rows.checked_mul(stride.max(1)).filter(|&a| a <= MAX_CAP) else {
         return Err((SqlState::MEMORY_ALLOCATION, "Memory allocation error".into()));
     };
@@ -637,7 +710,9 @@ fn convert_params(s: &Stmt, params: &mut [ParamConv]) -> Result<(), (SqlState, S
             });
             if announced && *needs_len.get_or_insert_with(|| driver_needs_long_data_len(s)) {
                 // The driver needs the length of data at execution in advance, which the DM
-                // cannot give in UTF-8: the parameter goes to the driver unconverted.
+                // cannot give in UTF-8: the parameter goes to the driver unconverted (moved
+                // by the offset the driver would not add, decision #143).
+                let moved = |a: usize| if a == 0 || driver_adds { a } else { (a as isize).wrapping_add(offset) as usize };
                 // SAFETY: live driver statement; the application's own binding, as given.
                 let rc = unsafe {
                     f(
@@ -648,9 +723,9 @@ fn convert_params(s: &Stmt, params: &mut [ParamConv]) -> Result<(), (SqlState, S
                         p.param_type,
                         p.column_size,
                         p.digits,
-                        p.app_value as SqlPointer,
+                        moved(p.app_value) as SqlPointer,
                         p.app_len,
-                        p.app_ind as *mut SqlLen,
+                        moved(p.app_ind) as *mut SqlLen,
                     )
                 };
                 if !rc.is_success() {
@@ -724,8 +799,8 @@ fn convert_params(s: &Stmt, params: &mut [ParamConv]) -> Result<(), (SqlState, S
             inds
         };
         // The driver adds the bind offset to these addresses as to the application's.
-        let vptr = buf.as_mut_ptr().wrapping_offset(-offset);
-        let iptr = ind.as_mut_ptr().cast::<u8>().wrapping_offset(-offset).cast::<SqlLen>();
+        let vptr = buf.as_mut_ptr().wrapping_offset(-shift);
+        let iptr = ind.as_mut_ptr().cast::<u8>().wrapping_offset(-shift).cast::<SqlLen>();
         // SAFETY: live driver statement; the new DM buffers, kept in the state while bound
         // (the old ones are dropped only after the driver has the new ones); with the
         // offset the driver adds at execution, every set it reaches lies inside them.
@@ -769,7 +844,13 @@ pub(super) fn after_execute(s: &Stmt, rc: SqlReturn, extra: &mut Vec<DiagRecord>
 pub(super) fn exec_prelude(s: &Arc<Stmt>, executes: bool) -> Result<Option<Arc<Stmt>>, (SqlState, String)> {
     // A repeat call of an outstanding asynchronous execution only collects it: the DM's
     // buffers are the driver's until it completes.
-    if !executes || !s.ansi_wchar || s.async_slot.is_active() {
+    if !executes || s.async_slot.is_active() {
+        return Ok(None);
+    }
+    if s.link.driver.ignores_param_offset {
+        apply_param_offset(s)?;
+    }
+    if !s.ansi_wchar {
         return Ok(None);
     }
     Ok(before_execute(s)?.then(|| s.clone()))

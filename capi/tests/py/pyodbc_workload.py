@@ -53,23 +53,24 @@ cur.executemany(f"INSERT INTO {table} VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
 cn.commit()
 ok("executemany")
 
-if kind == "pg":
-    # fast_executemany: one execution of a row-wise parameter array (SQL_ATTR_PARAM_BIND_TYPE
-    # = pyodbc's row size), str as SQL_C_WCHAR; through psqlodbca the DM converts the array
-    # (decision #142). Not on SQLite: libsqlite3odbc crashes on any row-wise parameter array.
-    fem = f"{table}_fem"
-    cur.execute(f"DROP TABLE IF EXISTS {fem}")
-    cur.execute(f"CREATE TABLE {fem} (id INTEGER, name VARCHAR(60))")
-    fem_rows = [(i, ("Grüße ☃ 𝄞 中文 %d" % i) if i % 5 else None) for i in range(200)]
-    cur.fast_executemany = True
-    cur.executemany(f"INSERT INTO {fem} VALUES (?, ?)", fem_rows)
-    cur.fast_executemany = False
-    cn.commit()
-    got = [tuple(r) for r in cur.execute(f"SELECT id, name FROM {fem} ORDER BY id").fetchall()]
-    assert got == fem_rows, (got[:3], fem_rows[:3])
-    cur.execute(f"DROP TABLE {fem}")
-    cn.commit()
-    ok("fast_executemany")
+# fast_executemany: one execution of a row-wise parameter array (SQL_ATTR_PARAM_BIND_TYPE
+# = pyodbc's row size, addresses near null plus SQL_ATTR_PARAM_BIND_OFFSET_PTR), str as
+# SQL_C_WCHAR: on the ANSI-only drivers (psqlodbca, libsqlite3odbc) the DM converts the
+# array (decision #142); libsqlite3odbc ignores the bind offset (under unixODBC: SIGSEGV),
+# so the DM applies it (decision #143).
+fem = f"{table}_fem"
+cur.execute(f"DROP TABLE IF EXISTS {fem}")
+cur.execute(f"CREATE TABLE {fem} (id INTEGER, name VARCHAR(60))")
+fem_rows = [(i, ("Grüße ☃ 𝄞 中文 %d" % i) if i % 5 else None) for i in range(200)]
+cur.fast_executemany = True
+cur.executemany(f"INSERT INTO {fem} VALUES (?, ?)", fem_rows)
+cur.fast_executemany = False
+cn.commit()
+got = [tuple(r) for r in cur.execute(f"SELECT id, name FROM {fem} ORDER BY id").fetchall()]
+assert got == fem_rows, (got[:3], fem_rows[:3])
+cur.execute(f"DROP TABLE {fem}")
+cn.commit()
+ok("fast_executemany")
 
 cur.execute(f"SELECT id, small, big, real_v, dec_v, name, note, day, at, raw, flag FROM {table} ORDER BY id")
 names = [d[0].lower() for d in cur.description]
