@@ -91,6 +91,72 @@ pub(crate) fn cancel_stmt(s: &Arc<Stmt>) -> SqlReturn {
     SqlReturn::SQL_SUCCESS
 }
 
+/// The cancel of one asynchronous operation, by its generation (the safe API's `abort`,
+/// `raw::ext::cancel_generation`): as [`cancel_stmt`], but the generation is checked while
+/// no new call can begin (this cancel holds the statement's busy word, or the fence over
+/// the call that holds it), so a later operation of the statement is never marked nor
+/// reached by the driver's SQLCancel, however the operation and the owner's next call
+/// race with it. `None`: the operation is no longer the statement's running one.
+pub(crate) fn cancel_stmt_generation(s: &Arc<Stmt>, generation: u64) -> Option<SqlReturn> {
+    let ours = || s.async_slot.epoch() == generation && s.async_slot.is_running();
+    if !ours() {
+        return None;
+    }
+    if s.dbc.gate.read(|c| c.asynch.func.is_some()) {
+        return Some(reject_now(
+            s,
+            SqlState::FUNCTION_SEQUENCE_ERROR,
+            "SQLCancel is not allowed while an asynchronous connection function is executing (§3.5)",
+        ));
+    }
+    for _ in 0..4 {
+        if let Some(busy) = s.gate.try_begin() {
+            // No call runs and none can begin: the generation cannot move under this.
+            if !ours() {
+                drop(busy);
+                return None;
+            }
+            let running = crate::async_engine::cancel_accepted(&**s);
+            if s.async_slot.is_emulated() && (!running || cancel_serialized(s)) {
+                // As in `cancel_stmt`: recorded, not forwarded.
+                drop(busy);
+                return Some(SqlReturn::SQL_SUCCESS);
+            }
+            return Some(cancel_owned(s, busy));
+        }
+        match s.gate.fence_running() {
+            FenceTry::Entered => {}
+            FenceTry::Idle => {
+                std::hint::spin_loop();
+                continue;
+            }
+            FenceTry::Closed => return Some(SqlReturn::SQL_SUCCESS),
+        }
+        // The call that holds the word now is the only one that can run until the fence
+        // is cleared: it belongs to the operation only if the operation still runs.
+        if !ours() {
+            s.gate.unfence();
+            return None;
+        }
+        let running = crate::async_engine::cancel_accepted(&**s);
+        if cancel_serialized(s) || (s.async_slot.is_emulated() && !running) {
+            s.gate.unfence();
+            return Some(SqlReturn::SQL_SUCCESS);
+        }
+        s.gate.set_cancel_pending();
+        let rc = driver_cancel(s);
+        s.gate.unfence();
+        return Some(match rc {
+            Some(rc) if rc.is_success() => SqlReturn::SQL_SUCCESS,
+            _ => {
+                s.gate.take_cancel();
+                SqlReturn::SQL_ERROR
+            }
+        });
+    }
+    Some(SqlReturn::SQL_SUCCESS)
+}
+
 /// A call holds the statement (§3.2): SUCCESS or ERROR only, no diagnostics, and the
 /// victim's diagnostics are not touched (§3.3). `None`: the call ended meanwhile.
 fn cancel_cross_thread(s: &Stmt) -> Option<SqlReturn> {

@@ -166,7 +166,10 @@ pub fn cancel_generation(handle_type: HandleType, h: SqlHandle, generation: u64)
     }
     let rc = if handle_type == HandleType::SQL_HANDLE_STMT {
         let stmt = crate::handles::stmt(h).ok_or(SqlReturn::SQL_INVALID_HANDLE)?;
-        super::cancel::cancel_stmt(&stmt)
+        match super::cancel::cancel_stmt_generation(&stmt, generation) {
+            Some(rc) => rc,
+            None => return Ok(false),
+        }
     } else {
         let dbc = crate::handles::dbc(h).ok_or(SqlReturn::SQL_INVALID_HANDLE)?;
         super::connect_async::cancel(&dbc)
