@@ -283,11 +283,14 @@ fn dropped_future_costs_the_next_operation_no_grace() {
 
 use std::future::Future;
 
-/// Issue 9 item 6: `abort()` racing with the owner, who starts the next operation as soon
-/// as the aborted future returns: the abort reports `Cancelled` every time (it used to say
-/// `Ok(())` in 5–20 of 20 tries), and the next operation is untouched.
+/// §2.14 (a cancel that took effect ends *its* operation with HY008), issue 9 item 6:
+/// `abort()` racing with the owner, who starts the next operation as soon as the aborted
+/// future returns: the abort reports `Cancelled` every time (it used to say `Ok(())` in
+/// 5–20 of 20 tries), and the next operation is untouched (decision #144: its cancel
+/// reached the next operation in 1–7 of 15 runs before the generation was checked under
+/// the gate).
 #[test]
-fn abort_racing_with_the_next_operation_reports_cancelled() {
+fn s2_14_abort_racing_with_the_next_operation_reports_cancelled() {
     let (_env, conn) = connect("Steps=3;Delay=50");
     let mut st = conn.statement().unwrap();
     for round in 0..20 {

@@ -128,7 +128,9 @@ pub(crate) fn load_driver_with(path: &Path, threading: Threading) -> Result<Arc<
     let real = fns;
     let (fns, serial) = serialize::table_for(fns, threading)
         .map_err(|source| LoadError::NoSerializationSlot { path: path.display().to_string(), source })?;
-    let ignores_param_offset = ignores_param_offset(path);
+    // libsqlite3odbc 0.9998 accepts SQL_ATTR_PARAM_BIND_OFFSET_PTR and never adds it: it
+    // read pyodbc's `fast_executemany` binding (addresses near null) near null (#143).
+    let ignores_param_offset = serialize::is_sqlite_odbc(path);
     let d = Arc::new(Driver { path: path.to_path_buf(), fns, threading, real, serial, exported, ignores_param_offset, _lib: lib });
     reg.insert(key, d.clone());
     Ok(d)
@@ -144,13 +146,4 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
-}
-
-/// Drivers that take SQL_ATTR_PARAM_BIND_OFFSET_PTR and ignore it when they read the
-/// parameters, by file name (as `serialize::default_level` knows libsqlite3odbc):
-/// libsqlite3odbc 0.9998 reads pyodbc's `fast_executemany` binding (addresses near null,
-/// the real address as the offset) near null and crashes (decision #143).
-fn ignores_param_offset(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    name.starts_with("libsqlite3odbc") || name.starts_with("libsqliteodbc")
 }

@@ -82,12 +82,19 @@ impl Threading {
 /// their SQLCancel closes the cursor, so it must not run beside another call), level 0
 /// (thread-safe, §3.1) for everything else.
 pub fn default_level(driver_path: &Path) -> Threading {
-    let name = driver_path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    if name.starts_with("libsqlite3odbc") || name.starts_with("libsqliteodbc") {
+    if is_sqlite_odbc(driver_path) {
         Threading::DriverWithCancel
     } else {
         Threading::Handle
     }
+}
+
+/// Whether the file is Christian Werner's SQLite ODBC driver (`libsqlite3odbc*` or
+/// `libsqliteodbc*`), whose quirks the DM knows by name: it needs serialization (#28) and
+/// ignores the parameter bind offset (#143).
+pub(crate) fn is_sqlite_odbc(driver_path: &Path) -> bool {
+    let name = driver_path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.starts_with("libsqlite3odbc") || name.starts_with("libsqliteodbc")
 }
 
 /// How many serialized drivers (distinct file + level) a process can load.

@@ -143,16 +143,7 @@ pub(crate) fn cancel_stmt_generation(s: &Arc<Stmt>, generation: u64) -> Option<S
             s.gate.unfence();
             return Some(SqlReturn::SQL_SUCCESS);
         }
-        s.gate.set_cancel_pending();
-        let rc = driver_cancel(s);
-        s.gate.unfence();
-        return Some(match rc {
-            Some(rc) if rc.is_success() => SqlReturn::SQL_SUCCESS,
-            _ => {
-                s.gate.take_cancel();
-                SqlReturn::SQL_ERROR
-            }
-        });
+        return Some(forward_fenced(s));
     }
     Some(SqlReturn::SQL_SUCCESS)
 }
@@ -173,19 +164,25 @@ fn cancel_cross_thread(s: &Stmt) -> Option<SqlReturn> {
         // freed: nothing left to cancel.
         FenceTry::Closed => return Some(SqlReturn::SQL_SUCCESS),
     }
+    Some(forward_fenced(s))
+}
+
+/// The driver's SQLCancel of the call that the fence this thread set ([`Gated::fence_running`])
+/// holds, then the fence cleared: SUCCESS or ERROR only (§3.2).
+fn forward_fenced(s: &Stmt) -> SqlReturn {
     // Mark first: the victim may return before the driver's SQLCancel does.
     // Set when a cross-thread SQLCancel was accepted while a call ran (§3.2), so the
     // cancelled call's SQL_ERROR carries HY008 whatever SQLSTATE the driver chose.
     s.gate.set_cancel_pending();
     let rc = driver_cancel(s);
     s.gate.unfence();
-    Some(match rc {
+    match rc {
         Some(rc) if rc.is_success() => SqlReturn::SQL_SUCCESS,
         _ => {
             s.gate.take_cancel();
             SqlReturn::SQL_ERROR
         }
-    })
+    }
 }
 
 /// No call runs on the statement and this cancel holds it.

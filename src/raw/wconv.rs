@@ -537,7 +537,11 @@ pub(super) fn record_binding(s: &Stmt, b: crate::handles::wchar::ParamBinding) {
 
 /// The offset the application's SQL_ATTR_PARAM_BIND_OFFSET_PTR names now (0: none).
 fn dm_param_offset(s: &Stmt) -> isize {
-    let p = param_offset_ptr(s);
+    read_offset(param_offset_ptr(s))
+}
+
+/// The value at a bind offset pointer (0 when the pointer is null).
+fn read_offset(p: usize) -> isize {
     if p == 0 {
         return 0;
     }
@@ -546,27 +550,39 @@ fn dm_param_offset(s: &Stmt) -> isize {
     unsafe { std::ptr::read_unaligned(p as *const SqlLen) as isize }
 }
 
+/// A bound address moved by a bind offset; a null address stays null (an unbound field
+/// stays unbound, as drivers that apply offsets do).
+fn shifted(addr: usize, off: isize) -> usize {
+    if addr == 0 {
+        0
+    } else {
+        (addr as isize).wrapping_add(off) as usize
+    }
+}
+
 /// Before an execution on a driver that ignores the parameter bind offset: binds every
 /// parameter the DM does not convert again at its address plus the current offset (a
 /// null address stays null, as drivers that apply offsets do), where the driver's binding
 /// carries another offset.
 fn apply_param_offset(s: &Stmt) -> Result<(), (SqlState, String)> {
     let Some(f) = s.link.driver.fns.SQLBindParameter else { return Ok(()) };
-    let off = dm_param_offset(s);
-    let (mut bindings, converted) = {
+    let (off, mut bindings, converted) = {
         let mut st = lock(s);
+        let off = read_offset(st.offset_ptr);
+        if st.bindings.iter().all(|b| b.applied == off) {
+            return Ok(());
+        }
         let converted: Vec<u16> = if s.ansi_wchar { st.params.iter().map(|p| p.num).collect() } else { Vec::new() };
-        (std::mem::take(&mut st.bindings), converted)
+        (off, std::mem::take(&mut st.bindings), converted)
     };
     let h = s.driver_handle();
     let mut r = Ok(());
     for b in bindings.iter_mut().filter(|b| b.applied != off && !converted.contains(&b.num)) {
-        let at = |a: usize| if a == 0 { 0 } else { (a as isize).wrapping_add(off) as usize };
+        let (value, ind) = (shifted(b.value, off), shifted(b.ind, off));
         // SAFETY: live driver statement; the application's own binding moved by the bind
         // offset it set, exactly as a driver that honours the offset would read it.
-        let rc = unsafe {
-            f(h, b.num, b.io, b.c_type, b.sql_type, b.column_size, b.digits, at(b.value) as SqlPointer, b.buf_len, at(b.ind) as *mut SqlLen)
-        };
+        let rc =
+            unsafe { f(h, b.num, b.io, b.c_type, b.sql_type, b.column_size, b.digits, value as SqlPointer, b.buf_len, ind as *mut SqlLen) };
         if !rc.is_success() {
             r = Err((SqlState::GENERAL_ERROR, format!("The driver refused parameter {} with the bind offset applied", b.num)));
             break;
@@ -657,10 +673,11 @@ fn app_elem(p: &ParamConv, r: usize) -> (*mut u8, *mut SqlLen) {
     let vstep = if p.stride == 0 { p.app_len.max(0) as usize } else { p.stride };
     let istep = if p.stride == 0 { std::mem::size_of::<SqlLen>() } else { p.stride };
     let at = |base: usize, step: usize| {
-        if base == 0 {
+        let a = shifted(base, p.offset);
+        if a == 0 {
             std::ptr::null_mut()
         } else {
-            (base as *mut u8).wrapping_offset(p.offset).wrapping_add(r * step)
+            (a as *mut u8).wrapping_add(r * step)
         }
     };
     (at(p.app_value, vstep), at(p.app_ind, istep).cast())
@@ -712,7 +729,7 @@ fn convert_params(s: &Stmt, params: &mut [ParamConv]) -> Result<(), (SqlState, S
                 // The driver needs the length of data at execution in advance, which the DM
                 // cannot give in UTF-8: the parameter goes to the driver unconverted (moved
                 // by the offset the driver would not add, decision #143).
-                let moved = |a: usize| if a == 0 || driver_adds { a } else { (a as isize).wrapping_add(offset) as usize };
+                let moved = |a: usize| if driver_adds { a } else { shifted(a, offset) };
                 // SAFETY: live driver statement; the application's own binding, as given.
                 let rc = unsafe {
                     f(
