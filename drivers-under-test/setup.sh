@@ -13,8 +13,9 @@ OUT="$ROOT/target/odbc-test"
 # tdsodbc (FreeTDS) and odbc-mdbtools: reported by `odbc-dm conform --all` with their
 # connection-free checks when no SQL Server / no Access file is configured (issue 13);
 # odbc-mdbtools is also the ODBC 2 driver of the C ABI's ODBC 3 -> 2 mapping tests
-# (capi/tests/odbc2_driver.rs).
-PACKAGES=(libsqliteodbc odbc-postgresql odbc-mariadb tdsodbc odbc-mdbtools unixodbc unixodbc-dev valgrind)
+# (capi/tests/odbc2_driver.rs). php-cli and php-odbc: PHP's odbc and PDO_ODBC clients
+# (capi/tests/php.rs).
+PACKAGES=(libsqliteodbc odbc-postgresql odbc-mariadb tdsodbc odbc-mdbtools unixodbc unixodbc-dev valgrind php-cli php-odbc)
 
 log() { printf 'setup.sh: %s\n' "$*" >&2; }
 

@@ -557,6 +557,70 @@ pub fn is_rowver_column(name: &str, decl: &str) -> bool {
 
 /// SQLSpecialColumnsW: SQL_BEST_ROWID (1) → primary key columns, else the `rowid` pseudo
 /// column; SQL_ROWVER (2) → the ROWVERSION / row_version column, if any.
+/// SQLGetTypeInfo's result set (the 19 columns of ODBC 3), ordered by DATA_TYPE.
+pub fn cat_type_info(data_type: i16) -> ResultSet {
+    let cols = vec![
+        ColMeta::fixed("TYPE_NAME", sqlt::WVARCHAR, 128, false),
+        small_col("DATA_TYPE", false),
+        int_col("COLUMN_SIZE", true),
+        ColMeta::fixed("LITERAL_PREFIX", sqlt::WVARCHAR, 128, true),
+        ColMeta::fixed("LITERAL_SUFFIX", sqlt::WVARCHAR, 128, true),
+        ColMeta::fixed("CREATE_PARAMS", sqlt::WVARCHAR, 128, true),
+        small_col("NULLABLE", false),
+        small_col("CASE_SENSITIVE", false),
+        small_col("SEARCHABLE", false),
+        small_col("UNSIGNED_ATTRIBUTE", true),
+        small_col("FIXED_PREC_SCALE", false),
+        small_col("AUTO_UNIQUE_VALUE", true),
+        ColMeta::fixed("LOCAL_TYPE_NAME", sqlt::WVARCHAR, 128, true),
+        small_col("MINIMUM_SCALE", true),
+        small_col("MAXIMUM_SCALE", true),
+        small_col("SQL_DATA_TYPE", false),
+        small_col("SQL_DATETIME_SUB", true),
+        int_col("NUM_PREC_RADIX", true),
+        small_col("INTERVAL_PRECISION", true),
+    ];
+    let null = || Value::Null;
+    let opt = |s: Option<&str>| s.map(text).unwrap_or(Value::Null);
+    // (name, type, size, prefix, suffix, create params, case sensitive, searchable,
+    //  unsigned, radix)
+    #[allow(clippy::type_complexity)]
+    let types: [(&str, i16, i64, Option<&str>, Option<&str>, Option<&str>, i64, i64, Option<i64>, Option<i64>); 4] = [
+        ("TEXT", sqlt::WVARCHAR, 1_000_000_000, Some("'"), Some("'"), Some("max length"), 1, 3, None, None),
+        ("INTEGER", sqlt::BIGINT, 19, None, None, None, 0, 2, Some(0), Some(10)),
+        ("BLOB", sqlt::VARBINARY, 1_000_000_000, Some("X'"), Some("'"), Some("max length"), 0, 0, None, None),
+        ("REAL", sqlt::DOUBLE, 15, None, None, None, 0, 2, Some(0), Some(2)),
+    ];
+    let rows = types
+        .iter()
+        .filter(|t| data_type == 0 || t.1 == data_type)
+        .map(|&(name, ty, size, prefix, suffix, params, case, search, unsigned, radix)| {
+            vec![
+                text(name),
+                int(ty as i64),
+                int(size),
+                opt(prefix),
+                opt(suffix),
+                opt(params),
+                int(1),
+                int(case),
+                int(search),
+                unsigned.map(int).unwrap_or(Value::Null),
+                int(0),
+                if ty == sqlt::BIGINT { int(0) } else { null() },
+                text(name),
+                if ty == sqlt::BIGINT { int(0) } else { null() },
+                if ty == sqlt::BIGINT { int(0) } else { null() },
+                int(ty as i64),
+                null(),
+                radix.map(int).unwrap_or(Value::Null),
+                null(),
+            ]
+        })
+        .collect();
+    ResultSet { cols, rows }
+}
+
 pub fn cat_special_columns(conn: &Conn, identifier: u16, table: &str) -> Result<ResultSet, DiagRec> {
     let cols = vec![
         small_col("SCOPE", true),

@@ -377,6 +377,22 @@ pub unsafe extern "C" fn SQLNumParams(hstmt: SqlHStmt, count: *mut SqlSmallInt) 
 }
 
 #[no_mangle]
+pub unsafe extern "C" fn SQLDescribeParam(
+    hstmt: SqlHStmt,
+    number: SqlUSmallInt,
+    data_type: *mut SqlDataType,
+    size: *mut SqlULen,
+    digits: *mut SqlSmallInt,
+    nullable: *mut Nullability,
+) -> SqlReturn {
+    ffi!("SQLDescribeParam", hstmt, {
+        let s = get_stmt!(hstmt);
+        let r = stmt::describe_param(&s, number, data_type as *mut i16, size, digits, nullable as *mut i16);
+        stmt::log(&s, "SQLDescribeParam", &[number as usize], r)
+    })
+}
+
+#[no_mangle]
 pub unsafe extern "C" fn SQLParamData(hstmt: SqlHStmt, value: *mut SqlPointer) -> SqlReturn {
     ffi!("SQLParamData", hstmt, {
         let s = get_stmt!(hstmt);
@@ -526,6 +542,20 @@ pub unsafe extern "C" fn SQLFetchScroll(hstmt: SqlHStmt, orientation: FetchOrien
 }
 
 #[no_mangle]
+pub unsafe extern "C" fn SQLExtendedFetch(
+    hstmt: SqlHStmt,
+    orientation: FetchOrientation,
+    offset: SqlLen,
+    row_count: *mut SqlULen,
+    row_status: *mut SqlUSmallInt,
+) -> SqlReturn {
+    ffi!("SQLExtendedFetch", hstmt, {
+        let s = get_stmt!(hstmt);
+        stmt::extended_fetch(&s, orientation.0, offset, row_count, row_status)
+    })
+}
+
+#[no_mangle]
 pub unsafe extern "C" fn SQLGetData(
     hstmt: SqlHStmt,
     col: SqlUSmallInt,
@@ -626,6 +656,14 @@ pub unsafe extern "C" fn SQLColumnsW(
         // SAFETY: as in SQLTablesW.
         let (t, c) = unsafe { (stmt::arg(table, table_len), stmt::arg(column, column_len)) };
         stmt::columns_cat(&s, args, t, c)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn SQLGetTypeInfoW(hstmt: SqlHStmt, data_type: SqlDataType) -> SqlReturn {
+    ffi!("SQLGetTypeInfoW", hstmt, {
+        let s = get_stmt!(hstmt);
+        stmt::type_info(&s, vec![data_type.0 as u16 as usize], data_type.0)
     })
 }
 
@@ -874,6 +912,9 @@ const _SIGNATURES: () = {
     let _: fns::SQLBindCol = SQLBindCol;
     let _: fns::SQLFetch = SQLFetch;
     let _: fns::SQLFetchScroll = SQLFetchScroll;
+    let _: fns::SQLExtendedFetch = SQLExtendedFetch;
+    let _: fns::SQLDescribeParam = SQLDescribeParam;
+    let _: fns::SQLGetTypeInfoW = SQLGetTypeInfoW;
     let _: fns::SQLGetData = SQLGetData;
     let _: fns::SQLRowCount = SQLRowCount;
     let _: fns::SQLMoreResults = SQLMoreResults;

@@ -79,7 +79,7 @@ impl Conn {
     }
 }
 
-#[allow(dead_code)] // recorded for completeness (SQLDescribeParam is not exported)
+#[allow(dead_code)] // recorded for completeness (SQLDescribeParam describes the statement, not the binding)
 #[derive(Clone, Copy, Debug)]
 pub struct ParamBinding {
     pub io_type: i16,

@@ -237,13 +237,27 @@ fn need_result(s: &Stmt) -> Option<SqlReturn> {
 
 pub fn fetch_scroll(s: &Arc<Stmt>, func: &'static str, orientation: i16, offset: isize) -> SqlReturn {
     let args = if func == "SQLFetch" { vec![] } else { vec![orientation as usize, offset as usize] };
-    cheap_op(s, func, args, || need_result(s), || do_fetch(s, orientation, offset))
+    cheap_op(s, func, args, || need_result(s), || do_fetch(s, orientation, offset, None))
 }
 
-fn do_fetch(s: &Stmt, orientation: i16, offset: isize) -> SqlReturn {
+/// SQLExtendedFetch (ODBC 2 applications, e.g. PHP's odbc extension): SQLFetchScroll with
+/// the rows-fetched count and the row status array given as arguments instead of the
+/// statement attributes (which it leaves alone). The rowset (SQL_ROWSET_SIZE) is one row.
+pub fn extended_fetch(s: &Arc<Stmt>, orientation: i16, offset: isize, row_count: *mut usize, row_status: *mut u16) -> SqlReturn {
+    let args = vec![orientation as usize, offset as usize, row_count as usize, row_status as usize];
+    if orientation == 8 {
+        s.diag.clear();
+        return log(s, "SQLExtendedFetch", &args, err(s, "HYC00", "Bookmarks are not supported"));
+    }
+    cheap_op(s, "SQLExtendedFetch", args, || need_result(s), || do_fetch(s, orientation, offset, Some((row_count, row_status))))
+}
+
+/// `status`: SQLExtendedFetch's own RowCountPtr and RowStatusArray (None: the statement's
+/// SQL_ATTR_ROWS_FETCHED_PTR and SQL_ATTR_ROW_STATUS_PTR).
+fn do_fetch(s: &Stmt, orientation: i16, offset: isize, status: Option<(*mut usize, *mut u16)>) -> SqlReturn {
     let mut g = lock(&s.inner);
     let cursor_type = g.attrs.cursor_type;
-    let (rows_fetched, row_status) = (g.attrs.rows_fetched_ptr as *mut usize, g.attrs.row_status_ptr as *mut u16);
+    let (rows_fetched, row_status) = status.unwrap_or((g.attrs.rows_fetched_ptr as *mut usize, g.attrs.row_status_ptr as *mut u16));
     let Some(rs) = g.result.as_ref() else {
         drop(g);
         return err(s, "24000", "Invalid cursor state");
@@ -541,6 +555,12 @@ pub fn columns_cat(s: &Arc<Stmt>, args: Vec<usize>, table: Option<String>, colum
     catalog(s, "SQLColumnsW", args, move |s| engine::cat_columns(&s.conn, table.as_deref(), column.as_deref()))
 }
 
+/// SQLGetTypeInfoW: the four types the engine reports (SQL_ALL_TYPES, or the rows of one
+/// type; a type the driver does not have gives an empty result set).
+pub fn type_info(s: &Arc<Stmt>, args: Vec<usize>, data_type: i16) -> SqlReturn {
+    catalog(s, "SQLGetTypeInfoW", args, move |_| Ok(engine::cat_type_info(data_type)))
+}
+
 pub fn primary_keys(s: &Arc<Stmt>, args: Vec<usize>, table: Option<String>) -> SqlReturn {
     let Some(t) = table else {
         s.diag.clear();
@@ -608,6 +628,27 @@ pub fn num_params(s: &Stmt, out: *mut i16) -> SqlReturn {
     let n = lock(&s.inner).prepared.as_ref().map(|p| p.param_count).unwrap_or(0);
     // SAFETY: app-provided output pointer.
     unsafe { put(out, n as i16) };
+    SUCCESS
+}
+
+/// SQLDescribeParam: SQLite parameters have no declared type, so every parameter is
+/// described as the driver's text type (what the engine converts any value to and from),
+/// nullable unknown, as libsqlite3odbc does with its SQL_VARCHAR.
+pub fn describe_param(s: &Stmt, number: u16, data_type: *mut i16, size: *mut usize, digits: *mut i16, nullable: *mut i16) -> SqlReturn {
+    s.diag.clear();
+    let Some(n) = lock(&s.inner).prepared.as_ref().map(|p| p.param_count) else {
+        return err(s, "HY010", "Function sequence error: no prepared statement");
+    };
+    if number == 0 || number as usize > n {
+        return err(s, "07009", "Invalid descriptor index: no such parameter");
+    }
+    // SAFETY: app-provided output pointers (each may be null).
+    unsafe {
+        put(data_type, crate::engine::sqlt::WVARCHAR);
+        put(size, 255);
+        put(digits, 0);
+        put(nullable, 2);
+    }
     SUCCESS
 }
 

@@ -92,10 +92,13 @@ fn name_of(id: u16) -> Option<&'static str> {
         44 => "SQLGetFunctions",
         45 => "SQLGetInfoW",
         48 => "SQLParamData",
+        47 => "SQLGetTypeInfoW",
         49 => "SQLPutData",
         52 => "SQLSpecialColumnsW",
         54 => "SQLTablesW",
         55 => "SQLBrowseConnectW",
+        58 => "SQLDescribeParam",
+        59 => "SQLExtendedFetch",
         61 => "SQLMoreResults",
         63 => "SQLNumParams",
         65 => "SQLPrimaryKeysW",
@@ -591,6 +594,92 @@ fn event_log_attribute_truncation_and_clear() {
     let ev = after["events"].as_array().unwrap();
     assert_eq!(ev.len(), 1, "only the clearing call itself remains: {after}");
     assert_eq!(ev[0]["func"], "SQLSetConnectAttrW");
+    free_stmt(st);
+    disconnect(env, dbc);
+}
+
+/// What PHP's odbc extension needs of a driver (capi/tests/php.rs): SQLDescribeParam for
+/// every parameter of a prepared statement, SQLExtendedFetch where the driver reports
+/// absolute fetches (it fills its own RowCountPtr and RowStatusArray and leaves
+/// SQL_ATTR_ROWS_FETCHED_PTR alone), and SQLGetTypeInfo.
+#[test]
+fn describe_param_extended_fetch_and_type_info() {
+    let d = drv();
+    let (env, dbc) = connect("Database=:memory:");
+    let st = alloc_stmt(dbc);
+    exec_ok(st, "CREATE TABLE t(id INTEGER, name TEXT)");
+    exec_ok(st, "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')");
+    let (mut ty, mut size, mut digits, mut nullable) = (SqlDataType(0), 0usize, -1i16, Nullability(9));
+    // SAFETY: live statement, valid output pointers.
+    let describe = |n: u16, ty: &mut SqlDataType, size: &mut usize, digits: &mut i16, nullable: &mut Nullability| unsafe {
+        (d.SQLDescribeParam)(st.0, n, ty, size, digits, nullable)
+    };
+    assert_eq!(describe(1, &mut ty, &mut size, &mut digits, &mut nullable), SqlReturn::SQL_ERROR, "not prepared");
+    assert_eq!(stmt_states(st), ["HY010"]);
+    let sql = w("SELECT id, name FROM t WHERE id > ? AND name <> ? ORDER BY id");
+    // SAFETY: NUL-terminated statement text.
+    assert_eq!(unsafe { (d.SQLPrepareW)(st.0, sql.as_ptr(), SQL_NTS) }, SqlReturn::SQL_SUCCESS);
+    assert_eq!(describe(2, &mut ty, &mut size, &mut digits, &mut nullable), SqlReturn::SQL_SUCCESS);
+    assert_eq!((ty, size, digits, nullable), (SqlDataType(-9), 255, 0, Nullability(2)));
+    for bad in [0, 3] {
+        assert_eq!(describe(bad, &mut ty, &mut size, &mut digits, &mut nullable), SqlReturn::SQL_ERROR, "parameter {bad}");
+        assert_eq!(stmt_states(st), ["07009"]);
+    }
+    // SAFETY: null outputs are allowed.
+    let r =
+        unsafe { (d.SQLDescribeParam)(st.0, 1, std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut()) };
+    assert_eq!(r, SqlReturn::SQL_SUCCESS);
+
+    // SQLExtendedFetch on a static cursor.
+    free_stmt(st);
+    let st = alloc_stmt(dbc);
+    set_stmt_attr(st, StmtAttr::SQL_ATTR_CURSOR_TYPE, 3);
+    let mut fetched_attr: Box<usize> = Box::new(77);
+    set_stmt_attr(st, StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR, &mut *fetched_attr as *mut usize as usize);
+    exec_ok(st, "SELECT id FROM t ORDER BY id");
+    let mut id = 0i32;
+    let mut ind = 0isize;
+    // SAFETY: bound buffers outlive the statement's fetches below.
+    unsafe { (d.SQLBindCol)(st.0, 1, CDataType::SQL_C_SLONG, &mut id as *mut i32 as SqlPointer, 4, &mut ind) };
+    let mut count = 9usize;
+    let mut status = [9u16; 1];
+    // SAFETY: valid RowCountPtr and a one-row RowStatusArray (SQL_ROWSET_SIZE is 1).
+    let xfetch = |o: FetchOrientation, off: isize, count: &mut usize, status: &mut [u16; 1]| unsafe {
+        (d.SQLExtendedFetch)(st.0, o, off, count, status.as_mut_ptr())
+    };
+    assert_eq!(xfetch(FetchOrientation::SQL_FETCH_NEXT, 0, &mut count, &mut status), SqlReturn::SQL_SUCCESS);
+    assert_eq!((id, count, status[0]), (1, 1, 0));
+    assert_eq!(xfetch(FetchOrientation::SQL_FETCH_ABSOLUTE, 3, &mut count, &mut status), SqlReturn::SQL_SUCCESS);
+    assert_eq!((id, count), (3, 1));
+    assert_eq!(xfetch(FetchOrientation::SQL_FETCH_NEXT, 0, &mut count, &mut status), SqlReturn::SQL_NO_DATA);
+    assert_eq!(count, 0);
+    assert_eq!(*fetched_attr, 77, "SQLExtendedFetch leaves SQL_ATTR_ROWS_FETCHED_PTR alone");
+    assert_eq!(xfetch(FetchOrientation::SQL_FETCH_BOOKMARK, 0, &mut count, &mut status), SqlReturn::SQL_ERROR);
+    assert_eq!(stmt_states(st), ["HYC00"]);
+    free_stmt(st);
+
+    // SQLGetTypeInfoW: all types, one type, a type the driver does not have.
+    let st = alloc_stmt(dbc);
+    // SAFETY: live statement.
+    let rows = catalog_rows(st, || unsafe { (d.SQLGetTypeInfoW)(st.0, SqlDataType(0)) });
+    let types: Vec<_> = rows.iter().map(|r| (r[0].clone().unwrap(), r[1].clone().unwrap())).collect();
+    assert_eq!(
+        types,
+        [
+            ("TEXT".to_string(), "-9".to_string()),
+            ("INTEGER".into(), "-5".into()),
+            ("BLOB".into(), "-3".into()),
+            ("REAL".into(), "8".into())
+        ]
+    );
+    assert!(rows.iter().all(|r| r.len() == 19));
+    // SAFETY: as above.
+    let rows = catalog_rows(st, || unsafe { (d.SQLGetTypeInfoW)(st.0, SqlDataType(-5)) });
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][0].as_deref(), Some("INTEGER"));
+    // SAFETY: as above.
+    let rows = catalog_rows(st, || unsafe { (d.SQLGetTypeInfoW)(st.0, SqlDataType(91)) });
+    assert!(rows.is_empty(), "no DATE type: {rows:?}");
     free_stmt(st);
     disconnect(env, dbc);
 }
