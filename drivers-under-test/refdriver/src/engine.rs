@@ -555,8 +555,6 @@ pub fn is_rowver_column(name: &str, decl: &str) -> bool {
     decl.trim().eq_ignore_ascii_case("ROWVERSION") || name.eq_ignore_ascii_case("row_version")
 }
 
-/// SQLSpecialColumnsW: SQL_BEST_ROWID (1) → primary key columns, else the `rowid` pseudo
-/// column; SQL_ROWVER (2) → the ROWVERSION / row_version column, if any.
 /// SQLGetTypeInfo's result set (the 19 columns of ODBC 3), ordered by DATA_TYPE.
 pub fn cat_type_info(data_type: i16) -> ResultSet {
     let cols = vec![
@@ -621,6 +619,8 @@ pub fn cat_type_info(data_type: i16) -> ResultSet {
     ResultSet { cols, rows }
 }
 
+/// SQLSpecialColumnsW: SQL_BEST_ROWID (1) → primary key columns, else the `rowid` pseudo
+/// column; SQL_ROWVER (2) → the ROWVERSION / row_version column, if any.
 pub fn cat_special_columns(conn: &Conn, identifier: u16, table: &str) -> Result<ResultSet, DiagRec> {
     let cols = vec![
         small_col("SCOPE", true),
