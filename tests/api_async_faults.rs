@@ -312,3 +312,37 @@ fn s2_14_abort_racing_with_the_next_operation_reports_cancelled() {
         assert_eq!(aborter.join().unwrap().unwrap(), AbortOutcome::Cancelled, "round {round}");
     }
 }
+
+/// §2.14, decision #146: as [`s2_14_abort_racing_with_the_next_operation_reports_cancelled`]
+/// for a connection operation (an asynchronous SQLEndTran in notification mode). The
+/// aborter's SQLCancelHandle(SQL_HANDLE_DBC) must reach the aborted commit or nothing:
+/// never the next commit, which the owner starts as soon as the aborted future returned.
+/// Every step delay of the fault tests (0, 5 and 50 ms).
+#[test]
+fn s2_14_connection_abort_racing_with_the_next_operation_reports_cancelled() {
+    for delay in DELAYS {
+        let (_env, conn) = connect(&format!("Steps=3;Delay={delay}"));
+        for round in 0..15 {
+            let what = format!("delay {delay} ms, round {round}");
+            let fut = conn.commit();
+            let op = fut.operation();
+            let aborter = std::thread::spawn({
+                let op = op.clone();
+                move || {
+                    wait_started(&op);
+                    op.abort()
+                }
+            });
+            let first = pollster::block_on(fut);
+            // At once, the next operation (the aborter may still be inside abort()).
+            let next = pollster::block_on(conn.commit());
+            assert!(next.is_ok(), "{what}: the next commit: {next:?}");
+            match (aborter.join().unwrap().unwrap(), first) {
+                (AbortOutcome::Cancelled, r) => assert_hy008(r, &format!("{what}: the aborted commit")),
+                // With no step delay the commit may end before the abort sees it running.
+                (AbortOutcome::Completed, r) => assert!(r.is_ok(), "{what}: a completed commit: {r:?}"),
+                (other, r) => panic!("{what}: abort said {other:?}, the commit gave {r:?}"),
+            }
+        }
+    }
+}

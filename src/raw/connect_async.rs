@@ -31,6 +31,7 @@ use super::Call;
 use crate::async_engine::{self, host, AsyncEvent, Delivery, Phase};
 use crate::diag::{DiagRecord, SqlState};
 use crate::handles::conn_state::ConnState;
+use crate::handles::gate::FenceTry;
 use crate::handles::{AttrValue, Dbc, DbcCore, DbcPost, DriverLink};
 
 /// How a connection function call runs, decided from the connection's attributes.
@@ -353,6 +354,59 @@ pub(crate) fn cancel(d: &Arc<Dbc>) -> SqlReturn {
     if !d.gate.fence() {
         return SqlReturn::SQL_SUCCESS;
     }
+    forward_fenced(d, running)
+}
+
+/// The safe API's abort of one connection operation (`raw::ext::cancel_generation`;
+/// decision #146, as #144 for statements): SQLCancelHandle(SQL_HANDLE_DBC) only while the
+/// operation of generation `generation` runs, checked where no new call can begin on the
+/// connection: with its busy word held, or with the cancel fence over the call that holds
+/// it (no later call can take the word until the fence is cleared). `None`: that operation
+/// no longer runs, and nothing was touched (a later operation is never cancelled).
+pub(crate) fn cancel_generation(d: &Arc<Dbc>, generation: u64) -> Option<SqlReturn> {
+    let slot = &d.async_slot;
+    let ours = || slot.epoch() == generation && slot.is_running();
+    if !ours() {
+        return None;
+    }
+    for _ in 0..4 {
+        if let Some(busy) = d.gate.try_begin() {
+            // No call runs on the connection and none can begin while `busy` is held: the
+            // generation cannot move under this.
+            if !ours() {
+                return None;
+            }
+            let rc = cancel(d);
+            drop(busy);
+            return Some(rc);
+        }
+        match d.gate.fence_running() {
+            FenceTry::Entered => {}
+            FenceTry::Idle => {
+                std::hint::spin_loop();
+                continue;
+            }
+            FenceTry::Closed => return Some(SqlReturn::SQL_SUCCESS),
+        }
+        // The call that holds the word now is the only one that can run until the fence is
+        // cleared: the operation is still this generation's only if it still runs.
+        if !ours() {
+            d.gate.unfence();
+            return None;
+        }
+        if slot.is_emulated() {
+            // Accepted; the emulated call runs to completion (as in `cancel`).
+            d.gate.unfence();
+            return Some(SqlReturn::SQL_SUCCESS);
+        }
+        return Some(forward_fenced(d, true));
+    }
+    Some(SqlReturn::SQL_SUCCESS)
+}
+
+/// With the connection's cancel fence set by the caller (cleared here): marks a running
+/// operation cancelled and calls the driver's SQLCancelHandle(SQL_HANDLE_DBC).
+fn forward_fenced(d: &Arc<Dbc>, running: bool) -> SqlReturn {
     let Some(link) = d.gate.read(|c| c.link.clone().or_else(|| c.pending_link.clone())) else {
         d.gate.unfence();
         // Nothing can be running on an unconnected handle: a no-op (§3.4).

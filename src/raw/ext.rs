@@ -172,7 +172,10 @@ pub fn cancel_generation(handle_type: HandleType, h: SqlHandle, generation: u64)
         }
     } else {
         let dbc = crate::handles::dbc(h).ok_or(SqlReturn::SQL_INVALID_HANDLE)?;
-        super::connect_async::cancel(&dbc)
+        match super::connect_async::cancel_generation(&dbc, generation) {
+            Some(rc) => rc,
+            None => return Ok(false),
+        }
     };
     Ok(rc.is_success())
 }
