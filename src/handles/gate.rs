@@ -52,6 +52,20 @@ pub enum FenceTry {
     Closed,
 }
 
+/// What [`Gated::hold_for_cancel`] holds, or why it holds nothing.
+pub enum CancelHold<'a, C> {
+    /// The busy word: no call runs and none can begin until it is dropped or ended.
+    Owned(Busy<'a, C>),
+    /// The cancel fence over the call that holds the busy word: no other call can begin
+    /// until the caller's [`Gated::unfence`].
+    Fenced,
+    /// The operation no longer runs; nothing is held.
+    NotOurs,
+    /// Another cancel is inside the driver, the driver handle is being freed, or the word
+    /// kept changing hands: nothing is held, nothing to cancel.
+    Closed,
+}
+
 /// A handle's core state `C`, guarded for serialized calls.
 pub struct Gated<C> {
     /// The busy word: BUSY | WAITERS | the published summary ([`SUMMARY_BITS`]).
@@ -133,6 +147,38 @@ impl<C> Gated<C> {
                 Err(cur) => w = cur,
             }
         }
+    }
+
+    /// For a cancel aimed at one operation (decisions #144, #146): takes the busy word if no
+    /// call runs, or else the cancel fence over the call that holds it, so that no new call
+    /// can begin, and only then asks `ours` whether the operation still runs. Whatever it
+    /// holds is held only when `ours` said yes.
+    pub fn hold_for_cancel(&self, ours: impl Fn() -> bool) -> CancelHold<'_, C> {
+        if !ours() {
+            return CancelHold::NotOurs;
+        }
+        for _ in 0..4 {
+            if let Some(busy) = self.try_begin() {
+                // No call runs and none can begin: the operation cannot change under this.
+                return if ours() { CancelHold::Owned(busy) } else { CancelHold::NotOurs };
+            }
+            match self.fence_running() {
+                FenceTry::Entered => {}
+                FenceTry::Idle => {
+                    std::hint::spin_loop();
+                    continue;
+                }
+                FenceTry::Closed => return CancelHold::Closed,
+            }
+            // The call that holds the word now is the only one that can run until the fence
+            // is cleared: it belongs to the operation only if the operation still runs.
+            if ours() {
+                return CancelHold::Fenced;
+            }
+            self.unfence();
+            return CancelHold::NotOurs;
+        }
+        CancelHold::Closed
     }
 
     /// Sets the cancel fence whether or not a call runs (a cancel that holds the busy word

@@ -12,7 +12,7 @@ use odbc_dm_abi::*;
 use super::connect_async::{self, Started};
 use super::{boundary, handle, reject, same_signature};
 use crate::diag::{DiagRecord, SqlState};
-use crate::handles::gate::{Busy, FenceTry};
+use crate::handles::gate::{Busy, CancelHold, FenceTry};
 use crate::handles::stmt_state::{self, StmtState};
 use crate::handles::{self, Dbc, DbcPost, Stmt, StmtCore};
 use crate::trace_enter;
@@ -109,43 +109,27 @@ pub(crate) fn cancel_stmt_generation(s: &Arc<Stmt>, generation: u64) -> Option<S
             "SQLCancel is not allowed while an asynchronous connection function is executing (§3.5)",
         ));
     }
-    for _ in 0..4 {
-        if let Some(busy) = s.gate.try_begin() {
-            // No call runs and none can begin: the generation cannot move under this.
-            if !ours() {
-                drop(busy);
-                return None;
-            }
+    match s.gate.hold_for_cancel(ours) {
+        CancelHold::Owned(busy) => {
             let running = crate::async_engine::cancel_accepted(&**s);
             if s.async_slot.is_emulated() && (!running || cancel_serialized(s)) {
                 // As in `cancel_stmt`: recorded, not forwarded.
                 drop(busy);
                 return Some(SqlReturn::SQL_SUCCESS);
             }
-            return Some(cancel_owned(s, busy));
+            Some(cancel_owned(s, busy))
         }
-        match s.gate.fence_running() {
-            FenceTry::Entered => {}
-            FenceTry::Idle => {
-                std::hint::spin_loop();
-                continue;
+        CancelHold::Fenced => {
+            let running = crate::async_engine::cancel_accepted(&**s);
+            if cancel_serialized(s) || (s.async_slot.is_emulated() && !running) {
+                s.gate.unfence();
+                return Some(SqlReturn::SQL_SUCCESS);
             }
-            FenceTry::Closed => return Some(SqlReturn::SQL_SUCCESS),
+            Some(forward_fenced(s))
         }
-        // The call that holds the word now is the only one that can run until the fence
-        // is cleared: it belongs to the operation only if the operation still runs.
-        if !ours() {
-            s.gate.unfence();
-            return None;
-        }
-        let running = crate::async_engine::cancel_accepted(&**s);
-        if cancel_serialized(s) || (s.async_slot.is_emulated() && !running) {
-            s.gate.unfence();
-            return Some(SqlReturn::SQL_SUCCESS);
-        }
-        return Some(forward_fenced(s));
+        CancelHold::NotOurs => None,
+        CancelHold::Closed => Some(SqlReturn::SQL_SUCCESS),
     }
-    Some(SqlReturn::SQL_SUCCESS)
 }
 
 /// A call holds the statement (§3.2): SUCCESS or ERROR only, no diagnostics, and the

@@ -31,7 +31,7 @@ use super::Call;
 use crate::async_engine::{self, host, AsyncEvent, Delivery, Phase};
 use crate::diag::{DiagRecord, SqlState};
 use crate::handles::conn_state::ConnState;
-use crate::handles::gate::FenceTry;
+use crate::handles::gate::CancelHold;
 use crate::handles::{AttrValue, Dbc, DbcCore, DbcPost, DriverLink};
 
 /// How a connection function call runs, decided from the connection's attributes.
@@ -365,43 +365,21 @@ pub(crate) fn cancel(d: &Arc<Dbc>) -> SqlReturn {
 /// no longer runs, and nothing was touched (a later operation is never cancelled).
 pub(crate) fn cancel_generation(d: &Arc<Dbc>, generation: u64) -> Option<SqlReturn> {
     let slot = &d.async_slot;
-    let ours = || slot.epoch() == generation && slot.is_running();
-    if !ours() {
-        return None;
-    }
-    for _ in 0..4 {
-        if let Some(busy) = d.gate.try_begin() {
-            // No call runs on the connection and none can begin while `busy` is held: the
-            // generation cannot move under this.
-            if !ours() {
-                return None;
-            }
+    match d.gate.hold_for_cancel(|| slot.epoch() == generation && slot.is_running()) {
+        CancelHold::Owned(busy) => {
             let rc = cancel(d);
             drop(busy);
-            return Some(rc);
+            Some(rc)
         }
-        match d.gate.fence_running() {
-            FenceTry::Entered => {}
-            FenceTry::Idle => {
-                std::hint::spin_loop();
-                continue;
-            }
-            FenceTry::Closed => return Some(SqlReturn::SQL_SUCCESS),
-        }
-        // The call that holds the word now is the only one that can run until the fence is
-        // cleared: the operation is still this generation's only if it still runs.
-        if !ours() {
-            d.gate.unfence();
-            return None;
-        }
-        if slot.is_emulated() {
+        CancelHold::Fenced if slot.is_emulated() => {
             // Accepted; the emulated call runs to completion (as in `cancel`).
             d.gate.unfence();
-            return Some(SqlReturn::SQL_SUCCESS);
+            Some(SqlReturn::SQL_SUCCESS)
         }
-        return Some(forward_fenced(d, true));
+        CancelHold::Fenced => Some(forward_fenced(d, true)),
+        CancelHold::NotOurs => None,
+        CancelHold::Closed => Some(SqlReturn::SQL_SUCCESS),
     }
-    Some(SqlReturn::SQL_SUCCESS)
 }
 
 /// With the connection's cancel fence set by the caller (cleared here): marks a running
