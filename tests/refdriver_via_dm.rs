@@ -162,6 +162,43 @@ fn connect_by_odbcinst_name_and_by_dsn() {
     assert_eq!(get_text_a(s, 1), "by-dsn");
 }
 
+/// Decision #147: the driver receives the DRIVER value as the application spelled it
+/// (braces included: drivers echo it into the completed connection string, as MariaDB's
+/// does, which odbc-api checks is at least as long as its input), every other value bare
+/// unless it needs braces. The reference driver's completed string is what it received.
+#[test]
+fn driver_keyword_keeps_the_applications_spelling_decision_147() {
+    common::init();
+    let db = common::temp_db("spelling");
+    let cs = format!("DRIVER={{OdbcDmRef}};Database={{{}}};Note = {{a b}} ;Semi={{x;y}}", db.display());
+    let mut env = null_mut();
+    let mut dbc = null_mut();
+    let mut out = [0u8; 1024];
+    let mut out_len = 0i16;
+    // SAFETY: valid out pointers and buffers of the sizes passed; the string outlives the call.
+    let rc = unsafe {
+        SQLAllocHandle(HandleType::SQL_HANDLE_ENV, null_mut(), &mut env);
+        SQLSetEnvAttr(env, EnvAttr::SQL_ATTR_ODBC_VERSION, SQL_OV_ODBC3_80 as usize as SqlPointer, 0);
+        SQLAllocHandle(HandleType::SQL_HANDLE_DBC, env, &mut dbc);
+        SQLDriverConnect(
+            dbc,
+            null_mut(),
+            cs.as_ptr(),
+            cs.len() as i16,
+            out.as_mut_ptr(),
+            out.len() as i16,
+            &mut out_len,
+            DriverCompletion::SQL_DRIVER_NOPROMPT,
+        )
+    };
+    assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{:?}", diag(HandleType::SQL_HANDLE_DBC, dbc));
+    let completed = String::from_utf8_lossy(&out[..out_len as usize]).into_owned();
+    assert_eq!(completed, format!("DRIVER={{OdbcDmRef}};Database={};Note=a b;Semi={{x;y}}", db.display()));
+    // The completed string connects again, to the same database.
+    let s = stmt(connect(&completed));
+    assert!(exec_a(s, "select 1").is_success());
+}
+
 fn set_async(s: SqlHandle) {
     // SAFETY: live statement; async enable is passed by value.
     unsafe {

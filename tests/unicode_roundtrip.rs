@@ -290,9 +290,10 @@ fn unicode_wide_driver_non_ascii_diagnostic_text_a_and_w() {
 }
 
 /// A/W rule "truncation of output → SQL_SUCCESS_WITH_INFO with 01004 and the FULL length in
-/// the app's units", where the DM converts: SQLDescribeColW (characters) on the narrow
-/// driver, SQLDescribeCol (bytes) on the wide driver, with a name buffer too small for a
-/// non-ASCII alias.
+/// the app's units", where the DM writes the application's buffer: SQLDescribeColW
+/// (characters) on the narrow driver, SQLDescribeCol (bytes) on the wide driver (its ANSI
+/// function's name received whole and cut by the DM, decision #148), with a name buffer
+/// too small for a non-ASCII alias.
 ///
 /// Same-width calls go to the driver untouched, so their truncation is the driver's own
 /// (checked by calling the drivers directly, without the DM): libsqlite3odbc's

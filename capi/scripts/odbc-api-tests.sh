@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Runs odbc-api's own integration tests (tests/integration of the odbc-api 29.x crate
-# package from crates.io) through a chosen libodbc.so.2 (issue 11), for SQLite (`sqlite_3`)
-# and PostgreSQL (`postgresql`), narrow and wide (odbc-api's `wide` feature), and prints
-# the pass/fail counts per run.
-#   capi/scripts/odbc-api-tests.sh [odbc-dm|unixodbc] [FILTER...]   (default: odbc-dm; sqlite_3 postgresql)
+# package from crates.io) through a chosen libodbc.so.2 (issue 11), for SQLite (`sqlite_3`),
+# PostgreSQL (`postgresql`) and MariaDB (`maria_db`), narrow and wide (odbc-api's `wide`
+# feature), and prints the pass/fail counts per run.
+#   capi/scripts/odbc-api-tests.sh [odbc-dm|unixodbc] [FILTER...]   (default: odbc-dm; sqlite_3 postgresql maria_db)
 # Needs: network access to crates.io the first time; PostgreSQL on localhost:5432 where
 # user postgres may connect without a password (the script creates the role `test`
-# with password `test` that odbc-api's connection string uses, if missing).
+# with password `test` that odbc-api's connection string uses, if missing); MariaDB on
+# 127.0.0.1:3306 with root and an empty password (the copy of the package is given that
+# password instead of odbc-api's `my-secret-pw`; the script creates its database
+# `test_db`).
 # Results: target/tmp/odbc-api-tests/<dm>-<width>-<filter>.log
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DM="${1:-odbc-dm}"
 shift || true
 FILTERS=("$@")
-[ ${#FILTERS[@]} -gt 0 ] || FILTERS=(sqlite_3 postgresql)
+[ ${#FILTERS[@]} -gt 0 ] || FILTERS=(sqlite_3 postgresql maria_db)
 OUT="$ROOT/target/tmp/odbc-api-tests"
 mkdir -p "$OUT"
 
@@ -30,6 +33,8 @@ if [ ! -d "$SRC" ]; then
     # Keep it out of any enclosing cargo workspace (this repo's).
     grep -q '^\[workspace\]' "$SRC/Cargo.toml" || printf '\n[workspace]\n' >> "$SRC/Cargo.toml"
 fi
+# This machine's MariaDB: root without a password (odbc-api's CI uses `my-secret-pw`).
+sed -i 's/UID=root;PWD=my-secret-pw;/UID=root;PWD=;/' "$SRC/tests/integration/connection_strings.rs"
 
 # The ODBC configuration of the repo's tests, plus the driver names odbc-api expects.
 bash "$ROOT/drivers-under-test/setup.sh" >/dev/null
@@ -44,6 +49,11 @@ export ODBCSYSINI="$CFG" ODBCINI="$CFG/odbc.ini"
 if command -v psql >/dev/null; then
     psql -h 127.0.0.1 -U postgres -d test -qtAc "SELECT 1 FROM pg_roles WHERE rolname='test'" | grep -q 1 ||
         psql -h 127.0.0.1 -U postgres -d test -qc "CREATE ROLE test LOGIN SUPERUSER PASSWORD 'test'"
+fi
+
+# MariaDB database `test_db` (odbc-api's MARIADB_CONNECTION).
+if command -v mysql >/dev/null; then
+    mysql -h 127.0.0.1 -u root -e 'CREATE DATABASE IF NOT EXISTS test_db' || true
 fi
 
 case "$DM" in

@@ -27,7 +27,7 @@ fn exe() -> std::path::PathBuf {
 }
 
 /// Runs the program; `unixodbc`: on the system's libodbc.so.2 instead of ours.
-fn run(conn: &str, width: &str, hexf: &str, unixodbc: bool) -> (String, String, String) {
+fn run(conn: &str, width: &str, hexf: &str, unixodbc: bool) -> Answer {
     let table = format!("capi_ansi_{width}_{}_{}", u8::from(unixodbc), std::process::id());
     let mut c = common::command(exe());
     if unixodbc {
@@ -38,8 +38,20 @@ fn run(conn: &str, width: &str, hexf: &str, unixodbc: bool) -> (String, String, 
     let ctx = format!("{conn} {width} (unixODBC: {unixodbc}): {}\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{ctx}");
     let field = |k: &str| stdout.lines().find_map(|l| l.strip_prefix(k)).unwrap_or_else(|| panic!("no {k}: {ctx}")).to_string();
-    (field("type="), field("text="), field("stored="))
+    Answer { ty: field("type="), concise: field("concise="), colname: field("colname="), text: field("text="), stored: field("stored=") }
 }
+
+/// What the program printed.
+struct Answer {
+    ty: String,
+    concise: String,
+    colname: String,
+    text: String,
+    stored: String,
+}
+
+/// "prénom" in UTF-8, the alias of the described column.
+const COLNAME_HEX: &str = "7072C3A96E6F6D";
 
 #[test]
 fn ansi_connect_makes_psqlodbc_report_narrow_types() {
@@ -47,14 +59,14 @@ fn ansi_connect_makes_psqlodbc_report_narrow_types() {
         return;
     }
     let hexf = "upper(encode(convert_to(name,'UTF8'),'hex'))";
-    let (ty, text, stored) = run("DSN=pg-test", "a", hexf, false);
-    assert_eq!(ty, SQL_LONGVARCHAR, "ANSI connect on psqlodbcw: narrow type");
-    assert_eq!((text.as_str(), stored.as_str()), (UTF8_HEX, UTF8_HEX));
-    let (unix_ty, _, _) = run("DSN=pg-test", "a", hexf, true);
-    assert_eq!(ty, unix_ty, "the same type as unixODBC reports");
-    let (ty, text, stored) = run("DSN=pg-test", "w", hexf, false);
-    assert_eq!(ty, SQL_WLONGVARCHAR, "Unicode connect on psqlodbcw: wide type");
-    assert_eq!((text.as_str(), stored.as_str()), (UTF8_HEX, UTF8_HEX));
+    let a = run("DSN=pg-test", "a", hexf, false);
+    assert_eq!(a.ty, SQL_LONGVARCHAR, "ANSI connect on psqlodbcw: narrow type");
+    assert_eq!((a.text.as_str(), a.stored.as_str(), a.colname.as_str()), (UTF8_HEX, UTF8_HEX, COLNAME_HEX));
+    let unix = run("DSN=pg-test", "a", hexf, true);
+    assert_eq!((&a.ty, &a.concise), (&unix.ty, &unix.concise), "the same types as unixODBC reports");
+    let w = run("DSN=pg-test", "w", hexf, false);
+    assert_eq!(w.ty, SQL_WLONGVARCHAR, "Unicode connect on psqlodbcw: wide type");
+    assert_eq!((w.text.as_str(), w.stored.as_str(), w.colname.as_str()), (UTF8_HEX, UTF8_HEX, COLNAME_HEX));
 }
 
 #[test]
@@ -63,7 +75,31 @@ fn non_ascii_text_survives_on_mariadb_after_either_connect() {
         return;
     }
     for width in ["a", "w"] {
-        let (_, text, stored) = run("DSN=maria-test", width, "hex(name)", false);
-        assert_eq!((text.as_str(), stored.as_str()), (UTF8_HEX, UTF8_HEX), "{width} connect on MariaDB");
+        let r = run("DSN=maria-test", width, "hex(name)", false);
+        assert_eq!(
+            (r.text.as_str(), r.stored.as_str(), r.colname.as_str()),
+            (UTF8_HEX, UTF8_HEX, COLNAME_HEX),
+            "{width} connect on MariaDB"
+        );
     }
+}
+
+/// Decision #148: an ANSI application's SQLDescribeCol reaches MariaDB Connector/ODBC's
+/// ANSI SQLDescribeCol, as under unixODBC: a VARCHAR column is SQL_VARCHAR there, and
+/// agrees with what SQLColAttribute(SQL_DESC_CONCISE_TYPE) says (its SQLDescribeColW says
+/// SQL_WVARCHAR, its SQLColAttributeW SQL_VARCHAR). odbc-api's narrow
+/// `data_types_for_varchar_1000_from_description` (MariaDB) expects SQL_VARCHAR.
+#[test]
+fn ansi_describe_col_on_mariadb_agrees_with_col_attribute_and_unixodbc() {
+    if !common::server_up(3306, "ansi_describe_col_on_mariadb_agrees_with_col_attribute_and_unixodbc") {
+        return;
+    }
+    const SQL_VARCHAR: &str = "12";
+    let a = run("DSN=maria-test", "a", "hex(name)", false);
+    assert_eq!((a.ty.as_str(), a.concise.as_str()), (SQL_VARCHAR, SQL_VARCHAR), "ANSI connect on MariaDB");
+    let unix = run("DSN=maria-test", "a", "hex(name)", true);
+    assert_eq!((&a.ty, &a.concise, &a.colname), (&unix.ty, &unix.concise, &unix.colname), "the same answers as unixODBC");
+    // After a Unicode connect the ANSI call goes to the driver's ANSI function too.
+    let w = run("DSN=maria-test", "w", "hex(name)", false);
+    assert_eq!(w.ty, SQL_VARCHAR, "Unicode connect, ANSI SQLDescribeCol on MariaDB");
 }

@@ -27,16 +27,35 @@ pub const MASK: &str = "****";
 ///
 /// `Debug` masks passwords; there is deliberately no `Display`, so the
 /// unmasked text is only produced by an explicit [`ConnectionString::build`].
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct ConnectionString {
     pairs: Vec<(String, String)>,
+    /// The text of each braced value as the application wrote it (key, `{...}` text);
+    /// dropped when the value changes. Only DRIVER's is given back, to the driver
+    /// (decision #147). Never part of `Debug`.
+    spelled: Vec<(String, String)>,
 }
 
 impl ConnectionString {
     /// Parses a connection string; never fails, because drivers and the DM
     /// must accept sloppy strings (stray `;`, spaces, junk segments).
     pub fn parse(s: &str) -> Self {
-        Self::from_pairs(parse_pairs(s))
+        let mut cs = ConnectionString::default();
+        for (k, v, raw) in parse_segments(s) {
+            if !cs.contains_key(&k) {
+                if let Some(raw) = raw {
+                    cs.spelled.push((k.clone(), raw));
+                }
+                cs.pairs.push((k, v));
+            }
+        }
+        cs
+    }
+
+    /// How the application wrote the value of `key` when it was braced (`{...}`, with
+    /// anything up to the `;` after the closing brace), if it still holds that value.
+    pub fn spelling(&self, key: &str) -> Option<&str> {
+        self.spelled.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, r)| r.as_str())
     }
 
     /// Builds from pairs, applying "first occurrence wins" so the result has
@@ -78,6 +97,7 @@ impl ConnectionString {
     pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) {
         let key = key.into();
         let value = value.into();
+        self.spelled.retain(|(k, _)| !k.eq_ignore_ascii_case(&key));
         match self.position(&key) {
             Some(i) => self.pairs[i].1 = value,
             None => self.pairs.push((key, value)),
@@ -87,6 +107,7 @@ impl ConnectionString {
     /// Removes a key (case-insensitively) and returns its value; used to
     /// drop keywords that must not be forwarded to a driver.
     pub fn remove(&mut self, key: &str) -> Option<String> {
+        self.spelled.retain(|(k, _)| !k.eq_ignore_ascii_case(key));
         self.position(key).map(|i| self.pairs.remove(i).1)
     }
 
@@ -131,6 +152,15 @@ impl ConnectionString {
     }
 }
 
+/// Two connection strings are equal when they hold the same pairs in the same order
+/// (however their braced values were spelled).
+impl PartialEq for ConnectionString {
+    fn eq(&self, other: &Self) -> bool {
+        self.pairs == other.pairs
+    }
+}
+impl Eq for ConnectionString {}
+
 /// Debug output is masked so `{:?}` in a log line can never leak a password.
 impl fmt::Debug for ConnectionString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -164,6 +194,12 @@ const SECRET_PARTS: [&str; 6] = ["password", "passwd", "passphrase", "secret", "
 /// Parses into raw pairs in order, keeping duplicates (callers that need ODBC
 /// semantics use [`ConnectionString::parse`]). Never panics.
 pub fn parse_pairs(s: &str) -> Vec<(String, String)> {
+    parse_segments(s).into_iter().map(|(k, v, _)| (k, v)).collect()
+}
+
+/// As [`parse_pairs`], with the text of each braced value as written (from its `{` to the
+/// end of its segment, trailing blanks cut). Never panics.
+fn parse_segments(s: &str) -> Vec<(String, String, Option<String>)> {
     let b = s.as_bytes();
     let len = b.len();
     let mut out = Vec::new();
@@ -184,6 +220,7 @@ pub fn parse_pairs(s: &str) -> Vec<(String, String)> {
             vpos += 1;
         }
         let value;
+        let mut raw = None;
         if vpos < len && b[vpos] == b'{' {
             let mut v = String::new();
             let mut i = vpos + 1;
@@ -210,17 +247,16 @@ pub fn parse_pairs(s: &str) -> Vec<(String, String)> {
             }
             value = v;
             // Skip anything between the closing brace and the next ';'.
-            pos = match b[i.min(len)..].iter().position(|&c| c == b';') {
-                Some(r) => i + r + 1,
-                None => len,
-            };
+            let end = b[i.min(len)..].iter().position(|&c| c == b';').map_or(len, |r| i + r);
+            raw = Some(s[vpos..end].trim_end().to_string());
+            pos = if end < len { end + 1 } else { len };
         } else {
             let end = b[vpos..].iter().position(|&c| c == b';').map_or(len, |r| vpos + r);
             value = s[vpos..end].trim().to_string();
             pos = end + 1;
         }
         if !key.is_empty() {
-            out.push((key.to_string(), value));
+            out.push((key.to_string(), value, raw));
         }
     }
     out
@@ -360,6 +396,22 @@ mod tests {
         assert_eq!(p("k={}}"), v(&[("k", "}")]));
         assert_eq!(p("k={}"), v(&[("k", "")]));
         assert_eq!(p("k={ sp }"), v(&[("k", " sp ")]));
+    }
+
+    /// Decision #147: a braced value's spelling is kept while the value is, and only the
+    /// first occurrence's.
+    #[test]
+    fn braced_spelling_kept_until_changed() {
+        let mut cs = ConnectionString::parse("DRIVER = {My Driver} ;driver={Other};X=1;Y={a}}b} z");
+        assert_eq!(cs.spelling("driver"), Some("{My Driver}"));
+        assert_eq!(cs.spelling("X"), None);
+        assert_eq!(cs.spelling("Y"), Some("{a}}b} z"));
+        assert_eq!(cs.get("Y"), Some("a}b"));
+        cs.set("Y", "c");
+        assert_eq!(cs.spelling("Y"), None);
+        cs.remove("DRIVER");
+        assert_eq!(cs.spelling("DRIVER"), None);
+        assert_eq!(ConnectionString::parse("k={unterminated;z=1").spelling("k"), Some("{unterminated;z=1"));
     }
 
     #[test]

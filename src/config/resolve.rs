@@ -94,13 +94,34 @@ pub struct ResolvedDriver {
     pub attributes: Vec<(String, String)>,
     /// The odbcinst.ini section of the driver (e.g. `Threading`, `CommLog`).
     pub driver_section: Option<Vec<(String, String)>>,
+    /// The application's own text of a braced `DRIVER` value (`{MariaDB Unicode}`),
+    /// given to the driver as written (decision #147).
+    pub driver_spelling: Option<String>,
 }
 
 impl ResolvedDriver {
     /// The connection string to pass to the driver's SQLDriverConnect
     /// (contains secrets: never log it unmasked).
+    ///
+    /// Values are written bare unless they need braces, so a driver that reads its
+    /// keywords literally (libsqlite3odbc's `Database`) gets the value itself; the one
+    /// exception is `DRIVER`, which the DM has consumed and drivers only echo into the
+    /// completed connection string: it keeps the application's spelling, braces included,
+    /// as under unixODBC and the Windows DM (decision #147).
     pub fn to_driver_connection_string(&self) -> String {
-        build_connection_string(self.attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        // The spelling counts only while it still says the driver's value (parsed alone, it
+        // gives that value back).
+        let spelled = |k: &str, v: &str| {
+            let raw = self.driver_spelling.as_deref().filter(|_| k.eq_ignore_ascii_case("DRIVER"))?;
+            let text = format!("{k}={raw}");
+            (super::conn_str::parse_pairs(&text).first().map(|(_, pv)| pv.as_str()) == Some(v)).then_some(text)
+        };
+        let parts: Vec<String> = self
+            .attributes
+            .iter()
+            .map(|(k, v)| spelled(k, v).unwrap_or_else(|| build_connection_string([(k.as_str(), v.as_str())])))
+            .collect();
+        parts.join(";")
     }
 
     /// Case-insensitive lookup in the merged attributes.
@@ -330,6 +351,7 @@ pub fn resolve_with_driver_dir(src: &ConfigSource, cs: &ConnectionString, driver
                 dsn: None,
                 attributes: attrs.into_pairs(),
                 driver_section: (!entry.section.is_empty()).then_some(entry.section),
+                driver_spelling: cs.spelling("DRIVER").map(str::to_string),
             });
         }
     }
@@ -374,6 +396,7 @@ pub fn resolve_with_driver_dir(src: &ConfigSource, cs: &ConnectionString, driver
         dsn: Some(dsn_name),
         attributes,
         driver_section: (!entry.section.is_empty()).then_some(entry.section),
+        driver_spelling: None,
     })
 }
 
@@ -486,6 +509,27 @@ mod tests {
         assert_eq!(r.driver_path, PathBuf::from("/opt/abs/libabs.so"));
     }
 
+    /// Decision #147: the DRIVER value goes to the driver as the application spelled it
+    /// (braces, and anything after them up to the `;`), every other value bare unless it
+    /// needs braces (libsqlite3odbc reads `Database={..}` with its braces).
+    #[test]
+    fn driver_keeps_its_spelling_decision_147() {
+        let (d, src) = setup("", None);
+        let r = res(&src, &d.0, "DRIVER={Both};Database={/tmp/x y.db};PWD={a;b}").unwrap();
+        assert_eq!(r.to_driver_connection_string(), "DRIVER={Both};Database=/tmp/x y.db;PWD={a;b}");
+        let r = res(&src, &d.0, "Driver = {Both} ;X=1").unwrap();
+        assert_eq!(r.to_driver_connection_string(), "Driver={Both};X=1");
+        let r = res(&src, &d.0, "DRIVER={/x/y/lib.so} junk;X=1").unwrap();
+        assert_eq!(r.to_driver_connection_string(), "DRIVER={/x/y/lib.so} junk;X=1");
+        // Written bare, it stays bare.
+        let r = res(&src, &d.0, "DRIVER=Both;X=1").unwrap();
+        assert_eq!(r.to_driver_connection_string(), "DRIVER=Both;X=1");
+        // A DSN connection gives the driver no DRIVER keyword at all.
+        let (d2, src2) = setup("[ds]\nDriver=Both\nDatabase=db\n", None);
+        let r = res(&src2, &d2.0, "DSN=ds;DRIVER={Both}").unwrap();
+        assert_eq!(r.to_driver_connection_string(), "DSN=ds;Database=db");
+    }
+
     #[test]
     fn driver64_preferred_on_64bit() {
         let (d, src) = setup("", None);
@@ -536,7 +580,7 @@ mod tests {
         let r = res(&src, &d.0, "DRIVER={SQLite3};DSN=p").unwrap();
         assert_eq!(r.driver_name.as_deref(), Some("SQLite3"));
         assert_eq!(r.dsn, None);
-        assert_eq!(r.to_driver_connection_string(), "DRIVER=SQLite3");
+        assert_eq!(r.to_driver_connection_string(), "DRIVER={SQLite3}", "as the application spelled it (#147)");
     }
 
     #[test]

@@ -194,7 +194,11 @@ macro_rules! twins {
             /// SQLGetInfoW and SQLNativeSqlW do the same in psqlODBC (an ANSI application's
             /// SQL_ATTR_CURRENT_CATALOG then came back as UTF-16 bytes, and its columns as
             /// SQL_WVARCHAR), so SQLGetInfo and SQLNativeSql keep both widths as well and go
-            /// to the application's when the driver has it (decision #129).
+            /// to the application's when the driver has it (decision #129). So does
+            /// SQLDescribeCol: MariaDB Connector/ODBC's SQLDescribeColW reports a VARCHAR
+            /// column as SQL_WVARCHAR whatever the connect, where its ANSI SQLDescribeCol
+            /// and its SQLColAttributeW(SQL_DESC_CONCISE_TYPE) say SQL_VARCHAR; an ANSI
+            /// application got the two answers side by side (decision #148).
             pub(crate) fn prefer_wide(&mut self) {
                 $( if self.$w.is_some() { self.$a = None; } )*
             }
@@ -213,7 +217,6 @@ twins!(
     SQLGetTypeInfo / SQLGetTypeInfoW,
     SQLPrepare / SQLPrepareW,
     SQLExecDirect / SQLExecDirectW,
-    SQLDescribeCol / SQLDescribeColW,
     SQLColAttribute / SQLColAttributeW,
     SQLColAttributes / SQLColAttributesW,
     SQLGetCursorName / SQLGetCursorNameW,

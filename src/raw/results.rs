@@ -370,8 +370,9 @@ fn reported(n: i16) -> Option<usize> {
     usize::try_from(n).ok()
 }
 
-/// SQLDescribeCol (ANSI): ColumnName length in bytes; via SQLDescribeColW when the driver
-/// has only the Unicode form (01004 and the full length in bytes when the name is cut).
+/// SQLDescribeCol (ANSI): ColumnName length in bytes; a Unicode driver's ANSI function
+/// with the name cut by the DM (decision #148), or via SQLDescribeColW when the driver has
+/// only the Unicode form (01004 and the full length in bytes when the name is cut).
 pub unsafe extern "C" fn SQLDescribeCol(
     stmt: SqlHStmt,
     col: SqlUSmallInt,
@@ -394,7 +395,34 @@ pub unsafe extern "C" fn SQLDescribeCol(
         let h = s.hstmt;
         let (name, name_len) = (AppPtr::new(name), AppPtr::new(name_len));
         let (data_type, size, digits, nullable) = (AppPtr::new(data_type), AppPtr::new(size), AppPtr::new(digits), AppPtr::new(nullable));
-        if let Some(f) = fns.SQLDescribeCol {
+        if let Some(f) = fns.SQLDescribeCol.filter(|_| fns.is_unicode()) {
+            // A Unicode driver's ANSI function (decision #148): its answer for the type, the
+            // name received whole into a DM buffer and given to the application cut at a
+            // character boundary (01004 and the full length in bytes), as the W path below
+            // does; psqlODBC's own ANSI function cuts inside a UTF-8 sequence.
+            let mut rb = RecvBuf::<u8, i16>::new(initial_cap(name_max as usize));
+            call.invoke(move |extra| {
+                let (rc, n8) = rb.recv(
+                    |buf, cap, l| {
+                        let cap = cap.min(i16::MAX as usize) as i16;
+                        // SAFETY: live driver statement; the DM buffer of `cap` bytes and the
+                        // length, owned by this closure; the application's other out pointers.
+                        unsafe { f(h as SqlHStmt, col, buf, cap, l, data_type.get(), size.get(), digits.get(), nullable.get()) }
+                    },
+                    reported,
+                );
+                if rc.is_success() {
+                    // SAFETY: application buffer of `name_max` bytes (checked non-negative), or null.
+                    let t = unsafe { crate::text::write_narrow(n8, name.get(), name_max as usize) } && !name.get().is_null();
+                    // SAFETY: optional application out pointer.
+                    unsafe { put_len(name_len.get(), n8.len(), i16::MAX) };
+                    if t {
+                        extra.push(DiagRecord::dm(SqlState::STRING_TRUNCATED, TRUNCATED));
+                    }
+                }
+                rc
+            })
+        } else if let Some(f) = fns.SQLDescribeCol {
             // SAFETY: live driver statement (the DM statement outlives the operation); the
             // application's buffers as given, valid until the operation completes (§2.9).
             call.invoke(move |_| unsafe {

@@ -1,6 +1,8 @@
 /* An application that connects with the ANSI or the Unicode SQLDriverConnect and then
  * uses the ANSI API (capi/tests/ansi_app.rs, docs/decisions.md #96). Prints:
  *   type=<SQLDescribeCol's type of a VARCHAR(1000) column>
+ *   concise=<SQLColAttribute's SQL_DESC_CONCISE_TYPE of the same column>
+ *   colname=<hex of the column's name as SQLDescribeCol gives it (a non-ASCII alias)>
  *   text=<hex of the non-ASCII text read back as SQL_C_CHAR>
  *   stored=<hex of the server's own HEX() of the stored value, upper case>
  * usage: ansi_app CONNSTR a|w TABLE HEXFUNC */
@@ -47,11 +49,17 @@ int main(int argc, char **argv) {
     /* UTF-8: "Grüße ☃ 𝄞" */
     snprintf(sql, sizeof sql, "INSERT INTO %s VALUES ('Gr\xc3\xbc\xc3\x9f" "e \xe2\x98\x83 \xf0\x9d\x84\x9e')", table);
     OK(SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS), SQL_HANDLE_STMT, st, "insert");
-    snprintf(sql, sizeof sql, "SELECT name, %s FROM %s", hexf, table);
+    snprintf(sql, sizeof sql, "SELECT name AS pr\xc3\xa9nom, %s FROM %s", hexf, table);
     OK(SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS), SQL_HANDLE_STMT, st, "select");
     SQLCHAR name[64]; SQLSMALLINT nlen, type, dec, nul; SQLULEN size;
     OK(SQLDescribeCol(st, 1, name, sizeof name, &nlen, &type, &size, &dec, &nul), SQL_HANDLE_STMT, st, "describe");
     printf("type=%d\n", type);
+    SQLLEN concise = 0;
+    OK(SQLColAttribute(st, 1, SQL_DESC_CONCISE_TYPE, NULL, 0, NULL, &concise), SQL_HANDLE_STMT, st, "concise type");
+    printf("concise=%ld\n", (long)concise);
+    printf("colname=");
+    for (SQLSMALLINT i = 0; i < nlen && i < (SQLSMALLINT)sizeof name; i++) printf("%02X", name[i]);
+    printf("\n");
     OK(SQLFetch(st), SQL_HANDLE_STMT, st, "fetch");
     char text[256], stored[256]; SQLLEN ind;
     OK(SQLGetData(st, 1, SQL_C_CHAR, text, sizeof text, &ind), SQL_HANDLE_STMT, st, "getdata 1");
