@@ -23,9 +23,16 @@ fn diag(ht: HandleType, h: SqlHandle) -> (String, String) {
 }
 
 fn connect(cs: &str) -> SqlHandle {
+    connect_completed(cs).0
+}
+
+/// Connects with SQLDriverConnect; the connection and its completed connection string.
+fn connect_completed(cs: &str) -> (SqlHandle, String) {
     let mut env = null_mut();
     let mut dbc = null_mut();
-    // SAFETY: valid out pointers; the string outlives the call.
+    let mut out = [0u8; 1024];
+    let mut out_len = 0i16;
+    // SAFETY: valid out pointers and buffers of the sizes passed; the string outlives the call.
     unsafe {
         SQLAllocHandle(HandleType::SQL_HANDLE_ENV, null_mut(), &mut env);
         SQLSetEnvAttr(env, EnvAttr::SQL_ATTR_ODBC_VERSION, SQL_OV_ODBC3_80 as usize as SqlPointer, 0);
@@ -35,14 +42,14 @@ fn connect(cs: &str) -> SqlHandle {
             null_mut(),
             cs.as_ptr(),
             cs.len() as i16,
-            null_mut(),
-            0,
-            null_mut(),
+            out.as_mut_ptr(),
+            out.len() as i16,
+            &mut out_len,
             DriverCompletion::SQL_DRIVER_NOPROMPT,
         );
         assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{:?}", diag(HandleType::SQL_HANDLE_DBC, dbc));
     }
-    dbc
+    (dbc, String::from_utf8_lossy(&out[..out_len.clamp(0, 1023) as usize]).into_owned())
 }
 
 fn stmt(dbc: SqlHandle) -> SqlHandle {
@@ -171,32 +178,17 @@ fn driver_keyword_keeps_the_applications_spelling_decision_147() {
     common::init();
     let db = common::temp_db("spelling");
     let cs = format!("DRIVER={{OdbcDmRef}};Database={{{}}};Note = {{a b}} ;Semi={{x;y}}", db.display());
-    let mut env = null_mut();
-    let mut dbc = null_mut();
-    let mut out = [0u8; 1024];
-    let mut out_len = 0i16;
-    // SAFETY: valid out pointers and buffers of the sizes passed; the string outlives the call.
-    let rc = unsafe {
-        SQLAllocHandle(HandleType::SQL_HANDLE_ENV, null_mut(), &mut env);
-        SQLSetEnvAttr(env, EnvAttr::SQL_ATTR_ODBC_VERSION, SQL_OV_ODBC3_80 as usize as SqlPointer, 0);
-        SQLAllocHandle(HandleType::SQL_HANDLE_DBC, env, &mut dbc);
-        SQLDriverConnect(
-            dbc,
-            null_mut(),
-            cs.as_ptr(),
-            cs.len() as i16,
-            out.as_mut_ptr(),
-            out.len() as i16,
-            &mut out_len,
-            DriverCompletion::SQL_DRIVER_NOPROMPT,
-        )
-    };
-    assert_eq!(rc, SqlReturn::SQL_SUCCESS, "{:?}", diag(HandleType::SQL_HANDLE_DBC, dbc));
-    let completed = String::from_utf8_lossy(&out[..out_len as usize]).into_owned();
+    let (dbc, completed) = connect_completed(&cs);
     assert_eq!(completed, format!("DRIVER={{OdbcDmRef}};Database={};Note=a b;Semi={{x;y}}", db.display()));
+    let s = stmt(dbc);
+    assert!(exec_a(s, "create table spelled (x text)").is_success());
+    assert!(exec_a(s, "insert into spelled values ('same file')").is_success());
     // The completed string connects again, to the same database.
     let s = stmt(connect(&completed));
-    assert!(exec_a(s, "select 1").is_success());
+    assert!(exec_a(s, "select x from spelled").is_success());
+    // SAFETY: live statement with a result set.
+    assert!(unsafe { SQLFetch(s) }.is_success());
+    assert_eq!(get_text_a(s, 1), "same file");
 }
 
 fn set_async(s: SqlHandle) {

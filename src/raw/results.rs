@@ -398,30 +398,21 @@ pub unsafe extern "C" fn SQLDescribeCol(
         if let Some(f) = fns.SQLDescribeCol.filter(|_| fns.is_unicode()) {
             // A Unicode driver's ANSI function (decision #148): its answer for the type, the
             // name received whole into a DM buffer and given to the application cut at a
-            // character boundary (01004 and the full length in bytes), as the W path below
-            // does; psqlODBC's own ANSI function cuts inside a UTF-8 sequence.
-            let mut rb = RecvBuf::<u8, i16>::new(initial_cap(name_max as usize));
-            call.invoke(move |extra| {
-                let (rc, n8) = rb.recv(
-                    |buf, cap, l| {
-                        let cap = cap.min(i16::MAX as usize) as i16;
-                        // SAFETY: live driver statement; the DM buffer of `cap` bytes and the
-                        // length, owned by this closure; the application's other out pointers.
-                        unsafe { f(h as SqlHStmt, col, buf, cap, l, data_type.get(), size.get(), digits.get(), nullable.get()) }
-                    },
-                    reported,
-                );
-                if rc.is_success() {
+            // character boundary, as the W path below does; psqlODBC's own ANSI function
+            // cuts inside a UTF-8 sequence.
+            describe_via_dm_buffer(
+                call,
+                name_max,
+                name_len,
+                // SAFETY: live driver statement; the DM buffer of `cap` bytes and the length,
+                // owned by the operation; the application's other out pointers.
+                move |buf, cap, l| unsafe { f(h as SqlHStmt, col, buf, cap, l, data_type.get(), size.get(), digits.get(), nullable.get()) },
+                move |n8: &[u8]| {
                     // SAFETY: application buffer of `name_max` bytes (checked non-negative), or null.
-                    let t = unsafe { crate::text::write_narrow(n8, name.get(), name_max as usize) } && !name.get().is_null();
-                    // SAFETY: optional application out pointer.
-                    unsafe { put_len(name_len.get(), n8.len(), i16::MAX) };
-                    if t {
-                        extra.push(DiagRecord::dm(SqlState::STRING_TRUNCATED, TRUNCATED));
-                    }
-                }
-                rc
-            })
+                    let cut = unsafe { crate::text::write_narrow(n8, name.get(), name_max as usize) };
+                    (n8.len(), cut && !name.get().is_null())
+                },
+            )
         } else if let Some(f) = fns.SQLDescribeCol {
             // SAFETY: live driver statement (the DM statement outlives the operation); the
             // application's buffers as given, valid until the operation completes (§2.9).
@@ -429,31 +420,45 @@ pub unsafe extern "C" fn SQLDescribeCol(
                 f(h as SqlHStmt, col, name.get(), name_max, name_len.get(), data_type.get(), size.get(), digits.get(), nullable.get())
             })
         } else if let Some(f) = fns.SQLDescribeColW {
-            let mut rb = RecvBuf::<u16, i16>::new(initial_cap(name_max as usize));
-            call.invoke(move |extra| {
-                let (rc, w) = rb.recv(
-                    |buf, cap, l| {
-                        let cap = cap.min(i16::MAX as usize) as i16;
-                        // SAFETY: live driver statement; the DM buffer of `cap` units and the
-                        // length, owned by this closure; the application's other out pointers.
-                        unsafe { f(h as SqlHStmt, col, buf, cap, l, data_type.get(), size.get(), digits.get(), nullable.get()) }
-                    },
-                    reported,
-                );
-                if rc.is_success() {
-                    // SAFETY: application buffer of `name_max` bytes (checked non-negative).
-                    let (n, t) = unsafe { wide_to_app_narrow(w, name.get(), name_max as usize) };
-                    // SAFETY: optional application out pointer.
-                    unsafe { put_len(name_len.get(), n, i16::MAX) };
-                    if t {
-                        extra.push(DiagRecord::dm(SqlState::STRING_TRUNCATED, TRUNCATED));
-                    }
-                }
-                rc
-            })
+            describe_via_dm_buffer(
+                call,
+                name_max,
+                name_len,
+                // SAFETY: live driver statement; the DM buffer of `cap` units and the length,
+                // owned by the operation; the application's other out pointers.
+                move |buf, cap, l| unsafe { f(h as SqlHStmt, col, buf, cap, l, data_type.get(), size.get(), digits.get(), nullable.get()) },
+                // SAFETY: application buffer of `name_max` bytes (checked non-negative).
+                move |w: &[u16]| unsafe { wide_to_app_narrow(w, name.get(), name_max as usize) },
+            )
         } else {
             call.missing("SQLDescribeCol")
         }
+    })
+}
+
+/// An ANSI SQLDescribeCol through a DM buffer for the column name: `driver(buf, cap, len)`
+/// calls the driver's function of unit `T` (grown and called again while the name does
+/// not fit, see [`RecvBuf`]); `write(name)` gives the application the name and returns its
+/// full length in bytes and whether it was cut (then 01004).
+fn describe_via_dm_buffer<T: super::strings::Unit>(
+    call: StmtCall<'_>,
+    name_max: SqlSmallInt,
+    name_len: AppPtr<SqlSmallInt>,
+    mut driver: impl FnMut(*mut T, SqlSmallInt, *mut SqlSmallInt) -> SqlReturn + Send + 'static,
+    write: impl Fn(&[T]) -> (usize, bool) + Send + 'static,
+) -> SqlReturn {
+    let mut rb = RecvBuf::<T, i16>::new(initial_cap(name_max as usize));
+    call.invoke(move |extra| {
+        let (rc, name) = rb.recv(|buf, cap, l| driver(buf, cap.min(i16::MAX as usize) as i16, l), reported);
+        if rc.is_success() {
+            let (n, cut) = write(name);
+            // SAFETY: optional application out pointer.
+            unsafe { put_len(name_len.get(), n, i16::MAX) };
+            if cut {
+                extra.push(DiagRecord::dm(SqlState::STRING_TRUNCATED, TRUNCATED));
+            }
+        }
+        rc
     })
 }
 
