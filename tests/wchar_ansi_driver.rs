@@ -607,6 +607,104 @@ fn sqlite_wchar_row_wise_rowset() {
     bound_rows_row_wise(&sqlite("wchar-rows"));
 }
 
+/// Decision #149: a row bind offset (SQL_ATTR_ROW_BIND_OFFSET_PTR) with a converted
+/// SQL_C_WCHAR column, the application fetching each rowset of 2 into the next rows of
+/// one array of 8 by moving the offset (what bind offsets are for). The DM keeps the
+/// offset and applies it: its own buffers for the converted column, the application's
+/// addresses plus the offset for the others (an integer column and its indicator). Every
+/// row of every rowset stays where it landed: libsqlite3odbc's SQLBindCol writes 0
+/// through the indicator pointer it is given, which used to clobber row 0's indicator when
+/// the DM gave the binding back to the driver at the second fetch.
+fn bound_rows_with_row_offset(cs: &str) {
+    #[repr(C)]
+    struct OffRow {
+        txt: [u16; 40],
+        ind: SqlLen,
+        n: i32,
+        n_ind: SqlLen,
+    }
+    let (env, dbc) = rawh::connect(cs);
+    let table = common::unique_table("wchar_offset");
+    let vals = values();
+    insert_wide(dbc, &table, &vals);
+    let s = rawh::stmt(dbc);
+    // SAFETY: all-zero bytes are a valid OffRow.
+    let mut rows: Vec<OffRow> = (0..8).map(|_| unsafe { std::mem::zeroed() }).collect();
+    for r in rows.iter_mut() {
+        r.txt.fill(0xFFFF);
+        (r.ind, r.n, r.n_ind) = (-77, -1, -77);
+    }
+    let mut offset: SqlLen = 0;
+    let mut fetched: SqlULen = 0;
+    let size = std::mem::size_of::<OffRow>();
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_ROW_BIND_TYPE, size).is_success());
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_ROW_ARRAY_SIZE, 2).is_success());
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR, &mut fetched as *mut SqlULen as usize).is_success());
+    let offset_ptr = &mut offset as *mut SqlLen;
+    assert!(rawh::set_stmt_attr(s, StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR, offset_ptr as usize).is_success());
+    let mut got = 0usize;
+    // SAFETY: live statement; a pointer-sized out value.
+    let rc = unsafe { SQLGetStmtAttr(s, StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR, (&mut got as *mut usize).cast(), 8, std::ptr::null_mut()) };
+    assert!(rc.is_success());
+    assert_eq!(got, offset_ptr as usize, "the application's pointer is answered back");
+    let base = rows.as_mut_ptr();
+    // SAFETY: live statement; row 0's fields, the others reached by the row size and the
+    // offset; the rows outlive every fetch.
+    unsafe {
+        let rc = SQLBindCol(s, 1, CDataType::SQL_C_WCHAR, (*base).txt.as_mut_ptr().cast(), 80, &mut (*base).ind);
+        rawh::ok_stmt(rc, s, "SQLBindCol txt");
+        let rc = SQLBindCol(s, 2, CDataType::SQL_C_SLONG, (&mut (*base).n as *mut i32).cast(), 4, &mut (*base).n_ind);
+        rawh::ok_stmt(rc, s, "SQLBindCol id");
+    }
+    let sql = format!("SELECT txt, id FROM {table} ORDER BY id");
+    // SAFETY: live statement; the text outlives the call.
+    rawh::ok_stmt(unsafe { SQLExecDirect(s, sql.as_ptr(), sql.len() as i32) }, s, "SELECT");
+    let mut seen = 0;
+    loop {
+        // SAFETY: the application's own offset variable, read by the DM at the fetch.
+        unsafe { offset_ptr.write((seen * size) as SqlLen) };
+        // SAFETY: live statement with a cursor and bound rows.
+        let rc = unsafe { SQLFetchScroll(s, FetchOrientation::SQL_FETCH_NEXT, 0) };
+        if rc == SqlReturn::SQL_NO_DATA {
+            break;
+        }
+        rawh::ok_stmt(rc, s, &format!("SQLFetchScroll at offset {seen} rows"));
+        seen += fetched as usize;
+        assert!(seen <= 8, "more rows than inserted");
+    }
+    assert_eq!(seen, vals.len());
+    for (i, row) in rows.iter().enumerate().take(seen) {
+        assert_eq!((row.n, row.n_ind), (i as i32, 4), "the integer column of row {i}, at its offset");
+        match vals[i] {
+            None => assert_eq!(row.ind, SQL_NULL_DATA, "row {i}"),
+            Some(t) => {
+                let u = w(t);
+                assert_eq!(row.ind, (u.len() * 2) as SqlLen, "row {i} {t}: its indicator, after every later fetch");
+                assert_eq!(&row.txt[..=u.len()], &[&u[..], &[0]].concat()[..], "row {i} {t}");
+            }
+        }
+    }
+    for row in rows.iter().skip(seen) {
+        assert_eq!((row.ind, row.n, row.n_ind), (-77, -1, -77), "rows past the last rowset are untouched");
+    }
+    rawh::close(s);
+    rawh::exec(s, &format!("DROP TABLE {table}"));
+    rawh::free_stmt(s);
+    rawh::disconnect(env, dbc);
+}
+
+#[test]
+fn pg_ansi_wchar_row_bind_offset_decision_149() {
+    if let Some(cs) = pg_ansi("pg_ansi_wchar_row_bind_offset_decision_149") {
+        bound_rows_with_row_offset(&cs);
+    }
+}
+
+#[test]
+fn sqlite_wchar_row_bind_offset_decision_149() {
+    bound_rows_with_row_offset(&sqlite("wchar-offset"));
+}
+
 /// SQLExtendedFetch (ODBC 2) fills SQL_ROWSET_SIZE rows, not SQL_ATTR_ROW_ARRAY_SIZE: the
 /// DM's buffers hold them all and every row is converted.
 fn extended_fetch_rowset(cs: &str) {

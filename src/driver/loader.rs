@@ -35,6 +35,10 @@ pub struct Driver {
     /// reads parameters (libsqlite3odbc): the DM keeps the attribute and applies the offset
     /// itself (decision #143).
     pub(crate) ignores_param_offset: bool,
+    /// The driver's SQLBindCol writes through StrLen_or_IndPtr at once (libsqlite3odbc
+    /// stores 0 there), so the DM never binds an address of the application's that the
+    /// fetch would not write anyway (decision #149).
+    pub(crate) writes_indicator_at_bind: bool,
     _lib: Library,
 }
 
@@ -131,7 +135,19 @@ pub(crate) fn load_driver_with(path: &Path, threading: Threading) -> Result<Arc<
     // libsqlite3odbc 0.9998 accepts SQL_ATTR_PARAM_BIND_OFFSET_PTR and never adds it: it
     // read pyodbc's `fast_executemany` binding (addresses near null) near null (#143).
     let ignores_param_offset = serialize::is_sqlite_odbc(path);
-    let d = Arc::new(Driver { path: path.to_path_buf(), fns, threading, real, serial, exported, ignores_param_offset, _lib: lib });
+    // Its SQLBindCol also sets the indicator to 0 (#149).
+    let writes_indicator_at_bind = serialize::is_sqlite_odbc(path);
+    let d = Arc::new(Driver {
+        path: path.to_path_buf(),
+        fns,
+        threading,
+        real,
+        serial,
+        exported,
+        ignores_param_offset,
+        writes_indicator_at_bind,
+        _lib: lib,
+    });
     reg.insert(key, d.clone());
     Ok(d)
 }

@@ -97,6 +97,29 @@ pub struct WcharState {
     /// driver's bindings carry now.
     pub offset_ptr: usize,
     pub bindings: Vec<ParamBinding>,
+    /// The application's SQL_ATTR_ROW_BIND_OFFSET_PTR, kept by the DM (the driver's stays
+    /// null), every column binding the DM does not convert as the application made it,
+    /// and the offset the DM's conversion of the last fetch applied (decision #149).
+    pub row_offset_ptr: usize,
+    pub col_bindings: Vec<ColBinding>,
+    pub row_offset: isize,
+    /// A driver whose SQLBindCol writes through the indicator (libsqlite3odbc) holds a
+    /// non-null SQL_ATTR_ROW_BIND_OFFSET_PTR itself: SQL_C_WCHAR columns are then bound to
+    /// it as the application made them, unconverted (decision #149).
+    pub driver_row_offset: bool,
+}
+
+/// One SQLBindCol the DM does not convert, as the application made it (decision #149).
+#[derive(Debug, Clone, Copy)]
+pub struct ColBinding {
+    pub col: u16,
+    pub c_type: CDataType,
+    pub target: usize,
+    pub buf_len: SqlLen,
+    pub ind: usize,
+    /// The row bind offset the driver's binding of this column carries (0 when just
+    /// bound).
+    pub applied: isize,
 }
 
 /// One SQLBindParameter as the application made it (decision #143).
@@ -118,7 +141,7 @@ pub struct ParamBinding {
 impl WcharState {
     /// Whether anything routes the statement off the fast lanes.
     pub fn lane_blocking(&self) -> bool {
-        !self.cols.is_empty() || self.get.is_some()
+        !self.cols.is_empty() || self.get.is_some() || (self.row_offset_ptr != 0 && !self.col_bindings.is_empty())
     }
 }
 

@@ -970,6 +970,17 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
             super::wconv::set_param_offset_ptr(s, value as usize);
             return call.finish(SqlReturn::SQL_SUCCESS);
         }
+        StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR if s.ansi_wchar && s.link.driver.writes_indicator_at_bind => {
+            // libsqlite3odbc: it holds the offset (and takes SQL_C_WCHAR itself); the DM
+            // stops converting bound columns while it is set (decision #149). Forwarded below.
+            super::wconv::set_driver_row_offset(&call, s, !value.is_null());
+        }
+        StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR if s.ansi_wchar => {
+            // The driver would add it to the DM's own buffers of converted columns: the DM
+            // keeps it and moves the other bindings itself before each fetch (decision #149).
+            super::wconv::set_row_offset_ptr(&call, s, value as usize);
+            return call.finish(SqlReturn::SQL_SUCCESS);
+        }
         // §5.1/§5.2/§5.6: passthrough or DM emulation (raw/concurrency).
         StmtAttr::SQL_ATTR_CONCURRENCY | StmtAttr::SQL_ATTR_SIMULATE_CURSOR => {
             return match super::concurrency::set_attr(call, s, attr, value, len) {
@@ -1269,8 +1280,15 @@ fn get_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, buf_len: SqlI
             unsafe { put_len(out_len, n, i32::MAX) };
             return call.finish(SqlReturn::SQL_SUCCESS);
         }
-        StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR if s.link.driver.ignores_param_offset => {
-            let p = super::wconv::param_offset_ptr(s);
+        StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR | StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR
+            if (attr == StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR && s.link.driver.ignores_param_offset)
+                || (attr == StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR && s.ansi_wchar && !s.link.driver.writes_indicator_at_bind) =>
+        {
+            let p = if attr == StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR {
+                super::wconv::param_offset_ptr(s)
+            } else {
+                super::wconv::row_offset_ptr(s)
+            };
             // SAFETY: the application's buffer for a pointer-sized value.
             let n = unsafe { put_int(value, p, true) };
             // SAFETY: optional application out pointer.

@@ -949,6 +949,10 @@ pub unsafe extern "C" fn SQLSetPos(stmt: SqlHStmt, row: fns::SqlSetPosIRow, oper
             Ok(rc) => return rc,
             Err(c) => c,
         };
+        if s.ansi_wchar && !s.async_slot.is_active() {
+            // The bound columns at the row bind offset the DM keeps (decision #149).
+            super::wconv::apply_row_offset(&s);
+        }
         forward!(call, s, "SQLSetPos", SQLSetPos(row, operation, lock))
     })
 }
@@ -961,6 +965,10 @@ pub unsafe extern "C" fn SQLBulkOperations(stmt: SqlHStmt, operation: BulkOperat
         let call = begin!(s, F::SQL_API_SQLBULKOPERATIONS);
         if !(BulkOperation::SQL_ADD.0..=BulkOperation::SQL_FETCH_BY_BOOKMARK.0).contains(&operation.0) {
             return call.fail(SqlState::INVALID_ATTRIBUTE_IDENTIFIER, "Invalid attribute/option identifier: Operation");
+        }
+        if s.ansi_wchar && !s.async_slot.is_active() {
+            // The bound columns at the row bind offset the DM keeps (decision #149).
+            super::wconv::apply_row_offset(&s);
         }
         forward!(call, s, "SQLBulkOperations", SQLBulkOperations(operation))
     })

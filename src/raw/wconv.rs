@@ -23,7 +23,7 @@ use std::sync::Arc;
 use odbc_dm_abi::*;
 
 use crate::diag::{DiagRecord, SqlState};
-use crate::handles::wchar::{ColConv, GetConv, ParamConv, WcharState, NARROW};
+use crate::handles::wchar::{ColBinding, ColConv, GetConv, ParamConv, WcharState, NARROW};
 use crate::handles::Stmt;
 
 use super::strings::TRUNCATED;
@@ -181,7 +181,7 @@ pub(super) fn bind_col(
     buf_len: SqlLen,
     ind: *mut SqlLen,
 ) -> SqlReturn {
-    let rc = if target_type == CDataType::SQL_C_WCHAR && !target.is_null() {
+    let rc = if target_type == CDataType::SQL_C_WCHAR && !target.is_null() && !lock(s).driver_row_offset {
         let cap = narrow_cap(buf_len);
         let mut c = ColConv {
             col,
@@ -200,6 +200,7 @@ pub(super) fn bind_col(
         if rc.is_success() {
             let mut st = lock(s);
             st.cols.retain(|x| x.col != col);
+            st.col_bindings.retain(|x| x.col != col);
             st.cols.push(c);
         }
         rc
@@ -207,7 +208,20 @@ pub(super) fn bind_col(
         // SAFETY: live driver statement; the application's buffers as given.
         let rc = unsafe { f(s.driver_handle(), col, target_type, target, buf_len, ind) };
         if rc.is_success() {
-            lock(s).cols.retain(|x| x.col != col);
+            let mut st = lock(s);
+            st.cols.retain(|x| x.col != col);
+            st.col_bindings.retain(|x| x.col != col);
+            if !target.is_null() || !ind.is_null() {
+                // Kept for the row bind offset the DM applies (decision #149).
+                st.col_bindings.push(ColBinding {
+                    col,
+                    c_type: target_type,
+                    target: target as usize,
+                    buf_len,
+                    ind: ind as usize,
+                    applied: 0,
+                });
+            }
         }
         rc
     };
@@ -225,13 +239,18 @@ pub(super) fn bind_col(
 /// the application's bindings back to the driver unconverted. Returns whether conversions
 /// remain (the fetch must run [`after_fetch`]); sets the lane flag.
 pub(super) fn before_fetch(call: &StmtCall<'_>, s: &Stmt) -> bool {
+    lock(s).get = None;
+    // The application's row bind offset, which the DM keeps (decision #149): the bindings
+    // it does not convert move with it; its own buffers for the converted ones do not.
+    let row_offset = apply_row_offset(s);
     let mut cols = {
         let mut st = lock(s);
-        st.get = None;
+        st.row_offset = row_offset;
         std::mem::take(&mut st.cols)
     };
     if cols.is_empty() {
-        call.core(|c| c.wchar_active = false);
+        let active = lock(s).lane_blocking();
+        call.core(|c| c.wchar_active = active);
         return false;
     }
     let Some(bind) = s.link.driver.fns.SQLBindCol else {
@@ -249,6 +268,8 @@ pub(super) fn before_fetch(call: &StmtCall<'_>, s: &Stmt) -> bool {
         .max(if odbc2 { super::results::odbc2_rowset_size(s) } else { 1 })
         .max(1);
     let stride = if rows > 1 { driver_attr(s, StmtAttr::SQL_ATTR_ROW_BIND_TYPE, 0) } else { 0 };
+    // A bind offset the driver holds itself (set through the ARD's SQL_DESC_BIND_OFFSET_PTR,
+    // which the DM does not see) would be added to the DM's addresses.
     let offset = bind_offset(s, StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR) != 0;
     let unconvert = |c: &ColConv| {
         // SAFETY: live driver statement; the application's own binding, as given.
@@ -283,10 +304,14 @@ pub(super) fn before_fetch(call: &StmtCall<'_>, s: &Stmt) -> bool {
         }
         true
     });
-    let active = !cols.is_empty();
-    lock(s).cols = cols;
+    let converting = !cols.is_empty();
+    let active = {
+        let mut st = lock(s);
+        st.cols = cols;
+        st.lane_blocking()
+    };
     call.core(|c| c.wchar_active = active);
-    active
+    converting
 }
 
 /// Row `r`'s indicator in a column's DM indicator area: element r (column-wise), or the
@@ -304,6 +329,7 @@ fn dm_ind_ptr(c: &mut ColConv, r: usize) -> *mut SqlLen {
 pub(super) fn after_fetch(s: &Stmt, extra: &mut Vec<DiagRecord>) {
     let mut st = lock(s);
     let mut cut = false;
+    let off = st.row_offset;
     for c in st.cols.iter_mut() {
         // Column-wise: element r at r × BufferLength; row-wise: r × the row size.
         let step = if c.stride == 0 { c.app_len.max(0) as usize } else { c.stride };
@@ -315,10 +341,12 @@ pub(super) fn after_fetch(s: &Stmt, extra: &mut Vec<DiagRecord>) {
             };
             let at = if c.stride == 0 { r * c.cap } else { r * c.stride };
             let dm = &c.buf[at..at + c.cap];
-            let app = if c.app_target == 0 { std::ptr::null_mut() } else { (c.app_target as *mut u8).wrapping_add(r * step) };
-            let app_ind = if c.app_ind == 0 { std::ptr::null_mut() } else { (c.app_ind as *mut u8).wrapping_add(r * ind_step).cast() };
-            // SAFETY: the application bound these buffers for a rowset of at least `r + 1`
-            // rows in this layout, valid while bound.
+            // The application's addresses moved by its row bind offset (decision #149).
+            let app = if c.app_target == 0 { std::ptr::null_mut() } else { (shifted(c.app_target, off) as *mut u8).wrapping_add(r * step) };
+            let app_ind =
+                if c.app_ind == 0 { std::ptr::null_mut() } else { (shifted(c.app_ind, off) as *mut u8).wrapping_add(r * ind_step).cast() };
+            // SAFETY: the application bound these buffers, at its row bind offset, for a
+            // rowset of at least `r + 1` rows in this layout, valid while bound.
             cut |= unsafe { put_wide(dm, dm_ind, app, c.app_len, app_ind) };
         }
     }
@@ -598,8 +626,87 @@ pub(super) fn unbind(s: &Stmt) {
     if s.ansi_wchar {
         let mut st = lock(s);
         st.cols.clear();
+        st.col_bindings.clear();
         st.get = None;
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The row bind offset on an ANSI-only driver (decision #149).
+// ---------------------------------------------------------------------------------------
+
+/// SQLSetStmtAttr(SQL_ATTR_ROW_BIND_OFFSET_PTR) on a statement whose SQL_C_WCHAR columns
+/// the DM converts: kept by the DM (the driver's stays null, so that it adds nothing to the
+/// DM's own buffers); sets the lane flag (a fetch must apply the offset).
+pub(super) fn set_row_offset_ptr(call: &StmtCall<'_>, s: &Stmt, ptr: usize) {
+    let active = {
+        let mut st = lock(s);
+        st.row_offset_ptr = ptr;
+        st.lane_blocking()
+    };
+    call.core(|c| c.wchar_active = active);
+}
+
+/// SQLSetStmtAttr(SQL_ATTR_ROW_BIND_OFFSET_PTR) on a driver whose SQLBindCol writes through
+/// the indicator (`Driver::writes_indicator_at_bind`): the attribute goes to the driver, and
+/// while it is set the DM converts no bound column: the converted ones are bound to the
+/// driver as the application made them, now, before any fetch at an offset (the driver's
+/// write of 0 lands on the indicator the next fetch fills), and so are later ones.
+pub(super) fn set_driver_row_offset(call: &StmtCall<'_>, s: &Stmt, set: bool) {
+    let cols = {
+        let mut st = lock(s);
+        st.driver_row_offset = set;
+        if set {
+            std::mem::take(&mut st.cols)
+        } else {
+            Vec::new()
+        }
+    };
+    if let Some(bind) = s.link.driver.fns.SQLBindCol {
+        for c in &cols {
+            // SAFETY: live driver statement; the application's own binding, as given.
+            unsafe {
+                bind(s.driver_handle(), c.col, CDataType::SQL_C_WCHAR, c.app_target as SqlPointer, c.app_len, c.app_ind as *mut SqlLen)
+            };
+        }
+    }
+    let active = lock(s).lane_blocking();
+    call.core(|c| c.wchar_active = active);
+}
+
+/// The application's SQL_ATTR_ROW_BIND_OFFSET_PTR as the DM keeps it.
+pub(super) fn row_offset_ptr(s: &Stmt) -> usize {
+    lock(s).row_offset_ptr
+}
+
+/// Binds every column the DM does not convert again at the application's address plus its
+/// current row bind offset (a null address stays null), where the driver's binding carries
+/// another offset; returns that offset. Before a fetch, SQLSetPos and SQLBulkOperations.
+pub(super) fn apply_row_offset(s: &Stmt) -> isize {
+    let (off, mut bindings) = {
+        let mut st = lock(s);
+        let off = read_offset(st.row_offset_ptr);
+        if st.col_bindings.iter().all(|b| b.applied == off) {
+            return off;
+        }
+        (off, std::mem::take(&mut st.col_bindings))
+    };
+    if let Some(f) = s.link.driver.fns.SQLBindCol {
+        let h = s.driver_handle();
+        for b in bindings.iter_mut().filter(|b| b.applied != off) {
+            let (target, ind) = (shifted(b.target, off), shifted(b.ind, off));
+            // SAFETY: live driver statement; the application's own binding moved by the row
+            // bind offset it set, as a driver that holds the offset would read it.
+            let rc = unsafe { f(h, b.col, b.c_type, target as SqlPointer, b.buf_len, ind as *mut SqlLen) };
+            if rc.is_success() {
+                b.applied = off;
+            } else {
+                log::warn!("column {}: the driver refused its binding moved by the row bind offset {off}", b.col);
+            }
+        }
+    }
+    lock(s).col_bindings = bindings;
+    off
 }
 
 /// Reads one input value of the application: `Ok(None)` for an indicator the DM passes as
