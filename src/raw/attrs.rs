@@ -979,6 +979,7 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
             // The driver would add it to the DM's own buffers of converted columns: the DM
             // keeps it and moves the other bindings itself before each fetch (decision #149).
             super::wconv::set_row_offset_ptr(&call, s, value as usize);
+            super::concurrency::on_stmt_attr(s, attr, value);
             return call.finish(SqlReturn::SQL_SUCCESS);
         }
         // §5.1/§5.2/§5.6: passthrough or DM emulation (raw/concurrency).
