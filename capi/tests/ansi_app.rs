@@ -90,8 +90,8 @@ fn non_ascii_text_survives_on_mariadb_after_either_connect() {
 /// SQL_WVARCHAR, its SQLColAttributeW SQL_VARCHAR). odbc-api's narrow
 /// `data_types_for_varchar_1000_from_description` (MariaDB) expects SQL_VARCHAR.
 #[test]
-fn ansi_describe_col_on_mariadb_agrees_with_col_attribute_and_unixodbc() {
-    if !common::server_up(3306, "ansi_describe_col_on_mariadb_agrees_with_col_attribute_and_unixodbc") {
+fn ansi_describe_col_on_mariadb_agrees_with_col_attribute_and_unixodbc_decision_148() {
+    if !common::server_up(3306, "ansi_describe_col_on_mariadb_agrees_with_col_attribute_and_unixodbc_decision_148") {
         return;
     }
     const SQL_VARCHAR: &str = "12";

@@ -975,7 +975,7 @@ fn set_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, len: SqlInteg
             // stops converting bound columns while it is set (decision #149). Forwarded below.
             super::wconv::set_driver_row_offset(&call, s, !value.is_null());
         }
-        StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR if s.ansi_wchar => {
+        StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR if super::wconv::dm_keeps_row_offset(s) => {
             // The driver would add it to the DM's own buffers of converted columns: the DM
             // keeps it and moves the other bindings itself before each fetch (decision #149).
             super::wconv::set_row_offset_ptr(&call, s, value as usize);
@@ -1281,20 +1281,20 @@ fn get_stmt_attr(s: &Arc<Stmt>, attr: StmtAttr, value: SqlPointer, buf_len: SqlI
             unsafe { put_len(out_len, n, i32::MAX) };
             return call.finish(SqlReturn::SQL_SUCCESS);
         }
-        StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR | StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR
-            if (attr == StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR && s.link.driver.ignores_param_offset)
-                || (attr == StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR && s.ansi_wchar && !s.link.driver.writes_indicator_at_bind) =>
-        {
-            let p = if attr == StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR {
-                super::wconv::param_offset_ptr(s)
-            } else {
-                super::wconv::row_offset_ptr(s)
+        // A bind offset pointer the DM keeps instead of the driver (decisions #143, #149).
+        StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR | StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR => {
+            let kept = match attr {
+                StmtAttr::SQL_ATTR_PARAM_BIND_OFFSET_PTR if s.link.driver.ignores_param_offset => Some(super::wconv::param_offset_ptr(s)),
+                StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR if super::wconv::dm_keeps_row_offset(s) => Some(super::wconv::row_offset_ptr(s)),
+                _ => None,
             };
-            // SAFETY: the application's buffer for a pointer-sized value.
-            let n = unsafe { put_int(value, p, true) };
-            // SAFETY: optional application out pointer.
-            unsafe { put_len(out_len, n, i32::MAX) };
-            return call.finish(SqlReturn::SQL_SUCCESS);
+            if let Some(p) = kept {
+                // SAFETY: the application's buffer for a pointer-sized value.
+                let n = unsafe { put_int(value, p, true) };
+                // SAFETY: optional application out pointer.
+                unsafe { put_len(out_len, n, i32::MAX) };
+                return call.finish(SqlReturn::SQL_SUCCESS);
+            }
         }
         StmtAttr::SQL_ATTR_ASYNC_STMT_EVENT => {
             let ev = s.gate.read(|c| c.async_event.as_ref().map_or(0, |e| e.as_attr() as usize));

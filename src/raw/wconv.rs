@@ -271,10 +271,7 @@ pub(super) fn before_fetch(call: &StmtCall<'_>, s: &Stmt) -> bool {
     // A bind offset the driver holds itself (set through the ARD's SQL_DESC_BIND_OFFSET_PTR,
     // which the DM does not see) would be added to the DM's addresses.
     let offset = bind_offset(s, StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR) != 0;
-    let unconvert = |c: &ColConv| {
-        // SAFETY: live driver statement; the application's own binding, as given.
-        unsafe { bind(h, c.col, CDataType::SQL_C_WCHAR, c.app_target as SqlPointer, c.app_len, c.app_ind as *mut SqlLen) };
-    };
+    let unconvert = |c: &ColConv| give_back(bind, h, c);
     cols.retain_mut(|c| {
         if offset {
             log::warn!("SQL_C_WCHAR column {} with a bind offset: passed to the ANSI driver unconverted (decision #78)", c.col);
@@ -635,6 +632,20 @@ pub(super) fn unbind(s: &Stmt) {
 // The row bind offset on an ANSI-only driver (decision #149).
 // ---------------------------------------------------------------------------------------
 
+/// Binds a converted column to the driver as the application bound it (SQL_C_WCHAR, its
+/// own buffers): the DM stops converting it.
+fn give_back(bind: fns::SQLBindCol, h: SqlHStmt, c: &ColConv) {
+    // SAFETY: live driver statement; the application's own binding, as given.
+    unsafe { bind(h, c.col, CDataType::SQL_C_WCHAR, c.app_target as SqlPointer, c.app_len, c.app_ind as *mut SqlLen) };
+}
+
+/// Whether the DM keeps the statement's SQL_ATTR_ROW_BIND_OFFSET_PTR itself: an ANSI-only
+/// driver's statement whose SQL_C_WCHAR columns it converts, unless the driver's SQLBindCol
+/// writes through the indicator (libsqlite3odbc then holds the offset, decision #149).
+pub(super) fn dm_keeps_row_offset(s: &Stmt) -> bool {
+    s.ansi_wchar && !s.link.driver.writes_indicator_at_bind
+}
+
 /// SQLSetStmtAttr(SQL_ATTR_ROW_BIND_OFFSET_PTR) on a statement whose SQL_C_WCHAR columns
 /// the DM converts: kept by the DM (the driver's stays null, so that it adds nothing to the
 /// DM's own buffers); sets the lane flag (a fetch must apply the offset).
@@ -664,10 +675,7 @@ pub(super) fn set_driver_row_offset(call: &StmtCall<'_>, s: &Stmt, set: bool) {
     };
     if let Some(bind) = s.link.driver.fns.SQLBindCol {
         for c in &cols {
-            // SAFETY: live driver statement; the application's own binding, as given.
-            unsafe {
-                bind(s.driver_handle(), c.col, CDataType::SQL_C_WCHAR, c.app_target as SqlPointer, c.app_len, c.app_ind as *mut SqlLen)
-            };
+            give_back(bind, s.driver_handle(), c);
         }
     }
     let active = lock(s).lane_blocking();

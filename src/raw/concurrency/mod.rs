@@ -242,11 +242,7 @@ fn activate(s: &Stmt) {
         attr(StmtAttr::SQL_ATTR_ROW_STATUS_PTR),
         attr(StmtAttr::SQL_ATTR_ROW_OPERATION_PTR),
         // Kept by the DM on an ANSI-only driver whose SQL_C_WCHAR columns it converts (#149).
-        if s.ansi_wchar && !link.driver.writes_indicator_at_bind {
-            super::wconv::row_offset_ptr(s)
-        } else {
-            attr(StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR)
-        },
+        if super::wconv::dm_keeps_row_offset(s) { super::wconv::row_offset_ptr(s) } else { attr(StmtAttr::SQL_ATTR_ROW_BIND_OFFSET_PTR) },
         attr(StmtAttr::SQL_ATTR_ROWS_FETCHED_PTR),
         attr(StmtAttr::SQL_ROWSET_SIZE).max(1),
     );
